@@ -1,0 +1,210 @@
+"""The `specops` command line: thin commands over the pipeline stages."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostic, SpecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class SpecopsError(click.ClickException):
+    """A domain error: shown without a traceback, exit code 1."""
+
+    exit_code = EXIT_INVALID
+
+
+class ReportedFailure(click.exceptions.Exit):
+    """The failure was already printed; exit with the code."""
+
+
+path_argument = click.argument(
+    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=Path),
+)
+select_option = click.option(
+    "--select", "-s", "select", multiple=True,
+    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable.",
+)
+
+
+def guarded(func: F) -> F:
+    """Turn unexpected exceptions into a one-line message (set SPECOPS_DEBUG=1 for the traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except SpecError as exc:
+            _print_diagnostics(Path("."), exc.diagnostics, "text")
+            raise ReportedFailure(EXIT_INVALID) from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("SPECOPS_DEBUG"):
+                raise
+            raise SpecopsError(f"internal error: {type(exc).__name__}: {exc} "
+                               "(set SPECOPS_DEBUG=1 to see the traceback, and please report it)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_diagnostics(root: Path, diags: list[Diagnostic], fmt: str, summary: str | None = None) -> None:
+    from compiler.report import RENDERERS
+
+    click.echo(RENDERERS[fmt](root, diags, summary), nl=False)
+
+
+def _root(path: Path) -> Path:
+    if not path.exists():
+        raise click.BadParameter(f"'{path}' does not exist", param_hint="PATH")
+    return path.resolve()
+
+
+def load_project(path: Path, fmt: str = "text"):
+    """The checked project; on errors, print them all and exit 1."""
+    from compiler.pipeline import check_repository
+
+    root = _root(path)
+    project, diags = check_repository(root)
+    if project is None:
+        _print_diagnostics(root, diags, fmt)
+        raise ReportedFailure(EXIT_INVALID)
+    if diags and fmt == "text":
+        _print_diagnostics(root, diags, fmt, summary="")
+    return project
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="specops")
+def main() -> None:
+    """specops: declarative GitOps specs for datasets, quality rules, transforms, models and deployments.
+
+    \b
+    Typical use:
+      specops validate            check every spec (schema, references, graph, policy)
+      specops graph -s +model:x   show the dependency graph
+      specops schema Dataset      print a kind's JSON Schema (for editors)
+      specops init my-repo        scaffold a new repository
+    """
+
+
+@main.command()
+@path_argument
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="Output format: text, json, github (workflow annotations) or sarif.")
+@guarded
+def validate(path: Path, fmt: str) -> None:
+    """Check the spec repository at PATH; report every error with file:line:col.
+
+    Exit codes: 0 valid, 1 invalid, 2 usage error.
+    """
+    from compiler.pipeline import check_repository
+
+    root = _root(path)
+    project, diags = check_repository(root)
+    summary = None
+    if project is not None and fmt in ("text", "github"):
+        counts = Counter(r.PREFIX for r in project.resources())
+        detail = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+        summary = f"valid: {sum(counts.values())} resources ({detail})"
+    _print_diagnostics(root, diags, fmt, summary)
+    if project is None:
+        raise ReportedFailure(EXIT_INVALID)
+
+
+@main.command()
+@path_argument
+@select_option
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "dot", "mermaid", "json"]), default="text",
+              show_default=True, help="Output format.")
+@guarded
+def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
+    """Print the dependency graph of the repository at PATH (dependencies first)."""
+    from compiler.graphviz import RENDERERS
+    from compiler.select import SelectionError
+    from compiler.select import select as run_select
+
+    project = load_project(path)
+    try:
+        nodes = run_select(project, select)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--select") from None
+    click.echo(RENDERERS[fmt](project, nodes), nl=False)
+
+
+@main.command()
+@click.argument("kind", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every kind's schema (with --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files into this folder.")
+@guarded
+def schema(kind: str | None, all_: bool, out: Path | None) -> None:
+    """Print the JSON Schema of KIND (Dataset, QualityRule, ...), or write all of them with --all --out DIR.
+
+    Point your editor's YAML language server at them, e.g. a first line
+    `# yaml-language-server: $schema=schemas/dataset.schema.json`.
+    """
+    from compiler.diagnostics import did_you_mean
+    from compiler.kinds import KINDS, kind_from_user
+    from compiler.resources import data_dir
+
+    folder = data_dir("schemas")
+    if all_:
+        if kind:
+            raise click.UsageError("give either KIND or --all, not both")
+        if out is None:
+            for name, stem in KINDS.items():
+                click.echo(f"{name}: {folder / (stem + '.schema.json')}")
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        for stem in KINDS.values():
+            (out / f"{stem}.schema.json").write_bytes((folder / f"{stem}.schema.json").read_bytes())
+        click.echo(f"wrote {len(KINDS)} schemas to {out}")
+        return
+    if not kind:
+        raise click.UsageError(f"name a kind ({', '.join(KINDS)}) or pass --all")
+    resolved = kind_from_user(kind)
+    if resolved is None:
+        hint = did_you_mean(kind, list(KINDS) + list(KINDS.values()))
+        raise click.BadParameter(f"unknown kind '{kind}'" + (f"; {hint}" if hint else f"; one of {', '.join(KINDS)}"),
+                                 param_hint="KIND")
+    text = (folder / f"{KINDS[resolved]}.schema.json").read_text(encoding="utf-8")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{KINDS[resolved]}.schema.json").write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out / (KINDS[resolved] + '.schema.json')}")
+    else:
+        click.echo(json.dumps(json.loads(text), indent=2), nl=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Project name (default: the folder's name, in snake case).")
+@guarded
+def init(directory: Path, name: str | None) -> None:
+    """Scaffold a small, valid spec repository in DIRECTORY."""
+    from compiler.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(directory, name)
+    except ScaffoldError as exc:
+        raise SpecopsError(str(exc)) from None
+    for rel in written:
+        click.echo(f"  created {directory / rel}")
+    click.echo(f"Next: cd {directory} && specops validate && specops graph")
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m compiler`
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Paths written in specs are relative to the repository root and must stay inside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+
+def repo_path_problem(root: Path, relative: str, *, must_exist: bool) -> str | None:
+    """Why `relative` is not an acceptable repository path, or None when it is."""
+    if not relative or relative.strip() != relative:
+        return "the path is empty or has surrounding spaces"
+    if "\\" in relative or "\0" in relative:
+        return "use forward slashes only"
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or (len(relative) > 1 and relative[1] == ":"):
+        return "absolute paths are not allowed; write it relative to the repository root"
+    if ".." in pure.parts:
+        return "'..' is not allowed: the path must stay inside the repository"
+    target = root / relative
+    if target.is_symlink() or any(p.is_symlink() for p in _parents_within(root, target)):
+        resolved = Path(os.path.realpath(target))
+        if not _inside(Path(os.path.realpath(root)), resolved):
+            return "it is a symlink that leaves the repository"
+    if must_exist and not target.exists():
+        return "no such file"
+    return None
+
+
+def _parents_within(root: Path, target: Path) -> list[Path]:
+    parents = []
+    current = target.parent
+    while current != root and root in current.parents:
+        parents.append(current)
+        current = current.parent
+    return parents
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents

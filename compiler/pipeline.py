@@ -1,0 +1,120 @@
+"""The front half of the pipeline: files -> documents -> IR -> graph -> checked SpecProject."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from compiler.build import Builder
+from compiler.diagnostics import Diagnostic, SpecError, errors_only
+from compiler.graph import SpecGraph
+from compiler.load import Document, LoadResult, load_repository
+from compiler.model import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
+from compiler.rules import RULES, Context, check_references
+from compiler.schemas import load_schemas
+from compiler.secrets import check_secrets
+from compiler.spec import SpecProject
+
+
+def check_repository(root: Path) -> tuple[SpecProject | None, list[Diagnostic]]:
+    """Run every check; return the project (None when any error was found) and all diagnostics."""
+    loaded = load_repository(root)
+    diags = list(loaded.diagnostics)
+    project_doc = loaded.project
+    docs = ([project_doc] if project_doc else []) + loaded.documents
+    valid: list[Document] = []
+    schemas = load_schemas()
+    for doc in docs:
+        found = check_secrets(doc)
+        secret_keys = {(d.line, d.col) for d in found}
+        found += [d for d in schemas.validate(doc) if (d.line, d.col) not in secret_keys]
+        diags.extend(found)
+        if not errors_only(found):
+            valid.append(doc)
+    invalid = frozenset(d.address for d in docs if d not in valid)
+    project = _resolve(loaded, valid, diags, invalid) if project_doc in valid else None
+    diags.sort(key=Diagnostic.sort_key)
+    if errors_only(diags):
+        return None, diags
+    return project, diags
+
+
+def require_project(root: Path) -> SpecProject:
+    """The checked project, or SpecError with every diagnostic."""
+    project, diags = check_repository(root)
+    if project is None:
+        raise SpecError(diags)
+    return project
+
+
+def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
+             invalid: frozenset[str]) -> SpecProject | None:
+    builder = Builder(loaded.root, diags)
+    built: dict[str, Resource] = {}
+    docs: dict[str, Document] = {}
+    for doc in valid:
+        res = builder.build(doc)
+        built[res.address] = res
+        docs[res.address] = doc
+    project = next((r for r in built.values() if isinstance(r, Project)), None)
+    if project is None:
+        return None
+
+    def group(cls: type) -> dict:
+        return {r.name: r for a, r in sorted(built.items()) if isinstance(r, cls)}
+
+    ctx = Context(
+        project=project, environments=group(Environment), datasets=group(Dataset), rules=group(QualityRule),
+        transforms=group(Transform), models=group(Model), deployments=group(Deployment), docs=docs,
+        graph=SpecGraph(), invalid=invalid,
+    )
+    diags.extend(check_references(ctx))
+    ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}
+    ctx.graph = build_graph(ctx)
+    for rule in RULES:
+        diags.extend(rule(ctx))
+    if errors_only(diags):
+        return None
+    warnings = tuple(d for d in diags if d.severity == "warning")
+    return SpecProject(
+        root=loaded.root, project=project, environments=ctx.environments, datasets=ctx.datasets,
+        rules=ctx.rules, transforms=ctx.transforms, models=ctx.models, deployments=ctx.deployments,
+        graph=ctx.graph, warnings=warnings,
+    )
+
+
+def _resolve_alias(d: Deployment, models: dict[str, Model]) -> Deployment:
+    """A deployment with neither alias nor version serves the model's registry alias."""
+    if d.alias is None and d.version is None and d.model in models:
+        return replace(d, alias=models[d.model].alias)
+    return d
+
+
+def build_graph(ctx: Context) -> SpecGraph:
+    """Edges run from what is read to what reads it; dangling references are simply left out."""
+    g = SpecGraph()
+    for group in ctx.by_kind().values():
+        for res in group.values():
+            g.add_node(res.address)
+
+    def edge(kind: str, name: str, downstream: str) -> None:
+        if name in ctx.by_kind()[kind]:
+            g.add_edge(f"{kind}.{name}", downstream)
+
+    for t in ctx.transforms.values():
+        for name in t.inputs:
+            edge("dataset", name, t.address)
+        if t.output in ctx.datasets:
+            g.add_edge(t.address, f"dataset.{t.output}")
+    for r in ctx.rules.values():
+        edge("dataset", r.dataset, r.address)
+        for c in r.checks:
+            if c.to_dataset:
+                edge("dataset", c.to_dataset, r.address)
+    for m in ctx.models.values():
+        assert m.training is not None
+        edge("dataset", m.training.dataset, m.address)
+    for d in ctx.deployments.values():
+        edge("model", d.model, d.address)
+        edge("environment", d.environment, d.address)
+    return g

@@ -1,0 +1,39 @@
+"""The only templating allowed in user SQL: `{{ input('name') }}` in transforms and `{{ dataset }}` in checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+INPUT_RE = re.compile(r"""\{\{\s*input\(\s*(?P<q>['"])(?P<name>[^'"]*)(?P=q)\s*\)\s*\}\}""")
+DATASET_RE = re.compile(r"\{\{\s*dataset\s*\}\}")
+JINJA_RE = re.compile(r"\{\{|\{%|\{#|%\}|#\}|\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    name: str
+    offset: int
+
+
+def inputs_used(sql: str) -> list[Placeholder]:
+    return [Placeholder(m.group("name"), m.start()) for m in INPUT_RE.finditer(sql)]
+
+
+def stray_jinja(sql: str, allowed: re.Pattern[str]) -> int | None:
+    """Offset of any templating other than the allowed placeholder, else None."""
+    stripped = allowed.sub(lambda m: " " * len(m.group(0)), sql)
+    found = JINJA_RE.search(stripped)
+    return found.start() if found else None
+
+
+def substitute(sql: str, pattern: re.Pattern[str], render: Callable[[re.Match[str]], str]) -> str:
+    return pattern.sub(render, sql)
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """0-based line index and 1-based column of `offset` in `text`."""
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col

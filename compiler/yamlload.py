@@ -1,0 +1,199 @@
+"""Safe YAML parsing that keeps the source position of every node.
+
+PyYAML composes the node tree (with the C parser when available); we build plain Python values
+from it ourselves so that we can (1) remember where each value came from, (2) refuse duplicate
+keys, which PyYAML silently overwrites, and (3) bound alias expansion and nesting depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+try:  # the C parser is ~8x faster; fall back to pure Python when libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[str | int, ...]
+
+MAX_NODES_PER_FILE = 200_000
+MAX_DEPTH = 64
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class YamlError(Exception):
+    """A problem in the YAML text itself, with a 1-based position."""
+
+    def __init__(self, code: str, message: str, line: int, col: int, hint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.col = col
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """One YAML document: its value and where each path in it starts."""
+
+    data: Any
+    line: int
+    col: int
+    positions: dict[Path, tuple[int, int]]
+    key_positions: dict[Path, tuple[int, int]]
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Turns one composed node tree into Python values; one instance per document."""
+
+    def __init__(self, budget: list[int]):
+        self.budget = budget  # shared across the documents of a file
+        self.positions: dict[Path, tuple[int, int]] = {}
+        self.key_positions: dict[Path, tuple[int, int]] = {}
+        self.active: set[int] = set()
+        self.scalars = SafeConstructor()
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            line, col = _pos(node)
+            raise YamlError(
+                "yaml-too-large",
+                f"the document expands to more than {MAX_NODES_PER_FILE:,} values",
+                line, col,
+                "aliases (*name) that repeat anchors many times look like a 'billion laughs' attack",
+            )
+        if len(path) > MAX_DEPTH:
+            line, col = _pos(node)
+            raise YamlError("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", line, col)
+        self.positions[path] = _pos(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        ident = id(node)
+        if ident in self.active:
+            line, col = _pos(node)
+            raise YamlError("yaml-recursive-alias", "an alias refers to a node that contains it", line, col)
+        self.active.add(ident)
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                self._check_tag(node, _SEQ)
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            self._check_tag(node, _MAP)
+            return self._mapping(node, path)
+        finally:
+            self.active.discard(ident)
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            line, col = _pos(node)
+            raise YamlError("yaml-tag", f"unsupported YAML tag {node.tag!r}", line, col,
+                            "specs use plain YAML values only; remove the tag")
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR or tag == _TIMESTAMP:  # dates stay text: the schema decides what they mean
+            return node.value
+        if tag == _INT:
+            return self.scalars.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return self.scalars.construct_yaml_float(node)
+        if tag == _BOOL:
+            return self.scalars.construct_yaml_bool(node)
+        if tag == _NULL:
+            return None
+        self._check_tag(node, _STR)
+        return node.value  # pragma: no cover
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                self._merge(value_node, path, merged)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (_STR, _INT, _BOOL):
+                line, col = _pos(key_node)
+                raise YamlError("yaml-key", "mapping keys must be plain strings", line, col)
+            key = key_node.value
+            if key_node.tag != _STR:
+                line, col = _pos(key_node)
+                raise YamlError("yaml-key", f"mapping key {key!r} is not a string", line, col,
+                                f"quote it: \"{key}\"")
+            if key in result:
+                line, col = _pos(key_node)
+                first = self.key_positions[(*path, key)]
+                raise YamlError("duplicate-key", f"duplicate key '{key}'", line, col,
+                                f"'{key}' is first defined at line {first[0]}; keep only one")
+            self.key_positions[(*path, key)] = _pos(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def _merge(self, value_node: yaml.Node, path: Path, into: dict[str, Any]) -> None:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                line, col = _pos(source)
+                raise YamlError("yaml-merge", "a merge key (<<) needs a mapping or a list of mappings",
+                                line, col)
+            for key, value in self._mapping(source, path).items():
+                into.setdefault(key, value)
+
+
+def parse_documents(text: str) -> list[ParsedDocument]:
+    """Parse every document of a YAML text; raise YamlError on the first problem."""
+    loader = _Loader(text)
+    budget = [MAX_NODES_PER_FILE]
+    docs: list[ParsedDocument] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            builder = _Builder(budget)
+            if node is None:  # pragma: no cover - check_node guarantees a node
+                continue
+            data = builder.build(node, ())
+            line, col = _pos(node)
+            docs.append(ParsedDocument(data, line, col, builder.positions, builder.key_positions))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError("yaml-syntax", f"YAML syntax error: {problem}", line, col,
+                        _syntax_hint(problem)) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+        mark = getattr(exc, "position", None)
+        raise YamlError("yaml-syntax", f"YAML error: {exc}", 1, 1 if mark is None else mark + 1) from None
+    except RecursionError:
+        raise YamlError("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", 1, 1) from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _syntax_hint(problem: str) -> str | None:
+    if "tab" in problem or "cannot start any token" in problem:
+        return "indent with spaces, not tabs, and quote values that start with @, ` or %"
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted"
+    if "found undefined alias" in problem:
+        return "define the anchor (&name) before using the alias (*name)"
+    return None

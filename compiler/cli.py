@@ -206,5 +206,46 @@ def init(directory: Path, name: str | None) -> None:
     click.echo(f"Next: cd {directory} && specops validate && specops graph")
 
 
+@main.command(name="compile")
+@path_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: the Project's spec.output, e.g. build/).")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 listing stale, missing and extra generated files (CI drift check).")
+@guarded
+def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
+    """Validate, then emit the dbt project, Dockerfiles, Kubernetes manifests and workflows.
+
+    The output folder is replaced atomically; files no longer produced are removed.
+    """
+    from compiler.compile import compile_project
+    from compiler.write import check_drift, write_output, write_workflows
+
+    project = load_project(path)
+    compiled = compile_project(project)
+    out_dir = compiled.output_dir(out.resolve() if out else None)
+    if check:
+        drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts)
+        if drift.clean:
+            click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
+            return
+        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
+            for item in items:
+                click.echo(f"{label:>8}  {item}")
+        click.echo(f"generated files are out of date ({len(drift.stale)} stale, {len(drift.missing)} missing, "
+                   f"{len(drift.extra)} extra); run `specops compile`")
+        raise ReportedFailure(EXIT_INVALID)
+    write_output(out_dir, compiled.artifacts)
+    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
+    detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+    click.echo(f"compiled {len(compiled.artifacts)} files into {_shown(out_dir)} ({detail})")
+
+
+def _shown(path: Path) -> str:
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m compiler`
     sys.exit(main())

@@ -1,0 +1,34 @@
+"""`specops compile`: the checked project through every backend, plus the manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.emit import Artifact, emit_all
+from compiler.manifest import manifest_artifact
+from compiler.schemas import schema_digest
+from compiler.spec import SpecProject
+
+
+@dataclass(frozen=True)
+class Compiled:
+    project: SpecProject
+    artifacts: list[Artifact]  # every file, the manifest included
+
+    def output_dir(self, override: Path | None = None) -> Path:
+        return override if override is not None else self.project.root / self.project.project.output
+
+    @property
+    def workflows_dir(self) -> Path:
+        return self.project.root / self.project.project.workflows_dir
+
+    def by_key(self) -> dict[str, Artifact]:
+        return {a.key: a for a in self.artifacts}
+
+
+def compile_project(project: SpecProject) -> Compiled:
+    """Pure: the same project gives the same artifacts, byte for byte."""
+    artifacts = emit_all(project)
+    manifest = manifest_artifact(project, artifacts, schema_digest())
+    return Compiled(project, sorted([*artifacts, manifest], key=lambda a: a.key))

@@ -1,0 +1,81 @@
+"""Backends: pure functions from the checked project to generated files.
+
+A backend never writes to disk and never reads the clock or the environment: the same specs give
+the same bytes. Each returns Artifacts; `compile` writes them, `plan` diffs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from compiler.spec import SpecProject
+
+Base = Literal["output", "workflows"]
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One generated file: its path under its base folder, its bytes, and the resources it comes from."""
+
+    path: str
+    content: bytes
+    owners: tuple[str, ...]
+    base: Base = "output"
+
+    @property
+    def key(self) -> str:
+        """Unique across bases: `workflows:` paths are kept apart from output paths."""
+        return self.path if self.base == "output" else f"{self.base}:{self.path}"
+
+
+Backend = Callable[[SpecProject], Iterable[Artifact]]
+
+
+class UnknownBackendError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _registry() -> dict[str, Backend]:
+    # imported here so that `validate` never pays for the backends
+    from compiler.emit.dbt import emit as dbt_emit
+
+    backends: dict[str, Backend] = {"dbt": dbt_emit}
+    for name, module in (("docker", "compiler.emit.docker"), ("kubernetes", "compiler.emit.kubernetes"),
+                         ("github", "compiler.emit.github")):
+        try:
+            mod = __import__(module, fromlist=["emit"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        backends[name] = mod.emit
+    return backends
+
+
+def backend_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_backend(name: str) -> Backend:
+    registry = _registry()
+    if name not in registry:
+        from compiler.diagnostics import did_you_mean
+
+        hint = did_you_mean(name, registry) or f"known backends: {', '.join(sorted(registry))}"
+        raise UnknownBackendError(f"unknown backend '{name}'; {hint}")
+    return registry[name]
+
+
+def emit_all(project: SpecProject, names: Iterable[str] | None = None) -> list[Artifact]:
+    """Every artifact of the selected backends (all by default), sorted, with unique paths."""
+    chosen = sorted(names) if names is not None else backend_names()
+    artifacts: dict[str, Artifact] = {}
+    for name in chosen:
+        for art in get_backend(name)(project):
+            if art.key in artifacts:
+                raise ValueError(f"two artifacts claim {art.key} (backend {name})")
+            artifacts[art.key] = art
+    return [artifacts[k] for k in sorted(artifacts)]

@@ -1,0 +1,220 @@
+"""The dbt backend: datasets, transforms and quality rules as a runnable dbt project under dbt/."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from compiler.emit import Artifact
+from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
+from compiler.emit.dbt.project_files import dbt_project, profiles
+from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
+from compiler.model import Dataset, Transform
+from compiler.render import GENERATED, comment_safe, dbt_text, dump_yaml
+from compiler.resources import data_dir
+from compiler.spec import SpecProject
+from compiler.sqltext import INPUT_RE
+
+PREFIX = "dbt"
+
+
+def emit(project: SpecProject) -> list[Artifact]:
+    """Every file of the dbt project."""
+    out: list[Artifact] = []
+    everything = tuple(r.address for r in project.resources())
+
+    def add(path: str, content: bytes, *owners: str) -> None:
+        out.append(Artifact(f"{PREFIX}/{path}", content, tuple(owners) or everything))
+
+    add("dbt_project.yml", dump_yaml(dbt_project(project), GENERATED.format(source="specops.yaml")),
+        project.project.address)
+    add("profiles.yml", dump_yaml(profiles(project), GENERATED.format(source="the Environment specs")),
+        *sorted(e.address for e in project.environments.values()))
+    macros = data_dir("templates") / "dbt" / "macros"
+    for path in sorted(macros.glob("*.sql")):
+        add(f"macros/{path.name}", path.read_bytes(), *sorted(r.address for r in project.rules.values()))
+    column_tests, model_tests = _check_tests(project)
+    sources: dict[str, list[dict[str, Any]]] = {}
+    for ds in project.datasets.values():
+        owners = (ds.address, *sorted(r.address for r in project.rules_for(ds.name)))
+        if ds.source is None:
+            continue
+        if ds.source.type == "file":
+            add(f"seeds/{ds.name}.csv", ds.source.content or b"", ds.address)
+            add(f"seeds/{ds.name}.yml", dump_yaml({"version": 2, "seeds": [
+                _seed(ds, column_tests, model_tests)]}, GENERATED.format(source=ds.loc.file)), *owners)
+        else:
+            sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests))
+    if sources:
+        owners = tuple(sorted(ds.address for ds in project.datasets.values()
+                              if ds.source is not None and ds.source.type != "file"))
+        add("models/_sources.yml", dump_yaml({"version": 2, "sources": [
+            _source(name, tables) for name, tables in sorted(sources.items())
+        ]}, GENERATED.format(source="the external Dataset specs")), *owners)
+    for t in project.transforms.values():
+        ds = project.datasets[t.output]
+        add(f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address)
+        add(f"models/{ds.name}.yml", dump_yaml({"version": 2, "models": [
+            _model(t, ds, column_tests, model_tests)]}, GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
+            ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name)))
+    for rule in project.rules.values():
+        for check in rule.checks:
+            if check.type == "sql":
+                add(f"tests/{check.name}.sql", singular_test(project, rule, check).encode("utf-8"), rule.address)
+    return out
+
+
+def _check_tests(project: SpecProject) -> tuple[dict[tuple[str, str], list[dict]], dict[str, list[dict]]]:
+    """QualityRule checks grouped by (dataset, column) and by dataset for model-level tests."""
+    column_tests: dict[tuple[str, str], list[dict]] = {}
+    model_tests: dict[str, list[dict]] = {}
+    for rule in project.rules.values():
+        for check in rule.checks:
+            made = check_test(project, rule, check)
+            if made is None:
+                continue
+            column, entry = made
+            if column is None:
+                model_tests.setdefault(rule.dataset, []).append(entry)
+            else:
+                column_tests.setdefault((rule.dataset, column), []).append(entry)
+    return column_tests, model_tests
+
+
+def _meta(ds: Dataset, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"address": ds.address, "source_file": ds.loc.file,
+                            "classification": ds.classification}
+    if ds.meta.owner:
+        meta["owner"] = dbt_text(ds.meta.owner)
+    if ds.retention:
+        meta["retention"] = ds.retention
+    if ds.pii_columns:
+        meta["pii_columns"] = list(ds.pii_columns)
+    if ds.meta.labels:
+        meta["labels"] = {k: dbt_text(v) for k, v in ds.meta.labels}
+    meta.update(extra or {})
+    return {"specops": meta}
+
+
+def _columns(ds: Dataset, column_tests: dict, *, contract: bool) -> list[dict[str, Any]]:
+    cols = []
+    for col in ds.columns:
+        entry: dict[str, Any] = {"name": col.name}
+        if col.description:
+            entry["description"] = dbt_text(col.description)
+        entry["data_type"] = sql_type(col.type)
+        if contract and col.required:
+            entry["constraints"] = [{"type": "not_null"}]
+        meta: dict[str, Any] = {"type": col.type}
+        if col.pii:
+            meta["pii"] = True
+        entry["meta"] = {"specops": meta}
+        tests = column_property_tests(ds, col.name) + column_tests.get((ds.name, col.name), [])
+        if tests:
+            entry["data_tests"] = tests
+        cols.append(entry)
+    return cols
+
+
+def _seed(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+    assert ds.source is not None
+    config: dict[str, Any] = {
+        "column_types": {c.name: sql_type(c.type) for c in ds.columns},
+        "tags": ["specops", *ds.meta.tags],
+        "meta": _meta(ds, {"source_path": ds.source.path}),
+    }
+    if ds.source.delimiter:
+        config["delimiter"] = ds.source.delimiter
+    entry: dict[str, Any] = {"name": ds.name}
+    if ds.meta.description:
+        entry["description"] = dbt_text(ds.meta.description)
+    entry["config"] = config
+    entry["columns"] = _columns(ds, column_tests, contract=False)
+    tests = dataset_tests(ds) + model_tests.get(ds.name, [])
+    if tests:
+        entry["data_tests"] = tests
+    return entry
+
+
+def _source(name: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name}
+    if name != "external":
+        entry["schema"] = name
+    entry["tables"] = tables
+    return entry
+
+
+def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+    assert ds.source is not None
+    entry: dict[str, Any] = {"name": ds.name}
+    if ds.meta.description:
+        entry["description"] = dbt_text(ds.meta.description)
+    if ds.source.type == "table":
+        entry["identifier"] = ds.source.table
+    config: dict[str, Any] = {"tags": ["specops", *ds.meta.tags], "meta": _meta(ds)}
+    if ds.source.type == "external":
+        reader = "read_parquet" if ds.source.format == "parquet" else "read_csv_auto"
+        config["meta"]["external_location"] = f"{reader}('{ds.source.uri}')"
+    if ds.freshness:
+        fresh: dict[str, Any] = {}
+        if ds.freshness.warn_after:
+            fresh["warn_after"] = freshness_period(ds.freshness.warn_after)
+        if ds.freshness.error_after:
+            fresh["error_after"] = freshness_period(ds.freshness.error_after)
+        config["freshness"] = fresh
+        config["loaded_at_field"] = ds.freshness.column
+    entry["config"] = config
+    entry["columns"] = _columns(ds, column_tests, contract=False)
+    tests = dataset_tests(ds) + model_tests.get(ds.name, [])
+    if tests:
+        entry["data_tests"] = tests
+    return entry
+
+
+def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": ds.name}
+    if ds.meta.description:
+        entry["description"] = dbt_text(ds.meta.description)
+    meta = _meta(ds, {"transform": t.address, "transform_file": t.loc.file})
+    if t.meta.owner:
+        meta["specops"]["transform_owner"] = dbt_text(t.meta.owner)
+    if t.schedule:
+        meta["specops"]["schedule"] = t.schedule
+    config: dict[str, Any] = {
+        "materialized": t.materialization,
+        "contract": {"enforced": True},
+        "tags": sorted({"specops", *ds.meta.tags, *t.meta.tags}),
+        "meta": meta,
+    }
+    if t.materialization == "incremental":
+        config["on_schema_change"] = "append_new_columns"
+    entry["config"] = config
+    entry["columns"] = _columns(ds, column_tests, contract=t.materialization != "view")
+    tests = dataset_tests(ds) + model_tests.get(ds.name, [])
+    if tests:
+        entry["data_tests"] = tests
+    return entry
+
+
+def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
+    body = INPUT_RE.sub(lambda m: "{{ " + relation(project, m.group("name")) + " }}", t.sql).strip()
+    origin = t.sql_file or t.loc.file
+    lines = [f"-- {comment_safe(GENERATED.format(source=f'{origin} ({t.address})'))}"]
+    if t.materialization == "incremental":
+        assert t.incremental is not None
+        keys = ", ".join(f"'{k}'" for k in t.incremental.unique_key)
+        lines.append(f"{{{{ config(materialized='incremental', unique_key=[{keys}]) }}}}")
+        lines += ["select * from (", body, ") as specops_transform",
+                  "{% if is_incremental() %}",
+                  f"where {t.incremental.updated_at} > (select max({t.incremental.updated_at}) from {{{{ this }}}})",
+                  "{% endif %}"]
+    else:
+        lines.append(body)
+    return "\n".join(lines) + "\n"
+
+
+def csv_header(content: bytes) -> list[str]:
+    """The column names of a CSV file (used by checks that compare a seed with its spec)."""
+    reader = csv.reader(io.StringIO(content.decode("utf-8", errors="replace")))
+    return next(reader, [])

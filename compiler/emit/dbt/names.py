@@ -1,0 +1,56 @@
+"""How specops names map onto dbt: relations, types and durations."""
+
+from __future__ import annotations
+
+import re
+
+from compiler.model import Dataset
+from compiler.spec import SpecProject
+
+SOURCE_FOR_EXTERNAL = "external"
+
+# Type names every supported warehouse accepts (DuckDB, Postgres, Snowflake); dbt's contract check
+# casts null to these and compares what the warehouse reports, so aliases are normalised there.
+_TYPES = {
+    "string": "varchar",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "json": "json",
+}
+
+
+def sql_type(spec_type: str) -> str:
+    m = re.fullmatch(r"decimal\((\d+),(\d+)\)", spec_type)
+    if m:
+        return f"numeric({m.group(1)},{m.group(2)})"
+    return _TYPES[spec_type]
+
+
+def source_name(ds: Dataset) -> str:
+    """The dbt source a `table` or `external` dataset belongs to."""
+    assert ds.source is not None
+    if ds.source.type == "table":
+        return ds.source.schema or "main"
+    return SOURCE_FOR_EXTERNAL
+
+
+def relation(project: SpecProject, dataset: str) -> str:
+    """The Jinja expression (without braces) that reads a dataset in dbt."""
+    ds = project.datasets[dataset]
+    if ds.source is None or ds.source.type == "file":
+        return f"ref('{dataset}')"
+    return f"source('{source_name(ds)}', '{dataset}')"
+
+
+def minutes(duration: str) -> int:
+    value, unit = int(duration[:-1]), duration[-1]
+    return value * {"m": 1, "h": 60, "d": 1440}[unit]
+
+
+def freshness_period(duration: str) -> dict[str, object]:
+    value, unit = int(duration[:-1]), duration[-1]
+    return {"count": value, "period": {"m": "minute", "h": "hour", "d": "day"}[unit]}

@@ -1,0 +1,75 @@
+"""dbt_project.yml and profiles.yml."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from compiler.model import Environment
+from compiler.spec import SpecProject
+
+ROOT_ENV = "SPECOPS_ROOT"
+
+
+def dbt_project(project: SpecProject) -> dict[str, Any]:
+    name = project.project.name
+    return {
+        "name": name,
+        "version": "1.0.0",
+        "config-version": 2,
+        "profile": name,
+        "model-paths": ["models"],
+        "seed-paths": ["seeds"],
+        "test-paths": ["tests"],
+        "macro-paths": ["macros"],
+        "target-path": "target",
+        "clean-targets": ["target", "dbt_packages"],
+        "flags": {"send_anonymous_usage_stats": False, "use_colors": True},
+        "models": {name: {"+materialized": "table"}},
+        "seeds": {name: {"+quote_columns": False}},
+        "data_tests": {name: {"+severity": "error"}},
+    }
+
+
+def _relative_root(project: SpecProject) -> str:
+    """From <output>/dbt back to the repository root, e.g. ../.. for build/dbt."""
+    depth = len([p for p in posixpath.join(project.project.output, "dbt").split("/") if p and p != "."])
+    return "/".join([".."] * depth)
+
+
+def _env(name: str) -> str:
+    return "{{ env_var('" + name + "') }}"
+
+
+def _target(project: SpecProject, env: Environment) -> dict[str, Any]:
+    wh = env.warehouse
+    threads = wh.get("threads", 4)
+    if wh.type == "duckdb":
+        root = "{{ env_var('" + ROOT_ENV + "', '" + _relative_root(project) + "') }}"
+        return {"type": "duckdb", "path": f"{root}/{wh.get('path')}", "threads": threads}
+    if wh.type == "postgres":
+        out = {"type": "postgres", "host": wh.get("host"), "port": wh.get("port", 5432), "user": wh.get("user"),
+               "dbname": wh.get("database"), "schema": wh.get("schema", "public"), "threads": threads}
+        out["password"] = _env(wh.get("password_env")) if wh.get("password_env") else ""
+        return out
+    if wh.type == "snowflake":
+        out = {"type": "snowflake", "account": wh.get("account"), "user": wh.get("user"),
+               "database": wh.get("database"), "warehouse": wh.get("warehouse"),
+               "schema": wh.get("schema", "PUBLIC"), "threads": threads}
+        if wh.get("role"):
+            out["role"] = wh.get("role")
+        if wh.get("password_env"):
+            out["password"] = _env(wh.get("password_env"))
+        return out
+    out = {"type": "bigquery", "project": wh.get("project"), "dataset": wh.get("dataset"), "threads": threads}
+    if wh.get("keyfile_env"):
+        out.update({"method": "service-account", "keyfile": _env(wh.get("keyfile_env"))})
+    else:
+        out["method"] = "oauth"
+    return out
+
+
+def profiles(project: SpecProject) -> dict[str, Any]:
+    outputs = {name: _target(project, env) for name, env in project.environments.items()}
+    default = project.default_environment or "dev"
+    return {project.project.name: {"target": default, "outputs": outputs}}

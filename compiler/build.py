@@ -213,12 +213,21 @@ class Builder:
                     line, col = doc.locate(("spec", "sql_file"))
                     self.diagnostics.append(Diagnostic("not-utf8", f"sql_file '{sql_file}' is not UTF-8",
                                                        doc.file, line, col, doc.address))
+                else:
+                    if not sql.strip():
+                        line, col = doc.locate(("spec", "sql_file"))
+                        self.diagnostics.append(Diagnostic("empty-sql", f"sql_file '{sql_file}' is empty",
+                                                           doc.file, line, col, doc.address,
+                                                           "write the SELECT statement that produces the output"))
             sql_loc = Loc(sql_file, 1, 1)
         else:
             sql = spec["sql"]
             line, col = doc.locate(("spec", "sql"))
             block = _is_block_scalar(doc, ("spec", "sql"))
             sql_loc = Loc(doc.file, line + 1 if block else line, col)
+            if not sql.strip():
+                self.diagnostics.append(Diagnostic("empty-sql", "spec.sql is blank", doc.file, line, col,
+                                                   doc.address, "write the SELECT statement that produces the output"))
         inc = spec.get("incremental")
         unique_key = inc.get("unique_key") if inc else None
         return Transform(

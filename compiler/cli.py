@@ -249,3 +249,11 @@ def _shown(path: Path) -> str:
 
 def run() -> None:  # pragma: no cover - console entry for `python -m compiler`
     sys.exit(main())
+
+
+def _register_operations() -> None:
+    """plan/apply/train live in their own module; importing it registers them on `main`."""
+    import compiler.cli_ops  # noqa: F401
+
+
+_register_operations()

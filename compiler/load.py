@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, did_you_mean
+from compiler.diagnostics import Diagnostic, closest, did_you_mean
 from compiler.kinds import API_VERSIONS, KINDS, address
 from compiler.paths import repo_path_problem
 from compiler.yamlload import ParsedDocument, YamlError, parse_documents
@@ -58,6 +59,9 @@ class LoadResult:
     documents: list[Document]
     diagnostics: list[Diagnostic]
     files: dict[str, str] = field(default_factory=dict)  # repo-relative path -> text
+    # addresses of documents that exist but could not be loaded (best effort): a reference to one of
+    # them is not reported as unresolved, since the load error already explains it
+    unloaded: set[str] = field(default_factory=set)
 
 
 def load_repository(root: Path) -> LoadResult:
@@ -156,6 +160,8 @@ def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
         if size > MAX_FILE_BYTES:
             diags.append(Diagnostic("file-too-large", f"file is {size:,} bytes; the limit is "
                                     f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"))
+            with path.open("rb") as head:
+                result.unloaded |= _guess_addresses(head.read(64 * 1024).decode("utf-8", "replace"))
             return []
         raw = path.read_bytes()
     except OSError as exc:
@@ -165,9 +171,10 @@ def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1  # characters
         diags.append(Diagnostic("not-utf8", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", rel, line, col,
                                 hint="save the file as UTF-8"))
+        result.unloaded |= _guess_addresses(raw.decode("utf-8", "replace"))
         return []
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -176,6 +183,7 @@ def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
         parsed = parse_documents(text)
     except YamlError as exc:
         diags.append(Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint))
+        result.unloaded |= _guess_addresses(text)
         return []
     if not parsed:
         diags.append(Diagnostic("empty-file", "the file holds no YAML document", rel, 1, 1,
@@ -185,7 +193,34 @@ def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
         doc = _envelope(rel, index, pdoc, diags)
         if doc is not None:
             docs.append(doc)
+        elif isinstance(pdoc.data, dict):
+            result.unloaded |= _guess_addresses_of(pdoc.data.get("kind"), pdoc.data.get("metadata"))
     return docs
+
+
+_KIND_LINE = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z_]+)", re.M)
+_METADATA_LINE = re.compile(r"^metadata:", re.M)
+_NAME_FIELD = re.compile(r"\bname:[ \t]*['\"]?([a-z][a-z0-9_]{0,62})\b")
+
+
+def _guess_addresses(text: str) -> set[str]:
+    """Addresses that the documents of an unparseable file most likely define."""
+    found: set[str] = set()
+    for chunk in re.split(r"^---", text, flags=re.M):
+        kind = _KIND_LINE.search(chunk)
+        meta = _METADATA_LINE.search(chunk)
+        name = _NAME_FIELD.search(chunk, meta.end()) if meta else None
+        if kind and name:
+            found |= _guess_addresses_of(kind.group(1), {"name": name.group(1)})
+    return found
+
+
+def _guess_addresses_of(kind: object, metadata: object) -> set[str]:
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(kind, str) or not isinstance(name, str):
+        return set()
+    known = kind if kind in KINDS else closest(kind, KINDS)
+    return {address(known, name)} if known else set()
 
 
 def _envelope(rel: str, index: int, pdoc: ParsedDocument, diags: list[Diagnostic]) -> Document | None:

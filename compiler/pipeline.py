@@ -31,8 +31,9 @@ def check_repository(root: Path) -> tuple[SpecProject | None, list[Diagnostic]]:
         diags.extend(found)
         if not errors_only(found):
             valid.append(doc)
-    invalid = frozenset(d.address for d in docs if d not in valid)
-    project = _resolve(loaded, valid, diags, invalid) if project_doc in valid else None
+    invalid = frozenset(d.address for d in docs if d not in valid) | frozenset(loaded.unloaded)
+    claimed = frozenset(_output_of(d) for d in docs if d not in valid and d.kind == "Transform") - {None}
+    project = _resolve(loaded, valid, diags, invalid, claimed) if project_doc in valid else None
     diags.sort(key=Diagnostic.sort_key)
     if errors_only(diags):
         return None, diags
@@ -47,12 +48,20 @@ def require_project(root: Path) -> SpecProject:
     return project
 
 
+def _output_of(doc: Document) -> str | None:
+    spec = doc.data.get("spec")
+    output = spec.get("output") if isinstance(spec, dict) else None
+    return output if isinstance(output, str) else None
+
+
 def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
-             invalid: frozenset[str]) -> SpecProject | None:
+             invalid: frozenset[str], claimed: frozenset[str]) -> SpecProject | None:
     builder = Builder(loaded.root, diags)
     built: dict[str, Resource] = {}
     docs: dict[str, Document] = {}
     for doc in valid:
+        if doc.address in docs:
+            continue  # a duplicate name, already reported: the first definition wins
         res = builder.build(doc)
         built[res.address] = res
         docs[res.address] = doc
@@ -66,7 +75,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     ctx = Context(
         project=project, environments=group(Environment), datasets=group(Dataset), rules=group(QualityRule),
         transforms=group(Transform), models=group(Model), deployments=group(Deployment), docs=docs,
-        graph=SpecGraph(), invalid=invalid,
+        graph=SpecGraph(), invalid=invalid, claimed_outputs=claimed,
     )
     diags.extend(check_references(ctx))
     ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}

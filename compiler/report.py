@@ -58,7 +58,7 @@ def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = N
     if summary is not None:
         out.append(summary)
     elif diags:
-        files = len({d.file for d in diags})
+        files = len({d.file for d in diags if d.file})
         out.append(f"{errors} error(s), {warnings} warning(s) in {files} file(s)")
     return "\n".join(out) + ("\n" if out else "")
 

@@ -40,6 +40,7 @@ class Context:
     docs: dict[str, Document]  # address -> document
     graph: SpecGraph
     invalid: frozenset[str] = frozenset()  # addresses of documents that failed the schema
+    claimed_outputs: frozenset[str] = frozenset()  # outputs of transforms that failed the schema
 
     def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
            *, key: bool = False, severity: str = "error") -> Diagnostic:
@@ -109,7 +110,7 @@ def check_producers(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.at(made_by[0], ("spec", "output"), "external-output",
                          f"output '{name}' is an external dataset (it has a source); a transform cannot produce it",
                          f"remove spec.source from dataset.{name}, or write to another dataset")
-        elif not ds.external and not made_by:
+        elif not ds.external and not made_by and name not in ctx.claimed_outputs:
             yield ctx.at(ds, ("spec",), "no-producer",
                          f"dataset '{name}' has no source and no transform produces it",
                          "add spec.source for an external dataset, or a Transform with output: " + name)
@@ -126,7 +127,12 @@ def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
         if res is None:
             continue
         shown = " -> ".join([*cycle, cycle[0]])
-        yield ctx.at(res, ("spec",), "cycle", f"dependency cycle: {shown}",
+        path: YamlPath = ("spec",)
+        if isinstance(res, Transform):  # point at the input that closes the loop
+            before = cycle[cycle.index(first) - 1].partition(".")[2]
+            if before in res.inputs:
+                path = ("spec", "inputs", res.inputs.index(before))
+        yield ctx.at(res, path, "cycle", f"dependency cycle: {shown}",
                      "a dataset cannot depend on itself; break the loop")
 
 
@@ -135,6 +141,8 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
     for t in ctx.transforms.values():
         loc = t.sql_loc
         assert loc is not None
+        if not t.sql.strip():
+            continue  # an unreadable or empty SQL text was reported when the IR was built
         used = inputs_used(t.sql)
         names = {p.name for p in used}
         for p in used:

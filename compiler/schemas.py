@@ -23,6 +23,12 @@ _PATTERN_MEANING = {
     r"^[1-9][0-9]*(m|h|d)$": "a duration such as 30m, 12h or 7d",
     r"^(\S+\s+){4}\S+$": "a 5-field cron expression such as '0 3 * * 1'",
     r"^[A-Z_][A-Z0-9_]*$": "an environment variable name in upper case",
+    r"^(?![/\\])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$)).+$":
+        "a path relative to the repository root, without '..' (absolute paths are not allowed)",
+    r"\.sql$": "a file name ending in .sql",
+    r"\.csv$": "a file name ending in .csv",
+    r"\.py$": "a file name ending in .py",
+    r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$": "dataset.column, e.g. customers.customer_id",
 }
 
 

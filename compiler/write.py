@@ -32,22 +32,68 @@ class Drift:
         return not (self.stale or self.missing or self.extra)
 
 
+def _scratch(out: Path, kind: str) -> str:
+    """Prefix of the folders a compile keeps beside `out`; the pid tells whose they are."""
+    return f".{out.name}.specops-{kind}-{os.getpid()}-"
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        pid = int(path.name.rsplit("-", 2)[-2])
+    except (ValueError, IndexError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _recover(out: Path) -> None:
-    """Put back an output folder left aside by a compile killed between its two renames."""
-    if out.exists():
-        return
-    leftovers = sorted(out.parent.glob(f".{out.name}.specops-old-*"))
-    if leftovers:
-        os.replace(leftovers[-1], out)
+    """Undo what a killed compile left beside `out`.
+
+    Killed between its two renames, it left the previous output aside as `-old-`: put it back.
+    Killed while writing, it left a half-written `-new-` folder: remove it. Folders of a compile
+    that is still running (its pid is alive) are left alone.
+    """
+    def leftovers(kind: str) -> list[Path]:
+        found = [p for p in out.parent.glob(f".{out.name}.specops-{kind}-*") if not _owner_alive(p)]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    old = leftovers("old")
+    if not out.exists() and old:
+        os.replace(old.pop(), out)
+    for path in old + leftovers("new"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _keep_runtime(old: Path, new: Path) -> None:
+    """Carry over what dbt keeps inside the output (target/, logs/, ...): state, not output."""
+    for rel in (*RUNTIME_DIRS, *RUNTIME_FILES):
+        src = old / rel
+        if src.exists() and not (new / rel).exists():
+            (new / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, new / rel)
 
 
 def write_output(out: Path, artifacts: list[Artifact]) -> None:
-    """Replace `out` with exactly these output artifacts."""
+    """Replace `out` with exactly these output artifacts (dbt's runtime folders are kept)."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.specops-new-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
         for art in artifacts:
             if art.base != "output":
                 continue
@@ -55,10 +101,11 @@ def write_output(out: Path, artifacts: list[Artifact]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(art.content)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.specops-old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
             old.rmdir()
             os.replace(out, old)
             os.replace(tmp, out)
+            _keep_runtime(old, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)

@@ -125,9 +125,12 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
+        # merge keys first, so that the positions of explicit keys (which win) are the ones kept
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 self._merge(value_node, path, merged)
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (_STR, _INT, _BOOL):
                 line, col = _pos(key_node)
@@ -155,8 +158,17 @@ class _Builder:
                 line, col = _pos(source)
                 raise YamlError("yaml-merge", "a merge key (<<) needs a mapping or a list of mappings",
                                 line, col)
-            for key, value in self._mapping(source, path).items():
-                into.setdefault(key, value)
+            ident = id(source)
+            if ident in self.active:  # `&a {<<: *a}` would otherwise recurse until Python gives up
+                line, col = _pos(source)
+                raise YamlError("yaml-recursive-alias", "a merge key (<<) refers to the mapping that contains it",
+                                line, col)
+            self.active.add(ident)
+            try:
+                for key, value in self._mapping(source, path).items():
+                    into.setdefault(key, value)
+            finally:
+                self.active.discard(ident)
 
 
 def parse_documents(text: str) -> list[ParsedDocument]:
@@ -171,7 +183,7 @@ def parse_documents(text: str) -> list[ParsedDocument]:
             if node is None:  # pragma: no cover - check_node guarantees a node
                 continue
             data = builder.build(node, ())
-            line, col = _pos(node)
+            line, col = _document_start(text, node)
             docs.append(ParsedDocument(data, line, col, builder.positions, builder.key_positions))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -179,14 +191,50 @@ def parse_documents(text: str) -> list[ParsedDocument]:
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlError("yaml-syntax", f"YAML syntax error: {problem}", line, col,
                         _syntax_hint(problem)) from None
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
-        mark = getattr(exc, "position", None)
-        raise YamlError("yaml-syntax", f"YAML error: {exc}", 1, 1 if mark is None else mark + 1) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry an offset, not a mark
+        offset = getattr(exc, "position", None)
+        if isinstance(offset, int) and _Loader is not yaml.SafeLoader:  # libyaml counts UTF-8 bytes
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        line, col = (1, 1) if not isinstance(offset, int) else _offset_position(text, offset)
+        reason = getattr(exc, "reason", None)
+        char = getattr(exc, "character", None)
+        if isinstance(char, str):
+            char = ord(char)
+        if reason and isinstance(char, int):
+            message = f"YAML error: character #x{char:04x}: {reason}"
+        elif reason:
+            message = f"YAML error: {reason}"
+        else:
+            message = f"YAML error: {str(exc).splitlines()[0]}"
+        raise YamlError("yaml-syntax", message, line, col,
+                        "remove the control character (or write it as an escape in a double-quoted string)"
+                        ) from None
     except RecursionError:
         raise YamlError("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", 1, 1) from None
     finally:
         loader.dispose()
     return docs
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    offset = max(0, min(offset, len(text)))
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _document_start(text: str, node: yaml.Node) -> tuple[int, int]:
+    """Where a document starts. An empty document's null node sits where the *next* token is (often
+    the next '---' or the end of the file), so point at its own '---' line instead."""
+    line, col = _pos(node)
+    if not (isinstance(node, yaml.ScalarNode) and node.tag == _NULL and node.value == ""):
+        return line, col
+    lines = text.splitlines()
+    i = node.start_mark.line
+    if i >= len(lines) or (node.start_mark.column == 0 and lines[i].startswith("---")):
+        i -= 1
+    while i >= 0 and not lines[i].startswith("---"):
+        i -= 1
+    return (i + 1, 1) if i >= 0 else (line, col)
 
 
 def _syntax_hint(problem: str) -> str | None:

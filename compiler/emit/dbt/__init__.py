@@ -11,7 +11,7 @@ from compiler.emit.dbt.names import freshness_period, relation, source_name, sql
 from compiler.emit.dbt.project_files import dbt_project, profiles
 from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
 from compiler.model import Dataset, Transform
-from compiler.render import GENERATED, comment_safe, dbt_text, dump_yaml
+from compiler.render import GENERATED, comment_safe, dbt_text, dump_yaml, sql_string
 from compiler.resources import data_dir
 from compiler.spec import SpecProject
 from compiler.sqltext import INPUT_RE
@@ -62,6 +62,11 @@ def emit(project: SpecProject) -> list[Artifact]:
         for check in rule.checks:
             if check.type == "sql":
                 add(f"tests/{check.name}.sql", singular_test(project, rule, check).encode("utf-8"), rule.address)
+                if check.description:
+                    # a singular test's description can only be given in a property file
+                    add(f"tests/{check.name}.yml", dump_yaml({"version": 2, "data_tests": [
+                        {"name": check.name, "description": dbt_text(check.description)}]},
+                        GENERATED.format(source=rule.loc.file)), rule.address)
     return out
 
 
@@ -154,8 +159,7 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[st
         entry["identifier"] = ds.source.table
     config: dict[str, Any] = {"tags": ["specops", *ds.meta.tags], "meta": _meta(ds)}
     if ds.source.type == "external":
-        reader = "read_parquet" if ds.source.format == "parquet" else "read_csv_auto"
-        config["meta"]["external_location"] = f"{reader}('{ds.source.uri}')"
+        config["meta"]["external_location"] = external_location(ds.source.format, ds.source.uri or "")
     if ds.freshness:
         fresh: dict[str, Any] = {}
         if ds.freshness.warn_after:
@@ -170,6 +174,13 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[st
     if tests:
         entry["data_tests"] = tests
     return entry
+
+
+def external_location(fmt: str | None, uri: str) -> str:
+    """dbt-duckdb's external_location: a SQL call, escaped for str.format_map and for dbt's Jinja."""
+    reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
+    call = f"{reader}({sql_string(uri)})"
+    return dbt_text(call.replace("{", "{{").replace("}", "}}"))
 
 
 def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:

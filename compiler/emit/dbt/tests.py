@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from compiler.emit.dbt.names import minutes, relation
@@ -17,21 +18,27 @@ def _config(severity: str, check: Check | None, rule: QualityRule | None) -> dic
         bound = f">{thr.max_failures}"
         config.update({"error_if": bound, "warn_if": "!=0"} if severity == "error" else {"warn_if": bound})
     elif thr is not None and thr.max_failure_percent is not None:
-        config["fail_calc"] = "coalesce(100.0 * count(*) / nullif(max(specops_total), 0), 0)"
-        bound = f">{thr.max_failure_percent:g}"
+        # dbt requires `failures` (the fail_calc) to be an integer, so it stays count(*) and the
+        # percentage goes into the condition dbt appends to it: `count(*) <warn_if> as should_warn`.
+        bound = f">0 and 100.0 * count(*) > {_decimal(thr.max_failure_percent)} * max(specops_total)"
         config.update({"error_if": bound, "warn_if": ">0"} if severity == "error" else {"warn_if": bound})
     tags = ["specops"]
     meta: dict[str, Any] = {}
     if rule is not None and check is not None:
         tags.append(f"rule_{rule.name}")
+        # dbt keeps nested test config as written (unrendered): plain strings here, no dbt_text
         meta = {"specops": {"address": rule.address, "check": check.name, "type": check.type,
                             "source": str(check.loc)}}
-        if check.description:
-            meta["specops"]["description"] = dbt_text(check.description)
     config["tags"] = tags
     if meta:
         config["meta"] = meta
     return config
+
+
+def _decimal(value: float) -> str:
+    """A plain SQL decimal literal (never exponent notation)."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _percent(check: Check) -> bool:
@@ -115,6 +122,8 @@ def check_test(project: SpecProject, rule: QualityRule, check: Check) -> tuple[s
     if with_total:
         args["with_total"] = True
     entry: dict[str, Any] = {"name": check.name}
+    if check.description:
+        entry["description"] = dbt_text(check.description)  # dbt renders test descriptions
     if args:
         entry["arguments"] = args
     entry["config"] = _config(check.severity, check, rule)
@@ -126,7 +135,6 @@ def singular_test(project: SpecProject, rule: QualityRule, check: Check) -> str:
     from compiler.sqltext import DATASET_RE
 
     config = _config(check.severity, check, rule)
-    config["meta"]["specops"].pop("description", None)  # YAML-escaped text does not belong in SQL
     body = DATASET_RE.sub("{{ " + relation(project, rule.dataset) + " }}", check.sql or "").strip()
     args = ", ".join(f"{k}={_jinja_value(v)}" for k, v in config.items())
     lines = [

@@ -1,0 +1,1 @@
+"""`specops apply`: executors with side effects (dbt, MLflow, kubectl), run in graph order under a lock."""

@@ -1,0 +1,56 @@
+"""What every executor needs: where things are, and how to report progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.model import Environment
+from compiler.spec import SpecProject
+
+Echo = Callable[[str], None]
+
+
+class StepFailed(Exception):
+    """A step failed; the message says why. Work downstream of it is skipped."""
+
+
+@dataclass
+class RunContext:
+    project: SpecProject
+    env: Environment
+    out_dir: Path
+    echo: Echo
+    git_sha: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    def local_path(self, rel: str) -> Path:
+        return self.root / rel
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """Print a line per step, with its timing and outcome."""
+        self.echo(f"-> {label}")
+        start = time.monotonic()
+        try:
+            yield
+        except StepFailed as exc:
+            self.echo(f"   FAILED after {time.monotonic() - start:.1f}s: {exc}")
+            raise
+        self.echo(f"   ok ({time.monotonic() - start:.1f}s)")
+
+
+def tracking_uri(ctx_root: Path, uri: str) -> str:
+    """SQLite and file URIs relative to the repository root, wherever specops runs."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return "sqlite:///" + str((ctx_root / uri[len("sqlite:///"):]).resolve())
+    if uri.startswith("file:") or "://" not in uri:
+        path = uri[len("file:"):] if uri.startswith("file:") else uri
+        return (ctx_root / path).resolve().as_uri()
+    return uri

@@ -1,0 +1,187 @@
+"""The apply loop: record the desired state and its pending work, then do the work in graph order.
+
+State is saved before any work starts (desired snapshots + the list of pending work) and after
+each step that succeeded (its work removed from the list), so an apply that is killed or fails is
+finished by the next one, and an apply with nothing to do changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler import __version__
+from compiler.apply.context import RunContext, StepFailed
+from compiler.compile import Compiled
+from compiler.manifest import sha256
+from compiler.plan.baseline import applied_dir
+from compiler.plan.build import artifact_in_scope, head_snapshots
+from compiler.plan.impact import Impact
+from compiler.plan.model import Plan
+from compiler.state import State, save_state
+from compiler.write import write_output, write_workflows
+
+
+@dataclass
+class ApplyOutcome:
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # address -> why
+    skipped: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict] = field(default_factory=dict)
+    manifests: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> None:
+    """Save the target snapshots and the pending work before touching anything."""
+    env = ctx.env.name
+    state.resources = head_snapshots(ctx.project, env)
+    state.artifacts = {a.key: sha256(a.content) for a in compiled.artifacts if artifact_in_scope(a.key, env)}
+    for impact in plan.impacts:
+        state.pending[impact.address] = impact.to_json()
+    state.serial += 1
+    state.tool_version = __version__
+    save_state(ctx.root, state)
+    folder = applied_dir(ctx.root, env)
+    kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
+    write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept])
+
+
+def _done(ctx: RunContext, state: State, outcome: ApplyOutcome, addresses: list[str]) -> None:
+    for address in addresses:
+        state.pending.pop(address, None)
+        outcome.done.append(address)
+    save_state(ctx.root, state)
+
+
+def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
+    """The failed upstream resource that stops this work, if any."""
+    graph = ctx.project.graph
+    for up in sorted(graph.upstream(impact.address)):
+        if up in failed:
+            return up
+    return None
+
+
+def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
+    outcome = ApplyOutcome()
+    write_output(ctx.out_dir, compiled.artifacts)
+    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    record_desired(ctx, state, compiled, plan)
+    impacts = plan.impacts
+    failed: set[str] = set()
+    data = [i for i in impacts if i.work in ("rebuild", "reload", "rerun")]
+    if data:
+        _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage)
+    for impact in [i for i in impacts if i.work == "retrain"]:
+        blocker = _blocked(ctx, impact, failed)
+        if blocker:
+            outcome.skipped[impact.address] = f"upstream {blocker} failed"
+            failed.add(impact.address)
+            continue
+        _run_training(ctx, state, outcome, impact, failed)
+    rollouts = [i for i in impacts if i.work == "rollout"]
+    if rollouts:
+        _run_rollout(ctx, state, outcome, rollouts, failed)
+    return outcome
+
+
+def _dbt_node(ctx: RunContext, address: str) -> str:
+    """The dbt node (dataset name) that carries a piece of data work."""
+    kind, name = address.split(".", 1)
+    if kind == "transform":
+        return ctx.project.transforms[name].output
+    if kind == "quality_rule":
+        return ctx.project.rules[name].dataset
+    return name
+
+
+def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
+             first: bool) -> None:
+    from compiler.apply.dbt_exec import DbtResult, run_dbt
+
+    select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
+                     for a in (i.address for i in data)})
+    label = "dbt build (everything)" if first else f"dbt build --select {' '.join(select)}"
+    result: DbtResult | None = None
+    try:
+        with ctx.step(label):
+            result = run_dbt(ctx, "build", None if first else select)
+            if not result.ok:
+                raise StepFailed(f"dbt reported failures on: {', '.join(sorted(result.failed_nodes)) or 'see above'}")
+    except StepFailed as exc:
+        bad = result.failed_nodes if result else set()
+        for impact in data:
+            if not bad or _dbt_node(ctx, impact.address) in bad:
+                outcome.failed[impact.address] = str(exc)
+                failed.add(impact.address)
+        failed.update(f"dataset.{n}" for n in bad)
+    _done(ctx, state, outcome, [i.address for i in data if i.address not in failed])
+
+
+def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: Impact, failed: set[str]) -> None:
+    from compiler.apply.train import train_model
+
+    model = ctx.project.models[impact.address.split(".", 1)[1]]
+    try:
+        with ctx.step(f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"):
+            result = train_model(ctx, model)
+            metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
+            ctx.echo(f"   registered {model.registry_name} version {result.version} ({metrics})")
+            state.models[model.name] = result.to_state(model)
+            save_state(ctx.root, state)
+            outcome.models[model.name] = result.to_state(model)
+            if not result.promoted:
+                kept = f"version {result.alias_version}" if result.alias_version else "no version"
+                raise StepFailed(f"alias '{model.alias}' not moved (still {kept}): " + "; ".join(result.reasons))
+            ctx.echo(f"   alias '{model.alias}' -> version {result.version}")
+    except StepFailed as exc:
+        outcome.failed[impact.address] = str(exc)
+        failed.add(impact.address)
+        return
+    _done(ctx, state, outcome, [impact.address])
+
+
+def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts: list[Impact],
+                 failed: set[str]) -> None:
+    from compiler.apply.deploy import kubectl_apply, render_manifests
+
+    ready = []
+    for impact in rollouts:
+        blocker = _blocked(ctx, impact, failed)
+        if blocker:
+            outcome.skipped[impact.address] = f"upstream {blocker} failed"
+        else:
+            ready.append(impact)
+    if not ready:
+        return
+    versions: dict[str, tuple[int, str]] = {}
+    for name, info in state.models.items():
+        if info.get("alias_version"):
+            model = ctx.project.models.get(name)
+            if model is not None:
+                versions[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}")
+    try:
+        with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
+            folder = render_manifests(ctx, versions)
+            outcome.manifests = folder
+            if ctx.env.context:
+                kubectl_apply(ctx, folder)
+            else:
+                ctx.echo(f"   environment '{ctx.env.name}' has no kubernetes.context: the manifests are ready for "
+                         f"GitOps in {_shown(folder)} (kubectl apply --server-side -k {_shown(folder)})")
+    except StepFailed as exc:
+        for impact in ready:
+            outcome.failed[impact.address] = str(exc)
+        return
+    _done(ctx, state, outcome, [i.address for i in ready])
+
+
+def _shown(path: Path) -> str:
+    import os
+
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel

@@ -1,0 +1,49 @@
+"""Container image names shared by the docker, kubernetes and github backends.
+
+Images are `<image_registry>/<name with ->-<component>:<tag>`; the tag is derived from the inputs
+that go into the image, so it changes exactly when a rebuild is needed, and never from the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from compiler import __version__
+from compiler.model import Model
+from compiler.spec import SpecProject
+
+DEFAULT_REGISTRY = "registry.local"
+
+
+def registry(project: SpecProject) -> str:
+    return (project.project.image_registry or f"{DEFAULT_REGISTRY}/{project.project.k8s_name}").rstrip("/")
+
+
+def _tag(*parts: bytes | str) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
+        h.update(b"\0")
+    return "sha-" + h.hexdigest()[:12]
+
+
+def model_tag(model: Model) -> str:
+    assert model.training is not None
+    return _tag(model.digest, model.training.entrypoint_source)
+
+
+def train_image(project: SpecProject, model: Model) -> str:
+    """The training image: runs `specops train` for this model."""
+    return f"{registry(project)}/{model.k8s_name}-train:{model_tag(model)}"
+
+
+def serve_image(project: SpecProject, model: Model) -> str:
+    """The serving image: serves the registered MLflow model over HTTP."""
+    return f"{registry(project)}/{model.k8s_name}-serve:{model_tag(model)}"
+
+
+def dbt_image(project: SpecProject) -> str:
+    """The image that runs the compiled dbt project (scheduled transforms)."""
+    parts = [f"{a}={project.get(a).digest}" for a in sorted(project.graph.nodes)  # type: ignore[union-attr]
+             if a.startswith(("dataset.", "transform.", "quality_rule.", "environment."))]
+    return f"{registry(project)}/{project.project.k8s_name}-dbt:{_tag(*parts)}"

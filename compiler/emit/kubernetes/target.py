@@ -1,0 +1,56 @@
+"""The environment a set of manifests is rendered for, and the identity of a deployment's objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.emit import images
+from compiler.emit.kubernetes.labels import Identity, fit_name, metadata
+from compiler.emit.kubernetes.resolved import ModelRef, ResolvedModel, model_ref
+from compiler.model import Deployment, Environment, Model
+from compiler.spec import SpecProject
+
+
+@dataclass(frozen=True)
+class Target:
+    project: SpecProject
+    env: Environment
+    resolved: Mapping[str, ResolvedModel]
+
+    @property
+    def namespace(self) -> str:
+        assert self.env.namespace is not None
+        return self.env.namespace
+
+    @property
+    def part_of(self) -> str:
+        return self.project.project.k8s_name
+
+
+@dataclass(frozen=True)
+class Served:
+    """One Deployment spec in its environment: names, identity and model reference."""
+
+    target: Target
+    deployment: Deployment
+    model: Model
+    ref: ModelRef
+    name: str
+    ident: Identity
+
+    def meta(self, name: str | None = None, *, monitoring: bool = False,
+             annotations: dict[str, str] | None = None) -> dict[str, Any]:
+        extra = dict(self.deployment.monitoring_labels) if monitoring else None
+        return metadata(self.ident, name or self.name, self.target.namespace, extra_labels=extra,
+                        extra_annotations=annotations)
+
+
+def served(target: Target, d: Deployment, name_limit: int = 63) -> Served:
+    model = target.project.models[d.model]
+    ref = model_ref(model, d, target.resolved.get(model.name))
+    name = fit_name(d.k8s_name, name_limit)
+    ident = Identity(app=model.k8s_name, instance=name, component="server",
+                     version=ref.version or images.model_tag(model), part_of=target.part_of, resource=d)
+    return Served(target, d, model, ref, name, ident)

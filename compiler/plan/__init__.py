@@ -1,0 +1,1 @@
+"""`specops plan`: what would change, resource by resource and file by file, with its impact."""

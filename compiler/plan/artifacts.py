@@ -1,0 +1,77 @@
+"""Artifact-level diffs: structural for YAML and JSON, unified for text."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from compiler.plan.diff import _MISSING, diff_values
+
+MAX_DIFF_LINES = 200
+
+
+@dataclass(frozen=True)
+class ArtifactChange:
+    key: str
+    action: str  # create | update | delete
+    owner: str | None
+    before_sha256: str | None
+    after_sha256: str | None
+    diff: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.key, "action": self.action, "owner": self.owner,
+                "before_sha256": self.before_sha256, "after_sha256": self.after_sha256, "diff": self.diff}
+
+
+def _parse(key: str, content: bytes) -> Any:
+    text = content.decode("utf-8")
+    if key.endswith(".json"):
+        return json.loads(text)
+    docs = list(yaml.safe_load_all(text))
+    return docs[0] if len(docs) == 1 else docs
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "(absent)"
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def structural_diff(key: str, before: bytes, after: bytes) -> str | None:
+    """`path: before -> after` lines, or None when the files are not both parseable."""
+    try:
+        old, new = _parse(key, before), _parse(key, after)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    lines = []
+    for path, b, a in diff_values(old, new):
+        marker = "+" if b is _MISSING else "-" if a is _MISSING else "~"
+        lines.append(f"{marker} {path or '(root)'}: {_show(b)} -> {_show(a)}")
+    return _cap(lines)
+
+
+def unified_diff(key: str, before: bytes, after: bytes) -> str:
+    old = before.decode("utf-8", errors="replace").splitlines()
+    new = after.decode("utf-8", errors="replace").splitlines()
+    lines = list(difflib.unified_diff(old, new, f"a/{key}", f"b/{key}", n=2, lineterm=""))
+    return _cap(lines)
+
+
+def _cap(lines: list[str]) -> str:
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"... ({len(lines) - MAX_DIFF_LINES} more lines)"]
+    return "\n".join(lines)
+
+
+def content_diff(key: str, before: bytes, after: bytes) -> str:
+    if key.endswith((".yml", ".yaml", ".json")):
+        structural = structural_diff(key, before, after)
+        if structural is not None:
+            return structural
+    return unified_diff(key, before, after)

@@ -1,0 +1,77 @@
+"""Where a plan's baseline comes from: the environment's last apply, or another git revision."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from compiler.compile import compile_project
+from compiler.diagnostics import Diagnostic, SpecError
+from compiler.manifest import sha256
+from compiler.pipeline import check_repository
+from compiler.plan.build import BaselineData, head_snapshots
+from compiler.plan.model import Baseline
+from compiler.state import State, state_dir
+
+
+class BaselineError(Exception):
+    pass
+
+
+def applied_dir(root: Path, env: str) -> Path:
+    """The compiled tree as it was at the environment's last apply (for file-level diffs)."""
+    return state_dir(root) / "applied" / env
+
+
+def from_state(root: Path, state: State) -> BaselineData:
+    folder = applied_dir(root, state.environment)
+    contents: dict[str, bytes | None] = {}
+    for key in state.artifacts:
+        path = folder / key.replace(":", "/", 1) if ":" in key else folder / key
+        contents[key] = path.read_bytes() if path.is_file() else None
+    info = Baseline("state", None, state.lineage or None, state.serial, state.digest(), None)
+    return BaselineData(info, dict(state.resources), dict(state.pending), contents, dict(state.artifacts))
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BaselineError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout.strip()
+
+
+def head_sha(root: Path) -> str | None:
+    try:
+        return _git(["rev-parse", "HEAD"], root)
+    except (BaselineError, OSError):
+        return None
+
+
+def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
+    """Compile the specs as they are at `ref`, from a temporary worktree."""
+    top = Path(_git(["rev-parse", "--show-toplevel"], root)).resolve()
+    sha = _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], root)
+    rel = root.resolve().relative_to(top)
+    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-"))
+    tree = tmp / "tree"
+    try:
+        _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
+        spec_root = tree / rel
+        if not (spec_root / "specops.yaml").exists():
+            return BaselineData(Baseline("git", ref, spec_digest=None), {}, {}, {}, {})
+        project, diags = check_repository(spec_root)
+        if project is None:
+            errors = [d for d in diags if d.severity == "error"]
+            raise SpecError([Diagnostic(d.code, f"at {ref}: {d.message}", d.file, d.line, d.col, d.address, d.hint)
+                             for d in errors])
+        compiled = compile_project(project)
+        contents = {a.key: a.content for a in compiled.artifacts}
+        info = Baseline("git", ref, None, None, None, project.spec_digest)
+        return BaselineData(info, head_snapshots(project, env), {}, contents,
+                            {k: sha256(v) for k, v in contents.items()})
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)

@@ -1,0 +1,111 @@
+"""Building a plan: head (the specs now) against a baseline (last apply, or another git revision)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler import __version__
+from compiler.compile import Compiled
+from compiler.manifest import MANIFEST, sha256
+from compiler.plan.artifacts import ArtifactChange, content_diff
+from compiler.plan.diff import AttrChange, classify
+from compiler.plan.impact import Impact, follow
+from compiler.plan.model import Baseline, Plan, ResourceChange
+from compiler.snapshot import snapshot
+from compiler.spec import SpecProject
+
+
+@dataclass(frozen=True)
+class BaselineData:
+    info: Baseline
+    resources: dict[str, dict]  # address -> snapshot
+    pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
+    artifacts: dict[str, bytes | None]  # artifact key -> content (None when only the digest is known)
+    digests: dict[str, str]  # artifact key -> sha256
+
+
+def in_scope(address: str, env: str | None, project: SpecProject) -> bool:
+    """Resources that matter to one environment: not other environments or their deployments."""
+    if env is None:
+        return True
+    kind, _, name = address.partition(".")
+    if kind == "environment":
+        return name == env
+    if kind == "deployment":
+        dep = project.deployments.get(name)
+        return dep is None or dep.environment == env
+    return True
+
+
+def artifact_in_scope(key: str, env: str | None) -> bool:
+    if key == MANIFEST:
+        return False
+    if env is None or not key.startswith("k8s/"):
+        return True
+    return key.startswith(f"k8s/{env}/")
+
+
+def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
+    return {r.address: snapshot(r) for r in project.resources() if in_scope(r.address, env, project)}
+
+
+def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
+              selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
+    head = head_snapshots(project, env)
+    before = {a: s for a, s in base.resources.items()
+              if env is None or not (a.startswith("environment.") and a != f"environment.{env}")
+              and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env))}
+    changes: list[ResourceChange] = []
+    direct: dict[str, tuple[str, list[AttrChange]]] = {}
+    for address in sorted(set(head) | set(before)):
+        old, new = before.get(address), head.get(address)
+        res = project.get(address)
+        file = res.loc.file if res else None
+        kind = (new or old or {}).get("kind", "")
+        if old is None:
+            changes.append(ResourceChange(address, kind, "create", "non-breaking", (), file, None, new))
+            direct[address] = ("non-breaking", [])
+        elif new is None:
+            changes.append(ResourceChange(address, kind, "delete", "breaking", (), None, old, None))
+        else:
+            action, category, attrs = classify(kind, old, new)
+            if action == "no-op":
+                continue
+            changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
+            direct[address] = (category, attrs)
+    impacts = [i for i in follow(project, direct) if in_scope(i.address, env, project)]
+    listed = {i.address for i in impacts}
+    for address, item in sorted(base.pending.items()):
+        if address not in listed and project.get(address) is not None and in_scope(address, env, project):
+            impacts.append(Impact(address, item["work"], item.get("cause", address), item.get("category", "non-breaking"),
+                                  tuple(item.get("path", [address])), ("pending from an earlier apply",)))
+    order = {a: n for n, a in enumerate(project.graph.topological())}
+    impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
+    if selected is not None:
+        changes = [c for c in changes if c.address in selected]
+        impacts = [i for i in impacts if i.address in selected]
+    head_art = {a.key: a for a in compiled.artifacts if artifact_in_scope(a.key, env)}
+    artifact_changes = []
+    base_keys = {k for k in base.digests if artifact_in_scope(k, env)}
+    for key in sorted(set(head_art) | base_keys):
+        art = head_art.get(key)
+        old_digest = base.digests.get(key)
+        new_digest = sha256(art.content) if art else None
+        if old_digest == new_digest:
+            continue
+        old_bytes = base.artifacts.get(key)
+        owner = art.owners[0] if art and art.owners else None
+        if art is None:
+            action, diff = "delete", ""
+        elif old_digest is None:
+            action, diff = "create", ""
+        else:
+            action = "update"
+            diff = content_diff(key, old_bytes, art.content) if old_bytes is not None else "(previous content not kept)"
+        artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff))
+    return Plan(
+        environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
+        resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,
+        artifact_digests={k: sha256(a.content) for k, a in head_art.items()},
+        selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
+    )

@@ -1,0 +1,138 @@
+"""Attribute-level diffs of resource snapshots, and their classification.
+
+Categories follow SQLMesh and dbt contracts: breaking (a consumer can break: a column dropped,
+retyped or made required; a key changed; a model's inputs changed), non-breaking (additions, data
+or logic changes that keep the contract), metadata (descriptions, owners, tags, labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SEVERITY = {"metadata": 0, "non-breaking": 1, "breaking": 2}
+METADATA_KEYS = {"description", "owner", "tags", "labels"}
+
+
+@dataclass(frozen=True, slots=True)
+class AttrChange:
+    path: str
+    before: Any
+    after: Any
+    category: str = "non-breaking"
+    forces_replacement: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"path": self.path, "before": self.before, "after": self.after, "category": self.category}
+        if self.forces_replacement:
+            out["forces_replacement"] = True
+        return out
+
+
+_MISSING = object()
+
+
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
+    """Lists of named mappings (columns, checks) are compared by name, not position."""
+    if items and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        names = [i["name"] for i in items]
+        if len(set(names)) == len(names):
+            return {n: i for n, i in zip(names, items, strict=True)}
+    return None
+
+
+def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, before, after) for every leaf that differs; _MISSING marks absence."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in [*before, *[k for k in after if k not in before]]:
+            sub = f"{path}.{key}" if path else str(key)
+            out += diff_values(before.get(key, _MISSING), after.get(key, _MISSING), sub)
+        return out
+    if isinstance(before, list) and isinstance(after, list):
+        kb, ka = _keyed(before), _keyed(after)
+        if kb is not None and ka is not None:
+            out = []
+            for name in [*kb, *[n for n in ka if n not in kb]]:
+                out += diff_values(kb.get(name, _MISSING), ka.get(name, _MISSING), f"{path}[{name}]")
+            return out
+    if before == after:
+        return []
+    return [(path, before, after)]
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]:
+    """(category, forces replacement) of one attribute change of a resource of `kind`."""
+    leaf = path.rsplit(".", 1)[-1]
+    if path.startswith("metadata.") or leaf in METADATA_KEYS:
+        return "metadata", False
+    added, removed = before is _MISSING, after is _MISSING
+    if kind == "Dataset":
+        if path.startswith("spec.columns["):
+            if removed and path.count(".") == 1:
+                return "breaking", False  # a whole column dropped
+            if added and path.count(".") == 1:
+                return "non-breaking", False
+            if leaf == "type":
+                return "breaking", False
+            if leaf == "required":
+                return ("breaking" if after is True else "non-breaking"), False
+            if leaf == "unique":
+                return ("breaking" if after is True else "non-breaking"), False
+            if leaf == "accepted_values":
+                return ("breaking" if _narrowed(before, after) else "non-breaking"), False
+            if leaf == "pii":
+                return "non-breaking", False
+            return "non-breaking", False
+        if path.startswith("spec.primary_key"):
+            return "breaking", False
+        if path.startswith("spec.source.type"):
+            return "breaking", True
+        if path in ("spec.classification", "spec.retention"):
+            return "metadata", False
+        return "non-breaking", False
+    if kind == "Transform":
+        if path.startswith("spec.materialization") or path.startswith("spec.incremental.unique_key"):
+            return "non-breaking", True
+        if path.startswith("spec.output"):
+            return "breaking", True
+        if path.startswith("spec.schedule"):
+            return "non-breaking", False
+        return "non-breaking", False
+    if kind == "Model":
+        if path.startswith(("spec.training.features", "spec.training.target", "spec.training.dataset")):
+            return "breaking", False
+        if path.startswith(("spec.task", "spec.framework", "spec.registry_name")):
+            return "breaking", True
+        return "non-breaking", False
+    if kind == "Deployment":
+        if path.startswith(("spec.model", "spec.environment", "spec.runtime")):
+            return "non-breaking", True
+        return "non-breaking", False
+    return "non-breaking", False
+
+
+def _narrowed(before: Any, after: Any) -> bool:
+    """An accepted-values constraint added, or values taken away."""
+    if not isinstance(after, list):
+        return False
+    if not isinstance(before, list):
+        return True
+    return not {str(v) for v in before} <= {str(v) for v in after}
+
+
+def classify(kind: str, before: dict[str, Any], after: dict[str, Any]) -> tuple[str, str, list[AttrChange]]:
+    """(action, category, changes) between two snapshots of one resource; action 'no-op' when equal."""
+    changes = []
+    for path, b, a in diff_values(before, after):
+        category, replace = _category(kind, path, b, a)
+        changes.append(AttrChange(path, None if b is _MISSING else b, None if a is _MISSING else a,
+                                  category, replace))
+    if not changes:
+        return "no-op", "metadata", []
+    category = max((c.category for c in changes), key=SEVERITY.__getitem__)
+    action = "replace" if any(c.forces_replacement for c in changes) else "update"
+    return action, category, changes

@@ -1,0 +1,110 @@
+"""Following each change downstream through the one graph: data, checks, models, deployments.
+
+Each impacted resource gets the work it needs (rebuild, reload, rerun, retrain, rollout) and the
+path that causes it, starting at a direct change: dataset.customers ~ breaking -> transform.x
+rebuild -> dataset.features -> model.churn retrain -> deployment.churn_api rollout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.plan.diff import SEVERITY
+from compiler.spec import SpecProject
+
+WORK = {"transform": "rebuild", "quality_rule": "rerun", "model": "retrain", "deployment": "rollout"}
+
+
+@dataclass(frozen=True)
+class Impact:
+    address: str
+    work: str  # rebuild | reload | rerun | retrain | rollout
+    cause: str  # the directly changed resource
+    category: str  # the cause's category, carried downstream
+    path: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "work": self.work, "cause": self.cause, "category": self.category,
+                "direct": self.address == self.cause, "path": list(self.path), "notes": list(self.notes)}
+
+
+def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str | None:
+    """The work a directly changed resource needs itself."""
+    kind = address.split(".", 1)[0]
+    if kind == "dataset":
+        ds = project.datasets.get(address.split(".", 1)[1])
+        if ds is not None and ds.source is not None:
+            return "reload" if ds.source.type == "file" else "rerun"
+        return None  # its producing transform rebuilds it (added as an impact)
+    if kind == "transform" and attr_paths and all(p.startswith("spec.schedule") for p in attr_paths):
+        return None  # only the CronJob changes (an artifact)
+    return WORK.get(kind)
+
+
+def _dropped_columns(changes: list[Any]) -> list[str]:
+    out = []
+    for c in changes:
+        m = re.fullmatch(r"spec\.columns\[(\w+)\]", c.path)
+        if m and c.after is None:
+            out.append(m.group(1))
+    return out
+
+
+def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> list[Impact]:
+    """Impacts of direct changes {address: (category, attribute changes)}, most severe cause first."""
+    graph = project.graph
+    found: dict[str, Impact] = {}
+    order = sorted(direct.items(), key=lambda kv: (-SEVERITY[kv[1][0]], kv[0]))
+    for cause, (category, changes) in order:
+        if category == "metadata" or cause not in graph:
+            continue
+        paths = [c.path for c in changes]
+        work = own_work(project, cause, paths)
+        if work:
+            found.setdefault(cause, Impact(cause, work, cause, category, (cause,)))
+        starts = [cause]
+        kind, name = cause.split(".", 1)
+        if kind == "dataset" and project.producer(name) is not None:
+            producer = project.producer(name)
+            assert producer is not None
+            found.setdefault(producer.address, Impact(producer.address, "rebuild", cause, category,
+                                                      (cause, producer.address)))
+        if kind == "transform" and work is None:
+            continue
+        dropped = _dropped_columns(changes)
+        for start in starts:
+            for target in sorted(graph.downstream(start)):
+                tkind = target.split(".", 1)[0]
+                if tkind == "dataset" or target in found:
+                    continue
+                path = graph.shortest_path(start, target)
+                if path is None:
+                    continue
+                work = WORK.get(tkind)
+                if work is None:
+                    continue
+                found[target] = Impact(target, work, cause, category, tuple(path), _notes(project, target, dropped))
+    return [found[a] for a in graph.topological(found)]
+
+
+def _notes(project: SpecProject, target: str, dropped: list[str]) -> tuple[str, ...]:
+    """Say which dropped columns a downstream resource actually reads."""
+    if not dropped:
+        return ()
+    kind, name = target.split(".", 1)
+    notes = []
+    if kind == "transform":
+        sql = project.transforms[name].sql.lower()
+        for col in dropped:
+            if re.search(rf"\b{re.escape(col.lower())}\b", sql):
+                notes.append(f"its SQL reads dropped column '{col}'")
+    elif kind == "model":
+        tr = project.models[name].training
+        assert tr is not None
+        for col in dropped:
+            if col in tr.features or col == tr.target:
+                notes.append(f"trained on dropped column '{col}'")
+    return tuple(notes)

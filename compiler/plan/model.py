@@ -1,0 +1,108 @@
+"""The plan as data: built once, rendered as text, markdown or JSON, saved and re-checked by apply."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.plan.artifacts import ArtifactChange
+from compiler.plan.diff import AttrChange
+from compiler.plan.impact import Impact
+
+FORMAT_VERSION = "1.0"
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
+ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    kind: str
+    action: str  # create | update | delete | replace
+    category: str  # breaking | non-breaking | metadata
+    changes: tuple[AttrChange, ...]
+    file: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address, "kind": self.kind, "file": self.file,
+            "change": {"actions": ACTIONS[self.action], "before": self.before, "after": self.after,
+                       "attributes": [c.to_json() for c in self.changes],
+                       "replace_paths": [c.path for c in self.changes if c.forces_replacement]},
+            "action": self.action, "category": self.category,
+        }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    kind: str  # state | git
+    ref: str | None = None
+    lineage: str | None = None
+    serial: int | None = None
+    state_digest: str | None = None
+    spec_digest: str | None = None
+
+
+@dataclass
+class Plan:
+    environment: str | None
+    baseline: Baseline
+    spec_digest: str
+    tool_version: str
+    resource_changes: list[ResourceChange]
+    impacts: list[Impact]
+    artifact_changes: list[ArtifactChange]
+    artifact_digests: dict[str, str] = field(default_factory=dict)
+    selection: list[str] = field(default_factory=list)
+    git_sha: str | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.resource_changes or self.impacts or self.artifact_changes)
+
+    def summary(self) -> dict[str, int]:
+        actions = Counter(c.action for c in self.resource_changes)
+        work = Counter(i.work for i in self.impacts)
+        return {
+            "add": actions["create"], "change": actions["update"], "replace": actions["replace"],
+            "destroy": actions["delete"], "breaking": sum(c.category == "breaking" for c in self.resource_changes),
+            "rebuild": work["rebuild"], "reload": work["reload"], "rerun": work["rerun"],
+            "retrain": work["retrain"], "rollout": work["rollout"],
+            "artifacts_changed": len(self.artifact_changes),
+        }
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        if not self.has_changes:
+            return "No changes. The specs match the baseline."
+        line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['replace']} to replace, "
+                f"{s['destroy']} to destroy")
+        line += (f" · impact: {s['rebuild']} rebuild, {s['retrain']} retrain, {s['rollout']} rollout"
+                 f" ({s['reload']} reload, {s['rerun']} checks re-run)")
+        line += f" · {s['artifacts_changed']} generated file(s) changed"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "tool_version": self.tool_version,
+            "environment": self.environment,
+            "complete": not self.selection,
+            "applyable": self.baseline.kind == "state",
+            "selection": self.selection,
+            "baseline": {k: v for k, v in vars(self.baseline).items()},
+            "head": {"spec_digest": self.spec_digest, "git_sha": self.git_sha},
+            "resource_changes": [c.to_json() for c in self.resource_changes],
+            "impact": {
+                "items": [i.to_json() for i in self.impacts],
+                **{w: [i.address for i in self.impacts if i.work == w]
+                   for w in ("rebuild", "reload", "rerun", "retrain", "rollout")},
+            },
+            "artifact_changes": [a.to_json() for a in self.artifact_changes],
+            "artifact_digests": dict(sorted(self.artifact_digests.items())),
+            "summary": self.summary(),
+            "summary_line": self.summary_line(),
+        }

@@ -1,0 +1,46 @@
+"""A resource as plain, normalised data: what plan compares and state remembers.
+
+Defaults are applied and source locations left out, so moving a resource to another file, adding
+a default explicitly or reformatting YAML is no change. File contents appear as their sha256.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from compiler.model import Resource
+
+_SKIP = {"loc", "digest", "sql_loc"}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in dataclasses.fields(value):
+            if f.name in _SKIP:
+                continue
+            out[f.name] = _plain(getattr(value, f.name))
+        return out
+    if isinstance(value, bytes):
+        return {"sha256": hashlib.sha256(value).hexdigest(), "size": len(value)}
+    if isinstance(value, tuple):
+        if value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
+            return {k: _plain(v) for k, v in value}  # a sorted (key, value) tuple is a mapping
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(res: Resource) -> dict[str, Any]:
+    data = _plain(res)
+    meta = data.pop("meta")
+    return {"kind": res.KIND, "metadata": meta, "spec": data}
+
+
+def snapshot_digest(snap: dict[str, Any]) -> str:
+    text = json.dumps(snap, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -178,7 +178,7 @@ class Builder:
         checks = []
         for i, c in enumerate(spec["checks"]):
             thr = c.get("threshold")
-            to_ds, to_col = (c["to"].split(".", 1) + [None])[:2] if "to" in c else (None, None)
+            to_ds, to_col = ([*c["to"].split(".", 1), None])[:2] if "to" in c else (None, None)
             checks.append(Check(
                 type=c["type"],
                 name=c.get("name") or default_check_name(spec["dataset"], c),

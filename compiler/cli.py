@@ -52,7 +52,7 @@ def guarded(func: F) -> F:
         except SpecError as exc:
             _print_diagnostics(Path("."), exc.diagnostics, "text")
             raise ReportedFailure(EXIT_INVALID) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        except Exception as exc:
             if os.environ.get("SPECOPS_DEBUG"):
                 raise
             raise SpecopsError(f"internal error: {type(exc).__name__}: {exc} "

@@ -35,7 +35,8 @@ def _environment(project, env: str | None) -> str:
 
 
 def _selection(project, select: tuple[str, ...]) -> set[str] | None:
-    from compiler.select import SelectionError, select as run_select
+    from compiler.select import SelectionError
+    from compiler.select import select as run_select
 
     if not select:
         return None
@@ -106,7 +107,8 @@ def _stale(saved: dict, current) -> list[str]:
     old, new = saved.get("baseline", {}), current.baseline
     if old.get("kind") != "state":
         reasons.append("the plan was made against a git revision, not the environment's state")
-    elif (old.get("lineage"), old.get("serial"), old.get("state_digest")) != (new.lineage, new.serial, new.state_digest):
+    elif (old.get("lineage"), old.get("serial"), old.get("state_digest")) != (
+            new.lineage, new.serial, new.state_digest):
         reasons.append(f"the environment's state changed since the plan was made (serial {old.get('serial')} -> "
                        f"{new.serial})")
     if saved.get("environment") != current.environment:

@@ -157,7 +157,8 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
     if v == "not" and isinstance(err.validator_value, dict) and "required" in err.validator_value:
         names = err.validator_value["required"]
         message = f"{where}: {' and '.join(names)} cannot both be set"
-        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, f"keep only one of {', '.join(names)}")
+        hint = f"keep only one of {', '.join(names)}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
     if v == "not":
         why = err.validator_value.get("description") if isinstance(err.validator_value, dict) else None
         message = f"{where}: {_describe(err.instance)} is not allowed"

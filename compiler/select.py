@@ -1,7 +1,8 @@
 """dbt-style selection over the spec graph.
 
     name | kind.name | kind:model | tag:x | path:specs/models | owner:@team   (fnmatch wildcards allowed)
-    +x  (x and its ancestors)   x+  (x and its descendants)   2+x / x+1  (bounded depth)   @x (x, descendants, and their ancestors)
+    +x  (x and its ancestors)   x+  (x and its descendants)   2+x / x+1  (bounded depth)
+    @x  (x, its descendants, and their ancestors)
     space = union, comma = intersection
 """
 
@@ -70,7 +71,8 @@ def _method(project: SpecProject, body: str) -> set[str]:
     if ":" in body and not body.startswith(":"):
         method, _, value = body.partition(":")
         if method not in METHODS:
-            raise SelectionError(f"unknown selector method '{method}:'; use one of {', '.join(m + ':' for m in METHODS)}")
+            known = ", ".join(m + ":" for m in METHODS)
+            raise SelectionError(f"unknown selector method '{method}:'; use one of {known}")
         if method == "kind":
             value = value.replace("-", "_").lower()
             value = {"qualityrule": "quality_rule", "rule": "quality_rule"}.get(value, value)

@@ -170,11 +170,13 @@ def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHT
             started = time.perf_counter()
             path = self.path.split("?", 1)[0]
             status = answer(path)
-            metrics.observe(path if path in ROUTES else "other", method, status, time.perf_counter() - started)
+            route = path if path in ROUTES else "other"  # unknown paths must not grow the label set
+            metrics.observe(route, method, status, time.perf_counter() - started)
 
         def _get(self, path: str) -> int:
             if path in READY_PATHS:
-                return self._json(200 if scorer.ready else 503, {"status": "ok" if scorer.ready else "loading"})
+                ready = scorer.ready
+                return self._json(200 if ready else 503, {"status": "ok" if ready else "loading"})
             if path == "/livez":
                 return self._json(200, {"status": "alive"})
             if path == "/version":

@@ -109,7 +109,7 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
-        if tag == _STR or tag == _TIMESTAMP:  # dates stay text: the schema decides what they mean
+        if tag in (_STR, _TIMESTAMP):  # dates stay text: the schema decides what they mean
             return node.value
         if tag == _INT:
             return self.scalars.construct_yaml_int(node)

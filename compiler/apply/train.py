@@ -70,7 +70,7 @@ def load_entrypoint(ctx: RunContext, model: Model):
     sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - user code
+    except Exception as exc:
         raise StepFailed(f"importing {model.training.entrypoint} failed: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.remove(str(path.parent))
@@ -147,7 +147,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     train = load_entrypoint(ctx, model)
     try:
         estimator = train(X_train, y_train, dict(tr.params))
-    except Exception as exc:  # noqa: BLE001 - user code
+    except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
     metrics = compute_metrics(model.task, estimator, X_test, y_test)
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)

@@ -53,8 +53,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
               selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
     head = head_snapshots(project, env)
     before = {a: s for a, s in base.resources.items()
-              if env is None or not (a.startswith("environment.") and a != f"environment.{env}")
-              and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env))}
+              if env is None or (not (a.startswith("environment.") and a != f"environment.{env}")
+              and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env)))}
     changes: list[ResourceChange] = []
     direct: dict[str, tuple[str, list[AttrChange]]] = {}
     for address in sorted(set(head) | set(before)):
@@ -77,8 +77,9 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     listed = {i.address for i in impacts}
     for address, item in sorted(base.pending.items()):
         if address not in listed and project.get(address) is not None and in_scope(address, env, project):
-            impacts.append(Impact(address, item["work"], item.get("cause", address), item.get("category", "non-breaking"),
-                                  tuple(item.get("path", [address])), ("pending from an earlier apply",)))
+            impacts.append(Impact(address, item["work"], item.get("cause", address),
+                                  item.get("category", "non-breaking"), tuple(item.get("path", [address])),
+                                  ("pending from an earlier apply",)))
     order = {a: n for n, a in enumerate(project.graph.topological())}
     impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
     if selected is not None:

@@ -127,7 +127,8 @@ def render_markdown(plan: Plan) -> str:
         head.append("> **Breaking changes and destroys**")
         for c in danger:
             reasons = "; ".join(f"`{a.path}`" for a in c.changes if a.category == "breaking")[:300]
-            head.append(f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}" + (f": {reasons}" if reasons else ""))
+            line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
+            head.append(line + (f": {reasons}" if reasons else ""))
             downstream = [i for i in plan.impacts if i.cause == c.address and i.address != c.address]
             if downstream:
                 chain = max(downstream, key=lambda i: len(i.path))
@@ -138,7 +139,8 @@ def render_markdown(plan: Plan) -> str:
         body += ["#### Resource changes", "", "| | address | action | category | changed |", "|---|---|---|---|---|"]
         for c in plan.resource_changes[:MAX_LISTED]:
             changed = ", ".join(f"`{a.path}`" for a in c.changes[:4]) + (" …" if len(c.changes) > 4 else "")
-            body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} | {_md_escape(changed)} |")
+            body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
+                        f"| {_md_escape(changed)} |")
         if len(plan.resource_changes) > MAX_LISTED:
             body.append(f"| | … {len(plan.resource_changes) - MAX_LISTED} more | | | |")
         body.append("")
@@ -148,7 +150,8 @@ def render_markdown(plan: Plan) -> str:
             if lines:
                 diff_lines += [f"# {c.address}", *lines, ""]
         if diff_lines:
-            body += _details("Attribute changes", ["```diff", *diff_lines, "```"], force=len(diff_lines) > UNWRAPPED_LINES)
+            block = ["```diff", *diff_lines, "```"]
+            body += _details("Attribute changes", block, force=len(diff_lines) > UNWRAPPED_LINES)
             body.append("")
     if plan.impacts:
         rows = [f"- **{i.work}** `{i.address}` ← {_md_escape(_path(plan, i.path, i.category, i.work))}"

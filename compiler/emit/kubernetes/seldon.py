@@ -1,0 +1,57 @@
+"""runtime seldon: a Seldon Core 2 Model (mlops.seldon.io/v1alpha1), loaded on a shared MLServer.
+
+Objects: Model (storageUri, requirements [mlflow], replicas or minReplicas/maxReplicas) and, when
+alerts are set, a PrometheusRule. The pods belong to the Seldon Server of the installation, so no
+ServiceAccount, PDB, NetworkPolicy or monitor is emitted for them (the installation scrapes its agents).
+With `rollout.canary_percent`, a second Model `<name>-candidate` serves the version holding the
+`challenger` alias, and an Experiment `<name>-canary` with `default: <name>` sends canary_percent of
+the traffic to the candidate and the rest to the default model. Promote by moving the model's
+alias to the challenger's version; delete the candidate by removing the canary from the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.emit.kubernetes import monitoring
+from compiler.emit.kubernetes.resolved import candidate_uri
+from compiler.emit.kubernetes.target import Served
+
+API = "mlops.seldon.io/v1alpha1"
+
+
+def objects(s: Served) -> list[dict[str, Any]]:
+    d = s.deployment
+    out = [model(s, s.name, s.ref.storage_uri, s.ref.annotations())]
+    names = [s.name]
+    if d.canary_percent is not None:
+        candidate = f"{s.name}-candidate"
+        names.append(candidate)
+        out.append(model(s, candidate, candidate_uri(s.model), {}))
+        out.append(experiment(s, candidate, d.canary_percent))
+    series = [("namespace", "=", s.target.namespace), ("model", "=~", "|".join(names))]
+    rules = monitoring.serving_alerts(d, s.target.env, series)
+    if rules:
+        out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
+    return out
+
+
+def model(s: Served, name: str, storage_uri: str, annotations: dict[str, str]) -> dict[str, Any]:
+    d = s.deployment
+    spec: dict[str, Any] = {"storageUri": storage_uri, "requirements": ["mlflow"]}
+    memory = dict(d.requests).get("memory")
+    if memory:
+        spec["memory"] = memory
+    if d.autoscaling is not None:
+        spec.update({"replicas": d.autoscaling.min_replicas, "minReplicas": d.autoscaling.min_replicas,
+                     "maxReplicas": d.autoscaling.max_replicas})
+    else:
+        spec["replicas"] = d.replicas
+    return {"apiVersion": API, "kind": "Model", "metadata": s.meta(name, annotations=annotations), "spec": spec}
+
+
+def experiment(s: Served, candidate: str, percent: int) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Experiment", "metadata": s.meta(f"{s.name}-canary"), "spec": {
+        "default": s.name,
+        "candidates": [{"name": s.name, "weight": 100 - percent}, {"name": candidate, "weight": percent}],
+    }}

@@ -1,0 +1,112 @@
+"""runtime mlflow: the specops serving image on a plain Kubernetes Deployment.
+
+Objects: ServiceAccount, Deployment, Service (ClusterIP, port `http`), HorizontalPodAutoscaler
+(when `autoscaling` is set; the Deployment then has no `replicas`), PodDisruptionBudget,
+NetworkPolicy, ServiceMonitor and, when alerts are set, a PrometheusRule.
+The container gets MODEL_URI, MLFLOW_TRACKING_URI and PORT; it must answer GET /health
+(readiness), GET /ping (liveness and startup) and GET /metrics on that port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.emit import images
+from compiler.emit.kubernetes import monitoring, network
+from compiler.emit.kubernetes.labels import selector
+from compiler.emit.kubernetes.pod import container, pod_spec, service_account
+from compiler.emit.kubernetes.resources import requirements
+from compiler.emit.kubernetes.target import Served
+
+PORT_NAME = "http"
+
+
+def objects(s: Served) -> list[dict[str, Any]]:
+    """Every object of one runtime-mlflow deployment."""
+    d = s.deployment
+    sel = selector(s.ident)
+    out = [service_account(s.meta()), deployment(s), service(s)]
+    if d.autoscaling is not None:
+        out.append(horizontal_pod_autoscaler(s))
+    out.append(pod_disruption_budget(s.meta(), sel))
+    out.append(network.network_policy(
+        s.meta(), {"matchLabels": sel},
+        network.serving_ingress(d.allow_from_namespaces, [d.port], []),
+        network.egress(_tracking_ports(s)),
+    ))
+    out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
+    series = [("namespace", "=", s.target.namespace), ("service", "=", s.name)]
+    rules = monitoring.serving_alerts(d, s.target.env, series)
+    if rules:
+        out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
+    return out
+
+
+def _tracking_ports(s: Served) -> list[int]:
+    port = network.uri_port(s.target.env.tracking_uri)
+    return [port] if port is not None else []
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": PORT_NAME}, "periodSeconds": period, "timeoutSeconds": 2,
+            "failureThreshold": failures}
+
+
+def deployment(s: Served) -> dict[str, Any]:
+    d = s.deployment
+    sel = selector(s.ident)
+    server = container(
+        "server", images.serve_image(s.target.project, s.model),
+        requirements(dict(d.requests), dict(d.limits)),
+        env={"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port)},
+        ports=[{"name": PORT_NAME, "containerPort": d.port, "protocol": "TCP"}],
+        startupProbe=_probe("/ping", 10, 30),
+        readinessProbe=_probe("/health", 10, 3),
+        livenessProbe=_probe("/ping", 20, 3),
+    )
+    affinity = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+        "weight": 100,
+        "podAffinityTerm": {"labelSelector": {"matchLabels": sel}, "topologyKey": "kubernetes.io/hostname"},
+    }]}}
+    spec: dict[str, Any] = {}
+    if d.autoscaling is None:
+        spec["replicas"] = d.replicas
+    spec.update({
+        "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": sel},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "template": {
+            "metadata": {"labels": sel},
+            "spec": pod_spec(s.name, [server], affinity=affinity),
+        },
+    })
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": s.meta(), "spec": spec}
+
+
+def service(s: Served) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": s.meta(), "spec": {
+        "type": "ClusterIP",
+        "selector": selector(s.ident),
+        "ports": [{"name": PORT_NAME, "port": s.deployment.port, "targetPort": PORT_NAME, "protocol": "TCP"}],
+    }}
+
+
+def horizontal_pod_autoscaler(s: Served) -> dict[str, Any]:
+    auto = s.deployment.autoscaling
+    assert auto is not None
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": s.meta(), "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": s.name},
+        "minReplicas": auto.min_replicas,
+        "maxReplicas": auto.max_replicas,
+        "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": auto.target_cpu_percent}}}],
+    }}
+
+
+def pod_disruption_budget(metadata: dict[str, Any], match_labels: dict[str, str]) -> dict[str, Any]:
+    """At most one pod down at a time; unhealthy pods may always be evicted (kube-linter)."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata, "spec": {
+        "maxUnavailable": 1,
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        "selector": {"matchLabels": match_labels},
+    }}

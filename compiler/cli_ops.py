@@ -250,3 +250,38 @@ def train(model: str, path: Path, env: str | None) -> None:
     if not result.promoted:
         raise SpecopsError(f"alias '{spec.alias}' not moved: " + "; ".join(result.reasons))
     click.echo(f"alias '{spec.alias}' -> version {result.version}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
+              help="The spec repository (default: the current folder).")
+@env_option
+@guarded
+def drift(model: str, path: Path, env: str | None) -> None:
+    """Score feature drift of MODEL's aliased version against the warehouse now (what the drift CronJob runs).
+
+    Exit 1 when any feature's score is above the model's monitoring.drift.threshold.
+    """
+    from compiler.apply.context import RunContext, StepFailed
+    from compiler.apply.drift import check_drift
+    from compiler.diagnostics import did_you_mean
+
+    project = load_project(path)
+    if model not in project.models:
+        hint = did_you_mean(model, project.models) or f"models: {', '.join(project.models)}"
+        raise click.BadParameter(f"unknown model '{model}'; {hint}", param_hint="MODEL")
+    env_name = _environment(project, env)
+    ctx = RunContext(project, project.environments[env_name], project.root / project.project.output, click.echo)
+    try:
+        report = check_drift(ctx, project.models[model])
+    except StepFailed as exc:
+        raise SpecopsError(str(exc)) from None
+    for name, value in sorted(report.scores.items()):
+        flag = "  DRIFT" if value > report.threshold else ""
+        click.echo(f"{report.method} {name:<30} {value:.4f}{flag}")
+    worst, value = report.worst
+    click.echo(f"specops_drift_score{{model=\"{model}\"}} {value:.6f}")
+    if report.drifted:
+        raise SpecopsError(f"drift detected: {worst} scores {value:.4f} > threshold {report.threshold}")
+    click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")

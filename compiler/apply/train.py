@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.drift import PROFILE_PATH, profile
 from compiler.model import LOWER_IS_BETTER, Model
 
 PRIMARY = {"classification": "roc_auc", "regression": "r2"}
@@ -150,6 +151,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
     metrics = compute_metrics(model.task, estimator, X_test, y_test)
+    _quiet_mlflow()
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
@@ -166,6 +168,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
         mlflow.log_params({**{k: v for k, v in tr.params}, "test_size": tr.test_size, "random_seed": tr.random_seed,
                            "features": ",".join(tr.features), "target": tr.target})
         mlflow.log_metrics(metrics)
+        mlflow.log_dict(profile(X_train, tr.features, tr.random_seed), PROFILE_PATH)
         signature = infer_signature(X_train, estimator.predict(X_train.head(20)))
         flavor = mlflow.sklearn if model.framework == "sklearn" else mlflow.pyfunc
         if flavor is mlflow.pyfunc:
@@ -190,6 +193,17 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
         client.set_registered_model_alias(model.registry_name, model.alias, str(version))
     return TrainResult(version, run.info.run_id, metrics, promoted, reasons,
                        version if promoted else current_version)
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's INFO logs and advisory warnings would drown the apply output."""
+    import logging
+    import warnings
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module=r"mlflow\..*")
+    warnings.filterwarnings("ignore", message=".*(skops|cloudpickle|Inferred schema contains integer).*")
 
 
 def model_uri_for(model: Model, version: int) -> str:

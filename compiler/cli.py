@@ -242,6 +242,46 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     click.echo(f"compiled {len(compiled.artifacts)} files into {_shown(out_dir)} ({detail})")
 
 
+@main.command()
+@path_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="The compiled output to check (default: compile afresh into the Project's output folder).")
+@click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
+              "hadolint, actionlint, zizmor, checkov.")
+@guarded
+def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
+    """Run the installed validators over the compiled output and report their findings together.
+
+    dbt parse, kubernetes-validate --strict, hadolint, actionlint, zizmor --offline and checkov;
+    a validator that is not installed is skipped with a note. Exit 1 when any reports findings.
+    """
+    from compiler.compile import compile_project
+    from compiler.verify import Target
+    from compiler.verify import verify as run_verify
+    from compiler.write import write_output, write_workflows
+
+    project = load_project(path)
+    compiled = compile_project(project)
+    out_dir = out.resolve() if out else compiled.output_dir()
+    if out is None:
+        write_output(out_dir, compiled.artifacts)
+        write_workflows(compiled.workflows_dir, compiled.artifacts)
+    workflows = sorted(compiled.workflows_dir / a.path for a in compiled.artifacts if a.base == "workflows")
+    results = run_verify(Target(project, out_dir, workflows), set(only) or None)
+    failed = 0
+    for r in results:
+        mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[r.status]
+        click.echo(f"{mark}  {r.tool:<20} {len(r.findings)} finding(s)" + (f"  ({r.note})" if r.note else ""))
+        for f in r.findings[:50]:
+            click.echo(f"        {f}")
+        failed += r.status == "failed"
+    ran = sum(r.status != "skipped" for r in results)
+    click.echo(f"verify: {ran} validator(s) ran, {failed} reported findings, "
+               f"{len(results) - ran} skipped")
+    if failed:
+        raise ReportedFailure(EXIT_INVALID)
+
+
 def _shown(path: Path) -> str:
     rel = os.path.relpath(path)
     return str(path) if rel.startswith("..") else rel

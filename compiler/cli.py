@@ -227,7 +227,11 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     if check:
         drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts)
         if drift.clean:
-            click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
+            if out_dir.is_dir():
+                click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
+            else:
+                click.echo(f"up to date: the generated workflows match the specs ({_shown(out_dir)} is not kept "
+                           "here, so only the workflows were compared)")
             return
         for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
             for item in items:

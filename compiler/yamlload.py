@@ -189,6 +189,8 @@ def parse_documents(text: str) -> list[ParsedDocument]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit, below ours only for absurd documents
+            raise YamlError("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", line, col) from None
         raise YamlError("yaml-syntax", f"YAML syntax error: {problem}", line, col,
                         _syntax_hint(problem)) from None
     except yaml.YAMLError as exc:  # reader errors (control characters) carry an offset, not a mark

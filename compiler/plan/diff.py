@@ -32,12 +32,24 @@ class AttrChange:
 _MISSING = object()
 
 
+def _item_name(item: Any) -> str | None:
+    """A list item's name: its `name`, or that of its only value (dbt tests: {not_null: {name: ...}})."""
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("name"), str):
+        return item["name"]
+    if len(item) == 1:
+        (key, value), = item.items()
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            return f"{key}:{value['name']}"
+    return None
+
+
 def _keyed(items: list[Any]) -> dict[str, Any] | None:
-    """Lists of named mappings (columns, checks) are compared by name, not position."""
-    if items and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
-        names = [i["name"] for i in items]
-        if len(set(names)) == len(names):
-            return {n: i for n, i in zip(names, items, strict=True)}
+    """Lists of named mappings (columns, checks, dbt tests) are compared by name, not position."""
+    names = [_item_name(i) for i in items]
+    if items and all(names) and len(set(names)) == len(names):
+        return {n: i for n, i in zip(names, items, strict=True)}  # type: ignore[misc]
     return None
 
 

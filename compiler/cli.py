@@ -73,12 +73,12 @@ def _root(path: Path) -> Path:
     return path.resolve()
 
 
-def load_project(path: Path, fmt: str = "text"):
+def load_project(path: Path, fmt: str = "text", use_cache: bool = False):
     """The checked project; on errors, print them all and exit 1."""
     from compiler.pipeline import check_repository
 
     root = _root(path)
-    project, diags = check_repository(root)
+    project, diags = check_repository(root, use_cache)
     if project is None:
         _print_diagnostics(root, diags, fmt)
         raise ReportedFailure(EXIT_INVALID)

@@ -20,6 +20,8 @@ from compiler.cli import (
 )
 
 env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
+no_cache_option = click.option("--no-cache", is_flag=True,
+                               help="Ignore the per-file cache in .specops/cache (results are the same, only slower).")
 
 
 def _environment(project, env: str | None) -> str:
@@ -75,16 +77,17 @@ def build_plan(root: Path, project, env: str | None, against: str | None, select
               show_default=True)
 @select_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@no_cache_option
 @guarded
 def plan(path: Path, env: str | None, against: str | None, out_file: Path | None, fmt: str,
-         select: tuple[str, ...], detailed_exitcode: bool) -> None:
+         select: tuple[str, ...], detailed_exitcode: bool, no_cache: bool) -> None:
     """Show what would change: resources (with categories), impact across the graph, generated files.
 
     The baseline is the environment's last apply, or with --against the specs at a git revision.
     """
     from compiler.plan.render import render_json, render_markdown, render_text
 
-    project = load_project(path)
+    project = load_project(path, use_cache=not no_cache)
     env_name = _environment(project, env) if (env or not against) else None
     _, result = build_plan(project.root, project, env_name, against, _selection(project, select))
     if out_file is not None:
@@ -124,8 +127,10 @@ def _stale(saved: dict, current) -> list[str]:
 @env_option
 @select_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@no_cache_option
 @guarded
-def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], yes: bool) -> None:
+def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], yes: bool,
+          no_cache: bool) -> None:
     """Run what the plan needs, in graph order: dbt build, train and register models, roll out deployments.
 
     Takes a lock on the environment and records state in .specops/state/<env>.json.
@@ -135,7 +140,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     from compiler.plan.render import render_text
     from compiler.state import Lock, LockHeld, load_state
 
-    project = load_project(path)
+    project = load_project(path, use_cache=not no_cache)
     saved = None
     if planfile is not None:
         try:

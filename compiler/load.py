@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, closest, did_you_mean
+from compiler.cache import Cache
+from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.kinds import API_VERSIONS, KINDS, address
 from compiler.paths import repo_path_problem
 from compiler.yamlload import ParsedDocument, YamlError, parse_documents
@@ -58,23 +60,41 @@ class LoadResult:
     project: Document | None
     documents: list[Document]
     diagnostics: list[Diagnostic]
-    files: dict[str, str] = field(default_factory=dict)  # repo-relative path -> text
+    invalid: set[tuple[str, int]] = field(default_factory=set)  # (file, index) of documents with errors
     # addresses of documents that exist but could not be loaded (best effort): a reference to one of
     # them is not reported as unresolved, since the load error already explains it
     unloaded: set[str] = field(default_factory=set)
 
 
-def load_repository(root: Path) -> LoadResult:
-    """Find specops.yaml under `root`, then every spec file of its folders; never raises on bad input."""
+DocumentCheck = Callable[[Document], list[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything the front end learns from one file's bytes alone (what the cache keeps)."""
+
+    documents: tuple[Document, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    invalid: frozenset[int]
+    unloaded: frozenset[str] = frozenset()
+
+
+def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache | None = None) -> LoadResult:
+    """Find specops.yaml under `root`, then every spec file of its folders; never raises on bad input.
+
+    `check` runs on every document (schema and secret checks); its findings are part of what the
+    cache keeps for a file, so it must depend on nothing but the document.
+    """
     root = root.resolve()
     result = LoadResult(root, None, [], [])
+    ctx = _Loading(check, cache or Cache.disabled())
     diags = result.diagnostics
     project_path = root / PROJECT_FILE
     if not project_path.is_file():
         diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root}", None,
                                 hint="run `specops init DIR` to scaffold a repository, or pass its root"))
         return result
-    project_docs = _load_file(root, PROJECT_FILE, result)
+    project_docs = _load_file(root, PROJECT_FILE, result, ctx)
     projects = [d for d in project_docs if d.kind == "Project"]
     for doc in project_docs:
         if doc.kind != "Project":
@@ -91,7 +111,7 @@ def load_repository(root: Path) -> LoadResult:
     elif not diags:
         diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
     for rel in _spec_files(root, result):
-        result.documents.extend(_load_file(root, rel, result))
+        result.documents.extend(_load_file(root, rel, result, ctx))
     _check_duplicates(result)
     return result
 
@@ -148,7 +168,13 @@ def _spec_files(root: Path, result: LoadResult) -> list[str]:
     return sorted(files)
 
 
-def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
+@dataclass(frozen=True)
+class _Loading:
+    check: DocumentCheck | None
+    cache: Cache
+
+
+def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[Document]:
     diags = result.diagnostics
     problem = repo_path_problem(root, rel, must_exist=True)
     if problem:
@@ -160,67 +186,76 @@ def _load_file(root: Path, rel: str, result: LoadResult) -> list[Document]:
         if size > MAX_FILE_BYTES:
             diags.append(Diagnostic("file-too-large", f"file is {size:,} bytes; the limit is "
                                     f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"))
-            with path.open("rb") as head:
-                result.unloaded |= _guess_addresses(head.read(64 * 1024).decode("utf-8", "replace"))
             return []
         raw = path.read_bytes()
     except OSError as exc:
         diags.append(Diagnostic("unreadable", f"cannot read file: {exc.strerror}", rel, 1, 1))
         return []
+    key = ctx.cache.key(rel, raw, "checked" if ctx.check else "raw")
+    found = ctx.cache.get(key)
+    if not isinstance(found, FileResult):
+        found = process_file(rel, raw, ctx.check)
+        ctx.cache.put(key, found)
+    diags.extend(found.diagnostics)
+    result.invalid.update((rel, i) for i in found.invalid)
+    result.unloaded.update(found.unloaded)
+    return list(found.documents)
+
+
+def process_file(rel: str, raw: bytes, check: DocumentCheck | None = None) -> FileResult:
+    """Decode, parse and check one file: a pure function of its path and bytes."""
+    diags: list[Diagnostic] = []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1  # characters
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         diags.append(Diagnostic("not-utf8", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", rel, line, col,
                                 hint="save the file as UTF-8"))
-        result.unloaded |= _guess_addresses(raw.decode("utf-8", "replace"))
-        return []
+        return FileResult((), tuple(diags), frozenset())
     if text.startswith("\ufeff"):
         text = text[1:]
-    result.files[rel] = text
     try:
         parsed = parse_documents(text)
     except YamlError as exc:
         diags.append(Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint))
-        result.unloaded |= _guess_addresses(text)
-        return []
+        return FileResult((), tuple(diags), frozenset(), guess_addresses(text))
     if not parsed:
         diags.append(Diagnostic("empty-file", "the file holds no YAML document", rel, 1, 1,
                                 hint="remove the file or add a spec document"))
     docs = []
+    invalid = set()
+    unloaded = set()
     for index, pdoc in enumerate(parsed):
         doc = _envelope(rel, index, pdoc, diags)
-        if doc is not None:
-            docs.append(doc)
-        elif isinstance(pdoc.data, dict):
-            result.unloaded |= _guess_addresses_of(pdoc.data.get("kind"), pdoc.data.get("metadata"))
-    return docs
+        if doc is None:
+            data = pdoc.data if isinstance(pdoc.data, dict) else {}
+            meta = data.get("metadata")
+            name = meta.get("name") if isinstance(meta, dict) else None
+            if isinstance(data.get("kind"), str) and data["kind"] in KINDS and isinstance(name, str):
+                unloaded.add(address(data["kind"], name))
+            continue
+        docs.append(doc)
+        if check is not None:
+            found = check(doc)
+            diags.extend(found)
+            if any(d.severity == "error" for d in found):
+                invalid.add(index)
+    return FileResult(tuple(docs), tuple(diags), frozenset(invalid), frozenset(unloaded))
 
 
-_KIND_LINE = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z_]+)", re.M)
-_METADATA_LINE = re.compile(r"^metadata:", re.M)
-_NAME_FIELD = re.compile(r"\bname:[ \t]*['\"]?([a-z][a-z0-9_]{0,62})\b")
+_KIND_LINE = re.compile(r"^kind:\s*([A-Za-z]+)\s*$", re.M)
+_NAME = re.compile(r"^\s*(?:metadata:\s*\{\s*)?name:\s*([a-z][a-z0-9_]*)", re.M)
 
 
-def _guess_addresses(text: str) -> set[str]:
-    """Addresses that the documents of an unparseable file most likely define."""
-    found: set[str] = set()
+def guess_addresses(text: str) -> frozenset[str]:
+    """Addresses a file that failed to parse probably defines (by plain text search)."""
+    found = set()
     for chunk in re.split(r"^---", text, flags=re.M):
-        kind = _KIND_LINE.search(chunk)
-        meta = _METADATA_LINE.search(chunk)
-        name = _NAME_FIELD.search(chunk, meta.end()) if meta else None
-        if kind and name:
-            found |= _guess_addresses_of(kind.group(1), {"name": name.group(1)})
-    return found
-
-
-def _guess_addresses_of(kind: object, metadata: object) -> set[str]:
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not isinstance(kind, str) or not isinstance(name, str):
-        return set()
-    known = kind if kind in KINDS else closest(kind, KINDS)
-    return {address(known, name)} if known else set()
+        kind, name = _KIND_LINE.search(chunk), _NAME.search(chunk)
+        if kind and name and kind.group(1) in KINDS:
+            found.add(address(kind.group(1), name.group(1)))
+    return frozenset(found)
 
 
 def _envelope(rel: str, index: int, pdoc: ParsedDocument, diags: list[Diagnostic]) -> Document | None:
@@ -243,7 +278,7 @@ def _envelope(rel: str, index: int, pdoc: ParsedDocument, diags: list[Diagnostic
                                 rel, line, col, hint=f"write apiVersion: {API_VERSIONS[-1]}"))
         return None
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         line, col = positions.get(("kind",), (pdoc.line, pdoc.col))
         if kind is None:
             diags.append(Diagnostic("unknown-kind", "kind is missing", rel, line, col,

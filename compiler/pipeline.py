@@ -6,32 +6,37 @@ from dataclasses import replace
 from pathlib import Path
 
 from compiler.build import Builder
+from compiler.cache import Cache
 from compiler.diagnostics import Diagnostic, SpecError, errors_only
 from compiler.graph import SpecGraph
 from compiler.load import Document, LoadResult, load_repository
 from compiler.model import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
 from compiler.rules import RULES, Context, check_references
-from compiler.schemas import load_schemas
+from compiler.schemas import load_schemas, schema_digest
 from compiler.secrets import check_secrets
 from compiler.spec import SpecProject
 
 
-def check_repository(root: Path) -> tuple[SpecProject | None, list[Diagnostic]]:
-    """Run every check; return the project (None when any error was found) and all diagnostics."""
-    loaded = load_repository(root)
+def check_document(doc: Document) -> list[Diagnostic]:
+    """The checks that need nothing but the document: literal secrets, then its kind's schema."""
+    found = check_secrets(doc)
+    secret_keys = {(d.line, d.col) for d in found}
+    return found + [d for d in load_schemas().validate(doc) if (d.line, d.col) not in secret_keys]
+
+
+def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list[Diagnostic]]:
+    """Run every check; return the project (None when any error was found) and all diagnostics.
+
+    With `use_cache`, per-file results are kept under .specops/cache (see compiler.cache).
+    """
+    root = root.resolve()
+    cache = Cache.for_repository(root, schema_digest()) if use_cache else Cache.disabled()
+    loaded = load_repository(root, check_document, cache)
     diags = list(loaded.diagnostics)
     project_doc = loaded.project
     docs = ([project_doc] if project_doc else []) + loaded.documents
-    valid: list[Document] = []
-    schemas = load_schemas()
-    for doc in docs:
-        found = check_secrets(doc)
-        secret_keys = {(d.line, d.col) for d in found}
-        found += [d for d in schemas.validate(doc) if (d.line, d.col) not in secret_keys]
-        diags.extend(found)
-        if not errors_only(found):
-            valid.append(doc)
-    invalid = frozenset(d.address for d in docs if d not in valid) | frozenset(loaded.unloaded)
+    valid = [d for d in docs if (d.file, d.index) not in loaded.invalid]
+    invalid = frozenset(d.address for d in docs if (d.file, d.index) in loaded.invalid) | frozenset(loaded.unloaded)
     claimed = frozenset(_output_of(d) for d in docs if d not in valid and d.kind == "Transform") - {None}
     project = _resolve(loaded, valid, diags, invalid, claimed) if project_doc in valid else None
     diags.sort(key=Diagnostic.sort_key)
@@ -40,9 +45,9 @@ def check_repository(root: Path) -> tuple[SpecProject | None, list[Diagnostic]]:
     return project, diags
 
 
-def require_project(root: Path) -> SpecProject:
+def require_project(root: Path, use_cache: bool = False) -> SpecProject:
     """The checked project, or SpecError with every diagnostic."""
-    project, diags = check_repository(root)
+    project, diags = check_repository(root, use_cache)
     if project is None:
         raise SpecError(diags)
     return project

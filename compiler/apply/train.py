@@ -6,7 +6,9 @@ current alias version by more than max_regression; otherwise the old alias stays
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import math
 import sys
 from dataclasses import dataclass, field
@@ -175,7 +177,8 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
             raise StepFailed(f"framework '{model.framework}' is not supported by this version's trainer")
         info = flavor.log_model(estimator, name="model", signature=signature, input_example=X_train.head(5),
                                 serialization_format="cloudpickle")
-    mv = mlflow.register_model(info.model_uri, model.registry_name, tags=tags)
+    with contextlib.redirect_stderr(io.StringIO()):  # "Successfully registered model ..." chatter
+        mv = mlflow.register_model(info.model_uri, model.registry_name, tags=tags)
     version = int(mv.version)
     reasons = gate_failures(model, metrics)
     current_version = None
@@ -201,7 +204,7 @@ def _quiet_mlflow() -> None:
     import warnings
 
     for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow\..*")
     warnings.filterwarnings("ignore", message=".*(skops|cloudpickle|Inferred schema contains integer).*")
 

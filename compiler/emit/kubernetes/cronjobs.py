@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
@@ -66,26 +67,23 @@ def _secret_keys(t: Target) -> list[str]:
 
 
 def _identity(t: Target, component: str, res: Resource, name: str) -> Identity:
-    if isinstance(res, Model):
-        version = images.model_tag(res)
-    else:
-        version = images.dbt_image(t.project).rsplit(":", 1)[1]
+    version = images.model_tag(res) if isinstance(res, Model) else images.dbt_image(t.project).rsplit(":", 1)[1]
     return Identity(app=res.k8s_name, instance=name, component=component, version=version,
                     part_of=t.part_of, resource=res)
 
 
-def job_objects(t: Target, component: str, res: Resource, name: str,
-                skip: dict[str, str]) -> list[dict[str, Any]]:
+def job_objects(t: Target, component: str, res: Resource, name: str) -> list[dict[str, Any]]:
     """ServiceAccount and CronJob of one scheduled job (plus the drift alert rule)."""
     ident = _identity(t, component, res, name)
     meta = metadata(ident, name, t.namespace)
-    out = [service_account(meta), cron_job(t, ident, component, res, name, skip)]
+    out = [service_account(meta), cron_job(t, ident, component, res, name)]
     if component == "drift":
         assert isinstance(res, Model)
         labels = {k: v for d in sorted(t.project.deployments.values(), key=lambda d: d.name)
                   if d.model == res.name and d.environment == t.env.name for k, v in d.monitoring_labels}
         out.append(monitoring.prometheus_rule(metadata(ident, name, t.namespace, extra_labels=labels),
-                                              f"specops.{res.name}.drift", monitoring.drift_alerts(res, t.env)))
+                                              f"specops.{res.name}.drift",
+                                              monitoring.drift_alerts(res, t.env, t.namespace, name)))
     return out
 
 
@@ -96,9 +94,7 @@ def _command(t: Target, component: str, res: Resource) -> tuple[str, list[str], 
         output = t.project.datasets[res.output].name
         args = ["dbt", "build", "--select", output, "--target", env, "--profiles-dir", DBT_DIR,
                 "--project-dir", DBT_DIR]
-        return images.dbt_image(t.project), args, {
-            "DBT_TARGET_PATH": "/tmp/dbt/target", "DBT_LOG_PATH": "/tmp/dbt/logs",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "SPECOPS_ROOT": "/tmp"}
+        return images.dbt_image(t.project), args, {}
     assert isinstance(res, Model)
     verb = "train" if component == "retrain" else "drift"
     return (images.train_image(t.project, res), ["specops", verb, res.name, "--env", env],
@@ -112,8 +108,7 @@ def _resources(component: str, res: Resource) -> dict[str, Any]:
     return requirements({}, {})
 
 
-def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: str,
-             skip: dict[str, str]) -> dict[str, Any]:
+def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: str) -> dict[str, Any]:
     image, args, env = _command(t, component, res)
     mounts, volumes = [], []
     if _secret_keys(t):
@@ -124,7 +119,7 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
     sel = selector(ident)
     schedule = res.schedule if isinstance(res, Transform) else _model_schedule(res, component)
     return {"apiVersion": "batch/v1", "kind": "CronJob",
-            "metadata": metadata(ident, name, t.namespace, extra_annotations=skip), "spec": {
+            "metadata": metadata(ident, name, t.namespace), "spec": {
                 "schedule": schedule,
                 "timeZone": "Etc/UTC",
                 "concurrencyPolicy": "Forbid",
@@ -152,7 +147,8 @@ def _model_schedule(res: Resource, component: str) -> str:
 def jobs_network_policy(t: Target, components: set[str]) -> dict[str, Any]:
     """Deny ingress to every job pod of the project; allow what the jobs call."""
     name = fit_name(f"{t.part_of}-jobs")
-    ident = Identity(app=t.part_of, instance=name, component="jobs", version="", part_of=t.part_of,
+    # not tied to one image: versioned by the specops release that wrote it
+    ident = Identity(app=t.part_of, instance=name, component="jobs", version=__version__, part_of=t.part_of,
                      resource=t.env)
     ports = [p for p in (network.uri_port(t.env.tracking_uri), _warehouse_port(t)) if p is not None]
     egress = network.egress(ports)

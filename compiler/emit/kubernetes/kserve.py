@@ -17,8 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.emit.kubernetes import monitoring, network
-from compiler.emit.kubernetes.pod import container_security_context, env_list, pod_security_context
-from compiler.emit.kubernetes.pod import service_account, tmp_mount, tmp_volume
+from compiler.emit.kubernetes.pod import (
+    container_security_context,
+    env_list,
+    pod_security_context,
+    service_account,
+    tmp_mount,
+    tmp_volume,
+)
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.serving import pod_disruption_budget
 from compiler.emit.kubernetes.target import Served

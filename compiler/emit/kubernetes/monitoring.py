@@ -2,19 +2,21 @@
 
 Metrics the alerts read (one name per idea, whatever the runtime):
 
-    runtime mlflow (the specops serving image, scraped through its Service on port `http`, /metrics)
-      specops_request_duration_seconds   histogram, seconds per HTTP request
-      specops_requests_total{status}     counter, requests by HTTP status code
+    runtime mlflow (compiler/serving.py in the serving image, scraped through its Service, port `http`)
+      specops_serving_request_duration_seconds{route}   histogram, seconds per POST /invocations
+      specops_serving_requests_total{route, method, code}   counter, requests by HTTP status code
     runtime kserve (MLServer, scraped by a PodMonitor on port 8082, /metrics)
       rest_server_request_duration_seconds, rest_server_requests_total{status_code}
     runtime seldon (the Seldon agent, scraped by the Seldon installation's own monitors)
       seldon_model_infer_api_seconds{model}, seldon_model_infer_total{model, code}
-    drift jobs (`specops drift` pushes one gauge per run to a Pushgateway)
-      specops_drift_score{model, environment}   the drift statistic (e.g. PSI) of the last run
+    drift jobs (`specops drift` prints it; pushed to a Pushgateway with these grouping labels)
+      specops_drift_score{model, environment}   the worst feature's drift statistic (PSI or KS)
+    kube-state-metrics
+      kube_job_status_failed{namespace, job_name}   `specops drift` exits 1 when it finds drift
 
 Alerts: p95 latency above `monitoring.alerts.p95_latency_ms` (histogram_quantile over the request
-histogram, 5 minute rate, for 10 minutes), error rate (5xx / all) above `monitoring.alerts.error_rate`
-(for 5 minutes), and drift above the Model's `monitoring.drift.threshold`. Severity is `warning` in
+histogram, 5 minute rate, for 10 minutes), error rate (5xx / all scoring requests) above `monitoring.alerts.error_rate`
+(for 5 minutes), drift above the Model's `monitoring.drift.threshold`, and a failed drift run. Severity is `warning` in
 the dev environment and `critical` elsewhere. `monitoring.labels` go on every monitor and rule so the
 Prometheus `serviceMonitorSelector`/`ruleSelector` picks them up.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.model import Deployment, Environment, Model
+from compiler.serving import METRIC_PREFIX
 
 API = "monitoring.coreos.com/v1"
 METRICS_PATH = "/metrics"
@@ -44,7 +47,8 @@ class RuntimeMetrics:
 
 
 REQUEST_METRICS = {
-    "mlflow": RuntimeMetrics("specops_request_duration_seconds", "specops_requests_total", "status"),
+    "mlflow": RuntimeMetrics(f"{METRIC_PREFIX}_request_duration_seconds", f"{METRIC_PREFIX}_requests_total",
+                             "code"),
     "kserve": RuntimeMetrics("rest_server_request_duration_seconds", "rest_server_requests_total",
                              "status_code"),
     "seldon": RuntimeMetrics("seldon_model_infer_api_seconds", "seldon_model_infer_total", "code"),
@@ -125,16 +129,25 @@ def serving_alerts(d: Deployment, env: Environment, series: Iterable[tuple[str, 
     return rules
 
 
-def drift_alerts(model: Model, env: Environment) -> list[dict[str, Any]]:
+def drift_alerts(model: Model, env: Environment, namespace: str, job: str) -> list[dict[str, Any]]:
+    """Drift above the threshold, from the pushed score or from the failed run (`specops drift` exits 1)."""
     assert model.drift is not None
-    sel = matchers(("model", "=", model.registry_name or model.name), ("environment", "=", env.name))
+    labels = {"severity": _severity(env), "specops_model": model.name, "specops_environment": env.name}
+    score = matchers(("model", "=", model.name), ("environment", "=", env.name))
+    runs = matchers(("namespace", "=", namespace), ("job_name", "=~", f"{job}-[0-9]+"))
     return [{
         "alert": "SpecopsModelDrift",
-        "expr": f"max({DRIFT_METRIC}{sel}) > {_number(model.drift.threshold)}",
-        "labels": {"severity": _severity(env), "specops_model": model.name, "specops_environment": env.name},
+        "expr": f"max({DRIFT_METRIC}{score}) > {_number(model.drift.threshold)}",
+        "labels": labels,
         "annotations": {"summary": f"{model.drift.method} drift of {model.address} is above "
                                    f"{_number(model.drift.threshold)}",
                         "description": "The last drift check scored {{ $value }}."},
+    }, {
+        "alert": "SpecopsDriftCheckFailed",
+        "expr": f"max(kube_job_status_failed{runs}) > 0",
+        "labels": labels,
+        "annotations": {"summary": f"the drift check of {model.address} failed (drift found, or the job broke)",
+                        "description": f"Read the logs of the failed Job of CronJob {job}."},
     }]
 
 

@@ -3,8 +3,9 @@
 Objects: ServiceAccount, Deployment, Service (ClusterIP, port `http`), HorizontalPodAutoscaler
 (when `autoscaling` is set; the Deployment then has no `replicas`), PodDisruptionBudget,
 NetworkPolicy, ServiceMonitor and, when alerts are set, a PrometheusRule.
-The container gets MODEL_URI, MLFLOW_TRACKING_URI and PORT; it must answer GET /health
-(readiness), GET /ping (liveness and startup) and GET /metrics on that port.
+The container (compiler/serving.py) gets MODEL_URI, MLFLOW_TRACKING_URI and PORT, and answers
+GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
+the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
         network.egress(_tracking_ports(s)),
     ))
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
-    series = [("namespace", "=", s.target.namespace), ("service", "=", s.name)]
+    series = [("namespace", "=", s.target.namespace), ("service", "=", s.name), ("route", "=", "/invocations")]
     rules = monitoring.serving_alerts(d, s.target.env, series)
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
@@ -60,9 +61,9 @@ def deployment(s: Served) -> dict[str, Any]:
         requirements(dict(d.requests), dict(d.limits)),
         env={"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port)},
         ports=[{"name": PORT_NAME, "containerPort": d.port, "protocol": "TCP"}],
-        startupProbe=_probe("/ping", 10, 30),
+        startupProbe=_probe("/livez", 5, 12),
         readinessProbe=_probe("/health", 10, 3),
-        livenessProbe=_probe("/ping", 20, 3),
+        livenessProbe=_probe("/livez", 20, 3),
     )
     affinity = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
         "weight": 100,

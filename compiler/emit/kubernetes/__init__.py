@@ -1,0 +1,118 @@
+"""The kubernetes backend: manifests per Environment under k8s/<env>/, applied with kustomize.
+
+Which environments: every Environment with a `kubernetes.namespace` that has at least one object.
+Deployments go to their environment; a Model's retraining and drift CronJobs go to every
+environment the model is deployed to; scheduled Transforms run in every environment with a
+namespace (each environment keeps its own warehouse fresh). Environments without a namespace get
+nothing.
+
+Files: one object per file, `k8s/<env>/<object name>.<kind>.yaml`, plus `k8s/<env>/kustomization.yaml`
+listing them and setting the namespace. Apply with `kubectl apply --server-side -k build/k8s/<env>`
+into an existing namespace. Runtimes: `serving` (mlflow), `kserve`, `seldon`; scheduled jobs:
+`cronjobs`; alerts and the metric names they read: `monitoring`; hardening: `pod`; labels: `labels`.
+
+Image digests are unknown at compile time (images are tagged by content, `sha-...`), so every
+Deployment and CronJob carries the project's one checkov suppression,
+`checkov.io/skip1: CKV_K8S_43=<reason>` (checkov does not read InferenceServices; compiler.k8s_policy does).
+`render(project, resolved)` is what `specops apply` calls with the model versions it registered;
+`emit(project)` is `render(project, None)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from compiler.emit import Artifact
+from compiler.emit.kubernetes import cronjobs, kserve, seldon, serving
+from compiler.emit.kubernetes.resolved import ResolvedModel
+from compiler.emit.kubernetes.target import Target, served
+from compiler.model import Environment
+from compiler.render import GENERATED, comment_safe, dump_yaml
+from compiler.spec import SpecProject
+
+__all__ = ["ResolvedModel", "emit", "render"]
+
+PREFIX = "k8s"
+# checkov reads `<check id>=<reason>`; the reason must not contain '='
+DIGEST_SKIP = {"checkov.io/skip1": "CKV_K8S_43=images are tagged by content at compile time; "
+                                   "their digest exists only after the image build"}
+Doc = tuple[dict[str, Any], tuple[str, ...], str]  # object, owners, spec file
+
+
+def emit(project: SpecProject) -> list[Artifact]:
+    """Every manifest of every environment, for the versions the specs name (aliases)."""
+    return render(project, None)
+
+
+def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = None) -> list[Artifact]:
+    """The manifests, with `resolved` model versions (by Model name) where apply knows them."""
+    out: list[Artifact] = []
+    for env in sorted(project.environments.values(), key=lambda e: e.name):
+        if env.namespace is None:
+            continue
+        docs = environment_docs(Target(project, env, resolved or {}))
+        if docs:
+            out.extend(_artifacts(env, docs))
+    return out
+
+
+def environment_docs(t: Target) -> list[Doc]:
+    """Every object of one environment with its owners and source file, in a fixed order."""
+    docs: list[Doc] = []
+    for d in sorted(t.project.deployments.values(), key=lambda x: x.name):
+        if d.environment != t.env.name:
+            continue
+        model = t.project.models[d.model]
+        owners = (d.address, model.address, t.env.address)
+        if d.runtime == "kserve":
+            objs = kserve.objects(served(t, d, kserve.NAME_LIMIT))
+        elif d.runtime == "seldon":
+            objs = seldon.objects(served(t, d))
+        else:
+            objs = serving.objects(served(t, d))
+        docs += [(_skip_digest(o), owners, d.loc.file) for o in objs]
+    components: set[str] = set()
+    for component, res, name in cronjobs.scheduled(t):
+        components.add(component)
+        owners = (res.address, t.env.address)
+        docs += [(_skip_digest(o), owners, res.loc.file) for o in cronjobs.job_objects(t, component, res, name)]
+    if components:
+        docs.append((cronjobs.jobs_network_policy(t, components), (t.env.address,), t.env.loc.file))
+    return docs
+
+
+def _skip_digest(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+        obj["metadata"]["annotations"] = dict(sorted({**obj["metadata"]["annotations"], **DIGEST_SKIP}.items()))
+    return obj
+
+
+def _unshared(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy sharing no sub-object, so the YAML has no anchors or aliases (kubectl reads them, people don't)."""
+    return json.loads(json.dumps(obj))
+
+
+def filename(obj: dict[str, Any]) -> str:
+    return f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
+
+
+def _artifacts(env: Environment, docs: list[Doc]) -> list[Artifact]:
+    base = f"{PREFIX}/{env.name}"
+    out = []
+    owners_all: list[str] = [env.address]
+    for obj, owners, source in docs:
+        header = GENERATED.format(source=comment_safe(f"{source} ({owners[0]})"))
+        out.append(Artifact(f"{base}/{filename(obj)}", dump_yaml(_unshared(obj), header), owners))
+        owners_all += [o for o in owners if o not in owners_all]
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": env.namespace,
+        "resources": sorted(filename(obj) for obj, _, _ in docs),
+    }
+    out.append(Artifact(f"{base}/kustomization.yaml",
+                        dump_yaml(kustomization, GENERATED.format(source="the specs of this environment")),
+                        tuple(owners_all)))
+    return out

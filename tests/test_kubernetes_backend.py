@@ -1,0 +1,480 @@
+"""The kubernetes backend on examples/churn: files, structure, hardening, resolved versions, validators."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from compiler.emit import Artifact, images
+from compiler.emit.kubernetes import ResolvedModel, emit, render
+from compiler.emit.kubernetes.labels import fit_name, label_value
+from compiler.emit.kubernetes.resources import requirements
+from compiler.k8s_policy import check_files
+from compiler.pipeline import require_project
+from compiler.spec import SpecProject
+
+REPO = Path(__file__).resolve().parent.parent
+STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+                   "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by", "app.kubernetes.io/version")
+WORKLOADS = ("Deployment", "CronJob", "InferenceService")
+
+Objects = dict[str, dict[tuple[str, str], dict[str, Any]]]  # env -> (kind, name) -> object
+
+
+@pytest.fixture(scope="module")
+def project(example_root: Path) -> SpecProject:
+    return require_project(example_root)
+
+
+@pytest.fixture(scope="module")
+def artifacts(project: SpecProject) -> list[Artifact]:
+    return emit(project)
+
+
+def objects_of(arts: list[Artifact]) -> Objects:
+    out: Objects = {}
+    for a in arts:
+        env = a.path.split("/")[1]
+        doc = yaml.safe_load(a.content)
+        out.setdefault(env, {})[(doc["kind"], doc.get("metadata", {}).get("name", ""))] = doc
+    return out
+
+
+@pytest.fixture(scope="module")
+def objects(artifacts: list[Artifact]) -> Objects:
+    return objects_of(artifacts)
+
+
+def kinds(objs: dict[tuple[str, str], dict[str, Any]]) -> set[str]:
+    return {k for k, _ in objs}
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return obj["spec"]["template"]["spec"]
+
+
+def write_tree(arts: list[Artifact], root: Path) -> Path:
+    for a in arts:
+        target = root / a.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(a.content)
+    return root / "k8s"
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def test_one_folder_per_environment_with_a_kustomization(artifacts: list[Artifact], objects: Objects):
+    assert set(objects) == {"dev", "prod"}
+    for a in artifacts:
+        assert re.fullmatch(r"k8s/(dev|prod)/[a-z0-9.-]+\.yaml", a.path), a.path
+        assert a.base == "output"
+    for env, namespace in (("dev", "ml-dev"), ("prod", "ml-prod")):
+        kustomization = objects[env][("Kustomization", "")]
+        files = sorted(a.path.rsplit("/", 1)[1] for a in artifacts if a.path.startswith(f"k8s/{env}/"))
+        assert kustomization["namespace"] == namespace
+        assert kustomization["resources"] == [f for f in files if f != "kustomization.yaml"]
+
+
+def test_object_list_per_environment(objects: Objects):
+    assert set(objects["dev"]) - {("Kustomization", "")} == {
+        ("ServiceAccount", "churn-api-dev"), ("Deployment", "churn-api-dev"), ("Service", "churn-api-dev"),
+        ("PodDisruptionBudget", "churn-api-dev"), ("NetworkPolicy", "churn-api-dev"),
+        ("ServiceMonitor", "churn-api-dev"), ("PrometheusRule", "churn-api-dev"),
+        *JOBS,
+    }
+    assert set(objects["prod"]) - {("Kustomization", "")} == {
+        ("ServiceAccount", "churn-api"), ("InferenceService", "churn-api"), ("PodDisruptionBudget", "churn-api"),
+        ("NetworkPolicy", "churn-api"), ("PodMonitor", "churn-api"), ("PrometheusRule", "churn-api"),
+        *JOBS,
+    }
+
+
+JOBS = {
+    ("CronJob", "churn-retrain"), ("ServiceAccount", "churn-retrain"),
+    ("CronJob", "churn-drift"), ("ServiceAccount", "churn-drift"), ("PrometheusRule", "churn-drift"),
+    ("CronJob", "build-customer-activity-dbt"), ("ServiceAccount", "build-customer-activity-dbt"),
+    ("CronJob", "build-customer-features-dbt"), ("ServiceAccount", "build-customer-features-dbt"),
+    ("NetworkPolicy", "churn-analytics-jobs"),
+}
+
+
+def test_owners_start_with_the_resource_the_file_comes_from(artifacts: list[Artifact]):
+    by_path = {a.path: a.owners for a in artifacts}
+    assert by_path["k8s/dev/churn-api-dev.deployment.yaml"][0] == "deployment.churn_api_dev"
+    assert by_path["k8s/prod/churn-api.inferenceservice.yaml"][0] == "deployment.churn_api"
+    assert by_path["k8s/prod/churn-retrain.cronjob.yaml"] == ("model.churn", "environment.prod")
+    assert by_path["k8s/dev/build-customer-features-dbt.cronjob.yaml"][0] == "transform.build_customer_features"
+    assert by_path["k8s/prod/kustomization.yaml"][0] == "environment.prod"
+
+
+def test_emitting_twice_gives_the_same_bytes_and_plain_yaml(project: SpecProject, artifacts: list[Artifact]):
+    again = emit(project)
+    assert [(a.path, a.content, a.owners) for a in again] == [(a.path, a.content, a.owners) for a in artifacts]
+    for a in artifacts:
+        assert a.content.startswith(b"# Generated by specops")
+        assert not re.search(rb"[&*]id\d", a.content), f"YAML anchors in {a.path}"
+
+
+# --- labels and namespaces ------------------------------------------------------------------------
+
+
+def test_every_object_is_labelled_and_namespaced(objects: Objects):
+    namespaces = {"dev": "ml-dev", "prod": "ml-prod"}
+    for env, objs in objects.items():
+        for (kind, name), obj in objs.items():
+            if kind == "Kustomization":
+                continue
+            meta = obj["metadata"]
+            assert meta["namespace"] == namespaces[env], (kind, name)
+            for key in STANDARD_LABELS:
+                assert key in meta["labels"], (kind, name, key)
+            assert meta["labels"]["app.kubernetes.io/managed-by"] == "specops"
+            assert meta["labels"]["app.kubernetes.io/part-of"] == "churn-analytics"
+            assert meta["annotations"]["specops.dev/address"]
+            if "specops.dev/owner" in meta["annotations"]:
+                assert meta["labels"]["specops.dev/owner"] == label_value(meta["annotations"]["specops.dev/owner"])
+
+
+def test_owner_labels_are_sanitised_and_user_labels_kept(objects: Objects):
+    isvc = objects["prod"][("InferenceService", "churn-api")]
+    assert isvc["metadata"]["labels"]["specops.dev/owner"] == "acme-ml"
+    assert isvc["metadata"]["annotations"]["specops.dev/owner"] == "@acme/ml"
+    assert isvc["metadata"]["labels"]["cost_center"] == "42"
+    assert isvc["metadata"]["labels"]["specops.dev/address"] == "deployment.churn_api"
+
+
+@pytest.mark.parametrize(("raw", "label"), [
+    ("@acme/ml", "acme-ml"), ("team", "team"), ("@a//b c", "a-b-c"), ("@" + "x" * 80, "x" * 63), ("@@", ""),
+])
+def test_label_value(raw: str, label: str):
+    assert label_value(raw) == label
+
+
+def test_long_names_are_shortened_stably():
+    name = "a" * 70
+    short = fit_name(name, 52)
+    assert len(short) == 52 and short == fit_name(name, 52) and short != fit_name("a" * 71, 52)
+    assert fit_name("short", 52) == "short"
+
+
+# --- runtime mlflow (dev) --------------------------------------------------------------------------
+
+
+def test_dev_deployment(project: SpecProject, objects: Objects):
+    dev = objects["dev"]
+    assert "HorizontalPodAutoscaler" not in kinds(dev)
+    dep = dev[("Deployment", "churn-api-dev")]
+    spec = dep["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    assert spec["selector"]["matchLabels"] == spec["template"]["metadata"]["labels"]
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == "churn-api-dev" and pod["automountServiceAccountToken"] is False
+    term = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term == {"labelSelector": {"matchLabels": spec["selector"]["matchLabels"]},
+                    "topologyKey": "kubernetes.io/hostname"}
+    (server,) = pod["containers"]
+    assert server["image"] == images.serve_image(project, project.models["churn"])
+    assert server["imagePullPolicy"] == "Always"
+    env = {e["name"]: e["value"] for e in server["env"]}
+    assert env["MODEL_URI"] == "models:/churn@champion"
+    assert env["MLFLOW_TRACKING_URI"] == "sqlite:///.specops/mlflow.db"
+    assert env["PORT"] == "8000"
+    assert server["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert server["livenessProbe"]["httpGet"]["path"] != server["readinessProbe"]["httpGet"]["path"]
+    assert server["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+                                   "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "1Gi"}}
+
+
+def test_dev_service_pdb_network_policy_and_monitoring(objects: Objects):
+    dev = objects["dev"]
+    selector = dev[("Deployment", "churn-api-dev")]["spec"]["selector"]["matchLabels"]
+    svc = dev[("Service", "churn-api-dev")]["spec"]
+    assert svc["type"] == "ClusterIP" and svc["selector"] == selector
+    assert svc["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
+    pdb = dev[("PodDisruptionBudget", "churn-api-dev")]["spec"]
+    assert pdb == {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                   "selector": {"matchLabels": selector}}
+    net = dev[("NetworkPolicy", "churn-api-dev")]["spec"]
+    assert net["policyTypes"] == ["Ingress", "Egress"] and net["podSelector"] == {"matchLabels": selector}
+    assert [r["from"] for r in net["ingress"]] == [
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]]
+    monitor = dev[("ServiceMonitor", "churn-api-dev")]["spec"]
+    assert monitor["selector"]["matchLabels"] == selector
+    assert monitor["endpoints"][0]["port"] == "http" and monitor["endpoints"][0]["path"] == "/metrics"
+    rules = dev[("PrometheusRule", "churn-api-dev")]["spec"]["groups"][0]["rules"]
+    exprs = {r["alert"]: r["expr"] for r in rules}
+    assert "histogram_quantile(0.95" in exprs["SpecopsServingLatencyHigh"]
+    assert exprs["SpecopsServingLatencyHigh"].endswith("> 0.5")
+    assert exprs["SpecopsServingErrorRateHigh"].endswith("> 0.05")
+    assert {r["labels"]["severity"] for r in rules} == {"warning"}
+
+
+# --- runtime kserve (prod) -------------------------------------------------------------------------
+
+
+def test_prod_inference_service(objects: Objects):
+    prod = objects["prod"]
+    assert not kinds(prod) & {"HorizontalPodAutoscaler", "Deployment", "Service"}
+    isvc = prod[("InferenceService", "churn-api")]
+    assert isvc["apiVersion"] == "serving.kserve.io/v1beta1"
+    ann = isvc["metadata"]["annotations"]
+    assert ann["serving.kserve.io/deploymentMode"] == "Standard"
+    assert ann["serving.kserve.io/autoscalerClass"] == "hpa"
+    assert ann["specops.dev/storage-uri"] == "known-after-apply"
+    pred = isvc["spec"]["predictor"]
+    assert pred["canaryTrafficPercent"] == 10
+    assert (pred["minReplicas"], pred["maxReplicas"], pred["scaleMetric"], pred["scaleTarget"]) == (2, 6, "cpu", 70)
+    assert pred["serviceAccountName"] == "churn-api" and pred["automountServiceAccountToken"] is False
+    model = pred["model"]
+    assert model["modelFormat"] == {"name": "mlflow"} and model["protocolVersion"] == "v2"
+    assert model["storageUri"] == "models:/churn@champion"
+    assert model["resources"]["requests"]["cpu"] == "250m"
+    assert ("ServiceAccount", "churn-api") in prod
+
+
+def test_prod_pdb_network_policy_and_monitoring_select_the_predictor(objects: Objects):
+    prod = objects["prod"]
+    pods = {"serving.kserve.io/inferenceservice": "churn-api", "component": "predictor"}
+    assert prod[("PodDisruptionBudget", "churn-api")]["spec"]["selector"] == {"matchLabels": pods}
+    net = prod[("NetworkPolicy", "churn-api")]["spec"]
+    assert net["podSelector"] == {"matchLabels": pods}
+    gateway = net["ingress"][0]
+    assert gateway["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}]
+    monitor = prod[("PodMonitor", "churn-api")]
+    assert monitor["spec"]["selector"] == {"matchLabels": pods}
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    rule = prod[("PrometheusRule", "churn-api")]
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    exprs = [r["expr"] for r in rule["spec"]["groups"][0]["rules"]]
+    assert exprs[0].endswith("> 0.3") and exprs[1].endswith("> 0.01")
+    assert all('pod=~"churn-api-predictor-.*"' in e for e in exprs)
+
+
+# --- CronJobs ------------------------------------------------------------------------------------------
+
+
+def test_cron_jobs(project: SpecProject, objects: Objects):
+    churn = project.models["churn"]
+    for env in ("dev", "prod"):
+        objs = objects[env]
+        retrain = objs[("CronJob", "churn-retrain")]
+        drift = objs[("CronJob", "churn-drift")]
+        dbt = objs[("CronJob", "build-customer-features-dbt")]
+        assert retrain["spec"]["schedule"] == "0 3 * * 1" and drift["spec"]["schedule"] == "0 6 * * *"
+        for job in (retrain, drift, dbt):
+            spec = job["spec"]
+            assert spec["concurrencyPolicy"] == "Forbid" and spec["startingDeadlineSeconds"] == 300
+            assert spec["successfulJobsHistoryLimit"] and spec["failedJobsHistoryLimit"]
+            jt = spec["jobTemplate"]["spec"]
+            assert jt["backoffLimit"] == 1 and jt["activeDeadlineSeconds"] > 0
+            assert "ttlSecondsAfterFinished" not in jt
+            pod = pod_spec(job)
+            assert pod["restartPolicy"] == "Never"
+            assert pod["serviceAccountName"] == job["metadata"]["name"]
+            assert ("ServiceAccount", job["metadata"]["name"]) in objs
+        (c,) = pod_spec(retrain)["containers"]
+        assert c["image"] == images.train_image(project, churn)
+        assert c["args"] == ["specops", "train", "churn", "--env", env]
+        assert c["resources"]["requests"]["cpu"] == "2" and c["resources"]["limits"]["memory"] == "4Gi"
+        assert pod_spec(drift)["containers"][0]["args"] == ["specops", "drift", "churn", "--env", env]
+        assert pod_spec(dbt)["containers"][0]["image"] == images.dbt_image(project)
+        assert pod_spec(dbt)["containers"][0]["args"] == [
+            "dbt", "build", "--select", "customer_features", "--target", env, "--profiles-dir", "/app/dbt",
+            "--project-dir", "/app/dbt"]
+
+
+def test_warehouse_credentials_are_mounted_as_files_only_where_needed(objects: Objects):
+    prod_pod = pod_spec(objects["prod"][("CronJob", "build-customer-features-dbt")])
+    dev_pod = pod_spec(objects["dev"][("CronJob", "build-customer-features-dbt")])
+    secret = [v for v in prod_pod["volumes"] if "secret" in v]
+    assert secret and secret[0]["secret"]["secretName"] == "churn-analytics-warehouse"
+    assert not [v for v in dev_pod["volumes"] if "secret" in v]
+    for obj in objects["prod"].values():
+        assert "secretKeyRef" not in json.dumps(obj) and "envFrom" not in json.dumps(obj)
+    jobs_net = objects["prod"][("NetworkPolicy", "churn-analytics-jobs")]["spec"]
+    assert jobs_net["ingress"] == []
+    assert {"protocol": "TCP", "port": 5432} in [p for r in jobs_net["egress"] for p in r["ports"]]
+
+
+def test_drift_rule(objects: Objects):
+    rules = objects["prod"][("PrometheusRule", "churn-drift")]["spec"]["groups"][0]["rules"]
+    assert rules[0]["expr"] == 'max(specops_drift_score{model="churn", environment="prod"}) > 0.2'
+    assert "kube_job_status_failed" in rules[1]["expr"]
+
+
+# --- hardening and validators ------------------------------------------------------------------------
+
+
+def test_every_pod_is_hardened(objects: Objects, artifacts: list[Artifact]):
+    for objs in objects.values():
+        for (kind, _name), obj in objs.items():
+            if kind in ("Deployment", "CronJob"):
+                pod = pod_spec(obj)
+            elif kind == "InferenceService":
+                pod = obj["spec"]["predictor"]
+            else:
+                continue
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
+            containers = pod.get("containers") or [pod["model"]]
+            for c in containers:
+                sc = c["securityContext"]
+                assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+                assert sc["capabilities"] == {"drop": ["ALL"]}
+                assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+                for side in ("requests", "limits"):
+                    assert set(c["resources"][side]) >= {"cpu", "memory", "ephemeral-storage"}
+    assert check_files((a.path, a.content) for a in artifacts) == []
+
+
+def test_one_suppression_only_on_workloads(objects: Objects):
+    skips = set()
+    for objs in objects.values():
+        for (kind, _), obj in objs.items():
+            ann = obj.get("metadata", {}).get("annotations", {})
+            found = {k: v for k, v in ann.items() if k.startswith("checkov.io/")}
+            if kind in ("Deployment", "CronJob"):
+                assert list(found) == ["checkov.io/skip1"]
+            else:
+                assert not found, kind
+            skips |= {v.split("=", 1)[0] for v in found.values()}
+            assert all(v.count("=") == 1 for v in found.values())  # checkov splits on '='
+    assert skips == {"CKV_K8S_43"}
+
+
+def _tool(name: str, env_var: str | None = None, venv: str = ".venv") -> str | None:
+    if env_var and os.environ.get(env_var) and Path(os.environ[env_var]).exists():
+        return os.environ[env_var]
+    for candidate in (Path(sys.executable).parent / name, REPO / venv / "bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which(name)
+
+
+def test_kubernetes_validate_strict(project: SpecProject, artifacts: list[Artifact], tmp_path: Path):
+    tool = _tool("kubernetes-validate")
+    if tool is None:
+        pytest.skip("kubernetes-validate is not installed")
+    root = write_tree(artifacts, tmp_path)
+    files = sorted(str(p) for p in root.rglob("*.yaml"))
+    version = f"{project.project.kubernetes_version}.0"
+    run = subprocess.run([tool, "--strict", "-k", version, *files], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    passed = set(re.findall(r"passed for resource (\w+)/", run.stdout))
+    assert passed >= {"deployment", "service", "serviceaccount", "poddisruptionbudget", "networkpolicy", "cronjob"}
+    unknown = set(re.findall(r"Couldn't find schema for kind (\w+)", run.stdout))
+    assert unknown <= {"InferenceService", "ServiceMonitor", "PodMonitor", "PrometheusRule", "Kustomization"}
+
+
+@pytest.mark.slow
+def test_checkov_finds_nothing(artifacts: list[Artifact], tmp_path: Path):
+    tool = _tool("checkov", "SPECOPS_CHECKOV", ".venv-checkov")
+    if tool is None:
+        pytest.skip("checkov is not installed")
+    root = write_tree(artifacts, tmp_path)
+    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+    run = subprocess.run([tool, "--skip-download", "--framework", "kubernetes", "-d", str(root), "-o", "json"],
+                         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    report = json.loads(run.stdout)
+    failed = [(c["check_id"], c["resource"], c["file_path"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] > 0 and report["summary"]["parsing_errors"] == 0
+    assert {c["check_id"] for c in report["results"]["skipped_checks"]} == {"CKV_K8S_43"}
+
+
+# --- resolved versions ----------------------------------------------------------------------------------
+
+
+def test_render_with_resolved_versions(project: SpecProject):
+    resolved = {"churn": ResolvedModel(version=7, storage_uri="s3://mlflow/1/abc/artifacts/model")}
+    objs = objects_of(render(project, resolved))
+    dep = objs["dev"][("Deployment", "churn-api-dev")]
+    env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MODEL_URI"] == "models:/churn/7"
+    assert dep["metadata"]["labels"]["app.kubernetes.io/version"] == "7"
+    isvc = objs["prod"][("InferenceService", "churn-api")]
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://mlflow/1/abc/artifacts/model"
+    assert "specops.dev/storage-uri" not in isvc["metadata"]["annotations"]
+    assert isvc["metadata"]["labels"]["app.kubernetes.io/version"] == "7"
+    # selectors never carry the version, so a new version never changes an immutable selector
+    assert dep["spec"]["selector"] == objects_of(emit(project))["dev"][("Deployment", "churn-api-dev")]["spec"][
+        "selector"]
+
+
+def test_a_pinned_version_wins_over_another_resolved_version(edit):
+    edit.replace("specs/deployments/churn_api_dev.yaml", "alias: champion", "version: 3")
+    project = require_project(edit.root)
+    dep = objects_of(render(project, {"churn": ResolvedModel(5, "s3://x")}))["dev"][("Deployment", "churn-api-dev")]
+    env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MODEL_URI"] == "models:/churn/3"
+
+
+# --- other runtimes and environments ----------------------------------------------------------------------
+
+
+def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
+    edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
+    prod = objects_of(emit(require_project(edit.root)))["prod"]
+    dep = prod[("Deployment", "churn-api")]
+    assert "replicas" not in dep["spec"]
+    hpa = prod[("HorizontalPodAutoscaler", "churn-api")]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "churn-api"}
+    assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] == 6
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    ingress = prod[("NetworkPolicy", "churn-api")]["spec"]["ingress"]
+    assert ingress[0]["ports"] == [{"protocol": "TCP", "port": 8000}]
+    egress_ports = {p["port"] for r in prod[("NetworkPolicy", "churn-api")]["spec"]["egress"] for p in r["ports"]}
+    assert egress_ports == {53, 443}
+
+
+def test_runtime_seldon_with_a_canary_experiment(edit):
+    edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: seldon")
+    prod = objects_of(emit(require_project(edit.root)))["prod"]
+    model = prod[("Model", "churn-api")]
+    assert model["apiVersion"] == "mlops.seldon.io/v1alpha1"
+    assert model["spec"]["storageUri"] == "models:/churn@champion" and model["spec"]["requirements"] == ["mlflow"]
+    assert (model["spec"]["minReplicas"], model["spec"]["maxReplicas"]) == (2, 6)
+    candidate = prod[("Model", "churn-api-candidate")]
+    assert candidate["spec"]["storageUri"] == "models:/churn@challenger"
+    experiment = prod[("Experiment", "churn-api-canary")]["spec"]
+    assert experiment["default"] == "churn-api"
+    assert experiment["candidates"] == [{"name": "churn-api", "weight": 90},
+                                        {"name": "churn-api-candidate", "weight": 10}]
+    assert not kinds(prod) & {"InferenceService", "HorizontalPodAutoscaler", "Deployment"}
+
+
+def test_an_environment_without_namespace_gets_nothing(edit):
+    edit.append_docs("specs/environments.yaml", {
+        "apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": "staging"},
+        "spec": {"warehouse": {"type": "duckdb"}}})
+    arts = emit(require_project(edit.root))
+    assert {a.path.split("/")[1] for a in arts} == {"dev", "prod"}
+
+
+@pytest.mark.parametrize(("requests", "limits", "expected"), [
+    ({}, {}, ({"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+              {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"})),
+    ({"memory": "2Gi"}, {}, ({"cpu": "100m", "memory": "2Gi", "ephemeral-storage": "256Mi"},
+                             {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"})),
+    ({}, {"cpu": "50m", "ephemeral_storage": "100Mi"},
+     ({"cpu": "50m", "memory": "256Mi", "ephemeral-storage": "100Mi"},
+      {"cpu": "50m", "memory": "1Gi", "ephemeral-storage": "100Mi"})),
+], ids=["defaults", "request-above-default-limit", "limit-below-default-request"])
+def test_resource_defaults_stay_consistent(requests, limits, expected):
+    got = requirements(requests, limits)
+    assert (got["requests"], got["limits"]) == expected

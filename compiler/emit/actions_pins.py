@@ -28,6 +28,9 @@ PINS: dict[str, Pin] = {p.action: p for p in (
     Pin("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
     Pin("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     Pin("actions/download-artifact", "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    # actions/cache's restore and save sub-actions, at the commit of its v4.3.0 release
+    Pin("actions/cache/restore", "0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
+    Pin("actions/cache/save", "0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
 )}
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")

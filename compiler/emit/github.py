@@ -126,8 +126,11 @@ def apply_workflow(project: SpecProject) -> dict[str, Any]:
             _checkout(),
             _setup_python(project),
             _install(),
+            _restore_state(env),
+            *_kubeconfig(env),
             _run("Compile", "specops compile"),
-            _run(f"Apply to {env.name}", f"specops apply --env {env.name} --yes", secret_env(env)),
+            _run(f"Apply to {env.name}", f"specops apply --env {env.name} --yes", _apply_env(env)),
+            _save_state(env),
         ]
         jobs[job_id] = _job(f"apply ({env.name})", {"contents": "read"}, TIMEOUTS["apply"], steps,
                             needs=previous, env=env)
@@ -154,7 +157,7 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
             _checkout(),
             _setup_python(project),
             _install(),
-            _run(f"Train {name} in {env.name}", f"specops train {name} --env {env.name}", secret_env(env)),
+            _run(f"Train {name} in {env.name}", f"specops train {name} --env {env.name}", _apply_env(env, False)),
         ]
         jobs[job_id] = _job(f"train {name} ({env.name})", {"contents": "read"}, TIMEOUTS["train"], steps,
                             needs=previous, env=env)
@@ -225,6 +228,48 @@ def _path_glob(path: str) -> str:
     return "/".join(_PATH_UNSAFE.sub("*", p) for p in parts)
 
 
+STATE_PATHS = ".specops/state\n.specops/applied\n"
+
+
+def _state_key(env: Environment) -> str:
+    return f"specops-state-{_safe_name(env.name)}-"
+
+
+def _restore_state(env: Environment) -> dict[str, Any]:
+    """Apply state lives on the runner only for a job: carry it between runs in the Actions cache.
+
+    Cache entries are immutable, so each run saves under a new key and the next one restores the
+    newest by prefix. For state that must outlive cache eviction (7 days unused), keep the
+    `.specops/state` folder on durable storage instead.
+    """
+    return {"name": f"Restore the {env.name} apply state", "uses": uses("actions/cache/restore"),
+            "with": {"path": STATE_PATHS, "key": _state_key(env) + "${{ github.run_id }}",
+                     "restore-keys": _state_key(env)}}
+
+
+def _save_state(env: Environment) -> dict[str, Any]:
+    return {"name": f"Save the {env.name} apply state", "if": "always()", "uses": uses("actions/cache/save"),
+            "with": {"path": STATE_PATHS, "key": _state_key(env) + "${{ github.run_id }}"}}
+
+
+def _kubeconfig(env: Environment) -> list[dict[str, Any]]:
+    """With a kube context, apply runs kubectl: its config comes from the KUBE_CONFIG secret."""
+    if not env.context:
+        return []
+    return [_run("Write the kubeconfig", 'umask 077; printf \'%s\' "${KUBE_CONFIG}" > "${RUNNER_TEMP}/kubeconfig"',
+                 {"KUBE_CONFIG": "${{ secrets.KUBE_CONFIG }}"})]
+
+
+def _apply_env(env: Environment, kube: bool = True) -> dict[str, str]:
+    """Secrets for apply and train: warehouse *_env names, the MLflow token for a remote server, kubeconfig."""
+    out = secret_env(env)
+    if env.tracking_uri.startswith(("http://", "https://")):
+        out["MLFLOW_TRACKING_TOKEN"] = "${{ secrets.MLFLOW_TRACKING_TOKEN }}"
+    if kube and env.context:
+        out["KUBECONFIG"] = "${{ runner.temp }}/kubeconfig"
+    return out
+
+
 def _workflow(name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
               jobs: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -286,7 +331,13 @@ def _sticky_comment_script() -> str:
     jq = (f'.[] | select(.user.login == "github-actions[bot]" and (.body | startswith("{PLAN_MARKER}")))'
           ' | .id')
     return (
-        f"{{ printf '%s\\n\\n' '{PLAN_MARKER}'; cat plan.md; }} > comment.md\n"
+        f"marker='{PLAN_MARKER}'\n"
+        "# `specops plan --format markdown` starts with the marker; add it if a version does not\n"
+        'if [ "$(head -n 1 plan.md)" = "${marker}" ]; then\n'
+        "  cp plan.md comment.md\n"
+        "else\n"
+        """  { printf '%s\\n\\n' "${marker}"; cat plan.md; } > comment.md\n"""
+        "fi\n"
         'comment_id="$(gh api --paginate "repos/${REPO}/issues/${PR_NUMBER}/comments" \\\n'
         f"  --jq '{jq}' | tail -n 1)\"\n"
         'if [ -n "${comment_id}" ]; then\n'

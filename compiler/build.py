@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,6 @@ class Builder:
                 labels=tuple(sorted((meta.get("labels") or {}).items())),
             ),
             "loc": self._loc(doc),
-            "digest": digest_of(doc.data),
         }
 
     def _file(self, doc: Document, path: YamlPath, rel: str, what: str, suffixes: tuple[str, ...]) -> bytes | None:
@@ -104,6 +104,7 @@ class Builder:
                     line, col = doc.locate(("spec", key))
                     self.diagnostics.append(Diagnostic("bad-path", f"{key} '{spec[key]}': {problem}",
                                                        doc.file, line, col, doc.address))
+        self._check_output_folder(doc, spec)
         return Project(
             **self._common(doc),
             specs=tuple(spec.get("specs", ["specs"])),
@@ -114,6 +115,23 @@ class Builder:
             python_version=spec.get("python_version", "3.11"),
             kubernetes_version=spec.get("kubernetes_version", "1.31"),
         )
+
+    def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:
+        """compile replaces the output folder as a whole: it may not be the root or hold the specs."""
+        output = spec.get("output", "build")
+        norm = posixpath.normpath(output)
+        line, col = doc.locate(("spec", "output"))
+        if norm == ".":
+            self.diagnostics.append(Diagnostic(
+                "bad-path", f"output '{output}' is the repository root, which compile would replace",
+                doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
+            return
+        for folder in spec.get("specs", ["specs"]):
+            folder_norm = posixpath.normpath(folder)
+            if folder_norm == norm or folder_norm.startswith(norm + "/"):
+                self.diagnostics.append(Diagnostic(
+                    "bad-path", f"output '{output}' holds the spec folder '{folder}', which compile would replace",
+                    doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
 
     def _environment(self, doc: Document) -> Environment:
         spec = doc.data["spec"]

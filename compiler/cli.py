@@ -142,6 +142,8 @@ def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
         nodes = run_select(project, select)
     except SelectionError as exc:
         raise click.BadParameter(str(exc), param_hint="--select") from None
+    if select and not nodes:
+        click.echo(f"warning: the selection {' '.join(select)!r} matched no resource", err=True)
     click.echo(RENDERERS[fmt](project, nodes), nl=False)
 
 

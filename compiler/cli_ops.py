@@ -87,9 +87,15 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
     """
     from compiler.plan.render import render_json, render_markdown, render_text
 
-    project = load_project(path, use_cache=not no_cache)
-    env_name = _environment(project, env) if (env or not against) else None
-    _, result = build_plan(project.root, project, env_name, against, _selection(project, select))
+    try:
+        project = load_project(path, use_cache=not no_cache)
+        env_name = _environment(project, env) if (env or not against) else None
+        selected = _selection(project, select)
+    except click.UsageError as exc:
+        if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
+            raise SpecopsError(exc.format_message()) from None
+        raise
+    _, result = build_plan(project.root, project, env_name, against, selected)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")
@@ -118,11 +124,13 @@ def _stale(saved: dict, current) -> list[str]:
         reasons.append(f"the plan is for environment '{saved.get('environment')}'")
     if saved.get("artifact_digests") != current.artifact_digests:
         reasons.append("the generated files would differ from the plan's")
+    if saved.get("selection", []) != current.selection:
+        reasons.append("the plan was made for another --select")
     return reasons
 
 
 @main.command()
-@path_argument
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @env_option
 @select_option
@@ -133,13 +141,16 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
           no_cache: bool) -> None:
     """Run what the plan needs, in graph order: dbt build, train and register models, roll out deployments.
 
-    Takes a lock on the environment and records state in .specops/state/<env>.json.
+    Takes a lock on the environment and records state in .specops/state/<env>.json. A file given
+    alone (`specops apply plan.json`) is a plan saved by `specops plan --out`, for the current folder.
     """
     from compiler.apply.context import RunContext
     from compiler.apply.runner import run
     from compiler.plan.render import render_text
     from compiler.state import Lock, LockHeld, load_state
 
+    if planfile is None and path.is_file():
+        path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
     project = load_project(path, use_cache=not no_cache)
     saved = None
     if planfile is not None:
@@ -155,11 +166,15 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         lock = Lock(project.root, env_name).__enter__()
     except LockHeld as exc:
         info = exc.info
+        where = "" if project.root == Path.cwd().resolve() else f" {path}"
         raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
                            f"{info.get('created')}, lock ID {info.get('id')}); if that apply is gone, run "
-                           f"`specops force-unlock {info.get('id')}`") from None
+                           f"`specops force-unlock {info.get('id')}{where}`") from None
     try:
-        compiled, result = build_plan(project.root, project, env_name, None, _selection(project, select))
+        selected = _selection(project, select)
+        if saved is not None and not select and saved.get("selection"):
+            selected = set(saved["selection"])  # apply what was planned and approved, not more
+        compiled, result = build_plan(project.root, project, env_name, None, selected)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:
@@ -206,11 +221,11 @@ def _report(project, env_name: str, outcome) -> None:
 
 
 @main.command()
-@path_argument
 @click.argument("lock_id")
+@path_argument
 @guarded
-def force_unlock(path: Path, lock_id: str) -> None:
-    """Remove a stale environment lock, given its ID (shown when an apply is refused)."""
+def force_unlock(lock_id: str, path: Path) -> None:
+    """Remove a stale environment lock, given its ID (shown when an apply is refused): LOCK_ID [PATH]."""
     from compiler.state import force_unlock as unlock
 
     root = path.resolve()

@@ -16,7 +16,9 @@ _SHAPES = {
 def describe(res: Resource) -> str:
     """A few words on a resource, for listings."""
     if isinstance(res, Dataset):
-        return f"external {res.source.type}" if res.source else "produced"
+        if res.source is None:
+            return "produced"
+        return {"table": "source table", "file": "source file", "external": "external files"}[res.source.type]
     if isinstance(res, Transform):
         return res.materialization + (f", schedule {res.schedule}" if res.schedule else "")
     if isinstance(res, Model):

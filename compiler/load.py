@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.cache import Cache
-from compiler.diagnostics import Diagnostic, did_you_mean
+from compiler.diagnostics import Diagnostic, closest, did_you_mean
 from compiler.kinds import API_VERSIONS, KINDS, address
 from compiler.paths import repo_path_problem
 from compiler.yamlload import ParsedDocument, YamlError, parse_documents
@@ -127,7 +128,7 @@ def _spec_folders(project: Document | None) -> list[tuple[str, YamlPath]]:
 def _excluded_dirs(project: Document | None) -> set[str]:
     spec = project.data.get("spec") if project else None
     out = spec.get("output", "build") if isinstance(spec, dict) else "build"
-    return {out.strip("/")} if isinstance(out, str) else set()
+    return {posixpath.normpath(out)} if isinstance(out, str) and out else set()
 
 
 def _spec_files(root: Path, result: LoadResult) -> list[str]:
@@ -232,8 +233,11 @@ def process_file(rel: str, raw: bytes, check: DocumentCheck | None = None) -> Fi
             data = pdoc.data if isinstance(pdoc.data, dict) else {}
             meta = data.get("metadata")
             name = meta.get("name") if isinstance(meta, dict) else None
-            if isinstance(data.get("kind"), str) and data["kind"] in KINDS and isinstance(name, str):
-                unloaded.add(address(data["kind"], name))
+            kind = data.get("kind")
+            if isinstance(kind, str) and kind not in KINDS:
+                kind = closest(kind, KINDS)  # `kind: Datset` most likely meant Dataset
+            if isinstance(kind, str) and kind in KINDS and isinstance(name, str):
+                unloaded.add(address(kind, name))
             continue
         docs.append(doc)
         if check is not None:

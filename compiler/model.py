@@ -7,6 +7,7 @@ formatting-only edit leaves the digest unchanged.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -43,7 +44,13 @@ class Resource:
 
     meta: Meta
     loc: Loc
-    digest: str  # sha256 of the normalised document (spec + metadata)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of the normalised resource (compiler.snapshot): formatting and explicit defaults do not count."""
+        from compiler.snapshot import snapshot, snapshot_digest
+
+        return snapshot_digest(snapshot(self))
 
     @property
     def name(self) -> str:

@@ -9,6 +9,7 @@ from compiler.build import Builder
 from compiler.cache import Cache
 from compiler.diagnostics import Diagnostic, SpecError, errors_only
 from compiler.graph import SpecGraph
+from compiler.kinds import NAME_RE
 from compiler.load import Document, LoadResult, load_repository
 from compiler.model import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
 from compiler.rules import RULES, Context, check_references
@@ -38,7 +39,10 @@ def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject |
     valid = [d for d in docs if (d.file, d.index) not in loaded.invalid]
     invalid = frozenset(d.address for d in docs if (d.file, d.index) in loaded.invalid) | frozenset(loaded.unloaded)
     claimed = frozenset(_output_of(d) for d in docs if d not in valid and d.kind == "Transform") - {None}
-    project = _resolve(loaded, valid, diags, invalid, claimed) if project_doc in valid else None
+    if project_doc is not None and project_doc not in valid:
+        # an invalid Project must not hide the other errors: check the rest against its defaults
+        valid = [_project_standin(project_doc), *valid]
+    project = _resolve(loaded, valid, diags, invalid, claimed) if project_doc is not None else None
     diags.sort(key=Diagnostic.sort_key)
     if errors_only(diags):
         return None, diags
@@ -51,6 +55,20 @@ def require_project(root: Path, use_cache: bool = False) -> SpecProject:
     if project is None:
         raise SpecError(diags)
     return project
+
+
+def _project_standin(doc: Document) -> Document:
+    """The Project document reduced to what every Project has, so that resolution can go on."""
+    from compiler.load import Document as Doc
+    from compiler.yamlload import ParsedDocument
+
+    meta = doc.data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        name = "project"
+    data = {"apiVersion": doc.data.get("apiVersion"), "kind": "Project", "metadata": {"name": name}, "spec": {}}
+    parsed = ParsedDocument(data, doc.parsed.line, doc.parsed.col, doc.parsed.positions, doc.parsed.key_positions)
+    return Doc(doc.file, doc.index, "Project", name, parsed)
 
 
 def _output_of(doc: Document) -> str | None:

@@ -164,8 +164,10 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                              loc.file, loc.line + line, col, t.address,
                              "specops writes the dbt refs itself; remove other Jinja from the SQL")
         if t.sql.rstrip().endswith(";"):
-            yield ctx.at(t, ("spec", "sql_file" if t.sql_file else "sql"), "sql-semicolon",
-                         "the SQL ends with ';', which breaks the dbt model it becomes", "remove the final ';'")
+            line, col = line_col(t.sql, len(t.sql.rstrip()) - 1)
+            yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
+                             loc.file, loc.line + line, col if loc.file.endswith(".sql") else loc.col, t.address,
+                             "remove the final ';'")
     for r in ctx.rules.values():
         for i, c in enumerate(r.checks):
             if c.sql is not None:
@@ -274,7 +276,7 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
     for d in ctx.deployments.values():
         env = ctx.environments.get(d.environment)
         model = ctx.models.get(d.model)
-        if env is None or model is None:
+        if env is None:
             continue
         if not env.is_dev:
             if d.autoscaling is None and d.replicas < 2:
@@ -292,7 +294,7 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.at(d, ("spec", "environment"), "no-namespace",
                          f"environment '{env.name}' has no kubernetes.namespace, which a deployment needs",
                          f"set spec.kubernetes.namespace in environment.{env.name}")
-        pii = pii_features(model, ctx.datasets)
+        pii = pii_features(model, ctx.datasets) if model is not None else []
         if pii and not env.allow_pii:
             yield ctx.at(d, ("spec", "environment"), "pii-deployment",
                          f"model '{model.name}' is trained on PII features ({', '.join(pii)}) and environment "
@@ -309,11 +311,11 @@ def _resource(ctx: Context, address: str) -> Resource | None:
     return ctx.by_kind().get(kind, {}).get(name)
 
 
-RULES: tuple[Rule, ...] = (
-    check_producers,
-    check_cycles,
-    check_sql,
-    check_columns,
-    check_ml_policy,
-    check_deployments,
-)
+def _rule_set() -> tuple[Rule, ...]:
+    from compiler import rules_types as t
+
+    return (check_producers, check_cycles, check_sql, check_columns, check_ml_policy, check_deployments,
+            t.check_schedules, t.check_column_types, t.check_model_gates, t.check_runtime_fit)
+
+
+RULES: tuple[Rule, ...] = _rule_set()

@@ -22,7 +22,9 @@ _PATTERN_MEANING = {
     r"^[a-z_][a-z0-9_]{0,62}$": "lower snake case (letters, digits, '_'; 63 at most)",
     r"^[1-9][0-9]*(m|h|d)$": "a duration such as 30m, 12h or 7d",
     r"^(\S+\s+){4}\S+$": "a 5-field cron expression such as '0 3 * * 1'",
-    r"^[A-Z_][A-Z0-9_]*$": "an environment variable name in upper case",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name (letters, digits and _)",
+    r"^(string|integer|bigint|double|boolean|date|timestamp|json|decimal\([1-9][0-9]?,\s*[0-9][0-9]?\))$":
+        "one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp, json",
     r"^(?![/\\])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$)).+$":
         "a path relative to the repository root, without '..' (absolute paths are not allowed)",
     r"\.sql$": "a file name ending in .sql",
@@ -44,11 +46,19 @@ class SchemaSet:
         errors = list(_leaf_errors(validator.iter_errors(doc.data)))
         typed = {tuple(e.absolute_path)[:-1] for e in errors
                  if e.validator in ("enum", "type", "const") and tuple(e.absolute_path)[-1:] == ("type",)}
+        # several enum lists for one value (e.g. all metrics, and those of the model's task): keep the narrowest
+        narrowest: dict[tuple, int] = {}
+        for e in errors:
+            if e.validator == "enum":
+                key = tuple(e.absolute_path)
+                narrowest[key] = min(narrowest.get(key, 10**6), len(e.validator_value))
         out = []
         for err in errors:
             path = tuple(err.absolute_path)
             if err.validator == "unevaluatedProperties" and path in typed:
                 continue  # the discriminator is wrong: the other keys' errors would only be noise
+            if err.validator == "enum" and len(err.validator_value) > narrowest[path]:
+                continue
             out.append(_to_diagnostic(doc, err))
         return _dedupe(out)
 
@@ -143,12 +153,24 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
         message = f"{where}: must be {err.validator_value!r}, got {_describe(err.instance)}"
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
     if v == "pattern":
-        meaning = _PATTERN_MEANING.get(err.validator_value, f"the pattern {err.validator_value}")
-        message = f"{where}: {_describe(err.instance)} must be {meaning}"
+        meaning = _PATTERN_MEANING.get(err.validator_value)
+        if meaning is None:
+            message = f"{where}: {_describe(err.instance)} is not a valid value here"
+            hint = _described(err) or f"it must match {err.validator_value}"
+        else:
+            message = f"{where}: {_describe(err.instance)} must be {meaning}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
+    if v in ("maxProperties", "minProperties") and isinstance(err.instance, dict):
+        keys = sorted(_allowed_keys(err.schema, err.instance))
+        if v == "maxProperties":
+            message = f"{where}: set only {err.validator_value} of {', '.join(keys)}"
+        else:
+            message = f"{where}: set at least {err.validator_value} of {', '.join(keys)}"
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
     if v == "oneOf" and _only_required(err.validator_value):
         names = [r for sub in err.validator_value for r in sub["required"]]
         message = f"{where}: set exactly one of {', '.join(names)}"
+        line, col = _last_present(doc, path, err.instance, names) or (line, col)
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
     if v == "anyOf" and _only_required(err.validator_value):
         names = [r for sub in err.validator_value for r in sub["required"]]
@@ -157,16 +179,39 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
     if v == "not" and isinstance(err.validator_value, dict) and "required" in err.validator_value:
         names = err.validator_value["required"]
         message = f"{where}: {' and '.join(names)} cannot both be set"
+        line, col = _last_present(doc, path, err.instance, names) or (line, col)
         hint = f"keep only one of {', '.join(names)}"
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
     if v == "not":
         why = err.validator_value.get("description") if isinstance(err.validator_value, dict) else None
         message = f"{where}: {_describe(err.instance)} is not allowed"
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, why)
-    if v == "uniqueItems":
-        return Diagnostic("invalid-value", f"{where}: items must be unique", doc.file, line, col, doc.address)
+    if v == "uniqueItems" and isinstance(err.instance, list):
+        seen: list[Any] = []
+        for i, item in enumerate(err.instance):
+            if item in seen:
+                line, col = doc.locate((*path, i))
+                return Diagnostic("invalid-value", f"{where}: {_describe(item)} is listed twice", doc.file, line, col,
+                                  doc.address)
+            seen.append(item)
     message = f"{where}: {err.message}"
     return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+
+
+def _last_present(doc: Document, path: YamlPath, instance: Any, names: list[str]) -> tuple[int, int] | None:
+    """Where the last-written of several keys is (the one that broke the rule)."""
+    if not isinstance(instance, dict):
+        return None
+    found = [doc.locate_key((*path, n)) for n in names if n in instance]
+    return max(found) if found else None
+
+
+def _described(err: ValidationError) -> str | None:
+    """The failing property's own description, as a hint on what is expected."""
+    text = err.schema.get("description") if isinstance(err.schema, dict) else None
+    if isinstance(text, str):
+        return text if len(text) <= 200 else text[:197] + "..."
+    return None
 
 
 def _only_required(subs: Any) -> bool:

@@ -10,6 +10,8 @@ from compiler.diagnostics import Diagnostic
 from compiler.load import Document, YamlPath
 
 SECRET_KEY = re.compile(r"(^|_)(password|passwd|pwd|token|secret|api_?key|private_?key|credentials?)$", re.I)
+# scheme://user:password@host — a password inside a URL is a literal secret too
+URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
 
 
 def secret_paths(data: Any, path: YamlPath = ()) -> Iterator[YamlPath]:
@@ -26,6 +28,17 @@ def secret_paths(data: Any, path: YamlPath = ()) -> Iterator[YamlPath]:
             yield from secret_paths(value, (*path, i))
 
 
+def url_credential_paths(data: Any, path: YamlPath = ()) -> Iterator[YamlPath]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from url_credential_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from url_credential_paths(value, (*path, i))
+    elif isinstance(data, str) and URL_CREDENTIALS.match(data):
+        yield path
+
+
 def check_secrets(doc: Document) -> list[Diagnostic]:
     out = []
     for path in secret_paths(doc.data):
@@ -34,5 +47,13 @@ def check_secrets(doc: Document) -> list[Diagnostic]:
         out.append(Diagnostic(
             "literal-secret", f"'{key}' holds a literal secret; secrets are never written in specs",
             doc.file, line, col, doc.address,
-            f"use {key}_env: NAME_OF_AN_ENVIRONMENT_VARIABLE (or a Kubernetes secret reference)"))
+            f"name an environment variable instead: {key}_env: NAME (where a setting supports it), and keep "
+            "the value in your CI or cluster secrets"))
+    for path in url_credential_paths(doc.data):
+        line, col = doc.locate(path)
+        out.append(Diagnostic(
+            "literal-secret", f"{'.'.join(map(str, path))} has a password inside the URL; secrets are never "
+            "written in specs", doc.file, line, col, doc.address,
+            "remove user:password@ from the URL; MLflow reads MLFLOW_TRACKING_USERNAME/PASSWORD or "
+            "MLFLOW_TRACKING_TOKEN from the environment"))
     return out

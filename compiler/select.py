@@ -76,6 +76,12 @@ def _method(project: SpecProject, body: str) -> set[str]:
         if method == "kind":
             value = value.replace("-", "_").lower()
             value = {"qualityrule": "quality_rule", "rule": "quality_rule"}.get(value, value)
+            kinds = ("environment", "dataset", "quality_rule", "transform", "model", "deployment")
+            if not any(fnmatch.fnmatchcase(k, value) for k in kinds):
+                from compiler.diagnostics import did_you_mean
+
+                hint = did_you_mean(value, kinds) or f"kinds: {', '.join(kinds)}"
+                raise SelectionError(f"unknown kind '{value}' in 'kind:{value}'; {hint}")
             return {r.address for r in resources if fnmatch.fnmatchcase(r.PREFIX, value)}
         if method == "tag":
             return {r.address for r in resources if any(fnmatch.fnmatchcase(t, value) for t in r.meta.tags)}

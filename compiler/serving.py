@@ -63,7 +63,7 @@ class Metrics:
 
     model_uri: str = ""
     requests: dict[tuple[str, str, int], int] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=lambda: {"/invocations": 0})
+    errors: dict[str, int] = field(default_factory=lambda: {"/invocations": 0})  # answered with >= 400
     buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
     latency_sum: float = 0.0
     latency_count: int = 0
@@ -75,9 +75,9 @@ class Metrics:
         with self.lock:
             key = (route, method, status)
             self.requests[key] = self.requests.get(key, 0) + 1
-            if status >= 400:
-                self.errors[route] = self.errors.get(route, 0) + 1
             if route == "/invocations":
+                if status >= 400:
+                    self.errors[route] += 1
                 self.latency_sum += seconds
                 self.latency_count += 1
                 for i, bound in enumerate(BUCKETS):
@@ -93,7 +93,7 @@ class Metrics:
                      f"# TYPE {p}_requests_total counter"]
             lines += [f'{p}_requests_total{{route="{_label(r)}",method="{_label(m)}",code="{s}"}} {n}'
                       for (r, m, s), n in sorted(self.requests.items())]
-            lines += [f"# HELP {p}_request_errors_total HTTP requests answered with a status of 400 or more.",
+            lines += [f"# HELP {p}_request_errors_total Scoring requests answered with a status of 400 or more.",
                       f"# TYPE {p}_request_errors_total counter"]
             lines += [f'{p}_request_errors_total{{route="{_label(r)}"}} {n}'
                       for r, n in sorted(self.errors.items())]
@@ -127,8 +127,11 @@ class Scorer:
 
     def load(self, model_uri: str) -> None:
         import mlflow.pyfunc
+        from mlflow.environment_variables import _MLFLOW_IS_IN_SERVING_ENVIRONMENT
         from mlflow.pyfunc import scoring_server
 
+        # what MLflow's own scoring server sets: some flavours behave differently when serving
+        os.environ[_MLFLOW_IS_IN_SERVING_ENVIRONMENT.name] = "true"
         model = mlflow.pyfunc.load_model(model_uri)
         self.input_schema = model.metadata.get_input_schema()
         self.invocations = scoring_server.invocations
@@ -167,11 +170,11 @@ def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHT
             self._timed("POST", self._post)
 
         def _timed(self, method: str, answer: Callable[[str], int]) -> None:
-            started = time.perf_counter()
+            self._started = time.perf_counter()
+            self._method = method
             path = self.path.split("?", 1)[0]
-            status = answer(path)
-            route = path if path in ROUTES else "other"  # unknown paths must not grow the label set
-            metrics.observe(route, method, status, time.perf_counter() - started)
+            self._route = path if path in ROUTES else "other"  # unknown paths must not grow the label set
+            answer(path)
 
         def _get(self, path: str) -> int:
             if path in READY_PATHS:
@@ -211,6 +214,8 @@ def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHT
             return self._send(status, "application/json", json.dumps(data).encode())
 
         def _send(self, status: int, content_type: str, payload: bytes) -> int:
+            # counted before the answer leaves, so a client never sees a response its metrics miss
+            metrics.observe(self._route, self._method, status, time.perf_counter() - self._started)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))

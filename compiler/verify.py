@@ -73,16 +73,24 @@ def dbt_parse(t: Target, tool: list[str]) -> ToolResult:
             if e.warehouse.get(key):
                 env.setdefault(e.warehouse.get(key), "verify-placeholder")
     findings: list[str] = []
+    parsed, no_adapter = [], []
     with tempfile.TemporaryDirectory(prefix="specops-verify-") as tmp:
         for target in sorted(t.project.environments):
             code, out = _run([*tool, "parse", "--no-partial-parse", "--project-dir", str(project_dir),
                               "--profiles-dir", str(project_dir), "--target", target, "--target-path",
                               f"{tmp}/{target}", "--log-path", f"{tmp}/logs"], env)
+            if code != 0 and "Could not find adapter type" in out:
+                no_adapter.append(f"{target} ({t.project.environments[target].warehouse.type})")
+                continue
+            parsed.append(target)
             if code != 0:
                 lines = [ln for ln in out.splitlines() if "error" in ln.lower()] or out.splitlines()[-5:]
                 findings += [f"target {target}: {ln.strip()}" for ln in lines[:10]]
-    return ToolResult("dbt parse", "failed" if findings else "passed", findings,
-                      f"targets: {', '.join(sorted(t.project.environments))}")
+    note = f"targets: {', '.join(parsed) or 'none'}"
+    if no_adapter:
+        note += f"; skipped, their dbt adapter is not installed: {', '.join(no_adapter)}"
+    status = "failed" if findings else "passed" if parsed else "skipped"
+    return ToolResult("dbt parse", status, findings, note)
 
 
 def kubernetes_validate(t: Target, tool: list[str]) -> ToolResult:

@@ -127,6 +127,7 @@ def write_workflows(folder: Path, artifacts: list[Artifact]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
         with os.fdopen(fd, "wb") as handle:
             handle.write(art.content)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
         os.replace(tmp, target)
     for existing in sorted(folder.glob(f"{WORKFLOW_PREFIX}*")):
         if existing.is_file() and existing.name not in wanted:

@@ -116,7 +116,10 @@ class _Builder:
         if tag == _FLOAT:
             return self.scalars.construct_yaml_float(node)
         if tag == _BOOL:
-            return self.scalars.construct_yaml_bool(node)
+            # YAML 1.2 booleans only: yes/no/on/off stay text (country code NO is not false)
+            if node.value.lower() in ("true", "false"):
+                return node.value.lower() == "true"
+            return node.value
         if tag == _NULL:
             return None
         self._check_tag(node, _STR)
@@ -136,7 +139,7 @@ class _Builder:
                 line, col = _pos(key_node)
                 raise YamlError("yaml-key", "mapping keys must be plain strings", line, col)
             key = key_node.value
-            if key_node.tag != _STR:
+            if key_node.tag != _STR and not (key_node.tag == _BOOL and key.lower() not in ("true", "false")):
                 line, col = _pos(key_node)
                 raise YamlError("yaml-key", f"mapping key {key!r} is not a string", line, col,
                                 f"quote it: \"{key}\"")

@@ -354,14 +354,15 @@ def test_no_retrain_workflow_without_schedule(churn: SpecProject) -> None:
     assert {a.path for a in emit(project)} == {"specops-pr.yml", "specops-apply.yml"}
 
 
-def test_environment_order_is_dev_first_then_by_name(churn: SpecProject) -> None:
+def test_environment_order_follows_promotion_dev_to_production(churn: SpecProject) -> None:
     prod = churn.environments["prod"]
     extra = {name: dataclasses.replace(prod, meta=dataclasses.replace(prod.meta, name=name))
              for name in ("staging", "alpha")}
     project = dataclasses.replace(churn, environments={**extra, **churn.environments})
     doc = yaml.safe_load(next(a for a in emit(project) if a.path == "specops-apply.yml").content)
-    assert list(doc["jobs"]) == ["apply-dev", "apply-alpha", "apply-prod", "apply-staging"]
-    assert [job.get("needs") for job in doc["jobs"].values()] == [None, "apply-dev", "apply-alpha", "apply-prod"]
+    # dev first, unknown names next, staging before production
+    assert list(doc["jobs"]) == ["apply-dev", "apply-alpha", "apply-staging", "apply-prod"]
+    assert [job.get("needs") for job in doc["jobs"].values()] == [None, "apply-dev", "apply-alpha", "apply-staging"]
 
 
 # --------------------------------------------------------------------------- helpers of the backend
@@ -407,7 +408,7 @@ def test_secret_env_rechecks_names(churn: SpecProject) -> None:
         secret_env(bad)
     bigquery = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "GCP_KEY"),)))
     assert secret_env(bigquery) == {"GCP_KEY": "${{ secrets.GCP_KEY }}"}
-    assert secret_env(Environment(meta=prod.meta, loc=prod.loc, digest="")) == {}
+    assert secret_env(Environment(meta=prod.meta, loc=prod.loc)) == {}
 
 
 def test_annotate_adds_the_version_comment() -> None:

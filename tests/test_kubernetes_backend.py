@@ -428,6 +428,7 @@ def test_a_pinned_version_wins_over_another_resolved_version(edit):
 
 def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
+    edit.replace("specs/deployments/churn_api.yaml", "rollout: {canary_percent: 10}", "")  # canary needs kserve
     prod = objects_of(emit(require_project(edit.root)))["prod"]
     dep = prod[("Deployment", "churn-api")]
     assert "replicas" not in dep["spec"]

@@ -192,8 +192,8 @@ def example(kind):
 # --------------------------------------------------------------------------- files
 
 
-def test_one_file_per_kind_and_nothing_else():
-    assert sorted(p.name for p in SCHEMAS_DIR.glob("*.schema.json")) == sorted(FILES.values())
+def test_one_file_per_kind_and_the_plan_schema():
+    assert sorted(p.name for p in SCHEMAS_DIR.glob("*.schema.json")) == sorted([*FILES.values(), "plan.schema.json"])
 
 
 @pytest.mark.parametrize("kind", FILES)
@@ -361,7 +361,12 @@ def test_metadata_patterns():
     meta = load("Dataset")["$defs"]["metadata"]["properties"]
     assert meta["name"]["pattern"] == "^[a-z][a-z0-9_]{0,62}$"
     assert meta["tags"]["items"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$"
-    assert meta["labels"]["propertyNames"]["pattern"] == "^[a-z0-9A-Z]([-a-zA-Z0-9_.]{0,61}[a-zA-Z0-9])?$"
+    # Kubernetes label keys: an optional DNS-subdomain prefix, then a name
+    keys = re.compile(meta["labels"]["propertyNames"]["pattern"])
+    for good in ("cost_center", "team", "realty.io/team", "app.kubernetes.io/part-of"):
+        assert keys.match(good), good
+    for bad in ("-team", "team-", "Realty.io/team", "a/b/c", "x" * 64):
+        assert not keys.match(bad), bad
 
 
 # --------------------------------------------------------------------------- valid documents

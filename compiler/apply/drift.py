@@ -84,18 +84,27 @@ def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float
 
 def check_drift(ctx: RunContext, model: Model) -> DriftReport:
     """Score drift for the version behind the model's alias, against the warehouse's current data."""
+    import json
+    import tempfile
+
     from mlflow import MlflowClient
-    from mlflow.artifacts import load_dict
+    from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
     from compiler.apply.train import load_frame
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
-    client = MlflowClient(tracking_uri(ctx.root, ctx.env.tracking_uri))
+    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    client = MlflowClient(uri)
     try:
         version = client.get_model_version_by_alias(model.registry_name, model.alias)
-        reference = load_dict(f"runs:/{version.run_id}/{PROFILE_PATH}")
+        with tempfile.TemporaryDirectory(prefix="specops-drift-") as tmp:
+            # with this environment's tracking URI: load_dict("runs:/...") would use the process default
+            path = download_artifacts(run_id=version.run_id, artifact_path=PROFILE_PATH, dst_path=tmp,
+                                      tracking_uri=uri)
+            with open(path, encoding="utf-8") as handle:
+                reference = json.load(handle)
     except MlflowException as exc:
         raise StepFailed(f"no profile for {model.registry_name}@{model.alias}: {exc.message}") from None
     frame = load_frame(ctx, model)

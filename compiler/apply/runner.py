@@ -38,7 +38,13 @@ class ApplyOutcome:
 def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> None:
     """Save the target snapshots and the pending work before touching anything."""
     env = ctx.env.name
-    state.resources = head_snapshots(ctx.project, env)
+    head = head_snapshots(ctx.project, env)
+    if plan.selection:  # a partial apply: what was not selected stays as it was, still to be planned
+        chosen = set(plan.selection)
+        others = {a: s for a, s in state.resources.items() if a not in chosen}
+        state.resources = {**others, **{a: s for a, s in head.items() if a in chosen}}
+    else:
+        state.resources = head
     state.artifacts = {a.key: sha256(a.content) for a in compiled.artifacts if artifact_in_scope(a.key, env)}
     for impact in plan.impacts:
         state.pending[impact.address] = impact.to_json()

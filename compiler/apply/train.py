@@ -19,6 +19,7 @@ from compiler.apply.drift import PROFILE_PATH, profile
 from compiler.model import LOWER_IS_BETTER, Model
 
 PRIMARY = {"classification": "roc_auc", "regression": "r2"}
+CANDIDATE_ALIAS = "challenger"
 
 
 @dataclass
@@ -192,6 +193,9 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     promoted = not reasons
     client.set_model_version_tag(model.registry_name, str(version), "validation_status",
                                  "passed" if promoted else "failed")
+    if model.alias != CANDIDATE_ALIAS:
+        # every new version is the challenger: canary rollouts (seldon) serve it beside the alias
+        client.set_registered_model_alias(model.registry_name, CANDIDATE_ALIAS, str(version))
     if promoted:
         client.set_registered_model_alias(model.registry_name, model.alias, str(version))
     return TrainResult(version, run.info.run_id, metrics, promoted, reasons,

@@ -1,27 +1,33 @@
 """The docker backend: container images for training, serving and scheduled dbt runs.
 
-Per Model, under `docker/<model>/` (that folder is the build context of both images):
+Per Model, under `docker/<model>/`:
 
-- `Dockerfile.serve`, `requirements-serve.txt`, `serve.py`: the serving image. `serve.py` is
-  `compiler/serving.py` (stdlib + MLflow, no specops) behind a header; the image runs
-  `python /app/serve.py` and is configured at run time by MODEL_URI, MLFLOW_TRACKING_URI and PORT.
-- `Dockerfile.train`, `requirements-train.txt`, `training/<entrypoint file>`: the training image,
-  whose command is `specops train <model>`; the CronJob appends `--env <environment>`.
-  specops is not published on PyPI and a backend cannot build a wheel, so the CI must stage
-  `dist/specops-<version>-py3-none-any.whl` in the build context before `docker build` (built
-  from the same specops source that compiled the specs); the build fails loudly without it, and
-  the wheel is installed with `--no-index`, so no other package named specops can be pulled in.
-  The image holds the training code and the libraries, not the spec repository: how
-  `specops train` gets the specs in the container (a mount, or the compiled output) is the
-  train command's contract, not this backend's.
+- `Dockerfile.serve`, `requirements-serve.txt`, `serve.py`, `entrypoint.sh`: the serving image,
+  built with `docker/<model>/` as its context. `serve.py` is `compiler/serving.py` (stdlib +
+  MLflow, no specops) behind a header; the image runs `python /app/serve.py`, configured at run
+  time by MODEL_URI, MLFLOW_TRACKING_URI and PORT.
+- `Dockerfile.train`, `requirements-train.txt`: the training image, whose command is
+  `specops train <model>` (the CronJob sets the args, with `--env`; `specops drift` runs in it
+  too). Those commands load the whole spec repository, so this image is built with the
+  repository root as its context and copies exactly what the loader reads (specops.yaml, the spec
+  folders, SQL files, training code, file-source data) to /app, its working directory; nothing
+  else of the repository (.git, build/, secrets) goes in. `specops train` writes its state (and
+  reads embedded DuckDB files, local MLflow data) under `/app/.specops`, an empty folder owned by
+  the image's user: with a read-only root filesystem, mount a writable volume there.
+  specops is not on PyPI and a backend cannot build a wheel: the CI stages
+  `<output>/docker/<model>/dist/specops-<version>-py3-none-any.whl` (from the specops source that
+  compiled the specs) before `docker build`; without it the build fails, and the wheel is
+  installed with `--no-index`, so no other package named specops can be pulled in.
 
-And `docker/dbt/` for the image that runs the compiled dbt project; its build context is the
-output folder, since it copies `dbt/`.
+And `docker/dbt/` for the image that runs the compiled dbt project (context: the output folder).
 
 Every Dockerfile has two stages (wheels built in a builder, installed with `--no-index` in a slim
-runtime), a numeric non-root user, a HEALTHCHECK and exec-form commands, and keeps every write
-under /tmp, so the Kubernetes pods can run with a read-only root filesystem and a /tmp emptyDir.
-Versions come from the one PINS table below; nothing here reads the clock or the environment.
+runtime), a numeric non-root user, a HEALTHCHECK, exec-form commands run through `entrypoint.sh`
+(which exports the secret files mounted under SPECOPS_SECRETS_DIR), and keeps every write under
+/tmp (and /app/.specops for the dbt and training images), so the pods run with a read-only root
+filesystem, a /tmp emptyDir (and a volume on /app/.specops). Versions come from the
+one PINS table below, checked to resolve together on Python 3.11 (other python_version values may
+need other pins); nothing here reads the clock or the environment.
 """
 
 from __future__ import annotations
@@ -37,12 +43,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from compiler import __version__
 from compiler.emit import Artifact
 from compiler.emit.images import dbt_image, serve_image, train_image
-from compiler.model import Model
+from compiler.model import Dataset, Model, Resource, Transform
 from compiler.render import GENERATED, comment_safe
 from compiler.resources import data_dir
 from compiler.spec import SpecProject
 
-# Every version an image installs, in one place (the ones the project's own environment is tested with).
+# Every version an image installs, in one place. mlflow, scikit-learn, pandas, numpy, duckdb and the dbt
+# packages are the ones the project's own environment is tested with; each image's set was checked to
+# resolve together on Python 3.11 (pip install --dry-run). xgboost 3.2.0 is the last for Python 3.11.
 PINS: dict[str, str] = {
     "click": "8.5.1",
     "dbt-bigquery": "1.11.3",
@@ -62,8 +70,8 @@ PINS: dict[str, str] = {
     "pyyaml": "6.0.4",
     "scikit-learn": "1.9.1",
     "tensorflow": "2.21.0",
-    "torch": "2.15.0",
-    "xgboost": "3.4.1",
+    "torch": "2.14.1",
+    "xgboost": "3.2.0",
 }
 FRAMEWORK_PACKAGES: dict[str, tuple[str, ...]] = {
     "sklearn": ("scikit-learn",),
@@ -97,6 +105,9 @@ BASE_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     ("PIP_ROOT_USER_ACTION", "ignore"),
 )
+# every image runs its command through this script, which exports mounted secrets (see that file)
+ENTRYPOINT_PATH = "/opt/specops/entrypoint.sh"
+ENTRYPOINT = ["/bin/sh", ENTRYPOINT_PATH]
 SERVE_HEALTHCHECK = ("import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + "
                      "os.environ.get('PORT', '" + str(DEFAULT_PORT) + "') + '/health', timeout=4)")
 
@@ -142,42 +153,82 @@ def serving_source() -> bytes:
     return resources.files("compiler").joinpath("serving.py").read_bytes()
 
 
+def entrypoint_source() -> bytes:
+    """The images' entrypoint script (templates/docker/entrypoint.sh)."""
+    return (data_dir("templates") / "docker" / "entrypoint.sh").read_bytes()
+
+
 def model_artifacts(project: SpecProject, model: Model) -> list[Artifact]:
-    assert model.training is not None
+    """`docker/<model>/`: the serving image's build context, and the training image's Dockerfile."""
     folder = f"docker/{model.name}"
-    context = posixpath.join(project.project.output, folder)
     source = GENERATED.format(source=model.loc.file)
     owners = (model.address,)
-    serve_img, train_img = serve_image(project, model), train_image(project, model)
-    entry = posixpath.basename(model.training.entrypoint)
-
-    serve = _render("Dockerfile.serve.j2", header=[
-        source,
-        f"Serving image of {model.address}: {serve_img}",
-        f"Build: docker build -f {context}/Dockerfile.serve -t {serve_img} {context}",
-        f"Run-time env: MODEL_URI (e.g. models:/{model.registry_name}@{model.alias}), MLFLOW_TRACKING_URI, PORT.",
-    ], env=[*BASE_ENV, ("PORT", str(DEFAULT_PORT))], port=DEFAULT_PORT,
-        healthcheck=_exec(["python", "-c", SERVE_HEALTHCHECK]), cmd=_exec(["python", "/app/serve.py"]))
-    train = _render("Dockerfile.train.j2", header=[
-        source,
-        f"Training image of {model.address}: {train_img}",
-        f"Build: docker build -f {context}/Dockerfile.train -t {train_img} {context}",
-        f"First stage the specops wheel (not on PyPI), built from the specops source that compiled this:",
-        f"  pip wheel --no-deps --wheel-dir {context}/dist <specops source>   # -> dist/{SPECOPS_WHEEL}",
-        f"Run: specops train {model.name} --env <environment> (the CronJob passes --env).",
-    ], env=BASE_ENV, specops_wheel=f"dist/{SPECOPS_WHEEL}", specops_wheel_name=SPECOPS_WHEEL,
-        specops_requirement=f"specops=={__version__}",
-        healthcheck=_exec(["python", "-c", "import compiler, mlflow"]),
-        cmd=_exec(["specops", "train", model.name]))
-    serving = serving_source()
+    # the training image also copies the files of the resources below, so their changes are its changes
+    train_owners = (model.address, project.project.address,
+                    *sorted(r.address for r in project.resources() if _repo_files(r) and r is not model))
     return [
-        Artifact(f"{folder}/Dockerfile.serve", serve, owners),
+        Artifact(f"{folder}/entrypoint.sh", entrypoint_source(), owners),
+        Artifact(f"{folder}/Dockerfile.serve", serve_dockerfile(project, model), owners),
         Artifact(f"{folder}/requirements-serve.txt", requirements_file(serve_packages(model), source), owners),
-        Artifact(f"{folder}/serve.py", _python_header(serving, model), owners),
-        Artifact(f"{folder}/Dockerfile.train", train, owners),
+        Artifact(f"{folder}/serve.py", _python_header(serving_source(), model), owners),
+        Artifact(f"{folder}/Dockerfile.train", train_dockerfile(project, model), train_owners),
         Artifact(f"{folder}/requirements-train.txt", requirements_file(train_packages(model), source), owners),
-        Artifact(f"{folder}/training/{entry}", model.training.entrypoint_source, owners),
     ]
+
+
+def serve_dockerfile(project: SpecProject, model: Model) -> bytes:
+    image, context = serve_image(project, model), _folder(project, model)
+    return _render("Dockerfile.serve.j2", header=[
+        GENERATED.format(source=model.loc.file),
+        f"Serving image of {model.address}: {image}",
+        f"Build: docker build -f {context}/Dockerfile.serve -t {image} {context}",
+        f"Run-time env: MODEL_URI (e.g. models:/{model.registry_name}@{model.alias}), MLFLOW_TRACKING_URI, PORT.",
+    ], base=base_image(project), env=_env([*BASE_ENV, ("PORT", str(DEFAULT_PORT))]), port=DEFAULT_PORT,
+        entrypoint_copy=f"entrypoint.sh {ENTRYPOINT_PATH}", healthcheck=_exec(["python", "-c", SERVE_HEALTHCHECK]),
+        cmd=_exec(["python", "/app/serve.py"]))
+
+
+def train_dockerfile(project: SpecProject, model: Model) -> bytes:
+    image, folder = train_image(project, model), _folder(project, model)
+    return _render("Dockerfile.train.j2", header=[
+        GENERATED.format(source=model.loc.file),
+        f"Training image of {model.address}: {image}",
+        f"Build from the spec repository root: docker build -f {folder}/Dockerfile.train -t {image} .",
+        "after staging the specops wheel (not on PyPI), built from the specops source that compiled this:",
+        f"  pip wheel --no-deps --wheel-dir {folder}/dist <specops source>   # -> {SPECOPS_WHEEL}",
+        f"Run: specops train {model.name} --env <environment>, or specops drift (the CronJob sets the args).",
+    ], base=base_image(project), env=_env(BASE_ENV), requirements=_exec([f"{folder}/requirements-train.txt",
+                                                                          "/wheels/requirements.txt"]),
+        specops_wheel=_exec([f"{folder}/dist/{SPECOPS_WHEEL}", f"/wheels/{SPECOPS_WHEEL}"]),
+        specops_requirement=f"specops=={__version__}",
+        entrypoint_copy=_exec([f"{folder}/entrypoint.sh", ENTRYPOINT_PATH]),
+        repo_copies=repo_copies(project), healthcheck=_exec(["python", "-c", "import compiler, mlflow"]),
+        cmd=_exec(["specops", "train", model.name]))
+
+
+def _repo_files(resource: Resource) -> list[str]:
+    """Files of the repository that loading `resource` reads, besides its spec file."""
+    if isinstance(resource, Transform) and resource.sql_file:
+        return [resource.sql_file]
+    if isinstance(resource, Model) and resource.training is not None:
+        return [resource.training.entrypoint]
+    if isinstance(resource, Dataset) and resource.source is not None and resource.source.path:
+        return [resource.source.path]
+    return []
+
+
+def repo_copies(project: SpecProject) -> list[str]:
+    """COPY arguments (JSON form) bringing to /app what `specops train` loads from the repository."""
+    folders = sorted({posixpath.normpath(f) for f in project.project.specs})
+    files = {posixpath.normpath(f) for r in project.resources() for f in _repo_files(r)}
+    files = {f for f in files if not any(f.startswith(d + "/") for d in folders if d != ".")}
+    by_dir: dict[str, list[str]] = {}
+    for path in sorted(files | {"specops.yaml"}):
+        by_dir.setdefault(posixpath.dirname(path), []).append(path)
+    copies = [[d, "/app" if d == "." else f"/app/{d}"] for d in folders]
+    copies += [[*paths, posixpath.join("/app", d) + "/" if d else "/app/"] for d, paths in sorted(by_dir.items())]
+    # COPY expands $variables even in JSON form; a literal $ in a path must not
+    return [_exec([part.replace("$", "\\$") for part in copy]) for copy in copies]
 
 
 def dbt_artifacts(project: SpecProject) -> list[Artifact]:
@@ -188,24 +239,35 @@ def dbt_artifacts(project: SpecProject) -> list[Artifact]:
                           if r.address.startswith(("dataset.", "transform.", "quality_rule.", "environment."))))
     env = [*BASE_ENV, ("DBT_PROFILES_DIR", "/app/dbt"), ("DBT_PROJECT_DIR", "/app/dbt"),
            ("DBT_TARGET_PATH", "/tmp/dbt/target"), ("DBT_LOG_PATH", "/tmp/dbt/logs"),
-           ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"), ("SPECOPS_ROOT", "/tmp/specops")]
+           ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"), ("SPECOPS_ROOT", "/app")]
     dockerfile = _render("Dockerfile.dbt.j2", header=[
         source,
         f"Image that runs the compiled dbt project: {image}",
         f"Build (context: the output folder): docker build -f {out_dir}/docker/dbt/Dockerfile -t {image} {out_dir}",
         "Run: dbt build; choose the environment with DBT_TARGET=<environment> (default: the default one).",
-        "Embedded DuckDB files are written under SPECOPS_ROOT (/tmp/specops): mount a volume there to keep them.",
-    ], env=env, healthcheck=_exec(["dbt", "--version"]),
+        "Embedded DuckDB files go to /app/.specops (SPECOPS_ROOT=/app): mount a writable volume there.",
+    ], base=base_image(project), env=_env(env), entrypoint_copy=f"docker/dbt/entrypoint.sh {ENTRYPOINT_PATH}",
+        healthcheck=_exec(["dbt", "--version"]),
         cmd=_exec(["dbt", "build", "--profiles-dir", "/app/dbt", "--project-dir", "/app/dbt"]))
     return [
         Artifact("docker/dbt/Dockerfile", dockerfile, owners),
+        Artifact("docker/dbt/entrypoint.sh", entrypoint_source(), owners),
         Artifact("docker/dbt/requirements.txt", requirements_file(dbt_packages(project), source), owners),
     ]
+
+
+def _folder(project: SpecProject, model: Model) -> str:
+    return posixpath.join(project.project.output, "docker", model.name)
 
 
 def _exec(argv: list[str]) -> str:
     """An exec-form (JSON array) instruction argument."""
     return json.dumps(argv)
+
+
+def _env(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """KEY=value words of an ENV instruction; values are constants of this module, never user text."""
+    return [f"{key}={value}" for key, value in pairs]
 
 
 def _python_header(source: bytes, model: Model) -> bytes:
@@ -219,7 +281,8 @@ def _jinja() -> Environment:
                        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
-def _render(template: str, *, header: list[str], uid: int = UID, base: str = "", **context: object) -> bytes:
+def _render(template: str, *, header: list[str], **context: object) -> bytes:
     """A Dockerfile from its template; header lines are made comment-safe here."""
-    del base  # the base image is always the project's, passed in by the callers below
-    raise NotImplementedError
+    text = _jinja().get_template(template).render(header=[comment_safe(h) for h in header], uid=UID,
+                                                  entrypoint=_exec(ENTRYPOINT), **context)
+    return text.encode("utf-8")

@@ -39,7 +39,7 @@ TIMEOUTS = {"validate": 15, "plan": 20, "apply": 60, "train": 120}
 _LINE_COMMENTS = {"pull-requests: write": "post the plan as a sticky PR comment"}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/-]+$")
 _PYTHON = re.compile(r"^3\.[0-9]+$")
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -174,9 +174,29 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
 # --- what the workflows are made of -------------------------------------------------------------
 
 
+def promotion_rank(env: Environment) -> int:
+    """Where an environment sits in the usual promotion order: dev, test, staging, production.
+
+    Names are matched loosely (eu_prod is production, preprod is staging); unknown names sit between
+    test and staging. Within a stage, environments that require an approval come last.
+    """
+    name = env.name.lower()
+    if "preprod" in name or "pre_prod" in name or name.startswith(("stag", "uat")):
+        stage = 3
+    elif "prod" in name or "live" in name:
+        stage = 4
+    elif name.startswith(("dev", "sandbox", "local")):
+        stage = 0
+    elif name.startswith(("test", "qa", "ci", "int")):
+        stage = 1
+    else:
+        stage = 2
+    return stage * 2 + (1 if env.required_approval else 0)
+
+
 def ordered_environments(project: SpecProject) -> list[Environment]:
-    """dev first (where it exists), then the others by name: the order changes are promoted in."""
-    envs = sorted(project.environments.values(), key=lambda e: (not e.is_dev, e.name))
+    """dev first, production last: the order changes are promoted in (ties by name)."""
+    envs = sorted(project.environments.values(), key=lambda e: (promotion_rank(e), e.name))
     for env in envs:
         _safe_name(env.name)
     return envs

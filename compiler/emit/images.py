@@ -28,18 +28,23 @@ def _tag(*parts: bytes | str) -> str:
 
 
 def model_tag(model: Model) -> str:
+    """What a model's images are built from changes with: the training code, framework and the tool."""
     assert model.training is not None
-    return _tag(model.digest, model.training.entrypoint_source)
+    return _tag(model.framework, model.training.entrypoint_source)
+
+
+def _python(project: SpecProject) -> str:
+    return project.project.python_version
 
 
 def train_image(project: SpecProject, model: Model) -> str:
-    """The training image: runs `specops train` for this model."""
-    return f"{registry(project)}/{model.k8s_name}-train:{model_tag(model)}"
+    """The training image: runs `specops train` for this model (its code is inside)."""
+    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model))}"
 
 
 def serve_image(project: SpecProject, model: Model) -> str:
-    """The serving image: serves the registered MLflow model over HTTP."""
-    return f"{registry(project)}/{model.k8s_name}-serve:{model_tag(model)}"
+    """The serving image: loads the registered model at start-up, so only the framework shapes it."""
+    return f"{registry(project)}/{model.k8s_name}-serve:{_tag(_python(project), model.framework)}"
 
 
 def dbt_image(project: SpecProject) -> str:

@@ -12,6 +12,7 @@ import yaml
 from compiler.plan.diff import _MISSING, diff_values
 
 MAX_DIFF_LINES = 200
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on plans with many files
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def _parse(key: str, content: bytes) -> Any:
     text = content.decode("utf-8")
     if key.endswith(".json"):
         return json.loads(text)
-    docs = list(yaml.safe_load_all(text))
+    docs = list(yaml.load_all(text, Loader=_LOADER))
     return docs[0] if len(docs) == 1 else docs
 
 

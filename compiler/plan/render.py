@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from compiler.plan.impact import Impact
 from compiler.plan.model import SYMBOLS, Plan, ResourceChange
 
 MARKER = "<!-- specops-plan -->"
 MAX_MARKDOWN = 65_000
 UNWRAPPED_LINES = 12
 MAX_LISTED = 50
+MAX_SECTION = 20_000  # characters of attribute diffs shown before '… and N more'
 
 Style = Callable[..., str]
 
@@ -33,12 +35,26 @@ def _baseline(plan: Plan) -> str:
     return f"last apply (serial {b.serial})"
 
 
+def _text_diff(before: str, after: str) -> list[str]:
+    """Long or multi-line text (SQL, descriptions) as a short unified diff instead of two cut values."""
+    import difflib
+
+    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), n=1, lineterm=""))[2:]
+    return [f"    {ln}" for ln in lines[:30]] + ([f"    ... ({len(lines) - 30} more lines)"] if len(lines) > 30 else [])
+
+
 def _attr_lines(change: ResourceChange) -> list[str]:
     lines = []
     for c in change.changes:
         mark = "+" if c.before is None else "-" if c.after is None else "~"
         note = "  # forces replacement" if c.forces_replacement else ""
-        lines.append(f"{mark} {c.path}: {_value(c.before)} -> {_value(c.after)}  [{c.category}]{note}")
+        long_text = (isinstance(c.before, str) and isinstance(c.after, str)
+                     and ("\n" in c.before + c.after or len(c.before) + len(c.after) > 160))
+        if long_text:
+            lines.append(f"{mark} {c.path}: (text changed)  [{c.category}]{note}")
+            lines += _text_diff(c.before, c.after)
+        else:
+            lines.append(f"{mark} {c.path}: {_value(c.before)} -> {_value(c.after)}  [{c.category}]{note}")
     return lines
 
 
@@ -117,22 +133,53 @@ def _details(summary: str, body: list[str], force: bool = False) -> list[str]:
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
 
 
+def _chains(plan: Plan) -> dict[str, Impact]:
+    """The longest downstream impact of each directly changed resource (one pass, for big plans)."""
+    out: dict[str, Impact] = {}
+    for i in plan.impacts:
+        if i.address != i.cause and (i.cause not in out or len(i.path) > len(out[i.cause].path)):
+            out[i.cause] = i
+    return out
+
+
+def _fence(text: str) -> str:
+    """User text inside a fenced block must not close it."""
+    return text.replace("```", "'''")
+
+
+def _cut(text: str, limit: int) -> str:
+    """Text cut at a line boundary to fit `limit`, with open code fences and <details> closed."""
+    notice = "\n… **plan truncated** (the full plan is in the workflow's plan.json artifact) …\n"
+    text = text[: text.rfind("\n", 0, limit - len(notice) - 400) + 1]
+    if text.count("```") % 2:
+        text += "```\n"
+    text += notice
+    return text + "\n</details>\n" * max(0, text.count("<details>") - text.count("</details>"))
+
+
 def render_markdown(plan: Plan) -> str:
-    """The sticky PR comment: summary and breaking/destroy items first, long sections collapsed."""
+    """The sticky PR comment: summary and breaking/destroy items first, long sections collapsed.
+
+    Lists stop at MAX_LISTED items and diffs at what fits, so the comment stays under MAX_MARKDOWN
+    characters (GitHub refuses comments over 65,536) however big the plan is.
+    """
     head = [MARKER, f"### specops plan · `{plan.environment or 'all environments'}` · baseline: {_baseline(plan)}",
             "", f"**{plan.summary_line()}**", ""]
     danger = [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
     if danger:
+        chains = _chains(plan)
         head.append("> [!WARNING]")
         head.append("> **Breaking changes and destroys**")
-        for c in danger:
+        for c in danger[:MAX_LISTED]:
             reasons = "; ".join(f"`{a.path}`" for a in c.changes if a.category == "breaking")[:300]
             line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
             head.append(line + (f": {reasons}" if reasons else ""))
-            downstream = [i for i in plan.impacts if i.cause == c.address and i.address != c.address]
-            if downstream:
-                chain = max(downstream, key=lambda i: len(i.path))
-                head.append(f">   - impact: {_md_escape(_path(plan, chain.path, chain.category, chain.work))}")
+            chain = chains.get(c.address)
+            if chain is not None:
+                shown = _path(plan, chain.path, chain.category, chain.work)
+                head.append(f">   - impact: {_md_escape(shown[:500])}")
+        if len(danger) > MAX_LISTED:
+            head.append(f"> - … and {len(danger) - MAX_LISTED} more (see the resource changes below)")
         head.append("")
     body: list[str] = []
     if plan.resource_changes:
@@ -145,42 +192,47 @@ def render_markdown(plan: Plan) -> str:
             body.append(f"| | … {len(plan.resource_changes) - MAX_LISTED} more | | | |")
         body.append("")
         diff_lines: list[str] = []
+        size, left = 0, 0
         for c in plan.resource_changes:
-            lines = _attr_lines(c)
-            if lines:
-                diff_lines += [f"# {c.address}", *lines, ""]
+            lines = [f"# {c.address}", *_attr_lines(c), ""] if c.changes else []
+            if size > MAX_SECTION:
+                left += bool(lines)
+                continue
+            size += sum(len(line) + 1 for line in lines)
+            diff_lines += [_fence(line) for line in lines]
+        if left:
+            diff_lines.append(f"# … and {left} more changed resources (see the plan JSON)")
         if diff_lines:
             block = ["```diff", *diff_lines, "```"]
             body += _details("Attribute changes", block, force=len(diff_lines) > UNWRAPPED_LINES)
             body.append("")
     if plan.impacts:
         rows = [f"- **{i.work}** `{i.address}` ← {_md_escape(_path(plan, i.path, i.category, i.work))}"
-                + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in plan.impacts]
-        if len(rows) > MAX_LISTED:
-            rows = [*rows[:MAX_LISTED], f"- … and {len(rows) - MAX_LISTED} more"]
+                + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in plan.impacts[:MAX_LISTED]]
+        if len(plan.impacts) > MAX_LISTED:
+            rows.append(f"- … and {len(plan.impacts) - MAX_LISTED} more")
         body += ["#### Impact across the graph", "", *_details(f"{len(plan.impacts)} downstream actions", rows), ""]
     if plan.artifact_changes:
-        rows = []
-        for a in plan.artifact_changes:
-            rows.append(f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else ""))
+        rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
+                for a in plan.artifact_changes[:MAX_LISTED]]
+        if len(plan.artifact_changes) > MAX_LISTED:
+            rows.append(f"- … and {len(plan.artifact_changes) - MAX_LISTED} more")
         body += ["#### Generated files", "", *_details(f"{len(plan.artifact_changes)} files", rows), ""]
-        diffs = []
-        for a in plan.artifact_changes:
-            if a.diff:
-                diffs += [f"**`{a.key}`**", "```diff", a.diff.replace("```", "'''"), "```", ""]
+        room = MAX_MARKDOWN - sum(len(line) + 1 for line in head + body) - 1_000
+        diffs: list[str] = []
+        with_diff = [a for a in plan.artifact_changes if a.diff]
+        for n, a in enumerate(with_diff):
+            item = [f"**`{a.key}`**", "```diff", _fence(a.diff), "```", ""]
+            cost = sum(len(line) + 1 for line in item)
+            if cost > room:
+                diffs.append(f"… and {len(with_diff) - n} more file diffs (see the plan JSON)")
+                break
+            room -= cost
+            diffs += item
         if diffs:
             body += _details("File diffs", diffs, force=True)
     text = "\n".join(head + body) + "\n"
-    if len(text) > MAX_MARKDOWN:
-        keep = "\n".join(head) + "\n"
-        budget = MAX_MARKDOWN - len(keep) - 400
-        middle = "\n".join(body)
-        text = (keep + middle[: budget // 2] + "\n\n… **plan truncated** (full plan in the workflow's plan.json "
-                "artifact) …\n\n" + middle[-budget // 2:] + "\n")
-        if text.count("```") % 2:
-            text += "```\n"
-        text += "</details>\n" * max(0, text.count("<details>") - text.count("</details>"))
-    return text
+    return text if len(text) <= MAX_MARKDOWN else _cut(text, MAX_MARKDOWN)
 
 
 def render_json(plan: Plan) -> str:

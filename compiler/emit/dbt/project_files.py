@@ -13,7 +13,7 @@ ROOT_ENV = "SPECOPS_ROOT"
 
 def dbt_project(project: SpecProject) -> dict[str, Any]:
     name = project.project.name
-    return {
+    data: dict[str, Any] = {
         "name": name,
         "version": "1.0.0",
         "config-version": 2,
@@ -25,10 +25,13 @@ def dbt_project(project: SpecProject) -> dict[str, Any]:
         "target-path": "target",
         "clean-targets": ["target", "dbt_packages"],
         "flags": {"send_anonymous_usage_stats": False, "use_colors": True},
-        "models": {name: {"+materialized": "table"}},
-        "seeds": {name: {"+quote_columns": False}},
-        "data_tests": {name: {"+severity": "error"}},
     }
+    # only for resources the project has: dbt warns about configuration paths that match nothing
+    if project.transforms:
+        data["models"] = {name: {"+materialized": "table"}}
+    if any(ds.source is not None and ds.source.type == "file" for ds in project.datasets.values()):
+        data["seeds"] = {name: {"+quote_columns": False}}
+    return data
 
 
 def _relative_root(project: SpecProject) -> str:

@@ -20,15 +20,16 @@ def _config(severity: str, check: Check | None, rule: QualityRule | None) -> dic
     elif thr is not None and thr.max_failure_percent is not None:
         # dbt requires `failures` (the fail_calc) to be an integer, so it stays count(*) and the
         # percentage goes into the condition dbt appends to it: `count(*) <warn_if> as should_warn`.
-        bound = f">0 and 100.0 * count(*) > {_decimal(thr.max_failure_percent)} * max(specops_total)"
+        bound = f">0 and 100.0 * count(*) / max(specops_total) > {_decimal(thr.max_failure_percent)}"
         config.update({"error_if": bound, "warn_if": ">0"} if severity == "error" else {"warn_if": bound})
     tags = ["specops"]
     meta: dict[str, Any] = {}
     if rule is not None and check is not None:
         tags.append(f"rule_{rule.name}")
-        # dbt keeps nested test config as written (unrendered): plain strings here, no dbt_text
+        # dbt keeps nested test config as written (unrendered): plain strings here, no dbt_text.
+        # The file but not the line: moving a check within its file must not change generated files.
         meta = {"specops": {"address": rule.address, "check": check.name, "type": check.type,
-                            "source": str(check.loc)}}
+                            "source_file": rule.loc.file}}
     config["tags"] = tags
     if meta:
         config["meta"] = meta

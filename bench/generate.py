@@ -386,7 +386,11 @@ class _Generator:
         spec: dict[str, Any] = {"dataset": ds.name}
         if rng.random() < 0.3:
             spec["severity"] = "warn"
-        spec["checks"] = checks
+        unique_checks = []  # a rule never lists the same check twice (specops refuses that)
+        for check in checks:
+            if check not in unique_checks:
+                unique_checks.append(check)
+        spec["checks"] = unique_checks
         doc = {"apiVersion": "specops/v1", "kind": "QualityRule",
                "metadata": self.meta(name, rng.choice(TEAMS), tags=False), "spec": spec}
         self.emit(f"specs/quality_rules/{name}.yaml", doc, f"Checks on {ds.name}.")

@@ -194,12 +194,21 @@ class Builder:
         spec = doc.data["spec"]
         severity = spec.get("severity", "error")
         checks = []
+        used: set[str] = {c["name"] for c in spec["checks"] if "name" in c}
         for i, c in enumerate(spec["checks"]):
             thr = c.get("threshold")
             to_ds, to_col = ([*c["to"].split(".", 1), None])[:2] if "to" in c else (None, None)
+            name = c.get("name")
+            if name is None:  # the same check twice (e.g. a warn tier and an error tier): number the later ones
+                base = name = default_check_name(doc.name, spec["dataset"], c)
+                n = 1
+                while name in used:
+                    n += 1
+                    name = f"{base}_{n}"
+                used.add(name)
             checks.append(Check(
                 type=c["type"],
-                name=c.get("name") or default_check_name(spec["dataset"], c),
+                name=name,
                 severity=c.get("severity", severity),
                 loc=self._loc(doc, ("spec", "checks", i)),
                 threshold=Threshold(thr.get("max_failures"), thr.get("max_failure_percent")) if thr else None,
@@ -324,14 +333,18 @@ def digest_of(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def default_check_name(dataset: str, check: dict[str, Any]) -> str:
-    """A stable, readable check name: type, dataset, the columns it looks at, and a short hash."""
+def default_check_name(rule: str, dataset: str, check: dict[str, Any]) -> str:
+    """A stable, readable check name: type, dataset, the columns it looks at, and a short hash.
+
+    The hash covers the rule's name and the check's content (not severity, threshold or
+    description, so tuning those keeps the name): the same check in two rules gets two names.
+    """
     parts = [check["type"], dataset]
     if "column" in check:
         parts.append(check["column"])
     parts.extend(check.get("columns", ()))
     body = {k: v for k, v in check.items() if k not in ("severity", "threshold", "description", "name")}
-    parts.append(digest_of(body)[:6])
+    parts.append(digest_of({"rule": rule, **body})[:6])
     name = "_".join(parts)
     return re.sub(r"[^a-z0-9_]", "_", name.lower())[:120]
 

@@ -315,7 +315,7 @@ def _rule_set() -> tuple[Rule, ...]:
     from compiler import rules_types as t
 
     return (check_producers, check_cycles, check_sql, check_columns, check_ml_policy, check_deployments,
-            t.check_schedules, t.check_column_types, t.check_model_gates, t.check_runtime_fit)
+            t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_runtime_fit)
 
 
 RULES: tuple[Rule, ...] = _rule_set()

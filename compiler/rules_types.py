@@ -10,6 +10,17 @@ from compiler.cron import cron_problem
 from compiler.diagnostics import Diagnostic
 from compiler.rules import Context
 
+# reserved in DuckDB, Postgres or Snowflake: column names go into generated SQL unquoted
+_RESERVED_WORDS = (
+    "all analyse analyze and any array as asc asymmetric between both by case cast check collate column constraint "
+    "create cross current_catalog current_date current_role current_time current_timestamp current_user default "
+    "deferrable desc distinct do else end except false fetch for foreign from full grant group having ilike in "
+    "initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp natural "
+    "not notnull null offset on only or order outer overlaps placing primary qualify references returning right "
+    "row rows sample select session_user similar some symmetric table tablesample then to trailing true union "
+    "unique user using variadic when where window with "
+)
+RESERVED = frozenset(_RESERVED_WORDS.split())
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")
 _UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "roc_auc"}
@@ -112,6 +123,29 @@ def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[
         if not ok:
             hint = f'quote it: "{v}"' if family == "string" else None
             yield ctx.at(res, (*path, j), "value-type", f"accepted value {v!r} does not fit a {col_type} column", hint)
+
+
+def check_names(ctx: Context) -> Iterator[Diagnostic]:
+    """Column names that generated SQL cannot use, and check names that would collide as dbt tests."""
+    for ds in ctx.datasets.values():
+        for i, col in enumerate(ds.columns):
+            if col.name in RESERVED:
+                yield ctx.at(ds, ("spec", "columns", i, "name"), "reserved-word",
+                             f"column name '{col.name}' is an SQL reserved word", "rename it, e.g. "
+                             f"{col.name}_value or {ds.name}_{col.name}")
+    seen: dict[str, tuple[Any, int]] = {}
+    for r in ctx.rules.values():
+        for i, c in enumerate(r.checks):
+            first = seen.get(c.name)
+            if first is None:
+                seen[c.name] = (r, i)
+                continue
+            other, j = first
+            written = ctx.docs[r.address].data["spec"]["checks"][i]
+            where = ("spec", "checks", i, "name" if "name" in written else "type")
+            yield ctx.at(r, where, "duplicate-check",
+                         f"check name '{c.name}' is already used by {other.address} (check {j + 1})",
+                         "check names become dbt test names, which are unique across the project")
 
 
 def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:

@@ -1,0 +1,336 @@
+"""`specops compile`: deterministic, atomic, self-cleaning, drift-checked, and described by manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import REPO_ROOT, RepoEditor
+
+from compiler.cli import main
+
+SCRATCH = ".build.specops-"  # the folders write_output keeps beside build/ while it works
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under folder: relative posix path -> bytes."""
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def snapshot(root: Path) -> dict[str, dict[str, bytes]]:
+    return {"build": tree(root / "build"), "workflows": tree(root / ".github" / "workflows")}
+
+
+def scratch(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(SCRATCH))
+
+
+def compile_cli(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["compile", str(root), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def compiled(repo: Callable[..., Path]) -> Path:
+    """A fresh copy of examples/churn, compiled once."""
+    root = repo()
+    result = compile_cli(root)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def _subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPECOPS_", "PYTHONHASHSEED"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_compile_is_byte_identical_across_hash_seeds_and_checkouts(repo: Callable[..., Path]) -> None:
+    """Two processes with different hash seeds, on copies at different paths: the same bytes."""
+    roots = [repo(), repo()]
+    for root, seed in zip(roots, ("0", "4242"), strict=True):
+        proc = subprocess.run([sys.executable, "-m", "compiler", "compile", str(root)], cwd=root,
+                              env=_subprocess_env(PYTHONHASHSEED=seed), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    first, second = (snapshot(r) for r in roots)
+    assert first["build"] and first["workflows"]
+    assert first == second
+    # and the files are what the pure compile of this process produces
+    from compiler.compile import compile_project
+    from compiler.pipeline import require_project
+
+    artifacts = compile_project(require_project(roots[0])).artifacts
+    assert {a.path: a.content for a in artifacts if a.base == "output"} == first["build"]
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+def test_a_failed_compile_leaves_the_previous_output_untouched(compiled: Path) -> None:
+    before = snapshot(compiled)
+    RepoEditor(compiled).replace("specs/datasets/customers.yaml", "type: integer", "type: integr")
+    result = compile_cli(compiled)
+    assert result.exit_code == 1, result.output
+    assert "integr" in result.output
+    assert snapshot(compiled) == before
+    assert scratch(compiled) == []
+
+
+def test_a_write_that_dies_midway_leaves_the_previous_output_and_the_next_compile_recovers(
+        compiled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = snapshot(compiled)
+    RepoEditor(compiled).replace("specs/datasets/daily_kpis.yaml", "The calendar day.", "The day.")
+    real_write = Path.write_bytes
+    written: list[Path] = []
+
+    def failing_write(self: Path, data: bytes) -> int:
+        if len(written) == 5:
+            raise OSError(28, "No space left on device")
+        written.append(self)
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    result = CliRunner().invoke(main, ["compile", str(compiled)])
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output
+    assert len(written) == 5 and all(SCRATCH in str(p) for p in written)
+    assert snapshot(compiled) == before
+    assert scratch(compiled) == []  # the half-written folder was removed
+
+    assert compile_cli(compiled).exit_code == 0
+    assert b"The day." in (compiled / "build" / "dbt" / "models" / "daily_kpis.yml").read_bytes()
+    assert compile_cli(compiled, "--check").exit_code == 0
+
+
+_SLOW_COMPILE = textwrap.dedent("""
+    import pathlib, sys, time
+    real = pathlib.Path.write_bytes
+    count = 0
+    def slow(self, data):
+        global count
+        if ".specops-new-" in str(self):
+            count += 1
+            if count == 5:
+                print("WRITING", flush=True)
+                time.sleep(120)
+        return real(self, data)
+    pathlib.Path.write_bytes = slow
+    from compiler.cli import main
+    main(["compile", sys.argv[1]])
+""")
+
+
+def test_a_compile_killed_while_writing_leaves_the_previous_output_and_the_next_compile_recovers(
+        compiled: Path) -> None:
+    before = snapshot(compiled)
+    RepoEditor(compiled).replace("specs/datasets/daily_kpis.yaml", "The calendar day.", "The day.")
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_COMPILE, str(compiled)], cwd=compiled,
+                            env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        line = ""
+        while "WRITING" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert "WRITING" in line, f"the compile did not reach the write (exit {proc.poll()})"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert snapshot(compiled) == before
+    assert len(scratch(compiled)) == 1  # the killed compile's half-written folder
+
+    result = compile_cli(compiled)
+    assert result.exit_code == 0, result.output
+    assert scratch(compiled) == []
+    assert b"The day." in (compiled / "build" / "dbt" / "models" / "daily_kpis.yml").read_bytes()
+    assert compile_cli(compiled, "--check").exit_code == 0
+
+
+def test_a_compile_that_dies_between_its_two_renames_is_undone_by_the_next(
+        compiled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old output is set aside, then the new one moved in: dying in between loses nothing."""
+    import compiler.write as write
+    from compiler.compile import compile_project
+    from compiler.pipeline import require_project
+
+    class Killed(BaseException):
+        pass
+
+    before = snapshot(compiled)["build"]
+    real_replace = os.replace
+    calls: list[str] = []
+
+    def dying_replace(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        calls.append(str(src))
+        if len(calls) == 2:
+            raise Killed  # as if killed right after the previous output was set aside
+        real_replace(src, dst)
+
+    artifacts = compile_project(require_project(compiled)).artifacts
+    monkeypatch.setattr(write.os, "replace", dying_replace)
+    with pytest.raises(Killed):
+        write.write_output(compiled / "build", artifacts)
+    monkeypatch.undo()
+    assert not (compiled / "build").exists()
+    aside = [compiled / name for name in scratch(compiled) if "-old-" in name]
+    assert len(aside) == 1 and tree(aside[0]) == before
+
+    write._recover((compiled / "build").resolve())
+    assert tree(compiled / "build") == before and scratch(compiled) == []
+    assert compile_cli(compiled, "--check").exit_code == 0
+
+
+def test_output_folder_gets_ordinary_permissions(compiled: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (compiled / "build").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+# --------------------------------------------------------------------------- --check and stale files
+
+
+def test_check_is_clean_right_after_compile(compiled: Path) -> None:
+    result = compile_cli(compiled, "--check")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_check_lists_stale_missing_and_extra_files(compiled: Path) -> None:
+    build = compiled / "build"
+    workflows = compiled / ".github" / "workflows"
+    (build / "dbt" / "models" / "daily_kpis.sql").write_text("select 1\n", encoding="utf-8")
+    (build / "dbt" / "seeds" / "customers.yml").unlink()
+    (build / "dbt" / "models" / "hand_written.sql").write_text("select 2\n", encoding="utf-8")
+    first_workflow = sorted(workflows.glob("specops-*"))[0]
+    first_workflow.write_text(first_workflow.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    (workflows / "specops-forgotten.yml").write_text("name: x\n", encoding="utf-8")
+    (workflows / "ci.yml").write_text("name: users own workflow\n", encoding="utf-8")  # not ours: ignored
+    (build / "dbt" / "target").mkdir()
+    (build / "dbt" / "target" / "manifest.json").write_text("{}", encoding="utf-8")  # dbt's: ignored
+    (build / "dbt" / "logs").mkdir()
+    (build / "dbt" / "logs" / "dbt.log").write_text("", encoding="utf-8")
+
+    result = compile_cli(compiled, "--check")
+    assert result.exit_code == 1
+    lines = [line.split(None, 1) for line in result.output.splitlines() if line.startswith(" ")]
+    shown = {(label, Path(path).resolve().relative_to(compiled.resolve()).as_posix()) for label, path in lines}
+    assert shown == {
+        ("stale", "build/dbt/models/daily_kpis.sql"),
+        ("missing", "build/dbt/seeds/customers.yml"),
+        ("extra", "build/dbt/models/hand_written.sql"),
+        ("stale", f".github/workflows/{first_workflow.name}"),
+        ("extra", ".github/workflows/specops-forgotten.yml"),
+    }, result.output
+    assert "(2 stale, 1 missing, 2 extra)" in result.output
+
+    assert compile_cli(compiled).exit_code == 0
+    assert compile_cli(compiled, "--check").exit_code == 0
+    assert not (build / "dbt" / "models" / "hand_written.sql").exists()
+    assert not (workflows / "specops-forgotten.yml").exists()
+    assert (workflows / "ci.yml").exists()
+
+
+def test_compile_removes_files_no_longer_produced_and_keeps_dbt_state(compiled: Path) -> None:
+    """Renaming a dataset renames its dbt files; dbt's target/ and logs/ survive the recompile."""
+    build = compiled / "build"
+    (build / "dbt" / "target").mkdir()
+    (build / "dbt" / "target" / "partial_parse.msgpack").write_bytes(b"state")
+    (build / "dbt" / "logs").mkdir()
+    (build / "dbt" / "logs" / "dbt.log").write_text("log\n", encoding="utf-8")
+    edit = RepoEditor(compiled)
+    edit.replace("specs/datasets/daily_kpis.yaml", "name: daily_kpis", "name: daily_stats")
+    edit.replace("specs/transforms/daily_kpis.yaml", "output: daily_kpis", "output: daily_stats")
+    edit.replace("specs/quality/daily_kpis.yaml", "dataset: daily_kpis", "dataset: daily_stats")
+
+    result = compile_cli(compiled)
+    assert result.exit_code == 0, result.output
+    models = sorted(p.name for p in (build / "dbt" / "models").iterdir())
+    assert "daily_kpis.sql" not in models and "daily_kpis.yml" not in models
+    assert "daily_stats.sql" in models and "daily_stats.yml" in models
+    assert not any("daily_kpis" in path for path in tree(build) if not path.startswith("dbt/target"))
+    assert (build / "dbt" / "target" / "partial_parse.msgpack").read_bytes() == b"state"
+    assert (build / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8") == "log\n"
+    assert compile_cli(compiled, "--check").exit_code == 0
+
+
+# --------------------------------------------------------------------------- manifest.json
+
+
+@pytest.fixture
+def manifest(compiled: Path) -> dict:
+    return json.loads((compiled / "build" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_manifest_names_the_tool_and_the_specs(compiled: Path, manifest: dict) -> None:
+    from compiler import __version__
+    from compiler.pipeline import require_project
+    from compiler.schemas import schema_digest
+
+    project = require_project(compiled)
+    assert manifest["tool"] == "specops"
+    assert manifest["tool_version"] == __version__
+    assert manifest["format_version"]
+    assert manifest["project"] == "churn_analytics"
+    assert manifest["spec_digest"] == project.spec_digest
+    assert manifest["schema_digest"] == schema_digest()
+
+
+def test_manifest_lists_every_resource_with_its_file_and_digest(compiled: Path, manifest: dict) -> None:
+    from compiler.pipeline import require_project
+
+    project = require_project(compiled)
+    expected = {r.address: r for r in [project.project, *project.resources()]}
+    listed = {r["address"]: r for r in manifest["resources"]}
+    assert sorted(listed) == sorted(expected)
+    for address, entry in listed.items():
+        res = expected[address]
+        assert entry["file"] == res.loc.file and (compiled / entry["file"]).is_file(), address
+        assert entry["digest"] == res.digest and len(entry["digest"]) == 64, address
+        assert entry["kind"] == res.KIND and entry["line"] >= 1, address
+    assert {tuple(e) for e in manifest["edges"]} == set(project.graph.edges)
+    assert ["dataset.customer_features", "model.churn"] in manifest["edges"]
+
+
+def test_manifest_lists_every_artifact_with_its_owner_and_the_sha256_on_disk(compiled: Path, manifest: dict) -> None:
+    addresses = {r["address"] for r in manifest["resources"]}
+    bases = {"output": compiled / "build", "workflows": compiled / ".github" / "workflows"}
+    listed = set()
+    for art in manifest["artifacts"]:
+        path = bases[art["base"]] / art["path"]
+        content = path.read_bytes()
+        assert hashlib.sha256(content).hexdigest() == art["sha256"], art["path"]
+        assert len(content) == art["size"], art["path"]
+        assert art["owners"] and art["owner"] == art["owners"][0], art["path"]
+        assert set(art["owners"]) <= addresses, art["path"]
+        listed.add((art["base"], art["path"]))
+    on_disk = {("output", p) for p in tree(compiled / "build")} | {("workflows", p) for p in
+                                                                   tree(compiled / ".github" / "workflows")}
+    assert on_disk - listed == {("output", "manifest.json")}
+    assert listed <= on_disk
+    assert len(listed) == len(manifest["artifacts"])  # no file listed twice
+    owners = {a["path"]: a["owners"] for a in manifest["artifacts"]}
+    assert "dataset.customers" in owners["dbt/seeds/customers.csv"]
+    assert "transform.build_customer_activity" in owners["dbt/models/customer_activity.sql"]
+    assert "quality_rule.subscriptions_checks" in owners["dbt/tests/status_agrees_with_ended_at.sql"]

@@ -37,8 +37,9 @@ class SpecProject:
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # a fresh index per instance: dataclasses.replace() must not share (and overwrite) the old one
         index = {r.address: r for r in self._all()}
-        self._by_address.update(dict(sorted(index.items())))
+        object.__setattr__(self, "_by_address", dict(sorted(index.items())))
 
     def _all(self) -> list[Resource]:
         out: list[Resource] = [self.project]

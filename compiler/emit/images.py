@@ -38,8 +38,11 @@ def _python(project: SpecProject) -> str:
 
 
 def train_image(project: SpecProject, model: Model) -> str:
-    """The training image: runs `specops train` for this model (its code is inside)."""
-    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model))}"
+    """The training image: runs `specops train` for this model from a copy of the spec repository.
+
+    It holds every spec and the files they name, so its tag follows the whole project's digest.
+    """
+    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model), project.spec_digest)}"
 
 
 def serve_image(project: SpecProject, model: Model) -> str:

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Entrypoint of the specops images: export each file of $SPECOPS_SECRETS_DIR (a mounted Kubernetes
+# Secret, one file per variable) as the environment variable of the same name, then run the command.
+# Secrets reach the process as files, never as pod env values (checkov CKV_K8S_35).
+set -eu
+if [ -n "${SPECOPS_SECRETS_DIR:-}" ] && [ -d "$SPECOPS_SECRETS_DIR" ]; then
+    for file in "$SPECOPS_SECRETS_DIR"/*; do
+        [ -f "$file" ] || continue
+        name=$(basename "$file")
+        case "$name" in
+            [!A-Za-z_]* | *[!A-Za-z0-9_]*) echo "entrypoint: skipping $name: not a variable name" >&2; continue ;;
+        esac
+        value=$(cat "$file")
+        export "$name=$value"
+    done
+fi
+exec "$@"

@@ -109,6 +109,20 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         raise ReportedFailure(2)
 
 
+def _take_lock(project, env_name: str, path: Path):
+    """The environment's lock, or a clear refusal naming its holder and how to break it."""
+    from compiler.state import Lock, LockHeld
+
+    try:
+        return Lock(project.root, env_name).__enter__()
+    except LockHeld as exc:
+        info = exc.info
+        where = "" if project.root == Path.cwd().resolve() else f" {path}"
+        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
+                           f"{info.get('created')}, lock ID {info.get('id')}); if that run is gone, use "
+                           f"`specops force-unlock {info.get('id')}{where}`") from None
+
+
 def _stale(saved: dict, current) -> list[str]:
     reasons = []
     if saved.get("head", {}).get("spec_digest") != current.spec_digest:
@@ -147,7 +161,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     from compiler.apply.context import RunContext
     from compiler.apply.runner import run
     from compiler.plan.render import render_text
-    from compiler.state import Lock, LockHeld, load_state
+    from compiler.state import load_state
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
@@ -162,14 +176,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
         env = env or saved.get("environment")
     env_name = _environment(project, env)
-    try:
-        lock = Lock(project.root, env_name).__enter__()
-    except LockHeld as exc:
-        info = exc.info
-        where = "" if project.root == Path.cwd().resolve() else f" {path}"
-        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
-                           f"{info.get('created')}, lock ID {info.get('id')}); if that apply is gone, run "
-                           f"`specops force-unlock {info.get('id')}{where}`") from None
+    lock = _take_lock(project, env_name, path)
     try:
         selected = _selection(project, select)
         if saved is not None and not select and saved.get("selection"):
@@ -257,14 +264,17 @@ def train(model: str, path: Path, env: str | None) -> None:
     ctx = RunContext(project, project.environments[env_name], project.root / project.project.output, click.echo,
                      head_sha(project.root))
     spec = project.models[model]
+    lock = _take_lock(project, env_name, path)
     try:
         with ctx.step(f"train {spec.address}"):
             result = train_model(ctx, spec)
+        state = load_state(project.root, env_name)
+        state.models[model] = result.to_state(spec)
+        save_state(project.root, state)
     except StepFailed as exc:
         raise SpecopsError(str(exc)) from None
-    state = load_state(project.root, env_name)
-    state.models[model] = result.to_state(spec)
-    save_state(project.root, state)
+    finally:
+        lock.__exit__(None, None, None)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
     if not result.promoted:

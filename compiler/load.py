@@ -187,6 +187,8 @@ def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[
         if size > MAX_FILE_BYTES:
             diags.append(Diagnostic("file-too-large", f"file is {size:,} bytes; the limit is "
                                     f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"))
+            with path.open("rb") as head:
+                result.unloaded.update(guess_addresses(head.read(64 * 1024).decode("utf-8", "replace")))
             return []
         raw = path.read_bytes()
     except OSError as exc:
@@ -210,10 +212,10 @@ def process_file(rel: str, raw: bytes, check: DocumentCheck | None = None) -> Fi
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1  # characters
         diags.append(Diagnostic("not-utf8", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", rel, line, col,
                                 hint="save the file as UTF-8"))
-        return FileResult((), tuple(diags), frozenset())
+        return FileResult((), tuple(diags), frozenset(), guess_addresses(raw.decode("utf-8", "replace")))
     if text.startswith("\ufeff"):
         text = text[1:]
     try:

@@ -153,7 +153,7 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                                  loc.file, loc.line + line, col if line or loc.file.endswith(".sql") else loc.col,
                                  t.address, hint)
         for i, name in enumerate(t.inputs):
-            if name not in names:
+            if name not in names and name in ctx.datasets:  # an unresolved input is reported already
                 yield ctx.at(t, ("spec", "inputs", i), "unused-input",
                              f"input '{name}' is declared but the SQL never reads {{{{ input('{name}') }}}}",
                              "use it in the SQL or remove it from inputs")

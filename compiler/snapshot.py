@@ -16,13 +16,18 @@ from compiler.model import Resource
 _SKIP = {"loc", "digest", "sql_loc"}
 
 
+# IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects
+_MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels"}
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {}
         for f in dataclasses.fields(value):
             if f.name in _SKIP:
                 continue
-            out[f.name] = _plain(getattr(value, f.name))
+            item = getattr(value, f.name)
+            out[f.name] = {k: _plain(v) for k, v in item} if f.name in _MAPPINGS else _plain(item)
         return out
     if isinstance(value, bytes):
         return {"sha256": hashlib.sha256(value).hexdigest(), "size": len(value)}

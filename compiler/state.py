@@ -139,12 +139,18 @@ class Lock:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "environment": self.env,
         }
+        # write the holder's details first, then link the file into place: the lock never exists empty
+        fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=path.parent)
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            raise LockHeld(read_lock(self.root, self.env) or {"id": "?", "who": "unknown"}) from None
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.info, handle, indent=2)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self.info, handle, indent=2)
+            os.chmod(tmp, 0o644)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise LockHeld(read_lock(self.root, self.env) or {"id": "?", "who": "unknown"}) from None
+        finally:
+            os.unlink(tmp)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -128,8 +128,11 @@ class Scorer:
 
     def load(self, model_uri: str) -> None:
         import mlflow.pyfunc
+        from mlflow.environment_variables import _MLFLOW_IS_IN_SERVING_ENVIRONMENT
         from mlflow.pyfunc import scoring_server
 
+        # what MLflow's own scoring server sets: some flavours behave differently when serving
+        os.environ[_MLFLOW_IS_IN_SERVING_ENVIRONMENT.name] = "true"
         model = mlflow.pyfunc.load_model(model_uri)
         self.input_schema = model.metadata.get_input_schema()
         self.invocations = scoring_server.invocations

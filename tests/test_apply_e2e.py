@@ -1,0 +1,404 @@
+"""`specops apply` for real: dbt + DuckDB, MLflow with a SQLite registry, scikit-learn.
+
+One module-scoped copy of examples/churn (a git repository, so runs are tagged with its commit) is
+applied once; every test that changes something works on its own copy of that applied tree (specs,
+warehouse, registry and state), so the tests do not depend on each other's order. The commands
+run as subprocesses, exactly as a user or CI runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+from dbt_support import requires_dbt
+
+pytest.importorskip("mlflow")
+pytest.importorskip("sklearn")
+pytest.importorskip("duckdb")
+
+pytestmark = [pytest.mark.slow, requires_dbt,
+              pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")]  # mlflow's
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SPECOPS = [sys.executable, "-m", "compiler"]
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
+    "PYTHONUNBUFFERED": "1",  # the kill test reads the log as it is written
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+}
+ENV.pop("SPECOPS_DEBUG", None)
+
+MODEL = "specs/models/churn.yaml"
+PLAN_SCHEMA = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+TABLES = ("customers", "subscriptions", "support_tickets", "customer_activity", "customer_features", "daily_kpis")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Run:
+    args: tuple[str, ...]
+    code: int
+    output: str
+
+    def explain(self) -> str:
+        return f"specops {' '.join(self.args)} exited {self.code}:\n{self.output[-6000:]}"
+
+
+def specops(root: Path, *args: str, timeout: float = 600) -> Run:
+    proc = subprocess.run([*SPECOPS, *args], cwd=root, env=ENV, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    return Run(args, proc.returncode, proc.stdout + proc.stderr)
+
+
+def ok(root: Path, *args: str) -> Run:
+    run = specops(root, *args)
+    assert run.code == 0, run.explain()
+    return run
+
+
+def git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-c", "user.name=specops-tests", "-c", "user.email=tests@specops.invalid",
+                           "-c", "commit.gpgsign=false", *args], cwd=root, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def plan_json(root: Path) -> dict[str, Any]:
+    """`specops plan --format json`, checked against schemas/plan.schema.json."""
+    import jsonschema
+
+    data = json.loads(ok(root, "plan", "--format", "json").output)
+    errors = list(jsonschema.Draft202012Validator(PLAN_SCHEMA).iter_errors(data))
+    assert not errors, [f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors]
+    return data
+
+
+def state(root: Path) -> dict[str, Any]:
+    return json.loads((root / ".specops" / "state" / "dev.json").read_text(encoding="utf-8"))
+
+
+def lock_file(root: Path) -> Path:
+    return root / ".specops" / "locks" / "dev.lock"
+
+
+def client(root: Path):
+    from mlflow import MlflowClient
+
+    return MlflowClient(f"sqlite:///{root / '.specops' / 'mlflow.db'}")
+
+
+def champion(root: Path) -> int:
+    return int(client(root).get_model_version_by_alias("churn", "champion").version)
+
+
+def versions(root: Path) -> list[int]:
+    return sorted(int(v.version) for v in client(root).search_model_versions("name='churn'"))
+
+
+def row_counts(root: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(root / ".specops" / "dev.duckdb"), read_only=True)
+    try:
+        return {t: con.execute(f'select count(*) from "main"."{t}"').fetchone()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def deployed_uri(root: Path) -> str:
+    """MODEL_URI in the dev Deployment manifest that the rollout wrote for GitOps."""
+    doc = yaml.safe_load((root / ".specops" / "manifests" / "dev" / "churn-api-dev.deployment.yaml").read_text())
+    env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
+    return next(e["value"] for e in env if e["name"] == "MODEL_URI")
+
+
+@dataclass(frozen=True)
+class Applied:
+    root: Path
+    output: str
+    sha: str
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Applied:
+    """examples/churn in a git repository, applied once to dev (dbt build, training, rollout)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path_factory.mktemp("applied") / "churn")
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "churn specs")
+    run = ok(root, "apply", "--yes")
+    return Applied(root, run.output, git(root, "rev-parse", "HEAD"))
+
+
+@pytest.fixture
+def fork(applied: Applied, tmp_path: Path) -> Path:
+    """A private copy of the applied repository: specs, git, warehouse, registry, state."""
+    return Path(shutil.copytree(applied.root, tmp_path / "churn", symlinks=True))
+
+
+# --------------------------------------------------------------------------- first apply
+
+
+def test_first_apply_builds_the_warehouse(applied):
+    out = applied.output
+    assert "-> dbt build (everything)" in out
+    assert "Apply to 'dev':" in out and "0 failed, 0 skipped." in out
+    counts = row_counts(applied.root)
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts["customer_features"] == counts["customers"] == counts["customer_activity"]
+
+
+def test_first_apply_trains_registers_and_sets_the_alias(applied):
+    from compiler.pipeline import require_project
+
+    root = applied.root
+    assert "alias 'champion' -> version 1" in applied.output
+    mlflow = client(root)
+    version = mlflow.get_model_version_by_alias("churn", "champion")
+    assert int(version.version) == 1
+    model = require_project(root).models["churn"]
+    assert version.tags["git_sha"] == applied.sha
+    assert version.tags["specops.spec_digest"] == model.digest
+    assert version.tags["validation_status"] == "passed"
+    run = mlflow.get_run(version.run_id)
+    assert {"roc_auc", "accuracy", "log_loss", "precision", "recall", "f1"} <= set(run.data.metrics)
+    assert run.data.metrics["roc_auc"] >= 0.7
+    assert run.data.params["C"] == "1.0" and run.data.params["target"] == "churned"
+    assert run.data.tags["git_sha"] == applied.sha
+    # the logged model carries a signature (the five features) and an input example
+    folder = Path(urllib.parse.urlparse(mlflow.get_model_version_download_uri("churn", "1")).path)
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    inputs = [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])]
+    assert inputs == list(model.training.features)
+    assert mlmodel["saved_input_example_info"]["artifact_path"]
+    assert (folder / mlmodel["saved_input_example_info"]["artifact_path"]).is_file()
+
+
+def test_first_apply_records_state_and_manifests(applied):
+    root = applied.root
+    data = state(root)
+    assert data["lineage"] and data["serial"] == 1
+    assert data["pending"] == {}
+    assert data["models"]["churn"]["alias_version"] == 1 and data["models"]["churn"]["candidate_version"] == 1
+    assert data["models"]["churn"]["promoted"] is True
+    assert {"dataset.customer_features", "model.churn", "deployment.churn_api_dev"} <= set(data["resources"])
+    assert "deployment.churn_api" not in data["resources"]  # prod's deployment is not dev's business
+    assert not lock_file(root).exists()
+    assert deployed_uri(root) == "models:/churn/1"
+    assert (root / "build" / "dbt" / "dbt_project.yml").is_file()
+
+
+def test_second_apply_is_a_no_op(fork):
+    before = (fork / ".specops" / "state" / "dev.json").read_bytes()
+    run = ok(fork, "apply", "--yes")
+    assert "No changes" in run.output and "state serial 1" in run.output
+    assert (fork / ".specops" / "state" / "dev.json").read_bytes() == before
+    assert versions(fork) == [1]
+    assert specops(fork, "plan", "--detailed-exitcode").code == 0
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def test_param_change_retrains_registers_version_2_and_moves_the_alias(fork):
+    RepoEditor(fork).replace(MODEL, "C: 1.0", "C: 0.5")
+    plan = plan_json(fork)
+    assert [(c["address"], c["category"]) for c in plan["resource_changes"]] == [("model.churn", "non-breaking")]
+    assert plan["impact"]["retrain"] == ["model.churn"]
+    assert plan["impact"]["rollout"] == ["deployment.churn_api_dev"]
+    assert plan["impact"]["rebuild"] == [] and plan["impact"]["rerun"] == []
+
+    run = ok(fork, "apply", "--yes")
+    assert "dbt build" not in run.output  # nothing upstream of the model changed
+    assert "alias 'champion' -> version 2" in run.output
+    assert champion(fork) == 2
+    assert client(fork).get_run(client(fork).get_model_version("churn", "2").run_id).data.params["C"] == "0.5"
+    data = state(fork)
+    assert data["serial"] == 2 and data["pending"] == {}
+    assert data["models"]["churn"]["alias_version"] == 2
+    assert data["resources"]["model.churn"]["spec"]["training"]["params"]["C"] == 0.5
+    assert deployed_uri(fork) == "models:/churn/2"
+    assert "No changes" in ok(fork, "apply", "--yes").output
+
+
+def test_failing_gate_keeps_the_alias_and_leaves_the_work_pending(fork):
+    RepoEditor(fork).replace(MODEL, "{name: roc_auc, min: 0.7}", "{name: roc_auc, min: 0.99}")
+    run = specops(fork, "apply", "--yes")
+    assert run.code == 1, run.explain()
+    assert "alias 'champion' not moved (still version 1)" in run.output
+    assert "below the gate minimum 0.99" in run.output
+    assert "FAILED   model.churn" in run.output
+    assert "SKIPPED  deployment.churn_api_dev: upstream model.churn failed" in run.output
+    assert champion(fork) == 1
+    assert versions(fork) == [1, 2]
+    assert client(fork).get_model_version("churn", "2").tags["validation_status"] == "failed"
+    data = state(fork)
+    assert data["pending"]["model.churn"]["work"] == "retrain"
+    assert data["pending"]["deployment.churn_api_dev"]["work"] == "rollout"
+    assert data["models"]["churn"]["alias_version"] == 1 and data["models"]["churn"]["candidate_version"] == 2
+    assert not lock_file(fork).exists()  # a failed apply releases its lock
+    assert deployed_uri(fork) == "models:/churn/1"
+
+    text = ok(fork, "plan").output
+    assert "retrain  model.churn" in text and "model.churn (pending)" in text
+    plan = plan_json(fork)
+    assert plan["resource_changes"] == []  # the spec change itself is recorded; its work is not done
+    assert plan["impact"]["retrain"] == ["model.churn"]
+    assert plan["impact"]["rollout"] == ["deployment.churn_api_dev"]
+    assert all("pending from an earlier apply" in i["notes"] for i in plan["impact"]["items"])
+    assert specops(fork, "plan", "--detailed-exitcode").code == 2
+
+
+# --------------------------------------------------------------------------- saved plans and locks
+
+
+def test_stale_saved_plan_is_refused(fork):
+    ed = RepoEditor(fork)
+    ed.replace(MODEL, "description: Probability that", "description: The probability that")
+    ok(fork, "plan", "--out", "p.json")
+    ed.replace(MODEL, "The probability that", "Likelihood that")
+    run = specops(fork, "apply", "p.json")
+    assert run.code == 1, run.explain()
+    assert "stale" in run.output and "the specs changed since the plan was made" in run.output
+    assert state(fork)["serial"] == 1
+
+    ok(fork, "plan", "--out", "p2.json")
+    ok(fork, "apply", "--yes")  # someone else applied in between
+    assert state(fork)["serial"] == 2
+    run = specops(fork, "apply", "p2.json")
+    assert run.code == 1, run.explain()
+    assert "stale" in run.output and "state changed since the plan was made (serial 1 -> 2)" in run.output
+
+    ed.replace(MODEL, "Likelihood that", "Probability that")
+    ok(fork, "plan", "--out", "p3.json")
+    run = ok(fork, "apply", "p3.json")  # a fresh saved plan needs no --yes
+    assert "Apply to 'dev'" in run.output
+    assert state(fork)["serial"] == 3
+
+
+def test_selected_apply_leaves_the_rest_planned(fork):
+    ed = RepoEditor(fork)
+    ed.replace(MODEL, "max_iter: 500", "max_iter: 400")
+    ed.replace("specs/datasets/customer_activity.yaml", "description: The customer.", "description: The account.")
+    ok(fork, "plan", "--select", "dataset.customer_activity", "--out", "selected.json")
+    run = ok(fork, "apply", "selected.json")  # the saved plan's selection is what gets applied
+    assert "-> train" not in run.output and "registered churn" not in run.output
+    assert champion(fork) == 1
+    plan = plan_json(fork)
+    assert [(c["address"], c["category"]) for c in plan["resource_changes"]] == [("model.churn", "non-breaking")]
+    assert plan["impact"]["retrain"] == ["model.churn"]
+
+
+def test_held_lock_is_refused_and_force_unlock_clears_it(fork):
+    from compiler.state import Lock
+
+    holder = Lock(fork, "dev").__enter__()  # a holder that died without releasing it
+    run = specops(fork, "apply", "--yes")
+    assert run.code == 1, run.explain()
+    assert f"locked by {holder.info['who']}" in run.output
+    assert f"lock ID {holder.info['id']}" in run.output and f"pid {os.getpid()}" in run.output
+    assert f"specops force-unlock {holder.info['id']}" in run.output
+
+    wrong = specops(fork, "force-unlock", "not-the-id")
+    assert wrong.code == 1 and "no lock has ID not-the-id" in wrong.output
+    assert lock_file(fork).exists()
+    assert "removed" in ok(fork, "force-unlock", holder.info["id"]).output
+    assert not lock_file(fork).exists()
+    assert "No changes" in ok(fork, "apply", "--yes").output
+
+
+def test_apply_killed_mid_way_is_completed_by_the_next(fork):
+    """SIGKILL once dbt is done and training has started; the next apply finishes the job."""
+    RepoEditor(fork).replace("specs/transforms/customer_features.yaml", "-- so the same input data",
+                             "-- so that the same input data")
+    plan = plan_json(fork)
+    assert plan["impact"]["rebuild"] == ["transform.build_customer_features"]
+    assert plan["impact"]["retrain"] == ["model.churn"]
+
+    proc = subprocess.Popen([*SPECOPS, "apply", "--yes"], cwd=fork, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    watchdog = threading.Timer(300, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    watchdog.start()
+    log = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.append(line)
+            if line.startswith("-> train model.churn"):
+                time.sleep(1.0)  # let training get going
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(timeout=60)
+    finally:
+        watchdog.cancel()
+    output = "".join(log)
+    assert proc.returncode == -signal.SIGKILL, output
+    assert "dbt build --select" in output and "customer_features" in output
+
+    # what the killed apply left: its state (dbt work done, the rest pending) and its lock
+    data = state(fork)
+    assert data["serial"] == 2
+    assert set(data["pending"]) == {"model.churn", "deployment.churn_api_dev"}
+    assert "transform.build_customer_features" in data["resources"]
+    assert champion(fork) == 1
+    held = json.loads(lock_file(fork).read_text(encoding="utf-8"))
+    assert held["pid"] == proc.pid
+
+    refused = specops(fork, "apply", "--yes")
+    assert refused.code == 1 and f"lock ID {held['id']}" in refused.output and f"pid {proc.pid}" in refused.output
+    ok(fork, "force-unlock", held["id"])
+    text = ok(fork, "plan").output
+    assert "retrain  model.churn" in text and "transform.build_customer_features (pending)" in text
+    plan = plan_json(fork)
+    assert plan["resource_changes"] == [] and plan["impact"]["rebuild"] == []
+    assert plan["impact"]["retrain"] == ["model.churn"] and plan["impact"]["rollout"] == ["deployment.churn_api_dev"]
+
+    run = ok(fork, "apply", "--yes")
+    assert "dbt build" not in run.output  # the data work was done before the kill
+    latest = versions(fork)[-1]
+    assert latest >= 2 and champion(fork) == latest
+    data = state(fork)
+    assert data["pending"] == {} and data["serial"] == 3
+    assert data["models"]["churn"]["alias_version"] == latest
+    assert deployed_uri(fork) == f"models:/churn/{latest}"
+    assert all(n > 0 for n in row_counts(fork).values())
+    assert specops(fork, "plan", "--detailed-exitcode").code == 0
+
+
+# --------------------------------------------------------------------------- train and drift
+
+
+def test_train_and_drift_commands(fork):
+    run = ok(fork, "train", "churn", "--env", "dev")
+    assert "churn version 2:" in run.output and "alias 'champion' -> version 2" in run.output
+    assert champion(fork) == 2
+    assert state(fork)["models"]["churn"]["alias_version"] == 2
+
+    run = ok(fork, "drift", "churn", "--env", "dev")
+    scores = {}
+    for line in run.output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "psi":
+            scores[parts[1]] = float(parts[2])
+    assert set(scores) == {"tenure_months", "monthly_spend", "subscription_count", "support_tickets",
+                           "avg_satisfaction"}
+    assert all(0 <= s < 0.2 for s in scores.values()), scores
+    assert 'specops_drift_score{model="churn"}' in run.output
+    assert "no drift" in run.output

@@ -1,0 +1,595 @@
+"""`specops plan` without dbt or MLflow: classification, impact, baselines, renderers, JSON schema.
+
+Most tests edit a copy of examples/churn and plan it against a baseline made from the unedited
+example (its snapshots and compiled files, as a state baseline would hold them), through
+compiler.plan.build.make_plan; the git baseline and the exit codes go through the CLI.
+
+Refresh the markdown snapshot with:
+
+    SPECOPS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_plan_unit.py -k markdown_snapshot
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+from compiler.cli import main
+from compiler.compile import Compiled, compile_project
+from compiler.manifest import sha256
+from compiler.pipeline import require_project
+from compiler.plan.artifacts import ArtifactChange
+from compiler.plan.build import BaselineData, artifact_in_scope, head_snapshots, make_plan
+from compiler.plan.diff import AttrChange
+from compiler.plan.impact import Impact
+from compiler.plan.model import Baseline, Plan, ResourceChange
+from compiler.plan.render import MARKER, MAX_MARKDOWN, UNWRAPPED_LINES, render_json, render_markdown, render_text
+from compiler.spec import SpecProject
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "plan_churn.md"
+UPDATE = os.environ.get("SPECOPS_UPDATE_GOLDEN") == "1"
+LINEAGE = "00000000-0000-4000-8000-000000000000"
+
+CA = "specs/datasets/customer_activity.yaml"
+CF = "specs/datasets/customer_features.yaml"
+MODEL = "specs/models/churn.yaml"
+RULES_CF = "specs/quality/customer_features.yaml"
+
+CHAIN_DEV = ("dataset.customer_activity", "transform.build_customer_features", "dataset.customer_features",
+             "model.churn", "deployment.churn_api_dev")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class Built:
+    project: SpecProject
+    compiled: Compiled
+
+
+def build(root: Path) -> Built:
+    project = require_project(root)
+    return Built(project, compile_project(project))
+
+
+def state_baseline(base: Built, env: str | None, pending: dict[str, dict] | None = None) -> BaselineData:
+    """What the state of `env` holds after an apply of `base` (no state file needed)."""
+    contents = {a.key: a.content for a in base.compiled.artifacts if artifact_in_scope(a.key, env)}
+    info = Baseline("state", None, LINEAGE, 3, "0" * 64, None)
+    return BaselineData(info, head_snapshots(base.project, env), dict(pending or {}), contents,
+                        {k: sha256(v) for k, v in contents.items()})
+
+
+def plan_of(head: Built, base: Built, env: str | None = "dev", **kw) -> Plan:
+    return make_plan(head.project, head.compiled, state_baseline(base, env, **kw), env)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The unedited example, loaded and compiled once."""
+    return build(copy_repository(EXAMPLE_ROOT, tmp_path_factory.mktemp("base") / "churn"))
+
+
+@pytest.fixture
+def edited(tmp_path: Path) -> Callable[..., Built]:
+    """edited((file, old, new), ...) -> the example with those replacements, loaded and compiled."""
+    def make(*edits: tuple[str, str, str]) -> Built:
+        root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+        ed = RepoEditor(root)
+        for rel, old, new in edits:
+            ed.replace(rel, old, new)
+        return build(root)
+
+    return make
+
+
+def impacts(plan: Plan) -> dict[str, str]:
+    return {i.address: i.work for i in plan.impacts}
+
+
+def validate_plan_json(data: dict) -> None:
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors)
+
+
+# --------------------------------------------------------------------------- classification
+
+DROP_SNAPSHOT_DATE = """    - name: snapshot_date
+      type: date
+      description: Day the features describe, the date of the latest change in the data.
+      required: true
+"""
+
+# (id, edit, address, action, category, {changed attribute path: its category})
+CLASSIFICATION = [
+    ("column-dropped", (CF, DROP_SNAPSHOT_DATE, ""), "dataset.customer_features", "update", "breaking",
+     {"spec.columns[snapshot_date]": "breaking"}),
+    ("column-retyped", (CA, "type: double", "type: decimal(10,2)"), "dataset.customer_activity", "update",
+     "breaking", {"spec.columns[avg_satisfaction].type": "breaking"}),
+    ("column-made-required", (CA, "empty if none was cancelled.\n", "empty if none was cancelled.\n      required: true\n"),
+     "dataset.customer_activity", "update", "breaking", {"spec.columns[last_ended_on].required": "breaking"}),
+    ("column-added", (CA, "  primary_key: [customer_id]", "    - {name: region, type: string}\n  primary_key: [customer_id]"),
+     "dataset.customer_activity", "update", "non-breaking", {"spec.columns[region]": "non-breaking"}),
+    ("primary-key-changed", (CF, "primary_key: [customer_id]", "primary_key: [customer_id, snapshot_date]"),
+     "dataset.customer_features", "update", "breaking", {"spec.primary_key": "breaking"}),
+    ("accepted-values-narrowed", (CF, "accepted_values: [consumer, smb, enterprise]", "accepted_values: [consumer, smb]"),
+     "dataset.customer_features", "update", "breaking", {"spec.columns[segment].accepted_values": "breaking"}),
+    ("accepted-values-widened",
+     (CF, "accepted_values: [consumer, smb, enterprise]", "accepted_values: [consumer, smb, enterprise, public]"),
+     "dataset.customer_features", "update", "non-breaking", {"spec.columns[segment].accepted_values": "non-breaking"}),
+    ("description", (CA, "  description: >-\n    Billing", "  description: >-\n    All billing"),
+     "dataset.customer_activity", "update", "metadata", {"metadata.description": "metadata"}),
+    ("column-description", (CA, "description: The customer.", "description: The customer account."),
+     "dataset.customer_activity", "update", "metadata", {"spec.columns[customer_id].description": "metadata"}),
+    ("owner", (CA, 'owner: "@acme/data-eng"', 'owner: "@acme/analytics"'), "dataset.customer_activity", "update",
+     "metadata", {"metadata.owner": "metadata"}),
+    ("tags", (CA, "tags: [intermediate, daily]", "tags: [intermediate]"), "dataset.customer_activity", "update",
+     "metadata", {"metadata.tags": "metadata"}),
+    ("check-added", (RULES_CF, "    - {type: not_null, column: churned}\n",
+                     "    - {type: not_null, column: churned}\n    - {type: not_null, column: segment}\n"),
+     "quality_rule.customer_features_checks", "update", "non-breaking", None),
+    ("model-features", (MODEL, "support_tickets, avg_satisfaction]", "support_tickets]"), "model.churn", "update",
+     "breaking", {"spec.training.features": "breaking"}),
+    ("model-target", (MODEL, "target: churned", "target: segment"), "model.churn", "update", "breaking",
+     {"spec.training.target": "breaking"}),
+    ("model-params", (MODEL, "C: 1.0", "C: 0.5"), "model.churn", "update", "non-breaking",
+     {"spec.training.params.C": "non-breaking"}),
+    ("transform-materialization",
+     ("specs/transforms/customer_features.yaml", "materialization: table", "materialization: view"),
+     "transform.build_customer_features", "replace", "non-breaking", {"spec.materialization": "non-breaking"}),
+    ("deployment-runtime", ("specs/deployments/churn_api_dev.yaml", "runtime: mlflow", "runtime: kserve"),
+     "deployment.churn_api_dev", "replace", "non-breaking", {"spec.runtime": "non-breaking"}),
+]
+
+
+@pytest.mark.parametrize(("edit", "address", "action", "category", "attrs"),
+                         [pytest.param(*case[1:], id=case[0]) for case in CLASSIFICATION])
+def test_classification(base, edited, edit, address, action, category, attrs):
+    plan = plan_of(edited(edit), base)
+    assert [(c.address, c.action, c.category) for c in plan.resource_changes] == [(address, action, category)]
+    change = plan.resource_changes[0]
+    if attrs is not None:
+        assert {a.path: a.category for a in change.changes} == attrs
+    else:  # a check added: one new named check, nothing else
+        assert len(change.changes) == 1
+        added = change.changes[0]
+        assert added.path.startswith("spec.checks[") and added.before is None and added.after is not None
+        assert added.category == "non-breaking"
+    replace_paths = [a.path for a in change.changes if a.forces_replacement]
+    assert bool(replace_paths) == (action == "replace")
+    assert plan.to_json()["resource_changes"][0]["change"]["actions"] == (
+        ["delete", "create"] if action == "replace" else [action])
+
+
+def test_resource_added_and_removed(base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.delete("specs/quality/daily_kpis.yaml")
+    ed.append_docs(CA, {"apiVersion": "specops/v1", "kind": "Dataset",
+                        "metadata": {"name": "regions", "owner": "@acme/data-eng"},
+                        "spec": {"source": {"type": "table", "schema": "raw", "table": "regions"},
+                                 "columns": [{"name": "region", "type": "string"}]}})
+    plan = plan_of(build(root), base)
+    got = {c.address: (c.action, c.category) for c in plan.resource_changes}
+    assert got == {"dataset.regions": ("create", "non-breaking"),
+                   "quality_rule.daily_kpis_checks": ("delete", "breaking")}
+    deleted = next(c for c in plan.resource_changes if c.action == "delete")
+    assert deleted.after is None and deleted.before is not None and deleted.file is None
+    assert plan.summary()["add"] == 1 and plan.summary()["destroy"] == 1
+    validate_plan_json(plan.to_json())
+
+
+# --------------------------------------------------------------------------- formatting is no change
+
+BLOCK_PARAMS = "params:\n      C: 1.0\n      max_iter: 500"
+REFORMATS = {
+    "reorder-keys": [
+        (CA, '  name: customer_activity\n  owner: "@acme/data-eng"\n', '  owner: "@acme/data-eng"\n  name: customer_activity\n'),
+        (CA, "      type: integer\n      description: The customer.\n",
+         "      description: The customer.\n      type: integer\n"),
+        (MODEL, "  task: classification\n  framework: sklearn\n", "  framework: sklearn\n  task: classification\n"),
+    ],
+    "flow-and-block-style": [
+        (CA, "tags: [intermediate, daily]", "tags:\n    - intermediate\n    - daily"),
+        (MODEL, "params: {C: 1.0, max_iter: 500}", BLOCK_PARAMS),
+        ("specs/deployments/churn_api_dev.yaml", "    requests: {cpu: 100m, memory: 256Mi}\n",
+         "    requests:\n      cpu: 100m\n      memory: 256Mi\n"),
+    ],
+    "flow-to-block-in-a-quality-rule": [
+        (RULES_CF, "    - {type: not_null, column: churned}\n", "    - type: not_null\n      column: churned\n"),
+    ],
+    "comments": [
+        (CA, "spec:\n", "# why this dataset exists\nspec:  # the contract\n"),
+        (MODEL, "  task: classification", "  # a binary classifier\n  task: classification  # not regression"),
+    ],
+    "quoting-and-scalars": [
+        (MODEL, "random_seed: 42", "random_seed: 0x2A"),
+        (MODEL, "task: classification", "task: 'classification'"),
+        (CF, "primary_key: [customer_id]", 'primary_key: ["customer_id"]'),
+    ],
+    "explicit-default-value": [
+        ("specs/quality/sources.yaml", "  dataset: subscriptions\n", "  dataset: subscriptions\n  severity: error\n"),
+        ("specs/deployments/churn_api.yaml", "  runtime: kserve\n", "  runtime: kserve\n  alias: champion\n"),
+    ],
+}
+
+@pytest.mark.parametrize("name", list(REFORMATS))
+def test_reformatting_is_no_resource_change(base, edited, name):
+    head = edited(*REFORMATS[name])
+    plan = plan_of(head, base)
+    assert plan.resource_changes == [] and plan.impacts == []
+    assert head_snapshots(head.project, "dev") == head_snapshots(base.project, "dev")
+
+
+@pytest.mark.parametrize("name", list(REFORMATS))
+def test_reformatting_is_no_change_at_all(base, edited, name):
+    plan = plan_of(edited(*REFORMATS[name]), base)
+    assert [a.key for a in plan.artifact_changes] == []
+    assert not plan.has_changes
+    assert plan.summary_line().startswith("No changes")
+
+
+def test_moving_a_resource_to_another_file_is_no_resource_change(base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.write("specs/extra/moved.yaml", ed.read("specs/datasets/daily_kpis.yaml"))
+    ed.delete("specs/datasets/daily_kpis.yaml")
+    plan = plan_of(build(root), base)
+    assert plan.resource_changes == [] and plan.impacts == []
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def test_breaking_column_type_impact_chain_dev(base, edited):
+    plan = plan_of(edited((CA, "type: double", "type: decimal(10,2)")), base, "dev")
+    by = {i.address: i for i in plan.impacts}
+    assert by["model.churn"].work == "retrain"
+    assert by["model.churn"].path == CHAIN_DEV[:4]
+    assert by["deployment.churn_api_dev"].work == "rollout"
+    assert by["deployment.churn_api_dev"].path == CHAIN_DEV
+    assert by["transform.build_customer_features"].work == "rebuild"
+    assert by["transform.build_customer_activity"].work == "rebuild"  # it produces the changed dataset
+    assert by["quality_rule.customer_features_checks"].work == "rerun"
+    assert all(i.cause == "dataset.customer_activity" and i.category == "breaking" for i in plan.impacts)
+    assert "deployment.churn_api" not in by  # prod's deployment is not in dev's plan
+    # dependencies first: rebuilds before the retrain, the retrain before the rollout
+    order = [i.address for i in plan.impacts]
+    assert order.index("transform.build_customer_features") < order.index("model.churn") < order.index(
+        "deployment.churn_api_dev")
+    text = render_text(plan)
+    assert ("dataset.customer_activity ~ breaking -> transform.build_customer_features -> dataset.customer_features"
+            " -> model.churn -> deployment.churn_api_dev rollout") in text
+
+
+@pytest.mark.parametrize(("env", "deployments"), [
+    pytest.param("prod", {"deployment.churn_api"}, id="prod"),
+    pytest.param(None, {"deployment.churn_api", "deployment.churn_api_dev"}, id="every-environment"),
+])
+def test_impact_reaches_the_deployments_of_the_planned_environments(base, edited, env, deployments):
+    plan = plan_of(edited((CA, "type: double", "type: decimal(10,2)")), base, env)
+    found = {a for a in impacts(plan) if a.startswith("deployment.")}
+    assert found == deployments
+    for address in deployments:
+        item = next(i for i in plan.impacts if i.address == address)
+        assert item.path == (*CHAIN_DEV[:4], address)
+
+
+def test_metadata_only_change_has_no_impact(base, edited):
+    plan = plan_of(edited((CA, 'owner: "@acme/data-eng"', 'owner: "@acme/analytics"'),
+                          (MODEL, "tags: [churn, classification]", "tags: [churn]")), base)
+    assert {c.category for c in plan.resource_changes} == {"metadata"}
+    assert plan.impacts == []
+    assert plan.summary()["retrain"] == plan.summary()["rebuild"] == 0
+
+
+def test_params_change_retrains_and_rolls_out_only(base, edited):
+    plan = plan_of(edited((MODEL, "C: 1.0", "C: 0.5")), base)
+    assert impacts(plan) == {"model.churn": "retrain", "deployment.churn_api_dev": "rollout"}
+    retrain = next(i for i in plan.impacts if i.work == "retrain")
+    assert retrain.path == ("model.churn",) and retrain.cause == "model.churn"
+    data = plan.to_json()
+    assert data["impact"]["retrain"] == ["model.churn"] and data["impact"]["rollout"] == ["deployment.churn_api_dev"]
+    assert data["impact"]["items"][0]["direct"] is True and data["impact"]["items"][1]["direct"] is False
+
+
+def test_dropped_column_notes_who_reads_it(base, edited):
+    plan = plan_of(edited((CF, DROP_SNAPSHOT_DATE, "")), base)
+    rebuild = next(i for i in plan.impacts if i.address == "transform.build_customer_features")
+    assert rebuild.work == "rebuild"
+    # the model is not trained on snapshot_date, so it gets no note
+    assert next(i for i in plan.impacts if i.address == "model.churn").notes == ()
+
+
+def test_pending_work_from_the_baseline_is_planned(base):
+    pending = {"model.churn": {"address": "model.churn", "work": "retrain", "cause": "model.churn",
+                               "category": "non-breaking", "path": ["model.churn"]}}
+    plan = plan_of(base, base, pending=pending)
+    assert plan.resource_changes == [] and plan.artifact_changes == []
+    assert plan.has_changes
+    assert impacts(plan) == {"model.churn": "retrain"}
+    assert plan.impacts[0].notes == ("pending from an earlier apply",)
+    assert "model.churn (pending)" in render_text(plan)
+
+
+def test_unchanged_project_has_no_changes(base):
+    plan = plan_of(base, base)
+    assert not plan.has_changes
+    assert plan.summary_line() == "No changes. The specs match the baseline."
+    validate_plan_json(plan.to_json())
+
+
+# --------------------------------------------------------------------------- git baseline, CLI
+
+
+def _git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-c", "user.name=specops-tests", "-c", "user.email=tests@specops.invalid",
+                           "-c", "commit.gpgsign=false", *args], cwd=root, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _git(root, "init", "--quiet", "--initial-branch=main")
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "-m", "specs")
+    return root
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_git_baseline_without_changes_exits_0(git_repo):
+    result = run_cli("plan", str(git_repo), "--against", "HEAD", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+    assert "baseline: git HEAD" in result.output
+
+
+def test_git_baseline_with_an_edit(git_repo):
+    RepoEditor(git_repo).replace(CA, "type: double", "type: decimal(10,2)")
+    result = run_cli("plan", str(git_repo), "--against", "HEAD", "--detailed-exitcode", "--format", "json")
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.output)
+    validate_plan_json(data)
+    assert data["baseline"]["kind"] == "git" and data["baseline"]["ref"] == "HEAD"
+    assert data["applyable"] is False and data["environment"] is None
+    assert data["head"]["git_sha"] == _git(git_repo, "rev-parse", "HEAD")
+    assert [(c["address"], c["category"]) for c in data["resource_changes"]] == [
+        ("dataset.customer_activity", "breaking")]
+    # without --env: every environment's deployments
+    assert set(data["impact"]["rollout"]) == {"deployment.churn_api", "deployment.churn_api_dev"}
+    paths = {i["address"]: i["path"] for i in data["impact"]["items"]}
+    assert paths["deployment.churn_api_dev"] == list(CHAIN_DEV)
+    assert any(a["path"] == "dbt/models/customer_activity.yml" and a["action"] == "update" and a["diff"]
+               for a in data["artifact_changes"])
+
+    dev = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json")
+    assert dev.exit_code == 0, dev.output  # no --detailed-exitcode: changes are not an error
+    dev_data = json.loads(dev.output)
+    assert dev_data["environment"] == "dev" and dev_data["impact"]["rollout"] == ["deployment.churn_api_dev"]
+    assert not any(a["path"].startswith("k8s/prod/") for a in dev_data["artifact_changes"])
+
+
+def test_git_baseline_at_a_revision_without_specs(git_repo):
+    (git_repo / "README.md").write_text("x\n", encoding="utf-8")
+    _git(git_repo, "mv", "specops.yaml", "specops.yaml.off")
+    _git(git_repo, "commit", "--quiet", "-am", "no project")
+    _git(git_repo, "mv", "specops.yaml.off", "specops.yaml")
+    result = run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    validate_plan_json(data)
+    assert {c["action"] for c in data["resource_changes"]} == {"create"}
+
+
+def test_git_baseline_unknown_revision_is_an_error(git_repo):
+    result = run_cli("plan", str(git_repo), "--against", "no-such-branch", "--detailed-exitcode")
+    assert result.exit_code == 1
+    assert "no-such-branch" in result.output
+
+
+def test_detailed_exitcode_against_state(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    result = run_cli("plan", str(root), "--detailed-exitcode")  # nothing applied yet: everything to create
+    assert result.exit_code == 2, result.output
+    assert "baseline: nothing applied yet" in result.output
+    plain = run_cli("plan", str(root))
+    assert plain.exit_code == 0
+    # an error is 1, never 2 (which would read as "changes")
+    bad = run_cli("plan", str(root), "--env", "staging", "--detailed-exitcode")
+    assert bad.exit_code == 1 and "unknown environment 'staging'" in bad.output
+
+
+# --------------------------------------------------------------------------- markdown
+
+SNAPSHOT_EDITS = (
+    (CA, "type: double", "type: decimal(10,2)"),  # breaking, with a chain down to the deployment
+    (MODEL, "C: 1.0", "C: 0.5"),  # non-breaking
+    (CF, "description: The customer (join key, not a feature).", "description: The customer (join key)."),  # metadata
+)
+
+
+def test_markdown_snapshot(base, edited):
+    text = render_markdown(plan_of(edited(*SNAPSHOT_EDITS), base))
+    if UPDATE or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+        SNAPSHOT.write_text(text, encoding="utf-8")
+        if not UPDATE:
+            pytest.fail(f"{SNAPSHOT} did not exist and was written; check it and commit it")
+    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the markdown plan changed; if on purpose, refresh it: SPECOPS_UPDATE_GOLDEN=1 "
+        ".venv/bin/python -m pytest tests/test_plan_unit.py -k markdown_snapshot")
+
+
+def _well_formed(text: str) -> None:
+    assert text.startswith(MARKER + "\n")
+    assert len(text) < 65_000
+    assert text.count("```") % 2 == 0
+    assert text.count("<details>") == text.count("</details>")
+    depth = 0
+    for line in text.splitlines():  # never closed before opened
+        depth += line.count("<details>") - line.count("</details>")
+        assert depth >= 0
+
+
+def test_markdown_layout(base, edited):
+    plan = plan_of(edited(*SNAPSHOT_EDITS), base)
+    text = render_markdown(plan)
+    _well_formed(text)
+    lines = text.splitlines()
+    assert lines[0] == MARKER
+    assert f"**{plan.summary_line()}**" in lines[:5]  # the summary, outside any <details>
+    warning = lines.index("> [!WARNING]")
+    assert warning < lines.index("#### Resource changes")
+    block = []
+    for line in lines[warning:]:
+        if not line.startswith(">"):
+            break
+        block.append(line)
+    listed = " ".join(block)
+    assert "dataset.customer_activity" in listed and "spec.columns[avg_satisfaction].type" in listed
+    assert "model.churn` update" not in listed and "dataset.customer_features` update" not in listed
+    assert "deployment.churn_api_dev rollout" in listed  # the chain to what it breaks downstream
+    # long sections are collapsed (the file list when over 12 lines), the file diffs always
+    collapsed = f"<details><summary>{len(plan.artifact_changes)} files</summary>" in text
+    assert collapsed == (len(plan.artifact_changes) > UNWRAPPED_LINES)
+    assert "<details><summary>File diffs</summary>" in text
+    short = lines.index("#### Impact across the graph")
+    assert lines[short + 2].startswith("- **rebuild**")  # 5 items: shown as they are
+
+
+def _synthetic_plan(n: int) -> Plan:
+    changes, items, files = [], [], []
+    for k in range(n):
+        ds = f"dataset.d{k:04d}"
+        snap = {"kind": "Dataset", "metadata": {"name": f"d{k:04d}", "owner": "@acme/data", "description": None,
+                                                "tags": [], "labels": []}, "spec": {"columns": []}}
+        category = "breaking" if k % 2 else "non-breaking"
+        changes.append(ResourceChange(
+            ds, "Dataset", "replace" if k % 7 == 0 else "update", category,
+            (AttrChange(f"spec.columns[c{k}].type", "integer", "string", category, k % 7 == 0),
+             AttrChange("metadata.description", "old ```text```", "new", "metadata")),
+            f"specs/d{k}.yaml", snap, snap))
+        path = (ds, f"transform.t{k:04d}", f"dataset.o{k:04d}", f"model.m{k:04d}", f"deployment.x{k:04d}")
+        items += [Impact(f"transform.t{k:04d}", "rebuild", ds, category, path[:2]),
+                  Impact(f"deployment.x{k:04d}", "rollout", ds, category, path, ("a note | with <html>",))]
+        files.append(ArtifactChange(f"dbt/models/d{k:04d}.yml", "update", ds, "a" * 64, "b" * 64,
+                                    "\n".join(f"~ models[d{k}].columns[c{j}].data_type: int -> text" for j in range(40))))
+    return Plan("dev", Baseline("state", None, LINEAGE, 7, "0" * 64), "1" * 64, "0.0.0", changes, items, files)
+
+
+def test_markdown_of_a_huge_plan_stays_under_the_comment_limit():
+    plan = _synthetic_plan(2_000)
+    text = render_markdown(plan)
+    _well_formed(text)
+    assert len(text) <= MAX_MARKDOWN
+    assert plan.summary_line() in text
+    assert "> [!WARNING]" in text and "more (see the resource changes below)" in text
+    assert "<details><summary>4000 downstream actions</summary>" in text
+    assert "<details><summary>2000 files</summary>" in text and "<details><summary>Attribute changes</summary>" in text
+    assert "more file diffs" in text or "plan truncated" in text
+    assert "'''text'''" in text and "```text```" not in text  # user text cannot close a fence
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO_ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_generate", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_markdown_of_a_generated_repository_with_everything_changed(tmp_path):
+    """A bench repository whose every dataset was retyped and every generated file edited since the baseline."""
+    root = tmp_path / "bench"
+    _load_bench().generate(150, root, seed=3)
+    head = build(root)
+    before = copy.deepcopy(head_snapshots(head.project, None))
+    for snap in before.values():
+        if snap["kind"] == "Dataset" and snap["spec"]["columns"]:
+            snap["spec"]["columns"][0]["type"] = "json"
+    contents = {a.key: a.content + b"\n# edited\n" for a in head.compiled.artifacts if artifact_in_scope(a.key, None)}
+    baseline = BaselineData(Baseline("git", "origin/main", spec_digest="2" * 64), before, {}, contents,
+                            {k: sha256(v) for k, v in contents.items()})
+    plan = make_plan(head.project, head.compiled, baseline, None)
+    assert len(plan.resource_changes) > 50 and len(plan.artifact_changes) > 50 and len(plan.impacts) > 50
+    _well_formed(render_markdown(plan))
+    validate_plan_json(plan.to_json())
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_json_validates_and_is_stable(base, edited):
+    head = edited(*SNAPSHOT_EDITS)
+    first = render_json(plan_of(head, base))
+    second = render_json(plan_of(build(head.project.root), base))
+    assert first == second  # no timestamp, no random id: the same inputs give the same bytes
+    data = json.loads(first)
+    validate_plan_json(data)
+    assert re.fullmatch(r"1\.\d+", data["format_version"])
+    assert data["complete"] is True and data["applyable"] is True and data["selection"] == []
+    assert data["summary"]["breaking"] == 1 and data["summary"]["retrain"] == 1
+    assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:", first)
+
+
+def test_json_of_a_selected_plan(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    result = run_cli("plan", str(root), "--select", "+model.churn", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    validate_plan_json(data)
+    assert data["complete"] is False and "model.churn" in data["selection"]
+    assert all(c["address"] in data["selection"] for c in data["resource_changes"])
+
+
+def test_json_of_synthetic_huge_plan_validates():
+    validate_plan_json(_synthetic_plan(50).to_json())
+
+
+@pytest.mark.parametrize(("where", "bad"), [
+    pytest.param("format_version", "2.0", id="major-version"),
+    pytest.param("resource_changes.0.action", "recreate", id="unknown-action"),
+    pytest.param("resource_changes.0.category", "dangerous", id="unknown-category"),
+    pytest.param("resource_changes.0.change.actions", ["create"], id="actions-disagree-with-action"),
+    pytest.param("impact.items.0.work", "redeploy", id="unknown-work"),
+    pytest.param("summary.surprise", 1, id="unknown-summary-count"),
+    pytest.param("surprise", True, id="unknown-top-level-key"),
+    pytest.param("artifact_changes.0.before_sha256", None, id="update-without-before-digest"),
+])
+def test_schema_rejects(base, edited, where, bad):
+    data = json.loads(render_json(plan_of(edited((MODEL, "C: 1.0", "C: 0.5")), base)))
+    validate_plan_json(data)
+    *parents, last = where.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[last] = bad
+    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+
+
+def test_schema_file_is_a_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    text = (REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8")
+    assert text == json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"  # the house format of schemas/

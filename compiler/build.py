@@ -93,6 +93,17 @@ class Builder:
                                            doc.address, "paths are relative to the repository root"))
         return None
 
+    def _indent_of_block(self, rel: str, first_line: int) -> int:
+        """Indentation of a block scalar starting at `first_line`: its first non-blank line's."""
+        try:
+            lines = (self.root / rel).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return 0
+        for text in lines[first_line - 1:]:
+            if text.strip():
+                return len(text) - len(text.lstrip(" "))
+        return 0
+
     # --- kinds -------------------------------------------------------------------------------
 
     def _project(self, doc: Document) -> Project:
@@ -250,8 +261,10 @@ class Builder:
         else:
             sql = spec["sql"]
             line, col = doc.locate(("spec", "sql"))
-            block = _is_block_scalar(doc, ("spec", "sql"))
-            sql_loc = Loc(doc.file, line + 1 if block else line, col)
+            if _is_block_scalar(doc, ("spec", "sql")):  # the text starts on the next line, indented
+                sql_loc = Loc(doc.file, line + 1, self._indent_of_block(doc.file, line + 1) + 1)
+            else:
+                sql_loc = Loc(doc.file, line, col)
             if not sql.strip():
                 self.diagnostics.append(Diagnostic("empty-sql", "spec.sql is blank", doc.file, line, col,
                                                    doc.address, "write the SELECT statement that produces the output"))

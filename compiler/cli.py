@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from compiler import __version__
-from compiler.diagnostics import Diagnostic, SpecError
+from compiler.diagnostics import Diagnostic, SpecError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +52,8 @@ def guarded(func: F) -> F:
         except SpecError as exc:
             _print_diagnostics(Path("."), exc.diagnostics, "text")
             raise ReportedFailure(EXIT_INVALID) from None
+        except UserError as exc:
+            raise SpecopsError(str(exc)) from None
         except Exception as exc:
             if os.environ.get("SPECOPS_DEBUG"):
                 raise

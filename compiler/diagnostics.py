@@ -37,6 +37,10 @@ class SpecError(Exception):
         return "; ".join(d.message for d in self.diagnostics[:3])
 
 
+class UserError(Exception):
+    """A refusal caused by the user's files or setup (not a bug): the CLI prints it, exit code 1."""
+
+
 def errors_only(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.severity == "error"]
 

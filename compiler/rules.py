@@ -19,6 +19,7 @@ from compiler.model import (
     Dataset,
     Deployment,
     Environment,
+    Loc,
     Model,
     Project,
     QualityRule,
@@ -147,11 +148,10 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
         names = {p.name for p in used}
         for p in used:
             if p.name not in t.inputs:
-                line, col = line_col(t.sql, p.offset)
+                line, col = _sql_position(loc, t.sql, p.offset)
                 hint = did_you_mean(p.name, t.inputs) or f"declared inputs: {', '.join(t.inputs)}"
                 yield Diagnostic("undeclared-input", f"input('{p.name}') is not among the transform's inputs",
-                                 loc.file, loc.line + line, col if line or loc.file.endswith(".sql") else loc.col,
-                                 t.address, hint)
+                                 loc.file, line, col, t.address, hint)
         for i, name in enumerate(t.inputs):
             if name not in names and name in ctx.datasets:  # an unresolved input is reported already
                 yield ctx.at(t, ("spec", "inputs", i), "unused-input",
@@ -159,14 +159,14 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                              "use it in the SQL or remove it from inputs")
         stray = stray_jinja(t.sql, INPUT_RE)
         if stray is not None:
-            line, col = line_col(t.sql, stray)
+            line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
-                             loc.file, loc.line + line, col, t.address,
+                             loc.file, line, col, t.address,
                              "specops writes the dbt refs itself; remove other Jinja from the SQL")
         if t.sql.rstrip().endswith(";"):
-            line, col = line_col(t.sql, len(t.sql.rstrip()) - 1)
+            line, col = _sql_position(loc, t.sql, len(t.sql.rstrip()) - 1)
             yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
-                             loc.file, loc.line + line, col if loc.file.endswith(".sql") else loc.col, t.address,
+                             loc.file, line, col, t.address,
                              "remove the final ';'")
     for r in ctx.rules.values():
         for i, c in enumerate(r.checks):
@@ -177,6 +177,12 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 if not DATASET_RE.search(c.sql):
                     yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-template",
                                  "a sql check must read {{ dataset }}", "write: select * from {{ dataset }} where ...")
+
+
+def _sql_position(loc: Loc, sql: str, offset: int) -> tuple[int, int]:
+    """File line and column of `offset` in a transform's SQL that starts at `loc`."""
+    line, col = line_col(sql, offset)
+    return loc.line + line, loc.col + col - 1
 
 
 def _column_problem(ds: Dataset | None, column: str) -> str | None:

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.diagnostics import UserError
 from compiler.emit import Artifact
 
 WORKFLOW_PREFIX = "specops-"
@@ -86,11 +87,22 @@ def _keep_runtime(old: Path, new: Path) -> None:
             os.replace(src, new / rel)
 
 
-def write_output(out: Path, artifacts: list[Artifact]) -> None:
-    """Replace `out` with exactly these output artifacts (dbt's runtime folders are kept)."""
+class OutputFolderError(UserError):
+    """The output folder holds files specops did not write: it is never replaced."""
+
+
+def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) -> None:
+    """Replace `out` with exactly these output artifacts (dbt's runtime folders are kept).
+
+    With `guard`, an existing folder is replaced only if it is empty or holds a specops
+    manifest.json: a mistyped --out or Project output never wipes user files.
+    """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
+    if guard and out.is_dir() and not (out / "manifest.json").is_file() and any(out.iterdir()):
+        raise OutputFolderError(f"{out} exists and was not written by specops (it has no manifest.json); "
+                                "refusing to replace it: choose another output folder or empty this one")
     tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder

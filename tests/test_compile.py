@@ -334,3 +334,19 @@ def test_manifest_lists_every_artifact_with_its_owner_and_the_sha256_on_disk(com
     assert "dataset.customers" in owners["dbt/seeds/customers.csv"]
     assert "transform.build_customer_activity" in owners["dbt/models/customer_activity.sql"]
     assert "quality_rule.subscriptions_checks" in owners["dbt/tests/status_agrees_with_ended_at.sql"]
+
+
+def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
+    """A mistyped --out must not wipe user files: a non-empty folder without manifest.json is refused."""
+    from compiler.cli import main
+
+    root = repo()
+    before = {p.name: p.read_bytes() for p in (root / "sql").iterdir()}
+    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "sql")])
+    assert result.exit_code == 1
+    assert "was not written by specops" in result.output
+    assert {p.name: p.read_bytes() for p in (root / "sql").iterdir()} == before
+    # an empty folder, or one specops wrote before, is fine
+    (root / "fresh").mkdir()
+    assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
+    assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0

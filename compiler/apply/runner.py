@@ -53,7 +53,8 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
     save_state(ctx.root, state)
     folder = applied_dir(ctx.root, env)
     kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
-    write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept])
+    write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept],
+                 guard=False)
 
 
 def _done(ctx: RunContext, state: State, outcome: ApplyOutcome, addresses: list[str]) -> None:

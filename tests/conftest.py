@@ -1,0 +1,207 @@
+"""Shared fixtures: a CLI runner, the example repository, and throw-away copies of it to break.
+
+Nothing here changes the working directory or writes into the source tree: every repository a
+test edits is a copy under pytest's tmp_path.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+EXAMPLE_ROOT = EXAMPLES / "churn"
+
+# what a copy leaves behind: editor caches and anything a previous run of the example produced
+_IGNORE = shutil.ignore_patterns(".ruff_cache", "__pycache__", ".specops", "build", ".pytest_cache")
+
+
+# --------------------------------------------------------------------------- editing a copy
+
+
+class RepoEditor:
+    """Small, strict helpers to edit one file of a spec repository copy.
+
+    Every edit asserts that it changed something, so a case whose anchor text disappeared from the
+    example fails loudly instead of silently testing nothing.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> str:
+        return self.path(rel).read_text(encoding="utf-8")
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        target = self.path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+        return target
+
+    def replace(self, rel: str, old: str, new: str, count: int = 1) -> None:
+        """Replace the first `count` occurrences of `old` (which must occur) with `new`."""
+        text = self.read(rel)
+        assert old in text, f"{old!r} not found in {rel}; the example changed, update the test"
+        self.write(rel, text.replace(old, new, count))
+
+    def replace_bytes(self, rel: str, old: bytes, new: bytes) -> None:
+        raw = self.path(rel).read_bytes()
+        assert old in raw, f"{old!r} not found in {rel}"
+        self.path(rel).write_bytes(raw.replace(old, new, 1))
+
+    def append_docs(self, rel: str, *docs: str | dict[str, Any]) -> None:
+        """Append YAML documents (text, or data dumped as block YAML), each after a '---'."""
+        text = self.read(rel) if self.path(rel).exists() else ""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        for doc in docs:
+            body = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False)
+            if not body.endswith("\n"):
+                body += "\n"
+            text += "---\n" + body
+        self.write(rel, text)
+
+    def delete(self, rel: str) -> None:
+        self.path(rel).unlink()
+
+    def symlink(self, rel: str, target: Path) -> None:
+        """Make `rel` a symlink to `target` (replacing any file there)."""
+        link = self.path(rel)
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(target)
+
+    def line_of(self, rel: str, needle: str, nth: int = 1) -> int:
+        """1-based line of the `nth` line containing `needle` (nth=-1: the last such line).
+
+        The file is decoded leniently, so this also works on a file made non-UTF-8 on purpose.
+        """
+        text = self.path(rel).read_bytes().decode("utf-8", "replace")
+        hits = [number for number, line in enumerate(text.splitlines(), start=1) if needle in line]
+        try:
+            return hits[nth - 1 if nth > 0 else nth]
+        except IndexError:
+            raise AssertionError(f"{needle!r} (occurrence {nth}) not found in {rel}") from None
+
+
+def copy_repository(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, symlinks=True, ignore=_IGNORE)
+    return dest
+
+
+# --------------------------------------------------------------------------- reading reports
+
+_HEADER = re.compile(
+    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning): (?P<message>.*) \[(?P<code>[a-z0-9-]+)\]$"
+)
+_NO_FILE_HEADER = re.compile(r"^(?P<path>.+?): (?P<severity>error|warning): (?P<message>.*) \[(?P<code>[a-z0-9-]+)\]$")
+
+
+@dataclass
+class Reported:
+    """One diagnostic as printed by `specops validate` (text format)."""
+
+    path: str
+    line: int
+    col: int
+    severity: str
+    message: str
+    code: str
+    hint: str | None = None
+
+    def is_in(self, rel: str) -> bool:
+        return self.path.replace("\\", "/").endswith(rel)
+
+
+def parse_text_report(output: str) -> list[Reported]:
+    """Split the text report into diagnostics (header line, optional snippet, optional hint)."""
+    found: list[Reported] = []
+    for line in output.splitlines():
+        m = _HEADER.match(line)
+        if m:
+            found.append(Reported(m["path"], int(m["line"]), int(m["col"]), m["severity"], m["message"], m["code"]))
+            continue
+        m = _NO_FILE_HEADER.match(line)
+        if m and not line.startswith(" "):
+            found.append(Reported(m["path"], 0, 0, m["severity"], m["message"], m["code"]))
+            continue
+        if line.startswith("  hint: ") and found:
+            found[-1].hint = line[len("  hint: "):]
+    return found
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A click test runner (stdout and stderr both land in result.output)."""
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def example_root() -> Path:
+    """The pristine examples/churn repository. Read it; never write into it."""
+    return EXAMPLE_ROOT
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: `repo()` copies examples/churn into tmp_path and returns the copy's root.
+
+    `repo("init")` returns a fresh `specops init` scaffold instead, `repo(some_path)` copies that
+    folder. Each call makes a new, independent copy.
+    """
+    counter = iter(range(1_000_000))
+
+    def make(source: str | Path = "churn") -> Path:
+        dest = tmp_path / f"repo{next(counter)}"
+        if source == "init":
+            from compiler.scaffold import scaffold
+
+            dest.mkdir()
+            scaffold(dest, "scaffolded")
+            return dest
+        src = EXAMPLES / source if isinstance(source, str) else Path(source)
+        return copy_repository(src, dest)
+
+    return make
+
+
+@pytest.fixture
+def editor() -> Callable[[Path], RepoEditor]:
+    """Factory: `editor(root)` gives the edit helpers (replace, append_docs, symlink, line_of...)."""
+    return RepoEditor
+
+
+@pytest.fixture
+def edit(repo: Callable[..., Path]) -> Iterator[RepoEditor]:
+    """A RepoEditor on a fresh copy of examples/churn (the common case, in one fixture)."""
+    yield RepoEditor(repo())
+
+
+@pytest.fixture
+def validate_cli(runner: CliRunner) -> Callable[..., Any]:
+    """Run `specops validate ROOT [args...]` in-process and return the click Result."""
+    from compiler.cli import main
+
+    def run(root: Path, *args: str) -> Any:
+        return runner.invoke(main, ["validate", str(root), *args], catch_exceptions=False)
+
+    return run

@@ -1,0 +1,243 @@
+"""The command line: help, version, exit codes, `schema` and `init`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler import __version__
+from compiler.cli import main
+from compiler.kinds import KINDS
+from compiler.resources import data_dir
+
+SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def invoke(runner, *args: str):
+    result = runner.invoke(main, list(args), catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
+
+
+# --------------------------------------------------------------------------- help and version
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_command_has_help(runner, command, flag):
+    result = invoke(runner, command, flag)
+    assert result.exit_code == 0
+    assert result.output.startswith("Usage: ") and f" {command} " in result.output.splitlines()[0]
+    assert "Options:" in result.output
+
+
+def test_main_help_lists_the_front_end_commands(runner):
+    result = invoke(runner, "--help")
+    assert result.exit_code == 0
+    for command in ("validate", "graph", "schema", "init"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(runner, flag):
+    result = invoke(runner, flag)
+    assert result.exit_code == 0
+    assert result.output.strip() == f"specops, version {__version__}"
+
+
+def test_unknown_command_is_a_usage_error(runner):
+    result = invoke(runner, "valdate")
+    assert result.exit_code == 2
+    assert "validate" in result.output  # click suggests the close command
+
+
+# --------------------------------------------------------------------------- validate exit codes
+
+
+def test_validate_valid_repository_exits_0(runner, example_root):
+    result = invoke(runner, "validate", str(example_root))
+    assert result.exit_code == 0
+    assert result.output.startswith("valid: ")
+    assert "6 datasets" in result.output and "1 model" in result.output
+
+
+def test_validate_invalid_repository_exits_1(runner, repo, editor):
+    root = repo()
+    editor(root).replace("specs/models/churn.yaml", "task: classification", "task: clasification")
+    result = invoke(runner, "validate", str(root))
+    assert result.exit_code == 1
+    assert "[invalid-value]" in result.output
+    assert "1 error(s), 0 warning(s) in 1 file(s)" in result.output
+
+
+def test_validate_folder_without_project_exits_1(runner, tmp_path):
+    result = invoke(runner, "validate", str(tmp_path))
+    assert result.exit_code == 1
+    assert "[no-project]" in result.output and "specops init" in result.output
+    assert "1 error(s), 0 warning(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "--format", "xml", "{root}"],
+        ["validate", "--bogus", "{root}"],
+        ["validate", "{root}", "extra-argument"],
+        ["validate", "{root}/does-not-exist"],
+        ["graph", "--format", "png", "{root}"],
+    ],
+    ids=["bad-format", "unknown-option", "extra-argument", "missing-path", "graph-bad-format"],
+)
+def test_usage_errors_exit_2(runner, example_root, args):
+    result = invoke(runner, *[a.replace("{root}", str(example_root)) for a in args])
+    assert result.exit_code == 2
+    assert "Usage:" in result.output or "Error:" in result.output
+
+
+def test_validate_defaults_to_the_working_directory(runner, repo, monkeypatch):
+    monkeypatch.chdir(repo())  # undone after the test
+    result = invoke(runner, "validate")
+    assert result.exit_code == 0
+
+
+def test_validate_shows_relative_paths_under_the_working_directory(runner, repo, editor, monkeypatch):
+    root = repo()
+    editor(root).replace("specs/models/churn.yaml", "task: classification", "task: clasification")
+    monkeypatch.chdir(root)
+    result = invoke(runner, "validate", ".")
+    assert result.output.startswith("specs/models/churn.yaml:")
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(runner, example_root, monkeypatch):
+    import compiler.pipeline
+
+    def boom(root):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.delenv("SPECOPS_DEBUG", raising=False)
+    monkeypatch.setattr(compiler.pipeline, "check_repository", boom)
+    result = runner.invoke(main, ["validate", str(example_root)])
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: kaboom" in result.output
+    assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_schema_of_every_kind(runner, kind):
+    result = invoke(runner, "schema", kind)
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"] == SCHEMA_DRAFT
+    assert schema["properties"]["kind"]["const"] == kind
+    assert schema == json.loads((data_dir("schemas") / f"{KINDS[kind]}.schema.json").read_text())
+
+
+@pytest.mark.parametrize("spelling", ["dataset", "quality_rule", "quality-rule", "qualityrule", "DEPLOYMENT"])
+def test_schema_accepts_other_spellings_of_a_kind(runner, spelling):
+    result = invoke(runner, "schema", spelling)
+    assert result.exit_code == 0
+    assert json.loads(result.output)["$schema"] == SCHEMA_DRAFT
+
+
+def test_schema_all_out_writes_every_schema(runner, tmp_path):
+    out = tmp_path / "editor" / "schemas"
+    result = invoke(runner, "schema", "--all", "--out", str(out))
+    assert result.exit_code == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(f"{stem}.schema.json" for stem in KINDS.values())
+    for name in written:
+        assert (out / name).read_bytes() == (data_dir("schemas") / name).read_bytes()
+        assert json.loads((out / name).read_text())["$schema"] == SCHEMA_DRAFT
+
+
+def test_schema_all_without_out_lists_the_files(runner):
+    result = invoke(runner, "schema", "--all")
+    assert result.exit_code == 0
+    for kind in KINDS:
+        assert f"{kind}: " in result.output
+
+
+def test_schema_kind_out_writes_one_file(runner, tmp_path):
+    result = invoke(runner, "schema", "Model", "--out", str(tmp_path))
+    assert result.exit_code == 0
+    assert json.loads((tmp_path / "model.schema.json").read_text())["title"] == "specops Model"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["schema", "Datset"], "did you mean 'Dataset'"),
+        (["schema", "quality_rules"], "did you mean 'quality_rule'"),
+        (["schema", "Widget"], "one of Project"),
+        (["schema"], "name a kind"),
+        (["schema", "Dataset", "--all"], "either KIND or --all"),
+    ],
+    ids=["typo", "plural", "unknown", "missing", "kind-and-all"],
+)
+def test_schema_usage_errors_exit_2(runner, args, expected):
+    result = invoke(runner, *args)
+    assert result.exit_code == 2
+    assert expected in result.output
+
+
+# --------------------------------------------------------------------------- init
+
+
+def test_init_then_validate(runner, tmp_path):
+    target = tmp_path / "new-repo"
+    result = invoke(runner, "init", str(target))
+    assert result.exit_code == 0
+    assert "created" in result.output and "Next:" in result.output
+    assert (target / "specops.yaml").is_file() and (target / ".gitignore").is_file()
+    assert "name: new_repo" in (target / "specops.yaml").read_text()
+    result = invoke(runner, "validate", str(target))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("valid: ")
+    # validate wrote nothing
+    assert not (target / "build").exists() and not (target / ".specops").exists()
+
+
+def test_init_with_a_name(runner, tmp_path):
+    result = invoke(runner, "init", str(tmp_path / "x"), "--name", "sales_data")
+    assert result.exit_code == 0
+    assert "name: sales_data" in (tmp_path / "x" / "specops.yaml").read_text()
+
+
+def test_init_refuses_a_bad_name(runner, tmp_path):
+    result = invoke(runner, "init", str(tmp_path / "x"), "--name", "Sales-Data")
+    assert result.exit_code == 1
+    assert "not a valid project name" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_refuses_to_overwrite(runner, tmp_path):
+    target = tmp_path / "repo"
+    assert invoke(runner, "init", str(target)).exit_code == 0
+    (target / "specops.yaml").write_text("# mine\n")
+    result = invoke(runner, "init", str(target))
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert (target / "specops.yaml").read_text() == "# mine\n"
+
+
+def test_init_refuses_to_overwrite_any_file(runner, tmp_path):
+    target = tmp_path / "repo"
+    target.mkdir()
+    (target / "README.md").write_text("my readme\n")
+    result = invoke(runner, "init", str(target))
+    assert result.exit_code == 1
+    assert "README.md already exists" in result.output
+    assert (target / "README.md").read_text() == "my readme\n"
+    assert not (target / "specops.yaml").exists()  # nothing half-written
+
+
+def test_init_into_a_file_is_refused(runner, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = invoke(runner, "init", str(target))
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output

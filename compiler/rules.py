@@ -14,8 +14,6 @@ from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.graph import SpecGraph
 from compiler.load import Document, YamlPath
 from compiler.model import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
     Dataset,
     Deployment,
     Environment,
@@ -245,16 +243,10 @@ def check_columns(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def check_ml_policy(ctx: Context) -> Iterator[Diagnostic]:
-    """Metric gates fit the task; PII features need consent; aliases are not reserved."""
+    """PII features need consent; aliases are not reserved (the schema keeps metric gates to the task)."""
     for m in ctx.models.values():
         tr = m.training
         assert tr is not None
-        allowed = CLASSIFICATION_METRICS if m.task == "classification" else REGRESSION_METRICS
-        for i, gate in enumerate(m.metrics):
-            if gate.name not in allowed:
-                yield ctx.at(m, ("spec", "validation", "metrics", i, "name"), "metric-task",
-                             f"metric '{gate.name}' does not apply to a {m.task} model",
-                             f"{m.task} metrics: {', '.join(allowed)}")
         ds = ctx.datasets.get(tr.dataset)
         if ds is not None and not m.allow_pii_features:
             for i, f in enumerate(tr.features):
@@ -306,10 +298,6 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
                          f"model '{model.name}' is trained on PII features ({', '.join(pii)}) and environment "
                          f"'{env.name}' does not allow PII",
                          f"set protection.allow_pii: true on environment.{env.name} if that is intended")
-    for env in ctx.environments.values():
-        if env.namespace == "default":
-            yield ctx.at(env, ("spec", "kubernetes", "namespace"), "default-namespace",
-                         "the 'default' namespace is not allowed", "give each environment its own namespace")
 
 
 def _resource(ctx: Context, address: str) -> Resource | None:

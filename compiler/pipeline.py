@@ -38,7 +38,8 @@ def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject |
     docs = ([project_doc] if project_doc else []) + loaded.documents
     valid = [d for d in docs if (d.file, d.index) not in loaded.invalid]
     invalid = frozenset(d.address for d in docs if (d.file, d.index) in loaded.invalid) | frozenset(loaded.unloaded)
-    claimed = frozenset(_output_of(d) for d in docs if d not in valid and d.kind == "Transform") - {None}
+    failed = [d for d in docs if (d.file, d.index) in loaded.invalid]
+    claimed = frozenset(_output_of(d) for d in failed if d.kind == "Transform") - {None}
     if project_doc is not None and project_doc not in valid:
         # an invalid Project must not hide the other errors: check the rest against its defaults
         valid = [_project_standin(project_doc), *valid]

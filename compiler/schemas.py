@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from compiler.diagnostics import Diagnostic, did_you_mean
+from compiler.fastschema import compile_schema
 from compiler.kinds import KINDS
 from compiler.load import Document, YamlPath
 from compiler.resources import data_dir
@@ -40,8 +41,13 @@ class SchemaSet:
 
     schemas: dict[str, dict[str, Any]]
     validators: dict[str, Draft202012Validator]
+    # per kind: True only when jsonschema would find no error (compiler/fastschema.py); False: ask it
+    fast: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
 
     def validate(self, doc: Document) -> list[Diagnostic]:
+        fast = self.fast.get(doc.kind)
+        if fast is not None and fast(doc.data):
+            return []  # proven valid: jsonschema (and its error objects) only run on the rest
         validator = self.validators[doc.kind]
         errors = list(_leaf_errors(validator.iter_errors(doc.data)))
         typed = {tuple(e.absolute_path)[:-1] for e in errors
@@ -69,11 +75,13 @@ def load_schemas() -> SchemaSet:
     folder = data_dir("schemas")
     schemas: dict[str, dict[str, Any]] = {}
     validators: dict[str, Draft202012Validator] = {}
+    fast: dict[str, Callable[[Any], bool]] = {}
     for kind, stem in KINDS.items():
         schema = json.loads((folder / f"{stem}.schema.json").read_text(encoding="utf-8"))
         schemas[kind] = schema
         validators[kind] = Draft202012Validator(schema)
-    return SchemaSet(schemas, validators)
+        fast[kind] = compile_schema(schema)
+    return SchemaSet(schemas, validators, fast)
 
 
 def schema_digest() -> str:

@@ -7,6 +7,7 @@ a default explicitly or reformatting YAML is no change. File contents appear as 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from typing import Any
@@ -20,14 +21,18 @@ _SKIP = {"loc", "digest", "sql_loc"}
 _MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels"}
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(field name, holds pairs) of a dataclass, skipped fields left out (a pure memo per class)."""
+    return tuple((f.name, f.name in _MAPPINGS) for f in dataclasses.fields(cls) if f.name not in _SKIP)
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if hasattr(type(value), "__dataclass_fields__"):
         out = {}
-        for f in dataclasses.fields(value):
-            if f.name in _SKIP:
-                continue
-            item = getattr(value, f.name)
-            out[f.name] = {k: _plain(v) for k, v in item} if f.name in _MAPPINGS else _plain(item)
+        for name, pairs in _fields(type(value)):
+            item = getattr(value, name)
+            out[name] = {k: _plain(v) for k, v in item} if pairs else _plain(item)
         return out
     if isinstance(value, bytes):
         return {"sha256": hashlib.sha256(value).hexdigest(), "size": len(value)}

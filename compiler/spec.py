@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from compiler.diagnostics import Diagnostic
 from compiler.graph import SpecGraph
@@ -18,6 +20,8 @@ from compiler.model import (
     Resource,
     Transform,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,19 @@ class SpecProject:
     graph: SpecGraph
     warnings: tuple[Diagnostic, ...] = ()
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # a fresh index per instance: dataclasses.replace() must not share (and overwrite) the old one
+        # a fresh index and memo per instance: dataclasses.replace() must not share the old ones
         index = {r.address: r for r in self._all()}
         object.__setattr__(self, "_by_address", dict(sorted(index.items())))
+        object.__setattr__(self, "_memo", {})
+
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """Compute a value derived from this (immutable) project once; backends share it."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def _all(self) -> list[Resource]:
         out: list[Resource] = [self.project]
@@ -50,19 +62,25 @@ class SpecProject:
 
     def resources(self) -> list[Resource]:
         """Every resource but the Project, sorted by address."""
-        return [r for a, r in self._by_address.items() if a != self.project.address]
+        found = self.memo("resources", lambda: tuple(r for a, r in self._by_address.items()
+                                                     if a != self.project.address))
+        return list(found)
 
     def get(self, address: str) -> Resource | None:
         return self._by_address.get(address)
 
     def producer(self, dataset: str) -> Transform | None:
-        for t in self.transforms.values():
-            if t.output == dataset:
-                return t
-        return None
+        producers = self.memo("producers", lambda: {t.output: t for t in reversed(self.transforms.values())})
+        return producers.get(dataset)
 
     def rules_for(self, dataset: str) -> list[QualityRule]:
-        return [r for r in self.rules.values() if r.dataset == dataset]
+        def index() -> dict[str, list[QualityRule]]:
+            out: dict[str, list[QualityRule]] = {}
+            for r in self.rules.values():
+                out.setdefault(r.dataset, []).append(r)
+            return out
+
+        return list(self.memo("rules_for", index).get(dataset, ()))
 
     @property
     def default_environment(self) -> str | None:
@@ -75,7 +93,11 @@ class SpecProject:
     @property
     def spec_digest(self) -> str:
         """One digest of every resource's normalised content."""
-        h = hashlib.sha256()
-        for address, res in self._by_address.items():
-            h.update(f"{address}={res.digest}\n".encode())
-        return h.hexdigest()
+
+        def compute() -> str:
+            h = hashlib.sha256()
+            for address, res in self._by_address.items():
+                h.update(f"{address}={res.digest}\n".encode())
+            return h.hexdigest()
+
+        return self.memo("spec_digest", compute)

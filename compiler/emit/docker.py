@@ -164,8 +164,9 @@ def model_artifacts(project: SpecProject, model: Model) -> list[Artifact]:
     source = GENERATED.format(source=model.loc.file)
     owners = (model.address,)
     # the training image also copies the files of the resources below, so their changes are its changes
-    train_owners = (model.address, project.project.address,
-                    *sorted(r.address for r in project.resources() if _repo_files(r) and r is not model))
+    with_files = project.memo("docker.with_files", lambda: tuple(sorted(
+        r.address for r in project.resources() if _repo_files(r))))
+    train_owners = (model.address, project.project.address, *(a for a in with_files if a != model.address))
     return [
         Artifact(f"{folder}/entrypoint.sh", entrypoint_source(), owners),
         Artifact(f"{folder}/Dockerfile.serve", serve_dockerfile(project, model), owners),
@@ -219,6 +220,10 @@ def _repo_files(resource: Resource) -> list[str]:
 
 def repo_copies(project: SpecProject) -> list[str]:
     """COPY arguments (JSON form) bringing to /app what `specops train` loads from the repository."""
+    return project.memo("docker.repo_copies", lambda: _repo_copies(project))
+
+
+def _repo_copies(project: SpecProject) -> list[str]:
     folders = sorted({posixpath.normpath(f) for f in project.project.specs})
     files = {posixpath.normpath(f) for r in project.resources() for f in _repo_files(r)}
     files = {f for f in files if not any(f.startswith(d + "/") for d in folders if d != ".")}

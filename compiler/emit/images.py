@@ -52,6 +52,10 @@ def serve_image(project: SpecProject, model: Model) -> str:
 
 def dbt_image(project: SpecProject) -> str:
     """The image that runs the compiled dbt project (scheduled transforms)."""
-    parts = [f"{a}={project.get(a).digest}" for a in sorted(project.graph.nodes)  # type: ignore[union-attr]
-             if a.startswith(("dataset.", "transform.", "quality_rule.", "environment."))]
-    return f"{registry(project)}/{project.project.k8s_name}-dbt:{_tag(*parts)}"
+
+    def compute() -> str:
+        parts = [f"{r.address}={r.digest}" for r in project.resources()
+                 if r.address.startswith(("dataset.", "transform.", "quality_rule.", "environment."))]
+        return f"{registry(project)}/{project.project.k8s_name}-dbt:{_tag(*parts)}"
+
+    return project.memo("dbt_image", compute)

@@ -242,13 +242,13 @@ class _Compiler:
         generic: list[Check] = []  # keywords that apply to every instance type
 
         # -- type
-        types = s.get("type")
-        if types is not None:
+        names: list | None = None
+        if "type" in s:
+            types = s["type"]
             names = [types] if isinstance(types, str) else types
-            if not isinstance(names, list) or not names or any(n not in _TYPE_TESTS for n in names):
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in _TYPE_TESTS
+                                                                   for n in names):
                 raise _BadSchema(f"type {types!r}")
-        else:
-            names = None
 
         # -- enum / const
         if "enum" in s:
@@ -434,6 +434,20 @@ class _Compiler:
         if not (props or required or lo is not None or hi is not None or patterns or closed or additional
                 or names or unevaluated):
             return None
+
+        if not (patterns or names or unevaluated or lo is not None or hi is not None or closed or additional):
+            # an open object (typically an `if` condition): look up the few named properties only
+            items = tuple((name, fn) for name, fn in props.items() if fn is not _true)
+
+            def open_object(x: dict) -> bool:
+                for r in required:
+                    if r not in x:
+                        return False
+                for name, fn in items:  # noqa: SIM110 - faster than all() over a generator
+                    if name in x and not fn(x[name]):
+                        return False
+                return True
+            return open_object
 
         if not (patterns or names or unevaluated or lo is not None or hi is not None):
             get = props.get
@@ -659,5 +673,8 @@ class FastValidator:
 def compile_schema(schema: Any) -> FastValidator:
     """Compile a Draft 2020-12 schema (as used by specops) into a FastValidator."""
     compiler = _Compiler(schema)
-    check = compiler.valid(schema)
+    try:
+        check = compiler.valid(schema)
+    except Exception as exc:  # a schema shape the compiler trips on: everything goes to jsonschema
+        return FastValidator(_undecided(str(exc)), [f"#: cannot compile ({exc!r})"])
     return FastValidator(check, compiler.unsupported)

@@ -440,6 +440,10 @@ def test_annotations_are_ignored_and_format_is_not_asserted():
     {"$ref": "#/definitions/x", "definitions": {"x": {}}},
     {"allOf": [{"$id": "sub", "type": "integer"}]},
     {"type": "strnig"},
+    {"type": None},
+    {"type": [{}]},  # unhashable: must not crash the compiler
+    {"pattern": "("},
+    {"minLength": 1.5},
     {"unevaluatedProperties": False, "allOf": [{"dependentSchemas": {"a": {}}}]},
 ])
 def test_unknown_constructs_are_never_accepted(schema):

@@ -363,6 +363,8 @@ def default_check_name(rule: str, dataset: str, check: dict[str, Any]) -> str:
 
 
 def _norm_type(text: str) -> str:
+    if text.islower() and " " not in text:
+        return text
     return re.sub(r"\s+", "", text.lower())
 
 

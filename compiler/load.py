@@ -112,7 +112,7 @@ def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache
     elif not diags:
         diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
     for rel in _spec_files(root, result):
-        result.documents.extend(_load_file(root, rel, result, ctx))
+        result.documents.extend(_load_file(root, rel, result, ctx, walked=True))
     _check_duplicates(result)
     return result
 
@@ -175,9 +175,12 @@ class _Loading:
     cache: Cache
 
 
-def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[Document]:
+def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading, walked: bool = False) -> list[Document]:
     diags = result.diagnostics
-    problem = repo_path_problem(root, rel, must_exist=True)
+    # a file found by the walk sits in a checked folder and the walk follows no folder symlink:
+    # only a symlinked file itself still needs the full check
+    needs_check = not walked or os.path.islink(root / rel)
+    problem = repo_path_problem(root, rel, must_exist=True) if needs_check else None
     if problem:
         diags.append(Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1))
         return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
@@ -14,34 +13,38 @@ SECRET_KEY = re.compile(r"(^|_)(password|passwd|pwd|token|secret|api_?key|privat
 URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
 
 
-def secret_paths(data: Any, path: YamlPath = ()) -> Iterator[YamlPath]:
-    """Paths of keys named like a secret that hold a literal (non-empty scalar) value."""
+def _walk(data: Any, path: YamlPath, keys: list[YamlPath], urls: list[YamlPath]) -> None:
+    """One pass: keys named like a secret holding a literal value, and URLs carrying a password."""
     if isinstance(data, dict):
         for key, value in data.items():
             here = (*path, key)
-            if SECRET_KEY.search(key) and isinstance(value, (str, int, float)) and value != "":
-                yield here
-            else:
-                yield from secret_paths(value, here)
+            if isinstance(value, (str, int, float)) and value != "" and SECRET_KEY.search(key):
+                keys.append(here)
+            elif isinstance(value, (dict, list)):
+                _walk(value, here, keys, urls)
+            elif isinstance(value, str) and "@" in value and URL_CREDENTIALS.match(value):
+                urls.append(here)
     elif isinstance(data, list):
         for i, value in enumerate(data):
-            yield from secret_paths(value, (*path, i))
+            if isinstance(value, (dict, list)):
+                _walk(value, (*path, i), keys, urls)
+            elif isinstance(value, str) and "@" in value and URL_CREDENTIALS.match(value):
+                urls.append((*path, i))
 
 
-def url_credential_paths(data: Any, path: YamlPath = ()) -> Iterator[YamlPath]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from url_credential_paths(value, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from url_credential_paths(value, (*path, i))
-    elif isinstance(data, str) and URL_CREDENTIALS.match(data):
-        yield path
+def secret_paths(data: Any) -> list[YamlPath]:
+    """Paths of keys named like a secret that hold a literal (non-empty scalar) value."""
+    keys: list[YamlPath] = []
+    _walk(data, (), keys, [])
+    return keys
 
 
 def check_secrets(doc: Document) -> list[Diagnostic]:
     out = []
-    for path in secret_paths(doc.data):
+    keys: list[YamlPath] = []
+    urls: list[YamlPath] = []
+    _walk(doc.data, (), keys, urls)
+    for path in keys:
         line, col = doc.locate_key(path)
         key = str(path[-1])
         out.append(Diagnostic(
@@ -49,7 +52,7 @@ def check_secrets(doc: Document) -> list[Diagnostic]:
             doc.file, line, col, doc.address,
             f"name an environment variable instead: {key}_env: NAME (where a setting supports it), and keep "
             "the value in your CI or cluster secrets"))
-    for path in url_credential_paths(doc.data):
+    for path in urls:
         line, col = doc.locate(path)
         out.append(Diagnostic(
             "literal-secret", f"{'.'.join(map(str, path))} has a password inside the URL; secrets are never "

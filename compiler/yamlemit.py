@@ -9,6 +9,7 @@ holds for every value it accepts (tests/test_yamlemit.py).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -28,7 +29,18 @@ def _quoted(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _string(value: str) -> str:
+    """A string as a plain or double-quoted scalar (memoised: keys and values repeat a lot)."""
+    if (_PLAIN.match(value) and value.lower() not in _RESERVED and ": " not in value
+            and " #" not in value and not value.endswith(":")):
+        return value
+    return _quoted(value)
+
+
 def scalar(value: Any) -> str:
+    if type(value) is str:
+        return _string(value)
     if value is None:
         return "null"
     if value is True:
@@ -48,10 +60,7 @@ def scalar(value: Any) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     if isinstance(value, str):
-        if (_PLAIN.match(value) and value.lower() not in _RESERVED and ": " not in value
-                and " #" not in value and not value.endswith(":")):
-            return value
-        return _quoted(value)
+        return _string(str(value))
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 
@@ -89,10 +98,13 @@ def _node(value: Any, col: int, lead: str, out: list[str]) -> None:
     pad = " " * col
     if isinstance(value, dict):
         for i, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise TypeError("mapping keys must be strings")
-            head = (lead if i == 0 else pad) + scalar(key) + ":"
-            if isinstance(item, dict) and item:
+            head = (lead if i == 0 else pad) + _string(key) + ":"
+            kind = type(item)
+            if kind is str and "\n" not in item:  # the common case, without the general path
+                out.append(f"{head} {_string(item)}")
+            elif isinstance(item, dict) and item:
                 out.append(head)
                 _node(item, col + 2, " " * (col + 2), out)
             elif isinstance(item, list) and item:

@@ -95,11 +95,22 @@ class _Builder:
         try:
             if isinstance(node, yaml.SequenceNode):
                 self._check_tag(node, _SEQ)
-                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+                return [self._child(child, (*path, i)) for i, child in enumerate(node.value)]
             self._check_tag(node, _MAP)
             return self._mapping(node, path)
         finally:
             self.active.discard(ident)
+
+    def _child(self, node: yaml.Node, path: Path) -> Any:
+        """build(), with a short path for plain strings: most of a spec's nodes."""
+        if node.tag == _STR and type(node) is yaml.ScalarNode:
+            self.budget[0] -= 1
+            if self.budget[0] < 0:
+                return self.build(node, path)  # raises with the right message
+            mark = node.start_mark
+            self.positions[path] = (mark.line + 1, mark.column + 1)
+            return node.value
+        return self.build(node, path)
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
@@ -148,8 +159,9 @@ class _Builder:
                 first = self.key_positions[(*path, key)]
                 raise YamlError("duplicate-key", f"duplicate key '{key}'", line, col,
                                 f"'{key}' is first defined at line {first[0]}; keep only one")
-            self.key_positions[(*path, key)] = _pos(key_node)
-            result[key] = self.build(value_node, (*path, key))
+            here = (*path, key)
+            self.key_positions[here] = _pos(key_node)
+            result[key] = self._child(value_node, here)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result

@@ -138,9 +138,11 @@ def test_files_owners_and_base(artifacts: dict[str, Artifact]) -> None:
     assert all(a.base == "output" for a in artifacts.values())
     assert {a.owners for p, a in artifacts.items()
             if p.startswith("docker/churn/") and p != "docker/churn/Dockerfile.train"} == {("model.churn",)}
-    train_owners = artifacts["docker/churn/Dockerfile.train"].owners
-    assert train_owners[0] == "model.churn" and "project.churn_analytics" in train_owners
-    assert "transform.build_customer_activity" in train_owners and "dataset.customers" in train_owners
+    # the training Dockerfile copies the spec folders and the files they name: the model's and the Project's
+    assert artifacts["docker/churn/Dockerfile.train"].owners == ("model.churn", "project.churn_analytics")
+    assert artifacts["docker/dbt/entrypoint.sh"].owners == ("project.churn_analytics",)
+    assert artifacts["docker/dbt/requirements.txt"].owners == (
+        "project.churn_analytics", "environment.dev", "environment.prod")
     dbt_owners = artifacts["docker/dbt/Dockerfile"].owners
     assert "dataset.customer_features" in dbt_owners and "environment.prod" in dbt_owners
     assert any(o.startswith("transform.") for o in dbt_owners) and any(o.startswith("quality_rule.") for o in dbt_owners)

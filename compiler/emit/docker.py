@@ -163,10 +163,9 @@ def model_artifacts(project: SpecProject, model: Model) -> list[Artifact]:
     folder = f"docker/{model.name}"
     source = GENERATED.format(source=model.loc.file)
     owners = (model.address,)
-    # the training image also copies the files of the resources below, so their changes are its changes
-    with_files = project.memo("docker.with_files", lambda: tuple(sorted(
-        r.address for r in project.resources() if _repo_files(r))))
-    train_owners = (model.address, project.project.address, *(a for a in with_files if a != model.address))
+    # the training image copies the whole spec repository; its Dockerfile lists folders and files, so it
+    # belongs to the model and the Project (whose spec folders it copies)
+    train_owners = (model.address, project.project.address)
     return [
         Artifact(f"{folder}/entrypoint.sh", entrypoint_source(), owners),
         Artifact(f"{folder}/Dockerfile.serve", serve_dockerfile(project, model), owners),
@@ -256,8 +255,9 @@ def dbt_artifacts(project: SpecProject) -> list[Artifact]:
         cmd=_exec(["dbt", "build", "--profiles-dir", "/app/dbt", "--project-dir", "/app/dbt"]))
     return [
         Artifact("docker/dbt/Dockerfile", dockerfile, owners),
-        Artifact("docker/dbt/entrypoint.sh", entrypoint_source(), owners),
-        Artifact("docker/dbt/requirements.txt", requirements_file(dbt_packages(project), source), owners),
+        Artifact("docker/dbt/entrypoint.sh", entrypoint_source(), (project.project.address,)),
+        Artifact("docker/dbt/requirements.txt", requirements_file(dbt_packages(project), source),
+                 (project.project.address, *sorted(e.address for e in project.environments.values()))),
     ]
 
 

@@ -46,11 +46,18 @@ class Resource:
     loc: Loc
 
     @functools.cached_property
-    def digest(self) -> str:
-        """sha256 of the normalised resource (compiler.snapshot): formatting and explicit defaults do not count."""
-        from compiler.snapshot import snapshot, snapshot_digest
+    def snapshot(self) -> dict[str, Any]:
+        """The resource as plain normalised data (compiler.snapshot); treat it as read-only."""
+        from compiler.snapshot import snapshot
 
-        return snapshot_digest(snapshot(self))
+        return snapshot(self)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of the normalised resource: formatting and explicit defaults do not count."""
+        from compiler.snapshot import snapshot_digest
+
+        return snapshot_digest(self.snapshot)
 
     @property
     def name(self) -> str:

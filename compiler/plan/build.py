@@ -11,7 +11,6 @@ from compiler.plan.artifacts import ArtifactChange, content_diff
 from compiler.plan.diff import AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Baseline, Plan, ResourceChange
-from compiler.snapshot import snapshot
 from compiler.spec import SpecProject
 
 
@@ -46,7 +45,7 @@ def artifact_in_scope(key: str, env: str | None) -> bool:
 
 
 def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
-    return {r.address: snapshot(r) for r in project.resources() if in_scope(r.address, env, project)}
+    return {r.address: r.snapshot for r in project.resources() if in_scope(r.address, env, project)}
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,

@@ -8,6 +8,7 @@ rebuild -> dataset.features -> model.churn retrain -> deployment.churn_api rollo
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,40 +55,54 @@ def _dropped_columns(changes: list[Any]) -> list[str]:
 
 
 def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> list[Impact]:
-    """Impacts of direct changes {address: (category, attribute changes)}, most severe cause first."""
+    """Impacts of direct changes {address: (category, attribute changes)}, most severe cause first.
+
+    One breadth-first walk per cause, most severe first; a node an earlier cause already walked
+    through is not walked again (everything below it is claimed already), so the whole is linear
+    in the size of the graph even when every resource changed (a first plan).
+    """
     graph = project.graph
     found: dict[str, Impact] = {}
+    expanded: set[str] = set()
     order = sorted(direct.items(), key=lambda kv: (-SEVERITY[kv[1][0]], kv[0]))
     for cause, (category, changes) in order:
         if category == "metadata" or cause not in graph:
             continue
-        paths = [c.path for c in changes]
-        work = own_work(project, cause, paths)
+        work = own_work(project, cause, [c.path for c in changes])
         if work:
             found.setdefault(cause, Impact(cause, work, cause, category, (cause,)))
-        starts = [cause]
         kind, name = cause.split(".", 1)
-        if kind == "dataset" and project.producer(name) is not None:
-            producer = project.producer(name)
-            assert producer is not None
+        producer = project.producer(name) if kind == "dataset" else None
+        if producer is not None:
             found.setdefault(producer.address, Impact(producer.address, "rebuild", cause, category,
                                                       (cause, producer.address)))
         if kind == "transform" and work is None:
-            continue
+            continue  # only its schedule changed: nothing downstream has to run
         dropped = _dropped_columns(changes)
-        for start in starts:
-            for target in sorted(graph.downstream(start)):
-                tkind = target.split(".", 1)[0]
-                if tkind == "dataset" or target in found:
+        parent: dict[str, str | None] = {cause: None}
+        queue = deque([cause])
+        while queue:
+            node = queue.popleft()
+            if node in expanded:
+                continue
+            expanded.add(node)
+            for child in graph.children(node):
+                if child in parent:
                     continue
-                path = graph.shortest_path(start, target)
-                if path is None:
-                    continue
-                work = WORK.get(tkind)
-                if work is None:
-                    continue
-                found[target] = Impact(target, work, cause, category, tuple(path), _notes(project, target, dropped))
+                parent[child] = node
+                queue.append(child)
+                child_work = WORK.get(child.split(".", 1)[0])
+                if child_work and child not in found:
+                    found[child] = Impact(child, child_work, cause, category, _path(parent, child),
+                                          _notes(project, child, dropped))
     return [found[a] for a in graph.topological(found)]
+
+
+def _path(parent: dict[str, str | None], node: str) -> tuple[str, ...]:
+    steps = [node]
+    while (up := parent[steps[-1]]) is not None:
+        steps.append(up)
+    return tuple(reversed(steps))
 
 
 def _notes(project: SpecProject, target: str, dropped: list[str]) -> tuple[str, ...]:

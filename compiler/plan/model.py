@@ -58,6 +58,13 @@ class Plan:
     artifact_digests: dict[str, str] = field(default_factory=dict)
     selection: list[str] = field(default_factory=list)
     git_sha: str | None = None
+    _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def action_of(self, address: str) -> str | None:
+        """The action planned for a resource (None when it has no change of its own)."""
+        if self._actions is None:
+            self._actions = {c.address: c.action for c in self.resource_changes}
+        return self._actions.get(address)
 
     @property
     def has_changes(self) -> bool:

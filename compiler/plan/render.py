@@ -60,8 +60,7 @@ def _attr_lines(change: ResourceChange) -> list[str]:
 
 def _path(plan: Plan, impact_path: tuple[str, ...], category: str, work: str) -> str:
     parts = list(impact_path)
-    actions = {c.address: c.action for c in plan.resource_changes}
-    cause = actions.get(parts[0])
+    cause = plan.action_of(parts[0])
     if cause is None:
         parts[0] = f"{parts[0]} (pending)"
     else:

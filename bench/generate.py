@@ -375,7 +375,8 @@ class _Generator:
             check = self.check(ds, name, len(checks))
             if check is None:
                 continue
-            key = (ds.name, repr(sorted((k, str(v)) for k, v in check.items() if k != "severity")))
+            # what specops derives a check's default name from (severity and threshold left out)
+            key = (ds.name, repr(sorted((k, str(v)) for k, v in check.items() if k not in ("severity", "threshold"))))
             if key in self.check_keys:
                 continue  # the same check twice on one dataset would give two dbt tests one name
             self.check_keys.add(key)

@@ -242,19 +242,11 @@ def force_unlock(lock_id: str, path: Path) -> None:
     click.echo(f"lock {lock_id} on environment '{env}' removed")
 
 
-@main.command()
-@click.argument("model")
-@click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
-              help="The spec repository (default: the current folder).")
-@env_option
-@guarded
-def train(model: str, path: Path, env: str | None) -> None:
-    """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
-    from compiler.apply.context import RunContext, StepFailed
-    from compiler.apply.train import train_model
+def _model_run(path: Path, model: str, env: str | None):
+    """The project, the named model (with a suggestion when unknown) and a run context for `env`."""
+    from compiler.apply.context import RunContext
     from compiler.diagnostics import did_you_mean
     from compiler.plan.baseline import head_sha
-    from compiler.state import load_state, save_state
 
     project = load_project(path)
     if model not in project.models:
@@ -263,7 +255,26 @@ def train(model: str, path: Path, env: str | None) -> None:
     env_name = _environment(project, env)
     ctx = RunContext(project, project.environments[env_name], project.root / project.project.output, click.echo,
                      head_sha(project.root))
-    spec = project.models[model]
+    return project, project.models[model], ctx
+
+
+repo_option = click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
+                           help="The spec repository (default: the current folder).")
+
+
+@main.command()
+@click.argument("model")
+@repo_option
+@env_option
+@guarded
+def train(model: str, path: Path, env: str | None) -> None:
+    """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
+    from compiler.apply.context import StepFailed
+    from compiler.apply.train import train_model
+    from compiler.state import load_state, save_state
+
+    project, spec, ctx = _model_run(path, model, env)
+    env_name = ctx.env.name
     lock = _take_lock(project, env_name, path)
     try:
         with ctx.step(f"train {spec.address}"):
@@ -284,8 +295,7 @@ def train(model: str, path: Path, env: str | None) -> None:
 
 @main.command()
 @click.argument("model")
-@click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
-              help="The spec repository (default: the current folder).")
+@repo_option
 @env_option
 @guarded
 def drift(model: str, path: Path, env: str | None) -> None:
@@ -293,18 +303,12 @@ def drift(model: str, path: Path, env: str | None) -> None:
 
     Exit 1 when any feature's score is above the model's monitoring.drift.threshold.
     """
-    from compiler.apply.context import RunContext, StepFailed
+    from compiler.apply.context import StepFailed
     from compiler.apply.drift import check_drift
-    from compiler.diagnostics import did_you_mean
 
-    project = load_project(path)
-    if model not in project.models:
-        hint = did_you_mean(model, project.models) or f"models: {', '.join(project.models)}"
-        raise click.BadParameter(f"unknown model '{model}'; {hint}", param_hint="MODEL")
-    env_name = _environment(project, env)
-    ctx = RunContext(project, project.environments[env_name], project.root / project.project.output, click.echo)
+    _, spec, ctx = _model_run(path, model, env)
     try:
-        report = check_drift(ctx, project.models[model])
+        report = check_drift(ctx, spec)
     except StepFailed as exc:
         raise SpecopsError(str(exc)) from None
     for name, value in sorted(report.scores.items()):

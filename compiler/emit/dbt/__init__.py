@@ -131,11 +131,19 @@ def _seed(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
     }
     if ds.source.delimiter:
         config["delimiter"] = ds.source.delimiter
+    return _entry(ds, config, column_tests, model_tests, contract=False)
+
+
+def _entry(ds: Dataset, config: dict[str, Any], column_tests: dict, model_tests: dict, *, contract: bool,
+           identifier: str | None = None) -> dict[str, Any]:
+    """A seed, source table or model entry: name, docs, config, columns with their tests, dataset tests."""
     entry: dict[str, Any] = {"name": ds.name}
     if ds.meta.description:
         entry["description"] = dbt_text(ds.meta.description)
+    if identifier:
+        entry["identifier"] = identifier
     entry["config"] = config
-    entry["columns"] = _columns(ds, column_tests, contract=False)
+    entry["columns"] = _columns(ds, column_tests, contract=contract)
     tests = dataset_tests(ds) + model_tests.get(ds.name, [])
     if tests:
         entry["data_tests"] = tests
@@ -152,11 +160,6 @@ def _source(name: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
     assert ds.source is not None
-    entry: dict[str, Any] = {"name": ds.name}
-    if ds.meta.description:
-        entry["description"] = dbt_text(ds.meta.description)
-    if ds.source.type == "table":
-        entry["identifier"] = ds.source.table
     config: dict[str, Any] = {"tags": ["specops", *ds.meta.tags], "meta": _meta(ds)}
     if ds.source.type == "external":
         config["meta"]["external_location"] = external_location(ds.source.format, ds.source.uri or "")
@@ -168,12 +171,8 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[st
             fresh["error_after"] = freshness_period(ds.freshness.error_after)
         config["freshness"] = fresh
         config["loaded_at_field"] = ds.freshness.column
-    entry["config"] = config
-    entry["columns"] = _columns(ds, column_tests, contract=False)
-    tests = dataset_tests(ds) + model_tests.get(ds.name, [])
-    if tests:
-        entry["data_tests"] = tests
-    return entry
+    identifier = ds.source.table if ds.source.type == "table" else None
+    return _entry(ds, config, column_tests, model_tests, contract=False, identifier=identifier)
 
 
 def external_location(fmt: str | None, uri: str) -> str:
@@ -184,9 +183,6 @@ def external_location(fmt: str | None, uri: str) -> str:
 
 
 def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": ds.name}
-    if ds.meta.description:
-        entry["description"] = dbt_text(ds.meta.description)
     meta = _meta(ds, {"transform": t.address, "transform_file": t.loc.file})
     if t.meta.owner:
         meta["specops"]["transform_owner"] = dbt_text(t.meta.owner)
@@ -200,12 +196,7 @@ def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> 
     }
     if t.materialization == "incremental":
         config["on_schema_change"] = "append_new_columns"
-    entry["config"] = config
-    entry["columns"] = _columns(ds, column_tests, contract=t.materialization != "view")
-    tests = dataset_tests(ds) + model_tests.get(ds.name, [])
-    if tests:
-        entry["data_tests"] = tests
-    return entry
+    return _entry(ds, config, column_tests, model_tests, contract=t.materialization != "view")
 
 
 def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:

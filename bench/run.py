@@ -286,7 +286,7 @@ def bench_size(n: int, args: argparse.Namespace, meter: Meter, work: Path) -> tu
             "generate_s": round(gen_s, 2)}
     progress(f"N={n}: {len(generated.files)} files, DAG depth {generated.depth} (generated in {gen_s:.1f} s)")
 
-    env = base_env(args.source_dir)
+    env = {**base_env(args.source_dir), "SPECOPS_CACHE_DIR": str(repo_dir / ".specops" / "cache")}
     log = size_dir / "command.log"
     floor_py = size_dir / "floor.py"
     floor_py.write_text(FLOOR_SCRIPT, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""A content-addressed cache of per-file front-end results, under .specops/cache.
+"""A content-addressed cache of per-file front-end results, in the user's cache folder.
 
 Entries are keyed by the file's path and bytes; the folder they live in is named after the tool
 version and the schemas' digest, so a new release or an edited schema starts from empty. Writes go
@@ -34,8 +34,17 @@ class Cache:
 
     @classmethod
     def for_repository(cls, root: Path, schema_digest: str) -> Cache:
+        """The user's cache folder ($SPECOPS_CACHE_DIR, else $XDG_CACHE_HOME/specops, else ~/.cache/specops).
+
+        Never inside the repository: entries are unpickled, so they must not come from a checkout.
+        """
         tag = hashlib.sha256(f"{__version__}\0{schema_digest}".encode()).hexdigest()[:16]
-        return cls(root / ".specops" / "cache" / f"front-{tag}")
+        base = os.environ.get("SPECOPS_CACHE_DIR")
+        if not base:
+            xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            base = os.path.join(xdg, "specops")
+        del root  # entries are keyed by each file's repository-relative path and bytes
+        return cls(Path(base) / f"front-{tag}")
 
     @staticmethod
     def key(*parts: bytes | str) -> str:

@@ -54,6 +54,9 @@ def guarded(func: F) -> F:
             raise ReportedFailure(EXIT_INVALID) from None
         except UserError as exc:
             raise SpecopsError(str(exc)) from None
+        except OSError as exc:  # a path the user gave that cannot be written or read
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise SpecopsError(f"{exc.strerror or exc}{where}") from None
         except Exception as exc:
             if os.environ.get("SPECOPS_DEBUG"):
                 raise
@@ -63,10 +66,11 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _print_diagnostics(root: Path, diags: list[Diagnostic], fmt: str, summary: str | None = None) -> None:
+def _print_diagnostics(root: Path, diags: list[Diagnostic], fmt: str, summary: str | None = None,
+                       err: bool = False) -> None:
     from compiler.report import RENDERERS
 
-    click.echo(RENDERERS[fmt](root, diags, summary), nl=False)
+    click.echo(RENDERERS[fmt](root, diags, summary), nl=False, err=err)
 
 
 def _root(path: Path) -> Path:
@@ -75,17 +79,21 @@ def _root(path: Path) -> Path:
     return path.resolve()
 
 
-def load_project(path: Path, fmt: str = "text", use_cache: bool = False):
-    """The checked project; on errors, print them all and exit 1."""
+def load_project(path: Path, fmt: str = "text", use_cache: bool = False, to_stderr: bool = False):
+    """The checked project; on errors, print them all and exit 1.
+
+    Commands whose standard output is data (plan --format json, graph -f json) pass `to_stderr`,
+    so that warnings and errors never corrupt it.
+    """
     from compiler.pipeline import check_repository
 
     root = _root(path)
     project, diags = check_repository(root, use_cache)
     if project is None:
-        _print_diagnostics(root, diags, fmt)
+        _print_diagnostics(root, diags, fmt, err=to_stderr)
         raise ReportedFailure(EXIT_INVALID)
     if diags and fmt == "text":
-        _print_diagnostics(root, diags, fmt, summary="")
+        _print_diagnostics(root, diags, fmt, summary="", err=to_stderr)
     return project
 
 
@@ -139,7 +147,7 @@ def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
     from compiler.select import SelectionError
     from compiler.select import select as run_select
 
-    project = load_project(path)
+    project = load_project(path, to_stderr=True)
     try:
         nodes = run_select(project, select)
     except SelectionError as exc:
@@ -228,6 +236,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     project = load_project(path)
     compiled = compile_project(project)
     out_dir = compiled.output_dir(out.resolve() if out else None)
+    _refuse_spec_folders(project, out_dir)
     if check:
         drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts)
         if drift.clean:
@@ -255,7 +264,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="The compiled output to check (default: compile afresh into the Project's output folder).")
 @click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
-              "hadolint, actionlint, zizmor, checkov.")
+              "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")
 @guarded
 def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
     """Run the installed validators over the compiled output and report their findings together.
@@ -264,7 +273,7 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
     a validator that is not installed is skipped with a note. Exit 1 when any reports findings.
     """
     from compiler.compile import compile_project
-    from compiler.verify import Target
+    from compiler.verify import VALIDATORS, Target
     from compiler.verify import verify as run_verify
     from compiler.write import write_output, write_workflows
 
@@ -275,6 +284,13 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
         write_output(out_dir, compiled.artifacts)
         write_workflows(compiled.workflows_dir, compiled.artifacts)
     workflows = sorted(compiled.workflows_dir / a.path for a in compiled.artifacts if a.base == "workflows")
+    known = {label for label, _, _ in VALIDATORS} | {binary for _, binary, _ in VALIDATORS if binary}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise click.BadParameter(f"unknown validator {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                                 param_hint="--only")
+    if out is not None and not out_dir.is_dir():
+        raise click.BadParameter(f"{out} is not a folder; compile first, or leave --out out", param_hint="--out")
     results = run_verify(Target(project, out_dir, workflows), set(only) or None)
     failed = 0
     for r in results:
@@ -288,6 +304,16 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
                f"{len(results) - ran} skipped")
     if failed:
         raise ReportedFailure(EXIT_INVALID)
+
+
+def _refuse_spec_folders(project, out_dir: Path) -> None:
+    """The output is replaced as a whole: it may not be the repository or hold (or sit in) a spec folder."""
+    root = project.root
+    for folder in project.project.specs:
+        spec_dir = (root / folder).resolve()
+        if out_dir == spec_dir or spec_dir in out_dir.parents or out_dir in spec_dir.parents:
+            raise click.BadParameter(f"{_shown(out_dir)} overlaps the spec folder '{folder}'; compile replaces "
+                                     "its output folder as a whole", param_hint="--out")
 
 
 def _shown(path: Path) -> str:

@@ -21,7 +21,7 @@ from compiler.cli import (
 
 env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
 no_cache_option = click.option("--no-cache", is_flag=True,
-                               help="Ignore the per-file cache in .specops/cache (results are the same, only slower).")
+                               help="Ignore the per-file cache in ~/.cache/specops (same results, only slower).")
 
 
 def _environment(project, env: str | None) -> str:
@@ -43,9 +43,12 @@ def _selection(project, select: tuple[str, ...]) -> set[str] | None:
     if not select:
         return None
     try:
-        return run_select(project, select)
+        chosen = run_select(project, select)
     except SelectionError as exc:
         raise click.BadParameter(str(exc), param_hint="--select") from None
+    if not chosen:  # a plan of nothing must never be mistaken for a plan of everything
+        raise click.BadParameter(f"{' '.join(select)!r} matches no resource", param_hint="--select")
+    return chosen
 
 
 def build_plan(root: Path, project, env: str | None, against: str | None, selected: set[str] | None):
@@ -88,7 +91,7 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
     from compiler.plan.render import render_json, render_markdown, render_text
 
     try:
-        project = load_project(path, use_cache=not no_cache)
+        project = load_project(path, use_cache=not no_cache, to_stderr=True)
         env_name = _environment(project, env) if (env or not against) else None
         selected = _selection(project, select)
     except click.UsageError as exc:
@@ -165,7 +168,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
-    project = load_project(path, use_cache=not no_cache)
+    project = load_project(path, use_cache=not no_cache, to_stderr=True)
     saved = None
     if planfile is not None:
         try:

@@ -28,7 +28,7 @@ def check_document(doc: Document) -> list[Diagnostic]:
 def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list[Diagnostic]]:
     """Run every check; return the project (None when any error was found) and all diagnostics.
 
-    With `use_cache`, per-file results are kept under .specops/cache (see compiler.cache).
+    With `use_cache`, per-file results are kept in the user's cache folder (see compiler.cache).
     """
     root = root.resolve()
     cache = Cache.for_repository(root, schema_digest()) if use_cache else Cache.disabled()

@@ -23,22 +23,43 @@ def display_path(root: Path, rel: str | None) -> str:
     return str(full) if shown.startswith("..") else shown
 
 
+MAX_SNIPPET_FILE = 2 * 1024 * 1024
+
+
 def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str]:
-    if not d.file or d.line <= 0:
+    # a path that was refused may lead outside the repository or to a device: never read it
+    if not d.file or d.line <= 0 or d.code in ("bad-path", "file-too-large", "unreadable"):
         return []
     if d.file not in cache:
+        cache[d.file] = []
+        path = root / d.file
         try:
-            cache[d.file] = (root / d.file).read_text(encoding="utf-8", errors="replace").splitlines()
+            inside = os.path.realpath(path).startswith(os.path.realpath(root) + os.sep)
+            if inside and path.is_file() and path.stat().st_size <= MAX_SNIPPET_FILE:
+                cache[d.file] = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
-            cache[d.file] = []
+            pass
     lines = cache[d.file]
     if d.line > len(lines):
         return []
     text = lines[d.line - 1].rstrip()
     if len(text) > 160:
         return []
+    if d.code == "literal-secret":  # show where the secret is, not the secret
+        text = _mask(text, d.col)
     gutter = f"{d.line:>5} | "
     return [gutter + text, " " * (len(gutter) + max(d.col - 1, 0)) + "^"]
+
+
+def _mask(text: str, col: int) -> str:
+    """Replace the value after the key at `col` (1-based) with asterisks."""
+    start = max(col - 1, 0)
+    colon = text.find(":", start)
+    if colon < 0:
+        return text[:start] + "***"
+    rest = text[colon + 1:]
+    value = rest.strip().split(",")[0].split("}")[0]
+    return text[:colon + 1] + rest.replace(value, "***", 1) if value else text
 
 
 def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:

@@ -87,6 +87,17 @@ def _keep_runtime(old: Path, new: Path) -> None:
             os.replace(src, new / rel)
 
 
+def _ours(out: Path) -> bool:
+    """Whether `out` holds a manifest.json that specops wrote (not just any file of that name)."""
+    import json
+
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("tool") == "specops" and "artifacts" in data
+
+
 class OutputFolderError(UserError):
     """The output folder holds files specops did not write: it is never replaced."""
 
@@ -100,8 +111,8 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
-    if guard and out.is_dir() and not (out / "manifest.json").is_file() and any(out.iterdir()):
-        raise OutputFolderError(f"{out} exists and was not written by specops (it has no manifest.json); "
+    if guard and out.is_dir() and any(out.iterdir()) and not _ours(out):
+        raise OutputFolderError(f"{out} exists and was not written by specops (it has no specops manifest.json); "
                                 "refusing to replace it: choose another output folder or empty this one")
     tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:

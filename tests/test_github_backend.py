@@ -47,6 +47,7 @@ OWN_EXPRESSIONS = {
     "${{ github.repository }}",
     "${{ github.ref }}",
     "${{ github.run_id }}",
+    "${{ github.run_attempt }}",
     "${{ runner.temp }}",
     "${{ secrets.KUBE_CONFIG }}",
     "${{ secrets.MLFLOW_TRACKING_TOKEN }}",

@@ -91,10 +91,14 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from compiler.apply.train import load_frame
+    from compiler.apply.train import _quiet_mlflow, load_frame
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
+    if ctx.env.warehouse.type != "duckdb":
+        raise StepFailed(f"drift scoring reads the warehouse with DuckDB; environment '{ctx.env.name}' uses "
+                         f"{ctx.env.warehouse.type}")
+    _quiet_mlflow()
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
     client = MlflowClient(uri)
     try:
@@ -106,6 +110,10 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
             with open(path, encoding="utf-8") as handle:
                 reference = json.load(handle)
     except MlflowException as exc:
+        if "not found" in str(exc.message).lower():
+            hint = f"run `specops apply` or `specops train {model.name}` first"
+            raise StepFailed(f"no version of '{model.registry_name}' holds the alias '{model.alias}' in environment "
+                             f"'{ctx.env.name}' yet: {hint}") from None
         raise StepFailed(f"no profile for {model.registry_name}@{model.alias}: {exc.message}") from None
     frame = load_frame(ctx, model)
     scores = score(model.drift.method, reference, frame)

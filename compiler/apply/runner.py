@@ -91,6 +91,15 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
             continue
         _run_training(ctx, state, outcome, impact, failed)
     rollouts = [i for i in impacts if i.work == "rollout"]
+    prefix = f"k8s/{ctx.env.name}/"
+    env_address = f"environment.{ctx.env.name}"
+    manifests_changed = any(a.key.startswith(prefix) for a in plan.artifact_changes)
+    if (manifests_changed or env_address in state.pending) and not rollouts:
+        # a schedule, label or removal changes the manifests without any deployment rolling out
+        sync = Impact(env_address, "rollout", env_address, "non-breaking", (env_address,), ("manifests changed",))
+        state.pending[env_address] = sync.to_json()
+        save_state(ctx.root, state)
+        rollouts = [sync]
     if rollouts:
         _run_rollout(ctx, state, outcome, rollouts, failed)
     return outcome
@@ -154,7 +163,7 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
 
 def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts: list[Impact],
                  failed: set[str]) -> None:
-    from compiler.apply.deploy import kubectl_apply, render_manifests
+    from compiler.apply.deploy import kubectl_apply, kubectl_delete, render_manifests
 
     ready = []
     for impact in rollouts:
@@ -173,13 +182,18 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
                 versions[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}")
     try:
         with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
-            folder = render_manifests(ctx, versions)
+            folder, removed = render_manifests(ctx, versions)
             outcome.manifests = folder
             if ctx.env.context:
                 kubectl_apply(ctx, folder)
+                if removed:
+                    kubectl_delete(ctx, removed)
             else:
                 ctx.echo(f"   environment '{ctx.env.name}' has no kubernetes.context: the manifests are ready for "
                          f"GitOps in {_shown(folder)} (kubectl apply --server-side -k {_shown(folder)})")
+                if removed:
+                    ctx.echo(f"   removed from the folder (delete their objects in your GitOps repository): "
+                             f"{', '.join(sorted(removed))}")
     except StepFailed as exc:
         for impact in ready:
             outcome.failed[impact.address] = str(exc)

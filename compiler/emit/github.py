@@ -248,11 +248,21 @@ def _path_glob(path: str) -> str:
     return "/".join(_PATH_UNSAFE.sub("*", p) for p in parts)
 
 
-STATE_PATHS = ".specops/state\n.specops/applied\n"
+RUN_KEY = "${{ github.run_id }}-${{ github.run_attempt }}"  # a re-run saves under a key of its own
 
 
 def _state_key(env: Environment) -> str:
     return f"specops-state-{_safe_name(env.name)}-"
+
+
+def _state_paths(env: Environment) -> str:
+    """The apply state, plus the embedded warehouse and registry files when the environment uses them."""
+    paths = [".specops/state", ".specops/applied", ".specops/manifests"]
+    if env.warehouse.type == "duckdb":
+        paths.append(str(env.warehouse.get("path")))
+    if env.tracking_uri.startswith("sqlite:///") and not env.tracking_uri.startswith("sqlite:////"):
+        paths += [env.tracking_uri[len("sqlite:///"):], ".specops/mlartifacts"]
+    return "\n".join(dict.fromkeys(paths)) + "\n"
 
 
 def _restore_state(env: Environment) -> dict[str, Any]:
@@ -263,13 +273,13 @@ def _restore_state(env: Environment) -> dict[str, Any]:
     `.specops/state` folder on durable storage instead.
     """
     return {"name": f"Restore the {env.name} apply state", "uses": uses("actions/cache/restore"),
-            "with": {"path": STATE_PATHS, "key": _state_key(env) + "${{ github.run_id }}",
+            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY,
                      "restore-keys": _state_key(env)}}
 
 
 def _save_state(env: Environment) -> dict[str, Any]:
     return {"name": f"Save the {env.name} apply state", "if": "always()", "uses": uses("actions/cache/save"),
-            "with": {"path": STATE_PATHS, "key": _state_key(env) + "${{ github.run_id }}"}}
+            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY}}
 
 
 def _kubeconfig(env: Environment) -> list[dict[str, Any]]:

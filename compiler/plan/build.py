@@ -85,8 +85,12 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         changes = [c for c in changes if c.address in selected]
         impacts = [i for i in impacts if i.address in selected]
     head_art = {a.key: a for a in compiled.artifacts if artifact_in_scope(a.key, env)}
+    if selected is not None:  # a selected plan lists the files of the selected resources only
+        head_art = {k: a for k, a in head_art.items() if selected.intersection(a.owners)}
     artifact_changes = []
     base_keys = {k for k in base.digests if artifact_in_scope(k, env)}
+    if selected is not None:
+        base_keys &= set(head_art)
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)
         old_digest = base.digests.get(key)

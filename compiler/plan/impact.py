@@ -73,9 +73,9 @@ def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> li
             found.setdefault(cause, Impact(cause, work, cause, category, (cause,)))
         kind, name = cause.split(".", 1)
         producer = project.producer(name) if kind == "dataset" else None
-        if producer is not None:
+        if producer is not None:  # the transform writing the changed dataset runs again (upstream of it)
             found.setdefault(producer.address, Impact(producer.address, "rebuild", cause, category,
-                                                      (cause, producer.address)))
+                                                      (cause, producer.address), ("produces the changed dataset",)))
         if kind == "transform" and work is None:
             continue  # only its schedule changed: nothing downstream has to run
         dropped = _dropped_columns(changes)
@@ -94,7 +94,7 @@ def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> li
                 child_work = WORK.get(child.split(".", 1)[0])
                 if child_work and child not in found:
                     found[child] = Impact(child, child_work, cause, category, _path(parent, child),
-                                          _notes(project, child, dropped))
+                                          _notes(project, child, cause, dropped))
     return [found[a] for a in graph.topological(found)]
 
 
@@ -105,21 +105,23 @@ def _path(parent: dict[str, str | None], node: str) -> tuple[str, ...]:
     return tuple(reversed(steps))
 
 
-def _notes(project: SpecProject, target: str, dropped: list[str]) -> tuple[str, ...]:
-    """Say which dropped columns a downstream resource actually reads."""
-    if not dropped:
+def _notes(project: SpecProject, target: str, cause: str, dropped: list[str]) -> tuple[str, ...]:
+    """Say which dropped columns a downstream resource reads directly from the changed dataset."""
+    if not dropped or not cause.startswith("dataset."):
         return ()
+    source = cause.split(".", 1)[1]
     kind, name = target.split(".", 1)
     notes = []
-    if kind == "transform":
+    if kind == "transform" and source in project.transforms[name].inputs:
         sql = project.transforms[name].sql.lower()
         for col in dropped:
             if re.search(rf"\b{re.escape(col.lower())}\b", sql):
-                notes.append(f"its SQL reads dropped column '{col}'")
+                notes.append(f"its SQL reads dropped column '{col}' of dataset.{source}")
     elif kind == "model":
         tr = project.models[name].training
         assert tr is not None
-        for col in dropped:
-            if col in tr.features or col == tr.target:
-                notes.append(f"trained on dropped column '{col}'")
+        if tr.dataset == source:
+            for col in dropped:
+                if col in tr.features or col == tr.target:
+                    notes.append(f"trained on dropped column '{col}'")
     return tuple(notes)

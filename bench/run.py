@@ -594,8 +594,10 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
                 for n in sizes if key in table[n] and "floor" in table[n]}
         cpu = {n: table[n][key].cpu / max(table[n]["floor"].cpu, 1e-3) for n in vals}
         shown = ", ".join(f"N={n}: {v:.1f}x (cpu {cpu[n]:.1f}x)" for n, v in vals.items())
-        verdict = "n/a" if not vals else ("PASS" if all(v <= limit for v in vals.values()) else "FAIL")
-        result.append({"target": name, "measured": shown or "not measured", "verdict": verdict})
+        # the issue sets the targets at N = 10,000: judge the largest size measured, show the others
+        verdict = "n/a" if not vals else ("PASS" if vals[max(vals)] <= limit else "FAIL")
+        result.append({"target": f"{name} (judged at N={max(vals):,})" if vals else name,
+                       "measured": shown or "not measured", "verdict": verdict})
 
     ratio_target(f"validate <= {VALIDATE_MAX_X_FLOOR:g}x floor", "validate", VALIDATE_MAX_X_FLOOR)
     ratio_target(f"compile <= {COMPILE_MAX_X_FLOOR:g}x floor", "compile", COMPILE_MAX_X_FLOOR)

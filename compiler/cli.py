@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -321,8 +320,6 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m compiler`
-    sys.exit(main())
 
 
 def _register_operations() -> None:

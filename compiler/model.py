@@ -277,8 +277,6 @@ class MetricGate:
 
 
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -18,9 +17,6 @@ def dump_yaml(data: Any, header: str | None = None) -> bytes:
         text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + text
     return text.encode("utf-8")
 
-
-def dump_json(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # dbt renders descriptions, configs and test arguments as Jinja, and evaluates strings that look

@@ -32,13 +32,6 @@ def _walk(data: Any, path: YamlPath, keys: list[YamlPath], urls: list[YamlPath])
                 urls.append((*path, i))
 
 
-def secret_paths(data: Any) -> list[YamlPath]:
-    """Paths of keys named like a secret that hold a literal (non-empty scalar) value."""
-    keys: list[YamlPath] = []
-    _walk(data, (), keys, [])
-    return keys
-
-
 def check_secrets(doc: Document) -> list[Diagnostic]:
     out = []
     keys: list[YamlPath] = []

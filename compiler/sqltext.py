@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 INPUT_RE = re.compile(r"""\{\{\s*input\(\s*(?P<q>['"])(?P<name>[^'"]*)(?P=q)\s*\)\s*\}\}""")
@@ -26,10 +25,6 @@ def stray_jinja(sql: str, allowed: re.Pattern[str]) -> int | None:
     stripped = allowed.sub(lambda m: " " * len(m.group(0)), sql)
     found = JINJA_RE.search(stripped)
     return found.start() if found else None
-
-
-def substitute(sql: str, pattern: re.Pattern[str], render: Callable[[re.Match[str]], str]) -> str:
-    return pattern.sub(render, sql)
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -211,16 +211,3 @@ def _quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow\..*")
     warnings.filterwarnings("ignore", message=".*(skops|cloudpickle|Inferred schema contains integer).*")
-
-
-def model_uri_for(model: Model, version: int) -> str:
-    return f"models:/{model.registry_name}/{version}"
-
-
-def download_uri(ctx: RunContext, model: Model, version: int) -> str:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri(ctx.root, ctx.env.tracking_uri))
-    return str(client.get_model_version_download_uri(model.registry_name, str(version)))
-
-

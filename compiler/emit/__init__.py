@@ -39,20 +39,11 @@ class UnknownBackendError(KeyError):
 
 
 def _registry() -> dict[str, Backend]:
-    # imported here so that `validate` never pays for the backends
+    """Backend name -> emit function; imported here so that `validate` never pays for the backends."""
+    from compiler.emit import docker, github, kubernetes
     from compiler.emit.dbt import emit as dbt_emit
 
-    backends: dict[str, Backend] = {"dbt": dbt_emit}
-    for name, module in (("docker", "compiler.emit.docker"), ("kubernetes", "compiler.emit.kubernetes"),
-                         ("github", "compiler.emit.github")):
-        try:
-            mod = __import__(module, fromlist=["emit"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        backends[name] = mod.emit
-    return backends
+    return {"dbt": dbt_emit, "docker": docker.emit, "github": github.emit, "kubernetes": kubernetes.emit}
 
 
 def backend_names() -> list[str]:

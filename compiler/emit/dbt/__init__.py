@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from compiler.emit import Artifact
@@ -214,9 +212,3 @@ def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
     else:
         lines.append(body)
     return "\n".join(lines) + "\n"
-
-
-def csv_header(content: bytes) -> list[str]:
-    """The column names of a CSV file (used by checks that compare a seed with its spec)."""
-    reader = csv.reader(io.StringIO(content.decode("utf-8", errors="replace")))
-    return next(reader, [])

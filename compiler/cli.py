@@ -162,7 +162,7 @@ def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files into this folder.")
 @guarded
 def schema(kind: str | None, all_: bool, out: Path | None) -> None:
-    """Print the JSON Schema of KIND (Dataset, QualityRule, ...), or write all of them with --all --out DIR.
+    """Print the JSON Schema of KIND (Dataset, QualityRule, ..., or plan), or write all of them with --all --out DIR.
 
     Point your editor's YAML language server at them, e.g. a first line
     `# yaml-language-server: $schema=schemas/dataset.schema.json`.
@@ -180,12 +180,16 @@ def schema(kind: str | None, all_: bool, out: Path | None) -> None:
                 click.echo(f"{name}: {folder / (stem + '.schema.json')}")
             return
         out.mkdir(parents=True, exist_ok=True)
-        for stem in KINDS.values():
+        for stem in [*KINDS.values(), "plan"]:
             (out / f"{stem}.schema.json").write_bytes((folder / f"{stem}.schema.json").read_bytes())
-        click.echo(f"wrote {len(KINDS)} schemas to {out}")
+        click.echo(f"wrote {len(KINDS) + 1} schemas to {out} (one per kind, and the JSON plan's)")
         return
     if not kind:
-        raise click.UsageError(f"name a kind ({', '.join(KINDS)}) or pass --all")
+        raise click.UsageError(f"name a kind ({', '.join(KINDS)}), or plan, or pass --all")
+    if kind.lower() == "plan":  # the JSON plan's own schema (specops plan --format json)
+        text = (folder / "plan.schema.json").read_text(encoding="utf-8")
+        click.echo(json.dumps(json.loads(text), indent=2))
+        return
     resolved = kind_from_user(kind)
     if resolved is None:
         hint = did_you_mean(kind, list(KINDS) + list(KINDS.values()))

@@ -117,11 +117,14 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
     tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
+        made = {tmp}
         for art in artifacts:
             if art.base != "output":
                 continue
             target = tmp / art.path
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:  # one mkdir per folder, not per file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.write_bytes(art.content)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))

@@ -14,6 +14,7 @@ import click
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic, SpecError, UserError
+from compiler.paths import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -246,7 +247,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
             if out_dir.is_dir():
                 click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
             else:
-                click.echo(f"up to date: the generated workflows match the specs ({_shown(out_dir)} is not kept "
+                click.echo(f"up to date: the generated workflows match the specs ({shown(out_dir)} is not kept "
                            "here, so only the workflows were compared)")
             return
         for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
@@ -259,7 +260,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     write_workflows(compiled.workflows_dir, compiled.artifacts)
     counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
     detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
-    click.echo(f"compiled {len(compiled.artifacts)} files into {_shown(out_dir)} ({detail})")
+    click.echo(f"compiled {len(compiled.artifacts)} files into {shown(out_dir)} ({detail})")
 
 
 @main.command()
@@ -315,15 +316,8 @@ def _refuse_spec_folders(project, out_dir: Path) -> None:
     for folder in project.project.specs:
         spec_dir = (root / folder).resolve()
         if out_dir == spec_dir or spec_dir in out_dir.parents or out_dir in spec_dir.parents:
-            raise click.BadParameter(f"{_shown(out_dir)} overlaps the spec folder '{folder}'; compile replaces "
+            raise click.BadParameter(f"{shown(out_dir)} overlaps the spec folder '{folder}'; compile replaces "
                                      "its output folder as a whole", param_hint="--out")
-
-
-def _shown(path: Path) -> str:
-    rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 
 
 def _register_operations() -> None:

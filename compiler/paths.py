@@ -38,3 +38,9 @@ def _parents_within(root: Path, target: Path) -> list[Path]:
 
 def _inside(root: Path, path: Path) -> bool:
     return path == root or root in path.parents
+
+
+def shown(path: Path | str) -> str:
+    """A path as a user will look for it: relative to the working directory when under it."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.paths import shown
 from compiler.spec import SpecProject
 
 TIMEOUT = 600
@@ -117,7 +118,7 @@ def hadolint(t: Target, tool: list[str]) -> ToolResult:
         items = json.loads(out or "[]")
     except ValueError:
         return ToolResult("hadolint", "failed", out.splitlines()[-5:])
-    findings = [f"{_rel(i['file'])}:{i['line']}: {i['code']} {i['message']}" for i in items]
+    findings = [f"{shown(i['file'])}:{i['line']}: {i['code']} {i['message']}" for i in items]
     return ToolResult("hadolint", "failed" if findings else "passed", findings, f"{len(files)} Dockerfiles")
 
 
@@ -162,7 +163,7 @@ def checkov(t: Target, tool: list[str]) -> ToolResult:
         summary = report.get("summary", {})
         counts[str(report.get("check_type"))] = (summary.get("passed", 0), summary.get("skipped", 0))
         for item in report.get("results", {}).get("failed_checks", []):
-            findings.add(f"{_rel(item.get('file_abs_path') or item.get('file_path', ''))}: {item.get('check_id')} "
+            findings.add(f"{shown(item.get('file_abs_path') or item.get('file_path', ''))}: {item.get('check_id')} "
                          f"{item.get('check_name')} ({item.get('resource')})")
     passed, skipped = sum(p for p, _ in counts.values()), sum(s for _, s in counts.values())
     note = f"{passed} checks passed" + (f", {skipped} suppressed in the files" if skipped else "")
@@ -193,15 +194,10 @@ def k8s_policy(t: Target, tool: list[str]) -> ToolResult:
     files = [f for f in t.files("k8s", ".yaml", ".yml") if f.name != "kustomization.yaml"]
     if not files:
         return ToolResult("specops k8s policy", "skipped", note="no manifests in the output")
-    findings = check_files([(_rel(str(f)), f.read_text(encoding="utf-8")) for f in files])
+    findings = check_files([(shown(str(f)), f.read_text(encoding="utf-8")) for f in files])
     lines = [f"{x.file}: {x.kind}/{x.name}: {x.rule} {x.message}" for x in findings]
     return ToolResult("specops k8s policy", "failed" if lines else "passed", lines,
                       f"{len(files)} manifests, custom resources included")
-
-
-def _rel(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
 
 
 VALIDATORS: tuple[tuple[str, str | None, Callable[[Target, list[str]], ToolResult]], ...] = (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from compiler.diagnostics import UserError
 from compiler.emit import Artifact
+from compiler.paths import shown
 
 WORKFLOW_PREFIX = "specops-"
 # folders dbt creates when it runs inside the output; never ours to delete or report
@@ -178,23 +179,18 @@ def check_drift(out: Path, workflows: Path, artifacts: list[Artifact]) -> Drift:
         base = out if art.base == "output" else workflows
         wanted[base / art.path] = art
     for path, art in sorted(wanted.items(), key=lambda kv: str(kv[0])):
-        shown = _shown(path)
+        where = shown(path)
         if not path.is_file():
-            drift.missing.append(shown)
+            drift.missing.append(where)
         elif path.read_bytes() != art.content:
-            drift.stale.append(shown)
+            drift.stale.append(where)
     if out.is_dir():
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out).as_posix()
             if path not in wanted and not _ignored(rel):
-                drift.extra.append(_shown(path))
+                drift.extra.append(shown(path))
     if workflows.is_dir():
         for path in sorted(workflows.glob(f"{WORKFLOW_PREFIX}*")):
             if path.is_file() and path not in wanted:
-                drift.extra.append(_shown(path))
+                drift.extra.append(shown(path))
     return drift
-
-
-def _shown(path: Path) -> str:
-    rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel

@@ -14,6 +14,7 @@ from compiler import __version__
 from compiler.apply.context import RunContext, StepFailed
 from compiler.compile import Compiled
 from compiler.manifest import sha256
+from compiler.paths import shown
 from compiler.plan.baseline import applied_dir
 from compiler.plan.build import artifact_in_scope, head_snapshots
 from compiler.plan.impact import Impact
@@ -190,7 +191,7 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
                     kubectl_delete(ctx, removed)
             else:
                 ctx.echo(f"   environment '{ctx.env.name}' has no kubernetes.context: the manifests are ready for "
-                         f"GitOps in {_shown(folder)} (kubectl apply --server-side -k {_shown(folder)})")
+                         f"GitOps in {shown(folder)} (kubectl apply --server-side -k {shown(folder)})")
                 if removed:
                     ctx.echo(f"   removed from the folder (delete their objects in your GitOps repository): "
                              f"{', '.join(sorted(removed))}")
@@ -199,10 +200,3 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
             outcome.failed[impact.address] = str(exc)
         return
     _done(ctx, state, outcome, [i.address for i in ready])
-
-
-def _shown(path: Path) -> str:
-    import os
-
-    rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from compiler.plan.impact import Impact
 from compiler.plan.model import SYMBOLS, Plan, ResourceChange
+from compiler.plan.spec_paths import spec_path
 
 MARKER = "<!-- specops-plan -->"
 MAX_MARKDOWN = 65_000
@@ -51,10 +52,11 @@ def _attr_lines(change: ResourceChange) -> list[str]:
         long_text = (isinstance(c.before, str) and isinstance(c.after, str)
                      and ("\n" in c.before + c.after or len(c.before) + len(c.after) > 160))
         if long_text:
-            lines.append(f"{mark} {c.path}: (text changed)  [{c.category}]{note}")
+            lines.append(f"{mark} {spec_path(change.kind, c.path)}: (text changed)  [{c.category}]{note}")
             lines += _text_diff(c.before, c.after)
         else:
-            lines.append(f"{mark} {c.path}: {_value(c.before)} -> {_value(c.after)}  [{c.category}]{note}")
+            lines.append(f"{mark} {spec_path(change.kind, c.path)}: {_value(c.before)} -> {_value(c.after)}  "
+                         f"[{c.category}]{note}")
     return lines
 
 
@@ -170,7 +172,7 @@ def render_markdown(plan: Plan) -> str:
         head.append("> [!WARNING]")
         head.append("> **Breaking changes and destroys**")
         for c in danger[:MAX_LISTED]:
-            reasons = "; ".join(f"`{a.path}`" for a in c.changes if a.category == "breaking")[:300]
+            reasons = "; ".join(f"`{spec_path(c.kind, a.path)}`" for a in c.changes if a.category == "breaking")[:300]
             line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
             head.append(line + (f": {reasons}" if reasons else ""))
             chain = chains.get(c.address)
@@ -184,7 +186,8 @@ def render_markdown(plan: Plan) -> str:
     if plan.resource_changes:
         body += ["#### Resource changes", "", "| | address | action | category | changed |", "|---|---|---|---|---|"]
         for c in plan.resource_changes[:MAX_LISTED]:
-            changed = ", ".join(f"`{a.path}`" for a in c.changes[:4]) + (" …" if len(c.changes) > 4 else "")
+            changed = ", ".join(f"`{spec_path(c.kind, a.path)}`" for a in c.changes[:4])
+            changed += " …" if len(c.changes) > 4 else ""
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
                         f"| {_md_escape(changed)} |")
         if len(plan.resource_changes) > MAX_LISTED:

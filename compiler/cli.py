@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -219,7 +220,7 @@ def init(directory: Path, name: str | None) -> None:
         raise SpecopsError(str(exc)) from None
     for rel in written:
         click.echo(f"  created {directory / rel}")
-    click.echo(f"Next: cd {directory} && specops validate && specops graph")
+    click.echo(f"Next: cd {shlex.quote(str(directory))} && specops validate && specops graph")
 
 
 @main.command(name="compile")

@@ -27,6 +27,8 @@ no_cache_option = click.option("--no-cache", is_flag=True,
 def _environment(project, env: str | None) -> str:
     from compiler.diagnostics import did_you_mean
 
+    if env is not None and not env.strip():
+        raise click.BadParameter("an environment name may not be empty", param_hint="--env")
     name = env or project.default_environment
     if name is None:
         raise SpecopsError("the repository defines no Environment")

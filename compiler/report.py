@@ -80,7 +80,8 @@ def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = N
         out.append(summary)
     elif diags:
         files = len({d.file for d in diags if d.file})
-        out.append(f"{errors} error(s), {warnings} warning(s) in {files} file(s)")
+        where = f" in {files} file(s)" if files else ""
+        out.append(f"{errors} error(s), {warnings} warning(s){where}")
     return "\n".join(out) + ("\n" if out else "")
 
 

@@ -51,8 +51,15 @@ def head_sha(root: Path) -> str | None:
 
 def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
     """Compile the specs as they are at `ref`, from a temporary worktree."""
-    top = Path(_git(["rev-parse", "--show-toplevel"], root)).resolve()
-    sha = _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], root)
+    try:
+        top = Path(_git(["rev-parse", "--show-toplevel"], root)).resolve()
+    except BaselineError:
+        raise BaselineError(f"--against needs a git repository, and {root} is not inside one") from None
+    try:
+        sha = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
+    except BaselineError:
+        raise BaselineError(f"unknown git revision '{ref}' (for a branch of the remote, fetch it first: "
+                            "git fetch origin)") from None
     rel = root.resolve().relative_to(top)
     tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-"))
     tree = tmp / "tree"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -114,12 +116,14 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         raise ReportedFailure(2)
 
 
-def _take_lock(project, env_name: str, path: Path):
-    """The environment's lock, or a clear refusal naming its holder and how to break it."""
+@contextmanager
+def _locked(project, env_name: str, path: Path) -> Iterator[None]:
+    """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
     from compiler.state import Lock, LockHeld
 
     try:
-        return Lock(project.root, env_name).__enter__()
+        with Lock(project.root, env_name):
+            yield
     except LockHeld as exc:
         info = exc.info
         where = "" if project.root == Path.cwd().resolve() else f" {path}"
@@ -181,8 +185,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
         env = env or saved.get("environment")
     env_name = _environment(project, env)
-    lock = _take_lock(project, env_name, path)
-    try:
+    with _locked(project, env_name, path):
         selected = _selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
@@ -205,8 +208,6 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
                          head_sha(project.root))
         outcome = run(ctx, state, compiled, result)
-    finally:
-        lock.__exit__(None, None, None)
     _report(project, env_name, outcome)
 
 
@@ -280,17 +281,15 @@ def train(model: str, path: Path, env: str | None) -> None:
 
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
-    lock = _take_lock(project, env_name, path)
-    try:
-        with ctx.step(f"train {spec.address}"):
-            result = train_model(ctx, spec)
+    with _locked(project, env_name, path):
+        try:
+            with ctx.step(f"train {spec.address}"):
+                result = train_model(ctx, spec)
+        except StepFailed as exc:
+            raise SpecopsError(str(exc)) from None
         state = load_state(project.root, env_name)
         state.models[model] = result.to_state(spec)
         save_state(project.root, state)
-    except StepFailed as exc:
-        raise SpecopsError(str(exc)) from None
-    finally:
-        lock.__exit__(None, None, None)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
     if not result.promoted:

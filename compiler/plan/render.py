@@ -60,15 +60,23 @@ def _attr_lines(change: ResourceChange) -> list[str]:
     return lines
 
 
+def _cause(plan: Plan, address: str, category: str) -> str:
+    """The first step of an impact chain: the changed resource with its action and category."""
+    action = plan.action_of(address)
+    if action is None:
+        return f"{address} (pending)"
+    return f"{address} {SYMBOLS[action]} {'new' if action == 'create' else category}"
+
+
 def _path(plan: Plan, impact_path: tuple[str, ...], category: str, work: str) -> str:
-    parts = list(impact_path)
-    cause = plan.action_of(parts[0])
-    if cause is None:
-        parts[0] = f"{parts[0]} (pending)"
-    else:
-        parts[0] = f"{parts[0]} {SYMBOLS[cause]} {'new' if cause == 'create' else category}"
+    parts = [_cause(plan, impact_path[0], category), *impact_path[1:]]
     parts[-1] = f"{parts[-1]} {work}" if len(parts) > 1 else f"{parts[-1]} ({work})"
     return " -> ".join(parts)
+
+
+def _md_chain(plan: Plan, impact_path: tuple[str, ...], category: str) -> str:
+    """`dataset.a ~ breaking → transform.b → dataset.c → model.d`: from the change to the resource."""
+    return " → ".join([_cause(plan, impact_path[0], category), *impact_path[1:]])
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -209,7 +217,7 @@ def render_markdown(plan: Plan) -> str:
             body += _details("Attribute changes", block, force=len(diff_lines) > UNWRAPPED_LINES)
             body.append("")
     if plan.impacts:
-        rows = [f"- **{i.work}** `{i.address}` ← {_md_escape(_path(plan, i.path, i.category, i.work))}"
+        rows = [f"- **{i.work}** `{i.address}`, via {_md_escape(_md_chain(plan, i.path, i.category))}"
                 + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in plan.impacts[:MAX_LISTED]]
         if len(plan.impacts) > MAX_LISTED:
             rows.append(f"- … and {len(plan.impacts) - MAX_LISTED} more")

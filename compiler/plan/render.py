@@ -185,7 +185,7 @@ def render_markdown(plan: Plan) -> str:
             head.append(line + (f": {reasons}" if reasons else ""))
             chain = chains.get(c.address)
             if chain is not None:
-                shown = _path(plan, chain.path, chain.category, chain.work)
+                shown = f"{_md_chain(plan, chain.path, chain.category)} ({chain.work})"
                 head.append(f">   - impact: {_md_escape(shown[:500])}")
         if len(danger) > MAX_LISTED:
             head.append(f"> - … and {len(danger) - MAX_LISTED} more (see the resource changes below)")

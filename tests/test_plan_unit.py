@@ -468,7 +468,7 @@ def test_markdown_layout(base, edited):
     listed = " ".join(block)
     assert "dataset.customer_activity" in listed and "spec.columns[avg_satisfaction].type" in listed
     assert "model.churn` update" not in listed and "dataset.customer_features` update" not in listed
-    assert "deployment.churn_api_dev rollout" in listed  # the chain to what it breaks downstream
+    assert "model.churn → deployment.churn_api_dev (rollout)" in listed  # the chain to what it breaks downstream
     # long sections are collapsed (the file list when over 12 lines), the file diffs always
     collapsed = f"<details><summary>{len(plan.artifact_changes)} files</summary>" in text
     assert collapsed == (len(plan.artifact_changes) > UNWRAPPED_LINES)

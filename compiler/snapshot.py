@@ -27,7 +27,12 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
     return tuple((f.name, f.name in _MAPPINGS) for f in dataclasses.fields(cls) if f.name not in _SKIP)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most values: answer before any other test
+        return value
     if hasattr(type(value), "__dataclass_fields__"):
         out = {}
         for name, pairs in _fields(type(value)):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from compiler.model import (
     Transform,
     Warehouse,
 )
-from compiler.paths import repo_path_problem
+from compiler.paths import output_overlap, repo_path_problem
 
 _WAREHOUSE_DEFAULTS: dict[str, dict[str, Any]] = {
     "duckdb": {"path": None},
@@ -128,21 +127,14 @@ class Builder:
         )
 
     def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:
-        """compile replaces the output folder as a whole: it may not be the root or hold the specs."""
+        """compile replaces the output folder as a whole: it may not be the root or touch the specs."""
         output = spec.get("output", "build")
-        norm = posixpath.normpath(output)
-        line, col = doc.locate(("spec", "output"))
-        if norm == ".":
+        problem = output_overlap(self.root, self.root / output, spec.get("specs", ["specs"]))
+        if problem:
+            line, col = doc.locate(("spec", "output"))
             self.diagnostics.append(Diagnostic(
-                "bad-path", f"output '{output}' is the repository root, which compile would replace",
+                "bad-path", f"output '{output}': {problem}, and compile replaces its output folder as a whole",
                 doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
-            return
-        for folder in spec.get("specs", ["specs"]):
-            folder_norm = posixpath.normpath(folder)
-            if folder_norm == norm or folder_norm.startswith(norm + "/"):
-                self.diagnostics.append(Diagnostic(
-                    "bad-path", f"output '{output}' holds the spec folder '{folder}', which compile would replace",
-                    doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
 
     def _environment(self, doc: Document) -> Environment:
         spec = doc.data["spec"]

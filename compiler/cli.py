@@ -312,13 +312,13 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
 
 
 def _refuse_spec_folders(project, out_dir: Path) -> None:
-    """The output is replaced as a whole: it may not be the repository or hold (or sit in) a spec folder."""
-    root = project.root
-    for folder in project.project.specs:
-        spec_dir = (root / folder).resolve()
-        if out_dir == spec_dir or spec_dir in out_dir.parents or out_dir in spec_dir.parents:
-            raise click.BadParameter(f"{shown(out_dir)} overlaps the spec folder '{folder}'; compile replaces "
-                                     "its output folder as a whole", param_hint="--out")
+    """The output is replaced as a whole: it may not be the repository or overlap a spec folder."""
+    from compiler.paths import output_overlap
+
+    problem = output_overlap(project.root, out_dir, project.project.specs)
+    if problem:
+        raise click.BadParameter(f"{shown(out_dir)}: {problem}, and compile replaces its output folder as a "
+                                 "whole", param_hint="--out")
 
 
 def _register_operations() -> None:

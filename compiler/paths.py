@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 
@@ -44,3 +45,15 @@ def shown(path: Path | str) -> str:
     """A path as a user will look for it: relative to the working directory when under it."""
     rel = os.path.relpath(path)
     return str(path) if rel.startswith("..") else rel
+
+
+def output_overlap(root: Path, out: Path, spec_folders: Iterable[str]) -> str | None:
+    """Why `out` cannot be compile's output folder (it is replaced as a whole), or None."""
+    root, out = root.resolve(), out.resolve()
+    if out == root or out in root.parents:
+        return "it is (or holds) the repository root"
+    for folder in spec_folders:
+        spec = (root / folder).resolve()
+        if out == spec or spec in out.parents or out in spec.parents:
+            return f"it overlaps the spec folder '{folder}'"
+    return None

@@ -91,14 +91,14 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from compiler.apply.train import _quiet_mlflow, load_frame
+    from compiler.apply.train import load_frame, quiet_mlflow
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
     if ctx.env.warehouse.type != "duckdb":
         raise StepFailed(f"drift scoring reads the warehouse with DuckDB; environment '{ctx.env.name}' uses "
                          f"{ctx.env.warehouse.type}")
-    _quiet_mlflow()
+    quiet_mlflow()
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
     client = MlflowClient(uri)
     try:

@@ -154,7 +154,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
     metrics = compute_metrics(model.task, estimator, X_test, y_test)
-    _quiet_mlflow()
+    quiet_mlflow()
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
@@ -202,7 +202,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
                        version if promoted else current_version)
 
 
-def _quiet_mlflow() -> None:
+def quiet_mlflow() -> None:
     """MLflow's INFO logs and advisory warnings would drown the apply output."""
     import logging
     import warnings

@@ -593,3 +593,28 @@ def test_schema_file_is_a_draft_2020_12_schema():
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     text = (REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8")
     assert text == json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"  # the house format of schemas/
+
+
+def test_a_plan_with_many_changed_files_diffs_only_the_first(base: Built, edited, monkeypatch) -> None:
+    import compiler.plan.build as plan_build
+
+    monkeypatch.setattr(plan_build, "MAX_FILE_DIFFS", 1)
+    head = edited((CA, "type: double", "type: decimal(10,2)"))
+    updated = [a for a in plan_of(head, base).artifact_changes if a.action == "update"]
+    assert len(updated) >= 2
+    assert updated[0].diff and not updated[0].diff.startswith("(")
+    assert all(a.diff == "(not diffed: more than 1 generated files changed)" for a in updated[1:])
+    assert all(a.before_sha256 and a.after_sha256 and a.before_sha256 != a.after_sha256 for a in updated)
+
+
+def test_the_applied_tree_is_read_lazily_and_missing_files_are_not_kept(tmp_path: Path) -> None:
+    from compiler.plan.baseline import AppliedFiles
+
+    (tmp_path / "dbt").mkdir()
+    (tmp_path / "dbt" / "a.sql").write_bytes(b"select 1")
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "ci.yml").write_bytes(b"on: push")
+    files = AppliedFiles(tmp_path, ["dbt/a.sql", "dbt/gone.sql", "workflows:ci.yml"])
+    assert files["dbt/a.sql"] == b"select 1" and files["workflows:ci.yml"] == b"on: push"
+    assert files["dbt/gone.sql"] is None and files.get("other") is None
+    assert list(files) == ["dbt/a.sql", "dbt/gone.sql", "workflows:ci.yml"] and len(files) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from compiler.compile import compile_project
@@ -25,12 +26,31 @@ def applied_dir(root: Path, env: str) -> Path:
     return state_dir(root) / "applied" / env
 
 
+class AppliedFiles(Mapping[str, "bytes | None"]):
+    """The applied tree's files by artifact key, read when asked for: a plan reads only the changed ones."""
+
+    def __init__(self, folder: Path, keys: Iterable[str]):
+        self.folder = folder
+        self.keys_ = frozenset(keys)
+
+    def __getitem__(self, key: str) -> bytes | None:
+        if key not in self.keys_:
+            raise KeyError(key)
+        path = self.folder / key.replace(":", "/", 1)
+        try:
+            return path.read_bytes() if path.is_file() else None
+        except OSError:
+            return None  # the diff then says the previous content was not kept
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.keys_))
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+
 def from_state(root: Path, state: State) -> BaselineData:
-    folder = applied_dir(root, state.environment)
-    contents: dict[str, bytes | None] = {}
-    for key in state.artifacts:
-        path = folder / key.replace(":", "/", 1) if ":" in key else folder / key
-        contents[key] = path.read_bytes() if path.is_file() else None
+    contents = AppliedFiles(applied_dir(root, state.environment), state.artifacts)
     info = Baseline("state", None, state.lineage or None, state.serial, state.digest(), None)
     return BaselineData(info, dict(state.resources), dict(state.pending), contents, dict(state.artifacts))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from compiler import __version__
@@ -13,13 +14,15 @@ from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Baseline, Plan, ResourceChange
 from compiler.spec import SpecProject
 
+MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without their diffs
+
 
 @dataclass(frozen=True)
 class BaselineData:
     info: Baseline
     resources: dict[str, dict]  # address -> snapshot
     pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
-    artifacts: dict[str, bytes | None]  # artifact key -> content (None when only the digest is known)
+    artifacts: Mapping[str, bytes | None]  # artifact key -> content (None when only the digest is known)
     digests: dict[str, str]  # artifact key -> sha256
 
 
@@ -66,6 +69,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             direct[address] = ("non-breaking", [])
         elif new is None:
             changes.append(ResourceChange(address, kind, "delete", "breaking", (), None, old, None))
+        elif old == new:
+            continue  # the common case, decided without walking the two snapshots
         else:
             action, category, attrs = classify(kind, old, new)
             if action == "no-op":
@@ -91,25 +96,29 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     base_keys = {k for k in base.digests if artifact_in_scope(k, env)}
     if selected is not None:
         base_keys &= set(head_art)
+    head_digests = {k: sha256(a.content) for k, a in head_art.items()}
+    diffed = 0
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)
-        old_digest = base.digests.get(key)
-        new_digest = sha256(art.content) if art else None
+        old_digest, new_digest = base.digests.get(key), head_digests.get(key)
         if old_digest == new_digest:
             continue
-        old_bytes = base.artifacts.get(key)
         owner = art.owners[0] if art and art.owners else None
         if art is None:
             action, diff = "delete", ""
         elif old_digest is None:
             action, diff = "create", ""
         else:
-            action = "update"
-            diff = content_diff(key, old_bytes, art.content) if old_bytes is not None else "(previous content not kept)"
+            action, diff = "update", "(previous content not kept)"
+            diffed += 1
+            if diffed > MAX_FILE_DIFFS:
+                diff = f"(not diffed: more than {MAX_FILE_DIFFS} generated files changed)"
+            elif (old_bytes := base.artifacts.get(key)) is not None:
+                diff = content_diff(key, old_bytes, art.content)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff))
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
         resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,
-        artifact_digests={k: sha256(a.content) for k, a in head_art.items()},
+        artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
     )

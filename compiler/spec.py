@@ -111,11 +111,9 @@ class SpecProject:
 
         def compute() -> dict[str, str]:
             prints: dict[str, str] = {}
-            for node in self.graph.topological():
-                h = hashlib.sha256(f"{node}={self._by_address[node].digest}".encode())
-                for parent in self.graph.parents(node):
-                    h.update(f"\n{prints[parent]}".encode())
-                prints[node] = h.hexdigest()
+            for node in self.graph.dependency_order():
+                parents = "".join(sorted(f"\n{prints[p]}" for p in self.graph.parents(node)))
+                prints[node] = hashlib.sha256(f"{node}={self._by_address[node].digest}{parents}".encode()).hexdigest()
             return prints
 
         return self.memo("fingerprints", compute)[address]

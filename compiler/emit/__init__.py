@@ -13,6 +13,7 @@ from typing import Literal
 from compiler.spec import SpecProject
 
 Base = Literal["output", "workflows"]
+PARALLEL_MIN_RESOURCES = 300  # below this, forking costs more than the backends take
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +61,26 @@ def get_backend(name: str) -> Backend:
     return registry[name]
 
 
+# the backends' rough cost at scale, heaviest first: parallel_map deals them round-robin to processes
+_COST_ORDER = ("kubernetes", "dbt", "docker", "github")
+
+
 def emit_all(project: SpecProject, names: Iterable[str] | None = None) -> list[Artifact]:
-    """Every artifact of the selected backends (all by default), sorted, with unique paths."""
+    """Every artifact of the selected backends (all by default), sorted, with unique paths.
+
+    With more than one usable core, backends run in forked processes (compiler.parallel) when the
+    project is large enough for that to pay; the result is the same either way.
+    """
+    from compiler.parallel import parallel_map
+
     chosen = sorted(names) if names is not None else backend_names()
+    chosen.sort(key=lambda n: (_COST_ORDER.index(n) if n in _COST_ORDER else len(_COST_ORDER), n))
+    backends = [get_backend(name) for name in chosen]
+    large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
+    outputs = parallel_map(lambda backend: list(backend(project)), backends, min_items=2 if large else 10**9)
     artifacts: dict[str, Artifact] = {}
-    for name in chosen:
-        for art in get_backend(name)(project):
+    for name, output in zip(chosen, outputs, strict=True):
+        for art in output:
             if art.key in artifacts:
                 raise ValueError(f"two artifacts claim {art.key} (backend {name})")
             artifacts[art.key] = art

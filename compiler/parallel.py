@@ -1,0 +1,136 @@
+"""Using the other cores for the pure, per-item stages (parsing files, emitting backends, writing).
+
+`parallel_map(fn, items)` returns `[fn(x) for x in items]`, in order, computing a share of the items
+in forked children that send their results back through a pipe (pickled). Forking is cheap here:
+the children inherit the loaded modules and compiled schemas, and there is nothing to re-import.
+Items are dealt round-robin, so cost is spread when similar items sit together.
+
+It falls back to doing everything in this process when there is one usable core, when the work is
+too small to pay for a fork, where fork does not exist, or when `SPECOPS_JOBS=1`. A child that fails
+(killed, out of memory, an exception) never changes the result: its share is recomputed here.
+`fn` must be a pure function whose results can be pickled; side effects in a child (e.g. cache
+entries it writes) must be ones the parent does not need to see.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+JOBS_ENV = "SPECOPS_JOBS"
+MAX_JOBS = 8
+
+
+def jobs() -> int:
+    """How many processes to use: $SPECOPS_JOBS if set (1 turns parallelism off), else the usable cores."""
+    wanted = os.environ.get(JOBS_ENV, "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        return min(int(wanted), MAX_JOBS)
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_JOBS))
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
+                 codec: tuple[Callable[[R], bytes], Callable[[bytes], R]] | None = None) -> list[R]:
+    """`[fn(x) for x in items]`, the same list, with the work shared between processes.
+
+    `codec` (encode, decode) replaces pickle for the results a child sends back, when a faster
+    encoding exists (e.g. marshal for plain data): `decode(encode(r))` must equal `r`.
+    """
+    workers = min(jobs(), len(items))
+    if workers < 2 or len(items) < min_items or not hasattr(os, "fork"):
+        return [fn(x) for x in items]
+    shares = [list(range(w, len(items), workers)) for w in range(workers)]
+    send = fn if codec is None else (lambda item: codec[0](fn(item)))
+    children = [_spawn(send, items, share) for share in shares[1:]]
+    results: list[R | None] = [None] * len(items)
+    try:
+        for i in shares[0]:
+            results[i] = fn(items[i])
+    except BaseException:
+        _abandon(children)
+        raise
+    for share, child in zip(shares[1:], children, strict=True):
+        got = _collect(child)
+        if got is not None and codec is not None:
+            got = _decoded(got, codec[1])
+        if got is None or len(got) != len(share):
+            got = [fn(items[i]) for i in share]  # the child failed: do its share here
+        for i, value in zip(share, got, strict=True):
+            results[i] = value
+    return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def _decoded(encoded: list, decode: Callable[[bytes], R]) -> list[R] | None:
+    try:
+        return [decode(b) for b in encoded]
+    except (ValueError, TypeError, EOFError, KeyError, IndexError):
+        return None
+
+
+def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tuple[int, int] | None:
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: compute, send, and leave without running the parent's cleanup
+        status = 1
+        try:
+            os.close(read_end)
+            payload = pickle.dumps([fn(items[i]) for i in share], protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            status = 0
+        except BaseException:  # anything at all: the parent recomputes the share
+            pass
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _abandon(children: list[tuple[int, int] | None]) -> None:
+    """Stop and reap the children when this process gives up (an interrupt, an error in its share)."""
+    import signal
+
+    for child in children:
+        if child is None:
+            continue
+        pid, read_end = child
+        os.close(read_end)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def _collect(child: tuple[int, int] | None) -> list | None:
+    if child is None:
+        return None
+    pid, read_end = child
+    try:
+        with os.fdopen(read_end, "rb") as inp:
+            payload = inp.read()
+    except OSError:
+        payload = b""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 1
+    if status != 0 or not payload:
+        return None
+    try:
+        value = pickle.loads(payload)
+    except (pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    return value if isinstance(value, list) else None

@@ -32,3 +32,11 @@ def compile_project(project: SpecProject) -> Compiled:
     artifacts = emit_all(project)
     manifest = manifest_artifact(project, artifacts, schema_digest())
     return Compiled(project, sorted([*artifacts, manifest], key=lambda a: a.key))
+
+
+def compile_for_plan(project: SpecProject, environment: str | None) -> Compiled:
+    """What a plan compares: every artifact but the manifest, and only `environment`'s manifests.
+
+    The same bytes as compile_project's for those files (tests/test_plan_unit.py holds it to that).
+    """
+    return Compiled(project, emit_all(project, environment=environment))

@@ -618,3 +618,13 @@ def test_the_applied_tree_is_read_lazily_and_missing_files_are_not_kept(tmp_path
     assert files["dbt/a.sql"] == b"select 1" and files["workflows:ci.yml"] == b"on: push"
     assert files["dbt/gone.sql"] is None and files.get("other") is None
     assert list(files) == ["dbt/a.sql", "dbt/gone.sql", "workflows:ci.yml"] and len(files) == 3
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", None])
+def test_a_plan_compiles_exactly_the_files_it_compares(base: Built, env: str | None) -> None:
+    from compiler.compile import compile_for_plan
+
+    scoped = compile_for_plan(base.project, env).artifacts
+    assert scoped == [a for a in base.compiled.artifacts if artifact_in_scope(a.key, env)]
+    if env is not None:
+        assert any(a.key.startswith(f"k8s/{env}/") for a in scoped)

@@ -65,17 +65,25 @@ def get_backend(name: str) -> Backend:
 _COST_ORDER = ("kubernetes", "dbt", "docker", "github")
 
 
-def emit_all(project: SpecProject, names: Iterable[str] | None = None) -> list[Artifact]:
+def emit_all(project: SpecProject, names: Iterable[str] | None = None,
+             environment: str | None = None) -> list[Artifact]:
     """Every artifact of the selected backends (all by default), sorted, with unique paths.
 
+    With `environment`, the Kubernetes manifests of that environment only (a plan's scope).
     With more than one usable core, backends run in forked processes (compiler.parallel) when the
     project is large enough for that to pay; the result is the same either way.
     """
+    from functools import partial
+
     from compiler.parallel import parallel_map
 
     chosen = sorted(names) if names is not None else backend_names()
     chosen.sort(key=lambda n: (_COST_ORDER.index(n) if n in _COST_ORDER else len(_COST_ORDER), n))
     backends = [get_backend(name) for name in chosen]
+    if environment is not None and "kubernetes" in chosen:
+        from compiler.emit.kubernetes import render
+
+        backends[chosen.index("kubernetes")] = partial(render, resolved=None, only=environment)
     large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
     outputs = parallel_map(lambda backend: list(backend(project)), backends, min_items=2 if large else 10**9)
     artifacts: dict[str, Artifact] = {}

@@ -46,11 +46,15 @@ def emit(project: SpecProject) -> list[Artifact]:
     return render(project, None)
 
 
-def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = None) -> list[Artifact]:
-    """The manifests, with `resolved` model versions (by Model name) where apply knows them."""
+def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = None,
+           only: str | None = None) -> list[Artifact]:
+    """The manifests, with `resolved` model versions (by Model name) where apply knows them.
+
+    With `only`, just that environment's (what a plan of one environment compares).
+    """
     out: list[Artifact] = []
     for env in sorted(project.environments.values(), key=lambda e: e.name):
-        if env.namespace is None:
+        if env.namespace is None or (only is not None and env.name != only):
             continue
         docs = environment_docs(Target(project, env, resolved or {}))
         if docs:

@@ -39,16 +39,19 @@ def jobs() -> int:
 
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
-                 codec: tuple[Callable[[R], bytes], Callable[[bytes], R]] | None = None) -> list[R]:
+                 codec: tuple[Callable[[R], bytes], Callable[[bytes], R]] | None = None,
+                 weights: Sequence[float] | None = None) -> list[R]:
     """`[fn(x) for x in items]`, the same list, with the work shared between processes.
 
     `codec` (encode, decode) replaces pickle for the results a child sends back, when a faster
     encoding exists (e.g. marshal for plain data): `decode(encode(r))` must equal `r`.
+    `weights` (the items' expected costs) balances few, unequal items; without, items are dealt round-robin.
     """
     workers = min(jobs(), len(items))
     if workers < 2 or len(items) < min_items or not hasattr(os, "fork"):
         return [fn(x) for x in items]
-    shares = [list(range(w, len(items), workers)) for w in range(workers)]
+    shares = _balanced(weights, workers) if weights is not None else [
+        list(range(w, len(items), workers)) for w in range(workers)]
     send = fn if codec is None else (lambda item: codec[0](fn(item)))
     children = [_spawn(send, items, share) for share in shares[1:]]
     results: list[R | None] = [None] * len(items)
@@ -67,6 +70,17 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
         for i, value in zip(share, got, strict=True):
             results[i] = value
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def _balanced(weights: Sequence[float], workers: int) -> list[list[int]]:
+    """Heaviest item first to the least loaded worker (ties by position: the same shares every run)."""
+    loads = [0.0] * workers
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
+        w = min(range(workers), key=lambda w: (loads[w], w))
+        shares[w].append(i)
+        loads[w] += weights[i]
+    return [sorted(share) for share in shares]
 
 
 def _decoded(encoded: list, decode: Callable[[bytes], R]) -> list[R] | None:

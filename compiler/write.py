@@ -11,20 +11,16 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from compiler.diagnostics import UserError
 from compiler.emit import Artifact
-from compiler.parallel import parallel_map
 from compiler.paths import shown
 
 WORKFLOW_PREFIX = "specops-"
 # folders dbt creates when it runs inside the output; never ours to delete or report
 RUNTIME_DIRS = ("dbt/target", "dbt/logs", "dbt/dbt_packages")
 RUNTIME_FILES = ("dbt/.user.yml", "dbt/package-lock.yml")
-PARALLEL_MIN_FILES = 2000  # below this, forking costs more than writing takes
-WRITE_CHUNKS = 16  # dealt round-robin to the processes
 
 
 @dataclass
@@ -125,27 +121,20 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
         files = [(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"]
         for folder in sorted({os.path.dirname(path) for path, _ in files}):  # one mkdir per folder
             os.makedirs(folder, exist_ok=True)
-        large = len(files) >= PARALLEL_MIN_FILES
-        parallel_map(_write_files, [files[i::WRITE_CHUNKS] for i in range(WRITE_CHUNKS)],
-                     min_items=2 if large else 10**9)
+        for path, content in files:  # one process: parallel writers only contend for the folders' locks
+            write_file(path, content)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
             old.rmdir()
             os.replace(out, old)
             os.replace(tmp, out)
             _keep_runtime(old, out)
-            _remove_tree(old, large)
+            shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_files(files: list[tuple[str, bytes]]) -> None:
-    """Write new files (their folders exist); idempotent, so a failed worker's share can simply be redone."""
-    for path, content in files:
-        write_file(path, content)
 
 
 def write_file(path: str, content: bytes) -> None:
@@ -157,17 +146,6 @@ def write_file(path: str, content: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
-
-
-def _remove_tree(folder: Path, large: bool) -> None:
-    """rmtree, with the top-level folders of a large tree shared between processes."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
-    subdirs = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
-    parallel_map(partial(shutil.rmtree, ignore_errors=True), subdirs, min_items=2 if large else 10**9)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_workflows(folder: Path, artifacts: list[Artifact]) -> None:

@@ -130,3 +130,19 @@ def test_compiling_in_several_processes_gives_the_same_bytes(
     tree = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert tree == {a.path: a.content for a in serial if a.base == "output"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_digests_computed_by_several_processes_are_the_ones_computed_here(
+        generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.emit import share_digests
+
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
+    shared, _ = check_repository(generated)
+    here, _ = check_repository(generated)
+    assert shared is not None and here is not None
+    share_digests(shared)
+    resources = [shared.project, *shared.resources()]
+    assert all("digest" in r.__dict__ for r in resources)
+    assert [r.digest for r in resources] == [r.digest for r in [here.project, *here.resources()]]
+    assert shared.spec_digest == here.spec_digest

@@ -88,7 +88,7 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
         work += [(name, partial(render, resolved=None, only=e), _COST[name] / max(1, len(envs))) for e in envs]
     large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
     if large:  # what several backends derive from the whole project: once, before the processes part
-        _ = project.spec_digest  # every resource's digest
+        share_digests(project)
         if project.models:
             project.fingerprint(next(iter(project.models.values())).address)
     outputs = parallel_map(lambda item: list(item[1](project)), work, min_items=2 if large else 10**9,
@@ -101,3 +101,18 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
                 raise ValueError(f"two artifacts claim {art.key} (backend {name})")
             artifacts[art.key] = art
     return [artifacts[k] for k in sorted(artifacts)]
+
+
+def share_digests(project: SpecProject) -> None:
+    """Every resource's digest, computed by all processes (each a share) and kept on the resources.
+
+    Digests are cached properties of immutable resources: filling them in from another process's
+    computation gives the same values the properties would compute here.
+    """
+    from compiler.parallel import parallel_map
+
+    resources = [project.project, *project.resources()]
+    pending = [r for r in resources if "digest" not in r.__dict__]
+    for res, digest in zip(pending, parallel_map(lambda r: r.digest, pending, min_items=PARALLEL_MIN_RESOURCES),
+                           strict=True):
+        res.__dict__.setdefault("digest", digest)

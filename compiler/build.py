@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class Builder:
 
     root: Path
     diagnostics: list[Diagnostic]
+    _read: dict[tuple[str, tuple[str, ...]], tuple[str | None, bytes | None]] = field(default_factory=dict)
 
     def build(self, doc: Document) -> Resource:
         method = getattr(self, f"_{doc.kind.lower()}")
@@ -77,6 +78,18 @@ class Builder:
         }
 
     def _file(self, doc: Document, path: YamlPath, rel: str, what: str, suffixes: tuple[str, ...]) -> bytes | None:
+        if (rel, suffixes) not in self._read:  # many specs may name one file (a shared training script)
+            self._read[rel, suffixes] = self._read_repo_file(rel, suffixes)
+        problem, content = self._read[rel, suffixes]
+        if problem is None:
+            return content
+        line, col = doc.locate(path)
+        self.diagnostics.append(Diagnostic("bad-path", f"{what} '{rel}': {problem}", doc.file, line, col,
+                                           doc.address, "paths are relative to the repository root"))
+        return None
+
+    def _read_repo_file(self, rel: str, suffixes: tuple[str, ...]) -> tuple[str | None, bytes | None]:
+        """(problem, None), or (None, the file's bytes)."""
         problem = repo_path_problem(self.root, rel, must_exist=True)
         if problem is None and suffixes and not rel.endswith(suffixes):
             problem = f"expected a {' or '.join(suffixes)} file"
@@ -84,13 +97,10 @@ class Builder:
             problem = "not a file"
         if problem is None:
             try:
-                return (self.root / rel).read_bytes()
+                return None, (self.root / rel).read_bytes()
             except OSError as exc:
                 problem = f"cannot read it: {exc.strerror}"
-        line, col = doc.locate(path)
-        self.diagnostics.append(Diagnostic("bad-path", f"{what} '{rel}': {problem}", doc.file, line, col,
-                                           doc.address, "paths are relative to the repository root"))
-        return None
+        return problem, None
 
     def _indent_of_block(self, rel: str, first_line: int) -> int:
         """Indentation of a block scalar starting at `first_line`: its first non-blank line's."""

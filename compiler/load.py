@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import marshal
 import os
 import pickle
 import posixpath
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -116,8 +118,9 @@ def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache
         result.project = projects[0]
     elif not diags:
         diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
-    rels = _spec_files(root, result)
-    read = partial(_read_file, root, ctx, walked=True)
+    links: set[str] = set()
+    rels = _spec_files(root, result, links)
+    read = partial(_read_walked, root, ctx, frozenset(links))
     for outcome in parallel_map(read, rels, min_items=PARALLEL_MIN_FILES, codec=(_encode, _decode)):
         result.documents.extend(_merge(outcome, result))
     _check_duplicates(result)
@@ -138,7 +141,8 @@ def _excluded_dirs(project: Document | None) -> set[str]:
     return {posixpath.normpath(out)} if isinstance(out, str) and out else set()
 
 
-def _spec_files(root: Path, result: LoadResult) -> list[str]:
+def _spec_files(root: Path, result: LoadResult, links: set[str] | None = None) -> list[str]:
+    """The spec files under the Project's folders, sorted; symlinked ones are also added to `links`."""
     files: set[str] = set()
     excluded = _excluded_dirs(result.project)
     for folder, ypath in _spec_folders(result.project):
@@ -153,26 +157,35 @@ def _spec_files(root: Path, result: LoadResult) -> list[str]:
             files.add(folder)
             continue
         real_root = os.path.realpath(root)
-        for dirpath, dirnames, filenames in os.walk(base):
+        pending = [str(base)]
+        while pending:  # scandir, not os.walk: an entry says whether it is a symlink without another stat
+            dirpath = pending.pop()
             rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            keep = []
-            for d in sorted(dirnames):
-                rel = d if rel_dir == "." else f"{rel_dir}/{d}"
-                if d.startswith(".") or rel in excluded:
-                    continue
-                if os.path.islink(os.path.join(dirpath, d)):
-                    real = os.path.realpath(os.path.join(dirpath, d))
-                    if not (real == real_root or real.startswith(real_root + os.sep)):
-                        result.diagnostics.append(Diagnostic(
-                            "bad-path", f"folder '{rel}' is a symlink that leaves the repository", rel, 1, 1))
-                    continue  # symlinked folders are never walked: one file, one path
-                keep.append(d)
-            dirnames[:] = keep
-            for name in filenames:
-                if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                    rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                    if rel != PROJECT_FILE:
-                        files.add(rel)
+            try:
+                entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if name.startswith(".") or rel in excluded:
+                        continue
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        if not (real == real_root or real.startswith(real_root + os.sep)):
+                            result.diagnostics.append(Diagnostic(
+                                "bad-path", f"folder '{rel}' is a symlink that leaves the repository", rel, 1, 1))
+                        continue  # symlinked folders are never walked: one file, one path
+                    pending.append(entry.path)
+                elif name.endswith(SPEC_SUFFIXES) and not name.startswith(".") and rel != PROJECT_FILE:
+                    files.add(rel)
+                    if links is not None and entry.is_symlink():
+                        links.add(rel)
     return sorted(files)
 
 
@@ -208,24 +221,23 @@ def _merge(outcome: _Outcome, result: LoadResult) -> list[Document]:
     return list(found.documents)
 
 
-def _read_file(root: Path, ctx: _Loading, rel: str, walked: bool = False) -> _Outcome:
+def _read_walked(root: Path, ctx: _Loading, links: frozenset[str], rel: str) -> _Outcome:
+    """A file found by the walk: it sits in a checked folder and the walk follows no folder symlink,
+    so only a symlinked file itself still needs the full path check."""
+    return _read_file(root, ctx, rel, checked=rel not in links)
+
+
+def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False) -> _Outcome:
     """Read, parse and check one file (or take it from the cache); pure apart from the cache it fills."""
-    # a file found by the walk sits in a checked folder and the walk follows no folder symlink:
-    # only a symlinked file itself still needs the full check
-    needs_check = not walked or os.path.islink(root / rel)
-    problem = repo_path_problem(root, rel, must_exist=True) if needs_check else None
+    problem = None if checked else repo_path_problem(root, rel, must_exist=True)
     if problem:
         return _Outcome(rel, (Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1),))
-    path = root / rel
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            with path.open("rb") as head:
-                guessed = guess_addresses(head.read(64 * 1024).decode("utf-8", "replace"))
-            return _Outcome(rel, (Diagnostic("file-too-large", f"file is {size:,} bytes; the limit is "
-                                        f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"),),
-                            guessed)
-        raw = path.read_bytes()
+        raw = _read_capped(os.path.join(root, rel))
+    except _TooLarge as big:
+        return _Outcome(rel, (Diagnostic("file-too-large", f"file is {big.size:,} bytes; the limit is "
+                                         f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"),),
+                        guess_addresses(big.head.decode("utf-8", "replace")))
     except OSError as exc:
         return _Outcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}", rel, 1, 1),))
     key = ctx.cache.key(rel, raw, "checked" if ctx.check else "raw")
@@ -234,6 +246,31 @@ def _read_file(root: Path, ctx: _Loading, rel: str, walked: bool = False) -> _Ou
         found = process_file(rel, raw, ctx.check)
         ctx.cache.put(key, found)
     return _Outcome(rel, found=found)
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int, head: bytes):
+        super().__init__(size)
+        self.size, self.head = size, head
+
+
+def _read_capped(path: str) -> bytes:
+    """The file's bytes in few system calls (open, fstat, read, close): it counts at 10,000 files."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO must not hang us
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _TooLarge(info.st_size, os.read(fd, 64 * 1024))
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size + 1, 65536)):
+            chunks.append(chunk)
+            if sum(len(c) for c in chunks) > MAX_FILE_BYTES:  # it grew while being read
+                raise _TooLarge(sum(len(c) for c in chunks), b"".join(chunks)[:64 * 1024])
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _encode(outcome: _Outcome) -> bytes:

@@ -1,13 +1,15 @@
-"""Using the other cores for the pure, per-item stages (parsing files, emitting backends, writing).
+"""Using the other cores for the pure, per-item stages (parsing and checking files, emitting backends).
 
-`parallel_map(fn, items)` returns `[fn(x) for x in items]`, in order, computing a share of the items
-in forked children that send their results back through a pipe (pickled). Forking is cheap here:
-the children inherit the loaded modules and compiled schemas, and there is nothing to re-import.
-Items are dealt round-robin, so cost is spread when similar items sit together.
+`parallel_map(fn, items)` returns `[fn(x) for x in items]`, in order, computing shares of the items
+in forked children that send their results back through a pipe (pickled, or a faster codec).
+Forking is cheap here: the children inherit the loaded modules and compiled schemas, and there is
+nothing to re-import. Items are dealt round-robin, or balanced by weight when they are few and
+unequal.
 
 It falls back to doing everything in this process when there is one usable core, when the work is
-too small to pay for a fork, where fork does not exist, or when `SPECOPS_JOBS=1`. A child that fails
-(killed, out of memory, an exception) never changes the result: its share is recomputed here.
+too small to pay for a fork, where fork does not exist, when other threads run (specops used as a
+library: forking a threaded process can copy a held lock), or when `SPECOPS_JOBS=1`. A child that
+fails (killed, out of memory, an exception) never changes the result: its share is redone here.
 `fn` must be a pure function whose results can be pickled; side effects in a child (e.g. cache
 entries it writes) must be ones the parent does not need to see.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -48,7 +51,7 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
     `weights` (the items' expected costs) balances few, unequal items; without, items are dealt round-robin.
     """
     workers = min(jobs(), len(items))
-    if workers < 2 or len(items) < min_items or not hasattr(os, "fork"):
+    if workers < 2 or len(items) < min_items or not hasattr(os, "fork") or threading.active_count() > 1:
         return [fn(x) for x in items]
     shares = _balanced(weights, workers) if weights is not None else [
         list(range(w, len(items), workers)) for w in range(workers)]

@@ -21,6 +21,7 @@ WORKFLOW_PREFIX = "specops-"
 # folders dbt creates when it runs inside the output; never ours to delete or report
 RUNTIME_DIRS = ("dbt/target", "dbt/logs", "dbt/dbt_packages")
 RUNTIME_FILES = ("dbt/.user.yml", "dbt/package-lock.yml")
+PARALLEL_MIN_FILES = 2000  # below this, forking costs more than writing takes
 
 
 @dataclass
@@ -121,8 +122,7 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
         files = [(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"]
         for folder in sorted({os.path.dirname(path) for path, _ in files}):  # one mkdir per folder
             os.makedirs(folder, exist_ok=True)
-        for path, content in files:  # one process: parallel writers only contend for the folders' locks
-            write_file(path, content)
+        _write_by_folder(files)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
             old.rmdir()
@@ -135,6 +135,23 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_by_folder(files: list[tuple[str, bytes]]) -> None:
+    """Write the files, each folder's by one process: writers in different folders do not contend."""
+    from compiler.parallel import parallel_map
+
+    folders: dict[str, list[tuple[str, bytes]]] = {}
+    for path, content in files:
+        folders.setdefault(os.path.dirname(path), []).append((path, content))
+    groups = [folders[k] for k in sorted(folders)]
+    parallel_map(_write_group, groups, min_items=2 if len(files) >= PARALLEL_MIN_FILES else 10**9,
+                 weights=[len(g) for g in groups])
+
+
+def _write_group(files: list[tuple[str, bytes]]) -> None:
+    for path, content in files:
+        write_file(path, content)
 
 
 def write_file(path: str, content: bytes) -> None:

@@ -94,31 +94,46 @@ def _inline(value: Any) -> str:
 
 
 def _node(value: Any, col: int, lead: str, out: list[str]) -> None:
-    """A non-empty mapping or sequence whose entries start at `col`; the first line begins with `lead`."""
+    """A non-empty mapping or sequence whose entries start at `col`; the first line begins with `lead`.
+
+    The hot loop of compile at scale: exact types are tested first (`type(x) is dict`), subclasses
+    fall back to the isinstance tests.
+    """
     pad = " " * col
-    if isinstance(value, dict):
-        for i, (key, item) in enumerate(value.items()):
+    append, string = out.append, _string
+    head = lead
+    if type(value) is dict or isinstance(value, dict):
+        inner = " " * (col + 2)
+        for key, item in value.items():
             if type(key) is not str:
                 raise TypeError("mapping keys must be strings")
-            head = (lead if i == 0 else pad) + _string(key) + ":"
+            start = head + string(key) + ":"
+            head = pad
             kind = type(item)
-            if kind is str and "\n" not in item:  # the common case, without the general path
-                out.append(f"{head} {_string(item)}")
-            elif isinstance(item, dict) and item:
-                out.append(head)
-                _node(item, col + 2, " " * (col + 2), out)
-            elif isinstance(item, list) and item:
-                out.append(head)
+            if kind is str:
+                if "\n" not in item:  # the common case, without the general path
+                    append(f"{start} {string(item)}")
+                    continue
+            elif (kind is dict or (kind is not list and isinstance(item, dict))) and item:
+                append(start)
+                _node(item, col + 2, inner, out)
+                continue
+            elif (kind is list or isinstance(item, list)) and item:
+                append(start)
                 _node(item, col, pad, out)  # sequences under a key are not indented, as PyYAML writes them
-            else:
-                _leaf(head + " ", item, col + 2, out)
+                continue
+            _leaf(start + " ", item, col + 2, out)
         return
-    for i, item in enumerate(value):
-        head = (lead if i == 0 else pad) + "- "
-        if isinstance(item, (dict, list)) and item:
-            _node(item, col + 2, head, out)
+    for item in value:
+        start = head + "- "
+        head = pad
+        kind = type(item)
+        if kind is str and "\n" not in item:
+            append(start + string(item))
+        elif (kind is dict or kind is list or isinstance(item, (dict, list))) and item:
+            _node(item, col + 2, start, out)
         else:
-            _leaf(head, item, col + 2, out)
+            _leaf(start, item, col + 2, out)
 
 
 def _leaf(head: str, value: Any, col: int, out: list[str]) -> None:

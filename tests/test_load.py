@@ -218,6 +218,25 @@ def test_symlinked_file_inside_the_repository_is_read(tmp_path):
     assert loaded_files(result) == ["specs/a.yaml"]
 
 
+def test_a_fifo_or_folder_named_like_a_spec_is_reported_or_walked_never_waited_for(tmp_path):
+    root = make_repo(tmp_path / "r", files={"specs/a.yaml": ENV % ("a", "a"),
+                                            "specs/dir.yaml/b.yaml": ENV % ("b", "b")})
+    os.mkfifo(root / "specs" / "pipe.yaml")  # opening it for reading would block until a writer came
+    result = load_repository(root)
+    (diag,) = result.diagnostics
+    assert (diag.code, diag.file) == ("unreadable", "specs/pipe.yaml")
+    assert "not a regular file" in diag.message
+    assert loaded_files(result) == ["specs/a.yaml", "specs/dir.yaml/b.yaml"]
+
+
+def test_a_broken_symlink_is_reported(tmp_path):
+    root = make_repo(tmp_path / "r", files={"specs/a.yaml": ENV % ("a", "a")})
+    os.symlink(root / "nowhere.yaml", root / "specs" / "dangling.yaml")
+    result = load_repository(root)
+    (diag,) = result.diagnostics
+    assert (diag.code, diag.file) == ("bad-path", "specs/dangling.yaml")
+
+
 # --------------------------------------------------------------------------- file contents
 
 

@@ -283,7 +283,8 @@ def _python_header(source: bytes, model: Model) -> bytes:
 @cache
 def _jinja() -> Environment:
     return Environment(loader=FileSystemLoader(str(data_dir("templates") / "docker")), undefined=StrictUndefined,
-                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+                       auto_reload=False)  # shipped templates do not change under a run: no stat per render
 
 
 def _render(template: str, *, header: list[str], **context: object) -> bytes:

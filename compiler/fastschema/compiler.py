@@ -1,32 +1,28 @@
-"""A fast "is this document valid?" check for our own JSON Schemas (Draft 2020-12).
-
-jsonschema walks a schema for every instance and builds an error object for every failed branch of
-every if/anyOf/oneOf, which makes validating thousands of small documents slow. This module compiles
-a schema once into plain Python closures that only answer valid / not proven valid.
-
-Contract: `compile_schema(schema)(instance)` returns True only when `Draft202012Validator(schema)`
-finds no error in `instance`. False means "invalid, or not decided here": the caller then runs
-jsonschema, which alone produces the error messages. To keep that contract:
-
-* every keyword is implemented with jsonschema's own semantics (its type checker, its `equal` and
-  `uniq`, `re.search`, the exact comparison operators, and its rules for which properties count as
-  evaluated for unevaluatedProperties);
-* a keyword the compiler does not know, or a keyword value of an unexpected shape, compiles to a
-  node that raises `Undecided` when it is reached. The exception is never caught inside the
-  checker (so it also escapes `not`, `if` and `oneOf`, where a False would be turned into a True);
-  only the top-level wrapper turns it, or any other exception, into False.
-"""
+"""Compiling one schema, keyword by keyword, into checks (see the package docstring for the contract)."""
 
 from __future__ import annotations
 
-import itertools
-import numbers
 import re
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-Check = Callable[[Any], bool]
-KeysOf = Callable[[dict], set]
+from compiler.fastschema.combinators import (
+    _all,
+    _any_of,
+    _BadSchema,
+    _const,
+    _enum,
+    _false,
+    _if_then_else,
+    _int_kw,
+    _no_keys,
+    _one_of,
+    _true,
+    _typed,
+    _undecided,
+    _union,
+    _when,
+)
+from compiler.fastschema.semantics import _TYPE_TESTS, Check, KeysOf, _is_number, json_unique
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
@@ -49,130 +45,6 @@ SUPPORTED = frozenset({
 }) | IGNORED | _THEN_ELSE
 
 _EMPTY: frozenset = frozenset()
-
-
-class Undecided(Exception):
-    """The fast checker cannot decide; the caller falls back to jsonschema."""
-
-
-# --------------------------------------------------------------------------- jsonschema's semantics
-
-
-def _is_integer(x: Any) -> bool:
-    t = type(x)
-    if t is int:
-        return True
-    if t is float:
-        return x.is_integer()
-    if isinstance(x, bool):
-        return False
-    return isinstance(x, int) or (isinstance(x, float) and x.is_integer())
-
-
-def _is_number(x: Any) -> bool:
-    t = type(x)
-    if t is int or t is float:
-        return True
-    if isinstance(x, bool):
-        return False
-    return isinstance(x, numbers.Number)
-
-
-_TYPE_TESTS: dict[str, Check] = {
-    "string": lambda x: isinstance(x, str),
-    "object": lambda x: isinstance(x, dict),
-    "array": lambda x: isinstance(x, list),
-    "boolean": lambda x: isinstance(x, bool),
-    "null": lambda x: x is None,
-    "integer": _is_integer,
-    "number": _is_number,
-}
-
-
-def _unbool(element: Any, true: object = object(), false: object = object()) -> Any:
-    if element is True:
-        return true
-    if element is False:
-        return false
-    return element
-
-
-def json_equal(one: Any, two: Any) -> bool:
-    """jsonschema's `equal`: Python equality, except that booleans never equal numbers."""
-    if one is two:
-        return True
-    if isinstance(one, str) or isinstance(two, str):
-        return one == two
-    if isinstance(one, Sequence) and isinstance(two, Sequence):
-        return len(one) == len(two) and all(json_equal(i, j) for i, j in zip(one, two, strict=True))
-    if isinstance(one, Mapping) and isinstance(two, Mapping):
-        return len(one) == len(two) and all(k in two and json_equal(v, two[k]) for k, v in one.items())
-    return _unbool(one) == _unbool(two)
-
-
-def json_unique(container: list) -> bool:
-    """jsonschema's `uniq`, with a shortcut for lists of plain strings."""
-    if all(type(i) is str for i in container):
-        return len(set(container)) == len(container)
-    try:
-        ordered = sorted(_unbool(i) for i in container)
-        for i, j in zip(ordered, itertools.islice(ordered, 1, None), strict=False):
-            if json_equal(i, j):
-                return False
-    except (NotImplementedError, TypeError):
-        seen: list = []
-        for e in container:
-            e = _unbool(e)
-            for i in seen:
-                if json_equal(i, e):
-                    return False
-            seen.append(e)
-    return True
-
-
-# --------------------------------------------------------------------------- combinators
-
-
-def _true(_: Any) -> bool:
-    return True
-
-
-def _false(_: Any) -> bool:
-    return False
-
-
-def _no_keys(_: Any) -> frozenset:
-    return _EMPTY
-
-
-def _undecided(reason: str) -> Check:
-    def check(_: Any) -> bool:
-        raise Undecided(reason)
-    return check
-
-
-def _all(checks: list[Check]) -> Check:
-    if not checks:
-        return _true
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        a, b = checks
-        return lambda x: a(x) and b(x)
-    if len(checks) == 3:
-        a, b, c = checks
-        return lambda x: a(x) and b(x) and c(x)
-    frozen = tuple(checks)
-
-    def check(x: Any) -> bool:
-        for c in frozen:  # noqa: SIM110 - a plain loop is faster than all() over a generator
-            if not c(x):
-                return False
-        return True
-    return check
-
-
-# --------------------------------------------------------------------------- the compiler
 
 
 class _Compiler:
@@ -563,118 +435,3 @@ class _Compiler:
         if len(parts) == 1:
             return parts[0]
         return lambda x: _union(p(x) for p in parts)
-
-
-class _BadSchema(Exception):
-    """A keyword value the compiler does not handle (the node becomes undecided)."""
-
-
-def _union(parts: Any) -> set:
-    out: set = set()
-    for p in parts:
-        out |= p
-    return out
-
-
-def _int_kw(s: dict, word: str) -> int | None:
-    if word not in s:
-        return None
-    value = s[word]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _BadSchema(f"{word} is not a non-negative integer")
-    return value
-
-
-def _typed(kind: type, inner: Check) -> Check:
-    def check(x: Any) -> bool:
-        return isinstance(x, kind) and inner(x)
-    return check
-
-
-def _when(kind: type, inner: Check) -> Check:
-    def check(x: Any) -> bool:
-        return not isinstance(x, kind) or inner(x)
-    return check
-
-
-def _any_of(fns: list[Check]) -> Check:
-    frozen = tuple(fns)
-
-    def check(x: Any) -> bool:
-        for f in frozen:  # noqa: SIM110 - a plain loop is faster than any() over a generator
-            if f(x):
-                return True
-        return False
-    return check
-
-
-def _one_of(fns: list[Check]) -> Check:
-    frozen = tuple(fns)
-
-    def check(x: Any) -> bool:
-        found = False
-        for f in frozen:
-            if f(x):
-                if found:
-                    return False
-                found = True
-        return found
-    return check
-
-
-def _if_then_else(cond: Check, then: Check | None, else_: Check | None) -> Check:
-    def check(x: Any) -> bool:
-        if cond(x):
-            return then is None or then(x)
-        return else_ is None or else_(x)
-    return check
-
-
-def _enum(values: Any) -> Check:
-    if not isinstance(values, list):
-        raise _BadSchema("enum is not a list")
-    frozen = tuple(values)
-    if all(type(v) is str for v in frozen):
-        allowed = frozenset(frozen)
-
-        def strings(x: Any) -> bool:
-            if type(x) is str:
-                return x in allowed
-            return any(json_equal(v, x) for v in frozen)
-        return strings
-    return lambda x: any(json_equal(v, x) for v in frozen)
-
-
-def _const(value: Any) -> Check:
-    if type(value) is str:
-        return lambda x: x == value if type(x) is str else json_equal(x, value)
-    return lambda x: json_equal(x, value)
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-class FastValidator:
-    """`fast(instance)`: True only if jsonschema would find no error (False: ask jsonschema)."""
-
-    __slots__ = ("_check", "unsupported")
-
-    def __init__(self, check: Check, unsupported: list[str]):
-        self._check = check
-        self.unsupported = tuple(unsupported)  # constructs that make some instances undecided
-
-    def __call__(self, instance: Any) -> bool:
-        try:
-            return self._check(instance) is True
-        except Exception:  # Undecided, or anything jsonschema itself may trip on: let it decide
-            return False
-
-
-def compile_schema(schema: Any) -> FastValidator:
-    """Compile a Draft 2020-12 schema (as used by specops) into a FastValidator."""
-    compiler = _Compiler(schema)
-    try:
-        check = compiler.valid(schema)
-    except Exception as exc:  # a schema shape the compiler trips on: everything goes to jsonschema
-        return FastValidator(_undecided(str(exc)), [f"#: cannot compile ({exc!r})"])
-    return FastValidator(check, compiler.unsupported)

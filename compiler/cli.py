@@ -98,6 +98,9 @@ def load_project(path: Path, fmt: str = "text", use_cache: bool = False, to_stde
     return project
 
 
+GC_THRESHOLD = (200_000, 30, 30)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="specops")
 def main() -> None:
@@ -110,6 +113,12 @@ def main() -> None:
       specops schema Dataset      print a kind's JSON Schema (for editors)
       specops init my-repo        scaffold a new repository
     """
+    import gc
+
+    # A batch run builds a large, long-lived object graph with almost no cycles: collecting the
+    # young generation after every 700 allocations scans it over and over (a quarter of compile's
+    # time at 10,000 specs). Collect less often, as mypy does; memory use stays the same.
+    gc.set_threshold(GC_THRESHOLD[0], GC_THRESHOLD[1], GC_THRESHOLD[2])
 
 
 @main.command()

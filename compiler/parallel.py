@@ -16,6 +16,7 @@ entries it writes) must be ones the parent does not need to see.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import threading
@@ -56,22 +57,29 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
     shares = _balanced(weights, workers) if weights is not None else [
         list(range(w, len(items), workers)) for w in range(workers)]
     send = fn if codec is None else (lambda item: codec[0](fn(item)))
-    children = [_spawn(send, items, share) for share in shares[1:]]
-    results: list[R | None] = [None] * len(items)
+    # What exists now is shared with the children, page by page: a collection on either side would
+    # write to every object's header and copy the pages. Frozen objects are not collected until
+    # the children are done.
+    gc.freeze()
     try:
-        for i in shares[0]:
-            results[i] = fn(items[i])
-    except BaseException:
-        _abandon(children)
-        raise
-    for share, child in zip(shares[1:], children, strict=True):
-        got = _collect(child)
-        if got is not None and codec is not None:
-            got = _decoded(got, codec[1])
-        if got is None or len(got) != len(share):
-            got = [fn(items[i]) for i in share]  # the child failed: do its share here
-        for i, value in zip(share, got, strict=True):
-            results[i] = value
+        children = [_spawn(send, items, share) for share in shares[1:]]
+        results: list[R | None] = [None] * len(items)
+        try:
+            for i in shares[0]:
+                results[i] = fn(items[i])
+        except BaseException:
+            _abandon(children)
+            raise
+        for share, child in zip(shares[1:], children, strict=True):
+            got = _collect(child)
+            if got is not None and codec is not None:
+                got = _decoded(got, codec[1])
+            if got is None or len(got) != len(share):
+                got = [fn(items[i]) for i in share]  # the child failed: do its share here
+            for i, value in zip(share, got, strict=True):
+                results[i] = value
+    finally:
+        gc.unfreeze()
     return results  # type: ignore[return-value]  # every slot is filled above
 
 
@@ -101,6 +109,7 @@ def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tupl
         return None
     if pid == 0:  # the child: compute, send, and leave without running the parent's cleanup
         status = 1
+        gc.disable()  # short-lived: collecting would only copy the parent's pages
         try:
             os.close(read_end)
             payload = pickle.dumps([fn(items[i]) for i in share], protocol=pickle.HIGHEST_PROTOCOL)

@@ -148,13 +148,15 @@ def dbt_packages(project: SpecProject) -> list[str]:
     return ["dbt-core", *(DBT_ADAPTERS[t] for t in types)]
 
 
+@cache
 def serving_source() -> bytes:
-    """The serving entrypoint, as shipped in the package (compiler/serving.py)."""
+    """The serving entrypoint, as shipped in the package (compiler/serving.py; read once per run)."""
     return resources.files("compiler").joinpath("serving.py").read_bytes()
 
 
+@cache
 def entrypoint_source() -> bytes:
-    """The images' entrypoint script (templates/docker/entrypoint.sh)."""
+    """The images' entrypoint script (templates/docker/entrypoint.sh; read once per run)."""
     return (data_dir("templates") / "docker" / "entrypoint.sh").read_bytes()
 
 

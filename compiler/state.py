@@ -9,6 +9,7 @@ interrupted apply is finished by the next one.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import socket
@@ -36,14 +37,14 @@ class State:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model name -> version info
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # address -> impact not yet done
     tool_version: str = ""
+    # sha256 of the state file as it was read (load_state); "" for a state that has no file
+    source_digest: str = field(default="", compare=False)
 
     @property
     def empty(self) -> bool:
         return not self.lineage
 
     def digest(self) -> str:
-        import hashlib
-
         text = json.dumps(self.to_json(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -74,7 +75,8 @@ def load_state(root: Path, env: str) -> State:
     if not path.exists():
         return State(environment=env)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise StateError(f"cannot read state {path}: {exc}") from None
     if str(data.get("format_version", "")).split(".")[0] != STATE_VERSION.split(".")[0]:
@@ -83,7 +85,7 @@ def load_state(root: Path, env: str) -> State:
         environment=data["environment"], lineage=data["lineage"], serial=int(data["serial"]),
         resources=data.get("resources", {}), artifacts=data.get("artifacts", {}),
         models=data.get("models", {}), pending=data.get("pending", {}),
-        tool_version=data.get("tool_version", ""),
+        tool_version=data.get("tool_version", ""), source_digest=hashlib.sha256(raw).hexdigest(),
     )
 
 

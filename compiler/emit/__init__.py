@@ -64,6 +64,7 @@ def get_backend(name: str) -> Backend:
 # the backends' rough relative cost at scale (measured at 10,000 specs, shared digests computed), to balance
 # processes; the Kubernetes backend's is shared between the environments it renders
 _COST = {"dbt": 1.1, "docker": 0.2, "kubernetes": 1.1, "github": 0.06}
+_DBT_MODELS_SHARE = 0.55  # the transforms' models, of the dbt backend's cost
 
 
 def emit_all(project: SpecProject, names: Iterable[str] | None = None,
@@ -76,16 +77,20 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
     """
     from functools import partial
 
+    from compiler.emit.dbt import emit as dbt_emit
     from compiler.emit.kubernetes import render
     from compiler.parallel import parallel_map
 
     work: list[tuple[str, Backend, float]] = []
     for name in sorted(names) if names is not None else backend_names():
-        if name != "kubernetes":
+        if name == "kubernetes":  # one item per environment
+            envs = [e for e in sorted(project.environments) if environment in (None, e)]
+            work += [(name, partial(render, resolved=None, only=e), _COST[name] / max(1, len(envs))) for e in envs]
+        elif name == "dbt":  # the heaviest backend, in two halves
+            work += [(name, partial(dbt_emit, part="models"), _COST[name] * _DBT_MODELS_SHARE),
+                     (name, partial(dbt_emit, part="others"), _COST[name] * (1 - _DBT_MODELS_SHARE))]
+        else:
             work.append((name, get_backend(name), _COST.get(name, 1.0)))
-            continue
-        envs = [e for e in sorted(project.environments) if environment in (None, e)]
-        work += [(name, partial(render, resolved=None, only=e), _COST[name] / max(1, len(envs))) for e in envs]
     large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
     if large:  # what several backends derive from the whole project: once, before the processes part
         share_digests(project)

@@ -12,6 +12,7 @@ from compiler.plan.artifacts import ArtifactChange, content_diff
 from compiler.plan.diff import AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Baseline, Plan, ResourceChange
+from compiler.snapshot import snapshot_digest
 from compiler.spec import SpecProject
 
 MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without their diffs
@@ -53,15 +54,17 @@ def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
               selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
-    head = head_snapshots(project, env)
+    head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
     before = {a: s for a, s in base.resources.items()
               if env is None or (not (a.startswith("environment.") and a != f"environment.{env}")
               and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env)))}
     changes: list[ResourceChange] = []
     direct: dict[str, tuple[str, list[AttrChange]]] = {}
     for address in sorted(set(head) | set(before)):
-        old, new = before.get(address), head.get(address)
-        res = project.get(address)
+        old, res = before.get(address), head.get(address)
+        if old is not None and res is not None and snapshot_digest(old) == res.digest:
+            continue  # the common case: equal digests (json's C encoder), without building the snapshot
+        new = res.snapshot if res is not None else None
         file = res.loc.file if res else None
         kind = (new or old or {}).get("kind", "")
         if old is None:
@@ -69,8 +72,6 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             direct[address] = ("non-breaking", [])
         elif new is None:
             changes.append(ResourceChange(address, kind, "delete", "breaking", (), None, old, None))
-        elif old == new:
-            continue  # the common case, decided without walking the two snapshots
         else:
             action, category, attrs = classify(kind, old, new)
             if action == "no-op":
@@ -84,8 +85,9 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             impacts.append(Impact(address, item["work"], item.get("cause", address),
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
                                   ("pending from an earlier apply",)))
-    order = {a: n for n, a in enumerate(project.graph.topological())}
-    impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
+    if impacts:
+        order = {a: n for n, a in enumerate(project.graph.topological())}
+        impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
     if selected is not None:
         changes = [c for c in changes if c.address in selected]
         impacts = [i for i in impacts if i.address in selected]

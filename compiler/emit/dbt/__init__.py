@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from compiler.emit import Artifact
 from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
@@ -17,14 +18,33 @@ from compiler.sqltext import INPUT_RE
 PREFIX = "dbt"
 
 
-def emit(project: SpecProject) -> list[Artifact]:
-    """Every file of the dbt project."""
+def emit(project: SpecProject, part: Literal["all", "models", "others"] = "all") -> list[Artifact]:
+    """Every file of the dbt project; or, to share the work between processes, only the transforms'
+    models (`models`) or everything else (`others`)."""
     out: list[Artifact] = []
-    everything = tuple(r.address for r in project.resources())
 
     def add(path: str, content: bytes, *owners: str) -> None:
-        out.append(Artifact(f"{PREFIX}/{path}", content, tuple(owners) or everything))
+        out.append(Artifact(f"{PREFIX}/{path}", content, tuple(owners) or everything()))
 
+    def everything() -> tuple[str, ...]:  # the owners of a file no particular resource owns
+        return tuple(r.address for r in project.resources())
+
+    column_tests, model_tests = _check_tests(project)
+    if part in ("all", "others"):
+        _other_files(project, add, column_tests, model_tests)
+    if part in ("all", "models"):
+        for t in project.transforms.values():
+            ds = project.datasets[t.output]
+            add(f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address)
+            add(f"models/{ds.name}.yml", dump_yaml({"version": 2, "models": [_model(t, ds, column_tests, model_tests)]},
+                                                   GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
+                ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name)))
+    return out
+
+
+def _other_files(project: SpecProject, add: Callable[..., None], column_tests: dict[tuple[str, str], list[dict]],
+                 model_tests: dict[str, list[dict]]) -> None:
+    """The project files, seeds, sources and singular tests."""
     add("dbt_project.yml", dump_yaml(dbt_project(project), GENERATED.format(source="specops.yaml")),
         project.project.address)
     add("profiles.yml", dump_yaml(profiles(project), GENERATED.format(source="the Environment specs")),
@@ -32,12 +52,11 @@ def emit(project: SpecProject) -> list[Artifact]:
     macros = data_dir("templates") / "dbt" / "macros"
     for path in sorted(macros.glob("*.sql")):
         add(f"macros/{path.name}", path.read_bytes(), *sorted(r.address for r in project.rules.values()))
-    column_tests, model_tests = _check_tests(project)
     sources: dict[str, list[dict[str, Any]]] = {}
     for ds in project.datasets.values():
-        owners = (ds.address, *sorted(r.address for r in project.rules_for(ds.name)))
         if ds.source is None:
             continue
+        owners = (ds.address, *sorted(r.address for r in project.rules_for(ds.name)))
         if ds.source.type == "file":
             add(f"seeds/{ds.name}.csv", ds.source.content or b"", ds.address)
             add(f"seeds/{ds.name}.yml", dump_yaml({"version": 2, "seeds": [
@@ -50,12 +69,6 @@ def emit(project: SpecProject) -> list[Artifact]:
         add("models/_sources.yml", dump_yaml({"version": 2, "sources": [
             _source(name, tables) for name, tables in sorted(sources.items())
         ]}, GENERATED.format(source="the external Dataset specs")), *owners)
-    for t in project.transforms.values():
-        ds = project.datasets[t.output]
-        add(f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address)
-        add(f"models/{ds.name}.yml", dump_yaml({"version": 2, "models": [
-            _model(t, ds, column_tests, model_tests)]}, GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
-            ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name)))
     for rule in project.rules.values():
         for check in rule.checks:
             if check.type == "sql":
@@ -65,7 +78,6 @@ def emit(project: SpecProject) -> list[Artifact]:
                     add(f"tests/{check.name}.yml", dump_yaml({"version": 2, "data_tests": [
                         {"name": check.name, "description": dbt_text(check.description)}]},
                         GENERATED.format(source=rule.loc.file)), rule.address)
-    return out
 
 
 def _check_tests(project: SpecProject) -> tuple[dict[tuple[str, str], list[dict]], dict[str, list[dict]]]:

@@ -195,6 +195,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "(default 5000 when measured; 0: off)")
     p.add_argument("--results", type=Path, default=None,
                    help="Markdown report (default bench/RESULTS.md; bench/out/RESULTS-quick.md with --quick)")
+    p.add_argument("--raw", type=Path, default=None, help="raw figures as JSON (default bench/out/results.json)")
     p.add_argument("--keep", action="store_true", help="keep the generated repositories (the folder is printed)")
     p.add_argument("--live", action="store_true",
                    help="run the checkout's code as it is at each moment, not a snapshot taken at the start")
@@ -249,12 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     for t in targets(rows):
         print(f"{t['verdict']:>4}  {t['target']}: {t['measured']}")
     write_report(args.results, args, rows, infos, mach, loads, meter, profiles, started, time.perf_counter() - t0)
-    OUT.mkdir(exist_ok=True)
+    raw_path = args.raw or OUT / "results.json"
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw = {"args": argv, "machine": mach, "load": loads, "repositories": infos, "profiles": profiles,
            "rows": [{**{k: v for k, v in asdict(r).items() if k != "samples"},
                      "samples": [asdict(s) for s in r.samples]} for r in rows]}
-    (OUT / "results.json").write_text(json.dumps(raw, indent=2), encoding="utf-8")
-    print(f"\nwrote {args.results} and {OUT / 'results.json'}")
+    raw_path.write_text(json.dumps(raw, indent=2), encoding="utf-8")
+    print(f"\nwrote {args.results} and {raw_path}")
     return 1 if any(not r.ok for r in rows) else 0
 
 

@@ -15,6 +15,7 @@ import click
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic, SpecError, UserError
+from compiler.gctune import batch_gc
 from compiler.paths import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,9 +99,6 @@ def load_project(path: Path, fmt: str = "text", use_cache: bool = False, to_stde
     return project
 
 
-GC_THRESHOLD = (200_000, 30, 30)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="specops")
 def main() -> None:
@@ -113,12 +111,6 @@ def main() -> None:
       specops schema Dataset      print a kind's JSON Schema (for editors)
       specops init my-repo        scaffold a new repository
     """
-    import gc
-
-    # A batch run builds a large, long-lived object graph with almost no cycles: collecting the
-    # young generation after every 700 allocations scans it over and over (a quarter of compile's
-    # time at 10,000 specs). Collect less often, as mypy does; memory use stays the same.
-    gc.set_threshold(GC_THRESHOLD[0], GC_THRESHOLD[1], GC_THRESHOLD[2])
 
 
 @main.command()
@@ -126,6 +118,7 @@ def main() -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True, help="Output format: text, json, github (workflow annotations) or sarif.")
 @guarded
+@batch_gc()
 def validate(path: Path, fmt: str) -> None:
     """Check the spec repository at PATH; report every error with file:line:col.
 
@@ -151,6 +144,7 @@ def validate(path: Path, fmt: str) -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "dot", "mermaid", "json"]), default="text",
               show_default=True, help="Output format.")
 @guarded
+@batch_gc()
 def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
     """Print the dependency graph of the repository at PATH (dependencies first)."""
     from compiler.graphviz import RENDERERS
@@ -239,6 +233,7 @@ def init(directory: Path, name: str | None) -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing and extra generated files (CI drift check).")
 @guarded
+@batch_gc()
 def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     """Validate, then emit the dbt project, Dockerfiles, Kubernetes manifests and workflows.
 
@@ -280,6 +275,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 @click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
               "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")
 @guarded
+@batch_gc()
 def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
     """Run the installed validators over the compiled output and report their findings together.
 

@@ -20,6 +20,7 @@ from compiler.cli import (
     path_argument,
     select_option,
 )
+from compiler.gctune import batch_gc
 
 env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
 no_cache_option = click.option("--no-cache", is_flag=True,
@@ -88,6 +89,7 @@ def build_plan(root: Path, project, env: str | None, against: str | None, select
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @no_cache_option
 @guarded
+@batch_gc()
 def plan(path: Path, env: str | None, against: str | None, out_file: Path | None, fmt: str,
          select: tuple[str, ...], detailed_exitcode: bool, no_cache: bool) -> None:
     """Show what would change: resources (with categories), impact across the graph, generated files.
@@ -176,7 +178,8 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
-    project = load_project(path, use_cache=not no_cache, to_stderr=True)
+    with batch_gc():  # not around training: that runs the user's code
+        project = load_project(path, use_cache=not no_cache, to_stderr=True)
     saved = None
     if planfile is not None:
         try:
@@ -191,7 +194,8 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         selected = _selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
-        compiled, result = build_plan(project.root, project, env_name, None, selected)
+        with batch_gc():
+            compiled, result = build_plan(project.root, project, env_name, None, selected)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:

@@ -70,10 +70,6 @@ class SpecGraph:
         seen.discard(start)
         return seen
 
-    def dependency_order(self) -> list[str]:
-        """Dependencies before what reads them, in no particular order among the rest (cheaper than topological)."""
-        return list(nx.topological_sort(self._g))
-
     def topological(self, subset: Iterable[str] | None = None) -> list[str]:
         """Dependencies first, ties broken by address: the same order on every run."""
         graph = self._g if subset is None else self._g.subgraph(set(subset))

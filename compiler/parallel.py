@@ -16,9 +16,11 @@ entries it writes) must be ones the parent does not need to see.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -52,25 +54,25 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
     `weights` (the items' expected costs) balances few, unequal items; without, items are dealt round-robin.
     """
     workers = min(jobs(), len(items))
-    if workers < 2 or len(items) < min_items or not hasattr(os, "fork") or threading.active_count() > 1:
+    if workers < 2 or len(items) < min_items or not hasattr(os, "fork") or _other_threads():
         return [fn(x) for x in items]
     shares = _balanced(weights, workers) if weights is not None else [
         list(range(w, len(items), workers)) for w in range(workers)]
     send = fn if codec is None else (lambda item: codec[0](fn(item)))
     # What exists now is shared with the children, page by page: a collection on either side would
     # write to every object's header and copy the pages. Frozen objects are not collected until
-    # the children are done.
-    gc.freeze()
+    # the children are done (unless the embedding program froze objects itself: left as it is).
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    children: list[tuple[int, int] | None] = []
     try:
         children = [_spawn(send, items, share) for share in shares[1:]]
         results: list[R | None] = [None] * len(items)
-        try:
-            for i in shares[0]:
-                results[i] = fn(items[i])
-        except BaseException:
-            _abandon(children)
-            raise
-        for share, child in zip(shares[1:], children, strict=True):
+        for i in shares[0]:
+            results[i] = fn(items[i])
+        for n, (share, child) in enumerate(zip(shares[1:], children, strict=True)):
+            children[n] = None  # _collect reaps it, even when interrupted
             got = _collect(child)
             if got is not None and codec is not None:
                 got = _decoded(got, codec[1])
@@ -78,9 +80,27 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
                 got = [fn(items[i]) for i in share]  # the child failed: do its share here
             for i, value in zip(share, got, strict=True):
                 results[i] = value
+    except BaseException:  # an error or an interrupt here: no child may outlive it
+        _abandon(children)
+        raise
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def _other_threads() -> bool:
+    """Whether other threads run (forking then could copy a lock one of them holds).
+
+    threading only knows the threads it started; on Linux the kernel's list also shows those of
+    C extensions.
+    """
+    if threading.active_count() > 1:
+        return True
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:
+        return False
 
 
 def _balanced(weights: Sequence[float], workers: int) -> list[list[int]]:
@@ -97,15 +117,21 @@ def _balanced(weights: Sequence[float], workers: int) -> list[list[int]]:
 def _decoded(encoded: list, decode: Callable[[bytes], R]) -> list[R] | None:
     try:
         return [decode(b) for b in encoded]
-    except (ValueError, TypeError, EOFError, KeyError, IndexError):
+    except (ValueError, TypeError, EOFError, KeyError, IndexError, AttributeError, ImportError,
+            pickle.UnpicklingError):
         return None
 
 
 def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tuple[int, int] | None:
     try:
         read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
         pid = os.fork()
     except OSError:
+        os.close(read_end)
+        os.close(write_end)
         return None
     if pid == 0:  # the child: compute, send, and leave without running the parent's cleanup
         status = 1
@@ -126,18 +152,18 @@ def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tupl
 
 def _abandon(children: list[tuple[int, int] | None]) -> None:
     """Stop and reap the children when this process gives up (an interrupt, an error in its share)."""
-    import signal
-
     for child in children:
-        if child is None:
-            continue
-        pid, read_end = child
-        os.close(read_end)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        if child is not None:
+            pid, read_end = child
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+            _kill(pid)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def _collect(child: tuple[int, int] | None) -> list | None:
@@ -149,6 +175,9 @@ def _collect(child: tuple[int, int] | None) -> list | None:
             payload = inp.read()
     except OSError:
         payload = b""
+    except BaseException:  # interrupted while waiting: the child must not outlive us
+        _kill(pid)
+        raise
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:

@@ -101,19 +101,3 @@ class SpecProject:
             return h.hexdigest()
 
         return self.memo("spec_digest", compute)
-
-    def fingerprint(self, address: str) -> str:
-        """A digest of a resource and everything upstream of it (Merkle-style, one pass over the graph).
-
-        It changes exactly when the resource or one of its ancestors changes: what a rebuild of
-        something built from that resource must follow, and nothing else.
-        """
-
-        def compute() -> dict[str, str]:
-            prints: dict[str, str] = {}
-            for node in self.graph.dependency_order():
-                parents = "".join(sorted(f"\n{prints[p]}" for p in self.graph.parents(node)))
-                prints[node] = hashlib.sha256(f"{node}={self._by_address[node].digest}{parents}".encode()).hexdigest()
-            return prints
-
-        return self.memo("fingerprints", compute)[address]

@@ -94,7 +94,9 @@ def save_state(root: Path, state: State) -> None:
     if not state.lineage:
         state.lineage = str(uuid.uuid4())
     path = state_path(root, state.environment)
-    atomic_write(path, (json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n").encode())
+    content = (json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n").encode()
+    atomic_write(path, content)
+    state.source_digest = hashlib.sha256(content).hexdigest()  # what load_state would now say
 
 
 def atomic_write(path: Path, content: bytes) -> None:

@@ -14,12 +14,37 @@ from test_bench_generator import gen
 
 import compiler.emit as emit_module
 import compiler.load as load_module
+import compiler.parallel as parallel_module
+import compiler.write as write_module
 from compiler.cache import Cache
 from compiler.compile import compile_project
 from compiler.load import _decode, _encode, _Loading, _Outcome, _read_file
 from compiler.parallel import jobs, parallel_map
 from compiler.pipeline import check_document, check_repository
 from compiler.plan.build import head_snapshots
+
+
+@pytest.fixture(autouse=True)
+def single_threaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-xdist's workers run a thread of their own (execnet's), idle while a test runs: let
+    parallel_map fork there as it does in the single-threaded CLI."""
+    monkeypatch.setattr(parallel_module, "_other_threads", lambda: False)
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the forks, so that a test of the parallel path fails if everything ran in one process."""
+    made: list[int] = []
+    real = os.fork
+
+    def counting() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting)
+    return made
 
 
 def square(x: int) -> int:
@@ -79,7 +104,7 @@ def _front_end(root: Path) -> tuple[list, dict | None]:
 
 @pytest.mark.parametrize("edit", [None, "break"])
 def test_loading_in_several_processes_gives_the_same_project_and_diagnostics(
-        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str | None) -> None:
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str | None, forks: list[int]) -> None:
     root = generated
     if edit:  # errors and warnings in files handled by both processes
         import shutil
@@ -94,24 +119,38 @@ def test_loading_in_several_processes_gives_the_same_project_and_diagnostics(
     serial = _front_end(root)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     monkeypatch.setattr(load_module, "PARALLEL_MIN_FILES", 1)
+    assert not forks
     assert _front_end(root) == serial
+    assert forks
     if edit:
         assert len(serial[0]) >= 4
 
 
-def test_outcomes_survive_the_trip_between_processes(generated: Path, example_root: Path) -> None:
+def test_outcomes_survive_the_trip_between_processes(generated: Path, example_root: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = _Loading(check_document, Cache.disabled())
     for root in (generated, example_root):
         rels = sorted(p.relative_to(root).as_posix() for p in (root / "specs").rglob("*.yaml"))
         for rel in rels:
             outcome = _read_file(root, ctx, rel)
-            assert _decode(_encode(outcome)) == outcome
+            encoded = _encode(outcome)
+            assert encoded[:1] == b"m"  # plain data: the fast path
+            assert _decode(encoded) == outcome
+    # outcomes that are only diagnostics: too large, unreadable, not parseable
+    monkeypatch.setattr(load_module, "MAX_FILE_BYTES", 100)
+    (tmp_path / "big.yaml").write_text("kind: Dataset\nmetadata: {name: big}\n" + "#" * 200)
+    (tmp_path / "bad.yaml").write_text("kind: [unclosed\n")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    for rel in ("big.yaml", "bad.yaml", "fifo.yaml"):
+        outcome = _read_file(tmp_path, ctx, rel)
+        assert outcome.diagnostics or (outcome.found and outcome.found.diagnostics)
+        assert _decode(_encode(outcome)) == outcome
     odd = _Outcome("x.yaml", (), frozenset({"dataset.a"}), None)
     assert _decode(_encode(odd)) == odd
 
 
 def test_compiling_in_several_processes_gives_the_same_bytes(
-        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
     from compiler.write import write_output
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
@@ -121,19 +160,24 @@ def test_compiling_in_several_processes_gives_the_same_bytes(
     write_output(tmp_path / "serial", serial)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
+    monkeypatch.setattr(write_module, "PARALLEL_MIN_FILES", 0)
     project, _ = check_repository(generated)
     assert project is not None
+    assert not forks
     forked = compile_project(project).artifacts
+    assert forks
     assert forked == serial
     out = tmp_path / "forked"
+    emitted = len(forks)
     write_output(out, forked)
+    assert len(forks) > emitted  # the files were written by two processes
     tree = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert tree == {a.path: a.content for a in serial if a.base == "output"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_digests_computed_by_several_processes_are_the_ones_computed_here(
-        generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
     from compiler.emit import share_digests
 
     monkeypatch.setenv("SPECOPS_JOBS", "2")
@@ -142,7 +186,52 @@ def test_digests_computed_by_several_processes_are_the_ones_computed_here(
     here, _ = check_repository(generated)
     assert shared is not None and here is not None
     share_digests(shared)
+    assert forks
     resources = [shared.project, *shared.resources()]
     assert all("digest" in r.__dict__ for r in resources)
     assert [r.digest for r in resources] == [r.digest for r in [here.project, *here.resources()]]
     assert shared.spec_digest == here.spec_digest
+
+
+def test_the_cache_filled_and_read_by_several_processes_changes_nothing(
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    import shutil
+
+    root = Path(shutil.copytree(generated, tmp_path / "repo"))
+    monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SPECOPS_JOBS", "1")
+    cold = _front_end(root)
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    monkeypatch.setattr(load_module, "PARALLEL_MIN_FILES", 1)
+
+    def cached() -> tuple[list, dict | None]:
+        project, diags = check_repository(root, use_cache=True)
+        return ([(d.code, d.file, d.line, d.col, d.message, d.hint, d.severity) for d in diags],
+                head_snapshots(project, None) if project else None)
+
+    assert cached() == cold  # the children fill the cache
+    assert forks
+    assert any((tmp_path / "cache").rglob("*"))
+    assert cached() == cold  # and read it
+    edited = sorted((root / "specs" / "datasets").glob("*.yaml"))[5]
+    edited.write_text(edited.read_text().replace("description:", "description: edited", 1))
+    monkeypatch.setenv("SPECOPS_JOBS", "1")
+    expected = _front_end(root)
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    assert cached() == expected != cold
+
+
+def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    import threading
+
+    monkeypatch.undo()  # the real thread check
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked while a thread ran"))
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert parallel_map(square, list(range(20))) == [x * x for x in range(20)]
+    finally:
+        stop.set()
+        worker.join()

@@ -40,13 +40,11 @@ def _python(project: SpecProject) -> str:
 def train_image(project: SpecProject, model: Model) -> str:
     """The training image: runs `specops train` (and `specops drift`) for this model from a copy of the specs.
 
-    Its tag follows what those commands read: the model and everything upstream of it (training
-    dataset, the transforms and sources behind it), the environments (warehouse, registry) and the
-    Project. An edit elsewhere in the repository does not re-tag it, so a plan stays quiet about it.
+    It holds every spec and the files they name (`specops train` checks the whole repository), so
+    its tag follows the whole project's digest: an image is never pushed twice under one tag with
+    different specs in it.
     """
-    shared = [f"{r.address}={r.digest}" for r in (project.project, *project.environments.values())]
-    tag = _tag(_python(project), model_tag(model), project.fingerprint(model.address), *shared)
-    return f"{registry(project)}/{model.k8s_name}-train:{tag}"
+    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model), project.spec_digest)}"
 
 
 def serve_image(project: SpecProject, model: Model) -> str:

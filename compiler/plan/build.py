@@ -111,12 +111,14 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         elif old_digest is None:
             action, diff = "create", ""
         else:
-            action, diff = "update", "(previous content not kept)"
-            diffed += 1
-            if diffed > MAX_FILE_DIFFS:
-                diff = f"(not diffed: more than {MAX_FILE_DIFFS} generated files changed)"
-            elif (old_bytes := base.artifacts.get(key)) is not None:
-                diff = content_diff(key, old_bytes, art.content)
+            action, diff = "update", f"(not diffed: only the first {MAX_FILE_DIFFS} updated files are)"
+            if diffed < MAX_FILE_DIFFS:
+                old_bytes = base.artifacts.get(key)
+                if old_bytes is None:
+                    diff = "(previous content not kept)"
+                else:
+                    diffed += 1
+                    diff = content_diff(key, old_bytes, art.content)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff))
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,

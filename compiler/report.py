@@ -23,6 +23,29 @@ def display_path(root: Path, rel: str | None) -> str:
     return str(full) if shown.startswith("..") else shown
 
 
+def workspace(root: Path) -> Path:
+    """Where GitHub reads annotation and SARIF paths from: $GITHUB_WORKSPACE when the repository is in
+    it, else the top of the git repository holding it (a folder with `.git`), else the working directory."""
+    root = root.resolve()
+    env = os.environ.get("GITHUB_WORKSPACE")
+    if env and (root == Path(env).resolve() or Path(env).resolve() in root.parents):
+        return Path(env).resolve()
+    for folder in (root, *root.parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd()
+
+
+def workspace_path(base: Path, root: Path, rel: str) -> str:
+    """A diagnostic's file relative to `base` (see workspace), with forward slashes."""
+    full = root.resolve() / rel
+    try:
+        shown = os.path.relpath(full, base)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return full.as_posix()
+    return full.as_posix() if shown.startswith("..") else shown.replace(os.sep, "/")
+
+
 MAX_SNIPPET_FILE = 2 * 1024 * 1024
 
 
@@ -114,13 +137,17 @@ def _gh_escape(text: str, prop: bool = False) -> str:
 
 
 def render_github(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:
-    """GitHub Actions workflow commands: one annotation per diagnostic, shown on the PR diff."""
+    """GitHub Actions workflow commands: one annotation per diagnostic, shown on the PR diff.
+
+    Paths are relative to the workspace (see `workspace`), wherever the command runs from.
+    """
     out = []
+    base = workspace(root)
     for d in diags:
         level = "error" if d.severity == "error" else "warning"
         props = []
         if d.file:
-            props.append(f"file={_gh_escape(display_path(root, d.file), True)}")
+            props.append(f"file={_gh_escape(workspace_path(base, root, d.file), True)}")
             props.append(f"line={d.line}")
             props.append(f"col={d.col}")
         props.append(f"title={_gh_escape('specops ' + d.code, True)}")
@@ -132,9 +159,10 @@ def render_github(root: Path, diags: Sequence[Diagnostic], summary: str | None =
 
 
 def render_sarif(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:
-    """SARIF 2.1.0, for GitHub code scanning (upload-sarif)."""
+    """SARIF 2.1.0, for GitHub code scanning (upload-sarif); paths relative to the workspace."""
     rules = sorted({d.code for d in diags})
     results = []
+    base = workspace(root)
     for d in diags:
         result: dict = {
             "ruleId": d.code,
@@ -146,7 +174,7 @@ def render_sarif(root: Path, diags: Sequence[Diagnostic], summary: str | None = 
         if d.file:
             result["locations"] = [{
                 "physicalLocation": {
-                    "artifactLocation": {"uri": display_path(root, d.file).replace(os.sep, "/")},
+                    "artifactLocation": {"uri": workspace_path(base, root, d.file)},
                     "region": {"startLine": max(d.line, 1), "startColumn": max(d.col, 1)},
                 }
             }]

@@ -457,6 +457,32 @@ def test_github_annotations(repo, validate_cli):
     assert "%0Ahint: did you mean 'test_size'?" in hinted["body"]
 
 
+def test_github_and_sarif_paths_are_relative_to_the_workspace_wherever_validate_runs(
+        tmp_path, repo, validate_cli, monkeypatch):
+    import subprocess
+
+    top = tmp_path / "monorepo"
+    root = repo()
+    (top / "data").mkdir(parents=True)
+    root = Path(root.rename(top / "data" / "specs-repo"))
+    subprocess.run(["git", "init", "-q", str(top)], check=True)
+    RepoEditor(root).replace(MODEL, "    test_size: 0.2", "    test_sise: 0.2")
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not the repository: paths must not depend on it
+    gh = validate_cli(root, "-f", "github").output
+    (match,) = [GITHUB.match(line) for line in gh.splitlines() if line.startswith("::error")]
+    assert match is not None and match["file"] == f"data/specs-repo/{MODEL}"
+    sarif = json.loads(validate_cli(root, "-f", "sarif").output)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {f"data/specs-repo/{MODEL}"}
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(top / "data"))  # the workspace wins over the git top
+    (match,) = [GITHUB.match(line) for line in validate_cli(root, "-f", "github").output.splitlines()
+                if line.startswith("::error")]
+    assert match is not None and match["file"] == f"specs-repo/{MODEL}"
+
+
 def test_github_annotation_escapes_properties(tmp_path, repo, validate_cli):
     # a folder name with a comma and a colon must not break the `file=` property
     root = repo()

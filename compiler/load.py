@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import errno
-import marshal
 import os
-import pickle
 import posixpath
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +16,7 @@ from compiler.diagnostics import Diagnostic, closest, did_you_mean
 from compiler.kinds import API_VERSIONS, KINDS, address
 from compiler.parallel import parallel_map
 from compiler.paths import repo_path_problem
+from compiler.readfile import TooLarge, read_capped
 from compiler.yamlload import ParsedDocument, YamlError, parse_documents
 
 PROJECT_FILE = "specops.yaml"
@@ -120,8 +117,11 @@ def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache
         diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
     links: set[str] = set()
     rels = _spec_files(root, result, links)
+    from compiler.loadcodec import decode_outcome, encode_outcome  # it imports this module's classes
+
     read = partial(_read_walked, root, ctx, frozenset(links))
-    for outcome in parallel_map(read, rels, min_items=PARALLEL_MIN_FILES, codec=(_encode, _decode)):
+    codec = (encode_outcome, decode_outcome)
+    for outcome in parallel_map(read, rels, min_items=PARALLEL_MIN_FILES, codec=codec):
         result.documents.extend(_merge(outcome, result))
     _check_duplicates(result)
     return result
@@ -196,7 +196,7 @@ class _Loading:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class FileOutcome:
     """What reading one file gave: problems found before parsing, or its (possibly cached) FileResult."""
 
     rel: str
@@ -209,7 +209,7 @@ def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[
     return _merge(_read_file(root, ctx, rel), result)
 
 
-def _merge(outcome: _Outcome, result: LoadResult) -> list[Document]:
+def _merge(outcome: FileOutcome, result: LoadResult) -> list[Document]:
     result.diagnostics.extend(outcome.diagnostics)
     result.unloaded.update(outcome.unloaded)
     found = outcome.found
@@ -221,91 +221,31 @@ def _merge(outcome: _Outcome, result: LoadResult) -> list[Document]:
     return list(found.documents)
 
 
-def _read_walked(root: Path, ctx: _Loading, links: frozenset[str], rel: str) -> _Outcome:
+def _read_walked(root: Path, ctx: _Loading, links: frozenset[str], rel: str) -> FileOutcome:
     """A file found by the walk: it sits in a checked folder and the walk follows no folder symlink,
     so only a symlinked file itself still needs the full path check."""
     return _read_file(root, ctx, rel, checked=rel not in links)
 
 
-def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False) -> _Outcome:
+def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False) -> FileOutcome:
     """Read, parse and check one file (or take it from the cache); pure apart from the cache it fills."""
     problem = None if checked else repo_path_problem(root, rel, must_exist=True)
     if problem:
-        return _Outcome(rel, (Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1),))
+        return FileOutcome(rel, (Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1),))
     try:
-        raw = _read_capped(os.path.join(root, rel))
-    except _TooLarge as big:
-        return _Outcome(rel, (Diagnostic("file-too-large", f"file is {big.size:,} bytes; the limit is "
+        raw = read_capped(os.path.join(root, rel), MAX_FILE_BYTES)
+    except TooLarge as big:
+        return FileOutcome(rel, (Diagnostic("file-too-large", f"file is {big.size:,} bytes; the limit is "
                                          f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"),),
                         guess_addresses(big.head.decode("utf-8", "replace")))
     except OSError as exc:
-        return _Outcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}", rel, 1, 1),))
+        return FileOutcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}", rel, 1, 1),))
     key = ctx.cache.key(rel, raw, "checked" if ctx.check else "raw")
     found = ctx.cache.get(key)
     if not isinstance(found, FileResult):
         found = process_file(rel, raw, ctx.check)
         ctx.cache.put(key, found)
-    return _Outcome(rel, found=found)
-
-
-class _TooLarge(Exception):
-    def __init__(self, size: int, head: bytes):
-        super().__init__(size)
-        self.size, self.head = size, head
-
-
-def _read_capped(path: str) -> bytes:
-    """The file's bytes in few system calls (open, fstat, read, close): it counts at 10,000 files."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO must not hang us
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise _TooLarge(info.st_size, os.read(fd, 64 * 1024))
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size + 1, 65536)):
-            chunks.append(chunk)
-            if sum(len(c) for c in chunks) > MAX_FILE_BYTES:  # it grew while being read
-                raise _TooLarge(sum(len(c) for c in chunks), b"".join(chunks)[:64 * 1024])
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _encode(outcome: _Outcome) -> bytes:
-    """An outcome as marshal data (plain tuples): several times faster to send between processes than pickle."""
-    found = outcome.found
-    packed_found = None if found is None else (
-        tuple((d.file, d.index, d.kind, d.name, d.parsed.data, d.parsed.line, d.parsed.col, d.parsed.positions,
-               d.parsed.key_positions) for d in found.documents),
-        tuple(_diag_fields(d) for d in found.diagnostics), found.invalid, found.unloaded)
-    packed = (outcome.rel, tuple(_diag_fields(d) for d in outcome.diagnostics), outcome.unloaded, packed_found)
-    try:
-        return b"m" + marshal.dumps(packed)
-    except ValueError:  # a value marshal does not know: pickle keeps it as it is
-        return b"p" + pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _decode(data: bytes) -> _Outcome:
-    if data[:1] == b"p":
-        outcome = pickle.loads(data[1:])
-        if not isinstance(outcome, _Outcome):
-            raise ValueError("not an outcome")
-        return outcome
-    rel, diags, unloaded, packed_found = marshal.loads(data[1:])
-    found = None
-    if packed_found is not None:
-        docs, fdiags, invalid, funloaded = packed_found
-        found = FileResult(
-            tuple(Document(f, i, k, n, ParsedDocument(data_, line, col, pos, kpos))
-                  for f, i, k, n, data_, line, col, pos, kpos in docs),
-            tuple(Diagnostic(*d) for d in fdiags), frozenset(invalid), frozenset(funloaded))
-    return _Outcome(rel, tuple(Diagnostic(*d) for d in diags), frozenset(unloaded), found)
-
-
-def _diag_fields(d: Diagnostic) -> tuple:
-    return (d.code, d.message, d.file, d.line, d.col, d.address, d.hint, d.severity)
+    return FileOutcome(rel, found=found)
 
 
 def process_file(rel: str, raw: bytes, check: DocumentCheck | None = None) -> FileResult:

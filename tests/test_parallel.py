@@ -18,7 +18,9 @@ import compiler.parallel as parallel_module
 import compiler.write as write_module
 from compiler.cache import Cache
 from compiler.compile import compile_project
-from compiler.load import _decode, _encode, _Loading, _Outcome, _read_file
+from compiler.load import FileOutcome, _Loading, _read_file
+from compiler.loadcodec import decode_outcome as _decode
+from compiler.loadcodec import encode_outcome as _encode
 from compiler.parallel import jobs, parallel_map
 from compiler.pipeline import check_document, check_repository
 from compiler.plan.build import head_snapshots
@@ -145,7 +147,7 @@ def test_outcomes_survive_the_trip_between_processes(generated: Path, example_ro
         outcome = _read_file(tmp_path, ctx, rel)
         assert outcome.diagnostics or (outcome.found and outcome.found.diagnostics)
         assert _decode(_encode(outcome)) == outcome
-    odd = _Outcome("x.yaml", (), frozenset({"dataset.a"}), None)
+    odd = FileOutcome("x.yaml", (), frozenset({"dataset.a"}), None)
     assert _decode(_encode(odd)) == odd
 
 

@@ -1,0 +1,49 @@
+"""Sending a file's load outcome from a worker process: marshal (plain tuples) instead of pickle.
+
+Several times faster to encode and decode for parsed YAML and its position maps; a value marshal
+does not know falls back to pickle. `decode_outcome(encode_outcome(o)) == o` for every outcome.
+"""
+
+from __future__ import annotations
+
+import marshal
+import pickle
+
+from compiler.diagnostics import Diagnostic
+from compiler.load import Document, FileOutcome, FileResult
+from compiler.yamlload import ParsedDocument
+
+
+def encode_outcome(outcome: FileOutcome) -> bytes:
+    """An outcome as marshal data (plain tuples): several times faster to send between processes than pickle."""
+    found = outcome.found
+    packed_found = None if found is None else (
+        tuple((d.file, d.index, d.kind, d.name, d.parsed.data, d.parsed.line, d.parsed.col, d.parsed.positions,
+               d.parsed.key_positions) for d in found.documents),
+        tuple(_diag_fields(d) for d in found.diagnostics), found.invalid, found.unloaded)
+    packed = (outcome.rel, tuple(_diag_fields(d) for d in outcome.diagnostics), outcome.unloaded, packed_found)
+    try:
+        return b"m" + marshal.dumps(packed)
+    except ValueError:  # a value marshal does not know: pickle keeps it as it is
+        return b"p" + pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_outcome(data: bytes) -> FileOutcome:
+    if data[:1] == b"p":
+        outcome = pickle.loads(data[1:])
+        if not isinstance(outcome, FileOutcome):
+            raise ValueError("not an outcome")
+        return outcome
+    rel, diags, unloaded, packed_found = marshal.loads(data[1:])
+    found = None
+    if packed_found is not None:
+        docs, fdiags, invalid, funloaded = packed_found
+        found = FileResult(
+            tuple(Document(f, i, k, n, ParsedDocument(data_, line, col, pos, kpos))
+                  for f, i, k, n, data_, line, col, pos, kpos in docs),
+            tuple(Diagnostic(*d) for d in fdiags), frozenset(invalid), frozenset(funloaded))
+    return FileOutcome(rel, tuple(Diagnostic(*d) for d in diags), frozenset(unloaded), found)
+
+
+def _diag_fields(d: Diagnostic) -> tuple:
+    return (d.code, d.message, d.file, d.line, d.col, d.address, d.hint, d.severity)

@@ -1,4 +1,4 @@
-"""Using the other cores for the pure, per-item stages (parsing and checking files, emitting backends).
+"""Using the other cores for the pure, per-item work: parsing and checking files, digests, backends, writing.
 
 `parallel_map(fn, items)` returns `[fn(x) for x in items]`, in order, computing shares of the items
 in forked children that send their results back through a pipe (pickled, or a faster codec).

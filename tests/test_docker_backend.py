@@ -232,19 +232,11 @@ def test_training_image_installs_specops_only_from_the_staged_wheel(artifacts: d
 
 def test_training_image_copies_what_the_loader_reads(artifacts: dict[str, Artifact]) -> None:
     copies = [copy_args(a) for w, a in final_stage(text(artifacts, "docker/churn/Dockerfile.train")) if w == "COPY"]
-    # the specs upstream of the model (not daily_kpis, the quality rules or the deployments), the
-    # Environments and the Project, and the files they name (tests/test_train_context.py loads the copy)
     assert copies == [
         ["build/docker/churn/entrypoint.sh", "/opt/specops/entrypoint.sh"],
+        ["specs", "/app/specs"],
         ["specops.yaml", "/app/"],
         ["data/customers.csv", "data/subscriptions.csv", "data/support_tickets.csv", "/app/data/"],
-        ["specs/environments.yaml", "/app/specs/"],
-        ["specs/datasets/customer_activity.yaml", "specs/datasets/customer_features.yaml",
-         "specs/datasets/customers.yaml", "specs/datasets/subscriptions.yaml", "specs/datasets/support_tickets.yaml",
-         "/app/specs/datasets/"],
-        ["specs/models/churn.yaml", "/app/specs/models/"],
-        ["specs/transforms/customer_activity.yaml", "specs/transforms/customer_features.yaml",
-         "/app/specs/transforms/"],
         ["sql/customer_activity.sql", "/app/sql/"],
         ["training/churn.py", "/app/training/"],
     ]

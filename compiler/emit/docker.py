@@ -8,12 +8,10 @@ Per Model, under `docker/<model>/`:
   time by MODEL_URI, MLFLOW_TRACKING_URI and PORT.
 - `Dockerfile.train`, `requirements-train.txt`: the training image, whose command is
   `specops train <model>` (the CronJob sets the args, with `--env`; `specops drift` runs in it
-  too). It is built with the repository root as its context and copies to /app, its working
-  directory, the specs that model needs (compiler.emit.train_context: specops.yaml, the
-  Environments, the specs upstream of the model, whole files) and the files they name (SQL,
-  training code, file-source data): a repository of its own that loads cleanly. Nothing else of
-  the repository (.git, build/, secrets, unrelated specs) goes in, and its tag follows only those
-  specs, so an unrelated edit does not rebuild it. `specops train` writes its state (and
+  too). Those commands load the whole spec repository, so this image is built with the
+  repository root as its context and copies exactly what the loader reads (specops.yaml, the spec
+  folders, SQL files, training code, file-source data) to /app, its working directory; nothing
+  else of the repository (.git, build/, secrets) goes in. `specops train` writes its state (and
   reads embedded DuckDB files, local MLflow data) under `/app/.specops`, an empty folder owned by
   the image's user: with a read-only root filesystem, mount a writable volume there.
   specops is not on PyPI and a backend cannot build a wheel: the CI stages
@@ -45,8 +43,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from compiler import __version__
 from compiler.emit import Artifact
 from compiler.emit.images import dbt_image, serve_image, train_image
-from compiler.emit.train_context import train_context
-from compiler.model import Model
+from compiler.model import Dataset, Model, Resource, Transform
 from compiler.render import GENERATED, comment_safe
 from compiler.resources import data_dir
 from compiler.spec import SpecProject
@@ -168,7 +165,8 @@ def model_artifacts(project: SpecProject, model: Model) -> list[Artifact]:
     folder = f"docker/{model.name}"
     source = GENERATED.format(source=model.loc.file)
     owners = (model.address,)
-    # the training image copies the specs the model needs (train_context); its Dockerfile lists them
+    # the training image copies the whole spec repository; its Dockerfile lists folders and files, so it
+    # belongs to the model and the Project (whose spec folders it copies)
     train_owners = (model.address, project.project.address)
     return [
         Artifact(f"{folder}/entrypoint.sh", entrypoint_source(), owners),
@@ -206,37 +204,37 @@ def train_dockerfile(project: SpecProject, model: Model) -> bytes:
         specops_wheel=_exec([f"{folder}/dist/{SPECOPS_WHEEL}", f"/wheels/{SPECOPS_WHEEL}"]),
         specops_requirement=f"specops=={__version__}",
         entrypoint_copy=_exec([f"{folder}/entrypoint.sh", ENTRYPOINT_PATH]),
-        repo_copies=repo_copies(project, model), spec_folders=empty_spec_folders(project, model),
-        healthcheck=_exec(["python", "-c", "import compiler, mlflow"]),
+        repo_copies=repo_copies(project), healthcheck=_exec(["python", "-c", "import compiler, mlflow"]),
         cmd=_exec(["specops", "train", model.name]))
 
 
-def repo_copies(project: SpecProject, model: Model) -> list[str]:
-    """COPY arguments (JSON form) bringing to /app what `specops train` loads for this model (train_context)."""
-    ctx = train_context(project, model)
+def _repo_files(resource: Resource) -> list[str]:
+    """Files of the repository that loading `resource` reads, besides its spec file."""
+    if isinstance(resource, Transform) and resource.sql_file:
+        return [resource.sql_file]
+    if isinstance(resource, Model) and resource.training is not None:
+        return [resource.training.entrypoint]
+    if isinstance(resource, Dataset) and resource.source is not None and resource.source.path:
+        return [resource.source.path]
+    return []
+
+
+def repo_copies(project: SpecProject) -> list[str]:
+    """COPY arguments (JSON form) bringing to /app what `specops train` loads from the repository."""
+    return project.memo("docker.repo_copies", lambda: _repo_copies(project))
+
+
+def _repo_copies(project: SpecProject) -> list[str]:
+    folders = sorted({posixpath.normpath(f) for f in project.project.specs})
+    files = {posixpath.normpath(f) for r in project.resources() for f in _repo_files(r)}
+    files = {f for f in files if not any(f.startswith(d + "/") for d in folders if d != ".")}
     by_dir: dict[str, list[str]] = {}
-    for path in sorted({posixpath.normpath(f) for f in (*ctx.spec_files, *ctx.named_files)}):
+    for path in sorted(files | {"specops.yaml"}):
         by_dir.setdefault(posixpath.dirname(path), []).append(path)
-    copies = [[*paths, posixpath.join("/app", d) + "/" if d else "/app/"] for d, paths in sorted(by_dir.items())]
+    copies = [[d, "/app" if d == "." else f"/app/{d}"] for d in folders]
+    copies += [[*paths, posixpath.join("/app", d) + "/" if d else "/app/"] for d, paths in sorted(by_dir.items())]
     # COPY expands $variables even in JSON form; a literal $ in a path must not
     return [_exec([part.replace("$", "\\$") for part in copy]) for copy in copies]
-
-
-def empty_spec_folders(project: SpecProject, model: Model) -> list[str]:
-    """The Project's spec folders that no copied file creates: the loader needs them to exist."""
-    ctx = train_context(project, model)
-    made = {posixpath.dirname(posixpath.normpath(f)) for f in ctx.spec_files}
-    made |= {d for f in made for d in _parents(f)}
-    folders = sorted({posixpath.normpath(f) for f in project.project.specs} - {"."})
-    return [f"/app/{f}" for f in folders if f not in made]
-
-
-def _parents(folder: str) -> list[str]:
-    out = []
-    while folder and folder != ".":
-        out.append(folder)
-        folder = posixpath.dirname(folder)
-    return out
 
 
 def dbt_artifacts(project: SpecProject) -> list[Artifact]:

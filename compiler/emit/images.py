@@ -40,14 +40,11 @@ def _python(project: SpecProject) -> str:
 def train_image(project: SpecProject, model: Model) -> str:
     """The training image: runs `specops train` (and `specops drift`) for this model from a copy of the specs.
 
-    It holds the specs the model needs (train_context: the model, what is upstream of it, the
-    Environments and the Project, whole files) and the files they name; its tag follows their
-    digests, so an edit elsewhere neither changes the image nor re-tags it.
+    It holds every spec and the files they name (`specops train` checks the whole repository), so
+    its tag follows the whole project's digest: an image is never pushed twice under one tag with
+    different specs in it.
     """
-    from compiler.emit.train_context import train_context
-
-    held = [f"{r.address}={r.digest}" for r in train_context(project, model).resources]
-    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model), *held)}"
+    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model), project.spec_digest)}"
 
 
 def serve_image(project: SpecProject, model: Model) -> str:

@@ -603,8 +603,15 @@ def test_a_plan_with_many_changed_files_diffs_only_the_first(base: Built, edited
     updated = [a for a in plan_of(head, base).artifact_changes if a.action == "update"]
     assert len(updated) >= 2
     assert updated[0].diff and not updated[0].diff.startswith("(")
-    assert all(a.diff == "(not diffed: only the first 1 updated files are)" for a in updated[1:])
+    assert all(a.diff == "(not diffed: only the first 1 updated files are)" and a.not_diffed for a in updated[1:])
     assert all(a.before_sha256 and a.after_sha256 and a.before_sha256 != a.after_sha256 for a in updated)
+    plan = plan_of(head, base)
+    text = render_text(plan)
+    assert "not diffed" not in "".join(line for line in text.splitlines() if line.startswith("        "))
+    assert text.count("updated files listed without their diff: only the first 1 updated files are") == 1
+    assert all(f" {a.key}" in text for a in updated)  # every file is still listed
+    markdown = render_markdown(plan)
+    assert "not diffed" not in markdown and f"**`{updated[0].key}`**" in markdown
 
 
 def test_the_applied_tree_is_read_lazily_and_missing_files_are_not_kept(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import yaml
 from compiler.plan.diff import _MISSING, diff_values
 
 MAX_DIFF_LINES = 200
+# the diff of an updated file past the plan's limit (plan.build.MAX_FILE_DIFFS): renderers list it without
+NOT_DIFFED = "(not diffed: only the first {limit} updated files are)"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on plans with many files
 
 
@@ -23,6 +25,10 @@ class ArtifactChange:
     before_sha256: str | None
     after_sha256: str | None
     diff: str
+
+    @property
+    def not_diffed(self) -> bool:
+        return self.diff.startswith(NOT_DIFFED.split("{", 1)[0])
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.key, "action": self.action, "owner": self.owner,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from compiler import __version__
 from compiler.compile import Compiled
 from compiler.manifest import MANIFEST, sha256
-from compiler.plan.artifacts import ArtifactChange, content_diff
+from compiler.plan.artifacts import NOT_DIFFED, ArtifactChange, content_diff
 from compiler.plan.diff import AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Baseline, Plan, ResourceChange
@@ -111,7 +111,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         elif old_digest is None:
             action, diff = "create", ""
         else:
-            action, diff = "update", f"(not diffed: only the first {MAX_FILE_DIFFS} updated files are)"
+            action, diff = "update", NOT_DIFFED.format(limit=MAX_FILE_DIFFS)
             if diffed < MAX_FILE_DIFFS:
                 old_bytes = base.artifacts.get(key)
                 if old_bytes is None:

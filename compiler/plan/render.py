@@ -112,13 +112,19 @@ def render_text(plan: Plan, color: bool = False) -> str:
         out.append("")
     if plan.artifact_changes:
         out.append(style("Generated files", bold=True))
+        skipped = [a for a in plan.artifact_changes if a.not_diffed]
         for a in plan.artifact_changes:
             sym = SYMBOLS[a.action]
             out.append(style(f"  {sym:>3} {a.key}" + (f"  ({a.owner})" if a.owner else ""), fg=colors[a.action]))
+            if a.not_diffed:
+                continue
             for line in a.diff.splitlines()[:40]:
                 out.append(f"        {line}")
             if len(a.diff.splitlines()) > 40:
                 out.append(f"        ... ({len(a.diff.splitlines()) - 40} more lines; see --format json)")
+        if skipped:
+            out.append(f"  ({len(skipped)} updated files listed without their diff: "
+                       f"{skipped[0].diff.strip('()').removeprefix('not diffed: ')})")
         out.append("")
     out.append(style(plan.summary_line(), bold=True))
     return "\n".join(out) + "\n"
@@ -230,7 +236,7 @@ def render_markdown(plan: Plan) -> str:
         body += ["#### Generated files", "", *_details(f"{len(plan.artifact_changes)} files", rows), ""]
         room = MAX_MARKDOWN - sum(len(line) + 1 for line in head + body) - 1_000
         diffs: list[str] = []
-        with_diff = [a for a in plan.artifact_changes if a.diff]
+        with_diff = [a for a in plan.artifact_changes if a.diff and not a.not_diffed]
         for n, a in enumerate(with_diff):
             item = [f"**`{a.key}`**", "```diff", _fence(a.diff), "```", ""]
             cost = sum(len(line) + 1 for line in item)

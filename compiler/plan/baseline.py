@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from compiler.compile import compile_project
+from compiler.compile import compile_for_plan
 from compiler.diagnostics import Diagnostic, SpecError
 from compiler.manifest import sha256
 from compiler.pipeline import check_repository
@@ -94,7 +94,7 @@ def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
             errors = [d for d in diags if d.severity == "error"]
             raise SpecError([Diagnostic(d.code, f"at {ref}: {d.message}", d.file, d.line, d.col, d.address, d.hint)
                              for d in errors])
-        compiled = compile_project(project)
+        compiled = compile_for_plan(project, env)  # the same scope as the head side: what the plan compares
         contents = {a.key: a.content for a in compiled.artifacts}
         info = Baseline("git", ref, None, None, None, project.spec_digest)
         return BaselineData(info, head_snapshots(project, env), {}, contents,

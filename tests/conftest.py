@@ -17,6 +17,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from compiler.pipeline import require_project
+from compiler.spec import SpecProject
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
 EXAMPLE_ROOT = EXAMPLES / "churn"
@@ -159,6 +162,12 @@ def runner() -> CliRunner:
 def example_root() -> Path:
     """The pristine examples/churn repository. Read it; never write into it."""
     return EXAMPLE_ROOT
+
+
+@pytest.fixture(scope="session")
+def churn() -> SpecProject:
+    """examples/churn, loaded and checked once (a SpecProject is immutable: share it)."""
+    return require_project(EXAMPLE_ROOT)
 
 
 @pytest.fixture

@@ -96,11 +96,6 @@ def map_paths(argv: list[str], env: dict[str, str], app: Path, tmp: Path) -> tup
 
 
 @pytest.fixture(scope="module")
-def churn() -> SpecProject:
-    return require_project(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
 def artifacts(churn: SpecProject) -> dict[str, Artifact]:
     return {a.path: a for a in emit(churn)}
 

@@ -62,11 +62,6 @@ HOSTILE_FOLDER = "odd ${{ github.event.pull_request.title }} $(curl evil) `id` [
 
 
 @pytest.fixture(scope="module")
-def churn() -> SpecProject:
-    return require_project(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
 def artifacts(churn: SpecProject) -> dict[str, Artifact]:
     return {a.path: a for a in emit(churn)}
 

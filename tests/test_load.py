@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from conftest import RepoEditor
 
 from compiler import load
 from compiler.load import load_repository
@@ -31,13 +32,9 @@ def make_repo(root: Path, project: str = PROJECT, files: dict[str, str | bytes] 
     root.mkdir(parents=True, exist_ok=True)
     (root / "specops.yaml").write_text(project, encoding="utf-8")
     (root / "specs").mkdir(exist_ok=True)
+    editor = RepoEditor(root)
     for rel, content in (files or {}).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
+        editor.write(rel, content)
     return root
 
 

@@ -46,15 +46,17 @@ def jobs() -> int:
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
                  codec: tuple[Callable[[R], bytes], Callable[[bytes], R]] | None = None,
-                 weights: Sequence[float] | None = None) -> list[R]:
+                 weights: Sequence[float] | None = None, worth_it: bool = True) -> list[R]:
     """`[fn(x) for x in items]`, the same list, with the work shared between processes.
 
+    Nothing is forked for fewer than `min_items` items, or when the caller knows the work is too
+    small whatever the count (`worth_it=False`: a few items that are each cheap on a small project).
     `codec` (encode, decode) replaces pickle for the results a child sends back, when a faster
     encoding exists (e.g. marshal for plain data): `decode(encode(r))` must equal `r`.
     `weights` (the items' expected costs) balances few, unequal items; without, items are dealt round-robin.
     """
     workers = min(jobs(), len(items))
-    if workers < 2 or len(items) < min_items or not hasattr(os, "fork") or _other_threads():
+    if not worth_it or workers < 2 or len(items) < min_items or not hasattr(os, "fork") or _other_threads():
         return [fn(x) for x in items]
     shares = _balanced(weights, workers) if weights is not None else [
         list(range(w, len(items), workers)) for w in range(workers)]

@@ -119,10 +119,7 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
     tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
-        files = [(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"]
-        for folder in sorted({os.path.dirname(path) for path, _ in files}):  # one mkdir per folder
-            os.makedirs(folder, exist_ok=True)
-        _write_by_folder(files)
+        _write_by_folder([(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"])
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
             old.rmdir()
@@ -144,9 +141,10 @@ def _write_by_folder(files: list[tuple[str, bytes]]) -> None:
     folders: dict[str, list[tuple[str, bytes]]] = {}
     for path, content in files:
         folders.setdefault(os.path.dirname(path), []).append((path, content))
+    for folder in sorted(folders):  # one mkdir per folder, before any writer starts
+        os.makedirs(folder, exist_ok=True)
     groups = [folders[k] for k in sorted(folders)]
-    parallel_map(_write_group, groups, min_items=2 if len(files) >= PARALLEL_MIN_FILES else 10**9,
-                 weights=[len(g) for g in groups])
+    parallel_map(_write_group, groups, weights=[len(g) for g in groups], worth_it=len(files) >= PARALLEL_MIN_FILES)
 
 
 def _write_group(files: list[tuple[str, bytes]]) -> None:

@@ -94,8 +94,8 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
     large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
     if large:  # what several backends derive from the whole project: once, before the processes part
         share_digests(project)
-    outputs = parallel_map(lambda item: list(item[1](project)), work, min_items=2 if large else 10**9,
-                           weights=[cost for _, _, cost in work])
+    outputs = parallel_map(lambda item: list(item[1](project)), work, weights=[cost for _, _, cost in work],
+                           worth_it=large)
     chosen = [name for name, _, _ in work]
     artifacts: dict[str, Artifact] = {}
     for name, output in zip(chosen, outputs, strict=True):

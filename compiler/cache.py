@@ -1,23 +1,22 @@
 """A content-addressed cache of per-file front-end results, in the user's cache folder.
 
 Entries are keyed by the file's path and bytes; the folder they live in is named after the tool
-version and the schemas' digest, so a new release or an edited schema starts from empty. Writes go
-to a temporary file renamed into place (safe under concurrent runs); an entry that cannot be read
-is a miss, never an error. The cache can only save work: a miss recomputes the same result.
+version, the entries' format and the schemas' digest, so a new release or an edited schema starts
+from empty. An entry is bytes (compiler.loadcodec's encoding); the caller decodes it. Writes go to a
+temporary file renamed into place (safe under concurrent runs); an entry that cannot be read or
+decoded is a miss, never an error. The cache can only save work: a miss recomputes the same result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from compiler import __version__
 
-PROTOCOL = 5
+FORMAT = 2  # of the entries: 1 was pickled FileResults, 2 compiler.loadcodec's bytes
 
 
 class Cache:
@@ -38,7 +37,7 @@ class Cache:
 
         Never inside the repository: entries are unpickled, so they must not come from a checkout.
         """
-        tag = hashlib.sha256(f"{__version__}\0{schema_digest}".encode()).hexdigest()[:16]
+        tag = hashlib.sha256(f"{__version__}\0{FORMAT}\0{schema_digest}".encode()).hexdigest()[:16]
         base = os.environ.get("SPECOPS_CACHE_DIR")
         if not base:
             xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -54,32 +53,31 @@ class Cache:
             h.update(b"\0")
         return h.hexdigest()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str) -> str:
         assert self.folder is not None
-        return self.folder / key[:2] / key[2:]
+        return os.path.join(self.folder, key[:2], key[2:])
 
-    def get(self, key: str) -> Any | None:
+    def get_bytes(self, key: str) -> bytes | None:
         if self.folder is None:
             return None
         try:
             with open(self._path(key), "rb") as handle:
-                value = pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, IndexError, TypeError,
-                ValueError):
+                value = handle.read()
+        except OSError:
             self.misses += 1
             return None
         self.hits += 1
         return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put_bytes(self, key: str, value: bytes) -> None:
         if self.folder is None:
             return
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=PROTOCOL)
+                handle.write(value)
             os.replace(tmp, path)
         except OSError:
             return  # a read-only or full disk only costs speed

@@ -47,12 +47,12 @@ class Document:
 
     def locate(self, path: YamlPath) -> tuple[int, int]:
         """Line and column of the value at `path`, or of its closest known ancestor."""
-        positions = self.parsed.positions
+        parsed = self.parsed
         for cut in range(len(path), -1, -1):
-            found = positions.get(tuple(path[:cut]))
+            found = parsed.position(tuple(path[:cut]))
             if found:
                 return found
-        return self.parsed.line, self.parsed.col
+        return parsed.line, parsed.col
 
     def locate_key(self, path: YamlPath) -> tuple[int, int]:
         """Line and column of the key of the entry at `path` (falls back to the value)."""
@@ -117,12 +117,18 @@ def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache
         diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
     links: set[str] = set()
     rels = _spec_files(root, result, links)
-    from compiler.loadcodec import decode_outcome, encode_outcome  # it imports this module's classes
-
     read = partial(_read_walked, root, ctx, frozenset(links))
-    codec = (encode_outcome, decode_outcome)
-    for outcome in parallel_map(read, rels, min_items=PARALLEL_MIN_FILES, codec=codec):
-        result.documents.extend(_merge(outcome, result))
+
+    def outcome(rel: str) -> FileOutcome:
+        return _decoded(root, ctx, rel, read(rel), checked=rel not in links)
+
+    # workers send each file's outcome encoded as the cache keeps it: a cached one is passed on as read
+    outcomes = parallel_map(outcome, rels, min_items=PARALLEL_MIN_FILES, codec=(ctx.encode, ctx.decode),
+                            encoded=read)
+    for rel, found in zip(rels, outcomes, strict=True):
+        if found.rel != rel:  # a damaged cache entry that decoded into something else: redo
+            found = _decoded(root, ctx, rel, _read_file(root, ctx, rel, rel not in links, fresh=True))
+        result.documents.extend(_merge(found, result))
     _check_duplicates(result)
     return result
 
@@ -194,6 +200,18 @@ class _Loading:
     check: DocumentCheck | None
     cache: Cache
 
+    @staticmethod
+    def encode(outcome: FileOutcome) -> bytes:
+        from compiler.loadcodec import encode_outcome  # it imports this module's classes
+
+        return encode_outcome(outcome)
+
+    @staticmethod
+    def decode(data: bytes) -> FileOutcome:
+        from compiler.loadcodec import decode_outcome
+
+        return decode_outcome(data)
+
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -206,7 +224,18 @@ class FileOutcome:
 
 
 def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[Document]:
-    return _merge(_read_file(root, ctx, rel), result)
+    return _merge(_decoded(root, ctx, rel, _read_file(root, ctx, rel)), result)
+
+
+def _decoded(root: Path, ctx: _Loading, rel: str, encoded: bytes, checked: bool = False) -> FileOutcome:
+    """A file's outcome from what _read_file gave; a cache entry that does not decode is redone."""
+    try:
+        outcome = ctx.decode(encoded)
+        if outcome.rel == rel:
+            return outcome
+    except Exception:  # a damaged entry of any shape is a miss, never an error
+        pass
+    return ctx.decode(_read_file(root, ctx, rel, checked, fresh=True))
 
 
 def _merge(outcome: FileOutcome, result: LoadResult) -> list[Document]:
@@ -221,31 +250,37 @@ def _merge(outcome: FileOutcome, result: LoadResult) -> list[Document]:
     return list(found.documents)
 
 
-def _read_walked(root: Path, ctx: _Loading, links: frozenset[str], rel: str) -> FileOutcome:
+def _read_walked(root: Path, ctx: _Loading, links: frozenset[str], rel: str) -> bytes:
     """A file found by the walk: it sits in a checked folder and the walk follows no folder symlink,
     so only a symlinked file itself still needs the full path check."""
     return _read_file(root, ctx, rel, checked=rel not in links)
 
 
-def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False) -> FileOutcome:
-    """Read, parse and check one file (or take it from the cache); pure apart from the cache it fills."""
+def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False, fresh: bool = False) -> bytes:
+    """Read, parse and check one file, or take it from the cache (unless `fresh`): its FileOutcome, encoded.
+
+    Pure apart from the cache it fills.
+    """
     problem = None if checked else repo_path_problem(root, rel, must_exist=True)
     if problem:
-        return FileOutcome(rel, (Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1),))
+        return ctx.encode(FileOutcome(rel, (Diagnostic("bad-path", f"{rel}: {problem}", rel, 1, 1),)))
     try:
         raw = read_capped(os.path.join(root, rel), MAX_FILE_BYTES)
     except TooLarge as big:
-        return FileOutcome(rel, (Diagnostic("file-too-large", f"file is {big.size:,} bytes; the limit is "
-                                         f"{MAX_FILE_BYTES:,}", rel, 1, 1, hint="split it into several files"),),
-                        guess_addresses(big.head.decode("utf-8", "replace")))
+        return ctx.encode(FileOutcome(rel, (Diagnostic(
+            "file-too-large", f"file is {big.size:,} bytes; the limit is {MAX_FILE_BYTES:,}", rel, 1, 1,
+            hint="split it into several files"),), guess_addresses(big.head.decode("utf-8", "replace"))))
     except OSError as exc:
-        return FileOutcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}", rel, 1, 1),))
+        return ctx.encode(FileOutcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}",
+                                                       rel, 1, 1),)))
     key = ctx.cache.key(rel, raw, "checked" if ctx.check else "raw")
-    found = ctx.cache.get(key)
-    if not isinstance(found, FileResult):
-        found = process_file(rel, raw, ctx.check)
-        ctx.cache.put(key, found)
-    return FileOutcome(rel, found=found)
+    if not fresh:
+        cached = ctx.cache.get_bytes(key)
+        if cached is not None:
+            return cached
+    encoded = ctx.encode(FileOutcome(rel, found=process_file(rel, raw, ctx.check)))
+    ctx.cache.put_bytes(key, encoded)
+    return encoded
 
 
 def process_file(rel: str, raw: bytes, check: DocumentCheck | None = None) -> FileResult:

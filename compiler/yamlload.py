@@ -7,7 +7,7 @@ keys, which PyYAML silently overwrites, and (3) bound alias expansion and nestin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import marshal
 from typing import Any
 
 import yaml
@@ -46,15 +46,80 @@ class YamlError(Exception):
         self.hint = hint
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedDocument:
-    """One YAML document: its value and where each path in it starts."""
+SHALLOW = 3  # positions of paths this deep are kept unpacked: all that building the IR asks for
 
-    data: Any
-    line: int
-    col: int
-    positions: dict[Path, tuple[int, int]]
-    key_positions: dict[Path, tuple[int, int]]
+
+class ParsedDocument:
+    """One YAML document: its value and where each path in it starts.
+
+    The position maps are large (several entries per value) and mostly unused: a document read back
+    from the cache keeps them packed (marshal) and unpacks them on first use, while the positions of
+    shallow paths (`SHALLOW` keys deep: resources, columns, checks) stay ready. Immutable.
+    """
+
+    __slots__ = ("_key_positions", "_packed", "_positions", "_shallow", "col", "data", "line")
+
+    def __init__(self, data: Any, line: int, col: int, positions: dict[Path, tuple[int, int]],
+                 key_positions: dict[Path, tuple[int, int]]):
+        self.data, self.line, self.col = data, line, col
+        self._positions: dict[Path, tuple[int, int]] | None = positions
+        self._key_positions: dict[Path, tuple[int, int]] | None = key_positions
+        self._shallow: dict[Path, tuple[int, int]] | None = None
+        self._packed: bytes | None = None
+
+    @classmethod
+    def from_packed(cls, data: Any, line: int, col: int, shallow: dict[Path, tuple[int, int]],
+                    packed: bytes) -> ParsedDocument:
+        """A document whose full position maps are `packed` (see `pack`); `shallow` as `pack` gave it."""
+        doc = cls.__new__(cls)
+        doc.data, doc.line, doc.col = data, line, col
+        doc._positions = doc._key_positions = None
+        doc._shallow, doc._packed = shallow, packed
+        return doc
+
+    def pack(self) -> tuple[dict[Path, tuple[int, int]], bytes]:
+        """(positions of shallow paths, both full maps as marshal bytes): what `from_packed` takes."""
+        if self._packed is not None and self._shallow is not None:
+            return self._shallow, self._packed
+        positions = self.positions
+        shallow = {p: v for p, v in positions.items() if len(p) <= SHALLOW}
+        return shallow, marshal.dumps((positions, self.key_positions))
+
+    def _unpack(self) -> None:
+        assert self._packed is not None
+        self._positions, self._key_positions = marshal.loads(self._packed)
+
+    @property
+    def positions(self) -> dict[Path, tuple[int, int]]:
+        if self._positions is None:
+            self._unpack()
+        return self._positions  # type: ignore[return-value]  # set by _unpack
+
+    @property
+    def key_positions(self) -> dict[Path, tuple[int, int]]:
+        if self._key_positions is None:
+            self._unpack()
+        return self._key_positions  # type: ignore[return-value]  # set by _unpack
+
+    def position(self, path: Path) -> tuple[int, int] | None:
+        """Where the value at `path` starts, if the document has one there."""
+        if self._positions is None and len(path) <= SHALLOW and self._shallow is not None:
+            return self._shallow.get(path)
+        return self.positions.get(path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedDocument):
+            return NotImplemented
+        return (self.data, self.line, self.col, self.positions, self.key_positions) == (
+            other.data, other.line, other.col, other.positions, other.key_positions)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable contents (data is a dict)
+
+    def __repr__(self) -> str:
+        return f"ParsedDocument(data={self.data!r}, line={self.line}, col={self.col})"
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return ParsedDocument, (self.data, self.line, self.col, self.positions, self.key_positions)
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

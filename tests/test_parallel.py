@@ -18,7 +18,7 @@ import compiler.parallel as parallel_module
 import compiler.write as write_module
 from compiler.cache import Cache
 from compiler.compile import compile_project
-from compiler.load import FileOutcome, _Loading, _read_file
+from compiler.load import FileOutcome, _Loading, _read_file, process_file
 from compiler.loadcodec import decode_outcome as _decode
 from compiler.loadcodec import encode_outcome as _encode
 from compiler.parallel import jobs, parallel_map
@@ -134,17 +134,19 @@ def test_outcomes_survive_the_trip_between_processes(generated: Path, example_ro
     for root in (generated, example_root):
         rels = sorted(p.relative_to(root).as_posix() for p in (root / "specs").rglob("*.yaml"))
         for rel in rels:
-            outcome = _read_file(root, ctx, rel)
-            encoded = _encode(outcome)
+            encoded = _read_file(root, ctx, rel)
             assert encoded[:1] == b"m"  # plain data: the fast path
-            assert _decode(encoded) == outcome
+            outcome = _decode(encoded)
+            # equal to the file parsed here (position maps unpacked and compared), and encoded again
+            assert outcome == FileOutcome(rel, found=process_file(rel, (root / rel).read_bytes(), check_document))
+            assert _decode(_encode(outcome)) == outcome
     # outcomes that are only diagnostics: too large, unreadable, not parseable
     monkeypatch.setattr(load_module, "MAX_FILE_BYTES", 100)
     (tmp_path / "big.yaml").write_text("kind: Dataset\nmetadata: {name: big}\n" + "#" * 200)
     (tmp_path / "bad.yaml").write_text("kind: [unclosed\n")
     os.mkfifo(tmp_path / "fifo.yaml")
     for rel in ("big.yaml", "bad.yaml", "fifo.yaml"):
-        outcome = _read_file(tmp_path, ctx, rel)
+        outcome = _decode(_read_file(tmp_path, ctx, rel))
         assert outcome.diagnostics or (outcome.found and outcome.found.diagnostics)
         assert _decode(_encode(outcome)) == outcome
     odd = FileOutcome("x.yaml", (), frozenset({"dataset.a"}), None)

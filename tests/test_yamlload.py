@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
 
 import pytest
 
 from compiler import yamlload
-from compiler.yamlload import YamlError, parse_documents
+from compiler.yamlload import ParsedDocument, YamlError, parse_documents
 
 
 def one(text: str):
@@ -315,3 +316,22 @@ def test_control_characters_are_located_by_line_and_column(text, line, col):
     assert (err.line, err.col) == (line, col)
     assert "\n" not in err.message
     assert "control" in err.message
+
+
+def test_a_packed_document_locates_every_path_as_the_parsed_one():
+    """Cached documents keep their position maps packed and only shallow paths ready: same answers."""
+    from compiler.load import Document
+
+    text = ("apiVersion: specops.dev/v1\nkind: Dataset\nmetadata:\n  name: a\n  labels: {team: x}\nspec:\n"
+            "  columns:\n    - name: id\n      type: integer\n      accepted_values: [1, 2]\n"
+            "    - {name: b, type: string}\n")
+    parsed = parse_documents(text)[0]
+    packed = ParsedDocument.from_packed(parsed.data, parsed.line, parsed.col, *parsed.pack())
+    fresh, lazy = Document("a.yaml", 0, "Dataset", "a", parsed), Document("a.yaml", 0, "Dataset", "a", packed)
+    paths = [*parsed.positions, ("spec", "columns", 5), ("spec", "nope", "deeper", 1), ("metadata", "x")]
+    # shallow paths first, answered without unpacking; then deep ones, which unpack
+    for path in sorted(paths, key=len):
+        assert lazy.locate(path) == fresh.locate(path), path
+    assert [lazy.locate_key(p) for p in parsed.key_positions] == [fresh.locate_key(p) for p in parsed.key_positions]
+    assert ("spec", "columns", 0, "accepted_values", 1) in parsed.positions  # the test reaches past SHALLOW
+    assert packed == parsed and pickle.loads(pickle.dumps(packed)) == parsed

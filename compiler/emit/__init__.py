@@ -85,7 +85,8 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
     for name in sorted(names) if names is not None else backend_names():
         if name == "kubernetes":  # one item per environment
             envs = [e for e in sorted(project.environments) if environment in (None, e)]
-            work += [(name, partial(render, resolved=None, only=e), _COST[name] / max(1, len(envs))) for e in envs]
+            share = _COST[name] / max(1, len(project.environments))  # one environment's, even when it is alone
+            work += [(name, partial(render, resolved=None, only=e), share) for e in envs]
         elif name == "dbt":  # the heaviest backend, in two halves
             work += [(name, partial(dbt_emit, part="models"), _COST[name] * _DBT_MODELS_SHARE),
                      (name, partial(dbt_emit, part="others"), _COST[name] * (1 - _DBT_MODELS_SHARE))]

@@ -223,6 +223,18 @@ def test_the_cache_filled_and_read_by_several_processes_changes_nothing(
     expected = _front_end(root)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     assert cached() == expected != cold
+    # damaged entries in both processes' shares: first another file's entry (each decodes), then garbage
+    entries = sorted(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    for n, entry in enumerate(entries):
+        if n % 3 == 1:
+            entry.write_bytes(entries[(n + 1) % len(entries)].read_bytes())
+    forks.clear()
+    assert cached() == expected
+    assert forks
+    for n, entry in enumerate(entries):
+        if n % 3 == 0:
+            entry.write_bytes(b"m\x00garbage" if n % 2 else b"")
+    assert cached() == expected
 
 
 def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:

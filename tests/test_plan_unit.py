@@ -12,6 +12,7 @@ Refresh the markdown snapshot with:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import os
@@ -635,3 +636,37 @@ def test_a_plan_compiles_exactly_the_files_it_compares(base: Built, env: str | N
     assert scoped == [a for a in base.compiled.artifacts if artifact_in_scope(a.key, env)]
     if env is not None:
         assert any(a.key.startswith(f"k8s/{env}/") for a in scoped)
+
+
+# --------------------------------------------------------------------------- state: stored resource digests
+
+
+def test_state_keeps_each_snapshots_digest_and_plans_the_same_without_them(tmp_path, base, edited):
+    from compiler.plan.baseline import from_state
+    from compiler.snapshot import snapshot_digest
+    from compiler.state import load_state, save_state, state_path
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "applied")
+    state = load_state(root, "dev")
+    state.resources = head_snapshots(base.project, "dev")
+    save_state(root, state)
+    on_disk = json.loads(state_path(root, "dev").read_text())
+    assert on_disk["resource_digests"] == {a: snapshot_digest(s) for a, s in on_disk["resources"].items()}
+    loaded = load_state(root, "dev")
+    assert loaded.resource_digests() == on_disk["resource_digests"] == {
+        a: r.digest for a, r in base.project._by_address.items() if a in on_disk["resources"]}
+
+    head = edited(*SNAPSHOT_EDITS)
+    with_digests = make_plan(head.project, head.compiled, from_state(root, loaded), "dev")
+    assert with_digests.resource_changes
+    # a state file from before digests were kept, and one whose digests do not cover its resources
+    for stored in (None, {"dataset.nope": "0" * 64}):
+        on_disk["resource_digests"] = stored
+        if stored is None:
+            del on_disk["resource_digests"]
+        state_path(root, "dev").write_text(json.dumps(on_disk))
+        older = load_state(root, "dev")
+        assert older.resource_digests() == loaded.resource_digests()
+        plan = make_plan(head.project, head.compiled, from_state(root, older), "dev")
+        assert plan.baseline.state_digest != with_digests.baseline.state_digest  # the file's bytes differ
+        assert dataclasses.replace(plan, baseline=with_digests.baseline) == with_digests

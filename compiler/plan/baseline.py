@@ -53,7 +53,8 @@ def from_state(root: Path, state: State) -> BaselineData:
     contents = AppliedFiles(applied_dir(root, state.environment), state.artifacts)
     # the file's digest when there is one (the same bytes give the same digest, without re-serialising)
     info = Baseline("state", None, state.lineage or None, state.serial, state.source_digest or state.digest(), None)
-    return BaselineData(info, dict(state.resources), dict(state.pending), contents, dict(state.artifacts))
+    return BaselineData(info, dict(state.resources), dict(state.pending), contents, dict(state.artifacts),
+                        state.resource_digests())
 
 
 def _git(args: list[str], cwd: Path) -> str:

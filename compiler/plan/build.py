@@ -25,6 +25,8 @@ class BaselineData:
     pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
     artifacts: Mapping[str, bytes | None]  # artifact key -> content (None when only the digest is known)
     digests: dict[str, str]  # artifact key -> sha256
+    # address -> snapshot_digest of its snapshot, when known without computing (a state file keeps them)
+    resource_digests: Mapping[str, str] | None = None
 
 
 def in_scope(address: str, env: str | None, project: SpecProject) -> bool:
@@ -60,9 +62,10 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
               and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env)))}
     changes: list[ResourceChange] = []
     direct: dict[str, tuple[str, list[AttrChange]]] = {}
+    known = base.resource_digests or {}
     for address in sorted(set(head) | set(before)):
         old, res = before.get(address), head.get(address)
-        if old is not None and res is not None and snapshot_digest(old) == res.digest:
+        if old is not None and res is not None and (known.get(address) or snapshot_digest(old)) == res.digest:
             continue  # the common case: equal digests (json's C encoder), without building the snapshot
         new = res.snapshot if res is not None else None
         file = res.loc.file if res else None

@@ -180,6 +180,27 @@ def test_compiling_in_several_processes_gives_the_same_bytes(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_a_plans_artifacts_in_several_processes_are_the_same_and_digests_stay_here(
+        generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    """A plan's one environment: the backends that read digests run here, together, while dbt runs apart."""
+    from compiler.compile import compile_for_plan
+
+    monkeypatch.setenv("SPECOPS_JOBS", "1")
+    project, _ = check_repository(generated)
+    assert project is not None
+    serial = compile_for_plan(project, "dev").artifacts
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
+    project, _ = check_repository(generated)
+    assert project is not None
+    forked = compile_for_plan(project, "dev").artifacts
+    assert len(forks) == 1  # one fork: no separate round of digests
+    assert forked == serial
+    assert any(a.path.startswith("docker/") for a in forked) and any(a.path.startswith("dbt/") for a in forked)
+    # computed in this process, where the plan compares them next
+    assert all("digest" in r.__dict__ for r in project.resources())
+
+
 def test_digests_computed_by_several_processes_are_the_ones_computed_here(
         generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
     from compiler.emit import share_digests

@@ -65,6 +65,8 @@ def get_backend(name: str) -> Backend:
 # processes; the Kubernetes backend's is shared between the environments it renders
 _COST = {"dbt": 1.1, "docker": 0.2, "kubernetes": 1.1, "github": 0.06}
 _DBT_MODELS_SHARE = 0.55  # the transforms' models, of the dbt backend's cost
+_DIGESTS_COST = 0.38  # every resource's digest (image tags follow them), on the same scale
+_NO_DIGESTS = frozenset({"dbt"})  # backends that never read a resource's digest
 
 
 def emit_all(project: SpecProject, names: Iterable[str] | None = None,
@@ -93,8 +95,8 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
         else:
             work.append((name, get_backend(name), _COST.get(name, 1.0)))
     large = len(project.datasets) + len(project.models) + len(project.deployments) >= PARALLEL_MIN_RESOURCES
-    if large:  # what several backends derive from the whole project: once, before the processes part
-        share_digests(project)
+    if large:
+        work = _schedule_digests(project, work)
     outputs = parallel_map(lambda item: list(item[1](project)), work, weights=[cost for _, _, cost in work],
                            worth_it=large)
     chosen = [name for name, _, _ in work]
@@ -105,6 +107,26 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
                 raise ValueError(f"two artifacts claim {art.key} (backend {name})")
             artifacts[art.key] = art
     return [artifacts[k] for k in sorted(artifacts)]
+
+
+def _schedule_digests(project: SpecProject, work: list[tuple[str, Backend, float]]) -> list[tuple[str, Backend, float]]:
+    """Where the resources' digests get computed, which all backends but dbt read (through image tags).
+
+    When the backends that read them weigh, digests included, about what the others do (a plan's one
+    environment), they become one item: the heaviest, so this process runs it and computes the digests
+    along the way (the plan needs them here too) while another process renders dbt, which needs none.
+    Otherwise (a compile's every environment) all processes compute a share of the digests first.
+    """
+    plain = [w for w in work if w[0] in _NO_DIGESTS]
+    tagged = [w for w in work if w[0] not in _NO_DIGESTS]
+    together = sum(cost for _, _, cost in tagged) + _DIGESTS_COST
+    if tagged and plain and max(cost for _, _, cost in plain) <= together <= 1.25 * sum(c for _, _, c in plain):
+        def render_tagged(p: SpecProject) -> list[Artifact]:
+            return [art for _, backend, _ in tagged for art in backend(p)]
+
+        return [("+".join(name for name, _, _ in tagged), render_tagged, together), *plain]
+    share_digests(project)  # what several backends derive from the whole project: once, before the processes part
+    return work
 
 
 def share_digests(project: SpecProject) -> None:

@@ -53,8 +53,12 @@ class Builder:
     root: Path
     diagnostics: list[Diagnostic]
     _read: dict[tuple[str, tuple[str, ...]], tuple[str | None, bytes | None]] = field(default_factory=dict)
+    # what the last `build` read besides its document: (file, what was found: sha256 of its bytes, or the problem)
+    reads: list[tuple[str, str]] = field(default_factory=list)
 
     def build(self, doc: Document) -> Resource:
+        """The document's resource: a function of the document and the files it names (`reads`), nothing else."""
+        self.reads = []
         method = getattr(self, f"_{doc.kind.lower()}")
         return method(doc)
 
@@ -81,6 +85,7 @@ class Builder:
         if (rel, suffixes) not in self._read:  # many specs may name one file (a shared training script)
             self._read[rel, suffixes] = self._read_repo_file(rel, suffixes)
         problem, content = self._read[rel, suffixes]
+        self.reads.append((rel, problem if content is None else hashlib.sha256(content).hexdigest()))
         if problem is None:
             return content
         line, col = doc.locate(path)

@@ -1,10 +1,12 @@
 """A content-addressed cache of per-file front-end results, in the user's cache folder.
 
 Entries are keyed by the file's path and bytes; the folder they live in is named after the tool
-version, the entries' format and the schemas' digest, so a new release or an edited schema starts
-from empty. An entry is bytes (compiler.loadcodec's encoding); the caller decodes it. Writes go to a
-temporary file renamed into place (safe under concurrent runs); an entry that cannot be read or
-decoded is a miss, never an error. The cache can only save work: a miss recomputes the same result.
+version, the digest of its code (compiler.tooldigest), the entries' format and the schemas' digest,
+so a new release, an edited schema or any edit of specops itself starts from empty. An entry is
+bytes (compiler.loadcodec's encoding); the caller decodes it. Writes go to a temporary file renamed
+into place (safe under concurrent runs); an entry that cannot be read or decoded is a miss, never
+an error. The cache can only save work: a miss recomputes the same result. The same folder keeps
+the resources' digests (compiler.digestcache).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class Cache:
 
         Never inside the repository: entries are unpickled, so they must not come from a checkout.
         """
-        tag = hashlib.sha256(f"{__version__}\0{FORMAT}\0{schema_digest}".encode()).hexdigest()[:16]
+        from compiler.tooldigest import tool_digest
+
+        tag = hashlib.sha256(f"{__version__}\0{tool_digest()}\0{FORMAT}\0{schema_digest}".encode()).hexdigest()[:16]
         base = os.environ.get("SPECOPS_CACHE_DIR")
         if not base:
             xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

@@ -69,6 +69,7 @@ class LoadResult:
     # addresses of documents that exist but could not be loaded (best effort): a reference to one of
     # them is not reported as unresolved, since the load error already explains it
     unloaded: set[str] = field(default_factory=set)
+    file_keys: dict[str, str] = field(default_factory=dict)  # file -> key of its path and bytes
 
 
 DocumentCheck = Callable[[Document], list[Diagnostic]]
@@ -221,6 +222,7 @@ class FileOutcome:
     diagnostics: tuple[Diagnostic, ...] = ()
     unloaded: frozenset[str] = frozenset()
     found: FileResult | None = None
+    key: str = ""  # of the file's path and bytes (compiler.cache.Cache.key), when it was read
 
 
 def _load_file(root: Path, rel: str, result: LoadResult, ctx: _Loading) -> list[Document]:
@@ -241,6 +243,8 @@ def _decoded(root: Path, ctx: _Loading, rel: str, encoded: bytes, checked: bool 
 def _merge(outcome: FileOutcome, result: LoadResult) -> list[Document]:
     result.diagnostics.extend(outcome.diagnostics)
     result.unloaded.update(outcome.unloaded)
+    if outcome.key:
+        result.file_keys[outcome.rel] = outcome.key
     found = outcome.found
     if found is None:
         return []
@@ -278,7 +282,7 @@ def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False, fresh
         cached = ctx.cache.get_bytes(key)
         if cached is not None:
             return cached
-    encoded = ctx.encode(FileOutcome(rel, found=process_file(rel, raw, ctx.check)))
+    encoded = ctx.encode(FileOutcome(rel, found=process_file(rel, raw, ctx.check), key=key))
     ctx.cache.put_bytes(key, encoded)
     return encoded
 

@@ -23,7 +23,8 @@ def encode_outcome(outcome: FileOutcome) -> bytes:
         tuple((d.file, d.index, d.kind, d.name, d.parsed.data, d.parsed.line, d.parsed.col, *d.parsed.pack())
               for d in found.documents),
         tuple(_diag_fields(d) for d in found.diagnostics), found.invalid, found.unloaded)
-    packed = (outcome.rel, tuple(_diag_fields(d) for d in outcome.diagnostics), outcome.unloaded, packed_found)
+    packed = (outcome.rel, tuple(_diag_fields(d) for d in outcome.diagnostics), outcome.unloaded, packed_found,
+              outcome.key)
     try:
         return b"m" + marshal.dumps(packed)
     except ValueError:  # a value marshal does not know: pickle keeps it as it is
@@ -36,7 +37,7 @@ def decode_outcome(data: bytes) -> FileOutcome:
         if not isinstance(outcome, FileOutcome):
             raise ValueError("not an outcome")
         return outcome
-    rel, diags, unloaded, packed_found = marshal.loads(data[1:])
+    rel, diags, unloaded, packed_found, key = marshal.loads(data[1:])
     found = None
     if packed_found is not None:
         docs, fdiags, invalid, funloaded = packed_found
@@ -44,7 +45,7 @@ def decode_outcome(data: bytes) -> FileOutcome:
             tuple(Document(f, i, k, n, ParsedDocument.from_packed(data_, line, col, shallow, packed))
                   for f, i, k, n, data_, line, col, shallow, packed in docs),
             tuple(Diagnostic(*d) for d in fdiags), frozenset(invalid), frozenset(funloaded))
-    return FileOutcome(rel, tuple(Diagnostic(*d) for d in diags), frozenset(unloaded), found)
+    return FileOutcome(rel, tuple(Diagnostic(*d) for d in diags), frozenset(unloaded), found, key)
 
 
 def _diag_fields(d: Diagnostic) -> tuple:

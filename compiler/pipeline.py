@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def check_document(doc: Document) -> list[Diagnostic]:
 def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list[Diagnostic]]:
     """Run every check; return the project (None when any error was found) and all diagnostics.
 
-    With `use_cache`, per-file results are kept in the user's cache folder (see compiler.cache).
+    With `use_cache`, per-file results are kept in the user's cache folder (see compiler.cache), and
+    resources' digests too (compiler.digestcache): the project comes back with every digest computed.
     """
     root = root.resolve()
     cache = Cache.for_repository(root, schema_digest()) if use_cache else Cache.disabled()
@@ -47,6 +49,10 @@ def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject |
     diags.sort(key=Diagnostic.sort_key)
     if errors_only(diags):
         return None, diags
+    if project is not None and cache.folder is not None:
+        from compiler.digestcache import prime_digests
+
+        prime_digests(project, cache.folder)
     return project, diags
 
 
@@ -83,12 +89,17 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     builder = Builder(loaded.root, diags)
     built: dict[str, Resource] = {}
     docs: dict[str, Document] = {}
+    fingerprints: dict[str, str] = {}
     for doc in valid:
         if doc.address in docs:
             continue  # a duplicate name, already reported: the first definition wins
         res = builder.build(doc)
         built[res.address] = res
         docs[res.address] = doc
+        key = loaded.file_keys.get(doc.file)
+        if key:
+            fingerprints[res.address] = _fingerprint(key, str(doc.index), *(f"{f}\0{found}" for f, found in
+                                                                             builder.reads))
     project = next((r for r in built.values() if isinstance(r, Project)), None)
     if project is None:
         return None
@@ -103,6 +114,9 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     )
     diags.extend(check_references(ctx))
     ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}
+    for d in ctx.deployments.values():  # the alias may come from the model's spec
+        if d.address in fingerprints:
+            fingerprints[d.address] = _fingerprint(fingerprints[d.address], "alias", str(d.alias))
     ctx.graph = build_graph(ctx)
     for rule in RULES:
         diags.extend(rule(ctx))
@@ -112,8 +126,14 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     return SpecProject(
         root=loaded.root, project=project, environments=ctx.environments, datasets=ctx.datasets,
         rules=ctx.rules, transforms=ctx.transforms, models=ctx.models, deployments=ctx.deployments,
-        graph=ctx.graph, warnings=warnings,
+        graph=ctx.graph, warnings=warnings, fingerprints=fingerprints,
     )
+
+
+def _fingerprint(*parts: str) -> str:
+    """What a resource was built from: its file's key, its place in the file, the files it read (and for a
+    deployment, the alias it resolved). Equal fingerprints, equal resources (compiler.digestcache relies on it)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _resolve_alias(d: Deployment, models: dict[str, Model]) -> Deployment:

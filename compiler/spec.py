@@ -38,6 +38,8 @@ class SpecProject:
     deployments: dict[str, Deployment]
     graph: SpecGraph
     warnings: tuple[Diagnostic, ...] = ()
+    # address -> what the resource was built from (compiler.pipeline._fingerprint), where known
+    fingerprints: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -1,7 +1,7 @@
-"""The per-file cache can only save work: with and without it, results are identical.
+"""The caches can only save work: with and without them, results are identical.
 
 After edits, renames, deletions, a schema change or a tool-version change, a cached run must give
-exactly what a cold run gives (diagnostics and the checked project's content).
+exactly what a cold run gives (diagnostics, the checked project's content and its digests).
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from compiler.pipeline import check_repository
 from compiler.plan.build import head_snapshots
 
 
-def outcome(root: Path, use_cache: bool) -> tuple[list, dict | None]:
+def outcome(root: Path, use_cache: bool) -> tuple[list, dict | None, dict | None]:
+    """Diagnostics, the resources' snapshots (built from the IR), and their digests (with the cache:
+    remembered ones where the digest cache has them)."""
     project, diags = check_repository(root, use_cache=use_cache)
     found = [(d.code, d.file, d.line, d.col, d.message, d.hint) for d in diags]
-    return found, (head_snapshots(project, None) if project else None)
+    if project is None:
+        return found, None, None
+    digests = {r.address: r.digest for r in [project.project, *project.resources()]}
+    return found, head_snapshots(project, None), {**digests, "spec_digest": project.spec_digest}
 
 
 def same_with_and_without(root: Path) -> None:
@@ -118,3 +123,70 @@ def test_plan_with_and_without_cache_match(repo, runner, cache_dir: Path) -> Non
     again = runner.invoke(main, args)
     assert cold.exit_code == warm.exit_code == again.exit_code == 0, cold.output
     assert json.loads(cold.output) == json.loads(warm.output) == json.loads(again.output)
+
+
+# --------------------------------------------------------------------------- remembered digests
+
+
+def test_remembered_digests_follow_every_input_of_a_resource(repo, editor, cache_dir: Path) -> None:
+    """A digest is remembered by what its resource was built from; each kind of input must count."""
+    root = repo()
+    ed = editor(root)
+    same_with_and_without(root)
+    edits = [
+        # files that specs name: the training script, a transform's SQL, a CSV source
+        ("training/churn.py", "import", "import os  # edited\nimport"),
+        ("sql/customer_activity.sql", "select", "select /* edited */"),
+        ("data/customers.csv", "1001,", "1000001,"),
+        # the model's registry alias, which the prod deployment (no alias of its own) serves
+        ("specs/models/churn.yaml", "alias: champion", "alias: gold"),
+        # formatting only: other fingerprints, the same digests
+        ("specs/datasets/customers.yaml", "apiVersion", "# a comment\n\napiVersion"),
+        # a document's place in its file: the two rules of sources.yaml swapped
+        ("specs/quality/sources.yaml", "name: customers_checks", "name: tmp_checks"),
+        ("specs/quality/sources.yaml", "name: subscriptions_checks", "name: customers_checks"),
+        ("specs/quality/sources.yaml", "name: tmp_checks", "name: subscriptions_checks"),
+    ]
+    before = outcome(root, use_cache=True)[2]
+    assert before is not None
+    for rel, old, new in edits:
+        ed.replace(rel, old, new)
+        same_with_and_without(root)
+    after = outcome(root, use_cache=True)[2]
+    assert after is not None
+    changed = {a for a in before if before[a] != after[a]}
+    assert {"model.churn", "deployment.churn_api", "transform.build_customer_activity", "dataset.customers",
+            "quality_rule.customers_checks", "quality_rule.subscriptions_checks"} <= changed
+    assert "deployment.churn_api_dev" not in changed  # it names its alias itself
+
+
+def test_a_warm_run_computes_no_digest_and_an_edit_only_its_own(repo, editor, cache_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.snapshot as snapshot_module
+
+    root = repo()
+    outcome(root, use_cache=True)
+    computed: list[dict] = []
+    real = snapshot_module.snapshot_digest
+
+    def counting(snap: dict) -> str:
+        computed.append(snap)
+        return real(snap)
+
+    monkeypatch.setattr(snapshot_module, "snapshot_digest", counting)
+    project, _ = check_repository(root, use_cache=True)
+    assert project is not None and project.spec_digest
+    assert computed == []
+    editor(root).replace("specs/datasets/customers.yaml", "description: One row", "description: Edited, one row")
+    project, _ = check_repository(root, use_cache=True)
+    assert project is not None and project.spec_digest
+    assert [s["metadata"]["name"] for s in computed] == ["customers"]
+
+
+def test_a_change_of_specops_code_starts_a_new_cache(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo()
+    same_with_and_without(root)
+    first = {p.name for p in cache_dir.iterdir()}
+    monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda: "1" * 64)
+    same_with_and_without(root)
+    assert {p.name for p in cache_dir.iterdir()} - first, "edited specops code must use a new cache folder"

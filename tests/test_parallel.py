@@ -138,7 +138,9 @@ def test_outcomes_survive_the_trip_between_processes(generated: Path, example_ro
             assert encoded[:1] == b"m"  # plain data: the fast path
             outcome = _decode(encoded)
             # equal to the file parsed here (position maps unpacked and compared), and encoded again
-            assert outcome == FileOutcome(rel, found=process_file(rel, (root / rel).read_bytes(), check_document))
+            raw = (root / rel).read_bytes()
+            assert outcome == FileOutcome(rel, found=process_file(rel, raw, check_document),
+                                          key=Cache.key(rel, raw, "checked"))
             assert _decode(_encode(outcome)) == outcome
     # outcomes that are only diagnostics: too large, unreadable, not parseable
     monkeypatch.setattr(load_module, "MAX_FILE_BYTES", 100)

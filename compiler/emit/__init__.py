@@ -117,6 +117,8 @@ def _schedule_digests(project: SpecProject, work: list[tuple[str, Backend, float
     along the way (the plan needs them here too) while another process renders dbt, which needs none.
     Otherwise (a compile's every environment) all processes compute a share of the digests first.
     """
+    if all("digest" in r.__dict__ for r in project.resources()):
+        return work  # known already (compiler.digestcache): the backends are balanced as they are
     plain = [w for w in work if w[0] in _NO_DIGESTS]
     tagged = [w for w in work if w[0] not in _NO_DIGESTS]
     together = sum(cost for _, _, cost in tagged) + _DIGESTS_COST

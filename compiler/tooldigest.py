@@ -1,0 +1,36 @@
+"""One digest of the code and data that compute specops' results: what its caches are valid for.
+
+A release changes it, and so does any edit of the package's Python files, schemas or templates in a
+checkout (where the version number stays put): a cache can never outlive the code that filled it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+
+from compiler.resources import data_dir
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def tool_digest() -> str:
+    """sha256 over the package's .py files and its schemas and templates, by relative path (~2 ms)."""
+    h = hashlib.sha256()
+    for base, suffixes in ((_PACKAGE, (".py",)), (data_dir("schemas"), None), (data_dir("templates"), None)):
+        for path in _files(base, suffixes):
+            h.update(f"{base.name}/{path.relative_to(base).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def _files(base: Path, suffixes: tuple[str, ...] | None) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        found += [Path(dirpath, f) for f in filenames if suffixes is None or f.endswith(suffixes)]
+    return sorted(found)

@@ -1,3 +1,3 @@
-from compiler.cli import main
+from compiler.entry import run
 
-main(prog_name="specops")
+run()

@@ -57,14 +57,24 @@ def _selection(project, select: tuple[str, ...]) -> set[str] | None:
 
 
 def build_plan(root: Path, project, env: str | None, against: str | None, selected: set[str] | None,
-               full: bool = True):
-    """The compiled project and the plan; `full=False` compiles only what the plan compares (for `plan`)."""
+               full: bool = True, use_cache: bool = False):
+    """The compiled project and the plan; `full=False` compiles only what the plan compares (for `plan`),
+    reusing what it can from the user's cache folder with `use_cache`."""
     from compiler.compile import compile_for_plan, compile_project
     from compiler.plan.baseline import BaselineError, from_git, from_state, head_sha
     from compiler.plan.build import make_plan
     from compiler.state import StateError, load_state
 
-    compiled = compile_project(project) if full else compile_for_plan(project, env)
+    if full:
+        compiled = compile_project(project)
+    else:
+        folder = None
+        if use_cache:
+            from compiler.cache import Cache
+            from compiler.schemas import schema_digest
+
+            folder = Cache.for_repository(project.root, schema_digest()).folder
+        compiled = compile_for_plan(project, env, folder)
     try:
         if against:
             base = from_git(project.root, against, env)
@@ -106,7 +116,7 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
         raise
-    _, result = build_plan(project.root, project, env_name, against, selected, full=False)
+    _, result = build_plan(project.root, project, env_name, against, selected, full=False, use_cache=not no_cache)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")

@@ -34,9 +34,17 @@ def compile_project(project: SpecProject) -> Compiled:
     return Compiled(project, sorted([*artifacts, manifest], key=lambda a: a.key))
 
 
-def compile_for_plan(project: SpecProject, environment: str | None) -> Compiled:
+def compile_for_plan(project: SpecProject, environment: str | None, cache_folder: Path | None = None) -> Compiled:
     """What a plan compares: every artifact but the manifest, and only `environment`'s manifests.
 
     The same bytes as compile_project's for those files (tests/test_plan_unit.py holds it to that).
+    With a `cache_folder`, the results of backend units whose inputs did not change are reused from
+    there (compiler.emit.incremental; the same bytes again, tests/test_incremental.py).
     """
-    return Compiled(project, emit_all(project, environment=environment))
+    if cache_folder is None:
+        return Compiled(project, emit_all(project, environment=environment))
+    from compiler.emit.incremental import emit_incremental
+    from compiler.emit.unitstore import UnitStore, store_folder
+
+    return Compiled(project, emit_incremental(project, environment, UnitStore(store_folder(cache_folder,
+                                                                                          project.root))))

@@ -133,7 +133,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
 def _fingerprint(*parts: str) -> str:
     """What a resource was built from: its file's key, its place in the file, the files it read (and for a
     deployment, the alias it resolved). Equal fingerprints, equal resources (compiler.digestcache relies on it)."""
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]  # 128 bits: plenty to tell resources apart
 
 
 def _resolve_alias(d: Deployment, models: dict[str, Model]) -> Deployment:

@@ -71,6 +71,26 @@ class SpecProject:
     def get(self, address: str) -> Resource | None:
         return self._by_address.get(address)
 
+    def external_datasets(self) -> list[Dataset]:
+        """Datasets with a source (table, file or external), in name order."""
+        return list(self.memo("external", lambda: tuple(d for d in self.datasets.values() if d.source is not None)))
+
+    def deployments_of(self, model: str) -> list[Deployment]:
+        """The model's deployments, in name order."""
+        def index() -> dict[str, list[Deployment]]:
+            out: dict[str, list[Deployment]] = {}
+            for d in self.deployments.values():
+                out.setdefault(d.model, []).append(d)
+            return out
+
+        return list(self.memo("deployments_of", index).get(model, ()))
+
+    def image_tag(self, kind: str, name: str = "") -> str:
+        """The tag of a built image: `train` (of model `name`) or `dbt` (compiler.emit.images)."""
+        from compiler.emit.images import compute_tag
+
+        return self.memo(("image_tag", kind, name), lambda: compute_tag(self, kind, name))
+
     def producer(self, dataset: str) -> Transform | None:
         producers = self.memo("producers", lambda: {t.output: t for t in reversed(self.transforms.values())})
         return producers.get(dataset)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -43,6 +43,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from compiler import __version__
 from compiler.emit import Artifact
 from compiler.emit.images import dbt_image, serve_image, train_image
+from compiler.emit.units import Unit
 from compiler.model import Dataset, Model, Resource, Transform
 from compiler.render import GENERATED, comment_safe
 from compiler.resources import data_dir
@@ -114,11 +115,17 @@ SERVE_HEALTHCHECK = ("import os, urllib.request; urllib.request.urlopen('http://
 
 def emit(project: SpecProject) -> list[Artifact]:
     """The Dockerfiles, requirements and entrypoints of every model's images and of the dbt image."""
-    out: list[Artifact] = []
-    for model in project.models.values():
-        out.extend(model_artifacts(project, model))
-    out.extend(dbt_artifacts(project))
-    return out
+    return [art for unit in units(project) for art in unit.run(project)]
+
+
+def units(project: SpecProject) -> list[Unit]:
+    """One per model (its folder), and the dbt image's."""
+    return [*(Unit(("docker", "model", name), partial(_model_unit, name=name)) for name in project.models),
+            Unit(("docker", "dbt"), dbt_artifacts)]
+
+
+def _model_unit(project: SpecProject, name: str) -> list[Artifact]:
+    return model_artifacts(project, project.models[name])
 
 
 def base_image(project: SpecProject) -> str:

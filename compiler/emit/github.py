@@ -18,12 +18,14 @@ spec can never add an expression, a glob negation or a line to a workflow.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
 from compiler import __version__
 from compiler.emit import Artifact
 from compiler.emit.actions_pins import annotate, uses
+from compiler.emit.units import Unit
 from compiler.model import Environment, Model
 from compiler.render import GENERATED, dump_yaml
 from compiler.spec import SpecProject
@@ -47,23 +49,35 @@ _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 def emit(project: SpecProject) -> list[Artifact]:
     """The PR, apply and retrain workflows (paths relative to the Project's workflows_dir)."""
+    return [art for unit in units(project) for art in unit.run(project)]
+
+
+def units(project: SpecProject) -> list[Unit]:
+    """The PR and apply workflows, and one per scheduled model."""
+    scheduled = sorted(m.name for m in project.models.values() if m.training is not None and m.training.schedule)
+    return [Unit(("github", "pr"), _pr_file), Unit(("github", "apply"), _apply_file),
+            *(Unit(("github", "retrain", name), partial(_retrain_file, name=name)) for name in scheduled)]
+
+
+def _pr_file(project: SpecProject) -> list[Artifact]:
+    return [Artifact(PR_FILE, _render(pr_workflow(project), "specops.yaml"), (project.project.address,),
+                     base="workflows")]
+
+
+def _apply_file(project: SpecProject) -> list[Artifact]:
     envs = sorted(project.environments.values(), key=lambda e: e.address)
-    out = [
-        Artifact(PR_FILE, _render(pr_workflow(project), "specops.yaml"), (project.project.address,),
-                 base="workflows"),
-        Artifact(APPLY_FILE, _render(apply_workflow(project), "specops.yaml and the Environment specs"),
-                 (project.project.address, *(e.address for e in envs)), base="workflows"),
-    ]
-    for model in sorted(project.models.values(), key=lambda m: m.name):
-        if model.training is None or not model.training.schedule:
-            continue
-        targets = train_environments(project, model)
-        owners = sorted({project.project.address, model.address,
-                         *(e.address for e in targets),
-                         *(d.address for d in project.deployments.values() if d.model == model.name)})
-        out.append(Artifact(retrain_file(model), _render(retrain_workflow(project, model), model.loc.file),
-                            tuple(owners), base="workflows"))
-    return out
+    return [Artifact(APPLY_FILE, _render(apply_workflow(project), "specops.yaml and the Environment specs"),
+                     (project.project.address, *(e.address for e in envs)), base="workflows")]
+
+
+def _retrain_file(project: SpecProject, name: str) -> list[Artifact]:
+    model = project.models[name]
+    targets = train_environments(project, model)
+    owners = sorted({project.project.address, model.address,
+                     *(e.address for e in targets),
+                     *(d.address for d in project.deployments_of(model.name))})
+    return [Artifact(retrain_file(model), _render(retrain_workflow(project, model), model.loc.file),
+                     tuple(owners), base="workflows")]
 
 
 def retrain_file(model: Model) -> str:
@@ -204,7 +218,7 @@ def ordered_environments(project: SpecProject) -> list[Environment]:
 
 def train_environments(project: SpecProject, model: Model) -> list[Environment]:
     """Where a model is deployed (promotion order), else the project's default environment."""
-    deployed = {d.environment for d in project.deployments.values() if d.model == model.name}
+    deployed = {d.environment for d in project.deployments_of(model.name)}
     if not deployed and project.default_environment:
         deployed = {project.default_environment}
     return [e for e in ordered_environments(project) if e.name in deployed]

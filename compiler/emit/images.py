@@ -44,7 +44,7 @@ def train_image(project: SpecProject, model: Model) -> str:
     its tag follows the whole project's digest: an image is never pushed twice under one tag with
     different specs in it.
     """
-    return f"{registry(project)}/{model.k8s_name}-train:{_tag(_python(project), model_tag(model), project.spec_digest)}"
+    return f"{registry(project)}/{model.k8s_name}-train:{project.image_tag('train', model.name)}"
 
 
 def serve_image(project: SpecProject, model: Model) -> str:
@@ -54,10 +54,14 @@ def serve_image(project: SpecProject, model: Model) -> str:
 
 def dbt_image(project: SpecProject) -> str:
     """The image that runs the compiled dbt project (scheduled transforms)."""
+    return f"{registry(project)}/{project.project.k8s_name}-dbt:{project.image_tag('dbt')}"
 
-    def compute() -> str:
-        parts = [f"{r.address}={r.digest}" for r in project.resources()
-                 if r.address.startswith(("dataset.", "transform.", "quality_rule.", "environment."))]
-        return f"{registry(project)}/{project.project.k8s_name}-dbt:{_tag(*parts)}"
 
-    return project.memo("dbt_image", compute)
+def compute_tag(project: SpecProject, kind: str, name: str) -> str:
+    """What SpecProject.image_tag gives: from the inputs that go into the image (see the functions above)."""
+    if kind == "train":
+        return _tag(_python(project), model_tag(project.models[name]), project.spec_digest)
+    if kind == "dbt":
+        return _tag(*(f"{r.address}={r.digest}" for r in project.resources()
+                      if r.address.startswith(("dataset.", "transform.", "quality_rule.", "environment."))))
+    raise ValueError(f"unknown image kind {kind!r}")

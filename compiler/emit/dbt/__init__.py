@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from compiler.emit import Artifact
 from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
 from compiler.emit.dbt.project_files import dbt_project, profiles
 from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
+from compiler.emit.units import Unit
 from compiler.model import Dataset, Transform
 from compiler.render import GENERATED, comment_safe, dbt_text, dump_yaml, sql_string
 from compiler.resources import data_dir
@@ -21,70 +22,105 @@ PREFIX = "dbt"
 def emit(project: SpecProject, part: Literal["all", "models", "others"] = "all") -> list[Artifact]:
     """Every file of the dbt project; or, to share the work between processes, only the transforms'
     models (`models`) or everything else (`others`)."""
-    out: list[Artifact] = []
+    return [art for unit in units(project, part) for art in unit.run(project)]
 
-    def add(path: str, content: bytes, *owners: str) -> None:
-        out.append(Artifact(f"{PREFIX}/{path}", content, tuple(owners) or everything()))
 
-    def everything() -> tuple[str, ...]:  # the owners of a file no particular resource owns
-        return tuple(r.address for r in project.resources())
-
-    column_tests, model_tests = _check_tests(project)
+def units(project: SpecProject, part: Literal["all", "models", "others"] = "all") -> list[Unit]:
+    """The backend's work in pieces (compiler.emit.units): project files, macros, sources, one seed per
+    file dataset, one rule's singular tests, one transform's model."""
+    out: list[Unit] = []
     if part in ("all", "others"):
-        _other_files(project, add, column_tests, model_tests)
+        out += [Unit(("dbt", "project-files"), _project_files), Unit(("dbt", "macros"), _macros),
+                Unit(("dbt", "sources"), _sources)]
+        out += [Unit(("dbt", "seed", ds.name), partial(_seed_files, name=ds.name))
+                for ds in project.external_datasets() if ds.source is not None and ds.source.type == "file"]
+        out += [Unit(("dbt", "singular-tests", rule.name), partial(_singular_tests, name=rule.name))
+                for rule in project.rules.values() if any(check.type == "sql" for check in rule.checks)]
     if part in ("all", "models"):
-        for t in project.transforms.values():
-            ds = project.datasets[t.output]
-            add(f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address)
-            add(f"models/{ds.name}.yml", dump_yaml({"version": 2, "models": [_model(t, ds, column_tests, model_tests)]},
-                                                   GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
-                ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name)))
+        out += [Unit(("dbt", "model", t.name), partial(_model_files, name=t.name)) for t in project.transforms.values()]
     return out
 
 
-def _other_files(project: SpecProject, add: Callable[..., None], column_tests: dict[tuple[str, str], list[dict]],
-                 model_tests: dict[str, list[dict]]) -> None:
-    """The project files, seeds, sources and singular tests."""
-    add("dbt_project.yml", dump_yaml(dbt_project(project), GENERATED.format(source="specops.yaml")),
-        project.project.address)
-    add("profiles.yml", dump_yaml(profiles(project), GENERATED.format(source="the Environment specs")),
-        *sorted(e.address for e in project.environments.values()))
+def _artifact(project: SpecProject, path: str, content: bytes, *owners: str) -> Artifact:
+    # a file no particular resource owns belongs to every resource
+    return Artifact(f"{PREFIX}/{path}", content, tuple(owners) or tuple(r.address for r in project.resources()))
+
+
+def _model_files(project: SpecProject, name: str) -> list[Artifact]:
+    t = project.transforms[name]
+    ds = project.datasets[t.output]
+    column_tests, model_tests = _check_tests(project, ds.name)
+    return [
+        _artifact(project, f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address),
+        _artifact(project, f"models/{ds.name}.yml", dump_yaml(
+            {"version": 2, "models": [_model(t, ds, column_tests, model_tests)]},
+            GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
+            ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name))),
+    ]
+
+
+def _project_files(project: SpecProject) -> list[Artifact]:
+    return [
+        _artifact(project, "dbt_project.yml", dump_yaml(dbt_project(project), GENERATED.format(source="specops.yaml")),
+                  project.project.address),
+        _artifact(project, "profiles.yml", dump_yaml(profiles(project),
+                                                     GENERATED.format(source="the Environment specs")),
+                  *sorted(e.address for e in project.environments.values())),
+    ]
+
+
+def _macros(project: SpecProject) -> list[Artifact]:
     macros = data_dir("templates") / "dbt" / "macros"
-    for path in sorted(macros.glob("*.sql")):
-        add(f"macros/{path.name}", path.read_bytes(), *sorted(r.address for r in project.rules.values()))
+    owners = sorted(r.address for r in project.rules.values())
+    return [_artifact(project, f"macros/{path.name}", path.read_bytes(), *owners)
+            for path in sorted(macros.glob("*.sql"))]
+
+
+def _seed_files(project: SpecProject, name: str) -> list[Artifact]:
+    ds = project.datasets[name]
+    assert ds.source is not None
+    column_tests, model_tests = _check_tests(project, ds.name)
+    owners = (ds.address, *sorted(r.address for r in project.rules_for(ds.name)))
+    return [
+        _artifact(project, f"seeds/{ds.name}.csv", ds.source.content or b"", ds.address),
+        _artifact(project, f"seeds/{ds.name}.yml", dump_yaml({"version": 2, "seeds": [
+            _seed(ds, column_tests, model_tests)]}, GENERATED.format(source=ds.loc.file)), *owners),
+    ]
+
+
+def _sources(project: SpecProject) -> list[Artifact]:
     sources: dict[str, list[dict[str, Any]]] = {}
-    for ds in project.datasets.values():
-        if ds.source is None:
-            continue
-        owners = (ds.address, *sorted(r.address for r in project.rules_for(ds.name)))
-        if ds.source.type == "file":
-            add(f"seeds/{ds.name}.csv", ds.source.content or b"", ds.address)
-            add(f"seeds/{ds.name}.yml", dump_yaml({"version": 2, "seeds": [
-                _seed(ds, column_tests, model_tests)]}, GENERATED.format(source=ds.loc.file)), *owners)
-        else:
-            sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests))
-    if sources:
-        owners = tuple(sorted(ds.address for ds in project.datasets.values()
-                              if ds.source is not None and ds.source.type != "file"))
-        add("models/_sources.yml", dump_yaml({"version": 2, "sources": [
-            _source(name, tables) for name, tables in sorted(sources.items())
-        ]}, GENERATED.format(source="the external Dataset specs")), *owners)
-    for rule in project.rules.values():
-        for check in rule.checks:
-            if check.type == "sql":
-                add(f"tests/{check.name}.sql", singular_test(project, rule, check).encode("utf-8"), rule.address)
-                if check.description:
-                    # a singular test's description can only be given in a property file
-                    add(f"tests/{check.name}.yml", dump_yaml({"version": 2, "data_tests": [
-                        {"name": check.name, "description": dbt_text(check.description)}]},
-                        GENERATED.format(source=rule.loc.file)), rule.address)
+    tables = [ds for ds in project.external_datasets() if ds.source is not None and ds.source.type != "file"]
+    for ds in tables:
+        column_tests, model_tests = _check_tests(project, ds.name)
+        sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests))
+    if not sources:
+        return []
+    return [_artifact(project, "models/_sources.yml", dump_yaml({"version": 2, "sources": [
+        _source(name, entries) for name, entries in sorted(sources.items())
+    ]}, GENERATED.format(source="the external Dataset specs")), *sorted(ds.address for ds in tables))]
 
 
-def _check_tests(project: SpecProject) -> tuple[dict[tuple[str, str], list[dict]], dict[str, list[dict]]]:
-    """QualityRule checks grouped by (dataset, column) and by dataset for model-level tests."""
+def _singular_tests(project: SpecProject, name: str) -> list[Artifact]:
+    rule = project.rules[name]
+    out = []
+    for check in rule.checks:
+        if check.type == "sql":
+            sql = singular_test(project, rule, check).encode("utf-8")
+            out.append(_artifact(project, f"tests/{check.name}.sql", sql, rule.address))
+            if check.description:
+                # a singular test's description can only be given in a property file
+                out.append(_artifact(project, f"tests/{check.name}.yml", dump_yaml({"version": 2, "data_tests": [
+                    {"name": check.name, "description": dbt_text(check.description)}]},
+                    GENERATED.format(source=rule.loc.file)), rule.address))
+    return out
+
+
+def _check_tests(project: SpecProject, dataset: str) -> tuple[dict[tuple[str, str], list[dict]], dict[str, list[dict]]]:
+    """The dataset's QualityRule checks grouped by (dataset, column), and its model-level tests by dataset."""
     column_tests: dict[tuple[str, str], list[dict]] = {}
     model_tests: dict[str, list[dict]] = {}
-    for rule in project.rules.values():
+    for rule in project.rules_for(dataset):
         for check in rule.checks:
             made = check_test(project, rule, check)
             if made is None:

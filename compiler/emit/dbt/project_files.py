@@ -29,7 +29,7 @@ def dbt_project(project: SpecProject) -> dict[str, Any]:
     # only for resources the project has: dbt warns about configuration paths that match nothing
     if project.transforms:
         data["models"] = {name: {"+materialized": "table"}}
-    if any(ds.source is not None and ds.source.type == "file" for ds in project.datasets.values()):
+    if any(ds.source is not None and ds.source.type == "file" for ds in project.external_datasets()):
         data["seeds"] = {name: {"+quote_columns": False}}
     return data
 

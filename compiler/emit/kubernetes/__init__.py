@@ -21,13 +21,16 @@ Deployment and CronJob carries the project's one checkov suppression,
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from compiler.emit import Artifact
 from compiler.emit.kubernetes import cronjobs, kserve, seldon, serving
 from compiler.emit.kubernetes.resolved import ResolvedModel
 from compiler.emit.kubernetes.target import Target, served
+from compiler.emit.units import Unit
 from compiler.model import Environment
 from compiler.render import GENERATED, comment_safe, dump_yaml
 from compiler.spec import SpecProject
@@ -56,35 +59,68 @@ def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = 
     for env in sorted(project.environments.values(), key=lambda e: e.name):
         if env.namespace is None or (only is not None and env.name != only):
             continue
-        docs = environment_docs(Target(project, env, resolved or {}))
-        if docs:
-            out.extend(_artifacts(env, docs))
+        made = [art for unit in environment_units(project, env.name, resolved) for art in unit.run(project)]
+        out.extend(with_kustomization(env, made))
     return out
 
 
-def environment_docs(t: Target) -> list[Doc]:
-    """Every object of one environment with its owners and source file, in a fixed order."""
-    docs: list[Doc] = []
-    for d in sorted(t.project.deployments.values(), key=lambda x: x.name):
-        if d.environment != t.env.name:
-            continue
-        model = t.project.models[d.model]
-        owners = (d.address, model.address, t.env.address)
-        if d.runtime == "kserve":
-            objs = kserve.objects(served(t, d, kserve.NAME_LIMIT))
-        elif d.runtime == "seldon":
-            objs = seldon.objects(served(t, d))
-        else:
-            objs = serving.objects(served(t, d))
-        docs += [(_skip_digest(o), owners, d.loc.file) for o in objs]
+def units(project: SpecProject, only: str | None = None) -> list[Unit]:
+    """The pieces of every environment's manifests (of `only`'s); see `environment_units`."""
+    return [unit for env in sorted(project.environments.values(), key=lambda e: e.name)
+            if env.namespace is not None and only in (None, env.name)
+            for unit in environment_units(project, env.name)]
+
+
+def environment_units(project: SpecProject, env_name: str,
+                      resolved: Mapping[str, ResolvedModel] | None = None) -> list[Unit]:
+    """One unit per Deployment and per scheduled job of the environment, and the jobs' NetworkPolicy.
+
+    Their artifacts, in this order, are the environment's objects; `with_kustomization` adds the
+    kustomization that lists them (computed from them, never stored).
+    """
+    resolved = resolved or {}
+    t = Target(project, project.environments[env_name], resolved)
+    out = [Unit(("kubernetes", env_name, "deployment", d.name), partial(_deployment_unit, env=env_name, name=d.name,
+                                                                        resolved=resolved))
+           for d in sorted(project.deployments.values(), key=lambda x: x.name) if d.environment == env_name]
     components: set[str] = set()
     for component, res, name in cronjobs.scheduled(t):
         components.add(component)
-        owners = (res.address, t.env.address)
-        docs += [(_skip_digest(o), owners, res.loc.file) for o in cronjobs.job_objects(t, component, res, name)]
+        out.append(Unit(("kubernetes", env_name, "job", component, res.address, name),
+                        partial(_job_unit, env=env_name, component=component, address=res.address, name=name)))
     if components:
-        docs.append((cronjobs.jobs_network_policy(t, components), (t.env.address,), t.env.loc.file))
-    return docs
+        out.append(Unit(("kubernetes", env_name, "jobs-policy", *sorted(components)),
+                        partial(_jobs_policy_unit, env=env_name, components=frozenset(components))))
+    return out
+
+
+def _deployment_unit(project: SpecProject, env: str, name: str,
+                     resolved: Mapping[str, ResolvedModel]) -> list[Artifact]:
+    t = Target(project, project.environments[env], resolved)
+    d = project.deployments[name]
+    model = project.models[d.model]
+    owners = (d.address, model.address, t.env.address)
+    if d.runtime == "kserve":
+        objs = kserve.objects(served(t, d, kserve.NAME_LIMIT))
+    elif d.runtime == "seldon":
+        objs = seldon.objects(served(t, d))
+    else:
+        objs = serving.objects(served(t, d))
+    return [_artifact(t.env, _skip_digest(o), owners, d.loc.file) for o in objs]
+
+
+def _job_unit(project: SpecProject, env: str, component: str, address: str, name: str) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    res = project.get(address)
+    assert res is not None
+    owners = (res.address, t.env.address)
+    return [_artifact(t.env, _skip_digest(o), owners, res.loc.file)
+            for o in cronjobs.job_objects(t, component, res, name)]
+
+
+def _jobs_policy_unit(project: SpecProject, env: str, components: frozenset[str]) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    return [_artifact(t.env, cronjobs.jobs_network_policy(t, set(components)), (t.env.address,), t.env.loc.file)]
 
 
 def _skip_digest(obj: dict[str, Any]) -> dict[str, Any]:
@@ -102,21 +138,24 @@ def filename(obj: dict[str, Any]) -> str:
     return f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
 
 
-def _artifacts(env: Environment, docs: list[Doc]) -> list[Artifact]:
-    base = f"{PREFIX}/{env.name}"
-    out = []
+def _artifact(env: Environment, obj: dict[str, Any], owners: tuple[str, ...], source: str) -> Artifact:
+    header = GENERATED.format(source=comment_safe(f"{source} ({owners[0]})"))
+    return Artifact(f"{PREFIX}/{env.name}/{filename(obj)}", dump_yaml(_unshared(obj), header), owners)
+
+
+def with_kustomization(env: Environment, made: list[Artifact]) -> list[Artifact]:
+    """The environment's objects and the kustomization listing them (none when there is no object)."""
+    if not made:
+        return []
     owners_all: list[str] = [env.address]
-    for obj, owners, source in docs:
-        header = GENERATED.format(source=comment_safe(f"{source} ({owners[0]})"))
-        out.append(Artifact(f"{base}/{filename(obj)}", dump_yaml(_unshared(obj), header), owners))
-        owners_all += [o for o in owners if o not in owners_all]
+    for art in made:
+        owners_all += [o for o in art.owners if o not in owners_all]
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": env.namespace,
-        "resources": sorted(filename(obj) for obj, _, _ in docs),
+        "resources": sorted(posixpath.basename(art.path) for art in made),
     }
-    out.append(Artifact(f"{base}/kustomization.yaml",
-                        dump_yaml(kustomization, GENERATED.format(source="the specs of this environment")),
-                        tuple(owners_all)))
-    return out
+    return [*made, Artifact(f"{PREFIX}/{env.name}/kustomization.yaml",
+                            dump_yaml(kustomization, GENERATED.format(source="the specs of this environment")),
+                            tuple(owners_all))]

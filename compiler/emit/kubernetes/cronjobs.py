@@ -79,8 +79,8 @@ def job_objects(t: Target, component: str, res: Resource, name: str) -> list[dic
     out = [service_account(meta), cron_job(t, ident, component, res, name)]
     if component == "drift":
         assert isinstance(res, Model)
-        labels = {k: v for d in sorted(t.project.deployments.values(), key=lambda d: d.name)
-                  if d.model == res.name and d.environment == t.env.name for k, v in d.monitoring_labels}
+        labels = {k: v for d in t.project.deployments_of(res.name)
+                  if d.environment == t.env.name for k, v in d.monitoring_labels}
         out.append(monitoring.prometheus_rule(metadata(ident, name, t.namespace, extra_labels=labels),
                                               f"specops.{res.name}.drift",
                                               monitoring.drift_alerts(res, t.env, t.namespace, name)))

@@ -1,0 +1,100 @@
+"""Where a plan keeps its units' last results (compiler.emit.incremental), in the user's cache folder.
+
+One folder per repository, inside the front-end cache's (named after specops' code, so results of
+other code are never read). Records are spread over BUCKETS files by a stable hash of their unit's
+key, so a plan after a small edit rewrites a few files, not all; each file is replaced atomically
+(safe under concurrent runs: a record is checked against its reads before use, whoever wrote it).
+A file that cannot be read, or that belongs to another nonce, is as good as none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import secrets
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+from compiler.emit.tracking import Tags
+
+BUCKETS = 64
+# (reads: ((key, value), ...), tags: ((kind, name), ...), artifacts: ((path, content, owners, base), ...))
+Record = tuple[tuple[tuple[tuple[str, ...], str], ...], tuple[tuple[str, str], ...],
+               tuple[tuple[str, bytes, tuple[str, ...], str], ...]]
+
+
+def store_folder(cache_folder: Path, root: Path) -> Path:
+    return cache_folder / f"units-{hashlib.sha256(str(root).encode()).hexdigest()[:16]}"
+
+
+def bucket_of(key: str) -> int:
+    return zlib.crc32(key.encode()) % BUCKETS
+
+
+class UnitStore:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._loaded: dict[int, set[str]] = {}
+
+    def nonce(self) -> str:
+        """The placeholders' nonce (compiler.emit.tracking.Tags): made once, then read."""
+        path = self.folder / "nonce"
+        try:
+            found = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            found = ""
+        if len(found) == 6 and all(c in Tags.LETTERS for c in found):
+            return found
+        made = "".join(secrets.choice(Tags.LETTERS) for _ in range(6))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(made)
+            try:
+                os.link(tmp, path)  # the first writer wins; a later one reads the winner's
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+            return path.read_text(encoding="ascii").strip() or made
+        except OSError:
+            return made  # nothing can be stored: the records made now are never written
+
+    def load(self, nonce: str) -> dict[str, Record]:
+        out: dict[str, Record] = {}
+        for n in range(BUCKETS):
+            records = self._read(n, nonce)
+            self._loaded[n] = set(records)
+            out.update(records)
+        return out
+
+    def _read(self, n: int, nonce: str) -> dict[str, Record]:
+        try:
+            with open(self.folder / f"{n:02d}", "rb") as handle:
+                data: Any = marshal.loads(handle.read())
+        except (OSError, ValueError, EOFError, TypeError):
+            return {}
+        if not (isinstance(data, tuple) and len(data) == 2 and data[0] == nonce and isinstance(data[1], dict)):
+            return {}
+        return data[1]
+
+    def save(self, nonce: str, records: dict[str, Record], changed: set[str]) -> None:
+        """Keep `records` (this run's, by unit key); rewrite only the files whose records changed."""
+        by_bucket: dict[int, dict[str, Record]] = {}
+        for key, record in records.items():
+            by_bucket.setdefault(bucket_of(key), {})[key] = record
+        dirty = {bucket_of(key) for key in changed}
+        dirty |= {n for n in range(BUCKETS) if self._loaded.get(n, set()) != set(by_bucket.get(n, {}))}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for n in sorted(dirty):
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(marshal.dumps((nonce, by_bucket.get(n, {}))))
+                os.replace(tmp, self.folder / f"{n:02d}")
+        except OSError:
+            return  # a read-only or full disk only costs speed

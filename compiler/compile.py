@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.emit import Artifact, emit_all
-from compiler.manifest import manifest_artifact
+from compiler.manifest import manifest_artifact, sha256
 from compiler.schemas import schema_digest
 from compiler.spec import SpecProject
 
@@ -15,6 +15,10 @@ from compiler.spec import SpecProject
 class Compiled:
     project: SpecProject
     artifacts: list[Artifact]  # every file, the manifest included
+    known_digests: dict[str, str] = field(default_factory=dict)  # artifact key -> sha256, where already known
+
+    def digest(self, art: Artifact) -> str:
+        return self.known_digests.get(art.key) or sha256(art.content)
 
     def output_dir(self, override: Path | None = None) -> Path:
         return override if override is not None else self.project.root / self.project.project.output
@@ -46,5 +50,5 @@ def compile_for_plan(project: SpecProject, environment: str | None, cache_folder
     from compiler.emit.incremental import emit_incremental
     from compiler.emit.unitstore import UnitStore, store_folder
 
-    return Compiled(project, emit_incremental(project, environment, UnitStore(store_folder(cache_folder,
-                                                                                          project.root))))
+    artifacts, digests = emit_incremental(project, environment, UnitStore(store_folder(cache_folder, project.root)))
+    return Compiled(project, artifacts, digests)

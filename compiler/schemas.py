@@ -6,16 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.fastschema import compile_schema
 from compiler.kinds import KINDS
 from compiler.load import Document, YamlPath
 from compiler.resources import data_dir
+
+if TYPE_CHECKING:  # imported when a document needs jsonschema's errors: a valid repository never does
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 # Friendly wording for the patterns the schemas use most.
 _PATTERN_MEANING = {
@@ -40,15 +41,23 @@ class SchemaSet:
     """Every kind's schema, parsed and compiled once."""
 
     schemas: dict[str, dict[str, Any]]
-    validators: dict[str, Draft202012Validator]
     # per kind: True only when jsonschema would find no error (compiler/fastschema.py); False: ask it
     fast: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False, compare=False)
+
+    def validator(self, kind: str) -> Draft202012Validator:
+        """jsonschema's validator of the kind, made on first use (a memo: the schemas never change)."""
+        if kind not in self._validators:
+            from jsonschema import Draft202012Validator
+
+            self._validators[kind] = Draft202012Validator(self.schemas[kind])
+        return self._validators[kind]
 
     def validate(self, doc: Document) -> list[Diagnostic]:
         fast = self.fast.get(doc.kind)
         if fast is not None and fast(doc.data):
             return []  # proven valid: jsonschema (and its error objects) only run on the rest
-        validator = self.validators[doc.kind]
+        validator = self.validator(doc.kind)
         errors = list(_leaf_errors(validator.iter_errors(doc.data)))
         typed = {tuple(e.absolute_path)[:-1] for e in errors
                  if e.validator in ("enum", "type", "const") and tuple(e.absolute_path)[-1:] == ("type",)}
@@ -74,14 +83,12 @@ def load_schemas() -> SchemaSet:
     """Read and compile the schemas shipped with specops (cached for the process)."""
     folder = data_dir("schemas")
     schemas: dict[str, dict[str, Any]] = {}
-    validators: dict[str, Draft202012Validator] = {}
     fast: dict[str, Callable[[Any], bool]] = {}
     for kind, stem in KINDS.items():
         schema = json.loads((folder / f"{stem}.schema.json").read_text(encoding="utf-8"))
         schemas[kind] = schema
-        validators[kind] = Draft202012Validator(schema)
         fast[kind] = compile_schema(schema)
-    return SchemaSet(schemas, validators, fast)
+    return SchemaSet(schemas, fast)
 
 
 def schema_digest() -> str:
@@ -121,6 +128,8 @@ def _allowed_keys(schema: Any, instance: Any) -> set[str]:
         for sub in schema.get(word, []):
             keys |= _allowed_keys(sub, instance)
     if "if" in schema:
+        from jsonschema import Draft202012Validator
+
         branch = "then" if Draft202012Validator(schema["if"]).is_valid(instance) else "else"
         keys |= _allowed_keys(schema.get(branch), instance)
     return keys

@@ -31,11 +31,11 @@ from compiler.yamlload import ParsedDocument, parse_documents
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = load_schemas()
-JS_ONLY = SchemaSet(SCHEMAS.schemas, SCHEMAS.validators)  # the path without the fast check
+JS_ONLY = SchemaSet(SCHEMAS.schemas)  # the path without the fast check
 
 
 def js_valid(kind: str, data: Any) -> bool:
-    return next(iter(SCHEMAS.validators[kind].iter_errors(data)), None) is None
+    return next(iter(SCHEMAS.validator(kind).iter_errors(data)), None) is None
 
 
 def fast_valid(kind: str, data: Any) -> bool:
@@ -107,7 +107,7 @@ def test_validate_skips_jsonschema_for_valid_documents(monkeypatch):
         def iter_errors(self, instance):
             raise AssertionError("iter_errors called for a valid document")
     with monkeypatch.context() as m:
-        m.setitem(SCHEMAS.validators, kind, Boom())
+        m.setitem(SCHEMAS._validators, kind, Boom())
         assert SCHEMAS.validate(doc) == []
     broken = copy.deepcopy(data)
     broken["spec"]["bogus_key"] = 1

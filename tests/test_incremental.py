@@ -21,6 +21,7 @@ import compiler.emit.incremental as incremental
 from compiler.cache import Cache
 from compiler.compile import compile_for_plan
 from compiler.emit.tracking import Facts, ProjectView, Tags, Trace
+from compiler.manifest import sha256
 from compiler.pipeline import check_repository
 from compiler.schemas import schema_digest
 
@@ -53,7 +54,10 @@ def _compare(root: Path, env: str) -> int:
     if project is None:
         return -1
     folder = Cache.for_repository(root, schema_digest()).folder
-    warm = compile_for_plan(project, env, folder).artifacts
+    compiled = compile_for_plan(project, env, folder)
+    warm = compiled.artifacts
+    assert compiled.known_digests  # the stored digests of files without image tags
+    assert all(compiled.digest(a) == sha256(a.content) for a in warm)
     fresh, _ = check_repository(root)
     assert fresh is not None
     cold = compile_for_plan(fresh, env).artifacts

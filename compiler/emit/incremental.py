@@ -16,6 +16,7 @@ from compiler.emit import Artifact
 from compiler.emit.tracking import Facts, ProjectView, Tags, Trace
 from compiler.emit.units import Unit
 from compiler.emit.unitstore import Record, UnitStore
+from compiler.manifest import sha256
 from compiler.parallel import parallel_map
 from compiler.spec import SpecProject
 
@@ -31,7 +32,9 @@ def plan_units(project: SpecProject, environment: str | None) -> list[Unit]:
             *kubernetes.units(project, only=environment)]
 
 
-def emit_incremental(project: SpecProject, environment: str | None, store: UnitStore) -> list[Artifact]:
+def emit_incremental(project: SpecProject, environment: str | None,
+                     store: UnitStore) -> tuple[list[Artifact], dict[str, str]]:
+    """The artifacts, sorted, and the sha256 of those whose digest was stored (no image tag in them)."""
     from compiler.emit.kubernetes import PREFIX as K8S
     from compiler.emit.kubernetes import with_kustomization
 
@@ -56,8 +59,9 @@ def emit_incremental(project: SpecProject, environment: str | None, store: UnitS
 
     out: dict[str, Artifact] = {}
     by_env: dict[str, list[Artifact]] = {}
+    digests: dict[str, str] = {}
     for unit in units:
-        for art in _artifacts(project, tags, records["\x1f".join(unit.key)]):
+        for art in _artifacts(project, tags, records["\x1f".join(unit.key)], digests):
             if unit.key[0] == "kubernetes":
                 by_env.setdefault(unit.key[1], []).append(art)
             else:
@@ -66,7 +70,7 @@ def emit_incremental(project: SpecProject, environment: str | None, store: UnitS
         for art in with_kustomization(project.environments[env_name], made_here):
             assert art.path.startswith(f"{K8S}/{env_name}/")
             _add(out, art)
-    return [out[k] for k in sorted(out)]
+    return [out[k] for k in sorted(out)], digests
 
 
 def _still_valid(record: Record, facts: Facts) -> bool:
@@ -75,7 +79,7 @@ def _still_valid(record: Record, facts: Facts) -> bool:
         return (all(facts.value(tuple(key)) == value for key, value in reads)
                 and all(type(kind) is str and type(name) is str for kind, name in used)
                 and all(type(path) is str and type(content) is bytes and type(owners) is tuple and type(base) is str
-                        for path, content, owners, base in made))
+                        and type(digest) is str for path, content, owners, base, digest in made))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return False  # a damaged record: run the unit again
 
@@ -84,13 +88,17 @@ def _run(project: SpecProject, facts: Facts, tags: Tags, unit: Unit) -> Record:
     trace = Trace()
     made = unit.run(ProjectView(project, facts, trace, tags))  # type: ignore[arg-type]  # the SpecProject API
     return (tuple(sorted(trace.reads.items())), tuple(sorted(trace.tags)),
-            tuple((a.path, a.content, a.owners, a.base) for a in made))
+            tuple((a.path, a.content, a.owners, a.base, sha256(a.content)) for a in made))
 
 
-def _artifacts(project: SpecProject, tags: Tags, record: Record) -> Iterable[Artifact]:
+def _artifacts(project: SpecProject, tags: Tags, record: Record, digests: dict[str, str]) -> Iterable[Artifact]:
+    """The record's artifacts with the real image tags; the digests of those that had none go to `digests`."""
     used = frozenset(tuple(t) for t in record[1])
-    for path, content, owners, base in record[2]:
-        yield Artifact(path, tags.put(project, content, used) if used else content, tuple(owners), base)  # type: ignore[arg-type]
+    for path, content, owners, base, digest in record[2]:
+        art = Artifact(path, tags.put(project, content, used) if used else content, tuple(owners), base)  # type: ignore[arg-type]
+        if not used:
+            digests[art.key] = digest
+        yield art
 
 
 def _add(out: dict[str, Artifact], art: Artifact) -> None:

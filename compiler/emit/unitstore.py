@@ -21,9 +21,9 @@ from typing import Any
 from compiler.emit.tracking import Tags
 
 BUCKETS = 64
-# (reads: ((key, value), ...), tags: ((kind, name), ...), artifacts: ((path, content, owners, base), ...))
+# (reads: ((key, value), ...), tags: ((kind, name), ...), artifacts: ((path, content, owners, base, sha256), ...))
 Record = tuple[tuple[tuple[tuple[str, ...], str], ...], tuple[tuple[str, str], ...],
-               tuple[tuple[str, bytes, tuple[str, ...], str], ...]]
+               tuple[tuple[str, bytes, tuple[str, ...], str, str], ...]]
 
 
 def store_folder(cache_folder: Path, root: Path) -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from compiler import __version__
 from compiler.compile import Compiled
-from compiler.manifest import MANIFEST, sha256
+from compiler.manifest import MANIFEST
 from compiler.plan.artifacts import NOT_DIFFED, ArtifactChange, content_diff
 from compiler.plan.diff import AttrChange, classify
 from compiler.plan.impact import Impact, follow
@@ -101,7 +101,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     base_keys = {k for k in base.digests if artifact_in_scope(k, env)}
     if selected is not None:
         base_keys &= set(head_art)
-    head_digests = {k: sha256(a.content) for k, a in head_art.items()}
+    head_digests = {k: compiled.digest(a) for k, a in head_art.items()}
     diffed = 0
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)

@@ -61,26 +61,23 @@ def build_plan(root: Path, project, env: str | None, against: str | None, select
     """The compiled project and the plan; `full=False` compiles only what the plan compares (for `plan`),
     reusing what it can from the user's cache folder with `use_cache`."""
     from compiler.compile import compile_for_plan, compile_project
-    from compiler.plan.baseline import BaselineError, from_git, from_state, head_sha
+    from compiler.plan.baseline import BaselineError, from_git, from_summary, head_sha, state_summary
     from compiler.plan.build import make_plan
-    from compiler.state import StateError, load_state
+    from compiler.state import StateError
 
-    if full:
-        compiled = compile_project(project)
-    else:
-        folder = None
-        if use_cache:
-            from compiler.cache import Cache
-            from compiler.schemas import schema_digest
+    folder = None
+    if use_cache:
+        from compiler.cache import Cache
+        from compiler.schemas import schema_digest
 
-            folder = Cache.for_repository(project.root, schema_digest()).folder
-        compiled = compile_for_plan(project, env, folder)
+        folder = Cache.for_repository(project.root, schema_digest()).folder
+    compiled = compile_project(project) if full else compile_for_plan(project, env, folder)
     try:
         if against:
             base = from_git(project.root, against, env)
         else:
             assert env is not None
-            base = from_state(project.root, load_state(project.root, env))
+            base = from_summary(project.root, state_summary(project.root, env, folder))
     except (BaselineError, StateError) as exc:
         raise SpecopsError(str(exc)) from None
     return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))

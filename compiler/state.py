@@ -90,25 +90,48 @@ def state_path(root: Path, env: str) -> Path:
 
 
 def load_state(root: Path, env: str) -> State:
+    return parse_state(read_state_bytes(root, env), root, env)
+
+
+def read_state_bytes(root: Path, env: str) -> bytes | None:
+    """The state file's bytes, or None when the environment has none yet."""
     path = state_path(root, env)
     if not path.exists():
-        return State(environment=env)
+        return None
     try:
-        raw = path.read_bytes()
-        data = json.loads(raw.decode("utf-8"))
-    except (OSError, ValueError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
         raise StateError(f"cannot read state {path}: {exc}") from None
+
+
+def parse_state(raw: bytes | None, root: Path, env: str) -> State:
+    """The State those bytes hold (None: a fresh state)."""
+    if raw is None:
+        return State(environment=env)
+    path = state_path(root, env)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise StateError(f"cannot read state {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise StateError(f"state {path} is not a JSON object")
     if str(data.get("format_version", "")).split(".")[0] != STATE_VERSION.split(".")[0]:
         raise StateError(f"state {path} has format {data.get('format_version')}, expected {STATE_VERSION}")
     stored = data.get("resource_digests")
-    return State(
-        environment=data["environment"], lineage=data["lineage"], serial=int(data["serial"]),
-        resources=data.get("resources", {}), artifacts=data.get("artifacts", {}),
-        models=data.get("models", {}), pending=data.get("pending", {}),
-        tool_version=data.get("tool_version", ""), source_digest=hashlib.sha256(raw).hexdigest(),
-        stored_digests=stored if isinstance(stored, dict) and all(isinstance(v, str) for v in stored.values())
-        else None,
-    )
+    sections = {name: data.get(name, {}) for name in ("resources", "artifacts", "models", "pending")}
+    try:
+        if not all(isinstance(v, dict) for v in sections.values()):
+            raise TypeError("a section is not an object")
+        return State(
+            environment=str(data["environment"]), lineage=str(data["lineage"]), serial=int(data["serial"]),
+            **sections, tool_version=str(data.get("tool_version", "")),
+            source_digest=hashlib.sha256(raw).hexdigest(),
+            stored_digests=stored if isinstance(stored, dict) and all(isinstance(v, str) for v in stored.values())
+            else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"state {path} is malformed ({type(exc).__name__}: {exc}); it is written by "
+                         "`specops apply` and should not be edited by hand") from None
 
 
 def save_state(root: Path, state: State) -> None:

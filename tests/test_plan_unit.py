@@ -670,3 +670,45 @@ def test_state_keeps_each_snapshots_digest_and_plans_the_same_without_them(tmp_p
         plan = make_plan(head.project, head.compiled, from_state(root, older), "dev")
         assert plan.baseline.state_digest != with_digests.baseline.state_digest  # the file's bytes differ
         assert dataclasses.replace(plan, baseline=with_digests.baseline) == with_digests
+
+
+def test_the_state_summary_kept_in_the_cache_is_that_of_the_files_bytes(tmp_path, base, monkeypatch):
+    """A plan keeps a summary of the state file keyed by its bytes: a new apply (new bytes) is a new key."""
+    from compiler.plan.baseline import state_summary, summarize
+    from compiler.state import load_state, save_state
+
+    monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path / "cache"))
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "kept")
+    folder = tmp_path / "cache" / "front"
+    state = load_state(root, "dev")
+    state.resources = head_snapshots(base.project, "dev")
+    save_state(root, state)
+    first = state_summary(root, "dev", folder)
+    assert first == summarize(load_state(root, "dev"))
+    assert len(list(folder.iterdir())) == 1
+    assert state_summary(root, "dev", folder) == first  # read back
+    state.resources.pop("dataset.customers")
+    state.serial += 1
+    save_state(root, state)
+    second = state_summary(root, "dev", folder)
+    assert second == summarize(load_state(root, "dev")) != first
+    assert "dataset.customers" not in second[4]
+    (next(folder.iterdir())).write_bytes(b"\x00damaged")
+    assert state_summary(root, "dev", folder) == second
+    plans = [run_cli("plan", str(root), "--env", "dev", "--format", "json", *flag).output for flag in
+             ((), (), ("--no-cache",))]
+    assert plans[0] == plans[1] == plans[2] and '"serial": 1' in plans[0]
+
+
+@pytest.mark.parametrize("content", ["[]", '{"format_version": "1.0"}', '{"format_version": "1.0", "environment": "dev", '
+                                     '"lineage": "x", "serial": 1, "resources": []}', "{not json"])
+def test_a_malformed_state_file_is_a_clear_error(tmp_path, content):
+    from compiler.state import state_path
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "broken")
+    state_path(root, "dev").parent.mkdir(parents=True)
+    state_path(root, "dev").write_text(content)
+    result = run_cli("plan", str(root), "--env", "dev")
+    assert result.exit_code == 1
+    assert "state" in result.output and "dev.json" in result.output and "Traceback" not in result.output
+    assert "internal error" not in result.output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +17,7 @@ from compiler.manifest import sha256
 from compiler.pipeline import check_repository
 from compiler.plan.build import BaselineData, head_snapshots
 from compiler.plan.model import Baseline
-from compiler.state import State, state_dir
+from compiler.state import State, parse_state, read_state_bytes, state_dir
 
 
 class BaselineError(Exception):
@@ -49,12 +52,85 @@ class AppliedFiles(Mapping[str, "bytes | None"]):
         return len(self.keys_)
 
 
-def from_state(root: Path, state: State) -> BaselineData:
-    contents = AppliedFiles(applied_dir(root, state.environment), state.artifacts)
+class PackedSnapshots(Mapping[str, dict]):
+    """Applied snapshots by address, each kept as marshal bytes and decoded when asked for: a plan looks at
+    the few whose digest changed."""
+
+    def __init__(self, packed: dict[str, bytes]):
+        self.packed = packed
+        self._decoded: dict[str, dict] = {}
+
+    def __getitem__(self, address: str) -> dict:
+        found = self._decoded.get(address)
+        if found is None:
+            found = self._decoded[address] = marshal.loads(self.packed[address])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packed)
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+
+# (environment, lineage, serial, state digest, packed snapshots, pending, artifact digests, resource digests)
+StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str]]
+
+
+def state_summary(root: Path, env: str, cache_folder: Path | None = None) -> StateSummary:
+    """What a plan needs from the environment's state, as plain data.
+
+    With a `cache_folder`, the summary of the state file's exact bytes is kept there (marshal, one file
+    per repository and environment, keyed by the bytes' sha256): the next plan against the same state
+    reads it instead of parsing the JSON file again. Another state (after an apply) is another key.
+    """
+    raw = read_state_bytes(root, env)
+    if cache_folder is None or raw is None:
+        return summarize(parse_state(raw, root, env))
+    key = hashlib.sha256(raw).hexdigest()
+    path = cache_folder / f"state-{hashlib.sha256(str(root).encode()).hexdigest()[:16]}-{env}"
+    try:
+        with open(path, "rb") as handle:
+            stored_key, summary = marshal.loads(handle.read())
+        if stored_key == key and _is_summary(summary):
+            return summary
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    summary = summarize(parse_state(raw, root, env))
+    try:
+        cache_folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=cache_folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps((key, summary)))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full disk only costs speed
+    return summary
+
+
+def _is_summary(value: object) -> bool:
+    types = (str, str, int, str, dict, dict, dict, dict)
+    return (isinstance(value, tuple) and len(value) == len(types)
+            and all(isinstance(v, t) for v, t in zip(value, types, strict=True))
+            and all(isinstance(b, bytes) for b in value[4].values()))
+
+
+def summarize(state: State) -> StateSummary:
     # the file's digest when there is one (the same bytes give the same digest, without re-serialising)
-    info = Baseline("state", None, state.lineage or None, state.serial, state.source_digest or state.digest(), None)
-    return BaselineData(info, dict(state.resources), dict(state.pending), contents, dict(state.artifacts),
-                        state.resource_digests())
+    return (state.environment, state.lineage, state.serial, state.source_digest or state.digest(),
+            {a: marshal.dumps(s) for a, s in state.resources.items()}, dict(state.pending), dict(state.artifacts),
+            state.resource_digests())
+
+
+def from_summary(root: Path, summary: StateSummary) -> BaselineData:
+    env, lineage, serial, digest, packed, pending, artifacts, resource_digests = summary
+    info = Baseline("state", None, lineage or None, serial, digest, None)
+    return BaselineData(info, PackedSnapshots(packed), pending, AppliedFiles(applied_dir(root, env), artifacts),
+                        artifacts, resource_digests)
+
+
+def from_state(root: Path, state: State) -> BaselineData:
+    return from_summary(root, summarize(state))
 
 
 def _git(args: list[str], cwd: Path) -> str:

@@ -21,7 +21,7 @@ MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without
 @dataclass(frozen=True)
 class BaselineData:
     info: Baseline
-    resources: dict[str, dict]  # address -> snapshot
+    resources: Mapping[str, dict]  # address -> snapshot
     pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
     artifacts: Mapping[str, bytes | None]  # artifact key -> content (None when only the digest is known)
     digests: dict[str, str]  # artifact key -> sha256
@@ -57,16 +57,20 @@ def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
               selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
-    before = {a: s for a, s in base.resources.items()
+    old_snaps = base.resources
+    before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
               if env is None or (not (a.startswith("environment.") and a != f"environment.{env}")
-              and not (a.startswith("deployment.") and s.get("spec", {}).get("environment") not in (None, env)))}
+              and not (a.startswith("deployment.") and old_snaps[a].get("spec", {}).get("environment")
+                       not in (None, env)))}
     changes: list[ResourceChange] = []
     direct: dict[str, tuple[str, list[AttrChange]]] = {}
     known = base.resource_digests or {}
-    for address in sorted(set(head) | set(before)):
-        old, res = before.get(address), head.get(address)
-        if old is not None and res is not None and (known.get(address) or snapshot_digest(old)) == res.digest:
-            continue  # the common case: equal digests (json's C encoder), without building the snapshot
+    for address in sorted(set(head) | before):
+        res = head.get(address)
+        if address in before and res is not None and (
+                known.get(address) or snapshot_digest(old_snaps[address])) == res.digest:
+            continue  # the common case: equal digests, without decoding or building either snapshot
+        old = old_snaps[address] if address in before else None
         new = res.snapshot if res is not None else None
         file = res.loc.file if res else None
         kind = (new or old or {}).get("kind", "")

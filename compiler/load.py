@@ -48,7 +48,10 @@ class Document:
     def locate(self, path: YamlPath) -> tuple[int, int]:
         """Line and column of the value at `path`, or of its closest known ancestor."""
         parsed = self.parsed
-        for cut in range(len(path), -1, -1):
+        found = parsed.position(path if type(path) is tuple else tuple(path))  # most paths have a position
+        if found:
+            return found
+        for cut in range(len(path) - 1, -1, -1):
             found = parsed.position(tuple(path[:cut]))
             if found:
                 return found

@@ -73,7 +73,7 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
                              f"warn_after {f.warn_after} is longer than error_after {f.error_after}",
                              "warn first: warn_after should be the shorter duration")
         for i, col in enumerate(ds.columns):
-            m = re.fullmatch(r"decimal\((\d+),(\d+)\)", col.type)
+            m = re.fullmatch(r"decimal\((\d+),(\d+)\)", col.type) if col.type.startswith("decimal") else None
             if m and (int(m.group(1)) > 38 or int(m.group(2)) > int(m.group(1))):
                 yield ctx.at(ds, ("spec", "columns", i, "type"), "column-type",
                              f"{col.type}: precision is at most 38 and the scale at most the precision")

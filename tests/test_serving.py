@@ -250,3 +250,10 @@ def test_metrics_text_format() -> None:
     for line in text.splitlines():  # every sample line is `name{labels} value`
         if not line.startswith("#"):
             float(line.rsplit(" ", 1)[1])
+
+
+def test_the_alert_rules_name_the_metrics_the_serving_app_exports() -> None:
+    from compiler import serving
+    from compiler.emit.kubernetes import monitoring
+
+    assert monitoring.METRIC_PREFIX == serving.METRIC_PREFIX

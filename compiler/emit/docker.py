@@ -37,8 +37,7 @@ import posixpath
 from collections.abc import Iterable
 from functools import cache, partial
 from importlib import resources
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from typing import TYPE_CHECKING
 
 from compiler import __version__
 from compiler.emit import Artifact
@@ -48,6 +47,9 @@ from compiler.model import Dataset, Model, Resource, Transform
 from compiler.render import GENERATED, comment_safe
 from compiler.resources import data_dir
 from compiler.spec import SpecProject
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 # Every version an image installs, in one place. mlflow, scikit-learn, pandas, numpy, duckdb and the dbt
 # packages are the ones the project's own environment is tested with; each image's set was checked to
@@ -248,8 +250,10 @@ def dbt_artifacts(project: SpecProject) -> list[Artifact]:
     out_dir = project.project.output
     image = dbt_image(project)
     source = GENERATED.format(source="the Dataset, Transform, QualityRule and Environment specs")
-    owners = tuple(sorted(r.address for r in project.resources()
-                          if r.address.startswith(("dataset.", "transform.", "quality_rule.", "environment."))))
+    owners = tuple(sorted([*(f"dataset.{name}" for name in project.datasets),
+                           *(f"transform.{name}" for name in project.transforms),
+                           *(f"quality_rule.{name}" for name in project.rules),
+                           *(f"environment.{name}" for name in project.environments)]))
     env = [*BASE_ENV, ("DBT_PROFILES_DIR", "/app/dbt"), ("DBT_PROJECT_DIR", "/app/dbt"),
            ("DBT_TARGET_PATH", "/tmp/dbt/target"), ("DBT_LOG_PATH", "/tmp/dbt/logs"),
            ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false"), ("SPECOPS_ROOT", "/app")]
@@ -291,6 +295,8 @@ def _python_header(source: bytes, model: Model) -> bytes:
 
 @cache
 def _jinja() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # only when a Dockerfile is rendered
+
     return Environment(loader=FileSystemLoader(str(data_dir("templates") / "docker")), undefined=StrictUndefined,
                        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
                        auto_reload=False)  # shipped templates do not change under a run: no stat per render

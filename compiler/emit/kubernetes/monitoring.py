@@ -28,13 +28,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.model import Deployment, Environment, Model
-from compiler.serving import METRIC_PREFIX
 
 API = "monitoring.coreos.com/v1"
 METRICS_PATH = "/metrics"
 SCRAPE_INTERVAL = "30s"
 MLSERVER_METRICS_PORT = 8082
 DRIFT_METRIC = "specops_drift_score"
+
+
+# compiler.serving's (the serving app stands alone, and importing it here would load an HTTP server for
+# nothing): tests/test_serving.py holds the two equal
+METRIC_PREFIX = "specops_serving"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from compiler.model import (
     Warehouse,
 )
 from compiler.paths import output_overlap, repo_path_problem
+from compiler.yamlload import TEXT_START
 
 _WAREHOUSE_DEFAULTS: dict[str, dict[str, Any]] = {
     "duckdb": {"path": None},
@@ -106,17 +107,6 @@ class Builder:
             except OSError as exc:
                 problem = f"cannot read it: {exc.strerror}"
         return problem, None
-
-    def _indent_of_block(self, rel: str, first_line: int) -> int:
-        """Indentation of a block scalar starting at `first_line`: its first non-blank line's."""
-        try:
-            lines = (self.root / rel).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            return 0
-        for text in lines[first_line - 1:]:
-            if text.strip():
-                return len(text) - len(text.lstrip(" "))
-        return 0
 
     # --- kinds -------------------------------------------------------------------------------
 
@@ -187,14 +177,11 @@ class Builder:
             source = Source(type=raw["type"], schema=raw.get("schema"), table=raw.get("table"),
                             path=raw.get("path"), delimiter=raw.get("delimiter"), uri=raw.get("uri"),
                             format=raw.get("format"), content=content)
+        file, locate = doc.file, doc.locate  # the hottest loop of the IR build: positional arguments, no helper
         columns = tuple(
-            Column(
-                name=c["name"], type=_norm_type(c["type"]), loc=self._loc(doc, ("spec", "columns", i)),
-                description=c.get("description"), required=c.get("required", False),
-                unique=c.get("unique", False),
-                accepted_values=tuple(c["accepted_values"]) if "accepted_values" in c else None,
-                pii=c.get("pii", False),
-            )
+            Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),
+                   c.get("required", False), c.get("unique", False),
+                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False))
             for i, c in enumerate(spec["columns"])
         )
         fresh = spec.get("freshness")
@@ -268,10 +255,8 @@ class Builder:
         else:
             sql = spec["sql"]
             line, col = doc.locate(("spec", "sql"))
-            if _is_block_scalar(doc, ("spec", "sql")):  # the text starts on the next line, indented
-                sql_loc = Loc(doc.file, line + 1, self._indent_of_block(doc.file, line + 1) + 1)
-            else:
-                sql_loc = Loc(doc.file, line, col)
+            # a multi-line text (a block scalar) starts on the next line, indented
+            sql_loc = Loc(doc.file, *(doc.parsed.position(("spec", "sql", TEXT_START)) or (line, col)))
             if not sql.strip():
                 self.diagnostics.append(Diagnostic("empty-sql", "spec.sql is blank", doc.file, line, col,
                                                    doc.address, "write the SELECT statement that produces the output"))
@@ -381,10 +366,3 @@ def _qty(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
-
-
-def _is_block_scalar(doc: Document, path: YamlPath) -> bool:
-    value = doc.data
-    for part in path:
-        value = value[part]
-    return isinstance(value, str) and "\n" in value

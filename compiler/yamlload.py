@@ -47,6 +47,7 @@ class YamlError(Exception):
 
 
 SHALLOW = 3  # positions of paths this deep are kept unpacked: all that building the IR asks for
+TEXT_START = -1  # (*path, TEXT_START): where a multi-line string's text starts (no real path ends with -1)
 
 
 class ParsedDocument:
@@ -129,8 +130,10 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 class _Builder:
     """Turns one composed node tree into Python values; one instance per document."""
 
-    def __init__(self, budget: list[int]):
+    def __init__(self, budget: list[int], text: str):
         self.budget = budget  # shared across the documents of a file
+        self.text = text
+        self._lines: list[str] | None = None
         self.positions: dict[Path, tuple[int, int]] = {}
         self.key_positions: dict[Path, tuple[int, int]] = {}
         self.active: set[int] = set()
@@ -151,7 +154,10 @@ class _Builder:
             raise YamlError("yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", line, col)
         self.positions[path] = _pos(node)
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
+            value = self._scalar(node)
+            if type(value) is str and "\n" in value:
+                self._text_start(node, path)
+            return value
         ident = id(node)
         if ident in self.active:
             line, col = _pos(node)
@@ -174,8 +180,19 @@ class _Builder:
                 return self.build(node, path)  # raises with the right message
             mark = node.start_mark
             self.positions[path] = (mark.line + 1, mark.column + 1)
+            if "\n" in node.value:
+                self._text_start(node, path)
             return node.value
         return self.build(node, path)
+
+    def _text_start(self, node: yaml.Node, path: Path) -> None:
+        """A multi-line string (a block scalar, usually) starts on the next line, at the indentation of its
+        first line with text: where an error in it (e.g. in SQL) is best shown."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        first = node.start_mark.line + 2  # 1-based, the line after the one the scalar starts on
+        indent = next((len(text) - len(text.lstrip(" ")) for text in self._lines[first - 1:] if text.strip()), 0)
+        self.positions[(*path, TEXT_START)] = (first, indent + 1)
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
@@ -259,7 +276,7 @@ def parse_documents(text: str) -> list[ParsedDocument]:
     try:
         while loader.check_node():
             node = loader.get_node()
-            builder = _Builder(budget)
+            builder = _Builder(budget, text)
             if node is None:  # pragma: no cover - check_node guarantees a node
                 continue
             data = builder.build(node, ())

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from compiler import __version__
 
+KEEP = 3  # cache folders of other specops code kept, the most recently used first
 FORMAT = 2  # of the entries: 1 was pickled FileResults, 2 compiler.loadcodec's bytes
 
 
@@ -37,7 +39,9 @@ class Cache:
     def for_repository(cls, root: Path, schema_digest: str) -> Cache:
         """The user's cache folder ($SPECOPS_CACHE_DIR, else $XDG_CACHE_HOME/specops, else ~/.cache/specops).
 
-        Never inside the repository: entries are unpickled, so they must not come from a checkout.
+        Never inside the repository: entries are decoded with marshal, so they must not come from a checkout.
+        A folder for other code (another version, or an edited checkout) is left behind when specops changes:
+        when a new one starts, all but the most recently used KEEP are removed.
         """
         from compiler.tooldigest import tool_digest
 
@@ -47,7 +51,14 @@ class Cache:
             xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
             base = os.path.join(xdg, "specops")
         del root  # entries are keyed by each file's repository-relative path and bytes
-        return cls(Path(base) / f"front-{tag}")
+        folder = Path(base) / f"front-{tag}"
+        try:
+            os.utime(folder)  # used now: what pruning goes by
+        except FileNotFoundError:
+            _prune(Path(base))
+        except OSError:
+            pass
+        return cls(folder)
 
     @staticmethod
     def key(*parts: bytes | str) -> str:
@@ -85,3 +96,14 @@ class Cache:
             os.replace(tmp, path)
         except OSError:
             return  # a read-only or full disk only costs speed
+
+
+def _prune(base: Path) -> None:
+    """Remove all but the KEEP most recently used cache folders (a new one is about to start)."""
+    try:
+        folders = [p for p in base.iterdir() if p.name.startswith("front-") and p.is_dir()]
+        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in folders[KEEP - 1:]:
+        shutil.rmtree(old, ignore_errors=True)  # a run still using it only misses: entries are never required

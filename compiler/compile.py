@@ -48,7 +48,12 @@ def compile_for_plan(project: SpecProject, environment: str | None, cache_folder
     if cache_folder is None:
         return Compiled(project, emit_all(project, environment=environment))
     from compiler.emit.incremental import emit_incremental
+    from compiler.emit.tracking import UntrackedRead
     from compiler.emit.unitstore import UnitStore, store_folder
 
-    artifacts, digests = emit_incremental(project, environment, UnitStore(store_folder(cache_folder, project.root)))
+    try:
+        artifacts, digests = emit_incremental(project, environment, UnitStore(store_folder(cache_folder,
+                                                                                          project.root)))
+    except UntrackedRead:  # a backend reads something units cannot track (a bug): never a wrong result
+        return Compiled(project, emit_all(project, environment=environment))
     return Compiled(project, artifacts, digests)

@@ -190,3 +190,19 @@ def test_a_change_of_specops_code_starts_a_new_cache(repo, cache_dir: Path, monk
     monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda: "1" * 64)
     same_with_and_without(root)
     assert {p.name for p in cache_dir.iterdir()} - first, "edited specops code must use a new cache folder"
+
+
+def test_caches_of_other_specops_code_are_pruned(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each edit of specops starts a new cache folder; only the most recently used few are kept."""
+    import os
+
+    root = repo()
+    made = []
+    for n in range(6):
+        monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda n=n: f"{n}" * 64)
+        same_with_and_without(root)
+        made.append(next(p for p in cache_dir.iterdir() if p.name not in {m.name for m in made}))
+        os.utime(made[-1], (1000 + n, 1000 + n))  # older than what comes next, whatever the clock
+    kept = sorted(p.name for p in cache_dir.iterdir())
+    assert len(kept) == cache_module.KEEP
+    assert kept == sorted(p.name for p in made[-cache_module.KEEP:])

@@ -19,8 +19,9 @@ from test_bench_generator import gen
 
 import compiler.emit.incremental as incremental
 from compiler.cache import Cache
-from compiler.compile import compile_for_plan
-from compiler.emit.tracking import Facts, ProjectView, Tags, Trace
+from compiler.compile import Compiled, compile_for_plan
+from compiler.emit.tracking import Facts, ProjectView, Tags, Trace, UntrackedRead
+from compiler.emit.unitstore import UnitStore, store_folder
 from compiler.manifest import sha256
 from compiler.pipeline import check_repository
 from compiler.schemas import schema_digest
@@ -54,7 +55,8 @@ def _compare(root: Path, env: str) -> int:
     if project is None:
         return -1
     folder = Cache.for_repository(root, schema_digest()).folder
-    compiled = compile_for_plan(project, env, folder)
+    # emit_incremental itself, not compile_for_plan: an untracked read must fail here, not fall back
+    compiled = Compiled(project, *incremental.emit_incremental(project, env, UnitStore(store_folder(folder, root))))
     warm = compiled.artifacts
     assert compiled.known_digests  # the stored digests of files without image tags
     assert all(compiled.digest(a) == sha256(a.content) for a in warm)
@@ -215,9 +217,9 @@ def test_damaged_stored_results_are_recomputed(tmp_path: Path, cache_dir: Path, 
 
 def test_a_view_refuses_what_it_cannot_record(churn) -> None:
     view = ProjectView(churn, Facts(churn, "?"), Trace(), Tags("gggggg"))
-    with pytest.raises(AttributeError, match="may not read"):
+    with pytest.raises(UntrackedRead, match="may not read"):
         view.graph  # noqa: B018 - the read is the test
-    with pytest.raises(AttributeError, match="derived values"):
+    with pytest.raises(UntrackedRead, match="derived values"):
         view.memo("something", lambda: 1)
     trace = Trace()
     view = ProjectView(churn, Facts(churn, "?"), trace, Tags("gggggg"))
@@ -227,6 +229,22 @@ def test_a_view_refuses_what_it_cannot_record(churn) -> None:
     tag = view.image_tag("train", "churn")
     assert len(tag) == len(churn.image_tag("train", "churn")) and tag.startswith("sha-gggggg")
     assert trace.tags == {("train", "churn")}
+
+
+def test_an_untracked_read_falls_back_to_emitting_everything(tmp_path: Path, cache_dir: Path, churn,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should a backend read what the view cannot record, a plan still gets every file, and stores nothing."""
+    from compiler.emit import github
+
+    def reads_the_graph(project):
+        assert project.graph is not None
+        return []
+
+    monkeypatch.setattr(github, "_pr_file", reads_the_graph)
+    full = compile_for_plan(churn, "dev")
+    got = compile_for_plan(churn, "dev", tmp_path / "units")
+    assert got.artifacts == full.artifacts and got.known_digests == {}
+    assert not any((tmp_path / "units").rglob("[0-9][0-9]"))
 
 
 def test_the_example_repository(tmp_path: Path, cache_dir: Path, example_root: Path) -> None:

@@ -25,6 +25,11 @@ from compiler.model import Resource
 from compiler.spec import SpecProject
 
 ReadKey = tuple[str, ...]
+
+
+class UntrackedRead(AttributeError):
+    """A unit asked the view for something it cannot record (a backend outgrew the view: a bug here)."""
+
 ABSENT = "-"
 _KINDS = ("environment", "dataset", "quality_rule", "transform", "model", "deployment")
 _GROUPS = {"environment": "environments", "dataset": "datasets", "quality_rule": "rules", "transform": "transforms",
@@ -186,7 +191,7 @@ class ProjectView:
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         if key not in DERIVED:
-            raise AttributeError(f"a unit may only use the derived values {sorted(DERIVED)}, not {key!r}")
+            raise UntrackedRead(f"a unit may only use the derived values {sorted(DERIVED)}, not {key!r}")
         self._read("memo", key)
         return self._p.memo(key, lambda: DERIVED[key](self._p))
 
@@ -195,7 +200,7 @@ class ProjectView:
         return self._tags.placeholder(kind, name)
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"backend units may not read SpecProject.{name} (compiler.emit.tracking)")
+        raise UntrackedRead(f"backend units may not read SpecProject.{name} (compiler.emit.tracking)")
 
 
 class _Group(Mapping[str, Any]):

@@ -15,14 +15,17 @@ class SpecGraph:
 
     def __init__(self) -> None:
         self._g: nx.DiGraph = nx.DiGraph()
+        self._rank: dict[str, int] | None = None  # memo of rank(); cleared by any change
 
     # --- construction ------------------------------------------------------------------------
 
     def add_node(self, address: str) -> None:
         self._g.add_node(address)
+        self._rank = None
 
     def add_edge(self, upstream: str, downstream: str) -> None:
         self._g.add_edge(upstream, downstream)
+        self._rank = None
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -69,6 +72,12 @@ class SpecGraph:
             level += 1
         seen.discard(start)
         return seen
+
+    def rank(self) -> dict[str, int]:
+        """Each address's place in `topological()` (computed once: a plan sorts by it more than once)."""
+        if self._rank is None:
+            self._rank = {a: n for n, a in enumerate(self.topological())}
+        return self._rank
 
     def topological(self, subset: Iterable[str] | None = None) -> list[str]:
         """Dependencies first, ties broken by address: the same order on every run."""

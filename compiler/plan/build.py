@@ -71,13 +71,15 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 known.get(address) or snapshot_digest(old_snaps[address])) == res.digest:
             continue  # the common case: equal digests, without decoding or building either snapshot
         old = old_snaps[address] if address in before else None
-        new = res.snapshot if res is not None else None
         file = res.loc.file if res else None
-        kind = (new or old or {}).get("kind", "")
         if old is None:
-            changes.append(ResourceChange(address, kind, "create", "non-breaking", (), file, None, new))
+            assert res is not None  # the snapshot of a new resource is made if the plan is written as JSON
+            changes.append(ResourceChange(address, res.KIND, "create", "non-breaking", (), file, None, res))
             direct[address] = ("non-breaking", [])
-        elif new is None:
+            continue
+        new = res.snapshot if res is not None else None
+        kind = (new or old).get("kind", "")
+        if new is None:
             changes.append(ResourceChange(address, kind, "delete", "breaking", (), None, old, None))
         else:
             action, category, attrs = classify(kind, old, new)
@@ -93,7 +95,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
                                   ("pending from an earlier apply",)))
     if impacts:
-        order = {a: n for n, a in enumerate(project.graph.topological())}
+        order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
     if selected is not None:
         changes = [c for c in changes if c.address in selected]

@@ -55,7 +55,7 @@ def _dropped_columns(changes: list[Any]) -> list[str]:
 
 
 def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> list[Impact]:
-    """Impacts of direct changes {address: (category, attribute changes)}, most severe cause first.
+    """Impacts of direct changes {address: (category, attribute changes)}, dependencies first.
 
     One breadth-first walk per cause, most severe first; a node an earlier cause already walked
     through is not walked again (everything below it is claimed already), so the whole is linear
@@ -95,7 +95,8 @@ def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> li
                 if child_work and child not in found:
                     found[child] = Impact(child, child_work, cause, category, _path(parent, child),
                                           _notes(project, child, cause, dropped))
-    return [found[a] for a in graph.topological(found)]
+    rank = graph.rank()  # in graph order (make_plan sorts by it too: computed once)
+    return sorted(found.values(), key=lambda i: (rank[i.address], i.address))
 
 
 def _path(parent: dict[str, str | None], node: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.model import Resource
 from compiler.plan.artifacts import ArtifactChange
 from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
@@ -24,7 +25,13 @@ class ResourceChange:
     changes: tuple[AttrChange, ...]
     file: str | None
     before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    # the snapshot after, or the resource whose snapshot it is (made when asked: a first plan has thousands)
+    after_of: dict[str, Any] | Resource | None
+
+    @property
+    def after(self) -> dict[str, Any] | None:
+        after = self.after_of
+        return after if after is None or isinstance(after, dict) else after.snapshot
 
     def to_json(self) -> dict[str, Any]:
         return {

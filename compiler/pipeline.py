@@ -104,13 +104,18 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     if project is None:
         return None
 
-    def group(cls: type) -> dict:
-        return {r.name: r for a, r in sorted(built.items()) if isinstance(r, cls)}
+    groups: dict[type, dict[str, Resource]] = {cls: {} for cls in (Environment, Dataset, QualityRule, Transform,
+                                                                      Model, Deployment)}
+    for _, res in sorted(built.items()):  # by address: every group in name order
+        group = groups.get(type(res))
+        if group is not None:
+            group[res.name] = res
 
     ctx = Context(
-        project=project, environments=group(Environment), datasets=group(Dataset), rules=group(QualityRule),
-        transforms=group(Transform), models=group(Model), deployments=group(Deployment), docs=docs,
-        graph=SpecGraph(), invalid=invalid, claimed_outputs=claimed,
+        project=project, environments=groups[Environment], datasets=groups[Dataset],  # type: ignore[arg-type]
+        rules=groups[QualityRule], transforms=groups[Transform], models=groups[Model],  # type: ignore[arg-type]
+        deployments=groups[Deployment], docs=docs, graph=SpecGraph(), invalid=invalid,  # type: ignore[arg-type]
+        claimed_outputs=claimed,
     )
     diags.extend(check_references(ctx))
     ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}

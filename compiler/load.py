@@ -14,7 +14,7 @@ from typing import Any
 from compiler.cache import Cache
 from compiler.diagnostics import Diagnostic, closest, did_you_mean
 from compiler.kinds import API_VERSIONS, KINDS, address
-from compiler.parallel import parallel_map
+from compiler.parallel import stream_map
 from compiler.paths import repo_path_problem
 from compiler.readfile import TooLarge, read_capped
 from compiler.yamlload import ParsedDocument, YamlError, parse_documents
@@ -126,9 +126,9 @@ def load_repository(root: Path, check: DocumentCheck | None = None, cache: Cache
     def outcome(rel: str) -> FileOutcome:
         return _decoded(root, ctx, rel, read(rel), checked=rel not in links)
 
-    # workers send each file's outcome encoded as the cache keeps it: a cached one is passed on as read
-    outcomes = parallel_map(outcome, rels, min_items=PARALLEL_MIN_FILES, codec=(ctx.encode, ctx.decode),
-                            encoded=read)
+    # a worker sends each file's outcome encoded as the cache keeps it (a cached one is passed on as read)
+    # while this process decodes them, and reads files itself when it has nothing to decode
+    outcomes = stream_map(read, ctx.decode, rels, outcome, min_items=PARALLEL_MIN_FILES)
     for rel, found in zip(rels, outcomes, strict=True):
         if found.rel != rel:  # a damaged cache entry that decoded into something else: redo
             found = _decoded(root, ctx, rel, _read_file(root, ctx, rel, rel not in links, fresh=True))

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import marshal
 import os
 import pickle
+import select
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -194,3 +196,119 @@ def _collect(child: tuple[int, int] | None) -> list | None:
     except (pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
         return None
     return value if isinstance(value, list) else None
+
+
+STREAM_CHUNK = 64  # items per message from the child of stream_map
+
+
+def stream_map(encode: Callable[[T], bytes], decode: Callable[[bytes], R], items: Sequence[T],
+               fallback: Callable[[T], R], min_items: int = 2) -> list[R]:
+    """`[fallback(x) for x in items]` where the results must be decoded here anyway (e.g. parsed files).
+
+    One child computes `encode(x)` from the first item on and streams the bytes back in chunks; this
+    process decodes each chunk as it arrives and, whenever none is waiting, computes items itself
+    with `fallback`, from the last item back. They meet in the middle, wherever that falls: when
+    encoding is cheap (bytes read from a cache) the child does the reading and this process only
+    decodes; when it is dear (parsing) each does about half. `decode(encode(x))` must equal
+    `fallback(x)`; an item that does not decode, or that a failed child did not send, is computed here.
+    Without fork, a second core or enough items, everything is computed here.
+    """
+    if jobs() < 2 or len(items) < min_items or not hasattr(os, "fork") or _other_threads():
+        return [fallback(x) for x in items]
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    child = None
+    results: list[Any] = [None] * len(items)
+    front, back = 0, len(items)  # the child's results fill [0, front), this process's [back, len)
+    try:
+        child = _spawn_stream(encode, items)
+        fd = child[1] if child is not None else None  # read unbuffered: poll must see every unread byte
+        poller = select.poll()
+        if fd is not None:
+            poller.register(fd, select.POLLIN | select.POLLHUP)
+        while front < back:
+            if fd is not None and poller.poll(0):
+                chunk = _read_chunk(fd)
+                if chunk is None:  # the child failed or is done: the rest is computed here
+                    poller.unregister(fd)
+                    fd = None
+                    continue
+                for data in chunk:
+                    if front >= back:
+                        break
+                    try:
+                        results[front] = decode(data)
+                    except Exception:  # a damaged item is computed here, never an error
+                        results[front] = fallback(items[front])
+                    front += 1
+            else:
+                back -= 1
+                results[back] = fallback(items[back])
+        if child is not None:
+            _abandon([child])  # done, or no longer needed: close the pipe, stop and reap it
+            child = None
+    except BaseException:
+        if child is not None:
+            _abandon([child])
+        raise
+    finally:
+        if freeze:
+            gc.unfreeze()
+    return results
+
+
+def _spawn_stream(encode: Callable[[T], bytes], items: Sequence[T]) -> tuple[int, int] | None:
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child: encode every item, a chunk per message, and leave without cleanup
+        status = 1
+        gc.disable()
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as out:
+                for start in range(0, len(items), STREAM_CHUNK):
+                    payload = marshal.dumps([encode(x) for x in items[start:start + STREAM_CHUNK]])
+                    out.write(len(payload).to_bytes(8, "little") + payload)
+                    out.flush()
+            status = 0
+        except BaseException:  # the parent does what was not sent
+            pass
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts, left = [], size
+    while left:
+        part = os.read(fd, min(left, 1 << 20))
+        if not part:
+            return None  # the child is gone
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _read_chunk(fd: int) -> list[bytes] | None:
+    head = _read_exactly(fd, 8)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "little")
+    payload = _read_exactly(fd, size)
+    if payload is None:
+        return None
+    try:
+        chunk = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return chunk if isinstance(chunk, list) and all(isinstance(b, bytes) for b in chunk) else None

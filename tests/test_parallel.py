@@ -274,3 +274,62 @@ def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch, forks:
     finally:
         stop.set()
         worker.join()
+
+
+# --------------------------------------------------------------------------- stream_map
+
+
+def _encode_square(x: int) -> bytes:
+    return str(x * x).encode()
+
+
+def test_stream_map_gives_the_fallbacks_results(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    from compiler.parallel import stream_map
+
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    items = list(range(1000))
+    local: list[int] = []
+
+    def fallback(x: int) -> int:  # dearer here than in the child: the child does most
+        import time
+
+        local.append(x)
+        time.sleep(0.0003)
+        return x * x
+
+    assert stream_map(_encode_square, lambda b: int(b), items, fallback) == [x * x for x in items]
+    assert len(forks) == 1
+    assert len(local) < len(items) // 2  # the child did most
+    assert local == sorted(local, reverse=True) and (not local or local[0] == items[-1])  # this process: from the end
+
+
+def test_stream_map_survives_a_failing_child_and_damaged_items(monkeypatch: pytest.MonkeyPatch,
+                                                                forks: list[int]) -> None:
+    import time
+
+    from compiler.parallel import stream_map
+
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    parent = os.getpid()
+    items = list(range(600))
+
+    def encode(x: int) -> bytes:
+        if os.getpid() != parent and x == 200:
+            os._exit(3)  # the child dies mid-way
+        time.sleep(0.0002)
+        return b"garbage" if x % 7 == 0 else str(x * x).encode()
+
+    def fallback(x: int) -> int:
+        time.sleep(0.0005)  # slower than the child: it does most of the work until it dies
+        return x * x
+
+    assert stream_map(encode, lambda b: int(b), items, fallback) == [x * x for x in items]
+    assert forks
+
+
+def test_stream_map_without_a_second_process(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    from compiler.parallel import stream_map
+
+    monkeypatch.setenv("SPECOPS_JOBS", "1")
+    assert stream_map(_encode_square, int, [1, 2, 3], lambda x: x * x) == [1, 4, 9]
+    assert not forks

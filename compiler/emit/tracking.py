@@ -108,6 +108,7 @@ class Tags:
     def __init__(self, nonce: str):
         self.nonce = nonce
         self._made: dict[tuple[str, str], str] = {}  # a memo: placeholders are a pure function of their key
+        self._pairs: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (placeholder, tag), for one project
 
     def placeholder(self, kind: str, name: str) -> str:
         found = self._made.get((kind, name))
@@ -118,8 +119,11 @@ class Tags:
         return found
 
     def put(self, project: SpecProject, content: bytes, used: set[tuple[str, str]] | frozenset) -> bytes:
-        for kind, name in sorted(used):
-            content = content.replace(self.placeholder(kind, name).encode(), project.image_tag(kind, name).encode())
+        for key in sorted(used):
+            pair = self._pairs.get(key)
+            if pair is None:
+                pair = self._pairs[key] = (self.placeholder(*key).encode(), project.image_tag(*key).encode())
+            content = content.replace(*pair)
         return content
 
 

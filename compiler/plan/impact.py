@@ -95,6 +95,8 @@ def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> li
                 if child_work and child not in found:
                     found[child] = Impact(child, child_work, cause, category, _path(parent, child),
                                           _notes(project, child, cause, dropped))
+    if not found:
+        return []
     rank = graph.rank()  # in graph order (make_plan sorts by it too: computed once)
     return sorted(found.values(), key=lambda i: (rank[i.address], i.address))
 

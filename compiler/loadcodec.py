@@ -1,9 +1,9 @@
 """A file's load outcome as bytes: what the cache keeps and what a worker process sends back.
 
-marshal (plain tuples) instead of pickle: several times faster for parsed YAML. Each document's
-position maps stay packed (compiler.yamlload.ParsedDocument.pack), so decoding costs little more
-than the documents' data. A value marshal does not know falls back to pickle.
-`decode_outcome(encode_outcome(o)) == o` for every outcome.
+marshal (plain tuples) instead of pickle: several times faster for parsed YAML. Each document stays
+sealed (compiler.yamlload.ParsedDocument.seal) until it is looked at, so decoding an outcome costs
+little, and a document whose resource another process built is never decoded here at all. A value
+marshal does not know falls back to pickle. `decode_outcome(encode_outcome(o)) == o` for every outcome.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def encode_outcome(outcome: FileOutcome) -> bytes:
     """An outcome as marshal data (plain tuples): several times faster to send between processes than pickle."""
     found = outcome.found
     packed_found = None if found is None else (
-        tuple((d.file, d.index, d.kind, d.name, d.parsed.data, d.parsed.line, d.parsed.col, *d.parsed.pack())
+        tuple((d.file, d.index, d.kind, d.name, d.parsed.line, d.parsed.col, d.parsed.seal())
               for d in found.documents),
         tuple(_diag_fields(d) for d in found.diagnostics), found.invalid, found.unloaded)
     packed = (outcome.rel, tuple(_diag_fields(d) for d in outcome.diagnostics), outcome.unloaded, packed_found,
@@ -42,8 +42,8 @@ def decode_outcome(data: bytes) -> FileOutcome:
     if packed_found is not None:
         docs, fdiags, invalid, funloaded = packed_found
         found = FileResult(
-            tuple(Document(f, i, k, n, ParsedDocument.from_packed(data_, line, col, shallow, packed))
-                  for f, i, k, n, data_, line, col, shallow, packed in docs),
+            tuple(Document(f, i, k, n, ParsedDocument.from_sealed(line, col, sealed))
+                  for f, i, k, n, line, col, sealed in docs),
             tuple(Diagnostic(*d) for d in fdiags), frozenset(invalid), frozenset(funloaded))
     return FileOutcome(rel, tuple(Diagnostic(*d) for d in diags), frozenset(unloaded), found, key)
 

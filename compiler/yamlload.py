@@ -58,28 +58,58 @@ class ParsedDocument:
     shallow paths (`SHALLOW` keys deep: resources, columns, checks) stay ready. Immutable.
     """
 
-    __slots__ = ("_key_positions", "_packed", "_positions", "_shallow", "col", "data", "line")
+    __slots__ = ("_data", "_key_positions", "_packed", "_positions", "_sealed", "_shallow", "col", "line")
 
     def __init__(self, data: Any, line: int, col: int, positions: dict[Path, tuple[int, int]],
                  key_positions: dict[Path, tuple[int, int]]):
-        self.data, self.line, self.col = data, line, col
+        self._data, self.line, self.col = data, line, col
         self._positions: dict[Path, tuple[int, int]] | None = positions
         self._key_positions: dict[Path, tuple[int, int]] | None = key_positions
         self._shallow: dict[Path, tuple[int, int]] | None = None
         self._packed: bytes | None = None
+        self._sealed: bytes | None = None
 
     @classmethod
     def from_packed(cls, data: Any, line: int, col: int, shallow: dict[Path, tuple[int, int]],
                     packed: bytes) -> ParsedDocument:
         """A document whose full position maps are `packed` (see `pack`); `shallow` as `pack` gave it."""
         doc = cls.__new__(cls)
-        doc.data, doc.line, doc.col = data, line, col
+        doc._data, doc.line, doc.col = data, line, col
         doc._positions = doc._key_positions = None
-        doc._shallow, doc._packed = shallow, packed
+        doc._shallow, doc._packed, doc._sealed = shallow, packed, None
         return doc
+
+    @classmethod
+    def from_sealed(cls, line: int, col: int, sealed: bytes) -> ParsedDocument:
+        """A document all of whose contents are `sealed` (see `seal`): decoded when first looked at. A
+        document that is never looked at (its resource came built from another process) costs nothing."""
+        doc = cls.__new__(cls)
+        doc.line, doc.col = line, col
+        doc._data = doc._positions = doc._key_positions = doc._shallow = doc._packed = None
+        doc._sealed = sealed
+        return doc
+
+    def seal(self) -> bytes:
+        """The value, shallow positions and packed position maps in one marshal string."""
+        if self._sealed is not None:
+            return self._sealed
+        return marshal.dumps((self.data, *self.pack()))
+
+    def _unseal(self) -> None:
+        sealed, self._sealed = self._sealed, None
+        assert sealed is not None
+        self._data, self._shallow, self._packed = marshal.loads(sealed)
+
+    @property
+    def data(self) -> Any:
+        if self._sealed is not None:
+            self._unseal()
+        return self._data
 
     def pack(self) -> tuple[dict[Path, tuple[int, int]], bytes]:
         """(positions of shallow paths, both full maps as marshal bytes): what `from_packed` takes."""
+        if self._sealed is not None:
+            self._unseal()
         if self._packed is not None and self._shallow is not None:
             return self._shallow, self._packed
         positions = self.positions
@@ -87,6 +117,10 @@ class ParsedDocument:
         return shallow, marshal.dumps((positions, self.key_positions))
 
     def _unpack(self) -> None:
+        if self._sealed is not None:
+            self._unseal()
+        if self._positions is not None:
+            return
         assert self._packed is not None
         self._positions, self._key_positions = marshal.loads(self._packed)
 
@@ -104,6 +138,8 @@ class ParsedDocument:
 
     def position(self, path: Path) -> tuple[int, int] | None:
         """Where the value at `path` starts, if the document has one there."""
+        if self._sealed is not None:
+            self._unseal()
         if self._positions is None and len(path) <= SHALLOW and self._shallow is not None:
             return self._shallow.get(path)
         return self.positions.get(path)

@@ -206,3 +206,22 @@ def test_caches_of_other_specops_code_are_pruned(repo, cache_dir: Path, monkeypa
     kept = sorted(p.name for p in cache_dir.iterdir())
     assert len(kept) == cache_module.KEEP
     assert kept == sorted(p.name for p in made[-cache_module.KEEP:])
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_speed(repo, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cache (files, digests, plan units, state summary) behind a path that is a file: plan still works."""
+    from click.testing import CliRunner
+
+    from compiler.cli import main
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("SPECOPS_CACHE_DIR", str(blocker / "cache"))
+    root = repo()
+    args = ["plan", str(root), "--env", "dev", "--format", "json"]
+    cached = CliRunner().invoke(main, args, catch_exceptions=False)
+    plain = CliRunner().invoke(main, [*args, "--no-cache"], catch_exceptions=False)
+    assert cached.exit_code == plain.exit_code == 0, cached.output
+    assert json.loads(cached.output) == json.loads(plain.output)
+    assert blocker.read_text() == "x"

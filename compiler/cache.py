@@ -20,7 +20,7 @@ from pathlib import Path
 from compiler import __version__
 
 KEEP = 3  # cache folders of other specops code kept, the most recently used first
-FORMAT = 3  # of the entries: 1 was pickled FileResults, 2 and 3 compiler.loadcodec's bytes
+FORMAT = 4  # of the entries: 1 was pickled FileResults, then compiler.loadcodec's bytes (from 4: after the key)
 
 
 class Cache:

@@ -281,12 +281,13 @@ def _read_file(root: Path, ctx: _Loading, rel: str, checked: bool = False, fresh
         return ctx.encode(FileOutcome(rel, (Diagnostic("unreadable", f"cannot read file: {exc.strerror}",
                                                        rel, 1, 1),)))
     key = ctx.cache.key(rel, raw, "checked" if ctx.check else "raw")
+    stamp = key.encode()  # an entry starts with its own key: one copied under another key is a miss
     if not fresh:
         cached = ctx.cache.get_bytes(key)
-        if cached is not None:
-            return cached
+        if cached is not None and cached.startswith(stamp):
+            return cached[len(stamp):]
     encoded = ctx.encode(FileOutcome(rel, found=process_file(rel, raw, ctx.check), key=key))
-    ctx.cache.put_bytes(key, encoded)
+    ctx.cache.put_bytes(key, stamp + encoded)
     return encoded
 
 

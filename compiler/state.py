@@ -39,15 +39,13 @@ class State:
     tool_version: str = ""
     # sha256 of the state file as it was read (load_state); "" for a state that has no file
     source_digest: str = field(default="", compare=False)
-    # address -> compiler.snapshot.snapshot_digest of its snapshot, as the file had them (a plan compares
-    # these with the specs' digests instead of serialising every snapshot again); derived, never set by hand
-    stored_digests: dict[str, str] | None = field(default=None, compare=False, repr=False)
 
     def resource_digests(self) -> dict[str, str]:
-        """address -> digest of its snapshot: from the file when it has them for exactly these resources."""
-        stored = self.stored_digests
-        if stored is not None and stored.keys() == self.resources.keys():
-            return stored
+        """address -> compiler.snapshot.snapshot_digest of its snapshot (what a plan compares with the specs').
+
+        Always computed from the snapshots, never read from the file: a hand-edited snapshot must show.
+        (A plan keeps them in its cache, keyed by the state file's bytes: compiler.plan.baseline.)
+        """
         from compiler.snapshot import snapshot_digest
 
         return {a: snapshot_digest(s) for a, s in self.resources.items()}
@@ -68,17 +66,11 @@ class State:
             "serial": self.serial,
             "tool_version": self.tool_version,
             "resources": dict(sorted(self.resources.items())),
-            "resource_digests": dict(sorted(self._fresh_digests().items())),
             "artifacts": dict(sorted(self.artifacts.items())),
             "models": dict(sorted(self.models.items())),
             "pending": dict(sorted(self.pending.items())),
         }
 
-
-    def _fresh_digests(self) -> dict[str, str]:
-        from compiler.snapshot import snapshot_digest
-
-        return {a: snapshot_digest(s) for a, s in self.resources.items()}
 
 
 class StateError(Exception):
@@ -117,7 +109,6 @@ def parse_state(raw: bytes | None, root: Path, env: str) -> State:
         raise StateError(f"state {path} is not a JSON object")
     if str(data.get("format_version", "")).split(".")[0] != STATE_VERSION.split(".")[0]:
         raise StateError(f"state {path} has format {data.get('format_version')}, expected {STATE_VERSION}")
-    stored = data.get("resource_digests")
     sections = {name: data.get(name, {}) for name in ("resources", "artifacts", "models", "pending")}
     try:
         if not all(isinstance(v, dict) for v in sections.values()):
@@ -126,8 +117,6 @@ def parse_state(raw: bytes | None, root: Path, env: str) -> State:
             environment=str(data["environment"]), lineage=str(data["lineage"]), serial=int(data["serial"]),
             **sections, tool_version=str(data.get("tool_version", "")),
             source_digest=hashlib.sha256(raw).hexdigest(),
-            stored_digests=stored if isinstance(stored, dict) and all(isinstance(v, str) for v in stored.values())
-            else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"state {path} is malformed ({type(exc).__name__}: {exc}); it is written by "
@@ -139,11 +128,9 @@ def save_state(root: Path, state: State) -> None:
     if not state.lineage:
         state.lineage = str(uuid.uuid4())
     path = state_path(root, state.environment)
-    data = state.to_json()
-    content = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+    content = (json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n").encode()
     atomic_write(path, content)
     state.source_digest = hashlib.sha256(content).hexdigest()  # what load_state would now say
-    state.stored_digests = data["resource_digests"]
 
 
 def atomic_write(path: Path, content: bytes) -> None:

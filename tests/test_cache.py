@@ -16,6 +16,7 @@ import compiler.cache as cache_module
 from compiler.cache import Cache
 from compiler.pipeline import check_repository
 from compiler.plan.build import head_snapshots
+from compiler.schemas import schema_digest
 
 
 def outcome(root: Path, use_cache: bool) -> tuple[list, dict | None, dict | None]:
@@ -225,3 +226,22 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(repo, tmp_path: 
     assert cached.exit_code == plain.exit_code == 0, cached.output
     assert json.loads(cached.output) == json.loads(plain.output)
     assert blocker.read_text() == "x"
+
+
+def test_an_entry_copied_under_another_key_is_a_miss(repo, editor, cache_dir: Path) -> None:
+    """An entry carries its own key: the old bytes' entry put where the new bytes' belongs is not used."""
+    rel = "specs/models/churn.yaml"
+    root = repo()
+    folder = Cache.for_repository(root, schema_digest()).folder
+    assert folder is not None
+
+    def entry() -> Path:
+        key = Cache.key(rel, (root / rel).read_bytes(), "checked")
+        return folder / key[:2] / key[2:]
+
+    same_with_and_without(root)
+    old = entry().read_bytes()
+    editor(root).replace(rel, "alias: champion", "alias: gold")
+    same_with_and_without(root)
+    entry().write_bytes(old)
+    same_with_and_without(root)

@@ -9,6 +9,7 @@ that results were in fact reused (so they cannot pass by recomputing everything)
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -170,11 +171,13 @@ def test_random_edits_give_the_same_artifacts_as_a_full_compile(tmp_path: Path, 
     assert runs == []  # nothing changed: every unit reused
     rng = random.Random(seed)
     done, reused_somewhere = [], False
-    for _ in range(30):
+    for _ in range(40):
         before = _tree(root)
         op = _edit(root, rng)
+        if _tree(root) == before:
+            continue  # the edit found nothing to change
         runs.clear()
-        env = rng.choice(["dev", "dev", "prod"])
+        env = rng.choice(["dev", "dev", "prod", "staging"])
         if _compare(root, env) < 0:  # the edit made the specs invalid, so there is nothing to plan: undo it
             _restore(root, before)
             continue
@@ -182,6 +185,41 @@ def test_random_edits_give_the_same_artifacts_as_a_full_compile(tmp_path: Path, 
         reused_somewhere |= len(runs) < total // 2
     assert reused_somewhere, done
     assert len(done) >= 20 and len(set(done)) >= 12, done
+
+
+def test_units_run_in_a_worker_process_give_the_same_artifacts(tmp_path: Path, cache_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.parallel as parallel_module
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting)
+    monkeypatch.setattr(parallel_module, "_other_threads", lambda: False)  # pytest-xdist's idle thread
+    monkeypatch.setattr(incremental, "PARALLEL_MIN_UNITS", 2)
+    monkeypatch.setenv("SPECOPS_JOBS", "2")
+    root = gen.generate(80, tmp_path / "repo", seed=5).root
+    assert _compare(root, "dev") > 0  # every unit stale: shared with a worker
+    assert forks
+    _sub(next((root / "specs" / "datasets").glob("*.yaml")), r"^(  description: ).*$", r"\g<1>Edited.")
+    assert _compare(root, "dev") > 0
+
+
+def test_plans_of_other_environments_keep_each_others_units(tmp_path: Path, cache_dir: Path,
+                                                             runs: list[tuple[str, ...]]) -> None:
+    root = gen.generate(60, tmp_path / "repo", seed=6).root
+    for env in ("dev", "prod"):
+        _compare(root, env)
+    runs.clear()
+    _compare(root, "dev")
+    _compare(root, "prod")
+    assert runs == []
 
 
 def _tree(root: Path) -> dict[Path, bytes]:
@@ -213,6 +251,10 @@ def test_damaged_stored_results_are_recomputed(tmp_path: Path, cache_dir: Path, 
     runs.clear()
     _compare(root, "dev")
     assert len(runs) == total
+    for damaged in ("a" * 70, "gh ij:", ""):  # not a nonce at all: replaced, and the files are still right
+        (next(cache_dir.rglob("units-*")) / "nonce").write_text(damaged)
+        _compare(root, "dev")
+        _compare(root, "dev")
 
 
 def test_a_view_refuses_what_it_cannot_record(churn) -> None:

@@ -55,7 +55,10 @@ def emit_incremental(project: SpecProject, environment: str | None,
     made = parallel_map(lambda item: _run(project, facts, tags, item[1]), stale, min_items=PARALLEL_MIN_UNITS)
     for (key, _), record in zip(stale, made, strict=True):
         records[key] = record
-    store.save(nonce, {"\x1f".join(u.key): records["\x1f".join(u.key)] for u in units}, {key for key, _ in stale})
+    # kept: this run's units, and the manifests of the other environments (a plan of another --env reuses them)
+    kept = {key: record for key, record in stored.items() if _other_environment(key, environment, project)}
+    kept.update({"\x1f".join(u.key): records["\x1f".join(u.key)] for u in units})
+    store.save(nonce, kept, {key for key, _ in stale})
 
     out: dict[str, Artifact] = {}
     by_env: dict[str, list[Artifact]] = {}
@@ -73,11 +76,16 @@ def emit_incremental(project: SpecProject, environment: str | None,
     return [out[k] for k in sorted(out)], digests
 
 
+def _other_environment(key: str, environment: str | None, project: SpecProject) -> bool:
+    kind, env, _ = [*key.split("\x1f", 2), "", ""][:3]
+    return kind == "kubernetes" and environment is not None and env != environment and env in project.environments
+
+
 def _still_valid(record: Record, facts: Facts) -> bool:
     try:
         reads, used, made = record
         return (all(facts.value(tuple(key)) == value for key, value in reads)
-                and all(type(kind) is str and type(name) is str for kind, name in used)
+                and all(kind in ("train", "dbt") and type(name) is str for kind, name in used)
                 and all(type(path) is str and type(content) is bytes and type(owners) is tuple and type(base) is str
                         and type(digest) is str for path, content, owners, base, digest in made))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):

@@ -4,8 +4,8 @@ A unit (compiler.emit.units) runs on a `ProjectView`: the SpecProject API, readi
 real project and recording every read in a `Trace` as (read key, value), where the value is what
 `Facts` computes for that key: a resource's fingerprint (compiler.pipeline, which covers everything
 the resource was built from), a digest of a kind's names, of a derived list (a dataset's rules, a
-model's deployments, the external datasets), or a derived value itself. Reading anything the view does not
-offer is an error, so no read can go unrecorded. A unit whose every recorded read has the same value
+model's deployments, the external datasets), or a derived value itself. Reading anything the view
+does not offer is an error, so no read can go unrecorded. A unit whose every recorded read has the same value
 now reads the same things, so it would produce the same artifacts.
 
 Image tags follow every spec (compiler.emit.images), so a unit that names an image would depend on
@@ -27,13 +27,13 @@ from compiler.spec import SpecProject
 ReadKey = tuple[str, ...]
 
 
-class UntrackedRead(AttributeError):
-    """A unit asked the view for something it cannot record (a backend outgrew the view: a bug here)."""
-
 ABSENT = "-"
-_KINDS = ("environment", "dataset", "quality_rule", "transform", "model", "deployment")
 _GROUPS = {"environment": "environments", "dataset": "datasets", "quality_rule": "rules", "transform": "transforms",
            "model": "models", "deployment": "deployments"}
+
+
+class UntrackedRead(AttributeError):
+    """A unit asked the view for something it cannot record (a backend outgrew the view: a bug here)."""
 
 
 def _digest(parts: Iterator[str] | list[str]) -> str:
@@ -76,7 +76,7 @@ class Facts:
         if tag == "names":
             return _digest(list(getattr(p, _GROUPS[key[1]])))
         if tag == "all":
-            return _digest([self.value(("res", a)) for a in p._by_address])
+            return _digest([f"{a}={self.value(('res', a))}" for a in p._by_address])
         if tag == "rules_for":
             return self._list(p.rules_for(key[1]))
         if tag == "deployments_of":

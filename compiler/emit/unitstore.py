@@ -38,15 +38,16 @@ class UnitStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self._loaded: dict[int, set[str]] = {}
+        self._unsaved = False
 
     def nonce(self) -> str:
-        """The placeholders' nonce (compiler.emit.tracking.Tags): made once, then read."""
-        path = self.folder / "nonce"
-        try:
-            found = path.read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            found = ""
-        if len(found) == 6 and all(c in Tags.LETTERS for c in found):
+        """The placeholders' nonce (compiler.emit.tracking.Tags): made once, then read.
+
+        A nonce file that is not a valid nonce is replaced. When no valid nonce can be kept, this run
+        uses one of its own and stores nothing (`save` writes only under the kept nonce).
+        """
+        found = self._read_nonce()
+        if found is not None:
             return found
         made = "".join(secrets.choice(Tags.LETTERS) for _ in range(6))
         try:
@@ -55,14 +56,29 @@ class UnitStore:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(made)
             try:
-                os.link(tmp, path)  # the first writer wins; a later one reads the winner's
+                if (self.folder / "nonce").exists():
+                    os.replace(tmp, self.folder / "nonce")  # a damaged one
+                else:
+                    os.link(tmp, self.folder / "nonce")  # the first writer wins; a later one reads the winner's
             except FileExistsError:
                 pass
             finally:
-                os.unlink(tmp)
-            return path.read_text(encoding="ascii").strip() or made
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
         except OSError:
-            return made  # nothing can be stored: the records made now are never written
+            pass
+        found = self._read_nonce()
+        if found is None:
+            self._unsaved = True  # records made under a nonce nobody can read back must not be stored
+            return made
+        return found
+
+    def _read_nonce(self) -> str | None:
+        try:
+            found = (self.folder / "nonce").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return found if len(found) == 6 and all(c in Tags.LETTERS for c in found) else None
 
     def load(self, nonce: str) -> dict[str, Record]:
         out: dict[str, Record] = {}
@@ -84,6 +100,8 @@ class UnitStore:
 
     def save(self, nonce: str, records: dict[str, Record], changed: set[str]) -> None:
         """Keep `records` (this run's, by unit key); rewrite only the files whose records changed."""
+        if self._unsaved:
+            return
         by_bucket: dict[int, dict[str, Record]] = {}
         for key, record in records.items():
             by_bucket.setdefault(bucket_of(key), {})[key] = record

@@ -241,3 +241,18 @@ def test_init_into_a_file_is_refused(runner, tmp_path):
     result = invoke(runner, "init", str(target))
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("profiled", [False, True])
+def test_the_executable_exits_quickly_unless_a_profiler_waits(profiled: bool) -> None:
+    """The quick exit skips exit handlers: never while a profiler or tracer waits to write its report."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys; atexit.register(lambda: print('handlers ran'));"
+            + ("sys.setprofile(lambda *a: None);" if profiled else "")
+            + "sys.argv = ['specops', '--version']; from compiler.entry import run; run()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "specops, version" in done.stdout
+    assert ("handlers ran" in done.stdout) is profiled

@@ -11,6 +11,7 @@ the resources' digests (compiler.digestcache).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -85,17 +86,26 @@ class Cache:
         return value
 
     def put_bytes(self, key: str, value: bytes) -> None:
-        if self.folder is None:
-            return
-        path = self._path(key)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(value)
-            os.replace(tmp, path)
-        except OSError:
-            return  # a read-only or full disk only costs speed
+        if self.folder is not None:
+            store_file(Path(self._path(key)), value)
+
+
+def store_file(path: Path, content: bytes) -> bool:
+    """Write a cache file through a temporary file renamed into place: a reader (another run) sees the old
+    file or the new one, never half of one. False when it cannot be written: a cache only loses speed."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False
 
 
 def _prune(base: Path) -> None:

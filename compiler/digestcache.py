@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
-import tempfile
 from pathlib import Path
 
+from compiler.cache import store_file
 from compiler.spec import SpecProject
 
 
@@ -60,11 +59,4 @@ def _read(path: Path) -> dict[str, str]:
 
 
 def _write(path: Path, data: dict[str, str]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps(data))
-        os.replace(tmp, path)
-    except OSError:
-        return  # a read-only or full disk only costs speed
+    store_file(path, marshal.dumps(data))

@@ -48,8 +48,7 @@ def jobs() -> int:
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
                  codec: tuple[Callable[[R], bytes], Callable[[bytes], R]] | None = None,
-                 weights: Sequence[float] | None = None, worth_it: bool = True,
-                 encoded: Callable[[T], bytes] | None = None) -> list[R]:
+                 weights: Sequence[float] | None = None, worth_it: bool = True) -> list[R]:
     """`[fn(x) for x in items]`, the same list, with the work shared between processes.
 
     Nothing is forked for fewer than `min_items` items, or when the caller knows the work is too
@@ -57,15 +56,13 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], min_items: int = 2,
     `codec` (encode, decode) replaces pickle for the results a child sends back, when a faster
     encoding exists (e.g. marshal for plain data): `decode(encode(r))` must equal `r`.
     `weights` (the items' expected costs) balances few, unequal items; without, items are dealt round-robin.
-    `encoded`, with a codec: a cheaper way for a child to get `encode(fn(x))` (e.g. bytes already encoded in
-    a cache), so that decoding is the only work done twice over.
     """
     workers = min(jobs(), len(items))
     if not worth_it or workers < 2 or len(items) < min_items or not hasattr(os, "fork") or _other_threads():
         return [fn(x) for x in items]
     shares = _balanced(weights, workers) if weights is not None else [
         list(range(w, len(items), workers)) for w in range(workers)]
-    send = fn if codec is None else encoded or (lambda item: codec[0](fn(item)))
+    send = fn if codec is None else (lambda item: codec[0](fn(item)))
     # What exists now is shared with the children, page by page: a collection on either side would
     # write to every object's header and copy the pages. Frozen objects are not collected until
     # the children are done (unless the embedding program froze objects itself: left as it is).

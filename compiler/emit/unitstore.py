@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from compiler.cache import store_file
 from compiler.emit.tracking import Tags
 
 BUCKETS = 64
@@ -107,12 +108,6 @@ class UnitStore:
             by_bucket.setdefault(bucket_of(key), {})[key] = record
         dirty = {bucket_of(key) for key in changed}
         dirty |= {n for n in range(BUCKETS) if self._loaded.get(n, set()) != set(by_bucket.get(n, {}))}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for n in sorted(dirty):
-                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(marshal.dumps((nonce, by_bucket.get(n, {}))))
-                os.replace(tmp, self.folder / f"{n:02d}")
-        except OSError:
-            return  # a read-only or full disk only costs speed
+        for n in sorted(dirty):
+            if not store_file(self.folder / f"{n:02d}", marshal.dumps((nonce, by_bucket.get(n, {})))):
+                return  # a read-only or full disk only costs speed

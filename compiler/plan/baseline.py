@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from compiler.cache import store_file
 from compiler.compile import compile_for_plan
 from compiler.diagnostics import Diagnostic, SpecError
 from compiler.manifest import sha256
@@ -97,14 +97,7 @@ def state_summary(root: Path, env: str, cache_folder: Path | None = None) -> Sta
     except (OSError, ValueError, EOFError, TypeError):
         pass
     summary = summarize(parse_state(raw, root, env))
-    try:
-        cache_folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=cache_folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps((key, summary)))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only or full disk only costs speed
+    store_file(path, marshal.dumps((key, summary)))
     return summary
 
 

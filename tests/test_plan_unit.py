@@ -704,3 +704,22 @@ def test_a_malformed_state_file_is_a_clear_error(tmp_path, content):
     assert result.exit_code == 1
     assert "state" in result.output and "dev.json" in result.output and "Traceback" not in result.output
     assert "internal error" not in result.output
+
+
+def test_a_long_impact_chain_is_shortened_in_text_and_markdown_only() -> None:
+    """A chain through a deep DAG keeps its ends and counts its middle; the JSON plan keeps every step."""
+    from compiler.plan import render
+
+    class Stub:
+        def action_of(self, address: str) -> str:
+            return "update"
+
+    chain = tuple(f"transform.t{n}" for n in range(30))
+    text = render._path(Stub(), chain, "breaking", "rebuild")  # type: ignore[arg-type]
+    assert text.startswith("transform.t0 ~ breaking -> transform.t1 -> transform.t2 -> transform.t3 -> (22 more) -> ")
+    assert text.endswith("transform.t26 -> transform.t27 -> transform.t28 -> transform.t29 rebuild")
+    assert "(22 more)" in render._md_chain(Stub(), chain, "breaking")  # type: ignore[arg-type]
+    short = chain[:9]  # nine steps: all shown
+    assert render._path(Stub(), short, "breaking", "rebuild").count(" -> ") == 8  # type: ignore[arg-type]
+    impact = Impact(chain[-1], "rebuild", chain[0], "breaking", chain, ())
+    assert impact.to_json()["path"] == list(chain)

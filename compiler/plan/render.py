@@ -68,15 +68,27 @@ def _cause(plan: Plan, address: str, category: str) -> str:
     return f"{address} {SYMBOLS[action]} {'new' if action == 'create' else category}"
 
 
-def _path(plan: Plan, impact_path: tuple[str, ...], category: str, work: str) -> str:
+CHAIN_ENDS = 4  # steps shown at each end of a longer impact chain (the JSON plan has them all)
+
+
+def _chain(plan: Plan, impact_path: tuple[str, ...], category: str) -> list[str]:
+    """The steps of a chain, from the change to the resource; in a deep DAG, the middle of a long one is
+    counted instead of listed (a chain through a hundred transforms made lines of thousands of characters)."""
     parts = [_cause(plan, impact_path[0], category), *impact_path[1:]]
+    if len(parts) > 2 * CHAIN_ENDS + 1:
+        parts = [*parts[:CHAIN_ENDS], f"({len(parts) - 2 * CHAIN_ENDS} more)", *parts[-CHAIN_ENDS:]]
+    return parts
+
+
+def _path(plan: Plan, impact_path: tuple[str, ...], category: str, work: str) -> str:
+    parts = _chain(plan, impact_path, category)
     parts[-1] = f"{parts[-1]} {work}" if len(parts) > 1 else f"{parts[-1]} ({work})"
     return " -> ".join(parts)
 
 
 def _md_chain(plan: Plan, impact_path: tuple[str, ...], category: str) -> str:
     """`dataset.a ~ breaking → transform.b → dataset.c → model.d`: from the change to the resource."""
-    return " → ".join([_cause(plan, impact_path[0], category), *impact_path[1:]])
+    return " → ".join(_chain(plan, impact_path, category))
 
 
 def render_text(plan: Plan, color: bool = False) -> str:

@@ -293,3 +293,34 @@ def test_the_example_repository(tmp_path: Path, cache_dir: Path, example_root: P
     root = Path(shutil.copytree(example_root, tmp_path / "churn", ignore=shutil.ignore_patterns(".specops", "build")))
     for env in ("dev", "prod", "dev"):
         assert _compare(root, env) > 0
+
+
+def test_concurrent_plans_sharing_one_cache_agree_with_no_cache(tmp_path: Path, cache_dir: Path) -> None:
+    """Plans run at the same time (cold, then warm after an edit) fill and read one cache folder: each gives
+    what a plan without any cache gives, and no temporary file is left behind."""
+    import json
+    import subprocess
+    import sys
+
+    root = gen.generate(150, tmp_path / "repo", seed=7).root
+    env = {**os.environ, "SPECOPS_CACHE_DIR": str(cache_dir)}
+
+    def plan(name: str, *flags: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "compiler", "plan", str(root), "--env", name, "--format",
+                                 "json", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+
+    def results(procs: list[subprocess.Popen]) -> list[dict]:
+        out = []
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr
+            out.append(json.loads(stdout))
+        return out
+
+    envs = ["dev", "prod", "dev", "staging"]
+    for _ in range(2):
+        together = results([plan(name) for name in envs])
+        alone = results([plan(name, "--no-cache") for name in envs])
+        assert together == alone
+        _sub(next((root / "specs" / "datasets").glob("*.yaml")), r"^(  description: ).*$", r"\g<1>Edited twice.")
+    assert not [p for p in cache_dir.rglob(".tmp-*")]

@@ -127,6 +127,15 @@ def _decoded(encoded: list, decode: Callable[[bytes], R]) -> list[R] | None:
 
 
 def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tuple[int, int] | None:
+    def send(out: Any) -> None:  # the whole share at once; on any failure the parent recomputes it
+        out.write(pickle.dumps([fn(items[i]) for i in share], protocol=pickle.HIGHEST_PROTOCOL))
+
+    return _fork(send)
+
+
+def _fork(send: Callable[[Any], None]) -> tuple[int, int] | None:
+    """(pid, read end of a pipe) of a forked child that runs `send(pipe's write end, as a file)` and leaves
+    without the parent's cleanup (exit status 0 only if `send` returned); None when no child could be made."""
     try:
         read_end, write_end = os.pipe()
     except OSError:
@@ -137,16 +146,15 @@ def _spawn(fn: Callable[[T], Any], items: Sequence[T], share: list[int]) -> tupl
         os.close(read_end)
         os.close(write_end)
         return None
-    if pid == 0:  # the child: compute, send, and leave without running the parent's cleanup
+    if pid == 0:  # the child
         status = 1
         gc.disable()  # short-lived: collecting would only copy the parent's pages
         try:
             os.close(read_end)
-            payload = pickle.dumps([fn(items[i]) for i in share], protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as out:
-                out.write(payload)
+                send(out)
             status = 0
-        except BaseException:  # anything at all: the parent recomputes the share
+        except BaseException:  # anything at all: the parent does what was not sent
             pass
         finally:
             os._exit(status)
@@ -256,33 +264,13 @@ def stream_map(encode: Callable[[T], bytes], decode: Callable[[bytes], R], items
 
 
 def _spawn_stream(encode: Callable[[T], bytes], items: Sequence[T]) -> tuple[int, int] | None:
-    try:
-        read_end, write_end = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    if pid == 0:  # the child: encode every item, a chunk per message, and leave without cleanup
-        status = 1
-        gc.disable()
-        try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as out:
-                for start in range(0, len(items), STREAM_CHUNK):
-                    payload = marshal.dumps([encode(x) for x in items[start:start + STREAM_CHUNK]])
-                    out.write(len(payload).to_bytes(8, "little") + payload)
-                    out.flush()
-            status = 0
-        except BaseException:  # the parent does what was not sent
-            pass
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    return pid, read_end
+    def send(out: Any) -> None:  # every item, a chunk per message, each flushed as it is made
+        for start in range(0, len(items), STREAM_CHUNK):
+            payload = marshal.dumps([encode(x) for x in items[start:start + STREAM_CHUNK]])
+            out.write(len(payload).to_bytes(8, "little") + payload)
+            out.flush()
+
+    return _fork(send)
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:

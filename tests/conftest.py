@@ -214,3 +214,28 @@ def validate_cli(runner: CliRunner) -> Callable[..., Any]:
         return runner.invoke(main, ["validate", str(root), *args], catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the forks, so that a test of the parallel path fails if everything ran in one process.
+
+    pytest-xdist's workers run an idle thread of their own (execnet's): compiler.parallel is told there
+    is none, so that it forks here as it does in the single-threaded CLI.
+    """
+    import os
+
+    import compiler.parallel as parallel_module
+
+    made: list[int] = []
+    real = os.fork
+
+    def counting() -> int:
+        pid = real()
+        if pid:
+            made.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting)
+    monkeypatch.setattr(parallel_module, "_other_threads", lambda: False)
+    return made

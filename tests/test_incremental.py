@@ -188,20 +188,8 @@ def test_random_edits_give_the_same_artifacts_as_a_full_compile(tmp_path: Path, 
 
 
 def test_units_run_in_a_worker_process_give_the_same_artifacts(tmp_path: Path, cache_dir: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import compiler.parallel as parallel_module
-
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counting)
-    monkeypatch.setattr(parallel_module, "_other_threads", lambda: False)  # pytest-xdist's idle thread
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 forks: list[int]) -> None:
     monkeypatch.setattr(incremental, "PARALLEL_MIN_UNITS", 2)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     root = gen.generate(80, tmp_path / "repo", seed=5).root

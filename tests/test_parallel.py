@@ -33,21 +33,6 @@ def single_threaded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel_module, "_other_threads", lambda: False)
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the forks, so that a test of the parallel path fails if everything ran in one process."""
-    made: list[int] = []
-    real = os.fork
-
-    def counting() -> int:
-        pid = real()
-        if pid:
-            made.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counting)
-    return made
-
 
 def square(x: int) -> int:
     return x * x

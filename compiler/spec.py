@@ -77,13 +77,17 @@ class SpecProject:
 
     def deployments_of(self, model: str) -> list[Deployment]:
         """The model's deployments, in name order."""
-        def index() -> dict[str, list[Deployment]]:
-            out: dict[str, list[Deployment]] = {}
-            for d in self.deployments.values():
-                out.setdefault(d.model, []).append(d)
+        return list(self._grouped("deployments_of", self.deployments, "model").get(model, ()))
+
+    def _grouped(self, key: str, group: dict[str, T], attribute: str) -> dict[str, list[T]]:
+        """The group's resources by the value of one attribute, in name order (memoised under `key`)."""
+        def index() -> dict[str, list[T]]:
+            out: dict[str, list[T]] = {}
+            for res in group.values():
+                out.setdefault(getattr(res, attribute), []).append(res)
             return out
 
-        return list(self.memo("deployments_of", index).get(model, ()))
+        return self.memo(key, index)
 
     def image_tag(self, kind: str, name: str = "") -> str:
         """The tag of a built image: `train` (of model `name`) or `dbt` (compiler.emit.images)."""
@@ -96,13 +100,7 @@ class SpecProject:
         return producers.get(dataset)
 
     def rules_for(self, dataset: str) -> list[QualityRule]:
-        def index() -> dict[str, list[QualityRule]]:
-            out: dict[str, list[QualityRule]] = {}
-            for r in self.rules.values():
-                out.setdefault(r.dataset, []).append(r)
-            return out
-
-        return list(self.memo("rules_for", index).get(dataset, ()))
+        return list(self._grouped("rules_for", self.rules, "dataset").get(dataset, ()))
 
     @property
     def default_environment(self) -> str | None:

@@ -81,22 +81,21 @@ def test_a_file_moved_between_files_and_back(repo, cache_dir: Path) -> None:
     same_with_and_without(root)
 
 
-def test_a_schema_change_starts_a_new_cache(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("change", ["schema", "version", "code"])
+def test_a_schema_version_or_code_change_starts_a_new_cache(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            change: str) -> None:
+    """Another schema digest, tool version or digest of specops' own code: another cache folder."""
     root = repo()
     same_with_and_without(root)
     first = {p.name for p in cache_dir.iterdir()}
-    monkeypatch.setattr("compiler.pipeline.schema_digest", lambda: "0" * 64)
+    if change == "schema":
+        monkeypatch.setattr("compiler.pipeline.schema_digest", lambda: "0" * 64)
+    elif change == "version":
+        monkeypatch.setattr(cache_module, "__version__", compiler.__version__ + ".post1")
+    else:
+        monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda: "1" * 64)
     same_with_and_without(root)
-    assert {p.name for p in cache_dir.iterdir()} - first, "a new schema digest must use a new cache folder"
-
-
-def test_a_tool_version_change_starts_a_new_cache(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = repo()
-    same_with_and_without(root)
-    first = {p.name for p in cache_dir.iterdir()}
-    monkeypatch.setattr(cache_module, "__version__", compiler.__version__ + ".post1")
-    same_with_and_without(root)
-    assert {p.name for p in cache_dir.iterdir()} - first
+    assert {p.name for p in cache_dir.iterdir()} - first, f"a {change} change must use a new cache folder"
 
 
 def test_corrupt_or_truncated_entries_are_misses(repo, cache_dir: Path) -> None:
@@ -182,15 +181,6 @@ def test_a_warm_run_computes_no_digest_and_an_edit_only_its_own(repo, editor, ca
     project, _ = check_repository(root, use_cache=True)
     assert project is not None and project.spec_digest
     assert [s["metadata"]["name"] for s in computed] == ["customers"]
-
-
-def test_a_change_of_specops_code_starts_a_new_cache(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = repo()
-    same_with_and_without(root)
-    first = {p.name for p in cache_dir.iterdir()}
-    monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda: "1" * 64)
-    same_with_and_without(root)
-    assert {p.name for p in cache_dir.iterdir()} - first, "edited specops code must use a new cache folder"
 
 
 def test_caches_of_other_specops_code_are_pruned(repo, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

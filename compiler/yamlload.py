@@ -70,16 +70,6 @@ class ParsedDocument:
         self._sealed: bytes | None = None
 
     @classmethod
-    def from_packed(cls, data: Any, line: int, col: int, shallow: dict[Path, tuple[int, int]],
-                    packed: bytes) -> ParsedDocument:
-        """A document whose full position maps are `packed` (see `pack`); `shallow` as `pack` gave it."""
-        doc = cls.__new__(cls)
-        doc._data, doc.line, doc.col = data, line, col
-        doc._positions = doc._key_positions = None
-        doc._shallow, doc._packed, doc._sealed = shallow, packed, None
-        return doc
-
-    @classmethod
     def from_sealed(cls, line: int, col: int, sealed: bytes) -> ParsedDocument:
         """A document all of whose contents are `sealed` (see `seal`): decoded when first looked at. A
         document that is never looked at (its resource came built from another process) costs nothing."""
@@ -107,7 +97,7 @@ class ParsedDocument:
         return self._data
 
     def pack(self) -> tuple[dict[Path, tuple[int, int]], bytes]:
-        """(positions of shallow paths, both full maps as marshal bytes): what `from_packed` takes."""
+        """(positions of shallow paths, both full maps as marshal bytes): the positions part of `seal`."""
         if self._sealed is not None:
             self._unseal()
         if self._packed is not None and self._shallow is not None:

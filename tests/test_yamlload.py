@@ -318,18 +318,19 @@ def test_control_characters_are_located_by_line_and_column(text, line, col):
     assert "control" in err.message
 
 
-def test_a_packed_document_locates_every_path_as_the_parsed_one():
-    """Cached documents keep their position maps packed and only shallow paths ready: same answers."""
+def test_a_sealed_document_locates_every_path_as_the_parsed_one():
+    """Cached documents stay sealed, then keep their position maps packed with only shallow paths ready:
+    the same answers."""
     from compiler.load import Document
 
     text = ("apiVersion: specops.dev/v1\nkind: Dataset\nmetadata:\n  name: a\n  labels: {team: x}\nspec:\n"
             "  columns:\n    - name: id\n      type: integer\n      accepted_values: [1, 2]\n"
             "    - {name: b, type: string}\n")
     parsed = parse_documents(text)[0]
-    packed = ParsedDocument.from_packed(parsed.data, parsed.line, parsed.col, *parsed.pack())
+    packed = ParsedDocument.from_sealed(parsed.line, parsed.col, parsed.seal())
     fresh, lazy = Document("a.yaml", 0, "Dataset", "a", parsed), Document("a.yaml", 0, "Dataset", "a", packed)
     paths = [*parsed.positions, ("spec", "columns", 5), ("spec", "nope", "deeper", 1), ("metadata", "x")]
-    # shallow paths first, answered without unpacking; then deep ones, which unpack
+    # shallow paths first, answered without unpacking the full maps; then deep ones, which unpack them
     for path in sorted(paths, key=len):
         assert lazy.locate(path) == fresh.locate(path), path
     assert [lazy.locate_key(p) for p in parsed.key_positions] == [fresh.locate_key(p) for p in parsed.key_positions]

@@ -21,13 +21,13 @@ import sys
 from pathlib import Path
 
 from compiler import __version__
-from compiler.compile import compile_project
-from compiler.manifest import sha256
-from compiler.pipeline import require_project
+from compiler.emit.compile import compile_project
+from compiler.emit.manifest import sha256
+from compiler.front.check import require_project
 from compiler.plan.baseline import applied_dir
-from compiler.plan.build import artifact_in_scope, head_snapshots
-from compiler.state import load_state, save_state
-from compiler.write import write_output
+from compiler.plan.make import artifact_in_scope, head_snapshots
+from compiler.apply.state import load_state, save_state
+from compiler.output.write import write_output
 
 root, env = Path(sys.argv[1]), sys.argv[2]
 project = require_project(root)

@@ -1,3 +1,3 @@
-from compiler.entry import run
+from compiler.cli.entry import run
 
 run()

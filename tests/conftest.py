@@ -17,8 +17,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from compiler.pipeline import require_project
-from compiler.spec import SpecProject
+from compiler.front.check import require_project
+from compiler.spec.project import SpecProject
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -182,7 +182,7 @@ def repo(tmp_path: Path) -> Callable[..., Path]:
     def make(source: str | Path = "churn") -> Path:
         dest = tmp_path / f"repo{next(counter)}"
         if source == "init":
-            from compiler.scaffold import scaffold
+            from compiler.cli.scaffold import scaffold
 
             dest.mkdir()
             scaffold(dest, "scaffolded")
@@ -208,7 +208,7 @@ def edit(repo: Callable[..., Path]) -> Iterator[RepoEditor]:
 @pytest.fixture
 def validate_cli(runner: CliRunner) -> Callable[..., Any]:
     """Run `specops validate ROOT [args...]` in-process and return the click Result."""
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     def run(root: Path, *args: str) -> Any:
         return runner.invoke(main, ["validate", str(root), *args], catch_exceptions=False)
@@ -220,12 +220,12 @@ def validate_cli(runner: CliRunner) -> Callable[..., Any]:
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the forks, so that a test of the parallel path fails if everything ran in one process.
 
-    pytest-xdist's workers run an idle thread of their own (execnet's): compiler.parallel is told there
+    pytest-xdist's workers run an idle thread of their own (execnet's): compiler.speed.parallel is told there
     is none, so that it forks here as it does in the single-threaded CLI.
     """
     import os
 
-    import compiler.parallel as parallel_module
+    import compiler.speed.parallel as parallel_module
 
     made: list[int] = []
     real = os.fork

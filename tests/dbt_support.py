@@ -35,9 +35,9 @@ requires_dbt = pytest.mark.skipif(DBT is None, reason="dbt is not installed (pip
 
 def compile_repo(root: Path) -> Path:
     """`specops compile` through the Python API (the pure compile, then the atomic write); returns the output."""
-    from compiler.compile import compile_project
-    from compiler.pipeline import require_project
-    from compiler.write import write_output, write_workflows
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
+    from compiler.output.write import write_output, write_workflows
 
     compiled = compile_project(require_project(root))
     out = compiled.output_dir()

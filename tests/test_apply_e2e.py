@@ -166,7 +166,7 @@ def test_first_apply_builds_the_warehouse(applied):
 
 
 def test_first_apply_trains_registers_and_sets_the_alias(applied):
-    from compiler.pipeline import require_project
+    from compiler.front.check import require_project
 
     root = applied.root
     assert "alias 'champion' -> version 1" in applied.output
@@ -307,7 +307,7 @@ def test_selected_apply_leaves_the_rest_planned(fork):
 
 
 def test_held_lock_is_refused_and_force_unlock_clears_it(fork):
-    from compiler.state import Lock
+    from compiler.apply.state import Lock
 
     holder = Lock(fork, "dev").__enter__()  # a holder that died without releasing it
     run = specops(fork, "apply", "--yes")

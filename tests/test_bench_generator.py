@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.compile import compile_project
-from compiler.pipeline import check_repository
-from compiler.spec import SpecProject
+from compiler.emit.compile import compile_project
+from compiler.front.check import check_repository
+from compiler.spec.project import SpecProject
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import compiler
-import compiler.cache as cache_module
-from compiler.cache import Cache
-from compiler.pipeline import check_repository
-from compiler.plan.build import head_snapshots
-from compiler.schemas import schema_digest
+import compiler.speed.cache as cache_module
+from compiler.front.check import check_repository
+from compiler.front.schemas import schema_digest
+from compiler.plan.make import head_snapshots
+from compiler.speed.cache import Cache
 
 
 def outcome(root: Path, use_cache: bool) -> tuple[list, dict | None, dict | None]:
@@ -89,11 +89,11 @@ def test_a_schema_version_or_code_change_starts_a_new_cache(repo, cache_dir: Pat
     same_with_and_without(root)
     first = {p.name for p in cache_dir.iterdir()}
     if change == "schema":
-        monkeypatch.setattr("compiler.pipeline.schema_digest", lambda: "0" * 64)
+        monkeypatch.setattr("compiler.front.check.schema_digest", lambda: "0" * 64)
     elif change == "version":
         monkeypatch.setattr(cache_module, "__version__", compiler.__version__ + ".post1")
     else:
-        monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda: "1" * 64)
+        monkeypatch.setattr("compiler.speed.tooldigest.tool_digest", lambda: "1" * 64)
     same_with_and_without(root)
     assert {p.name for p in cache_dir.iterdir()} - first, f"a {change} change must use a new cache folder"
 
@@ -114,7 +114,7 @@ def test_a_disabled_cache_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_plan_with_and_without_cache_match(repo, runner, cache_dir: Path) -> None:
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     root = repo()
     args = ["plan", str(root), "--env", "dev", "--format", "json"]
@@ -162,7 +162,7 @@ def test_remembered_digests_follow_every_input_of_a_resource(repo, editor, cache
 
 def test_a_warm_run_computes_no_digest_and_an_edit_only_its_own(repo, editor, cache_dir: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import compiler.snapshot as snapshot_module
+    import compiler.spec.snapshot as snapshot_module
 
     root = repo()
     outcome(root, use_cache=True)
@@ -190,7 +190,7 @@ def test_caches_of_other_specops_code_are_pruned(repo, cache_dir: Path, monkeypa
     root = repo()
     made = []
     for n in range(6):
-        monkeypatch.setattr("compiler.tooldigest.tool_digest", lambda n=n: f"{n}" * 64)
+        monkeypatch.setattr("compiler.speed.tooldigest.tool_digest", lambda n=n: f"{n}" * 64)
         same_with_and_without(root)
         made.append(next(p for p in cache_dir.iterdir() if p.name not in {m.name for m in made}))
         os.utime(made[-1], (1000 + n, 1000 + n))  # older than what comes next, whatever the clock
@@ -204,7 +204,7 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(repo, tmp_path: 
     """Every cache (files, digests, plan units, state summary) behind a path that is a file: plan still works."""
     from click.testing import CliRunner
 
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")

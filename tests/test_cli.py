@@ -7,9 +7,9 @@ import json
 import pytest
 
 from compiler import __version__
-from compiler.cli import main
-from compiler.kinds import KINDS
-from compiler.resources import data_dir
+from compiler.cli.main import main
+from compiler.shipped import data_dir
+from compiler.spec.kinds import KINDS
 
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -110,13 +110,13 @@ def test_validate_shows_relative_paths_under_the_working_directory(runner, repo,
 
 
 def test_an_internal_error_is_one_line_not_a_traceback(runner, example_root, monkeypatch):
-    import compiler.pipeline
+    import compiler.front.check
 
     def boom(root):
         raise RuntimeError("kaboom")
 
     monkeypatch.delenv("SPECOPS_DEBUG", raising=False)
-    monkeypatch.setattr(compiler.pipeline, "check_repository", boom)
+    monkeypatch.setattr(compiler.front.check, "check_repository", boom)
     result = runner.invoke(main, ["validate", str(example_root)])
     assert result.exit_code == 1
     assert "internal error: RuntimeError: kaboom" in result.output
@@ -251,7 +251,7 @@ def test_the_executable_exits_quickly_unless_a_profiler_waits(profiled: bool) ->
 
     code = ("import atexit, sys; atexit.register(lambda: print('handlers ran'));"
             + ("sys.setprofile(lambda *a: None);" if profiled else "")
-            + "sys.argv = ['specops', '--version']; from compiler.entry import run; run()")
+            + "sys.argv = ['specops', '--version']; from compiler.cli.entry import run; run()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "specops, version" in done.stdout

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO_ROOT, RepoEditor
 
-import compiler.write as write_module
-from compiler.cli import main
+import compiler.output.write as write_module
+from compiler.cli.main import main
 
 SCRATCH = ".build.specops-"  # the folders write_output keeps beside build/ while it works
 
@@ -72,8 +72,8 @@ def test_compile_is_byte_identical_across_hash_seeds_and_checkouts(repo: Callabl
     assert first["build"] and first["workflows"]
     assert first == second
     # and the files are what the pure compile of this process produces
-    from compiler.compile import compile_project
-    from compiler.pipeline import require_project
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
 
     artifacts = compile_project(require_project(roots[0])).artifacts
     assert {a.path: a.content for a in artifacts if a.base == "output"} == first["build"]
@@ -121,8 +121,8 @@ def test_a_write_that_dies_midway_leaves_the_previous_output_and_the_next_compil
 
 _SLOW_COMPILE = textwrap.dedent("""
     import sys, time
-    import compiler.write
-    real = compiler.write.write_file
+    import compiler.output.write
+    real = compiler.output.write.write_file
     count = 0
     def slow(path, data):
         global count
@@ -132,8 +132,8 @@ _SLOW_COMPILE = textwrap.dedent("""
                 print("WRITING", flush=True)
                 time.sleep(120)
         real(path, data)
-    compiler.write.write_file = slow
-    from compiler.cli import main
+    compiler.output.write.write_file = slow
+    from compiler.cli.main import main
     main(["compile", sys.argv[1]])
 """)
 
@@ -173,9 +173,9 @@ def test_a_compile_killed_while_writing_leaves_the_previous_output_and_the_next_
 def test_a_compile_that_dies_between_its_two_renames_is_undone_by_the_next(
         compiled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The old output is set aside, then the new one moved in: dying in between loses nothing."""
-    import compiler.write as write
-    from compiler.compile import compile_project
-    from compiler.pipeline import require_project
+    import compiler.output.write as write
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
 
     class Killed(BaseException):
         pass
@@ -287,8 +287,8 @@ def manifest(compiled: Path) -> dict:
 
 def test_manifest_names_the_tool_and_the_specs(compiled: Path, manifest: dict) -> None:
     from compiler import __version__
-    from compiler.pipeline import require_project
-    from compiler.schemas import schema_digest
+    from compiler.front.check import require_project
+    from compiler.front.schemas import schema_digest
 
     project = require_project(compiled)
     assert manifest["tool"] == "specops"
@@ -300,7 +300,7 @@ def test_manifest_names_the_tool_and_the_specs(compiled: Path, manifest: dict) -
 
 
 def test_manifest_lists_every_resource_with_its_file_and_digest(compiled: Path, manifest: dict) -> None:
-    from compiler.pipeline import require_project
+    from compiler.front.check import require_project
 
     project = require_project(compiled)
     expected = {r.address: r for r in [project.project, *project.resources()]}
@@ -340,7 +340,7 @@ def test_manifest_lists_every_artifact_with_its_owner_and_the_sha256_on_disk(com
 
 def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     """A mistyped --out must not wipe user files: a non-empty folder without manifest.json is refused."""
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     root = repo()
     before = {p.name: p.read_bytes() for p in (root / "sql").iterdir()}

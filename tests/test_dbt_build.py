@@ -51,7 +51,7 @@ def test_first_build_passes_everything(builds: list[DbtRun]) -> None:
 
 def test_every_quality_check_and_column_property_ran(builds: list[DbtRun], churn: tuple[Path, Path]) -> None:
     """Each check of each QualityRule became exactly one dbt test, under the check's name."""
-    from compiler.pipeline import require_project
+    from compiler.front.check import require_project
 
     project = require_project(churn[0])
     tests = builds[0].by_name("test")
@@ -100,9 +100,9 @@ def test_contracts_are_enforced_on_every_produced_dataset(builds: list[DbtRun]) 
 
 def test_compiled_output_is_untouched_by_dbt(builds: list[DbtRun], churn: tuple[Path, Path]) -> None:
     """dbt's target/ and logs/ went elsewhere; the output still matches the specs (`compile --check`)."""
-    from compiler.compile import compile_project
-    from compiler.pipeline import require_project
-    from compiler.write import check_drift
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
+    from compiler.output.write import check_drift
 
     compiled = compile_project(require_project(churn[0]))
     drift = check_drift(churn[1], compiled.workflows_dir, compiled.artifacts)

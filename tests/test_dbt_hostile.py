@@ -146,7 +146,7 @@ def test_hostile_labels_and_tags_never_reach_dbt(tmp_path: Path) -> None:
     """Labels and tags follow Kubernetes label rules: hostile values are rejected before any backend runs."""
     import yaml
 
-    from compiler.pipeline import check_repository
+    from compiler.front.check import check_repository
 
     root = tmp_path / "repo"
     write_hostile_repo(root, tmp_path / "x.csv")

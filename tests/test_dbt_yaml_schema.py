@@ -65,7 +65,7 @@ def properties_validator() -> jsonschema.protocols.Validator:
 def _emitted_yaml(root: Path) -> dict[str, bytes]:
     """The YAML files the dbt backend emits for the repository at root (nothing is written)."""
     from compiler.emit.dbt import emit
-    from compiler.pipeline import require_project
+    from compiler.front.check import require_project
 
     return {a.path: a.content for a in emit(require_project(root)) if a.path.endswith((".yml", ".yaml"))}
 

@@ -1,4 +1,4 @@
-"""compiler/fastschema.py: the fast validity check must never accept what jsonschema rejects.
+"""compiler/front/fastschema.py: the fast validity check must never accept what jsonschema rejects.
 
 (1) On every real document (the example and generated repositories) it agrees with jsonschema.
 (2) On randomly broken copies of them it is sound (fast valid => jsonschema valid) and, since our
@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from compiler.fastschema import compile_schema, json_equal, json_unique
-from compiler.kinds import KINDS
-from compiler.load import Document
-from compiler.schemas import SchemaSet, load_schemas
-from compiler.yamlload import ParsedDocument, parse_documents
+from compiler.front.fastschema import compile_schema, json_equal, json_unique
+from compiler.front.load import Document
+from compiler.front.schemas import SchemaSet, load_schemas
+from compiler.front.yamlparse import ParsedDocument, parse_documents
+from compiler.spec.kinds import KINDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = load_schemas()

@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from compiler.emit import Artifact, get_backend
-from compiler.emit.actions_pins import PINS, annotate, uses
 from compiler.emit.github import (
     PLAN_MARKER,
     _path_glob,
@@ -30,9 +29,10 @@ from compiler.emit.github import (
     secret_env,
     trigger_paths,
 )
-from compiler.model import Environment, Warehouse
-from compiler.pipeline import require_project
-from compiler.spec import SpecProject
+from compiler.emit.github.pins import PINS, annotate, uses
+from compiler.front.check import require_project
+from compiler.spec.ir import Environment, Warehouse
+from compiler.spec.project import SpecProject
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "examples" / "churn"

@@ -45,8 +45,8 @@ def _golden_content(path: str, content: bytes) -> bytes:
 
 def compiled_tree() -> dict[str, bytes]:
     """Golden-relative path -> the bytes the golden tree should hold, from a fresh compile."""
-    from compiler.compile import compile_project
-    from compiler.pipeline import require_project
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
 
     compiled = compile_project(require_project(EXAMPLE_ROOT))
     return {_golden_name(a.base, a.path): _golden_content(a.path, a.content) for a in compiled.artifacts}

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from compiler.cli import main
-from compiler.graph import SpecGraph
-from compiler.pipeline import require_project
-from compiler.select import SelectionError, select
+from compiler.cli.main import main
+from compiler.front.check import require_project
+from compiler.spec.graph import SpecGraph
+from compiler.spec.selection import SelectionError, select
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import RepoEditor
 
 from compiler.emit.images import dbt_image, serve_image, train_image
-from compiler.pipeline import require_project
+from compiler.front.check import require_project
 
 
 def tags(root: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""A plan's incremental emit (compiler.emit.incremental) gives exactly what emitting everything gives.
+"""A plan's incremental emit (compiler.speed.incremental) gives exactly what emitting everything gives.
 
 Random edits of every kind (spec text, files specs name, names and aliases, schedules that add and
 remove units, deleted and copied specs, project settings, formatting) are applied one after the
@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from test_bench_generator import gen
 
-import compiler.emit.incremental as incremental
-from compiler.cache import Cache
-from compiler.compile import Compiled, compile_for_plan
-from compiler.emit.tracking import Facts, ProjectView, Tags, Trace, UntrackedRead
-from compiler.emit.unitstore import UnitStore, store_folder
-from compiler.manifest import sha256
-from compiler.pipeline import check_repository
-from compiler.schemas import schema_digest
+import compiler.speed.incremental as incremental
+from compiler.emit.compile import Compiled, compile_for_plan
+from compiler.emit.manifest import sha256
+from compiler.front.check import check_repository
+from compiler.front.schemas import schema_digest
+from compiler.speed.cache import Cache
+from compiler.speed.tracking import Facts, ProjectView, Tags, Trace, UntrackedRead
+from compiler.speed.unitstore import UnitStore, store_folder
 
 
 @pytest.fixture

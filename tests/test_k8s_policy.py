@@ -1,4 +1,4 @@
-"""compiler.k8s_policy: generated manifests pass; a manifest missing any hardening item is flagged."""
+"""compiler.output.k8s_policy: generated manifests pass; a manifest missing any hardening item is flagged."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from compiler.emit.kubernetes import emit
-from compiler.k8s_policy import RULES, Finding, check_files, check_manifests, pods
-from compiler.pipeline import require_project
+from compiler.front.check import require_project
+from compiler.output.k8s_policy import RULES, Finding, check_files, check_manifests, pods
 
 Doc = dict[str, Any]
 

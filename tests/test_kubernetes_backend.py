@@ -18,9 +18,9 @@ from compiler.emit import Artifact, images
 from compiler.emit.kubernetes import ResolvedModel, emit, render
 from compiler.emit.kubernetes.labels import fit_name, label_value
 from compiler.emit.kubernetes.resources import requirements
-from compiler.k8s_policy import check_files
-from compiler.pipeline import require_project
-from compiler.spec import SpecProject
+from compiler.front.check import require_project
+from compiler.output.k8s_policy import check_files
+from compiler.spec.project import SpecProject
 
 REPO = Path(__file__).resolve().parent.parent
 STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",

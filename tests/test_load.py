@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import RepoEditor
 
-from compiler import load
-from compiler.load import load_repository
-from compiler.pipeline import check_repository
+from compiler.front import load
+from compiler.front.check import check_repository
+from compiler.front.load import load_repository
 
 PROJECT = """apiVersion: specops/v1
 kind: Project

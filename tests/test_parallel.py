@@ -13,17 +13,17 @@ import pytest
 from test_bench_generator import gen
 
 import compiler.emit as emit_module
-import compiler.load as load_module
-import compiler.parallel as parallel_module
-import compiler.write as write_module
-from compiler.cache import Cache
-from compiler.compile import compile_project
-from compiler.load import FileOutcome, _Loading, _read_file, process_file
-from compiler.loadcodec import decode_outcome as _decode
-from compiler.loadcodec import encode_outcome as _encode
-from compiler.parallel import jobs, parallel_map
-from compiler.pipeline import check_document, check_repository
-from compiler.plan.build import head_snapshots
+import compiler.front.load as load_module
+import compiler.output.write as write_module
+import compiler.speed.parallel as parallel_module
+from compiler.emit.compile import compile_project
+from compiler.front.check import check_document, check_repository
+from compiler.front.load import FileOutcome, _Loading, _read_file, process_file
+from compiler.plan.make import head_snapshots
+from compiler.speed.cache import Cache
+from compiler.speed.codec import decode_outcome as _decode
+from compiler.speed.codec import encode_outcome as _encode
+from compiler.speed.parallel import jobs, parallel_map
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +142,7 @@ def test_outcomes_survive_the_trip_between_processes(generated: Path, example_ro
 
 def test_compiling_in_several_processes_gives_the_same_bytes(
         generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
-    from compiler.write import write_output
+    from compiler.output.write import write_output
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
     project, _ = check_repository(generated)
@@ -170,7 +170,7 @@ def test_compiling_in_several_processes_gives_the_same_bytes(
 def test_a_plans_artifacts_in_several_processes_are_the_same_and_digests_stay_here(
         generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
     """A plan's one environment: the backends that read digests run here, together, while dbt runs apart."""
-    from compiler.compile import compile_for_plan
+    from compiler.emit.compile import compile_for_plan
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
     project, _ = check_repository(generated)
@@ -269,7 +269,7 @@ def _encode_square(x: int) -> bytes:
 
 
 def test_stream_map_gives_the_fallbacks_results(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
-    from compiler.parallel import stream_map
+    from compiler.speed.parallel import stream_map
 
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     items = list(range(1000))
@@ -292,7 +292,7 @@ def test_stream_map_survives_a_failing_child_and_damaged_items(monkeypatch: pyte
                                                                 forks: list[int]) -> None:
     import time
 
-    from compiler.parallel import stream_map
+    from compiler.speed.parallel import stream_map
 
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     parent = os.getpid()
@@ -321,7 +321,7 @@ def test_stream_map_survives_a_failing_child_and_damaged_items(monkeypatch: pyte
 
 
 def test_stream_map_without_a_second_process(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
-    from compiler.parallel import stream_map
+    from compiler.speed.parallel import stream_map
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
     assert stream_map(_encode_square, int, [1, 2, 3], lambda x: x * x) == [1, 4, 9]

@@ -2,7 +2,7 @@
 
 Most tests edit a copy of examples/churn and plan it against a baseline made from the unedited
 example (its snapshots and compiled files, as a state baseline would hold them), through
-compiler.plan.build.make_plan; the git baseline and the exit codes go through the CLI.
+compiler.plan.make.make_plan; the git baseline and the exit codes go through the CLI.
 
 Refresh the markdown snapshot with:
 
@@ -27,17 +27,17 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
 
-from compiler.cli import main
-from compiler.compile import Compiled, compile_project
-from compiler.manifest import sha256
-from compiler.pipeline import require_project
+from compiler.cli.main import main
+from compiler.emit.compile import Compiled, compile_project
+from compiler.emit.manifest import sha256
+from compiler.front.check import require_project
 from compiler.plan.artifacts import ArtifactChange
-from compiler.plan.build import BaselineData, artifact_in_scope, head_snapshots, make_plan
 from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
+from compiler.plan.make import BaselineData, artifact_in_scope, head_snapshots, make_plan
 from compiler.plan.model import Baseline, Plan, ResourceChange
 from compiler.plan.render import MARKER, MAX_MARKDOWN, UNWRAPPED_LINES, render_json, render_markdown, render_text
-from compiler.spec import SpecProject
+from compiler.spec.project import SpecProject
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
@@ -596,7 +596,7 @@ def test_schema_file_is_a_draft_2020_12_schema():
 
 
 def test_a_plan_with_many_changed_files_diffs_only_the_first(base: Built, edited, monkeypatch) -> None:
-    import compiler.plan.build as plan_build
+    import compiler.plan.make as plan_build
 
     monkeypatch.setattr(plan_build, "MAX_FILE_DIFFS", 1)
     head = edited((CA, "type: double", "type: decimal(10,2)"))
@@ -629,7 +629,7 @@ def test_the_applied_tree_is_read_lazily_and_missing_files_are_not_kept(tmp_path
 
 @pytest.mark.parametrize("env", ["dev", "prod", None])
 def test_a_plan_compiles_exactly_the_files_it_compares(base: Built, env: str | None) -> None:
-    from compiler.compile import compile_for_plan
+    from compiler.emit.compile import compile_for_plan
 
     scoped = compile_for_plan(base.project, env).artifacts
     assert scoped == [a for a in base.compiled.artifacts if artifact_in_scope(a.key, env)]
@@ -643,7 +643,7 @@ def test_a_plan_compiles_exactly_the_files_it_compares(base: Built, env: str | N
 def test_a_snapshot_edited_by_hand_in_the_state_shows_in_the_plan(tmp_path, base, monkeypatch):
     """Digests of applied snapshots come from the snapshots themselves (cached by the file's bytes), so an
     edited state file is planned against what it now says."""
-    from compiler.state import load_state, save_state, state_path
+    from compiler.apply.state import load_state, save_state, state_path
 
     monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path / "cache"))
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "applied")
@@ -664,8 +664,8 @@ def test_a_snapshot_edited_by_hand_in_the_state_shows_in_the_plan(tmp_path, base
 
 def test_the_state_summary_kept_in_the_cache_is_that_of_the_files_bytes(tmp_path, base, monkeypatch):
     """A plan keeps a summary of the state file keyed by its bytes: a new apply (new bytes) is a new key."""
+    from compiler.apply.state import load_state, save_state
     from compiler.plan.baseline import state_summary, summarize
-    from compiler.state import load_state, save_state
 
     monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path / "cache"))
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "kept")
@@ -695,7 +695,7 @@ def test_the_state_summary_kept_in_the_cache_is_that_of_the_files_bytes(tmp_path
 @pytest.mark.parametrize("content", ["[]", '{"format_version": "1.0"}', '{"format_version": "1.0", "environment": "dev", '
                                      '"lineage": "x", "serial": 1, "resources": []}', "{not json"])
 def test_a_malformed_state_file_is_a_clear_error(tmp_path, content):
-    from compiler.state import state_path
+    from compiler.apply.state import state_path
 
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "broken")
     state_path(root, "dev").parent.mkdir(parents=True)

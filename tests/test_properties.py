@@ -13,8 +13,8 @@ from conftest import EXAMPLE_ROOT, copy_repository
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.cli import main
-from compiler.pipeline import check_repository
+from compiler.cli.main import main
+from compiler.front.check import check_repository
 
 SPEC_FILES = sorted(
     [p.relative_to(EXAMPLE_ROOT).as_posix() for p in (EXAMPLE_ROOT / "specs").rglob("*.yaml")] + ["specops.yaml"]

@@ -1,4 +1,4 @@
-"""The serving entrypoint (compiler/serving.py, shipped as serve.py in every serving image).
+"""The serving entrypoint (compiler/emit/docker/serve_app.py, shipped as serve.py in every serving image).
 
 The slow test runs the generated serve.py exactly as the generated Dockerfile.serve starts it
 (ENTRYPOINT + CMD, with its ENV), against a model registered in a throw-away MLflow SQLite
@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from test_docker_backend import image_config, map_paths
 
-from compiler import serving
 from compiler.emit.docker import emit
-from compiler.pipeline import require_project
+from compiler.emit.docker import serve_app as serving
+from compiler.front.check import require_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "churn"
 
@@ -253,7 +253,7 @@ def test_metrics_text_format() -> None:
 
 
 def test_the_alert_rules_name_the_metrics_the_serving_app_exports() -> None:
-    from compiler import serving
+    from compiler.emit.docker import serve_app as serving
     from compiler.emit.kubernetes import monitoring
 
     assert monitoring.METRIC_PREFIX == serving.METRIC_PREFIX

@@ -34,12 +34,12 @@ PROBE = textwrap.dedent(
 
     sys.meta_path.insert(0, Spy())
 
-    import compiler.cli, compiler.pipeline
+    import compiler.cli.main, compiler.front.check
     from click.testing import CliRunner
 
     results = {{}}
     for args in {commands!r}:
-        result = CliRunner().invoke(compiler.cli.main, args)
+        result = CliRunner().invoke(compiler.cli.main.main, args)
         results[" ".join(args[:1] + args[2:])] = result.exit_code
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
     print(json.dumps({{"exit_codes": results, "loaded": loaded, "attempted": sorted(attempted)}}))

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.yamlemit import emit
+from compiler.emit.yamlemit import emit
 
 KEYS = st.one_of(st.text(max_size=12), st.sampled_from(["on", "yes", "No", "null", "true", "a: b", "#x", "-", "1"]))
 TEXT = st.one_of(

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from compiler import yamlload
-from compiler.yamlload import ParsedDocument, YamlError, parse_documents
+from compiler.front import yamlparse as yamlload
+from compiler.front.yamlparse import ParsedDocument, YamlError, parse_documents
 
 
 def one(text: str):
@@ -321,7 +321,7 @@ def test_control_characters_are_located_by_line_and_column(text, line, col):
 def test_a_sealed_document_locates_every_path_as_the_parsed_one():
     """Cached documents stay sealed, then keep their position maps packed with only shallow paths ready:
     the same answers."""
-    from compiler.load import Document
+    from compiler.front.load import Document
 
     text = ("apiVersion: specops.dev/v1\nkind: Dataset\nmetadata:\n  name: a\n  labels: {team: x}\nspec:\n"
             "  columns:\n    - name: id\n      type: integer\n      accepted_values: [1, 2]\n"

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.model import Environment
-from compiler.spec import SpecProject
+from compiler.spec.ir import Environment
+from compiler.spec.project import SpecProject
 
 Echo = Callable[[str], None]
 

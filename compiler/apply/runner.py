@@ -12,15 +12,15 @@ from pathlib import Path
 
 from compiler import __version__
 from compiler.apply.context import RunContext, StepFailed
-from compiler.compile import Compiled
-from compiler.manifest import sha256
+from compiler.apply.state import State, save_state
+from compiler.emit.compile import Compiled
+from compiler.emit.manifest import sha256
+from compiler.output.write import write_output, write_workflows
 from compiler.paths import shown
 from compiler.plan.baseline import applied_dir
-from compiler.plan.build import artifact_in_scope, head_snapshots
 from compiler.plan.impact import Impact
+from compiler.plan.make import artifact_in_scope, head_snapshots
 from compiler.plan.model import Plan
-from compiler.state import State, save_state
-from compiler.write import write_output, write_workflows
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
 
 def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
              first: bool) -> None:
-    from compiler.apply.dbt_exec import DbtResult, run_dbt
+    from compiler.apply.steps.dbt import DbtResult, run_dbt
 
     select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
                      for a in (i.address for i in data)})
@@ -140,7 +140,7 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
 
 
 def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: Impact, failed: set[str]) -> None:
-    from compiler.apply.train import train_model
+    from compiler.apply.steps.train import train_model
 
     model = ctx.project.models[impact.address.split(".", 1)[1]]
     try:
@@ -164,7 +164,7 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
 
 def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts: list[Impact],
                  failed: set[str]) -> None:
-    from compiler.apply.deploy import kubectl_apply, kubectl_delete, render_manifests
+    from compiler.apply.steps.deploy import kubectl_apply, kubectl_delete, render_manifests
 
     ready = []
     for impact in rollouts:

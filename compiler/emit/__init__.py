@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from compiler.spec import SpecProject
+from compiler.spec.project import SpecProject
 
 Base = Literal["output", "workflows"]
 PARALLEL_MIN_RESOURCES = 300  # below this, forking costs more than the backends take
@@ -54,7 +54,7 @@ def backend_names() -> list[str]:
 def get_backend(name: str) -> Backend:
     registry = _registry()
     if name not in registry:
-        from compiler.diagnostics import did_you_mean
+        from compiler.spec.diagnostics import did_you_mean
 
         hint = did_you_mean(name, registry) or f"known backends: {', '.join(sorted(registry))}"
         raise UnknownBackendError(f"unknown backend '{name}'; {hint}")
@@ -75,13 +75,13 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
 
     With `environment`, the Kubernetes manifests of that environment only (a plan's scope).
     With more than one usable core, backends (Kubernetes: each environment) run in forked processes
-    (compiler.parallel) when the project is large enough for that to pay; the result is the same.
+    (compiler.speed.parallel) when the project is large enough for that to pay; the result is the same.
     """
     from functools import partial
 
     from compiler.emit.dbt import emit as dbt_emit
     from compiler.emit.kubernetes import render
-    from compiler.parallel import parallel_map
+    from compiler.speed.parallel import parallel_map
 
     work: list[tuple[str, Backend, float]] = []
     for name in sorted(names) if names is not None else backend_names():
@@ -118,7 +118,7 @@ def _schedule_digests(project: SpecProject, work: list[tuple[str, Backend, float
     Otherwise (a compile's every environment) all processes compute a share of the digests first.
     """
     if all("digest" in r.__dict__ for r in project.resources()):
-        return work  # known already (compiler.digestcache): the backends are balanced as they are
+        return work  # known already (compiler.speed.digests): the backends are balanced as they are
     plain = [w for w in work if w[0] in _NO_DIGESTS]
     tagged = [w for w in work if w[0] not in _NO_DIGESTS]
     together = sum(cost for _, _, cost in tagged) + _DIGESTS_COST
@@ -137,7 +137,7 @@ def share_digests(project: SpecProject) -> None:
     Digests are cached properties of immutable resources: filling them in from another process's
     computation gives the same values the properties would compute here.
     """
-    from compiler.parallel import parallel_map
+    from compiler.speed.parallel import parallel_map
 
     resources = [project.project, *project.resources()]
     pending = [r for r in resources if "digest" not in r.__dict__]

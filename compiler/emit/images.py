@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 
 from compiler import __version__
-from compiler.model import Model
-from compiler.spec import SpecProject
+from compiler.spec.ir import Model
+from compiler.spec.project import SpecProject
 
 DEFAULT_REGISTRY = "registry.local"
 

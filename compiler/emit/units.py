@@ -2,7 +2,7 @@
 file) needs, computed from the project by `run`, and named by `key` (stable from run to run).
 
 Running every unit of a backend gives exactly the backend's artifacts; a plan reuses the results of
-units whose reads did not change (compiler.emit.incremental). A unit reads the project only through
+units whose reads did not change (compiler.speed.incremental). A unit reads the project only through
 the SpecProject it is given, and nothing else varies between runs but specops' own code.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compiler.emit import Artifact
-    from compiler.spec import SpecProject
+    from compiler.spec.project import SpecProject
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from compiler.cache import store_file
-from compiler.compile import compile_for_plan
-from compiler.diagnostics import Diagnostic, SpecError
-from compiler.manifest import sha256
-from compiler.pipeline import check_repository
-from compiler.plan.build import BaselineData, head_snapshots
+from compiler.apply.state import State, parse_state, read_state_bytes, state_dir
+from compiler.emit.compile import compile_for_plan
+from compiler.emit.manifest import sha256
+from compiler.front.check import check_repository
+from compiler.plan.make import BaselineData, head_snapshots
 from compiler.plan.model import Baseline
-from compiler.state import State, parse_state, read_state_bytes, state_dir
+from compiler.spec.diagnostics import Diagnostic, SpecError
+from compiler.speed.cache import store_file
 
 
 class BaselineError(Exception):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.plan.diff import SEVERITY
-from compiler.spec import SpecProject
+from compiler.spec.project import SpecProject
 
 WORK = {"transform": "rebuild", "quality_rule": "rerun", "model": "retrain", "deployment": "rollout"}
 

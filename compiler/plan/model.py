@@ -6,10 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.model import Resource
 from compiler.plan.artifacts import ArtifactChange
 from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
+from compiler.spec.ir import Resource
 
 FORMAT_VERSION = "1.0"
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}

@@ -9,12 +9,12 @@ from compiler.emit import Artifact
 from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
 from compiler.emit.dbt.project_files import dbt_project, profiles
 from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
+from compiler.emit.render import GENERATED, comment_safe, dbt_text, dump_yaml, sql_string
 from compiler.emit.units import Unit
-from compiler.model import Dataset, Transform
-from compiler.render import GENERATED, comment_safe, dbt_text, dump_yaml, sql_string
-from compiler.resources import data_dir
-from compiler.spec import SpecProject
-from compiler.sqltext import INPUT_RE
+from compiler.shipped import data_dir
+from compiler.spec.ir import Dataset, Transform
+from compiler.spec.project import SpecProject
+from compiler.spec.sqltext import INPUT_RE
 
 PREFIX = "dbt"
 

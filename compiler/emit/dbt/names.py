@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from compiler.model import Dataset
-from compiler.spec import SpecProject
+from compiler.spec.ir import Dataset
+from compiler.spec.project import SpecProject
 
 SOURCE_FOR_EXTERNAL = "external"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from compiler.model import Environment
-from compiler.spec import SpecProject
+from compiler.spec.ir import Environment
+from compiler.spec.project import SpecProject
 
 ROOT_ENV = "SPECOPS_ROOT"
 

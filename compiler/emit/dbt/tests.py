@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from compiler.emit.dbt.names import minutes, relation
-from compiler.model import Check, Dataset, QualityRule
-from compiler.render import dbt_text
-from compiler.spec import SpecProject
+from compiler.emit.render import dbt_text
+from compiler.spec.ir import Check, Dataset, QualityRule
+from compiler.spec.project import SpecProject
 
 
 def _config(severity: str, check: Check | None, rule: QualityRule | None) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def check_test(project: SpecProject, rule: QualityRule, check: Check) -> tuple[s
 
 def singular_test(project: SpecProject, rule: QualityRule, check: Check) -> str:
     """The SQL file of a `sql` check: the user's query over the dataset, with its config."""
-    from compiler.sqltext import DATASET_RE
+    from compiler.spec.sqltext import DATASET_RE
 
     config = _config(check.severity, check, rule)
     body = DATASET_RE.sub("{{ " + relation(project, rule.dataset) + " }}", check.sql or "").strip()
@@ -152,7 +152,7 @@ def singular_test(project: SpecProject, rule: QualityRule, check: Check) -> str:
 
 
 def _jinja_value(value: Any) -> str:
-    from compiler.render import jinja_string
+    from compiler.emit.render import jinja_string
 
     if isinstance(value, str):
         return jinja_string(value)

@@ -13,7 +13,7 @@ into an existing namespace. Runtimes: `serving` (mlflow), `kserve`, `seldon`; sc
 
 Image digests are unknown at compile time (images are tagged by content, `sha-...`), so every
 Deployment and CronJob carries the project's one checkov suppression,
-`checkov.io/skip1: CKV_K8S_43=<reason>` (checkov does not read InferenceServices; compiler.k8s_policy does).
+`checkov.io/skip1: CKV_K8S_43=<reason>` (checkov does not read InferenceServices; compiler.output.k8s_policy does).
 `render(project, resolved)` is what `specops apply` calls with the model versions it registered;
 `emit(project)` is `render(project, None)`.
 """
@@ -30,10 +30,10 @@ from compiler.emit import Artifact
 from compiler.emit.kubernetes import cronjobs, kserve, seldon, serving
 from compiler.emit.kubernetes.resolved import ResolvedModel
 from compiler.emit.kubernetes.target import Target, served
+from compiler.emit.render import GENERATED, comment_safe, dump_yaml
 from compiler.emit.units import Unit
-from compiler.model import Environment
-from compiler.render import GENERATED, comment_safe, dump_yaml
-from compiler.spec import SpecProject
+from compiler.spec.ir import Environment
+from compiler.spec.project import SpecProject
 
 __all__ = ["ResolvedModel", "emit", "render"]
 

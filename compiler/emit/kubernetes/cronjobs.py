@@ -29,7 +29,7 @@ from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_na
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
-from compiler.model import Model, Resource, Transform
+from compiler.spec.ir import Model, Resource, Transform
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"

@@ -4,7 +4,7 @@ Objects: ServiceAccount, InferenceService, PodDisruptionBudget, NetworkPolicy, P
 alerts are set, a PrometheusRule. No HorizontalPodAutoscaler: KServe creates it from minReplicas,
 maxReplicas, scaleMetric and scaleTarget (autoscalerClass hpa; `none` when the spec sets a fixed
 replica count). The predictor gets the same hardened pod and container settings as every other
-workload (the linters do not read this CRD: compiler.k8s_policy checks it).
+workload (the linters do not read this CRD: compiler.output.k8s_policy checks it).
 The model is served by the `kserve-mlserver` runtime (modelFormat mlflow, protocol v2, HTTP on 8080,
 metrics on 8082). storageUri is `models:/...` until `specops apply` resolves the version's artifact
 URI (annotation specops.dev/storage-uri: known-after-apply). canaryTrafficPercent is emitted as

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.model import Resource
+from compiler.spec.ir import Resource
 
 MANAGED_BY = "specops"
 NAME = "app.kubernetes.io/name"

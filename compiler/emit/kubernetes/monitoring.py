@@ -2,7 +2,7 @@
 
 Metrics the alerts read (one name per idea, whatever the runtime):
 
-    runtime mlflow (compiler/serving.py in the serving image, scraped through its Service, port `http`)
+    runtime mlflow (compiler/emit/docker/serve_app.py in the serving image, scraped through its Service, port `http`)
       specops_serving_request_duration_seconds{route}   histogram, seconds per POST /invocations
       specops_serving_requests_total{route, method, code}   counter, requests by HTTP status code
     runtime kserve (MLServer, scraped by a PodMonitor on port 8082, /metrics)
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.model import Deployment, Environment, Model
+from compiler.spec.ir import Deployment, Environment, Model
 
 API = "monitoring.coreos.com/v1"
 METRICS_PATH = "/metrics"
@@ -36,7 +36,7 @@ MLSERVER_METRICS_PORT = 8082
 DRIFT_METRIC = "specops_drift_score"
 
 
-# compiler.serving's (the serving app stands alone, and importing it here would load an HTTP server for
+# compiler.emit.docker.serve_app's (the serving app stands alone, and importing it here would load an HTTP server for
 # nothing): tests/test_serving.py holds the two equal
 METRIC_PREFIX = "specops_serving"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.model import Deployment, Model
+from compiler.spec.ir import Deployment, Model
 
 KNOWN_AFTER_APPLY = "known-after-apply"
 STORAGE_URI_ANNOTATION = "specops.dev/storage-uri"

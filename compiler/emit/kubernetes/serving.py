@@ -3,7 +3,7 @@
 Objects: ServiceAccount, Deployment, Service (ClusterIP, port `http`), HorizontalPodAutoscaler
 (when `autoscaling` is set; the Deployment then has no `replicas`), PodDisruptionBudget,
 NetworkPolicy, ServiceMonitor and, when alerts are set, a PrometheusRule.
-The container (compiler/serving.py) gets MODEL_URI, MLFLOW_TRACKING_URI and PORT, and answers
+The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKING_URI and PORT, and answers
 GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
 the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
 """

@@ -9,8 +9,8 @@ from typing import Any
 from compiler.emit import images
 from compiler.emit.kubernetes.labels import Identity, fit_name, metadata
 from compiler.emit.kubernetes.resolved import ModelRef, ResolvedModel, model_ref
-from compiler.model import Deployment, Environment, Model
-from compiler.spec import SpecProject
+from compiler.spec.ir import Deployment, Environment, Model
+from compiler.spec.project import SpecProject
 
 
 @dataclass(frozen=True)

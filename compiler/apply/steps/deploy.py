@@ -1,0 +1,64 @@
+"""Rolling out deployments: manifests with the resolved model version, applied or left for GitOps."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from compiler.apply.context import RunContext, StepFailed
+from compiler.output.write import write_output
+
+
+def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> tuple[Path, dict[str, bytes]]:
+    """Write the environment's manifests with resolved versions under .specops/manifests/<env>.
+
+    Returns the folder and the manifests of the previous rollout that are no longer produced
+    (their objects must be deleted from the cluster).
+    """
+    from compiler.emit.kubernetes import ResolvedModel, render
+
+    resolved = {name: ResolvedModel(version=v, storage_uri=uri) for name, (v, uri) in versions.items()}
+    prefix = f"k8s/{ctx.env.name}/"
+    arts = [a for a in render(ctx.project, resolved) if a.path.startswith(prefix)]
+    target = ctx.root / ".specops" / "manifests" / ctx.env.name
+    new = {a.path[len(prefix):] for a in arts}
+    removed = {}
+    if target.is_dir():
+        for path in sorted(target.glob("*.yaml")):
+            if path.name not in new and path.name != "kustomization.yaml":
+                removed[path.name] = path.read_bytes()
+    write_output(target, [type(a)(a.path[len(prefix):], a.content, a.owners, a.base) for a in arts], guard=False)
+    return target, removed
+
+
+def kubectl_delete(ctx: RunContext, removed: dict[str, bytes]) -> None:
+    """Delete the objects of manifests a spec change removed (kubectl apply never deletes anything)."""
+    import tempfile
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise StepFailed("kubectl is not installed; cannot delete removed objects: " + ", ".join(sorted(removed)))
+    with tempfile.TemporaryDirectory(prefix="specops-removed-") as tmp:
+        for name, content in removed.items():
+            (Path(tmp) / name).write_bytes(content)
+        args = [kubectl, "delete", "--ignore-not-found", "--context", str(ctx.env.context), "-f", tmp]
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    for line in (proc.stdout + proc.stderr).splitlines():
+        ctx.echo(f"   kubectl | {line}")
+    if proc.returncode != 0:
+        raise StepFailed(f"kubectl delete failed with exit code {proc.returncode}")
+
+
+def kubectl_apply(ctx: RunContext, folder: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise StepFailed(f"environment '{ctx.env.name}' has kubernetes.context '{ctx.env.context}' but kubectl is "
+                         f"not installed; the manifests are in {folder}")
+    args = [kubectl, "apply", "--server-side", "--field-manager=specops", "--context", str(ctx.env.context),
+            "-k", str(folder)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    for line in (proc.stdout + proc.stderr).splitlines():
+        ctx.echo(f"   kubectl | {line}")
+    if proc.returncode != 0:
+        raise StepFailed(f"kubectl apply failed with exit code {proc.returncode}")

@@ -1,0 +1,120 @@
+"""Drift monitoring: compare the warehouse's current feature distributions with the training data's.
+
+At training time a profile (quantile bins and a sample per feature) is logged with the run; the
+drift job loads the profile of the version behind the alias and scores each feature with PSI
+(population stability index) or KS (two-sample Kolmogorov-Smirnov statistic).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.spec.ir import Model
+
+PROFILE_PATH = "specops/profile.json"
+BINS = 10
+SAMPLE = 1000
+EPS = 1e-6
+
+
+def profile(frame: Any, features: tuple[str, ...], seed: int) -> dict[str, Any]:
+    """Quantile bin edges, the share of rows per bin, and a sample, for each feature."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for name in features:
+        values = frame[name].dropna().astype(float).to_numpy()
+        if values.size == 0:
+            continue
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, BINS + 1)))
+        counts = np.histogram(values, bins=edges)[0] if edges.size > 1 else np.array([values.size])
+        rng = np.random.default_rng(seed)
+        sample = rng.choice(values, size=min(SAMPLE, values.size), replace=False)
+        out[name] = {"edges": edges.tolist(), "shares": (counts / counts.sum()).tolist(),
+                     "sample": sorted(sample.tolist())}
+    return out
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    return float(sum((a - e) * math.log((a + EPS) / (e + EPS)) for e, a in zip(expected, actual, strict=True)))
+
+
+@dataclass
+class DriftReport:
+    model: str
+    method: str
+    threshold: float
+    scores: dict[str, float]
+
+    @property
+    def worst(self) -> tuple[str, float]:
+        return max(self.scores.items(), key=lambda kv: kv[1]) if self.scores else ("", 0.0)
+
+    @property
+    def drifted(self) -> bool:
+        return self.worst[1] > self.threshold
+
+
+def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float]:
+    import numpy as np
+
+    scores = {}
+    for name, ref in reference.items():
+        if name not in frame:
+            continue
+        values = frame[name].dropna().astype(float).to_numpy()
+        if values.size == 0:
+            continue
+        if method == "ks":
+            from scipy.stats import ks_2samp
+
+            scores[name] = float(ks_2samp(np.asarray(ref["sample"]), values).statistic)
+        else:
+            edges = np.asarray(ref["edges"])
+            if edges.size < 2:
+                continue
+            clipped = np.clip(values, edges[0], edges[-1])
+            counts = np.histogram(clipped, bins=edges)[0]
+            scores[name] = psi(ref["shares"], (counts / counts.sum()).tolist())
+    return scores
+
+
+def check_drift(ctx: RunContext, model: Model) -> DriftReport:
+    """Score drift for the version behind the model's alias, against the warehouse's current data."""
+    import json
+    import tempfile
+
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    from compiler.apply.steps.train import load_frame, quiet_mlflow
+
+    if model.drift is None:
+        raise StepFailed(f"{model.address} has no monitoring.drift settings")
+    if ctx.env.warehouse.type != "duckdb":
+        raise StepFailed(f"drift scoring reads the warehouse with DuckDB; environment '{ctx.env.name}' uses "
+                         f"{ctx.env.warehouse.type}")
+    quiet_mlflow()
+    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    client = MlflowClient(uri)
+    try:
+        version = client.get_model_version_by_alias(model.registry_name, model.alias)
+        with tempfile.TemporaryDirectory(prefix="specops-drift-") as tmp:
+            # with this environment's tracking URI: load_dict("runs:/...") would use the process default
+            path = download_artifacts(run_id=version.run_id, artifact_path=PROFILE_PATH, dst_path=tmp,
+                                      tracking_uri=uri)
+            with open(path, encoding="utf-8") as handle:
+                reference = json.load(handle)
+    except MlflowException as exc:
+        if "not found" in str(exc.message).lower():
+            hint = f"run `specops apply` or `specops train {model.name}` first"
+            raise StepFailed(f"no version of '{model.registry_name}' holds the alias '{model.alias}' in environment "
+                             f"'{ctx.env.name}' yet: {hint}") from None
+        raise StepFailed(f"no profile for {model.registry_name}@{model.alias}: {exc.message}") from None
+    frame = load_frame(ctx, model)
+    scores = score(model.drift.method, reference, frame)
+    return DriftReport(model.name, model.drift.method, model.drift.threshold, scores)

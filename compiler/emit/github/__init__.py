@@ -1,0 +1,405 @@
+"""The github backend: GitHub Actions workflows that check, plan, apply and retrain from the specs.
+
+    specops-pr.yml               on pull_request: validate + drift check, then `specops plan` posted
+                                 as one sticky PR comment (and uploaded as an artifact)
+    specops-apply.yml            on push to main (and by hand): `specops apply` per Environment,
+                                 dev first, each environment after the previous one
+    specops-retrain-<model>.yml  per Model with training.schedule: `specops train` on that cron
+
+Hardening (checkov CKV_GHA/CKV2_GHA, zizmor, actionlint; research/ml-deploy.md): top-level
+`permissions: {}` and a minimal grant per job, every action pinned to a commit
+(compiler.emit.github.pins), `persist-credentials: false` on checkout, a concurrency group and a
+timeout everywhere, no `workflow_dispatch` inputs, and no `${{ }}` inside a `run:` script: values
+reach scripts only through `env:`. Spec values are re-checked here before they are used (names,
+environment-variable names, cron fields) and trigger paths are reduced to a safe alphabet, so a
+spec can never add an expression, a glob negation or a line to a workflow.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import PurePosixPath
+from typing import Any
+
+from compiler import __version__
+from compiler.emit import Artifact
+from compiler.emit.github.pins import annotate, uses
+from compiler.emit.render import GENERATED, dump_yaml
+from compiler.emit.units import Unit
+from compiler.spec.ir import Environment, Model
+from compiler.spec.project import SpecProject
+
+PR_FILE = "specops-pr.yml"
+APPLY_FILE = "specops-apply.yml"
+DEFAULT_BRANCH = "main"
+RUNNER = "ubuntu-latest"
+PLAN_MARKER = "<!-- specops-plan -->"
+TIMEOUTS = {"validate": 15, "plan": 20, "apply": 60, "train": 120}
+
+# comments a workflow reviewer (and zizmor's undocumented-permissions) wants beside a grant
+_LINE_COMMENTS = {"pull-requests: write": "post the plan as a sticky PR comment"}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/-]+$")
+_PYTHON = re.compile(r"^3\.[0-9]+$")
+_PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def emit(project: SpecProject) -> list[Artifact]:
+    """The PR, apply and retrain workflows (paths relative to the Project's workflows_dir)."""
+    return [art for unit in units(project) for art in unit.run(project)]
+
+
+def units(project: SpecProject) -> list[Unit]:
+    """The PR and apply workflows, and one per scheduled model."""
+    scheduled = sorted(m.name for m in project.models.values() if m.training is not None and m.training.schedule)
+    return [Unit(("github", "pr"), _pr_file), Unit(("github", "apply"), _apply_file),
+            *(Unit(("github", "retrain", name), partial(_retrain_file, name=name)) for name in scheduled)]
+
+
+def _pr_file(project: SpecProject) -> list[Artifact]:
+    return [Artifact(PR_FILE, _render(pr_workflow(project), "specops.yaml"), (project.project.address,),
+                     base="workflows")]
+
+
+def _apply_file(project: SpecProject) -> list[Artifact]:
+    envs = sorted(project.environments.values(), key=lambda e: e.address)
+    return [Artifact(APPLY_FILE, _render(apply_workflow(project), "specops.yaml and the Environment specs"),
+                     (project.project.address, *(e.address for e in envs)), base="workflows")]
+
+
+def _retrain_file(project: SpecProject, name: str) -> list[Artifact]:
+    model = project.models[name]
+    targets = train_environments(project, model)
+    owners = sorted({project.project.address, model.address,
+                     *(e.address for e in targets),
+                     *(d.address for d in project.deployments_of(model.name))})
+    return [Artifact(retrain_file(model), _render(retrain_workflow(project, model), model.loc.file),
+                     tuple(owners), base="workflows")]
+
+
+def retrain_file(model: Model) -> str:
+    return f"specops-retrain-{_safe_name(model.name).replace('_', '-')}.yml"
+
+
+# --- the three workflows ------------------------------------------------------------------------
+
+
+def pr_workflow(project: SpecProject) -> dict[str, Any]:
+    """Validate and drift-check every pull request, then post its plan as one sticky comment."""
+    validate = _job("validate", {"contents": "read"}, TIMEOUTS["validate"], [
+        _checkout(),
+        _setup_python(project),
+        _install(),
+        _run("Validate the specs", "specops validate --format github"),
+        _run("Check the generated files are up to date", "specops compile --check"),
+    ])
+    plan_script = (
+        'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md\n'
+        'cat plan.md >> "${GITHUB_STEP_SUMMARY}"\n'
+    )
+    plan = _job("plan", {"contents": "read", "pull-requests": "write"}, TIMEOUTS["plan"], [
+        _checkout(fetch_depth=0),
+        _setup_python(project),
+        _install(),
+        _run("Plan against the base branch", plan_script, {"BASE_REF": "${{ github.base_ref }}"}),
+        {"name": "Upload the plan", "uses": uses("actions/upload-artifact"), "with": {
+            "name": "specops-plan", "path": "plan.json\nplan.md\n", "if-no-files-found": "error",
+            "retention-days": 14,
+        }},
+        {
+            "name": "Post the plan as a sticky PR comment",
+            # the token of a pull request from a fork cannot comment: the artifact still has the plan
+            "if": "github.event.pull_request.head.repo.full_name == github.repository",
+            "env": {
+                "GH_TOKEN": "${{ github.token }}",
+                "PR_NUMBER": "${{ github.event.pull_request.number }}",
+                "REPO": "${{ github.repository }}",
+            },
+            "run": _sticky_comment_script(),
+        },
+    ], needs="validate")
+    return _workflow(
+        "specops PR",
+        {"pull_request": {"paths": trigger_paths(project, include_workflows=True)}},
+        {"group": "specops-pr-${{ github.event.pull_request.number }}", "cancel-in-progress": True},
+        "specops==" + __version__,
+        {"validate": validate, "plan": plan},
+    )
+
+
+def apply_workflow(project: SpecProject) -> dict[str, Any]:
+    """Apply merged specs, one job per Environment, each after the previous one."""
+    jobs: dict[str, Any] = {}
+    previous: str | None = None
+    for env in ordered_environments(project):
+        job_id = f"apply-{_safe_name(env.name).replace('_', '-')}"
+        steps = [
+            _checkout(),
+            _setup_python(project),
+            _install(),
+            _restore_state(env),
+            *_kubeconfig(env),
+            _run("Compile", "specops compile"),
+            _run(f"Apply to {env.name}", f"specops apply --env {env.name} --yes", _apply_env(env)),
+            _save_state(env),
+        ]
+        jobs[job_id] = _job(f"apply ({env.name})", {"contents": "read"}, TIMEOUTS["apply"], steps,
+                            needs=previous, env=env)
+        previous = job_id
+    return _workflow(
+        "specops apply",
+        {"push": {"branches": [DEFAULT_BRANCH], "paths": trigger_paths(project, include_workflows=True)},
+         "workflow_dispatch": {}},
+        {"group": "specops-apply-${{ github.ref }}", "cancel-in-progress": False},
+        f"specops[run]=={__version__}",
+        jobs,
+    )
+
+
+def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
+    """Retrain one model on its schedule, in each environment it is deployed to."""
+    assert model.training is not None and model.training.schedule
+    name = _safe_name(model.name)
+    jobs: dict[str, Any] = {}
+    previous: str | None = None
+    for env in train_environments(project, model):
+        job_id = f"train-{_safe_name(env.name).replace('_', '-')}"
+        steps = [
+            _checkout(),
+            _setup_python(project),
+            _install(),
+            _run(f"Train {name} in {env.name}", f"specops train {name} --env {env.name}", _apply_env(env, False)),
+        ]
+        jobs[job_id] = _job(f"train {name} ({env.name})", {"contents": "read"}, TIMEOUTS["train"], steps,
+                            needs=previous, env=env)
+        previous = job_id
+    return _workflow(
+        f"specops retrain {name}",
+        {"schedule": [{"cron": cron(model.training.schedule)}], "workflow_dispatch": {}},
+        {"group": f"specops-retrain-{name.replace('_', '-')}", "cancel-in-progress": False},
+        f"specops[run]=={__version__}",
+        jobs,
+    )
+
+
+# --- what the workflows are made of -------------------------------------------------------------
+
+
+def promotion_rank(env: Environment) -> int:
+    """Where an environment sits in the usual promotion order: dev, test, staging, production.
+
+    Names are matched loosely (eu_prod is production, preprod is staging); unknown names sit between
+    test and staging. Within a stage, environments that require an approval come last.
+    """
+    name = env.name.lower()
+    if "preprod" in name or "pre_prod" in name or name.startswith(("stag", "uat")):
+        stage = 3
+    elif "prod" in name or "live" in name:
+        stage = 4
+    elif name.startswith(("dev", "sandbox", "local")):
+        stage = 0
+    elif name.startswith(("test", "qa", "ci", "int")):
+        stage = 1
+    else:
+        stage = 2
+    return stage * 2 + (1 if env.required_approval else 0)
+
+
+def ordered_environments(project: SpecProject) -> list[Environment]:
+    """dev first, production last: the order changes are promoted in (ties by name)."""
+    envs = sorted(project.environments.values(), key=lambda e: (promotion_rank(e), e.name))
+    for env in envs:
+        _safe_name(env.name)
+    return envs
+
+
+def train_environments(project: SpecProject, model: Model) -> list[Environment]:
+    """Where a model is deployed (promotion order), else the project's default environment."""
+    deployed = {d.environment for d in project.deployments_of(model.name)}
+    if not deployed and project.default_environment:
+        deployed = {project.default_environment}
+    return [e for e in ordered_environments(project) if e.name in deployed]
+
+
+def secret_env(env: Environment) -> dict[str, str]:
+    """`NAME: ${{ secrets.NAME }}` for every *_env setting of the Environment's warehouse."""
+    names = sorted({str(value) for key, value in env.warehouse.settings if key.endswith("_env") and value})
+    for name in names:
+        if not _ENV_VAR.match(name):
+            raise ValueError(f"{env.address}: '{name}' is not an environment variable name")
+    return {name: f"${{{{ secrets.{name} }}}}" for name in names}
+
+
+def trigger_paths(project: SpecProject, include_workflows: bool) -> list[str]:
+    """The files whose change should run the workflow: specs, SQL, training code and data."""
+    folders = [*project.project.specs, "sql", "training", "data"]
+    paths = ["specops.yaml", *(f"{_path_glob(f)}/**" if _path_glob(f) else "**" for f in folders)]
+    if include_workflows:
+        wf = _path_glob(project.project.workflows_dir)
+        paths.append(f"{wf}/specops-*.yml" if wf else "specops-*.yml")
+    return list(dict.fromkeys(paths))
+
+
+def cron(text: str) -> str:
+    """The five fields of a cron schedule, re-checked, separated by single spaces."""
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(f"'{text}' is not a 5-field cron expression")
+    return " ".join(fields)
+
+
+def _path_glob(path: str) -> str:
+    """A repository folder as a filter pattern: each run of characters outside a safe set becomes `*`.
+
+    `*` matches any characters but `/`, so the pattern still matches the folder (and perhaps a few
+    more, which only costs a workflow run); but no glob operator (`?` and `+` act on the previous
+    character there), negation, expression or line break from the spec reaches the workflow.
+    """
+    parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in (".", "/")]
+    return "/".join(_PATH_UNSAFE.sub("*", p) for p in parts)
+
+
+RUN_KEY = "${{ github.run_id }}-${{ github.run_attempt }}"  # a re-run saves under a key of its own
+
+
+def _state_key(env: Environment) -> str:
+    return f"specops-state-{_safe_name(env.name)}-"
+
+
+def _state_paths(env: Environment) -> str:
+    """The apply state, plus the embedded warehouse and registry files when the environment uses them."""
+    paths = [".specops/state", ".specops/applied", ".specops/manifests"]
+    if env.warehouse.type == "duckdb":
+        paths.append(str(env.warehouse.get("path")))
+    if env.tracking_uri.startswith("sqlite:///") and not env.tracking_uri.startswith("sqlite:////"):
+        paths += [env.tracking_uri[len("sqlite:///"):], ".specops/mlartifacts"]
+    return "\n".join(dict.fromkeys(paths)) + "\n"
+
+
+def _restore_state(env: Environment) -> dict[str, Any]:
+    """Apply state lives on the runner only for a job: carry it between runs in the Actions cache.
+
+    Cache entries are immutable, so each run saves under a new key and the next one restores the
+    newest by prefix. For state that must outlive cache eviction (7 days unused), keep the
+    `.specops/state` folder on durable storage instead.
+    """
+    return {"name": f"Restore the {env.name} apply state", "uses": uses("actions/cache/restore"),
+            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY,
+                     "restore-keys": _state_key(env)}}
+
+
+def _save_state(env: Environment) -> dict[str, Any]:
+    return {"name": f"Save the {env.name} apply state", "if": "always()", "uses": uses("actions/cache/save"),
+            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY}}
+
+
+def _kubeconfig(env: Environment) -> list[dict[str, Any]]:
+    """With a kube context, apply runs kubectl: its config comes from the KUBE_CONFIG secret."""
+    if not env.context:
+        return []
+    return [_run("Write the kubeconfig", 'umask 077; printf \'%s\' "${KUBE_CONFIG}" > "${RUNNER_TEMP}/kubeconfig"',
+                 {"KUBE_CONFIG": "${{ secrets.KUBE_CONFIG }}"})]
+
+
+def _apply_env(env: Environment, kube: bool = True) -> dict[str, str]:
+    """Secrets for apply and train: warehouse *_env names, the MLflow token for a remote server, kubeconfig."""
+    out = secret_env(env)
+    if env.tracking_uri.startswith(("http://", "https://")):
+        out["MLFLOW_TRACKING_TOKEN"] = "${{ secrets.MLFLOW_TRACKING_TOKEN }}"
+    if kube and env.context:
+        out["KUBECONFIG"] = "${{ runner.temp }}/kubeconfig"
+    return out
+
+
+def _workflow(name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
+              jobs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "on": on,  # a str key: dumped as 'on', never the YAML 1.1 boolean
+        "permissions": {},
+        "concurrency": concurrency,
+        "env": {"SPECOPS_PIP_SPEC": pip_spec, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        "defaults": {"run": {"shell": "bash"}},
+        "jobs": jobs,
+    }
+
+
+def _job(name: str, permissions: dict[str, str], timeout: int, steps: list[dict[str, Any]],
+         needs: str | None = None, env: Environment | None = None) -> dict[str, Any]:
+    job: dict[str, Any] = {"name": name}
+    if needs:
+        job["needs"] = needs
+    if env is not None:
+        # a manual run from another branch must not deploy unmerged specs
+        job["if"] = f"github.ref == 'refs/heads/{DEFAULT_BRANCH}'"
+    job["runs-on"] = RUNNER
+    if env is not None and env.required_approval:
+        job["environment"] = env.name  # GitHub holds the job until a required reviewer approves
+    job["permissions"] = permissions
+    job["timeout-minutes"] = timeout
+    job["steps"] = steps
+    return job
+
+
+def _checkout(fetch_depth: int | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {"persist-credentials": False}
+    if fetch_depth is not None:
+        options["fetch-depth"] = fetch_depth  # the base branch, for `plan --against`
+    return {"name": "Check out", "uses": uses("actions/checkout"), "with": options}
+
+
+def _setup_python(project: SpecProject) -> dict[str, Any]:
+    version = project.project.python_version
+    if not _PYTHON.match(version):
+        raise ValueError(f"'{version}' is not a Python version such as 3.11")
+    return {"name": "Set up Python", "uses": uses("actions/setup-python"), "with": {"python-version": version}}
+
+
+def _install() -> dict[str, Any]:
+    return _run("Install specops", 'python -m pip install "${SPECOPS_PIP_SPEC}"')
+
+
+def _run(name: str, script: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    step: dict[str, Any] = {"name": name}
+    if env:
+        step["env"] = env  # on the step only: checkout and pip install never see the secrets
+    step["run"] = script
+    return step
+
+
+def _sticky_comment_script() -> str:
+    """Update the bot's comment that starts with the marker, or create it (Atlantis-style)."""
+    jq = (f'.[] | select(.user.login == "github-actions[bot]" and (.body | startswith("{PLAN_MARKER}")))'
+          ' | .id')
+    return (
+        f"marker='{PLAN_MARKER}'\n"
+        "# `specops plan --format markdown` starts with the marker; add it if a version does not\n"
+        'if [ "$(head -n 1 plan.md)" = "${marker}" ]; then\n'
+        "  cp plan.md comment.md\n"
+        "else\n"
+        """  { printf '%s\\n\\n' "${marker}"; cat plan.md; } > comment.md\n"""
+        "fi\n"
+        'comment_id="$(gh api --paginate "repos/${REPO}/issues/${PR_NUMBER}/comments" \\\n'
+        f"  --jq '{jq}' | tail -n 1)\"\n"
+        'if [ -n "${comment_id}" ]; then\n'
+        '  gh api --method PATCH "repos/${REPO}/issues/comments/${comment_id}" -F body=@comment.md > /dev/null\n'
+        "else\n"
+        '  gh pr comment "${PR_NUMBER}" --repo "${REPO}" --body-file comment.md\n'
+        "fi\n"
+    )
+
+
+def _safe_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"'{name}' is not a valid resource name")
+    return name
+
+
+def _render(workflow: dict[str, Any], source: str) -> bytes:
+    text = annotate(dump_yaml(workflow, GENERATED.format(source=source)).decode("utf-8"))
+    lines = [f"{line} # {_LINE_COMMENTS[line.strip()]}" if line.strip() in _LINE_COMMENTS else line
+             for line in text.split("\n")]
+    return "\n".join(lines).encode("utf-8")

@@ -1,0 +1,368 @@
+"""Stage 3: turn schema-valid Documents into the typed IR (compiler.spec.ir), applying defaults.
+
+Files that specs point at (sql_file, training entrypoints, CSV sources) are checked here and their
+contents captured in the IR, so that every later stage is a pure function of the IR.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.front.load import Document, YamlPath
+from compiler.front.yamlparse import TEXT_START
+from compiler.paths import output_overlap, repo_path_problem
+from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.ir import (
+    Autoscaling,
+    Check,
+    Column,
+    Dataset,
+    Deployment,
+    Drift,
+    Environment,
+    Freshness,
+    Incremental,
+    Loc,
+    Meta,
+    MetricGate,
+    Model,
+    Project,
+    QualityRule,
+    Resource,
+    Source,
+    Threshold,
+    Training,
+    Transform,
+    Warehouse,
+)
+
+_WAREHOUSE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "duckdb": {"path": None},
+    "postgres": {"port": 5432},
+}
+
+
+@dataclass
+class Builder:
+    """Builds one resource per document; collects diagnostics about referenced files."""
+
+    root: Path
+    diagnostics: list[Diagnostic]
+    _read: dict[tuple[str, tuple[str, ...]], tuple[str | None, bytes | None]] = field(default_factory=dict)
+    # what the last `build` read besides its document: (file, what was found: sha256 of its bytes, or the problem)
+    reads: list[tuple[str, str]] = field(default_factory=list)
+
+    def build(self, doc: Document) -> Resource:
+        """The document's resource: a function of the document and the files it names (`reads`), nothing else."""
+        self.reads = []
+        method = getattr(self, f"_{doc.kind.lower()}")
+        return method(doc)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _loc(self, doc: Document, path: YamlPath = ()) -> Loc:
+        line, col = doc.locate(path)
+        return Loc(doc.file, line, col)
+
+    def _common(self, doc: Document) -> dict[str, Any]:
+        meta = doc.data.get("metadata", {})
+        return {
+            "meta": Meta(
+                name=meta["name"],
+                owner=meta.get("owner"),
+                description=meta.get("description"),
+                tags=tuple(meta.get("tags", ())),
+                labels=tuple(sorted((meta.get("labels") or {}).items())),
+            ),
+            "loc": self._loc(doc),
+        }
+
+    def _file(self, doc: Document, path: YamlPath, rel: str, what: str, suffixes: tuple[str, ...]) -> bytes | None:
+        if (rel, suffixes) not in self._read:  # many specs may name one file (a shared training script)
+            self._read[rel, suffixes] = self._read_repo_file(rel, suffixes)
+        problem, content = self._read[rel, suffixes]
+        self.reads.append((rel, problem if content is None else hashlib.sha256(content).hexdigest()))
+        if problem is None:
+            return content
+        line, col = doc.locate(path)
+        self.diagnostics.append(Diagnostic("bad-path", f"{what} '{rel}': {problem}", doc.file, line, col,
+                                           doc.address, "paths are relative to the repository root"))
+        return None
+
+    def _read_repo_file(self, rel: str, suffixes: tuple[str, ...]) -> tuple[str | None, bytes | None]:
+        """(problem, None), or (None, the file's bytes)."""
+        problem = repo_path_problem(self.root, rel, must_exist=True)
+        if problem is None and suffixes and not rel.endswith(suffixes):
+            problem = f"expected a {' or '.join(suffixes)} file"
+        if problem is None and not (self.root / rel).is_file():
+            problem = "not a file"
+        if problem is None:
+            try:
+                return None, (self.root / rel).read_bytes()
+            except OSError as exc:
+                problem = f"cannot read it: {exc.strerror}"
+        return problem, None
+
+    # --- kinds -------------------------------------------------------------------------------
+
+    def _project(self, doc: Document) -> Project:
+        spec = doc.data.get("spec") or {}
+        for key in ("output", "workflows_dir"):
+            if key in spec:
+                problem = repo_path_problem(self.root, spec[key], must_exist=False)
+                if problem:
+                    line, col = doc.locate(("spec", key))
+                    self.diagnostics.append(Diagnostic("bad-path", f"{key} '{spec[key]}': {problem}",
+                                                       doc.file, line, col, doc.address))
+        self._check_output_folder(doc, spec)
+        return Project(
+            **self._common(doc),
+            specs=tuple(spec.get("specs", ["specs"])),
+            output=spec.get("output", "build").rstrip("/"),
+            workflows_dir=spec.get("workflows_dir", ".github/workflows").rstrip("/"),
+            default_environment=spec.get("default_environment"),
+            image_registry=spec.get("image_registry"),
+            python_version=spec.get("python_version", "3.11"),
+            kubernetes_version=spec.get("kubernetes_version", "1.31"),
+        )
+
+    def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:
+        """compile replaces the output folder as a whole: it may not be the root or touch the specs."""
+        output = spec.get("output", "build")
+        problem = output_overlap(self.root, self.root / output, spec.get("specs", ["specs"]))
+        if problem:
+            line, col = doc.locate(("spec", "output"))
+            self.diagnostics.append(Diagnostic(
+                "bad-path", f"output '{output}': {problem}, and compile replaces its output folder as a whole",
+                doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
+
+    def _environment(self, doc: Document) -> Environment:
+        spec = doc.data["spec"]
+        wh = dict(spec.get("warehouse") or {"type": "duckdb"})
+        wtype = wh.pop("type")
+        settings = {**_WAREHOUSE_DEFAULTS.get(wtype, {}), **wh}
+        if wtype == "duckdb" and not settings.get("path"):
+            settings["path"] = f".specops/{doc.name}.duckdb"
+        if wtype == "duckdb":
+            problem = repo_path_problem(self.root, settings["path"], must_exist=False)
+            if problem:
+                line, col = doc.locate(("spec", "warehouse", "path"))
+                self.diagnostics.append(Diagnostic("bad-path", f"warehouse path '{settings['path']}': {problem}",
+                                                   doc.file, line, col, doc.address))
+        k8s = spec.get("kubernetes") or {}
+        protection = spec.get("protection") or {}
+        return Environment(
+            **self._common(doc),
+            warehouse=Warehouse(wtype, tuple(sorted(settings.items()))),
+            tracking_uri=(spec.get("mlflow") or {}).get("tracking_uri", "sqlite:///.specops/mlflow.db"),
+            namespace=k8s.get("namespace"),
+            context=k8s.get("context"),
+            required_approval=bool(protection.get("required_approval", False)),
+            allow_pii=bool(protection.get("allow_pii", False)),
+        )
+
+    def _dataset(self, doc: Document) -> Dataset:
+        spec = doc.data["spec"]
+        source = None
+        if "source" in spec:
+            raw = spec["source"]
+            content = None
+            if raw["type"] == "file":
+                content = self._file(doc, ("spec", "source", "path"), raw["path"], "source file", (".csv",))
+            source = Source(type=raw["type"], schema=raw.get("schema"), table=raw.get("table"),
+                            path=raw.get("path"), delimiter=raw.get("delimiter"), uri=raw.get("uri"),
+                            format=raw.get("format"), content=content)
+        file, locate = doc.file, doc.locate  # the hottest loop of the IR build: positional arguments, no helper
+        columns = tuple(
+            Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),
+                   c.get("required", False), c.get("unique", False),
+                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False))
+            for i, c in enumerate(spec["columns"])
+        )
+        fresh = spec.get("freshness")
+        return Dataset(
+            **self._common(doc),
+            source=source,
+            columns=columns,
+            primary_key=tuple(spec.get("primary_key", ())),
+            freshness=Freshness(fresh["column"], fresh.get("warn_after"), fresh.get("error_after")) if fresh else None,
+            classification=spec.get("classification", "internal"),
+            retention=spec.get("retention"),
+        )
+
+    def _qualityrule(self, doc: Document) -> QualityRule:
+        spec = doc.data["spec"]
+        severity = spec.get("severity", "error")
+        checks = []
+        used: set[str] = {c["name"] for c in spec["checks"] if "name" in c}
+        for i, c in enumerate(spec["checks"]):
+            thr = c.get("threshold")
+            to_ds, to_col = ([*c["to"].split(".", 1), None])[:2] if "to" in c else (None, None)
+            name = c.get("name")
+            if name is None:  # the same check twice (e.g. a warn tier and an error tier): number the later ones
+                base = name = default_check_name(doc.name, spec["dataset"], c)
+                n = 1
+                while name in used:
+                    n += 1
+                    name = f"{base}_{n}"
+                used.add(name)
+            checks.append(Check(
+                type=c["type"],
+                name=name,
+                severity=c.get("severity", severity),
+                loc=self._loc(doc, ("spec", "checks", i)),
+                threshold=Threshold(thr.get("max_failures"), thr.get("max_failure_percent")) if thr else None,
+                description=c.get("description"),
+                column=c.get("column"),
+                columns=tuple(c.get("columns", ())),
+                values=tuple(c.get("values", ())),
+                min=c.get("min"),
+                max=c.get("max"),
+                to_dataset=to_ds,
+                to_column=to_col,
+                max_age=c.get("max_age"),
+                pattern=c.get("pattern"),
+                expression=c.get("expression"),
+                sql=c.get("sql"),
+            ))
+        return QualityRule(**self._common(doc), dataset=spec["dataset"], severity=severity, checks=tuple(checks))
+
+    def _transform(self, doc: Document) -> Transform:
+        spec = doc.data["spec"]
+        sql_file = spec.get("sql_file")
+        if sql_file is not None:
+            content = self._file(doc, ("spec", "sql_file"), sql_file, "sql_file", (".sql",))
+            sql = ""
+            if content is not None:
+                try:
+                    sql = content.decode("utf-8")
+                except UnicodeDecodeError:
+                    line, col = doc.locate(("spec", "sql_file"))
+                    self.diagnostics.append(Diagnostic("not-utf8", f"sql_file '{sql_file}' is not UTF-8",
+                                                       doc.file, line, col, doc.address))
+                else:
+                    if not sql.strip():
+                        line, col = doc.locate(("spec", "sql_file"))
+                        self.diagnostics.append(Diagnostic("empty-sql", f"sql_file '{sql_file}' is empty",
+                                                           doc.file, line, col, doc.address,
+                                                           "write the SELECT statement that produces the output"))
+            sql_loc = Loc(sql_file, 1, 1)
+        else:
+            sql = spec["sql"]
+            line, col = doc.locate(("spec", "sql"))
+            # a multi-line text (a block scalar) starts on the next line, indented
+            sql_loc = Loc(doc.file, *(doc.parsed.position(("spec", "sql", TEXT_START)) or (line, col)))
+            if not sql.strip():
+                self.diagnostics.append(Diagnostic("empty-sql", "spec.sql is blank", doc.file, line, col,
+                                                   doc.address, "write the SELECT statement that produces the output"))
+        inc = spec.get("incremental")
+        unique_key = inc.get("unique_key") if inc else None
+        return Transform(
+            **self._common(doc),
+            inputs=tuple(spec["inputs"]),
+            output=spec["output"],
+            sql=sql,
+            sql_file=sql_file,
+            sql_loc=sql_loc,
+            materialization=spec.get("materialization", "table"),
+            incremental=Incremental(
+                tuple([unique_key] if isinstance(unique_key, str) else unique_key), inc["updated_at"]
+            ) if inc else None,
+            schedule=spec.get("schedule"),
+        )
+
+    def _model(self, doc: Document) -> Model:
+        spec = doc.data["spec"]
+        tr = spec["training"]
+        source = self._file(doc, ("spec", "training", "entrypoint"), tr["entrypoint"], "entrypoint", (".py",))
+        res = tr.get("resources") or {}
+        registry = spec.get("registry") or {}
+        validation = spec.get("validation") or {}
+        drift = (spec.get("monitoring") or {}).get("drift")
+        return Model(
+            **self._common(doc),
+            task=spec["task"],
+            framework=spec["framework"],
+            training=Training(
+                dataset=tr["dataset"], features=tuple(tr["features"]), target=tr["target"],
+                entrypoint=tr["entrypoint"], entrypoint_source=source or b"",
+                params=tuple(sorted((tr.get("params") or {}).items())),
+                test_size=float(tr.get("test_size", 0.2)), random_seed=int(tr.get("random_seed", 42)),
+                cpu=_qty(res.get("cpu")), memory=_qty(res.get("memory")), gpu=int(res.get("gpu", 0) or 0),
+                schedule=tr.get("schedule"),
+            ),
+            registry_name=registry.get("name", doc.name),
+            alias=registry.get("alias", "champion"),
+            metrics=tuple(MetricGate(m["name"], m.get("min"), m.get("max")) for m in validation.get("metrics", ())),
+            max_regression=validation.get("max_regression"),
+            drift=Drift(drift.get("method", "psi"), drift["threshold"], drift.get("schedule")) if drift else None,
+            allow_pii_features=bool((spec.get("governance") or {}).get("allow_pii_features", False)),
+        )
+
+    def _deployment(self, doc: Document) -> Deployment:
+        spec = doc.data["spec"]
+        auto = spec.get("autoscaling")
+        res = spec.get("resources") or {}
+        net = spec.get("network") or {}
+        mon = spec.get("monitoring") or {}
+        alerts = mon.get("alerts") or {}
+        return Deployment(
+            **self._common(doc),
+            model=spec["model"],
+            environment=spec["environment"],
+            alias=spec.get("alias"),
+            version=spec.get("version"),
+            runtime=spec.get("runtime", "mlflow"),
+            replicas=spec.get("replicas", 2),
+            autoscaling=Autoscaling(auto.get("min_replicas", 2), auto["max_replicas"],
+                                    auto.get("target_cpu_percent", 70)) if auto else None,
+            requests=tuple(sorted((k, _qty(v)) for k, v in (res.get("requests") or {}).items())),
+            limits=tuple(sorted((k, _qty(v)) for k, v in (res.get("limits") or {}).items())),
+            port=spec.get("port", 8000),
+            canary_percent=(spec.get("rollout") or {}).get("canary_percent"),
+            allow_from_namespaces=tuple(net.get("allow_from_namespaces", ())),
+            p95_latency_ms=alerts.get("p95_latency_ms"),
+            error_rate=alerts.get("error_rate"),
+            monitoring_labels=tuple(sorted((mon.get("labels") or {}).items())),
+        )
+
+
+def digest_of(data: Any) -> str:
+    """sha256 of a canonical JSON rendering: key order and YAML formatting do not matter."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def default_check_name(rule: str, dataset: str, check: dict[str, Any]) -> str:
+    """A stable, readable check name: type, dataset, the columns it looks at, and a short hash.
+
+    The hash covers the rule's name and the check's content (not severity, threshold or
+    description, so tuning those keeps the name): the same check in two rules gets two names.
+    """
+    parts = [check["type"], dataset]
+    if "column" in check:
+        parts.append(check["column"])
+    parts.extend(check.get("columns", ()))
+    body = {k: v for k, v in check.items() if k not in ("severity", "threshold", "description", "name")}
+    parts.append(digest_of({"rule": rule, **body})[:6])
+    name = "_".join(parts)
+    return re.sub(r"[^a-z0-9_]", "_", name.lower())[:120]
+
+
+def _norm_type(text: str) -> str:
+    if text.islower() and " " not in text:
+        return text
+    return re.sub(r"\s+", "", text.lower())
+
+
+def _qty(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)

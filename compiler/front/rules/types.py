@@ -1,0 +1,179 @@
+"""Semantic rules about values: schedules, column types checks apply to, regexes, metric bounds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from compiler.front.rules import Context
+from compiler.spec.cron import cron_problem
+from compiler.spec.diagnostics import Diagnostic
+
+# reserved in DuckDB, Postgres or Snowflake: column names go into generated SQL unquoted
+_RESERVED_WORDS = (
+    "all analyse analyze and any array as asc asymmetric between both by case cast check collate column constraint "
+    "create cross current_catalog current_date current_role current_time current_timestamp current_user default "
+    "deferrable desc distinct do else end except false fetch for foreign from full grant group having ilike in "
+    "initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp natural "
+    "not notnull null offset on only or order outer overlaps placing primary qualify references returning right "
+    "row rows sample select session_user similar some symmetric table tablesample then to trailing true union "
+    "unique user using variadic when where window with "
+)
+RESERVED = frozenset(_RESERVED_WORDS.split())
+_NUMERIC = ("integer", "bigint", "double")
+_TIME = ("date", "timestamp")
+_UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "roc_auc"}
+
+
+def _family(spec_type: str) -> str:
+    if spec_type in _NUMERIC or spec_type.startswith("decimal"):
+        return "number"
+    if spec_type in _TIME:
+        return "time"
+    return spec_type
+
+
+def _minutes(duration: str) -> int:
+    return int(duration[:-1]) * {"m": 1, "h": 60, "d": 1440}[duration[-1]]
+
+
+def check_schedules(ctx: Context) -> Iterator[Diagnostic]:
+    """Cron fields are in range (they become CronJobs and GitHub schedules)."""
+    for t in ctx.transforms.values():
+        if t.schedule and (why := cron_problem(t.schedule)):
+            yield ctx.at(t, ("spec", "schedule"), "bad-cron", f"schedule '{t.schedule}': {why}")
+    for m in ctx.models.values():
+        assert m.training is not None
+        if m.training.schedule and (why := cron_problem(m.training.schedule)):
+            yield ctx.at(m, ("spec", "training", "schedule"), "bad-cron", f"schedule '{m.training.schedule}': {why}")
+        if m.drift and m.drift.schedule and (why := cron_problem(m.drift.schedule)):
+            yield ctx.at(m, ("spec", "monitoring", "drift", "schedule"), "bad-cron",
+                         f"schedule '{m.drift.schedule}': {why}")
+
+
+def _wrong_type(ctx: Context, res: Any, path: tuple, what: str, column: str, dataset: Any,
+                allowed: tuple[str, ...]) -> Iterator[Diagnostic]:
+    col = dataset.column(column) if dataset is not None else None
+    if col is not None and _family(col.type) not in allowed:
+        kinds = " or ".join(sorted(set(allowed)))
+        yield ctx.at(res, path, "column-type", f"{what} needs a {kinds} column; '{column}' of dataset.{dataset.name} "
+                     f"is {col.type}")
+
+
+def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
+    """Checks, freshness and incremental settings make sense for the columns' types."""
+    for ds in ctx.datasets.values():
+        if ds.freshness:
+            yield from _wrong_type(ctx, ds, ("spec", "freshness", "column"), "freshness", ds.freshness.column, ds,
+                                   ("time",))
+            f = ds.freshness
+            if f.warn_after and f.error_after and _minutes(f.warn_after) > _minutes(f.error_after):
+                yield ctx.at(ds, ("spec", "freshness", "warn_after"), "freshness-order",
+                             f"warn_after {f.warn_after} is longer than error_after {f.error_after}",
+                             "warn first: warn_after should be the shorter duration")
+        for i, col in enumerate(ds.columns):
+            m = re.fullmatch(r"decimal\((\d+),(\d+)\)", col.type) if col.type.startswith("decimal") else None
+            if m and (int(m.group(1)) > 38 or int(m.group(2)) > int(m.group(1))):
+                yield ctx.at(ds, ("spec", "columns", i, "type"), "column-type",
+                             f"{col.type}: precision is at most 38 and the scale at most the precision")
+            if col.accepted_values:
+                yield from _accepted(ctx, ds, ("spec", "columns", i, "accepted_values"), col.type, col.accepted_values)
+    for r in ctx.rules.values():
+        ds = ctx.datasets.get(r.dataset)
+        for i, c in enumerate(r.checks):
+            base = ("spec", "checks", i)
+            if c.type == "freshness" and c.column:
+                yield from _wrong_type(ctx, r, (*base, "column"), "a freshness check", c.column, ds, ("time",))
+            elif c.type == "range" and c.column:
+                yield from _wrong_type(ctx, r, (*base, "column"), "a range check", c.column, ds, ("number", "time"))
+                if c.min is not None and c.max is not None and c.min > c.max:
+                    yield ctx.at(r, (*base, "min"), "bad-range", f"min {c.min} is greater than max {c.max}")
+            elif c.type == "regex" and c.column:
+                yield from _wrong_type(ctx, r, (*base, "column"), "a regex check", c.column, ds, ("string",))
+                try:
+                    re.compile(c.pattern or "")
+                except re.error as exc:
+                    yield ctx.at(r, (*base, "pattern"), "bad-regex",
+                                 f"pattern is not a valid regular expression: {exc}")
+            elif c.type == "row_count" and c.min is not None and c.max is not None and c.min > c.max:
+                yield ctx.at(r, (*base, "min"), "bad-range", f"min {c.min} is greater than max {c.max}")
+            elif c.type == "accepted_values" and c.column and ds is not None and (col := ds.column(c.column)):
+                yield from _accepted(ctx, r, (*base, "values"), col.type, c.values)
+            elif c.type == "relationship" and c.column and c.to_dataset and c.to_column and ds is not None:
+                here, there = ds.column(c.column), ctx.datasets.get(c.to_dataset)
+                other = there.column(c.to_column) if there else None
+                if here and other and _family(here.type) != _family(other.type):
+                    yield ctx.at(r, (*base, "to"), "column-type",
+                                 f"'{c.column}' is {here.type} but {c.to_dataset}.{c.to_column} is {other.type}",
+                                 "a relationship joins columns of the same kind of type")
+    for t in ctx.transforms.values():
+        out = ctx.datasets.get(t.output)
+        if t.incremental and out is not None:
+            yield from _wrong_type(ctx, t, ("spec", "incremental", "updated_at"), "incremental.updated_at",
+                                   t.incremental.updated_at, out, ("time", "number"))
+
+
+def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[Any, ...]) -> Iterator[Diagnostic]:
+    family = _family(col_type)
+    for j, v in enumerate(values):
+        ok = (isinstance(v, str) if family in ("string", "time", "json") else
+              isinstance(v, bool) if family == "boolean" else
+              isinstance(v, (int, float)) and not isinstance(v, bool))
+        if not ok:
+            hint = f'quote it: "{v}"' if family == "string" else None
+            yield ctx.at(res, (*path, j), "value-type", f"accepted value {v!r} does not fit a {col_type} column", hint)
+
+
+def check_names(ctx: Context) -> Iterator[Diagnostic]:
+    """Column names that generated SQL cannot use, and check names that would collide as dbt tests."""
+    for ds in ctx.datasets.values():
+        for i, col in enumerate(ds.columns):
+            if col.name in RESERVED:
+                yield ctx.at(ds, ("spec", "columns", i, "name"), "reserved-word",
+                             f"column name '{col.name}' is an SQL reserved word", "rename it, e.g. "
+                             f"{col.name}_value or {ds.name}_{col.name}")
+    seen: dict[str, tuple[Any, int]] = {}
+    for r in ctx.rules.values():
+        for i, c in enumerate(r.checks):
+            first = seen.get(c.name)
+            if first is None:
+                seen[c.name] = (r, i)
+                continue
+            other, j = first
+            written = ctx.docs[r.address].data["spec"]["checks"][i]
+            where = ("spec", "checks", i, "name" if "name" in written else "type")
+            yield ctx.at(r, where, "duplicate-check",
+                         f"check name '{c.name}' is already used by {other.address} (check {j + 1})",
+                         "check names become dbt test names, which are unique across the project")
+
+
+def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:
+    """Gates that no model could pass, or that contradict themselves."""
+    for m in ctx.models.values():
+        for i, g in enumerate(m.metrics):
+            path = ("spec", "validation", "metrics", i)
+            if g.min is not None and g.max is not None and g.min > g.max:
+                yield ctx.at(m, (*path, "min"), "bad-gate", f"{g.name}: min {g.min} is greater than max {g.max}")
+            if g.name in _UNIT_INTERVAL or g.name == "r2":
+                top = 1.0
+                if g.min is not None and g.min > top:
+                    yield ctx.at(m, (*path, "min"), "bad-gate",
+                                 f"{g.name} is at most {top:g}; min {g.min} can never pass")
+            if g.name in ("log_loss", "rmse", "mae") and g.max is not None and g.max < 0:
+                yield ctx.at(m, (*path, "max"), "bad-gate", f"{g.name} is never negative; max {g.max} can never pass")
+
+
+def check_runtime_fit(ctx: Context) -> Iterator[Diagnostic]:
+    """Settings a runtime cannot honour; local registries that pods cannot reach."""
+    for d in ctx.deployments.values():
+        if d.canary_percent is not None and d.runtime == "mlflow":
+            yield ctx.at(d, ("spec", "rollout", "canary_percent"), "canary-runtime",
+                         "rollout.canary_percent needs runtime kserve or seldon (a plain Deployment rolls all at once)",
+                         "use runtime: kserve for canary traffic, or remove rollout")
+        env = ctx.environments.get(d.environment)
+        if env is not None and not env.is_dev and env.tracking_uri.startswith(("sqlite:", "file:")):
+            yield ctx.at(d, ("spec", "environment"), "local-registry",
+                         f"environment '{env.name}' uses a local MLflow registry ({env.tracking_uri}); pods in the "
+                         "cluster cannot load models from it", "set spec.mlflow.tracking_uri to an http(s) server",
+                         severity="warning")

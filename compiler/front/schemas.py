@@ -1,0 +1,266 @@
+"""Stage 2: JSON Schema validation of documents (Draft 2020-12), errors mapped to file:line:col."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from compiler.front.fastschema import compile_schema
+from compiler.front.load import Document, YamlPath
+from compiler.shipped import data_dir
+from compiler.spec.diagnostics import Diagnostic, did_you_mean
+from compiler.spec.kinds import KINDS
+
+if TYPE_CHECKING:  # imported when a document needs jsonschema's errors: a valid repository never does
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+# Friendly wording for the patterns the schemas use most.
+_PATTERN_MEANING = {
+    r"^[a-z][a-z0-9_]{0,62}$": "lower snake case: a letter, then letters, digits or '_' (63 at most)",
+    r"^[a-z_][a-z0-9_]{0,62}$": "lower snake case (letters, digits, '_'; 63 at most)",
+    r"^[1-9][0-9]*(m|h|d)$": "a duration such as 30m, 12h or 7d",
+    r"^(\S+\s+){4}\S+$": "a 5-field cron expression such as '0 3 * * 1'",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name (letters, digits and _)",
+    r"^(string|integer|bigint|double|boolean|date|timestamp|json|decimal\([1-9][0-9]?,\s*[0-9][0-9]?\))$":
+        "one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp, json",
+    r"^(?![/\\])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$)).+$":
+        "a path relative to the repository root, without '..' (absolute paths are not allowed)",
+    r"\.sql$": "a file name ending in .sql",
+    r"\.csv$": "a file name ending in .csv",
+    r"\.py$": "a file name ending in .py",
+    r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$": "dataset.column, e.g. customers.customer_id",
+}
+
+
+@dataclass(frozen=True)
+class SchemaSet:
+    """Every kind's schema, parsed and compiled once."""
+
+    schemas: dict[str, dict[str, Any]]
+    # per kind: True only when jsonschema would find no error (compiler/front/fastschema.py); False: ask it
+    fast: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False, compare=False)
+
+    def validator(self, kind: str) -> Draft202012Validator:
+        """jsonschema's validator of the kind, made on first use (a memo: the schemas never change)."""
+        if kind not in self._validators:
+            from jsonschema import Draft202012Validator
+
+            self._validators[kind] = Draft202012Validator(self.schemas[kind])
+        return self._validators[kind]
+
+    def validate(self, doc: Document) -> list[Diagnostic]:
+        fast = self.fast.get(doc.kind)
+        if fast is not None and fast(doc.data):
+            return []  # proven valid: jsonschema (and its error objects) only run on the rest
+        validator = self.validator(doc.kind)
+        errors = list(_leaf_errors(validator.iter_errors(doc.data)))
+        typed = {tuple(e.absolute_path)[:-1] for e in errors
+                 if e.validator in ("enum", "type", "const") and tuple(e.absolute_path)[-1:] == ("type",)}
+        # several enum lists for one value (e.g. all metrics, and those of the model's task): keep the narrowest
+        narrowest: dict[tuple, int] = {}
+        for e in errors:
+            if e.validator == "enum":
+                key = tuple(e.absolute_path)
+                narrowest[key] = min(narrowest.get(key, 10**6), len(e.validator_value))
+        out = []
+        for err in errors:
+            path = tuple(err.absolute_path)
+            if err.validator == "unevaluatedProperties" and path in typed:
+                continue  # the discriminator is wrong: the other keys' errors would only be noise
+            if err.validator == "enum" and len(err.validator_value) > narrowest[path]:
+                continue
+            out.append(_to_diagnostic(doc, err))
+        return _dedupe(out)
+
+
+@cache
+def load_schemas() -> SchemaSet:
+    """Read and compile the schemas shipped with specops (cached for the process)."""
+    folder = data_dir("schemas")
+    schemas: dict[str, dict[str, Any]] = {}
+    fast: dict[str, Callable[[Any], bool]] = {}
+    for kind, stem in KINDS.items():
+        schema = json.loads((folder / f"{stem}.schema.json").read_text(encoding="utf-8"))
+        schemas[kind] = schema
+        fast[kind] = compile_schema(schema)
+    return SchemaSet(schemas, fast)
+
+
+def schema_digest() -> str:
+    """A digest of every schema's text: part of cache keys and the manifest."""
+    import hashlib
+
+    folder = data_dir("schemas")
+    h = hashlib.sha256()
+    for stem in sorted(KINDS.values()):
+        h.update((folder / f"{stem}.schema.json").read_bytes())
+    return h.hexdigest()
+
+
+def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+    """Descend into if/then/allOf wrappers so each reported error is about one concrete node."""
+    for err in errors:
+        if err.validator in ("allOf", "then", "else", "if") and err.context:
+            yield from _leaf_errors(iter(err.context))
+        else:
+            yield err
+
+
+def _fmt_path(path: YamlPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "document"
+
+
+def _allowed_keys(schema: Any, instance: Any) -> set[str]:
+    """Keys the schema accepts for this instance (if/then branches only when their `if` matches)."""
+    keys: set[str] = set()
+    if not isinstance(schema, dict):
+        return keys
+    keys.update((schema.get("properties") or {}).keys())
+    for word in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(word, []):
+            keys |= _allowed_keys(sub, instance)
+    if "if" in schema:
+        from jsonschema import Draft202012Validator
+
+        branch = "then" if Draft202012Validator(schema["if"]).is_valid(instance) else "else"
+        keys |= _allowed_keys(schema.get(branch), instance)
+    return keys
+
+
+def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
+    path: YamlPath = tuple(err.absolute_path)
+    where = _fmt_path(path)
+    line, col = doc.locate(path)
+    hint = None
+    v = err.validator
+    if v in ("additionalProperties", "unevaluatedProperties"):
+        instance = err.instance if isinstance(err.instance, dict) else {}
+        allowed = _allowed_keys(err.schema, err.instance)
+        extras = sorted(k for k in instance if k not in allowed) or [str(err.message)]
+        key = extras[0]
+        line, col = doc.locate_key((*path, key))
+        message = f"unknown key '{key}' in {where}"
+        if len(extras) > 1:
+            message = f"unknown keys {', '.join(repr(k) for k in extras)} in {where}"
+        hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None)
+        return Diagnostic("unknown-key", message, doc.file, line, col, doc.address, hint)
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        message = f"missing required key '{missing}' in {where}"
+        return Diagnostic("missing-key", message, doc.file, line, col, doc.address)
+    if v == "type":
+        expected = err.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        message = f"{where}: expected {_article(expected)}, got {_describe(err.instance)}"
+        return Diagnostic("wrong-type", message, doc.file, line, col, doc.address)
+    if v == "enum":
+        options = [str(o) for o in err.validator_value]
+        message = f"{where}: {_describe(err.instance)} is not one of {', '.join(options)}"
+        hint = did_you_mean(str(err.instance), options)
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
+    if v == "const":
+        message = f"{where}: must be {err.validator_value!r}, got {_describe(err.instance)}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+    if v == "pattern":
+        meaning = _PATTERN_MEANING.get(err.validator_value)
+        if meaning is None:
+            message = f"{where}: {_describe(err.instance)} is not a valid value here"
+            hint = _described(err) or f"it must match {err.validator_value}"
+        else:
+            message = f"{where}: {_describe(err.instance)} must be {meaning}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
+    if v in ("maxProperties", "minProperties") and isinstance(err.instance, dict):
+        keys = sorted(_allowed_keys(err.schema, err.instance))
+        if v == "maxProperties":
+            message = f"{where}: set only {err.validator_value} of {', '.join(keys)}"
+        else:
+            message = f"{where}: set at least {err.validator_value} of {', '.join(keys)}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+    if v == "oneOf" and _only_required(err.validator_value):
+        names = [r for sub in err.validator_value for r in sub["required"]]
+        message = f"{where}: set exactly one of {', '.join(names)}"
+        line, col = _last_present(doc, path, err.instance, names) or (line, col)
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+    if v == "anyOf" and _only_required(err.validator_value):
+        names = [r for sub in err.validator_value for r in sub["required"]]
+        message = f"{where}: set at least one of {', '.join(names)}"
+        return Diagnostic("missing-key", message, doc.file, line, col, doc.address)
+    if v == "not" and isinstance(err.validator_value, dict) and "required" in err.validator_value:
+        names = err.validator_value["required"]
+        message = f"{where}: {' and '.join(names)} cannot both be set"
+        line, col = _last_present(doc, path, err.instance, names) or (line, col)
+        hint = f"keep only one of {', '.join(names)}"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
+    if v == "not":
+        why = err.validator_value.get("description") if isinstance(err.validator_value, dict) else None
+        message = f"{where}: {_describe(err.instance)} is not allowed"
+        return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, why)
+    if v == "uniqueItems" and isinstance(err.instance, list):
+        seen: list[Any] = []
+        for i, item in enumerate(err.instance):
+            if item in seen:
+                line, col = doc.locate((*path, i))
+                return Diagnostic("invalid-value", f"{where}: {_describe(item)} is listed twice", doc.file, line, col,
+                                  doc.address)
+            seen.append(item)
+    message = f"{where}: {err.message}"
+    return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+
+
+def _last_present(doc: Document, path: YamlPath, instance: Any, names: list[str]) -> tuple[int, int] | None:
+    """Where the last-written of several keys is (the one that broke the rule)."""
+    if not isinstance(instance, dict):
+        return None
+    found = [doc.locate_key((*path, n)) for n in names if n in instance]
+    return max(found) if found else None
+
+
+def _described(err: ValidationError) -> str | None:
+    """The failing property's own description, as a hint on what is expected."""
+    text = err.schema.get("description") if isinstance(err.schema, dict) else None
+    if isinstance(text, str):
+        return text if len(text) <= 200 else text[:197] + "..."
+    return None
+
+
+def _only_required(subs: Any) -> bool:
+    return isinstance(subs, list) and all(isinstance(s, dict) and set(s) == {"required"} for s in subs)
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen = set()
+    out = []
+    for d in diags:
+        key = (d.line, d.col, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

@@ -1,0 +1,218 @@
+"""Writing compiled output: atomically, and checking it for drift.
+
+The output folder is built beside the old one and swapped in, so a failed or killed compile
+leaves the previous output as it was. Generated workflows live in a folder users share with
+their own workflows, so there each `specops-*` file is replaced on its own and stale ones removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.emit import Artifact
+from compiler.paths import shown
+from compiler.spec.diagnostics import UserError
+
+WORKFLOW_PREFIX = "specops-"
+# folders dbt creates when it runs inside the output; never ours to delete or report
+RUNTIME_DIRS = ("dbt/target", "dbt/logs", "dbt/dbt_packages")
+RUNTIME_FILES = ("dbt/.user.yml", "dbt/package-lock.yml")
+PARALLEL_MIN_FILES = 2000  # below this, forking costs more than writing takes
+
+
+@dataclass
+class Drift:
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.stale or self.missing or self.extra)
+
+
+def _scratch(out: Path, kind: str) -> str:
+    """Prefix of the folders a compile keeps beside `out`; the pid tells whose they are."""
+    return f".{out.name}.specops-{kind}-{os.getpid()}-"
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        pid = int(path.name.rsplit("-", 2)[-2])
+    except (ValueError, IndexError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recover(out: Path) -> None:
+    """Undo what a killed compile left beside `out`.
+
+    Killed between its two renames, it left the previous output aside as `-old-`: put it back.
+    Killed while writing, it left a half-written `-new-` folder: remove it. Folders of a compile
+    that is still running (its pid is alive) are left alone.
+    """
+    def leftovers(kind: str) -> list[Path]:
+        found = [p for p in out.parent.glob(f".{out.name}.specops-{kind}-*") if not _owner_alive(p)]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    old = leftovers("old")
+    if not out.exists() and old:
+        os.replace(old.pop(), out)
+    for path in old + leftovers("new"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _keep_runtime(old: Path, new: Path) -> None:
+    """Carry over what dbt keeps inside the output (target/, logs/, ...): state, not output."""
+    for rel in (*RUNTIME_DIRS, *RUNTIME_FILES):
+        src = old / rel
+        if src.exists() and not (new / rel).exists():
+            (new / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, new / rel)
+
+
+def _ours(out: Path) -> bool:
+    """Whether `out` holds a manifest.json that specops wrote (not just any file of that name)."""
+    import json
+
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("tool") == "specops" and "artifacts" in data
+
+
+class OutputFolderError(UserError):
+    """The output folder holds files specops did not write: it is never replaced."""
+
+
+def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) -> None:
+    """Replace `out` with exactly these output artifacts (dbt's runtime folders are kept).
+
+    With `guard`, an existing folder is replaced only if it is empty or holds a specops
+    manifest.json: a mistyped --out or Project output never wipes user files.
+    """
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out)
+    if guard and out.is_dir() and any(out.iterdir()) and not _ours(out):
+        raise OutputFolderError(f"{out} exists and was not written by specops (it has no specops manifest.json); "
+                                "refusing to replace it: choose another output folder or empty this one")
+    tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
+        _write_by_folder([(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"])
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
+            old.rmdir()
+            os.replace(out, old)
+            os.replace(tmp, out)
+            _keep_runtime(old, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_by_folder(files: list[tuple[str, bytes]]) -> None:
+    """Write the files, each folder's by one process: writers in different folders do not contend."""
+    from compiler.speed.parallel import parallel_map
+
+    folders: dict[str, list[tuple[str, bytes]]] = {}
+    for path, content in files:
+        folders.setdefault(os.path.dirname(path), []).append((path, content))
+    for folder in sorted(folders):  # one mkdir per folder, before any writer starts
+        os.makedirs(folder, exist_ok=True)
+    groups = [folders[k] for k in sorted(folders)]
+    parallel_map(_write_group, groups, weights=[len(g) for g in groups], worth_it=len(files) >= PARALLEL_MIN_FILES)
+
+
+def _write_group(files: list[tuple[str, bytes]]) -> None:
+    for path, content in files:
+        write_file(path, content)
+
+
+def write_file(path: str, content: bytes) -> None:
+    """One new file, with the umask's permissions (lower-level than Path.write_bytes: it counts at 20,000 files)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def write_workflows(folder: Path, artifacts: list[Artifact]) -> None:
+    """Write the generated workflow files one by one (each atomically) and remove stale ones."""
+    wanted = {a.path: a for a in artifacts if a.base == "workflows"}
+    if not wanted and not folder.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, art in sorted(wanted.items()):
+        target = folder / path
+        if target.is_file() and target.read_bytes() == art.content:
+            continue
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(art.content)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
+        os.replace(tmp, target)
+    for existing in sorted(folder.glob(f"{WORKFLOW_PREFIX}*")):
+        if existing.is_file() and existing.name not in wanted:
+            existing.unlink()
+
+
+def _ignored(rel: str) -> bool:
+    return rel in RUNTIME_FILES or any(rel == d or rel.startswith(d + "/") for d in RUNTIME_DIRS)
+
+
+def check_drift(out: Path, workflows: Path, artifacts: list[Artifact]) -> Drift:
+    """Compare what compile would write with what is on disk.
+
+    When the output folder does not exist (teams that do not commit it), only the generated
+    workflows, which must be committed to run, are compared.
+    """
+    drift = Drift()
+    wanted: dict[Path, Artifact] = {}
+    for art in artifacts:
+        if art.base == "output" and not out.is_dir():
+            continue  # the output is not kept in this repository: only the workflows are checked
+        base = out if art.base == "output" else workflows
+        wanted[base / art.path] = art
+    for path, art in sorted(wanted.items(), key=lambda kv: str(kv[0])):
+        where = shown(path)
+        if not path.is_file():
+            drift.missing.append(where)
+        elif path.read_bytes() != art.content:
+            drift.stale.append(where)
+    if out.is_dir():
+        for path in sorted(p for p in out.rglob("*") if p.is_file()):
+            rel = path.relative_to(out).as_posix()
+            if path not in wanted and not _ignored(rel):
+                drift.extra.append(shown(path))
+    if workflows.is_dir():
+        for path in sorted(workflows.glob(f"{WORKFLOW_PREFIX}*")):
+            if path.is_file() and path not in wanted:
+                drift.extra.append(shown(path))
+    return drift

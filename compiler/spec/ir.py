@@ -1,0 +1,336 @@
+"""The typed intermediate representation: one frozen dataclass per kind, built from valid documents.
+
+Nothing downstream of `build.py` reads raw YAML: backends, plan and apply see only these classes.
+Every resource carries its source location and a digest of its normalised content, so a
+formatting-only edit leaves the digest unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    name: str
+    owner: str | None
+    description: str | None
+    tags: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+
+    @property
+    def labels_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Fields shared by every kind."""
+
+    KIND: ClassVar[str] = ""
+    PREFIX: ClassVar[str] = ""
+
+    meta: Meta
+    loc: Loc
+
+    @functools.cached_property
+    def snapshot(self) -> dict[str, Any]:
+        """The resource as plain normalised data (compiler.spec.snapshot); treat it as read-only."""
+        from compiler.spec.snapshot import snapshot
+
+        return snapshot(self)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of the normalised resource: formatting and explicit defaults do not count."""
+        from compiler.spec.snapshot import snapshot_digest
+
+        return snapshot_digest(self.snapshot)
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def address(self) -> str:
+        return f"{self.PREFIX}.{self.meta.name}"
+
+    @property
+    def k8s_name(self) -> str:
+        return self.meta.name.replace("_", "-")
+
+
+# --- Project & Environment -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project(Resource):
+    KIND: ClassVar[str] = "Project"
+    PREFIX: ClassVar[str] = "project"
+
+    specs: tuple[str, ...] = ("specs",)
+    output: str = "build"
+    workflows_dir: str = ".github/workflows"
+    default_environment: str | None = None
+    image_registry: str | None = None
+    python_version: str = "3.11"
+    kubernetes_version: str = "1.31"
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    type: Literal["duckdb", "postgres", "snowflake", "bigquery"]
+    settings: tuple[tuple[str, Any], ...]  # the type's fields, in schema order, defaults applied
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.settings).get(key, default)
+
+
+@dataclass(frozen=True)
+class Environment(Resource):
+    KIND: ClassVar[str] = "Environment"
+    PREFIX: ClassVar[str] = "environment"
+
+    warehouse: Warehouse = field(default_factory=lambda: Warehouse("duckdb", ()))
+    tracking_uri: str = "sqlite:///.specops/mlflow.db"
+    namespace: str | None = None
+    context: str | None = None
+    required_approval: bool = False
+    allow_pii: bool = False
+
+    @property
+    def is_dev(self) -> bool:
+        return self.meta.name == "dev"
+
+
+# --- Data -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str
+    loc: Loc
+    description: str | None = None
+    required: bool = False
+    unique: bool = False
+    accepted_values: tuple[Any, ...] | None = None
+    pii: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an external dataset lives. `content` holds a file source's bytes (backends are pure)."""
+
+    type: Literal["table", "file", "external"]
+    schema: str | None = None
+    table: str | None = None
+    path: str | None = None
+    delimiter: str | None = None
+    uri: str | None = None
+    format: str | None = None
+    content: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    column: str
+    warn_after: str | None
+    error_after: str | None
+
+
+@dataclass(frozen=True)
+class Dataset(Resource):
+    KIND: ClassVar[str] = "Dataset"
+    PREFIX: ClassVar[str] = "dataset"
+
+    source: Source | None = None
+    columns: tuple[Column, ...] = ()
+    primary_key: tuple[str, ...] = ()
+    freshness: Freshness | None = None
+    classification: str = "internal"
+    retention: str | None = None
+
+    @property
+    def external(self) -> bool:
+        return self.source is not None
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def pii_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.pii)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    max_failures: int | None = None
+    max_failure_percent: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One QualityRule check; only the fields of its `type` are set. `name` is always resolved."""
+
+    type: str
+    name: str
+    severity: Literal["error", "warn"]
+    loc: Loc
+    threshold: Threshold | None = None
+    description: str | None = None
+    column: str | None = None
+    columns: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    to_dataset: str | None = None
+    to_column: str | None = None
+    max_age: str | None = None
+    pattern: str | None = None
+    expression: str | None = None
+    sql: str | None = None
+
+
+@dataclass(frozen=True)
+class QualityRule(Resource):
+    KIND: ClassVar[str] = "QualityRule"
+    PREFIX: ClassVar[str] = "quality_rule"
+
+    dataset: str = ""
+    severity: Literal["error", "warn"] = "error"
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Incremental:
+    unique_key: tuple[str, ...]
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Transform(Resource):
+    KIND: ClassVar[str] = "Transform"
+    PREFIX: ClassVar[str] = "transform"
+
+    inputs: tuple[str, ...] = ()
+    output: str = ""
+    sql: str = ""  # inline SQL, or the text of sql_file
+    sql_file: str | None = None
+    sql_loc: Loc | None = None  # where the SQL text starts (line of its first line)
+    materialization: Literal["view", "table", "incremental"] = "table"
+    incremental: Incremental | None = None
+    schedule: str | None = None
+
+
+# --- ML ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    dataset: str
+    features: tuple[str, ...]
+    target: str
+    entrypoint: str
+    entrypoint_source: bytes = field(repr=False, default=b"")
+    params: tuple[tuple[str, Any], ...] = ()
+    test_size: float = 0.2
+    random_seed: int = 42
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: int = 0
+    schedule: str | None = None
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricGate:
+    name: str
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.name not in LOWER_IS_BETTER
+
+
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    method: str
+    threshold: float
+    schedule: str | None
+
+
+@dataclass(frozen=True)
+class Model(Resource):
+    KIND: ClassVar[str] = "Model"
+    PREFIX: ClassVar[str] = "model"
+
+    task: Literal["classification", "regression"] = "classification"
+    framework: str = "sklearn"
+    training: Training | None = None
+    registry_name: str = ""
+    alias: str = "champion"
+    metrics: tuple[MetricGate, ...] = ()
+    max_regression: float | None = None
+    drift: Drift | None = None
+    allow_pii_features: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    target_cpu_percent: int
+
+
+@dataclass(frozen=True)
+class Deployment(Resource):
+    KIND: ClassVar[str] = "Deployment"
+    PREFIX: ClassVar[str] = "deployment"
+
+    model: str = ""
+    environment: str = ""
+    alias: str | None = None  # resolved: the model's alias when neither alias nor version is set
+    version: int | None = None
+    runtime: Literal["mlflow", "kserve", "seldon"] = "mlflow"
+    replicas: int = 2
+    autoscaling: Autoscaling | None = None
+    requests: tuple[tuple[str, str], ...] = ()
+    limits: tuple[tuple[str, str], ...] = ()
+    port: int = 8000
+    canary_percent: int | None = None
+    allow_from_namespaces: tuple[str, ...] = ()
+    p95_latency_ms: float | None = None
+    error_rate: float | None = None
+    monitoring_labels: tuple[tuple[str, str], ...] = ()
+
+
+RESOURCE_CLASSES: dict[str, type[Resource]] = {
+    cls.KIND: cls for cls in (Project, Environment, Dataset, QualityRule, Transform, Model, Deployment)
+}

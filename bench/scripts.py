@@ -25,7 +25,7 @@ from compiler.emit.compile import compile_project
 from compiler.emit.manifest import sha256
 from compiler.front.check import require_project
 from compiler.plan.baseline import applied_dir
-from compiler.plan.make import artifact_in_scope, head_snapshots
+from compiler.plan.scope import artifact_in_scope, head_snapshots
 from compiler.apply.state import load_state, save_state
 from compiler.output.write import write_output
 

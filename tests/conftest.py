@@ -149,7 +149,27 @@ def parse_text_report(output: str) -> list[Reported]:
     return found
 
 
+def checked(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list]:
+    """What the CLI's front end gives: the checked project (digests known) and the diagnostics, with or
+    without the user's cache (compiler.speed)."""
+    from compiler.front.check import check_repository
+    from compiler.speed import Speed
+
+    speed = Speed.for_run(use_cache)
+    project, diags = check_repository(root, speed.files)
+    return (speed.with_digests(project) if project is not None else None), diags
+
+
 # --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """specops' caches and their key in this test session's folder, never the user's."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("SPECOPS_CACHE_DIR", str(base / "specops-cache"))
+    monkeypatch.setenv("SPECOPS_KEY_FILE", str(base / "specops-key" / "cache.key"))
+    return base / "specops-cache"
 
 
 @pytest.fixture

@@ -10,23 +10,24 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import checked
 
 import compiler
 import compiler.speed.cache as cache_module
-from compiler.front.check import check_repository
+from compiler.front.documents import file_key
 from compiler.front.schemas import schema_digest
-from compiler.plan.make import head_snapshots
+from compiler.plan.scope import head_snapshots
 from compiler.speed.cache import Cache
 
 
 def outcome(root: Path, use_cache: bool) -> tuple[list, dict | None, dict | None]:
     """Diagnostics, the resources' snapshots (built from the IR), and their digests (with the cache:
     remembered ones where the digest cache has them)."""
-    project, diags = check_repository(root, use_cache=use_cache)
+    project, diags = checked(root, use_cache=use_cache)
     found = [(d.code, d.file, d.line, d.col, d.message, d.hint) for d in diags]
     if project is None:
         return found, None, None
-    digests = {r.address: r.digest for r in [project.project, *project.resources()]}
+    digests = {r.address: project.digest(r.address) for r in [project.project, *project.resources()]}
     return found, head_snapshots(project, None), {**digests, "spec_digest": project.spec_digest}
 
 
@@ -89,7 +90,7 @@ def test_a_schema_version_or_code_change_starts_a_new_cache(repo, cache_dir: Pat
     same_with_and_without(root)
     first = {p.name for p in cache_dir.iterdir()}
     if change == "schema":
-        monkeypatch.setattr("compiler.front.check.schema_digest", lambda: "0" * 64)
+        monkeypatch.setattr("compiler.front.schemas.schema_digest", lambda: "0" * 64)
     elif change == "version":
         monkeypatch.setattr(cache_module, "__version__", compiler.__version__ + ".post1")
     else:
@@ -105,12 +106,6 @@ def test_corrupt_or_truncated_entries_are_misses(repo, cache_dir: Path) -> None:
     for i, entry in enumerate(entries):
         entry.write_bytes(b"" if i % 2 else b"\x80\x05garbage")
     same_with_and_without(root)
-
-
-def test_a_disabled_cache_writes_nothing(tmp_path: Path) -> None:
-    cache = Cache.disabled()
-    cache.put_bytes("k" * 64, b"x")
-    assert cache.get_bytes("k" * 64) is None
 
 
 def test_plan_with_and_without_cache_match(repo, runner, cache_dir: Path) -> None:
@@ -174,11 +169,11 @@ def test_a_warm_run_computes_no_digest_and_an_edit_only_its_own(repo, editor, ca
         return real(snap)
 
     monkeypatch.setattr(snapshot_module, "snapshot_digest", counting)
-    project, _ = check_repository(root, use_cache=True)
+    project, _ = checked(root, use_cache=True)
     assert project is not None and project.spec_digest
     assert computed == []
     editor(root).replace("specs/datasets/customers.yaml", "description: One row", "description: Edited, one row")
-    project, _ = check_repository(root, use_cache=True)
+    project, _ = checked(root, use_cache=True)
     assert project is not None and project.spec_digest
     assert [s["metadata"]["name"] for s in computed] == ["customers"]
 
@@ -222,12 +217,11 @@ def test_an_entry_copied_under_another_key_is_a_miss(repo, editor, cache_dir: Pa
     """An entry carries its own key: the old bytes' entry put where the new bytes' belongs is not used."""
     rel = "specs/models/churn.yaml"
     root = repo()
-    folder = Cache.for_repository(root, schema_digest()).folder
-    assert folder is not None
+    cache = Cache.open(schema_digest())
+    assert cache is not None
 
     def entry() -> Path:
-        key = Cache.key(rel, (root / rel).read_bytes(), "checked")
-        return folder / key[:2] / key[2:]
+        return cache.folder / Cache.entry_name(file_key(rel, (root / rel).read_bytes()))
 
     same_with_and_without(root)
     old = entry().read_bytes()

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.emit import Artifact, get_backend
+from compiler.emit.base import Artifact
 from compiler.emit.docker import FRAMEWORK_PACKAGES, PINS, SPECOPS_WHEEL, emit, serving_source
+from compiler.emit.registry import get_backend
 from compiler.front.check import require_project
 from compiler.spec.project import SpecProject
 
@@ -101,8 +102,8 @@ def artifacts(churn: SpecProject) -> dict[str, Artifact]:
 
 
 def changed(spec: SpecProject, **fields: object) -> SpecProject:
-    """A copy with some fields replaced (its own address index: replace() would share and update the original's)."""
-    return dataclasses.replace(spec, _by_address={}, **fields)  # type: ignore[arg-type]
+    """A copy with some fields replaced (values derived from the project are computed afresh)."""
+    return dataclasses.replace(spec, **fields)  # type: ignore[arg-type]
 
 
 def text(artifacts: dict[str, Artifact], path: str) -> str:
@@ -120,8 +121,8 @@ def write(artifacts: list[Artifact] | dict[str, Artifact], out: Path) -> Path:
 # --------------------------------------------------------------------------- structure
 
 
-def test_registered_as_docker_backend() -> None:
-    assert get_backend("docker") is emit
+def test_registered_as_docker_backend(churn: SpecProject) -> None:
+    assert get_backend("docker").emit(churn) == sorted(emit(churn), key=lambda a: a.key)
 
 
 def test_files_owners_and_base(artifacts: dict[str, Artifact]) -> None:
@@ -187,7 +188,7 @@ def test_dockerfile_hardening(artifacts: dict[str, Artifact], path: str) -> None
 def test_every_copied_file_is_in_the_build_context(churn: SpecProject, artifacts: dict[str, Artifact],
                                                    path: str) -> None:
     context = CONTEXTS[path]
-    output = {**artifacts, **{a.path: a for a in get_backend("dbt")(churn)}}
+    output = {**artifacts, **{a.path: a for a in get_backend("dbt").emit(churn)}}
     for word, args in instructions(text(artifacts, path)):
         if word != "COPY" or args.startswith("--from"):
             continue
@@ -400,7 +401,7 @@ def test_checkov_passes_every_dockerfile(artifacts: dict[str, Artifact], tmp_pat
 def test_dbt_image_command_runs_with_a_read_only_app(churn: SpecProject, tmp_path: Path) -> None:
     if not (VENV_BIN / "dbt").exists() and not shutil.which("dbt"):
         pytest.skip("dbt is not installed")
-    out = write([*get_backend("dbt")(churn), *emit(churn)], tmp_path / "out")
+    out = write([*get_backend("dbt").emit(churn), *emit(churn)], tmp_path / "out")
     app, tmp = tmp_path / "app", tmp_path / "tmp"
     tmp.mkdir()
     build_app((out / "docker/dbt/Dockerfile").read_text(), out, app, tmp)
@@ -457,7 +458,7 @@ def test_training_image_command_trains_with_a_read_only_app(churn: SpecProject, 
         pytest.skip("dbt and specops must be installed in the test environment")
     context = tmp_path / "repo"
     shutil.copytree(EXAMPLE, context, ignore=shutil.ignore_patterns("build", ".specops", ".ruff_cache"))
-    write([*get_backend("dbt")(churn), *emit(churn)], context / "build")
+    write([*get_backend("dbt").emit(churn), *emit(churn)], context / "build")
     dockerfile = (context / "build/docker/churn/Dockerfile.train").read_text()
     app, tmp = tmp_path / "app", tmp_path / "tmp"
     tmp.mkdir()

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from compiler.front.documents import Document
 from compiler.front.fastschema import compile_schema, json_equal, json_unique
-from compiler.front.load import Document
 from compiler.front.schemas import SchemaSet, load_schemas
 from compiler.front.yamlparse import ParsedDocument, parse_documents
 from compiler.spec.kinds import KINDS

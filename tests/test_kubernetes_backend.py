@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.emit import Artifact, images
+from compiler.emit import images
+from compiler.emit.base import Artifact
 from compiler.emit.kubernetes import ResolvedModel, emit, render
 from compiler.emit.kubernetes.labels import fit_name, label_value
 from compiler.emit.kubernetes.resources import requirements

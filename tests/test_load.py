@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import RepoEditor
 
-from compiler.front import load
+from compiler.front import parse as load
 from compiler.front.check import check_repository
 from compiler.front.load import load_repository
 

@@ -10,17 +10,21 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import checked
 from test_bench_generator import gen
 
-import compiler.emit as emit_module
-import compiler.front.load as load_module
-import compiler.output.write as write_module
+import compiler.front.parse as parse_module
+import compiler.speed as speed_package
+import compiler.speed.digests as digests_module
+import compiler.speed.emitting as emitting_module
+import compiler.speed.files as files_module
 import compiler.speed.parallel as parallel_module
 from compiler.emit.compile import compile_project
-from compiler.front.check import check_document, check_repository
-from compiler.front.load import FileOutcome, _Loading, _read_file, process_file
-from compiler.plan.make import head_snapshots
-from compiler.speed.cache import Cache
+from compiler.front.check import check_file
+from compiler.front.documents import FileOutcome, file_key
+from compiler.front.load import FileSteps
+from compiler.plan.scope import head_snapshots
+from compiler.speed import Speed
 from compiler.speed.codec import decode_outcome as _decode
 from compiler.speed.codec import encode_outcome as _encode
 from compiler.speed.parallel import jobs, parallel_map
@@ -83,8 +87,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return gen.generate(120, tmp_path_factory.mktemp("gen") / "repo", seed=3).root
 
 
-def _front_end(root: Path) -> tuple[list, dict | None]:
-    project, diags = check_repository(root)
+def _front_end(root: Path, use_cache: bool = False) -> tuple[list, dict | None]:
+    project, diags = checked(root, use_cache)
     return ([(d.code, d.file, d.line, d.col, d.message, d.hint, d.severity) for d in diags],
             head_snapshots(project, None) if project else None)
 
@@ -105,7 +109,7 @@ def test_loading_in_several_processes_gives_the_same_project_and_diagnostics(
     monkeypatch.setenv("SPECOPS_JOBS", "1")
     serial = _front_end(root)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
-    monkeypatch.setattr(load_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(files_module, "PARALLEL_MIN_FILES", 1)
     assert not forks
     assert _front_end(root) == serial
     assert forks
@@ -115,25 +119,25 @@ def test_loading_in_several_processes_gives_the_same_project_and_diagnostics(
 
 def test_outcomes_survive_the_trip_between_processes(generated: Path, example_root: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx = _Loading(check_document, Cache.disabled())
     for root in (generated, example_root):
+        steps = FileSteps(root, check_file)
         rels = sorted(p.relative_to(root).as_posix() for p in (root / "specs").rglob("*.yaml"))
         for rel in rels:
-            encoded = _read_file(root, ctx, rel)
-            assert encoded[:1] == b"m"  # plain data: the fast path
-            outcome = _decode(encoded)
-            # equal to the file parsed here (position maps unpacked and compared), and encoded again
             raw = (root / rel).read_bytes()
-            assert outcome == FileOutcome(rel, found=process_file(rel, raw, check_document),
-                                          key=Cache.key(rel, raw, "checked"))
-            assert _decode(_encode(outcome)) == outcome
+            outcome = steps.outcome(rel)
+            assert outcome == FileOutcome(rel, found=check_file(rel, raw), key=file_key(rel, raw))
+            encoded = _encode(outcome)
+            assert encoded is not None  # plain data
+            decoded = _decode(encoded)
+            assert decoded == outcome  # position maps unpacked and compared
+            assert _decode(_encode(decoded)) == outcome  # sealed documents pass through unopened
     # outcomes that are only diagnostics: too large, unreadable, not parseable
-    monkeypatch.setattr(load_module, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(parse_module, "MAX_FILE_BYTES", 100)
     (tmp_path / "big.yaml").write_text("kind: Dataset\nmetadata: {name: big}\n" + "#" * 200)
     (tmp_path / "bad.yaml").write_text("kind: [unclosed\n")
     os.mkfifo(tmp_path / "fifo.yaml")
     for rel in ("big.yaml", "bad.yaml", "fifo.yaml"):
-        outcome = _decode(_read_file(tmp_path, ctx, rel))
+        outcome = FileSteps(tmp_path, check_file).outcome(rel)
         assert outcome.diagnostics or (outcome.found and outcome.found.diagnostics)
         assert _decode(_encode(outcome)) == outcome
     odd = FileOutcome("x.yaml", (), frozenset({"dataset.a"}), None)
@@ -142,66 +146,67 @@ def test_outcomes_survive_the_trip_between_processes(generated: Path, example_ro
 
 def test_compiling_in_several_processes_gives_the_same_bytes(
         generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    from compiler.cli.common import compile_all
+    from compiler.front.check import check_repository
     from compiler.output.write import write_output
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
-    project, _ = check_repository(generated)
+    project, _ = checked(generated)
     assert project is not None
     serial = compile_project(project).artifacts
     write_output(tmp_path / "serial", serial)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
-    monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
-    monkeypatch.setattr(write_module, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(emitting_module, "PARALLEL_MIN_RESOURCES", 0)
+    monkeypatch.setattr(digests_module, "PARALLEL_MIN_RESOURCES", 0)
+    monkeypatch.setattr(speed_package, "PARALLEL_MIN_WRITES", 0)
     project, _ = check_repository(generated)
     assert project is not None
     assert not forks
-    forked = compile_project(project).artifacts
+    speed = Speed.for_run(use_cache=False)
+    forked = compile_all(project, speed).artifacts
     assert forks
     assert forked == serial
     out = tmp_path / "forked"
     emitted = len(forks)
-    write_output(out, forked)
+    write_output(out, forked, write=speed.write_groups)
     assert len(forks) > emitted  # the files were written by two processes
     tree = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert tree == {a.path: a.content for a in serial if a.base == "output"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_plans_artifacts_in_several_processes_are_the_same_and_digests_stay_here(
+def test_a_plans_artifacts_in_several_processes_are_the_same(
         generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
-    """A plan's one environment: the backends that read digests run here, together, while dbt runs apart."""
     from compiler.emit.compile import compile_for_plan
 
     monkeypatch.setenv("SPECOPS_JOBS", "1")
-    project, _ = check_repository(generated)
+    project, _ = checked(generated)
     assert project is not None
     serial = compile_for_plan(project, "dev").artifacts
     monkeypatch.setenv("SPECOPS_JOBS", "2")
-    monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
-    project, _ = check_repository(generated)
+    monkeypatch.setattr(emitting_module, "PARALLEL_MIN_RESOURCES", 0)
+    project, _ = checked(generated)
     assert project is not None
-    forked = compile_for_plan(project, "dev").artifacts
-    assert len(forks) == 1  # one fork: no separate round of digests
+    forked = Speed.for_run(use_cache=False).compile_for_plan(project, "dev").artifacts
+    assert forks
     assert forked == serial
     assert any(a.path.startswith("docker/") for a in forked) and any(a.path.startswith("dbt/") for a in forked)
-    # computed in this process, where the plan compares them next
-    assert all("digest" in r.__dict__ for r in project.resources())
 
 
 def test_digests_computed_by_several_processes_are_the_ones_computed_here(
         generated: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
-    from compiler.emit import share_digests
+    from compiler.front.check import check_repository
 
     monkeypatch.setenv("SPECOPS_JOBS", "2")
-    monkeypatch.setattr(emit_module, "PARALLEL_MIN_RESOURCES", 0)
-    shared, _ = check_repository(generated)
+    monkeypatch.setattr(digests_module, "PARALLEL_MIN_RESOURCES", 0)
+    project, _ = check_repository(generated)
     here, _ = check_repository(generated)
-    assert shared is not None and here is not None
-    share_digests(shared)
+    assert project is not None and here is not None
+    shared = project.with_digests(digests_module.computed(project))
     assert forks
     resources = [shared.project, *shared.resources()]
-    assert all("digest" in r.__dict__ for r in resources)
-    assert [r.digest for r in resources] == [r.digest for r in [here.project, *here.resources()]]
+    assert set(shared.known_digests) == {r.address for r in resources}
+    assert [shared.digest(r.address) for r in resources] == [r.digest for r in [here.project, *here.resources()]]
     assert shared.spec_digest == here.spec_digest
 
 
@@ -214,12 +219,10 @@ def test_the_cache_filled_and_read_by_several_processes_changes_nothing(
     monkeypatch.setenv("SPECOPS_JOBS", "1")
     cold = _front_end(root)
     monkeypatch.setenv("SPECOPS_JOBS", "2")
-    monkeypatch.setattr(load_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(files_module, "PARALLEL_MIN_FILES", 1)
 
     def cached() -> tuple[list, dict | None]:
-        project, diags = check_repository(root, use_cache=True)
-        return ([(d.code, d.file, d.line, d.col, d.message, d.hint, d.severity) for d in diags],
-                head_snapshots(project, None) if project else None)
+        return _front_end(root, use_cache=True)
 
     assert cached() == cold  # the children fill the cache
     assert forks

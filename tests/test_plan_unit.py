@@ -32,11 +32,13 @@ from compiler.emit.compile import Compiled, compile_project
 from compiler.emit.manifest import sha256
 from compiler.front.check import require_project
 from compiler.plan.artifacts import ArtifactChange
+from compiler.plan.baseline import BaselineData
 from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
-from compiler.plan.make import BaselineData, artifact_in_scope, head_snapshots, make_plan
+from compiler.plan.make import make_plan
 from compiler.plan.model import Baseline, Plan, ResourceChange
 from compiler.plan.render import MARKER, MAX_MARKDOWN, UNWRAPPED_LINES, render_json, render_markdown, render_text
+from compiler.plan.scope import artifact_in_scope, head_snapshots
 from compiler.spec.project import SpecProject
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -665,28 +667,31 @@ def test_a_snapshot_edited_by_hand_in_the_state_shows_in_the_plan(tmp_path, base
 def test_the_state_summary_kept_in_the_cache_is_that_of_the_files_bytes(tmp_path, base, monkeypatch):
     """A plan keeps a summary of the state file keyed by its bytes: a new apply (new bytes) is a new key."""
     from compiler.apply.state import load_state, save_state
-    from compiler.plan.baseline import state_summary, summarize
+    from compiler.plan.baseline import summarize
+    from compiler.speed.cache import Cache
+    from compiler.speed.statesummary import state_summary
 
     monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path / "cache"))
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "kept")
-    folder = tmp_path / "cache" / "front"
+    cache = Cache(tmp_path / "cache" / "front", b"k" * 32)
+    folder = cache.folder
     state = load_state(root, "dev")
     state.resources = head_snapshots(base.project, "dev")
     save_state(root, state)
-    first = state_summary(root, "dev", folder)
+    first = state_summary(root, "dev", cache)
     assert first == summarize(load_state(root, "dev"))
     assert len(list(folder.iterdir())) == 1
     with monkeypatch.context() as m:  # read back from the cache: the state file is not parsed again
-        m.setattr("compiler.plan.baseline.parse_state", lambda *a: pytest.fail("parsed again"))
-        assert state_summary(root, "dev", folder) == first
+        m.setattr("compiler.speed.statesummary.parse_state", lambda *a: pytest.fail("parsed again"))
+        assert state_summary(root, "dev", cache) == first
     state.resources.pop("dataset.customers")
     state.serial += 1
     save_state(root, state)
-    second = state_summary(root, "dev", folder)
+    second = state_summary(root, "dev", cache)
     assert second == summarize(load_state(root, "dev")) != first
     assert "dataset.customers" not in second[4]
     (next(folder.iterdir())).write_bytes(b"\x00damaged")
-    assert state_summary(root, "dev", folder) == second
+    assert state_summary(root, "dev", cache) == second
     plans = [run_cli("plan", str(root), "--env", "dev", "--format", "json", *flag).output for flag in
              ((), (), ("--no-cache",))]
     assert plans[0] == plans[1] == plans[2] and '"serial": 1' in plans[0]

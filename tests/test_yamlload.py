@@ -9,7 +9,7 @@ import time
 import pytest
 
 from compiler.front import yamlparse as yamlload
-from compiler.front.yamlparse import ParsedDocument, YamlError, parse_documents
+from compiler.front.yamlparse import YamlError, parse_documents
 
 
 def one(text: str):
@@ -321,13 +321,14 @@ def test_control_characters_are_located_by_line_and_column(text, line, col):
 def test_a_sealed_document_locates_every_path_as_the_parsed_one():
     """Cached documents stay sealed, then keep their position maps packed with only shallow paths ready:
     the same answers."""
-    from compiler.front.load import Document
+    from compiler.front.documents import Document
+    from compiler.speed.codec import SealedDocument, seal
 
     text = ("apiVersion: specops.dev/v1\nkind: Dataset\nmetadata:\n  name: a\n  labels: {team: x}\nspec:\n"
             "  columns:\n    - name: id\n      type: integer\n      accepted_values: [1, 2]\n"
             "    - {name: b, type: string}\n")
     parsed = parse_documents(text)[0]
-    packed = ParsedDocument.from_sealed(parsed.line, parsed.col, parsed.seal())
+    packed = SealedDocument(parsed.line, parsed.col, seal(parsed))
     fresh, lazy = Document("a.yaml", 0, "Dataset", "a", parsed), Document("a.yaml", 0, "Dataset", "a", packed)
     paths = [*parsed.positions, ("spec", "columns", 5), ("spec", "nope", "deeper", 1), ("metadata", "x")]
     # shallow paths first, answered without unpacking the full maps; then deep ones, which unpack them

@@ -19,8 +19,8 @@ from compiler.output.write import write_output, write_workflows
 from compiler.paths import shown
 from compiler.plan.baseline import applied_dir
 from compiler.plan.impact import Impact
-from compiler.plan.make import artifact_in_scope, head_snapshots
 from compiler.plan.model import Plan
+from compiler.plan.scope import artifact_in_scope, head_snapshots
 
 
 @dataclass

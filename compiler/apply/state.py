@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from compiler.spec.diagnostics import UserError
+
 STATE_VERSION = "1.0"
 
 
@@ -73,7 +75,7 @@ class State:
 
 
 
-class StateError(Exception):
+class StateError(UserError):
     pass
 
 

@@ -1,4 +1,4 @@
-"""`specops plan`, `apply`, `train` and `force-unlock`: the commands that compare with and change the world."""
+"""`specops plan`, `apply` and `force-unlock`: the commands that compare with and change the world."""
 
 from __future__ import annotations
 
@@ -7,83 +7,47 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from compiler.cli.main import (
+from compiler.cli.common import (
     EXIT_INVALID,
     ReportedFailure,
     SpecopsError,
+    env_option,
+    environment,
     guarded,
     load_project,
-    main,
+    no_cache_option,
     path_argument,
     select_option,
+    selection,
 )
 from compiler.speed.gc import batch_gc
 
-env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
-no_cache_option = click.option("--no-cache", is_flag=True,
-                               help="Ignore the per-file cache in ~/.cache/specops (same results, only slower).")
+if TYPE_CHECKING:
+    from compiler.emit.compile import Compiled
+    from compiler.plan.model import Plan
+    from compiler.spec.project import SpecProject
+    from compiler.speed import Speed
 
 
-def _environment(project, env: str | None) -> str:
-    from compiler.spec.diagnostics import did_you_mean
+def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
+          for_apply: bool = False) -> tuple[Compiled, Plan]:
+    """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
+    no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
+    state afresh (it acts on what it reads)."""
+    from compiler.emit.compile import compile_project
+    from compiler.plan.make import plan_environment
 
-    if env is not None and not env.strip():
-        raise click.BadParameter("an environment name may not be empty", param_hint="--env")
-    name = env or project.default_environment
-    if name is None:
-        raise SpecopsError("the repository defines no Environment")
-    if name not in project.environments:
-        hint = did_you_mean(name, project.environments) or f"environments: {', '.join(project.environments)}"
-        raise click.BadParameter(f"unknown environment '{name}'; {hint}", param_hint="--env")
-    return name
-
-
-def _selection(project, select: tuple[str, ...]) -> set[str] | None:
-    from compiler.spec.selection import SelectionError
-    from compiler.spec.selection import select as run_select
-
-    if not select:
-        return None
-    try:
-        chosen = run_select(project, select)
-    except SelectionError as exc:
-        raise click.BadParameter(str(exc), param_hint="--select") from None
-    if not chosen:  # a plan of nothing must never be mistaken for a plan of everything
-        raise click.BadParameter(f"{' '.join(select)!r} matches no resource", param_hint="--select")
-    return chosen
+    if for_apply:
+        return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit))
+    return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
+                            summary=speed.state_summary)
 
 
-def build_plan(root: Path, project, env: str | None, against: str | None, selected: set[str] | None,
-               full: bool = True, use_cache: bool = False):
-    """The compiled project and the plan; `full=False` compiles only what the plan compares (for `plan`),
-    reusing what it can from the user's cache folder with `use_cache`."""
-    from compiler.apply.state import StateError
-    from compiler.emit.compile import compile_for_plan, compile_project
-    from compiler.plan.baseline import BaselineError, from_git, from_summary, head_sha, state_summary
-    from compiler.plan.make import make_plan
-
-    folder = None
-    if use_cache:
-        from compiler.front.schemas import schema_digest
-        from compiler.speed.cache import Cache
-
-        folder = Cache.for_repository(project.root, schema_digest()).folder
-    compiled = compile_project(project) if full else compile_for_plan(project, env, folder)
-    try:
-        if against:
-            base = from_git(project.root, against, env)
-        else:
-            assert env is not None
-            base = from_summary(project.root, state_summary(project.root, env, folder))
-    except (BaselineError, StateError) as exc:
-        raise SpecopsError(str(exc)) from None
-    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))
-
-
-@main.command()
+@click.command()
 @path_argument
 @env_option
 @click.option("--against", metavar="GIT_REF", help="Compare with the specs at this git revision (e.g. origin/main) "
@@ -104,16 +68,18 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
     The baseline is the environment's last apply, or with --against the specs at a git revision.
     """
     from compiler.plan.render import render_json, render_markdown, render_text
+    from compiler.speed import Speed
 
+    speed = Speed.for_run(use_cache=not no_cache)
     try:
-        project = load_project(path, use_cache=not no_cache, to_stderr=True)
-        env_name = _environment(project, env) if (env or not against) else None
-        selected = _selection(project, select)
+        project = load_project(path, speed=speed, to_stderr=True)
+        env_name = environment(project, env) if (env or not against) else None
+        selected = selection(project, select)
     except click.UsageError as exc:
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
         raise
-    _, result = build_plan(project.root, project, env_name, against, selected, full=False, use_cache=not no_cache)
+    _, result = _plan(speed, speed.with_digests(project), env_name, against, selected)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")
@@ -128,7 +94,7 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 
 
 @contextmanager
-def _locked(project, env_name: str, path: Path) -> Iterator[None]:
+def locked(project, env_name: str, path: Path) -> Iterator[None]:
     """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
     from compiler.apply.state import Lock, LockHeld
 
@@ -163,7 +129,7 @@ def _stale(saved: dict, current) -> list[str]:
     return reasons
 
 
-@main.command()
+@click.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @env_option
@@ -182,11 +148,13 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     from compiler.apply.runner import run
     from compiler.apply.state import load_state
     from compiler.plan.render import render_text
+    from compiler.speed import Speed
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
+    speed = Speed.for_run(use_cache=not no_cache)
     with batch_gc():  # not around training: that runs the user's code
-        project = load_project(path, use_cache=not no_cache, to_stderr=True)
+        project = speed.with_digests(load_project(path, speed=speed, to_stderr=True))
     saved = None
     if planfile is not None:
         try:
@@ -196,13 +164,13 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         if not isinstance(saved, dict) or str(saved.get("format_version", "")).split(".")[0] != "1":
             raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
         env = env or saved.get("environment")
-    env_name = _environment(project, env)
-    with _locked(project, env_name, path):
-        selected = _selection(project, select)
+    env_name = environment(project, env)
+    with locked(project, env_name, path):
+        selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():
-            compiled, result = build_plan(project.root, project, env_name, None, selected)
+            compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:
@@ -246,7 +214,7 @@ def _report(project, env_name: str, outcome) -> None:
         raise ReportedFailure(EXIT_INVALID)
 
 
-@main.command()
+@click.command()
 @click.argument("lock_id")
 @path_argument
 @guarded
@@ -259,80 +227,3 @@ def force_unlock(lock_id: str, path: Path) -> None:
     if env is None:
         raise SpecopsError(f"no lock has ID {lock_id}")
     click.echo(f"lock {lock_id} on environment '{env}' removed")
-
-
-def _model_run(path: Path, model: str, env: str | None):
-    """The project, the named model (with a suggestion when unknown) and a run context for `env`."""
-    from compiler.apply.context import RunContext
-    from compiler.plan.baseline import head_sha
-    from compiler.spec.diagnostics import did_you_mean
-
-    project = load_project(path)
-    if model not in project.models:
-        hint = did_you_mean(model, project.models) or f"models: {', '.join(project.models)}"
-        raise click.BadParameter(f"unknown model '{model}'; {hint}", param_hint="MODEL")
-    env_name = _environment(project, env)
-    ctx = RunContext(project, project.environments[env_name], project.root / project.project.output, click.echo,
-                     head_sha(project.root))
-    return project, project.models[model], ctx
-
-
-repo_option = click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
-                           help="The spec repository (default: the current folder).")
-
-
-@main.command()
-@click.argument("model")
-@repo_option
-@env_option
-@guarded
-def train(model: str, path: Path, env: str | None) -> None:
-    """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
-    from compiler.apply.context import StepFailed
-    from compiler.apply.state import load_state, save_state
-    from compiler.apply.steps.train import train_model
-
-    project, spec, ctx = _model_run(path, model, env)
-    env_name = ctx.env.name
-    with _locked(project, env_name, path):
-        try:
-            with ctx.step(f"train {spec.address}"):
-                result = train_model(ctx, spec)
-        except StepFailed as exc:
-            raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name)
-        state.models[model] = result.to_state(spec)
-        save_state(project.root, state)
-    metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
-    click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
-    if not result.promoted:
-        raise SpecopsError(f"alias '{spec.alias}' not moved: " + "; ".join(result.reasons))
-    click.echo(f"alias '{spec.alias}' -> version {result.version}")
-
-
-@main.command()
-@click.argument("model")
-@repo_option
-@env_option
-@guarded
-def drift(model: str, path: Path, env: str | None) -> None:
-    """Score feature drift of MODEL's aliased version against the warehouse now (what the drift CronJob runs).
-
-    Exit 1 when any feature's score is above the model's monitoring.drift.threshold.
-    """
-    from compiler.apply.context import StepFailed
-    from compiler.apply.steps.drift import check_drift
-
-    _, spec, ctx = _model_run(path, model, env)
-    try:
-        report = check_drift(ctx, spec)
-    except StepFailed as exc:
-        raise SpecopsError(str(exc)) from None
-    for name, value in sorted(report.scores.items()):
-        flag = "  DRIFT" if value > report.threshold else ""
-        click.echo(f"{report.method} {name:<30} {value:.4f}{flag}")
-    worst, value = report.worst
-    click.echo(f"specops_drift_score{{model=\"{model}\"}} {value:.6f}")
-    if report.drifted:
-        raise SpecopsError(f"drift detected: {worst} scores {value:.4f} > threshold {report.threshold}")
-    click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.emit import Artifact, emit_all
+from compiler.emit.base import Artifact
 from compiler.emit.manifest import manifest_artifact, sha256
+from compiler.emit.registry import emit_all
 from compiler.front.schemas import schema_digest
 from compiler.spec.project import SpecProject
+
+# (project, environment or None for all) -> every artifact but the manifest, sorted: emit_all, or a faster
+# equivalent (compiler.speed)
+Emit = Callable[[SpecProject, "str | None"], list[Artifact]]
+
+
+def emit_plain(project: SpecProject, environment: str | None = None) -> list[Artifact]:
+    return emit_all(project, environment=environment)
 
 
 @dataclass(frozen=True)
 class Compiled:
     project: SpecProject
-    artifacts: list[Artifact]  # every file, the manifest included
+    artifacts: list[Artifact]  # every file (the manifest included, unless compiled for a plan)
     known_digests: dict[str, str] = field(default_factory=dict)  # artifact key -> sha256, where already known
 
     def digest(self, art: Artifact) -> str:
@@ -31,29 +41,16 @@ class Compiled:
         return {a.key: a for a in self.artifacts}
 
 
-def compile_project(project: SpecProject) -> Compiled:
+def compile_project(project: SpecProject, emit: Emit = emit_plain) -> Compiled:
     """Pure: the same project gives the same artifacts, byte for byte."""
-    artifacts = emit_all(project)
+    artifacts = emit(project, None)
     manifest = manifest_artifact(project, artifacts, schema_digest())
     return Compiled(project, sorted([*artifacts, manifest], key=lambda a: a.key))
 
 
-def compile_for_plan(project: SpecProject, environment: str | None, cache_folder: Path | None = None) -> Compiled:
+def compile_for_plan(project: SpecProject, environment: str | None) -> Compiled:
     """What a plan compares: every artifact but the manifest, and only `environment`'s manifests.
 
     The same bytes as compile_project's for those files (tests/test_plan_unit.py holds it to that).
-    With a `cache_folder`, the results of backend units whose inputs did not change are reused from
-    there (compiler.speed.incremental; the same bytes again, tests/test_incremental.py).
     """
-    if cache_folder is None:
-        return Compiled(project, emit_all(project, environment=environment))
-    from compiler.speed.incremental import emit_incremental
-    from compiler.speed.tracking import UntrackedRead
-    from compiler.speed.unitstore import UnitStore, store_folder
-
-    try:
-        artifacts, digests = emit_incremental(project, environment, UnitStore(store_folder(cache_folder,
-                                                                                          project.root)))
-    except UntrackedRead:  # a backend reads something units cannot track (a bug): never a wrong result
-        return Compiled(project, emit_all(project, environment=environment))
-    return Compiled(project, artifacts, digests)
+    return Compiled(project, emit_all(project, environment=environment))

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from compiler import __version__
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact
 from compiler.spec.project import SpecProject
 
 MANIFEST = "manifest.json"
@@ -27,7 +27,8 @@ def build_manifest(project: SpecProject, artifacts: list[Artifact], schema_diges
         "spec_digest": project.spec_digest,
         "schema_digest": schema_digest,
         "resources": [
-            {"address": r.address, "kind": r.KIND, "file": r.loc.file, "line": r.loc.line, "digest": r.digest}
+            {"address": r.address, "kind": r.KIND, "file": r.loc.file, "line": r.loc.line,
+             "digest": project.digest(r.address)}
             for r in [project.project, *project.resources()]
         ],
         "edges": [list(e) for e in project.graph.edges],

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.front.load import Document, YamlPath
+from compiler.front.documents import Document, YamlPath
 from compiler.front.yamlparse import TEXT_START
 from compiler.paths import output_overlap, repo_path_problem
 from compiler.spec.diagnostics import Diagnostic

@@ -7,34 +7,30 @@ from dataclasses import replace
 from pathlib import Path
 
 from compiler.front.build import Builder
-from compiler.front.literal_secrets import check_secrets
-from compiler.front.load import Document, LoadResult, load_repository
+from compiler.front.documents import Document, FileResult, LoadResult
+from compiler.front.load import FileWork, each_file, load_repository
+from compiler.front.parse import parse_file
 from compiler.front.rules import RULES, Context, check_references
-from compiler.front.schemas import load_schemas, schema_digest
+from compiler.front.validate import validate_file
 from compiler.spec.diagnostics import Diagnostic, SpecError, errors_only
 from compiler.spec.graph import SpecGraph
 from compiler.spec.ir import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
 from compiler.spec.kinds import NAME_RE
 from compiler.spec.project import SpecProject
-from compiler.speed.cache import Cache
 
 
-def check_document(doc: Document) -> list[Diagnostic]:
-    """The checks that need nothing but the document: literal secrets, then its kind's schema."""
-    found = check_secrets(doc)
-    secret_keys = {(d.line, d.col) for d in found}
-    return found + [d for d in load_schemas().validate(doc) if (d.line, d.col) not in secret_keys]
+def check_file(rel: str, raw: bytes) -> FileResult:
+    """Everything one file's path and bytes say on their own: parsed, then every document validated."""
+    return validate_file(parse_file(rel, raw))
 
 
-def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list[Diagnostic]]:
+def check_repository(root: Path, files: FileWork = each_file) -> tuple[SpecProject | None, list[Diagnostic]]:
     """Run every check; return the project (None when any error was found) and all diagnostics.
 
-    With `use_cache`, per-file results are kept in the user's cache folder (see compiler.speed.cache), and
-    resources' digests too (compiler.speed.digests): the project comes back with every digest computed.
+    `files` runs check_file over the spec files (compiler.front.load); the result is the same whichever runs it.
     """
     root = root.resolve()
-    cache = Cache.for_repository(root, schema_digest()) if use_cache else Cache.disabled()
-    loaded = load_repository(root, check_document, cache)
+    loaded = load_repository(root, check_file, files)
     diags = list(loaded.diagnostics)
     project_doc = loaded.project
     docs = ([project_doc] if project_doc else []) + loaded.documents
@@ -49,16 +45,12 @@ def check_repository(root: Path, use_cache: bool = False) -> tuple[SpecProject |
     diags.sort(key=Diagnostic.sort_key)
     if errors_only(diags):
         return None, diags
-    if project is not None and cache.folder is not None:
-        from compiler.speed.digests import prime_digests
-
-        prime_digests(project, cache.folder)
     return project, diags
 
 
-def require_project(root: Path, use_cache: bool = False) -> SpecProject:
+def require_project(root: Path, files: FileWork = each_file) -> SpecProject:
     """The checked project, or SpecError with every diagnostic."""
-    project, diags = check_repository(root, use_cache)
+    project, diags = check_repository(root, files)
     if project is None:
         raise SpecError(diags)
     return project
@@ -66,7 +58,6 @@ def require_project(root: Path, use_cache: bool = False) -> SpecProject:
 
 def _project_standin(doc: Document) -> Document:
     """The Project document reduced to what every Project has, so that resolution can go on."""
-    from compiler.front.load import Document as Doc
     from compiler.front.yamlparse import ParsedDocument
 
     meta = doc.data.get("metadata")
@@ -75,7 +66,7 @@ def _project_standin(doc: Document) -> Document:
         name = "project"
     data = {"apiVersion": doc.data.get("apiVersion"), "kind": "Project", "metadata": {"name": name}, "spec": {}}
     parsed = ParsedDocument(data, doc.parsed.line, doc.parsed.col, doc.parsed.positions, doc.parsed.key_positions)
-    return Doc(doc.file, doc.index, "Project", name, parsed)
+    return Document(doc.file, doc.index, "Project", name, parsed)
 
 
 def _output_of(doc: Document) -> str | None:

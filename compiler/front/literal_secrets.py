@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler.front.load import Document, YamlPath
+from compiler.front.documents import Document, YamlPath
 from compiler.spec.diagnostics import Diagnostic
 
 SECRET_KEY = re.compile(r"(^|_)(password|passwd|pwd|token|secret|api_?key|private_?key|credentials?)$", re.I)

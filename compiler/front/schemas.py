@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from compiler.front.documents import Document, YamlPath
 from compiler.front.fastschema import compile_schema
-from compiler.front.load import Document, YamlPath
 from compiler.shipped import data_dir
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.kinds import KINDS

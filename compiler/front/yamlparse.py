@@ -7,7 +7,6 @@ keys, which PyYAML silently overwrites, and (3) bound alias expansion and nestin
 
 from __future__ import annotations
 
-import marshal
 from typing import Any
 
 import yaml
@@ -46,92 +45,38 @@ class YamlError(Exception):
         self.hint = hint
 
 
-SHALLOW = 3  # positions of paths this deep are kept unpacked: all that building the IR asks for
 TEXT_START = -1  # (*path, TEXT_START): where a multi-line string's text starts (no real path ends with -1)
 
 
 class ParsedDocument:
-    """One YAML document: its value and where each path in it starts.
+    """One YAML document: its value and where each path in it starts (and where each mapping key is).
 
-    The position maps are large (several entries per value) and mostly unused: a document read back
-    from the cache keeps them packed (marshal) and unpacks them on first use, while the positions of
-    shallow paths (`SHALLOW` keys deep: resources, columns, checks) stay ready. Immutable.
+    Immutable by convention. `data`, `positions` and `key_positions` are properties so that a document
+    restored from elsewhere (compiler.speed.codec) can produce them when first asked for.
     """
 
-    __slots__ = ("_data", "_key_positions", "_packed", "_positions", "_sealed", "_shallow", "col", "line")
+    __slots__ = ("_data", "_key_positions", "_positions", "col", "line")
 
     def __init__(self, data: Any, line: int, col: int, positions: dict[Path, tuple[int, int]],
                  key_positions: dict[Path, tuple[int, int]]):
         self._data, self.line, self.col = data, line, col
-        self._positions: dict[Path, tuple[int, int]] | None = positions
-        self._key_positions: dict[Path, tuple[int, int]] | None = key_positions
-        self._shallow: dict[Path, tuple[int, int]] | None = None
-        self._packed: bytes | None = None
-        self._sealed: bytes | None = None
-
-    @classmethod
-    def from_sealed(cls, line: int, col: int, sealed: bytes) -> ParsedDocument:
-        """A document all of whose contents are `sealed` (see `seal`): decoded when first looked at. A
-        document that is never looked at (its resource came built from another process) costs nothing."""
-        doc = cls.__new__(cls)
-        doc.line, doc.col = line, col
-        doc._data = doc._positions = doc._key_positions = doc._shallow = doc._packed = None
-        doc._sealed = sealed
-        return doc
-
-    def seal(self) -> bytes:
-        """The value, shallow positions and packed position maps in one marshal string."""
-        if self._sealed is not None:
-            return self._sealed
-        return marshal.dumps((self.data, *self.pack()))
-
-    def _unseal(self) -> None:
-        sealed, self._sealed = self._sealed, None
-        assert sealed is not None
-        self._data, self._shallow, self._packed = marshal.loads(sealed)
+        self._positions = positions
+        self._key_positions = key_positions
 
     @property
     def data(self) -> Any:
-        if self._sealed is not None:
-            self._unseal()
         return self._data
-
-    def pack(self) -> tuple[dict[Path, tuple[int, int]], bytes]:
-        """(positions of shallow paths, both full maps as marshal bytes): the positions part of `seal`."""
-        if self._sealed is not None:
-            self._unseal()
-        if self._packed is not None and self._shallow is not None:
-            return self._shallow, self._packed
-        positions = self.positions
-        shallow = {p: v for p, v in positions.items() if len(p) <= SHALLOW}
-        return shallow, marshal.dumps((positions, self.key_positions))
-
-    def _unpack(self) -> None:
-        if self._sealed is not None:
-            self._unseal()
-        if self._positions is not None:
-            return
-        assert self._packed is not None
-        self._positions, self._key_positions = marshal.loads(self._packed)
 
     @property
     def positions(self) -> dict[Path, tuple[int, int]]:
-        if self._positions is None:
-            self._unpack()
-        return self._positions  # type: ignore[return-value]  # set by _unpack
+        return self._positions
 
     @property
     def key_positions(self) -> dict[Path, tuple[int, int]]:
-        if self._key_positions is None:
-            self._unpack()
-        return self._key_positions  # type: ignore[return-value]  # set by _unpack
+        return self._key_positions
 
     def position(self, path: Path) -> tuple[int, int] | None:
         """Where the value at `path` starts, if the document has one there."""
-        if self._sealed is not None:
-            self._unseal()
-        if self._positions is None and len(path) <= SHALLOW and self._shallow is not None:
-            return self._shallow.get(path)
         return self.positions.get(path)
 
     def __eq__(self, other: object) -> bool:

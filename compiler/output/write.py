@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact
 from compiler.paths import shown
 from compiler.spec.diagnostics import UserError
 
@@ -21,7 +22,6 @@ WORKFLOW_PREFIX = "specops-"
 # folders dbt creates when it runs inside the output; never ours to delete or report
 RUNTIME_DIRS = ("dbt/target", "dbt/logs", "dbt/dbt_packages")
 RUNTIME_FILES = ("dbt/.user.yml", "dbt/package-lock.yml")
-PARALLEL_MIN_FILES = 2000  # below this, forking costs more than writing takes
 
 
 @dataclass
@@ -104,11 +104,22 @@ class OutputFolderError(UserError):
     """The output folder holds files specops did not write: it is never replaced."""
 
 
-def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) -> None:
+FileGroups = list[list[tuple[str, bytes]]]  # files (path, content) by folder
+
+
+def write_groups(groups: FileGroups) -> None:
+    """Write every group's files (their folders exist)."""
+    for group in groups:
+        write_group(group)
+
+
+def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
+                 write: Callable[[FileGroups], None] = write_groups) -> None:
     """Replace `out` with exactly these output artifacts (dbt's runtime folders are kept).
 
     With `guard`, an existing folder is replaced only if it is empty or holds a specops
-    manifest.json: a mistyped --out or Project output never wipes user files.
+    manifest.json: a mistyped --out or Project output never wipes user files. `write` writes the
+    files, grouped by folder (compiler.speed may pass one that uses several processes).
     """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +130,7 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
     tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
-        _write_by_folder([(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"])
+        write(_by_folder([(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"]))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
             old.rmdir()
@@ -134,20 +145,17 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True) ->
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_by_folder(files: list[tuple[str, bytes]]) -> None:
-    """Write the files, each folder's by one process: writers in different folders do not contend."""
-    from compiler.speed.parallel import parallel_map
-
+def _by_folder(files: list[tuple[str, bytes]]) -> FileGroups:
+    """The files grouped by folder, each folder made (one mkdir per folder, before any file is written)."""
     folders: dict[str, list[tuple[str, bytes]]] = {}
     for path, content in files:
         folders.setdefault(os.path.dirname(path), []).append((path, content))
-    for folder in sorted(folders):  # one mkdir per folder, before any writer starts
+    for folder in sorted(folders):
         os.makedirs(folder, exist_ok=True)
-    groups = [folders[k] for k in sorted(folders)]
-    parallel_map(_write_group, groups, weights=[len(g) for g in groups], worth_it=len(files) >= PARALLEL_MIN_FILES)
+    return [folders[k] for k in sorted(folders)]
 
 
-def _write_group(files: list[tuple[str, bytes]]) -> None:
+def write_group(files: list[tuple[str, bytes]]) -> None:
     for path, content in files:
         write_file(path, content)
 

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.apply.state import State, parse_state, read_state_bytes, state_dir
 from compiler.emit.compile import compile_for_plan
 from compiler.emit.manifest import sha256
 from compiler.front.check import check_repository
-from compiler.plan.make import BaselineData, head_snapshots
 from compiler.plan.model import Baseline
-from compiler.spec.diagnostics import Diagnostic, SpecError
-from compiler.speed.cache import store_file
+from compiler.plan.scope import head_snapshots
+from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
 
 
-class BaselineError(Exception):
-    pass
+class BaselineError(UserError):
+    """A baseline that cannot be had (no such git revision, no git repository)."""
+
+
+@dataclass(frozen=True)
+class BaselineData:
+    info: Baseline
+    resources: Mapping[str, dict]  # address -> snapshot
+    pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
+    artifacts: Mapping[str, bytes | None]  # artifact key -> content (None when only the digest is known)
+    digests: dict[str, str]  # artifact key -> sha256
+    # address -> snapshot_digest of its snapshot, when known without computing (a state file keeps them)
+    resource_digests: Mapping[str, str] | None = None
 
 
 def applied_dir(root: Path, env: str) -> Path:
@@ -77,35 +87,9 @@ class PackedSnapshots(Mapping[str, dict]):
 StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str]]
 
 
-def state_summary(root: Path, env: str, cache_folder: Path | None = None) -> StateSummary:
-    """What a plan needs from the environment's state, as plain data.
-
-    With a `cache_folder`, the summary of the state file's exact bytes is kept there (marshal, one file
-    per repository and environment, keyed by the bytes' sha256): the next plan against the same state
-    reads it instead of parsing the JSON file again. Another state (after an apply) is another key.
-    """
-    raw = read_state_bytes(root, env)
-    if cache_folder is None or raw is None:
-        return summarize(parse_state(raw, root, env))
-    key = hashlib.sha256(raw).hexdigest()
-    path = cache_folder / f"state-{hashlib.sha256(str(root).encode()).hexdigest()[:16]}-{env}"
-    try:
-        with open(path, "rb") as handle:
-            stored_key, summary = marshal.loads(handle.read())
-        if stored_key == key and _is_summary(summary):
-            return summary
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    summary = summarize(parse_state(raw, root, env))
-    store_file(path, marshal.dumps((key, summary)))
-    return summary
-
-
-def _is_summary(value: object) -> bool:
-    types = (str, str, int, str, dict, dict, dict, dict)
-    return (isinstance(value, tuple) and len(value) == len(types)
-            and all(isinstance(v, t) for v, t in zip(value, types, strict=True))
-            and all(isinstance(b, bytes) for b in value[4].values()))
+def state_summary(root: Path, env: str) -> StateSummary:
+    """What a plan needs from the environment's state, as plain data."""
+    return summarize(parse_state(read_state_bytes(root, env), root, env))
 
 
 def summarize(state: State) -> StateSummary:

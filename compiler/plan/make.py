@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from pathlib import Path
 
 from compiler import __version__
-from compiler.emit.compile import Compiled
-from compiler.emit.manifest import MANIFEST
+from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.plan.artifacts import NOT_DIFFED, ArtifactChange, content_diff
+from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
 from compiler.plan.diff import AttrChange, classify
 from compiler.plan.impact import Impact, follow
-from compiler.plan.model import Baseline, Plan, ResourceChange
+from compiler.plan.model import Plan, ResourceChange
+from compiler.plan.scope import artifact_in_scope, in_scope
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
 MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without their diffs
-
-
-@dataclass(frozen=True)
-class BaselineData:
-    info: Baseline
-    resources: Mapping[str, dict]  # address -> snapshot
-    pending: dict[str, dict]  # address -> impact left over by an interrupted or failed apply
-    artifacts: Mapping[str, bytes | None]  # artifact key -> content (None when only the digest is known)
-    digests: dict[str, str]  # artifact key -> sha256
-    # address -> snapshot_digest of its snapshot, when known without computing (a state file keeps them)
-    resource_digests: Mapping[str, str] | None = None
-
-
-def in_scope(address: str, env: str | None, project: SpecProject) -> bool:
-    """Resources that matter to one environment: not other environments or their deployments."""
-    if env is None:
-        return True
-    kind, _, name = address.partition(".")
-    if kind == "environment":
-        return name == env
-    if kind == "deployment":
-        dep = project.deployments.get(name)
-        return dep is None or dep.environment == env
-    return True
-
-
-def artifact_in_scope(key: str, env: str | None) -> bool:
-    if key == MANIFEST:
-        return False
-    if env is None or not key.startswith("k8s/"):
-        return True
-    return key.startswith(f"k8s/{env}/")
-
-
-def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
-    return {r.address: r.snapshot for r in project.resources() if in_scope(r.address, env, project)}
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
@@ -68,7 +33,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     for address in sorted(set(head) | before):
         res = head.get(address)
         if address in before and res is not None and (
-                known.get(address) or snapshot_digest(old_snaps[address])) == res.digest:
+                known.get(address) or snapshot_digest(old_snaps[address])) == project.digest(address):
             continue  # the common case: equal digests, without decoding or building either snapshot
         old = old_snaps[address] if address in before else None
         file = res.loc.file if res else None
@@ -135,3 +100,21 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
     )
+
+
+def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
+                     compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
+                     summary: Callable[[Path, str], StateSummary] = state_summary) -> tuple[Compiled, Plan]:
+    """The compiled project and the plan of `env` against its last apply, or against git revision `against`.
+
+    `compile` makes the artifacts the plan compares (compile_for_plan's, or apply's whole compile) and
+    `summary` reads the environment's state; faster equivalents may be passed (compiler.speed).
+    """
+    compiled = compile(project, env)
+    if against:
+        base = from_git(project.root, against, env)
+    else:
+        if env is None:
+            raise ValueError("a plan against the last apply needs an environment")
+        base = from_summary(project.root, summary(project.root, env))
+    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))

@@ -71,6 +71,10 @@ class Resource:
     def k8s_name(self) -> str:
         return self.meta.name.replace("_", "-")
 
+    def input_files(self) -> tuple[str, ...]:
+        """The repository files this resource is built from, besides its spec file."""
+        return ()
+
 
 # --- Project & Environment -------------------------------------------------------------------
 
@@ -173,6 +177,9 @@ class Dataset(Resource):
                 return col
         return None
 
+    def input_files(self) -> tuple[str, ...]:
+        return (self.source.path,) if self.source is not None and self.source.path else ()
+
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
@@ -241,6 +248,9 @@ class Transform(Resource):
     incremental: Incremental | None = None
     schedule: str | None = None
 
+    def input_files(self) -> tuple[str, ...]:
+        return (self.sql_file,) if self.sql_file else ()
+
 
 # --- ML ---------------------------------------------------------------------------------------
 
@@ -300,6 +310,9 @@ class Model(Resource):
     max_regression: float | None = None
     drift: Drift | None = None
     allow_pii_features: bool = False
+
+    def input_files(self) -> tuple[str, ...]:
+        return (self.training.entrypoint,) if self.training is not None else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
+from compiler.spec.images import dbt_tag, train_tag
 from compiler.spec.ir import (
     Dataset,
     Deployment,
@@ -26,7 +29,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SpecProject:
-    """What the front half of the pipeline hands to backends, plan and apply."""
+    """What the front half of the pipeline hands to backends, plan and apply.
+
+    Immutable. Values derived from the whole project (indexes, the spec digest, image tags) are computed
+    when first asked for and kept (functools.cached_property). Resource digests come from `known_digests`
+    when given there (computed elsewhere, the same values: see `with_digests`), else from the resources.
+    """
 
     root: Path
     project: Project
@@ -38,69 +46,86 @@ class SpecProject:
     deployments: dict[str, Deployment]
     graph: SpecGraph
     warnings: tuple[Diagnostic, ...] = ()
-    # address -> what the resource was built from (compiler.front.check._fingerprint), where known
+    # address -> what the resource was built from (compiler.front.check.fingerprint), where known
     fingerprints: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
-    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    known_digests: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # a fresh index and memo per instance: dataclasses.replace() must not share the old ones
-        index = {r.address: r for r in self._all()}
-        object.__setattr__(self, "_by_address", dict(sorted(index.items())))
-        object.__setattr__(self, "_memo", {})
+    def with_digests(self, digests: Mapping[str, str]) -> SpecProject:
+        """The same project, its resources' digests known (address -> Resource.digest, e.g. remembered)."""
+        return replace(self, known_digests=digests)
 
-    def memo(self, key: Any, compute: Callable[[], T]) -> T:
-        """Compute a value derived from this (immutable) project once; backends share it."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+    def digest(self, address: str) -> str:
+        """The resource's digest (Resource.digest)."""
+        known = self.known_digests.get(address)
+        return known if known is not None else self.by_address[address].digest
 
-    def _all(self) -> list[Resource]:
-        out: list[Resource] = [self.project]
-        for group in (self.environments, self.datasets, self.rules, self.transforms, self.models,
-                      self.deployments):
-            out.extend(group.values())
-        return out
+    @functools.cached_property
+    def by_address(self) -> dict[str, Resource]:
+        """Every resource, the Project included, sorted by address."""
+        index: dict[str, Resource] = {self.project.address: self.project}
+        for group in (self.environments, self.datasets, self.rules, self.transforms, self.models, self.deployments):
+            for res in group.values():
+                index[res.address] = res
+        return dict(sorted(index.items()))
+
+    @functools.cached_property
+    def _resources(self) -> tuple[Resource, ...]:
+        return tuple(r for a, r in self.by_address.items() if a != self.project.address)
 
     def resources(self) -> list[Resource]:
         """Every resource but the Project, sorted by address."""
-        found = self.memo("resources", lambda: tuple(r for a, r in self._by_address.items()
-                                                     if a != self.project.address))
-        return list(found)
+        return list(self._resources)
 
     def get(self, address: str) -> Resource | None:
-        return self._by_address.get(address)
+        return self.by_address.get(address)
+
+    @functools.cached_property
+    def _external(self) -> tuple[Dataset, ...]:
+        return tuple(d for d in self.datasets.values() if d.source is not None)
 
     def external_datasets(self) -> list[Dataset]:
         """Datasets with a source (table, file or external), in name order."""
-        return list(self.memo("external", lambda: tuple(d for d in self.datasets.values() if d.source is not None)))
+        return list(self._external)
+
+    @functools.cached_property
+    def _deployments_of(self) -> dict[str, list[Deployment]]:
+        return _grouped(self.deployments, "model")
 
     def deployments_of(self, model: str) -> list[Deployment]:
         """The model's deployments, in name order."""
-        return list(self._grouped("deployments_of", self.deployments, "model").get(model, ()))
+        return list(self._deployments_of.get(model, ()))
 
-    def _grouped(self, key: str, group: dict[str, T], attribute: str) -> dict[str, list[T]]:
-        """The group's resources by the value of one attribute, in name order (memoised under `key`)."""
-        def index() -> dict[str, list[T]]:
-            out: dict[str, list[T]] = {}
-            for res in group.values():
-                out.setdefault(getattr(res, attribute), []).append(res)
-            return out
-
-        return self.memo(key, index)
-
-    def image_tag(self, kind: str, name: str = "") -> str:
-        """The tag of a built image: `train` (of model `name`) or `dbt` (compiler.emit.images)."""
-        from compiler.emit.images import compute_tag
-
-        return self.memo(("image_tag", kind, name), lambda: compute_tag(self, kind, name))
-
-    def producer(self, dataset: str) -> Transform | None:
-        producers = self.memo("producers", lambda: {t.output: t for t in reversed(self.transforms.values())})
-        return producers.get(dataset)
+    @functools.cached_property
+    def _rules_for(self) -> dict[str, list[QualityRule]]:
+        return _grouped(self.rules, "dataset")
 
     def rules_for(self, dataset: str) -> list[QualityRule]:
-        return list(self._grouped("rules_for", self.rules, "dataset").get(dataset, ()))
+        return list(self._rules_for.get(dataset, ()))
+
+    @functools.cached_property
+    def _producers(self) -> dict[str, Transform]:
+        return {t.output: t for t in reversed(self.transforms.values())}
+
+    def producer(self, dataset: str) -> Transform | None:
+        return self._producers.get(dataset)
+
+    @functools.cached_property
+    def input_files(self) -> tuple[str, ...]:
+        """The repository files that loading reads besides the spec files (SQL, training code, data), sorted."""
+        return tuple(sorted({posixpath.normpath(f) for r in self._resources for f in r.input_files()}))
+
+    def image_tag(self, kind: str, name: str = "") -> str:
+        """The tag of a built image: `train` (of model `name`) or `dbt` (compiler.spec.images)."""
+        if kind == "dbt":
+            return self._dbt_tag
+        if kind == "train":
+            return train_tag(self.project.python_version, self.models[name], self.spec_digest)
+        raise ValueError(f"unknown image kind {kind!r}")
+
+    @functools.cached_property
+    def _dbt_tag(self) -> str:
+        data = ("dataset.", "transform.", "quality_rule.", "environment.")
+        return dbt_tag([f"{r.address}={self.digest(r.address)}" for r in self._resources if r.address.startswith(data)])
 
     @property
     def default_environment(self) -> str | None:
@@ -110,14 +135,18 @@ class SpecProject:
             return "dev"
         return next(iter(self.environments), None)
 
-    @property
+    @functools.cached_property
     def spec_digest(self) -> str:
         """One digest of every resource's normalised content."""
+        h = hashlib.sha256()
+        for address in self.by_address:
+            h.update(f"{address}={self.digest(address)}\n".encode())
+        return h.hexdigest()
 
-        def compute() -> str:
-            h = hashlib.sha256()
-            for address, res in self._by_address.items():
-                h.update(f"{address}={res.digest}\n".encode())
-            return h.hexdigest()
 
-        return self.memo("spec_digest", compute)
+def _grouped(group: dict[str, T], attribute: str) -> dict[str, list[T]]:
+    """The group's resources by the value of one attribute, in name order."""
+    out: dict[str, list[T]] = {}
+    for res in group.values():
+        out.setdefault(getattr(res, attribute), []).append(res)
+    return out

@@ -12,8 +12,6 @@ import hashlib
 import json
 from typing import Any
 
-from compiler.spec.ir import Resource
-
 _SKIP = {"loc", "digest", "sql_loc"}
 
 
@@ -50,7 +48,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def snapshot(res: Resource) -> dict[str, Any]:
+def snapshot(res: Any) -> dict[str, Any]:
+    """A resource (compiler.spec.ir) as plain data."""
     data = _plain(res)
     meta = data.pop("meta")
     return {"kind": res.KIND, "metadata": meta, "spec": data}

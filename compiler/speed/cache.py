@@ -1,98 +1,133 @@
-"""A content-addressed cache of per-file front-end results, in the user's cache folder.
+"""The user's cache folder, where the time savers keep what they remember between runs.
 
-Entries are keyed by the file's path and bytes; the folder they live in is named after the tool
-version, the digest of its code (compiler.speed.tooldigest), the entries' format and the schemas' digest,
-so a new release, an edited schema or any edit of specops itself starts from empty. An entry is
-bytes (compiler.speed.codec's encoding); the caller decodes it. Writes go to a temporary file renamed
-into place (safe under concurrent runs); an entry that cannot be read or decoded is a miss, never
-an error. The cache can only save work: a miss recomputes the same result. The same folder keeps
-the resources' digests (compiler.speed.digests).
+One folder per version of specops' code (compiler.speed.tooldigest), of the entries' format and of the
+schemas, under $SPECOPS_CACHE_DIR, else $XDG_CACHE_HOME/specops, else ~/.cache/specops: never inside
+the repository. When a new folder starts, all but the KEEP most recently used are removed.
+
+Every entry is authenticated: it starts with an HMAC-SHA256 of its name and payload under a key of the
+user's own, kept outside the cache folder ($SPECOPS_KEY_FILE, else $XDG_CONFIG_HOME/specops/cache.key,
+mode 0600). An entry that was planted, copied under another name, damaged or written by other code is
+a miss, so a cache can only save work and never change a result, even when someone else can write to
+the cache folder. Payloads are plain data (marshal), never pickle. Entries are written to a temporary
+file renamed into place, so concurrent runs see an old entry or a new one, never half of one. Without a
+usable key, or a folder that can be written, there is no cache: it only costs speed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 from compiler import __version__
 
 KEEP = 3  # cache folders of other specops code kept, the most recently used first
-FORMAT = 4  # of the entries: 1 was pickled FileResults, then compiler.speed.codec's bytes (from 4: after the key)
+FORMAT = 5  # of the entries: 5 added the HMAC
+MAGIC = b"SPC5"
+MAC_SIZE = 32
+KEY_SIZE = 32
+
+
+def cache_base() -> Path:
+    base = os.environ.get("SPECOPS_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "specops")
+    return Path(base)
+
+
+def key_file() -> Path:
+    found = os.environ.get("SPECOPS_KEY_FILE")
+    if found:
+        return Path(found)
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(xdg) / "specops" / "cache.key"
+
+
+def user_key(path: Path) -> bytes | None:
+    """The user's cache key, made on first use; None when it cannot be made, or when others could read or
+    change it (then no cache is used)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(KEY_SIZE))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            key = handle.read(KEY_SIZE + 1)
+        private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077 and (
+            not hasattr(os, "getuid") or info.st_uid == os.getuid())
+        if private and len(key) == KEY_SIZE:
+            return key
+    return None
 
 
 class Cache:
-    """One cache folder; `Cache.disabled()` stores nothing."""
+    """One cache folder and the key its entries are signed with."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path, key: bytes):
         self.folder = folder
-        self.hits = 0
-        self.misses = 0
+        self._key = key
 
     @classmethod
-    def disabled(cls) -> Cache:
-        return cls(None)
-
-    @classmethod
-    def for_repository(cls, root: Path, schema_digest: str) -> Cache:
-        """The user's cache folder ($SPECOPS_CACHE_DIR, else $XDG_CACHE_HOME/specops, else ~/.cache/specops).
-
-        Never inside the repository: entries are decoded with marshal, so they must not come from a checkout.
-        A folder for other code (another version, or an edited checkout) is left behind when specops changes:
-        when a new one starts, all but the most recently used KEEP are removed.
-        """
+    def open(cls, schema_digest: str) -> Cache | None:
+        """The cache folder for this code and these schemas, or None when no cache can be used."""
         from compiler.speed.tooldigest import tool_digest
 
+        key = user_key(key_file())
+        if key is None:
+            return None
         tag = hashlib.sha256(f"{__version__}\0{tool_digest()}\0{FORMAT}\0{schema_digest}".encode()).hexdigest()[:16]
-        base = os.environ.get("SPECOPS_CACHE_DIR")
-        if not base:
-            xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-            base = os.path.join(xdg, "specops")
-        del root  # entries are keyed by each file's repository-relative path and bytes
-        folder = Path(base) / f"front-{tag}"
+        base = cache_base()
+        folder = base / f"front-{tag}"
         try:
             os.utime(folder)  # used now: what pruning goes by
         except FileNotFoundError:
-            _prune(Path(base))
+            _prune(base)
         except OSError:
             pass
-        return cls(folder)
+        return cls(folder, key)
+
+    def _mac(self, name: str, payload: bytes) -> bytes:
+        return hmac.new(self._key, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+
+    def read(self, name: str) -> bytes | None:
+        """The payload stored under `name` (a relative path in the folder), or None: missing, unreadable,
+        or not signed with this user's key for this name."""
+        try:
+            with open(self.folder / name, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        head = len(MAGIC) + MAC_SIZE
+        if len(data) < head or data[:len(MAGIC)] != MAGIC:
+            return None
+        payload = data[head:]
+        if not hmac.compare_digest(data[len(MAGIC):head], self._mac(name, payload)):
+            return None
+        return payload
+
+    def write(self, name: str, payload: bytes) -> bool:
+        """Store `payload` under `name`; False when it cannot be written (a cache only loses speed)."""
+        return store_file(self.folder / name, MAGIC + self._mac(name, payload) + payload)
 
     @staticmethod
-    def key(*parts: bytes | str) -> str:
-        h = hashlib.sha256()
-        for part in parts:
-            h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
-            h.update(b"\0")
-        return h.hexdigest()
-
-    def _path(self, key: str) -> str:
-        assert self.folder is not None
-        return os.path.join(self.folder, key[:2], key[2:])
-
-    def get_bytes(self, key: str) -> bytes | None:
-        if self.folder is None:
-            return None
-        try:
-            with open(self._path(key), "rb") as handle:
-                value = handle.read()
-        except OSError:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value
-
-    def put_bytes(self, key: str, value: bytes) -> None:
-        if self.folder is not None:
-            store_file(Path(self._path(key)), value)
+    def entry_name(key: str) -> str:
+        """Where the entry of a hex key lives: spread over 256 folders."""
+        return f"{key[:2]}/{key[2:]}"
 
 
 def store_file(path: Path, content: bytes) -> bool:
-    """Write a cache file through a temporary file renamed into place: a reader (another run) sees the old
-    file or the new one, never half of one. False when it cannot be written: a cache only loses speed."""
+    """Write a file through a temporary file renamed into place: a reader (another run) sees the old
+    file or the new one, never half of one. False when it cannot be written."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

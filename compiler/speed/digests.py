@@ -1,62 +1,65 @@
-"""Resource digests remembered between runs, keyed by what each resource was built from.
+"""Resource digests, remembered between runs and computed on every core.
 
-A resource's digest (compiler.spec.snapshot) costs a normalised JSON rendering; at 10,000 specs that is a
-good part of a plan. A resource's fingerprint (compiler.front.check) covers everything its IR is built
-from: its file's path and bytes, its place in the file, the bytes of the files it names and, for a
-deployment, the alias it resolved; the cache folder's name covers specops' own code. Equal
+A resource's digest (compiler.spec.snapshot) costs a normalised JSON rendering; at 10,000 specs that is
+a good part of a plan. A resource's fingerprint (compiler.front.check) covers everything its IR is
+built from: its file's path and bytes, its place in the file, the bytes of the files it names and, for
+a deployment, the alias it resolved; the cache folder's name covers specops' own code. Equal
 fingerprints therefore mean equal resources and equal digests: a remembered digest is never stale.
 
-One file per repository in the cache folder holds the last run's fingerprint -> digest map
-(marshal), replaced atomically; a file that cannot be read is as good as none.
+`with_digests` gives the project with every digest known (SpecProject.with_digests): remembered ones
+from the cache entry of the repository (fingerprint -> digest), the others computed, in shares by
+several processes when they are many; then this run's are remembered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import marshal
-from pathlib import Path
 
 from compiler.spec.project import SpecProject
-from compiler.speed.cache import store_file
+from compiler.speed.cache import Cache
+from compiler.speed.parallel import parallel_map
+
+PARALLEL_MIN_RESOURCES = 300  # below this, forking costs more than the digests take
 
 
-def digests_file(folder: Path, root: Path) -> Path:
-    return folder / f"digests-{hashlib.sha256(str(root).encode()).hexdigest()[:16]}"
+def entry_name(project: SpecProject) -> str:
+    return f"digests-{hashlib.sha256(str(project.root).encode()).hexdigest()[:16]}"
 
 
-def prime_digests(project: SpecProject, folder: Path | None) -> int:
-    """Give every resource its digest: remembered ones set, the others computed (in shares); return how many
-    were remembered. Then remember this run's."""
-    from compiler.emit import share_digests
-
-    if folder is None:
-        return 0
-    path = digests_file(folder, project.root)
-    known = _read(path)
-    resources = [project.project, *project.resources()]
-    found = 0
-    for res in resources:
-        digest = known.get(project.fingerprints.get(res.address, ""))
-        if digest is not None:
-            res.__dict__.setdefault("digest", digest)  # what the digest property would compute
-            found += 1
-    share_digests(project)  # the others, in shares when they are many
-    current = {project.fingerprints[r.address]: r.digest for r in resources if r.address in project.fingerprints}
-    if current != known:
-        _write(path, current)
-    return found
+def computed(project: SpecProject, known: dict[str, str] | None = None) -> dict[str, str]:
+    """address -> digest of every resource (the Project's included): `known` ones kept, the others computed
+    (in shares by several processes when they are many)."""
+    known = dict(known or {})
+    pending = [r for r in project.by_address.values() if r.address not in known]
+    made = parallel_map(lambda r: r.digest, pending, min_items=PARALLEL_MIN_RESOURCES)
+    known.update((r.address, digest) for r, digest in zip(pending, made, strict=True))
+    return known
 
 
-def _read(path: Path) -> dict[str, str]:
-    try:
-        with open(path, "rb") as handle:
-            data = marshal.loads(handle.read())
-    except (OSError, ValueError, EOFError, TypeError):
+def with_digests(project: SpecProject, cache: Cache | None) -> SpecProject:
+    """The project with every resource's digest known, using and refreshing the remembered ones."""
+    if cache is None:
+        return project.with_digests(computed(project))
+    name = entry_name(project)
+    remembered = _read(cache, name)
+    fingerprints = project.fingerprints
+    known = {address: remembered[fp] for address, fp in fingerprints.items() if fp in remembered}
+    digests = computed(project, known)
+    current = {fingerprints[a]: d for a, d in digests.items() if a in fingerprints}
+    if current != remembered:
+        cache.write(name, marshal.dumps(current))
+    return project.with_digests(digests)
+
+
+def _read(cache: Cache, name: str) -> dict[str, str]:
+    payload = cache.read(name)
+    if payload is None:
         return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+    try:
+        data = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    if not isinstance(data, dict) or not all(type(k) is str and type(v) is str for k, v in data.items()):
         return {}
     return data
-
-
-def _write(path: Path, data: dict[str, str]) -> None:
-    store_file(path, marshal.dumps(data))

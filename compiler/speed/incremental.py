@@ -1,10 +1,11 @@
 """A plan's artifacts, reusing the results of the units whose reads did not change since last time.
 
 `emit_incremental(project, env, store)` gives exactly `emit_all(project, environment=env)`: every
-unit (compiler.emit.units) of every backend, for one environment's manifests. A unit's stored
-result is reused when each read it recorded (compiler.speed.tracking) has the same value now;
-otherwise it runs again, on a recording view, and its new result is stored. Image tags are put in
-after, and each environment's kustomization is computed from its objects (never stored).
+unit (compiler.emit.base.Unit) of every backend part (compiler.emit.registry), for one environment's
+manifests. A unit's stored result is reused when each read it recorded (compiler.speed.tracking) has
+the same value now; otherwise it runs again, on a recording view, and its new result is stored. Image
+tags are put in after, and what a part computes from its units' files (a kustomization) is computed
+again (never stored).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact, Part, Unit
 from compiler.emit.manifest import sha256
-from compiler.emit.units import Unit
+from compiler.emit.registry import parts
 from compiler.spec.project import SpecProject
 from compiler.speed.parallel import parallel_map
 from compiler.speed.tracking import Facts, ProjectView, Tags, Trace
@@ -23,56 +24,45 @@ from compiler.speed.unitstore import Record, UnitStore
 PARALLEL_MIN_UNITS = 400  # fewer stale units than this run here: a fork costs more
 
 
-def plan_units(project: SpecProject, environment: str | None) -> list[Unit]:
-    """Every backend's units; Kubernetes' for `environment` only (all when None)."""
-    from compiler.emit import docker, github, kubernetes
-    from compiler.emit.dbt import units as dbt_units
-
-    return [*dbt_units(project), *docker.units(project), *github.units(project),
-            *kubernetes.units(project, only=environment)]
-
-
 def emit_incremental(project: SpecProject, environment: str | None,
                      store: UnitStore) -> tuple[list[Artifact], dict[str, str]]:
     """The artifacts, sorted, and the sha256 of those whose digest was stored (no image tag in them)."""
-    from compiler.emit.kubernetes import PREFIX as K8S
-    from compiler.emit.kubernetes import with_kustomization
-
-    units = plan_units(project, environment)
+    chosen: list[tuple[Part, list[str]]] = []
+    units = {}
+    for part in parts(project, environment=environment):
+        keys = []
+        for unit in part.units(project):
+            key = "\x1f".join(unit.key)
+            units[key] = unit
+            keys.append(key)
+        chosen.append((part, keys))
     nonce = store.nonce()
     tags = Tags(nonce)
     facts = Facts(project, unknown="?" + secrets.token_hex(8))  # never equal to a stored value
     stored = store.load(nonce)
     records: dict[str, Record] = {}
-    stale: list[tuple[str, Unit]] = []
-    for unit in units:
-        key = "\x1f".join(unit.key)
+    stale: list[str] = []
+    for key in units:
         record = stored.get(key)
         if record is not None and _still_valid(record, facts):
             records[key] = record
         else:
-            stale.append((key, unit))
-    made = parallel_map(lambda item: _run(project, facts, tags, item[1]), stale, min_items=PARALLEL_MIN_UNITS)
-    for (key, _), record in zip(stale, made, strict=True):
-        records[key] = record
+            stale.append(key)
+    made = parallel_map(lambda key: _run(project, facts, tags, units[key]), stale, min_items=PARALLEL_MIN_UNITS)
+    records.update(zip(stale, made, strict=True))
     # kept: this run's units, and the manifests of the other environments (a plan of another --env reuses them)
     kept = {key: record for key, record in stored.items() if _other_environment(key, environment, project)}
-    kept.update({"\x1f".join(u.key): records["\x1f".join(u.key)] for u in units})
-    store.save(nonce, kept, {key for key, _ in stale})
+    kept.update((key, records[key]) for key in units)
+    store.save(nonce, kept, set(stale))
 
     out: dict[str, Artifact] = {}
-    by_env: dict[str, list[Artifact]] = {}
     digests: dict[str, str] = {}
-    for unit in units:
-        for art in _artifacts(project, tags, records["\x1f".join(unit.key)], digests):
-            if unit.key[0] == "kubernetes":
-                by_env.setdefault(unit.key[1], []).append(art)
-            else:
-                _add(out, art)
-    for env_name, made_here in by_env.items():
-        for art in with_kustomization(project.environments[env_name], made_here):
-            assert art.path.startswith(f"{K8S}/{env_name}/")
-            _add(out, art)
+    for part, keys in chosen:
+        made_here = [art for key in keys for art in _artifacts(project, tags, records[key], digests)]
+        for art in part.complete(project, made_here):
+            if art.key in out:
+                raise ValueError(f"two artifacts claim {art.key}")
+            out[art.key] = art
     return [out[k] for k in sorted(out)], digests
 
 
@@ -107,9 +97,3 @@ def _artifacts(project: SpecProject, tags: Tags, record: Record, digests: dict[s
         if not used:
             digests[art.key] = digest
         yield art
-
-
-def _add(out: dict[str, Artifact], art: Artifact) -> None:
-    if art.key in out:
-        raise ValueError(f"two artifacts claim {art.key}")
-    out[art.key] = art

@@ -1,10 +1,10 @@
 """What a unit of backend work reads from the project, recorded, and checked against the project now.
 
-A unit (compiler.emit.units) runs on a `ProjectView`: the SpecProject API, reading through to the
+A unit (compiler.emit.base.Unit) runs on a `ProjectView`: the SpecProject API, reading through to the
 real project and recording every read in a `Trace` as (read key, value), where the value is what
 `Facts` computes for that key: a resource's fingerprint (compiler.front.check, which covers everything
 the resource was built from), a digest of a kind's names, of a derived list (a dataset's rules, a
-model's deployments, the external datasets), or a derived value itself. Reading anything the view
+model's deployments, the external datasets), or the repository files the specs name. Reading anything the view
 does not offer is an error, so no read can go unrecorded. A unit whose every recorded read has the same value
 now reads the same things, so it would produce the same artifacts.
 
@@ -17,7 +17,7 @@ spec text can spell one by chance.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,16 +44,6 @@ def _digest(parts: Iterator[str] | list[str]) -> str:
     return h.hexdigest()
 
 
-def _repo_copies(project: SpecProject) -> Any:
-    from compiler.emit.docker import repo_copies
-
-    return repo_copies(project)
-
-
-# values backends derive from the whole project (SpecProject.memo keys), checked by their value
-DERIVED: dict[str, Callable[[SpecProject], Any]] = {"docker.repo_copies": _repo_copies}
-
-
 class Facts:
     """The value of every read key for the project as it is now (computed when first asked)."""
 
@@ -76,7 +66,7 @@ class Facts:
         if tag == "names":
             return _digest(list(getattr(p, _GROUPS[key[1]])))
         if tag == "all":
-            return _digest([f"{a}={self.value(('res', a))}" for a in p._by_address])
+            return _digest([f"{a}={self.value(('res', a))}" for a in p.by_address])
         if tag == "rules_for":
             return self._list(p.rules_for(key[1]))
         if tag == "deployments_of":
@@ -85,8 +75,8 @@ class Facts:
             return self._list(p.external_datasets())
         if tag == "default_environment":
             return repr(p.default_environment)
-        if tag == "memo":
-            return _digest([repr(DERIVED[key[1]](p))])
+        if tag == "input_files":
+            return _digest(list(p.input_files))
         raise KeyError(key)
 
     def _list(self, resources: list[Any]) -> str:
@@ -193,11 +183,10 @@ class ProjectView:
         self._read("default_environment")
         return self._p.default_environment
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        if key not in DERIVED:
-            raise UntrackedRead(f"a unit may only use the derived values {sorted(DERIVED)}, not {key!r}")
-        self._read("memo", key)
-        return self._p.memo(key, lambda: DERIVED[key](self._p))
+    @property
+    def input_files(self) -> tuple[str, ...]:
+        self._read("input_files")
+        return self._p.input_files
 
     def image_tag(self, kind: str, name: str = "") -> str:
         self._trace.tags.add((kind, name))

@@ -91,7 +91,7 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from compiler.apply.steps.train import load_frame, quiet_mlflow
+    from compiler.apply.steps.data import load_frame, quiet_mlflow
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")

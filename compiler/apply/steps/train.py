@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.steps.data import load_frame, quiet_mlflow
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.spec.ir import LOWER_IS_BETTER, Model
 
@@ -35,33 +36,6 @@ class TrainResult:
         return {"registered_model": model.registry_name, "alias": model.alias, "candidate_version": self.version,
                 "alias_version": self.alias_version, "run_id": self.run_id, "metrics": self.metrics,
                 "promoted": self.promoted, "reasons": self.reasons}
-
-
-def load_frame(ctx: RunContext, model: Model):
-    """The training dataset's feature and target columns, read from the environment's warehouse."""
-    import duckdb
-
-    assert model.training is not None
-    wh = ctx.env.warehouse
-    if wh.type != "duckdb":
-        raise StepFailed(f"training reads the warehouse; environment '{ctx.env.name}' uses {wh.type}, and this "
-                         "version of specops trains from duckdb warehouses only (run training in that environment's "
-                         "CI job or the retraining CronJob)")
-    path = ctx.root / str(wh.get("path"))
-    if not path.exists():
-        raise StepFailed(f"the warehouse {path} does not exist yet: build the datasets first (specops apply)")
-    tr = model.training
-    columns = ", ".join(f'"{c}"' for c in (*tr.features, tr.target))
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        frame = con.execute(f'select {columns} from "main"."{tr.dataset}"').df()
-    except duckdb.Error as exc:
-        raise StepFailed(f"cannot read dataset '{tr.dataset}' from {path}: {exc}") from None
-    finally:
-        con.close()
-    if frame.empty:
-        raise StepFailed(f"dataset '{tr.dataset}' is empty")
-    return frame
 
 
 def load_entrypoint(ctx: RunContext, model: Model):
@@ -200,14 +174,3 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
         client.set_registered_model_alias(model.registry_name, model.alias, str(version))
     return TrainResult(version, run.info.run_id, metrics, promoted, reasons,
                        version if promoted else current_version)
-
-
-def quiet_mlflow() -> None:
-    """MLflow's INFO logs and advisory warnings would drown the apply output."""
-    import logging
-    import warnings
-
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"mlflow\..*")
-    warnings.filterwarnings("ignore", message=".*(skops|cloudpickle|Inferred schema contains integer).*")

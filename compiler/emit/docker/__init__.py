@@ -40,12 +40,11 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from compiler import __version__
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.images import dbt_image, serve_image, train_image
 from compiler.emit.render import GENERATED, comment_safe
-from compiler.emit.units import Unit
 from compiler.shipped import data_dir
-from compiler.spec.ir import Dataset, Model, Resource, Transform
+from compiler.spec.ir import Model
 from compiler.spec.project import SpecProject
 
 if TYPE_CHECKING:
@@ -115,9 +114,12 @@ SERVE_HEALTHCHECK = ("import os, urllib.request; urllib.request.urlopen('http://
                      "os.environ.get('PORT', '" + str(DEFAULT_PORT) + "') + '/health', timeout=4)")
 
 
+COST = 0.2  # relative cost at 10,000 specs (compiler.emit.registry)
+
+
 def emit(project: SpecProject) -> list[Artifact]:
     """The Dockerfiles, requirements and entrypoints of every model's images and of the dbt image."""
-    return [art for unit in units(project) for art in unit.run(project)]
+    return run_units(project, units(project))
 
 
 def units(project: SpecProject) -> list[Unit]:
@@ -217,25 +219,10 @@ def train_dockerfile(project: SpecProject, model: Model) -> bytes:
         cmd=_exec(["specops", "train", model.name]))
 
 
-def _repo_files(resource: Resource) -> list[str]:
-    """Files of the repository that loading `resource` reads, besides its spec file."""
-    if isinstance(resource, Transform) and resource.sql_file:
-        return [resource.sql_file]
-    if isinstance(resource, Model) and resource.training is not None:
-        return [resource.training.entrypoint]
-    if isinstance(resource, Dataset) and resource.source is not None and resource.source.path:
-        return [resource.source.path]
-    return []
-
-
 def repo_copies(project: SpecProject) -> list[str]:
     """COPY arguments (JSON form) bringing to /app what `specops train` loads from the repository."""
-    return project.memo("docker.repo_copies", lambda: _repo_copies(project))
-
-
-def _repo_copies(project: SpecProject) -> list[str]:
     folders = sorted({posixpath.normpath(f) for f in project.project.specs})
-    files = {posixpath.normpath(f) for r in project.resources() for f in _repo_files(r)}
+    files = set(project.input_files)
     files = {f for f in files if not any(f.startswith(d + "/") for d in folders if d != ".")}
     by_dir: dict[str, list[str]] = {}
     for path in sorted(files | {"specops.yaml"}):

@@ -23,10 +23,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from compiler import __version__
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.github.pins import annotate, uses
 from compiler.emit.render import GENERATED, dump_yaml
-from compiler.emit.units import Unit
 from compiler.spec.ir import Environment, Model
 from compiler.spec.project import SpecProject
 
@@ -47,9 +46,12 @@ _PYTHON = re.compile(r"^3\.[0-9]+$")
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
+COST = 0.06  # relative cost at 10,000 specs (compiler.emit.registry)
+
+
 def emit(project: SpecProject) -> list[Artifact]:
     """The PR, apply and retrain workflows (paths relative to the Project's workflows_dir)."""
-    return [art for unit in units(project) for art in unit.run(project)]
+    return run_units(project, units(project))
 
 
 def units(project: SpecProject) -> list[Unit]:

@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from compiler.emit import Artifact
+from compiler.emit.base import Artifact, Part, Unit, run_units
 from compiler.emit.kubernetes import cronjobs, kserve, seldon, serving
 from compiler.emit.kubernetes.resolved import ResolvedModel
 from compiler.emit.kubernetes.target import Target, served
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
-from compiler.emit.units import Unit
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
 
@@ -42,6 +41,22 @@ PREFIX = "k8s"
 DIGEST_SKIP = {"checkov.io/skip1": "CKV_K8S_43=images are tagged by content at compile time; "
                                    "their digest exists only after the image build"}
 Doc = tuple[dict[str, Any], tuple[str, ...], str]  # object, owners, spec file
+
+
+COST = 1.1  # relative cost at 10,000 specs (compiler.emit.registry), shared between the environments
+
+
+def parts(project: SpecProject, environment: str | None = None) -> list[Part]:
+    """One part per environment with a namespace (only `environment`'s when given)."""
+    share = COST / max(1, len(project.environments))  # one environment's, even when it is alone
+    return [Part(PREFIX, partial(environment_units, env_name=env.name), share,
+                 finish=partial(_finish, env_name=env.name))
+            for env in sorted(project.environments.values(), key=lambda e: e.name)
+            if env.namespace is not None and environment in (None, env.name)]
+
+
+def _finish(project: SpecProject, made: list[Artifact], env_name: str) -> list[Artifact]:
+    return with_kustomization(project.environments[env_name], made)
 
 
 def emit(project: SpecProject) -> list[Artifact]:
@@ -59,7 +74,7 @@ def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = 
     for env in sorted(project.environments.values(), key=lambda e: e.name):
         if env.namespace is None or (only is not None and env.name != only):
             continue
-        made = [art for unit in environment_units(project, env.name, resolved) for art in unit.run(project)]
+        made = run_units(project, environment_units(project, env.name, resolved))
         out.extend(with_kustomization(env, made))
     return out
 

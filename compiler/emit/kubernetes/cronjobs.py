@@ -29,6 +29,7 @@ from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_na
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
+from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
@@ -67,7 +68,7 @@ def _secret_keys(t: Target) -> list[str]:
 
 
 def _identity(t: Target, component: str, res: Resource, name: str) -> Identity:
-    version = images.model_tag(res) if isinstance(res, Model) else images.dbt_image(t.project).rsplit(":", 1)[1]
+    version = model_tag(res) if isinstance(res, Model) else images.dbt_image(t.project).rsplit(":", 1)[1]
     return Identity(app=res.k8s_name, instance=name, component=component, version=version,
                     part_of=t.part_of, resource=res)
 

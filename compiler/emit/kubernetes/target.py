@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.emit import images
 from compiler.emit.kubernetes.labels import Identity, fit_name, metadata
 from compiler.emit.kubernetes.resolved import ModelRef, ResolvedModel, model_ref
+from compiler.spec.images import model_tag
 from compiler.spec.ir import Deployment, Environment, Model
 from compiler.spec.project import SpecProject
 
@@ -52,5 +52,5 @@ def served(target: Target, d: Deployment, name_limit: int = 63) -> Served:
     ref = model_ref(model, d, target.resolved.get(model.name))
     name = fit_name(d.k8s_name, name_limit)
     ident = Identity(app=model.k8s_name, instance=name, component="server",
-                     version=ref.version or images.model_tag(model), part_of=target.part_of, resource=d)
+                     version=ref.version or model_tag(model), part_of=target.part_of, resource=d)
     return Served(target, d, model, ref, name, ident)

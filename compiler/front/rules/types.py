@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.front.rules import Context
+from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
 

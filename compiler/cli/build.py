@@ -1,0 +1,114 @@
+"""Commands that produce files: `compile` and `verify`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from compiler.cli.common import EXIT_INVALID, ReportedFailure, compile_all, guarded, load_project, path_argument
+from compiler.paths import shown
+from compiler.speed.gc import batch_gc
+
+
+@click.command(name="compile")
+@path_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: the Project's spec.output, e.g. build/).")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 listing stale, missing and extra generated files (CI drift check).")
+@guarded
+@batch_gc()
+def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
+    """Validate, then emit the dbt project, Dockerfiles, Kubernetes manifests and workflows.
+
+    The output folder is replaced atomically; files no longer produced are removed.
+    """
+    from compiler.output.write import check_drift, write_output, write_workflows
+    from compiler.speed import Speed
+
+    speed = Speed.for_run(use_cache=False)
+    project = load_project(path, speed=speed)
+    compiled = compile_all(project, speed)
+    out_dir = compiled.output_dir(out.resolve() if out else None)
+    _refuse_spec_folders(project, out_dir)
+    if check:
+        drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts)
+        if drift.clean:
+            if out_dir.is_dir():
+                click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
+            else:
+                click.echo(f"up to date: the generated workflows match the specs ({shown(out_dir)} is not kept "
+                           "here, so only the workflows were compared)")
+            return
+        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
+            for item in items:
+                click.echo(f"{label:>8}  {item}")
+        click.echo(f"generated files are out of date ({len(drift.stale)} stale, {len(drift.missing)} missing, "
+                   f"{len(drift.extra)} extra); run `specops compile`")
+        raise ReportedFailure(EXIT_INVALID)
+    write_output(out_dir, compiled.artifacts, write=speed.write_groups)
+    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
+    detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+    click.echo(f"compiled {len(compiled.artifacts)} files into {shown(out_dir)} ({detail})")
+
+
+@click.command()
+@path_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="The compiled output to check (default: compile afresh into the Project's output folder).")
+@click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
+              "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")
+@guarded
+@batch_gc()
+def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
+    """Run the installed validators over the compiled output and report their findings together.
+
+    dbt parse, kubernetes-validate --strict, hadolint, actionlint, zizmor --offline and checkov;
+    a validator that is not installed is skipped with a note. Exit 1 when any reports findings.
+    """
+    from compiler.output.verify import VALIDATORS, Target
+    from compiler.output.verify import verify as run_verify
+    from compiler.output.write import write_output, write_workflows
+    from compiler.speed import Speed
+
+    speed = Speed.for_run(use_cache=False)
+    project = load_project(path, speed=speed)
+    compiled = compile_all(project, speed)
+    out_dir = out.resolve() if out else compiled.output_dir()
+    if out is None:
+        write_output(out_dir, compiled.artifacts, write=speed.write_groups)
+        write_workflows(compiled.workflows_dir, compiled.artifacts)
+    workflows = sorted(compiled.workflows_dir / a.path for a in compiled.artifacts if a.base == "workflows")
+    known = {label for label, _, _ in VALIDATORS} | {binary for _, binary, _ in VALIDATORS if binary}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise click.BadParameter(f"unknown validator {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                                 param_hint="--only")
+    if out is not None and not out_dir.is_dir():
+        raise click.BadParameter(f"{out} is not a folder; compile first, or leave --out out", param_hint="--out")
+    results = run_verify(Target(project, out_dir, workflows), set(only) or None)
+    failed = 0
+    for r in results:
+        mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[r.status]
+        click.echo(f"{mark}  {r.tool:<20} {len(r.findings)} finding(s)" + (f"  ({r.note})" if r.note else ""))
+        for f in r.findings[:50]:
+            click.echo(f"        {f}")
+        failed += r.status == "failed"
+    ran = sum(r.status != "skipped" for r in results)
+    click.echo(f"verify: {ran} validator(s) ran, {failed} reported findings, "
+               f"{len(results) - ran} skipped")
+    if failed:
+        raise ReportedFailure(EXIT_INVALID)
+
+
+def _refuse_spec_folders(project, out_dir: Path) -> None:
+    """The output is replaced as a whole: it may not be the repository or overlap a spec folder."""
+    from compiler.paths import output_overlap
+
+    problem = output_overlap(project.root, out_dir, project.project.specs)
+    if problem:
+        raise click.BadParameter(f"{shown(out_dir)}: {problem}, and compile replaces its output folder as a "
+                                 "whole", param_hint="--out")

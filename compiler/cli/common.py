@@ -1,0 +1,144 @@
+"""What every command shares: exit codes, errors without tracebacks, options, and loading the project."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
+
+if TYPE_CHECKING:
+    from compiler.emit.compile import Compiled
+    from compiler.spec.project import SpecProject
+    from compiler.speed import Speed
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class SpecopsError(click.ClickException):
+    """A domain error: shown without a traceback, exit code 1."""
+
+    exit_code = EXIT_INVALID
+
+
+class ReportedFailure(click.exceptions.Exit):
+    """The failure was already printed; exit with the code."""
+
+
+path_argument = click.argument(
+    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=Path),
+)
+select_option = click.option(
+    "--select", "-s", "select", multiple=True,
+    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable.",
+)
+
+
+def guarded(func: F) -> F:
+    """Turn unexpected exceptions into a one-line message (set SPECOPS_DEBUG=1 for the traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except SpecError as exc:
+            print_diagnostics(Path("."), exc.diagnostics, "text")
+            raise ReportedFailure(EXIT_INVALID) from None
+        except UserError as exc:
+            raise SpecopsError(str(exc)) from None
+        except OSError as exc:  # a path the user gave that cannot be written or read
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise SpecopsError(f"{exc.strerror or exc}{where}") from None
+        except Exception as exc:
+            if os.environ.get("SPECOPS_DEBUG"):
+                raise
+            raise SpecopsError(f"internal error: {type(exc).__name__}: {exc} "
+                               "(set SPECOPS_DEBUG=1 to see the traceback, and please report it)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_diagnostics(root: Path, diags: list[Diagnostic], fmt: str, summary: str | None = None,
+                       err: bool = False) -> None:
+    from compiler.cli.report import RENDERERS
+
+    click.echo(RENDERERS[fmt](root, diags, summary), nl=False, err=err)
+
+
+def repo_root(path: Path) -> Path:
+    if not path.exists():
+        raise click.BadParameter(f"'{path}' does not exist", param_hint="PATH")
+    return path.resolve()
+
+
+def compile_all(project: SpecProject, speed: Speed | None = None) -> Compiled:
+    """Every generated file of the project (compile, verify), with the time savers of `speed`."""
+    from compiler.emit.compile import compile_project
+    from compiler.speed import Speed
+
+    speed = speed or Speed.for_run(use_cache=False)
+    return compile_project(speed.with_digests(project), speed.emit)
+
+
+def load_project(path: Path, fmt: str = "text", speed: Speed | None = None, to_stderr: bool = False):
+    """The checked project; on errors, print them all and exit 1.
+
+    `speed` (compiler.speed) does the per-file work; without, no cache is used. Commands whose standard
+    output is data (plan --format json, graph -f json) pass `to_stderr`, so that warnings and errors never
+    corrupt it.
+    """
+    from compiler.front.check import check_repository
+    from compiler.speed import Speed
+
+    root = repo_root(path)
+    speed = speed or Speed.for_run(use_cache=False)
+    project, diags = check_repository(root, speed.files)
+    if project is None:
+        print_diagnostics(root, diags, fmt, err=to_stderr)
+        raise ReportedFailure(EXIT_INVALID)
+    if diags and fmt == "text":
+        print_diagnostics(root, diags, fmt, summary="", err=to_stderr)
+    return project
+
+
+env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
+no_cache_option = click.option("--no-cache", is_flag=True,
+                               help="Ignore the per-file cache in ~/.cache/specops (same results, only slower).")
+
+
+def environment(project, env: str | None) -> str:
+    from compiler.spec.diagnostics import did_you_mean
+
+    if env is not None and not env.strip():
+        raise click.BadParameter("an environment name may not be empty", param_hint="--env")
+    name = env or project.default_environment
+    if name is None:
+        raise SpecopsError("the repository defines no Environment")
+    if name not in project.environments:
+        hint = did_you_mean(name, project.environments) or f"environments: {', '.join(project.environments)}"
+        raise click.BadParameter(f"unknown environment '{name}'; {hint}", param_hint="--env")
+    return name
+
+
+def selection(project, select: tuple[str, ...]) -> set[str] | None:
+    from compiler.spec.selection import SelectionError
+    from compiler.spec.selection import select as run_select
+
+    if not select:
+        return None
+    try:
+        chosen = run_select(project, select)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--select") from None
+    if not chosen:  # a plan of nothing must never be mistaken for a plan of everything
+        raise click.BadParameter(f"{' '.join(select)!r} matches no resource", param_hint="--select")
+    return chosen

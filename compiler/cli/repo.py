@@ -1,0 +1,137 @@
+"""Commands that read the repository: `validate`, `graph`, `schema` and `init`."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from compiler.cli.common import (
+    EXIT_INVALID,
+    ReportedFailure,
+    SpecopsError,
+    guarded,
+    load_project,
+    path_argument,
+    print_diagnostics,
+    repo_root,
+    select_option,
+)
+from compiler.speed.gc import batch_gc
+
+
+@click.command()
+@path_argument
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="Output format: text, json, github (workflow annotations) or sarif.")
+@guarded
+@batch_gc()
+def validate(path: Path, fmt: str) -> None:
+    """Check the spec repository at PATH; report every error with file:line:col.
+
+    Exit codes: 0 valid, 1 invalid, 2 usage error.
+    """
+    from compiler.front.check import check_repository
+    from compiler.speed import Speed
+
+    root = repo_root(path)
+    project, diags = check_repository(root, Speed.for_run(use_cache=False).files)
+    summary = None
+    if project is not None and fmt in ("text", "github"):
+        counts = Counter(r.PREFIX for r in project.resources())
+        detail = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()))
+        summary = f"valid: {sum(counts.values())} resources ({detail})"
+    print_diagnostics(root, diags, fmt, summary)
+    if project is None:
+        raise ReportedFailure(EXIT_INVALID)
+
+
+@click.command()
+@path_argument
+@select_option
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "dot", "mermaid", "json"]), default="text",
+              show_default=True, help="Output format.")
+@guarded
+@batch_gc()
+def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
+    """Print the dependency graph of the repository at PATH (dependencies first)."""
+    from compiler.cli.graph_formats import RENDERERS
+    from compiler.spec.selection import SelectionError
+    from compiler.spec.selection import select as run_select
+
+    project = load_project(path, to_stderr=True)
+    try:
+        nodes = run_select(project, select)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--select") from None
+    if select and not nodes:
+        click.echo(f"warning: the selection {' '.join(select)!r} matched no resource", err=True)
+    click.echo(RENDERERS[fmt](project, nodes), nl=False)
+
+
+@click.command()
+@click.argument("kind", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every kind's schema (with --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files into this folder.")
+@guarded
+def schema(kind: str | None, all_: bool, out: Path | None) -> None:
+    """Print the JSON Schema of KIND (Dataset, QualityRule, ..., or plan), or write all of them with --all --out DIR.
+
+    Point your editor's YAML language server at them, e.g. a first line
+    `# yaml-language-server: $schema=schemas/dataset.schema.json`.
+    """
+    from compiler.shipped import data_dir
+    from compiler.spec.diagnostics import did_you_mean
+    from compiler.spec.kinds import KINDS, kind_from_user
+
+    folder = data_dir("schemas")
+    if all_:
+        if kind:
+            raise click.UsageError("give either KIND or --all, not both")
+        if out is None:
+            for name, stem in KINDS.items():
+                click.echo(f"{name}: {folder / (stem + '.schema.json')}")
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        for stem in [*KINDS.values(), "plan"]:
+            (out / f"{stem}.schema.json").write_bytes((folder / f"{stem}.schema.json").read_bytes())
+        click.echo(f"wrote {len(KINDS) + 1} schemas to {out} (one per kind, and the JSON plan's)")
+        return
+    if not kind:
+        raise click.UsageError(f"name a kind ({', '.join(KINDS)}), or plan, or pass --all")
+    if kind.lower() == "plan":  # the JSON plan's own schema (specops plan --format json)
+        text = (folder / "plan.schema.json").read_text(encoding="utf-8")
+        click.echo(json.dumps(json.loads(text), indent=2))
+        return
+    resolved = kind_from_user(kind)
+    if resolved is None:
+        hint = did_you_mean(kind, list(KINDS) + list(KINDS.values()))
+        raise click.BadParameter(f"unknown kind '{kind}'" + (f"; {hint}" if hint else f"; one of {', '.join(KINDS)}"),
+                                 param_hint="KIND")
+    text = (folder / f"{KINDS[resolved]}.schema.json").read_text(encoding="utf-8")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{KINDS[resolved]}.schema.json").write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out / (KINDS[resolved] + '.schema.json')}")
+    else:
+        click.echo(json.dumps(json.loads(text), indent=2), nl=True)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Project name (default: the folder's name, in snake case).")
+@guarded
+def init(directory: Path, name: str | None) -> None:
+    """Scaffold a small, valid spec repository in DIRECTORY."""
+    from compiler.cli.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(directory, name)
+    except ScaffoldError as exc:
+        raise SpecopsError(str(exc)) from None
+    for rel in written:
+        click.echo(f"  created {directory / rel}")
+    click.echo(f"Next: cd {shlex.quote(str(directory))} && specops validate && specops graph")

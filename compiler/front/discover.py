@@ -1,0 +1,76 @@
+"""Finding the files of a spec repository: specops.yaml, then the spec files of the Project's folders."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from compiler.front.documents import Document, LoadResult, YamlPath
+from compiler.paths import repo_path_problem
+from compiler.spec.diagnostics import Diagnostic
+
+PROJECT_FILE = "specops.yaml"
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _spec_folders(project: Document | None) -> list[tuple[str, YamlPath]]:
+    spec = project.data.get("spec") if project else None
+    folders = spec.get("specs") if isinstance(spec, dict) else None
+    if not isinstance(folders, list) or not folders:
+        return [("specs", ("spec", "specs"))]
+    return [(f, ("spec", "specs", i)) for i, f in enumerate(folders) if isinstance(f, str)]
+
+
+def _excluded_dirs(project: Document | None) -> set[str]:
+    spec = project.data.get("spec") if project else None
+    out = spec.get("output", "build") if isinstance(spec, dict) else "build"
+    return {posixpath.normpath(out)} if isinstance(out, str) and out else set()
+
+
+def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) -> list[str]:
+    """The spec files under the Project's folders, sorted; symlinked ones are also added to `links`."""
+    files: set[str] = set()
+    excluded = _excluded_dirs(result.project)
+    for folder, ypath in _spec_folders(result.project):
+        problem = repo_path_problem(root, folder, must_exist=True)
+        if problem:
+            line, col = result.project.locate(ypath) if result.project else (1, 1)
+            result.diagnostics.append(Diagnostic("bad-path", f"spec folder '{folder}': {problem}",
+                                                 PROJECT_FILE, line, col, "project"))
+            continue
+        base = root / folder
+        if base.is_file():
+            files.add(folder)
+            continue
+        real_root = os.path.realpath(root)
+        pending = [str(base)]
+        while pending:  # scandir, not os.walk: an entry says whether it is a symlink without another stat
+            dirpath = pending.pop()
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            try:
+                entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    if name.startswith(".") or rel in excluded:
+                        continue
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        if not (real == real_root or real.startswith(real_root + os.sep)):
+                            result.diagnostics.append(Diagnostic(
+                                "bad-path", f"folder '{rel}' is a symlink that leaves the repository", rel, 1, 1))
+                        continue  # symlinked folders are never walked: one file, one path
+                    pending.append(entry.path)
+                elif name.endswith(SPEC_SUFFIXES) and not name.startswith(".") and rel != PROJECT_FILE:
+                    files.add(rel)
+                    if links is not None and entry.is_symlink():
+                        links.add(rel)
+    return sorted(files)

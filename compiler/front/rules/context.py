@@ -1,0 +1,41 @@
+"""What every cross-file rule reads: the resources by kind, their documents and the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from compiler.front.documents import Document, YamlPath
+from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.graph import SpecGraph
+from compiler.spec.ir import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
+
+
+@dataclass
+class Context:
+    project: Project
+    environments: dict[str, Environment]
+    datasets: dict[str, Dataset]
+    rules: dict[str, QualityRule]
+    transforms: dict[str, Transform]
+    models: dict[str, Model]
+    deployments: dict[str, Deployment]
+    docs: dict[str, Document]  # address -> document
+    graph: SpecGraph
+    invalid: frozenset[str] = frozenset()  # addresses of documents that failed the schema
+    claimed_outputs: frozenset[str] = frozenset()  # outputs of transforms that failed the schema
+
+    def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
+           *, key: bool = False, severity: str = "error") -> Diagnostic:
+        doc = self.docs[res.address]
+        line, col = doc.locate_key(path) if key else doc.locate(path)
+        return Diagnostic(code, message, doc.file, line, col, res.address, hint, severity)  # type: ignore[arg-type]
+
+    def by_kind(self) -> dict[str, dict[str, Resource]]:
+        return {
+            "environment": self.environments, "dataset": self.datasets, "quality_rule": self.rules,
+            "transform": self.transforms, "model": self.models, "deployment": self.deployments,
+        }
+
+
+Rule = Callable[[Context], Iterable[Diagnostic]]

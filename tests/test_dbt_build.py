@@ -132,3 +132,40 @@ def test_profiles_hold_no_secret(churn: tuple[Path, Path]) -> None:
     prod = profiles["churn_analytics"]["outputs"]["prod"]
     assert prod["password"] == "{{ env_var('WAREHOUSE_PASSWORD') }}"
     assert profiles["churn_analytics"]["target"] == "dev"
+
+
+def test_declared_types_hold_whatever_the_sql_computes(tmp_path: Path) -> None:
+    """`sum(integer)` is a HUGEINT in DuckDB and `count(*)` a BIGINT: the model casts every declared column to
+    its declared type, so the enforced contract holds without casts in the user's SQL."""
+    from conftest import RepoEditor
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.write("specs/datasets/plan_counts.yaml", """\
+apiVersion: specops/v1
+kind: Dataset
+metadata: {name: plan_counts, owner: "@acme/data-eng"}
+spec:
+  columns:
+    - {name: plan, type: string, required: true, unique: true}
+    - {name: subscriptions, type: integer}
+    - {name: total_price, type: "decimal(12,2)"}
+    - {name: customers, type: bigint}
+---
+apiVersion: specops/v1
+kind: Transform
+metadata: {name: build_plan_counts, owner: "@acme/data-eng"}
+spec:
+  inputs: [subscriptions]
+  output: plan_counts
+  sql: |
+    select plan, count(*) as subscriptions, sum(monthly_price) as total_price,
+           sum(1) as customers
+    from {{ input('subscriptions') }}
+    group by plan
+""")
+    out = compile_repo(root)
+    run = dbt(root, out, "build")
+    assert run.returncode == 0, run.explain()
+    assert _not_ok(run) == {}, run.explain()
+    assert "model.churn_analytics.plan_counts" in run.statuses()

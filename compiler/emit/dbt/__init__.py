@@ -252,6 +252,9 @@ def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> 
 
 
 def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
+    """The transform's SQL, its inputs as ref()/source(), inside a select that casts every declared column
+    to its declared type (as SQLMesh does): the enforced contract then holds on every warehouse, where
+    `sum(integer)` may be a HUGEINT (DuckDB) or a numeric (PostgreSQL)."""
     body = INPUT_RE.sub(lambda m: "{{ " + relation(project, m.group("name")) + " }}", t.sql).strip()
     origin = t.sql_file or t.loc.file
     lines = [f"-- {comment_safe(GENERATED.format(source=f'{origin} ({t.address})'))}"]
@@ -259,10 +262,11 @@ def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
         assert t.incremental is not None
         keys = ", ".join(f"'{k}'" for k in t.incremental.unique_key)
         lines.append(f"{{{{ config(materialized='incremental', unique_key=[{keys}]) }}}}")
-        lines += ["select * from (", body, ") as specops_transform",
-                  "{% if is_incremental() %}",
+    casts = [f"    cast({c.name} as {sql_type(c.type)}) as {c.name}" for c in ds.columns]
+    lines += ["select", ",\n".join(casts), "from (", body, ") as specops_transform"]
+    if t.materialization == "incremental":
+        assert t.incremental is not None
+        lines += ["{% if is_incremental() %}",
                   f"where {t.incremental.updated_at} > (select max({t.incremental.updated_at}) from {{{{ this }}}})",
                   "{% endif %}"]
-    else:
-        lines.append(body)
     return "\n".join(lines) + "\n"

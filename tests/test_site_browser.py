@@ -20,11 +20,13 @@ from compiler.spec.project import SpecProject
 from compiler.spec.selection import SelectionError, select
 from tests.site_support import (
     CHROMIUM_ARGS,
+    browser_missing,
     browser_skip_reason,
     chromium,
     churn_with_a_breaking_change,
     example_roots,
     generated_repo,
+    until,
 )
 
 pytestmark = pytest.mark.skipif(browser_skip_reason() is not None, reason=browser_skip_reason() or "")
@@ -66,6 +68,9 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    missing = browser_missing()
+    if missing:  # only when SPECOPS_REQUIRE_BROWSER=1 (CI): there, a browser test that cannot run fails
+        pytest.fail(f"browser tests are required here but cannot run: {missing}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -172,12 +177,24 @@ def test_a_selector_typed_in_the_page_shows_its_lineage(sites: dict[str, Site], 
 
 
 def test_following_links_in_the_page_moves_the_focus(sites: dict[str, Site], open_site) -> None:
+    from playwright.sync_api import expect
+
     page = open_site(sites["churn"].url(suffix="#focus=model.churn"))
     frame = page.frame_locator("#page")
     frame.locator("a", has_text="dataset.customer_features").first.click()
-    page.wait_for_function("document.querySelector('#detailtitle').textContent === 'dataset.customer_features'")
+    until(page, "document.querySelector('#detailtitle').textContent === 'dataset.customer_features'")
     assert page.evaluate("specops.cy.$id('dataset.customer_features').hasClass('focus')")
     assert frame.locator("h1").inner_text() == "dataset.customer_features"
+    # a link to the graph inside the page changes the graph's view, without reloading it
+    page.evaluate("window.notReloaded = true")
+    frame.locator("a", has_text="its whole lineage").click()
+    until(page, "location.hash.startsWith('#select=')")
+    assert sorted(page.evaluate("specops.visible()")) == sorted(
+        select(sites["churn"].project, "+dataset.customer_features+"))
+    assert page.evaluate("window.notReloaded === true")
+    # and back to a resource the graph had focused before: the frame shows it again
+    page.evaluate("specops.reveal('model.churn')")
+    expect(frame.locator("h1")).to_have_text("model.churn")
     assert page.errors == []
 
 
@@ -238,7 +255,7 @@ def test_a_large_repository_opens_collapsed_and_groups_open(open_site, tmp_path:
     box = page.locator("#cy").bounding_box()
     x, y = page.evaluate("(id) => { const p = specops.cy.$id(id).renderedPosition(); return [p.x, p.y]; }", target)
     page.mouse.click(box["x"] + x, box["y"] + y)
-    page.wait_for_function(f"specops.visible().length > {groups}")
+    until(page, f"specops.visible().length > {groups}")
     assert target not in page.evaluate("specops.visible()")
     # search reveals a resource inside its (still closed) group
     model = sorted(project.models)[-1]

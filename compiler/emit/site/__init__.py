@@ -26,7 +26,7 @@ from compiler.emit.base import Artifact
 from compiler.emit.site.facts import ColumnLineage, LineageSource, ModelVersion, no_column_lineage
 from compiler.emit.site.graphdata import data_js, graph_data
 from compiler.emit.site.pages import index_page, plan_page, resource_page, resources_page
-from compiler.emit.site.planview import ImpactItem, PlanView, plan_view, read_plan
+from compiler.emit.site.planview import PlanView, plan_view, read_plan
 from compiler.emit.site.static import static_files
 from compiler.spec.project import SpecProject
 
@@ -50,9 +50,8 @@ def build_site(project: SpecProject, plan: Mapping[str, Any] | None = None,
     files += [(path, content, ()) for path, content in static_files()]
     if view is not None:
         files.append(("plan.html", plan_page(project, view, bool(data["plan"]["stale"])), ()))
-    impacts: dict[str, ImpactItem] = {i.address: i for i in view.impacts} if view is not None else {}
     for res in project.resources():
-        files.append((f"r/{res.address}.html", resource_page(project, res, view, impacts, registry, lineage),
+        files.append((f"r/{res.address}.html", resource_page(project, res, view, registry, lineage),
                       (res.address,)))
     manifest = {
         "tool": "specops", "kind": SITE_KIND, "version": __version__,

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from compiler import __version__
 from compiler.emit.site.facts import LineageSource, ModelVersion, no_column_lineage, sections
 from compiler.emit.site.graphdata import KINDS
-from compiler.emit.site.planview import ImpactItem, PlanView
+from compiler.emit.site.planview import PlanView
 from compiler.shipped import data_dir
 from compiler.spec.ir import Resource
 from compiler.spec.project import SpecProject
@@ -51,14 +51,12 @@ def plan_page(project: SpecProject, plan: PlanView, stale: bool) -> bytes:
 
 
 def resource_page(project: SpecProject, res: Resource, plan: PlanView | None,
-                  impacts: Mapping[str, ImpactItem], registry: Mapping[str, ModelVersion] | None,
-                  lineage: LineageSource = no_column_lineage) -> bytes:
+                  registry: Mapping[str, ModelVersion] | None, lineage: LineageSource = no_column_lineage) -> bytes:
     graph = project.graph
-    change = plan.change_of(res.address) if plan is not None else None
-    files = [f for f in plan.files if f.owner == res.address] if plan is not None else []
     return _render(
         "resource.html.j2", base="../", project=project.project.name, r=res, plan=plan is not None,
-        change=change, impact=impacts.get(res.address), files=files,
+        change=plan.change_of(res.address) if plan else None, impact=plan.impact_of(res.address) if plan else None,
+        files=plan.files_of(res.address) if plan else [],
         sections=sections(project, res, registry, lineage), pages=project.by_address,
         parents=graph.parents(res.address), children=graph.children(res.address),
     )

@@ -7,6 +7,7 @@ files (dbt seeds, CSV and other data formats) are never carried into the site: t
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -71,8 +72,31 @@ class PlanView:
     files: tuple[FileChange, ...]
     spec_digest: str | None
 
+    @functools.cached_property
+    def _changes(self) -> dict[str, Change]:
+        return {c.address: c for c in self.changes}
+
+    @functools.cached_property
+    def _impacts(self) -> dict[str, ImpactItem]:
+        return {i.address: i for i in self.impacts}
+
+    @functools.cached_property
+    def _files(self) -> dict[str, list[FileChange]]:
+        out: dict[str, list[FileChange]] = {}
+        for f in self.files:
+            if f.owner:
+                out.setdefault(f.owner, []).append(f)
+        return out
+
     def change_of(self, address: str) -> Change | None:
-        return next((c for c in self.changes if c.address == address), None)
+        return self._changes.get(address)
+
+    def impact_of(self, address: str) -> ImpactItem | None:
+        return self._impacts.get(address)
+
+    def files_of(self, address: str) -> list[FileChange]:
+        """The changed generated files the resource owns."""
+        return self._files.get(address, [])
 
     def by_work(self, work: str) -> list[str]:
         return [i.address for i in self.impacts if i.work == work]

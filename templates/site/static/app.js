@@ -25,6 +25,7 @@
   var ARROWS_MAX = 600;   // edges get arrows (bezier) up to this many items; haystack lines beyond
   var GROUP_MIN = 1500;   // a selection smaller than this is shown ungrouped, whatever the view
   var RESULTS_MAX = 50;
+  var FIT_MAX = 400;      // focusing fits the lineage in view up to this many shown nodes; beyond, it centres
   var BANDS = 12;         // collapsed views merge layers into at most this many columns: an overview fits a screen
   var GROUP_XSTEP = 320;  // pixels between the columns of a collapsed view (group labels sit under the groups)
 
@@ -301,13 +302,20 @@
       });
     });
     var me = visOf[i] >= 0 ? cy.getElementById(items[visOf[i]].id) : null;
-    if (me && me.length) {
-      me.addClass("focus");
+    if (!me || !me.length) return;
+    me.addClass("focus");
+    if (ids.size <= FIT_MAX) {  // show the whole lineage (measuring a few hundred labels is quick)
+      cy.fit(cy.nodes().filter(function (n) { return ids.has(n.id()); }), 40);
+      if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(me); }
+    } else {
       if (cy.zoom() < 0.6) cy.zoom(0.9);
       cy.center(me);
     }
   }
-  function hideDetail() { if (!$("#detail").hidden) { $("#detail").hidden = true; cy.resize(); } }
+  function hideDetail() {
+    if ($("#detail").hidden) return;
+    $("#detail").hidden = true; cy.resize();
+  }
   function clearFocus() {
     S.focus = -1;
     cy.elements().removeClass("faded focus");
@@ -323,13 +331,14 @@
     if (rebuild) build(); else highlight(i);
     route();
   }
+  var framed = null;  // the page the frame shows (it may have followed a link since its src was set)
   function showPage(i, fromPage) {
     var addr = D.id[i], href = "r/" + addr + ".html";
     if ($("#detail").hidden) { $("#detail").hidden = false; cy.resize(); }
     $("#detailtitle").textContent = addr;
     $("#open").setAttribute("href", href);
-    var frame = $("#page");
-    if (fromPage || frame.getAttribute("src") !== href) frame.setAttribute("src", href);
+    if (!fromPage && framed !== href) $("#page").setAttribute("src", href);
+    framed = href;
   }
   function applySelector(expr) {
     try {
@@ -447,7 +456,7 @@
   var t = performance.now();
   var style = [
     { selector: "node", style: { "background-color": "data(color)", shape: "data(shape)", label: "data(label)",
-        width: "data(w)", height: "data(w)", "font-size": 11, "min-zoomed-font-size": 7, "text-halign": "right",
+        width: "data(w)", height: "data(w)", "font-size": 12, "min-zoomed-font-size": N > 2000 ? 7 : 4, "text-halign": "right",
         "text-valign": "center", "text-margin-x": 5, color: "#222" } },
     { selector: "node.group", style: { "font-size": 28, "min-zoomed-font-size": 3, "text-max-width": 290,
         "text-wrap": "wrap", "text-valign": "bottom", "text-halign": "center", "text-margin-x": 0, "text-margin-y": 4,
@@ -501,15 +510,8 @@
   window.addEventListener("message", function (ev) {  // the page in the frame says which resource it shows
     if (ev.source !== $("#page").contentWindow || !ev.data || ev.data.specops !== "page") return;
     var i = byId.get(ev.data.address);
-    if (i !== undefined && i !== S.focus) {
-      var rebuild = false;
-      if (S.subset && !S.subset.has(i)) { S.subset = null; S.selector = ""; $("#select").value = ""; rebuild = true; }
-      if (grouped() && !S.expanded.has(cellOf(i))) { S.expanded.add(cellOf(i)); rebuild = true; }
-      S.focus = i;
-      if (rebuild) build(); else highlight(i);
-      $("#detailtitle").textContent = D.id[i]; $("#open").setAttribute("href", "r/" + D.id[i] + ".html");
-      route();
-    }
+    if (i === undefined) return;
+    if (i !== S.focus) reveal(i, true); else framed = "r/" + D.id[i] + ".html";
   });
   window.addEventListener("hashchange", fromHash);
 

@@ -77,7 +77,10 @@ def read_registry(project: SpecProject, env_name: str, timeout: int = TIMEOUT_SE
         return all_with("MLflow is not installed here (pip install 'specops[run]')")
     out: dict[str, ModelVersion] = {}
     with _mlflow_http(timeout):
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        try:
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        except Exception as exc:  # an unsupported or malformed URI
+            return all_with(f"registry at {_shown_uri(uri)} not readable: {_first_line(exc)}")
         for m in models:
             try:
                 mv = client.get_model_version_by_alias(m.registry_name, m.alias)

@@ -362,7 +362,7 @@
     var params = new URLSearchParams(location.hash.slice(1)), view = params.get("view");
     routing = true;
     try {
-      if (view && ["none", "folder", "owner", "tag"].indexOf(view) >= 0 && view !== S.groupBy) {
+      if (view && VIEWS.indexOf(view) >= 0 && view !== S.groupBy) {
         S.groupBy = view; $("#groupby").value = view; S.expanded.clear(); build();
       }
       if (params.has("select")) { $("#select").value = params.get("select"); applySelector(params.get("select")); }
@@ -515,6 +515,9 @@
   });
   window.addEventListener("hashchange", fromHash);
 
+  var VIEWS = ["none", "folder", "owner", "tag"];
+  var view0 = new URLSearchParams(location.hash.slice(1)).get("view");
+  if (VIEWS.indexOf(view0) >= 0) S.groupBy = view0;  // before the first build: a link to a view draws it once
   $("#groupby").value = S.groupBy;
   if (N > 3000) $("#groupby option[value=none]").textContent = "all resources (slow: " + N.toLocaleString("en") + ")";
   planPanel();

@@ -1,7 +1,8 @@
 """The github backend: GitHub Actions workflows that check, plan, apply and retrain from the specs.
 
     specops-pr.yml               on pull_request: validate + drift check, then `specops plan` posted
-                                 as one sticky PR comment (and uploaded as an artifact)
+                                 as one sticky PR comment (and uploaded as an artifact, with the
+                                 `specops docs` lineage site that draws it)
     specops-apply.yml            on push to main (and by hand): `specops apply` per Environment,
                                  dev first, each environment after the previous one
     specops-retrain-<model>.yml  per Model with training.schedule: `specops train` on that cron
@@ -34,6 +35,7 @@ APPLY_FILE = "specops-apply.yml"
 DEFAULT_BRANCH = "main"
 RUNNER = "ubuntu-latest"
 PLAN_MARKER = "<!-- specops-plan -->"
+SITE_DIR, SITE_ARTIFACT = "specops-site", "specops-site"  # `specops docs` output, uploaded beside the plan
 TIMEOUTS = {"validate": 15, "plan": 20, "apply": 60, "train": 120}
 
 # comments a workflow reviewer (and zizmor's undocumented-permissions) wants beside a grant
@@ -111,6 +113,13 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
             "name": "specops-plan", "path": "plan.json\nplan.md\n", "if-no-files-found": "error",
             "retention-days": 14,
         }},
+        # the lineage site with the plan drawn on it; a failure here must not hold back the plan's comment
+        {"name": "Build the lineage site with the plan", "id": "site", "continue-on-error": True,
+         "run": f"specops docs --plan plan.json --out {SITE_DIR}\n"},
+        {"name": "Upload the lineage site", "if": "steps.site.outcome == 'success'",
+         "uses": uses("actions/upload-artifact"), "with": {
+             "name": SITE_ARTIFACT, "path": f"{SITE_DIR}/\n", "if-no-files-found": "error", "retention-days": 14,
+         }},
         {
             "name": "Post the plan as a sticky PR comment",
             # the token of a pull request from a fork cannot comment: the artifact still has the plan
@@ -383,6 +392,11 @@ def _sticky_comment_script() -> str:
         "  cp plan.md comment.md\n"
         "else\n"
         """  { printf '%s\\n\\n' "${marker}"; cat plan.md; } > comment.md\n"""
+        "fi\n"
+        f"if [ -f {SITE_DIR}/index.html ]; then\n"
+        f"  printf '\\n---\\nThe lineage site with this plan drawn on it: artifact `{SITE_ARTIFACT}` of "
+        "[this run](%s/%s/actions/runs/%s) (unzip, open index.html).\\n' \\\n"
+        '    "${GITHUB_SERVER_URL}" "${REPO}" "${GITHUB_RUN_ID}" >> comment.md\n'
         "fi\n"
         'comment_id="$(gh api --paginate "repos/${REPO}/issues/${PR_NUMBER}/comments" \\\n'
         f"  --jq '{jq}' | tail -n 1)\"\n"

@@ -149,6 +149,20 @@ def parse_text_report(output: str) -> list[Reported]:
     return found
 
 
+THIRDPARTY = Path(__file__).resolve().parent / "thirdparty"
+
+
+def thirdparty(rel: str) -> bytes:
+    """A third-party file the tests validate against (tests/thirdparty: schemas, CRDs), gunzipped when it is
+    kept compressed (`crds/x.yaml` reads `crds/x.yaml.gz`)."""
+    import gzip
+
+    path = THIRDPARTY / rel
+    if path.exists():
+        return path.read_bytes()
+    return gzip.decompress(path.with_name(path.name + ".gz").read_bytes())
+
+
 def checked(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, list]:
     """What the CLI's front end gives: the checked project (digests known) and the diagnostics, with or
     without the user's cache (compiler.speed)."""

@@ -1,7 +1,7 @@
 """Every dbt YAML file specops emits validates against dbt Labs' own JSON Schemas.
 
-The schemas are dbt-labs/dbt-jsonschema's `latest` files, kept in the shared folder beside the
-repository (../shared/thirdparty/dbt-jsonschema); the tests skip when it is absent.
+The schemas are dbt-labs/dbt-jsonschema's `latest` files, kept in the
+repository's tests/thirdparty/dbt-jsonschema (a copy of ../shared/thirdparty).
 dbt_project.yml is checked with dbt_project-latest.json, property files (models/*.yml,
 seeds/*.yml, models/_sources.yml, tests/*.yml) with dbt_yml_files-latest.json. profiles.yml has
 no published schema and is left out.
@@ -18,13 +18,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import EXAMPLE_ROOT
+from conftest import EXAMPLE_ROOT, THIRDPARTY
 from dbt_support import write_hostile_repo
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "thirdparty" / "dbt-jsonschema"
+SCHEMAS = THIRDPARTY / "dbt-jsonschema"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-pytestmark = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"dbt-jsonschema not found at {SCHEMAS}")
 
 
 def _load(name: str) -> dict[str, Any]:

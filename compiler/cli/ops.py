@@ -145,7 +145,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     alone (`specops apply plan.json`) is a plan saved by `specops plan --out`, for the current folder.
     """
     from compiler.apply.context import RunContext
-    from compiler.apply.runner import run
+    from compiler.apply.runner import rollouts_without_version, run
     from compiler.apply.state import load_state
     from compiler.plan.render import render_text
     from compiler.speed import Speed
@@ -179,15 +179,18 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             click.echo(f"No changes. Environment '{env_name}' is up to date (state serial {result.baseline.serial}).")
             return
         click.echo(render_text(result, color=sys.stdout.isatty()), nl=False)
-        if not yes and saved is None:
-            if not sys.stdin.isatty():
-                raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
-            click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         state = load_state(project.root, env_name)
         from compiler.plan.baseline import head_sha
 
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
                          head_sha(project.root))
+        refused = rollouts_without_version(ctx, state, compiled, result)
+        if refused:
+            raise SpecopsError(f"refusing to apply: {refused}")
+        if not yes and saved is None:
+            if not sys.stdin.isatty():
+                raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
+            click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         outcome = run(ctx, state, compiled, result)
     _report(project, env_name, outcome)
 

@@ -26,10 +26,14 @@ class Impact:
     category: str  # the cause's category, carried downstream
     path: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    full_refresh: bool = False  # data work: rebuild from scratch (dbt --full-refresh), not incrementally
 
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "work": self.work, "cause": self.cause, "category": self.category,
-                "direct": self.address == self.cause, "path": list(self.path), "notes": list(self.notes)}
+        out = {"address": self.address, "work": self.work, "cause": self.cause, "category": self.category,
+               "direct": self.address == self.cause, "path": list(self.path), "notes": list(self.notes)}
+        if self.full_refresh:
+            out["full_refresh"] = True
+        return out
 
 
 def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str | None:

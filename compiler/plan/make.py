@@ -58,7 +58,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         if address not in listed and project.get(address) is not None and in_scope(address, env, project):
             impacts.append(Impact(address, item["work"], item.get("cause", address),
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
-                                  ("pending from an earlier apply",)))
+                                  (*item.get("notes", ()), "pending from an earlier apply"),
+                                  bool(item.get("full_refresh", False))))
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))

@@ -49,7 +49,7 @@ def train(model: str, path: Path, env: str | None) -> None:
                 result = train_model(ctx, spec)
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name)
+        state = load_state(project.root, env_name, project.project.name)
         state.models[model] = result.to_state(spec)
         save_state(project.root, state)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))

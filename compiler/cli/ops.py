@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,11 +101,25 @@ def locked(project, env_name: str, path: Path) -> Iterator[None]:
         with Lock(project.root, env_name):
             yield
     except LockHeld as exc:
-        info = exc.info
-        where = "" if project.root == Path.cwd().resolve() else f" {path}"
-        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
-                           f"{info.get('created')}, lock ID {info.get('id')}); if that run is gone, use "
-                           f"`specops force-unlock {info.get('id')}{where}`") from None
+        raise SpecopsError(lock_refusal(exc, env_name, project.root, path)) from None
+
+
+def lock_refusal(exc, env_name: str, root: Path, path: Path) -> str:
+    """Who holds the lock and how to break it; for a lock file holding no lock, what it holds and how to
+    remove it."""
+    from compiler.paths import shown
+
+    where = "" if root == Path.cwd().resolve() else f" {path}"
+    if exc.problem is not None:
+        return (f"environment '{env_name}' is locked by {shown(exc.path)}, but that file holds no lock specops "
+                f"wrote: {exc.problem}. If no apply or train is running on '{env_name}', remove the file: "
+                f"rm {shown(exc.path)}")
+    info = exc.info
+    gone = (" That process is no longer running on this machine: the run died without releasing its lock."
+            if exc.holder_gone else "")
+    return (f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
+            f"{info.get('created')}, lock ID {info.get('id')}).{gone} If that run is gone, use "
+            f"`specops force-unlock {info.get('id')}{where}`")
 
 
 def _stale(saved: dict, current) -> list[str]:
@@ -157,12 +170,9 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         project = speed.with_digests(load_project(path, speed=speed, to_stderr=True))
     saved = None
     if planfile is not None:
-        try:
-            saved = json.loads(planfile.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SpecopsError(f"cannot read plan {planfile}: {exc}") from None
-        if not isinstance(saved, dict) or str(saved.get("format_version", "")).split(".")[0] != "1":
-            raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
+        from compiler.apply.planfile import load_saved_plan
+
+        saved = load_saved_plan(planfile)
         env = env or saved.get("environment")
     env_name = environment(project, env)
     with locked(project, env_name, path):
@@ -183,7 +193,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             if not sys.stdin.isatty():
                 raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
             click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
-        state = load_state(project.root, env_name)
+        state = load_state(project.root, env_name, project.project.name)
         from compiler.plan.baseline import head_sha
 
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
@@ -221,9 +231,13 @@ def _report(project, env_name: str, outcome) -> None:
 def force_unlock(lock_id: str, path: Path) -> None:
     """Remove a stale environment lock, given its ID (shown when an apply is refused): LOCK_ID [PATH]."""
     from compiler.apply.state import force_unlock as unlock
+    from compiler.apply.state import unreadable_locks
+    from compiler.paths import shown
 
     root = path.resolve()
     env = unlock(root, lock_id)
     if env is None:
-        raise SpecopsError(f"no lock has ID {lock_id}")
+        damaged = "".join(f"; {shown(p)} holds no lock ID ({why}): if no apply or train is running there, remove "
+                          f"it with `rm {shown(p)}`" for p, why in unreadable_locks(root))
+        raise SpecopsError(f"no lock has ID {lock_id}{damaged}")
     click.echo(f"lock {lock_id} on environment '{env}' removed")

@@ -38,7 +38,8 @@ def owner_pid(name: str, prefix: str) -> int | None:
 
 
 def abandoned(folder: Path, prefix: str) -> list[Path]:
-    """Scratch files and folders in `folder` left by processes that are gone (never this one's)."""
+    """Scratch files and folders in `folder` left by processes that are gone. This process's own count as
+    left too: it sweeps before it makes new ones, so any found are of an earlier attempt that failed."""
     try:
         names = sorted(os.listdir(folder))
     except OSError:
@@ -46,7 +47,7 @@ def abandoned(folder: Path, prefix: str) -> list[Path]:
     found = []
     for name in names:
         pid = owner_pid(name, prefix)
-        if pid is not None and pid != os.getpid() and not pid_alive(pid):
+        if pid is not None and (pid == os.getpid() or not pid_alive(pid)):
             found.append(folder / name)
     return found
 

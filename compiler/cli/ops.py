@@ -93,6 +93,26 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 
 
 @contextmanager
+def interruptible(command: str) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP unwind the command (children ended and waited for, lock released) and end
+    it with the usual 128 + signal exit code."""
+    import signal
+
+    from compiler.apply.children import Interrupted, signals_interrupt
+
+    try:
+        with signals_interrupt():
+            yield
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        then = ("what finished is recorded in the state, and the next `specops apply` does the rest"
+                if command == "apply" else "nothing was recorded")
+        click.echo(f"\n{command} interrupted ({signal.Signals(signum).name}); the lock is released, {then}",
+                   err=True)
+        raise ReportedFailure(128 + signum) from None
+
+
+@contextmanager
 def locked(project, env_name: str, path: Path) -> Iterator[None]:
     """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
     from compiler.apply.state import Lock, LockHeld
@@ -175,7 +195,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         saved = load_saved_plan(planfile)
         env = env or saved.get("environment")
     env_name = environment(project, env)
-    with locked(project, env_name, path):
+    with interruptible("apply"), locked(project, env_name, path):
         selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more

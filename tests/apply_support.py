@@ -133,3 +133,29 @@ def make_applied(root: Path) -> Applied:
 def fork_of(applied: Applied, dest: Path) -> Path:
     """A private copy of the applied repository: specs, git, warehouse, registry, state."""
     return Path(shutil.copytree(applied.root, dest, symlinks=True))
+
+
+def record_applied(root: Path, env: str) -> Path:
+    """What a successful apply of `env` leaves: state (snapshots, artifact digests) and the applied tree, made
+    without running dbt, MLflow or kubectl (as bench/scripts.py does); the state file's path."""
+    from compiler import __version__
+    from compiler.apply.state import load_state, save_state, state_path
+    from compiler.emit.compile import compile_project
+    from compiler.emit.manifest import sha256
+    from compiler.front.check import require_project
+    from compiler.output.write import write_output
+    from compiler.plan.baseline import applied_dir
+    from compiler.plan.scope import artifact_in_scope, head_snapshots
+
+    project = require_project(root)
+    compiled = compile_project(project)
+    state = load_state(root, env, project.project.name)
+    kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
+    state.resources = head_snapshots(project, env)
+    state.artifacts = {a.key: sha256(a.content) for a in kept}
+    state.serial += 1
+    state.tool_version = __version__
+    save_state(root, state)
+    write_output(applied_dir(root, env), [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output")
+                                          for a in kept], guard=False)
+    return state_path(root, env)

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from apply_support import record_applied
 from click.testing import CliRunner
 from conftest import EXAMPLE_ROOT, copy_repository
 
@@ -22,31 +23,6 @@ STATE = Path(".specops") / "state"
 
 def run_cli(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def record_applied(root: Path, env: str) -> Path:
-    """What a successful apply of `env` leaves: state (snapshots, artifact digests) and the applied tree."""
-    from compiler import __version__
-    from compiler.apply.state import load_state, save_state, state_path
-    from compiler.emit.compile import compile_project
-    from compiler.emit.manifest import sha256
-    from compiler.front.check import require_project
-    from compiler.output.write import write_output
-    from compiler.plan.baseline import applied_dir
-    from compiler.plan.scope import artifact_in_scope, head_snapshots
-
-    project = require_project(root)
-    compiled = compile_project(project)
-    state = load_state(root, env, project.project.name)
-    kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
-    state.resources = head_snapshots(project, env)
-    state.artifacts = {a.key: sha256(a.content) for a in kept}
-    state.serial += 1
-    state.tool_version = __version__
-    save_state(root, state)
-    write_output(applied_dir(root, env), [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output")
-                                          for a in kept], guard=False)
-    return state_path(root, env)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
           for_apply: bool = False) -> tuple[Compiled, Plan]:
     """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
     no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
-    state afresh (it acts on what it reads)."""
+    state afresh (it acts on what it reads: its `speed` has no cache at all)."""
     from compiler.emit.compile import compile_project
     from compiler.plan.make import plan_environment
 
@@ -185,7 +185,9 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
-    speed = Speed.for_run(use_cache=not no_cache)
+    # apply acts on what it computes from the files and the state, never on a cache entry (docs/state.md);
+    # worker processes still help, and --no-cache is accepted for symmetry with plan
+    speed = Speed.for_run(use_cache=False)
     with batch_gc():  # not around training: that runs the user's code
         project = speed.with_digests(load_project(path, speed=speed, to_stderr=True))
     saved = None

@@ -48,9 +48,14 @@ FAULTS = REPO_ROOT / "tests" / "apply_faults.py"
 TRANSFORM = "specs/transforms/customer_features.yaml"
 
 
+KPIS = "specs/transforms/daily_kpis.yaml"
+# a filter DuckDB can only evaluate as a cross product of 9e10 rows: dbt's tests of daily_kpis then run for
+# minutes without printing anything (a dbt busy writing output would die of the closed pipe on its own)
+SLOW = "    where (select count(*) from range(300000) a, range(300000) b where a.range + b.range = -1) = 0\n"
 CHANGES = {  # a change that needs all the work (data, training, rollout), and one that needs no dbt (cheaper)
     "data": (TRANSFORM, "-- so the same input data", "-- so that the same input data"),
     "model": ("specs/models/churn.yaml", "C: 1.0", "C: 0.5"),
+    "slow": (KPIS, "on op.kpi_date = d.kpi_date\n", "on op.kpi_date = d.kpi_date\n" + SLOW),
 }
 
 
@@ -162,32 +167,37 @@ def running(pid: int) -> bool:
         return False
 
 
-def apply_until_dbt_runs(root: Path) -> tuple[subprocess.Popen, list[int], list[str]]:
-    """Start apply; return once dbt (its child) has printed a line, with dbt's pids."""
+def apply_until_dbt_is_busy(root: Path) -> tuple[subprocess.Popen, list[int], list[str]]:
+    """Start apply on the slow change; return once dbt (its child) is inside the slow tests, with dbt's pids."""
     proc = subprocess.Popen([*SPECOPS, "apply", "--yes"], cwd=root, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     log: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
         log.append(line)
-        if line.startswith("   dbt | "):
+        if line.startswith("   dbt | ") and "START test" in line:
+            time.sleep(2.0)  # well inside the query
             dbt = children(proc.pid)
-            if dbt:
-                return proc, dbt, log
-    raise AssertionError("dbt never ran:\n" + "".join(log))
+            assert dbt, "".join(log)
+            return proc, dbt, log
+    raise AssertionError("dbt never ran the tests:\n" + "".join(log))
+
+
+def back_to_fast(root: Path) -> None:
+    RepoEditor(root).replace(KPIS, SLOW, "")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; the kernel's parent-death signal")
 def test_killing_apply_ends_its_dbt_child(applied_churn, tmp_path):
     """SIGKILL of apply alone used to leave dbt running, holding DuckDB's lock: the next apply failed."""
-    fork = changed_fork(applied_churn, tmp_path, "data")
-    proc, dbt, _ = apply_until_dbt_runs(fork)
+    fork = changed_fork(applied_churn, tmp_path, "slow")
+    proc, dbt, _ = apply_until_dbt_is_busy(fork)
     watchdog = threading.Timer(300, lambda: os.killpg(proc.pid, signal.SIGKILL))
     watchdog.start()
     try:
         os.kill(proc.pid, signal.SIGKILL)  # apply only: not its process group
         proc.wait(timeout=60)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 15
         while any(running(p) for p in dbt) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(running(p) for p in dbt), "dbt outlived the apply that started it"
@@ -196,9 +206,10 @@ def test_killing_apply_ends_its_dbt_child(applied_churn, tmp_path):
         for p in dbt:
             if running(p):
                 os.kill(p, signal.SIGKILL)
+    back_to_fast(fork)
     release(fork)
-    rerun = ok(fork, "apply", "--yes")
-    assert "dbt build --select" in rerun.output  # the data work was not done: done now
+    rerun = ok(fork, "apply", "--yes")  # DuckDB's file is free: dbt is gone
+    assert "dbt build --select" in rerun.output
     assert_converged(fork)
 
 
@@ -206,8 +217,8 @@ def test_killing_apply_ends_its_dbt_child(applied_churn, tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_an_interrupted_apply_ends_and_waits_for_dbt_then_releases_its_lock(applied_churn, tmp_path, signum):
     """A cancelled CI job (SIGTERM) or Ctrl-C: dbt is ended and waited for before the lock goes."""
-    fork = changed_fork(applied_churn, tmp_path, "data")
-    proc, dbt, log = apply_until_dbt_runs(fork)
+    fork = changed_fork(applied_churn, tmp_path, "slow")
+    proc, dbt, log = apply_until_dbt_is_busy(fork)
     watchdog = threading.Timer(300, lambda: os.killpg(proc.pid, signal.SIGKILL))
     watchdog.start()
     try:
@@ -215,12 +226,16 @@ def test_an_interrupted_apply_ends_and_waits_for_dbt_then_releases_its_lock(appl
         rest, _ = proc.communicate(timeout=120)
     finally:
         watchdog.cancel()
+        for p in dbt:
+            if running(p):
+                os.kill(p, signal.SIGKILL)
     output = "".join(log) + rest
     assert proc.returncode == 128 + signum, output
     assert f"apply interrupted ({signal.Signals(signum).name})" in output
     assert not any(running(p) for p in dbt), "apply exited before its dbt child"
     assert not lock_file(fork).exists(), output  # released: no force-unlock needed
-    assert set(state(fork)["pending"]) >= {"transform.build_customer_features", "model.churn"}
+    assert set(state(fork)["pending"]) == {"transform.build_daily_kpis", "quality_rule.daily_kpis_checks"}
+    back_to_fast(fork)
     rerun = ok(fork, "apply", "--yes")
     assert "dbt build --select" in rerun.output
     assert_converged(fork)

@@ -69,6 +69,8 @@ CASES = [
      "params: {C: 1.0, max_iter: 500, dbPassword: abc123}", "dbPassword"),
     ("model-param-list-value", MODEL, "params: {C: 1.0, max_iter: 500}",
      "params: {C: 1.0, max_iter: 500, password: [abc123]}", "password"),
+    ("model-param-nested-list", MODEL, "params: {C: 1.0, max_iter: 500}",
+     "params: {C: 1.0, max_iter: 500, api_key: [[abc123]]}", "api_key"),
     ("model-param-nested", MODEL, "params: {C: 1.0, max_iter: 500}",
      "params: {C: 1.0, max_iter: 500, credentials: {value: abc123}}", "value"),
     ("model-param-number", MODEL, "params: {C: 1.0, max_iter: 500}", "params: {C: 1.0, max_iter: 500, pass: 1234}",

@@ -20,6 +20,7 @@ unless it is an obvious placeholder (`${VAR}`, `$VAR`, `{{ ... }}`, `<...>`, `**
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -54,29 +55,30 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(name)]
 
 
-def is_secret_key(key: str) -> bool:
-    """Whether a key is named like one that holds a secret (see the module's docstring)."""
+@functools.lru_cache(maxsize=16384)  # a pure function of the key; specs repeat the same few hundred keys
+def _classify(key: str) -> tuple[bool, bool]:
+    """(whether the key holds a secret, whether it names one: `password_env`, `secret_name`)."""
     words = key_words(key)
     while words and words[-1].isdigit():  # password2, token_1
         words.pop()
-    if not words or words[-1] in REFERENCE_LAST:
-        return False
-    if any(w in STRONG for w in words):
-        return True
+    if not words:
+        return False, False
     last = words[-1]
-    if last in WEAK_LAST:
-        return True
-    return last == "key" and len(words) > 1 and words[-2] in KEY_QUALIFIERS
+    if last in REFERENCE_LAST:
+        return False, True
+    if last in WEAK_LAST or any(w in STRONG for w in words):
+        return True, False
+    return last == "key" and len(words) > 1 and words[-2] in KEY_QUALIFIERS, False
 
 
-def _literal(value: Any) -> bool:
-    """A value that could be a secret: text or a number (not a boolean, null or empty text)."""
-    return (type(value) is str and value.strip() != "") or type(value) in (int, float)
+def is_secret_key(key: str) -> bool:
+    """Whether a key is named like one that holds a secret (see the module's docstring)."""
+    return _classify(key)[0]
 
 
 def secret_in_text(value: str) -> str | None:
     """What kind of secret a text value carries inline, or None."""
-    if "@" in value:
+    if "@" in value and "://" in value:
         for m in _URL_CREDENTIALS.finditer(value):
             if not _PLACEHOLDER.match(m.group(2)):
                 return "a password inside a URL"
@@ -87,34 +89,41 @@ def secret_in_text(value: str) -> str | None:
     return None
 
 
+def _holds_literal(value: Any) -> bool:
+    """Text or a number (not a boolean, null or blank text), or a list holding one."""
+    kind = type(value)
+    if kind is str:
+        return value.strip() != ""
+    if kind is int or kind is float:
+        return True
+    return kind is list and any(_holds_literal(v) for v in value)
+
+
 def _walk(data: Any, path: YamlPath, under_secret: bool, keys: list[YamlPath],
           values: list[tuple[YamlPath, str]]) -> None:
     """One pass: secret keys holding literals (anywhere below them), and text carrying a secret inline."""
-    if isinstance(data, dict):
+    if type(data) is dict:
         for key, value in data.items():
-            here = (*path, key)
-            secret = (under_secret and not _names_the_secret(key)) or is_secret_key(key)
-            if secret and (_literal(value) or (isinstance(value, list) and any(_literal(v) for v in value))):
-                keys.append(here)
-            elif isinstance(value, (dict, list)):
-                _walk(value, here, secret, keys, values)
-            elif type(value) is str:
+            holds, names = _classify(key)
+            secret = not names if under_secret else holds
+            kind = type(value)
+            if secret and _holds_literal(value):
+                keys.append((*path, key))
+            elif kind is dict or kind is list:
+                _walk(value, (*path, key), secret, keys, values)
+            elif kind is str and ("=" in value or "@" in value):
                 found = secret_in_text(value)
                 if found:
-                    values.append((here, found))
-    elif isinstance(data, list):
+                    values.append(((*path, key), found))
+    elif type(data) is list:
         for i, value in enumerate(data):
-            if isinstance(value, (dict, list)):
+            kind = type(value)
+            if kind is dict or kind is list:
                 _walk(value, (*path, i), under_secret, keys, values)
-            elif type(value) is str:
+            elif kind is str and ("=" in value or "@" in value):
                 found = secret_in_text(value)
                 if found:
                     values.append(((*path, i), found))
-
-
-def _names_the_secret(key: str) -> bool:
-    words = key_words(key)
-    return bool(words) and words[-1] in REFERENCE_LAST
 
 
 def check_secrets(doc: Document) -> list[Diagnostic]:

@@ -156,7 +156,8 @@ def check_identity(file: str, found_env: str, found_project: str, lineage: str, 
         raise StateError(
             f"state {file} belongs to project '{found_project}' (lineage {lineage or '-'}), not '{project}' "
             f"(specops.yaml): it was copied from another repository, or the Project was renamed. Remove {file} "
-            f"to start '{env}' afresh, or put back this project's state.")
+            f"to start '{env}' afresh, or put back this project's state; if you renamed the Project, change "
+            f"\"project\" in {file} to \"{project}\".")
 
 
 def save_state(root: Path, state: State) -> None:

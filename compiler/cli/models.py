@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import SpecopsError, env_option, environment, guarded, load_project
-from compiler.cli.ops import locked
+from compiler.cli.ops import interruptible, locked
 
 
 def _model_run(path: Path, model: str, env: str | None):
@@ -43,13 +43,13 @@ def train(model: str, path: Path, env: str | None) -> None:
 
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
-    with locked(project, env_name, path):
+    with interruptible("train"), locked(project, env_name, path):
         try:
             with ctx.step(f"train {spec.address}"):
                 result = train_model(ctx, spec)
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name)
+        state = load_state(project.root, env_name, project.project.name)
         state.models[model] = result.to_state(spec)
         save_state(project.root, state)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))

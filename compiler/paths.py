@@ -47,13 +47,20 @@ def shown(path: Path | str) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+# folders of a spec repository that compile's output may never be, hold or sit inside: git's, apply's state,
+# and the conventional homes of SQL, training code and data (SPEC.md, "A user's repository")
+PROTECTED_FOLDERS = (".git", ".specops", "sql", "training", "data")
+
+
 def output_overlap(root: Path, out: Path, spec_folders: Iterable[str]) -> str | None:
     """Why `out` cannot be compile's output folder (it is replaced as a whole), or None."""
     root, out = root.resolve(), out.resolve()
     if out == root or out in root.parents:
         return "it is (or holds) the repository root"
-    for folder in spec_folders:
+    named = [(folder, f"the spec folder '{folder}'") for folder in spec_folders]
+    named += [(folder, f"the '{folder}' folder") for folder in PROTECTED_FOLDERS]
+    for folder, what in named:
         spec = (root / folder).resolve()
         if out == spec or spec in out.parents or out in spec.parents:
-            return f"it overlaps the spec folder '{folder}'"
+            return f"it overlaps {what}"
     return None

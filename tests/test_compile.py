@@ -343,11 +343,13 @@ def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     from compiler.cli.main import main
 
     root = repo()
-    before = {p.name: p.read_bytes() for p in (root / "sql").iterdir()}
-    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "sql")])
+    (root / "notes").mkdir()
+    (root / "notes" / "todo.md").write_text("keep me\n")  # (sql/, data/, ... are refused before: test_confinement)
+    before = {p.name: p.read_bytes() for p in (root / "notes").iterdir()}
+    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "notes")])
     assert result.exit_code == 1
     assert "was not written by specops" in result.output
-    assert {p.name: p.read_bytes() for p in (root / "sql").iterdir()} == before
+    assert {p.name: p.read_bytes() for p in (root / "notes").iterdir()} == before
     # an empty folder, or one specops wrote before, is fine
     (root / "fresh").mkdir()
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0

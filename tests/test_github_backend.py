@@ -332,6 +332,23 @@ def test_retrain_workflow(docs: dict[str, dict[str, Any]]) -> None:
                                  "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}"}
 
 
+def test_retrain_jobs_restore_and_save_the_state_apply_left(docs: dict[str, dict[str, Any]]) -> None:
+    """A fresh runner has no warehouse, registry or state: dev's training would fail (issue #18 item 8)."""
+    apply_jobs = docs["specops-apply.yml"]["jobs"]
+    for env, job in docs["specops-retrain-churn.yml"]["jobs"].items():
+        steps = job["steps"]
+        uses_ = [s.get("uses", "").split("@")[0] for s in steps]
+        train = next(i for i, s in enumerate(steps) if s.get("run", "").startswith("specops train"))
+        restore, save = uses_.index("actions/cache/restore"), uses_.index("actions/cache/save")
+        assert restore < train < save and steps[save]["if"] == "always()"
+        applied = apply_jobs[env.replace("train-", "apply-")]["steps"]
+        same = next(s for s in applied if s.get("uses", "").startswith("actions/cache/restore"))
+        assert steps[restore]["with"] == same["with"]  # the same paths and keys as the apply job's
+    dev = docs["specops-retrain-churn.yml"]["jobs"]["train-dev"]
+    paths = next(s for s in dev["steps"] if s.get("uses", "").startswith("actions/cache/restore"))["with"]["path"]
+    assert {".specops/state", ".specops/dev.duckdb", ".specops/mlflow.db"} <= set(paths.split())
+
+
 def test_retrain_falls_back_to_the_default_environment(churn: SpecProject) -> None:
     undeployed = dataclasses.replace(churn, deployments={})
     doc = yaml.safe_load(next(a for a in emit(undeployed) if a.path == "specops-retrain-churn.yml").content)

@@ -42,11 +42,14 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
                 click.echo(f"up to date: the generated workflows match the specs ({shown(out_dir)} is not kept "
                            "here, so only the workflows were compared)")
             return
-        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
+        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra),
+                             ("interrupted", drift.interrupted)):
             for item in items:
                 click.echo(f"{label:>8}  {item}")
+        killed = (f", {len(drift.interrupted)} left by an interrupted compile (the next compile puts the previous "
+                  "output back or removes them)") if drift.interrupted else ""
         click.echo(f"generated files are out of date ({len(drift.stale)} stale, {len(drift.missing)} missing, "
-                   f"{len(drift.extra)} extra); run `specops compile`")
+                   f"{len(drift.extra)} extra{killed}); run `specops compile`")
         raise ReportedFailure(EXIT_INVALID)
     write_output(out_dir, compiled.artifacts, write=speed.write_groups)
     write_workflows(compiled.workflows_dir, compiled.artifacts)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import SpecopsError, env_option, environment, guarded, load_project
-from compiler.cli.ops import locked
+from compiler.cli.ops import interruptible, locked
 
 
 def _model_run(path: Path, model: str, env: str | None):
@@ -55,14 +55,14 @@ def _train_locked(project, spec, ctx, path: Path, run):
     from compiler.apply.steps.train import report
 
     env_name = ctx.env.name
-    with locked(project, env_name, path):
+    with interruptible("train"), locked(project, env_name, path):
         try:
             with ctx.step(f"train {spec.address}"):
                 result = run()
                 report(ctx.echo, spec, result)
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name)
+        state = load_state(project.root, env_name, project.project.name)
         state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
         save_state(project.root, state)
     return result
@@ -159,8 +159,8 @@ def promote(model: str, version: int, path: Path, env: str | None, reason: str) 
 
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
-    with locked(project, env_name, path):
-        state = load_state(project.root, env_name)
+    with interruptible("promote"), locked(project, env_name, path):
+        state = load_state(project.root, env_name, project.project.name)
         if state.empty:
             raise SpecopsError(f"environment '{env_name}' was never applied: run `specops apply --env {env_name}` "
                                "first")

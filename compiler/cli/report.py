@@ -88,13 +88,15 @@ def _mask(text: str, col: int) -> str:
 def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:
     out: list[str] = []
     cache: dict[str, list[str]] = {}
+    secret_lines = {(d.file, d.line) for d in diags if d.code == "literal-secret"}  # shown masked, once
     for d in diags:
         where = display_path(root, d.file)
         if d.file:
             where += f":{d.line}:{d.col}"
         subject = f"{d.address}: " if d.address else ""
         out.append(f"{where}: {d.severity}: {subject}{d.message} [{d.code}]")
-        out.extend(_snippet(root, d, cache))
+        if d.code == "literal-secret" or (d.file, d.line) not in secret_lines:
+            out.extend(_snippet(root, d, cache))
         if d.hint:
             out.append(f"  hint: {d.hint}")
     errors = sum(d.severity == "error" for d in diags)

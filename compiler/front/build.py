@@ -15,7 +15,7 @@ from typing import Any
 
 from compiler.front.documents import Document, YamlPath
 from compiler.front.yamlparse import TEXT_START
-from compiler.paths import output_overlap, repo_path_problem
+from compiler.paths import repo_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     Autoscaling,
@@ -121,7 +121,6 @@ class Builder:
                     line, col = doc.locate(("spec", key))
                     self.diagnostics.append(Diagnostic("bad-path", f"{key} '{spec[key]}': {problem}",
                                                        doc.file, line, col, doc.address))
-        self._check_output_folder(doc, spec)
         return Project(
             **self._common(doc),
             specs=tuple(spec.get("specs", ["specs"])),
@@ -132,16 +131,6 @@ class Builder:
             python_version=spec.get("python_version", "3.11"),
             kubernetes_version=spec.get("kubernetes_version", "1.31"),
         )
-
-    def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:
-        """compile replaces the output folder as a whole: it may not be the root or touch the specs."""
-        output = spec.get("output", "build")
-        problem = output_overlap(self.root, self.root / output, spec.get("specs", ["specs"]))
-        if problem:
-            line, col = doc.locate(("spec", "output"))
-            self.diagnostics.append(Diagnostic(
-                "bad-path", f"output '{output}': {problem}, and compile replaces its output folder as a whole",
-                doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
 
     def _environment(self, doc: Document) -> Environment:
         spec = doc.data["spec"]

@@ -106,7 +106,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
         project=project, environments=groups[Environment], datasets=groups[Dataset],  # type: ignore[arg-type]
         rules=groups[QualityRule], transforms=groups[Transform], models=groups[Model],  # type: ignore[arg-type]
         deployments=groups[Deployment], docs=docs, graph=SpecGraph(), invalid=invalid,  # type: ignore[arg-type]
-        claimed_outputs=claimed,
+        claimed_outputs=claimed, root=loaded.root,
     )
     diags.extend(check_references(ctx))
     ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}

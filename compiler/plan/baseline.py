@@ -10,10 +10,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.apply.state import State, parse_state, read_state_bytes, state_dir
+from compiler.apply.state import State, check_identity, parse_state, read_state_bytes, state_dir, state_path
 from compiler.emit.compile import compile_for_plan
 from compiler.emit.manifest import sha256
 from compiler.front.check import check_repository
+from compiler.paths import shown
 from compiler.plan.model import Baseline
 from compiler.plan.scope import head_snapshots
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
@@ -83,8 +84,9 @@ class PackedSnapshots(Mapping[str, dict]):
         return len(self.packed)
 
 
-# (environment, lineage, serial, state digest, packed snapshots, pending, artifact digests, resource digests)
-StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str]]
+# (environment, lineage, serial, state digest, packed snapshots, pending, artifact digests, resource digests,
+#  project)
+StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str], str]
 
 
 def state_summary(root: Path, env: str) -> StateSummary:
@@ -96,11 +98,16 @@ def summarize(state: State) -> StateSummary:
     # the file's digest when there is one (the same bytes give the same digest, without re-serialising)
     return (state.environment, state.lineage, state.serial, state.source_digest or state.digest(),
             {a: marshal.dumps(s) for a, s in state.resources.items()}, dict(state.pending), dict(state.artifacts),
-            state.resource_digests())
+            state.resource_digests(), state.project)
 
 
-def from_summary(root: Path, summary: StateSummary) -> BaselineData:
-    env, lineage, serial, digest, packed, pending, artifacts, resource_digests = summary
+def from_summary(root: Path, summary: StateSummary, env: str | None = None, project: str | None = None) -> BaselineData:
+    """The baseline a state summary gives; given `env` and `project`, a summary of another environment's or
+    project's state is refused (compiler.apply.state.check_identity), wherever the summary came from."""
+    found_env, lineage, serial, digest, packed, pending, artifacts, resource_digests, found_project = summary
+    if env is not None:
+        check_identity(shown(state_path(root, env)), found_env, found_project, lineage, env, project)
+    env = found_env
     info = Baseline("state", None, lineage or None, serial, digest, None)
     return BaselineData(info, PackedSnapshots(packed), pending, AppliedFiles(applied_dir(root, env), artifacts),
                         artifacts, resource_digests)

@@ -117,5 +117,5 @@ def plan_environment(project: SpecProject, env: str | None, against: str | None,
     else:
         if env is None:
             raise ValueError("a plan against the last apply needs an environment")
-        base = from_summary(project.root, summary(project.root, env))
+        base = from_summary(project.root, summary(project.root, env), env, project.project.name)
     return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))

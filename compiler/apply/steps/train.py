@@ -28,6 +28,7 @@ from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.steps.data import load_frame
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor
+from compiler.apply.steps.leftovers import mark_leftovers, owner_tags
 from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
 from compiler.apply.steps.promotion import Candidate, Decision, decide, record
 from compiler.apply.steps.registry import HOLDOUT_PATH, INPUTS_TAG, TRAINING_TAG, Registry, open_registry
@@ -202,14 +203,16 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     uri, client = reg.uri, reg.client
     mlflow.set_tracking_uri(uri)
     experiment = f"{ctx.project.project.name}/{model.name}"
-    if client.get_experiment_by_name(experiment) is None:
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
         location = None
         if uri.startswith("sqlite:") or uri.startswith("file:"):
             location = (ctx.root / ".specops" / "mlartifacts" / model.name).resolve().as_uri()
         client.create_experiment(experiment, artifact_location=location)
+    mark_leftovers(ctx, client, model, found.experiment_id if found is not None else None, uri)
     mlflow.set_experiment(experiment)
     tags = {"specops.model": model.address, "specops.spec_digest": model.digest,
-            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown",
+            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown", **owner_tags(),
             INPUTS_TAG: prepared.inputs_digest, TRAINING_TAG: prepared.training_digest}
     holdout = prepared.holdout(model)
     with mlflow.start_run(tags=tags) as run:

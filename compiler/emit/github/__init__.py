@@ -182,7 +182,10 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
             _checkout(),
             _setup_python(project),
             _install(),
+            # the warehouse, registry and state that apply left: a fresh runner has none of them
+            _restore_state(env),
             _run(f"Train {name} in {env.name}", f"specops train {name} --env {env.name}", _apply_env(env, False)),
+            _save_state(env),
         ]
         jobs[job_id] = _job(f"train {name} ({env.name})", {"contents": "read"}, TIMEOUTS["train"], steps,
                             needs=previous, env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from compiler.front.documents import Document, YamlPath
 from compiler.spec.diagnostics import Diagnostic
@@ -24,6 +25,7 @@ class Context:
     graph: SpecGraph
     invalid: frozenset[str] = frozenset()  # addresses of documents that failed the schema
     claimed_outputs: frozenset[str] = frozenset()  # outputs of transforms that failed the schema
+    root: Path | None = None  # the repository, for rules about paths (symlinks)
 
     def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
            *, key: bool = False, severity: str = "error") -> Diagnostic:

@@ -45,7 +45,7 @@ def split_rows(frame: Any, tr: Training) -> SplitRows:
             raise StepFailed(f"time split on '{split.column}': {int(values.isna().sum())} row(s) have no value")
         order = np.argsort(values.to_numpy(), kind="stable")
         n_test = max(1, math.ceil(tr.test_size * n))
-        cutoff = values.to_numpy()[order[n - n_test]]
+        cutoff = values.iloc[order[n - n_test]]
         test = np.sort(positions[values.to_numpy() >= cutoff])
         train = np.sort(positions[values.to_numpy() < cutoff])
         if train.size == 0:

@@ -28,7 +28,7 @@ from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.steps.data import load_frame
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor
-from compiler.apply.steps.leftovers import mark_leftovers, owner_tags
+from compiler.apply.steps.leftovers import NOTE_TAG, mark_leftovers, owner_tags
 from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
 from compiler.apply.steps.promotion import Candidate, Decision, decide, record
 from compiler.apply.steps.registry import HOLDOUT_PATH, INPUTS_TAG, TRAINING_TAG, Registry, open_registry
@@ -115,9 +115,12 @@ class Prepared:
     training_digest: str
 
     def holdout(self, model: Model) -> Any:
+        """The held-out rows: features, target and the split's column (to show what was held out)."""
         tr = model.training
         assert tr is not None
-        return self.frame.iloc[self.test][[*tr.features, tr.target]].reset_index(drop=True)
+        split = tr.split_strategy.column
+        columns = list(dict.fromkeys([*tr.features, tr.target, *([split] if split else [])]))
+        return self.frame.iloc[self.test][columns].reset_index(drop=True)
 
 
 def prepare(ctx: RunContext, model: Model) -> Prepared:
@@ -151,7 +154,12 @@ def train_model(ctx: RunContext, model: Model, reuse: bool = True) -> TrainResul
     decide on the alias."""
     prepared = prepare(ctx, model)
     reg = open_registry(ctx, model)
-    found = reg.tagged(INPUTS_TAG, prepared.inputs_digest) if reuse else []
+    found = []
+    if reuse:
+        experiment = reg.client.get_experiment_by_name(f"{ctx.project.project.name}/{model.name}")
+        mark_leftovers(ctx, reg.client, model, experiment.experiment_id if experiment is not None else None, reg.uri)
+        # a version a killed run registered and never validated is a leftover, not a candidate
+        found = [v for v in reg.tagged(INPUTS_TAG, prepared.inputs_digest) if NOTE_TAG not in (v.tags or {})]
     if found:
         cand = candidate_of(reg, found[0], reused=True)
         cand.holdout = prepared.holdout(model)

@@ -221,8 +221,9 @@ def _report(project, env_name: str, outcome) -> None:
 def force_unlock(lock_id: str, path: Path) -> None:
     """Remove a stale environment lock, given its ID (shown when an apply is refused): LOCK_ID [PATH]."""
     from compiler.apply.state import force_unlock as unlock
+    from compiler.cli.common import repo_root
 
-    root = path.resolve()
+    root = repo_root(path)
     env = unlock(root, lock_id)
     if env is None:
         raise SpecopsError(f"no lock has ID {lock_id}")

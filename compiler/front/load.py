@@ -58,7 +58,7 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
     diags = result.diagnostics
     project_path = root / PROJECT_FILE
     if not project_path.is_file():
-        diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root}", None,
+        diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root} or any folder above it", None,
                                 hint="run `specops init DIR` to scaffold a repository, or pass its root"))
         return result
     project_docs = result.merge(FileSteps(root, process).outcome(PROJECT_FILE))

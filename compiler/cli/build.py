@@ -25,6 +25,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 
     The output folder is replaced atomically; files no longer produced are removed.
     """
+    from compiler.output.localdir import warehouse_folders
     from compiler.output.write import check_drift, write_output, write_workflows
     from compiler.speed import Speed
 
@@ -50,6 +51,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
         raise ReportedFailure(EXIT_INVALID)
     write_output(out_dir, compiled.artifacts, write=speed.write_groups)
     write_workflows(compiled.workflows_dir, compiled.artifacts)
+    warehouse_folders(project)  # plain `dbt build` of the output must work before any apply
     counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
     detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
     click.echo(f"compiled {len(compiled.artifacts)} files into {shown(out_dir)} ({detail})")

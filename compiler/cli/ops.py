@@ -97,7 +97,9 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 def locked(project, env_name: str, path: Path) -> Iterator[None]:
     """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
     from compiler.apply.state import Lock, LockHeld
+    from compiler.output.localdir import local_dir
 
+    local_dir(project.root)  # made with its .gitignore before anything (lock, state, warehouse) goes in
     try:
         with Lock(project.root, env_name):
             yield

@@ -213,7 +213,7 @@ class _Builder:
                 line, col = _pos(key_node)
                 first = self.key_positions[(*path, key)]
                 raise YamlError("duplicate-key", f"duplicate key '{key}'", line, col,
-                                f"'{key}' is first defined at line {first[0]}; keep only one",
+                                f"keep only one '{key}'",
                                 (("first defined here", *first),))
             here = (*path, key)
             self.key_positions[here] = _pos(key_node)

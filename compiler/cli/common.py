@@ -88,7 +88,8 @@ def repo_root(path: Path) -> Path:
         return given  # loading reports that there is no specops.yaml
     if found != given:
         below = "the current folder" if given == Path.cwd().resolve() else shown(given)
-        click.echo(f"specops: using the repository at {shown(found)} ({PROJECT_FILE} found above {below})", err=True)
+        where = os.path.relpath(found) if found in Path.cwd().resolve().parents else shown(found)  # ../.. from below
+        click.echo(f"specops: using the repository at {where} ({PROJECT_FILE} found above {below})", err=True)
     return found
 
 

@@ -139,7 +139,9 @@ def schema(kind: str | None, all_: bool, out: Path | None) -> None:
 @click.option("--name", help="Project name (default: the folder's name, in snake case).")
 @guarded
 def init(directory: Path, name: str | None) -> None:
-    """Scaffold a small, valid spec repository in DIRECTORY."""
+    """Scaffold a starting repository in DIRECTORY: a dataset loaded from a CSV file, a transform, a quality
+    rule, a model with its training code, its deployments, and the environments dev and prod. It validates, and
+    `specops apply --env dev --yes` runs it end to end on the embedded DuckDB and MLflow."""
     from compiler.cli.scaffold import ScaffoldError, scaffold
 
     try:
@@ -148,4 +150,5 @@ def init(directory: Path, name: str | None) -> None:
         raise SpecopsError(str(exc)) from None
     for rel in written:
         click.echo(f"  created {directory / rel}")
-    click.echo(f"Next: cd {shlex.quote(str(directory))} && specops validate && specops graph")
+    click.echo(f"Next: cd {shlex.quote(str(directory))} && specops validate && specops apply --env dev --yes "
+               "(README.md there says more)")

@@ -15,7 +15,7 @@ from compiler.cli.main import main
 STOPS = {
     "validate": ([], 0, "valid: 19 resources"),
     "graph": ([], 0, "model.churn"),
-    "compile": (["--check"], 1, "generated files are out of date"),
+    "compile": (["--out", "."], 2, "it overlaps the spec folder 'specs'"),
     "verify": (["--only", "specops k8s policy"], 0, "specops k8s policy"),
     "plan": (["--env", "nowhere"], 2, "unknown environment 'nowhere'"),
     "apply": (["--env", "nowhere"], 2, "unknown environment 'nowhere'"),

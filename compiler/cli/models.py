@@ -26,21 +26,34 @@ def _model_run(path: Path, model: str, env: str | None):
     return project, project.models[model], ctx
 
 
-repo_option = click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
-                           help="The spec repository (default: the current folder).")
+def _repository(func):
+    """PATH after MODEL, like every other command's positional PATH; `--path` stays as a hidden, deprecated alias."""
+    func = click.option("--path", "path_option", type=click.Path(file_okay=False, path_type=Path), hidden=True,
+                        help="Deprecated: give PATH after MODEL.")(func)
+    return click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))(func)
+
+
+def _path(path: Path | None, path_option: Path | None) -> Path:
+    if path_option is not None:
+        if path is not None and path != path_option:
+            raise click.UsageError("give the repository once: as PATH after MODEL (--path is deprecated)")
+        click.echo("specops: --path is deprecated; give the repository as PATH after MODEL", err=True)
+    return path or path_option or Path(".")
 
 
 @click.command()
 @click.argument("model")
-@repo_option
+@_repository
 @env_option
 @guarded
-def train(model: str, path: Path, env: str | None) -> None:
-    """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
+def train(model: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
+    """Retrain MODEL of the repository at PATH now (what the retraining CronJob and workflow run): train,
+    register, gate, alias."""
     from compiler.apply.context import StepFailed
     from compiler.apply.state import load_state, save_state
     from compiler.apply.steps.train import train_model
 
+    path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
     with interruptible("train"), locked(project, env_name, path):
@@ -61,18 +74,19 @@ def train(model: str, path: Path, env: str | None) -> None:
 
 @click.command()
 @click.argument("model")
-@repo_option
+@_repository
 @env_option
 @guarded
-def drift(model: str, path: Path, env: str | None) -> None:
-    """Score feature drift of MODEL's aliased version against the warehouse now (what the drift CronJob runs).
+def drift(model: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
+    """Score feature drift of MODEL's aliased version against the warehouse now (what the drift CronJob runs);
+    PATH is the repository.
 
     Exit 1 when any feature's score is above the model's monitoring.drift.threshold.
     """
     from compiler.apply.context import StepFailed
     from compiler.apply.steps.drift import check_drift
 
-    _, spec, ctx = _model_run(path, model, env)
+    _, spec, ctx = _model_run(_path(path, path_option), model, env)
     try:
         report = check_drift(ctx, spec)
     except StepFailed as exc:

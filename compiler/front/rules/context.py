@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.front.documents import Document, YamlPath
-from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.diagnostics import Diagnostic, Related
 from compiler.spec.graph import SpecGraph
 from compiler.spec.ir import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
 
@@ -28,10 +28,16 @@ class Context:
     root: Path | None = None  # the repository, for rules about paths (symlinks)
 
     def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
-           *, key: bool = False, severity: str = "error") -> Diagnostic:
+           *, key: bool = False, severity: str = "error", related: tuple[Related, ...] = ()) -> Diagnostic:
         doc = self.docs[res.address]
         line, col = doc.locate_key(path) if key else doc.locate(path)
-        return Diagnostic(code, message, doc.file, line, col, res.address, hint, severity)  # type: ignore[arg-type]
+        return Diagnostic(code, message, doc.file, line, col, res.address, hint, severity,  # type: ignore[arg-type]
+                          related)
+
+    def related(self, res: Resource, path: YamlPath, message: str) -> Related:
+        """Another place a diagnostic is about: `res`'s node at `path`."""
+        doc = self.docs[res.address]
+        return Related(message, doc.file, *doc.locate(path))
 
     def by_kind(self) -> dict[str, dict[str, Resource]]:
         return {

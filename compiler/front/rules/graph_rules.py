@@ -71,17 +71,23 @@ def check_producers(ctx: Context) -> Iterator[Diagnostic]:
     for name, ds in ctx.datasets.items():
         made_by = producers.get(name, [])
         if ds.external and made_by:
-            yield ctx.at(made_by[0], ("spec", "output"), "external-output",
-                         f"output '{name}' is an external dataset (it has a source); a transform cannot produce it",
-                         f"remove spec.source from dataset.{name}, or write to another dataset")
+            source = ctx.related(ds, ("spec", "source"), f"dataset.{name} has its source here")
+            for t in made_by:
+                yield ctx.at(t, ("spec", "output"), "external-output",
+                             f"output '{name}' is an external dataset (it has a source); a transform cannot produce "
+                             "it", f"remove spec.source from dataset.{name}, or write to another dataset",
+                             related=(source,))
         elif not ds.external and not made_by and name not in ctx.claimed_outputs:
-            yield ctx.at(ds, ("spec",), "no-producer",
+            yield ctx.at(ds, ("metadata", "name"), "no-producer",
                          f"dataset '{name}' has no source and no transform produces it",
                          "add spec.source for an external dataset, or a Transform with output: " + name)
-        for extra in made_by[1:]:
-            yield ctx.at(extra, ("spec", "output"), "two-producers",
-                         f"dataset '{name}' is already produced by transform.{made_by[0].name}",
-                         "each produced dataset has exactly one producing transform")
+        if len(made_by) > 1:  # reported at each producer: any of them may be the one to change
+            for t in made_by:
+                others = [o for o in made_by if o is not t]
+                yield ctx.at(t, ("spec", "output"), "two-producers",
+                             f"dataset '{name}' is also produced by {', '.join(o.address for o in others)}",
+                             "each produced dataset has exactly one producing transform",
+                             related=tuple(ctx.related(o, ("spec", "output"), "also produced here") for o in others))
 
 
 def check_cycles(ctx: Context) -> Iterator[Diagnostic]:

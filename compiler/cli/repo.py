@@ -38,7 +38,8 @@ def validate(path: Path, fmt: str) -> None:
     from compiler.speed import Speed
 
     root = repo_root(path)
-    project, diags = check_repository(root, Speed.for_run(use_cache=False).files)
+    speed = Speed.for_run(use_cache=False)
+    project, diags = check_repository(root, speed.files, speed.sql)
     summary = None
     if project is not None and fmt in ("text", "github"):
         counts = Counter(r.PREFIX for r in project.resources())

@@ -11,7 +11,8 @@ caches) passes the ones of a `Speed`, made once per command run:
 - `compile_for_plan`: a plan's artifacts, reusing the units whose reads did not change
   (compiler.speed.incremental);
 - `write_groups`: the output files, a folder per process;
-- `state_summary`: the environment's state, remembered by the state file's bytes.
+- `state_summary`: the environment's state, remembered by the state file's bytes;
+- `sql`: the transforms' SQL analyses, remembered by digest and made on every core (compiler.speed.sqlwork).
 
 Nothing here changes a result: `SPECOPS_JOBS=1` with `--no-cache` (or the plain stages) gives the same
 bytes, and a damaged or planted cache entry is a miss (compiler.speed.cache).
@@ -19,7 +20,7 @@ bytes, and a damaged or planted cache entry is a miss (compiler.speed.cache).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # imported where used: `specops --help` must not load the sta
     from compiler.emit.base import Artifact
     from compiler.emit.compile import Compiled
     from compiler.front.load import FileWork
+    from compiler.front.sql import SqlWork
     from compiler.output.write import FileGroups
     from compiler.plan.baseline import StateSummary
     from compiler.spec.project import SpecProject
@@ -42,6 +44,8 @@ class Speed:
     can be used here)."""
 
     cache: Cache | None
+    # SQL analyses made in this run, by job digest: a PR plan's base reuses the head's
+    sql_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_run(cls, use_cache: bool) -> Speed:
@@ -56,6 +60,12 @@ class Speed:
         from compiler.speed.files import file_work
 
         return file_work(self.cache)
+
+    @property
+    def sql(self) -> SqlWork:
+        from compiler.speed.sqlwork import sql_work
+
+        return sql_work(self.cache, self.sql_memo)
 
     def with_digests(self, project: SpecProject) -> SpecProject:
         from compiler.speed.digests import with_digests

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from compiler.front.documents import Document, YamlPath
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
 from compiler.spec.ir import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
+from compiler.spec.lineage import Lineage
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Context:
     graph: SpecGraph
     invalid: frozenset[str] = frozenset()  # addresses of documents that failed the schema
     claimed_outputs: frozenset[str] = frozenset()  # outputs of transforms that failed the schema
+    lineage: Lineage = field(default_factory=Lineage)  # column lineage (compiler.front.sql), made before the rules
 
     def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
            *, key: bool = False, severity: str = "error") -> Diagnostic:

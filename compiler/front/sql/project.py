@@ -1,0 +1,84 @@
+"""The project's column lineage: every transform's SQL analysed, with the checks and models that read columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from compiler.front.sql import SqlJob, SqlWork, dialect_for
+from compiler.front.sql.expressions import expression_columns
+from compiler.spec.ir import Dataset, Environment, Model, Project, QualityRule, Transform
+from compiler.spec.lineage import Lineage, Reader, Ref, merge_readers
+
+
+def project_dialect(project: Project, environments: Mapping[str, Environment]) -> str:
+    """The SQL dialect transforms are read in: the default environment's warehouse (DuckDB without one)."""
+    name = project.default_environment or ("dev" if "dev" in environments else next(iter(environments), None))
+    env = environments.get(name) if name else None
+    return dialect_for(env.warehouse.type if env is not None else None)
+
+
+def sql_job(t: Transform, datasets: Mapping[str, Dataset], dialect: str) -> SqlJob:
+    schema = tuple((name, datasets[name].column_names) for name in dict.fromkeys(t.inputs) if name in datasets)
+    return (t.sql, dialect, schema)
+
+
+def build_lineage(project: Project, environments: Mapping[str, Environment], datasets: Mapping[str, Dataset],
+                  transforms: Mapping[str, Transform], rules: Mapping[str, QualityRule], models: Mapping[str, Model],
+                  work: SqlWork) -> Lineage:
+    dialect = project_dialect(project, environments)
+    names = [n for n, t in transforms.items() if t.sql.strip()]
+    analyses = work([sql_job(transforms[n], datasets, dialect) for n in names])
+    readers: list[tuple[Ref, Reader]] = []
+    for r in rules.values():
+        ds = datasets.get(r.dataset)
+        for c in r.checks:
+            how = f"check {c.name}"
+            for col in (c.column, *c.columns):
+                if col:
+                    readers.append(((r.dataset, col), Reader(r.address, how)))
+            if c.to_dataset and c.to_column:
+                readers.append(((c.to_dataset, c.to_column), Reader(r.address, how)))
+            if c.expression:
+                for col, _ in expression_columns(c.expression, dialect)[0]:
+                    readers.append(((r.dataset, col), Reader(r.address, how)))
+            if c.sql and ds is not None:  # a free SQL check: assumed to read every column
+                readers += [((r.dataset, col), Reader(r.address, how)) for col in ds.column_names]
+    for m in models.values():
+        tr = m.training
+        if tr is None:
+            continue
+        readers += [((tr.dataset, f), Reader(m.address, "feature")) for f in tr.features]
+        readers.append(((tr.dataset, tr.target), Reader(m.address, "target")))
+    return Lineage(
+        sql=dict(zip(names, analyses, strict=True)),
+        outputs={n: t.output for n, t in transforms.items()},
+        other_readers=merge_readers(readers),
+        declared_pii={n: frozenset(d.pii_columns) for n, d in datasets.items() if d.pii_columns},
+        masked={n: frozenset(c.name for c in d.columns if c.masked) for n, d in datasets.items()
+                if any(c.masked for c in d.columns)},
+        dataset_order=_dataset_order(transforms),
+        dialect=dialect,
+    )
+
+
+def _dataset_order(transforms: Mapping[str, Transform]) -> tuple[str, ...]:
+    """Produced datasets, each after the datasets its transform reads (a cycle's members last)."""
+    needs = {t.output: set(t.inputs) for t in transforms.values()}
+    done: list[str] = []
+    seen: set[str] = set()
+    for start in sorted(needs):
+        stack = [(start, iter(sorted(needs.get(start, ()))))]
+        if start in seen:
+            continue
+        seen.add(start)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                if node in needs:
+                    done.append(node)
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(sorted(needs.get(nxt, ())))))
+    return tuple(done)

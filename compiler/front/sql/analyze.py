@@ -24,6 +24,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.spec.lineage import OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
+OPEN_OUTPUTS = "the output columns are not all known (select * over an unknown source)"
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
 
@@ -120,14 +121,19 @@ class _Analyzer:
             if found is not None:
                 return found
             look = look.parent  # a correlated reference to an enclosing query
-        candidates = ()
+        candidates: tuple[str, ...] = ()
+        label = table
         if table:
-            src = scope.sources.get(table)
-            candidates = self.columns_of(src) or () if src is not None else ()
+            src = next((s.sources[table] for s in _chain(scope) if table in s.sources), None)
+            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
+                return frozenset(), f"?{table}.{name}", None
+            candidates = self.columns_of(src) or ()
+            if isinstance(src, exp.Table) and input_of(src.name):
+                label = input_of(src.name) or table
         else:
             for _, (_, src) in scope.selected_sources.items():
                 candidates += self.columns_of(src) or ()
-        self.unknown.append(UnknownColumn(name, table, self.offset(col), tuple(dict.fromkeys(candidates))))
+        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
 
     def _resolve_in(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None
@@ -383,6 +389,12 @@ class _Analyzer:
                     info.outputs.append(_Out(name, found[0], found[1], None, found[2]))
 
 
+def _chain(scope: Scope | None) -> Iterator[Scope]:
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
 def _row_keys() -> re.Pattern[str]:
     """Node keys of aggregates and set-returning functions, as they appear in a shape."""
     keys = {cls.key for cls in _subclasses(exp.AggFunc)} | {exp.Unnest.key, exp.Explode.key}
@@ -465,7 +477,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     normal = _digest(root.rows, *(f"{c.name}={c.fingerprint}" for c in columns),
                      analyzer.text(order) if order is not None else "")
     if root.open_star:
-        analyzer.notes.add("the output columns are not all known (select * over an unknown source)")
+        analyzer.notes.add(OPEN_OUTPUTS)
     return SqlAnalysis(
         ok=True, normal=normal, columns=columns,
         row_reads=tuple(sorted(root.row_refs)), rows=root.rows, row_clauses=tuple(sorted(root.clauses)),

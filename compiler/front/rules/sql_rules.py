@@ -1,0 +1,101 @@
+"""Rules that read SQL (compiler.front.sql): the columns a transform reads and produces, check expressions,
+and PII that follows lineage. Positions point into the SQL: the .sql file's line and column, or the place
+inside the YAML block scalar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.front.rules.context import Context
+from compiler.front.sql.analyze import OPEN_OUTPUTS
+from compiler.front.sql.expressions import expression_columns
+from compiler.front.sql.types import cast_type, mismatch
+from compiler.spec.diagnostics import Diagnostic, did_you_mean
+from compiler.spec.ir import Transform
+from compiler.spec.sqltext import line_col
+
+
+def _at(t: Transform, offset: int, code: str, message: str, hint: str | None = None,
+        severity: str = "error") -> Diagnostic:
+    loc = t.sql_loc
+    assert loc is not None
+    line, col = line_col(t.sql, offset)
+    return Diagnostic(code, message, loc.file, loc.line + line, loc.col + col - 1, t.address, hint,
+                      severity)  # type: ignore[arg-type]
+
+
+def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
+    """The SQL reads columns its inputs declare and produces exactly the output dataset's columns."""
+    dialect = ctx.lineage.dialect
+    for name, t in ctx.transforms.items():
+        analysis = ctx.lineage.analysis_of(name)
+        if analysis is None:
+            continue
+        if not analysis.ok:
+            yield _at(t, analysis.error_offset, "sql-unparsed",
+                      f"specops cannot analyse this SQL ({dialect} dialect): {analysis.error}",
+                      "its column lineage is unknown: plans treat any change of it as breaking",
+                      severity="warning")
+            continue
+        for u in analysis.unknown:
+            where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
+                                                                              else "any input")
+            hint = did_you_mean(u.name, u.candidates) or (
+                f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
+            yield _at(t, u.offset, "unknown-sql-column", f"column '{u.name}' is not a column of {where}", hint)
+        out = ctx.datasets.get(t.output)
+        if out is None or OPEN_OUTPUTS in analysis.notes:
+            continue
+        produced = [c.name for c in analysis.columns]
+        seen: set[str] = set()
+        for c in analysis.columns:
+            if c.name in seen:
+                yield _at(t, c.offset, "sql-duplicate-column", f"the SQL produces column '{c.name}' twice")
+                continue
+            seen.add(c.name)
+            declared = out.column(c.name)
+            if declared is None:
+                hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
+                yield _at(t, c.offset, "sql-undeclared-column",
+                          f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
+                continue
+            if c.cast is not None and mismatch(declared.type, c.cast):
+                yield _at(t, c.offset, "sql-column-type",
+                          f"column '{c.name}' is cast to {cast_type(c.cast)} ({c.cast}) but dataset.{out.name} "
+                          f"declares {declared.type}", f"cast it to the declared type, or declare {cast_type(c.cast)}")
+            elif c.cast is None and c.passthrough is not None:
+                src_ds = ctx.datasets.get(c.passthrough[0])
+                src = src_ds.column(c.passthrough[1]) if src_ds is not None else None
+                if src is not None and src.type != declared.type:
+                    yield _at(t, c.offset, "sql-column-type",
+                              f"column '{c.name}' copies {c.passthrough[0]}.{c.passthrough[1]} ({src.type}) but "
+                              f"dataset.{out.name} declares {declared.type}",
+                              f"cast it: cast(... as {declared.type})")
+        for col in out.columns:
+            if col.name not in seen:
+                hint = did_you_mean(col.name, produced) or "select it in the SQL, or remove it from the dataset"
+                yield _at(t, 0, "sql-missing-column",
+                          f"dataset.{out.name} declares column '{col.name}', which the SQL does not produce", hint)
+
+
+def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
+    """A check's `expression` names columns of its dataset."""
+    dialect = ctx.lineage.dialect
+    for r in ctx.rules.values():
+        ds = ctx.datasets.get(r.dataset)
+        if ds is None:
+            continue
+        for i, c in enumerate(r.checks):
+            if not c.expression:
+                continue
+            cols, error = expression_columns(c.expression, dialect)
+            path = ("spec", "checks", i, "expression")
+            if error:
+                yield ctx.at(r, path, "bad-expression", f"specops cannot parse this expression: {error}",
+                             "write a boolean SQL expression over the dataset's columns", severity="warning")
+            for name, _ in cols:
+                if ds.column(name) is None:
+                    yield ctx.at(r, path, "unknown-column",
+                                 f"the expression reads column '{name}', which is not a column of dataset.{ds.name}",
+                                 did_you_mean(name, ds.column_names)
+                                 or f"columns of dataset.{ds.name}: {', '.join(ds.column_names[:12])}")

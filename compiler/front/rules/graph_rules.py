@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from compiler.front.documents import YamlPath
 from compiler.front.rules.context import Context
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
-from compiler.spec.lineage import Lineage
 from compiler.spec.ir import (
     Dataset,
     Loc,
@@ -20,6 +19,7 @@ from compiler.spec.ir import (
     Resource,
     Transform,
 )
+from compiler.spec.lineage import Lineage
 from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja
 
 

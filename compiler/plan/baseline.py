@@ -14,6 +14,7 @@ from compiler.apply.state import State, parse_state, read_state_bytes, state_dir
 from compiler.emit.compile import compile_for_plan
 from compiler.emit.manifest import sha256
 from compiler.front.check import check_repository
+from compiler.front.sql import SqlWork, analyze_each
 from compiler.plan.model import Baseline
 from compiler.plan.scope import head_snapshots
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
@@ -124,7 +125,7 @@ def head_sha(root: Path) -> str | None:
         return None
 
 
-def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
+def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each) -> BaselineData:
     """Compile the specs as they are at `ref`, from a temporary worktree."""
     try:
         top = Path(_git(["rev-parse", "--show-toplevel"], root)).resolve()
@@ -143,7 +144,7 @@ def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
             return BaselineData(Baseline("git", ref, spec_digest=None), {}, {}, {}, {})
-        project, diags = check_repository(spec_root)
+        project, diags = check_repository(spec_root, sql=sql)
         if project is None:
             errors = [d for d in diags if d.severity == "error"]
             raise SpecError([Diagnostic(d.code, f"at {ref}: {d.message}", d.file, d.line, d.col, d.address, d.hint)

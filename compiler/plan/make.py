@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
-from compiler.plan.artifacts import NOT_DIFFED, ArtifactChange, content_diff
+from compiler.front.sql import SqlJob, SqlWork, analyze_each
+from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
-from compiler.plan.diff import AttrChange, classify
+from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.scope import artifact_in_scope, in_scope
+from compiler.plan.sqldiff import compare
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
@@ -20,7 +24,9 @@ MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
-              selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
+              selected: set[str] | None = None, git_sha: str | None = None, sql: SqlWork = analyze_each) -> Plan:
+    """The plan of `env`: head (`project`, `compiled`) against `base`. `sql` analyses the baseline's SQL
+    (compiler.front.sql; compiler.speed passes a remembering one)."""
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
     old_snaps = base.resources
     before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
@@ -52,6 +58,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 continue
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
+    _categorize_sql(project, changes, direct, sql)
     impacts = [i for i in follow(project, direct) if in_scope(i.address, env, project)]
     listed = {i.address for i in impacts}
     for address, item in sorted(base.pending.items()):
@@ -92,29 +99,125 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                     diff = "(previous content not kept)"
                 else:
                     diffed += 1
-                    diff = content_diff(key, old_bytes, art.content)
-        artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff))
+                    secret = _sensitive(project, owner)
+                    diff = redacted_diff(secret, old_bytes, art.content) if secret else content_diff(
+                        key, old_bytes, art.content)
+        redacted = action == "update" and diff.startswith(REDACTED)
+        artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
+    changes = [_redact_values(project, c) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
         resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
+        approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
     )
+
+
+def _lineage(project: SpecProject, changes: list[ResourceChange]) -> dict[str, dict]:
+    out = {}
+    for c in changes:
+        name = c.address.split(".", 1)[1]
+        if c.kind == "Transform" and c.action != "delete" and (a := project.lineage.analysis_of(name)) is not None:
+            out[name] = a.to_json()
+    return out
+
+
+def _sensitive(project: SpecProject, owner: str | None) -> str | None:
+    """Why the values in a dataset's files may not be shown (restricted, or PII columns), else None."""
+    if owner is None or not owner.startswith("dataset."):
+        return None
+    name = owner.split(".", 1)[1]
+    ds = project.datasets.get(name)
+    if ds is None:
+        return None
+    if ds.classification == "restricted":
+        return f"dataset.{name} is restricted"
+    pii = sorted({c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(name, {})))
+    if pii:
+        return f"dataset.{name} has PII columns ({', '.join(pii)})"
+    return None
+
+
+def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChange:
+    """Accepted values of a PII column (or of any column of a restricted dataset) as a count, never listed."""
+    if change.kind != "Dataset" or not change.changes:
+        return change
+    name = change.address.split(".", 1)[1]
+    ds = project.datasets.get(name)
+    restricted = ds is not None and ds.classification == "restricted"
+    attrs = list(change.changes)
+    hidden = False
+    for i, a in enumerate(attrs):
+        m = re.fullmatch(r"spec\.columns\[(\w+)\]\.accepted_values", a.path)
+        if m and (restricted or project.lineage.is_pii(name, m.group(1))):
+            attrs[i] = replace(a, before=_count(a.before), after=_count(a.after))
+            hidden = True
+    return replace(change, changes=tuple(attrs)) if hidden else change
+
+
+def _count(values: object) -> object:
+    return f"({len(values)} values, not shown)" if isinstance(values, list) else values
+
+
+def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChange],
+               impacts: list[Impact]) -> list[str]:
+    """Environments whose protection.required_approval a reviewer must give for this plan."""
+    if not (changes or impacts):
+        return []
+    if env is not None:
+        e = project.environments.get(env)
+        return [env] if e is not None and e.required_approval else []
+    touched = {c.address for c in changes} | {i.address for i in impacts}
+    envs = {d.environment for d in project.deployments.values() if d.address in touched}
+    envs |= {a.split(".", 1)[1] for a in touched if a.startswith("environment.")}
+    return sorted(e for e in envs if e in project.environments and project.environments[e].required_approval)
+
+
+def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
+                    direct: dict[str, tuple[str, list[AttrChange]]], sql: SqlWork) -> None:
+    """Give each changed transform SQL the category of what it does (compiler.plan.sqldiff), in place."""
+    lineage = project.lineage
+    todo: list[tuple[int, int, SqlJob]] = []
+    for i, change in enumerate(changes):
+        if change.kind != "Transform" or change.before is None:
+            continue
+        for j, attr in enumerate(change.changes):
+            if attr.path == "spec.sql" and isinstance(attr.before, str):
+                inputs = (change.before.get("spec") or {}).get("inputs") or []
+                schema = tuple((n, project.datasets[n].column_names) for n in dict.fromkeys(inputs)
+                               if n in project.datasets)
+                todo.append((i, j, (attr.before, lineage.dialect, schema)))
+    if not todo:
+        return
+    olds = sql([job for _, _, job in todo])
+    for (i, j, _), old in zip(todo, olds, strict=True):
+        change = changes[i]
+        new = lineage.analysis_of(change.address.split(".", 1)[1])
+        if new is None:
+            continue
+        found = compare(old, new)
+        attrs = list(change.changes)
+        attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
+        category = max((a.category for a in attrs), key=SEVERITY.__getitem__)
+        changes[i] = replace(change, changes=tuple(attrs), category=category)
+        direct[change.address] = (category, attrs)
 
 
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
                      compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
-                     summary: Callable[[Path, str], StateSummary] = state_summary) -> tuple[Compiled, Plan]:
+                     summary: Callable[[Path, str], StateSummary] = state_summary,
+                     sql: SqlWork = analyze_each) -> tuple[Compiled, Plan]:
     """The compiled project and the plan of `env` against its last apply, or against git revision `against`.
 
     `compile` makes the artifacts the plan compares (compile_for_plan's, or apply's whole compile) and
-    `summary` reads the environment's state; faster equivalents may be passed (compiler.speed).
+    `summary` reads the environment's state, `sql` analyses SQL; faster equivalents may be passed (compiler.speed).
     """
     compiled = compile(project, env)
     if against:
-        base = from_git(project.root, against, env)
+        base = from_git(project.root, against, env, sql=sql)
     else:
         if env is None:
             raise ValueError("a plan against the last apply needs an environment")
         base = from_summary(project.root, summary(project.root, env))
-    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))
+    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root), sql)

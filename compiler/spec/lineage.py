@@ -150,6 +150,18 @@ class Lineage:
         """Every reader of `dataset.column`: transforms (by SQL lineage), checks and models."""
         return self._sql_readers.get((dataset, column), ()) + tuple(self.other_readers.get((dataset, column), ()))
 
+    @functools.cached_property
+    def _reads_by(self) -> dict[str, frozenset[Ref]]:
+        out: dict[str, set[Ref]] = {}
+        for ref, readers in self.other_readers.items():
+            for r in readers:
+                out.setdefault(r.address, set()).add(ref)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def reads_of(self, address: str) -> frozenset[Ref]:
+        """The columns a check or model reads (its quality rule's checks, its features and target)."""
+        return self._reads_by.get(address, frozenset())
+
     def analysis_of(self, transform: str) -> SqlAnalysis | None:
         return self.sql.get(transform)
 

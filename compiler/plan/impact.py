@@ -113,6 +113,7 @@ class _Walk:
         self.effects: dict[str, _Effect] = {}
         self.queue: list[tuple[int, str]] = []
         self.rank = self.graph.rank()
+        self.done: set[str] = set()  # datasets whose effect has flowed downstream
 
     def add(self, address: str, work: str, cause: str, category: str, trail: Trail, notes: tuple[str, ...] = ()
             ) -> None:
@@ -197,7 +198,7 @@ class _Walk:
                     for col in d.get("removed", ()):
                         columns.setdefault(col, ("dropped", ((cause, f"(drops {col})"), (out, col))))
                     for col in d.get("changed", ()):
-                        columns.setdefault(col, ("changed", ((cause, f"(-> {col})"), (out, col))))
+                        columns.setdefault(col, ("changed", ((cause, f"(→ {col})"), (out, col))))
                     for col in d.get("added", ()):
                         columns.setdefault(col, ("added", ((cause, f"(adds {col})"), (out, col))))
         self.effect(t.output, cause, category, rows, columns)
@@ -210,7 +211,7 @@ class _Walk:
     # --- data flowing downstream ------------------------------------------------------------------------
 
     def flow(self) -> None:
-        done: set[str] = set()
+        done = self.done
         while self.queue:
             _, dataset = heapq.heappop(self.queue)
             if dataset in done:
@@ -248,7 +249,7 @@ class _Walk:
                     continue
                 fed = [c.name for c in analysis.columns if (dataset, col) in c.sources]
                 for oc in fed:
-                    columns.setdefault(oc, ("changed", (*trail, (address, f"(-> {oc})"), (out, oc))))
+                    columns.setdefault(oc, ("changed", (*trail, (address, f"(→ {oc})"), (out, oc))))
                 clauses = sorted({cl for d, c, cl in analysis.row_reads if d == dataset and c == col})
                 if clauses and rows is None:
                     rows = (*trail, (address, f"({', '.join(clauses)})"), (out, ""))
@@ -310,11 +311,11 @@ def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> li
     """
     walk = _Walk(project)
     order = sorted(direct.items(), key=lambda kv: (-SEVERITY[kv[1][0]], kv[0]))
-    for cause, (category, changes) in order:
-        if category == "metadata" or cause not in walk.graph:
-            continue
-        walk.direct(cause, category, changes)
-    walk.flow()
+    for severity in sorted({SEVERITY[c] for c, _ in direct.values()}, reverse=True):
+        for cause, (category, changes) in order:  # the breaking changes and what they reach first
+            if SEVERITY[category] == severity and category != "metadata" and cause in walk.graph:
+                walk.direct(cause, category, changes)
+        walk.flow()
     if not walk.found:
         return []
     return sorted(walk.found.values(), key=lambda i: (walk.rank.get(i.address, 0), i.address))

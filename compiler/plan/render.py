@@ -243,7 +243,7 @@ def _decisions(plan: Plan) -> list[str]:
     for c in danger[:MAX_LISTED]:
         why = "; ".join(_attr_summary(c.kind, a) for a in c.changes if a.category == "breaking")
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
-        out.append(line + (f": {_md_escape(_clip(why, 300))}" if why else ""))
+        out.append(line + (f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""))
     if len(danger) > MAX_LISTED:
         out.append(f"> - … and {len(danger) - MAX_LISTED} more breaking changes or destroys")
     for label, items in (("retrain", retrains), ("roll out", rollouts)):
@@ -275,7 +275,7 @@ def render_markdown(plan: Plan) -> str:
             changed = "; ".join(_attr_summary(c.kind, a) for a in shown[:4])
             changed += " …" if len(shown) > 4 else ""
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
-                        f"| {_md_escape(_clip(changed, 400))} |")
+                        f"| {_fence(_md_escape(_clip(changed, 400)))} |")
         if len(plan.resource_changes) > MAX_LISTED:
             body.append(f"| | … {len(plan.resource_changes) - MAX_LISTED} more | | | |")
         body.append("")

@@ -138,7 +138,7 @@ class Lineage:
             address = f"transform.{name}"
             for col in analysis.columns:
                 for ref in col.sources:
-                    out.setdefault(ref, []).append(Reader(address, f"-> {col.name}", col.name))
+                    out.setdefault(ref, []).append(Reader(address, f"→ {col.name}", col.name))
             seen: set[tuple[Ref, str]] = set()
             for ds, column, clause in analysis.row_reads:
                 if ((ds, column), clause) not in seen:

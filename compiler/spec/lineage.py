@@ -205,6 +205,37 @@ class Lineage:
     def pii_origin(self, dataset: str, column: str) -> tuple[Ref, ...]:
         return self.pii.get(dataset, {}).get(column, ())
 
+    def downstream(self, dataset: str, column: str) -> list[tuple[Ref, Reader]]:
+        """Everything that reads `dataset.column`, directly or through columns derived from it (breadth first):
+        (the column read, its reader). A filter, join or grouping reads it for all rows of its transform's output."""
+        out: list[tuple[Ref, Reader]] = []
+        seen = {(dataset, column)}
+        queue = [(dataset, column)]
+        while queue:
+            ref = queue.pop(0)
+            for reader in self.readers(*ref):
+                out.append((ref, reader))
+                if reader.output is not None:
+                    nxt = (self.outputs.get(reader.address.split(".", 1)[1], ""), reader.output)
+                    if nxt[0] and nxt not in seen:
+                        seen.add(nxt)
+                        queue.append(nxt)
+        return out
+
+    def upstream(self, dataset: str, column: str) -> list[tuple[Ref, Ref]]:
+        """The columns `dataset.column` derives from, transitively: (column, a source of it), breadth first."""
+        out: list[tuple[Ref, Ref]] = []
+        seen = {(dataset, column)}
+        queue = [(dataset, column)]
+        while queue:
+            ref = queue.pop(0)
+            for src in self.sources_of(*ref):
+                out.append((ref, src))
+                if src not in seen:
+                    seen.add(src)
+                    queue.append(src)
+        return out
+
     def column_edges(self) -> list[tuple[str, str, str]]:
         """(from `dataset.column`, to `dataset.column` or a reader's address, how), sorted: the column graph."""
         edges = set()

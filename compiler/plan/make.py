@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
+from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlJob, SqlWork, analyze_each
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
@@ -207,17 +208,29 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
                      compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
                      summary: Callable[[Path, str], StateSummary] = state_summary,
-                     sql: SqlWork = analyze_each) -> tuple[Compiled, Plan]:
+                     sql: SqlWork = analyze_each, base: BaseWork | None = None) -> tuple[Compiled, Plan]:
     """The compiled project and the plan of `env` against its last apply, or against git revision `against`.
 
     `compile` makes the artifacts the plan compares (compile_for_plan's, or apply's whole compile) and
-    `summary` reads the environment's state, `sql` analyses SQL; faster equivalents may be passed (compiler.speed).
+    `summary` reads the environment's state, `sql` analyses SQL, `base` does the per-file work, the compile and
+    the digests of a git baseline; faster equivalents may be passed (compiler.speed).
     """
     compiled = compile(project, env)
     if against:
-        base = from_git(project.root, against, env, sql=sql)
+        work = base or BaseWork()
+        baseline = from_git(project.root, against, env, sql=sql, files=work.files, compile=work.compile,
+                            digests=work.digests)
     else:
         if env is None:
             raise ValueError("a plan against the last apply needs an environment")
-        base = from_summary(project.root, summary(project.root, env))
-    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root), sql)
+        baseline = from_summary(project.root, summary(project.root, env))
+    return compiled, make_plan(project, compiled, baseline, env, selected, head_sha(project.root), sql)
+
+
+@dataclass(frozen=True)
+class BaseWork:
+    """How a git baseline is loaded, compiled and digested (compiler.speed passes faster equivalents)."""
+
+    files: FileWork = each_file
+    compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan
+    digests: Callable[[SpecProject], SpecProject] | None = None

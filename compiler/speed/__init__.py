@@ -44,8 +44,11 @@ class Speed:
     can be used here)."""
 
     cache: Cache | None
-    # SQL analyses made in this run, by job digest: a PR plan's base reuses the head's
-    sql_memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # what this run made, for a PR plan's base to reuse (read from another checkout, mostly the same files):
+    sql_memo: dict = field(default_factory=dict, compare=False, repr=False)  # SQL analyses by job digest
+    file_memo: dict = field(default_factory=dict, compare=False, repr=False)  # file outcomes by file key
+    digest_memo: dict = field(default_factory=dict, compare=False, repr=False)  # resource digests by fingerprint
+    unit_memo: dict = field(default_factory=dict, compare=False, repr=False)  # the head's unit records (a plan's)
 
     @classmethod
     def for_run(cls, use_cache: bool) -> Speed:
@@ -59,7 +62,7 @@ class Speed:
     def files(self) -> FileWork:
         from compiler.speed.files import file_work
 
-        return file_work(self.cache)
+        return file_work(self.cache, self.file_memo)
 
     @property
     def sql(self) -> SqlWork:
@@ -70,7 +73,13 @@ class Speed:
     def with_digests(self, project: SpecProject) -> SpecProject:
         from compiler.speed.digests import with_digests
 
-        return with_digests(project, self.cache)
+        return with_digests(project, self.cache, self.digest_memo)
+
+    def base_digests(self, project: SpecProject) -> SpecProject:
+        """with_digests for a PR plan's base (a temporary checkout): this run's digests reused, none cached."""
+        from compiler.speed.digests import with_digests
+
+        return with_digests(project, None, self.digest_memo)
 
     def emit(self, project: SpecProject, environment: str | None = None) -> list[Artifact]:
         from compiler.speed.emitting import emit_parallel
@@ -78,17 +87,27 @@ class Speed:
         return emit_parallel(project, environment)
 
     def compile_for_plan(self, project: SpecProject, environment: str | None) -> Compiled:
-        """compiler.emit.compile.compile_for_plan's result, reusing units' results from the cache."""
-        from compiler.emit.compile import Compiled
+        """compiler.emit.compile.compile_for_plan's result, reusing units' results from the cache (and keeping
+        them for the rest of the run: compile_base)."""
+        from compiler.speed.unitstore import KeptUnits, UnitStore
 
-        if self.cache is None:
-            return Compiled(project, self.emit(project, environment))
+        store = UnitStore(self.cache, project.root) if self.cache is not None else None
+        return self._incremental(project, environment, KeptUnits(self.unit_memo, store))
+
+    def compile_base(self, project: SpecProject, environment: str | None) -> Compiled:
+        """The artifacts of a PR plan's base (another checkout): the units whose reads did not change since
+        the head's compile in this run are reused (nothing of the temporary checkout goes to the cache)."""
+        from compiler.speed.unitstore import KeptUnits
+
+        return self._incremental(project, environment, KeptUnits(dict(self.unit_memo), None))
+
+    def _incremental(self, project: SpecProject, environment: str | None, store: object) -> Compiled:
+        from compiler.emit.compile import Compiled
         from compiler.speed.incremental import emit_incremental
         from compiler.speed.tracking import UntrackedRead
-        from compiler.speed.unitstore import UnitStore
 
         try:
-            artifacts, digests = emit_incremental(project, environment, UnitStore(self.cache, project.root))
+            artifacts, digests = emit_incremental(project, environment, store)  # type: ignore[arg-type]
         except UntrackedRead:  # a backend reads something units cannot track (a bug): never a wrong result
             return Compiled(project, self.emit(project, environment))
         return Compiled(project, artifacts, digests)

@@ -65,6 +65,7 @@ class _Analyzer:
         self.unknown: list[UnknownColumn] = []
         self.notes: set[str] = set()
         self._scope_of: dict[int, Scope] = {}
+        self.one_select = False  # the text has one SELECT: no subquery (the flat case, no sqlglot scopes)
         self.lambdas = False  # whether the query has lambdas (their parameters are not columns)
         self.nested = False  # whether it has more than one scope (subqueries)
         self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
@@ -184,6 +185,13 @@ class _Analyzer:
     def expression(self, scope: Scope, node: exp.Expression, aliases: Mapping[str, _Out] | None = None
                    ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint, passthrough) of an expression of `scope`."""
+        inner = node.this if isinstance(node, exp.Alias) else node
+        col = inner if isinstance(inner, exp.Column) else inner.this if (
+            type(inner) is exp.Cast and isinstance(inner.this, exp.Column)) else None
+        if col is not None and not isinstance(col.this, exp.Star):  # the common `cast(a.x as t) as y`: no walk
+            refs, token, through = self.resolve(scope, col, aliases)
+            self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
+            return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name.lower()}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
         passthrough = None
@@ -211,7 +219,7 @@ class _Analyzer:
 
     def run(self, tree: exp.Expression) -> _ScopeInfo:
         self.lambdas = tree.find(exp.Lambda) is not None
-        scopes = traverse_scope(tree)
+        scopes = (self.one_select and _flat_scope(tree)) or traverse_scope(tree)
         self.nested = len(scopes) > 1
         self._scope_of = {id(s.expression): s for s in scopes}
         root = None
@@ -282,7 +290,7 @@ class _Analyzer:
             out = _Out(name, refs, fp, proj, through)
             info.outputs.append(out)
             aliases.setdefault(name, out)
-            if _ROW_KEYS.search(self.last_shape):  # maybe an aggregate or a set-returning function: look closer
+            if self.last_shape and _ROW_KEYS.search(self.last_shape):  # maybe an aggregate or a row maker
                 special.append(proj)
         # what decides the rows
         aggregated = node.args.get("group") is not None or any(
@@ -389,6 +397,32 @@ class _Analyzer:
                     info.outputs.append(_Out(name, found[0], found[1], None, found[2]))
 
 
+@dataclass
+class _FlatScope:
+    """What the analysis reads of a sqlglot Scope, for the common query with one SELECT over tables (making
+    sqlglot's scopes costs as much as the rest of the analysis)."""
+
+    expression: exp.Select
+    sources: dict[str, exp.Table]
+    selected_sources: dict[str, tuple[exp.Table, exp.Table]]
+    parent: None = None
+    is_udtf: bool = False
+
+
+def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
+    if not isinstance(tree, exp.Select) or tree.args.get("with") or tree.args.get("with_"):
+        return None
+    start = tree.args.get("from_") or tree.args.get("from")
+    nodes = [start.this] if start is not None else []
+    nodes += [j.this for j in tree.args.get("joins") or ()]
+    if not all(type(n) is exp.Table and not n.args.get("joins") for n in nodes):
+        return None
+    sources = {n.alias_or_name: n for n in nodes}
+    if len(sources) != len(nodes):
+        return None
+    return [_FlatScope(tree, sources, {k: (v, v) for k, v in sources.items()})]  # type: ignore[list-item]
+
+
 def _chain(scope: Scope | None) -> Iterator[Scope]:
     while scope is not None:
         yield scope
@@ -442,8 +476,8 @@ def shape(node: exp.Expression) -> str:
 
     if isinstance(node, exp.Column) and not node.args.get("db"):
         return f"col({node.table}.{node.name})"
-    if isinstance(node, exp.Cast) and type(node) is exp.Cast and isinstance(node.this, exp.Column) \
-            and len(node.args) <= 3 and not node.args.get("format") and not node.this.args.get("db"):
+    if type(node) is exp.Cast and isinstance(node.this, exp.Column) and not node.this.args.get("db") and all(
+            not v for k, v in node.args.items() if k not in ("this", "to")):
         return f"cast(col({node.this.table}.{node.this.name}),{_type_text(node.args['to'])})"
     visit(node)
     return "".join(parts)
@@ -464,10 +498,12 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))
-    for ident in tree.find_all(exp.Identifier):  # unquoted names are case-insensitive
-        if not ident.quoted:
-            ident.set("this", ident.this.lower())
+    if text != text.lower():  # unquoted names are case-insensitive (most SQL is written in lower case already)
+        for ident in tree.find_all(exp.Identifier):
+            if not ident.quoted:
+                ident.set("this", ident.this.lower())
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
+    analyzer.one_select = text.lower().count("select") == 1
     try:
         root = analyzer.run(tree)
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:
@@ -494,7 +530,9 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
         through = out.passthrough  # cast(x as t) as y: copies x (its type is the cast's)
     else:
         through = out.passthrough if isinstance(inner, exp.Column) or node is None else None
-    offset = analyzer.offset(inner) if inner is not None else 0
+    alias = node.args.get("alias") if isinstance(node, exp.Alias) else None
+    meta = alias.meta if isinstance(alias, exp.Identifier) else {}
+    offset = int(meta["start"]) if "start" in meta else analyzer.offset(inner) if inner is not None else 0
     if inner is not None and not offset:
         first = next((c for c in inner.find_all(exp.Column)), None)
         offset = analyzer.offset(first) if first is not None else 0

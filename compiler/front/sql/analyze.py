@@ -186,6 +186,8 @@ class _Analyzer:
                    ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint, passthrough) of an expression of `scope`."""
         inner = node.this if isinstance(node, exp.Alias) else node
+        while type(inner) is exp.Paren:
+            inner = inner.this
         col = inner if isinstance(inner, exp.Column) else inner.this if (
             type(inner) is exp.Cast and isinstance(inner.this, exp.Column)) else None
         if col is not None and not isinstance(col.this, exp.Star):  # the common `cast(a.x as t) as y`: no walk
@@ -373,7 +375,8 @@ class _Analyzer:
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table.lower() if isinstance(proj, exp.Column) else ""
         star = proj.this if isinstance(proj, exp.Column) else proj
-        excluded = {e.name.lower() for e in (star.args.get("except") or star.args.get("exclude") or [])}
+        excluded = {e.name.lower() for e in (star.args.get("except") or star.args.get("except_")
+                                             or star.args.get("exclude") or [])}
         if star.args.get("replace") or star.args.get("rename"):
             self.notes.add("select * replace/rename is not followed")
             info.open_star = True
@@ -451,10 +454,12 @@ def shape(node: exp.Expression) -> str:
     append = parts.append
 
     def visit(n: exp.Expression) -> None:
+        while type(n) is exp.Paren:  # the tree already says the precedence
+            n = n.this
         append(n.key)
         append("(")
         for key, value in n.args.items():
-            if value is None or value is False or (isinstance(value, list) and not value):
+            if value is None or value is False or (isinstance(value, list) and not value) or key[0] == "_":
                 continue
             append(key)
             append("=")
@@ -477,7 +482,7 @@ def shape(node: exp.Expression) -> str:
     if isinstance(node, exp.Column) and not node.args.get("db"):
         return f"col({node.table}.{node.name})"
     if type(node) is exp.Cast and isinstance(node.this, exp.Column) and not node.this.args.get("db") and all(
-            not v for k, v in node.args.items() if k not in ("this", "to")):
+            not v for k, v in node.args.items() if k not in ("this", "to") and k[0] != "_"):
         return f"cast(col({node.this.table}.{node.this.name}),{_type_text(node.args['to'])})"
     visit(node)
     return "".join(parts)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+OPEN_OUTPUTS = "the output columns are not all known (select * over an unknown source)"
 Ref = tuple[str, str]  # (dataset, column)
 # (dataset, column, clause): a column the rows depend on, and where: join, filter, group by, having, ...
 RowRef = tuple[str, str, str]
@@ -130,6 +131,7 @@ class Lineage:
     masked: Mapping[str, frozenset[str]] = field(default_factory=dict)
     dataset_order: tuple[str, ...] = ()  # produced datasets in dependency order (for derived PII)
     dialect: str = "duckdb"  # the SQL dialect the analyses were made in
+    expressions: Mapping[str, SqlAnalysis] = field(default_factory=dict)  # check expression -> its columns
 
     @functools.cached_property
     def _sql_readers(self) -> dict[Ref, tuple[Reader, ...]]:

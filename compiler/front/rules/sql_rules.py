@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
-from compiler.front.sql.analyze import OPEN_OUTPUTS
-from compiler.front.sql.expressions import expression_columns
 from compiler.front.sql.types import cast_type, mismatch
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
+from compiler.spec.lineage import OPEN_OUTPUTS
 from compiler.spec.sqltext import line_col
 
 
@@ -80,15 +79,15 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
 
 def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
     """A check's `expression` names columns of its dataset."""
-    dialect = ctx.lineage.dialect
     for r in ctx.rules.values():
         ds = ctx.datasets.get(r.dataset)
         if ds is None:
             continue
         for i, c in enumerate(r.checks):
-            if not c.expression:
+            found = ctx.lineage.expressions.get(c.expression) if c.expression else None
+            if found is None:
                 continue
-            cols, error = expression_columns(c.expression, dialect)
+            cols, error = [(col.name, col.offset) for col in found.columns], found.error
             path = ("spec", "checks", i, "expression")
             if error:
                 yield ctx.at(r, path, "bad-expression", f"specops cannot parse this expression: {error}",

@@ -6,15 +6,15 @@ and compiler.speed passes one that remembers analyses by digest and uses every c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from compiler.front.sql.analyze import analyze_sql
-from compiler.spec.lineage import SqlAnalysis
+from compiler.spec.lineage import OutputColumn, SqlAnalysis
 
 __all__ = ["SqlJob", "SqlWork", "analyze_each", "analyze_job", "analyze_sql", "dialect_for"]
 
-# (sql, dialect, ((input dataset, its column names), ...)): everything an analysis depends on
-SqlJob = tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]]
+# (sql, dialect, ((input dataset, its column names), ...)): everything an analysis depends on. With schema None,
+# the text is a check's boolean expression: its analysis lists the columns it names (name and offset) only.
+SqlJob = tuple[str, str, "tuple[tuple[str, tuple[str, ...]], ...] | None"]
 SqlWork = Callable[[Sequence[SqlJob]], list[SqlAnalysis]]
 
 DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "snowflake": "snowflake", "bigquery": "bigquery"}
@@ -25,8 +25,20 @@ def dialect_for(warehouse_type: str | None) -> str:
     return DIALECTS.get(warehouse_type or "duckdb", "duckdb")
 
 
+def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, ...]]]) -> SqlAnalysis:
+    """compiler.front.sql.analyze.analyze_sql (sqlglot is imported when SQL is analysed, not before)."""
+    from compiler.front.sql.analyze import analyze_sql as analyze
+
+    return analyze(sql, dialect, schema)
+
+
 def analyze_job(job: SqlJob) -> SqlAnalysis:
     sql, dialect, schema = job
+    if schema is None:
+        from compiler.front.sql.expressions import expression_columns
+
+        cols, error = expression_columns(sql, dialect)
+        return SqlAnalysis(error is None, columns=tuple(OutputColumn(n, (), "", o) for n, o in cols), error=error)
     return analyze_sql(sql, dialect, schema)
 
 

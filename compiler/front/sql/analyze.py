@@ -22,9 +22,8 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.placeholders import input_of, substitute
-from compiler.spec.lineage import OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
-OPEN_OUTPUTS = "the output columns are not all known (select * over an unknown source)"
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
 

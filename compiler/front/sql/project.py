@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from compiler.front.sql import SqlJob, SqlWork, dialect_for
-from compiler.front.sql.expressions import expression_columns
 from compiler.spec.ir import Dataset, Environment, Model, Project, QualityRule, Transform
 from compiler.spec.lineage import Lineage, Reader, Ref, merge_readers
 
@@ -27,7 +26,9 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
                   work: SqlWork) -> Lineage:
     dialect = project_dialect(project, environments)
     names = [n for n, t in transforms.items() if t.sql.strip()]
-    analyses = work([sql_job(transforms[n], datasets, dialect) for n in names])
+    texts = sorted({c.expression for r in rules.values() for c in r.checks if c.expression})
+    made = work([*(sql_job(transforms[n], datasets, dialect) for n in names), *((x, dialect, None) for x in texts)])
+    analyses, expressions = made[:len(names)], dict(zip(texts, made[len(names):], strict=True))
     readers: list[tuple[Ref, Reader]] = []
     for r in rules.values():
         ds = datasets.get(r.dataset)
@@ -39,8 +40,8 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
             if c.to_dataset and c.to_column:
                 readers.append(((c.to_dataset, c.to_column), Reader(r.address, how)))
             if c.expression:
-                for col, _ in expression_columns(c.expression, dialect)[0]:
-                    readers.append(((r.dataset, col), Reader(r.address, how)))
+                for col in expressions[c.expression].columns:
+                    readers.append(((r.dataset, col.name), Reader(r.address, how)))
             if c.sql and ds is not None:  # a free SQL check: assumed to read every column
                 readers += [((r.dataset, col), Reader(r.address, how)) for col in ds.column_names]
     for m in models.values():
@@ -58,6 +59,7 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
                 if any(c.masked for c in d.columns)},
         dataset_order=_dataset_order(transforms),
         dialect=dialect,
+        expressions=expressions,
     )
 
 

@@ -11,7 +11,9 @@ from compiler.front.sql.types import cast_type, mismatch
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
 from compiler.spec.lineage import OPEN_OUTPUTS
-from compiler.spec.sqltext import line_col
+from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
+
+MAX_LISTED = 5  # more undeclared or missing columns than this are one error listing the first ones
 
 
 def _at(t: Transform, offset: int, code: str, message: str, hint: str | None = None,
@@ -26,10 +28,13 @@ def _at(t: Transform, offset: int, code: str, message: str, hint: str | None = N
 def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
     """The SQL reads columns its inputs declare and produces exactly the output dataset's columns."""
     dialect = ctx.lineage.dialect
+    producers: dict[str, str] = {}
+    for name, t in ctx.transforms.items():  # a second producer of a dataset is an error of its own
+        producers.setdefault(t.output, name)
     for name, t in ctx.transforms.items():
         analysis = ctx.lineage.analysis_of(name)
-        if analysis is None:
-            continue
+        if analysis is None or stray_jinja(t.sql, INPUT_RE) is not None:
+            continue  # other templating is reported (check_sql): the SQL is not what runs
         if not analysis.ok:
             yield _at(t, analysis.error_offset, "sql-unparsed",
                       f"specops cannot analyse this SQL ({dialect} dialect): {analysis.error}",
@@ -43,10 +48,16 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
             yield _at(t, u.offset, "unknown-sql-column", f"column '{u.name}' is not a column of {where}", hint)
         out = ctx.datasets.get(t.output)
-        if out is None or OPEN_OUTPUTS in analysis.notes:
+        if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
             continue
         produced = [c.name for c in analysis.columns]
         seen: set[str] = set()
+        undeclared = [c for c in analysis.columns if out.column(c.name) is None]
+        if len(undeclared) > MAX_LISTED:  # e.g. a select * over a wide input: one error, not dozens
+            names = ", ".join(c.name for c in undeclared[:MAX_LISTED])
+            yield _at(t, undeclared[0].offset, "sql-undeclared-column",
+                      f"the SQL produces {len(undeclared)} columns that dataset.{out.name} does not declare: "
+                      f"{names}, ...", f"declare them in dataset.{out.name}'s columns, or select only those")
         for c in analysis.columns:
             if c.name in seen:
                 yield _at(t, c.offset, "sql-duplicate-column", f"the SQL produces column '{c.name}' twice")
@@ -54,9 +65,10 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
             seen.add(c.name)
             declared = out.column(c.name)
             if declared is None:
-                hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
-                yield _at(t, c.offset, "sql-undeclared-column",
-                          f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
+                if len(undeclared) <= MAX_LISTED:
+                    hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
+                    yield _at(t, c.offset, "sql-undeclared-column",
+                              f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
                 continue
             if c.cast is not None and mismatch(declared.type, c.cast):
                 yield _at(t, c.offset, "sql-column-type",
@@ -70,11 +82,17 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                               f"column '{c.name}' copies {c.passthrough[0]}.{c.passthrough[1]} ({src.type}) but "
                               f"dataset.{out.name} declares {declared.type}",
                               f"cast it: cast(... as {declared.type})")
-        for col in out.columns:
-            if col.name not in seen:
-                hint = did_you_mean(col.name, produced) or "select it in the SQL, or remove it from the dataset"
-                yield _at(t, 0, "sql-missing-column",
-                          f"dataset.{out.name} declares column '{col.name}', which the SQL does not produce", hint)
+        missing = [col.name for col in out.columns if col.name not in seen]
+        if len(missing) > MAX_LISTED:
+            yield _at(t, 0, "sql-missing-column",
+                      f"dataset.{out.name} declares {len(missing)} columns the SQL does not produce: "
+                      f"{', '.join(missing[:MAX_LISTED])}, ...",
+                      "select them in the SQL, or remove them from the dataset")
+            continue
+        for col in missing:
+            hint = did_you_mean(col, produced) or "select it in the SQL, or remove it from the dataset"
+            yield _at(t, 0, "sql-missing-column",
+                      f"dataset.{out.name} declares column '{col}', which the SQL does not produce", hint)
 
 
 def check_expressions(ctx: Context) -> Iterator[Diagnostic]:

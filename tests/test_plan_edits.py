@@ -165,12 +165,13 @@ def test_markdown_leads_with_decisions_and_lists_elements(churn_base, tmp_path):
     _apply(root, [(MODEL, "features: [tenure_months,", "features: [customer_id, tenure_months,")])
     plan = plan_against(churn_base, build(root), env="prod")
     text = render_markdown(plan)
-    decisions = text[: text.index("#### Resource changes")]
+    decisions = text[: text.index("\n#### ")]
     assert "**Approval required** in `prod`" in decisions
     assert "spec.training.features: + customer_id" in decisions
-    assert "**1 to retrain**: `model.churn`" in decisions and "**1 to roll out**: `deployment.churn_api`" in decisions
+    assert "**retrain** `model.churn`" in decisions and "**rollout** `deployment.churn_api`" in decisions
     assert '["customer_id", "tenure_months"' not in text  # no JSON list dumps for a list change
-    assert text.count("spec.training.features: + customer_id") == 2  # the decision, and the table row
+    assert text.count("spec.training.features: + customer_id") == 1  # nothing is shown twice
+    assert text.count("`model.churn`") == 1
 
 
 def test_seed_diff_of_a_pii_or_restricted_dataset_shows_counts_only(churn_base, tmp_path):
@@ -300,3 +301,19 @@ def test_synthetic_edit(synthetic, tmp_path, kind):
         assert address in worked
         readers = {c for c in head[0].graph.children(f"dataset.{t.output}")}
         assert readers <= worked
+
+
+def test_values_of_pii_columns_are_counted_not_listed(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(CU, "      description: First and last name as entered at signup.\n",
+               "      description: First and last name as entered at signup.\n"
+               "      accepted_values: [Ada Lovelace, Alan Turing]\n")
+    ed.replace(RULES_SRC, "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n",
+               "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n"
+               "    - {type: accepted_values, column: email, values: [grace@hopper.example]}\n")
+    plan = plan_against(churn_base, build(root))
+    text = render_text(plan) + render_markdown(plan) + render_json(plan)
+    assert "Ada Lovelace" not in text and "grace@hopper.example" not in text
+    assert "(2 values, not shown)" in text and "(1 values, not shown)" in text
+    assert "[US, GB, DE, FR, CA]" not in text or "US" in text  # other columns' values are shown as usual

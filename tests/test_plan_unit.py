@@ -473,7 +473,7 @@ def test_markdown_layout(base, edited):
     assert lines[0] == MARKER
     assert f"**{plan.summary_line()}**" in lines[:5]  # the summary, outside any <details>
     warning = lines.index("> [!WARNING]")
-    assert warning < lines.index("#### Resource changes")
+    assert warning < lines.index("#### Other resource changes")
     block = []
     for line in lines[warning:]:
         if not line.startswith(">"):
@@ -482,17 +482,16 @@ def test_markdown_layout(base, edited):
     listed = " ".join(block)
     assert "dataset.customer_activity" in listed and "spec.columns[avg_satisfaction].type" in listed
     assert "model.churn` update" not in listed and "dataset.customer_features` update" not in listed
-    # what a reviewer decides on: the retrain and the rollout it causes, each named once
-    assert "**1 to retrain**: `model.churn`" in listed and "**1 to roll out**: `deployment.churn_api_dev`" in listed
-    impact_section = text[text.index("#### Impact across the graph"):]
-    assert "dataset.customer_activity.avg_satisfaction ~ breaking" in impact_section  # the chain, with its columns
-    assert "→ model.churn (feature avg_satisfaction) → deployment.churn_api_dev" in impact_section
+    # what a reviewer decides on: the retrain and the rollout it causes, with the chain and its columns, once
+    assert "**retrain** `model.churn`, via dataset.customer_activity.avg_satisfaction ~ breaking" in listed
+    assert "→ model.churn (feature avg_satisfaction) → deployment.churn_api_dev" in listed
+    assert text.count("**retrain** `model.churn`") == 1 and text.count("| `dataset.customer_activity` |") == 0
     # long sections are collapsed (the file list when over 12 lines), the file diffs always
     collapsed = f"<details><summary>{len(plan.artifact_changes)} files</summary>" in text
     assert collapsed == (len(plan.artifact_changes) > UNWRAPPED_LINES)
     assert "<details><summary>File diffs</summary>" in text
-    short = lines.index("#### Impact across the graph")
-    assert lines[short + 2].startswith("- **retrain**")  # few items: shown as they are, retrains and rollouts first
+    short = lines.index("#### Other work across the graph")
+    assert lines[short + 2].startswith("- **rebuild**")  # few items: shown as they are
 
 
 def _synthetic_plan(n: int) -> Plan:
@@ -522,7 +521,8 @@ def test_markdown_of_a_huge_plan_stays_under_the_comment_limit():
     assert len(text) <= MAX_MARKDOWN
     assert plan.summary_line() in text
     assert "> [!WARNING]" in text and "more breaking changes or destroys" in text
-    assert "<details><summary>4000 downstream actions</summary>" in text
+    assert "<details><summary>3980 downstream actions</summary>" in text  # 20 rollouts are among the decisions
+    assert "… and 1980 more to rollout (in the impact below)" in text
     assert "<details><summary>2000 files</summary>" in text and "<details><summary>Text changes" in text
     assert "more file diffs" in text or "plan truncated" in text
     assert "'''text'''" in text and "```text```" not in text  # user text cannot close a fence

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,20 +141,61 @@ def _sensitive(project: SpecProject, owner: str | None) -> str | None:
 
 
 def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChange:
-    """Accepted values of a PII column (or of any column of a restricted dataset) as a count, never listed."""
-    if change.kind != "Dataset" or not change.changes:
+    """Listed values of a PII column (a column's accepted values, an accepted_values check's values), or of any
+    column of a restricted dataset, as a count: in the attribute changes and in the snapshots before and after."""
+    if change.kind not in ("Dataset", "QualityRule"):
         return change
     name = change.address.split(".", 1)[1]
-    ds = project.datasets.get(name)
-    restricted = ds is not None and ds.classification == "restricted"
-    attrs = list(change.changes)
-    hidden = False
-    for i, a in enumerate(attrs):
-        m = re.fullmatch(r"spec\.columns\[(\w+)\]\.accepted_values", a.path)
-        if m and (restricted or project.lineage.is_pii(name, m.group(1))):
-            attrs[i] = replace(a, before=_count(a.before), after=_count(a.after))
-            hidden = True
-    return replace(change, changes=tuple(attrs)) if hidden else change
+    lineage = project.lineage
+
+    def secret(dataset: str | None, column: str | None) -> bool:
+        ds = project.datasets.get(dataset or "")
+        return ds is not None and column is not None and (
+            ds.classification == "restricted" or bool((c := ds.column(column)) and c.pii)
+            or lineage.is_pii(ds.name, column))
+
+    def hidden_paths(snap: dict | None) -> dict[str, list]:
+        """attribute path -> the values it lists, for the values that may not be shown."""
+        spec = (snap or {}).get("spec") or {}
+        out = {}
+        if change.kind == "Dataset":
+            for col in spec.get("columns") or []:
+                if isinstance(col, dict) and col.get("accepted_values") and secret(name, col.get("name")):
+                    out[f"spec.columns[{col['name']}].accepted_values"] = col["accepted_values"]
+        else:
+            for check in spec.get("checks") or []:
+                if isinstance(check, dict) and check.get("values") and secret(spec.get("dataset"), check.get("column")):
+                    out[f"spec.checks[{check.get('name')}].values"] = check["values"]
+        return out
+
+    paths = {**hidden_paths(change.before), **hidden_paths(change.after)}
+    if not paths:
+        return change
+    items = {p.rsplit(".", 1)[0] for p in paths}  # a whole column or check added or removed lists them too
+    attrs = tuple(replace(a, before=_count(a.before), after=_count(a.after)) if a.path in paths else
+                  replace(a, before=_redacted_item(a.before), after=_redacted_item(a.after)) if a.path in items else a
+                  for a in change.changes)
+    return replace(change, changes=attrs, before=_redacted(change.before, change.kind),
+                   after_of=_redacted(change.after, change.kind))
+
+
+def _redacted_item(item: object) -> object:
+    if not isinstance(item, dict):
+        return item
+    return {k: _count(v) if k in ("accepted_values", "values") else v for k, v in item.items()}
+
+
+def _redacted(snap: dict | None, kind: str) -> dict | None:
+    """A copy of a snapshot with every listed value of its columns or checks counted, not shown."""
+    if snap is None:
+        return None
+    out = copy.deepcopy(snap)
+    spec = out.get("spec") or {}
+    for item in (spec.get("columns") if kind == "Dataset" else spec.get("checks")) or []:
+        key = "accepted_values" if kind == "Dataset" else "values"
+        if isinstance(item, dict) and isinstance(item.get(key), list) and item[key]:
+            item[key] = _count(item[key])
+    return out
 
 
 def _count(values: object) -> object:

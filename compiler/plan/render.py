@@ -14,6 +14,7 @@ MARKER = "<!-- specops-plan -->"
 MAX_MARKDOWN = 65_000
 UNWRAPPED_LINES = 12
 MAX_LISTED = 50
+MAX_MOVES = 20  # retrains and rollouts listed (with their path) among the decisions
 MAX_SECTION = 20_000  # characters of attribute diffs shown before '… and N more'
 
 Style = Callable[..., str]
@@ -229,28 +230,37 @@ def _cut(text: str, limit: int) -> str:
 WORK_ORDER = ("retrain", "rollout", "rebuild", "reload", "rerun")
 
 
-def _decisions(plan: Plan) -> list[str]:
-    """What a reviewer decides on: breaking changes and destroys, retrains, rollouts, approvals."""
-    danger = [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
-    retrains = [i for i in plan.impacts if i.work == "retrain"]
-    rollouts = [i for i in plan.impacts if i.work == "rollout"]
-    if not (danger or retrains or rollouts or plan.approvals):
-        return []
+def _danger(plan: Plan) -> list[ResourceChange]:
+    return [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
+
+
+def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
+    """What a reviewer decides on: approvals, breaking changes and destroys (why), retrains and rollouts (each
+    with the path that causes it). Also the resource changes and impacts shown, which are not shown again."""
+    danger = _danger(plan)[:MAX_LISTED]
+    moves = [i for i in plan.impacts if i.work in ("retrain", "rollout")]
+    if not (danger or moves or plan.approvals):
+        return [], set(), set()
     out = ["> [!WARNING]", "> **Needs a decision**"]
     if plan.approvals:
         out.append("> - **Approval required** in " + ", ".join(f"`{e}`" for e in plan.approvals)
                    + " (protection.required_approval)")
-    for c in danger[:MAX_LISTED]:
+    for c in danger:
         why = "; ".join(_attr_summary(c.kind, a) for a in c.changes if a.category == "breaking")
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
         out.append(line + (f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""))
-    if len(danger) > MAX_LISTED:
-        out.append(f"> - … and {len(danger) - MAX_LISTED} more breaking changes or destroys")
-    for label, items in (("retrain", retrains), ("roll out", rollouts)):
-        if items:
-            names = ", ".join(f"`{i.address}`" for i in items[:20]) + (" …" if len(items) > 20 else "")
-            out.append(f"> - **{len(items)} to {label}**: {names}")
-    return [*out, ""]
+    rest = len(_danger(plan)) - len(danger)
+    if rest:
+        out.append(f"> - … and {rest} more breaking changes or destroys (in the table below)")
+    shown: set[str] = set()
+    for work in ("retrain", "rollout"):
+        items = [i for i in moves if i.work == work]
+        for i in items[:MAX_MOVES]:
+            out.append(f"> - **{work}** `{i.address}`, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
+            shown.add(i.address)
+        if len(items) > MAX_MOVES:
+            out.append(f"> - … and {len(items) - MAX_MOVES} more to {work} (in the impact below)")
+    return [*out, ""], {c.address for c in danger}, shown
 
 
 def _clip(text: str, limit: int) -> str:
@@ -264,21 +274,24 @@ def render_markdown(plan: Plan) -> str:
     characters (GitHub refuses comments over 65,536) however big the plan is. Data files of restricted
     datasets and PII columns are summarised by counts and digests (compiler.plan.make), never shown.
     """
+    decisions, listed, moved = _decisions(plan)
     head = [MARKER, f"### specops plan · `{plan.environment or 'all environments'}` · baseline: {_baseline(plan)}",
-            "", f"**{plan.summary_line()}**", "", *_decisions(plan)]
+            "", f"**{plan.summary_line()}**", "", *decisions]
     body: list[str] = []
-    if plan.resource_changes:
-        body += ["#### Resource changes", "", "| | address | action | category | what changed |",
-                 "|---|---|---|---|---|"]
-        for c in plan.resource_changes[:MAX_LISTED]:
+    others = [c for c in plan.resource_changes if c.address not in listed]
+    if others:
+        title = "Other resource changes" if listed else "Resource changes"
+        body += [f"#### {title}", "", "| | address | action | category | what changed |", "|---|---|---|---|---|"]
+        for c in others[:MAX_LISTED]:
             shown = [a for a in c.changes if not a.path.endswith(".content.size")]  # the digest says it
             changed = "; ".join(_attr_summary(c.kind, a) for a in shown[:4])
             changed += " …" if len(shown) > 4 else ""
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
                         f"| {_fence(_md_escape(_clip(changed, 400)))} |")
-        if len(plan.resource_changes) > MAX_LISTED:
-            body.append(f"| | … {len(plan.resource_changes) - MAX_LISTED} more | | | |")
+        if len(others) > MAX_LISTED:
+            body.append(f"| | … {len(others) - MAX_LISTED} more | | | |")
         body.append("")
+    if plan.resource_changes:
         diff_lines: list[str] = []
         size, left = 0, 0
         for c in plan.resource_changes:  # only what the table cannot show: long texts (SQL) as diffs
@@ -299,13 +312,15 @@ def render_markdown(plan: Plan) -> str:
             block = ["```diff", *diff_lines, "```"]
             body += _details("Text changes (SQL, descriptions)", block, force=len(diff_lines) > UNWRAPPED_LINES)
             body.append("")
-    if plan.impacts:
-        ordered = sorted(plan.impacts, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
+    work = [i for i in plan.impacts if i.address not in moved]  # retrains and rollouts are above
+    if work:
+        ordered = sorted(work, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
         rows = [f"- **{i.work}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
                 + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in ordered[:MAX_LISTED]]
-        if len(plan.impacts) > MAX_LISTED:
-            rows.append(f"- … and {len(plan.impacts) - MAX_LISTED} more")
-        body += ["#### Impact across the graph", "", *_details(f"{len(plan.impacts)} downstream actions", rows), ""]
+        if len(work) > MAX_LISTED:
+            rows.append(f"- … and {len(work) - MAX_LISTED} more")
+        title = "Other work across the graph" if moved else "Impact across the graph"
+        body += [f"#### {title}", "", *_details(f"{len(work)} downstream actions", rows), ""]
     if plan.artifact_changes:
         rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
                 for a in plan.artifact_changes[:MAX_LISTED]]

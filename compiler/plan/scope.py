@@ -39,9 +39,10 @@ class LazySnapshots(Mapping[str, dict]):
     def __init__(self, project: SpecProject, env: str | None):
         self.project = project
         self.addresses = [r.address for r in project.resources() if in_scope(r.address, env, project)]
+        self.known = frozenset(self.addresses)
 
     def __getitem__(self, address: str) -> dict:
-        if address not in self.project.by_address or address not in set(self.addresses):
+        if address not in self.known:
             raise KeyError(address)
         return self.project.by_address[address].snapshot
 

@@ -52,7 +52,8 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
             continue
         produced = [c.name for c in analysis.columns]
         seen: set[str] = set()
-        undeclared = [c for c in analysis.columns if out.column(c.name) is None]
+        columns = {c.name: c for c in out.columns}
+        undeclared = [c for c in analysis.columns if c.name not in columns]
         if len(undeclared) > MAX_LISTED:  # e.g. a select * over a wide input: one error, not dozens
             names = ", ".join(c.name for c in undeclared[:MAX_LISTED])
             yield _at(t, undeclared[0].offset, "sql-undeclared-column",
@@ -63,7 +64,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 yield _at(t, c.offset, "sql-duplicate-column", f"the SQL produces column '{c.name}' twice")
                 continue
             seen.add(c.name)
-            declared = out.column(c.name)
+            declared = columns.get(c.name)
             if declared is None:
                 if len(undeclared) <= MAX_LISTED:
                     hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
@@ -76,7 +77,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                           f"declares {declared.type}", f"cast it to the declared type, or declare {cast_type(c.cast)}")
             elif c.cast is None and c.passthrough is not None:
                 src_ds = ctx.datasets.get(c.passthrough[0])
-                src = src_ds.column(c.passthrough[1]) if src_ds is not None else None
+                src = src_ds.column(c.passthrough[1]) if src_ds is not None else None  # rare: a plain copy
                 if src is not None and src.type != declared.type:
                     yield _at(t, c.offset, "sql-column-type",
                               f"column '{c.name}' copies {c.passthrough[0]}.{c.passthrough[1]} ({src.type}) but "

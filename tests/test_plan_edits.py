@@ -317,3 +317,36 @@ def test_values_of_pii_columns_are_counted_not_listed(churn_base, tmp_path):
     assert "Ada Lovelace" not in text and "grace@hopper.example" not in text
     assert "(2 values, not shown)" in text and "(1 values, not shown)" in text
     assert "[US, GB, DE, FR, CA]" not in text or "US" in text  # other columns' values are shown as usual
+
+
+def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
+    """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
+    same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""
+    import subprocess
+
+    import compiler.plan.baseline as baseline_module
+    from compiler.plan.baseline import from_git
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
+                        *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    ed = RepoEditor(root)
+    ed.replace(SQL_CA, "min(started_at) as first_started_on", "max(started_at) as first_started_on")  # tracked edit
+    (root / "specs/quality/daily_kpis.yaml").unlink()  # a deletion
+    (root / "specs/extra.yaml").write_text((root / CU).read_text().replace("name: customers", "name: customers2"))
+    linked = from_git(root, "main", "dev")
+    monkeypatch.setattr(baseline_module, "materialize", lambda *a: False)
+    checked_out = from_git(root, "main", "dev")
+    assert dict(linked.digests) == dict(checked_out.digests)
+    assert {a: linked.resources[a] for a in linked.resources} == {a: checked_out.resources[a]
+                                                                  for a in checked_out.resources}
+    assert "quality_rule.daily_kpis_checks" in linked.resources and "dataset.customers2" not in linked.resources
+    sql = linked.resources["transform.build_customer_activity"]["spec"]["sql"]
+    assert "min(started_at) as first_started_on" in sql  # the committed text, not the working tree's
+    assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]  # cleaned up

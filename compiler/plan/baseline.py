@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.front.check import check_repository
 from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlWork, analyze_each
+from compiler.plan.gittree import materialize
 from compiler.plan.model import Baseline
 from compiler.plan.scope import LazySnapshots
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
@@ -144,10 +146,12 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         raise BaselineError(f"unknown git revision '{ref}' (for a branch of the remote, fetch it first: "
                             "git fetch origin)") from None
     rel = root.resolve().relative_to(top)
-    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-"))
+    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-", dir=_near(top)))
     tree = tmp / "tree"
     try:
-        _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
+        if not materialize(top, sha, rel, tree):  # the files that differ from git, the others linked
+            shutil.rmtree(tree, ignore_errors=True)
+            _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
             return BaselineData(Baseline("git", ref, spec_digest=None), {}, {}, {}, {})
@@ -166,6 +170,20 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         return BaselineData(info, snapshots, {}, contents, {k: compiled.digest(a) for k, a in
                                                               ((a.key, a) for a in compiled.artifacts)}, known)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, check=False)
+        if (tree / ".git").exists():  # checked out as a worktree
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True,
+                           check=False)
+            shutil.rmtree(tmp, ignore_errors=True)
+            subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
+
+
+def _near(top: Path) -> str | None:
+    """A folder for the baseline's files on the working tree's file system (hard links need one), else the
+    system's temporary folder: the repository's git folder, which git and specops's discovery never read."""
+    try:
+        common = Path(_git(["rev-parse", "--git-common-dir"], top))
+    except BaselineError:
+        return None
+    common = common if common.is_absolute() else top / common
+    return str(common) if common.is_dir() and os.access(common, os.W_OK) else None

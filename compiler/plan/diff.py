@@ -119,6 +119,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
             return "breaking", True
         if path.startswith("spec.schedule"):
             return "non-breaking", False
+        if path == "spec.sql_file":  # where the SQL is kept: its text is compared as spec.sql
+            return "metadata", False
         return "non-breaking", False
     if kind == "Model":
         if path.startswith(("spec.training.features", "spec.training.target", "spec.training.dataset")):

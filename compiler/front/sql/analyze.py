@@ -11,13 +11,14 @@ up exactly in the columns (or the rows) it changes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
@@ -491,7 +492,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     """What a transform's SQL reads and produces. Never raises: what cannot be analysed is marked unknown."""
     text = substitute(sql)
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        statements = [s for s in _dialect(dialect).parse(text) if s is not None]
     except (ParseError, TokenError) as exc:
         return SqlAnalysis(False, error=_message(exc), error_offset=_error_offset(exc, text))
     except (SqlglotError, RecursionError, ValueError) as exc:
@@ -541,6 +542,12 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
         first = next((c for c in inner.find_all(exp.Column)), None)
         offset = analyzer.offset(first) if first is not None else 0
     return OutputColumn(out.name, tuple(sorted(out.refs)), out.fp, offset, cast, through)
+
+
+@functools.cache
+def _dialect(name: str) -> Dialect:
+    """sqlglot's dialect object (made once per process: sqlglot.parse makes one per call)."""
+    return Dialect.get_or_raise(name)
 
 
 def _type_text(dt: exp.Expression) -> str:

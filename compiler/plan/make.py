@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.scope import artifact_in_scope, in_scope
 from compiler.plan.sqldiff import compare
+from compiler.spec.lineage import Lineage
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
@@ -115,13 +116,29 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     )
 
 
-def _lineage(project: SpecProject, changes: list[ResourceChange]) -> dict[str, dict]:
-    out = {}
-    for c in changes:
-        name = c.address.split(".", 1)[1]
-        if c.kind == "Transform" and c.action != "delete" and (a := project.lineage.analysis_of(name)) is not None:
-            out[name] = a.to_json()
-    return out
+def _lineage(project: SpecProject, changes: list[ResourceChange]) -> Mapping[str, dict]:
+    names = [c.address.split(".", 1)[1] for c in changes if c.kind == "Transform" and c.action != "delete"]
+    return LineageJson(project.lineage, [n for n in names if project.lineage.analysis_of(n) is not None])
+
+
+class LineageJson(Mapping[str, dict]):
+    """The changed transforms' lineage as JSON, made when the plan is written as JSON (a first plan has
+    thousands)."""
+
+    def __init__(self, lineage: Lineage, names: list[str]):
+        self.lineage, self.names = lineage, names
+
+    def __getitem__(self, name: str) -> dict:
+        found = self.lineage.analysis_of(name) if name in self.names else None
+        if found is None:
+            raise KeyError(name)
+        return found.to_json()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def _sensitive(project: SpecProject, owner: str | None) -> str | None:
@@ -147,6 +164,8 @@ def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChan
         return change
     name = change.address.split(".", 1)[1]
     lineage = project.lineage
+    if not _lists_values(project, change, name):
+        return change  # the common case, decided on the resources without making a snapshot
 
     def secret(dataset: str | None, column: str | None) -> bool:
         ds = project.datasets.get(dataset or "")
@@ -177,6 +196,19 @@ def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChan
                   for a in change.changes)
     return replace(change, changes=attrs, before=_redacted(change.before, change.kind),
                    after_of=_redacted(change.after, change.kind))
+
+
+def _lists_values(project: SpecProject, change: ResourceChange, name: str) -> bool:
+    """Whether the change's resource, before or now, lists values (accepted values) at all."""
+    spec = (change.before or {}).get("spec") or {}
+    if any(isinstance(i, dict) and (i.get("accepted_values") or i.get("values"))
+           for i in (spec.get("columns") or spec.get("checks") or [])):
+        return True
+    if change.kind == "Dataset":
+        ds = project.datasets.get(name)
+        return ds is not None and any(c.accepted_values for c in ds.columns)
+    rule = project.rules.get(name)
+    return rule is not None and any(c.values for c in rule.checks)
 
 
 def _redacted_item(item: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,7 @@ class Plan:
     selection: list[str] = field(default_factory=list)
     git_sha: str | None = None
     approvals: list[str] = field(default_factory=list)  # environments whose required_approval applies
-    lineage: dict[str, dict] = field(default_factory=dict)  # changed transform -> its SQL lineage (JSON)
+    lineage: Mapping[str, dict] = field(default_factory=dict)  # changed transform -> its SQL lineage (JSON)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:

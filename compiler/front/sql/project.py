@@ -16,9 +16,17 @@ def project_dialect(project: Project, environments: Mapping[str, Environment]) -
     return dialect_for(env.warehouse.type if env is not None else None)
 
 
-def sql_job(t: Transform, datasets: Mapping[str, Dataset], dialect: str) -> SqlJob:
-    schema = tuple((name, datasets[name].column_names) for name in dict.fromkeys(t.inputs) if name in datasets)
-    return (t.sql, dialect, schema)
+def sql_job(t: Transform, datasets: Mapping[str, Dataset], dialect: str,
+            columns: dict[str, tuple[str, ...]] | None = None) -> SqlJob:
+    """What analysing `t` takes; `columns` (dataset -> its column names) saves making them for every job."""
+    columns = {} if columns is None else columns
+    schema = []
+    for name in dict.fromkeys(t.inputs):
+        if name in datasets:
+            if name not in columns:
+                columns[name] = datasets[name].column_names
+            schema.append((name, columns[name]))
+    return (t.sql, dialect, tuple(schema))
 
 
 def build_lineage(project: Project, environments: Mapping[str, Environment], datasets: Mapping[str, Dataset],
@@ -27,7 +35,9 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
     dialect = project_dialect(project, environments)
     names = [n for n, t in transforms.items() if t.sql.strip()]
     texts = sorted({c.expression for r in rules.values() for c in r.checks if c.expression})
-    made = work([*(sql_job(transforms[n], datasets, dialect) for n in names), *((x, dialect, None) for x in texts)])
+    columns: dict[str, tuple[str, ...]] = {}
+    made = work([*(sql_job(transforms[n], datasets, dialect, columns) for n in names),
+                 *((x, dialect, None) for x in texts)])
     analyses, expressions = made[:len(names)], dict(zip(texts, made[len(names):], strict=True))
     readers: list[tuple[Ref, Reader]] = []
     for r in rules.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # sqlglot DataType names -> the spec's type; names left out (FLOAT, SMALLINT, ...) are never compared
@@ -13,6 +14,7 @@ _SQL_TO_SPEC = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def cast_type(cast: str) -> str | None:
     """The spec type a cast's type text (compiler.front.sql.analyze: `DECIMAL(10,2)`, `INT`) stands for."""
     m = re.fullmatch(r"(DECIMAL|NUMERIC|BIGDECIMAL)\((\d+),\s*(\d+)\)", cast)

@@ -218,6 +218,9 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[Row], infos: l
         "not run), so the plan shows the one change and its impact: the everyday case. *empty state*: a fresh "
         "repository's state, so every resource is new: the worst case. The cold row is the first run on an "
         "empty cache, against the empty state.",
+        "- PR plan: `specops plan --against main --env dev --no-cache` on a branch `pr` whose one commit edits one "
+        "SQL file, as CI runs it for a pull request on a fresh runner: nothing cached, the base branch's files and "
+        "artifacts made from git in the same run (reusing what the head made for identical files).",
         "- dbt parse: `dbt parse --no-partial-parse` on the dbt project compile emitted"
         + (f", {args.dbt_runs} run(s) per size (it takes minutes at the larger sizes)" if args.dbt_runs else "") + ".",
         "",

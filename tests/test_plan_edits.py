@@ -350,3 +350,28 @@ def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatc
     sql = linked.resources["transform.build_customer_activity"]["spec"]["sql"]
     assert "min(started_at) as first_started_on" in sql  # the committed text, not the working tree's
     assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]  # cleaned up
+
+
+def test_graph_columns_answers_what_reads_a_column():
+    from click.testing import CliRunner
+
+    from compiler.cli.main import main
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-s", "subscriptions.status+"])
+    assert text.exit_code == 0, text.output
+    assert "-> customer_activity.active_subscriptions  by transform.build_customer_activity" in text.output
+    assert "-> model.churn (target)  (reads customer_features.churned)" in text.output
+    data = json.loads(runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-f", "json",
+                                           "-s", "+customer_features.tenure_months"]).output)
+    sources = {u["from"] for u in data["columns"][0]["upstream"]}
+    assert {"customers.signup_date", "customer_activity.updated_at", "subscriptions.updated_at"} <= sources
+    every = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns"]).output
+    assert "monthly_spend <- customer_activity.avg_monthly_price" in every
+    assert "rows <- customer_activity.customer_id (join), customers.customer_id (join)" in every
+    graph = json.loads(runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "-f", "json"]).output)
+    node = next(n for n in graph["nodes"] if n["address"] == "dataset.customer_features")
+    assert {"name": "monthly_spend", "type": "double", "pii": False,
+            "sources": ["customer_activity.avg_monthly_price"]} in node["columns"]
+    bad = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-f", "dot"])
+    assert bad.exit_code == 2

@@ -375,3 +375,29 @@ def test_graph_columns_answers_what_reads_a_column():
             "sources": ["customer_activity.avg_monthly_price"]} in node["columns"]
     bad = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-f", "dot"])
     assert bad.exit_code == 2
+
+
+def test_select_star_makes_an_added_column_breaking_for_its_consumer(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.append_docs("specs/datasets/customers.yaml", {
+        "apiVersion": "specops/v1", "kind": "Dataset", "metadata": {"name": "tickets_copy", "owner": "@a/b"},
+        "spec": {"columns": [{"name": n, "type": t} for n, t in (
+            ("ticket_id", "integer"), ("customer_id", "integer"), ("opened_at", "timestamp"),
+            ("closed_at", "timestamp"), ("priority", "string"), ("category", "string"),
+            ("satisfaction_score", "integer"))]}}, {
+        "apiVersion": "specops/v1", "kind": "Transform", "metadata": {"name": "copy_tickets", "owner": "@a/b"},
+        "spec": {"inputs": ["support_tickets"], "output": "tickets_copy",
+                 "sql": "select * from {{ input('support_tickets') }}"}})
+    base = build(copy_repository(root, tmp_path / "base"))
+    ed.replace("specs/datasets/support_tickets.yaml", "  primary_key: [ticket_id]",
+               "    - {name: channel, type: string}\n  primary_key: [ticket_id]")
+    _, diags = check_repository(root)
+    assert any(d.code == "sql-undeclared-column" and "channel" in d.message for d in diags)  # validate says so
+    ed.replace("specs/datasets/customers.yaml", "  - name: satisfaction_score\n    type: integer\n",
+               "  - name: satisfaction_score\n    type: integer\n  - name: channel\n    type: string\n")
+    plan = plan_against(base, build(root))
+    # the select * consumer rebuilds (its output's contract gained the column too); a transform that names its
+    # columns does not
+    assert {i.address: i.work for i in plan.impacts if i.address.startswith("transform.")} == {
+        "transform.copy_tickets": "rebuild"}

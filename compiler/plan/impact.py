@@ -258,8 +258,10 @@ class _Walk:
         if rows is None and not columns:
             return
         trail = rows if rows is not None else next(iter(columns.values()))[1]
-        self.add(address, "rebuild", e.cause, e.category, trail[:-1], tuple(notes))
-        self.effect(t.output, e.cause, e.category, rows, columns)
+        # a new column passed on by select * breaks the output's declared columns: breaking for this consumer
+        category = "breaking" if any(how == "added" for how, _ in columns.values()) else e.category
+        self.add(address, "rebuild", e.cause, category, trail[:-1], tuple(notes))
+        self.effect(t.output, e.cause, category, rows, columns)
 
     def into_rule(self, dataset: str, e: _Effect, address: str) -> None:
         if e.rows is not None:

@@ -21,7 +21,7 @@ PYTHON := $(shell command -v $(PY) 2>/dev/null || echo $(PY))
 VENV = .venv
 VBIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
-EXTRAS = run,dev
+EXTRAS = run,dev,fast
 SPECOPS = $(VBIN)/specops
 
 PYTEST_WORKERS ?= 2

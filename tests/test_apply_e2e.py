@@ -234,8 +234,9 @@ def test_held_lock_is_refused_and_force_unlock_clears_it(fork):
 
 def test_apply_killed_mid_way_is_completed_by_the_next(fork):
     """SIGKILL once dbt is done and training has started; the next apply finishes the job."""
-    RepoEditor(fork).replace("specs/transforms/customer_features.yaml", "-- so the same input data",
-                             "-- so that the same input data")
+    # a change to a feature's values (a comment would be no work at all: the plan reads SQL)
+    RepoEditor(fork).replace("specs/transforms/customer_features.yaml", "coalesce(a.avg_satisfaction, 3.0)",
+                             "coalesce(a.avg_satisfaction, 3.5)")
     plan = plan_json(fork)
     assert plan["impact"]["rebuild"] == ["transform.build_customer_features"]
     assert plan["impact"]["retrain"] == ["model.churn"]

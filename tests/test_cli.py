@@ -112,7 +112,7 @@ def test_validate_shows_relative_paths_under_the_working_directory(runner, repo,
 def test_an_internal_error_is_one_line_not_a_traceback(runner, example_root, monkeypatch):
     import compiler.front.check
 
-    def boom(root, files=None):
+    def boom(root, files=None, sql=None):
         raise RuntimeError("kaboom")
 
     monkeypatch.delenv("SPECOPS_DEBUG", raising=False)

@@ -114,7 +114,7 @@ def load_project(path: Path, fmt: str = "text", speed: Speed | None = None, to_s
 
     root = repo_root(path)
     speed = speed or Speed.for_run(use_cache=False)
-    project, diags = check_repository(root, speed.files)
+    project, diags = check_repository(root, speed.files, speed.sql)
     if project is None:
         print_diagnostics(root, diags, fmt, err=to_stderr)
         raise ReportedFailure(EXIT_INVALID)

@@ -41,9 +41,13 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
     from compiler.plan.make import plan_environment
 
     if for_apply:
-        return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit))
+        return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit),
+                                sql=speed.sql)
+    from compiler.plan.make import BaseWork
+
     return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
-                            summary=speed.state_summary)
+                            summary=speed.state_summary, sql=speed.sql,
+                            base=BaseWork(speed.files, speed.compile_base, speed.base_digests))
 
 
 @click.command()

@@ -38,7 +38,8 @@ def validate(path: Path, fmt: str) -> None:
     from compiler.speed import Speed
 
     root = repo_root(path)
-    project, diags = check_repository(root, Speed.for_run(use_cache=False).files)
+    speed = Speed.for_run(use_cache=False)
+    project, diags = check_repository(root, speed.files, speed.sql)
     summary = None
     if project is not None and fmt in ("text", "github"):
         counts = Counter(r.PREFIX for r in project.resources())
@@ -54,15 +55,30 @@ def validate(path: Path, fmt: str) -> None:
 @select_option
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "dot", "mermaid", "json"]), default="text",
               show_default=True, help="Output format.")
+@click.option("--columns", is_flag=True, help="Column-level lineage (text or json): what each column derives from; "
+              "select columns as dataset.column (x.col+ what reads it, +x.col its sources).")
 @guarded
 @batch_gc()
-def graph(path: Path, select: tuple[str, ...], fmt: str) -> None:
+def graph(path: Path, select: tuple[str, ...], fmt: str, columns: bool) -> None:
     """Print the dependency graph of the repository at PATH (dependencies first)."""
     from compiler.cli.graph_formats import RENDERERS
     from compiler.spec.selection import SelectionError
     from compiler.spec.selection import select as run_select
 
     project = load_project(path, to_stderr=True)
+    if columns:
+        from compiler.cli.graph_columns import column_report, column_selectors, render_columns_json, render_columns_text
+
+        if fmt not in ("text", "json"):
+            raise click.BadParameter("--columns prints text or json", param_hint="--format")
+        chosen, select = column_selectors(project, select)
+        try:
+            nodes = run_select(project, select)
+        except SelectionError as exc:
+            raise click.BadParameter(str(exc), param_hint="--select") from None
+        report = column_report(project, nodes, chosen)
+        click.echo((render_columns_json if fmt == "json" else render_columns_text)(report), nl=False)
+        return
     try:
         nodes = run_select(project, select)
     except SelectionError as exc:

@@ -172,7 +172,8 @@ class Builder:
         columns = tuple(
             Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),
                    c.get("required", False), c.get("unique", False),
-                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False))
+                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False),
+                   c.get("masked", False))
             for i, c in enumerate(spec["columns"])
         )
         fresh = spec.get("freshness")

@@ -132,6 +132,7 @@ class Column:
     unique: bool = False
     accepted_values: tuple[Any, ...] | None = None
     pii: bool = False
+    masked: bool = False  # derived from PII but masked or hashed: lineage does not make it PII
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.front.documents import Document, YamlPath
 from compiler.spec.diagnostics import Diagnostic, Related
 from compiler.spec.graph import SpecGraph
 from compiler.spec.ir import Dataset, Deployment, Environment, Model, Project, QualityRule, Resource, Transform
+from compiler.spec.lineage import Lineage
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Context:
     invalid: frozenset[str] = frozenset()  # addresses of documents that failed the schema
     claimed_outputs: frozenset[str] = frozenset()  # outputs of transforms that failed the schema
     root: Path | None = None  # the repository, for rules about paths (symlinks)
+    lineage: Lineage = field(default_factory=Lineage)  # column lineage (compiler.front.sql), made before the rules
 
     def at(self, res: Resource, path: YamlPath, code: str, message: str, hint: str | None = None,
            *, key: bool = False, severity: str = "error", related: tuple[Related, ...] = ()) -> Diagnostic:

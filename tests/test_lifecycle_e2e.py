@@ -363,3 +363,58 @@ def test_a_selective_apply_refuses_a_deployment_whose_model_has_no_version_there
             "--select model.churn (or --select +deployment.churn_api_staging for everything it needs)") in run.output
     assert not (fork / ".specops" / "manifests" / "staging").exists()
     assert not (fork / ".specops" / "state" / "staging.json").exists()
+
+
+# --------------------------------------------------------------------------- full refreshes
+
+
+ACTIVE = ("select customer_id, sum(case when status = 'active' then 1 else 0 end) from main.subscriptions "
+          "group by customer_id order by customer_id")
+
+
+def test_a_rewritten_source_rebuilds_the_incremental_model_from_scratch_and_the_model_trains_on_it(fork):
+    ed = RepoEditor(fork)
+    lines = ed.read("data/subscriptions.csv").splitlines(keepends=True)
+    # cancel every active subscription of a tenth of the customers, keeping updated_at: not an append, and
+    # nothing an incremental merge on updated_at would pick up
+    rewritten = [lines[0]]
+    for line in lines[1:]:
+        sub_id, customer, plan, price, status, started, ended, updated = line.rstrip("\n").split(",")
+        if customer.endswith("7") and status == "active":
+            status, ended = "cancelled", started
+        rewritten.append(",".join((sub_id, customer, plan, price, status, started, ended, updated)) + "\n")
+    assert rewritten != lines
+    ed.write("data/subscriptions.csv", "".join(rewritten))
+    churned_before = duck(fork, "select sum(churned) from main.customer_features", read_only=True)[0][0]
+
+    plan = plan_json(fork)
+    items = {i["address"]: i for i in plan["impact"]["items"]}
+    assert items["transform.build_customer_activity"].get("full_refresh") is True
+    assert "data/subscriptions.csv was rewritten, not appended to" in items["transform.build_customer_activity"]["notes"]
+    assert items["transform.build_customer_features"].get("full_refresh") is True
+    assert "model.churn" in plan["impact"]["retrain"]
+
+    run = ok(fork, "apply", "--yes")
+    assert re.search(r"-> dbt build --select .*subscriptions", run.output), run.output
+    assert re.search(r"-> dbt build --full-refresh --select .*customer_activity.*customer_features", run.output)
+    # the rollup now says what the rewritten file says
+    assert duck(fork, "select customer_id, active_subscriptions from main.customer_activity order by customer_id",
+                read_only=True) == duck(fork, ACTIVE, read_only=True)
+    churned_after = duck(fork, "select sum(churned) from main.customer_features", read_only=True)[0][0]
+    assert churned_after > churned_before
+    # and the model trained on those rows
+    assert "registered churn version 2" in run.output
+    v1, v2 = run_of(fork, 1).data.params, run_of(fork, 2).data.params
+    assert v2["specops.data_digest"] != v1["specops.data_digest"]
+    assert "No changes" in ok(fork, "apply", "--yes").output
+
+
+def test_apply_full_refresh_with_select_is_a_backfill(fork):
+    # behind specops' back, the incremental table lost its rows' truth (as a bad merge would leave it)
+    duck(fork, "update main.customer_activity set active_subscriptions = 99")
+    assert "No changes" in ok(fork, "apply", "--yes").output
+    run = ok(fork, "apply", "--full-refresh", "--select", "transform.build_customer_activity", "--yes")
+    assert "-> dbt build --full-refresh --select customer_activity" in run.output
+    assert duck(fork, "select customer_id, active_subscriptions from main.customer_activity order by customer_id",
+                read_only=True) == duck(fork, ACTIVE, read_only=True)
+    assert "-> train" not in run.output  # only what was selected

@@ -161,26 +161,31 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
     flag = " --full-refresh" if full_refresh else ""
     label = f"dbt build{flag} (everything)" if select is None else f"dbt build{flag} --select {' '.join(select)}"
     result: DbtResult | None = None
-    found: list[tuple[str, str]] = []  # (address, what failed)
+    found: list[tuple[str, str, str]] = []  # (dataset, address, what failed) of the nodes that failed
+    skipped: set[str] = set()  # datasets whose nodes dbt skipped because of a failure upstream
     try:
         with ctx.step(label):
             result = run_dbt(ctx, "build", select, full_refresh)
             if not result.ok:
-                found = [explain(ctx.project, f) for f in result.failures]
-                for _, text in found:
+                skipped = {f.dataset for f in result.failures if f.status == "skipped"}
+                found = [(f.dataset, *explain(ctx.project, f)) for f in result.failures if f.status != "skipped"]
+                for _, _, text in found:
                     ctx.echo(f"   {text}")
-                raise StepFailed(f"{len(found)} dbt node(s) failed" if found else "dbt failed: see above")
+                extra = f", {len(result.failures) - len(found)} skipped because of them" if skipped else ""
+                raise StepFailed(f"{len(found)} dbt node(s) failed{extra}" if found else "dbt failed: see above")
     except StepFailed as exc:
         bad = result.failed_nodes if result else set()
         for impact in data:
             node = _dbt_node(ctx, impact.address)
             if bad and node not in bad:
                 continue
-            own = [text for owner, text in found if owner == impact.address]
+            own = [text for _, owner, text in found if owner == impact.address]
             if not own and impact.address.startswith(("transform.", "dataset.")):
-                own = [text for owner, text in found if owner == f"dataset.{node}"]
+                own = [text for dataset, _, text in found if dataset == node]
             if own:
                 outcome.failed[impact.address] = "; ".join(own)
+            elif node in skipped:
+                outcome.failed[impact.address] = "skipped by dbt: a node it depends on failed (see above)"
             elif bad:
                 outcome.failed[impact.address] = f"dbt reported failures on: {', '.join(sorted(bad))}"
             else:

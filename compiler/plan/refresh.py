@@ -63,14 +63,15 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
             for below in sorted(project.graph.downstream(address)):
                 if below in data and below not in why:
                     why[below] = f"runs after the full refresh of {address}, which it reads"
-    if not why:
+    if not why and not forced:
         return impacts
     out = []
     for i in impacts:
+        if forced and "(new)" in i.via:  # a transform the walk starts from, not a new one: the plan says why
+            i = replace(i, via=tuple("" if v == "(new)" and i.path[k] in forced else v for k, v in enumerate(i.via)))
         if i.address in why:
             note = why[i.address]
-            via = tuple("(full refresh)" if v == "(new)" and i.path[k] in forced else v for k, v in enumerate(i.via))
-            i = replace(i, full_refresh=True, via=via, notes=(*i.notes, note) if note not in i.notes else i.notes)
+            i = replace(i, full_refresh=True, notes=(*i.notes, note) if note not in i.notes else i.notes)
         out.append(i)
     return out
 

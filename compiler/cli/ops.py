@@ -254,7 +254,8 @@ def _report(project, env_name: str, outcome) -> None:
     if env.warehouse.type == "duckdb":
         click.echo(f"  warehouse: {env.warehouse.get('path')} (duckdb; tables in schema main)")
     for name, info in sorted(outcome.models.items()):
-        click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}, alias "
+        decided = f" ({info['decision']})" if info.get("decision") else ""
+        click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}{decided}, alias "
                    f"'{info['alias']}' -> version {info['alias_version']}")
     if outcome.models:
         click.echo(f"  MLflow UI: mlflow ui --backend-store-uri {env.tracking_uri}")

@@ -172,7 +172,7 @@ def evaluate_model(ctx: RunContext, model: Model) -> TrainResult:
     """Decide again on the newest version trained from the current spec and code (the gates changed), without
     training; a model no version was trained from like this yet is trained."""
     reg = open_registry(ctx, model)
-    found = reg.tagged(TRAINING_TAG, training_digest(model))
+    found = [v for v in reg.tagged(TRAINING_TAG, training_digest(model)) if NOTE_TAG not in (v.tags or {})]
     if not found:
         ctx.echo("   no version was trained from these settings and code yet: training one")
         return train_model(ctx, model)

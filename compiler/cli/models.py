@@ -85,3 +85,50 @@ def drift(model: str, path: Path, env: str | None) -> None:
     if report.drifted:
         raise SpecopsError(f"drift detected: {worst} scores {value:.4f} > threshold {report.threshold}")
     click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")
+
+
+@click.command()
+@click.argument("deployment")
+@repo_option
+@env_option
+@guarded
+def rollout(deployment: str, path: Path, env: str | None) -> None:
+    """Roll out DEPLOYMENT now (what the Airflow DAGs run after `specops train`): its environment's manifests,
+    rendered with the model versions the environment's state records, applied with kubectl when the
+    environment has a kube context, else written for GitOps under .specops/manifests/<env>."""
+    from compiler.apply.context import RunContext, StepFailed
+    from compiler.apply.state import load_state
+    from compiler.apply.steps.deploy import kubectl_apply, render_manifests
+    from compiler.plan.baseline import head_sha
+    from compiler.spec.diagnostics import did_you_mean
+
+    project = load_project(path)
+    spec = project.deployments.get(deployment)
+    if spec is None:
+        hint = did_you_mean(deployment, project.deployments) or f"deployments: {', '.join(project.deployments)}"
+        raise click.BadParameter(f"unknown deployment '{deployment}'; {hint}", param_hint="DEPLOYMENT")
+    if env is not None and env != spec.environment:
+        raise click.BadParameter(f"deployment '{deployment}' belongs to environment '{spec.environment}', not "
+                                 f"'{env}'", param_hint="--env")
+    ctx = RunContext(project, project.environments[spec.environment], project.root / project.project.output,
+                     click.echo, head_sha(project.root))
+    with locked(project, spec.environment, path):
+        versions: dict[str, tuple[int, str]] = {}
+        for name, info in load_state(project.root, spec.environment).models.items():
+            model = project.models.get(name)
+            if model is not None and info.get("alias_version"):
+                versions[name] = (int(info["alias_version"]),
+                                  f"models:/{model.registry_name}/{info['alias_version']}")
+        try:
+            with ctx.step(f"roll out {spec.address} in {spec.environment}"):
+                folder, _ = render_manifests(ctx, versions)
+                if ctx.env.context:
+                    kubectl_apply(ctx, folder)
+                else:
+                    ctx.echo(f"   environment '{spec.environment}' has no kubernetes.context: the manifests are "
+                             f"ready for GitOps in {folder}")
+        except StepFailed as exc:
+            raise SpecopsError(str(exc)) from None
+    model_version = versions.get(spec.model)
+    served = f"version {model_version[0]}" if model_version else f"alias '{spec.alias}' (no version recorded yet)"
+    click.echo(f"{spec.address}: model {spec.model} {served}")

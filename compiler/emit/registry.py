@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from compiler.emit import dbt, docker, github, kubernetes
+from compiler.emit import airflow, dbt, docker, github, kubernetes
 from compiler.emit.base import Artifact, Part, Unit
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
@@ -31,6 +31,7 @@ def _one(name: str, units: Callable[[SpecProject], list[Unit]], cost: float) -> 
 
 
 BACKENDS: tuple[Backend, ...] = (
+    Backend("airflow", _one("airflow", airflow.units, airflow.COST), reads_digests=False),
     Backend("dbt", dbt.parts, reads_digests=False),
     Backend("docker", _one("docker", docker.units, docker.COST), reads_digests=True),
     Backend("github", _one("github", github.units, github.COST), reads_digests=True),

@@ -44,3 +44,12 @@ def retrain_runner(model: Model, deployments: Iterable[Deployment],
 def needs_namespace(runner: str) -> bool:
     """Whether the runner runs in the cluster of the model's environments."""
     return runner == "kubernetes"
+
+
+def training_environments(model: Model, deployments: Iterable[Deployment], environments: Mapping[str, Environment],
+                          default_environment: str | None) -> list[str]:
+    """Where scheduled retraining runs: the environments the model is deployed to, else the default one (by name)."""
+    names = {d.environment for d in deployments if d.model == model.name and d.environment in environments}
+    if not names and default_environment in environments:
+        names = {default_environment}
+    return sorted(names)

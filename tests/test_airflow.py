@@ -1,8 +1,8 @@
 """The airflow backend, checked by Airflow itself: a real DagBag (Airflow 3, cosmos) and `airflow dags test`.
 
 The DAG files must load with no import error, hold the expected DAGs, and their task graph must be the
-specs' graph: every dbt model after the tests of what it reads, every training after the tests of its
-dataset, every rollout after its model's training. `airflow dags test` runs the churn pipeline of
+specs' graph: every dbt node built (and tested) after what it reads, every training after its dataset's
+build and tests, every rollout after its model's training. `airflow dags test` runs the churn pipeline of
 environment dev end to end on DuckDB (dbt through cosmos, MLflow training, rollout), with a standalone
 SQLite metadata database. Airflow runs in its own venv (.venv-airflow, `make tools`).
 """
@@ -105,8 +105,8 @@ def test_dagbag_loads_and_matches_the_spec_graph(example: str, airflow_python: P
         models = [m for m in project.models.values() if dag_id == pipeline_dag_id(project, env.name)
                   or dag_id == retrain_dag_id(project, env.name, m.name)]
         for model in models:
-            node = dbt_node(project, project.datasets[model.training.dataset])
-            assert tasks[f"train_{model.name}"]["upstream"] == ([f"dbt.{model.training.dataset}.test"] if node else [])
+            upstream = dbt_task(project, model.training.dataset)
+            assert tasks[f"train_{model.name}"]["upstream"] == ([upstream] if upstream else [])
             assert tasks[f"train_{model.name}"]["command"] == (
                 f'"$SPECOPS_BIN" train {model.name} --env {env.name} --path "$SPECOPS_REPO"')
             for d in project.deployments_of(model.name):
@@ -117,17 +117,20 @@ def test_dagbag_loads_and_matches_the_spec_graph(example: str, airflow_python: P
         assert {t for t in tasks if not t.startswith("dbt.")} == expected, dag_id
 
 
+def dbt_task(project: SpecProject, dataset: str) -> str | None:
+    """The cosmos task that builds a dataset and runs its tests (`dbt build --select` the node)."""
+    node = dbt_node(project, project.datasets[dataset])
+    return f"dbt.{dataset}_{node.split('.')[0]}_build" if node else None
+
+
 def _check_dbt_order(project: SpecProject, tasks: dict[str, Any]) -> None:
-    """Each dbt node: a task group with its build task and its tests; a model's run after its inputs' tests."""
-    groups = {t.split(".")[1] for t in tasks if t.startswith("dbt.")}
-    for name in groups:
-        ds = project.datasets[name]
-        kind = "seed" if ds.source is not None else "run"
-        assert tasks[f"dbt.{name}.test"]["upstream"] == [f"dbt.{name}.{kind}"]
+    """One build task per dbt node; a model's after the build tasks of what its transform reads."""
+    built = {t for t in tasks if t.startswith("dbt.")}
+    assert all(tasks[t]["operator"] == "DbtBuildLocalOperator" for t in built)
+    for name in {n for n in project.datasets if dbt_task(project, n) in built}:
         transform = project.producer(name)
-        if transform is not None:
-            inputs = sorted(f"dbt.{i}.test" for i in transform.inputs if dbt_node(project, project.datasets[i]))
-            assert tasks[f"dbt.{name}.run"]["upstream"] == inputs, name
+        inputs = sorted(filter(None, (dbt_task(project, i) for i in transform.inputs))) if transform else []
+        assert tasks[dbt_task(project, name)]["upstream"] == inputs, name
 
 
 @pytest.mark.slow
@@ -158,7 +161,7 @@ def test_dags_test_runs_the_churn_pipeline_end_to_end(airflow_python: Path, tmp_
         states = dict(db.execute("select task_id, state from task_instance where dag_id = ?", (dag_id,)))
     assert proc.returncode == 0, (states, proc.stdout[-4000:], proc.stderr[-2000:])
     assert states and set(states.values()) == {"success"}, states
-    assert {"dbt.customer_features.test", "train_churn", "rollout_churn_api_dev"} <= set(states)
+    assert {"dbt.customer_features_model_build", "train_churn", "rollout_churn_api_dev"} <= set(states)
     # what the tasks did: the warehouse is built, the model registered and promoted, the manifests rendered with it
     import duckdb
 

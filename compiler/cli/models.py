@@ -37,6 +37,7 @@ repo_option = click.option("--path", "path", default=".", type=click.Path(file_o
 @guarded
 def train(model: str, path: Path, env: str | None) -> None:
     """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
+    from compiler.apply import lineage
     from compiler.apply.context import StepFailed
     from compiler.apply.state import load_state, save_state
     from compiler.apply.steps.train import train_model
@@ -44,18 +45,23 @@ def train(model: str, path: Path, env: str | None) -> None:
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
     with locked(project, env_name, path):
+        sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
+        run = lineage.start_training(sink, ctx, model)
         try:
             with ctx.step(f"train {spec.address}"):
                 result = train_model(ctx, spec)
         except StepFailed as exc:
+            lineage.finish_training(sink, ctx, run, None, str(exc))
             raise SpecopsError(str(exc)) from None
         state = load_state(project.root, env_name)
         state.models[model] = result.to_state(spec)
         save_state(project.root, state)
+        refused = f"alias '{spec.alias}' not moved: " + "; ".join(result.reasons)
+        lineage.finish_training(sink, ctx, run, result.version, None if result.promoted else refused)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
     if not result.promoted:
-        raise SpecopsError(f"alias '{spec.alias}' not moved: " + "; ".join(result.reasons))
+        raise SpecopsError(refused)
     click.echo(f"alias '{spec.alias}' -> version {result.version}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from compiler.emit import airflow, dbt, docker, github, gx, kubernetes
+from compiler.emit import airflow, dbt, docker, github, gx, kubernetes, lineage
 from compiler.emit.base import Artifact, Part, Unit
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
@@ -37,6 +37,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("github", _one("github", github.units, github.COST), reads_digests=True),
     Backend("gx", _one("gx", gx.units, gx.COST), reads_digests=False),
     Backend("kubernetes", kubernetes.parts, reads_digests=True),
+    Backend("lineage", _one("lineage", lineage.units, lineage.COST), reads_digests=False),
 )
 BY_NAME = {b.name: b for b in BACKENDS}
 

@@ -1,24 +1,23 @@
 """The airflow backend: Apache Airflow 3 DAGs under airflow/dags/, the dbt part rendered by astronomer-cosmos.
 
-Per Environment:
-    specops__<project>__<env>.py                   DAG `specops__<project>__<env>`, no schedule (trigger it by
-                                                   hand or from CI): what `specops apply --env <env>` does, as
-                                                   Airflow tasks: the whole dbt project (cosmos, one task group per
-                                                   dbt model with its run and its tests), then every model's
-                                                   `specops train` (train, validate against the gates, register,
-                                                   move the alias), then `specops rollout` of the environment's
-                                                   deployments.
-    specops__<project>__<env>__retrain_<model>.py  per Model whose training.runner is airflow
-                                                   (compiler.spec.runners), in each environment it trains in (where
-                                                   it is deployed, else the default environment): on the model's
-                                                   training.schedule, dbt for the training dataset and what it is
-                                                   built from, then train, then roll out the model's deployments.
+Per Environment, DAG `specops__<project>__<env>` (file `<dag id>.py`), with no schedule (trigger it by hand
+or from CI): what `specops apply --env <env>` does, as Airflow tasks. The whole dbt project (cosmos: one
+task per dbt seed or model, a `dbt build` of the node and its tests), then every model's `specops train`
+(train, validate against the gates, register, move the alias), then `specops rollout` of the
+environment's deployments.
 
-Graph order: a model's training waits for the dbt task of its training dataset (its tests included), a
-deployment's rollout for its model's training. Tasks never retry (retries 0: a failed gate must not be
-retried into a pass), a DAG never runs twice at once, and on a DuckDB warehouse one task runs at a time
-(DuckDB has one writer). The files find the repository, specops, dbt and dbt's manifest through
-environment variables read at parse time (see the template, templates/airflow/dag.py.j2).
+Per Model whose training.runner is airflow (compiler.spec.runners), in each environment it trains in
+(where it is deployed, else the default environment), DAG `specops__<project>__<env>__retrain_<model>` on
+the model's training.schedule: dbt for the training dataset and what it is built from, then train, then
+roll out the model's deployments in that environment.
+
+Graph order: each dbt node is built after what it reads (a test that also reads another dataset, like a
+relationship, runs with the last of them: indirect selection `buildable`); a model's training waits for
+the dbt task of its training dataset (its tests included); a deployment's rollout for its model's
+training. Tasks never retry (retries 0: a failed gate must not be retried into a pass), a DAG never runs
+twice at once, and on a DuckDB warehouse one task runs at a time (DuckDB has one writer). The files find
+the repository, specops, dbt and dbt's manifest through environment variables read at parse time (see
+the template, templates/airflow/dag.py.j2, and docs/integrations.md).
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ def _pipeline_file(project: SpecProject, env_name: str) -> list[Artifact]:
     edges += [(_train(project.models[d.model], env).var, _rollout(d.name, env).var) for d in deployments]
     dag_id = pipeline_dag_id(project, env.name)
     has_dbt = bool(project.datasets)
-    summary = ", ".join(filter(None, ["dbt (every seed and model, each followed by its tests)" if has_dbt else "",
+    summary = ", ".join(filter(None, ["dbt (every seed and model, each built then tested)" if has_dbt else "",
                                       f"train {len(models)} model(s)" if models else "",
                                       f"roll out {len(deployments)} deployment(s)" if deployments else ""]))
     text = _render(project, env, dag_id=dag_id, schedule=None,

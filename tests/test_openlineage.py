@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from conftest import RepoEditor
@@ -103,7 +103,7 @@ def test_column_lineage_facet_from_a_lineage_mapping(schemas: Path) -> None:
 
 
 class Collector(BaseHTTPRequestHandler):
-    received: list[tuple[str, str | None, dict[str, Any]]] = []
+    received: ClassVar[list[tuple[str, str | None, dict[str, Any]]]] = []  # each server gets a list of its own
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))

@@ -40,8 +40,8 @@ def schemas() -> Path:
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
 def test_static_lineage_validates(example: str, schemas: Path) -> None:
     project = require_project(EXAMPLES / example)
-    files = {a.path: json.loads(a.content) for a in emit(project)}
-    assert set(files) == {f"lineage/{env}.json" for env in project.environments}
+    files = {a.path: [json.loads(line) for line in a.content.splitlines()] for a in emit(project)}
+    assert set(files) == {f"lineage/{env}.jsonl" for env in project.environments}
     for path, events in files.items():
         names = [e["job"]["name"] for e in events]
         assert names == sorted(names)
@@ -55,8 +55,8 @@ def test_static_lineage_validates(example: str, schemas: Path) -> None:
 
 def test_jobs_carry_ownership_schema_and_sql(schemas: Path) -> None:
     project = require_project(EXAMPLES / "fraud")
-    events = {e["job"]["name"]: e for e in json.loads(next(a for a in emit(project)
-                                                           if a.path == "lineage/prod.json").content)}
+    content = next(a for a in emit(project) if a.path == "lineage/prod.jsonl").content
+    events = {e["job"]["name"]: e for e in map(json.loads, content.splitlines())}
     t = events["transform.build_transaction_features"]
     assert t["job"]["facets"]["ownership"]["owners"] == [{"name": "@acme/risk", "type": "MAINTAINER"}]
     assert "from {{ input('transactions') }}" in t["job"]["facets"]["sql"]["query"]

@@ -1,10 +1,10 @@
 """The lineage backend: the static OpenLineage lineage of each environment, under lineage/.
 
-    lineage/<env>.json   a JSON array of OpenLineage JobEvents, one per job of the environment (seed
-                         loads, transforms, quality rules, trainings: compiler.emit.lineage.jobs), with
-                         schema, ownership, documentation, SQL and, where known, columnLineage facets.
-                         They carry no `eventTime`: compile reads no clock; add it when sending them,
-                         e.g. `jq -c '.[] | .eventTime = (now | todate)'` (docs/integrations.md).
+    lineage/<env>.jsonl  OpenLineage JobEvents, one per line, one per job of the environment (seed loads,
+                         transforms, quality rules, trainings: compiler.emit.lineage.jobs), with schema,
+                         ownership, documentation, SQL and, where known, columnLineage facets. They carry
+                         no `eventTime`: compile reads no clock; add it when sending them, e.g.
+                         `jq -c '.eventTime = (now | todate)'` (docs/integrations.md).
 
 At run time, `specops apply` sends RunEvents of the same jobs (compiler.apply.lineage).
 """
@@ -33,7 +33,7 @@ def units(project: SpecProject) -> list[Unit]:
 
 def _environment_file(project: SpecProject, env_name: str) -> list[Artifact]:
     env = project.environments[env_name]
-    events = [job_event(job) for job in environment_jobs(project, env)]
-    text = json.dumps(events, indent=2, ensure_ascii=False) + "\n"
+    text = "".join(json.dumps(job_event(job), ensure_ascii=False, separators=(",", ":")) + "\n"
+                   for job in environment_jobs(project, env))
     owners = tuple(r.address for r in project.resources())
-    return [Artifact(f"{PREFIX}/{env.name}.json", text.encode("utf-8"), owners)]
+    return [Artifact(f"{PREFIX}/{env.name}.jsonl", text.encode("utf-8"), owners)]

@@ -200,6 +200,17 @@ def k8s_policy(t: Target, tool: list[str]) -> ToolResult:
                       f"{len(files)} manifests, custom resources included")
 
 
+def _integration(name: str) -> Callable[[Target, list[str]], ToolResult]:
+    """A validator of compiler.output.verify_integrations (it finds its own tool and says how to install it)."""
+
+    def run(target: Target, tool: list[str]) -> ToolResult:
+        from compiler.output import verify_integrations
+
+        return getattr(verify_integrations, name)(target, tool)
+
+    return run
+
+
 VALIDATORS: tuple[tuple[str, str | None, Callable[[Target, list[str]], ToolResult]], ...] = (
     ("specops k8s policy", None, k8s_policy),
     ("dbt parse", "dbt", dbt_parse),
@@ -208,6 +219,10 @@ VALIDATORS: tuple[tuple[str, str | None, Callable[[Target, list[str]], ToolResul
     ("actionlint", "actionlint", actionlint),
     ("zizmor", "zizmor", zizmor),
     ("checkov", "checkov", checkov),
+    ("crd schemas", None, _integration("crd_schemas")),
+    ("promtool", None, _integration("promtool_rules")),
+    ("airflow dagbag", None, _integration("airflow_dagbag")),
+    ("gx suites", None, _integration("gx_suites")),
 )
 
 

@@ -66,7 +66,9 @@ def test_a_runner_without_a_schedule_is_a_warning(edit: RepoEditor, validate_cli
     edit.replace(MODEL, SCHEDULE, "    runner: airflow\n")
     result = validate_cli(edit.root)
     assert result.exit_code == 0, result.output
-    assert "warning: runner 'airflow' has no effect" in result.output and "[runner-without-schedule]" in result.output
+    line = edit.line_of(MODEL, "runner:")
+    assert f"{MODEL}:{line}:" in result.output and "warning: model.churn: runner 'airflow' has no effect" in result.output
+    assert "[runner-without-schedule]" in result.output
 
 
 def test_an_unknown_runner_is_a_schema_error(edit: RepoEditor, validate_cli: Callable) -> None:

@@ -35,5 +35,6 @@ def _environment_file(project: SpecProject, env_name: str) -> list[Artifact]:
     env = project.environments[env_name]
     text = "".join(json.dumps(job_event(job), ensure_ascii=False, separators=(",", ":")) + "\n"
                    for job in environment_jobs(project, env))
-    owners = tuple(r.address for r in project.resources())
+    # every resource's specs shape the file; its environment comes first (what a plan names)
+    owners = (env.address, *(r.address for r in project.resources() if r.address != env.address))
     return [Artifact(f"{PREFIX}/{env.name}.jsonl", text.encode("utf-8"), owners)]

@@ -24,6 +24,7 @@ STOPS = {
     "drift": (["nomodel"], 2, "unknown model 'nomodel'"),
     "promote": (["churn", "1", "--env", "nowhere", "--reason", "a test"], 2, "unknown environment 'nowhere'"),
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
+    "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
 }
 
 

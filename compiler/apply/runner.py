@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import __version__
+from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.state import State, save_state
 from compiler.emit.compile import Compiled
@@ -91,6 +92,7 @@ def rollouts_without_version(ctx: RunContext, state: State, compiled: Compiled, 
 
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
     outcome = ApplyOutcome()
+    ctx.lineage = ctx.lineage or lineage.open_sink(ctx)
     write_output(ctx.out_dir, compiled.artifacts)
     write_workflows(compiled.workflows_dir, compiled.artifacts)
     record_desired(ctx, state, compiled, plan)
@@ -163,6 +165,7 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
     result: DbtResult | None = None
     found: list[tuple[str, str, str]] = []  # (dataset, address, what failed) of the nodes that failed
     skipped: set[str] = set()  # datasets whose nodes dbt skipped because of a failure upstream
+    runs = lineage.start_data(ctx.lineage, ctx, [i.address for i in data], select is None)
     try:
         with ctx.step(label):
             result = run_dbt(ctx, "build", select, full_refresh)
@@ -173,7 +176,9 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
                     ctx.echo(f"   {text}")
                 extra = f", {len(result.failures) - len(found)} skipped because of them" if skipped else ""
                 raise StepFailed(f"{len(found)} dbt node(s) failed{extra}" if found else "dbt failed: see above")
+        lineage.finish_data(ctx.lineage, ctx, runs, None)
     except StepFailed as exc:
+        lineage.finish_data(ctx.lineage, ctx, runs, str(exc))
         bad = result.failed_nodes if result else set()
         for impact in data:
             node = _dbt_node(ctx, impact.address)
@@ -203,6 +208,8 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
         label = f"evaluate {model.address} (its gates changed: the candidate and the champion, no training)"
     else:
         label = f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"
+    run = lineage.start_training(ctx.lineage, ctx, model.name)
+    result = None
     try:
         with ctx.step(label):
             result = evaluate_model(ctx, model) if impact.work == "evaluate" else train_model(ctx, model)
@@ -213,9 +220,11 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
             if not result.promoted:
                 raise StepFailed(refusal(model, result))
     except StepFailed as exc:
+        lineage.finish_training(ctx.lineage, ctx, run, result.version if result else None, str(exc))
         outcome.failed[impact.address] = str(exc)
         failed.add(impact.address)
         return
+    lineage.finish_training(ctx.lineage, ctx, run, result.version, None)
     _done(ctx, state, outcome, [impact.address])
 
 

@@ -1,5 +1,5 @@
-"""`specops train`, `drift` and `promote`: what the retraining and drift-monitoring jobs run, and promotions
-(or rollbacks) on purpose."""
+"""`specops train`, `drift`, `rollout` and `promote`: what the retraining, drift-monitoring and orchestrated jobs
+run, and promotions (or rollbacks) on purpose."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _model_run(path: Path, model: str, env: str | None):
 
 
 def _repository(func):
-    """PATH after MODEL, like every other command's positional PATH; `--path` stays as a hidden, deprecated alias."""
+    """PATH after MODEL (or DEPLOYMENT), like every other command's positional PATH; `--path` stays as a hidden,
+    deprecated alias."""
     func = click.option("--path", "path_option", type=click.Path(file_okay=False, path_type=Path), hidden=True,
                         help="Deprecated: give PATH after MODEL.")(func)
     return click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))(func)
@@ -62,22 +63,28 @@ def train(model: str, path: Path | None, path_option: Path | None, env: str | No
 
 
 def _train_locked(project, spec, ctx, path: Path, run):
-    """Run a training under the environment's lock, print it, and record it in the state."""
+    """Run a training under the environment's lock, print it, record it in the state, and send its OpenLineage
+    run events as apply does."""
+    from compiler.apply import lineage
     from compiler.apply.context import StepFailed
     from compiler.apply.state import load_state, save_state
-    from compiler.apply.steps.train import report
+    from compiler.apply.steps.train import refusal, report
 
     env_name = ctx.env.name
     with interruptible("train"), locked(project, env_name, path):
+        sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
+        started = lineage.start_training(sink, ctx, spec.name)
         try:
             with ctx.step(f"train {spec.address}"):
                 result = run()
                 report(ctx.echo, spec, result)
         except StepFailed as exc:
+            lineage.finish_training(sink, ctx, started, None, str(exc))
             raise SpecopsError(str(exc)) from None
         state = load_state(project.root, env_name, project.project.name)
         state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
         save_state(project.root, state)
+        lineage.finish_training(sink, ctx, started, result.version, None if result.promoted else refusal(spec, result))
     return result
 
 
@@ -150,6 +157,58 @@ def _as_of(text: str | None):
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
+
+
+@click.command()
+@click.argument("deployment")
+@_repository
+@env_option
+@guarded
+def rollout(deployment: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
+    """Roll out DEPLOYMENT now (what the Airflow DAGs run after `specops train`): its environment's manifests,
+    rendered with the model versions the environment's state records, applied with kubectl when the
+    environment has a kube context, else written for GitOps under .specops/manifests/<env>."""
+    from compiler.apply.context import RunContext, StepFailed
+    from compiler.apply.state import load_state
+    from compiler.apply.steps.deploy import kubectl_apply, render_manifests, unresolved, unresolved_message
+    from compiler.plan.baseline import head_sha
+    from compiler.spec.diagnostics import did_you_mean
+
+    path = _path(path, path_option)
+    project = load_project(path)
+    spec = project.deployments.get(deployment)
+    if spec is None:
+        hint = did_you_mean(deployment, project.deployments) or f"deployments: {', '.join(project.deployments)}"
+        raise click.BadParameter(f"unknown deployment '{deployment}'; {hint}", param_hint="DEPLOYMENT")
+    if env is not None and env != spec.environment:
+        raise click.BadParameter(f"deployment '{deployment}' belongs to environment '{spec.environment}', not "
+                                 f"'{env}'", param_hint="--env")
+    ctx = RunContext(project, project.environments[spec.environment], project.root / project.project.output,
+                     click.echo, head_sha(project.root))
+    with locked(project, spec.environment, path):
+        versions: dict[str, tuple[int, str]] = {}
+        models = load_state(project.root, spec.environment, project.project.name).models
+        missing = unresolved(project, spec.environment, models, set())
+        if missing:  # never a manifest with a placeholder for the model version
+            raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
+        for name, info in models.items():
+            model = project.models.get(name)
+            if model is not None and info.get("alias_version"):
+                versions[name] = (int(info["alias_version"]),
+                                  f"models:/{model.registry_name}/{info['alias_version']}")
+        try:
+            with ctx.step(f"roll out {spec.address} in {spec.environment}"):
+                folder, _ = render_manifests(ctx, versions)
+                if ctx.env.context:
+                    kubectl_apply(ctx, folder)
+                else:
+                    ctx.echo(f"   environment '{spec.environment}' has no kubernetes.context: the manifests are "
+                             f"ready for GitOps in {folder}")
+        except StepFailed as exc:
+            raise SpecopsError(str(exc)) from None
+    model_version = versions.get(spec.model)
+    served = f"version {model_version[0]}" if model_version else f"alias '{spec.alias}' (no version recorded yet)"
+    click.echo(f"{spec.address}: model {spec.model} {served}")
 
 
 @click.command()

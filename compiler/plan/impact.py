@@ -83,7 +83,7 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
     if kind == "dataset":
         ds = project.datasets.get(name)
         if ds is not None and ds.source is not None:
-            if any(p.startswith("spec.source") for p in attr_paths):
+            if not attr_paths or any(p.startswith("spec.source") for p in attr_paths):  # new, or its data moved
                 return "reload" if ds.source.type == "file" else "rerun"
             return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
         if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):

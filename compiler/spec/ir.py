@@ -102,6 +102,15 @@ class Warehouse:
         return dict(self.settings).get(key, default)
 
 
+@dataclass(frozen=True, slots=True)
+class LineageEndpoint:
+    """An OpenLineage HTTP endpoint `specops apply` posts run events to (besides the local file)."""
+
+    url: str
+    endpoint: str = "api/v1/lineage"
+    api_key_env: str | None = None
+
+
 @dataclass(frozen=True)
 class Environment(Resource):
     KIND: ClassVar[str] = "Environment"
@@ -113,6 +122,7 @@ class Environment(Resource):
     context: str | None = None
     required_approval: bool = False
     allow_pii: bool = False
+    lineage: LineageEndpoint | None = None
 
     @property
     def is_dev(self) -> bool:
@@ -278,6 +288,7 @@ class Training:
     memory: str | None = None
     gpu: int = 0
     schedule: str | None = None
+    runner: str | None = None  # where scheduled retraining runs, as written (compiler.spec.runners resolves it)
     split: Split | None = None  # None: random
 
     @property

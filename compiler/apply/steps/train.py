@@ -31,7 +31,14 @@ from compiler.apply.steps.frameworks import METADATA_KEY, flavor
 from compiler.apply.steps.leftovers import NOTE_TAG, mark_leftovers, owner_tags
 from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
 from compiler.apply.steps.promotion import Candidate, Decision, decide, record
-from compiler.apply.steps.registry import HOLDOUT_PATH, INPUTS_TAG, TRAINING_TAG, Registry, open_registry
+from compiler.apply.steps.registry import (
+    DEMOTED_TAG,
+    HOLDOUT_PATH,
+    INPUTS_TAG,
+    TRAINING_TAG,
+    Registry,
+    open_registry,
+)
 from compiler.apply.steps.split import frame_digest, split_rows
 from compiler.spec.ir import Model
 
@@ -139,8 +146,6 @@ def prepare(ctx: RunContext, model: Model) -> Prepared:
 
 def candidate_of(reg: Registry, version: Any, reused: bool) -> Candidate:
     """A registered version as a candidate: its metrics, holdout digest and target from its run."""
-    from compiler.apply.steps.registry import DEMOTED_TAG
-
     run = reg.client.get_run(version.run_id)
     params = run.data.params
     return Candidate(int(version.version), version.run_id,
@@ -161,7 +166,7 @@ def train_model(ctx: RunContext, model: Model, reuse: bool = True) -> TrainResul
         # a version a killed run registered and never validated is a leftover, not a candidate
         found = [v for v in reg.tagged(INPUTS_TAG, prepared.inputs_digest) if NOTE_TAG not in (v.tags or {})]
     if found:
-        cand = candidate_of(reg, found[0], reused=True)
+        cand = candidate_of(reg, _preferred(reg, model, found), reused=True)
         cand.holdout = prepared.holdout(model)
     else:
         cand = fit_and_log(ctx, reg, model, prepared)
@@ -176,7 +181,19 @@ def evaluate_model(ctx: RunContext, model: Model) -> TrainResult:
     if not found:
         ctx.echo("   no version was trained from these settings and code yet: training one")
         return train_model(ctx, model)
-    return conclude(reg, model, candidate_of(reg, found[0], reused=True))
+    # the newest candidate (a demoted one only when there is no other)
+    kept = [v for v in found if DEMOTED_TAG not in (v.tags or {})] or found
+    return conclude(reg, model, candidate_of(reg, kept[0], reused=True))
+
+
+def _preferred(reg: Registry, model: Model, same: list[Any]) -> Any:
+    """Of the versions trained from the same inputs (newest first): the one holding the alias, else the newest
+    not demoted on purpose, else the newest."""
+    champion = reg.alias_version(model.alias)
+    for v in same:
+        if champion is not None and v.version == champion.version:
+            return v
+    return next((v for v in same if DEMOTED_TAG not in (v.tags or {})), same[0])
 
 
 def conclude(reg: Registry, model: Model, cand: Candidate) -> TrainResult:

@@ -108,7 +108,7 @@ def test_dagbag_loads_and_matches_the_spec_graph(example: str, airflow_python: P
             upstream = dbt_task(project, model.training.dataset)
             assert tasks[f"train_{model.name}"]["upstream"] == ([upstream] if upstream else [])
             assert tasks[f"train_{model.name}"]["command"] == (
-                f'"$SPECOPS_BIN" train {model.name} --env {env.name} --path "$SPECOPS_REPO"')
+                f'"$SPECOPS_BIN" train {model.name} --env {env.name} "$SPECOPS_REPO"')
             for d in project.deployments_of(model.name):
                 if d.environment == env.name:
                     assert tasks[f"rollout_{d.name}"]["upstream"] == [f"train_{model.name}"]

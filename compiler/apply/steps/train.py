@@ -222,6 +222,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
         estimator = train(X_train, y_train, dict(tr.params))
     except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
+    estimator = fw.adopt(estimator, y_train, model.task)
     pred = fw.predict(estimator, X_test, model.decision_threshold)
     metrics = compute_metrics(model.task, y_test, pred)
     probabilities = model.task == "classification" and pred.proba is not None

@@ -40,6 +40,7 @@ from compiler.apply.steps.registry import (
     open_registry,
 )
 from compiler.apply.steps.split import frame_digest, split_rows
+from compiler.apply.steps.triton import served_by_triton
 from compiler.spec.ir import Model
 
 # what specops does around train(): bump when a change to it changes fitted models or their metrics, so that
@@ -258,6 +259,10 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
         if probabilities:
             metadata[METADATA_KEY].update({"output": "probabilities", "classes": [_plain(c) for c in pred.classes]})
         info = fw.log(estimator, X_train.head(5), signature, metadata, probabilities)
+        if served_by_triton(ctx.project, model):
+            from compiler.apply.steps.triton import log_repository
+
+            log_repository(model, estimator.module, X_train, [_plain(c) for c in pred.classes])
     with contextlib.redirect_stderr(io.StringIO()):  # "Successfully registered model ..." chatter
         mv = mlflow.register_model(info.model_uri, model.registry_name, tags=tags)
     return Candidate(int(mv.version), run.info.run_id, metrics, prepared.holdout_digest, len(holdout), tr.target,

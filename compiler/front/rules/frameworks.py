@@ -10,7 +10,8 @@ from compiler.spec.frameworks import TRAINABLE, TRITON_EXPORTABLE
 
 
 def check_frameworks(ctx: Context) -> Iterator[Diagnostic]:
-    """A framework the trainer cannot train (warning); a Triton deployment of a model it cannot export."""
+    """A framework the trainer cannot train (warning); a Triton deployment of a model it cannot export, or with
+    alerts Triton's metrics cannot feed."""
     for m in ctx.models.values():
         if m.framework not in TRAINABLE and m.training is not None:
             yield ctx.at(m, ("spec", "framework"), "framework-untrained",
@@ -27,3 +28,8 @@ def check_frameworks(ctx: Context) -> Iterator[Diagnostic]:
                          f"{model.framework} model",
                          f"use framework {' or '.join(TRITON_EXPORTABLE)} for model '{model.name}', or runtime "
                          "kserve (the MLflow format) for this deployment")
+        if d.p95_latency_ms is not None or d.error_rate is not None:
+            yield ctx.at(d, ("spec", "monitoring", "alerts"), "triton-alerts",
+                         "monitoring.alerts is not supported with runtime triton: Triton's metrics have no request "
+                         "latency histogram nor status codes to alert on",
+                         "remove monitoring.alerts, or serve with runtime kserve or mlflow", key=True)

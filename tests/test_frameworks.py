@@ -38,6 +38,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # kfp.local: a non-Python image run in this Python
 ]
 
 
@@ -230,3 +231,48 @@ def test_triton_model_repository_is_exported_and_rolled_out(applied: Path) -> No
     mlflow.set_tracking_uri(tracking(applied))
     want = np.asarray(mlflow.pyfunc.load_model("models:/failure_net@champion").predict(X))
     assert got.shape == (16, 2) and np.allclose(got, want, atol=1e-5)
+
+
+def run_kfp_pipeline(root: Path, tmp_path: Path) -> Any:
+    """The compiled Kubeflow pipeline of failure_xgb run by kfp.local's SubprocessRunner in this Python (no Docker,
+    no venv per task), on the repository at `root`; the pipeline's output."""
+    pytest.importorskip("kfp", reason="kfp is not installed (make tools)")
+    from kfp import components, local
+
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import require_project
+
+    (art,) = [a for a in compile_project(require_project(root)).artifacts
+              if a.path == "kubeflow/dev/failure_xgb-retrain.yaml"]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pipeline.yaml").write_bytes(art.content)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"),
+               raise_on_error=True)
+    pipeline = components.load_component_from_file(str(tmp_path / "pipeline.yaml"))
+    return pipeline(repository=str(root), environment="dev").output
+
+
+def test_the_kubeflow_pipeline_gates_then_moves_the_alias(applied: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run whose candidate fails the gate stops at the gate task (alias untouched); with the gate fixed, the next
+    run reuses that candidate (same data, code and settings), passes the gate and moves the alias."""
+    import shutil
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    root = Path(shutil.copytree(applied, tmp_path / "fork", symlinks=True))
+    spec = root / "specs" / "models" / "failure_xgb.yaml"
+    text = spec.read_text().replace("n_estimators: 40", "n_estimators: 35")
+    spec.write_text(text.replace("{name: roc_auc, min: 0.75}", "{name: roc_auc, min: 0.99}"))
+    with pytest.raises(RuntimeError, match=r"FAILURE.*Inner task failed: \S*'gate'"):
+        run_kfp_pipeline(root, tmp_path / "failing")
+    c = client(root)
+    assert int(c.get_model_version_by_alias("failure_xgb", "champion").version) == 1  # alias not moved
+    assert c.get_model_version("failure_xgb", "2").tags["specops.decision"] == "rejected"
+    assert not list((tmp_path / "failing" / "kfp").glob("*/alias"))  # the alias task never ran
+
+    spec.write_text(text)
+    assert run_kfp_pipeline(root, tmp_path / "passing") == "alias champion -> version 2"
+    assert int(c.get_model_version_by_alias("failure_xgb", "champion").version) == 2
+    assert c.get_model_version("failure_xgb", "2").tags["specops.decision"] == "promoted"
+    assert sorted(int(v.version) for v in c.search_model_versions("name='failure_xgb'")) == [1, 2]  # reused

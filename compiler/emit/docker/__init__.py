@@ -63,6 +63,7 @@ PINS: dict[str, str] = {
     "duckdb": "2.0.1",
     "jinja2": "3.1.6",
     "jsonschema": "4.26.0",
+    "kfp": "2.17.3",
     "lightgbm": "4.7.0",
     "mlflow": "3.17.2",
     "networkx": "3.6.1",
@@ -151,7 +152,9 @@ def serve_packages(model: Model) -> list[str]:
 
 
 def train_packages(model: Model) -> list[str]:
-    return [*TRAIN_PACKAGES, *FRAMEWORK_PACKAGES[model.framework], *SPECOPS_DEPENDENCIES]
+    # a Kubeflow pipeline's tasks run specops through KFP's executor (compiler/emit/kubeflow): kfp in the image
+    runner = ("kfp",) if model.training is not None and model.training.runner == "kubeflow" else ()
+    return [*TRAIN_PACKAGES, *FRAMEWORK_PACKAGES[model.framework], *SPECOPS_DEPENDENCIES, *runner]
 
 
 def dbt_packages(project: SpecProject) -> list[str]:

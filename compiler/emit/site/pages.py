@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from compiler import __version__
-from compiler.emit.site.facts import LineageSource, ModelVersion, sql_column_lineage, sections
+from compiler.emit.site.facts import LineageSource, ModelVersion, sections, sql_column_lineage
 from compiler.emit.site.graphdata import KINDS
 from compiler.emit.site.planview import PlanView
 from compiler.shipped import data_dir

@@ -64,8 +64,18 @@ def test_jobs_carry_ownership_schema_and_sql(schemas: Path) -> None:
     assert (out["namespace"], out["name"]) == ("postgres://payments-warehouse.internal:5432",
                                                "payments.risk.transaction_features")
     assert [f["name"] for f in out["facets"]["schema"]["fields"]][:3] == ["transaction_id", "transacted_at", "amount"]
-    # TODO(#13): transforms get columnLineage from the SQL analysis; until then none is guessed
-    assert "columnLineage" not in out["facets"]
+    # the transform's column lineage comes from the analysis of its SQL
+    fields = out["facets"]["columnLineage"]["fields"]
+    assert set(fields) == {c.name for c in project.datasets["transaction_features"].columns}
+
+    def names(col: str) -> list[tuple[str, str]]:
+        return [(f["name"], f["field"]) for f in fields[col]["inputFields"]]
+
+    assert names("amount") == [("payments.risk.transactions", "amount")]
+    assert sorted(names("is_foreign")) == [("payments.risk.cards", "country"), ("payments.risk.merchants", "country")]
+    rows = {(f["name"], f["field"], f["transformations"][0]["subtype"])
+            for f in out["facets"]["columnLineage"]["dataset"]}
+    assert ("payments.risk.cards", "card_id", "JOIN") in rows
     load = events["dataset.transactions.load"]
     lineage = load["outputs"][0]["facets"]["columnLineage"]["fields"]
     assert lineage["amount"]["inputFields"] == [{"namespace": "file", "name": "data/transactions.csv",
@@ -166,7 +176,8 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
         "assertion": "not_null", "success": True, "severity": "error", "column": "card_age_days",
         "name": "transaction_features__card_age_days__required"}
 
-    # a training whose gate cannot pass: START, then FAIL with the error and the version it registered
+    # a training whose gate cannot pass: START, then FAIL with the error and the version it evaluated (only a
+    # gate changed, so the version trained from the same inputs is re-evaluated, not trained again)
     edit.replace("specs/models/fraud.yaml", "{name: roc_auc, min: 0.75}", "{name: roc_auc, min: 0.999}")
     proc = subprocess.run([str(SPECOPS), "train", "fraud", "--env", "dev"], cwd=root, capture_output=True, text=True,
                           timeout=900, env=env)
@@ -175,7 +186,7 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
     assert (start["eventType"], fail["eventType"]) == ("START", "FAIL") and start["run"] == {
         **start["run"], "runId": fail["run"]["runId"]}
     assert "roc_auc" in fail["run"]["facets"]["errorMessage"]["message"]
-    assert fail["outputs"][0]["facets"]["version"]["datasetVersion"] == "2"
+    assert fail["outputs"][0]["facets"]["version"]["datasetVersion"] == "1"
     assert problems(schemas, fail) == []
     assert received[-1][2] == fail
 

@@ -188,6 +188,13 @@ class ProjectView:
         self._read("input_files")
         return self._p.input_files
 
+    @property
+    def lineage(self) -> Any:
+        """The column lineage of the SQL: it follows the transforms and the columns of every dataset they
+        read (through any number of hops), so it is recorded as a read of every resource."""
+        self._read("all")
+        return self._p.lineage
+
     def image_tag(self, kind: str, name: str = "") -> str:
         self._trace.tags.add((kind, name))
         return self._tags.placeholder(kind, name)

@@ -43,6 +43,7 @@ def test_an_unknown_framework_is_a_schema_error(edit, validate_cli) -> None:
     ({"0": 0.25, "1": 0.75}, [0.25, 0.75]),  # a DataFrame's record (PyTorch)
     (0.75, [0.25, 0.75]),  # a binary Booster's P(second class)
     ("x", "x"),
+    (1, 1),  # an integer is a label
     ({"a": 1}, {"a": 1}),
 ])
 def test_probability_rows_of_every_flavour(row, expected) -> None:

@@ -277,11 +277,12 @@ def with_labels(response: str, classes: list[Any], threshold: float | None) -> s
 
 def probability_row(row: Any, n_classes: int) -> Any:
     """One row of class probabilities as a list, from the shapes MLflow flavours answer with: a list already;
-    a record {"0": p0, "1": p1, ...} (a DataFrame's, e.g. PyTorch's); one number, the second class's
-    probability, for two classes (an XGBoost or LightGBM Booster's). Anything else is returned as it is."""
+    a record {"0": p0, "1": p1, ...} (a DataFrame's, e.g. PyTorch's); one float, the second class's
+    probability, for two classes (an XGBoost or LightGBM Booster's; an integer is a label, not a probability).
+    Anything else is returned as it is."""
     if isinstance(row, dict) and sorted(map(str, row)) == sorted(str(i) for i in range(n_classes)):
         return [row[k] for k in sorted(row, key=lambda k: int(k))]
-    if isinstance(row, (int, float)) and not isinstance(row, bool) and n_classes == 2:
+    if isinstance(row, float) and n_classes == 2:
         return [1.0 - float(row), float(row)]
     return row
 

@@ -83,6 +83,10 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     failed: set[str] = set()
     data = [i for i in impacts if i.work in ("rebuild", "reload", "rerun")]
     if data:
+        from compiler.apply.steps.land import land_sources
+
+        data = land_sources(ctx, plan, data, failed, outcome.failed, outcome.skipped)  # dvc and kafka sources
+    if data:
         _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage)
     for impact in [i for i in impacts if i.work == "retrain"]:
         blocker = _blocked(ctx, impact, failed)
@@ -113,6 +117,9 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
         return ctx.project.transforms[name].output
     if kind == "quality_rule":
         return ctx.project.rules[name].dataset
+    src = ctx.project.datasets[name].source if kind == "dataset" and name in ctx.project.datasets else None
+    if src is not None and src.landing is not None:  # a landed source: its tests
+        return f"source:{src.landing.schema}.{name}"
     return name
 
 
@@ -122,6 +129,8 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
 
     select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
                      for a in (i.address for i in data)})
+    if first and failed:  # a first apply whose landing failed: what is left, with everything it reads
+        select, first = sorted(s if s.startswith(("tag:", "source:")) else f"+{s}" for s in select), False
     label = "dbt build (everything)" if first else f"dbt build --select {' '.join(select)}"
     result: DbtResult | None = None
     try:
@@ -132,7 +141,7 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
     except StepFailed as exc:
         bad = result.failed_nodes if result else set()
         for impact in data:
-            if not bad or _dbt_node(ctx, impact.address) in bad:
+            if not bad or _dbt_node(ctx, impact.address).rsplit(".", 1)[-1] in bad:
                 outcome.failed[impact.address] = str(exc)
                 failed.add(impact.address)
         failed.update(f"dataset.{n}" for n in bad)

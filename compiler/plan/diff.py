@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.plan.sourcediff import landed_category
+
 SEVERITY = {"metadata": 0, "non-breaking": 1, "breaking": 2}
 METADATA_KEYS = {"description", "owner", "tags", "labels"}
 
@@ -109,6 +111,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
             return "breaking", False
         if path.startswith("spec.source.type"):
             return "breaking", True
+        if (landed := landed_category(path)) is not None:
+            return landed
         if path in ("spec.classification", "spec.retention"):
             return "metadata", False
         return "non-breaking", False

@@ -155,6 +155,7 @@ class Builder:
             context=k8s.get("context"),
             required_approval=bool(protection.get("required_approval", False)),
             allow_pii=bool(protection.get("allow_pii", False)),
+            kafka_brokers=tuple((spec.get("kafka") or {}).get("brokers", ())),
         )
 
     def _dataset(self, doc: Document) -> Dataset:

@@ -113,6 +113,7 @@ class Environment(Resource):
     context: str | None = None
     required_approval: bool = False
     allow_pii: bool = False
+    kafka_brokers: tuple[str, ...] = ()  # replace the brokers of every kafka source here (a local broker in dev)
 
     @property
     def is_dev(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +36,14 @@ class Batch:
     partitions: int = 0
 
 
-def client_config(kafka: Kafka, group: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def client_config(kafka: Kafka, brokers: tuple[str, ...], group: str, environ: dict[str, str] | None = None
+                  ) -> dict[str, Any]:
     """The consumer's settings: the spec's consumer settings, then specops' own (credentials from the
     environment variables `security` names)."""
     environ = os.environ if environ is None else environ
     security = dict(kafka.security)
     conf: dict[str, Any] = {k: v for k, v in kafka.consumer}
-    conf.update({"bootstrap.servers": ",".join(kafka.brokers), "group.id": group, "enable.auto.commit": False,
+    conf.update({"bootstrap.servers": ",".join(brokers), "group.id": group, "enable.auto.commit": False,
                  "enable.auto.offset.store": False, "enable.partition.eof": True, "isolation.level": "read_committed",
                  "auto.offset.reset": kafka.start, "security.protocol": security.get("protocol", "PLAINTEXT")})
     if security.get("mechanism"):
@@ -57,38 +57,36 @@ def client_config(kafka: Kafka, group: str, environ: dict[str, str] | None = Non
     return conf
 
 
-def consume(kafka: Kafka, group: str, landed: dict[int, int], limit: int,
-            echo: Callable[[str], None] = lambda _: None) -> Batch:
+def consume(kafka: Kafka, brokers: tuple[str, ...], group: str, landed: dict[int, int], limit: int) -> Batch:
     """Up to `limit` messages after the `landed` offsets (partition -> next offset) of each partition."""
     try:
         from confluent_kafka import Consumer, KafkaException
     except ImportError:
         raise StepFailed("landing a kafka source needs confluent-kafka: pip install 'specops[kafka]'") from None
     errors: list[str] = []
-    conf = {**client_config(kafka, group), "error_cb": lambda err: errors.append(str(err))}
+    conf = {**client_config(kafka, brokers, group), "error_cb": lambda err: errors.append(str(err))}
     try:
         consumer = Consumer(conf)
     except KafkaException as exc:
         raise StepFailed(f"kafka consumer settings: {exc}") from None
     try:
-        return _consume(consumer, kafka, landed, limit, errors, echo)
+        return _consume(consumer, kafka, brokers, landed, limit, errors)
     except KafkaException as exc:
         raise StepFailed(f"kafka: {exc.args[0].str() if exc.args else exc}") from None
     finally:
         consumer.close()
 
 
-def _consume(consumer: Any, kafka: Kafka, landed: dict[int, int], limit: int, errors: list[str],
-             echo: Callable[[str], None]) -> Batch:
+def _consume(consumer: Any, kafka: Kafka, brokers: tuple[str, ...], landed: dict[int, int], limit: int,
+             errors: list[str]) -> Batch:
     from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
     topic = kafka.topic
     meta = consumer.list_topics(topic, timeout=TIMEOUT)
     info = meta.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
         why = info.error.str() if info is not None and info.error is not None else "no partitions"
-        brokers = ", ".join(kafka.brokers)
         seen = f" ({errors[-1]})" if errors else ""
-        raise StepFailed(f"topic '{topic}' is not readable on {brokers}: {why}{seen}")
+        raise StepFailed(f"topic '{topic}' is not readable on {', '.join(brokers)}: {why}{seen}")
     batch = Batch(partitions=len(info.partitions))
     assign = []
     for part in sorted(info.partitions):

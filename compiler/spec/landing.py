@@ -3,7 +3,7 @@ warehouses specops lands into. Pure data, shared by the rules, the backends and 
 
 from __future__ import annotations
 
-from compiler.spec.ir import Dataset
+from compiler.spec.ir import Dataset, Environment
 
 # columns a kafka dataset may declare that are filled from the message, not from its value
 KAFKA_METADATA: dict[str, str] = {
@@ -13,6 +13,9 @@ KAFKA_METADATA: dict[str, str] = {
     "_kafka_timestamp": "timestamp",
     "_kafka_key": "string",
 }
+# the metadata columns a KafkaConnector fills, with the InsertField setting that does (there is none for the key)
+CONNECT_FIELDS: dict[str, str] = {"_kafka_topic": "topic.field", "_kafka_partition": "partition.field",
+                                  "_kafka_offset": "offset.field", "_kafka_timestamp": "timestamp.field"}
 
 # consumer settings specops sets itself (or takes from `security`): refused in `consumer`
 OWNED_SETTINGS = frozenset({
@@ -35,3 +38,24 @@ def payload_columns(ds: Dataset) -> tuple[str, ...]:
 
 def owned_setting(key: str) -> bool:
     return key in OWNED_SETTINGS or key.startswith(OWNED_PREFIXES)
+
+
+def connector_lands(ds: Dataset, env: Environment) -> bool:
+    """Whether a KafkaConnector lands `ds` in `env` (then specops' own landing must not: that would land every
+    message twice): a kafka source with `connect`, in an environment with a namespace and a postgres warehouse."""
+    src = ds.source
+    return (src is not None and src.kafka is not None and src.kafka.connect_cluster is not None
+            and env.namespace is not None and env.warehouse.type == "postgres")
+
+
+def brokers(ds: Dataset, env: Environment) -> tuple[str, ...]:
+    """The brokers `ds` is landed from in `env`: the environment's kafka.brokers when it sets them, else the
+    source's own."""
+    src = ds.source
+    if src is None or src.kafka is None:
+        return ()
+    return env.kafka_brokers or src.kafka.brokers
+
+
+def broker_ports(ds: Dataset, env: Environment) -> tuple[int, ...]:
+    return tuple(sorted({int(b.rsplit(":", 1)[1]) for b in brokers(ds, env)}))

@@ -4,6 +4,7 @@
   fetched with dvc and replaces the landing table, cast to the declared column types.
 - kafka: one bounded batch after the landed offsets is read, each message checked against the declared
   columns, and appended with the partitions' new offsets in one transaction (exactly once into the warehouse).
+  Where a KafkaConnector lands the topic (compiler.emit.kubernetes.landing), only the table is made.
 
 `apply` lands a dataset when the plan says its data changed (a new DVC version, a new or changed kafka source);
 `specops land` lands one now (what the landing CronJob runs). See docs/sources.md.
@@ -22,7 +23,7 @@ from compiler.apply.landing.kafka import Batch, consume
 from compiler.apply.landing.messages import BadMessage, parse_value, row_of
 from compiler.apply.landing.warehouse import NULL, Table, connect
 from compiler.spec.ir import Dataset
-from compiler.spec.landing import payload_columns
+from compiler.spec.landing import brokers, connector_lands, payload_columns
 
 
 @dataclass
@@ -47,6 +48,15 @@ def land(ctx: RunContext, ds: Dataset, reset: bool = False, limit: int | None = 
             wh.close()
         version = f"rev {src.dvc.rev} of {src.dvc.repo}" if src.dvc.repo else f"md5 {src.dvc.md5}"
         return Landed(rows, f"{rows} rows of {src.path} ({version}) into {Table.of(ds).shown}")
+    if connector_lands(ds, ctx.env):  # messages arrive through Kafka Connect: only make the table they land in
+        wh = connect(ctx.root, ctx.env)
+        try:
+            with wh.transaction():
+                wh.create(Table.of(ds))
+        finally:
+            wh.close()
+        return Landed(0, f"no message: {Table.of(ds).shown} is ready, and the KafkaConnector on "
+                         f"{src.kafka.connect_cluster if src.kafka else '?'} lands the topic into it")
     return _land_kafka(ctx, ds, scratch, reset, limit)
 
 
@@ -64,7 +74,7 @@ def _land_kafka(ctx: RunContext, ds: Dataset, scratch: Path, reset: bool, limit:
                 wh.reset(table)
             wh.create(table)
             landed = wh.offsets(table, k.topic)
-            batch = consume(k, group, landed, limit or k.max_messages, ctx.echo)
+            batch = consume(k, brokers(ds, ctx.env), group, landed, limit or k.max_messages)
             rows, skipped = _rows(ds, batch)
             for part, (was, first) in sorted(batch.lost.items()):
                 ctx.echo(f"   warning: partition {part}: offsets {was}..{first - 1} were deleted by the topic's "

@@ -26,4 +26,4 @@ def landing_meta(ds: Dataset) -> dict[str, Any]:
     k = src.kafka
     by = (f"KafkaConnector on {k.connect_cluster} (postgres environments)" if k.connect_cluster
           else "specops land (apply, and the landing CronJob)" if k.schedule else "specops land (apply)")
-    return {"type": "kafka", "topic": k.topic, "format": k.format, "brokers": list(k.brokers), "landed_by": by}
+    return {"type": "kafka", "topic": k.topic, "format": k.format, "landed_by": by}

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
-from compiler.spec.ir import Dataset
-from compiler.spec.landing import KAFKA_METADATA, LANDING_WAREHOUSES, owned_setting
+from compiler.spec.ir import Dataset, Resource
+from compiler.spec.landing import CONNECT_FIELDS, KAFKA_METADATA, LANDING_WAREHOUSES, owned_setting
 
 _SOURCE = ("spec", "source")
 _SASL = ("SASL_PLAINTEXT", "SASL_SSL")
@@ -24,6 +24,8 @@ def check_landed_sources(ctx: Context) -> Iterator[Diagnostic]:
             yield from _dvc(ctx, ds)
     yield from _clashes(ctx, landed)
     yield from _warehouses(ctx, landed)
+    for env in ctx.environments.values():
+        yield from _ports(ctx, env, ("spec", "kafka", "brokers"), env.kafka_brokers)
 
 
 def _written(ctx: Context, ds: Dataset) -> dict:
@@ -33,11 +35,7 @@ def _written(ctx: Context, ds: Dataset) -> dict:
 def _kafka(ctx: Context, ds: Dataset) -> Iterator[Diagnostic]:
     assert ds.source is not None and ds.source.kafka is not None
     k, raw = ds.source.kafka, _written(ctx, ds)
-    for i, broker in enumerate(k.brokers):
-        port = int(broker.rsplit(":", 1)[1])
-        if not 1 <= port <= 65535:
-            yield ctx.at(ds, (*_SOURCE, "brokers", i), "bad-broker", f"broker '{broker}': port {port} is not "
-                         "between 1 and 65535")
+    yield from _ports(ctx, ds, (*_SOURCE, "brokers"), k.brokers)
     if k.topic in (".", ".."):
         yield ctx.at(ds, (*_SOURCE, "topic"), "bad-topic", f"'{k.topic}' is not a valid topic name")
     for key in sorted(dict(k.consumer)):
@@ -70,6 +68,10 @@ def _kafka(ctx: Context, ds: Dataset) -> Iterator[Diagnostic]:
                      "connect needs format json: the JDBC sink reads records with a schema (JsonConverter)",
                      "use format: json, or land csv messages with specops' own job (schedule:)", key=True)
     for i, col in enumerate(ds.columns):
+        if k.connect_cluster and col.name in KAFKA_METADATA and col.name not in CONNECT_FIELDS:
+            yield ctx.at(ds, ("spec", "columns", i, "name"), "kafka-column",
+                         f"the KafkaConnector (connect) cannot fill '{col.name}'",
+                         f"it fills {', '.join(CONNECT_FIELDS)}")
         wanted = KAFKA_METADATA.get(col.name)
         if col.name.startswith("_kafka_") and wanted is None:
             yield ctx.at(ds, ("spec", "columns", i, "name"), "kafka-column",
@@ -79,7 +81,15 @@ def _kafka(ctx: Context, ds: Dataset) -> Iterator[Diagnostic]:
             yield ctx.at(ds, ("spec", "columns", i, "type"), "kafka-column",
                          f"metadata column '{col.name}' is {wanted}, not {col.type}")
     if all(c.name in KAFKA_METADATA for c in ds.columns):
-        yield ctx.at(ds, ("spec", "columns"), "kafka-column", "declare at least one column read from the messages")
+        yield ctx.at(ds, ("spec", "columns"), "kafka-column", "declare at least one column read from the messages",
+                     key=True)
+
+
+def _ports(ctx: Context, res: Resource, path: tuple, brokers: tuple[str, ...]) -> Iterator[Diagnostic]:
+    for i, broker in enumerate(brokers):
+        port = int(broker.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            yield ctx.at(res, (*path, i), "bad-broker", f"broker '{broker}': port {port} is not between 1 and 65535")
 
 
 def _dvc(ctx: Context, ds: Dataset) -> Iterator[Diagnostic]:

@@ -91,7 +91,9 @@ def fetch(root: Path, ds: Dataset, scratch: Path, echo: Callable[[str], None]) -
         _run([*args, "--", f"{src.path}.dvc"], root, echo)
         obj = _object(cache, d.md5)
     if obj is None:
-        raise StepFailed(f"dvc fetch did not bring version {d.md5} of {src.path} into the cache ({cache})")
+        remote = f"remote '{d.remote}'" if d.remote else "the default remote"
+        raise StepFailed(f"version {d.md5} of {src.path} is neither in the DVC cache nor in {remote}: was it "
+                         f"pushed? (dvc push {src.path}.dvc)")
     if not _matches(obj, d.md5, d.hash):
         raise StepFailed(f"the DVC cache object of {src.path} does not have md5 {d.md5}: the cache is corrupt "
                          f"(remove {obj} and apply again)")

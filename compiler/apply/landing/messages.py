@@ -29,14 +29,19 @@ def text_of(value: Any, spec_type: str) -> str | None:
     if spec_type == "json":
         return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
     if isinstance(value, (dict, list)):
-        raise BadMessage(f"a {type(value).__name__} where a {spec_type} was expected")
+        raise BadMessage(f"a JSON {'object' if isinstance(value, dict) else 'array'} where {_a(spec_type)} was "
+                         "expected")
     if isinstance(value, bool):
         if spec_type in ("boolean", "string"):
             return "true" if value else "false"
-        raise BadMessage(f"a boolean where a {spec_type} was expected")
+        raise BadMessage(f"a boolean where {_a(spec_type)} was expected")
     text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
     _check(text, spec_type)
     return text
+
+
+def _a(spec_type: str) -> str:
+    return ("an " if spec_type[0] in "aeiou" else "a ") + spec_type
 
 
 def _check(text: str, spec_type: str) -> None:
@@ -56,11 +61,12 @@ def _check(text: str, spec_type: str) -> None:
         elif kind == "timestamp":
             dt.datetime.fromisoformat(text.strip())
     except (ValueError, InvalidOperation):
-        raise BadMessage(f"{text[:60]!r} is not a {spec_type}") from None
+        raise BadMessage(f"{text[:60]!r} is not {_a(spec_type)}") from None
 
 
 def parse_value(raw: bytes | None, fmt: str, columns: tuple[str, ...], delimiter: str) -> dict[str, Any]:
-    """The payload columns of one message value (json: an object; csv: one line in the columns' order)."""
+    """The payload columns of one message value (json: an object, or Kafka Connect's JsonConverter envelope
+    {"schema": ..., "payload": {...}}; csv: one line in the columns' order)."""
     if raw is None:
         raise BadMessage("the message has no value (a tombstone)")
     try:
@@ -72,6 +78,8 @@ def parse_value(raw: bytes | None, fmt: str, columns: tuple[str, ...], delimiter
             obj = json.loads(text)
         except ValueError as exc:
             raise BadMessage(f"not JSON ({exc.msg} at character {exc.pos})") from None
+        if isinstance(obj, dict) and set(obj) == {"schema", "payload"} and isinstance(obj["payload"], dict):
+            obj = obj["payload"]  # Kafka Connect's JsonConverter envelope (what a KafkaConnector needs)
         if not isinstance(obj, dict):
             raise BadMessage(f"a JSON {type(obj).__name__}, not an object")
         return {name: obj.get(name) for name in columns}

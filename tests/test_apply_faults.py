@@ -53,7 +53,7 @@ KPIS = "specs/transforms/daily_kpis.yaml"
 # minutes without printing anything (a dbt busy writing output would die of the closed pipe on its own)
 SLOW = "    where (select count(*) from range(300000) a, range(300000) b where a.range + b.range = -1) = 0\n"
 CHANGES = {  # a change that needs all the work (data, training, rollout), and one that needs no dbt (cheaper)
-    "data": (TRANSFORM, "-- so the same input data", "-- so that the same input data"),
+    "data": (TRANSFORM, "coalesce(a.avg_satisfaction, 3.0)", "coalesce(a.avg_satisfaction, 3.5)"),
     "model": ("specs/models/churn.yaml", "C: 1.0", "C: 0.5"),
     "slow": (KPIS, "on op.kpi_date = d.kpi_date\n", "on op.kpi_date = d.kpi_date\n" + SLOW),
 }

@@ -23,6 +23,7 @@ STOPS = {
     "train": (["churn", "--env", "nowhere"], 2, "unknown environment 'nowhere'"),
     "drift": (["nomodel"], 2, "unknown model 'nomodel'"),
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
+    "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
 }
 
 

@@ -271,7 +271,9 @@ def test_compile_removes_files_no_longer_produced_and_keeps_dbt_state(compiled: 
     models = sorted(p.name for p in (build / "dbt" / "models").iterdir())
     assert "daily_kpis.sql" not in models and "daily_kpis.yml" not in models
     assert "daily_stats.sql" in models and "daily_stats.yml" in models
-    assert not any("daily_kpis" in path for path in tree(build) if not path.startswith("dbt/target"))
+    # (the rule keeps its name, daily_kpis_checks, and so does its GX suite)
+    assert not any("daily_kpis" in path for path in tree(build)
+                   if not path.startswith(("dbt/target", "gx/expectations/daily_kpis_checks.")))
     assert (build / "dbt" / "target" / "partial_parse.msgpack").read_bytes() == b"state"
     assert (build / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8") == "log\n"
     assert compile_cli(compiled, "--check").exit_code == 0

@@ -401,3 +401,17 @@ def test_select_star_makes_an_added_column_breaking_for_its_consumer(tmp_path):
     # columns does not
     assert {i.address: i.work for i in plan.impacts if i.address.startswith("transform.")} == {
         "transform.copy_tickets": "rebuild"}
+
+
+def test_new_source_datasets_are_loaded_and_their_readers_built(tmp_path):
+    """Against an empty baseline every file dataset is new: its seed must be loaded (reload), like the
+    transforms that read it are built."""
+    from compiler.plan.baseline import BaselineData
+    from compiler.plan.model import Baseline
+
+    head = build(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    empty = BaselineData(Baseline("state", None, None, 0, "0" * 64, None), {}, {}, {}, {})
+    work = {i.address: i.work for i in make_plan(head[0], head[1], empty, "dev").impacts}  # type: ignore[arg-type]
+    files = {f"dataset.{d.name}" for d in head[0].datasets.values() if d.source and d.source.type == "file"}
+    assert files and all(work.get(address) == "reload" for address in files), work
+    assert work.get(TA) == "rebuild" and work.get("model.churn") == "retrain"

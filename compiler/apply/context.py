@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
@@ -25,6 +26,7 @@ class RunContext:
     out_dir: Path
     echo: Echo
     git_sha: str | None = None
+    lineage: Any = None  # compiler.apply.lineage.Sink of this run: OpenLineage events (None: none sent)
 
     @property
     def root(self) -> Path:

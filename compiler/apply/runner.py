@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import __version__
+from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.state import State, save_state
 from compiler.emit.compile import Compiled
@@ -76,6 +77,7 @@ def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
 
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
     outcome = ApplyOutcome()
+    ctx.lineage = ctx.lineage or lineage.open_sink(ctx)
     write_output(ctx.out_dir, compiled.artifacts)
     write_workflows(compiled.workflows_dir, compiled.artifacts)
     record_desired(ctx, state, compiled, plan)
@@ -133,12 +135,15 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
         select, first = sorted(s if s.startswith(("tag:", "source:")) else f"+{s}" for s in select), False
     label = "dbt build (everything)" if first else f"dbt build --select {' '.join(select)}"
     result: DbtResult | None = None
+    runs = lineage.start_data(ctx.lineage, ctx, [i.address for i in data], first)
     try:
         with ctx.step(label):
             result = run_dbt(ctx, "build", None if first else select)
             if not result.ok:
                 raise StepFailed(f"dbt reported failures on: {', '.join(sorted(result.failed_nodes)) or 'see above'}")
+        lineage.finish_data(ctx.lineage, ctx, runs, None)
     except StepFailed as exc:
+        lineage.finish_data(ctx.lineage, ctx, runs, str(exc))
         bad = result.failed_nodes if result else set()
         for impact in data:
             if not bad or _dbt_node(ctx, impact.address).rsplit(".", 1)[-1] in bad:
@@ -152,6 +157,8 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
     from compiler.apply.steps.train import train_model
 
     model = ctx.project.models[impact.address.split(".", 1)[1]]
+    run = lineage.start_training(ctx.lineage, ctx, model.name)
+    result = None
     try:
         with ctx.step(f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"):
             result = train_model(ctx, model)
@@ -165,9 +172,11 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
                 raise StepFailed(f"alias '{model.alias}' not moved (still {kept}): " + "; ".join(result.reasons))
             ctx.echo(f"   alias '{model.alias}' -> version {result.version}")
     except StepFailed as exc:
+        lineage.finish_training(ctx.lineage, ctx, run, result.version if result else None, str(exc))
         outcome.failed[impact.address] = str(exc)
         failed.add(impact.address)
         return
+    lineage.finish_training(ctx.lineage, ctx, run, result.version, None)
     _done(ctx, state, outcome, [impact.address])
 
 

@@ -29,6 +29,7 @@ from compiler.spec.ir import (
     Environment,
     Freshness,
     Incremental,
+    LineageEndpoint,
     Loc,
     Meta,
     MetricGate,
@@ -147,6 +148,7 @@ class Builder:
                                                    doc.file, line, col, doc.address))
         k8s = spec.get("kubernetes") or {}
         protection = spec.get("protection") or {}
+        lineage = spec.get("lineage")
         return Environment(
             **self._common(doc),
             warehouse=Warehouse(wtype, tuple(sorted(settings.items()))),
@@ -156,6 +158,8 @@ class Builder:
             required_approval=bool(protection.get("required_approval", False)),
             allow_pii=bool(protection.get("allow_pii", False)),
             kafka_brokers=tuple((spec.get("kafka") or {}).get("brokers", ())),
+            lineage=LineageEndpoint(lineage["url"], lineage.get("endpoint", "api/v1/lineage").strip("/"),
+                                    lineage.get("api_key_env")) if lineage else None,
         )
 
     def _dataset(self, doc: Document) -> Dataset:
@@ -290,7 +294,7 @@ class Builder:
                 params=tuple(sorted((tr.get("params") or {}).items())),
                 test_size=float(tr.get("test_size", 0.2)), random_seed=int(tr.get("random_seed", 42)),
                 cpu=_qty(res.get("cpu")), memory=_qty(res.get("memory")), gpu=int(res.get("gpu", 0) or 0),
-                schedule=tr.get("schedule"),
+                schedule=tr.get("schedule"), runner=tr.get("runner"),
             ),
             registry_name=registry.get("name", doc.name),
             alias=registry.get("alias", "champion"),

@@ -73,10 +73,8 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
     if kind == "dataset":
         ds = project.datasets.get(name)
         if ds is not None and ds.source is not None:
-            if ds.source.landed and not attr_paths:
-                return "reload"  # a new dvc or kafka dataset: its landing table is made and filled
-            if any(p.startswith("spec.source") for p in attr_paths):
-                return "reload" if ds.source.type == "file" or ds.source.landed else "rerun"
+            if not attr_paths or any(p.startswith("spec.source") for p in attr_paths):  # new, or its data moved
+                return "reload" if ds.source.type == "file" or ds.source.landed else "rerun"  # landed: dvc, kafka
             return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
         if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
             return "rerun"  # only its tests change (unique, accepted values, keys, freshness)

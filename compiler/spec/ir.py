@@ -102,6 +102,15 @@ class Warehouse:
         return dict(self.settings).get(key, default)
 
 
+@dataclass(frozen=True, slots=True)
+class LineageEndpoint:
+    """An OpenLineage HTTP endpoint `specops apply` posts run events to (besides the local file)."""
+
+    url: str
+    endpoint: str = "api/v1/lineage"
+    api_key_env: str | None = None
+
+
 @dataclass(frozen=True)
 class Environment(Resource):
     KIND: ClassVar[str] = "Environment"
@@ -114,6 +123,7 @@ class Environment(Resource):
     required_approval: bool = False
     allow_pii: bool = False
     kafka_brokers: tuple[str, ...] = ()  # replace the brokers of every kafka source here (a local broker in dev)
+    lineage: LineageEndpoint | None = None
 
     @property
     def is_dev(self) -> bool:
@@ -321,6 +331,7 @@ class Training:
     memory: str | None = None
     gpu: int = 0
     schedule: str | None = None
+    runner: str | None = None  # where scheduled retraining runs, as written (compiler.spec.runners resolves it)
 
     @property
     def params_dict(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@
                                  `specops docs` lineage site that draws it)
     specops-apply.yml            on push to main (and by hand): `specops apply` per Environment,
                                  dev first, each environment after the previous one
-    specops-retrain-<model>.yml  per Model with training.schedule: `specops train` on that cron
+    specops-retrain-<model>.yml  per Model with training.schedule whose runner is github
+                                 (compiler.spec.runners): `specops train` on that cron
 
 Hardening (checkov CKV_GHA/CKV2_GHA, zizmor, actionlint; research/ml-deploy.md): top-level
 `permissions: {}` and a minimal grant per job, every action pinned to a commit
@@ -29,6 +30,7 @@ from compiler.emit.github.pins import annotate, uses
 from compiler.emit.render import GENERATED, dump_yaml
 from compiler.spec.ir import Environment, Model
 from compiler.spec.project import SpecProject
+from compiler.spec.runners import retrain_runner
 
 PR_FILE = "specops-pr.yml"
 APPLY_FILE = "specops-apply.yml"
@@ -58,7 +60,8 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 def units(project: SpecProject) -> list[Unit]:
     """The PR and apply workflows, and one per scheduled model."""
-    scheduled = sorted(m.name for m in project.models.values() if m.training is not None and m.training.schedule)
+    scheduled = sorted(m.name for m in project.models.values()
+                       if retrain_runner(m, project.deployments_of(m.name), project.environments) == "github")
     return [Unit(("github", "pr"), _pr_file), Unit(("github", "apply"), _apply_file),
             *(Unit(("github", "retrain", name), partial(_retrain_file, name=name)) for name in scheduled)]
 

@@ -1,8 +1,9 @@
 """Scheduled jobs (batch/v1 CronJob): model retraining, drift checks and dbt transforms.
 
-- `<model>-retrain` when Model.training.schedule is set: `specops train <model> --env <env>` in the
-  training image, with the training resources (cpu/memory requested and limited alike, gpu as
-  nvidia.com/gpu), in every environment the model is deployed to.
+- `<model>-retrain` when Model.training.schedule is set and its runner is kubernetes
+  (compiler.spec.runners): `specops train <model> --env <env>` in the training image, with the training
+  resources (cpu/memory requested and limited alike, gpu as nvidia.com/gpu), in every environment the
+  model is deployed to.
 - `<model>-drift` when Model.monitoring.drift.schedule is set: `specops drift <model> --env <env>`
   in the training image, in the same environments; a PrometheusRule `<model>-drift` alerts on
   specops_drift_score (see monitoring).
@@ -31,6 +32,7 @@ from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
+from compiler.spec.runners import retrain_runner
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"
@@ -50,7 +52,7 @@ def deployed_models(t: Target) -> list[Model]:
 def scheduled(t: Target) -> Iterator[tuple[str, Resource, str]]:
     """(component, resource, job name) of every scheduled job of the environment."""
     for model in deployed_models(t):
-        if model.training is not None and model.training.schedule:
+        if retrain_runner(model, t.project.deployments_of(model.name), t.project.environments) == "kubernetes":
             yield "retrain", model, fit_name(f"{model.k8s_name}-retrain", NAME_LIMIT)
         if model.drift is not None and model.drift.schedule:
             yield "drift", model, fit_name(f"{model.k8s_name}-drift", NAME_LIMIT)

@@ -3,7 +3,8 @@
 Objects: ServiceAccount, Deployment, Service (ClusterIP, port `http`), HorizontalPodAutoscaler
 (when `autoscaling` is set; the Deployment then has no `replicas`), PodDisruptionBudget,
 NetworkPolicy, ServiceMonitor and, when alerts are set, a PrometheusRule.
-The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKING_URI and PORT, and answers
+The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKING_URI, PORT and
+SPECOPS_MODEL_TASK (how it counts predictions), and answers
 GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
 the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
 """
@@ -18,6 +19,7 @@ from compiler.emit.kubernetes.labels import selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
+from compiler.emit.serving_metrics import request_series
 
 PORT_NAME = "http"
 
@@ -36,8 +38,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
         network.egress(_tracking_ports(s)),
     ))
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
-    series = [("namespace", "=", s.target.namespace), ("service", "=", s.name), ("route", "=", "/invocations")]
-    rules = monitoring.serving_alerts(d, s.target.env, series)
+    rules = monitoring.serving_alerts(d, s.target.env, request_series(d, s.target.namespace))
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
     return out
@@ -59,7 +60,8 @@ def deployment(s: Served) -> dict[str, Any]:
     server = container(
         "server", images.serve_image(s.target.project, s.model),
         requirements(dict(d.requests), dict(d.limits)),
-        env={"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port)},
+        env={"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port),
+             "SPECOPS_MODEL_TASK": s.model.task},
         ports=[{"name": PORT_NAME, "containerPort": d.port, "protocol": "TCP"}],
         startupProbe=_probe("/livez", 5, 12),
         readinessProbe=_probe("/health", 10, 3),

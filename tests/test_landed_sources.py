@@ -389,3 +389,24 @@ def test_every_new_source_type_is_documented():
         assert heading in doc
     assert "hand-written" in doc.lower() or "written by hand" in doc.lower()
     _ = transform  # the helpers are shared with the end-to-end tests
+
+
+def test_lineage_and_gx_name_the_landing_tables(clickstream):
+    """OpenLineage: a `.land` job per landed dataset, from the topic (the environment's brokers when it sets them)
+    or the DVC file into the landing table; GX suites query the landing table."""
+    project, artifacts = clickstream
+    for env, topic_ns, table_ns, table in (
+            ("dev", "kafka://127.0.0.1:19092", "duckdb://.specops/dev.duckdb", "dev.landing.page_views"),
+            ("prod", "kafka://kafka-0.kafka.svc:9092", "postgres://warehouse.internal:5432",
+             "analytics.landing.page_views")):
+        content = next(a.content for a in artifacts if a.path == f"lineage/{env}.jsonl")
+        events = {e["job"]["name"]: e for e in map(json.loads, content.splitlines())}
+        land = events["dataset.page_views.land"]
+        assert [(i["namespace"], i["name"]) for i in land["inputs"]] == [(topic_ns, "page_views")]
+        assert [(o["namespace"], o["name"]) for o in land["outputs"]] == [(table_ns, table)]
+        countries = events["dataset.countries.land"]
+        assert [(i["namespace"], i["name"]) for i in countries["inputs"]] == [("file", "data/countries.csv")]
+        transform = events["transform.build_daily_traffic"]
+        assert (table_ns, table) in [(i["namespace"], i["name"]) for i in transform["inputs"]]
+    suite = json.loads(next(a.content for a in artifacts if a.path == "gx/expectations/page_views_checks.json"))
+    assert suite["meta"]["specops"]["table"] == "landing.page_views"

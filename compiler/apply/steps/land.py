@@ -25,18 +25,24 @@ def land_sources(ctx: RunContext, plan: Plan, data: list[Impact], failed: set[st
     todo = [i for i in data if needs_landing(ctx, i)]
     if not todo:
         return data
+    from compiler.apply import lineage
     from compiler.apply.landing import land
+    from compiler.emit.lineage.jobs import land_job
 
     replaced = {c.address for c in plan.resource_changes if c.action == "replace"}
     for impact in todo:
         ds = ctx.project.datasets[impact.address.split(".", 1)[1]]
         reset = impact.address in replaced  # another topic or landing table: the table starts over
+        run = lineage.start(ctx.lineage, land_job(ctx.project, ctx.env, ds))  # OpenLineage, when configured
         try:
             with ctx.step(f"land {impact.address}" + (" (starting over)" if reset else "")):
                 ctx.echo(f"   landed {land(ctx, ds, reset=reset).summary}")
         except StepFailed as exc:
             outcome_failed[impact.address] = str(exc)
             failed.add(impact.address)
+            lineage.finish(ctx.lineage, run, str(exc))
+        else:
+            lineage.finish(ctx.lineage, run)
     if not failed:
         return data
     graph = ctx.project.graph

@@ -305,7 +305,7 @@ def test_kubernetes_validate_accepts_the_landing_objects(clickstream, tmp_path: 
 
 
 def test_the_landing_image(clickstream, tmp_path: Path):
-    project, artifacts = clickstream
+    _project, artifacts = clickstream
     docker = {a.path: a.content.decode() for a in artifacts if a.path.startswith("docker/land/")}
     assert set(docker) == {"docker/land/Dockerfile", "docker/land/entrypoint.sh", "docker/land/requirements.txt"}
     assert "confluent-kafka==" in docker["docker/land/requirements.txt"]
@@ -325,7 +325,7 @@ def test_dbt_parses_the_example_without_its_data(clickstream, tmp_path: Path):
     tool = _tool("dbt")
     if tool is None:
         pytest.skip("dbt is not installed")
-    project, artifacts = clickstream
+    _project, artifacts = clickstream
     _written(artifacts, tmp_path, "dbt/")
     env = {**os.environ, "SPECOPS_ROOT": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "WAREHOUSE_PASSWORD": "not-used-by-parse"}
@@ -394,7 +394,7 @@ def test_every_new_source_type_is_documented():
 def test_lineage_and_gx_name_the_landing_tables(clickstream):
     """OpenLineage: a `.land` job per landed dataset, from the topic (the environment's brokers when it sets them)
     or the DVC file into the landing table; GX suites query the landing table."""
-    project, artifacts = clickstream
+    _project, artifacts = clickstream
     for env, topic_ns, table_ns, table in (
             ("dev", "kafka://127.0.0.1:19092", "duckdb://.specops/dev.duckdb", "dev.landing.page_views"),
             ("prod", "kafka://kafka-0.kafka.svc:9092", "postgres://warehouse.internal:5432",

@@ -24,6 +24,7 @@ STOPS = {
     "drift": (["nomodel"], 2, "unknown model 'nomodel'"),
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
     "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
+    "land": (["nodataset"], 2, "unknown dataset 'nodataset'"),
 }
 
 

@@ -24,5 +24,6 @@ def main() -> None:
 
 
 for command in (repo.validate, repo.graph, repo.schema, repo.init, build.compile_cmd, build.verify, ops.plan,
-                ops.apply, ops.force_unlock, models.train, models.drift, landing.land, docs.docs, models.rollout):
+                ops.apply, ops.force_unlock, models.train, models.drift, models.promote, landing.land, docs.docs,
+                models.rollout):
     main.add_command(command)

@@ -26,7 +26,8 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
 
 
 # fields added after snapshots were first kept: left out while unset, so that older snapshots compare equal
-_OMIT_UNSET = frozenset({"masked", "landing", "dvc", "kafka", "kafka_brokers"})
+_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "landing", "dvc", "kafka",
+                         "kafka_brokers"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

@@ -3,15 +3,35 @@ kept quiet."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from compiler.apply.context import RunContext, StepFailed
 from compiler.spec.ir import Model
 
 
-def load_frame(ctx: RunContext, model: Model):
-    """The training dataset's feature and target columns, read from the environment's warehouse."""
+def load_frame(ctx: RunContext, model: Model, extra: Sequence[str] = (), window: tuple[str, Any] | None = None):
+    """The training dataset's feature and target columns (and `extra` ones), read from the environment's
+    warehouse in a defined order: the dataset's primary key, else every column read. The same data then
+    gives the same frame, row for row, whatever order the table is stored in."""
+    assert model.training is not None
+    tr = model.training
+    columns = list(dict.fromkeys((*tr.features, tr.target, *extra)))
+    dataset = ctx.project.datasets.get(tr.dataset)
+    order = list(dataset.primary_key) if dataset is not None and dataset.primary_key else columns
+    frame = read_dataset(ctx, tr.dataset, columns, order, window)
+    if frame.empty:
+        where = f" with {window[0]} >= {window[1]}" if window is not None else ""
+        raise StepFailed(f"dataset '{tr.dataset}' has no rows{where}")
+    return frame
+
+
+def read_dataset(ctx: RunContext, dataset: str, columns: Sequence[str], order_by: Sequence[str] = (),
+                 window: tuple[str, Any] | None = None):
+    """Columns of a dataset from the environment's warehouse, in `order_by` order, only the rows whose
+    window column is at least `since` when a (column, since) window is given. DuckDB only, for now."""
     import duckdb
 
-    assert model.training is not None
     wh = ctx.env.warehouse
     if wh.type != "duckdb":
         raise StepFailed(f"training reads the warehouse; environment '{ctx.env.name}' uses {wh.type}, and this "
@@ -20,17 +40,25 @@ def load_frame(ctx: RunContext, model: Model):
     path = ctx.root / str(wh.get("path"))
     if not path.exists():
         raise StepFailed(f"the warehouse {path} does not exist yet: build the datasets first (specops apply)")
-    tr = model.training
-    columns = ", ".join(f'"{c}"' for c in (*tr.features, tr.target))
+
+    def quote(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    sql = f'select {", ".join(quote(c) for c in columns)} from "main".{quote(dataset)}'
+    params: list[Any] = []
+    if window is not None:
+        sql += f" where {quote(window[0])} >= ?"
+        params.append(window[1])
+    if order_by:
+        sql += f" order by {', '.join(quote(c) for c in order_by)}"
     con = duckdb.connect(str(path), read_only=True)
     try:
-        frame = con.execute(f'select {columns} from "main"."{tr.dataset}"').df()
+        frame = con.execute(sql, params).df()
     except duckdb.Error as exc:
-        raise StepFailed(f"cannot read dataset '{tr.dataset}' from {path}: {exc}") from None
+        raise StepFailed(f"cannot read dataset '{dataset}' from {path}: {exc}") from None
     finally:
         con.close()
-    if frame.empty:
-        raise StepFailed(f"dataset '{tr.dataset}' is empty")
+    frame.columns = list(columns)
     return frame
 
 

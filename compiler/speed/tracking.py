@@ -188,6 +188,12 @@ class ProjectView:
         self._read("input_files")
         return self._p.input_files
 
+    @property
+    def lineage(self) -> Any:
+        """The SQL analysis (column lineage) of the whole project: derived from every resource, so it reads them all."""
+        self._read("all")
+        return self._p.lineage
+
     def image_tag(self, kind: str, name: str = "") -> str:
         self._trace.tags.add((kind, name))
         return self._tags.placeholder(kind, name)

@@ -190,7 +190,8 @@ class ProjectView:
 
     @property
     def lineage(self) -> Any:
-        """The SQL analysis (column lineage) of the whole project: derived from every resource, so it reads them all."""
+        """The column lineage of the SQL: it follows the transforms and the columns of every dataset they
+        read (through any number of hops), so it is recorded as a read of every resource."""
         self._read("all")
         return self._p.lineage
 

@@ -30,3 +30,10 @@ def serve_image(project: SpecProject, model: Model) -> str:
 def dbt_image(project: SpecProject) -> str:
     """The image that runs the compiled dbt project (scheduled transforms)."""
     return f"{registry(project)}/{project.project.k8s_name}-dbt:{project.image_tag('dbt')}"
+
+
+def land_image(project: SpecProject) -> str:
+    """The landing image: runs `specops land` (kafka sources) from a copy of the specs, so its tag follows the whole
+    project's digest, like a training image's."""
+    land_tag = tag(project.project.python_version, "land", project.spec_digest)
+    return f"{registry(project)}/{project.project.k8s_name}-land:{land_tag}"

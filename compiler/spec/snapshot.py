@@ -16,7 +16,7 @@ _SKIP = {"loc", "digest", "sql_loc"}
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects
-_MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels"}
+_MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels", "consumer", "security"}
 
 
 @functools.cache
@@ -26,7 +26,8 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
 
 
 # fields added after snapshots were first kept: left out while unset, so that older snapshots compare equal
-_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold"})
+_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "landing", "dvc", "kafka",
+                         "kafka_brokers"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

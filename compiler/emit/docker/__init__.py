@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING
 
 from compiler import __version__
 from compiler.emit.base import Artifact, Unit, run_units
-from compiler.emit.images import dbt_image, serve_image, train_image
+from compiler.emit.docker import land
+from compiler.emit.images import dbt_image, land_image, serve_image, train_image
 from compiler.emit.render import GENERATED, comment_safe
 from compiler.shipped import data_dir
 from compiler.spec.ir import Model
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 # resolve together on Python 3.11 (pip install --dry-run). xgboost 3.2.0 is the last for Python 3.11.
 PINS: dict[str, str] = {
     "click": "8.5.1",
+    "confluent-kafka": "2.16.1",
     "dbt-bigquery": "1.11.3",
     "dbt-core": "1.11.16",
     "dbt-duckdb": "1.11.1",
@@ -124,9 +126,10 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One per model (its folder), and the dbt image's."""
+    """One per model (its folder), the dbt image's, and the landing image's when a landing CronJob uses it."""
     return [*(Unit(("docker", "model", name), partial(_model_unit, name=name)) for name in project.models),
-            Unit(("docker", "dbt"), dbt_artifacts)]
+            Unit(("docker", "dbt"), dbt_artifacts), *([Unit(("docker", "land"), land_artifacts)] if land.used(project)
+                                                     else [])]
 
 
 def _model_unit(project: SpecProject, name: str) -> list[Artifact]:
@@ -262,6 +265,25 @@ def dbt_artifacts(project: SpecProject) -> list[Artifact]:
         Artifact("docker/dbt/requirements.txt", requirements_file(dbt_packages(project), source),
                  (project.project.address, *sorted(e.address for e in project.environments.values()))),
     ]
+
+
+def land_artifacts(project: SpecProject) -> list[Artifact]:
+    """`docker/land/`: the landing image of the kafka landing CronJobs (compiler.emit.docker.land)."""
+    folder = posixpath.join(project.project.output, "docker", "land")
+    source = GENERATED.format(source="the kafka Dataset specs")
+    dockerfile = _render("Dockerfile.train.j2", header=land.header(folder, land_image(project), SPECOPS_WHEEL, source),
+                         base=base_image(project), env=_env(BASE_ENV),
+                         requirements=_exec([f"{folder}/requirements.txt", "/wheels/requirements.txt"]),
+                         specops_wheel=_exec([f"{folder}/dist/{SPECOPS_WHEEL}", f"/wheels/{SPECOPS_WHEEL}"]),
+                         specops_requirement=f"specops=={__version__}",
+                         entrypoint_copy=_exec([f"{folder}/entrypoint.sh", ENTRYPOINT_PATH]),
+                         repo_copies=repo_copies(project), healthcheck=_exec(land.HEALTHCHECK),
+                         cmd=_exec(land.COMMAND))
+    owners = land.owners(project)
+    return [Artifact("docker/land/Dockerfile", dockerfile, owners),
+            Artifact("docker/land/entrypoint.sh", entrypoint_source(), (project.project.address,)),
+            Artifact("docker/land/requirements.txt",
+                     requirements_file([*land.PACKAGES, *SPECOPS_DEPENDENCIES], source), owners)]
 
 
 def _folder(project: SpecProject, model: Model) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from servers import mlflow_server, postgres  # noqa: F401  (session fixtures: real PostgreSQL and MLflow servers)
 
 from compiler.front.check import require_project
 from compiler.spec.project import SpecProject

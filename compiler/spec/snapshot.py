@@ -13,6 +13,9 @@ import json
 from typing import Any
 
 _SKIP = {"loc", "digest", "sql_loc"}
+# optional fields added after v1's first release: left out while unset, so the snapshots (and digests) of
+# specs that do not use them stay what they were
+_OMIT_NONE = frozenset({"specops", "repository_path", "repository_url", "token_env", "state"})
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects
@@ -35,6 +38,8 @@ def _plain(value: Any) -> Any:
         out = {}
         for name, pairs in _fields(type(value)):
             item = getattr(value, name)
+            if item is None and name in _OMIT_NONE:
+                continue
             out[name] = {k: _plain(v) for k, v in item} if pairs else _plain(item)
         return out
     if isinstance(value, bytes):

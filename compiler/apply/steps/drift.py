@@ -95,9 +95,6 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
-    if ctx.env.warehouse.type != "duckdb":
-        raise StepFailed(f"drift scoring reads the warehouse with DuckDB; environment '{ctx.env.name}' uses "
-                         f"{ctx.env.warehouse.type}")
     quiet_mlflow()
     uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
     client = MlflowClient(uri)

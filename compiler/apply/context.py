@@ -7,9 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+
+if TYPE_CHECKING:
+    from compiler.apply.state import State
+    from compiler.apply.statebackend import StateBackend
 
 Echo = Callable[[str], None]
 
@@ -25,10 +30,20 @@ class RunContext:
     out_dir: Path
     echo: Echo
     git_sha: str | None = None
+    store: StateBackend | None = None  # where the environment's state is kept (None: the local files)
 
     @property
     def root(self) -> Path:
         return self.project.root
+
+    def save_state(self, state: State) -> None:
+        """Write the state to the environment's backend."""
+        if self.store is None:
+            from compiler.apply.state import save_state
+
+            save_state(self.root, state)
+        else:
+            self.store.save(state)
 
     def local_path(self, rel: str) -> Path:
         return self.root / rel

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from compiler import __version__
 from compiler.apply.context import RunContext, StepFailed
-from compiler.apply.state import State, save_state
+from compiler.apply.state import State
 from compiler.emit.compile import Compiled
 from compiler.emit.manifest import sha256
 from compiler.output.write import write_output, write_workflows
@@ -51,7 +51,7 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
         state.pending[impact.address] = impact.to_json()
     state.serial += 1
     state.tool_version = __version__
-    save_state(ctx.root, state)
+    ctx.save_state(state)
     folder = applied_dir(ctx.root, env)
     kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
     write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept],
@@ -62,7 +62,7 @@ def _done(ctx: RunContext, state: State, outcome: ApplyOutcome, addresses: list[
     for address in addresses:
         state.pending.pop(address, None)
         outcome.done.append(address)
-    save_state(ctx.root, state)
+    ctx.save_state(state)
 
 
 def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
@@ -99,7 +99,7 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
         # a schedule, label or removal changes the manifests without any deployment rolling out
         sync = Impact(env_address, "rollout", env_address, "non-breaking", (env_address,), ("manifests changed",))
         state.pending[env_address] = sync.to_json()
-        save_state(ctx.root, state)
+        ctx.save_state(state)
         rollouts = [sync]
     if rollouts:
         _run_rollout(ctx, state, outcome, rollouts, failed)
@@ -149,7 +149,7 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
             metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
             ctx.echo(f"   registered {model.registry_name} version {result.version} ({metrics})")
             state.models[model.name] = result.to_state(model)
-            save_state(ctx.root, state)
+            ctx.save_state(state)
             outcome.models[model.name] = result.to_state(model)
             if not result.promoted:
                 kept = f"version {result.alias_version}" if result.alias_version else "no version"

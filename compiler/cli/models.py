@@ -38,20 +38,21 @@ repo_option = click.option("--path", "path", default=".", type=click.Path(file_o
 def train(model: str, path: Path, env: str | None) -> None:
     """Retrain MODEL now (what the retraining CronJob and workflow run): train, register, gate, alias."""
     from compiler.apply.context import StepFailed
-    from compiler.apply.state import load_state, save_state
+    from compiler.apply.statebackend import open_backend
     from compiler.apply.steps.train import train_model
 
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
-    with locked(project, env_name, path):
+    with open_backend(project, env_name) as store, locked(project, env_name, path, store):
+        ctx.store = store
         try:
             with ctx.step(f"train {spec.address}"):
                 result = train_model(ctx, spec)
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name)
+        state = store.load(env_name)
         state.models[model] = result.to_state(spec)
-        save_state(project.root, state)
+        store.save(state)
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
     if not result.promoted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from compiler.cli.common import (
 from compiler.speed.gc import batch_gc
 
 if TYPE_CHECKING:
+    from compiler.apply.statebackend import StateBackend
     from compiler.emit.compile import Compiled
     from compiler.plan.model import Plan
     from compiler.spec.project import SpecProject
@@ -34,17 +36,20 @@ if TYPE_CHECKING:
 
 
 def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
-          for_apply: bool = False) -> tuple[Compiled, Plan]:
+          for_apply: bool = False, store: StateBackend | None = None) -> tuple[Compiled, Plan]:
     """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
     no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
-    state afresh (it acts on what it reads)."""
+    state afresh (it acts on what it reads). The state comes from `store`, the environment's backend."""
     from compiler.emit.compile import compile_project
+    from compiler.plan.baseline import state_summary
     from compiler.plan.make import plan_environment
 
+    read = store.read if store is not None else None
     if for_apply:
-        return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit))
+        return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit),
+                                summary=lambda root, name: state_summary(root, name, read))
     return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
-                            summary=speed.state_summary)
+                            summary=lambda root, name: speed.state_summary(root, name, read))
 
 
 @click.command()
@@ -79,7 +84,11 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
         raise
-    _, result = _plan(speed, speed.with_digests(project), env_name, against, selected)
+    from compiler.apply.statebackend import open_backend
+
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(open_backend(project, env_name)) if env_name and not against else None
+        _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, store=store)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")
@@ -94,12 +103,14 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 
 
 @contextmanager
-def locked(project, env_name: str, path: Path) -> Iterator[None]:
-    """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
+def locked(project, env_name: str, path: Path, store: StateBackend | None = None) -> Iterator[None]:
+    """Hold the environment's lock (in its state backend), or refuse clearly, naming its holder and how to
+    break it."""
     from compiler.apply.state import Lock, LockHeld
+    from compiler.apply.statebackend import RemoteLockHeld
 
     try:
-        with Lock(project.root, env_name):
+        with store.lock(env_name) if store is not None else Lock(project.root, env_name):
             yield
     except LockHeld as exc:
         info = exc.info
@@ -107,6 +118,10 @@ def locked(project, env_name: str, path: Path) -> Iterator[None]:
         raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
                            f"{info.get('created')}, lock ID {info.get('id')}); if that run is gone, use "
                            f"`specops force-unlock {info.get('id')}{where}`") from None
+    except RemoteLockHeld as exc:
+        info = exc.info
+        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, "
+                           f"session since {info.get('created')}, lock ID {info.get('id')}); {exc.hint}") from None
 
 
 def _stale(saved: dict, current) -> list[str]:
@@ -146,7 +161,6 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     """
     from compiler.apply.context import RunContext
     from compiler.apply.runner import run
-    from compiler.apply.state import load_state
     from compiler.plan.render import render_text
     from compiler.speed import Speed
 
@@ -165,12 +179,14 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
         env = env or saved.get("environment")
     env_name = environment(project, env)
-    with locked(project, env_name, path):
+    from compiler.apply.statebackend import open_backend
+
+    with open_backend(project, env_name) as store, locked(project, env_name, path, store):
         selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():
-            compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True)
+            compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True, store=store)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:
@@ -183,11 +199,11 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             if not sys.stdin.isatty():
                 raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
             click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
-        state = load_state(project.root, env_name)
+        state = store.load(env_name)
         from compiler.plan.baseline import head_sha
 
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
-                         head_sha(project.root))
+                         head_sha(project.root), store)
         outcome = run(ctx, state, compiled, result)
     _report(project, env_name, outcome)
 
@@ -224,6 +240,20 @@ def force_unlock(lock_id: str, path: Path) -> None:
 
     root = path.resolve()
     env = unlock(root, lock_id)
-    if env is None:
-        raise SpecopsError(f"no lock has ID {lock_id}")
-    click.echo(f"lock {lock_id} on environment '{env}' removed")
+    if env is not None:
+        click.echo(f"lock {lock_id} on environment '{env}' removed")
+        return
+    # environments whose state (and lock) is kept in a remote backend: end the session holding the lock
+    from compiler.apply.statebackend import open_backend
+    from compiler.front.check import check_repository
+
+    project, _ = check_repository(root)
+    for name, spec in sorted(project.environments.items()) if project is not None else []:
+        if spec.state is None or spec.state.type == "local":
+            continue
+        with open_backend(project, name) as store:
+            holder = store.force_unlock(lock_id)
+        if holder is not None:
+            click.echo(f"lock {lock_id} on environment '{name}' released: its session ({holder}) was ended")
+            return
+    raise SpecopsError(f"no lock has ID {lock_id}")

@@ -222,7 +222,9 @@ def _report(project, env_name: str, outcome) -> None:
     for name, info in sorted(outcome.models.items()):
         click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}, alias "
                    f"'{info['alias']}' -> version {info['alias_version']}")
-    if outcome.models:
+    if outcome.models and env.remote_tracking:
+        click.echo(f"  MLflow: {env.tracking_uri}")
+    elif outcome.models:
         click.echo(f"  MLflow UI: mlflow ui --backend-store-uri {env.tracking_uri}")
     if outcome.manifests is not None:
         click.echo(f"  manifests: {outcome.manifests}")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.context import RunContext, StepFailed
 from compiler.spec.ir import Model
 
 PROFILE_PATH = "specops/profile.json"
@@ -96,7 +96,7 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
     quiet_mlflow()
-    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    uri = ctx.tracking()
     client = MlflowClient(uri)
     try:
         version = client.get_model_version_by_alias(model.registry_name, model.alias)

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.steps.data import load_frame, quiet_mlflow
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.spec.ir import LOWER_IS_BETTER, Model
@@ -129,7 +129,7 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
     metrics = compute_metrics(model.task, estimator, X_test, y_test)
     quiet_mlflow()
-    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    uri = ctx.tracking()
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment = f"{ctx.project.project.name}/{model.name}"

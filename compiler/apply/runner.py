@@ -77,7 +77,7 @@ def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
     outcome = ApplyOutcome()
     write_output(ctx.out_dir, compiled.artifacts)
-    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     record_desired(ctx, state, compiled, plan)
     impacts = plan.impacts
     failed: set[str] = set()
@@ -95,7 +95,10 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     prefix = f"k8s/{ctx.env.name}/"
     env_address = f"environment.{ctx.env.name}"
     manifests_changed = any(a.key.startswith(prefix) for a in plan.artifact_changes)
-    if (manifests_changed or env_address in state.pending) and not rollouts:
+    # the environment's scheduled jobs fetch the specs at the applied revision: any applied change moves it
+    moves_source = bool(impacts) and any(a.key.startswith(prefix) and a.key.endswith("-source.configmap.yaml")
+                                         for a in compiled.artifacts)
+    if (manifests_changed or moves_source or env_address in state.pending) and not rollouts:
         # a schedule, label or removal changes the manifests without any deployment rolling out
         sync = Impact(env_address, "rollout", env_address, "non-breaking", (env_address,), ("manifests changed",))
         state.pending[env_address] = sync.to_json()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from compiler.emit import dbt, docker, github, kubernetes
+from compiler.emit import dbt, docker, github, kubernetes, readme
 from compiler.emit.base import Artifact, Part, Unit
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
@@ -35,6 +35,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("docker", _one("docker", docker.units, docker.COST), reads_digests=True),
     Backend("github", _one("github", github.units, github.COST), reads_digests=True),
     Backend("kubernetes", kubernetes.parts, reads_digests=True),
+    Backend("readme", _one("readme", readme.units, readme.COST), reads_digests=True),
 )
 BY_NAME = {b.name: b for b in BACKENDS}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from compiler.front.documents import Document, YamlPath
 from compiler.front.yamlparse import TEXT_START
-from compiler.paths import output_overlap, repo_path_problem
+from compiler.paths import output_overlap, repo_path_problem, repository_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     Autoscaling,
@@ -131,6 +131,13 @@ class Builder:
                                                    col, doc.address, "build it with `pip wheel --no-deps <specops "
                                                                      "source>` and commit it, or name a version"))
         repository = spec.get("repository") or {}
+        if repository.get("path"):
+            problem = repository_path_problem(self.root, repository["path"].strip("/"))
+            if problem:
+                line, col = doc.locate(("spec", "repository", "path"))
+                self.diagnostics.append(Diagnostic(
+                    "bad-path", f"repository.path '{repository['path']}': {problem}", doc.file, line, col,
+                    doc.address, "write this repository's folder relative to its git repository's root"))
         return Project(
             **self._common(doc),
             specs=tuple(spec.get("specs", ["specs"])),
@@ -143,6 +150,7 @@ class Builder:
             specops=_specops_source(spec.get("specops")),
             repository_path=repository["path"].strip("/") if repository.get("path") else None,
             repository_url=repository.get("url"),
+            repository_token_env=repository.get("token_env"),
         )
 
     def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:

@@ -103,6 +103,7 @@ class Project(Resource):
     specops: SpecopsSource | None = None  # None: the released version that compiled the specs
     repository_path: str | None = None  # this repository's folder inside its git repository (a monorepo)
     repository_url: str | None = None  # what scheduled jobs fetch the specs from
+    repository_token_env: str | None = None  # the variable (and Secret key) holding a token to fetch it
 
 
 @dataclass(frozen=True, slots=True)

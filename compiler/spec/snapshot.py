@@ -15,7 +15,8 @@ from typing import Any
 _SKIP = {"loc", "digest", "sql_loc"}
 # optional fields added after v1's first release: left out while unset, so the snapshots (and digests) of
 # specs that do not use them stay what they were
-_OMIT_NONE = frozenset({"specops", "repository_path", "repository_url", "token_env", "state"})
+_OMIT_NONE = frozenset({"specops", "repository_path", "repository_url", "repository_token_env", "token_env",
+                        "state"})
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects

@@ -332,6 +332,13 @@ def test_entrypoint_exports_mounted_secrets(artifacts: dict[str, Artifact], tmp_
     assert "skipping not-a-name" in done.stderr
     plain = subprocess.run(["/bin/sh", str(script), "true"], env={"PATH": os.environ.get("PATH", "")}, timeout=30)
     assert plain.returncode == 0
+    # a key file (SPECOPS_SECRET_FILES) is exported as its path, as dbt and the BigQuery client read it
+    (secrets / "GCP_KEY").write_text('{"type": "service_account"}')
+    keyed = subprocess.run(["/bin/sh", str(script), sys.executable, "-c",
+                            "import os; print(os.environ['GCP_KEY']); print(os.environ['WAREHOUSE_PASSWORD'])"],
+                           env={**env, "SPECOPS_SECRET_FILES": "OTHER GCP_KEY"}, capture_output=True, text=True,
+                           timeout=30)
+    assert keyed.stdout.splitlines() == [str(secrets / "GCP_KEY"), "p4ss word"]
 
 
 # --------------------------------------------------------------------------- real linters

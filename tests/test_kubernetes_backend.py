@@ -558,3 +558,18 @@ def test_an_environment_without_namespace_gets_nothing(edit):
 def test_resource_defaults_stay_consistent(requests, limits, expected):
     got = requirements(requests, limits)
     assert (got["requests"], got["limits"]) == expected
+
+
+def test_a_bigquery_key_reaches_the_jobs_as_a_file_path(project: SpecProject):
+    import dataclasses
+
+    from compiler.spec.ir import Warehouse
+
+    prod = dataclasses.replace(project.environments["prod"], state=None, warehouse=Warehouse(
+        "bigquery", (("dataset", "analytics"), ("keyfile_env", "GCP_KEY"), ("project", "acme"))))
+    bigquery = dataclasses.replace(project, environments={**project.environments, "prod": prod})
+    pod = pod_spec(objects_of(emit(bigquery))["prod"][("CronJob", "churn-retrain")])
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SPECOPS_SECRET_FILES"] == "GCP_KEY"  # the entrypoint exports the file's path, not its content
+    keys = [i["key"] for v in pod["volumes"] if "secret" in v for i in v["secret"]["items"]]
+    assert "GCP_KEY" in keys

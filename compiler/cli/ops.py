@@ -246,16 +246,23 @@ def force_unlock(lock_id: str, path: Path) -> None:
         click.echo(f"lock {lock_id} on environment '{env}' removed")
         return
     # environments whose state (and lock) is kept in a remote backend: end the session holding the lock
+    from compiler.apply.state import StateError
     from compiler.apply.statebackend import open_backend
     from compiler.front.check import check_repository
 
     project, _ = check_repository(root)
+    unchecked = []
     for name, spec in sorted(project.environments.items()) if project is not None else []:
         if spec.state is None or spec.state.type == "local":
             continue
-        with open_backend(project, name) as store:
-            holder = store.force_unlock(lock_id)
+        try:
+            with open_backend(project, name) as store:
+                holder = store.force_unlock(lock_id)
+        except StateError as exc:
+            unchecked.append(f"{name} ({exc})")
+            continue
         if holder is not None:
             click.echo(f"lock {lock_id} on environment '{name}' released: its session ({holder}) was ended")
             return
-    raise SpecopsError(f"no lock has ID {lock_id}")
+    more = f"; not checked: {'; '.join(unchecked)}" if unchecked else ""
+    raise SpecopsError(f"no lock has ID {lock_id}{more}")

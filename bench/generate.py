@@ -337,22 +337,40 @@ class _Generator:
         self.emit(f"specs/transforms/{name}.yaml", doc, f"Builds {out.name}.")
 
     def sql(self, out: DS, inputs: list[DS]) -> str:
+        """A SELECT over the inputs that column lineage has something to follow in: casts and renames, some
+        computed columns, joins on keys, filters, and in some transforms a CTE or a GROUP BY."""
         rng = self.rng
         aliases = [f"s{i}" for i in range(len(inputs))]
-        lines = ["select"]
+        shape = rng.choices(("plain", "cte", "grouped"), weights=(60, 25, 15))[0]
+        first = inputs[0]
+        head: list[str] = []
+        if shape == "cte":  # the first input goes through a CTE that keeps its rows with a recent update
+            kept = sorted({c.name for c in first.columns})
+            head = ["with base as (", "    select " + ", ".join(kept),
+                    f"    from {{{{ input('{first.name}') }}}}", "    where updated_at is not null", ")", ""]
         exprs = []
         for c in out.columns:
             alias, src = self.source_column(c, inputs, aliases)
             sql_type = SQL_TYPES.get(c.type, c.type)
-            exprs.append(f"    cast({alias}.{src} as {sql_type}) as {c.name}")
-        lines.append(",\n".join(exprs))
-        lines.append(f"from {{{{ input('{inputs[0].name}') }}}} as {aliases[0]}")
+            value = f"{alias}.{src}"
+            if shape == "grouped" and c.family != "id":
+                value = f"max({value})"
+            elif c.family == "num" and c.type in ("double", "integer", "bigint") and rng.random() < 0.2:
+                value = f"coalesce({value}, 0)"
+            exprs.append(f"    cast({value} as {sql_type}) as {c.name}")
+        lines = [*head, "select", ",\n".join(exprs)]
+        lines.append(f"from base as {aliases[0]}" if shape == "cte"
+                     else f"from {{{{ input('{first.name}') }}}} as {aliases[0]}")
         for i, d in enumerate(inputs[1:], start=1):
             join = rng.choice(("left join", "inner join"))
             lines.append(f"{join} {{{{ input('{d.name}') }}}} as {aliases[i]}")
-            lines.append(f"    on {aliases[i]}.{d.id_col} = {aliases[0]}.{inputs[0].id_col}")
+            lines.append(f"    on {aliases[i]}.{d.id_col} = {aliases[0]}.{first.id_col}")
         if rng.random() < 0.3:
-            lines.append(f"where {aliases[0]}.updated_at is not null")
+            nums = first.by_family("num")
+            extra = f" and {aliases[0]}.{nums[0].name} >= 0" if nums and rng.random() < 0.5 else ""
+            lines.append(f"where {aliases[0]}.updated_at is not null{extra}")
+        if shape == "grouped":
+            lines.append(f"group by {aliases[0]}.{first.id_col}")
         return "\n".join(lines) + "\n"
 
     def source_column(self, c: Col, inputs: list[DS], aliases: list[str]) -> tuple[str, str]:

@@ -15,6 +15,8 @@ outside the source tree, commits it to a fresh git repository, and times, each i
             untimed, then before each timed run one dataset's description is edited. Twice: against
             the empty state of a fresh repository (every resource is new: the worst case), and
             against a state seeded as if the current specs had just been applied (the everyday case)
+  PR plan  `specops plan --against main --no-cache` on a branch that edited one SQL file: the CI case
+            (a fresh runner, no cache; the base branch checked out and compiled from git)
   dbt parse `dbt parse --no-partial-parse` on the dbt project that compile emitted (--skip-dbt)
 
 Wall time is measured around the subprocess (median of --runs); CPU time and peak RSS come from
@@ -133,6 +135,7 @@ def bench_size(n: int, args: argparse.Namespace, meter: Meter, work: Path) -> tu
         measure(meter, applied, args.runs, size_dir, env, log,
                 before=lambda i: edit_description(dataset_file, f"a{i}"))
     rows.insert(len(rows) - 2, applied)
+    rows.append(pr_plan(n, repo_dir, generated.files, so, meter, args, size_dir, env, log))
     cache_dir = repo_dir / ".specops" / "cache"
     info["plan_cache_files"] = sum(1 for p in cache_dir.rglob("*") if p.is_file()) if cache_dir.exists() else 0
 
@@ -164,6 +167,26 @@ def bench_size(n: int, args: argparse.Namespace, meter: Meter, work: Path) -> tu
     elif not args.skip_dbt:
         progress("dbt is not installed: skipping dbt parse")
     return rows, info
+
+
+def pr_plan(n: int, repo_dir: Path, files: list[str], so: list[str], meter: Meter, args: argparse.Namespace,
+            size_dir: Path, env: dict[str, str], log: Path) -> Row:
+    """`specops plan --against main` on a branch that changed one transform's SQL, as CI runs it for a pull
+    request: a fresh runner, so no cache at all (--no-cache), the base compiled from git."""
+    git(repo_dir, "checkout", "-q", "-B", "main")
+    git(repo_dir, "commit", "-q", "-am", "edits made by the earlier runs", "--allow-empty")
+    git(repo_dir, "checkout", "-q", "-b", "pr")
+    sql_file = repo_dir / sorted(p for p in files if p.startswith("sql/"))[0]
+    text = sql_file.read_text(encoding="utf-8")
+    sql_file.write_text(text.replace("select\n", "select -- reviewed\n", 1) + "-- edited on the branch\n",
+                        encoding="utf-8")
+    git(repo_dir, "commit", "-q", "-am", "a SQL edit on a branch")
+    argv = [*so, "plan", str(repo_dir), "--against", "main", "--env", "dev", "--no-cache"]
+    row = measure(meter, Row(n, "specops plan --against main --no-cache (PR plan, fresh runner)", argv,
+                             note="one SQL file edited on the branch; base compiled from git, nothing cached"),
+                  args.runs, size_dir, env, log)
+    git(repo_dir, "checkout", "-q", "main")
+    return row
 
 
 def preflight(args: argparse.Namespace, work: Path) -> None:

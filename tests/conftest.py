@@ -202,6 +202,15 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return base / "specops-cache"
 
 
+@pytest.fixture(scope="session")
+def applied_churn(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """examples/churn as a git repository applied once to dev for real (dbt, MLflow, scikit-learn), shared by the
+    apply tests of this test process (apply_support.py). Read it; tests that change something copy it first."""
+    from apply_support import make_applied
+
+    return make_applied(tmp_path_factory.mktemp("applied") / "churn")
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A click test runner (stdout and stderr both land in result.output)."""

@@ -1,29 +1,42 @@
 """`specops apply` for real: dbt + DuckDB, MLflow with a SQLite registry, scikit-learn.
 
-One module-scoped copy of examples/churn (a git repository, so runs are tagged with its commit) is
-applied once; every test that changes something works on its own copy of that applied tree (specs,
-warehouse, registry and state), so the tests do not depend on each other's order. The commands
-run as subprocesses, exactly as a user or CI runs them.
+One copy of examples/churn (a git repository, so runs are tagged with its commit) is applied once per test
+process (conftest's `applied_churn`); every test that changes something works on its own copy of that
+applied tree (specs, warehouse, registry and state), so the tests do not depend on each other's order. The
+commands run as subprocesses, exactly as a user or CI runs them (helpers in apply_support.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+from apply_support import (
+    ENV,
+    MODEL,
+    SPECOPS,
+    Applied,
+    champion,
+    client,
+    deployed_version,
+    fork_of,
+    lock_file,
+    ok,
+    plan_json,
+    row_counts,
+    specops,
+    state,
+    versions,
+)
+from conftest import RepoEditor
 from dbt_support import requires_dbt
 
 pytest.importorskip("mlflow")
@@ -33,122 +46,17 @@ pytest.importorskip("duckdb")
 pytestmark = [pytest.mark.slow, requires_dbt,
               pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")]  # mlflow's
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SPECOPS = [sys.executable, "-m", "compiler"]
-ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
-    "PYTHONUNBUFFERED": "1",  # the kill test reads the log as it is written
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-}
-ENV.pop("SPECOPS_DEBUG", None)
 
-MODEL = "specs/models/churn.yaml"
-PLAN_SCHEMA = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
-TABLES = ("customers", "subscriptions", "support_tickets", "customer_activity", "customer_features", "daily_kpis")
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Run:
-    args: tuple[str, ...]
-    code: int
-    output: str
-
-    def explain(self) -> str:
-        return f"specops {' '.join(self.args)} exited {self.code}:\n{self.output[-6000:]}"
-
-
-def specops(root: Path, *args: str, timeout: float = 600) -> Run:
-    proc = subprocess.run([*SPECOPS, *args], cwd=root, env=ENV, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    return Run(args, proc.returncode, proc.stdout + proc.stderr)
-
-
-def ok(root: Path, *args: str) -> Run:
-    run = specops(root, *args)
-    assert run.code == 0, run.explain()
-    return run
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-c", "user.name=specops-tests", "-c", "user.email=tests@specops.invalid",
-                           "-c", "commit.gpgsign=false", *args], cwd=root, capture_output=True, text=True, check=True)
-    return proc.stdout.strip()
-
-
-def plan_json(root: Path) -> dict[str, Any]:
-    """`specops plan --format json`, checked against schemas/plan.schema.json."""
-    import jsonschema
-
-    data = json.loads(ok(root, "plan", "--format", "json").output)
-    errors = list(jsonschema.Draft202012Validator(PLAN_SCHEMA).iter_errors(data))
-    assert not errors, [f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors]
-    return data
-
-
-def state(root: Path) -> dict[str, Any]:
-    return json.loads((root / ".specops" / "state" / "dev.json").read_text(encoding="utf-8"))
-
-
-def lock_file(root: Path) -> Path:
-    return root / ".specops" / "locks" / "dev.lock"
-
-
-def client(root: Path):
-    from mlflow import MlflowClient
-
-    return MlflowClient(f"sqlite:///{root / '.specops' / 'mlflow.db'}")
-
-
-def champion(root: Path) -> int:
-    return int(client(root).get_model_version_by_alias("churn", "champion").version)
-
-
-def versions(root: Path) -> list[int]:
-    return sorted(int(v.version) for v in client(root).search_model_versions("name='churn'"))
-
-
-def row_counts(root: Path) -> dict[str, int]:
-    import duckdb
-
-    con = duckdb.connect(str(root / ".specops" / "dev.duckdb"), read_only=True)
-    try:
-        return {t: con.execute(f'select count(*) from "main"."{t}"').fetchone()[0] for t in TABLES}
-    finally:
-        con.close()
-
-
-def deployed_version(root: Path) -> int:
-    """The version the rollout resolved: dev is laptop-only (no manifests), so what apply recorded for it."""
-    return int(state(root)["models"]["churn"]["alias_version"])
-
-
-@dataclass(frozen=True)
-class Applied:
-    root: Path
-    output: str
-    sha: str
-
-
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory: pytest.TempPathFactory) -> Applied:
-    """examples/churn in a git repository, applied once to dev (dbt build, training, rollout)."""
-    root = copy_repository(EXAMPLE_ROOT, tmp_path_factory.mktemp("applied") / "churn")
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "add", "--all")
-    git(root, "commit", "--quiet", "-m", "churn specs")
-    run = ok(root, "apply", "--yes")
-    return Applied(root, run.output, git(root, "rev-parse", "HEAD"))
+@pytest.fixture
+def applied(applied_churn: Applied) -> Applied:
+    """examples/churn in a git repository, applied once to dev (conftest: once per test process). Read only."""
+    return applied_churn
 
 
 @pytest.fixture
 def fork(applied: Applied, tmp_path: Path) -> Path:
     """A private copy of the applied repository: specs, git, warehouse, registry, state."""
-    return Path(shutil.copytree(applied.root, tmp_path / "churn", symlinks=True))
+    return fork_of(applied, tmp_path / "churn")
 
 
 # --------------------------------------------------------------------------- first apply
@@ -324,8 +232,9 @@ def test_held_lock_is_refused_and_force_unlock_clears_it(fork):
 
 def test_apply_killed_mid_way_is_completed_by_the_next(fork):
     """SIGKILL once dbt is done and training has started; the next apply finishes the job."""
-    RepoEditor(fork).replace("specs/transforms/customer_features.yaml", "-- so the same input data",
-                             "-- so that the same input data")
+    # a change to a feature's values (a comment would be no work at all: the plan reads SQL)
+    RepoEditor(fork).replace("specs/transforms/customer_features.yaml", "coalesce(a.avg_satisfaction, 3.0)",
+                             "coalesce(a.avg_satisfaction, 3.5)")
     plan = plan_json(fork)
     assert plan["impact"]["rebuild"] == ["transform.build_customer_features"]
     assert plan["impact"]["retrain"] == ["model.churn"]

@@ -112,7 +112,7 @@ def test_validate_shows_relative_paths_under_the_working_directory(runner, repo,
 def test_an_internal_error_is_one_line_not_a_traceback(runner, example_root, monkeypatch):
     import compiler.front.check
 
-    def boom(root, files=None):
+    def boom(root, files=None, sql=None):
         raise RuntimeError("kaboom")
 
     monkeypatch.delenv("SPECOPS_DEBUG", raising=False)
@@ -148,7 +148,8 @@ def test_schema_all_out_writes_every_schema(runner, tmp_path):
     result = invoke(runner, "schema", "--all", "--out", str(out))
     assert result.exit_code == 0
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted([*(f"{stem}.schema.json" for stem in KINDS.values()), "plan.schema.json"])
+    assert written == sorted([*(f"{stem}.schema.json" for stem in KINDS.values()), "plan.schema.json",
+                              "specops.schema.json"])
     for name in written:
         assert (out / name).read_bytes() == (data_dir("schemas") / name).read_bytes()
         assert json.loads((out / name).read_text())["$schema"] == SCHEMA_DRAFT

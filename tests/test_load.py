@@ -12,6 +12,7 @@ from conftest import RepoEditor
 from compiler.front import parse as load
 from compiler.front.check import check_repository
 from compiler.front.load import load_repository
+from compiler.spec.diagnostics import Related
 
 PROJECT = """apiVersion: specops/v1
 kind: Project
@@ -375,14 +376,16 @@ def test_project_file_without_a_project(tmp_path):
 # --------------------------------------------------------------------------- names
 
 
-def test_duplicate_names_within_a_kind_point_at_the_first(tmp_path):
+def test_duplicate_names_within_a_kind_are_reported_at_each_pointing_at_the_others(tmp_path):
     root = make_repo(tmp_path / "r", files={
         "specs/a.yaml": ENV % ("a", "a"),
         "specs/b.yaml": "# second\n" + ENV % ("a", "b"),
     })
-    (diag,) = load_repository(root).diagnostics
-    assert (diag.code, diag.file, diag.line) == ("duplicate-name", "specs/b.yaml", 4)
-    assert "specs/a.yaml:3" in diag.hint
+    first, second = load_repository(root).diagnostics
+    assert (first.code, first.file, first.line) == ("duplicate-name", "specs/a.yaml", 3)
+    assert (second.code, second.file, second.line) == ("duplicate-name", "specs/b.yaml", 4)
+    assert first.related == (Related("also defined here", "specs/b.yaml", 4, second.col),)
+    assert second.related == (Related("also defined here", "specs/a.yaml", 3, first.col),)
 
 
 def test_the_same_name_in_different_kinds_is_fine(tmp_path):

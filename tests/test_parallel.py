@@ -18,6 +18,7 @@ import compiler.speed as speed_package
 import compiler.speed.digests as digests_module
 import compiler.speed.emitting as emitting_module
 import compiler.speed.files as files_module
+import compiler.speed.incremental as incremental_module
 import compiler.speed.parallel as parallel_module
 from compiler.emit.compile import compile_project
 from compiler.front.check import check_file
@@ -185,6 +186,7 @@ def test_a_plans_artifacts_in_several_processes_are_the_same(
     serial = compile_for_plan(project, "dev").artifacts
     monkeypatch.setenv("SPECOPS_JOBS", "2")
     monkeypatch.setattr(emitting_module, "PARALLEL_MIN_RESOURCES", 0)
+    monkeypatch.setattr(incremental_module, "PARALLEL_MIN_UNITS", 0)  # a plan runs its units incrementally
     project, _ = checked(generated)
     assert project is not None
     forked = Speed.for_run(use_cache=False).compile_for_plan(project, "dev").artifacts

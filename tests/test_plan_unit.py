@@ -52,6 +52,13 @@ CF = "specs/datasets/customer_features.yaml"
 MODEL = "specs/models/churn.yaml"
 RULES_CF = "specs/quality/customer_features.yaml"
 
+SQL_CA = "sql/customer_activity.sql"
+SQL_CF = "specs/transforms/customer_features.yaml"
+# a column retyped as users do it now that validate reads SQL: in the dataset and in the SQL's cast
+RETYPE = ((CA, "type: double", "type: decimal(10,2)"),
+          (SQL_CA, "cast(t.avg_satisfaction as double precision)", "cast(t.avg_satisfaction as decimal(10,2))"))
+DROP_SNAPSHOT_DATE_SQL = (SQL_CF, "        cast(s.snapshot_date as date) as snapshot_date,\n", "")
+
 CHAIN_DEV = ("dataset.customer_activity", "transform.build_customer_features", "dataset.customer_features",
              "model.churn", "deployment.churn_api_dev")
 
@@ -120,13 +127,14 @@ DROP_SNAPSHOT_DATE = """    - name: snapshot_date
 
 # (id, edit, address, action, category, {changed attribute path: its category})
 CLASSIFICATION = [
-    ("column-dropped", (CF, DROP_SNAPSHOT_DATE, ""), "dataset.customer_features", "update", "breaking",
-     {"spec.columns[snapshot_date]": "breaking"}),
-    ("column-retyped", (CA, "type: double", "type: decimal(10,2)"), "dataset.customer_activity", "update",
+    ("column-dropped", [(CF, DROP_SNAPSHOT_DATE, ""), DROP_SNAPSHOT_DATE_SQL], "dataset.customer_features", "update",
+     "breaking", {"spec.columns[snapshot_date]": "breaking"}),
+    ("column-retyped", list(RETYPE), "dataset.customer_activity", "update",
      "breaking", {"spec.columns[avg_satisfaction].type": "breaking"}),
     ("column-made-required", (CA, "empty if none was cancelled.\n", "empty if none was cancelled.\n      required: true\n"),
      "dataset.customer_activity", "update", "breaking", {"spec.columns[last_ended_on].required": "breaking"}),
-    ("column-added", (CA, "  primary_key: [customer_id]", "    - {name: region, type: string}\n  primary_key: [customer_id]"),
+    ("column-added", [(CA, "  primary_key: [customer_id]", "    - {name: region, type: string}\n  primary_key: [customer_id]"),
+                      (SQL_CA, "    -- The latest", "    cast('emea' as varchar) as region,\n    -- The latest")],
      "dataset.customer_activity", "update", "non-breaking", {"spec.columns[region]": "non-breaking"}),
     ("primary-key-changed", (CF, "primary_key: [customer_id]", "primary_key: [customer_id, snapshot_date]"),
      "dataset.customer_features", "update", "breaking", {"spec.primary_key": "breaking"}),
@@ -163,9 +171,11 @@ CLASSIFICATION = [
 @pytest.mark.parametrize(("edit", "address", "action", "category", "attrs"),
                          [pytest.param(*case[1:], id=case[0]) for case in CLASSIFICATION])
 def test_classification(base, edited, edit, address, action, category, attrs):
-    plan = plan_of(edited(edit), base)
-    assert [(c.address, c.action, c.category) for c in plan.resource_changes] == [(address, action, category)]
-    change = plan.resource_changes[0]
+    plan = plan_of(edited(*edit) if isinstance(edit, list) else edited(edit), base)
+    change = next(c for c in plan.resource_changes if c.address == address)
+    assert (change.address, change.action, change.category) == (address, action, category)
+    # the only other change is the transform SQL edited along with a produced dataset
+    assert {c.kind for c in plan.resource_changes if c.address != address} <= {"Transform"}
     if attrs is not None:
         assert {a.path: a.category for a in change.changes} == attrs
     else:  # a check added: one new named check, nothing else
@@ -175,7 +185,7 @@ def test_classification(base, edited, edit, address, action, category, attrs):
         assert added.category == "non-breaking"
     replace_paths = [a.path for a in change.changes if a.forces_replacement]
     assert bool(replace_paths) == (action == "replace")
-    assert plan.to_json()["resource_changes"][0]["change"]["actions"] == (
+    assert next(c for c in plan.to_json()["resource_changes"] if c["address"] == address)["change"]["actions"] == (
         ["delete", "create"] if action == "replace" else [action])
 
 
@@ -260,7 +270,7 @@ def test_moving_a_resource_to_another_file_is_no_resource_change(base, tmp_path)
 
 
 def test_breaking_column_type_impact_chain_dev(base, edited):
-    plan = plan_of(edited((CA, "type: double", "type: decimal(10,2)")), base, "dev")
+    plan = plan_of(edited(*RETYPE), base, "dev")
     by = {i.address: i for i in plan.impacts}
     assert by["model.churn"].work == "retrain"
     assert by["model.churn"].path == CHAIN_DEV[:4]
@@ -276,8 +286,9 @@ def test_breaking_column_type_impact_chain_dev(base, edited):
     assert order.index("transform.build_customer_features") < order.index("model.churn") < order.index(
         "deployment.churn_api_dev")
     text = render_text(plan)
-    assert ("dataset.customer_activity ~ breaking -> transform.build_customer_features -> dataset.customer_features"
-            " -> model.churn -> deployment.churn_api_dev rollout") in text
+    assert ("dataset.customer_activity.avg_satisfaction ~ breaking -> transform.build_customer_features "
+            "(→ avg_satisfaction) -> dataset.customer_features.avg_satisfaction -> model.churn "
+            "(feature avg_satisfaction) -> deployment.churn_api_dev rollout") in text
 
 
 @pytest.mark.parametrize(("env", "deployments"), [
@@ -285,7 +296,7 @@ def test_breaking_column_type_impact_chain_dev(base, edited):
     pytest.param(None, {"deployment.churn_api", "deployment.churn_api_dev"}, id="every-environment"),
 ])
 def test_impact_reaches_the_deployments_of_the_planned_environments(base, edited, env, deployments):
-    plan = plan_of(edited((CA, "type: double", "type: decimal(10,2)")), base, env)
+    plan = plan_of(edited(*RETYPE), base, env)
     found = {a for a in impacts(plan) if a.startswith("deployment.")}
     assert found == deployments
     for address in deployments:
@@ -311,12 +322,12 @@ def test_params_change_retrains_and_rolls_out_only(base, edited):
     assert data["impact"]["items"][0]["direct"] is True and data["impact"]["items"][1]["direct"] is False
 
 
-def test_dropped_column_notes_who_reads_it(base, edited):
-    plan = plan_of(edited((CF, DROP_SNAPSHOT_DATE, "")), base)
+def test_dropped_column_nobody_reads_needs_no_downstream_work(base, edited):
+    plan = plan_of(edited((CF, DROP_SNAPSHOT_DATE, ""), DROP_SNAPSHOT_DATE_SQL), base)
     rebuild = next(i for i in plan.impacts if i.address == "transform.build_customer_features")
-    assert rebuild.work == "rebuild"
-    # the model is not trained on snapshot_date, so it gets no note
-    assert next(i for i in plan.impacts if i.address == "model.churn").notes == ()
+    assert rebuild.work == "rebuild"  # its SQL and its output's contract changed
+    # the model is not trained on snapshot_date and no check reads it: nothing else runs
+    assert impacts(plan) == {"transform.build_customer_features": "rebuild"}
 
 
 def test_pending_work_from_the_baseline_is_planned(base):
@@ -367,7 +378,8 @@ def test_git_baseline_without_changes_exits_0(git_repo):
 
 
 def test_git_baseline_with_an_edit(git_repo):
-    RepoEditor(git_repo).replace(CA, "type: double", "type: decimal(10,2)")
+    for rel, old, new in RETYPE:
+        RepoEditor(git_repo).replace(rel, old, new)
     result = run_cli("plan", str(git_repo), "--against", "HEAD", "--detailed-exitcode", "--format", "json")
     assert result.exit_code == 2, result.output
     data = json.loads(result.output)
@@ -376,7 +388,7 @@ def test_git_baseline_with_an_edit(git_repo):
     assert data["applyable"] is False and data["environment"] is None
     assert data["head"]["git_sha"] == _git(git_repo, "rev-parse", "HEAD")
     assert [(c["address"], c["category"]) for c in data["resource_changes"]] == [
-        ("dataset.customer_activity", "breaking")]
+        ("dataset.customer_activity", "breaking"), ("transform.build_customer_activity", "breaking")]
     # without --env: every environment's deployments
     assert set(data["impact"]["rollout"]) == {"deployment.churn_api", "deployment.churn_api_dev"}
     paths = {i["address"]: i["path"] for i in data["impact"]["items"]}
@@ -424,7 +436,7 @@ def test_detailed_exitcode_against_state(tmp_path):
 # --------------------------------------------------------------------------- markdown
 
 SNAPSHOT_EDITS = (
-    (CA, "type: double", "type: decimal(10,2)"),  # breaking, with a chain down to the deployment
+    *RETYPE,  # breaking, with a chain down to the deployment
     (MODEL, "C: 1.0", "C: 0.5"),  # non-breaking
     (CF, "description: The customer (join key, not a feature).", "description: The customer (join key)."),  # metadata
 )
@@ -461,7 +473,7 @@ def test_markdown_layout(base, edited):
     assert lines[0] == MARKER
     assert f"**{plan.summary_line()}**" in lines[:5]  # the summary, outside any <details>
     warning = lines.index("> [!WARNING]")
-    assert warning < lines.index("#### Resource changes")
+    assert warning < lines.index("#### Other resource changes")
     block = []
     for line in lines[warning:]:
         if not line.startswith(">"):
@@ -470,13 +482,16 @@ def test_markdown_layout(base, edited):
     listed = " ".join(block)
     assert "dataset.customer_activity" in listed and "spec.columns[avg_satisfaction].type" in listed
     assert "model.churn` update" not in listed and "dataset.customer_features` update" not in listed
-    assert "model.churn → deployment.churn_api_dev (rollout)" in listed  # the chain to what it breaks downstream
+    # what a reviewer decides on: the retrain and the rollout it causes, with the chain and its columns, once
+    assert "**retrain** `model.churn`, via dataset.customer_activity.avg_satisfaction ~ breaking" in listed
+    assert "→ model.churn (feature avg_satisfaction) → deployment.churn_api_dev" in listed
+    assert text.count("**retrain** `model.churn`") == 1 and text.count("| `dataset.customer_activity` |") == 0
     # long sections are collapsed (the file list when over 12 lines), the file diffs always
     collapsed = f"<details><summary>{len(plan.artifact_changes)} files</summary>" in text
     assert collapsed == (len(plan.artifact_changes) > UNWRAPPED_LINES)
     assert "<details><summary>File diffs</summary>" in text
-    short = lines.index("#### Impact across the graph")
-    assert lines[short + 2].startswith("- **rebuild**")  # 5 items: shown as they are
+    short = lines.index("#### Other work across the graph")
+    assert lines[short + 2].startswith("- **rebuild**")  # few items: shown as they are
 
 
 def _synthetic_plan(n: int) -> Plan:
@@ -489,7 +504,7 @@ def _synthetic_plan(n: int) -> Plan:
         changes.append(ResourceChange(
             ds, "Dataset", "replace" if k % 7 == 0 else "update", category,
             (AttrChange(f"spec.columns[c{k}].type", "integer", "string", category, k % 7 == 0),
-             AttrChange("metadata.description", "old ```text```", "new", "metadata")),
+             AttrChange("metadata.description", "old ```text```\nsecond line", "new", "metadata")),
             f"specs/d{k}.yaml", snap, snap))
         path = (ds, f"transform.t{k:04d}", f"dataset.o{k:04d}", f"model.m{k:04d}", f"deployment.x{k:04d}")
         items += [Impact(f"transform.t{k:04d}", "rebuild", ds, category, path[:2]),
@@ -505,9 +520,10 @@ def test_markdown_of_a_huge_plan_stays_under_the_comment_limit():
     _well_formed(text)
     assert len(text) <= MAX_MARKDOWN
     assert plan.summary_line() in text
-    assert "> [!WARNING]" in text and "more (see the resource changes below)" in text
-    assert "<details><summary>4000 downstream actions</summary>" in text
-    assert "<details><summary>2000 files</summary>" in text and "<details><summary>Attribute changes</summary>" in text
+    assert "> [!WARNING]" in text and "more breaking changes or destroys" in text
+    assert "<details><summary>3980 downstream actions</summary>" in text  # 20 rollouts are among the decisions
+    assert "… and 1980 more to rollout (in the impact below)" in text
+    assert "<details><summary>2000 files</summary>" in text and "<details><summary>Text changes" in text
     assert "more file diffs" in text or "plan truncated" in text
     assert "'''text'''" in text and "```text```" not in text  # user text cannot close a fence
 
@@ -551,7 +567,7 @@ def test_json_validates_and_is_stable(base, edited):
     validate_plan_json(data)
     assert re.fullmatch(r"1\.\d+", data["format_version"])
     assert data["complete"] is True and data["applyable"] is True and data["selection"] == []
-    assert data["summary"]["breaking"] == 1 and data["summary"]["retrain"] == 1
+    assert data["summary"]["breaking"] == 2 and data["summary"]["retrain"] == 1  # the dataset and its SQL
     assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:", first)
 
 
@@ -604,7 +620,7 @@ def test_a_plan_with_many_changed_files_diffs_only_the_first(base: Built, edited
     import compiler.plan.make as plan_build
 
     monkeypatch.setattr(plan_build, "MAX_FILE_DIFFS", 1)
-    head = edited((CA, "type: double", "type: decimal(10,2)"))
+    head = edited(*RETYPE)
     updated = [a for a in plan_of(head, base).artifact_changes if a.action == "update"]
     assert len(updated) >= 2
     assert updated[0].diff and not updated[0].diff.startswith("(")
@@ -724,11 +740,11 @@ def test_a_long_impact_chain_is_shortened_in_text_and_markdown_only() -> None:
             return "update"
 
     chain = tuple(f"transform.t{n}" for n in range(30))
-    text = render._path(Stub(), chain, "breaking", "rebuild")  # type: ignore[arg-type]
+    impact = Impact(chain[-1], "rebuild", chain[0], "breaking", chain, ())
+    text = render._path(Stub(), impact)  # type: ignore[arg-type]
     assert text.startswith("transform.t0 ~ breaking -> transform.t1 -> transform.t2 -> transform.t3 -> (22 more) -> ")
     assert text.endswith("transform.t26 -> transform.t27 -> transform.t28 -> transform.t29 rebuild")
-    assert "(22 more)" in render._md_chain(Stub(), chain, "breaking")  # type: ignore[arg-type]
-    short = chain[:9]  # nine steps: all shown
-    assert render._path(Stub(), short, "breaking", "rebuild").count(" -> ") == 8  # type: ignore[arg-type]
-    impact = Impact(chain[-1], "rebuild", chain[0], "breaking", chain, ())
+    assert "(22 more)" in render._md_chain(Stub(), impact)  # type: ignore[arg-type]
+    short = Impact(chain[8], "rebuild", chain[0], "breaking", chain[:9], ())  # nine steps: all shown
+    assert render._path(Stub(), short).count(" -> ") == 8  # type: ignore[arg-type]
     assert impact.to_json()["path"] == list(chain)

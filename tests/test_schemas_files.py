@@ -192,8 +192,9 @@ def example(kind):
 # --------------------------------------------------------------------------- files
 
 
-def test_one_file_per_kind_and_the_plan_schema():
-    assert sorted(p.name for p in SCHEMAS_DIR.glob("*.schema.json")) == sorted([*FILES.values(), "plan.schema.json"])
+def test_one_file_per_kind_the_plan_schema_and_the_bundle():
+    assert sorted(p.name for p in SCHEMAS_DIR.glob("*.schema.json")) == sorted(
+        [*FILES.values(), "plan.schema.json", "specops.schema.json"])  # the last: every kind (schema_bundle.py)
 
 
 @pytest.mark.parametrize("kind", FILES)

@@ -165,6 +165,9 @@ def test_serves_a_registered_model(server: tuple[str, subprocess.Popen], tmp_pat
     assert 'specops_serving_request_errors_total{route="/invocations"} 1' in metrics
     assert 'specops_serving_request_duration_seconds_count{route="/invocations"} 3' in metrics
     assert 'specops_serving_model_loaded{model_uri="models:/tiny@champion"} 1' in metrics
+    # the prediction distribution the dashboards plot: classes 0, 1, 0, 1, 0 (no task set: integers are classes)
+    assert 'specops_serving_predictions_total{prediction="0"} 3' in metrics
+    assert 'specops_serving_predictions_total{prediction="1"} 2' in metrics
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
@@ -252,8 +255,33 @@ def test_metrics_text_format() -> None:
             float(line.rsplit(" ", 1)[1])
 
 
+def test_predictions_per_class_or_as_a_histogram() -> None:
+    classes = serving.Metrics(task="classification")
+    classes.observe_predictions([0, 1, 1.0, True, "churn", [0.2, 0.8], None, {"a": 1}])
+    text = classes.render()
+    assert 'specops_serving_predictions_total{prediction="1"} 2' in text
+    assert 'specops_serving_predictions_total{prediction="true"} 1' in text
+    assert 'specops_serving_predictions_total{prediction="churn"} 1' in text
+    assert "specops_serving_prediction_value_count 0" in text
+    many = serving.Metrics(task="classification")
+    many.observe_predictions([str(i) for i in range(serving.MAX_CLASSES + 10)])
+    assert f'prediction="{serving.OTHER_CLASS}"}} 10' in many.render()  # the label set stays bounded
+    values = serving.Metrics(task="regression", prediction_bounds=(0.0, 1.0, 10.0))
+    values.observe_predictions([0.5, 2, 20.0, -1, "x"])
+    text = values.render()
+    assert 'specops_serving_prediction_value_bucket{le="0.0"} 1' in text
+    assert 'specops_serving_prediction_value_bucket{le="1.0"} 2' in text
+    assert 'specops_serving_prediction_value_bucket{le="10.0"} 3' in text
+    assert 'specops_serving_prediction_value_bucket{le="+Inf"} 4' in text
+    assert "specops_serving_prediction_value_sum 21.5" in text and "predictions_total{" not in text
+
+
 def test_the_alert_rules_name_the_metrics_the_serving_app_exports() -> None:
+    from compiler.emit import serving_metrics
     from compiler.emit.docker import serve_app as serving
     from compiler.emit.kubernetes import monitoring
 
-    assert monitoring.METRIC_PREFIX == serving.METRIC_PREFIX
+    assert monitoring.METRIC_PREFIX == serving.METRIC_PREFIX == serving_metrics.METRIC_PREFIX
+    exported = {line.split()[2] for line in serving.Metrics().render().splitlines() if line.startswith("# TYPE ")}
+    mlflow = serving_metrics.REQUEST_METRICS["mlflow"]
+    assert {serving_metrics.PREDICTIONS, serving_metrics.PREDICTION_VALUE, mlflow.counter, mlflow.histogram} <= exported

@@ -127,7 +127,8 @@ def test_duplicate_keys_are_refused_with_both_lines(text, line, first):
     err = refused(text)
     assert err.code == "duplicate-key"
     assert err.line == line
-    assert f"line {first}" in err.hint
+    ((what, first_line, _),) = err.related  # shown as "first defined here: FILE:LINE:COL"
+    assert (what, first_line) == ("first defined here", first)
 
 
 def test_same_key_in_different_documents_is_fine():

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
@@ -31,6 +31,7 @@ class RunContext:
     echo: Echo
     git_sha: str | None = None
     store: StateBackend | None = None  # where the environment's state is kept (None: the local files)
+    lineage: Any = None  # compiler.apply.lineage.Sink of this run: OpenLineage events (None: none sent)
 
     @property
     def root(self) -> Path:

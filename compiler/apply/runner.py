@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import __version__
+from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.state import State
 from compiler.emit.compile import Compiled
@@ -76,6 +77,7 @@ def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
 
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
     outcome = ApplyOutcome()
+    ctx.lineage = ctx.lineage or lineage.open_sink(ctx)
     write_output(ctx.out_dir, compiled.artifacts)
     write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     record_desired(ctx, state, compiled, plan)
@@ -127,12 +129,15 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
                      for a in (i.address for i in data)})
     label = "dbt build (everything)" if first else f"dbt build --select {' '.join(select)}"
     result: DbtResult | None = None
+    runs = lineage.start_data(ctx.lineage, ctx, [i.address for i in data], first)
     try:
         with ctx.step(label):
             result = run_dbt(ctx, "build", None if first else select)
             if not result.ok:
                 raise StepFailed(f"dbt reported failures on: {', '.join(sorted(result.failed_nodes)) or 'see above'}")
+        lineage.finish_data(ctx.lineage, ctx, runs, None)
     except StepFailed as exc:
+        lineage.finish_data(ctx.lineage, ctx, runs, str(exc))
         bad = result.failed_nodes if result else set()
         for impact in data:
             if not bad or _dbt_node(ctx, impact.address) in bad:
@@ -146,6 +151,8 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
     from compiler.apply.steps.train import train_model
 
     model = ctx.project.models[impact.address.split(".", 1)[1]]
+    run = lineage.start_training(ctx.lineage, ctx, model.name)
+    result = None
     try:
         with ctx.step(f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"):
             result = train_model(ctx, model)
@@ -159,15 +166,17 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
                 raise StepFailed(f"alias '{model.alias}' not moved (still {kept}): " + "; ".join(result.reasons))
             ctx.echo(f"   alias '{model.alias}' -> version {result.version}")
     except StepFailed as exc:
+        lineage.finish_training(ctx.lineage, ctx, run, result.version if result else None, str(exc))
         outcome.failed[impact.address] = str(exc)
         failed.add(impact.address)
         return
+    lineage.finish_training(ctx.lineage, ctx, run, result.version, None)
     _done(ctx, state, outcome, [impact.address])
 
 
 def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts: list[Impact],
                  failed: set[str]) -> None:
-    from compiler.apply.steps.deploy import kubectl_apply, kubectl_delete, render_manifests
+    from compiler.apply.steps.deploy import kubectl_apply, kubectl_delete, laptop_only, render_manifests
 
     ready = []
     for impact in rollouts:
@@ -187,12 +196,17 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
     try:
         with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
             folder, removed = render_manifests(ctx, versions)
-            outcome.manifests = folder
+            manifests = any(folder.glob("*.yaml"))
+            outcome.manifests = folder if manifests else None
+            note = laptop_only(ctx)
+            if note:
+                ctx.echo(f"   {note}")
             if ctx.env.context:
-                kubectl_apply(ctx, folder)
+                if manifests:
+                    kubectl_apply(ctx, folder)
                 if removed:
                     kubectl_delete(ctx, removed)
-            else:
+            elif manifests or removed:
                 ctx.echo(f"   environment '{ctx.env.name}' has no kubernetes.context: the manifests are ready for "
                          f"GitOps in {shown(folder)} (kubectl apply --server-side -k {shown(folder)})")
                 if removed:

@@ -25,6 +25,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 
     The output folder is replaced atomically; files no longer produced are removed.
     """
+    from compiler.output.localdir import warehouse_folders
     from compiler.output.write import check_drift, write_output, write_workflows
     from compiler.speed import Speed
 
@@ -42,14 +43,18 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
                 click.echo(f"up to date: the generated workflows match the specs ({shown(out_dir)} is not kept "
                            "here, so only the workflows were compared)")
             return
-        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
+        for label, items in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra),
+                             ("interrupted", drift.interrupted)):
             for item in items:
                 click.echo(f"{label:>8}  {item}")
+        killed = (f", {len(drift.interrupted)} left by an interrupted compile (the next compile puts the previous "
+                  "output back or removes them)") if drift.interrupted else ""
         click.echo(f"generated files are out of date ({len(drift.stale)} stale, {len(drift.missing)} missing, "
-                   f"{len(drift.extra)} extra); run `specops compile`")
+                   f"{len(drift.extra)} extra{killed}); run `specops compile`")
         raise ReportedFailure(EXIT_INVALID)
     write_output(out_dir, compiled.artifacts, write=speed.write_groups)
     write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
+    warehouse_folders(project)  # plain `dbt build` of the output must work before any apply
     counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
     detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
     click.echo(f"compiled {len(compiled.artifacts)} files into {shown(out_dir)} ({detail})")
@@ -61,18 +66,27 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
               help="The compiled output to check (default: compile afresh into the Project's output folder).")
 @click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
               "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")
+@click.option("--install-hint", is_flag=True,
+              help="Only list the validators: where each one was found, or how to install it.")
 @guarded
 @batch_gc()
-def verify(path: Path, out: Path | None, only: tuple[str, ...]) -> None:
+def verify(path: Path, out: Path | None, only: tuple[str, ...], install_hint: bool) -> None:
     """Run the installed validators over the compiled output and report their findings together.
 
     dbt parse, kubernetes-validate --strict, hadolint, actionlint, zizmor --offline and checkov;
-    a validator that is not installed is skipped with a note. Exit 1 when any reports findings.
+    a validator that is not installed is skipped with a note saying how to get it (all of them:
+    --install-hint). Exit 1 when any reports findings.
     """
-    from compiler.output.verify import VALIDATORS, Target
+    from compiler.output.verify import VALIDATORS, Target, tool_report
     from compiler.output.verify import verify as run_verify
     from compiler.output.write import write_output, write_workflows
     from compiler.speed import Speed
+
+    if install_hint:
+        for label, found, how in tool_report():
+            click.echo(f"{label:<20} {found}\n{'':<20} to install: {how}")
+        click.echo("specops k8s policy   built in")
+        return
 
     speed = Speed.for_run(use_cache=False)
     project = load_project(path, speed=speed)

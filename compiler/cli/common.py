@@ -75,9 +75,22 @@ def print_diagnostics(root: Path, diags: list[Diagnostic], fmt: str, summary: st
 
 
 def repo_root(path: Path) -> Path:
+    """The repository PATH is in: PATH itself or the closest folder above it holding specops.yaml (as git and
+    dbt find theirs). When that is not PATH, a note on standard error says which folder it is."""
+    from compiler.front.discover import PROJECT_FILE, find_root
+    from compiler.paths import shown
+
     if not path.exists():
         raise click.BadParameter(f"'{path}' does not exist", param_hint="PATH")
-    return path.resolve()
+    given = path.resolve()
+    found = find_root(given)
+    if found is None:
+        return given  # loading reports that there is no specops.yaml
+    if found != given:
+        below = "the current folder" if given == Path.cwd().resolve() else shown(given)
+        where = os.path.relpath(found) if found in Path.cwd().resolve().parents else shown(found)  # ../.. from below
+        click.echo(f"specops: using the repository at {where} ({PROJECT_FILE} found above {below})", err=True)
+    return found
 
 
 def compile_all(project: SpecProject, speed: Speed | None = None) -> Compiled:
@@ -101,7 +114,7 @@ def load_project(path: Path, fmt: str = "text", speed: Speed | None = None, to_s
 
     root = repo_root(path)
     speed = speed or Speed.for_run(use_cache=False)
-    project, diags = check_repository(root, speed.files)
+    project, diags = check_repository(root, speed.files, speed.sql)
     if project is None:
         print_diagnostics(root, diags, fmt, err=to_stderr)
         raise ReportedFailure(EXIT_INVALID)

@@ -74,7 +74,7 @@ def _refuse(project, out_dir: Path) -> None:
     from compiler.emit.site import SITE_KIND
     from compiler.paths import output_overlap
 
-    problem = output_overlap(project.root, out_dir, project.project.specs)
+    problem = output_overlap(project.root, out_dir, project.project.specs, home=DEFAULT_OUT)
     if problem:
         raise click.BadParameter(f"{shown(out_dir)}: {problem}, and docs replaces its folder as a whole",
                                  param_hint="--out")

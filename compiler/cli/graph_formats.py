@@ -72,6 +72,13 @@ def render_mermaid(project: SpecProject, nodes: set[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _columns(project: SpecProject, ds: Dataset) -> list[dict]:
+    """A dataset's columns with their lineage: the input columns each derives from, and whether it is PII."""
+    lineage = project.lineage
+    return [{"name": c.name, "type": c.type, "pii": c.pii or lineage.is_pii(ds.name, c.name),
+             "sources": [f"{d}.{col}" for d, col in lineage.sources_of(ds.name, c.name)]} for c in ds.columns]
+
+
 def render_json(project: SpecProject, nodes: set[str]) -> str:
     doc = {
         "nodes": [
@@ -83,6 +90,7 @@ def render_json(project: SpecProject, nodes: set[str]) -> str:
                 "line": res.loc.line if res else None,
                 "tags": list(res.meta.tags) if res else [],
                 "description": describe(res) if res else None,
+                **({"columns": _columns(project, res)} if isinstance(res, Dataset) else {}),
             }
             for addr in sorted(nodes)
         ],

@@ -14,15 +14,16 @@ def main() -> None:
     """specops: declarative GitOps specs for datasets, quality rules, transforms, models and deployments.
 
     \b
-    Typical use:
-      specops validate            check every spec (schema, references, graph, policy)
-      specops graph -s +model:x   show the dependency graph
-      specops schema Dataset      print a kind's JSON Schema (for editors)
-      specops init my-repo        scaffold a new repository
+    Typical use (PATH defaults to the repository holding the current folder):
+      specops validate                   check every spec (schema, references, graph, policy)
+      specops graph -s +model.churn      the model churn and everything it depends on
+      specops plan --env dev             what would change in the environment dev
+      specops schema Dataset             print a kind's JSON Schema (for editors)
+      specops init my-repo               scaffold a new repository with every kind
     """
 
 
 for command in (repo.validate, repo.graph, repo.schema, repo.init, build.compile_cmd, build.verify, ops.plan,
-                ops.apply, ops.force_unlock, models.train, models.drift, docs.docs, state.state,
+                ops.apply, ops.force_unlock, models.train, models.drift, docs.docs, models.rollout, state.state,
                 secrets.secrets):
     main.add_command(command)

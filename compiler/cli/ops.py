@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +38,8 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
           for_apply: bool = False, store: StateBackend | None = None) -> tuple[Compiled, Plan]:
     """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
     no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
-    state afresh (it acts on what it reads). The state comes from `store`, the environment's backend."""
+    state afresh (it acts on what it reads: its `speed` has no cache at all). The state comes from `store`, the
+    environment's backend."""
     from compiler.emit.compile import compile_project
     from compiler.plan.baseline import state_summary
     from compiler.plan.make import plan_environment
@@ -47,9 +47,12 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
     read = store.read if store is not None else None
     if for_apply:
         return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit),
-                                summary=lambda root, name: state_summary(root, name, read))
+                                summary=lambda root, name: state_summary(root, name, read), sql=speed.sql)
+    from compiler.plan.make import BaseWork
+
     return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
-                            summary=lambda root, name: speed.state_summary(root, name, read))
+                            summary=lambda root, name: speed.state_summary(root, name, read), sql=speed.sql,
+                            base=BaseWork(speed.files, speed.compile_base, speed.base_digests))
 
 
 @click.command()
@@ -103,25 +106,61 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 
 
 @contextmanager
+def interruptible(command: str) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP unwind the command (children ended and waited for, lock released) and end
+    it with the usual 128 + signal exit code."""
+    import signal
+
+    from compiler.apply.children import Interrupted, signals_interrupt
+
+    try:
+        with signals_interrupt():
+            yield
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        then = ("what finished is recorded in the state, and the next `specops apply` does the rest"
+                if command == "apply" else "nothing was recorded")
+        click.echo(f"\n{command} interrupted ({signal.Signals(signum).name}); the lock is released, {then}",
+                   err=True)
+        raise ReportedFailure(128 + signum) from None
+
+
+@contextmanager
 def locked(project, env_name: str, path: Path, store: StateBackend | None = None) -> Iterator[None]:
     """Hold the environment's lock (in its state backend), or refuse clearly, naming its holder and how to
     break it."""
     from compiler.apply.state import Lock, LockHeld
     from compiler.apply.statebackend import RemoteLockHeld
+    from compiler.output.localdir import local_dir
 
+    local_dir(project.root)  # made with its .gitignore before anything (lock, state, warehouse) goes in
     try:
         with store.lock(env_name) if store is not None else Lock(project.root, env_name):
             yield
     except LockHeld as exc:
-        info = exc.info
-        where = "" if project.root == Path.cwd().resolve() else f" {path}"
-        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
-                           f"{info.get('created')}, lock ID {info.get('id')}); if that run is gone, use "
-                           f"`specops force-unlock {info.get('id')}{where}`") from None
+        raise SpecopsError(lock_refusal(exc, env_name, project.root, path)) from None
     except RemoteLockHeld as exc:
         info = exc.info
         raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, "
                            f"session since {info.get('created')}, lock ID {info.get('id')}); {exc.hint}") from None
+
+
+def lock_refusal(exc, env_name: str, root: Path, path: Path) -> str:
+    """Who holds the lock and how to break it; for a lock file holding no lock, what it holds and how to
+    remove it."""
+    from compiler.paths import shown
+
+    where = "" if root == Path.cwd().resolve() else f" {path}"
+    if exc.problem is not None:
+        return (f"environment '{env_name}' is locked by {shown(exc.path)}, but that file holds no lock specops "
+                f"wrote: {exc.problem}. If no apply or train is running on '{env_name}', remove the file: "
+                f"rm {shown(exc.path)}")
+    info = exc.info
+    gone = (" That process is no longer running on this machine: the run died without releasing its lock."
+            if exc.holder_gone else "")
+    return (f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
+            f"{info.get('created')}, lock ID {info.get('id')}).{gone} If that run is gone, use "
+            f"`specops force-unlock {info.get('id')}{where}`")
 
 
 def _stale(saved: dict, current) -> list[str]:
@@ -166,22 +205,21 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
     if planfile is None and path.is_file():
         path, planfile = Path("."), path  # `specops apply PLANFILE`, as with terraform
-    speed = Speed.for_run(use_cache=not no_cache)
+    # apply acts on what it computes from the files and the state, never on a cache entry (docs/state.md);
+    # worker processes still help, and --no-cache is accepted for symmetry with plan
+    speed = Speed.for_run(use_cache=False)
     with batch_gc():  # not around training: that runs the user's code
         project = speed.with_digests(load_project(path, speed=speed, to_stderr=True))
     saved = None
     if planfile is not None:
-        try:
-            saved = json.loads(planfile.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SpecopsError(f"cannot read plan {planfile}: {exc}") from None
-        if not isinstance(saved, dict) or str(saved.get("format_version", "")).split(".")[0] != "1":
-            raise SpecopsError(f"{planfile} is not a specops plan (format_version 1.x)")
+        from compiler.apply.planfile import load_saved_plan
+
+        saved = load_saved_plan(planfile)
         env = env or saved.get("environment")
     env_name = environment(project, env)
     from compiler.apply.statebackend import open_backend
 
-    with open_backend(project, env_name) as store, locked(project, env_name, path, store):
+    with interruptible("apply"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
         selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
@@ -239,8 +277,11 @@ def _report(project, env_name: str, outcome) -> None:
 def force_unlock(lock_id: str, path: Path) -> None:
     """Remove a stale environment lock, given its ID (shown when an apply is refused): LOCK_ID [PATH]."""
     from compiler.apply.state import force_unlock as unlock
+    from compiler.apply.state import unreadable_locks
+    from compiler.cli.common import repo_root
+    from compiler.paths import shown
 
-    root = path.resolve()
+    root = repo_root(path)
     env = unlock(root, lock_id)
     if env is not None:
         click.echo(f"lock {lock_id} on environment '{env}' removed")
@@ -265,4 +306,6 @@ def force_unlock(lock_id: str, path: Path) -> None:
             click.echo(f"lock {lock_id} on environment '{name}' released: its session ({holder}) was ended")
             return
     more = f"; not checked: {'; '.join(unchecked)}" if unchecked else ""
-    raise SpecopsError(f"no lock has ID {lock_id}{more}")
+    damaged = "".join(f"; {shown(p)} holds no lock ID ({why}): if no apply or train is running there, remove "
+                      f"it with `rm {shown(p)}`" for p, why in unreadable_locks(root))
+    raise SpecopsError(f"no lock has ID {lock_id}{damaged}{more}")

@@ -88,13 +88,17 @@ def _mask(text: str, col: int) -> str:
 def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:
     out: list[str] = []
     cache: dict[str, list[str]] = {}
+    secret_lines = {(d.file, d.line) for d in diags if d.code == "literal-secret"}  # shown masked, once
     for d in diags:
         where = display_path(root, d.file)
         if d.file:
             where += f":{d.line}:{d.col}"
         subject = f"{d.address}: " if d.address else ""
         out.append(f"{where}: {d.severity}: {subject}{d.message} [{d.code}]")
-        out.extend(_snippet(root, d, cache))
+        if d.code == "literal-secret" or (d.file, d.line) not in secret_lines:
+            out.extend(_snippet(root, d, cache))
+        for r in d.related:
+            out.append(f"  {r.message}: {display_path(root, r.file)}:{r.line}:{r.col}")
         if d.hint:
             out.append(f"  hint: {d.hint}")
     errors = sum(d.severity == "error" for d in diags)
@@ -113,6 +117,8 @@ def _as_dict(root: Path, d: Diagnostic) -> dict:
         "severity": d.severity, "code": d.code, "message": d.message, "file": d.file,
         "path": display_path(root, d.file) if d.file else None, "line": d.line, "column": d.col,
         "address": d.address, "hint": d.hint,
+        "related": [{"message": r.message, "file": r.file, "path": display_path(root, r.file), "line": r.line,
+                     "column": r.col} for r in d.related],
     }
 
 
@@ -151,7 +157,9 @@ def render_github(root: Path, diags: Sequence[Diagnostic], summary: str | None =
             props.append(f"line={d.line}")
             props.append(f"col={d.col}")
         props.append(f"title={_gh_escape('specops ' + d.code, True)}")
-        body = (f"{d.address}: " if d.address else "") + d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        body = (f"{d.address}: " if d.address else "") + d.message
+        body += "".join(f"\n{r.message}: {workspace_path(base, root, r.file)}:{r.line}:{r.col}" for r in d.related)
+        body += f"\nhint: {d.hint}" if d.hint else ""
         out.append(f"::{level} {','.join(props)}::{_gh_escape(body)}")
     if summary:
         out.append(summary)
@@ -164,20 +172,22 @@ def render_sarif(root: Path, diags: Sequence[Diagnostic], summary: str | None = 
     results = []
     base = workspace(root)
     for d in diags:
+        # related locations are linked from the message as [text](id), as code scanning shows them
+        links = "".join(f"; {r.message}: [{workspace_path(base, root, r.file)}:{r.line}:{r.col}]({i})"
+                        for i, r in enumerate(d.related, start=1))
         result: dict = {
             "ruleId": d.code,
             "ruleIndex": rules.index(d.code),
             "level": "error" if d.severity == "error" else "warning",
-            "message": {"text": (f"{d.address}: " if d.address else "") + d.message
+            "message": {"text": (f"{d.address}: " if d.address else "") + d.message + links
                         + (f" (hint: {d.hint})" if d.hint else "")},
         }
         if d.file:
-            result["locations"] = [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": workspace_path(base, root, d.file)},
-                    "region": {"startLine": max(d.line, 1), "startColumn": max(d.col, 1)},
-                }
-            }]
+            result["locations"] = [_sarif_location(base, root, d.file, d.line, d.col)]
+        if d.related:
+            result["relatedLocations"] = [
+                {"id": i, **_sarif_location(base, root, r.file, r.line, r.col), "message": {"text": r.message}}
+                for i, r in enumerate(d.related, start=1)]
         results.append(result)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -193,6 +203,13 @@ def render_sarif(root: Path, diags: Sequence[Diagnostic], summary: str | None = 
         }],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _sarif_location(base: Path, root: Path, file: str, line: int, col: int) -> dict:
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": workspace_path(base, root, file)},
+        "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
+    }}
 
 
 RENDERERS: dict[str, Callable[[Path, Sequence[Diagnostic], str | None], str]] = {

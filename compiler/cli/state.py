@@ -145,7 +145,7 @@ def push(file: Path, path: Path, env: str | None, force: bool) -> None:
     project = load_project(path, to_stderr=True)
     name = environment(project, env)
     content = file.read_bytes()
-    new = parse_state(content, file.parent, name)
+    new = parse_state(content, file.parent, name, project.project.name)
     if new.empty:
         raise SpecopsError(f"{file} holds no state (no lineage)")
     if new.environment != name:
@@ -153,7 +153,7 @@ def push(file: Path, path: Path, env: str | None, force: bool) -> None:
     with open_backend(project, name) as store, locked(project, name, path, store):
         raw = store.read(name)
         if raw is not None and not force:
-            old = parse_state(raw, project.root, name)
+            old = parse_state(raw, project.root, name, project.project.name)
             if old.lineage != new.lineage:
                 raise SpecopsError(f"the stored state of '{name}' has lineage {old.lineage}, the file {new.lineage}: "
                                    "they are different histories (pass --force to replace it anyway)")

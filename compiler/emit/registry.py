@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from compiler.emit import dbt, docker, github, kubernetes, readme
+from compiler.emit import airflow, dbt, docker, github, grafana, gx, kubernetes, lineage, readme
 from compiler.emit.base import Artifact, Part, Unit
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
@@ -31,10 +31,14 @@ def _one(name: str, units: Callable[[SpecProject], list[Unit]], cost: float) -> 
 
 
 BACKENDS: tuple[Backend, ...] = (
+    Backend("airflow", _one("airflow", airflow.units, airflow.COST), reads_digests=False),
     Backend("dbt", dbt.parts, reads_digests=False),
     Backend("docker", _one("docker", docker.units, docker.COST), reads_digests=True),
     Backend("github", _one("github", github.units, github.COST), reads_digests=True),
+    Backend("grafana", _one("grafana", grafana.units, grafana.COST), reads_digests=False),
+    Backend("gx", _one("gx", gx.units, gx.COST), reads_digests=False),
     Backend("kubernetes", kubernetes.parts, reads_digests=True),
+    Backend("lineage", _one("lineage", lineage.units, lineage.COST), reads_digests=False),
     Backend("readme", _one("readme", readme.units, readme.COST), reads_digests=True),
 )
 BY_NAME = {b.name: b for b in BACKENDS}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from compiler.spec import placement
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+from compiler.spec.runners import retrain_runner
 
 TOKEN_VARIABLE = "MLFLOW_TRACKING_TOKEN"  # what the MLflow client sends as a bearer token
 KUBE_CONFIG = "KUBE_CONFIG"
@@ -49,7 +50,8 @@ def components(project: SpecProject, env: Environment) -> set[str]:
     if any(d.runtime == "mlflow" for d in deployed) and placement.in_cluster(env, "serving"):
         found.add("serving")
     for model in {project.models[d.model] for d in deployed if d.model in project.models}:
-        if model.training is not None and model.training.schedule and placement.in_cluster(env, "retrain"):
+        runner = retrain_runner(model, project.deployments_of(model.name), project.environments)
+        if runner == "kubernetes" and placement.in_cluster(env, "retrain"):
             found.add("retrain")
         if model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift"):
             found.add("drift")
@@ -85,6 +87,9 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     if env.state is not None and env.state.get("password_env"):
         out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", ("apply", "train"),
                           used("retrain")))
+    if env.lineage is not None and env.lineage.api_key_env:
+        out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
+                          ("apply", "train"), used("retrain")))
     if env.context:
         out.append(Secret(KUBE_CONFIG, f"kubeconfig with the context {env.context}", ("apply",)))
     if project.project.repository_token_env and "fetch" in running:

@@ -15,7 +15,7 @@ from typing import Any
 
 from compiler.front.documents import Document, YamlPath
 from compiler.front.yamlparse import TEXT_START
-from compiler.paths import output_overlap, repo_path_problem, repository_path_problem
+from compiler.paths import repo_path_problem, repository_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     Autoscaling,
@@ -27,6 +27,7 @@ from compiler.spec.ir import (
     Environment,
     Freshness,
     Incremental,
+    LineageEndpoint,
     Loc,
     Meta,
     MetricGate,
@@ -121,7 +122,6 @@ class Builder:
                     line, col = doc.locate(("spec", key))
                     self.diagnostics.append(Diagnostic("bad-path", f"{key} '{spec[key]}': {problem}",
                                                        doc.file, line, col, doc.address))
-        self._check_output_folder(doc, spec)
         wheel = (spec.get("specops") or {}).get("wheel")
         if wheel:
             problem = repo_path_problem(self.root, wheel, must_exist=True)
@@ -153,16 +153,6 @@ class Builder:
             repository_token_env=repository.get("token_env"),
         )
 
-    def _check_output_folder(self, doc: Document, spec: dict[str, Any]) -> None:
-        """compile replaces the output folder as a whole: it may not be the root or touch the specs."""
-        output = spec.get("output", "build")
-        problem = output_overlap(self.root, self.root / output, spec.get("specs", ["specs"]))
-        if problem:
-            line, col = doc.locate(("spec", "output"))
-            self.diagnostics.append(Diagnostic(
-                "bad-path", f"output '{output}': {problem}, and compile replaces its output folder as a whole",
-                doc.file, line, col, doc.address, "use a folder of its own, e.g. output: build"))
-
     def _environment(self, doc: Document) -> Environment:
         spec = doc.data["spec"]
         wh = dict(spec.get("warehouse") or {"type": "duckdb"})
@@ -178,6 +168,7 @@ class Builder:
                                                    doc.file, line, col, doc.address))
         k8s = spec.get("kubernetes") or {}
         protection = spec.get("protection") or {}
+        lineage = spec.get("lineage")
         return Environment(
             **self._common(doc),
             warehouse=Warehouse(wtype, tuple(sorted(settings.items()))),
@@ -188,6 +179,8 @@ class Builder:
             allow_pii=bool(protection.get("allow_pii", False)),
             token_env=(spec.get("mlflow") or {}).get("token_env"),
             state=self._state_backend(doc, spec.get("state"), wtype, settings),
+            lineage=LineageEndpoint(lineage["url"], lineage.get("endpoint", "api/v1/lineage").strip("/"),
+                                    lineage.get("api_key_env")) if lineage else None,
         )
 
     def _state_backend(self, doc: Document, raw: dict[str, Any] | None, wtype: str,
@@ -226,7 +219,8 @@ class Builder:
         columns = tuple(
             Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),
                    c.get("required", False), c.get("unique", False),
-                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False))
+                   tuple(c["accepted_values"]) if "accepted_values" in c else None, c.get("pii", False),
+                   c.get("masked", False))
             for i, c in enumerate(spec["columns"])
         )
         fresh = spec.get("freshness")
@@ -339,7 +333,7 @@ class Builder:
                 params=tuple(sorted((tr.get("params") or {}).items())),
                 test_size=float(tr.get("test_size", 0.2)), random_seed=int(tr.get("random_seed", 42)),
                 cpu=_qty(res.get("cpu")), memory=_qty(res.get("memory")), gpu=int(res.get("gpu", 0) or 0),
-                schedule=tr.get("schedule"),
+                schedule=tr.get("schedule"), runner=tr.get("runner"),
             ),
             registry_name=registry.get("name", doc.name),
             alias=registry.get("alias", "champion"),

@@ -11,6 +11,8 @@ from compiler.front.documents import Document, FileResult, LoadResult
 from compiler.front.load import FileWork, each_file, load_repository
 from compiler.front.parse import parse_file
 from compiler.front.rules import RULES, Context, check_references
+from compiler.front.sql import SqlWork, analyze_each
+from compiler.front.sql.project import build_lineage
 from compiler.front.validate import validate_file
 from compiler.spec.diagnostics import Diagnostic, SpecError, errors_only
 from compiler.spec.graph import SpecGraph
@@ -21,13 +23,15 @@ from compiler.spec.project import SpecProject
 
 def check_file(rel: str, raw: bytes) -> FileResult:
     """Everything one file's path and bytes say on their own: parsed, then every document validated."""
-    return validate_file(parse_file(rel, raw))
+    return validate_file(parse_file(rel, raw), raw)
 
 
-def check_repository(root: Path, files: FileWork = each_file) -> tuple[SpecProject | None, list[Diagnostic]]:
+def check_repository(root: Path, files: FileWork = each_file, sql: SqlWork = analyze_each
+                     ) -> tuple[SpecProject | None, list[Diagnostic]]:
     """Run every check; return the project (None when any error was found) and all diagnostics.
 
-    `files` runs check_file over the spec files (compiler.front.load); the result is the same whichever runs it.
+    `files` runs check_file over the spec files (compiler.front.load), `sql` analyses the transforms' SQL
+    (compiler.front.sql); the result is the same whichever runs them.
     """
     root = root.resolve()
     loaded = load_repository(root, check_file, files)
@@ -41,16 +45,16 @@ def check_repository(root: Path, files: FileWork = each_file) -> tuple[SpecProje
     if project_doc is not None and project_doc not in valid:
         # an invalid Project must not hide the other errors: check the rest against its defaults
         valid = [_project_standin(project_doc), *valid]
-    project = _resolve(loaded, valid, diags, invalid, claimed) if project_doc is not None else None
+    project = _resolve(loaded, valid, diags, invalid, claimed, sql) if project_doc is not None else None
     diags.sort(key=Diagnostic.sort_key)
     if errors_only(diags):
         return None, diags
     return project, diags
 
 
-def require_project(root: Path, files: FileWork = each_file) -> SpecProject:
+def require_project(root: Path, files: FileWork = each_file, sql: SqlWork = analyze_each) -> SpecProject:
     """The checked project, or SpecError with every diagnostic."""
-    project, diags = check_repository(root, files)
+    project, diags = check_repository(root, files, sql)
     if project is None:
         raise SpecError(diags)
     return project
@@ -76,7 +80,7 @@ def _output_of(doc: Document) -> str | None:
 
 
 def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
-             invalid: frozenset[str], claimed: frozenset[str]) -> SpecProject | None:
+             invalid: frozenset[str], claimed: frozenset[str], sql: SqlWork = analyze_each) -> SpecProject | None:
     builder = Builder(loaded.root, diags)
     built: dict[str, Resource] = {}
     docs: dict[str, Document] = {}
@@ -106,7 +110,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
         project=project, environments=groups[Environment], datasets=groups[Dataset],  # type: ignore[arg-type]
         rules=groups[QualityRule], transforms=groups[Transform], models=groups[Model],  # type: ignore[arg-type]
         deployments=groups[Deployment], docs=docs, graph=SpecGraph(), invalid=invalid,  # type: ignore[arg-type]
-        claimed_outputs=claimed,
+        claimed_outputs=claimed, root=loaded.root,
     )
     diags.extend(check_references(ctx))
     ctx.deployments = {name: _resolve_alias(d, ctx.models) for name, d in ctx.deployments.items()}
@@ -114,6 +118,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
         if d.address in fingerprints:
             fingerprints[d.address] = _fingerprint(fingerprints[d.address], "alias", str(d.alias))
     ctx.graph = build_graph(ctx)
+    ctx.lineage = build_lineage(project, ctx.environments, ctx.datasets, ctx.transforms, ctx.rules, ctx.models, sql)
     for rule in RULES:
         diags.extend(rule(ctx))
     if errors_only(diags):
@@ -122,7 +127,7 @@ def _resolve(loaded: LoadResult, valid: list[Document], diags: list[Diagnostic],
     return SpecProject(
         root=loaded.root, project=project, environments=ctx.environments, datasets=ctx.datasets,
         rules=ctx.rules, transforms=ctx.transforms, models=ctx.models, deployments=ctx.deployments,
-        graph=ctx.graph, warnings=warnings, fingerprints=fingerprints,
+        graph=ctx.graph, warnings=warnings, fingerprints=fingerprints, lineage=ctx.lineage,
     )
 
 

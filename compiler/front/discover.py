@@ -14,6 +14,16 @@ PROJECT_FILE = "specops.yaml"
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
+def find_root(start: Path) -> Path | None:
+    """The folder holding specops.yaml: `start` or the closest folder above it (as git and dbt look for
+    theirs), or None when there is none up to the file system's root."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return None
+
+
 def _spec_folders(project: Document | None) -> list[tuple[str, YamlPath]]:
     spec = project.data.get("spec") if project else None
     folders = spec.get("specs") if isinstance(spec, dict) else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from compiler.front.discover import PROJECT_FILE, spec_files
 from compiler.front.documents import Document, FileOutcome, FileResult, LoadResult, file_key
 from compiler.front.parse import parse_file, read_spec
-from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.diagnostics import Diagnostic, Related
 
 Process = Callable[[str, bytes], FileResult]
 
@@ -58,7 +58,7 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
     diags = result.diagnostics
     project_path = root / PROJECT_FILE
     if not project_path.is_file():
-        diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root}", None,
+        diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root} or any folder above it", None,
                                 hint="run `specops init DIR` to scaffold a repository, or pass its root"))
         return result
     project_docs = result.merge(FileSteps(root, process).outcome(PROJECT_FILE))
@@ -86,17 +86,19 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
 
 
 def _check_duplicates(result: LoadResult) -> None:
-    seen: dict[tuple[str, str], Document] = {}
+    """Each definition of a name used twice within a kind is reported, pointing at the others."""
+    groups: dict[tuple[str, str], list[Document]] = {}
     for doc in result.documents:
-        if doc.name.startswith("<"):
+        if not doc.name.startswith("<"):
+            groups.setdefault((doc.kind, doc.name), []).append(doc)
+    for (kind, name), docs in groups.items():
+        if len(docs) < 2:
             continue
-        key = (doc.kind, doc.name)
-        first = seen.get(key)
-        if first is None:
-            seen[key] = doc
-            continue
-        line, col = doc.locate(("metadata", "name"))
-        fline, _ = first.locate(("metadata", "name"))
-        result.diagnostics.append(Diagnostic(
-            "duplicate-name", f"{doc.kind} '{doc.name}' is defined twice", doc.file, line, col, doc.address,
-            f"first defined in {first.file}:{fline}; names are unique within a kind"))
+        where = {id(doc): doc.locate(("metadata", "name")) for doc in docs}
+        for doc in docs:
+            line, col = where[id(doc)]
+            others = [d for d in docs if d is not doc]
+            related = tuple(Related("also defined here", d.file, *where[id(d)]) for d in others)
+            result.diagnostics.append(Diagnostic(
+                "duplicate-name", f"{kind} '{name}' is defined {len(docs)} times", doc.file, line, col, doc.address,
+                "names are unique within a kind: rename or remove all but one", related=related))

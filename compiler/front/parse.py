@@ -11,7 +11,7 @@ from compiler.front.documents import Document, FileOutcome, FileResult
 from compiler.front.readfile import TooLarge, read_capped
 from compiler.front.yamlparse import ParsedDocument, YamlError, parse_documents
 from compiler.paths import repo_path_problem
-from compiler.spec.diagnostics import Diagnostic, closest, did_you_mean
+from compiler.spec.diagnostics import Diagnostic, Related, closest, did_you_mean
 from compiler.spec.kinds import API_VERSIONS, KINDS, address
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -49,7 +49,8 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
     try:
         parsed = parse_documents(text)
     except YamlError as exc:
-        diags.append(Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint))
+        related = tuple(Related(what, rel, line, col) for what, line, col in exc.related)
+        diags.append(Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint, related=related))
         return FileResult((), tuple(diags), frozenset(), guess_addresses(text))
     if not parsed:
         diags.append(Diagnostic("empty-file", "the file holds no YAML document", rel, 1, 1,

@@ -36,13 +36,15 @@ _SEQ = "tag:yaml.org,2002:seq"
 class YamlError(Exception):
     """A problem in the YAML text itself, with a 1-based position."""
 
-    def __init__(self, code: str, message: str, line: int, col: int, hint: str | None = None):
+    def __init__(self, code: str, message: str, line: int, col: int, hint: str | None = None,
+                 related: tuple[tuple[str, int, int], ...] = ()):
         super().__init__(message)
         self.code = code
         self.message = message
         self.line = line
         self.col = col
         self.hint = hint
+        self.related = related  # (what is there, line, col): other places in the same text
 
 
 TEXT_START = -1  # (*path, TEXT_START): where a multi-line string's text starts (no real path ends with -1)
@@ -211,7 +213,8 @@ class _Builder:
                 line, col = _pos(key_node)
                 first = self.key_positions[(*path, key)]
                 raise YamlError("duplicate-key", f"duplicate key '{key}'", line, col,
-                                f"'{key}' is first defined at line {first[0]}; keep only one")
+                                f"keep only one '{key}'",
+                                (("first defined here", *first),))
             here = (*path, key)
             self.key_positions[here] = _pos(key_node)
             result[key] = self._child(value_node, here)

@@ -1,68 +1,22 @@
 """`specops verify`: the real validators, run over the compiled output, in one summary.
 
-Each validator is optional: one that is not installed is skipped with a note. Tools are found
-through an override variable (SPECOPS_CHECKOV=/path/to/checkov, ...), next to the running Python,
-or on PATH.
+Each validator is optional: one that is not installed is skipped with a note saying how to get it
+(INSTALL; `specops verify --install-hint` lists them all). Tools are found through an override
+variable (SPECOPS_CHECKOV=/path/to/checkov, ...), next to the running Python, or on PATH.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from compiler.output import verify_integrations
+from compiler.output.validators import INSTALL, Target, ToolResult, find_tool, locate_tool, override_variable
+from compiler.output.validators import run_tool as _run
 from compiler.paths import shown
-from compiler.spec.project import SpecProject
 
-TIMEOUT = 600
-
-
-@dataclass
-class ToolResult:
-    tool: str
-    status: str  # passed | failed | skipped
-    findings: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Target:
-    project: SpecProject
-    out: Path
-    workflows: list[Path]
-
-    def files(self, folder: str, *suffixes: str) -> list[Path]:
-        base = self.out / folder
-        if not base.is_dir():
-            return []
-        return sorted(p for p in base.rglob("*") if p.is_file() and (not suffixes or p.name.endswith(suffixes)))
-
-
-def find_tool(name: str) -> list[str] | None:
-    override = os.environ.get(f"SPECOPS_{name.upper().replace('-', '_')}")
-    if override:
-        return override.split()
-    beside = Path(sys.executable).with_name(name)
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which(name)
-    return [found] if found else None
-
-
-def _run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[int, str]:
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False, cwd=cwd,
-                              env={**os.environ, **(env or {})})
-    except subprocess.TimeoutExpired:
-        return 124, f"timed out after {TIMEOUT}s"
-    return proc.returncode, proc.stdout + proc.stderr
-
+__all__ = ["INSTALL", "VALIDATORS", "Target", "ToolResult", "find_tool", "locate_tool", "override_variable", "verify"]
 
 def dbt_parse(t: Target, tool: list[str]) -> ToolResult:
     project_dir = t.out / "dbt"
@@ -200,6 +154,15 @@ def k8s_policy(t: Target, tool: list[str]) -> ToolResult:
                       f"{len(files)} manifests, custom resources included")
 
 
+def _integration(name: str) -> Callable[[Target, list[str]], ToolResult]:
+    """A validator of compiler.output.verify_integrations (it finds its own tool and says how to install it)."""
+
+    def run(target: Target, tool: list[str]) -> ToolResult:
+        return getattr(verify_integrations, name)(target, tool)
+
+    return run
+
+
 VALIDATORS: tuple[tuple[str, str | None, Callable[[Target, list[str]], ToolResult]], ...] = (
     ("specops k8s policy", None, k8s_policy),
     ("dbt parse", "dbt", dbt_parse),
@@ -208,6 +171,10 @@ VALIDATORS: tuple[tuple[str, str | None, Callable[[Target, list[str]], ToolResul
     ("actionlint", "actionlint", actionlint),
     ("zizmor", "zizmor", zizmor),
     ("checkov", "checkov", checkov),
+    ("crd schemas", None, _integration("crd_schemas")),
+    ("promtool", "promtool", _integration("promtool_rules")),
+    ("airflow dagbag", None, _integration("airflow_dagbag")),
+    ("gx suites", None, _integration("gx_suites")),
 )
 
 
@@ -219,9 +186,21 @@ def verify(target: Target, only: set[str] | None = None) -> list[ToolResult]:
         if binary is None:
             results.append(run(target, []))
             continue
-        tool = find_tool(binary)
+        tool, missing = locate_tool(binary)
         if tool is None:
-            results.append(ToolResult(label, "skipped", note=f"{binary} is not installed"))
+            results.append(ToolResult(label, "skipped", note=missing))
             continue
         results.append(run(target, tool))
     return results
+
+
+def tool_report() -> list[tuple[str, str, str]]:
+    """(validator, where it was found or "missing", how to install it) for every external validator."""
+    rows = []
+    for label, binary, _ in VALIDATORS:
+        if binary is None:
+            continue
+        tool, missing = locate_tool(binary)
+        found = " ".join(tool) if tool else "missing" + (f" ({missing})" if missing.startswith("SPECOPS_") else "")
+        rows.append((label, found, INSTALL[binary]))
+    return rows + verify_integrations.report()

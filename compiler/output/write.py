@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.emit.base import Artifact
+from compiler.output.scratch import abandoned, scratch_prefix, sweep
 from compiler.paths import shown
 from compiler.spec.diagnostics import UserError
 
 WORKFLOW_PREFIX = "specops-"
+WORKFLOW_SCRATCH = ".specops-tmp-"  # a workflow being written (then renamed into place)
 # folders dbt creates when it runs inside the output; never ours to delete or report
 RUNTIME_DIRS = ("dbt/target", "dbt/logs", "dbt/dbt_packages")
 RUNTIME_FILES = ("dbt/.user.yml", "dbt/package-lock.yml")
@@ -29,31 +31,21 @@ class Drift:
     stale: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)  # left by a killed compile: the next compile repairs
 
     @property
     def clean(self) -> bool:
-        return not (self.stale or self.missing or self.extra)
+        return not (self.stale or self.missing or self.extra or self.interrupted)
 
 
 def _scratch(out: Path, kind: str) -> str:
-    """Prefix of the folders a compile keeps beside `out`; the pid tells whose they are."""
-    return f".{out.name}.specops-{kind}-{os.getpid()}-"
+    """Prefix of the folders a compile keeps beside `out` (scratch_prefix adds the pid: whose they are)."""
+    return f".{out.name}.specops-{kind}-"
 
 
-def _owner_alive(path: Path) -> bool:
-    try:
-        pid = int(path.name.rsplit("-", 2)[-2])
-    except (ValueError, IndexError):
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def interrupted(out: Path) -> list[Path]:
+    """What compiles that were killed left beside `out` (folders of a compile still running are not)."""
+    return sorted(abandoned(out.parent, _scratch(out, "old")) + abandoned(out.parent, _scratch(out, "new")))
 
 
 def _recover(out: Path) -> None:
@@ -63,14 +55,10 @@ def _recover(out: Path) -> None:
     Killed while writing, it left a half-written `-new-` folder: remove it. Folders of a compile
     that is still running (its pid is alive) are left alone.
     """
-    def leftovers(kind: str) -> list[Path]:
-        found = [p for p in out.parent.glob(f".{out.name}.specops-{kind}-*") if not _owner_alive(p)]
-        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
-
-    old = leftovers("old")
+    old = sorted(abandoned(out.parent, _scratch(out, "old")), key=lambda p: (p.stat().st_mtime, p.name))
     if not out.exists() and old:
         os.replace(old.pop(), out)
-    for path in old + leftovers("new"):
+    for path in old + abandoned(out.parent, _scratch(out, "new")):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -127,12 +115,12 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
     if guard and out.is_dir() and any(out.iterdir()) and not _ours(out):
         raise OutputFolderError(f"{out} exists and was not written by specops (it has no specops manifest.json); "
                                 "refusing to replace it: choose another output folder or empty this one")
-    tmp = Path(tempfile.mkdtemp(prefix=_scratch(out, "new"), dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(_scratch(out, "new")), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
         write(_by_folder([(os.path.join(tmp, art.path), art.content) for art in artifacts if art.base == "output"]))
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=_scratch(out, "old"), dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=scratch_prefix(_scratch(out, "old")), dir=out.parent))
             old.rmdir()
             os.replace(out, old)
             os.replace(tmp, out)
@@ -177,11 +165,12 @@ def write_workflows(folder: Path, artifacts: list[Artifact], prefix: str = WORKF
     if not wanted and not folder.exists():
         return
     folder.mkdir(parents=True, exist_ok=True)
+    sweep(folder, WORKFLOW_SCRATCH)
     for path, art in sorted(wanted.items()):
         target = folder / path
         if target.is_file() and target.read_bytes() == art.content:
             continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(WORKFLOW_SCRATCH), dir=folder)
         with os.fdopen(fd, "wb") as handle:
             handle.write(art.content)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
@@ -199,9 +188,13 @@ def check_drift(out: Path, workflows: Path, artifacts: list[Artifact], prefix: s
     """Compare what compile would write with what is on disk.
 
     When the output folder does not exist (teams that do not commit it), only the generated
-    workflows, which must be committed to run, are compared.
+    workflows, which must be committed to run, are compared. What a killed compile left (the previous
+    output set aside, a half-written folder or workflow) is listed as interrupted.
     """
     drift = Drift()
+    drift.interrupted = [shown(p) for p in interrupted(out)]
+    if workflows.is_dir():
+        drift.interrupted += [shown(p) for p in abandoned(workflows, WORKFLOW_SCRATCH)]
     wanted: dict[Path, Artifact] = {}
     for art in artifacts:
         if art.base == "output" and not out.is_dir():

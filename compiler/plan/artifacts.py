@@ -14,6 +14,7 @@ from compiler.plan.diff import _MISSING, diff_values
 MAX_DIFF_LINES = 200
 # the diff of an updated file past the plan's limit (plan.build.MAX_FILE_DIFFS): renderers list it without
 NOT_DIFFED = "(not diffed: only the first {limit} updated files are)"
+REDACTED = "(values not shown"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on plans with many files
 
 
@@ -25,6 +26,7 @@ class ArtifactChange:
     before_sha256: str | None
     after_sha256: str | None
     diff: str
+    redacted: bool = False  # the diff is withheld: the file holds PII or restricted data
 
     @property
     def not_diffed(self) -> bool:
@@ -32,7 +34,8 @@ class ArtifactChange:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.key, "action": self.action, "owner": self.owner,
-                "before_sha256": self.before_sha256, "after_sha256": self.after_sha256, "diff": self.diff}
+                "before_sha256": self.before_sha256, "after_sha256": self.after_sha256, "diff": self.diff,
+                **({"redacted": True} if self.redacted else {})}
 
 
 def _parse(key: str, content: bytes) -> Any:
@@ -82,3 +85,20 @@ def content_diff(key: str, before: bytes, after: bytes) -> str:
         if structural is not None:
             return structural
     return unified_diff(key, before, after)
+
+
+def redacted_diff(what: str, before: bytes, after: bytes) -> str:
+    """Counts and digests instead of the lines of a data file whose values may not be shown."""
+    import hashlib
+
+    old = before.decode("utf-8", errors="replace").splitlines()
+    new = after.decode("utf-8", errors="replace").splitlines()
+    added = removed = 0
+    for line in difflib.unified_diff(old, new, n=0, lineterm=""):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return (f"{REDACTED}: {what}; {added} line(s) added, {removed} removed; "
+            f"{len(old)} -> {len(new)} lines; sha256 {hashlib.sha256(before).hexdigest()[:12]} -> "
+            f"{hashlib.sha256(after).hexdigest()[:12]})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import shutil
 import subprocess
 import tempfile
@@ -10,13 +11,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.apply.state import State, parse_state, read_state_bytes, state_dir
-from compiler.emit.compile import compile_for_plan
-from compiler.emit.manifest import sha256
+from compiler.apply.state import State, check_identity, parse_state, read_state_bytes, state_dir, state_path
+from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.front.check import check_repository
+from compiler.front.load import FileWork, each_file
+from compiler.front.sql import SqlWork, analyze_each
+from compiler.paths import shown
+from compiler.plan.gittree import materialize
 from compiler.plan.model import Baseline
-from compiler.plan.scope import head_snapshots
+from compiler.plan.scope import LazySnapshots
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
+from compiler.spec.project import SpecProject
 
 
 class BaselineError(UserError):
@@ -83,8 +88,9 @@ class PackedSnapshots(Mapping[str, dict]):
         return len(self.packed)
 
 
-# (environment, lineage, serial, state digest, packed snapshots, pending, artifact digests, resource digests)
-StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str]]
+# (environment, lineage, serial, state digest, packed snapshots, pending, artifact digests, resource digests,
+#  project)
+StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str], str]
 
 
 def state_summary(root: Path, env: str, read: Callable[[str], bytes | None] | None = None) -> StateSummary:
@@ -98,11 +104,16 @@ def summarize(state: State) -> StateSummary:
     # the file's digest when there is one (the same bytes give the same digest, without re-serialising)
     return (state.environment, state.lineage, state.serial, state.source_digest or state.digest(),
             {a: marshal.dumps(s) for a, s in state.resources.items()}, dict(state.pending), dict(state.artifacts),
-            state.resource_digests())
+            state.resource_digests(), state.project)
 
 
-def from_summary(root: Path, summary: StateSummary) -> BaselineData:
-    env, lineage, serial, digest, packed, pending, artifacts, resource_digests = summary
+def from_summary(root: Path, summary: StateSummary, env: str | None = None, project: str | None = None) -> BaselineData:
+    """The baseline a state summary gives; given `env` and `project`, a summary of another environment's or
+    project's state is refused (compiler.apply.state.check_identity), wherever the summary came from."""
+    found_env, lineage, serial, digest, packed, pending, artifacts, resource_digests, found_project = summary
+    if env is not None:
+        check_identity(shown(state_path(root, env)), found_env, found_project, lineage, env, project)
+    env = found_env
     info = Baseline("state", None, lineage or None, serial, digest, None)
     return BaselineData(info, PackedSnapshots(packed), pending, AppliedFiles(applied_dir(root, env), artifacts),
                         artifacts, resource_digests)
@@ -126,8 +137,14 @@ def head_sha(root: Path) -> str | None:
         return None
 
 
-def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
-    """Compile the specs as they are at `ref`, from a temporary worktree."""
+def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each, files: FileWork = each_file,
+             compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
+             digests: Callable[[SpecProject], SpecProject] | None = None) -> BaselineData:
+    """Compile the specs as they are at `ref`, from a temporary worktree.
+
+    `files`, `sql`, `compile` and `digests` do the front end's per-file work, the SQL analyses, the compile and
+    the resources' digests; faster equivalents that reuse the head's results for what did not change may be
+    passed (compiler.speed): the result is the same."""
     try:
         top = Path(_git(["rev-parse", "--show-toplevel"], root)).resolve()
     except BaselineError:
@@ -138,24 +155,44 @@ def from_git(root: Path, ref: str, env: str | None) -> BaselineData:
         raise BaselineError(f"unknown git revision '{ref}' (for a branch of the remote, fetch it first: "
                             "git fetch origin)") from None
     rel = root.resolve().relative_to(top)
-    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-"))
+    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-", dir=_near(top)))
     tree = tmp / "tree"
     try:
-        _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
+        if not materialize(top, sha, rel, tree):  # the files that differ from git, the others linked
+            shutil.rmtree(tree, ignore_errors=True)
+            _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
             return BaselineData(Baseline("git", ref, spec_digest=None), {}, {}, {}, {})
-        project, diags = check_repository(spec_root)
+        project, diags = check_repository(spec_root, files, sql)
         if project is None:
             errors = [d for d in diags if d.severity == "error"]
             raise SpecError([Diagnostic(d.code, f"at {ref}: {d.message}", d.file, d.line, d.col, d.address, d.hint)
                              for d in errors])
-        compiled = compile_for_plan(project, env)  # the same scope as the head side: what the plan compares
+        if digests is not None:
+            project = digests(project)
+        compiled = compile(project, env)  # the same scope as the head side: what the plan compares
         contents = {a.key: a.content for a in compiled.artifacts}
         info = Baseline("git", ref, None, None, None, project.spec_digest)
-        return BaselineData(info, head_snapshots(project, env), {}, contents,
-                            {k: sha256(v) for k, v in contents.items()})
+        snapshots = LazySnapshots(project, env)
+        known = {a: project.digest(a) for a in snapshots} if digests is not None else None
+        return BaselineData(info, snapshots, {}, contents, {k: compiled.digest(a) for k, a in
+                                                              ((a.key, a) for a in compiled.artifacts)}, known)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, check=False)
+        if (tree / ".git").exists():  # checked out as a worktree
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True,
+                           check=False)
+            shutil.rmtree(tmp, ignore_errors=True)
+            subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
+
+
+def _near(top: Path) -> str | None:
+    """A folder for the baseline's files on the working tree's file system (hard links need one), else the
+    system's temporary folder: the repository's git folder, which git and specops's discovery never read."""
+    try:
+        common = Path(_git(["rev-parse", "--git-common-dir"], top))
+    except BaselineError:
+        return None
+    common = common if common.is_absolute() else top / common
+    return str(common) if common.is_dir() and os.access(common, os.W_OK) else None

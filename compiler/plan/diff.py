@@ -21,11 +21,17 @@ class AttrChange:
     after: Any
     category: str = "non-breaking"
     forces_replacement: bool = False
+    reason: str | None = None  # why this category, in words (e.g. what a SQL change does)
+    detail: dict[str, Any] | None = None  # what a SQL change does, as data (compiler.plan.sqldiff.SqlChange)
 
     def to_json(self) -> dict[str, Any]:
         out = {"path": self.path, "before": self.before, "after": self.after, "category": self.category}
         if self.forces_replacement:
             out["forces_replacement"] = True
+        if self.reason:
+            out["reason"] = self.reason
+        if self.detail is not None:
+            out["sql_change"] = self.detail
         return out
 
 
@@ -96,7 +102,7 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
                 return ("breaking" if after is True else "non-breaking"), False
             if leaf == "accepted_values":
                 return ("breaking" if _narrowed(before, after) else "non-breaking"), False
-            if leaf == "pii":
+            if leaf in ("pii", "masked"):
                 return "non-breaking", False
             return "non-breaking", False
         if path.startswith("spec.primary_key"):
@@ -113,6 +119,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
             return "breaking", True
         if path.startswith("spec.schedule"):
             return "non-breaking", False
+        if path == "spec.sql_file":  # where the SQL is kept: its text is compared as spec.sql
+            return "metadata", False
         return "non-breaking", False
     if kind == "Model":
         if path.startswith(("spec.training.features", "spec.training.target", "spec.training.dataset")):

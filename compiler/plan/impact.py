@@ -1,14 +1,21 @@
-"""Following each change downstream through the one graph: data, checks, models, deployments.
+"""Following each change downstream, column by column: data, checks, models, deployments.
 
-Each impacted resource gets the work it needs (rebuild, reload, rerun, retrain, rollout) and the
-path that causes it, starting at a direct change: dataset.customers ~ breaking -> transform.x
-rebuild -> dataset.features -> model.churn retrain -> deployment.churn_api rollout.
+A change is turned into what it does to data: a dataset's rows change (new seed data, another source,
+a changed filter or join), or some of its columns (dropped, retyped, other values, added). That effect
+flows only to consumers that read an affected column (the SQL's lineage, a check's columns, a model's
+features and target) or whose input rows change: a transform that reads a changed column rebuilds, and
+its output's columns fed by it change in turn; a model retrains only when its training rows or one of its
+columns can change; a deployment rolls out only when its model retrains or its own spec changes.
+
+Each impacted resource gets the work it needs (rebuild, reload, rerun, retrain, rollout) and the path
+that causes it, with the column at each step: dataset.raw_sales.quantity ~ breaking -> transform.x
+(filter) -> dataset.sales -> model.m (feature total) retrain -> deployment.api rollout.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +23,15 @@ from compiler.plan.diff import SEVERITY
 from compiler.spec.project import SpecProject
 
 WORK = {"transform": "rebuild", "quality_rule": "rerun", "model": "retrain", "deployment": "rollout"}
+
+Step = tuple[str, str]  # (address, what at that step: a column, or how it is read, in parentheses)
+Trail = tuple[Step, ...]
+
+_COLUMN = re.compile(r"spec\.columns\[(\w+)\](?:\.(\w+))?")
+# dataset attributes that change the generated model's contract: its producer rebuilds
+_CONTRACT_LEAVES = {None, "type", "required"}
+# model attributes that change neither training nor what is served
+_MODEL_NO_WORK = ("spec.training.schedule", "spec.drift")
 
 
 @dataclass(frozen=True)
@@ -26,105 +42,282 @@ class Impact:
     category: str  # the cause's category, carried downstream
     path: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    via: tuple[str, ...] = field(default=())  # per step of `path`: the column, or how it is read ('' if nothing)
+
+    def steps(self) -> list[str]:
+        """The path as a reader sees it: `dataset.x.col`, `transform.t (filter)`, `model.m`."""
+        out = []
+        for i, address in enumerate(self.path):
+            what = self.via[i] if i < len(self.via) else ""
+            if not what:
+                out.append(address)
+            elif what.startswith("("):
+                out.append(f"{address} {what}")
+            else:
+                out.append(f"{address}.{what}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "work": self.work, "cause": self.cause, "category": self.category,
-                "direct": self.address == self.cause, "path": list(self.path), "notes": list(self.notes)}
+        out = {"address": self.address, "work": self.work, "cause": self.cause, "category": self.category,
+               "direct": self.address == self.cause, "path": list(self.path), "notes": list(self.notes)}
+        if any(self.via):
+            out["via"] = list(self.via)
+            out["steps"] = self.steps()
+        return out
 
 
 def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str | None:
     """The work a directly changed resource needs itself."""
-    kind = address.split(".", 1)[0]
+    kind, _, name = address.partition(".")
     if kind == "dataset":
-        ds = project.datasets.get(address.split(".", 1)[1])
+        ds = project.datasets.get(name)
         if ds is not None and ds.source is not None:
-            return "reload" if ds.source.type == "file" else "rerun"
-        return None  # its producing transform rebuilds it (added as an impact)
+            if not attr_paths or any(p.startswith("spec.source") for p in attr_paths):  # new, or its data moved
+                return "reload" if ds.source.type == "file" else "rerun"
+            return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
+        if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
+            return "rerun"  # only its tests change (unique, accepted values, keys, freshness)
+        return None  # its producing transform rebuilds it (added as an impact), or nothing runs
     if kind == "transform" and attr_paths and all(p.startswith("spec.schedule") for p in attr_paths):
         return None  # only the CronJob changes (an artifact)
+    if kind == "model" and attr_paths and all(p.startswith(_MODEL_NO_WORK) for p in attr_paths):
+        return None  # only the schedules (CronJobs) change
     return WORK.get(kind)
 
 
-def _dropped_columns(changes: list[Any]) -> list[str]:
-    out = []
+def _pii_only(path: str) -> bool:
+    m = _COLUMN.fullmatch(path)
+    return m is not None and m.group(2) in ("pii", "masked")
+
+
+def _contract(paths: list[str]) -> bool:
+    return any((m := _COLUMN.fullmatch(p)) is not None and m.group(2) in _CONTRACT_LEAVES for p in paths)
+
+
+@dataclass
+class _Effect:
+    """How one dataset's data changes, and the trail (from a direct change) that says why."""
+
+    cause: str
+    category: str
+    rows: Trail | None = None
+    columns: dict[str, tuple[str, Trail]] = field(default_factory=dict)  # column -> (dropped|retyped|changed|added)
+
+
+class _Walk:
+    def __init__(self, project: SpecProject):
+        self.project = project
+        self.graph = project.graph
+        self.lineage = project.lineage
+        self.found: dict[str, Impact] = {}
+        self.effects: dict[str, _Effect] = {}
+        self.queue: list[tuple[int, str]] = []
+        self.rank = self.graph.rank()
+        self.done: set[str] = set()  # datasets whose effect has flowed downstream
+
+    def add(self, address: str, work: str, cause: str, category: str, trail: Trail, notes: tuple[str, ...] = ()
+            ) -> None:
+        if address not in self.found:
+            self.found[address] = Impact(address, work, cause, category, tuple(a for a, _ in trail), notes,
+                                         tuple(v for _, v in trail))
+
+    def effect(self, dataset: str, cause: str, category: str, rows: Trail | None,
+               columns: dict[str, tuple[str, Trail]]) -> None:
+        if rows is None and not columns:
+            return
+        e = self.effects.get(dataset)
+        if e is None:
+            e = self.effects[dataset] = _Effect(cause, category)
+            heapq.heappush(self.queue, (self.rank.get(f"dataset.{dataset}", 0), dataset))
+        if e.rows is None and rows is not None:
+            e.rows = rows
+        for col, found in columns.items():
+            e.columns.setdefault(col, found)
+
+    # --- direct changes -------------------------------------------------------------------------------
+
+    def direct(self, cause: str, category: str, changes: list[Any]) -> None:
+        paths = [c.path for c in changes]
+        kind, _, name = cause.partition(".")
+        work = own_work(self.project, cause, paths)
+        first = _first_column(changes) if kind == "dataset" else ""
+        if work:
+            self.add(cause, work, cause, category, ((cause, first),))
+        if kind == "dataset":
+            self.direct_dataset(cause, name, category, changes)
+        elif kind == "transform":
+            self.direct_transform(cause, name, category, changes)
+        elif kind == "model" and work:
+            self.rollouts(cause, category, ((cause, ""),))
+        elif kind == "environment":
+            for child in self.graph.children(cause):
+                if child.startswith("deployment."):
+                    self.add(child, "rollout", cause, category, ((cause, ""), (child, "")))
+
+    def direct_dataset(self, cause: str, name: str, category: str, changes: list[Any]) -> None:
+        producer = self.project.producer(name)
+        if producer is not None and _contract([c.path for c in changes]):
+            self.add(producer.address, "rebuild", cause, category, ((cause, _first_column(changes)),
+                                                                    (producer.address, "")),
+                     ("produces the changed dataset",))
+        rows: Trail | None = None
+        columns: dict[str, tuple[str, Trail]] = {}
+        for c in changes:
+            m = _COLUMN.fullmatch(c.path)
+            if m is not None:
+                col, leaf = m.group(1), m.group(2)
+                if leaf is None:
+                    how = "dropped" if c.after is None else "added" if c.before is None else "changed"
+                elif leaf == "type":
+                    how = "retyped"
+                else:
+                    continue  # constraints and flags: the data is the same
+                columns.setdefault(col, (how, ((cause, col),)))
+            elif c.path.startswith("spec.source") and rows is None:
+                rows = ((cause, "(data)" if "content" in c.path else "(source)"),)
+        self.effect(name, cause, category, rows, columns)
+
+    def direct_transform(self, cause: str, name: str, category: str, changes: list[Any]) -> None:
+        t = self.project.transforms.get(name)
+        if t is None:
+            return
+        rows: Trail | None = None
+        columns: dict[str, tuple[str, Trail]] = {}
+        out = f"dataset.{t.output}"
+        if not changes:  # a new transform: what it writes is new
+            rows = ((cause, "(new)"), (out, ""))
+        for c in changes:
+            if c.path == "spec.output":
+                rows = ((cause, "(output)"), (out, ""))
+            elif c.path == "spec.sql":
+                d = c.detail
+                if d is None or d.get("rows_change"):
+                    rows = rows or ((cause, f"({', '.join(d.get('clauses') or ['rows'])})" if d else "(SQL)"),
+                                    (out, ""))
+                if d is not None:
+                    for col in d.get("removed", ()):
+                        columns.setdefault(col, ("dropped", ((cause, f"(drops {col})"), (out, col))))
+                    for col in d.get("changed", ()):
+                        columns.setdefault(col, ("changed", ((cause, f"(→ {col})"), (out, col))))
+                    for col in d.get("added", ()):
+                        columns.setdefault(col, ("added", ((cause, f"(adds {col})"), (out, col))))
+        self.effect(t.output, cause, category, rows, columns)
+
+    def rollouts(self, model: str, category: str, trail: Trail, cause: str | None = None) -> None:
+        for child in self.graph.children(model):
+            if child.startswith("deployment."):
+                self.add(child, "rollout", cause or model, category, (*trail, (child, "")))
+
+    # --- data flowing downstream ------------------------------------------------------------------------
+
+    def flow(self) -> None:
+        done = self.done
+        while self.queue:
+            _, dataset = heapq.heappop(self.queue)
+            if dataset in done:
+                continue
+            done.add(dataset)
+            e = self.effects[dataset]
+            for child in self.graph.children(f"dataset.{dataset}"):
+                kind, _, name = child.partition(".")
+                if kind == "transform":
+                    self.into_transform(dataset, e, name)
+                elif kind == "quality_rule":
+                    self.into_rule(dataset, e, child)
+                elif kind == "model":
+                    self.into_model(dataset, e, name)
+
+    def into_transform(self, dataset: str, e: _Effect, name: str) -> None:
+        t = self.project.transforms[name]
+        address, out = t.address, f"dataset.{t.output}"
+        analysis = self.lineage.analysis_of(name)
+        rows: Trail | None = None
+        columns: dict[str, tuple[str, Trail]] = {}
+        notes: list[str] = []
+        if e.rows is not None:
+            rows = (*e.rows, (address, "(reads its rows)"), (out, ""))
+        elif analysis is None or not analysis.ok:
+            changed = [trail for how, trail in e.columns.values() if how != "added"]
+            if changed:  # what the SQL reads is unknown: assume everything
+                rows = (*changed[0], (address, "(SQL not analysed)"), (out, ""))
+        else:
+            for col, (how, trail) in sorted(e.columns.items()):
+                if how == "added":
+                    if dataset in analysis.star_inputs:
+                        columns.setdefault(col, ("added", (*trail, (address, "(select *)"), (out, col))))
+                        notes.append(f"select * passes the new column '{col}' of dataset.{dataset} into its output")
+                    continue
+                fed = [c.name for c in analysis.columns if (dataset, col) in c.sources]
+                for oc in fed:
+                    columns.setdefault(oc, ("changed", (*trail, (address, f"(→ {oc})"), (out, oc))))
+                clauses = sorted({cl for d, c, cl in analysis.row_reads if d == dataset and c == col})
+                if clauses and rows is None:
+                    rows = (*trail, (address, f"({', '.join(clauses)})"), (out, ""))
+                if how == "dropped" and (fed or clauses):
+                    notes.append(f"its SQL reads dropped column '{col}' of dataset.{dataset}")
+        if rows is None and not columns:
+            return
+        trail = rows if rows is not None else next(iter(columns.values()))[1]
+        # a new column passed on by select * breaks the output's declared columns: breaking for this consumer
+        category = "breaking" if any(how == "added" for how, _ in columns.values()) else e.category
+        self.add(address, "rebuild", e.cause, category, trail[:-1], tuple(notes))
+        self.effect(t.output, e.cause, category, rows, columns)
+
+    def into_rule(self, dataset: str, e: _Effect, address: str) -> None:
+        if e.rows is not None:
+            self.add(address, "rerun", e.cause, e.category, (*e.rows, (address, "")))
+            return
+        reads = self.lineage.reads_of(address)
+        for col, (how, trail) in sorted(e.columns.items()):
+            if how != "added" and (dataset, col) in reads:
+                self.add(address, "rerun", e.cause, e.category, (*trail, (address, "(check)")))
+                return
+
+    def into_model(self, dataset: str, e: _Effect, name: str) -> None:
+        m = self.project.models[name]
+        tr = m.training
+        if tr is None or tr.dataset != dataset:
+            return
+        trail: Trail | None = None
+        notes: tuple[str, ...] = ()
+        if e.rows is not None:
+            trail = (*e.rows, (m.address, "(training rows)"))
+        else:
+            for col in (*tr.features, tr.target):
+                found = e.columns.get(col)
+                if found is not None and found[0] != "added":
+                    role = "target" if col == tr.target else "feature"
+                    trail = (*found[1], (m.address, f"({role} {col})"))
+                    if found[0] == "dropped":
+                        notes = (f"trained on dropped column '{col}'",)
+                    break
+        if trail is None:
+            return
+        self.add(m.address, "retrain", e.cause, e.category, trail, notes)
+        self.rollouts(m.address, e.category, trail, e.cause)
+
+
+def _first_column(changes: list[Any]) -> str:
     for c in changes:
-        m = re.fullmatch(r"spec\.columns\[(\w+)\]", c.path)
-        if m and c.after is None:
-            out.append(m.group(1))
-    return out
+        m = _COLUMN.fullmatch(c.path) or _COLUMN.match(c.path)
+        if m is not None:
+            return m.group(1)
+    return ""
 
 
 def follow(project: SpecProject, direct: dict[str, tuple[str, list[Any]]]) -> list[Impact]:
     """Impacts of direct changes {address: (category, attribute changes)}, dependencies first.
 
-    One breadth-first walk per cause, most severe first; a node an earlier cause already walked
-    through is not walked again (everything below it is claimed already), so the whole is linear
-    in the size of the graph even when every resource changed (a first plan).
+    Direct changes are taken most severe first (the first to reach a resource gives its path); the data
+    effects then flow through the datasets in graph order, each dataset once: linear in the graph's size.
     """
-    graph = project.graph
-    found: dict[str, Impact] = {}
-    expanded: set[str] = set()
+    walk = _Walk(project)
     order = sorted(direct.items(), key=lambda kv: (-SEVERITY[kv[1][0]], kv[0]))
-    for cause, (category, changes) in order:
-        if category == "metadata" or cause not in graph:
-            continue
-        work = own_work(project, cause, [c.path for c in changes])
-        if work:
-            found.setdefault(cause, Impact(cause, work, cause, category, (cause,)))
-        kind, name = cause.split(".", 1)
-        producer = project.producer(name) if kind == "dataset" else None
-        if producer is not None:  # the transform writing the changed dataset runs again (upstream of it)
-            found.setdefault(producer.address, Impact(producer.address, "rebuild", cause, category,
-                                                      (cause, producer.address), ("produces the changed dataset",)))
-        if kind == "transform" and work is None:
-            continue  # only its schedule changed: nothing downstream has to run
-        dropped = _dropped_columns(changes)
-        parent: dict[str, str | None] = {cause: None}
-        queue = deque([cause])
-        while queue:
-            node = queue.popleft()
-            if node in expanded:
-                continue
-            expanded.add(node)
-            for child in graph.children(node):
-                if child in parent:
-                    continue
-                parent[child] = node
-                queue.append(child)
-                child_work = WORK.get(child.split(".", 1)[0])
-                if child_work and child not in found:
-                    found[child] = Impact(child, child_work, cause, category, _path(parent, child),
-                                          _notes(project, child, cause, dropped))
-    if not found:
+    for severity in sorted({SEVERITY[c] for c, _ in direct.values()}, reverse=True):
+        for cause, (category, changes) in order:  # the breaking changes and what they reach first
+            if SEVERITY[category] == severity and category != "metadata" and cause in walk.graph:
+                walk.direct(cause, category, changes)
+        walk.flow()
+    if not walk.found:
         return []
-    rank = graph.rank()  # in graph order (make_plan sorts by it too: computed once)
-    return sorted(found.values(), key=lambda i: (rank[i.address], i.address))
-
-
-def _path(parent: dict[str, str | None], node: str) -> tuple[str, ...]:
-    steps = [node]
-    while (up := parent[steps[-1]]) is not None:
-        steps.append(up)
-    return tuple(reversed(steps))
-
-
-def _notes(project: SpecProject, target: str, cause: str, dropped: list[str]) -> tuple[str, ...]:
-    """Say which dropped columns a downstream resource reads directly from the changed dataset."""
-    if not dropped or not cause.startswith("dataset."):
-        return ()
-    source = cause.split(".", 1)[1]
-    kind, name = target.split(".", 1)
-    notes = []
-    if kind == "transform" and source in project.transforms[name].inputs:
-        sql = project.transforms[name].sql.lower()
-        for col in dropped:
-            if re.search(rf"\b{re.escape(col.lower())}\b", sql):
-                notes.append(f"its SQL reads dropped column '{col}' of dataset.{source}")
-    elif kind == "model":
-        tr = project.models[name].training
-        assert tr is not None
-        if tr.dataset == source:
-            for col in dropped:
-                if col in tr.features or col == tr.target:
-                    notes.append(f"trained on dropped column '{col}'")
-    return tuple(notes)
+    return sorted(walk.found.values(), key=lambda i: (walk.rank.get(i.address, 0), i.address))

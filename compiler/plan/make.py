@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
-from compiler.plan.artifacts import NOT_DIFFED, ArtifactChange, content_diff
+from compiler.front.load import FileWork, each_file
+from compiler.front.sql import SqlJob, SqlWork, analyze_each
+from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
-from compiler.plan.diff import AttrChange, classify
+from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.scope import artifact_in_scope, in_scope
+from compiler.plan.sqldiff import compare
+from compiler.spec.lineage import Lineage
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
@@ -20,7 +26,9 @@ MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
-              selected: set[str] | None = None, git_sha: str | None = None) -> Plan:
+              selected: set[str] | None = None, git_sha: str | None = None, sql: SqlWork = analyze_each) -> Plan:
+    """The plan of `env`: head (`project`, `compiled`) against `base`. `sql` analyses the baseline's SQL
+    (compiler.front.sql; compiler.speed passes a remembering one)."""
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
     old_snaps = base.resources
     before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
@@ -52,6 +60,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 continue
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
+    _categorize_sql(project, changes, direct, sql)
     impacts = [i for i in follow(project, direct) if in_scope(i.address, env, project)]
     listed = {i.address for i in impacts}
     for address, item in sorted(base.pending.items()):
@@ -92,29 +101,209 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                     diff = "(previous content not kept)"
                 else:
                     diffed += 1
-                    diff = content_diff(key, old_bytes, art.content)
-        artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff))
+                    secret = _sensitive(project, owner)
+                    diff = redacted_diff(secret, old_bytes, art.content) if secret else content_diff(
+                        key, old_bytes, art.content)
+        redacted = action == "update" and diff.startswith(REDACTED)
+        artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
+    changes = [_redact_values(project, c) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
         resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
+        approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
     )
+
+
+def _lineage(project: SpecProject, changes: list[ResourceChange]) -> Mapping[str, dict]:
+    names = [c.address.split(".", 1)[1] for c in changes if c.kind == "Transform" and c.action != "delete"]
+    return LineageJson(project.lineage, [n for n in names if project.lineage.analysis_of(n) is not None])
+
+
+class LineageJson(Mapping[str, dict]):
+    """The changed transforms' lineage as JSON, made when the plan is written as JSON (a first plan has
+    thousands)."""
+
+    def __init__(self, lineage: Lineage, names: list[str]):
+        self.lineage, self.names = lineage, names
+
+    def __getitem__(self, name: str) -> dict:
+        found = self.lineage.analysis_of(name) if name in self.names else None
+        if found is None:
+            raise KeyError(name)
+        return found.to_json()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _sensitive(project: SpecProject, owner: str | None) -> str | None:
+    """Why the values in a dataset's files may not be shown (restricted, or PII columns), else None."""
+    if owner is None or not owner.startswith("dataset."):
+        return None
+    name = owner.split(".", 1)[1]
+    ds = project.datasets.get(name)
+    if ds is None:
+        return None
+    if ds.classification == "restricted":
+        return f"dataset.{name} is restricted"
+    pii = sorted({c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(name, {})))
+    if pii:
+        return f"dataset.{name} has PII columns ({', '.join(pii)})"
+    return None
+
+
+def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChange:
+    """Listed values of a PII column (a column's accepted values, an accepted_values check's values), or of any
+    column of a restricted dataset, as a count: in the attribute changes and in the snapshots before and after."""
+    if change.kind not in ("Dataset", "QualityRule"):
+        return change
+    name = change.address.split(".", 1)[1]
+    lineage = project.lineage
+    if not _lists_values(project, change, name):
+        return change  # the common case, decided on the resources without making a snapshot
+
+    def secret(dataset: str | None, column: str | None) -> bool:
+        ds = project.datasets.get(dataset or "")
+        return ds is not None and column is not None and (
+            ds.classification == "restricted" or bool((c := ds.column(column)) and c.pii)
+            or lineage.is_pii(ds.name, column))
+
+    def hidden_paths(snap: dict | None) -> dict[str, list]:
+        """attribute path -> the values it lists, for the values that may not be shown."""
+        spec = (snap or {}).get("spec") or {}
+        out = {}
+        if change.kind == "Dataset":
+            for col in spec.get("columns") or []:
+                if isinstance(col, dict) and col.get("accepted_values") and secret(name, col.get("name")):
+                    out[f"spec.columns[{col['name']}].accepted_values"] = col["accepted_values"]
+        else:
+            for check in spec.get("checks") or []:
+                if isinstance(check, dict) and check.get("values") and secret(spec.get("dataset"), check.get("column")):
+                    out[f"spec.checks[{check.get('name')}].values"] = check["values"]
+        return out
+
+    paths = {**hidden_paths(change.before), **hidden_paths(change.after)}
+    if not paths:
+        return change
+    items = {p.rsplit(".", 1)[0] for p in paths}  # a whole column or check added or removed lists them too
+    attrs = tuple(replace(a, before=_count(a.before), after=_count(a.after)) if a.path in paths else
+                  replace(a, before=_redacted_item(a.before), after=_redacted_item(a.after)) if a.path in items else a
+                  for a in change.changes)
+    return replace(change, changes=attrs, before=_redacted(change.before, change.kind),
+                   after_of=_redacted(change.after, change.kind))
+
+
+def _lists_values(project: SpecProject, change: ResourceChange, name: str) -> bool:
+    """Whether the change's resource, before or now, lists values (accepted values) at all."""
+    spec = (change.before or {}).get("spec") or {}
+    if any(isinstance(i, dict) and (i.get("accepted_values") or i.get("values"))
+           for i in (spec.get("columns") or spec.get("checks") or [])):
+        return True
+    if change.kind == "Dataset":
+        ds = project.datasets.get(name)
+        return ds is not None and any(c.accepted_values for c in ds.columns)
+    rule = project.rules.get(name)
+    return rule is not None and any(c.values for c in rule.checks)
+
+
+def _redacted_item(item: object) -> object:
+    if not isinstance(item, dict):
+        return item
+    return {k: _count(v) if k in ("accepted_values", "values") else v for k, v in item.items()}
+
+
+def _redacted(snap: dict | None, kind: str) -> dict | None:
+    """A copy of a snapshot with every listed value of its columns or checks counted, not shown."""
+    if snap is None:
+        return None
+    out = copy.deepcopy(snap)
+    spec = out.get("spec") or {}
+    for item in (spec.get("columns") if kind == "Dataset" else spec.get("checks")) or []:
+        key = "accepted_values" if kind == "Dataset" else "values"
+        if isinstance(item, dict) and isinstance(item.get(key), list) and item[key]:
+            item[key] = _count(item[key])
+    return out
+
+
+def _count(values: object) -> object:
+    return f"({len(values)} values, not shown)" if isinstance(values, list) else values
+
+
+def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChange],
+               impacts: list[Impact]) -> list[str]:
+    """Environments whose protection.required_approval a reviewer must give for this plan."""
+    if not (changes or impacts):
+        return []
+    if env is not None:
+        e = project.environments.get(env)
+        return [env] if e is not None and e.required_approval else []
+    touched = {c.address for c in changes} | {i.address for i in impacts}
+    envs = {d.environment for d in project.deployments.values() if d.address in touched}
+    envs |= {a.split(".", 1)[1] for a in touched if a.startswith("environment.")}
+    return sorted(e for e in envs if e in project.environments and project.environments[e].required_approval)
+
+
+def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
+                    direct: dict[str, tuple[str, list[AttrChange]]], sql: SqlWork) -> None:
+    """Give each changed transform SQL the category of what it does (compiler.plan.sqldiff), in place."""
+    lineage = project.lineage
+    todo: list[tuple[int, int, SqlJob]] = []
+    for i, change in enumerate(changes):
+        if change.kind != "Transform" or change.before is None:
+            continue
+        for j, attr in enumerate(change.changes):
+            if attr.path == "spec.sql" and isinstance(attr.before, str):
+                inputs = (change.before.get("spec") or {}).get("inputs") or []
+                schema = tuple((n, project.datasets[n].column_names) for n in dict.fromkeys(inputs)
+                               if n in project.datasets)
+                todo.append((i, j, (attr.before, lineage.dialect, schema)))
+    if not todo:
+        return
+    olds = sql([job for _, _, job in todo])
+    for (i, j, _), old in zip(todo, olds, strict=True):
+        change = changes[i]
+        new = lineage.analysis_of(change.address.split(".", 1)[1])
+        if new is None:
+            continue
+        found = compare(old, new)
+        attrs = list(change.changes)
+        attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
+        category = max((a.category for a in attrs), key=SEVERITY.__getitem__)
+        changes[i] = replace(change, changes=tuple(attrs), category=category)
+        direct[change.address] = (category, attrs)
 
 
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
                      compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
-                     summary: Callable[[Path, str], StateSummary] = state_summary) -> tuple[Compiled, Plan]:
+                     summary: Callable[[Path, str], StateSummary] = state_summary,
+                     sql: SqlWork = analyze_each, base: BaseWork | None = None) -> tuple[Compiled, Plan]:
     """The compiled project and the plan of `env` against its last apply, or against git revision `against`.
 
     `compile` makes the artifacts the plan compares (compile_for_plan's, or apply's whole compile) and
-    `summary` reads the environment's state; faster equivalents may be passed (compiler.speed).
+    `summary` reads the environment's state, `sql` analyses SQL, `base` does the per-file work, the compile and
+    the digests of a git baseline; faster equivalents may be passed (compiler.speed).
     """
     compiled = compile(project, env)
     if against:
-        base = from_git(project.root, against, env)
+        work = base or BaseWork()
+        baseline = from_git(project.root, against, env, sql=sql, files=work.files, compile=work.compile,
+                            digests=work.digests)
     else:
         if env is None:
             raise ValueError("a plan against the last apply needs an environment")
-        base = from_summary(project.root, summary(project.root, env))
-    return compiled, make_plan(project, compiled, base, env, selected, head_sha(project.root))
+        baseline = from_summary(project.root, summary(project.root, env), env, project.project.name)
+    return compiled, make_plan(project, compiled, baseline, env, selected, head_sha(project.root), sql)
+
+
+@dataclass(frozen=True)
+class BaseWork:
+    """How a git baseline is loaded, compiled and digested (compiler.speed passes faster equivalents)."""
+
+    files: FileWork = each_file
+    compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan
+    digests: Callable[[SpecProject], SpecProject] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,8 @@ class Plan:
     artifact_digests: dict[str, str] = field(default_factory=dict)
     selection: list[str] = field(default_factory=list)
     git_sha: str | None = None
+    approvals: list[str] = field(default_factory=list)  # environments whose required_approval applies
+    lineage: Mapping[str, dict] = field(default_factory=dict)  # changed transform -> its SQL lineage (JSON)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:
@@ -116,6 +119,8 @@ class Plan:
                    for w in ("rebuild", "reload", "rerun", "retrain", "rollout")},
             },
             "artifact_changes": [a.to_json() for a in self.artifact_changes],
+            "approvals": list(self.approvals),
+            "lineage": dict(sorted(self.lineage.items())),
             "artifact_digests": dict(sorted(self.artifact_digests.items())),
             "summary": self.summary(),
             "summary_line": self.summary_line(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.plan.model import SYMBOLS, Plan, ResourceChange
 from compiler.plan.spec_paths import spec_path
@@ -13,6 +14,7 @@ MARKER = "<!-- specops-plan -->"
 MAX_MARKDOWN = 65_000
 UNWRAPPED_LINES = 12
 MAX_LISTED = 50
+MAX_MOVES = 20  # retrains and rollouts listed (with their path) among the decisions
 MAX_SECTION = 20_000  # characters of attribute diffs shown before '… and N more'
 
 Style = Callable[..., str]
@@ -44,51 +46,92 @@ def _text_diff(before: str, after: str) -> list[str]:
     return [f"    {ln}" for ln in lines[:30]] + ([f"    ... ({len(lines) - 30} more lines)"] if len(lines) > 30 else [])
 
 
+def list_delta(before: object, after: object) -> str | None:
+    """`+ a, - b` for two lists of plain values (None when they are not both such lists)."""
+    if not (isinstance(before, list) and isinstance(after, list)):
+        return None
+    if any(isinstance(v, dict | list) for v in (*before, *after)):
+        return None
+    gone = [v for v in before if v not in after]
+    new = [v for v in after if v not in before]
+    if not gone and not new:
+        return "(reordered)"
+    return ", ".join([*(f"+ {_scalar(v)}" for v in new), *(f"- {_scalar(v)}" for v in gone)])
+
+
+def _scalar(v: object) -> str:
+    return v if isinstance(v, str) and v and v.strip() == v and "," not in v else json.dumps(v, default=str)
+
+
+def _attr_summary(kind: str, c: AttrChange) -> str:
+    """One attribute change in a few words: `spec.training.features: + txn_cnt_24h`."""
+    path = spec_path(kind, c.path)
+    if c.path.endswith(".content.sha256"):
+        return f"{path}: changed (sha256 {str(c.before)[:12]} → {str(c.after)[:12]})"
+    if c.reason:
+        return f"{path}: {c.reason}"
+    delta = list_delta(c.before, c.after)
+    if delta is not None:
+        return f"{path}: {delta}"
+    if c.before is None:
+        return f"+ {path}"
+    if c.after is None:
+        return f"- {path}"
+    if isinstance(c.before, str) and isinstance(c.after, str) and len(c.before) + len(c.after) > 60:
+        return f"{path}: changed"
+    return f"{path}: {_value(c.before)} → {_value(c.after)}"
+
+
 def _attr_lines(change: ResourceChange) -> list[str]:
     lines = []
     for c in change.changes:
         mark = "+" if c.before is None else "-" if c.after is None else "~"
         note = "  # forces replacement" if c.forces_replacement else ""
+        why = f"  ({c.reason})" if c.reason else ""
         long_text = (isinstance(c.before, str) and isinstance(c.after, str)
                      and ("\n" in c.before + c.after or len(c.before) + len(c.after) > 160))
+        delta = list_delta(c.before, c.after)
         if long_text:
-            lines.append(f"{mark} {spec_path(change.kind, c.path)}: (text changed)  [{c.category}]{note}")
+            lines.append(f"{mark} {spec_path(change.kind, c.path)}: (text changed)  [{c.category}]{why}{note}")
             lines += _text_diff(c.before, c.after)
+        elif delta is not None:
+            lines.append(f"{mark} {spec_path(change.kind, c.path)}: {delta}  [{c.category}]{why}{note}")
         else:
             lines.append(f"{mark} {spec_path(change.kind, c.path)}: {_value(c.before)} -> {_value(c.after)}  "
-                         f"[{c.category}]{note}")
+                         f"[{c.category}]{why}{note}")
     return lines
 
 
-def _cause(plan: Plan, address: str, category: str) -> str:
-    """The first step of an impact chain: the changed resource with its action and category."""
+def _cause(plan: Plan, step: str, address: str, category: str) -> str:
+    """The first step of an impact chain: the changed resource (and column) with its action and category."""
     action = plan.action_of(address)
     if action is None:
-        return f"{address} (pending)"
-    return f"{address} {SYMBOLS[action]} {'new' if action == 'create' else category}"
+        return f"{step} (pending)"
+    return f"{step} {SYMBOLS[action]} {'new' if action == 'create' else category}"
 
 
 CHAIN_ENDS = 4  # steps shown at each end of a longer impact chain (the JSON plan has them all)
 
 
-def _chain(plan: Plan, impact_path: tuple[str, ...], category: str) -> list[str]:
-    """The steps of a chain, from the change to the resource; in a deep DAG, the middle of a long one is
-    counted instead of listed (a chain through a hundred transforms made lines of thousands of characters)."""
-    parts = [_cause(plan, impact_path[0], category), *impact_path[1:]]
+def _chain(plan: Plan, impact: Impact) -> list[str]:
+    """The steps of a chain, from the change to the resource, each with its column or how it reads it; in a
+    deep DAG, the middle of a long one is counted instead of listed (the JSON plan has every step)."""
+    steps = impact.steps()
+    parts = [_cause(plan, steps[0], impact.path[0], impact.category), *steps[1:]]
     if len(parts) > 2 * CHAIN_ENDS + 1:
         parts = [*parts[:CHAIN_ENDS], f"({len(parts) - 2 * CHAIN_ENDS} more)", *parts[-CHAIN_ENDS:]]
     return parts
 
 
-def _path(plan: Plan, impact_path: tuple[str, ...], category: str, work: str) -> str:
-    parts = _chain(plan, impact_path, category)
-    parts[-1] = f"{parts[-1]} {work}" if len(parts) > 1 else f"{parts[-1]} ({work})"
+def _path(plan: Plan, impact: Impact) -> str:
+    parts = _chain(plan, impact)
+    parts[-1] = f"{parts[-1]} {impact.work}" if len(parts) > 1 else f"{parts[-1]} ({impact.work})"
     return " -> ".join(parts)
 
 
-def _md_chain(plan: Plan, impact_path: tuple[str, ...], category: str) -> str:
-    """`dataset.a ~ breaking → transform.b → dataset.c → model.d`: from the change to the resource."""
-    return " → ".join(_chain(plan, impact_path, category))
+def _md_chain(plan: Plan, impact: Impact) -> str:
+    """`dataset.a.col ~ breaking → transform.b (filter) → dataset.c → model.d`: from the change to the resource."""
+    return " → ".join(_chain(plan, impact))
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -118,7 +161,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
         out.append(style("Impact across the graph", bold=True))
         for i in plan.impacts:
             out.append(f"  {i.work:<8} {i.address}")
-            out.append(f"           {_path(plan, i.path, i.category, i.work)}")
+            out.append(f"           {_path(plan, i)}")
             for note in i.notes:
                 out.append(style(f"           note: {note}", fg="yellow"))
         out.append("")
@@ -184,62 +227,100 @@ def _cut(text: str, limit: int) -> str:
     return text + "\n</details>\n" * max(0, text.count("<details>") - text.count("</details>"))
 
 
+WORK_ORDER = ("retrain", "rollout", "rebuild", "reload", "rerun")
+
+
+def _danger(plan: Plan) -> list[ResourceChange]:
+    return [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
+
+
+def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
+    """What a reviewer decides on: approvals, breaking changes and destroys (why), retrains and rollouts (each
+    with the path that causes it). Also the resource changes and impacts shown, which are not shown again."""
+    danger = _danger(plan)[:MAX_LISTED]
+    moves = [i for i in plan.impacts if i.work in ("retrain", "rollout")]
+    if not (danger or moves or plan.approvals):
+        return [], set(), set()
+    out = ["> [!WARNING]", "> **Needs a decision**"]
+    if plan.approvals:
+        out.append("> - **Approval required** in " + ", ".join(f"`{e}`" for e in plan.approvals)
+                   + " (protection.required_approval)")
+    for c in danger:
+        why = "; ".join(_attr_summary(c.kind, a) for a in c.changes if a.category == "breaking")
+        line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
+        out.append(line + (f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""))
+    rest = len(_danger(plan)) - len(danger)
+    if rest:
+        out.append(f"> - … and {rest} more breaking changes or destroys (in the table below)")
+    shown: set[str] = set()
+    for work in ("retrain", "rollout"):
+        items = [i for i in moves if i.work == work]
+        for i in items[:MAX_MOVES]:
+            out.append(f"> - **{work}** `{i.address}`, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
+            shown.add(i.address)
+        if len(items) > MAX_MOVES:
+            out.append(f"> - … and {len(items) - MAX_MOVES} more to {work} (in the impact below)")
+    return [*out, ""], {c.address for c in danger}, shown
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def render_markdown(plan: Plan) -> str:
-    """The sticky PR comment: summary and breaking/destroy items first, long sections collapsed.
+    """The sticky PR comment: what a reviewer decides on first, then each change once, long sections collapsed.
 
     Lists stop at MAX_LISTED items and diffs at what fits, so the comment stays under MAX_MARKDOWN
-    characters (GitHub refuses comments over 65,536) however big the plan is.
+    characters (GitHub refuses comments over 65,536) however big the plan is. Data files of restricted
+    datasets and PII columns are summarised by counts and digests (compiler.plan.make), never shown.
     """
+    decisions, listed, moved = _decisions(plan)
     head = [MARKER, f"### specops plan · `{plan.environment or 'all environments'}` · baseline: {_baseline(plan)}",
-            "", f"**{plan.summary_line()}**", ""]
-    danger = [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
-    if danger:
-        chains = _chains(plan)
-        head.append("> [!WARNING]")
-        head.append("> **Breaking changes and destroys**")
-        for c in danger[:MAX_LISTED]:
-            reasons = "; ".join(f"`{spec_path(c.kind, a.path)}`" for a in c.changes if a.category == "breaking")[:300]
-            line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
-            head.append(line + (f": {reasons}" if reasons else ""))
-            chain = chains.get(c.address)
-            if chain is not None:
-                shown = f"{_md_chain(plan, chain.path, chain.category)} ({chain.work})"
-                head.append(f">   - impact: {_md_escape(shown[:500])}")
-        if len(danger) > MAX_LISTED:
-            head.append(f"> - … and {len(danger) - MAX_LISTED} more (see the resource changes below)")
-        head.append("")
+            "", f"**{plan.summary_line()}**", "", *decisions]
     body: list[str] = []
-    if plan.resource_changes:
-        body += ["#### Resource changes", "", "| | address | action | category | changed |", "|---|---|---|---|---|"]
-        for c in plan.resource_changes[:MAX_LISTED]:
-            changed = ", ".join(f"`{spec_path(c.kind, a.path)}`" for a in c.changes[:4])
-            changed += " …" if len(c.changes) > 4 else ""
+    others = [c for c in plan.resource_changes if c.address not in listed]
+    if others:
+        title = "Other resource changes" if listed else "Resource changes"
+        body += [f"#### {title}", "", "| | address | action | category | what changed |", "|---|---|---|---|---|"]
+        for c in others[:MAX_LISTED]:
+            shown = [a for a in c.changes if not a.path.endswith(".content.size")]  # the digest says it
+            changed = "; ".join(_attr_summary(c.kind, a) for a in shown[:4])
+            changed += " …" if len(shown) > 4 else ""
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
-                        f"| {_md_escape(changed)} |")
-        if len(plan.resource_changes) > MAX_LISTED:
-            body.append(f"| | … {len(plan.resource_changes) - MAX_LISTED} more | | | |")
+                        f"| {_fence(_md_escape(_clip(changed, 400)))} |")
+        if len(others) > MAX_LISTED:
+            body.append(f"| | … {len(others) - MAX_LISTED} more | | | |")
         body.append("")
+    if plan.resource_changes:
         diff_lines: list[str] = []
         size, left = 0, 0
-        for c in plan.resource_changes:
-            lines = [f"# {c.address}", *_attr_lines(c), ""] if c.changes else []
+        for c in plan.resource_changes:  # only what the table cannot show: long texts (SQL) as diffs
+            texts = [a for a in c.changes if isinstance(a.before, str) and isinstance(a.after, str)
+                     and ("\n" in a.before + a.after or len(a.before) + len(a.after) > 160)]
+            lines = [f"# {c.address} {spec_path(c.kind, a.path)}" + (f" ({a.reason})" if a.reason else "")
+                     for a in texts]
+            lines = [line for a, title in zip(texts, lines, strict=True)
+                     for line in (title, *_text_diff(a.before, a.after), "")]
             if size > MAX_SECTION:
                 left += bool(lines)
                 continue
             size += sum(len(line) + 1 for line in lines)
             diff_lines += [_fence(line) for line in lines]
         if left:
-            diff_lines.append(f"# … and {left} more changed resources (see the plan JSON)")
+            diff_lines.append(f"# … and {left} more changed texts (see the plan JSON)")
         if diff_lines:
             block = ["```diff", *diff_lines, "```"]
-            body += _details("Attribute changes", block, force=len(diff_lines) > UNWRAPPED_LINES)
+            body += _details("Text changes (SQL, descriptions)", block, force=len(diff_lines) > UNWRAPPED_LINES)
             body.append("")
-    if plan.impacts:
-        rows = [f"- **{i.work}** `{i.address}`, via {_md_escape(_md_chain(plan, i.path, i.category))}"
-                + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in plan.impacts[:MAX_LISTED]]
-        if len(plan.impacts) > MAX_LISTED:
-            rows.append(f"- … and {len(plan.impacts) - MAX_LISTED} more")
-        body += ["#### Impact across the graph", "", *_details(f"{len(plan.impacts)} downstream actions", rows), ""]
+    work = [i for i in plan.impacts if i.address not in moved]  # retrains and rollouts are above
+    if work:
+        ordered = sorted(work, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
+        rows = [f"- **{i.work}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
+                + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in ordered[:MAX_LISTED]]
+        if len(work) > MAX_LISTED:
+            rows.append(f"- … and {len(work) - MAX_LISTED} more")
+        title = "Other work across the graph" if moved else "Impact across the graph"
+        body += [f"#### {title}", "", *_details(f"{len(work)} downstream actions", rows), ""]
     if plan.artifact_changes:
         rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
                 for a in plan.artifact_changes[:MAX_LISTED]]

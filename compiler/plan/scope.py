@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from compiler.emit.manifest import MANIFEST
 from compiler.spec.project import SpecProject
 
@@ -29,3 +31,23 @@ def artifact_in_scope(key: str, env: str | None) -> bool:
 
 def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
     return {r.address: r.snapshot for r in project.resources() if in_scope(r.address, env, project)}
+
+
+class LazySnapshots(Mapping[str, dict]):
+    """head_snapshots, each made when asked for: a plan looks at the few whose digest changed."""
+
+    def __init__(self, project: SpecProject, env: str | None):
+        self.project = project
+        self.addresses = [r.address for r in project.resources() if in_scope(r.address, env, project)]
+        self.known = frozenset(self.addresses)
+
+    def __getitem__(self, address: str) -> dict:
+        if address not in self.known:
+            raise KeyError(address)
+        return self.project.by_address[address].snapshot
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.addresses)
+
+    def __len__(self) -> int:
+        return len(self.addresses)

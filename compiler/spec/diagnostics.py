@@ -11,8 +11,19 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a finding is about, e.g. the other transform producing the same dataset."""
+
+    message: str  # what is there, e.g. "also produced here"
+    file: str  # repository-relative
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One finding: where it is (repository-relative file, 1-based line/col), what and why."""
+    """One finding: where it is (repository-relative file, 1-based line/col), what and why, and the other
+    places it involves (`related`: the first definition of a duplicate name, the other producer, ...)."""
 
     code: str
     message: str
@@ -22,6 +33,7 @@ class Diagnostic:
     address: str | None = None
     hint: str | None = None
     severity: Severity = "error"
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file or "", self.line, self.col, self.code, self.message)

@@ -126,6 +126,15 @@ class StateBackend:
         return dict(self.settings).get(key, default)
 
 
+@dataclass(frozen=True, slots=True)
+class LineageEndpoint:
+    """An OpenLineage HTTP endpoint `specops apply` posts run events to (besides the local file)."""
+
+    url: str
+    endpoint: str = "api/v1/lineage"
+    api_key_env: str | None = None
+
+
 @dataclass(frozen=True)
 class Environment(Resource):
     KIND: ClassVar[str] = "Environment"
@@ -139,6 +148,7 @@ class Environment(Resource):
     allow_pii: bool = False
     token_env: str | None = None  # the variable holding the tracking server's bearer token
     state: StateBackend | None = None  # None: local files
+    lineage: LineageEndpoint | None = None
 
     @property
     def is_dev(self) -> bool:
@@ -172,6 +182,7 @@ class Column:
     unique: bool = False
     accepted_values: tuple[Any, ...] | None = None
     pii: bool = False
+    masked: bool = False  # derived from PII but masked or hashed: lineage does not make it PII
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +320,7 @@ class Training:
     memory: str | None = None
     gpu: int = 0
     schedule: str | None = None
+    runner: str | None = None  # where scheduled retraining runs, as written (compiler.spec.runners resolves it)
 
     @property
     def params_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from compiler.spec.ir import (
     Resource,
     Transform,
 )
+from compiler.spec.lineage import Lineage
 
 T = TypeVar("T")
 
@@ -49,6 +50,8 @@ class SpecProject:
     # address -> what the resource was built from (compiler.front.check.fingerprint), where known
     fingerprints: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     known_digests: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # column lineage of the transforms' SQL, checks and models (compiler.front.sql)
+    lineage: Lineage = field(default_factory=Lineage, compare=False, repr=False)
 
     def with_digests(self, digests: Mapping[str, str]) -> SpecProject:
         """The same project, its resources' digests known (address -> Resource.digest, e.g. remembered)."""

@@ -23,9 +23,14 @@ class SelectionError(ValueError):
 
 
 def select(project: SpecProject, expression: str | Iterable[str] | None) -> set[str]:
-    """Addresses matched by the expression; None or empty selects everything."""
+    """Addresses matched by the expression; None, an empty string or no selectors select everything, an empty
+    selector among several is an error."""
     if expression is None:
         return set(project.graph.nodes)
+    if not isinstance(expression, str) and any(not s.strip() for s in expression):
+        # `--select "$UNSET"`: selecting everything would turn a narrow apply into a full one
+        raise SelectionError("an empty selector selects nothing (an unset variable?); leave --select out to "
+                             "select everything")
     text = expression if isinstance(expression, str) else " ".join(expression)
     if not text.strip():
         return set(project.graph.nodes)

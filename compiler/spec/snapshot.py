@@ -13,10 +13,6 @@ import json
 from typing import Any
 
 _SKIP = {"loc", "digest", "sql_loc"}
-# optional fields added after v1's first release: left out while unset, so the snapshots (and digests) of
-# specs that do not use them stay what they were
-_OMIT_NONE = frozenset({"specops", "repository_path", "repository_url", "repository_token_env", "token_env",
-                        "state"})
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects
@@ -29,6 +25,11 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
     return tuple((f.name, f.name in _MAPPINGS) for f in dataclasses.fields(cls) if f.name not in _SKIP)
 
 
+# fields added after snapshots were first kept: left out while unset (None, False, empty), so that older
+# snapshots, and the digests of specs that do not use them, stay what they were
+_OMIT_UNSET = frozenset({"masked", "specops", "repository_path", "repository_url", "repository_token_env",
+                         "token_env", "state"})
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -39,7 +40,7 @@ def _plain(value: Any) -> Any:
         out = {}
         for name, pairs in _fields(type(value)):
             item = getattr(value, name)
-            if item is None and name in _OMIT_NONE:
+            if name in _OMIT_UNSET and not item:
                 continue
             out[name] = {k: _plain(v) for k, v in item} if pairs else _plain(item)
         return out

@@ -15,7 +15,7 @@ from typing import Any
 from compiler.front.documents import Document, FileOutcome, FileResult
 from compiler.front.yamlparse import ParsedDocument
 from compiler.front.yamlparse import Path as YamlPosition
-from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.diagnostics import Diagnostic, Related
 
 SHALLOW = 3  # positions of paths this deep are kept unpacked: all that building the IR asks for
 
@@ -109,13 +109,21 @@ def decode_outcome(data: bytes) -> FileOutcome:
 
 
 def _diag_fields(d: Diagnostic) -> tuple:
-    return (d.code, d.message, d.file, d.line, d.col, d.address, d.hint, d.severity)
+    related = tuple((r.message, r.file, r.line, r.col) for r in d.related)
+    return (d.code, d.message, d.file, d.line, d.col, d.address, d.hint, d.severity, related)
 
 
 def _diagnostic(fields: Any) -> Diagnostic:
-    if type(fields) is not tuple or len(fields) != 8:
+    if type(fields) is not tuple or len(fields) != 9 or type(fields[8]) is not tuple:
         raise ValueError("not a diagnostic")
-    return Diagnostic(*fields)
+    return Diagnostic(*fields[:8], related=tuple(_related(r) for r in fields[8]))
+
+
+def _related(fields: Any) -> Related:
+    if type(fields) is not tuple or len(fields) != 4:
+        raise ValueError("not a related location")
+    message, file, line, col = fields
+    return Related(_str(message), _str(file), _int(line), _int(col))
 
 
 def _str(value: Any) -> str:

@@ -37,16 +37,22 @@ def computed(project: SpecProject, known: dict[str, str] | None = None) -> dict[
     return known
 
 
-def with_digests(project: SpecProject, cache: Cache | None) -> SpecProject:
-    """The project with every resource's digest known, using and refreshing the remembered ones."""
+def with_digests(project: SpecProject, cache: Cache | None, memo: dict[str, str] | None = None) -> SpecProject:
+    """The project with every resource's digest known, using and refreshing the remembered ones (`memo`:
+    fingerprint -> digest of this run, e.g. the head's for a PR plan's base)."""
+    fingerprints = project.fingerprints
+    memo = {} if memo is None else memo
     if cache is None:
-        return project.with_digests(computed(project))
+        digests = computed(project, {a: memo[fp] for a, fp in fingerprints.items() if fp in memo})
+        memo.update((fingerprints[a], d) for a, d in digests.items() if a in fingerprints)
+        return project.with_digests(digests)
     name = entry_name(project)
     remembered = _read(cache, name)
-    fingerprints = project.fingerprints
-    known = {address: remembered[fp] for address, fp in fingerprints.items() if fp in remembered}
+    known = {address: memo.get(fp) or remembered[fp] for address, fp in fingerprints.items()
+             if fp in memo or fp in remembered}
     digests = computed(project, known)
     current = {fingerprints[a]: d for a, d in digests.items() if a in fingerprints}
+    memo.update(current)
     if current != remembered:
         cache.write(name, marshal.dumps(current))
     return project.with_digests(digests)

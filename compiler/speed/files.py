@@ -20,27 +20,37 @@ from compiler.speed.parallel import stream_map
 PARALLEL_MIN_FILES = 400  # below this, forking costs more than it saves
 
 
-def file_work(cache: Cache | None) -> FileWork:
+def file_work(cache: Cache | None, memo: dict[str, FileOutcome] | None = None) -> FileWork:
+    """`memo` (file key -> outcome) keeps this run's outcomes: the base of a PR plan, read from another
+    checkout, processes only the files whose bytes differ from the head's."""
     def work(rels: Sequence[str], steps: FileSteps) -> list[FileOutcome]:
-        remembered = _Remembered(cache, steps)
+        remembered = _Remembered(cache, steps, memo)
         outcomes = stream_map(remembered.encoded, decode_outcome, rels, remembered.outcome,
                               min_items=PARALLEL_MIN_FILES)
         # an outcome decoded for another file (cannot happen with intact entries) is redone
-        return [found if found.rel == rel else steps.outcome(rel) for rel, found in zip(rels, outcomes, strict=True)]
+        found = [found if found.rel == rel else steps.outcome(rel) for rel, found in zip(rels, outcomes, strict=True)]
+        if memo is not None:
+            memo.update((o.key, o) for o in found if o.key)
+        return found
 
     return work
 
 
 class _Remembered:
-    def __init__(self, cache: Cache | None, steps: FileSteps):
-        self.cache, self.steps = cache, steps
+    def __init__(self, cache: Cache | None, steps: FileSteps, memo: dict[str, FileOutcome] | None = None):
+        self.cache, self.steps, self.memo = cache, steps, memo
 
     def _lookup(self, rel: str) -> tuple[bytes | FileOutcome, str | None, bytes | None]:
         """(the file's bytes or its read outcome, its entry name, the entry's payload when remembered)."""
         raw = self.steps.read(rel)
-        if isinstance(raw, FileOutcome) or self.cache is None:
+        if isinstance(raw, FileOutcome) or (self.cache is None and not self.memo):
             return raw, None, None
-        name = Cache.entry_name(file_key(rel, raw))
+        key = file_key(rel, raw)
+        if self.memo and (seen := self.memo.get(key)) is not None and seen.rel == rel:
+            return seen, None, None  # processed earlier in this run: the same path and bytes
+        if self.cache is None:
+            return raw, None, None
+        name = Cache.entry_name(key)
         return raw, name, self.cache.read(name)
 
     def _make(self, rel: str, raw: bytes, name: str | None) -> tuple[FileOutcome, bytes | None]:

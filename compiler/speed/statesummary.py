@@ -36,7 +36,7 @@ def state_summary(root: Path, env: str, cache: Cache | None,
 
 
 def _is_summary(value: object) -> bool:
-    types = (str, str, int, str, dict, dict, dict, dict)
+    types = (str, str, int, str, dict, dict, dict, dict, str)
     return (isinstance(value, tuple) and len(value) == len(types)
             and all(isinstance(v, t) for v, t in zip(value, types, strict=True))
             and all(isinstance(b, bytes) for b in value[4].values()))

@@ -87,3 +87,29 @@ class UnitStore:
         for n in sorted(dirty):
             if not self.cache.write(f"{self.folder}/{n:02d}", marshal.dumps((nonce, by_bucket.get(n, {})))):
                 return  # a read-only or full disk only costs speed
+
+
+class KeptUnits:
+    """A UnitStore (or none) whose records are also kept in `memo` for the rest of the run: the base of a PR
+    plan then reuses the head's. Without a store, records live in `memo` only, under a nonce of this run."""
+
+    def __init__(self, memo: dict, store: UnitStore | None):
+        self.memo, self.store = memo, store
+
+    def nonce(self) -> str:
+        if self.store is not None:
+            return self.store.nonce()
+        if "nonce" not in self.memo:
+            self.memo["nonce"] = "".join(secrets.choice(Tags.LETTERS) for _ in range(6))
+        return str(self.memo["nonce"])
+
+    def load(self, nonce: str) -> dict[str, Record]:
+        found = self.store.load(nonce) if self.store is not None else {}
+        if self.memo.get("nonce") == nonce:
+            found = {**found, **self.memo.get("records", {})}
+        return found
+
+    def save(self, nonce: str, records: dict[str, Record], changed: set[str]) -> None:
+        self.memo["nonce"], self.memo["records"] = nonce, dict(records)
+        if self.store is not None:
+            self.store.save(nonce, records, changed)

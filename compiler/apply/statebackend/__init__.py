@@ -32,7 +32,7 @@ def open_backend(project: SpecProject, env: str, environ: Mapping[str, str] | No
     environment = project.environments[env]
     config = environment.state
     if config is None or config.type == "local":
-        return LocalBackend(project.root)
+        return LocalBackend(project.root, project.project.name)
     from compiler.apply.statebackend.postgres import PostgresBackend
 
     environ = os.environ if environ is None else environ

@@ -18,8 +18,9 @@ from compiler.paths import shown
 class LocalBackend:
     kind = "local"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, project: str | None = None):
         self.root = root
+        self.project = project  # the Project's name: a state file of another project is refused
 
     def __enter__(self) -> LocalBackend:
         return self
@@ -34,7 +35,7 @@ class LocalBackend:
         return files.read_state_bytes(self.root, env)
 
     def load(self, env: str) -> State:
-        return files.load_state(self.root, env)
+        return files.load_state(self.root, env, self.project)
 
     def save(self, state: State) -> None:
         files.save_state(self.root, state)

@@ -142,7 +142,7 @@ class PostgresBackend:
         return rows[0][0].encode("utf-8") if rows else None
 
     def load(self, env: str) -> State:
-        return parse_state(self.read(env), self._pseudo_root(), env)
+        return parse_state(self.read(env), self._pseudo_root(), env, self.project)
 
     def _pseudo_root(self) -> Path:
         """parse_state names a file in its messages: a remote state's stand-in names the table."""
@@ -177,7 +177,7 @@ class PostgresBackend:
         """Replace the environment's state with these bytes, whatever is stored (the caller holds the lock)."""
         from psycopg2 import sql
 
-        state = parse_state(content, self._pseudo_root(), env)
+        state = parse_state(content, self._pseudo_root(), env, self.project)
         self._run(sql.SQL(
             "insert into {} (project, environment, lineage, serial, digest, body) values (%s, %s, %s, %s, %s, %s) "
             "on conflict (project, environment) do update set lineage = excluded.lineage, serial = excluded.serial, "

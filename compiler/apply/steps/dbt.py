@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.apply.children import run_streamed
 from compiler.apply.context import RunContext, StepFailed
 
 
@@ -43,12 +43,8 @@ def run_dbt(ctx: RunContext, command: str, select: list[str] | None) -> DbtResul
     wh = ctx.env.warehouse
     if wh.type == "duckdb":
         (ctx.root / str(wh.get("path"))).parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(args, cwd=project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, bufsize=1)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        ctx.echo(f"   dbt | {line.rstrip()}")
-    code = proc.wait()
+    # dbt runs in apply's process group, dies with apply and is waited for when apply is interrupted
+    code = run_streamed(args, project_dir, env, lambda line: ctx.echo(f"   dbt | {line}"))
     return _results(work / "target", code)
 
 

@@ -37,6 +37,18 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
     return target, removed
 
 
+def laptop_only(ctx: RunContext) -> str | None:
+    """Why the environment's deployments get no cluster manifests (the laptop-only rule), or None."""
+    from compiler.spec import placement
+
+    blockers = placement.blockers(ctx.env, "serving")
+    if not blockers:
+        return None
+    return (f"environment '{ctx.env.name}' keeps its registry on this machine ({', '.join(blockers)}): its "
+            f"deployments get no cluster manifests (the laptop-only rule, docs/production.md); the version is recorded "
+            f"in the state")
+
+
 def source_repository(ctx: RunContext) -> str | None:
     """The repository scheduled jobs fetch: the Project's repository.url, else the GitHub repository the apply
     workflow runs in, else the https `origin` remote of the checkout."""

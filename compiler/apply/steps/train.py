@@ -17,6 +17,7 @@ from typing import Any
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.steps.data import load_frame, quiet_mlflow
 from compiler.apply.steps.drift import PROFILE_PATH, profile
+from compiler.apply.steps.leftovers import mark_leftovers, owner_tags
 from compiler.spec.ir import LOWER_IS_BETTER, Model
 
 PRIMARY = {"classification": "roc_auc", "regression": "r2"}
@@ -133,14 +134,16 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment = f"{ctx.project.project.name}/{model.name}"
-    if client.get_experiment_by_name(experiment) is None:
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
         location = None
         if uri.startswith("sqlite:") or uri.startswith("file:"):
             location = (ctx.root / ".specops" / "mlartifacts" / model.name).resolve().as_uri()
         client.create_experiment(experiment, artifact_location=location)
+    mark_leftovers(ctx, client, model, found.experiment_id if found is not None else None, uri)
     mlflow.set_experiment(experiment)
     tags = {"specops.model": model.address, "specops.spec_digest": model.digest,
-            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown"}
+            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown", **owner_tags()}
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params({**{k: v for k, v in tr.params}, "test_size": tr.test_size, "random_seed": tr.random_seed,
                            "features": ",".join(tr.features), "target": tr.target})

@@ -40,6 +40,13 @@ def _relative_root(project: SpecProject) -> str:
     return "/".join([".."] * depth)
 
 
+def _root(project: SpecProject) -> str:
+    """The repository root as dbt sees it: $SPECOPS_ROOT (set by apply and the images), else found from the
+    profiles folder, which is this dbt project's folder (`--profiles-dir .` inside it, `--profiles-dir build/dbt`
+    from the repository), so that plain dbt works from either place and the file names no machine's paths."""
+    return ("{{ env_var('" + ROOT_ENV + "', (flags.PROFILES_DIR or '.') ~ '/" + _relative_root(project) + "') }}")
+
+
 def _env(name: str) -> str:
     return "{{ env_var('" + name + "') }}"
 
@@ -48,8 +55,7 @@ def _target(project: SpecProject, env: Environment) -> dict[str, Any]:
     wh = env.warehouse
     threads = wh.get("threads", 4)
     if wh.type == "duckdb":
-        root = "{{ env_var('" + ROOT_ENV + "', '" + _relative_root(project) + "') }}"
-        return {"type": "duckdb", "path": f"{root}/{wh.get('path')}", "threads": threads}
+        return {"type": "duckdb", "path": f"{_root(project)}/{wh.get('path')}", "threads": threads}
     if wh.type == "postgres":
         out = {"type": "postgres", "host": wh.get("host"), "port": wh.get("port", 5432), "user": wh.get("user"),
                "dbname": wh.get("database"), "schema": wh.get("schema", "public"), "threads": threads}

@@ -14,12 +14,16 @@ Environment:
     MLFLOW_TRACKING_URI  where the registry is (read by MLflow itself)
     PORT                 default 8000; HOST default 0.0.0.0
     SERVING_MAX_BODY_BYTES  largest accepted request body, default 33554432 (32 MiB)
+    SPECOPS_MODEL_TASK   classification (count predictions per class) or regression (a histogram of the
+                         predicted values); unset: classes for text, integers and booleans, values for floats
+    SERVING_PREDICTION_BUCKETS  upper bounds of the prediction histogram, comma-separated (regression)
 
 Routes:
     GET  /livez                 200 while the process serves (liveness)
     GET  /health /ping /readyz  200 {"status": "ok"} once the model is loaded, 503 before (readiness)
     GET  /version               MLflow version and model URI
-    GET  /metrics               Prometheus text format
+    GET  /metrics               Prometheus text format: requests by route/method/code, the scoring
+                                latency histogram, and the predictions (per class, or a histogram)
     POST /invocations           MLflow scoring protocol: JSON with one of dataframe_split,
                                 dataframe_records, instances, inputs (or text/csv); answers
                                 {"predictions": [...]}
@@ -51,6 +55,10 @@ READY_PATHS = ("/health", "/ping", "/readyz")
 ROUTES = (*READY_PATHS, "/livez", "/version", "/metrics", "/invocations")
 # Prometheus' default buckets, in seconds
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# predicted values (regression), unless SERVING_PREDICTION_BUCKETS says otherwise
+PREDICTION_BUCKETS = (-1000.0, -100.0, -10.0, -1.0, 0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0)
+MAX_CLASSES = 50  # distinct class labels counted; more are counted as "__other__" (bounded label set)
+OTHER_CLASS = "__other__"
 
 
 def _label(value: str) -> str:
@@ -69,6 +77,12 @@ class Metrics:
     latency_count: int = 0
     loaded: bool = False
     load_seconds: float = 0.0
+    task: str = ""  # classification | regression | "" (decide per value)
+    prediction_bounds: tuple[float, ...] = PREDICTION_BUCKETS
+    classes: dict[str, int] = field(default_factory=dict)
+    values: list[int] = field(default_factory=list)  # per bound of prediction_bounds (not cumulative)
+    values_sum: float = 0.0
+    values_count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -83,6 +97,32 @@ class Metrics:
                 for i, bound in enumerate(BUCKETS):
                     if seconds <= bound:
                         self.buckets[i] += 1
+
+    def observe_predictions(self, predictions: list[Any]) -> None:
+        """Count the scalar predictions of one answer: per class, or into the value histogram."""
+        with self.lock:
+            if not self.values:
+                self.values = [0] * len(self.prediction_bounds)
+            for value in predictions:
+                if isinstance(value, (list, dict)) or value is None:
+                    continue  # multi-output or structured predictions: not one class or value
+                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if self.task == "regression" or (not self.task and isinstance(value, float)):
+                    if numeric:
+                        self._observe_value(float(value))
+                    continue
+                label = _class_label(value)
+                if label not in self.classes and len(self.classes) >= MAX_CLASSES:
+                    label = OTHER_CLASS
+                self.classes[label] = self.classes.get(label, 0) + 1
+
+    def _observe_value(self, value: float) -> None:
+        self.values_sum += value
+        self.values_count += 1
+        for i, bound in enumerate(self.prediction_bounds):
+            if value <= bound:
+                self.values[i] += 1
+                break
 
     def render(self) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""
@@ -110,7 +150,41 @@ class Metrics:
                       f"# HELP {p}_model_load_seconds Time it took to load the model.",
                       f"# TYPE {p}_model_load_seconds gauge",
                       f"{p}_model_load_seconds {self.load_seconds!r}"]
+            lines += [f"# HELP {p}_predictions_total Predictions answered, by predicted class.",
+                      f"# TYPE {p}_predictions_total counter"]
+            lines += [f'{p}_predictions_total{{prediction="{_label(c)}"}} {n}' for c, n in sorted(self.classes.items())]
+            lines += [f"# HELP {p}_prediction_value Predicted values (regression).",
+                      f"# TYPE {p}_prediction_value histogram"]
+            running = 0
+            for bound, n in zip(self.prediction_bounds, self.values or [0] * len(self.prediction_bounds),
+                                strict=True):
+                running += n
+                lines.append(f'{p}_prediction_value_bucket{{le="{bound!r}"}} {running}')
+            lines += [f'{p}_prediction_value_bucket{{le="+Inf"}} {self.values_count}',
+                      f"{p}_prediction_value_sum {self.values_sum!r}",
+                      f"{p}_prediction_value_count {self.values_count}"]
         return "\n".join(lines) + "\n"
+
+
+def _class_label(value: Any) -> str:
+    """A predicted class as a label value: 1.0 and 1 are the class "1", True is "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)[:100]
+
+
+def _predictions(content_type: str, payload: bytes) -> list[Any]:
+    """The predictions of a successful MLflow scoring answer ({"predictions": [...]}), else none."""
+    if "json" not in content_type:
+        return []
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return []
+    found = data.get("predictions") if isinstance(data, dict) else None
+    return found if isinstance(found, list) else []
 
 
 @dataclass
@@ -208,6 +282,8 @@ def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHT
                 return self._json(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "model loading"})
             status, content_type, payload = scorer.score(body, self.headers.get("Content-Type") or
                                                          "application/json")
+            if status == 200:
+                metrics.observe_predictions(_predictions(content_type, payload))
             return self._send(status, content_type, payload)
 
         def _json(self, status: int, data: dict[str, Any]) -> int:
@@ -247,6 +323,19 @@ def _env_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _env_buckets(name: str) -> tuple[float, ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return PREDICTION_BUCKETS
+    try:
+        bounds = tuple(sorted({float(x) for x in raw.split(",") if x.strip()}))
+    except ValueError:
+        raise SystemExit(f"serve: {name} must be comma-separated numbers, not {raw!r}") from None
+    if not bounds:
+        raise SystemExit(f"serve: {name} names no bucket")
+    return bounds
+
+
 def main() -> int:
     """Listen, load the model, serve until SIGTERM or SIGINT; the exit code is 1 if loading failed."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -256,7 +345,8 @@ def main() -> int:
         LOG.error("MODEL_URI is not set (e.g. models:/churn@champion)")
         return 2
     port = _env_int("PORT", DEFAULT_PORT)
-    scorer, metrics = Scorer(), Metrics(model_uri=model_uri)
+    scorer, metrics = Scorer(), Metrics(model_uri=model_uri, task=os.environ.get("SPECOPS_MODEL_TASK", "").strip(),
+                                        prediction_bounds=_env_buckets("SERVING_PREDICTION_BUCKETS"))
     handler = make_handler(scorer, metrics, _env_int("SERVING_MAX_BODY_BYTES", DEFAULT_MAX_BODY))
     server = ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), port), handler)
     server.daemon_threads = True

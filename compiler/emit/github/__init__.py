@@ -6,7 +6,8 @@
     specops-apply.yml            on push to main (and by hand): the images the manifests name, built
                                  and pushed (compiler.emit.github.images), then `specops apply` per
                                  Environment, dev first, each environment after the previous one
-    specops-retrain-<model>.yml  per Model with training.schedule: `specops train` on that cron
+    specops-retrain-<model>.yml  per Model with training.schedule whose runner is github
+                                 (compiler.spec.runners): `specops train` on that cron
 
 specops is installed from the Project's `specops` source (a version, a git commit, a wheel in the
 repository; default the version that compiled the specs). A spec repository in a folder of a larger git
@@ -42,6 +43,7 @@ from compiler.paths import workflow_prefix
 from compiler.spec.images import specops_requirement
 from compiler.spec.ir import Environment, Model
 from compiler.spec.project import SpecProject
+from compiler.spec.runners import retrain_runner
 
 PR_FILE = "pr.yml"  # after the workflow prefix: specops-pr.yml, or specops-<project>-pr.yml in a monorepo
 APPLY_FILE = "apply.yml"
@@ -72,7 +74,8 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 def units(project: SpecProject) -> list[Unit]:
     """The PR and apply workflows, and one per scheduled model."""
-    scheduled = sorted(m.name for m in project.models.values() if m.training is not None and m.training.schedule)
+    scheduled = sorted(m.name for m in project.models.values()
+                       if retrain_runner(m, project.deployments_of(m.name), project.environments) == "github")
     return [Unit(("github", "pr"), _pr_file), Unit(("github", "apply"), _apply_file),
             *(Unit(("github", "retrain", name), partial(_retrain_file, name=name)) for name in scheduled)]
 
@@ -212,8 +215,11 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
             _checkout(),
             _setup_python(project),
             _install(),
+            # the warehouse, registry and state that apply left: a fresh runner has none of them
+            *_restore_state(project, env),
             _run(f"Train {name} in {env.name}", _with_key_files(env, f"specops train {name} --env {env.name}"),
                  secret_env(project, env, "train")),
+            *_save_state(project, env),
         ]
         jobs[job_id] = _job(f"train {name} ({env.name})", {"contents": "read"}, TIMEOUTS["train"], steps,
                             needs=[previous] if previous else [], env=env)

@@ -1,8 +1,9 @@
 """Scheduled jobs (batch/v1 CronJob): model retraining, drift checks and dbt transforms.
 
-- `<model>-retrain` when Model.training.schedule is set: `specops train <model> --env <env>` in the
-  training image, with the training resources (cpu/memory requested and limited alike, gpu as
-  nvidia.com/gpu), in every environment the model is deployed to.
+- `<model>-retrain` when Model.training.schedule is set and its runner is kubernetes
+  (compiler.spec.runners): `specops train <model> --env <env>` in the training image, with the training
+  resources (cpu/memory requested and limited alike, gpu as nvidia.com/gpu), in every environment the
+  model is deployed to.
 - `<model>-drift` when Model.monitoring.drift.schedule is set: `specops drift <model> --env <env>`
   in the training image, in the same environments; a PrometheusRule `<model>-drift` alerts on
   specops_drift_score (see monitoring).
@@ -42,6 +43,7 @@ from compiler.emit.secrets import Secret, cluster_secrets, secret_object
 from compiler.spec import placement
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
+from compiler.spec.runners import retrain_runner
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"
@@ -68,7 +70,8 @@ def scheduled(t: Target) -> Iterator[tuple[str, Resource, str]]:
     """(component, resource, job name) of every scheduled job of the environment that can run in its cluster."""
     retrain, drift = placement.in_cluster(t.env, "retrain"), placement.in_cluster(t.env, "drift")
     for model in deployed_models(t):
-        if retrain and model.training is not None and model.training.schedule:
+        if retrain and retrain_runner(model, t.project.deployments_of(model.name),
+                                      t.project.environments) == "kubernetes":
             yield "retrain", model, fit_name(f"{model.k8s_name}-retrain", NAME_LIMIT)
         if drift and model.drift is not None and model.drift.schedule:
             yield "drift", model, fit_name(f"{model.k8s_name}-drift", NAME_LIMIT)

@@ -28,11 +28,12 @@ from compiler.emit.kubernetes.pod import (
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.serving import pod_disruption_budget
 from compiler.emit.kubernetes.target import Served
+from compiler.emit.serving_metrics import NAME_LIMITS, request_series
 
 API = "serving.kserve.io/v1beta1"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 HTTP_PORT = 8080
-NAME_LIMIT = 45  # KServe appends -predictor (and more) to the names it derives
+NAME_LIMIT = NAME_LIMITS["kserve"]  # KServe appends -predictor (and more) to the names it derives
 
 
 def pod_labels(s: Served) -> dict[str, str]:
@@ -49,8 +50,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
         network.egress(),
     ))
     out.append(monitoring.mlserver_pod_monitor(s.meta(monitoring=True), pod_labels(s)))
-    series = [("namespace", "=", s.target.namespace), ("pod", "=~", f"{s.name}-predictor-.*")]
-    rules = monitoring.serving_alerts(d, s.target.env, series)
+    rules = monitoring.serving_alerts(d, s.target.env, request_series(d, s.target.namespace))
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
     return out

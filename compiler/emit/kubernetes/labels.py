@@ -9,11 +9,11 @@ spec file are kept as annotations. Pod templates and selectors use only the stab
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.emit.k8snames import fit_name as fit_name  # re-exported: where the backend's modules find it
 from compiler.spec.ir import Resource
 
 MANAGED_BY = "specops"
@@ -38,14 +38,6 @@ def label_value(text: str) -> str:
 
 def is_label_value(text: str) -> bool:
     return bool(_LABEL_VALUE.match(text))
-
-
-def fit_name(name: str, limit: int = 63) -> str:
-    """A DNS-1123 name of at most `limit` characters; longer names keep a prefix and a short hash."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return f"{name[:limit - 9].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,9 @@
 """Prometheus Operator objects: what to scrape, and the alerts of a deployment.
 
-Metrics the alerts read (one name per idea, whatever the runtime):
-
-    runtime mlflow (compiler/emit/docker/serve_app.py in the serving image, scraped through its Service, port `http`)
-      specops_serving_request_duration_seconds{route}   histogram, seconds per POST /invocations
-      specops_serving_requests_total{route, method, code}   counter, requests by HTTP status code
-    runtime kserve (MLServer, scraped by a PodMonitor on port 8082, /metrics)
-      rest_server_request_duration_seconds, rest_server_requests_total{status_code}
-    runtime seldon (the Seldon agent, scraped by the Seldon installation's own monitors)
-      seldon_model_infer_api_seconds{model}, seldon_model_infer_total{model, code}
-    drift jobs (`specops drift` prints it; pushed to a Pushgateway with these grouping labels)
-      specops_drift_score{model, environment}   the worst feature's drift statistic (PSI or KS)
-    kube-state-metrics
-      kube_job_status_failed{namespace, job_name}   `specops drift` exits 1 when it finds drift
+The metric names and series the alerts read are those of compiler.emit.serving_metrics (shared with the
+Grafana dashboards): the scoring request histogram and counter of each runtime, specops_drift_score,
+and kube-state-metrics' kube_job_status_failed{namespace, job_name} (`specops drift` exits 1 when it
+finds drift).
 
 Alerts: p95 latency above `monitoring.alerts.p95_latency_ms` (histogram_quantile over the request
 histogram, 5 minute rate, for 10 minutes), error rate (5xx / all scoring requests) above `monitoring.alerts.error_rate`
@@ -24,49 +15,23 @@ Prometheus `serviceMonitorSelector`/`ruleSelector` picks them up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from compiler.emit.serving_metrics import (  # noqa: F401 (METRIC_PREFIX, RuntimeMetrics: this module's API)
+    DRIFT_METRIC,
+    METRIC_PREFIX,
+    REQUEST_METRICS,
+    RuntimeMetrics,
+    drift_series,
+    matchers,
+    promql_string,
+)
 from compiler.spec.ir import Deployment, Environment, Model
 
 API = "monitoring.coreos.com/v1"
 METRICS_PATH = "/metrics"
 SCRAPE_INTERVAL = "30s"
 MLSERVER_METRICS_PORT = 8082
-DRIFT_METRIC = "specops_drift_score"
-
-
-# compiler.emit.docker.serve_app's (the serving app stands alone, and importing it here would load an HTTP server for
-# nothing): tests/test_serving.py holds the two equal
-METRIC_PREFIX = "specops_serving"
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeMetrics:
-    """The request metrics a runtime exposes, and how its series are told apart."""
-
-    histogram: str  # without the _bucket suffix
-    counter: str
-    status_label: str
-
-
-REQUEST_METRICS = {
-    "mlflow": RuntimeMetrics(f"{METRIC_PREFIX}_request_duration_seconds", f"{METRIC_PREFIX}_requests_total",
-                             "code"),
-    "kserve": RuntimeMetrics("rest_server_request_duration_seconds", "rest_server_requests_total",
-                             "status_code"),
-    "seldon": RuntimeMetrics("seldon_model_infer_api_seconds", "seldon_model_infer_total", "code"),
-}
-
-
-def promql_string(text: str) -> str:
-    """A PromQL double-quoted string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def matchers(*items: tuple[str, str, str]) -> str:
-    """`{a="x", b=~"y"}` from (label, operator, value) triples."""
-    return "{" + ", ".join(f"{label}{op}{promql_string(value)}" for label, op, value in items) + "}"
 
 
 def service_monitor(metadata: dict[str, Any], match_labels: dict[str, str], port: str) -> dict[str, Any]:
@@ -137,7 +102,7 @@ def drift_alerts(model: Model, env: Environment, namespace: str, job: str) -> li
     """Drift above the threshold, from the pushed score or from the failed run (`specops drift` exits 1)."""
     assert model.drift is not None
     labels = {"severity": _severity(env), "specops_model": model.name, "specops_environment": env.name}
-    score = matchers(("model", "=", model.name), ("environment", "=", env.name))
+    score = matchers(*drift_series(model.name, env.name))
     runs = matchers(("namespace", "=", namespace), ("job_name", "=~", f"{job}-[0-9]+"))
     return [{
         "alert": "SpecopsModelDrift",

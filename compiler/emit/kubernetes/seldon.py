@@ -22,6 +22,7 @@ from typing import Any
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.resolved import candidate_uri
 from compiler.emit.kubernetes.target import Served
+from compiler.emit.serving_metrics import request_series
 
 API = "mlops.seldon.io/v1alpha1"
 
@@ -39,7 +40,8 @@ def objects(s: Served) -> list[dict[str, Any]]:
         names.append(candidate)
         out.append(model(s, candidate, candidate_uri(s.model), {}))
         out.append(experiment(s, candidate, d.canary_percent))
-    series = [("namespace", "=", s.target.namespace), ("model", "=~", "|".join(names))]
+    series = request_series(d, s.target.namespace)
+    assert series[1] == ("model", "=~", "|".join(names))  # the objects made here are the ones selected
     rules = monitoring.serving_alerts(d, s.target.env, series)
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))

@@ -3,7 +3,8 @@
 Objects: ServiceAccount, Deployment, Service (ClusterIP, port `http`), HorizontalPodAutoscaler
 (when `autoscaling` is set; the Deployment then has no `replicas`), PodDisruptionBudget,
 NetworkPolicy, ServiceMonitor and, when alerts are set, a PrometheusRule.
-The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKING_URI and PORT, and answers
+The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKING_URI, PORT and
+SPECOPS_MODEL_TASK (how it counts predictions), and answers
 GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
 the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
 """
@@ -20,6 +21,7 @@ from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.secrets import TOKEN_VARIABLE, cluster_secrets
+from compiler.emit.serving_metrics import request_series
 
 PORT_NAME = "http"
 
@@ -38,8 +40,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
         network.egress(_tracking_ports(s)),
     ))
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
-    series = [("namespace", "=", s.target.namespace), ("service", "=", s.name), ("route", "=", "/invocations")]
-    rules = monitoring.serving_alerts(d, s.target.env, series)
+    rules = monitoring.serving_alerts(d, s.target.env, request_series(d, s.target.namespace))
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
     return out
@@ -58,7 +59,8 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
 def deployment(s: Served) -> dict[str, Any]:
     d = s.deployment
     sel = selector(s.ident)
-    env = {"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port)}
+    env = {"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port),
+           "SPECOPS_MODEL_TASK": s.model.task}
     keys = cluster_secrets(s.target.project, s.target.env, "serving")
     mounts, volumes = [], []
     if keys:  # the tracking server's token, as the file MLFLOW_TRACKING_TOKEN (the serving app has no specops)

@@ -6,8 +6,11 @@ from what it leaves standing; then every rule of RULES.
 
 from __future__ import annotations
 
+from compiler.front.rules import confinement as c
 from compiler.front.rules import graph_rules as g
 from compiler.front.rules import placement as p
+from compiler.front.rules import runners as r
+from compiler.front.rules import sql_rules as q
 from compiler.front.rules import types as t
 from compiler.front.rules.context import Context, Rule
 from compiler.front.rules.graph_rules import check_references
@@ -17,5 +20,5 @@ __all__ = ["RULES", "Context", "Rule", "check_references"]
 RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_runtime_fit,
-    p.check_laptop_only,
+    c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
 )

@@ -19,6 +19,7 @@ from compiler.spec.ir import (
     Resource,
     Transform,
 )
+from compiler.spec.lineage import Lineage
 from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja
 
 
@@ -71,17 +72,23 @@ def check_producers(ctx: Context) -> Iterator[Diagnostic]:
     for name, ds in ctx.datasets.items():
         made_by = producers.get(name, [])
         if ds.external and made_by:
-            yield ctx.at(made_by[0], ("spec", "output"), "external-output",
-                         f"output '{name}' is an external dataset (it has a source); a transform cannot produce it",
-                         f"remove spec.source from dataset.{name}, or write to another dataset")
+            source = ctx.related(ds, ("spec", "source"), f"dataset.{name} has its source here")
+            for t in made_by:
+                yield ctx.at(t, ("spec", "output"), "external-output",
+                             f"output '{name}' is an external dataset (it has a source); a transform cannot produce "
+                             "it", f"remove spec.source from dataset.{name}, or write to another dataset",
+                             related=(source,))
         elif not ds.external and not made_by and name not in ctx.claimed_outputs:
-            yield ctx.at(ds, ("spec",), "no-producer",
+            yield ctx.at(ds, ("metadata", "name"), "no-producer",
                          f"dataset '{name}' has no source and no transform produces it",
                          "add spec.source for an external dataset, or a Transform with output: " + name)
-        for extra in made_by[1:]:
-            yield ctx.at(extra, ("spec", "output"), "two-producers",
-                         f"dataset '{name}' is already produced by transform.{made_by[0].name}",
-                         "each produced dataset has exactly one producing transform")
+        if len(made_by) > 1:  # reported at each producer: any of them may be the one to change
+            for t in made_by:
+                others = [o for o in made_by if o is not t]
+                yield ctx.at(t, ("spec", "output"), "two-producers",
+                             f"dataset '{name}' is also produced by {', '.join(o.address for o in others)}",
+                             "each produced dataset has exactly one producing transform",
+                             related=tuple(ctx.related(o, ("spec", "output"), "also produced here") for o in others))
 
 
 def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
@@ -216,22 +223,29 @@ def check_ml_policy(ctx: Context) -> Iterator[Diagnostic]:
         if ds is not None and not m.allow_pii_features:
             for i, f in enumerate(tr.features):
                 col = ds.column(f)
-                if col is not None and col.pii:
+                if col is not None and (col.pii or ctx.lineage.is_pii(ds.name, f)):
                     yield ctx.at(m, ("spec", "training", "features", i), "pii-feature",
-                                 f"feature '{f}' is a PII column of dataset.{ds.name}",
-                                 "drop the feature, or set spec.governance.allow_pii_features: true")
+                                 f"feature '{f}' is a PII column of dataset.{ds.name}{_derived(ctx, ds.name, f)}",
+                                 "drop the feature, or set spec.governance.allow_pii_features: true (or mark the "
+                                 "column masked: true if its SQL masks or hashes the PII)")
         if re.fullmatch(r"v\d+", m.alias):
             yield ctx.at(m, ("spec", "registry", "alias"), "reserved-alias",
                          f"alias '{m.alias}' is reserved by MLflow for version numbers", "use e.g. champion")
 
 
-def pii_features(model: Model, datasets: dict[str, Dataset]) -> list[str]:
-    """The features of `model` that are PII columns of its training dataset."""
+def _derived(ctx: Context, dataset: str, column: str) -> str:
+    origins = [o for o in ctx.lineage.pii_origin(dataset, column) if o != (dataset, column)]
+    return f" (derived from {', '.join(f'{d}.{c}' for d, c in origins)})" if origins else ""
+
+
+def pii_features(model: Model, datasets: dict[str, Dataset], lineage: Lineage | None = None) -> list[str]:
+    """The features of `model` that are PII columns of its training dataset (declared, or derived by lineage)."""
     assert model.training is not None
     ds = datasets.get(model.training.dataset)
     if ds is None:
         return []
-    return [f for f in model.training.features if (c := ds.column(f)) is not None and c.pii]
+    return [f for f in model.training.features if (c := ds.column(f)) is not None
+            and (c.pii or (lineage is not None and lineage.is_pii(ds.name, f)))]
 
 
 def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
@@ -257,7 +271,7 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.at(d, ("spec", "environment"), "no-namespace",
                          f"environment '{env.name}' has no kubernetes.namespace, which a deployment needs",
                          f"set spec.kubernetes.namespace in environment.{env.name}")
-        pii = pii_features(model, ctx.datasets) if model is not None else []
+        pii = pii_features(model, ctx.datasets, ctx.lineage) if model is not None else []
         if pii and not env.allow_pii:
             yield ctx.at(d, ("spec", "environment"), "pii-deployment",
                          f"model '{model.name}' is trained on PII features ({', '.join(pii)}) and environment "

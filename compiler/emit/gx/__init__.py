@@ -1,0 +1,79 @@
+"""The gx backend: a Great Expectations 1.x expectation suite per QualityRule, under gx/expectations/.
+
+    gx/expectations/<rule>.json   the suite, named after the rule, in GX's own JSON layout (what a File
+                                  Data Context keeps in its expectations/ folder): name, expectations
+                                  (type, kwargs, meta, severity), meta, notes
+
+How each check maps onto an expectation: compiler.emit.gx.checks. The suite's meta says which dataset
+and table it validates and which run-time parameters it needs:
+
+    "meta": {"specops": {"address": "quality_rule.x", "dataset": "orders", "table": "orders",
+                         "parameters": {"freshness_cutoff__<check>": {"max_age_minutes": 1440}},
+                         "untranslated": {"<check>": "why"}}}
+
+Load a suite strictly: GX's own loader drops an expectation it does not know with a log line, so build
+each one with ExpectationConfiguration(**entry).to_domain_obj(), which raises (docs/integrations.md).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+from compiler.emit.base import Artifact, Unit, run_units
+from compiler.emit.gx.checks import expectations, minutes, parameter_name, relation, untranslated
+from compiler.spec.project import SpecProject
+
+PREFIX = "gx/expectations"
+COST = 0.1  # relative cost at 10,000 specs (compiler.emit.registry)
+
+
+def emit(project: SpecProject) -> list[Artifact]:
+    """Every suite."""
+    return run_units(project, units(project))
+
+
+def units(project: SpecProject) -> list[Unit]:
+    """One suite per QualityRule."""
+    return [Unit(("gx", "suite", name), partial(_suite_file, name=name)) for name in sorted(project.rules)]
+
+
+def suite(project: SpecProject, name: str) -> dict[str, Any]:
+    """The suite of one QualityRule, as GX's JSON (a dict)."""
+    rule = project.rules[name]
+    datasets = {rule.dataset: project.datasets[rule.dataset]}
+    for check in rule.checks:
+        if check.to_dataset and check.to_dataset in project.datasets:
+            datasets[check.to_dataset] = project.datasets[check.to_dataset]
+    exps: list[dict[str, Any]] = []
+    parameters: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for check in rule.checks:
+        why = untranslated(check, datasets)
+        if why is not None:
+            skipped[check.name] = why
+            continue
+        exps += expectations(rule, check, datasets)
+        if check.type == "freshness" and check.max_age:
+            parameters[parameter_name(check)] = {"max_age_minutes": minutes(check.max_age),
+                                                 "value": "the run time minus max_age, as 'YYYY-MM-DD HH:MM:SS'"}
+    meta: dict[str, Any] = {"address": rule.address, "dataset": rule.dataset,
+                            "table": relation(datasets[rule.dataset]), "source_file": rule.loc.file}
+    if parameters:
+        meta["parameters"] = parameters
+    if skipped:
+        meta["untranslated"] = skipped
+    out: dict[str, Any] = {"name": rule.name, "expectations": exps, "meta": {"specops": meta}}
+    if rule.meta.description:
+        out["notes"] = rule.meta.description
+    return out
+
+
+def _suite_file(project: SpecProject, name: str) -> list[Artifact]:
+    rule = project.rules[name]
+    data = suite(project, name)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    owners = sorted({rule.address, f"dataset.{rule.dataset}",
+                     *(f"dataset.{c.to_dataset}" for c in rule.checks if c.to_dataset)})
+    return [Artifact(f"{PREFIX}/{name}.json", text.encode("utf-8"), tuple(owners))]

@@ -1,0 +1,119 @@
+"""Rules that read SQL (compiler.front.sql): the columns a transform reads and produces, check expressions,
+and PII that follows lineage. Positions point into the SQL: the .sql file's line and column, or the place
+inside the YAML block scalar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.front.rules.context import Context
+from compiler.front.sql.types import cast_type, mismatch
+from compiler.spec.diagnostics import Diagnostic, did_you_mean
+from compiler.spec.ir import Transform
+from compiler.spec.lineage import OPEN_OUTPUTS
+from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
+
+MAX_LISTED = 5  # more undeclared or missing columns than this are one error listing the first ones
+
+
+def _at(t: Transform, offset: int, code: str, message: str, hint: str | None = None,
+        severity: str = "error") -> Diagnostic:
+    loc = t.sql_loc
+    assert loc is not None
+    line, col = line_col(t.sql, offset)
+    return Diagnostic(code, message, loc.file, loc.line + line, loc.col + col - 1, t.address, hint,
+                      severity)  # type: ignore[arg-type]
+
+
+def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
+    """The SQL reads columns its inputs declare and produces exactly the output dataset's columns."""
+    dialect = ctx.lineage.dialect
+    producers: dict[str, str] = {}
+    for name, t in ctx.transforms.items():  # a second producer of a dataset is an error of its own
+        producers.setdefault(t.output, name)
+    for name, t in ctx.transforms.items():
+        analysis = ctx.lineage.analysis_of(name)
+        if analysis is None or stray_jinja(t.sql, INPUT_RE) is not None:
+            continue  # other templating is reported (check_sql): the SQL is not what runs
+        if not analysis.ok:
+            yield _at(t, analysis.error_offset, "sql-unparsed",
+                      f"specops cannot analyse this SQL ({dialect} dialect): {analysis.error}",
+                      "its column lineage is unknown: plans treat any change of it as breaking",
+                      severity="warning")
+            continue
+        for u in analysis.unknown:
+            where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
+                                                                              else "any input")
+            hint = did_you_mean(u.name, u.candidates) or (
+                f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
+            yield _at(t, u.offset, "unknown-sql-column", f"column '{u.name}' is not a column of {where}", hint)
+        out = ctx.datasets.get(t.output)
+        if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
+            continue
+        produced = [c.name for c in analysis.columns]
+        seen: set[str] = set()
+        columns = {c.name: c for c in out.columns}
+        undeclared = [c for c in analysis.columns if c.name not in columns]
+        if len(undeclared) > MAX_LISTED:  # e.g. a select * over a wide input: one error, not dozens
+            names = ", ".join(c.name for c in undeclared[:MAX_LISTED])
+            yield _at(t, undeclared[0].offset, "sql-undeclared-column",
+                      f"the SQL produces {len(undeclared)} columns that dataset.{out.name} does not declare: "
+                      f"{names}, ...", f"declare them in dataset.{out.name}'s columns, or select only those")
+        for c in analysis.columns:
+            if c.name in seen:
+                yield _at(t, c.offset, "sql-duplicate-column", f"the SQL produces column '{c.name}' twice")
+                continue
+            seen.add(c.name)
+            declared = columns.get(c.name)
+            if declared is None:
+                if len(undeclared) <= MAX_LISTED:
+                    hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
+                    yield _at(t, c.offset, "sql-undeclared-column",
+                              f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
+                continue
+            if c.cast is not None and mismatch(declared.type, c.cast):
+                yield _at(t, c.offset, "sql-column-type",
+                          f"column '{c.name}' is cast to {cast_type(c.cast)} ({c.cast}) but dataset.{out.name} "
+                          f"declares {declared.type}", f"cast it to the declared type, or declare {cast_type(c.cast)}")
+            elif c.cast is None and c.passthrough is not None:
+                src_ds = ctx.datasets.get(c.passthrough[0])
+                src = src_ds.column(c.passthrough[1]) if src_ds is not None else None  # rare: a plain copy
+                if src is not None and src.type != declared.type:
+                    yield _at(t, c.offset, "sql-column-type",
+                              f"column '{c.name}' copies {c.passthrough[0]}.{c.passthrough[1]} ({src.type}) but "
+                              f"dataset.{out.name} declares {declared.type}",
+                              f"cast it: cast(... as {declared.type})")
+        missing = [col.name for col in out.columns if col.name not in seen]
+        if len(missing) > MAX_LISTED:
+            yield _at(t, 0, "sql-missing-column",
+                      f"dataset.{out.name} declares {len(missing)} columns the SQL does not produce: "
+                      f"{', '.join(missing[:MAX_LISTED])}, ...",
+                      "select them in the SQL, or remove them from the dataset")
+            continue
+        for col in missing:
+            hint = did_you_mean(col, produced) or "select it in the SQL, or remove it from the dataset"
+            yield _at(t, 0, "sql-missing-column",
+                      f"dataset.{out.name} declares column '{col}', which the SQL does not produce", hint)
+
+
+def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
+    """A check's `expression` names columns of its dataset."""
+    for r in ctx.rules.values():
+        ds = ctx.datasets.get(r.dataset)
+        if ds is None:
+            continue
+        for i, c in enumerate(r.checks):
+            found = ctx.lineage.expressions.get(c.expression) if c.expression else None
+            if found is None:
+                continue
+            cols, error = [(col.name, col.offset) for col in found.columns], found.error
+            path = ("spec", "checks", i, "expression")
+            if error:
+                yield ctx.at(r, path, "bad-expression", f"specops cannot parse this expression: {error}",
+                             "write a boolean SQL expression over the dataset's columns", severity="warning")
+            for name, _ in cols:
+                if ds.column(name) is None:
+                    yield ctx.at(r, path, "unknown-column",
+                                 f"the expression reads column '{name}', which is not a column of dataset.{ds.name}",
+                                 did_you_mean(name, ds.column_names)
+                                 or f"columns of dataset.{ds.name}: {', '.join(ds.column_names[:12])}")

@@ -1,0 +1,580 @@
+"""One transform's SQL -> SqlAnalysis (compiler.spec.lineage), with sqlglot. Pure: the same text, dialect
+and input columns give the same analysis; compiler.speed remembers them by digest.
+
+The query is walked scope by scope (CTEs and subqueries first, sqlglot.optimizer.scope): for each scope,
+each output column's input columns and a fingerprint of its derivation, and the columns and a
+fingerprint of everything that decides its rows (joins, filters, grouping, distinct, limits, unions).
+Fingerprints hash the normalised SQL of an expression (sqlglot's generator: formatting, comments and
+keyword case are gone) together with the fingerprints of what its columns resolve to, so an edit shows
+up exactly in the columns (or the rows) it changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from compiler.front.sql.placeholders import input_of, substitute
+from compiler.spec.lineage import OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+
+Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+
+
+@dataclass
+class _Out:
+    name: str
+    refs: frozenset[Ref]
+    fp: str
+    node: exp.Expression | None
+    passthrough: Ref | None = None
+
+
+@dataclass
+class _ScopeInfo:
+    outputs: list[_Out] = field(default_factory=list)
+    rows: str = ""
+    row_refs: set[RowRef] = field(default_factory=set)
+    clauses: set[str] = field(default_factory=set)
+    stars: set[str] = field(default_factory=set)  # inputs whose columns flow out through `*`
+    open_star: bool = False  # a `*` over something whose columns are unknown
+
+    def output(self, name: str) -> _Out | None:
+        for out in self.outputs:
+            if out.name == name:
+                return out
+        return None
+
+
+class _Analyzer:
+    def __init__(self, dialect: str, schema: Schema):
+        self.dialect = dialect
+        self.schema = schema
+        self.info: dict[int, _ScopeInfo] = {}
+        self.unknown: list[UnknownColumn] = []
+        self.notes: set[str] = set()
+        self._scope_of: dict[int, Scope] = {}
+        self.one_select = False  # the text has one SELECT: no subquery (the flat case, no sqlglot scopes)
+        self.lambdas = False  # whether the query has lambdas (their parameters are not columns)
+        self.nested = False  # whether it has more than one scope (subqueries)
+        self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def text(self, node: exp.Expression) -> str:
+        """The node's normalised shape (sqlglot's generator is several times slower and copies the tree)."""
+        return shape(node)
+
+    def columns_of(self, source: object) -> tuple[str, ...] | None:
+        """The column names a FROM source has, None when unknown."""
+        if isinstance(source, Scope):
+            info = self.info.get(id(source))
+            if info is None or info.open_star:
+                return None
+            return tuple(o.name for o in info.outputs)
+        if isinstance(source, exp.Table):
+            name = input_of(source.name)
+            return self.schema.get(name) if name is not None else None
+        return None
+
+    def own_columns(self, node: exp.Expression | None, scope: Scope) -> Iterator[exp.Column]:
+        """Columns under `node` that belong to `scope` (not to a nested query, which is its own scope)."""
+        if node is None:
+            return
+        if isinstance(node, exp.Column):
+            if not isinstance(node.this, exp.Star):
+                yield node
+            return
+        top = scope.expression
+        for n in node.walk(prune=lambda x: isinstance(x, exp.Query) and x is not top and x is not node):
+            if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star) and (
+                    not self.lambdas or n.find_ancestor(exp.Lambda) is None):
+                yield n
+
+    @staticmethod
+    def offset(col: exp.Expression) -> int:
+        for part in (col.args.get("table"), col.this if isinstance(col, exp.Column) else col):
+            meta = getattr(part, "meta", None) or {}
+            if "start" in meta:
+                return int(meta["start"])
+        return 0
+
+    # --- resolving one column reference ------------------------------------------------------------
+
+    def resolve(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None = None
+                ) -> tuple[frozenset[Ref], str, Ref | None]:
+        """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
+        name, table = col.name.lower(), col.table.lower()
+        look: Scope | None = scope
+        while look is not None:
+            found = self._resolve_in(look, name, table, aliases if look is scope else None)
+            if found is not None:
+                return found
+            look = look.parent  # a correlated reference to an enclosing query
+        candidates: tuple[str, ...] = ()
+        label = table
+        if table:
+            src = next((s.sources[table] for s in _chain(scope) if table in s.sources), None)
+            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
+                return frozenset(), f"?{table}.{name}", None
+            candidates = self.columns_of(src) or ()
+            if isinstance(src, exp.Table) and input_of(src.name):
+                label = input_of(src.name) or table
+        else:
+            for _, (_, src) in scope.selected_sources.items():
+                candidates += self.columns_of(src) or ()
+        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
+        return frozenset(), f"?{table}.{name}", None
+
+    def _resolve_in(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None
+                    ) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        if table:
+            if table not in scope.sources:
+                return None
+            return self._from_source(scope.sources[table], name, table)
+        having = [(alias, src) for alias, (_, src) in scope.selected_sources.items()
+                  if (cols := self.columns_of(src)) is None or name in cols]
+        known = [(a, s) for a, s in having if self.columns_of(s) is not None]
+        if len(known) == 1 or (len(having) == 1 and not known):
+            alias, src = (known or having)[0]
+            return self._from_source(src, name, alias)
+        if len(known) > 1:  # ambiguous in SQL: both candidates are kept (the warehouse will complain)
+            parts = [self._from_source(s, name, a) for a, s in known]
+            refs = frozenset().union(*(p[0] for p in parts))
+            return refs, _digest(*sorted(p[1] for p in parts)), None
+        if aliases and name in aliases:  # a projection alias, e.g. in GROUP BY or ORDER BY
+            out = aliases[name]
+            return out.refs, out.fp, out.passthrough
+        if len(having) > 1:
+            parts = [self._from_source(s, name, a) for a, s in having]
+            return frozenset().union(*(p[0] for p in parts)), _digest(*sorted(p[1] for p in parts)), None
+        return None
+
+    def _from_source(self, src: object, name: str, alias: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        if isinstance(src, Scope):
+            info = self.info.get(id(src))
+            out = info.output(name) if info is not None else None
+            if out is None:
+                if info is not None and info.open_star:
+                    return frozenset(), f"?{alias}.{name}", None
+                return None
+            return out.refs, out.fp, out.passthrough
+        if isinstance(src, exp.Table):
+            dataset = input_of(src.name)
+            if dataset is None:
+                self.notes.add(f"reads table '{src.sql()}', which is not an input: its columns are not followed")
+                return frozenset({(f"?{src.name}", name)}), f"t:{src.name}.{name}", None
+            cols = self.schema.get(dataset)
+            if cols is not None and name not in cols:
+                return None
+            return frozenset({(dataset, name)}), f"in:{dataset}.{name}", (dataset, name)
+        self.notes.add(f"column '{name}' comes from a construct that is not followed")
+        return frozenset(), f"?{alias}.{name}", None
+
+    def expression(self, scope: Scope, node: exp.Expression, aliases: Mapping[str, _Out] | None = None
+                   ) -> tuple[frozenset[Ref], str, Ref | None]:
+        """(input columns, fingerprint, passthrough) of an expression of `scope`."""
+        inner = node.this if isinstance(node, exp.Alias) else node
+        while type(inner) is exp.Paren:
+            inner = inner.this
+        col = inner if isinstance(inner, exp.Column) else inner.this if (
+            type(inner) is exp.Cast and isinstance(inner.this, exp.Column)) else None
+        if col is not None and not isinstance(col.this, exp.Star):  # the common `cast(a.x as t) as y`: no walk
+            refs, token, through = self.resolve(scope, col, aliases)
+            self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
+            return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name.lower()}={token}"), through
+        refs: set[Ref] = set()
+        tokens: list[str] = []
+        passthrough = None
+        for col in self.own_columns(node, scope):
+            r, token, through = self.resolve(scope, col, aliases)
+            refs |= r
+            tokens.append(f"{col.table.lower()}.{col.name.lower()}={token}")
+            passthrough = through
+        inner = node.this if isinstance(node, exp.Alias) else node
+        if not isinstance(inner, exp.Column):
+            passthrough = None
+        for query in (node.find_all(exp.Query) if self.nested else ()):  # a subquery (IN, EXISTS, scalar) counts
+            if query is not scope.expression and (sub := self._query_info(query)) is not None:
+                found = frozenset().union(*(o.refs for o in sub.outputs), {(d, c) for d, c, _ in sub.row_refs})
+                refs |= found
+                tokens.append(_digest(sub.rows, *(o.fp for o in sub.outputs)))
+        self.last_shape = self.text(inner)
+        return frozenset(refs), _digest(self.last_shape, *sorted(tokens)), passthrough
+
+    def _query_info(self, query: exp.Expression) -> _ScopeInfo | None:
+        scope = self._scope_of.get(id(query))
+        return self.info.get(id(scope)) if scope is not None else None
+
+    # --- scopes ------------------------------------------------------------------------------------
+
+    def run(self, tree: exp.Expression) -> _ScopeInfo:
+        self.lambdas = tree.find(exp.Lambda) is not None
+        scopes = (self.one_select and _flat_scope(tree)) or traverse_scope(tree)
+        self.nested = len(scopes) > 1
+        self._scope_of = {id(s.expression): s for s in scopes}
+        root = None
+        for scope in scopes:
+            if scope.is_udtf:
+                self.notes.add("table functions (unnest, lateral) are not followed")
+            info = self.set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self.select(scope)
+            self.info[id(scope)] = info
+            root = info
+        if root is None:
+            raise SqlglotError("no query found")
+        return root
+
+    def set_operation(self, scope: Scope) -> _ScopeInfo:
+        node = scope.expression
+        parts = [self.info.get(id(s)) for s in scope.set_operation_scopes]
+        if any(p is None for p in parts) or len(parts) != 2:
+            raise SqlglotError("an unsupported set operation")
+        left, right = parts  # type: ignore[misc]
+        assert left is not None and right is not None
+        kind = type(node).__name__.lower()
+        distinct = bool(node.args.get("distinct"))
+        info = _ScopeInfo(clauses={kind} | left.clauses | right.clauses, stars=left.stars | right.stars,
+                          open_star=left.open_star or right.open_star)
+        for i, out in enumerate(left.outputs):
+            other = right.outputs[i] if i < len(right.outputs) else None
+            refs = out.refs | (other.refs if other else frozenset())
+            info.outputs.append(_Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None))
+        info.row_refs = left.row_refs | right.row_refs
+        fps = [kind, str(distinct), left.rows, right.rows]
+        if distinct:  # which rows are duplicates depends on every column
+            fps += [o.fp for o in info.outputs]
+            info.row_refs |= {(d, c, kind) for o in info.outputs for d, c in o.refs}
+        for key in ("order", "limit", "offset"):
+            if node.args.get(key) is not None:
+                fps.append(self.text(node.args[key]))
+                info.clauses.add("limit" if key != "order" else "order")
+        info.rows = _digest(*fps)
+        return info
+
+    def select(self, scope: Scope) -> _ScopeInfo:
+        node = scope.expression
+        info = _ScopeInfo()
+        if not isinstance(node, exp.Select):
+            raise SqlglotError(f"an unsupported query ({type(node).__name__})")
+        # sources first: their rows decide ours
+        fps: list[str] = []
+        for alias, (_, src) in scope.selected_sources.items():
+            if isinstance(src, Scope):
+                sub = self.info.get(id(src))
+                if sub is not None:
+                    fps.append(f"S:{alias}:{sub.rows}")
+                    info.row_refs |= sub.row_refs
+                    info.clauses |= sub.clauses
+            elif isinstance(src, exp.Table):
+                fps.append(f"T:{alias}:{src.name.lower()}")
+            else:
+                fps.append(f"?:{alias}")
+        # projections, stars expanded
+        aliases: dict[str, _Out] = {}
+        special: list[exp.Expression] = []
+        for proj in node.expressions:
+            if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
+                self.star(scope, proj, info)
+                continue
+            refs, fp, through = self.expression(scope, proj)
+            name = (proj.alias_or_name or self.text(proj)).lower()
+            out = _Out(name, refs, fp, proj, through)
+            info.outputs.append(out)
+            aliases.setdefault(name, out)
+            if self.last_shape and _ROW_KEYS.search(self.last_shape):  # maybe an aggregate or a row maker
+                special.append(proj)
+        # what decides the rows
+        aggregated = node.args.get("group") is not None or any(
+            agg.find_ancestor(exp.Window) is None and agg.find_ancestor(exp.Select) is node
+            for proj in special for agg in proj.find_all(exp.AggFunc))
+        if aggregated:
+            fps.append("aggregated")
+            info.clauses.add("aggregation")
+        for proj in special:
+            for udtf in proj.find_all(exp.Unnest, exp.Explode):
+                fps.append("udtf:" + self.text(udtf))
+                info.clauses.add("unnest")
+        for join in node.args.get("joins") or ():
+            info.clauses.add("join")
+            on, using = join.args.get("on"), join.args.get("using") or []
+            parts = [str(join.args.get("side") or ""), str(join.args.get("kind") or ""),
+                     ",".join(self.text(u) for u in using)]
+            if on is not None:
+                parts.append(self.clause(scope, on, "join", info, aliases))
+            for u in using:
+                uname = u.name.lower()
+                for alias, (_, src) in scope.selected_sources.items():
+                    found = self._from_source(src, uname, alias) if (self.columns_of(src) or ()) and \
+                        uname in (self.columns_of(src) or ()) else None
+                    if found is not None:
+                        info.row_refs |= {(d, c, "join") for d, c in found[0]}
+            fps.append("J:" + ":".join(parts))
+        for key, clause in (("where", "filter"), ("having", "having"), ("qualify", "qualify")):
+            part = node.args.get(key)
+            if part is not None:
+                info.clauses.add(clause)
+                fps.append(f"{key}:" + self.clause(scope, part, clause, info, aliases))
+        group = node.args.get("group")
+        if group is not None:
+            info.clauses.add("group by")
+            fps.append("group:" + self.group(scope, group, info, aliases))
+        distinct = node.args.get("distinct")
+        if distinct is not None:
+            info.clauses.add("distinct")
+            on = distinct.args.get("on")
+            if on is not None:
+                fps.append("distinct on:" + self.clause(scope, on, "distinct", info, aliases))
+            else:
+                fps.append("distinct:" + ",".join(o.fp for o in info.outputs))
+                info.row_refs |= {(d, c, "distinct") for o in info.outputs for d, c in o.refs}
+        limited = False
+        for key in ("limit", "offset"):
+            if node.args.get(key) is not None:
+                limited = True
+                info.clauses.add("limit")
+                fps.append(f"{key}:" + self.text(node.args[key]))
+        order = node.args.get("order")
+        if order is not None and limited:  # without a limit, order does not decide which rows
+            fps.append("order:" + self.clause(scope, order, "order", info, aliases))
+        info.rows = _digest(*fps)
+        return info
+
+    def clause(self, scope: Scope, node: exp.Expression, clause: str, info: _ScopeInfo,
+               aliases: Mapping[str, _Out]) -> str:
+        refs, fp, _ = self.expression(scope, node, aliases)
+        info.row_refs |= {(d, c, clause) for d, c in refs}
+        return fp
+
+    def group(self, scope: Scope, group: exp.Group, info: _ScopeInfo, aliases: Mapping[str, _Out]) -> str:
+        parts = []
+        if group.args.get("all"):  # GROUP BY ALL: every projection that is not an aggregate
+            for out in info.outputs:
+                if out.node is None or not any(True for _ in out.node.find_all(exp.AggFunc)):
+                    parts.append(out.fp)
+                    info.row_refs |= {(d, c, "group by") for d, c in out.refs}
+        for item in group.expressions:
+            if isinstance(item, exp.Literal) and item.is_int and 0 < int(item.this) <= len(info.outputs):
+                out = info.outputs[int(item.this) - 1]  # GROUP BY 1: the first projection
+                parts.append(out.fp)
+                info.row_refs |= {(d, c, "group by") for d, c in out.refs}
+            else:
+                parts.append(self.clause(scope, item, "group by", info, aliases))
+        return ",".join(parts)
+
+    def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
+        table = proj.table.lower() if isinstance(proj, exp.Column) else ""
+        star = proj.this if isinstance(proj, exp.Column) else proj
+        excluded = {e.name.lower() for e in (star.args.get("except") or star.args.get("except_")
+                                             or star.args.get("exclude") or [])}
+        if star.args.get("replace") or star.args.get("rename"):
+            self.notes.add("select * replace/rename is not followed")
+            info.open_star = True
+        sources = ([(table, scope.sources.get(table))] if table else
+                   [(a, s) for a, (_, s) in scope.selected_sources.items()])
+        for alias, src in sources:
+            cols = self.columns_of(src)
+            if cols is None:
+                info.open_star = True
+                self.notes.add(f"select * from '{alias}' whose columns are not known")
+                continue
+            if isinstance(src, exp.Table) and (dataset := input_of(src.name)) is not None:
+                info.stars.add(dataset)
+            elif isinstance(src, Scope) and (sub := self.info.get(id(src))) is not None:
+                info.stars |= sub.stars
+            for name in cols:
+                if name in excluded:
+                    continue
+                found = self._from_source(src, name, alias)
+                if found is not None:
+                    info.outputs.append(_Out(name, found[0], found[1], None, found[2]))
+
+
+@dataclass
+class _FlatScope:
+    """What the analysis reads of a sqlglot Scope, for the common query with one SELECT over tables (making
+    sqlglot's scopes costs as much as the rest of the analysis)."""
+
+    expression: exp.Select
+    sources: dict[str, exp.Table]
+    selected_sources: dict[str, tuple[exp.Table, exp.Table]]
+    parent: None = None
+    is_udtf: bool = False
+
+
+def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
+    if not isinstance(tree, exp.Select) or tree.args.get("with") or tree.args.get("with_"):
+        return None
+    start = tree.args.get("from_") or tree.args.get("from")
+    nodes = [start.this] if start is not None else []
+    nodes += [j.this for j in tree.args.get("joins") or ()]
+    if not all(type(n) is exp.Table and not n.args.get("joins") for n in nodes):
+        return None
+    sources = {n.alias_or_name: n for n in nodes}
+    if len(sources) != len(nodes):
+        return None
+    return [_FlatScope(tree, sources, {k: (v, v) for k, v in sources.items()})]  # type: ignore[list-item]
+
+
+def _chain(scope: Scope | None) -> Iterator[Scope]:
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
+def _row_keys() -> re.Pattern[str]:
+    """Node keys of aggregates and set-returning functions, as they appear in a shape."""
+    keys = {cls.key for cls in _subclasses(exp.AggFunc)} | {exp.Unnest.key, exp.Explode.key}
+    return re.compile("|".join(re.escape(k) + r"\(" for k in sorted(keys, key=len, reverse=True)))
+
+
+def _subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _subclasses(sub)
+    return out
+
+
+_ROW_KEYS = _row_keys()
+
+
+def shape(node: exp.Expression) -> str:
+    """A canonical text of a syntax tree: node types and their arguments, no comments, no formatting."""
+    parts: list[str] = []
+    append = parts.append
+
+    def visit(n: exp.Expression) -> None:
+        while type(n) is exp.Paren:  # the tree already says the precedence
+            n = n.this
+        append(n.key)
+        append("(")
+        for key, value in n.args.items():
+            if value is None or value is False or (isinstance(value, list) and not value) or key[0] == "_":
+                continue
+            append(key)
+            append("=")
+            if isinstance(value, exp.Expression):
+                visit(value)
+            elif isinstance(value, list):
+                append("[")
+                for item in value:
+                    if isinstance(item, exp.Expression):
+                        visit(item)
+                    else:
+                        append(repr(item))
+                    append(",")
+                append("]")
+            else:
+                append(repr(value))
+            append(";")
+        append(")")
+
+    if isinstance(node, exp.Column) and not node.args.get("db"):
+        return f"col({node.table}.{node.name})"
+    if type(node) is exp.Cast and isinstance(node.this, exp.Column) and not node.this.args.get("db") and all(
+            not v for k, v in node.args.items() if k not in ("this", "to") and k[0] != "_"):
+        return f"cast(col({node.this.table}.{node.this.name}),{_type_text(node.args['to'])})"
+    visit(node)
+    return "".join(parts)
+
+
+def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, ...]]]) -> SqlAnalysis:
+    """What a transform's SQL reads and produces. Never raises: what cannot be analysed is marked unknown."""
+    text = substitute(sql)
+    try:
+        statements = [s for s in _dialect(dialect).parse(text) if s is not None]
+    except (ParseError, TokenError) as exc:
+        return SqlAnalysis(False, error=_message(exc), error_offset=_error_offset(exc, text))
+    except (SqlglotError, RecursionError, ValueError) as exc:
+        return SqlAnalysis(False, error=f"cannot parse the SQL: {exc}")
+    if len(statements) != 1:
+        return SqlAnalysis(False, error=f"expected one SELECT statement, found {len(statements)}")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
+                           error_offset=len(text) - len(text.lstrip()))
+    if text != text.lower():  # unquoted names are case-insensitive (most SQL is written in lower case already)
+        for ident in tree.find_all(exp.Identifier):
+            if not ident.quoted:
+                ident.set("this", ident.this.lower())
+    analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
+    analyzer.one_select = text.lower().count("select") == 1
+    try:
+        root = analyzer.run(tree)
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        return SqlAnalysis(False, error=f"cannot analyse the SQL: {exc}")
+    columns = tuple(_output(o, analyzer, text) for o in root.outputs)
+    order = tree.args.get("order")
+    normal = _digest(root.rows, *(f"{c.name}={c.fingerprint}" for c in columns),
+                     analyzer.text(order) if order is not None else "")
+    if root.open_star:
+        analyzer.notes.add(OPEN_OUTPUTS)
+    return SqlAnalysis(
+        ok=True, normal=normal, columns=columns,
+        row_reads=tuple(sorted(root.row_refs)), rows=root.rows, row_clauses=tuple(sorted(root.clauses)),
+        star_inputs=tuple(sorted(root.stars)), unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
+        notes=tuple(sorted(analyzer.notes)),
+    )
+
+
+def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
+    node = out.node
+    inner = node.this if isinstance(node, exp.Alias) else node
+    cast = _type_text(inner.args["to"]) if isinstance(inner, exp.Cast) and inner.args.get("to") is not None else None
+    if isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Column):
+        through = out.passthrough  # cast(x as t) as y: copies x (its type is the cast's)
+    else:
+        through = out.passthrough if isinstance(inner, exp.Column) or node is None else None
+    alias = node.args.get("alias") if isinstance(node, exp.Alias) else None
+    meta = alias.meta if isinstance(alias, exp.Identifier) else {}
+    offset = int(meta["start"]) if "start" in meta else analyzer.offset(inner) if inner is not None else 0
+    if inner is not None and not offset:
+        first = next((c for c in inner.find_all(exp.Column)), None)
+        offset = analyzer.offset(first) if first is not None else 0
+    return OutputColumn(out.name, tuple(sorted(out.refs)), out.fp, offset, cast, through)
+
+
+@functools.cache
+def _dialect(name: str) -> Dialect:
+    """sqlglot's dialect object (made once per process: sqlglot.parse makes one per call)."""
+    return Dialect.get_or_raise(name)
+
+
+def _type_text(dt: exp.Expression) -> str:
+    """`DECIMAL(10,2)`, `INT`, `VARCHAR`: a DataType's name and parameters (the generator costs far more)."""
+    if not isinstance(dt, exp.DataType) or not isinstance(dt.this, exp.DataType.Type):
+        return shape(dt)
+    params = [p.name for p in dt.expressions]
+    return dt.this.name + (f"({','.join(params)})" if params else "")
+
+
+def _message(exc: SqlglotError) -> str:
+    errors = getattr(exc, "errors", None) or []
+    if errors and errors[0].get("description"):
+        return "invalid SQL: " + str(errors[0]["description"]).split("\n")[0]
+    return "invalid SQL: " + str(exc).split("\n")[0]
+
+
+def _error_offset(exc: SqlglotError, text: str) -> int:
+    errors = getattr(exc, "errors", None) or []
+    if not errors or not errors[0].get("line"):
+        return 0
+    line, col = int(errors[0]["line"]), int(errors[0].get("col") or 1)
+    highlight = str(errors[0].get("highlight") or "")
+    start = 0
+    for _ in range(line - 1):
+        nxt = text.find("\n", start)
+        if nxt < 0:
+            break
+        start = nxt + 1
+    return max(0, min(len(text), start + col - max(1, len(highlight))))

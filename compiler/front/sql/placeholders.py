@@ -1,0 +1,33 @@
+"""`{{ input('x') }}` -> a table name sqlglot can parse, keeping every other character where it was.
+
+The table name is written over the placeholder and the rest blanked (newlines kept), so an offset, a
+line and a column in the parsed text are the same as in the user's SQL: errors point into it directly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from compiler.spec.sqltext import INPUT_RE
+
+PREFIX = "__in_"
+
+
+def table_for(name: str) -> str:
+    return PREFIX + re.sub(r"\W", "_", name)
+
+
+def substitute(sql: str) -> str:
+    """The SQL with each `{{ input('x') }}` replaced by the table `__in_x` padded to the same length."""
+
+    def same_length(m: re.Match[str]) -> str:
+        table = table_for(m.group("name"))
+        rest = m.group(0)[len(table):]
+        return table + "".join("\n" if ch == "\n" else " " for ch in rest)
+
+    return INPUT_RE.sub(same_length, sql)
+
+
+def input_of(table: str) -> str | None:
+    """The input dataset a substituted table name stands for (None for any other table)."""
+    return table[len(PREFIX):] if table.startswith(PREFIX) else None

@@ -1,0 +1,96 @@
+"""The project's column lineage: every transform's SQL analysed, with the checks and models that read columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from compiler.front.sql import SqlJob, SqlWork, dialect_for
+from compiler.spec.ir import Dataset, Environment, Model, Project, QualityRule, Transform
+from compiler.spec.lineage import Lineage, Reader, Ref, merge_readers
+
+
+def project_dialect(project: Project, environments: Mapping[str, Environment]) -> str:
+    """The SQL dialect transforms are read in: the default environment's warehouse (DuckDB without one)."""
+    name = project.default_environment or ("dev" if "dev" in environments else next(iter(environments), None))
+    env = environments.get(name) if name else None
+    return dialect_for(env.warehouse.type if env is not None else None)
+
+
+def sql_job(t: Transform, datasets: Mapping[str, Dataset], dialect: str,
+            columns: dict[str, tuple[str, ...]] | None = None) -> SqlJob:
+    """What analysing `t` takes; `columns` (dataset -> its column names) saves making them for every job."""
+    columns = {} if columns is None else columns
+    schema = []
+    for name in dict.fromkeys(t.inputs):
+        if name in datasets:
+            if name not in columns:
+                columns[name] = datasets[name].column_names
+            schema.append((name, columns[name]))
+    return (t.sql, dialect, tuple(schema))
+
+
+def build_lineage(project: Project, environments: Mapping[str, Environment], datasets: Mapping[str, Dataset],
+                  transforms: Mapping[str, Transform], rules: Mapping[str, QualityRule], models: Mapping[str, Model],
+                  work: SqlWork) -> Lineage:
+    dialect = project_dialect(project, environments)
+    names = [n for n, t in transforms.items() if t.sql.strip()]
+    texts = sorted({c.expression for r in rules.values() for c in r.checks if c.expression})
+    columns: dict[str, tuple[str, ...]] = {}
+    made = work([*(sql_job(transforms[n], datasets, dialect, columns) for n in names),
+                 *((x, dialect, None) for x in texts)])
+    analyses, expressions = made[:len(names)], dict(zip(texts, made[len(names):], strict=True))
+    readers: list[tuple[Ref, Reader]] = []
+    for r in rules.values():
+        ds = datasets.get(r.dataset)
+        for c in r.checks:
+            how = f"check {c.name}"
+            for col in (c.column, *c.columns):
+                if col:
+                    readers.append(((r.dataset, col), Reader(r.address, how)))
+            if c.to_dataset and c.to_column:
+                readers.append(((c.to_dataset, c.to_column), Reader(r.address, how)))
+            if c.expression:
+                for col in expressions[c.expression].columns:
+                    readers.append(((r.dataset, col.name), Reader(r.address, how)))
+            if c.sql and ds is not None:  # a free SQL check: assumed to read every column
+                readers += [((r.dataset, col), Reader(r.address, how)) for col in ds.column_names]
+    for m in models.values():
+        tr = m.training
+        if tr is None:
+            continue
+        readers += [((tr.dataset, f), Reader(m.address, "feature")) for f in tr.features]
+        readers.append(((tr.dataset, tr.target), Reader(m.address, "target")))
+    return Lineage(
+        sql=dict(zip(names, analyses, strict=True)),
+        outputs={n: t.output for n, t in transforms.items()},
+        other_readers=merge_readers(readers),
+        declared_pii={n: frozenset(d.pii_columns) for n, d in datasets.items() if d.pii_columns},
+        masked={n: frozenset(c.name for c in d.columns if c.masked) for n, d in datasets.items()
+                if any(c.masked for c in d.columns)},
+        dataset_order=_dataset_order(transforms),
+        dialect=dialect,
+        expressions=expressions,
+    )
+
+
+def _dataset_order(transforms: Mapping[str, Transform]) -> tuple[str, ...]:
+    """Produced datasets, each after the datasets its transform reads (a cycle's members last)."""
+    needs = {t.output: set(t.inputs) for t in transforms.values()}
+    done: list[str] = []
+    seen: set[str] = set()
+    for start in sorted(needs):
+        stack = [(start, iter(sorted(needs.get(start, ()))))]
+        if start in seen:
+            continue
+        seen.add(start)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                if node in needs:
+                    done.append(node)
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(sorted(needs.get(nxt, ())))))
+    return tuple(done)

@@ -1,0 +1,103 @@
+"""Paths specops writes to or points MLflow at stay inside the repository, clear of the user's files
+(issue #18 item 10): refused by `validate`, located at the offending line, before compile or apply runs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import parse_text_report
+
+PROJECT = "specops.yaml"
+ENVS = "specs/environments.yaml"
+DEV_URI = "tracking_uri: sqlite:///.specops/mlflow.db"
+
+
+def only_error(result, rel: str, code: str = "bad-path"):
+    found = [d for d in parse_text_report(result.output) if d.severity == "error"]
+    assert result.exit_code == 1, result.output
+    assert [(d.code, d.is_in(rel)) for d in found] == [(code, True)], result.output
+    return found[0]
+
+
+@pytest.mark.parametrize(("output", "says"), [
+    (".git", "the '.git' folder"), ("data", "the 'data' folder"), ("sql", "the 'sql' folder"),
+    ("training", "the 'training' folder"), (".specops", "the '.specops' folder"), (".git/build", "the '.git' folder"),
+    ("specs", "the spec folder 'specs'"), (".github", "the workflows folder"), (".", "repository root"),
+    ("./data/", "the 'data' folder"),
+])
+def test_an_output_folder_over_the_users_files_is_refused_at_validate(edit, validate_cli, output, says):
+    edit.replace(PROJECT, "output: build", f"output: {output}")
+    d = only_error(validate_cli(edit.root), PROJECT)
+    assert d.line == edit.line_of(PROJECT, "output:") and says in d.message
+    assert "replaces its output folder as a whole" in d.message
+
+
+def test_an_output_folder_holding_a_file_a_spec_reads_is_refused(edit, validate_cli):
+    edit.write("lib/churn_train.py", edit.read("training/churn.py"))
+    edit.replace("specs/models/churn.yaml", "entrypoint: training/churn.py", "entrypoint: lib/churn_train.py")
+    edit.replace(PROJECT, "output: build", "output: lib")
+    d = only_error(validate_cli(edit.root), PROJECT)
+    assert "it holds 'lib/churn_train.py', which model.churn reads" in d.message
+
+
+def test_an_output_folder_of_its_own_is_fine(edit, validate_cli):
+    edit.replace(PROJECT, "output: build", "output: generated/platform")
+    assert validate_cli(edit.root).exit_code == 0
+
+
+def test_compile_out_into_git_is_refused(edit, runner):
+    from compiler.cli.main import main
+
+    (edit.root / ".git").mkdir()
+    (edit.root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    result = runner.invoke(main, ["compile", str(edit.root), "--out", str(edit.root / ".git")])
+    assert result.exit_code == 2 and "'.git' folder" in result.output
+    assert (edit.root / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+
+
+def test_workflows_inside_git_are_refused(edit, validate_cli):
+    edit.replace(PROJECT, "output: build", "output: build\n  workflows_dir: .git/hooks")
+    d = only_error(validate_cli(edit.root), PROJECT)
+    assert "inside '.git'" in d.message and d.line == edit.line_of(PROJECT, "workflows_dir")
+
+
+@pytest.mark.parametrize(("uri", "says"), [
+    ("sqlite:///../../x.db", "'..' is not allowed"),
+    ("sqlite:////tmp/x.db", "absolute path"),
+    ("sqlite:///.specops/../../x.db", "'..' is not allowed"),
+    ("file:///etc", "absolute file URI"),
+    ("file:/etc/mlruns", "absolute paths are not allowed"),
+    ("file:../mlruns", "'..' is not allowed"),
+    ("sqlite://host/x.db", "sqlite:/// followed by a path"),
+    ("sqlite:///", "names no file"),
+])
+def test_a_local_tracking_uri_outside_the_repository_is_refused(edit, validate_cli, uri, says):
+    edit.replace(ENVS, DEV_URI, f"tracking_uri: {uri!r}")
+    d = only_error(validate_cli(edit.root), ENVS)
+    assert d.line == edit.line_of(ENVS, "tracking_uri") and says in d.message, d.message
+    assert "http(s)" in (d.hint or "")
+
+
+def test_a_tracking_uri_through_a_symlink_leaving_the_repository_is_refused(edit, validate_cli, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    edit.symlink("registry", outside)
+    edit.replace(ENVS, DEV_URI, "tracking_uri: sqlite:///registry/mlflow.db")
+    d = only_error(validate_cli(edit.root), ENVS)
+    assert "symlink that leaves the repository" in d.message
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///.specops/other.db", "sqlite:///mlflow.db", "file:mlruns",
+                                 "file:./.specops/mlruns", "http://localhost:5000", "https://mlflow.example.com",
+                                 "databricks://profile"])
+def test_local_tracking_uris_inside_the_repository_and_servers_are_fine(edit, validate_cli, uri):
+    edit.replace(ENVS, DEV_URI, f"tracking_uri: {uri!r}")
+    result = validate_cli(edit.root)
+    assert "bad-path" not in result.output, result.output
+
+
+def test_the_apply_workflow_caches_paths_inside_the_repository_only(churn):
+    from compiler.emit.github import apply_workflow
+
+    steps = [s for job in apply_workflow(churn)["jobs"].values() for s in job["steps"]]
+    paths = [p for s in steps if "cache" in s.get("uses", "") for p in s["with"]["path"].split()]
+    assert paths and all(not p.startswith("/") and ".." not in p.split("/") for p in paths), paths

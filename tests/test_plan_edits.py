@@ -1,0 +1,417 @@
+"""The plan on edits of every kind: each edit's category, and exactly the downstream work it causes.
+
+Against the churn example (a table of pull-request edits, planned against the state an apply of the
+unedited example leaves) and the benchmark's synthetic repositories (edits picked by what the project is).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+from compiler.emit.compile import compile_project
+from compiler.emit.manifest import sha256
+from compiler.front.check import check_repository, require_project
+from compiler.plan.baseline import BaselineData
+from compiler.plan.make import make_plan
+from compiler.plan.model import Baseline, Plan
+from compiler.plan.render import render_json, render_markdown, render_text
+from compiler.plan.scope import artifact_in_scope, head_snapshots
+from compiler.spec.project import SpecProject
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CA, CF, CU = "specs/datasets/customer_activity.yaml", "specs/datasets/customer_features.yaml", \
+    "specs/datasets/customers.yaml"
+SQL_CA, T_CF, MODEL = "sql/customer_activity.sql", "specs/transforms/customer_features.yaml", "specs/models/churn.yaml"
+RULES_CF, RULES_SRC = "specs/quality/customer_features.yaml", "specs/quality/sources.yaml"
+
+TA, TF = "transform.build_customer_activity", "transform.build_customer_features"
+DOWN_TO_DEPLOYMENT = {TF: "rebuild", "model.churn": "retrain", "deployment.churn_api_dev": "rollout",
+                      "quality_rule.customer_features_checks": "rerun"}
+
+
+def build(root: Path) -> tuple[SpecProject, object]:
+    project = require_project(root)
+    return project, compile_project(project)
+
+
+def plan_against(base: tuple[SpecProject, object], head: tuple[SpecProject, object], env: str | None = "dev") -> Plan:
+    project, compiled = base
+    contents = {a.key: a.content for a in compiled.artifacts if artifact_in_scope(a.key, env)}  # type: ignore[attr-defined]
+    baseline = BaselineData(Baseline("state", None, "l", 1, "0" * 64, None), head_snapshots(project, env), {},
+                            contents, {k: sha256(v) for k, v in contents.items()})
+    return make_plan(head[0], head[1], baseline, env)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def churn_base(tmp_path_factory: pytest.TempPathFactory):
+    return build(copy_repository(EXAMPLE_ROOT, tmp_path_factory.mktemp("base") / "churn"))
+
+
+# (id, [(file, old, new), ...], {changed address: category}, {impacted address: work})
+CHURN_EDITS = [
+    ("sql-file-comment", [(SQL_CA, "-- The latest change", "-- The most recent change")],
+     {TA: "metadata"}, {}),
+    ("inline-sql-formatting", [(T_CF, "    select\n        cast(c.customer_id", "    SELECT\n      CAST(c.customer_id"),
+                               (T_CF, "    cross join snapshot as s", "    CROSS JOIN snapshot AS s -- one row")],
+     {TF: "metadata"}, {}),
+    ("sql-new-filter", [(SQL_CA, "    from {{ input('subscriptions') }}\n    group by",
+                         "    from {{ input('subscriptions') }}\n    where plan <> 'basic'\n    group by")],
+     {TA: "breaking"}, {TA: "rebuild", **DOWN_TO_DEPLOYMENT}),
+    ("sql-aggregation-changed-on-a-feature", [(SQL_CA, "avg(monthly_price) as avg_monthly_price",
+                                               "max(monthly_price) as avg_monthly_price")],
+     {TA: "breaking"}, {TA: "rebuild", **DOWN_TO_DEPLOYMENT}),
+    ("sql-values-of-an-unread-column", [(SQL_CA, "min(started_at) as first_started_on",
+                                         "max(started_at) as first_started_on")],
+     {TA: "breaking"}, {TA: "rebuild"}),
+    ("sql-additive-column", [(SQL_CA, "    -- The latest", "    cast('emea' as varchar) as region,\n    -- The latest"),
+                             (CA, "  primary_key: [customer_id]",
+                              "    - {name: region, type: string}\n  primary_key: [customer_id]")],
+     {TA: "non-breaking", "dataset.customer_activity": "non-breaking"}, {TA: "rebuild"}),
+    ("drop-an-unread-produced-column", [
+        (SQL_CA, "    cast(s.first_started_on as date) as first_started_on,\n", ""),
+        (CA, "    - name: first_started_on\n      type: date\n      description: Start of the customer's first "
+             "subscription.\n      required: true\n", "")],
+     {TA: "breaking", "dataset.customer_activity": "breaking"}, {TA: "rebuild"}),
+    ("rename-an-unread-produced-column", [
+        (SQL_CA, "as date) as last_ended_on", "as date) as last_cancelled_on"),
+        (CA, "- name: last_ended_on", "- name: last_cancelled_on")],
+     {TA: "breaking", "dataset.customer_activity": "breaking"}, {TA: "rebuild"}),
+    ("retype-a-feature-column", [(CA, "type: double", "type: decimal(10,2)"),
+                                 (SQL_CA, "cast(t.avg_satisfaction as double precision)",
+                                  "cast(t.avg_satisfaction as decimal(10,2))")],
+     {TA: "breaking", "dataset.customer_activity": "breaking"}, {TA: "rebuild", **DOWN_TO_DEPLOYMENT}),
+    ("source-column-made-required", [(CU, "      description: First and last name as entered at signup.\n",
+                                      "      description: First and last name as entered at signup.\n"
+                                      "      required: true\n")],
+     {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
+    ("source-nullable-column-added", [(CU, "  primary_key: [customer_id]",
+                                       "    - {name: phone, type: string, pii: true}\n  primary_key: [customer_id]")],
+     {"dataset.customers": "non-breaking"}, {"dataset.customers": "rerun"}),
+    ("source-unread-column-dropped", [(CU, "    - name: marketing_opt_in\n      type: boolean\n      description: "
+                                           "Whether the customer agreed to receive marketing e-mail.\n"
+                                           "      required: true\n", "")],
+     {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
+    ("seed-data-changed", [(("data/customers.csv",), None, None)],
+     {"dataset.customers": "non-breaking"},
+     {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun",
+      "quality_rule.subscriptions_checks": "rerun", "quality_rule.support_tickets_checks": "rerun",
+      TF: "rebuild", "model.churn": "retrain", "deployment.churn_api_dev": "rollout",
+      "quality_rule.customer_features_checks": "rerun"}),
+    ("check-added", [(RULES_CF, "    - {type: not_null, column: churned}\n",
+                      "    - {type: not_null, column: churned}\n    - {type: not_null, column: segment}\n")],
+     {"quality_rule.customer_features_checks": "non-breaking"}, {"quality_rule.customer_features_checks": "rerun"}),
+    ("check-expression-changed", [(RULES_SRC, "closed_at is null or closed_at >= opened_at",
+                                   "closed_at is null or closed_at > opened_at")],
+     {"quality_rule.support_tickets_checks": "non-breaking"}, {"quality_rule.support_tickets_checks": "rerun"}),
+    ("feature-added", [(MODEL, "features: [tenure_months,", "features: [customer_id, tenure_months,")],
+     {"model.churn": "breaking"}, {"model.churn": "retrain", "deployment.churn_api_dev": "rollout"}),
+    ("model-schedule-only", [(MODEL, 'schedule: "0 3 * * 1"', 'schedule: "0 4 * * 1"')],
+     {"model.churn": "non-breaking"}, {}),
+    ("column-description", [(CA, "description: The customer.", "description: The customer account.")],
+     {"dataset.customer_activity": "metadata"}, {}),
+]
+
+
+def _apply(root: Path, edits: list) -> None:
+    ed = RepoEditor(root)
+    for rel, old, new in edits:
+        if isinstance(rel, tuple):  # a data file: one row's e-mail changed
+            path = root / rel[0]
+            lines = path.read_text(encoding="utf-8").splitlines()
+            lines[1] = lines[1].replace("@", ".changed@", 1)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        else:
+            ed.replace(rel, old, new)
+
+
+@pytest.mark.parametrize(("edits", "changed", "work"), [pytest.param(*e[1:], id=e[0]) for e in CHURN_EDITS])
+def test_churn_edit(churn_base, tmp_path, edits, changed, work):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, edits)
+    plan = plan_against(churn_base, build(root))
+    assert {c.address: c.category for c in plan.resource_changes} == changed
+    assert {i.address: i.work for i in plan.impacts} == work
+    text = render_text(plan) + render_markdown(plan) + render_json(plan)
+    assert ".changed@" not in text  # PII values never appear in a plan
+
+
+def test_impact_paths_name_the_columns(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, [(SQL_CA, "avg(monthly_price) as avg_monthly_price", "max(monthly_price) as avg_monthly_price")])
+    plan = plan_against(churn_base, build(root))
+    retrain = next(i for i in plan.impacts if i.address == "model.churn")
+    assert retrain.steps() == ["transform.build_customer_activity (→ avg_monthly_price)",
+                               "dataset.customer_activity.avg_monthly_price",
+                               "transform.build_customer_features (→ monthly_spend)",
+                               "dataset.customer_features.monthly_spend", "model.churn (feature monthly_spend)"]
+    sql = next(a for c in plan.resource_changes for a in c.changes if a.path == "spec.sql")
+    assert sql.detail == {"kind": "columns", "rows_change": False, "added": [], "removed": [],
+                          "changed": ["avg_monthly_price"], "clauses": []}
+    data = json.loads(render_json(plan))
+    assert data["lineage"]["build_customer_activity"]["columns"]["avg_monthly_price"] == [
+        "subscriptions.monthly_price"]
+    item = next(i for i in data["impact"]["items"] if i["address"] == "model.churn")
+    assert item["steps"][-1] == "model.churn (feature monthly_spend)"
+
+
+def test_markdown_leads_with_decisions_and_lists_elements(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, [(MODEL, "features: [tenure_months,", "features: [customer_id, tenure_months,")])
+    plan = plan_against(churn_base, build(root), env="prod")
+    text = render_markdown(plan)
+    decisions = text.split("\n#### ")[0]  # a training edit changes no generated file (image tags follow code only)
+    assert "**Approval required** in `prod`" in decisions
+    assert "spec.training.features: + customer_id" in decisions
+    assert "**retrain** `model.churn`" in decisions and "**rollout** `deployment.churn_api`" in decisions
+    assert '["customer_id", "tenure_months"' not in text  # no JSON list dumps for a list change
+    assert text.count("spec.training.features: + customer_id") == 1  # nothing is shown twice
+    assert text.count("`model.churn`") == 1
+
+
+def test_seed_diff_of_a_pii_or_restricted_dataset_shows_counts_only(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, [(("data/customers.csv",), None, None)])
+    plan = plan_against(churn_base, build(root))
+    seed = next(a for a in plan.artifact_changes if a.key.endswith("seeds/customers.csv"))
+    assert seed.redacted and "1 line(s) added, 1 removed" in seed.diff and "@" not in seed.diff
+    # a restricted dataset without PII columns is redacted too
+    root2 = copy_repository(EXAMPLE_ROOT, tmp_path / "churn2")
+    ed = RepoEditor(root2)
+    ed.replace("specs/datasets/subscriptions.yaml", "classification: internal", "classification: restricted")
+    base2 = build(copy_repository(root2, tmp_path / "base2"))
+    path = root2 / "data/subscriptions.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("basic", "premium", 1) if "basic" in lines[1] else lines[1] + "0"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seed2 = next(a for a in plan_against(base2, build(root2)).artifact_changes if a.key.endswith("subscriptions.csv"))
+    assert seed2.redacted and "is restricted" in seed2.diff
+
+
+def test_pii_follows_lineage_into_features(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(T_CF, "cast(c.segment as varchar) as segment,",
+               "cast(c.segment as varchar) as segment,\n        length(c.email) as email_length,")
+    ed.replace(CF, "  primary_key: [customer_id]", "    - {name: email_length, type: bigint}\n"
+                                                   "  primary_key: [customer_id]")
+    ed.replace(MODEL, "features: [tenure_months,", "features: [email_length, tenure_months,")
+    project, diags = check_repository(root)
+    assert project is None
+    found = [d for d in diags if d.code == "pii-feature"]
+    assert found and "derived from customers.email" in found[0].message
+    ed.replace(CF, "{name: email_length, type: bigint}", "{name: email_length, type: bigint, masked: true}")
+    project, diags = check_repository(root)
+    assert project is not None, [str(d.message) for d in diags]
+    assert not project.lineage.is_pii("customer_features", "email_length")
+
+
+def test_validate_points_into_the_sql(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(SQL_CA, "avg(satisfaction_score) as avg_satisfaction", "avg(satisfation_score) as avg_satisfaction")
+    ed.replace(T_CF, "as segment,", "as segmnt,")
+    ed.replace(RULES_CF, "monthly_spend > 0", "monthly_spnd > 0")
+    _, diags = check_repository(root)
+    got = {(d.code, d.file, d.line, d.col) for d in diags}
+    sql_lines = (root / SQL_CA).read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(sql_lines, 1) if "satisfation_score" in text)
+    assert ("unknown-sql-column", SQL_CA, line, sql_lines[line - 1].index("satisfation_score") + 1) in got
+    yaml_lines = (root / T_CF).read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(yaml_lines, 1) if "as segmnt" in text)
+    assert ("sql-undeclared-column", T_CF, line, yaml_lines[line - 1].index("segmnt") + 1) in got
+    assert any(c == "sql-missing-column" for c, *_ in got)
+    assert any(c == "unknown-column" and f == RULES_CF for c, f, *_ in got)
+
+
+# --- the benchmark's synthetic repositories ---------------------------------------------------------
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO_ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_generate", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("gen") / "repo"
+    _generator().generate(300, root, seed=5)
+    return root, build(root)
+
+
+def _edit_synthetic(root: Path, kind: str, project: SpecProject) -> tuple[str, str, set[str] | None]:
+    """Make one edit of `kind`; (changed address, expected category, addresses that must or must not work)."""
+    lineage = project.lineage
+    if kind == "comment":
+        t = next(t for t in project.transforms.values() if t.sql_file is None)
+        path = root / t.loc.file
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("    select\n", "    -- a comment\n    select\n", 1)
+                        if "    select\n" in text else text.replace("select\n", "select -- note\n", 1),
+                        encoding="utf-8")
+        return t.address, "metadata", set()
+    if kind == "unread-source-column":
+        for ds in project.external_datasets():
+            unread = [c for c in ds.columns if not lineage.readers(ds.name, c.name) and c.name not in ds.primary_key
+                      and (ds.freshness is None or ds.freshness.column != c.name)]
+            if unread:
+                col = unread[0]
+                path = root / ds.loc.file
+                text = path.read_text(encoding="utf-8")
+                start = text.index(f"  - name: {col.name}\n")
+                end = text.find("  - name: ", start + 5)
+                end = text.index("  primary_key", start) if end < 0 else end
+                path.write_text(text[:start] + text[end:], encoding="utf-8")
+                return ds.address, "breaking", {ds.address}
+        pytest.skip("no unread column")
+    if kind == "new-filter":
+        t = next(t for t in project.transforms.values() if " where " not in t.sql and "group by" not in t.sql
+                 and t.sql_file is None)
+        path = root / t.loc.file
+        text = path.read_text(encoding="utf-8")
+        alias_line = next(line for line in text.splitlines() if line.strip().startswith("from "))
+        path.write_text(text.replace(alias_line, alias_line + "\n    where s0.updated_at is not null", 1),
+                        encoding="utf-8")
+        return t.address, "breaking", None
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["comment", "unread-source-column", "new-filter"])
+def test_synthetic_edit(synthetic, tmp_path, kind):
+    root0, base = synthetic
+    root = copy_repository(root0, tmp_path / "repo")
+    address, category, only = _edit_synthetic(root, kind, base[0])
+    head = build(root)
+    plan = plan_against(base, head, env=None)
+    assert {c.address: c.category for c in plan.resource_changes}[address] == category
+    worked = {i.address for i in plan.impacts}
+    if only is not None:
+        assert worked == only
+    else:  # a row change reaches everything downstream of the transform's output that reads it
+        t = head[0].transforms[address.split(".", 1)[1]]
+        assert address in worked
+        readers = {c for c in head[0].graph.children(f"dataset.{t.output}")}
+        assert readers <= worked
+
+
+def test_values_of_pii_columns_are_counted_not_listed(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(CU, "      description: First and last name as entered at signup.\n",
+               "      description: First and last name as entered at signup.\n"
+               "      accepted_values: [Ada Lovelace, Alan Turing]\n")
+    ed.replace(RULES_SRC, "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n",
+               "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n"
+               "    - {type: accepted_values, column: email, values: [grace@hopper.example]}\n")
+    plan = plan_against(churn_base, build(root))
+    text = render_text(plan) + render_markdown(plan) + render_json(plan)
+    assert "Ada Lovelace" not in text and "grace@hopper.example" not in text
+    assert "(2 values, not shown)" in text and "(1 values, not shown)" in text
+    assert "[US, GB, DE, FR, CA]" not in text or "US" in text  # other columns' values are shown as usual
+
+
+def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
+    """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
+    same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""
+    import subprocess
+
+    import compiler.plan.baseline as baseline_module
+    from compiler.plan.baseline import from_git
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
+                        *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    ed = RepoEditor(root)
+    ed.replace(SQL_CA, "min(started_at) as first_started_on", "max(started_at) as first_started_on")  # tracked edit
+    (root / "specs/quality/daily_kpis.yaml").unlink()  # a deletion
+    (root / "specs/extra.yaml").write_text((root / CU).read_text().replace("name: customers", "name: customers2"))
+    linked = from_git(root, "main", "dev")
+    monkeypatch.setattr(baseline_module, "materialize", lambda *a: False)
+    checked_out = from_git(root, "main", "dev")
+    assert dict(linked.digests) == dict(checked_out.digests)
+    assert {a: linked.resources[a] for a in linked.resources} == {a: checked_out.resources[a]
+                                                                  for a in checked_out.resources}
+    assert "quality_rule.daily_kpis_checks" in linked.resources and "dataset.customers2" not in linked.resources
+    sql = linked.resources["transform.build_customer_activity"]["spec"]["sql"]
+    assert "min(started_at) as first_started_on" in sql  # the committed text, not the working tree's
+    assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]  # cleaned up
+
+
+def test_graph_columns_answers_what_reads_a_column():
+    from click.testing import CliRunner
+
+    from compiler.cli.main import main
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-s", "subscriptions.status+"])
+    assert text.exit_code == 0, text.output
+    assert "-> customer_activity.active_subscriptions  by transform.build_customer_activity" in text.output
+    assert "-> model.churn (target)  (reads customer_features.churned)" in text.output
+    data = json.loads(runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-f", "json",
+                                           "-s", "+customer_features.tenure_months"]).output)
+    sources = {u["from"] for u in data["columns"][0]["upstream"]}
+    assert {"customers.signup_date", "customer_activity.updated_at", "subscriptions.updated_at"} <= sources
+    every = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns"]).output
+    assert "monthly_spend <- customer_activity.avg_monthly_price" in every
+    assert "rows <- customer_activity.customer_id (join), customers.customer_id (join)" in every
+    graph = json.loads(runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "-f", "json"]).output)
+    node = next(n for n in graph["nodes"] if n["address"] == "dataset.customer_features")
+    assert {"name": "monthly_spend", "type": "double", "pii": False,
+            "sources": ["customer_activity.avg_monthly_price"]} in node["columns"]
+    bad = runner.invoke(main, ["graph", str(EXAMPLE_ROOT), "--columns", "-f", "dot"])
+    assert bad.exit_code == 2
+
+
+def test_select_star_makes_an_added_column_breaking_for_its_consumer(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.append_docs("specs/datasets/customers.yaml", {
+        "apiVersion": "specops/v1", "kind": "Dataset", "metadata": {"name": "tickets_copy", "owner": "@a/b"},
+        "spec": {"columns": [{"name": n, "type": t} for n, t in (
+            ("ticket_id", "integer"), ("customer_id", "integer"), ("opened_at", "timestamp"),
+            ("closed_at", "timestamp"), ("priority", "string"), ("category", "string"),
+            ("satisfaction_score", "integer"))]}}, {
+        "apiVersion": "specops/v1", "kind": "Transform", "metadata": {"name": "copy_tickets", "owner": "@a/b"},
+        "spec": {"inputs": ["support_tickets"], "output": "tickets_copy",
+                 "sql": "select * from {{ input('support_tickets') }}"}})
+    base = build(copy_repository(root, tmp_path / "base"))
+    ed.replace("specs/datasets/support_tickets.yaml", "  primary_key: [ticket_id]",
+               "    - {name: channel, type: string}\n  primary_key: [ticket_id]")
+    _, diags = check_repository(root)
+    assert any(d.code == "sql-undeclared-column" and "channel" in d.message for d in diags)  # validate says so
+    ed.replace("specs/datasets/customers.yaml", "  - name: satisfaction_score\n    type: integer\n",
+               "  - name: satisfaction_score\n    type: integer\n  - name: channel\n    type: string\n")
+    plan = plan_against(base, build(root))
+    # the select * consumer rebuilds (its output's contract gained the column too); a transform that names its
+    # columns does not
+    assert {i.address: i.work for i in plan.impacts if i.address.startswith("transform.")} == {
+        "transform.copy_tickets": "rebuild"}
+
+
+def test_new_source_datasets_are_loaded_and_their_readers_built(tmp_path):
+    """Against an empty baseline every file dataset is new: its seed must be loaded (reload), like the
+    transforms that read it are built."""
+    from compiler.plan.baseline import BaselineData
+    from compiler.plan.model import Baseline
+
+    head = build(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    empty = BaselineData(Baseline("state", None, None, 0, "0" * 64, None), {}, {}, {}, {})
+    work = {i.address: i.work for i in make_plan(head[0], head[1], empty, "dev").impacts}  # type: ignore[arg-type]
+    files = {f"dataset.{d.name}" for d in head[0].datasets.values() if d.source and d.source.type == "file"}
+    assert files and all(work.get(address) == "reload" for address in files), work
+    assert work.get(TA) == "rebuild" and work.get("model.churn") == "retrain"

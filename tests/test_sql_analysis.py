@@ -1,0 +1,177 @@
+"""compiler.front.sql: what a transform's SQL reads and produces, and how two versions differ (sqlglot)."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.front.sql import analyze_sql
+from compiler.front.sql.expressions import expression_columns
+from compiler.front.sql.placeholders import substitute
+from compiler.front.sql.types import mismatch
+from compiler.plan.sqldiff import compare
+from compiler.spec.lineage import SqlAnalysis
+
+ORDERS = ("order_id", "customer_id", "amount", "discount", "status", "email", "ordered_at")
+CUSTOMERS = ("customer_id", "region", "email", "signup_date")
+SCHEMA = (("orders", ORDERS), ("customers", CUSTOMERS))
+
+BASE = """\
+select
+    o.order_id,
+    o.customer_id,
+    cast(o.amount - o.discount as decimal(12,2)) as net_amount,
+    c.region
+from {{ input('orders') }} as o
+join {{ input('customers') }} as c on c.customer_id = o.customer_id
+where o.status <> 'cancelled'
+"""
+
+
+def run(sql: str, schema=SCHEMA, dialect: str = "duckdb") -> SqlAnalysis:
+    return analyze_sql(sql, dialect, schema)
+
+
+def test_placeholders_keep_every_offset():
+    sql = "select x\nfrom {{ input('orders') }} o"
+    text = substitute(sql)
+    assert len(text) == len(sql) and text.index(" o") == sql.index(" o")
+    assert "__in_orders" in text
+
+
+def test_column_lineage_and_row_reads():
+    a = run(BASE)
+    assert a.ok and not a.unknown
+    cols = {c.name: c.sources for c in a.columns}
+    assert cols == {"order_id": (("orders", "order_id"),), "customer_id": (("orders", "customer_id"),),
+                    "net_amount": (("orders", "amount"), ("orders", "discount")),
+                    "region": (("customers", "region"),)}
+    assert set(a.row_reads) == {("orders", "status", "filter"), ("orders", "customer_id", "join"),
+                                ("customers", "customer_id", "join")}
+    assert {"filter", "join"} <= set(a.row_clauses)
+    net = a.column("net_amount")
+    assert net is not None and net.cast == "DECIMAL(12,2)" and net.passthrough is None
+    assert a.column("order_id").passthrough == ("orders", "order_id")
+    assert BASE[net.offset:].startswith("net_amount")  # errors point at the column in the SQL
+
+
+def test_lineage_through_ctes_unions_and_aggregates():
+    sql = """
+    with per_customer as (
+        select customer_id, sum(amount) as total, count(*) as n
+        from {{ input('orders') }}
+        group by customer_id
+    ),
+    everyone as (
+        select customer_id from {{ input('orders') }}
+        union
+        select customer_id from {{ input('customers') }}
+    )
+    select e.customer_id, p.total, p.n
+    from everyone e left join per_customer p using (customer_id)
+    """
+    a = run(sql)
+    assert a.ok, a.error
+    cols = {c.name: c.sources for c in a.columns}
+    assert cols["total"] == (("orders", "amount"),)
+    assert cols["n"] == ()  # count(*): rows only
+    assert set(cols["customer_id"]) == {("orders", "customer_id"), ("customers", "customer_id")}
+    assert ("orders", "customer_id", "group by") in a.row_reads
+    assert {"union", "group by", "aggregation", "join"} <= set(a.row_clauses)
+
+
+def test_select_star_expands_from_the_inputs_columns():
+    a = run("select *, amount * 2 as doubled from {{ input('orders') }}")
+    assert [c.name for c in a.columns] == [*ORDERS, "doubled"]
+    assert a.star_inputs == ("orders",)
+    b = run("select * exclude (email) from {{ input('orders') }}")
+    assert "email" not in [c.name for c in b.columns]
+
+
+def test_unknown_columns_are_reported_with_candidates_and_offsets():
+    sql = "select o.amout, regoin from {{ input('orders') }} o join {{ input('customers') }} c using (customer_id)"
+    a = run(sql)
+    names = {(u.name, u.source) for u in a.unknown}
+    assert names == {("amout", "orders"), ("regoin", "")}
+    amout = next(u for u in a.unknown if u.name == "amout")
+    assert sql[amout.offset:].startswith("o.amout") and "amount" in amout.candidates
+
+
+@pytest.mark.parametrize("sql", [
+    "select from where",
+    "select 1; select 2",
+    "insert into t values (1)",
+    "select (((",
+    "select 'unterminated from x",
+])
+def test_unparseable_or_unsupported_sql_is_unknown_never_an_exception(sql):
+    a = run(sql)
+    assert not a.ok and a.error
+    assert compare(a, run(BASE)).kind == "unknown"  # a plan treats it as breaking
+
+
+def test_check_expressions_name_their_columns():
+    cols, error = expression_columns("discount <= amount and status in ('a', 'b')", "duckdb")
+    assert error is None and [c for c, _ in cols] == ["discount", "amount", "status"]
+    assert expression_columns("amount >>>= (", "duckdb")[1]
+
+
+def test_cast_types_are_compared_only_where_certain():
+    assert mismatch("double", "DECIMAL(10,2)") and mismatch("integer", "BIGINT") and mismatch("string", "INT")
+    assert not mismatch("decimal(10,2)", "DECIMAL(10,2)") and not mismatch("string", "VARCHAR")
+    assert not mismatch("double", "FLOAT")  # FLOAT is 4 or 8 bytes depending on the warehouse: not compared
+
+
+# --- comparing two versions ------------------------------------------------------------------------
+
+EDITS = [
+    ("comment", BASE.replace("select\n", "-- net revenue per order\nselect /* cols */\n"), "format", ()),
+    ("whitespace-and-case", BASE.upper().replace("'CANCELLED'", "'cancelled'")
+     .replace("{{ INPUT('ORDERS') }}", "{{ input('orders') }}")
+     .replace("{{ INPUT('CUSTOMERS') }}", "{{ input('customers') }}").replace("\n    ", " "), "format", ()),
+    ("equivalent-spelling", BASE.replace("<>", "!=").replace("as o\n", "o\n")
+     .replace("cast(o.amount - o.discount as decimal(12,2))", "(o.amount - o.discount)::decimal(12,2)"),
+     "format", ()),
+    ("added-column", BASE.replace("    c.region\n", "    c.region,\n    c.signup_date\n"), "additive", ()),
+    ("changed-expression", BASE.replace("o.amount - o.discount", "o.amount"), "columns", ("net_amount",)),
+    ("dropped-column", BASE.replace("    o.customer_id,\n", ""), "columns", ()),
+    ("renamed-column", BASE.replace("c.region\n", "c.region as area\n"), "columns", ()),
+    ("new-filter", BASE.replace("where o.status <> 'cancelled'", "where o.status <> 'cancelled' and o.amount > 0"),
+     "rows", ()),
+    ("join-kind", BASE.replace("join {{", "left join {{"), "rows", ()),
+    ("distinct", BASE.replace("select\n", "select distinct\n"), "rows", ()),
+    ("limit", BASE + "limit 10\n", "rows", ()),
+    ("aggregate-added", BASE.replace("    c.region\n", "    c.region,\n    count(*) as n\n"), "rows", ()),
+    ("window-added", BASE.replace("    c.region\n", "    c.region,\n    row_number() over (order by o.order_id) as rn\n"),
+     "additive", ()),
+    ("order-only", BASE + "order by o.order_id\n", "logic", ()),
+]
+
+
+@pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])
+def test_sql_change_categories(new, kind, changed):
+    found = compare(run(BASE), run(new))
+    assert found.kind == kind, found.reason()
+    if changed:
+        assert found.changed == changed
+    assert found.category == {"format": "metadata", "additive": "non-breaking", "logic": "non-breaking"}.get(
+        kind, "breaking")
+
+
+def test_cte_projection_change_reaches_only_the_columns_it_feeds():
+    sql = """
+    with o as (select order_id, amount, discount from {{ input('orders') }})
+    select order_id, amount as gross, amount - discount as net from o
+    """
+    found = compare(run(sql), run(sql.replace("amount, discount from", "amount * 2 as amount, discount from")))
+    assert found.kind == "columns" and set(found.changed) == {"gross", "net"}
+    assert compare(run(sql), run(sql.replace("from {{ input('orders') }})",
+                                             "from {{ input('orders') }} where amount > 0)"))).kind == "rows"
+
+
+def test_dialects_follow_the_warehouse():
+    bq = "select o.order_id from {{ input('orders') }} o qualify row_number() over (partition by o.customer_id " \
+         "order by o.ordered_at desc) = 1"
+    a = run(bq, dialect="bigquery")
+    assert a.ok and "qualify" in a.row_clauses
+    assert ("orders", "customer_id", "qualify") in a.row_reads
+    assert run("select o.order_id::int as id from {{ input('orders') }} o", dialect="postgres").ok

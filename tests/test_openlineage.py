@@ -64,8 +64,18 @@ def test_jobs_carry_ownership_schema_and_sql(schemas: Path) -> None:
     assert (out["namespace"], out["name"]) == ("postgres://payments-warehouse.internal:5432",
                                                "payments.risk.transaction_features")
     assert [f["name"] for f in out["facets"]["schema"]["fields"]][:3] == ["transaction_id", "transacted_at", "amount"]
-    # TODO(#13): transforms get columnLineage from the SQL analysis; until then none is guessed
-    assert "columnLineage" not in out["facets"]
+    # the transform's column lineage comes from the analysis of its SQL
+    fields = out["facets"]["columnLineage"]["fields"]
+    assert set(fields) == {c.name for c in project.datasets["transaction_features"].columns}
+
+    def names(col: str) -> list[tuple[str, str]]:
+        return [(f["name"], f["field"]) for f in fields[col]["inputFields"]]
+
+    assert names("amount") == [("payments.risk.transactions", "amount")]
+    assert sorted(names("is_foreign")) == [("payments.risk.cards", "country"), ("payments.risk.merchants", "country")]
+    rows = {(f["name"], f["field"], f["transformations"][0]["subtype"])
+            for f in out["facets"]["columnLineage"]["dataset"]}
+    assert ("payments.risk.cards", "card_id", "JOIN") in rows
     load = events["dataset.transactions.load"]
     lineage = load["outputs"][0]["facets"]["columnLineage"]["fields"]
     assert lineage["amount"]["inputFields"] == [{"namespace": "file", "name": "data/transactions.csv",

@@ -171,20 +171,27 @@ def test_quality_rule_page_lists_checks_and_severities(site: dict[str, bytes]) -
     assert any(r[1] == "sql" and r[0] == "churn_rate_is_plausible" and r[3] == "error" for r in rows)
 
 
-def test_transform_page_shows_its_sql_and_a_slot_for_column_lineage(churn: SpecProject, site: dict[str, bytes]) -> None:
+def test_transform_page_shows_its_sql_and_its_column_lineage(churn: SpecProject, site: dict[str, bytes]) -> None:
     html = site["r/transform.build_customer_activity.html"].decode()
     sql = churn.transforms["build_customer_activity"].sql
     first = next(line for line in sql.splitlines() if line.strip())
     assert first.strip().replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;") in html
     assert "sql/customer_activity.sql" in html
-    assert "column-level lineage is not available" in html  # TODO(#13): until the plan reads SQL
+    # the lineage read from the SQL, through its CTEs: one row per output column, none guessed
+    rows = {r[0]: r[1] for r in _cells(html) if len(r) == 2}
+    assert rows["customer_id"] == "subscriptions.customer_id"
+    assert rows["avg_satisfaction"] == "support_tickets.satisfaction_score"
+    assert rows["active_subscriptions"] == "subscriptions.status"
+    assert set(rows["updated_at"].split(", ")) == {"subscriptions.updated_at", "support_tickets.closed_at",
+                                                   "support_tickets.opened_at"}
+    assert rows["subscription_count"] == ""  # count(*) derives from no column
+    assert "could not be analysed" not in html
 
-    def lineage(_project, transform):
-        return {"customer_id": (("dataset.subscriptions", "customer_id"),)} if transform.name == "build_customer_activity" else None
+    def unknown(_project, _transform):
+        return None
 
-    with_lineage = _files(churn, lineage=lineage)["r/transform.build_customer_activity.html"].decode()
-    assert ["customer_id", "subscriptions.customer_id"] in _cells(with_lineage)
-    assert "column-level lineage is not available" not in with_lineage
+    without = _files(churn, lineage=unknown)["r/transform.build_customer_activity.html"].decode()
+    assert "could not be analysed" in without and "subscriptions.customer_id" not in without
 
 
 def test_model_page(site: dict[str, bytes]) -> None:

@@ -5,9 +5,9 @@ on). It is emitted only where the lineage is known, never guessed from matching 
 
 - a seed load (a file dataset loaded by dbt): each table column is the CSV column of that name, by what
   `dbt seed` does (DIRECT, IDENTITY);
-- a transform: from the SQL analysis of compiler/front/sql (issue #13), through `from_sql_analysis`.
-  TODO(#13): until that analysis is part of the checked project, `transform_lineage` knows nothing and
-  transforms carry no columnLineage facet.
+- a transform: from the analysis of its SQL made while checking the project (`project.lineage.sql`,
+  compiler.front.sql), through `from_sql_analysis`. A transform whose SQL could not be analysed carries no
+  facet; a column whose derivation could not be followed lists only the sources that could.
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ def seed_lineage(ds: Dataset) -> ColumnLineage:
 
 
 def transform_lineage(project: SpecProject, transform: Transform) -> ColumnLineage | None:
-    """The column lineage of a transform's SQL, when known. TODO(#13): from compiler/front/sql's analysis."""
-    return None
+    """The column lineage of a transform's SQL, when its analysis succeeded."""
+    analysis = project.lineage.sql.get(transform.name)
+    if analysis is None or not analysis.ok:
+        return None
+    return from_sql_analysis(analysis.columns, analysis.row_reads)
 
 
 def from_sql_analysis(columns: Iterable[Any], row_reads: Iterable[tuple[str, str, str]]) -> ColumnLineage:

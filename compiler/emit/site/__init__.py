@@ -23,7 +23,7 @@ from typing import Any
 
 from compiler import __version__
 from compiler.emit.base import Artifact
-from compiler.emit.site.facts import ColumnLineage, LineageSource, ModelVersion, no_column_lineage
+from compiler.emit.site.facts import ColumnLineage, LineageSource, ModelVersion, sql_column_lineage
 from compiler.emit.site.graphdata import data_js, graph_data
 from compiler.emit.site.pages import index_page, plan_page, resource_page, resources_page
 from compiler.emit.site.planview import PlanView, plan_view, read_plan
@@ -37,7 +37,7 @@ __all__ = ["SITE_KIND", "ColumnLineage", "LineageSource", "ModelVersion", "build
 
 def build_site(project: SpecProject, plan: Mapping[str, Any] | None = None,
                registry: Mapping[str, ModelVersion] | None = None,
-               lineage: LineageSource = no_column_lineage) -> list[Artifact]:
+               lineage: LineageSource = sql_column_lineage) -> list[Artifact]:
     """Every file of the site. `plan` is a plan's JSON as read_plan returned it; `registry` maps a model's
     name to what its registry said (specops docs --registry ENV); `lineage` gives transforms' column lineage."""
     view: PlanView | None = plan_view(dict(plan)) if plan is not None else None

@@ -83,13 +83,18 @@ LineageSource = Callable[[SpecProject, Transform], ColumnLineage | None]
 
 
 def no_column_lineage(_project: SpecProject, _transform: Transform) -> ColumnLineage | None:
-    """The default lineage source: none yet.
-
-    TODO(#13): column-level lineage is being built in compiler/front/sql/ (issue #13). When it lands,
-    pass a LineageSource reading it to build_site (compiler.cli.docs does), and the transform pages
-    show it in the table made by `_lineage_section`; nothing else needs to change here.
-    """
+    """A lineage source that knows nothing (transform pages then say so)."""
     return None
+
+
+def sql_column_lineage(project: SpecProject, transform: Transform) -> ColumnLineage | None:
+    """The default lineage source: the analysis of the transform's SQL made while checking the project
+    (compiler.front.sql). Sources it could not follow (names starting with `?`) are left out."""
+    analysis = project.lineage.sql.get(transform.name)
+    if analysis is None or not analysis.ok:
+        return None
+    return {col.name: tuple((f"dataset.{d}", c) for d, c in col.sources if not d.startswith("?"))
+            for col in analysis.columns}
 
 
 def _text(value: Any) -> str:
@@ -123,7 +128,7 @@ def _rows(*pairs: tuple[str, Any]) -> tuple[Row, ...]:
 
 
 def sections(project: SpecProject, res: Resource, registry: Mapping[str, ModelVersion] | None = None,
-             lineage: LineageSource = no_column_lineage) -> list[Section]:
+             lineage: LineageSource = sql_column_lineage) -> list[Section]:
     """The kind-specific sections of a resource's page, in reading order."""
     if isinstance(res, Dataset):
         return _dataset(project, res)
@@ -231,8 +236,8 @@ def _transform(project: SpecProject, t: Transform, lineage: LineageSource) -> li
 
 def _lineage_section(project: SpecProject, t: Transform, found: ColumnLineage | None) -> Section:
     if found is None:
-        return Section("Column lineage", todo="column-level lineage is not available in this version of specops "
-                       "(it comes with SQL analysis, issue #13)")
+        return Section("Column lineage", todo="the SQL of this transform could not be analysed, so its column "
+                       "lineage is unknown (specops validate names what it could not follow)")
     rows, links = [], {}
     for column in sorted(found):
         sources = found[column]

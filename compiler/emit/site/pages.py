@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from compiler import __version__
-from compiler.emit.site.facts import LineageSource, ModelVersion, no_column_lineage, sections
+from compiler.emit.site.facts import LineageSource, ModelVersion, sections, sql_column_lineage
 from compiler.emit.site.graphdata import KINDS
 from compiler.emit.site.planview import PlanView
 from compiler.shipped import data_dir
@@ -51,7 +51,7 @@ def plan_page(project: SpecProject, plan: PlanView, stale: bool) -> bytes:
 
 
 def resource_page(project: SpecProject, res: Resource, plan: PlanView | None,
-                  registry: Mapping[str, ModelVersion] | None, lineage: LineageSource = no_column_lineage) -> bytes:
+                  registry: Mapping[str, ModelVersion] | None, lineage: LineageSource = sql_column_lineage) -> bytes:
     graph = project.graph
     return _render(
         "resource.html.j2", base="../", project=project.project.name, r=res, plan=plan is not None,

@@ -79,3 +79,14 @@ def test_the_readme_changes_with_settings_not_with_descriptions(edit: RepoEditor
     assert readme() == before
     edit.replace("specs/environments.yaml", "token_env: MLFLOW_TRACKING_TOKEN", "token_env: PROD_MLFLOW_TOKEN")
     assert b"`PROD_MLFLOW_TOKEN`" in readme()
+
+
+def test_the_lineage_endpoint_key_is_a_secret_of_apply_and_train() -> None:
+    """examples/fraud sends OpenLineage events to Marquez with a key; it retrains in Airflow, not in the cluster."""
+    from integrations import EXAMPLES
+
+    result = CliRunner().invoke(main, ["secrets", "prod", str(EXAMPLES / "fraud"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    by_name = {s["name"]: s for s in json.loads(result.output[result.output.index("{"):])["secrets"]}
+    assert by_name["MARQUEZ_API_KEY"]["workflows"] == ["apply", "train"] and by_name["MARQUEZ_API_KEY"]["cluster"] == []
+    assert by_name["MLFLOW_TRACKING_TOKEN"]["optional"]  # a server without mlflow.token_env: used when set

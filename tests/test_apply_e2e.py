@@ -145,7 +145,9 @@ def test_param_change_retrains_registers_version_2_and_moves_the_alias(fork):
 
 
 def test_failing_gate_keeps_the_alias_and_leaves_the_work_pending(fork):
-    RepoEditor(fork).replace(MODEL, "{name: roc_auc, min: 0.7}", "{name: roc_auc, min: 0.99}")
+    ed = RepoEditor(fork)
+    ed.replace(MODEL, "C: 1.0", "C: 0.5")  # a new candidate (a gate change alone only re-evaluates: lifecycle tests)
+    ed.replace(MODEL, "{name: roc_auc, min: 0.7}", "{name: roc_auc, min: 0.99}")
     run = specops(fork, "apply", "--yes")
     assert run.code == 1, run.explain()
     assert "alias 'champion' not moved (still version 1)" in run.output
@@ -279,6 +281,8 @@ def test_apply_killed_mid_way_is_completed_by_the_next(fork):
 
     run = ok(fork, "apply", "--yes")
     assert "dbt build" not in run.output  # the data work was done before the kill
+    # a feature's values changed: a new version (one the killed run may have registered is not reused)
+    assert "registered churn version" in run.output and "reused churn version" not in run.output
     latest = versions(fork)[-1]
     assert latest >= 2 and champion(fork) == latest
     data = state(fork)
@@ -293,8 +297,11 @@ def test_apply_killed_mid_way_is_completed_by_the_next(fork):
 
 
 def test_train_and_drift_commands(fork):
-    run = ok(fork, "train", "churn", "--env", "dev")
-    assert "churn version 2:" in run.output and "alias 'champion' -> version 2" in run.output
+    run = ok(fork, "train", "churn", "--env", "dev")  # nothing changed: the version trained from it is reused
+    assert "reused churn version 1" in run.output and "version 1 already holds the alias 'champion'" in run.output
+    assert versions(fork) == [1]
+    run = ok(fork, "train", "churn", "--env", "dev", "--no-reuse")
+    assert "registered churn version 2" in run.output and "alias 'champion' -> version 2" in run.output
     assert champion(fork) == 2
     assert state(fork)["models"]["churn"]["alias_version"] == 2
 

@@ -22,6 +22,7 @@ STOPS = {
     "force-unlock": (["no-such-lock"], 1, "no lock has ID no-such-lock"),
     "train": (["churn", "--env", "nowhere"], 2, "unknown environment 'nowhere'"),
     "drift": (["nomodel"], 2, "unknown model 'nomodel'"),
+    "promote": (["churn", "1", "--env", "nowhere", "--reason", "a test"], 2, "unknown environment 'nowhere'"),
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
     "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
     "secrets": (["nowhere"], 2, "unknown environment 'nowhere'"),

@@ -176,7 +176,8 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
         "assertion": "not_null", "success": True, "severity": "error", "column": "card_age_days",
         "name": "transaction_features__card_age_days__required"}
 
-    # a training whose gate cannot pass: START, then FAIL with the error and the version it registered
+    # a training whose gate cannot pass: START, then FAIL with the error and the version it evaluated (only a
+    # gate changed, so the version trained from the same inputs is re-evaluated, not trained again)
     edit.replace("specs/models/fraud.yaml", "{name: roc_auc, min: 0.75}", "{name: roc_auc, min: 0.999}")
     proc = subprocess.run([str(SPECOPS), "train", "fraud", "--env", "dev"], cwd=root, capture_output=True, text=True,
                           timeout=900, env=env)
@@ -185,7 +186,7 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
     assert (start["eventType"], fail["eventType"]) == ("START", "FAIL") and start["run"] == {
         **start["run"], "runId": fail["run"]["runId"]}
     assert "roc_auc" in fail["run"]["facets"]["errorMessage"]["message"]
-    assert fail["outputs"][0]["facets"]["version"]["datasetVersion"] == "2"
+    assert fail["outputs"][0]["facets"]["version"]["datasetVersion"] == "1"
     assert problems(schemas, fail) == []
     assert received[-1][2] == fail
 

@@ -491,7 +491,7 @@ def test_markdown_layout(base, edited):
     assert collapsed == (len(plan.artifact_changes) > UNWRAPPED_LINES)
     assert "<details><summary>File diffs</summary>" in text
     short = lines.index("#### Other work across the graph")
-    assert lines[short + 2].startswith("- **rebuild**")  # few items: shown as they are
+    assert lines[short + 2].startswith("- **rebuild")  # few items: shown as they are
 
 
 def _synthetic_plan(n: int) -> Plan:

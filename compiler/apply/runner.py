@@ -75,6 +75,21 @@ def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
     return None
 
 
+def rollouts_without_version(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> str | None:
+    """Why this apply must not start, when it would roll out a deployment whose model has no version in the
+    environment (none recorded, none trained by this apply): e.g. `apply --select deployment.x` before the
+    model was ever applied there."""
+    from compiler.apply.steps.deploy import unresolved, unresolved_message
+
+    prefix = f"k8s/{ctx.env.name}/"
+    if not any(i.work == "rollout" for i in plan.impacts) and not any(
+            a.key.startswith(prefix) for a in plan.artifact_changes):
+        return None
+    training = {i.address.split(".", 1)[1] for i in plan.impacts if i.work in ("retrain", "evaluate")}
+    found = unresolved(ctx.project, ctx.env.name, state.models, training)
+    return unresolved_message(ctx.project, ctx.env.name, found) if found else None
+
+
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
     outcome = ApplyOutcome()
     ctx.lineage = ctx.lineage or lineage.open_sink(ctx)
@@ -86,7 +101,7 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     data = [i for i in impacts if i.work in ("rebuild", "reload", "rerun")]
     if data:
         _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage)
-    for impact in [i for i in impacts if i.work == "retrain"]:
+    for impact in [i for i in impacts if i.work in ("retrain", "evaluate")]:
         blocker = _blocked(ctx, impact, failed)
         if blocker:
             outcome.skipped[impact.address] = f"upstream {blocker} failed"
@@ -123,48 +138,90 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
 
 def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
              first: bool) -> None:
-    from compiler.apply.steps.dbt import DbtResult, run_dbt
+    """The data work in one dbt build, or two: what needs no full refresh first (it may feed what does), then
+    the incremental models to rebuild from scratch and what depends on them, with --full-refresh."""
+    if first:
+        _dbt_build(ctx, state, outcome, data, failed, None, any(i.full_refresh for i in data))
+        return
+    for full_refresh in (False, True):
+        group = [i for i in data if i.full_refresh == full_refresh]
+        ready = []
+        for impact in group:
+            blocker = _blocked(ctx, impact, failed)
+            if blocker:
+                outcome.skipped[impact.address] = f"upstream {blocker} failed"
+                failed.add(impact.address)
+            else:
+                ready.append(impact)
+        if ready:
+            select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
+                             for a in (i.address for i in ready)})
+            _dbt_build(ctx, state, outcome, ready, failed, select, full_refresh)
 
-    select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
-                     for a in (i.address for i in data)})
-    label = "dbt build (everything)" if first else f"dbt build --select {' '.join(select)}"
+
+def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
+               select: list[str] | None, full_refresh: bool) -> None:
+    from compiler.apply.steps.dbt import DbtResult, explain, run_dbt
+
+    flag = " --full-refresh" if full_refresh else ""
+    label = f"dbt build{flag} (everything)" if select is None else f"dbt build{flag} --select {' '.join(select)}"
     result: DbtResult | None = None
-    runs = lineage.start_data(ctx.lineage, ctx, [i.address for i in data], first)
+    found: list[tuple[str, str, str]] = []  # (dataset, address, what failed) of the nodes that failed
+    skipped: set[str] = set()  # datasets whose nodes dbt skipped because of a failure upstream
+    runs = lineage.start_data(ctx.lineage, ctx, [i.address for i in data], select is None)
     try:
         with ctx.step(label):
-            result = run_dbt(ctx, "build", None if first else select)
+            result = run_dbt(ctx, "build", select, full_refresh)
             if not result.ok:
-                raise StepFailed(f"dbt reported failures on: {', '.join(sorted(result.failed_nodes)) or 'see above'}")
+                skipped = {f.dataset for f in result.failures if f.status == "skipped"}
+                found = [(f.dataset, *explain(ctx.project, f)) for f in result.failures if f.status != "skipped"]
+                for _, _, text in found:
+                    ctx.echo(f"   {text}")
+                extra = f", {len(result.failures) - len(found)} skipped because of them" if skipped else ""
+                raise StepFailed(f"{len(found)} dbt node(s) failed{extra}" if found else "dbt failed: see above")
         lineage.finish_data(ctx.lineage, ctx, runs, None)
     except StepFailed as exc:
         lineage.finish_data(ctx.lineage, ctx, runs, str(exc))
         bad = result.failed_nodes if result else set()
         for impact in data:
-            if not bad or _dbt_node(ctx, impact.address) in bad:
+            node = _dbt_node(ctx, impact.address)
+            if bad and node not in bad:
+                continue
+            own = [text for _, owner, text in found if owner == impact.address]
+            if not own and impact.address.startswith(("transform.", "dataset.")):
+                own = [text for dataset, _, text in found if dataset == node]
+            if own:
+                outcome.failed[impact.address] = "; ".join(own)
+            elif node in skipped:
+                outcome.failed[impact.address] = "skipped by dbt: a node it depends on failed (see above)"
+            elif bad:
+                outcome.failed[impact.address] = f"dbt reported failures on: {', '.join(sorted(bad))}"
+            else:
                 outcome.failed[impact.address] = str(exc)
-                failed.add(impact.address)
+            failed.add(impact.address)
         failed.update(f"dataset.{n}" for n in bad)
     _done(ctx, state, outcome, [i.address for i in data if i.address not in failed])
 
 
 def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: Impact, failed: set[str]) -> None:
-    from compiler.apply.steps.train import train_model
+    from compiler.apply.steps.train import evaluate_model, refusal, report, train_model
 
     model = ctx.project.models[impact.address.split(".", 1)[1]]
+    if impact.work == "evaluate":
+        label = f"evaluate {model.address} (its gates changed: the candidate and the champion, no training)"
+    else:
+        label = f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"
     run = lineage.start_training(ctx.lineage, ctx, model.name)
     result = None
     try:
-        with ctx.step(f"train {model.address} on dataset.{model.training.dataset if model.training else '?'}"):
-            result = train_model(ctx, model)
-            metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
-            ctx.echo(f"   registered {model.registry_name} version {result.version} ({metrics})")
-            state.models[model.name] = result.to_state(model)
+        with ctx.step(label):
+            result = evaluate_model(ctx, model) if impact.work == "evaluate" else train_model(ctx, model)
+            report(ctx.echo, model, result)
+            state.models[model.name] = {**state.models.get(model.name, {}), **result.to_state(model)}
             ctx.save_state(state)
             outcome.models[model.name] = result.to_state(model)
             if not result.promoted:
-                kept = f"version {result.alias_version}" if result.alias_version else "no version"
-                raise StepFailed(f"alias '{model.alias}' not moved (still {kept}): " + "; ".join(result.reasons))
-            ctx.echo(f"   alias '{model.alias}' -> version {result.version}")
+                raise StepFailed(refusal(model, result))
     except StepFailed as exc:
         lineage.finish_training(ctx.lineage, ctx, run, result.version if result else None, str(exc))
         outcome.failed[impact.address] = str(exc)
@@ -176,7 +233,14 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
 
 def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts: list[Impact],
                  failed: set[str]) -> None:
-    from compiler.apply.steps.deploy import kubectl_apply, kubectl_delete, laptop_only, render_manifests
+    from compiler.apply.steps.deploy import (
+        kubectl_apply,
+        kubectl_delete,
+        laptop_only,
+        render_manifests,
+        unresolved,
+        unresolved_message,
+    )
 
     ready = []
     for impact in rollouts:
@@ -195,6 +259,9 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
                 versions[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}")
     try:
         with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
+            missing = unresolved(ctx.project, ctx.env.name, state.models, set())
+            if missing:  # never a manifest with a placeholder for the model version
+                raise StepFailed(unresolved_message(ctx.project, ctx.env.name, missing))
             folder, removed = render_manifests(ctx, versions)
             manifests = any(folder.glob("*.yaml"))
             outcome.manifests = folder if manifests else None

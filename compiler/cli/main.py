@@ -24,6 +24,6 @@ def main() -> None:
 
 
 for command in (repo.validate, repo.graph, repo.schema, repo.init, build.compile_cmd, build.verify, ops.plan,
-                ops.apply, ops.force_unlock, models.train, models.drift, docs.docs, models.rollout, state.state,
-                secrets.secrets):
+                ops.apply, ops.force_unlock, models.train, models.drift, models.promote, docs.docs,
+                models.rollout, state.state, secrets.secrets):
     main.add_command(command)

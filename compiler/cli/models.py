@@ -1,4 +1,5 @@
-"""`specops train`, `drift` and `rollout`: what the retraining, drift-monitoring and orchestrated jobs run."""
+"""`specops train`, `drift`, `rollout` and `promote`: what the retraining, drift-monitoring and orchestrated jobs
+run, and promotions (or rollbacks) on purpose."""
 
 from __future__ import annotations
 
@@ -46,67 +47,117 @@ def _path(path: Path | None, path_option: Path | None) -> Path:
 @click.argument("model")
 @_repository
 @env_option
+@click.option("--no-reuse", is_flag=True, help="Train and register a new version even when one was trained from the "
+              "same data, code and settings (by default that version is reused).")
 @guarded
-def train(model: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
+def train(model: str, path: Path | None, path_option: Path | None, env: str | None, no_reuse: bool) -> None:
     """Retrain MODEL of the repository at PATH now (what the retraining CronJob and workflow run): train,
-    register, gate, alias."""
-    from compiler.apply import lineage
-    from compiler.apply.context import StepFailed
-    from compiler.apply.statebackend import open_backend
-    from compiler.apply.steps.train import train_model
+    register, gate, alias; a version trained from the same data, code and settings is reused."""
+    from compiler.apply.steps.train import refusal, train_model
 
     path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
+    result = _train_locked(project, spec, ctx, path, lambda: train_model(ctx, spec, reuse=not no_reuse))
+    if not result.promoted:
+        raise SpecopsError(refusal(spec, result))
+
+
+def _train_locked(project, spec, ctx, path: Path, run):
+    """Run a training under the environment's lock, print it, record it in the state, and send its OpenLineage
+    run events as apply does."""
+    from compiler.apply import lineage
+    from compiler.apply.context import StepFailed
+    from compiler.apply.statebackend import open_backend
+    from compiler.apply.steps.train import refusal, report
+
     env_name = ctx.env.name
     with interruptible("train"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
         ctx.store = store
         sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
-        run = lineage.start_training(sink, ctx, model)
+        started = lineage.start_training(sink, ctx, spec.name)
         try:
             with ctx.step(f"train {spec.address}"):
-                result = train_model(ctx, spec)
+                result = run()
+                report(ctx.echo, spec, result)
         except StepFailed as exc:
-            lineage.finish_training(sink, ctx, run, None, str(exc))
+            lineage.finish_training(sink, ctx, started, None, str(exc))
             raise SpecopsError(str(exc)) from None
         state = store.load(env_name)
-        state.models[model] = result.to_state(spec)
+        state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
         store.save(state)
-        refused = f"alias '{spec.alias}' not moved: " + "; ".join(result.reasons)
-        lineage.finish_training(sink, ctx, run, result.version, None if result.promoted else refused)
-    metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
-    click.echo(f"{spec.registry_name} version {result.version}: {metrics}")
-    if not result.promoted:
-        raise SpecopsError(refused)
-    click.echo(f"alias '{spec.alias}' -> version {result.version}")
+        lineage.finish_training(sink, ctx, started, result.version, None if result.promoted else refusal(spec, result))
+    return result
 
 
 @click.command()
 @click.argument("model")
 @_repository
 @env_option
+@click.option("--retrain", is_flag=True, help="When drift is found, retrain MODEL (as `specops train` does); the exit "
+              "code is then 0 when the new candidate took the alias. The drift job passes it when the spec says "
+              "monitoring.drift.retrain: true.")
+@click.option("--as-of", "as_of", metavar="TIME", help="End the drift window at this UTC date or time (ISO 8601, e.g. "
+              "2024-06-30 or 2024-06-30T12:00) instead of now: re-check a past day.")
 @guarded
-def drift(model: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
-    """Score feature drift of MODEL's aliased version against the warehouse now (what the drift CronJob runs);
-    PATH is the repository.
+def drift(model: str, path: Path | None, path_option: Path | None, env: str | None, retrain: bool,
+          as_of: str | None) -> None:
+    """Score feature drift of MODEL's aliased version against recent data (what the drift CronJob runs); PATH is
+    the repository.
 
-    Exit 1 when any feature's score is above the model's monitoring.drift.threshold.
+    The reference is the training profile of the version holding the alias; the current data is the window of
+    monitoring.drift.window (the rows within its period before now), else the whole dataset. Exit 1 when any
+    feature's score is above monitoring.drift.threshold (unless --retrain promoted a new version).
     """
     from compiler.apply.context import StepFailed
     from compiler.apply.steps.drift import check_drift
+    from compiler.apply.steps.train import refusal, train_model
 
-    _, spec, ctx = _model_run(_path(path, path_option), model, env)
+    now = _as_of(as_of)
+    path = _path(path, path_option)
+    project, spec, ctx = _model_run(path, model, env)
     try:
-        report = check_drift(ctx, spec)
+        report = check_drift(ctx, spec, now)
     except StepFailed as exc:
         raise SpecopsError(str(exc)) from None
+    where = f"the {report.rows} rows with {report.window}" if report.window else f"all {report.rows} rows"
+    click.echo(f"reference: the training profile of {spec.registry_name} version {report.version} "
+               f"(alias '{spec.alias}'); current: {where} of dataset.{spec.training.dataset if spec.training else '?'}")
     for name, value in sorted(report.scores.items()):
         flag = "  DRIFT" if value > report.threshold else ""
         click.echo(f"{report.method} {name:<30} {value:.4f}{flag}")
     worst, value = report.worst
     click.echo(f"specops_drift_score{{model=\"{model}\"}} {value:.6f}")
-    if report.drifted:
-        raise SpecopsError(f"drift detected: {worst} scores {value:.4f} > threshold {report.threshold}")
-    click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")
+    if not report.drifted:
+        click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")
+        return
+    found = f"drift detected: {worst} scores {value:.4f} > threshold {report.threshold}"
+    if not retrain:
+        hint = (f" (the spec asks for retraining: `specops drift {model} --retrain`, or `specops train {model}`)"
+                if spec.drift is not None and spec.drift.retrain else "")
+        raise SpecopsError(found + hint)
+    click.echo(f"{found}: retraining")
+    result = _train_locked(project, spec, ctx, path, lambda: train_model(ctx, spec))
+    if not result.promoted:
+        raise SpecopsError(f"{found}; retrained, but {refusal(spec, result)}")
+    if result.decision is not None and result.decision.outcome == "kept":
+        raise SpecopsError(f"{found}; the data has not changed since version {result.version} was trained, so "
+                           "retraining made nothing new")
+
+
+def _as_of(text: str | None):
+    """--as-of as a naive UTC datetime (the warehouse's timestamps are naive), or now."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not an ISO 8601 date or time (e.g. 2024-06-30T12:00)",
+                                 param_hint="--as-of") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 @click.command()
@@ -120,7 +171,13 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     environment has a kube context, else written for GitOps under .specops/manifests/<env>."""
     from compiler.apply.context import RunContext, StepFailed
     from compiler.apply.statebackend import open_backend
-    from compiler.apply.steps.deploy import kubectl_apply, laptop_only, render_manifests
+    from compiler.apply.steps.deploy import (
+        kubectl_apply,
+        laptop_only,
+        render_manifests,
+        unresolved,
+        unresolved_message,
+    )
     from compiler.plan.baseline import head_sha
     from compiler.spec.diagnostics import did_you_mean
 
@@ -138,7 +195,11 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     with open_backend(project, spec.environment) as store, locked(project, spec.environment, path, store):
         ctx.store = store
         versions: dict[str, tuple[int, str]] = {}
-        for name, info in store.load(spec.environment).models.items():
+        models = store.load(spec.environment).models
+        missing = unresolved(project, spec.environment, models, set())
+        if missing:  # never a manifest with a placeholder for the model version
+            raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
+        for name, info in models.items():
             model = project.models.get(name)
             if model is not None and info.get("alias_version"):
                 versions[name] = (int(info["alias_version"]),
@@ -159,3 +220,57 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     model_version = versions.get(spec.model)
     served = f"version {model_version[0]}" if model_version else f"alias '{spec.alias}' (no version recorded yet)"
     click.echo(f"{spec.address}: model {spec.model} {served}")
+
+
+@click.command()
+@click.argument("model")
+@click.argument("version", type=click.IntRange(min=1))
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@env_option
+@click.option("--reason", required=True, help="Why (recorded on the version in the registry and in the state).")
+@guarded
+def promote(model: str, version: int, path: Path | None, env: str | None, reason: str) -> None:
+    """Give MODEL's alias to VERSION on purpose (PATH is the repository): a promotion past the gates, or a
+    rollback.
+
+    The registry version gets tags saying who, when and why; the version that held the alias is marked as
+    demoted, so automatic training never gives it the alias back (only another promote does). The state
+    records the promotion, and the model's deployments in the environment are left pending: the next
+    `specops apply` rolls them out.
+    """
+    from compiler.apply.context import StepFailed
+    from compiler.apply.statebackend import open_backend
+    from compiler.apply.steps.promotion import promote as promote_version
+    from compiler.apply.steps.registry import open_registry
+    from compiler.plan.impact import Impact
+
+    path = path or Path(".")
+    project, spec, ctx = _model_run(path, model, env)
+    env_name = ctx.env.name
+    with interruptible("promote"), open_backend(project, env_name) as store, \
+            locked(project, env_name, path, store):
+        ctx.store = store
+        state = store.load(env_name)
+        if state.empty:
+            raise SpecopsError(f"environment '{env_name}' was never applied: run `specops apply --env {env_name}` "
+                               "first")
+        try:
+            done = promote_version(open_registry(ctx, spec), spec, version, reason)
+        except StepFailed as exc:
+            raise SpecopsError(str(exc)) from None
+        info = state.models.setdefault(model, {"registered_model": spec.registry_name, "alias": spec.alias})
+        info.update({"alias_version": version, "promoted": True, "reasons": [], "decision": "promoted by hand"})
+        info["promotions"] = [*info.get("promotions", []), done.to_json()]
+        pending = []
+        for dep in project.deployments_of(model):
+            if dep.environment == env_name and dep.version is None:
+                note = f"version {version} promoted by hand: {done.reason}"
+                state.pending[dep.address] = Impact(dep.address, "rollout", spec.address, "non-breaking",
+                                                    (spec.address, dep.address), (note,)).to_json()
+                pending.append(dep.address)
+        store.save(state)
+    was = f"version {done.previous}" if done.previous else "no version"
+    click.echo(f"alias '{spec.alias}' of {spec.registry_name} -> version {version} (was {was}) by {done.by}: "
+               f"{done.reason}")
+    if pending:
+        click.echo(f"to roll it out: specops apply --env {env_name} ({', '.join(pending)} pending)")

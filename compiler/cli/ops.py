@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 
 def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
-          for_apply: bool = False, store: StateBackend | None = None) -> tuple[Compiled, Plan]:
+          for_apply: bool = False, full_refresh: bool = False, store: StateBackend | None = None
+          ) -> tuple[Compiled, Plan]:
     """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
     no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
     state afresh (it acts on what it reads: its `speed` has no cache at all). The state comes from `store`, the
@@ -47,12 +48,14 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
     read = store.read if store is not None else None
     if for_apply:
         return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit),
-                                summary=lambda root, name: state_summary(root, name, read), sql=speed.sql)
+                                summary=lambda root, name: state_summary(root, name, read), sql=speed.sql,
+                                full_refresh=full_refresh)
     from compiler.plan.make import BaseWork
 
     return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
                             summary=lambda root, name: speed.state_summary(root, name, read), sql=speed.sql,
-                            base=BaseWork(speed.files, speed.compile_base, speed.base_digests))
+                            base=BaseWork(speed.files, speed.compile_base, speed.base_digests),
+                            full_refresh=full_refresh)
 
 
 @click.command()
@@ -66,11 +69,13 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
               show_default=True)
 @select_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild every transform (every selected one, with --select: a "
+              "backfill) from scratch, incremental models included, and what depends on it, as dbt's --full-refresh.")
 @no_cache_option
 @guarded
 @batch_gc()
 def plan(path: Path, env: str | None, against: str | None, out_file: Path | None, fmt: str,
-         select: tuple[str, ...], detailed_exitcode: bool, no_cache: bool) -> None:
+         select: tuple[str, ...], detailed_exitcode: bool, full_refresh: bool, no_cache: bool) -> None:
     """Show what would change: resources (with categories), impact across the graph, generated files.
 
     The baseline is the environment's last apply, or with --against the specs at a git revision.
@@ -91,7 +96,8 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
 
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(open_backend(project, env_name)) if env_name and not against else None
-        _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, store=store)
+        _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, full_refresh=full_refresh,
+                          store=store)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")
@@ -180,6 +186,8 @@ def _stale(saved: dict, current) -> list[str]:
         reasons.append("the generated files would differ from the plan's")
     if saved.get("selection", []) != current.selection:
         reasons.append("the plan was made for another --select")
+    if bool(saved.get("full_refresh")) != current.full_refresh:
+        reasons.append("the plan was made without --full-refresh")
     return reasons
 
 
@@ -189,17 +197,19 @@ def _stale(saved: dict, current) -> list[str]:
 @env_option
 @select_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild every transform (every selected one, with --select: a "
+              "backfill) from scratch, incremental models included, and what depends on it, as dbt's --full-refresh.")
 @no_cache_option
 @guarded
 def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], yes: bool,
-          no_cache: bool) -> None:
+          full_refresh: bool, no_cache: bool) -> None:
     """Run what the plan needs, in graph order: dbt build, train and register models, roll out deployments.
 
     Takes a lock on the environment and records state in .specops/state/<env>.json. A file given
     alone (`specops apply plan.json`) is a plan saved by `specops plan --out`, for the current folder.
     """
     from compiler.apply.context import RunContext
-    from compiler.apply.runner import run
+    from compiler.apply.runner import rollouts_without_version, run
     from compiler.plan.render import render_text
     from compiler.speed import Speed
 
@@ -216,6 +226,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
         saved = load_saved_plan(planfile)
         env = env or saved.get("environment")
+        full_refresh = full_refresh or bool(saved.get("full_refresh"))  # as planned and approved
     env_name = environment(project, env)
     from compiler.apply.statebackend import open_backend
 
@@ -224,7 +235,8 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():
-            compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True, store=store)
+            compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True,
+                                     full_refresh=full_refresh, store=store)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:
@@ -233,15 +245,18 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             click.echo(f"No changes. Environment '{env_name}' is up to date (state serial {result.baseline.serial}).")
             return
         click.echo(render_text(result, color=sys.stdout.isatty()), nl=False)
-        if not yes and saved is None:
-            if not sys.stdin.isatty():
-                raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
-            click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         state = store.load(env_name)
         from compiler.plan.baseline import head_sha
 
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
                          head_sha(project.root), store)
+        refused = rollouts_without_version(ctx, state, compiled, result)
+        if refused:
+            raise SpecopsError(f"refusing to apply: {refused}")
+        if not yes and saved is None:
+            if not sys.stdin.isatty():
+                raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
+            click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         outcome = run(ctx, state, compiled, result)
     _report(project, env_name, outcome)
 
@@ -258,7 +273,8 @@ def _report(project, env_name: str, outcome) -> None:
     if env.warehouse.type == "duckdb":
         click.echo(f"  warehouse: {env.warehouse.get('path')} (duckdb; tables in schema main)")
     for name, info in sorted(outcome.models.items()):
-        click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}, alias "
+        decided = f" ({info['decision']})" if info.get("decision") else ""
+        click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}{decided}, alias "
                    f"'{info['alias']}' -> version {info['alias_version']}")
     if outcome.models and env.remote_tracking:
         click.echo(f"  MLflow: {env.tracking_uri}")

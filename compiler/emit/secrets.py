@@ -84,12 +84,15 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
         else:
             out.append(Secret(TOKEN_VARIABLE, "MLflow tracking server token (when the server requires one; set "
                               "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True))
+    # jobs that train (and record the version in the state, and send run events): retraining, and drift jobs
+    # that retrain on drift (monitoring.drift.retrain)
+    training = used("retrain", *(("drift",) if _drift_retrains(project, env) else ()))
     if env.state is not None and env.state.get("password_env"):
         out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", ("apply", "train"),
-                          used("retrain")))
+                          training))
     if env.lineage is not None and env.lineage.api_key_env:
         out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
-                          ("apply", "train"), used("retrain")))
+                          ("apply", "train"), training))
     if env.context:
         out.append(Secret(KUBE_CONFIG, f"kubeconfig with the context {env.context}", ("apply",)))
     if project.project.repository_token_env and "fetch" in running:
@@ -107,6 +110,13 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
                 cluster=tuple(dict.fromkeys((*found.cluster, *item.cluster))),
                 as_file=found.as_file or item.as_file, optional=found.optional and item.optional)
     return sorted(merged.values(), key=lambda s: s.name)
+
+
+def _drift_retrains(project: SpecProject, env: Environment) -> bool:
+    """Whether a drift job of the environment retrains when it finds drift."""
+    models = {d.model for d in project.deployments.values() if d.environment == env.name}
+    return any(project.models[m].drift is not None and project.models[m].drift.retrain  # type: ignore[union-attr]
+               for m in models if m in project.models)
 
 
 def cluster_secrets(project: SpecProject, env: Environment, component: str) -> list[Secret]:

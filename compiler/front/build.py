@@ -24,6 +24,7 @@ from compiler.spec.ir import (
     Dataset,
     Deployment,
     Drift,
+    DriftWindow,
     Environment,
     Freshness,
     Incremental,
@@ -37,6 +38,7 @@ from compiler.spec.ir import (
     Resource,
     Source,
     SpecopsSource,
+    Split,
     StateBackend,
     Threshold,
     Training,
@@ -334,13 +336,17 @@ class Builder:
                 test_size=float(tr.get("test_size", 0.2)), random_seed=int(tr.get("random_seed", 42)),
                 cpu=_qty(res.get("cpu")), memory=_qty(res.get("memory")), gpu=int(res.get("gpu", 0) or 0),
                 schedule=tr.get("schedule"), runner=tr.get("runner"),
+                split=Split(tr["split"]["strategy"], tr["split"].get("column")) if tr.get("split") else None,
             ),
             registry_name=registry.get("name", doc.name),
             alias=registry.get("alias", "champion"),
             metrics=tuple(MetricGate(m["name"], m.get("min"), m.get("max")) for m in validation.get("metrics", ())),
-            max_regression=validation.get("max_regression"),
-            drift=Drift(drift.get("method", "psi"), drift["threshold"], drift.get("schedule")) if drift else None,
+            max_regression=_max_regression(validation.get("max_regression")),
+            drift=Drift(drift.get("method", "psi"), drift["threshold"], drift.get("schedule"),
+                        DriftWindow(drift["window"]["column"], drift["window"]["period"]) if drift.get("window")
+                        else None, bool(drift.get("retrain", False))) if drift else None,
             allow_pii_features=bool((spec.get("governance") or {}).get("allow_pii_features", False)),
+            decision_threshold=spec.get("decision_threshold"),
         )
 
     def _deployment(self, doc: Document) -> Deployment:
@@ -416,3 +422,10 @@ def _specops_source(raw: dict[str, Any] | None) -> SpecopsSource | None:
     if "git" in raw:
         return SpecopsSource("git", raw["git"], raw["commit"])
     return SpecopsSource("wheel", raw["wheel"])
+
+
+def _max_regression(value: Any) -> float | tuple[tuple[str, float], ...] | None:
+    """A number stays a number (as older snapshots have it); a per-metric mapping becomes sorted pairs."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+    return value

@@ -124,6 +124,7 @@ def _allowed_keys(schema: Any, instance: Any) -> set[str]:
     if not isinstance(schema, dict):
         return keys
     keys.update((schema.get("properties") or {}).keys())
+    keys.update(str(k) for k in (schema.get("propertyNames") or {}).get("enum", ()))
     for word in ("allOf", "anyOf", "oneOf"):
         for sub in schema.get(word, []):
             keys |= _allowed_keys(sub, instance)

@@ -32,17 +32,26 @@ _COLUMN = re.compile(r"spec\.columns\[(\w+)\](?:\.(\w+))?")
 _CONTRACT_LEAVES = {None, "type", "required"}
 # model attributes that change neither training nor what is served
 _MODEL_NO_WORK = ("spec.training.schedule", "spec.drift")
+# model attributes that only decide which version holds the alias: the candidate and the champion are evaluated
+# again (compiler.apply.steps.train.evaluate_model), nothing is trained
+_MODEL_GATES = ("spec.metrics", "spec.max_regression")
 
 
 @dataclass(frozen=True)
 class Impact:
     address: str
-    work: str  # rebuild | reload | rerun | retrain | rollout
+    work: str  # rebuild | reload | rerun | retrain | evaluate | rollout
     cause: str  # the directly changed resource
     category: str  # the cause's category, carried downstream
     path: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     via: tuple[str, ...] = field(default=())  # per step of `path`: the column, or how it is read ('' if nothing)
+    full_refresh: bool = False  # data work: rebuild from scratch (dbt --full-refresh), not incrementally
+
+    @property
+    def label(self) -> str:
+        """The work as plans show it: `rebuild (full refresh)` for a rebuild from scratch."""
+        return f"{self.work} (full refresh)" if self.full_refresh and self.work == "rebuild" else self.work
 
     def steps(self) -> list[str]:
         """The path as a reader sees it: `dataset.x.col`, `transform.t (filter)`, `model.m`."""
@@ -63,6 +72,8 @@ class Impact:
         if any(self.via):
             out["via"] = list(self.via)
             out["steps"] = self.steps()
+        if self.full_refresh:
+            out["full_refresh"] = True
         return out
 
 
@@ -82,6 +93,8 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
         return None  # only the CronJob changes (an artifact)
     if kind == "model" and attr_paths and all(p.startswith(_MODEL_NO_WORK) for p in attr_paths):
         return None  # only the schedules (CronJobs) change
+    if kind == "model" and attr_paths and all(p.startswith((*_MODEL_GATES, *_MODEL_NO_WORK)) for p in attr_paths):
+        return "evaluate"  # only the gates change: decide again, train nothing
     return WORK.get(kind)
 
 
@@ -117,7 +130,7 @@ class _Walk:
 
     def add(self, address: str, work: str, cause: str, category: str, trail: Trail, notes: tuple[str, ...] = ()
             ) -> None:
-        if address not in self.found:
+        if address not in self.found or (work == "retrain" and self.found[address].work == "evaluate"):
             self.found[address] = Impact(address, work, cause, category, tuple(a for a, _ in trail), notes,
                                          tuple(v for _, v in trail))
 

@@ -11,6 +11,7 @@ from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlJob, SqlWork, analyze_each
+from compiler.plan import refresh
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
 from compiler.plan.diff import SEVERITY, AttrChange, classify
@@ -26,9 +27,11 @@ MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
-              selected: set[str] | None = None, git_sha: str | None = None, sql: SqlWork = analyze_each) -> Plan:
+              selected: set[str] | None = None, git_sha: str | None = None, sql: SqlWork = analyze_each,
+              full_refresh: bool = False) -> Plan:
     """The plan of `env`: head (`project`, `compiled`) against `base`. `sql` analyses the baseline's SQL
-    (compiler.front.sql; compiler.speed passes a remembering one)."""
+    (compiler.front.sql; compiler.speed passes a remembering one). With `full_refresh` every transform (every
+    selected one) is rebuilt from scratch, with what depends on it (compiler.plan.refresh)."""
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
     old_snaps = base.resources
     before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
@@ -61,13 +64,20 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
     _categorize_sql(project, changes, direct, sql)
-    impacts = [i for i in follow(project, direct) if in_scope(i.address, env, project)]
-    listed = {i.address for i in impacts}
+    forced = set(refresh.forced_causes(project, selected)) if full_refresh else set()
+    walked = {**{a: ("non-breaking", []) for a in forced}, **direct}
+    impacts = [i for i in follow(project, walked) if in_scope(i.address, env, project)]
+    listed = {i.address: n for n, i in enumerate(impacts)}
     for address, item in sorted(base.pending.items()):
-        if address not in listed and project.get(address) is not None and in_scope(address, env, project):
+        if address in listed and item["work"] == "retrain" and impacts[listed[address]].work == "evaluate" and \
+                item.get("cause", address) != address:
+            impacts[listed[address]] = replace(impacts[listed[address]], work="retrain")  # data changed before
+        elif address not in listed and project.get(address) is not None and in_scope(address, env, project):
             impacts.append(Impact(address, item["work"], item.get("cause", address),
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
-                                  ("pending from an earlier apply",)))
+                                  (*item.get("notes", ()), "pending from an earlier apply"),
+                                  full_refresh=bool(item.get("full_refresh", False))))
+    impacts = refresh.mark(project, walked, impacts, forced)
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
@@ -113,6 +123,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
+        full_refresh=full_refresh,
     )
 
 
@@ -281,7 +292,8 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
                      compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
                      summary: Callable[[Path, str], StateSummary] = state_summary,
-                     sql: SqlWork = analyze_each, base: BaseWork | None = None) -> tuple[Compiled, Plan]:
+                     sql: SqlWork = analyze_each, base: BaseWork | None = None,
+                     full_refresh: bool = False) -> tuple[Compiled, Plan]:
     """The compiled project and the plan of `env` against its last apply, or against git revision `against`.
 
     `compile` makes the artifacts the plan compares (compile_for_plan's, or apply's whole compile) and
@@ -297,7 +309,8 @@ def plan_environment(project: SpecProject, env: str | None, against: str | None,
         if env is None:
             raise ValueError("a plan against the last apply needs an environment")
         baseline = from_summary(project.root, summary(project.root, env), env, project.project.name)
-    return compiled, make_plan(project, compiled, baseline, env, selected, head_sha(project.root), sql)
+    return compiled, make_plan(project, compiled, baseline, env, selected, head_sha(project.root), sql,
+                               full_refresh)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -68,6 +68,7 @@ class Plan:
     git_sha: str | None = None
     approvals: list[str] = field(default_factory=list)  # environments whose required_approval applies
     lineage: Mapping[str, dict] = field(default_factory=dict)  # changed transform -> its SQL lineage (JSON)
+    full_refresh: bool = False  # made with --full-refresh: every (selected) transform rebuilt from scratch
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:
@@ -87,7 +88,8 @@ class Plan:
             "add": actions["create"], "change": actions["update"], "replace": actions["replace"],
             "destroy": actions["delete"], "breaking": sum(c.category == "breaking" for c in self.resource_changes),
             "rebuild": work["rebuild"], "reload": work["reload"], "rerun": work["rerun"],
-            "retrain": work["retrain"], "rollout": work["rollout"],
+            "retrain": work["retrain"], "evaluate": work["evaluate"], "rollout": work["rollout"],
+            "full_refresh": sum(i.full_refresh for i in self.impacts),
             "artifacts_changed": len(self.artifact_changes),
         }
 
@@ -97,8 +99,10 @@ class Plan:
             return "No changes. The specs match the baseline."
         line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['replace']} to replace, "
                 f"{s['destroy']} to destroy")
-        line += (f" · impact: {s['rebuild']} rebuild, {s['retrain']} retrain, {s['rollout']} rollout"
-                 f" ({s['reload']} reload, {s['rerun']} checks re-run)")
+        line += f" · impact: {s['rebuild']} rebuild, {s['retrain']} retrain"
+        line += f", {s['evaluate']} evaluate" if s["evaluate"] else ""
+        line += f", {s['rollout']} rollout ({s['reload']} reload, {s['rerun']} checks re-run"
+        line += f", {s['full_refresh']} from scratch)" if s["full_refresh"] else ")"
         line += f" · {s['artifacts_changed']} generated file(s) changed"
         return line
 
@@ -116,8 +120,9 @@ class Plan:
             "impact": {
                 "items": [i.to_json() for i in self.impacts],
                 **{w: [i.address for i in self.impacts if i.work == w]
-                   for w in ("rebuild", "reload", "rerun", "retrain", "rollout")},
+                   for w in ("rebuild", "reload", "rerun", "retrain", "evaluate", "rollout")},
             },
+            "full_refresh": self.full_refresh,
             "artifact_changes": [a.to_json() for a in self.artifact_changes],
             "approvals": list(self.approvals),
             "lineage": dict(sorted(self.lineage.items())),

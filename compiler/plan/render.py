@@ -106,7 +106,7 @@ def _cause(plan: Plan, step: str, address: str, category: str) -> str:
     """The first step of an impact chain: the changed resource (and column) with its action and category."""
     action = plan.action_of(address)
     if action is None:
-        return f"{step} (pending)"
+        return f"{step} ({'--full-refresh' if plan.full_refresh else 'pending'})"
     return f"{step} {SYMBOLS[action]} {'new' if action == 'create' else category}"
 
 
@@ -125,7 +125,7 @@ def _chain(plan: Plan, impact: Impact) -> list[str]:
 
 def _path(plan: Plan, impact: Impact) -> str:
     parts = _chain(plan, impact)
-    parts[-1] = f"{parts[-1]} {impact.work}" if len(parts) > 1 else f"{parts[-1]} ({impact.work})"
+    parts[-1] = f"{parts[-1]} {impact.label}" if len(parts) > 1 else f"{parts[-1]} ({impact.label})"
     return " -> ".join(parts)
 
 
@@ -160,7 +160,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.impacts:
         out.append(style("Impact across the graph", bold=True))
         for i in plan.impacts:
-            out.append(f"  {i.work:<8} {i.address}")
+            out.append(f"  {i.label:<8} {i.address}")
             out.append(f"           {_path(plan, i)}")
             for note in i.notes:
                 out.append(style(f"           note: {note}", fg="yellow"))
@@ -227,7 +227,7 @@ def _cut(text: str, limit: int) -> str:
     return text + "\n</details>\n" * max(0, text.count("<details>") - text.count("</details>"))
 
 
-WORK_ORDER = ("retrain", "rollout", "rebuild", "reload", "rerun")
+WORK_ORDER = ("retrain", "evaluate", "rollout", "rebuild", "reload", "rerun")
 
 
 def _danger(plan: Plan) -> list[ResourceChange]:
@@ -238,7 +238,7 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
     """What a reviewer decides on: approvals, breaking changes and destroys (why), retrains and rollouts (each
     with the path that causes it). Also the resource changes and impacts shown, which are not shown again."""
     danger = _danger(plan)[:MAX_LISTED]
-    moves = [i for i in plan.impacts if i.work in ("retrain", "rollout")]
+    moves = [i for i in plan.impacts if i.work in ("retrain", "evaluate", "rollout")]
     if not (danger or moves or plan.approvals):
         return [], set(), set()
     out = ["> [!WARNING]", "> **Needs a decision**"]
@@ -253,7 +253,7 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
     if rest:
         out.append(f"> - … and {rest} more breaking changes or destroys (in the table below)")
     shown: set[str] = set()
-    for work in ("retrain", "rollout"):
+    for work in ("retrain", "evaluate", "rollout"):
         items = [i for i in moves if i.work == work]
         for i in items[:MAX_MOVES]:
             out.append(f"> - **{work}** `{i.address}`, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
@@ -315,7 +315,7 @@ def render_markdown(plan: Plan) -> str:
     work = [i for i in plan.impacts if i.address not in moved]  # retrains and rollouts are above
     if work:
         ordered = sorted(work, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
-        rows = [f"- **{i.work}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
+        rows = [f"- **{i.label}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
                 + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in ordered[:MAX_LISTED]]
         if len(work) > MAX_LISTED:
             rows.append(f"- … and {len(work) - MAX_LISTED} more")

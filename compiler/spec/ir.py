@@ -307,6 +307,14 @@ class Transform(Resource):
 
 
 @dataclass(frozen=True, slots=True)
+class Split:
+    """How the held-out rows are chosen: random (seeded), time (the latest by `column`), group (whole groups)."""
+
+    strategy: Literal["random", "time", "group"] = "random"
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Training:
     dataset: str
     features: tuple[str, ...]
@@ -321,6 +329,11 @@ class Training:
     gpu: int = 0
     schedule: str | None = None
     runner: str | None = None  # where scheduled retraining runs, as written (compiler.spec.runners resolves it)
+    split: Split | None = None  # None: random
+
+    @property
+    def split_strategy(self) -> Split:
+        return self.split or Split()
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -339,6 +352,15 @@ class MetricGate:
 
 
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "r2"}
+
+
+@dataclass(frozen=True, slots=True)
+class DriftWindow:
+    """The recent rows drift looks at: `column` within `period` (a duration) of the check's time."""
+
+    column: str
+    period: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +368,8 @@ class Drift:
     method: str
     threshold: float
     schedule: str | None
+    window: DriftWindow | None = None
+    retrain: bool = False  # drift found: retrain (specops drift --retrain)
 
 
 @dataclass(frozen=True)
@@ -359,9 +383,20 @@ class Model(Resource):
     registry_name: str = ""
     alias: str = "champion"
     metrics: tuple[MetricGate, ...] = ()
-    max_regression: float | None = None
+    # one bound for every gated metric, or (metric, bound) pairs, sorted
+    max_regression: float | tuple[tuple[str, float], ...] | None = None
     drift: Drift | None = None
     allow_pii_features: bool = False
+    decision_threshold: float | None = None  # binary classification: P(positive) at which the label is positive
+
+    def regression_bounds(self) -> dict[str, float]:
+        """metric -> how much worse than the alias' version the candidate may be (empty: no comparison)."""
+        if self.max_regression is None:
+            return {}
+        if isinstance(self.max_regression, tuple):
+            return dict(self.max_regression)
+        names = [g.name for g in self.metrics] or [PRIMARY_METRIC[self.task]]
+        return {n: float(self.max_regression) for n in names}
 
     def input_files(self) -> tuple[str, ...]:
         return (self.training.entrypoint,) if self.training is not None else ()

@@ -27,8 +27,8 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
 
 # fields added after snapshots were first kept: left out while unset (None, False, empty), so that older
 # snapshots, and the digests of specs that do not use them, stay what they were
-_OMIT_UNSET = frozenset({"masked", "specops", "repository_path", "repository_url", "repository_token_env",
-                         "token_env", "state"})
+_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "specops", "repository_path",
+                         "repository_url", "repository_token_env", "token_env", "state"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

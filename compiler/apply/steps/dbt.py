@@ -1,4 +1,9 @@
-"""Running the compiled dbt project: seeds, models and their tests, streamed to the terminal."""
+"""Running the compiled dbt project: seeds, models and their tests, streamed to the terminal.
+
+A failure is traced back to the specs: a test's name is the name of the check it was generated from
+(compiler.emit.dbt.tests.check_origins), so a failing test is reported with the spec file and line of its
+check, the check's type, dbt's count of failing rows and a query that shows a sample of them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,20 @@ from pathlib import Path
 
 from compiler.apply.children import run_streamed
 from compiler.apply.context import RunContext, StepFailed
+from compiler.spec.project import SpecProject
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One dbt node that failed (or was skipped because of a failure)."""
+
+    name: str  # the node's name: a test's name, a model's or seed's dataset name
+    resource_type: str  # test | model | seed | snapshot
+    status: str  # error | fail | skipped | runtime error
+    message: str
+    dataset: str  # the dataset it concerns (a test's model)
+    failures: int | None = None  # rows a test found failing
+    sql: str | None = None  # a test's compiled query, which selects the failing rows
 
 
 @dataclass
@@ -18,6 +37,7 @@ class DbtResult:
     ok: bool
     failed_nodes: set[str] = field(default_factory=set)  # dataset names whose model/seed/tests failed
     counts: dict[str, int] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
 
 
 def dbt_executable() -> str:
@@ -30,12 +50,15 @@ def dbt_executable() -> str:
     return found
 
 
-def run_dbt(ctx: RunContext, command: str, select: list[str] | None) -> DbtResult:
-    """`dbt <command> [--select ...]` for the environment's target; lines are streamed as they come."""
+def run_dbt(ctx: RunContext, command: str, select: list[str] | None, full_refresh: bool = False) -> DbtResult:
+    """`dbt <command> [--full-refresh] [--select ...]` for the environment's target; lines are streamed as they
+    come. A full refresh rebuilds incremental models from scratch and reloads seeds."""
     project_dir = ctx.out_dir / "dbt"
     work = ctx.root / ".specops" / "dbt" / ctx.env.name
     args = [dbt_executable(), command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
             "--target", ctx.env.name, "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    if full_refresh:
+        args.append("--full-refresh")
     if select:
         args += ["--select", *select]
     env = {**os.environ, "SPECOPS_ROOT": str(ctx.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -64,9 +87,67 @@ def _results(target: Path, code: int) -> DbtResult:
         if status not in ("error", "fail", "skipped", "runtime error"):
             continue
         node = nodes.get(uid, {})
+        name = node.get("name") or uid.split(".")[2 if uid.count(".") >= 2 else -1]
         if node.get("resource_type") == "test":
-            for dep in node.get("depends_on", {}).get("nodes", []):
-                result.failed_nodes.add(dep.rsplit(".", 1)[-1])
+            deps = [d.rsplit(".", 1)[-1] for d in node.get("depends_on", {}).get("nodes", [])
+                    if not d.startswith("macro.")]
+            result.failed_nodes.update(deps)
+            count = item.get("failures")
+            result.failures.append(Failure(name, "test", status, str(item.get("message") or ""),
+                                           deps[0] if deps else "", int(count) if count is not None else None,
+                                           item.get("compiled_code")))
         else:
             result.failed_nodes.add(uid.rsplit(".", 1)[-1])
+            result.failures.append(Failure(uid.rsplit(".", 1)[-1], node.get("resource_type") or uid.split(".")[0],
+                                           status, str(item.get("message") or ""), uid.rsplit(".", 1)[-1]))
     return result
+
+
+def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
+    """(address it belongs to, what failed in words) of a failure: a check with its spec line, failing rows and
+    a sample query; a model or seed with dbt's message."""
+    from compiler.emit.dbt.tests import check_origins
+
+    if failure.resource_type != "test":
+        what = f"dataset.{failure.dataset} ({failure.resource_type}) {failure.status}"
+        return f"dataset.{failure.dataset}", f"{what}: {_flat(failure.message, 400)}"
+    origin = check_origins(project).get(failure.name)
+    rows = f"{failure.failures} failing row(s)" if failure.failures is not None else failure.status
+    if failure.status == "skipped":
+        rows = "skipped (an upstream node failed)"
+    where = f" of {origin.address} at {origin.loc}" if origin else ""
+    kind = f" ({origin.type})" if origin else ""
+    text = f"check '{failure.name}'{kind}{where} on dataset.{failure.dataset}: {rows}"
+    if failure.status in ("error", "runtime error") and failure.message:
+        text += f": {_flat(failure.message, 300)}"
+    if failure.sql and failure.failures:
+        text += f"; sample: {sample_query(failure.sql)}"
+    return (origin.address if origin else f"dataset.{failure.dataset}"), text
+
+
+def sample_query(sql: str, limit: int = 10) -> str:
+    """A one-line query showing some failing rows of a test (its compiled query selects them)."""
+    return f"select * from ({_one_line(sql, 2000)}) as failing limit {limit}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    """SQL on one line: `--` comments (outside quotes) dropped, whitespace collapsed."""
+    return _flat(" ".join(_uncommented(line) for line in text.strip().splitlines()), limit)
+
+
+def _flat(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _uncommented(line: str) -> str:
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif line.startswith("--", i):
+            return line[:i]
+    return line

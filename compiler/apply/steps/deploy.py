@@ -8,6 +8,7 @@ from pathlib import Path
 
 from compiler.apply.context import RunContext, StepFailed
 from compiler.output.write import write_output
+from compiler.spec.project import SpecProject
 
 
 def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> tuple[Path, dict[str, bytes]]:
@@ -95,3 +96,29 @@ def kubectl_apply(ctx: RunContext, folder: Path) -> None:
         ctx.echo(f"   kubectl | {line}")
     if proc.returncode != 0:
         raise StepFailed(f"kubectl apply failed with exit code {proc.returncode}")
+
+
+def unresolved(project: SpecProject, env: str, models: dict[str, dict], training: set[str]) -> list[tuple[str, str]]:
+    """(deployment, model) of the environment's deployments that would be rolled out without a model version:
+    no pinned version, no version holding the alias in the environment's state (`models`), and no training of
+    the model (`training`: model names) in this apply to give it one."""
+    out = []
+    for dep in sorted(project.deployments.values(), key=lambda d: d.name):
+        if dep.environment != env or dep.version is not None:
+            continue
+        if (models.get(dep.model) or {}).get("alias_version") or dep.model in training:
+            continue
+        out.append((dep.address, f"model.{dep.model}"))
+    return out
+
+
+def unresolved_message(project: SpecProject, env: str, found: list[tuple[str, str]]) -> str:
+    parts = []
+    for dep, model in found:
+        spec = project.models.get(model.split(".", 1)[1])
+        alias = spec.alias if spec is not None else "champion"
+        parts.append(f"{dep} serves {model}, which has no version holding the alias '{alias}' in environment "
+                     f"'{env}' yet")
+    first_dep, first_model = found[0]
+    return ("; ".join(parts) + f". Apply the model first: specops apply --env {env} --select {first_model} "
+            f"(or --select +{first_dep} for everything it needs)")

@@ -1,14 +1,17 @@
-"""Drift monitoring: compare the warehouse's current feature distributions with the training data's.
+"""Drift monitoring: compare recent feature distributions with the training data's.
 
-At training time a profile (quantile bins and a sample per feature) is logged with the run; the
-drift job loads the profile of the version behind the alias and scores each feature with PSI
-(population stability index) or KS (two-sample Kolmogorov-Smirnov statistic).
+At training time a profile (quantile bins and a sample per feature, of the rows the model learned from) is
+logged with the run; the drift job loads the profile of the version behind the alias (the reference) and
+scores each feature of the current data with PSI (population stability index) or KS (two-sample
+Kolmogorov-Smirnov statistic). The current data is the window the spec names (monitoring.drift.window: the
+rows whose timestamp column is within the period before the check's time), else the whole dataset.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed
@@ -48,6 +51,9 @@ class DriftReport:
     method: str
     threshold: float
     scores: dict[str, float]
+    version: int | None = None  # the version whose training profile is the reference
+    rows: int = 0  # rows of current data scored
+    window: str = ""  # which rows, in words ("" = the whole dataset)
 
     @property
     def worst(self) -> tuple[str, float]:
@@ -82,8 +88,21 @@ def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float
     return scores
 
 
-def check_drift(ctx: RunContext, model: Model) -> DriftReport:
-    """Score drift for the version behind the model's alias, against the warehouse's current data."""
+def period(text: str) -> timedelta:
+    """A spec duration (<n>m, <n>h or <n>d)."""
+    return timedelta(minutes=int(text[:-1]) * {"m": 1, "h": 60, "d": 1440}[text[-1]])
+
+
+def window_start(model: Model, now: datetime) -> tuple[str, datetime] | None:
+    """(column, since) of the model's drift window ending at `now` (naive UTC), or None: the whole dataset."""
+    if model.drift is None or model.drift.window is None:
+        return None
+    return model.drift.window.column, now - period(model.drift.window.period)
+
+
+def check_drift(ctx: RunContext, model: Model, now: datetime) -> DriftReport:
+    """Score drift for the version behind the model's alias, against the rows of its window ending at `now`
+    (naive UTC; the caller reads the clock, or takes --as-of)."""
     import json
     import tempfile
 
@@ -112,6 +131,9 @@ def check_drift(ctx: RunContext, model: Model) -> DriftReport:
             raise StepFailed(f"no version of '{model.registry_name}' holds the alias '{model.alias}' in environment "
                              f"'{ctx.env.name}' yet: {hint}") from None
         raise StepFailed(f"no profile for {model.registry_name}@{model.alias}: {exc.message}") from None
-    frame = load_frame(ctx, model)
+    window = window_start(model, now)
+    frame = load_frame(ctx, model, window=window)
     scores = score(model.drift.method, reference, frame)
-    return DriftReport(model.name, model.drift.method, model.drift.threshold, scores)
+    where = f"{window[0]} >= {window[1].isoformat(sep=' ', timespec='seconds')}" if window else ""
+    return DriftReport(model.name, model.drift.method, model.drift.threshold, scores, int(version.version),
+                       len(frame), where)

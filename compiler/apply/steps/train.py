@@ -1,27 +1,50 @@
-"""Training a Model for real: warehouse data -> the user's train() -> metrics -> MLflow registry.
+"""Training a Model for real: warehouse data -> the user's train() -> metrics -> MLflow registry -> decision.
 
-The alias moves only when every validation gate passes and the candidate is not worse than the
-current alias version by more than max_regression; otherwise the old alias stays and the step fails.
+Reproducible: the rows are read in a defined order (the dataset's primary key, else every column read) and
+split by the spec's strategy with its seed, so the same data, code and settings give the same model and the
+same metrics, bit for bit, however the table is stored. Those inputs are digested (INPUTS_TAG): a version
+already trained from the same inputs is reused rather than trained and registered again (a retry after a
+failed gate makes no new version).
+
+The alias moves only when the decision allows it (compiler.apply.steps.promotion): every gate passes and the
+candidate is not worse than the champion, both scored on the candidate's held-out rows, by more than
+max_regression; otherwise the old alias stays and the step fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import io
-import math
+import json
 import sys
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed
-from compiler.apply.steps.data import load_frame, quiet_mlflow
+from compiler.apply.steps.data import load_frame
 from compiler.apply.steps.drift import PROFILE_PATH, profile
-from compiler.apply.steps.leftovers import mark_leftovers, owner_tags
-from compiler.spec.ir import LOWER_IS_BETTER, Model
+from compiler.apply.steps.frameworks import METADATA_KEY, flavor
+from compiler.apply.steps.leftovers import NOTE_TAG, mark_leftovers, owner_tags
+from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
+from compiler.apply.steps.promotion import Candidate, Decision, decide, record
+from compiler.apply.steps.registry import (
+    DEMOTED_TAG,
+    HOLDOUT_PATH,
+    INPUTS_TAG,
+    TRAINING_TAG,
+    Registry,
+    open_registry,
+)
+from compiler.apply.steps.split import frame_digest, split_rows
+from compiler.spec.ir import Model
 
-PRIMARY = {"classification": "roc_auc", "regression": "r2"}
-CANDIDATE_ALIAS = "challenger"
+# what specops does around train(): bump when a change to it changes fitted models or their metrics, so that
+# versions trained before are not reused as if they were the same
+TRAINER = "2"
 
 
 @dataclass
@@ -29,14 +52,23 @@ class TrainResult:
     version: int
     run_id: str
     metrics: dict[str, float]
-    promoted: bool
+    promoted: bool  # the candidate holds the alias after this step (promoted now, or kept)
     reasons: list[str] = field(default_factory=list)
     alias_version: int | None = None  # the version the alias points at after this step
+    reused: bool = False  # an existing version trained from the same inputs, not a new one
+    candidate: Candidate | None = None
+    decision: Decision | None = None
 
     def to_state(self, model: Model) -> dict[str, Any]:
-        return {"registered_model": model.registry_name, "alias": model.alias, "candidate_version": self.version,
-                "alias_version": self.alias_version, "run_id": self.run_id, "metrics": self.metrics,
-                "promoted": self.promoted, "reasons": self.reasons}
+        out = {"registered_model": model.registry_name, "alias": model.alias, "candidate_version": self.version,
+               "alias_version": self.alias_version, "run_id": self.run_id, "metrics": self.metrics,
+               "promoted": self.promoted, "reasons": self.reasons, "reused": self.reused}
+        if self.decision is not None and self.candidate is not None:
+            out.update({"decision": self.decision.outcome, "compared_with": self.decision.champion_version,
+                        "champion_metrics": self.decision.champion_metrics,
+                        "holdout_digest": self.candidate.holdout_digest,
+                        "holdout_rows": self.candidate.holdout_rows})
+        return out
 
 
 def load_entrypoint(ctx: RunContext, model: Model):
@@ -59,80 +91,142 @@ def load_entrypoint(ctx: RunContext, model: Model):
     return train
 
 
-def compute_metrics(task: str, estimator: Any, X, y) -> dict[str, float]:
-    from sklearn import metrics as m
-
-    pred = estimator.predict(X)
-    if task == "regression":
-        return {"rmse": float(math.sqrt(m.mean_squared_error(y, pred))), "mae": float(m.mean_absolute_error(y, pred)),
-                "r2": float(m.r2_score(y, pred))}
-    out = {"accuracy": float(m.accuracy_score(y, pred)),
-           "precision": float(m.precision_score(y, pred, average="binary" if len(set(y)) <= 2 else "macro",
-                                                zero_division=0)),
-           "recall": float(m.recall_score(y, pred, average="binary" if len(set(y)) <= 2 else "macro", zero_division=0)),
-           "f1": float(m.f1_score(y, pred, average="binary" if len(set(y)) <= 2 else "macro", zero_division=0))}
-    if hasattr(estimator, "predict_proba"):
-        proba = estimator.predict_proba(X)
-        if proba.shape[1] == 2:
-            out["roc_auc"] = float(m.roc_auc_score(y, proba[:, 1]))
-        else:
-            out["roc_auc"] = float(m.roc_auc_score(y, proba, multi_class="ovr"))
-        out["log_loss"] = float(m.log_loss(y, proba, labels=getattr(estimator, "classes_", None)))
-    return out
+def training_digest(model: Model) -> str:
+    """sha256 of what the spec and the code say about training: everything that makes the model but the data."""
+    tr = model.training
+    assert tr is not None
+    split = tr.split_strategy
+    settings = {"trainer": TRAINER, "task": model.task, "framework": model.framework,
+                "code": hashlib.sha256(tr.entrypoint_source).hexdigest(), "params": [list(p) for p in tr.params],
+                "features": list(tr.features), "target": tr.target, "test_size": tr.test_size,
+                "seed": tr.random_seed, "split": [split.strategy, split.column],
+                "decision_threshold": model.decision_threshold}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def gate_failures(model: Model, metrics: dict[str, float]) -> list[str]:
-    reasons = []
-    for gate in model.metrics:
-        value = metrics.get(gate.name)
-        if value is None:
-            reasons.append(f"{gate.name} could not be computed")
-            continue
-        if gate.min is not None and value < gate.min:
-            reasons.append(f"{gate.name} {value:.4f} is below the gate minimum {gate.min}")
-        if gate.max is not None and value > gate.max:
-            reasons.append(f"{gate.name} {value:.4f} is above the gate maximum {gate.max}")
-    return reasons
+def inputs_digest(training: str, data: str) -> str:
+    return hashlib.sha256(f"{training}\0{data}".encode()).hexdigest()
 
 
-def regression_failures(model: Model, candidate: dict[str, float], current: dict[str, float]) -> list[str]:
-    if model.max_regression is None:
-        return []
-    names = [g.name for g in model.metrics] or [PRIMARY[model.task]]
-    reasons = []
-    for name in names:
-        if name not in candidate or name not in current:
-            continue
-        worse = (candidate[name] - current[name]) if name in LOWER_IS_BETTER else (current[name] - candidate[name])
-        if worse > model.max_regression:
-            reasons.append(f"{name} {candidate[name]:.4f} is worse than the current '{model.alias}' "
-                           f"({current[name]:.4f}) by {worse:.4f} > max_regression {model.max_regression}")
-    return reasons
+@dataclass
+class Prepared:
+    """The rows read and split, and the digests that identify them."""
+
+    frame: Any
+    train: Any  # positions
+    test: Any
+    split: str  # how the split was made, in words
+    data_digest: str
+    holdout_digest: str
+    inputs_digest: str
+    training_digest: str
+
+    def holdout(self, model: Model) -> Any:
+        """The held-out rows: features, target and the split's column (to show what was held out)."""
+        tr = model.training
+        assert tr is not None
+        split = tr.split_strategy.column
+        columns = list(dict.fromkeys([*tr.features, tr.target, *([split] if split else [])]))
+        return self.frame.iloc[self.test][columns].reset_index(drop=True)
 
 
-def train_model(ctx: RunContext, model: Model) -> TrainResult:
-    """Train, evaluate, log and register one model; move its alias when the gates allow."""
+def prepare(ctx: RunContext, model: Model) -> Prepared:
+    tr = model.training
+    assert tr is not None
+    split = tr.split_strategy
+    frame = load_frame(ctx, model, extra=[split.column] if split.column else [])
+    rows = split_rows(frame, tr)
+    trained = training_digest(model)
+    data = frame_digest(frame)
+    prepared = Prepared(frame, rows.train, rows.test, rows.description, data, "", inputs_digest(trained, data),
+                        trained)
+    prepared.holdout_digest = frame_digest(prepared.holdout(model))
+    return prepared
+
+
+def candidate_of(reg: Registry, version: Any, reused: bool) -> Candidate:
+    """A registered version as a candidate: its metrics, holdout digest and target from its run."""
+    run = reg.client.get_run(version.run_id)
+    params = run.data.params
+    return Candidate(int(version.version), version.run_id,
+                     {k: v for k, v in run.data.metrics.items() if k in METRIC_NAMES},
+                     params.get("specops.holdout_digest", ""), int(params.get("specops.holdout_rows", 0) or 0),
+                     params.get("target", ""), reused, (version.tags or {}).get(DEMOTED_TAG))
+
+
+def train_model(ctx: RunContext, model: Model, reuse: bool = True) -> TrainResult:
+    """Train, evaluate, log and register one model, or reuse the version trained from the same inputs; then
+    decide on the alias."""
+    prepared = prepare(ctx, model)
+    reg = open_registry(ctx, model)
+    found = []
+    if reuse:
+        experiment = reg.client.get_experiment_by_name(f"{ctx.project.project.name}/{model.name}")
+        mark_leftovers(ctx, reg.client, model, experiment.experiment_id if experiment is not None else None, reg.uri)
+        # a version a killed run registered and never validated is a leftover, not a candidate
+        found = [v for v in reg.tagged(INPUTS_TAG, prepared.inputs_digest) if NOTE_TAG not in (v.tags or {})]
+    if found:
+        cand = candidate_of(reg, _preferred(reg, model, found), reused=True)
+        cand.holdout = prepared.holdout(model)
+    else:
+        cand = fit_and_log(ctx, reg, model, prepared)
+    return conclude(reg, model, cand)
+
+
+def evaluate_model(ctx: RunContext, model: Model) -> TrainResult:
+    """Decide again on the newest version trained from the current spec and code (the gates changed), without
+    training; a model no version was trained from like this yet is trained."""
+    reg = open_registry(ctx, model)
+    found = [v for v in reg.tagged(TRAINING_TAG, training_digest(model)) if NOTE_TAG not in (v.tags or {})]
+    if not found:
+        ctx.echo("   no version was trained from these settings and code yet: training one")
+        return train_model(ctx, model)
+    # the newest candidate (a demoted one only when there is no other)
+    kept = [v for v in found if DEMOTED_TAG not in (v.tags or {})] or found
+    return conclude(reg, model, candidate_of(reg, kept[0], reused=True))
+
+
+def _preferred(reg: Registry, model: Model, same: list[Any]) -> Any:
+    """Of the versions trained from the same inputs (newest first): the one holding the alias, else the newest
+    not demoted on purpose, else the newest."""
+    champion = reg.alias_version(model.alias)
+    for v in same:
+        if champion is not None and v.version == champion.version:
+            return v
+    return next((v for v in same if DEMOTED_TAG not in (v.tags or {})), same[0])
+
+
+def conclude(reg: Registry, model: Model, cand: Candidate) -> TrainResult:
+    decision = decide(reg, model, cand)
+    record(reg, model, cand, decision)
+    holds = decision.outcome in ("promoted", "kept")
+    alias_version = cand.version if holds else decision.champion_version
+    return TrainResult(cand.version, cand.run_id, cand.metrics, holds, list(decision.reasons), alias_version,
+                       cand.reused, cand, decision)
+
+
+def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared) -> Candidate:
+    """Fit with the user's train(), compute the metrics on the held-out rows, log the run and register it."""
     import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
-    from sklearn.model_selection import train_test_split
 
     tr = model.training
     assert tr is not None
-    frame = load_frame(ctx, model)
+    fw = flavor(model.framework)
+    frame = prepared.frame
     X, y = frame[list(tr.features)], frame[tr.target]
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=tr.test_size, random_state=tr.random_seed)
+    X_train, y_train = X.iloc[prepared.train], y.iloc[prepared.train]
+    X_test, y_test = X.iloc[prepared.test], y.iloc[prepared.test]
     train = load_entrypoint(ctx, model)
     try:
         estimator = train(X_train, y_train, dict(tr.params))
     except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
-    metrics = compute_metrics(model.task, estimator, X_test, y_test)
-    quiet_mlflow()
-    uri = ctx.tracking()
+    pred = fw.predict(estimator, X_test, model.decision_threshold)
+    metrics = compute_metrics(model.task, y_test, pred)
+    probabilities = model.task == "classification" and pred.proba is not None
+    uri, client = reg.uri, reg.client
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
     experiment = f"{ctx.project.project.name}/{model.name}"
     found = client.get_experiment_by_name(experiment)
     if found is None:
@@ -143,37 +237,70 @@ def train_model(ctx: RunContext, model: Model) -> TrainResult:
     mark_leftovers(ctx, client, model, found.experiment_id if found is not None else None, uri)
     mlflow.set_experiment(experiment)
     tags = {"specops.model": model.address, "specops.spec_digest": model.digest,
-            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown", **owner_tags()}
+            "specops.environment": ctx.env.name, "git_sha": ctx.git_sha or "unknown", **owner_tags(),
+            INPUTS_TAG: prepared.inputs_digest, TRAINING_TAG: prepared.training_digest}
+    holdout = prepared.holdout(model)
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params({**{k: v for k, v in tr.params}, "test_size": tr.test_size, "random_seed": tr.random_seed,
-                           "features": ",".join(tr.features), "target": tr.target})
+                           "features": ",".join(tr.features), "target": tr.target,
+                           "specops.split": prepared.split, "specops.data_digest": prepared.data_digest,
+                           "specops.data_rows": len(frame), "specops.holdout_digest": prepared.holdout_digest,
+                           "specops.holdout_rows": len(holdout),
+                           "specops.decision_threshold": model.decision_threshold})
         mlflow.log_metrics(metrics)
         mlflow.log_dict(profile(X_train, tr.features, tr.random_seed), PROFILE_PATH)
-        signature = infer_signature(X_train, estimator.predict(X_train.head(20)))
-        flavor = mlflow.sklearn if model.framework == "sklearn" else mlflow.pyfunc
-        if flavor is mlflow.pyfunc:
-            raise StepFailed(f"framework '{model.framework}' is not supported by this version's trainer")
-        info = flavor.log_model(estimator, name="model", signature=signature, input_example=X_train.head(5),
-                                serialization_format="cloudpickle")
+        _log_holdout(holdout)
+        sample = X_train.head(20)
+        out = fw.predict(estimator, sample, model.decision_threshold)
+        signature = infer_signature(sample, out.proba if probabilities else out.labels)
+        metadata = {METADATA_KEY: {"task": model.task, "decision_threshold": model.decision_threshold}}
+        if probabilities:
+            metadata[METADATA_KEY].update({"output": "probabilities", "classes": [_plain(c) for c in pred.classes]})
+        info = fw.log(estimator, X_train.head(5), signature, metadata, probabilities)
     with contextlib.redirect_stderr(io.StringIO()):  # "Successfully registered model ..." chatter
         mv = mlflow.register_model(info.model_uri, model.registry_name, tags=tags)
-    version = int(mv.version)
-    reasons = gate_failures(model, metrics)
-    current_version = None
-    try:
-        current = client.get_model_version_by_alias(model.registry_name, model.alias)
-        current_version = int(current.version)
-        if current.run_id:
-            reasons += regression_failures(model, metrics, client.get_run(current.run_id).data.metrics)
-    except MlflowException:
-        pass
-    promoted = not reasons
-    client.set_model_version_tag(model.registry_name, str(version), "validation_status",
-                                 "passed" if promoted else "failed")
-    if model.alias != CANDIDATE_ALIAS:
-        # every new version is the challenger: canary rollouts (seldon) serve it beside the alias
-        client.set_registered_model_alias(model.registry_name, CANDIDATE_ALIAS, str(version))
-    if promoted:
-        client.set_registered_model_alias(model.registry_name, model.alias, str(version))
-    return TrainResult(version, run.info.run_id, metrics, promoted, reasons,
-                       version if promoted else current_version)
+    return Candidate(int(mv.version), run.info.run_id, metrics, prepared.holdout_digest, len(holdout), tr.target,
+                     holdout=holdout)
+
+
+def _log_holdout(holdout: Any) -> None:
+    """The held-out rows, so that a later decision re-scores a champion on exactly them."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory(prefix="specops-holdout-") as tmp:
+        path = Path(tmp) / Path(HOLDOUT_PATH).name
+        holdout.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(HOLDOUT_PATH).parent))
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON and YAML can hold."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def report(echo: Any, model: Model, result: TrainResult) -> None:
+    """What apply and `specops train` print about a training or evaluation (the caller fails on refusal)."""
+    from compiler.apply.steps.promotion import describe
+
+    metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
+    if result.reused:
+        echo(f"   reused {model.registry_name} version {result.version}, trained from the same data, code and "
+             f"settings ({metrics})")
+    else:
+        echo(f"   registered {model.registry_name} version {result.version} ({metrics})")
+    if result.candidate is not None and result.decision is not None:
+        for line in describe(model, result.candidate, result.decision):
+            echo(f"   {line}")
+    if result.decision is not None and result.decision.outcome == "kept":
+        echo(f"   version {result.version} already holds the alias '{model.alias}'")
+    elif result.promoted:
+        echo(f"   alias '{model.alias}' -> version {result.version}")
+
+
+def refusal(model: Model, result: TrainResult) -> str:
+    """Why the alias did not move to the candidate, as the failure message of the step."""
+    why = "; ".join(result.reasons)
+    if result.alias_version == result.version:
+        return f"version {result.version} holds the alias '{model.alias}' but fails: {why}"
+    kept = f"version {result.alias_version}" if result.alias_version else "no version"
+    return f"alias '{model.alias}' not moved (still {kept}): {why}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from compiler.emit.dbt.names import minutes, relation
 from compiler.emit.render import dbt_text
-from compiler.spec.ir import Check, Dataset, QualityRule
+from compiler.spec.ir import Check, Dataset, Loc, QualityRule
 from compiler.spec.project import SpecProject
 
 
@@ -165,3 +166,31 @@ def _jinja_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{jinja_string(k)}: {_jinja_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(type(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOrigin:
+    """Where a generated dbt test comes from: the spec resource, the line of the check or column, its type."""
+
+    address: str
+    loc: Loc
+    type: str
+
+
+def check_origins(project: SpecProject) -> dict[str, CheckOrigin]:
+    """Every generated dbt test's name (as the functions above name them) -> its origin in the specs."""
+    out: dict[str, CheckOrigin] = {}
+    for ds in project.datasets.values():
+        for col in ds.columns:
+            for flag, kind in (("required", "not_null"), ("unique", "unique"), ("accepted_values", "accepted_values")):
+                if getattr(col, flag) not in (False, None):
+                    out[f"{ds.name}__{col.name}__{flag}"] = CheckOrigin(ds.address, col.loc, f"{kind} ({flag} column)")
+        if ds.primary_key:
+            out[f"{ds.name}__primary_key"] = CheckOrigin(ds.address, ds.loc, "unique (primary_key)")
+        if ds.freshness:
+            for severity in ("warn", "error"):
+                out[f"{ds.name}__freshness_{severity}"] = CheckOrigin(ds.address, ds.loc, f"freshness ({severity})")
+    for rule in project.rules.values():
+        for check in rule.checks:
+            out[check.name] = CheckOrigin(rule.address, check.loc, check.type)
+    return out

@@ -26,7 +26,19 @@ Routes:
                                 latency histogram, and the predictions (per class, or a histogram)
     POST /invocations           MLflow scoring protocol: JSON with one of dataframe_split,
                                 dataframe_records, instances, inputs (or text/csv); answers
-                                {"predictions": [...]}
+                                {"predictions": [...]}, and for a classifier also the probabilities
+                                (see below)
+
+Classifiers: a model that specops logged with probabilities (its MLmodel metadata says
+`specops: {output: probabilities, classes: [...], decision_threshold: t}`) answers
+
+    {"predictions": [1, 0], "probabilities": [[0.17, 0.83], [0.91, 0.09]], "classes": [0, 1]}
+
+`predictions` are labels, as MLflow's scoring server gives them, so MLflow clients keep working; each row of
+`probabilities` has one probability per class, in the order of `classes`. A binary classifier's label is
+the second class when its probability is at least the decision threshold t (the Model's
+decision_threshold), else the first; without t, and with more classes, it is the most probable class.
+Any other model's answer is MLflow's, unchanged.
 
 The process writes nothing but what MLflow downloads into the temporary folder (TMPDIR), so it
 runs with a read-only root filesystem and a writable /tmp. SIGTERM stops it cleanly.
@@ -194,6 +206,8 @@ class Scorer:
     model: Any = None
     input_schema: Any = None
     invocations: Callable[..., Any] | None = None
+    classes: list[Any] | None = None  # set when the model's pyfunc answers class probabilities
+    threshold: float | None = None
 
     @property
     def ready(self) -> bool:
@@ -208,6 +222,7 @@ class Scorer:
         os.environ[_MLFLOW_IS_IN_SERVING_ENVIRONMENT.name] = "true"
         model = mlflow.pyfunc.load_model(model_uri)
         self.input_schema = model.metadata.get_input_schema()
+        self.classes, self.threshold = probability_output(model.metadata.metadata)
         self.invocations = scoring_server.invocations
         self.model = model
 
@@ -226,7 +241,35 @@ class Scorer:
             LOG.exception("invocation failed")
             error = {"error_code": "INTERNAL_ERROR", "message": "the model failed to score the request"}
             return 500, "application/json", json.dumps(error).encode()
-        return result.status, result.mimetype, result.response.encode("utf-8")
+        body_out = result.response
+        if self.classes is not None and result.status == 200:
+            body_out = with_labels(body_out, self.classes, self.threshold)
+        return result.status, result.mimetype, body_out.encode("utf-8")
+
+
+def probability_output(metadata: dict[str, Any] | None) -> tuple[list[Any] | None, float | None]:
+    """(classes, decision threshold) when the model's MLmodel metadata says it predicts class probabilities."""
+    info = (metadata or {}).get("specops") or {}
+    classes = info.get("classes")
+    if info.get("output") != "probabilities" or not isinstance(classes, list) or len(classes) < 2:
+        return None, None
+    threshold = info.get("decision_threshold")
+    return classes, float(threshold) if isinstance(threshold, (int, float)) else None
+
+
+def with_labels(response: str, classes: list[Any], threshold: float | None) -> str:
+    """MLflow's answer of probabilities, as labels in `predictions` with the probabilities beside them."""
+    data = json.loads(response)
+    rows = data.get("predictions") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(classes) for r in rows):
+        return response  # not the shape a probabilities model gives: pass MLflow's answer on
+    labels = []
+    for row in rows:
+        if threshold is not None and len(classes) == 2:
+            labels.append(classes[1] if row[1] >= threshold else classes[0])
+        else:
+            labels.append(classes[max(range(len(row)), key=row.__getitem__)])
+    return json.dumps({"predictions": labels, "probabilities": rows, "classes": classes})
 
 
 def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHTTPRequestHandler]:

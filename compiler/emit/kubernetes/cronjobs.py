@@ -6,7 +6,9 @@
   model is deployed to.
 - `<model>-drift` when Model.monitoring.drift.schedule is set: `specops drift <model> --env <env>`
   in the training image, in the same environments; a PrometheusRule `<model>-drift` alerts on
-  specops_drift_score (see monitoring).
+  specops_drift_score (see monitoring). With monitoring.drift.retrain the job runs
+  `specops drift <model> --env <env> --retrain`, which retrains when it finds drift: it then gets
+  the training resources and deadline.
 - `<transform>-dbt` when Transform.schedule is set: `specops compile` then `dbt build --select <output>` in
   the dbt image, in every environment with a Kubernetes namespace.
 Jobs whose environment keeps its warehouse or registry in a local file are not emitted (compiler.spec.placement).
@@ -145,12 +147,19 @@ def _command(t: Target, component: str, res: Resource) -> tuple[str, list[str], 
             "SPECOPS_ROOT": source_workdir(t)}
     assert isinstance(res, Model)
     verb = "train" if component == "retrain" else "drift"
-    return (images.train_image(t.project, res), ["specops", verb, res.name, "--env", env],
-            {"MLFLOW_TRACKING_URI": t.env.tracking_uri})
+    args = ["specops", verb, res.name, "--env", env]
+    if _retrains(component, res):
+        args.append("--retrain")
+    return images.train_image(t.project, res), args, {"MLFLOW_TRACKING_URI": t.env.tracking_uri}
+
+
+def _retrains(component: str, res: Resource) -> bool:
+    """A drift job that retrains when it finds drift (monitoring.drift.retrain)."""
+    return component == "drift" and isinstance(res, Model) and res.drift is not None and res.drift.retrain
 
 
 def _resources(component: str, res: Resource) -> dict[str, Any]:
-    if component == "retrain" and isinstance(res, Model) and res.training is not None:
+    if (component == "retrain" or _retrains(component, res)) and isinstance(res, Model) and res.training is not None:
         spec = {"cpu": res.training.cpu, "memory": res.training.memory}
         return requirements(spec, spec, res.training.gpu)
     return requirements({}, {})
@@ -212,7 +221,7 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"metadata": {"labels": sel}, "spec": {
                     "backoffLimit": 1,
-                    "activeDeadlineSeconds": DEADLINES[component],
+                    "activeDeadlineSeconds": DEADLINES["retrain" if _retrains(component, res) else component],
                     "template": {"metadata": {"labels": sel},
                                  "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never",
                                                   initContainers=[fetch_container(t)])},

@@ -45,7 +45,7 @@ def resources_page(project: SpecProject, has_plan: bool) -> bytes:
 
 def plan_page(project: SpecProject, plan: PlanView, stale: bool) -> bytes:
     works = [(w, [i for i in plan.impacts if i.work == w])
-             for w in ("rebuild", "retrain", "rollout", "reload", "rerun")]
+             for w in ("rebuild", "retrain", "evaluate", "rollout", "reload", "rerun")]
     return _render("plan.html.j2", base="", project=project.project.name, plan=plan, stale=stale,
                    works=[(w, items) for w, items in works if items], pages=project.by_address)
 

@@ -207,6 +207,13 @@ def check_columns(ctx: Context) -> Iterator[Diagnostic]:
         for i, f in enumerate(tr.features):
             yield from missing(m, ("spec", "training", "features", i), ds, f)
         yield from missing(m, ("spec", "training", "target"), ds, tr.target)
+        if tr.split is not None and tr.split.column:
+            yield from missing(m, ("spec", "training", "split", "column"), ds, tr.split.column)
+            if tr.split.column == tr.target:
+                yield ctx.at(m, ("spec", "training", "split", "column"), "split-on-target",
+                             f"the split column '{tr.split.column}' is the target", "split on a time or group column")
+        if m.drift is not None and m.drift.window is not None:
+            yield from missing(m, ("spec", "monitoring", "drift", "window", "column"), ds, m.drift.window.column)
         if tr.target in tr.features:
             i = tr.features.index(tr.target)
             yield ctx.at(m, ("spec", "training", "features", i), "target-in-features",

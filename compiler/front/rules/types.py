@@ -107,6 +107,15 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
                     yield ctx.at(r, (*base, "to"), "column-type",
                                  f"'{c.column}' is {here.type} but {c.to_dataset}.{c.to_column} is {other.type}",
                                  "a relationship joins columns of the same kind of type")
+    for m in ctx.models.values():
+        tr = m.training
+        ds = ctx.datasets.get(tr.dataset) if tr is not None else None
+        if tr is not None and tr.split is not None and tr.split.strategy == "time" and tr.split.column:
+            yield from _wrong_type(ctx, m, ("spec", "training", "split", "column"), "a time split",
+                                   tr.split.column, ds, ("time",))
+        if m.drift is not None and m.drift.window is not None:
+            yield from _wrong_type(ctx, m, ("spec", "monitoring", "drift", "window", "column"), "a drift window",
+                                   m.drift.window.column, ds, ("time",))
     for t in ctx.transforms.values():
         out = ctx.datasets.get(t.output)
         if t.incremental and out is not None:
@@ -162,6 +171,10 @@ def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:
                                  f"{g.name} is at most {top:g}; min {g.min} can never pass")
             if g.name in ("log_loss", "rmse", "mae") and g.max is not None and g.max < 0:
                 yield ctx.at(m, (*path, "max"), "bad-gate", f"{g.name} is never negative; max {g.max} can never pass")
+        if m.decision_threshold is not None and m.task != "classification":
+            yield ctx.at(m, ("spec", "decision_threshold"), "threshold-task",
+                         f"decision_threshold applies to classification models; this one's task is {m.task}",
+                         "remove decision_threshold", key=True)
 
 
 def check_runtime_fit(ctx: Context) -> Iterator[Diagnostic]:

@@ -1,0 +1,302 @@
+"""The model lifecycle's pure parts, without MLflow or dbt running: splits, digests, metrics at a threshold,
+the promotion comparison, the spec's new settings (validated), the serving app's probabilities, dbt failures
+traced to their checks, and the drift job that retrains.
+
+The end-to-end behaviour (trainer, registry and dbt really running) is in test_lifecycle_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository, parse_text_report
+
+from compiler.apply.context import StepFailed
+from compiler.apply.steps.dbt import Failure, _one_line, explain, sample_query
+from compiler.apply.steps.drift import window_start
+from compiler.apply.steps.frameworks import Prediction, Sklearn
+from compiler.apply.steps.metrics import compute_metrics
+from compiler.apply.steps.promotion import Comparison, compare, gate_failures
+from compiler.apply.steps.split import frame_digest, split_rows
+from compiler.emit.docker import serve_app
+from compiler.front.check import require_project
+from compiler.spec.ir import Drift, DriftWindow, MetricGate, Model, Split, Training
+
+MODEL = "specs/models/churn.yaml"
+
+
+def training(**kw) -> Training:
+    base = {"dataset": "d", "features": ("x",), "target": "y", "entrypoint": "t.py", "test_size": 0.25,
+            "random_seed": 7}
+    return Training(**{**base, **kw})
+
+
+def frame(n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(n, dtype=float), "y": np.arange(n) % 2,
+                         "day": pd.date_range("2024-01-01", periods=n, freq="D"),
+                         "shop": [f"s{i % 8}" for i in range(n)]})
+
+
+# --------------------------------------------------------------------------- splits and digests
+
+
+def test_random_split_is_seeded_and_partitions_the_rows():
+    a, b = split_rows(frame(), training()), split_rows(frame(), training())
+    assert a.train.tolist() == b.train.tolist() and a.test.tolist() == b.test.tolist()
+    assert sorted([*a.train, *a.test]) == list(range(40)) and len(a.test) == 10
+    other = split_rows(frame(), training(random_seed=8))
+    assert other.test.tolist() != a.test.tolist()
+    assert a.description == "random, seed 7"
+
+
+def test_time_split_holds_out_the_latest_rows_and_ties_go_together():
+    f = frame()
+    f.loc[29:31, "day"] = f.loc[30, "day"]  # rows 29-31 share the cut-off day
+    rows = split_rows(f, training(split=Split("time", "day")))
+    cutoff = f["day"].sort_values().iloc[40 - 10]
+    assert set(rows.test) == set(f.index[f["day"] >= cutoff]) and {29, 30, 31} <= set(rows.test)
+    assert f["day"].iloc[rows.train].max() < f["day"].iloc[rows.test].min()
+    assert rows.description == f"time on day, held out from {cutoff.date()}"
+
+
+def test_time_split_refuses_a_column_with_one_value():
+    f = frame()
+    f["day"] = pd.Timestamp("2024-01-01")
+    with pytest.raises(StepFailed, match="every row is at or after the cut-off"):
+        split_rows(f, training(split=Split("time", "day")))
+
+
+def test_group_split_keeps_each_group_on_one_side():
+    f = frame()
+    rows = split_rows(f, training(split=Split("group", "shop")))
+    held, kept = set(f["shop"].iloc[rows.test]), set(f["shop"].iloc[rows.train])
+    assert held and kept and not held & kept
+    assert split_rows(f, training(split=Split("group", "shop"))).test.tolist() == rows.test.tolist()
+
+
+def test_frame_digest_sees_values_and_order_but_not_the_index():
+    f = frame()
+    assert frame_digest(f) == frame_digest(f.set_axis(range(100, 140)))
+    assert frame_digest(f) != frame_digest(f.iloc[::-1])
+    changed = f.copy()
+    changed.loc[3, "x"] = 3.5
+    assert frame_digest(f) != frame_digest(changed)
+
+
+# --------------------------------------------------------------------------- predictions, metrics, comparison
+
+
+def fitted():
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"x": np.linspace(0, 1, 50)})
+    y = (X["x"] > 0.5).astype(int)
+    return LogisticRegression(C=100).fit(X, y), X, y
+
+
+def test_a_decision_threshold_sets_the_labels_the_metrics_count():
+    est, X, y = fitted()
+    plain = Sklearn().predict(est, X, None)
+    strict = Sklearn().predict(est, X, 0.9)
+    assert plain.classes == (0, 1) and plain.proba.shape == (50, 2)
+    assert strict.labels.tolist() == [int(p >= 0.9) for p in strict.proba[:, 1]]
+    assert strict.labels.sum() < plain.labels.sum()
+    loose, tight = compute_metrics("classification", y, plain), compute_metrics("classification", y, strict)
+    assert tight["recall"] < loose["recall"] and tight["roc_auc"] == loose["roc_auc"]
+
+
+def test_a_threshold_needs_a_binary_target():
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"x": np.arange(30.0)})
+    est = LogisticRegression().fit(X, np.arange(30) % 3)
+    with pytest.raises(StepFailed, match="binary target; this one has 3 classes"):
+        Sklearn().predict(est, X, 0.5)
+
+
+def test_regression_metrics():
+    m = compute_metrics("regression", np.array([1.0, 2.0, 3.0]), Prediction(np.array([1.0, 2.0, 4.0])))
+    assert m == {"rmse": pytest.approx((1 / 3) ** 0.5), "mae": pytest.approx(1 / 3), "r2": pytest.approx(0.5)}
+
+
+def model(**kw) -> Model:
+    from compiler.spec.ir import Loc, Meta
+
+    return Model(Meta("m", "@o", None, (), ()), Loc("m.yaml", 1, 1), training=training(), **kw)
+
+
+def test_max_regression_scalar_covers_the_gated_metrics_and_a_mapping_names_its_own():
+    gates = (MetricGate("roc_auc", min=0.7), MetricGate("log_loss", max=0.6))
+    assert model(metrics=gates, max_regression=0.01).regression_bounds() == {"roc_auc": 0.01, "log_loss": 0.01}
+    assert model(max_regression=0.02).regression_bounds() == {"roc_auc": 0.02}  # no gate: the main metric
+    per_metric = model(metrics=gates, max_regression=(("f1", 0.05), ("roc_auc", 0.0)))
+    assert per_metric.regression_bounds() == {"f1": 0.05, "roc_auc": 0.0}
+    assert model().regression_bounds() == {}
+
+
+def test_comparison_knows_which_way_is_better():
+    m = model(max_regression=(("log_loss", 0.01), ("roc_auc", 0.01)))
+    found = {c.metric: c for c in compare(m, {"roc_auc": 0.80, "log_loss": 0.50}, {"roc_auc": 0.82, "log_loss": 0.45})}
+    assert found["roc_auc"].worse_by == pytest.approx(0.02) and not found["roc_auc"].ok
+    assert found["log_loss"].worse_by == pytest.approx(0.05) and not found["log_loss"].ok
+    assert Comparison("roc_auc", 0.9, 0.8, 0.0).ok and Comparison("rmse", 1.0, 1.0, 0.0).ok
+    assert gate_failures(model(metrics=(MetricGate("f1", min=0.5),)), {"f1": 0.4}) == [
+        "f1 0.4000 is below the gate minimum 0.5"]
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def validate(runner, root):
+    from compiler.cli.main import main
+
+    return runner.invoke(main, ["validate", str(root)])
+
+
+def test_new_model_settings_validate_and_build(runner, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "repo")
+    ed = RepoEditor(root)
+    ed.replace(MODEL, "  framework: sklearn\n", "  framework: sklearn\n  decision_threshold: 0.35\n")
+    ed.replace(MODEL, "    random_seed: 42\n", "    random_seed: 42\n    split: {strategy: time, column: snapshot_date}\n")
+    ed.replace(MODEL, "max_regression: 0.02", "max_regression: {roc_auc: 0.01, f1: 0.05}")
+    ed.replace(MODEL, 'schedule: "0 6 * * *"}', 'schedule: "0 6 * * *", window: {column: snapshot_date, '
+               'period: 7d}, retrain: true}')
+    result = validate(runner, root)
+    assert result.exit_code == 0, result.output
+    m = require_project(root).models["churn"]
+    assert m.decision_threshold == 0.35 and m.training.split == Split("time", "snapshot_date")
+    assert m.max_regression == (("f1", 0.05), ("roc_auc", 0.01))
+    assert m.drift == Drift("psi", 0.2, "0 6 * * *", DriftWindow("snapshot_date", "7d"), True)
+
+
+def test_settings_left_out_keep_older_snapshots_equal():
+    snap = require_project(EXAMPLE_ROOT).models["churn"].snapshot
+    assert "split" not in snap["spec"]["training"] and "decision_threshold" not in snap["spec"]
+    assert set(snap["spec"]["drift"]) == {"method", "threshold", "schedule"}
+    assert snap["spec"]["max_regression"] == 0.02
+
+
+@pytest.mark.parametrize(("edit", "message", "line_of"), [
+    (("    random_seed: 42\n", "    random_seed: 42\n    split: {strategy: time, column: segment}\n"),
+     "a time split needs a time column; 'segment' of dataset.customer_features is string", "split:"),
+    (("    random_seed: 42\n", "    random_seed: 42\n    split: {strategy: group, column: nope}\n"),
+     "column 'nope' is not a column of dataset.customer_features", "split:"),
+    (("    random_seed: 42\n", "    random_seed: 42\n    split: {strategy: group}\n"),
+     "column", "split:"),
+    (("    random_seed: 42\n", "    random_seed: 42\n    split: {strategy: random, column: segment}\n"),
+     "column", "split:"),
+    (('schedule: "0 6 * * *"}', 'schedule: "0 6 * * *", window: {column: tenure_months, period: 7d}}'),
+     "a drift window needs a time column; 'tenure_months' of dataset.customer_features is integer", "drift:"),
+    (('schedule: "0 6 * * *"}', 'schedule: "0 6 * * *", window: {column: snapshot_date, period: 7}}'),
+     "period", "drift:"),
+    (("max_regression: 0.02", "max_regression: {rmse: 0.1}"), "'rmse' is not one of", "max_regression"),
+    (("max_regression: 0.02", "max_regression: {f1: -1}"), "-1 is less than the minimum of 0", "max_regression"),
+    (("  framework: sklearn\n", "  framework: sklearn\n  decision_threshold: 1.5\n"), "1.5", "decision_threshold"),
+    (("task: classification", "task: regression"), "decision_threshold applies to classification models",
+     "decision_threshold"),
+], ids=["time-on-string", "unknown-column", "group-without-column", "random-with-column", "window-on-number",
+        "bad-period", "metric-of-other-task", "negative-bound", "threshold-range", "threshold-on-regression"])
+def test_bad_settings_are_errors_at_their_line(runner, tmp_path, edit, message, line_of):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "repo")
+    ed = RepoEditor(root)
+    if edit[0] == "task: classification":  # a regression model with a threshold
+        ed.replace(MODEL, "  framework: sklearn\n", "  framework: sklearn\n  decision_threshold: 0.3\n")
+        ed.replace(MODEL, "metrics:\n      - {name: roc_auc, min: 0.7}\n      - {name: log_loss, max: 0.65}\n"
+                          "      - {name: accuracy, min: 0.7}\n", "metrics:\n      - {name: r2, min: 0.1}\n")
+    ed.replace(MODEL, *edit)
+    result = validate(runner, root)
+    assert result.exit_code == 1, result.output
+    found = [d for d in parse_text_report(result.output) if message in d.message]
+    assert found, result.output
+    assert found[0].is_in(MODEL) and found[0].line == ed.line_of(MODEL, line_of)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def test_serving_turns_probabilities_into_labels_at_the_threshold():
+    classes, threshold = serve_app.probability_output({"specops": {"output": "probabilities", "classes": [0, 1],
+                                                                  "decision_threshold": 0.3}})
+    assert (classes, threshold) == ([0, 1], 0.3)
+    answer = json.loads(serve_app.with_labels('{"predictions": [[0.75, 0.25], [0.6, 0.4], [0.1, 0.9]]}',
+                                              classes, threshold))
+    assert answer == {"predictions": [0, 1, 1], "probabilities": [[0.75, 0.25], [0.6, 0.4], [0.1, 0.9]],
+                      "classes": [0, 1]}
+    most_likely = json.loads(serve_app.with_labels('{"predictions": [[0.2, 0.5, 0.3]]}', ["a", "b", "c"], None))
+    assert most_likely["predictions"] == ["b"]
+
+
+def test_serving_passes_other_answers_on_unchanged():
+    assert serve_app.probability_output(None) == (None, None)
+    assert serve_app.probability_output({"specops": {"task": "regression"}}) == (None, None)
+    odd = '{"predictions": [1, 0]}'
+    assert serve_app.with_labels(odd, [0, 1], 0.5) == odd
+
+
+# --------------------------------------------------------------------------- dbt failures
+
+
+def test_a_failing_check_is_named_with_its_spec_line_rows_and_a_sample_query():
+    project = require_project(EXAMPLE_ROOT)
+    rule = project.rules["customer_features_checks"]
+    check = next(c for c in rule.checks if c.type == "range" and c.column == "tenure_months")
+    sql = "-- Generated by specops\nselect * from \"dev\".\"main\".\"customer_features\" -- the rows\n" \
+          "where tenure_months < 0 or tenure_months > 20\n"
+    owner, text = explain(project, Failure(check.name, "test", "fail", "Got 943 results", "customer_features",
+                                           943, sql))
+    assert owner == "quality_rule.customer_features_checks"
+    assert text == (f"check '{check.name}' (range) of quality_rule.customer_features_checks at "
+                    f"specs/quality/customer_features.yaml:{check.loc.line}:{check.loc.col} on "
+                    "dataset.customer_features: 943 failing row(s); sample: select * from (select * from "
+                    '"dev"."main"."customer_features" where tenure_months < 0 or tenure_months > 20) as failing '
+                    "limit 10")
+
+
+def test_a_failing_column_test_points_at_the_column():
+    project = require_project(EXAMPLE_ROOT)
+    col = project.datasets["customer_features"].column("churned")
+    owner, text = explain(project, Failure("customer_features__churned__required", "test", "fail", "", "customer_features",
+                                           2, "select 1"))
+    assert owner == "dataset.customer_features"
+    assert f"(not_null (required column)) of dataset.customer_features at {col.loc}" in text
+    owner, text = explain(project, Failure("customer_activity", "model", "error", "Contract Error:\n  x", "customer_activity"))
+    assert owner == "dataset.customer_activity" and text == "dataset.customer_activity (model) error: Contract Error: x"
+
+
+def test_one_line_sql_keeps_quoted_dashes():
+    assert _one_line("select '--a' as x -- note\nfrom t", 100) == "select '--a' as x from t"
+    assert sample_query("select 1", 5) == "select * from (select 1) as failing limit 5"
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def test_drift_window_ends_at_the_given_time():
+    m = model(drift=Drift("psi", 0.2, None, DriftWindow("ordered_at", "7d")))
+    assert window_start(m, datetime(2024, 6, 30, 12)) == ("ordered_at", datetime(2024, 6, 23, 12))
+    assert window_start(model(drift=Drift("psi", 0.2, None)), datetime(2024, 6, 30)) is None
+
+
+def test_a_drift_job_that_retrains_gets_the_training_resources(tmp_path):
+    import yaml
+
+    from compiler.emit.kubernetes import emit
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "repo")
+    ed = RepoEditor(root)
+
+    def drift_job(project):
+        art = next(a for a in emit(project) if a.path == "k8s/dev/churn-drift.cronjob.yaml")
+        spec = yaml.safe_load(art.content)["spec"]["jobTemplate"]["spec"]
+        return spec["template"]["spec"]["containers"][0], spec["activeDeadlineSeconds"]
+
+    container, deadline = drift_job(require_project(root))
+    assert container["args"] == ["specops", "drift", "churn", "--env", "dev"] and deadline == 3600
+    ed.replace(MODEL, 'schedule: "0 6 * * *"}', 'schedule: "0 6 * * *", retrain: true}')
+    container, deadline = drift_job(require_project(root))
+    assert container["args"] == ["specops", "drift", "churn", "--env", "dev", "--retrain"]
+    assert container["resources"]["requests"]["memory"] == "4Gi" and deadline == 4 * 3600

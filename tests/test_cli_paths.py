@@ -26,6 +26,7 @@ STOPS = {
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
     "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
     "secrets": (["nowhere"], 2, "unknown environment 'nowhere'"),
+    "land": (["nodataset"], 2, "unknown dataset 'nodataset'"),
 }
 
 

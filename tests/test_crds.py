@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import RepoEditor
-from integrations import EXAMPLE_NAMES, EXAMPLES, thirdparty
+from integrations import EXAMPLES, SERVING_EXAMPLES, thirdparty
 
 from compiler.emit.compile import compile_project
 from compiler.front.check import require_project
@@ -48,7 +48,7 @@ def seldon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("source", [*EXAMPLE_NAMES, "seldon"])
+@pytest.mark.parametrize("source", [*SERVING_EXAMPLES, "seldon"])
 def test_custom_resources_match_their_crds(source: str, schemas: dict, request: pytest.FixtureRequest) -> None:
     root = request.getfixturevalue("seldon") if source == "seldon" else EXAMPLES / source
     objects = custom_resources(root)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from integrations import EXAMPLE_NAMES, EXAMPLES
+from integrations import EXAMPLES, SERVING_EXAMPLES
 
 from compiler.emit.compile import compile_project
 from compiler.emit.serving_metrics import DRIFT_METRIC, REQUEST_METRICS, drift_series, request_series
@@ -121,7 +121,7 @@ def synthetic(project: SpecProject, env: str) -> tuple[list[dict[str, str]], dic
     return series, firing
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+@pytest.mark.parametrize("example", SERVING_EXAMPLES)
 def test_promtool_checks_every_rule_group(example: str, tmp_path: Path) -> None:
     tool = promtool()
     files = rule_files(require_project(EXAMPLES / example), tmp_path)
@@ -138,7 +138,7 @@ def test_promtool_check_is_really_checking(tmp_path: Path) -> None:
     assert proc.returncode != 0
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+@pytest.mark.parametrize("example", SERVING_EXAMPLES)
 def test_alerts_fire_when_the_series_cross_their_thresholds(example: str, tmp_path: Path) -> None:
     tool = promtool()
     project = require_project(EXAMPLES / example)

@@ -568,7 +568,7 @@ INVALID = [
     (
         "unknown source type",
         "Dataset",
-        lambda d: _set(d, ["spec", "source", "type"], "kafka"),
+        lambda d: _set(d, ["spec", "source", "type"], "ftp"),
         "is not one of",
     ),
     (

@@ -110,33 +110,43 @@ def test_opens_searches_and_shows_a_page(sites: dict[str, Site], open_site, name
     n = len(site.project.graph)
     assert page.evaluate("specops.visible().length") == n  # small repositories open uncollapsed
     assert page.inner_text("#status").startswith(f"{n:,} resources")
-    model = sorted(site.project.models)[0]
-    page.fill("#search", model)
-    page.locator("#results a", has_text=f"model.{model}").first.click()
-    assert page.inner_text("#detailtitle") == f"model.{model}"
+    focus, section = _focus(site.project)
+    kind, name = focus.split(".", 1)
+    page.fill("#search", name)
+    page.locator("#results a", has_text=focus).first.click()
+    assert page.inner_text("#detailtitle") == focus
     frame = page.frame_locator("#page")
-    assert frame.locator("h1").inner_text() == f"model.{model}"
-    assert frame.locator("h2", has_text="Training").count() == 1
-    assert page.evaluate(f"specops.cy.$id('model.{model}').hasClass('focus')")
+    assert frame.locator("h1").inner_text() == focus
+    assert frame.locator("h2", has_text=section).count() == 1
+    assert page.evaluate(f"specops.cy.$id('{focus}').hasClass('focus')")
     faded = page.evaluate("specops.cy.nodes('.faded').map(n => n.id())")
-    lineage = site.project.graph.upstream(f"model.{model}") | site.project.graph.downstream(f"model.{model}")
-    assert set(faded) == set(site.project.graph.nodes) - lineage - {f"model.{model}"}
-    assert "focus=model." in page.url
+    lineage = site.project.graph.upstream(focus) | site.project.graph.downstream(focus)
+    assert set(faded) == set(site.project.graph.nodes) - lineage - {focus}
+    assert f"focus={kind}." in page.url
     assert page.errors == []
 
 
+def _focus(project: SpecProject) -> tuple[str, str]:
+    """The resource a test opens, and a section of its page: the first model, or the first transform in an
+    example without models (examples/clickstream)."""
+    if project.models:
+        return f"model.{sorted(project.models)[0]}", "Training"
+    return f"transform.{sorted(project.transforms)[0]}", "Column lineage"
+
+
 def _parity_cases(project: SpecProject) -> list[str]:
-    model = sorted(project.models)[0]
+    focus = _focus(project)[0]
+    model = focus.split(".", 1)[1]
     dataset = sorted(project.datasets)[0]
     tag = sorted({t for r in project.resources() for t in r.meta.tags})[0]
     owner = sorted({r.meta.owner for r in project.resources() if r.meta.owner})[0]
     folder = sorted({r.loc.file.rsplit("/", 1)[0] for r in project.resources()})[0]
-    return ["", f"model.{model}", f"+model.{model}", f"dataset.{dataset}+", f"+model.{model}+", f"2+model.{model}",
+    return ["", focus, f"+{focus}", f"dataset.{dataset}+", f"+{focus}+", f"2+{focus}",
             f"dataset.{dataset}+1", f"@dataset.{dataset}", f"tag:{tag}", f"tag:{tag[:2]}*", "kind:model",
             "kind:rule", "kind:quality-rule", f"owner:{owner}", "owner:*", f"path:{folder}", f"path:{folder}/",
             "path:specs/*", f"kind:dataset,tag:{tag}", "kind:model kind:deployment", f"{model[:3]}*",
             f"*{dataset[-3:]}", "nothing_matches_this", "kind:d*", "[md]*", "?" * 4 + "*", "+kind:deployment",
-            f"tag:{tag} +model.{model},kind:dataset"]
+            f"tag:{tag} +{focus},kind:dataset"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -100,6 +100,10 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     failed: set[str] = set()
     data = [i for i in impacts if i.work in ("rebuild", "reload", "rerun")]
     if data:
+        from compiler.apply.steps.land import land_sources
+
+        data = land_sources(ctx, plan, data, failed, outcome.failed, outcome.skipped)  # dvc and kafka sources
+    if data:
         _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage)
     for impact in [i for i in impacts if i.work in ("retrain", "evaluate")]:
         blocker = _blocked(ctx, impact, failed)
@@ -133,6 +137,9 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
         return ctx.project.transforms[name].output
     if kind == "quality_rule":
         return ctx.project.rules[name].dataset
+    src = ctx.project.datasets[name].source if kind == "dataset" and name in ctx.project.datasets else None
+    if src is not None and src.landing is not None:  # a landed source: its tests
+        return f"source:{src.landing.schema}.{name}"
     return name
 
 
@@ -140,7 +147,7 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
              first: bool) -> None:
     """The data work in one dbt build, or two: what needs no full refresh first (it may feed what does), then
     the incremental models to rebuild from scratch and what depends on them, with --full-refresh."""
-    if first:
+    if first and not failed:
         _dbt_build(ctx, state, outcome, data, failed, None, any(i.full_refresh for i in data))
         return
     for full_refresh in (False, True):
@@ -156,6 +163,8 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
         if ready:
             select = sorted({f"tag:rule_{a.split('.', 1)[1]}" if a.startswith("quality_rule.") else _dbt_node(ctx, a)
                              for a in (i.address for i in ready)})
+            if first:  # a first apply whose landing failed: what is left, with everything it reads
+                select = sorted(s if s.startswith(("tag:", "source:")) else f"+{s}" for s in select)
             _dbt_build(ctx, state, outcome, ready, failed, select, full_refresh)
 
 
@@ -184,7 +193,7 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
         lineage.finish_data(ctx.lineage, ctx, runs, str(exc))
         bad = result.failed_nodes if result else set()
         for impact in data:
-            node = _dbt_node(ctx, impact.address)
+            node = _dbt_node(ctx, impact.address).rsplit(".", 1)[-1]  # a landed source: source:<schema>.<name>
             if bad and node not in bad:
                 continue
             own = [text for _, owner, text in found if owner == impact.address]

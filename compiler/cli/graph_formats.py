@@ -18,7 +18,8 @@ def describe(res: Resource) -> str:
     if isinstance(res, Dataset):
         if res.source is None:
             return "produced"
-        return {"table": "source table", "file": "source file", "external": "external files"}[res.source.type]
+        return {"table": "source table", "file": "source file", "external": "external files", "dvc": "DVC file",
+                "kafka": "Kafka topic"}[res.source.type]
     if isinstance(res, Transform):
         return res.materialization + (f", schedule {res.schedule}" if res.schedule else "")
     if isinstance(res, Model):

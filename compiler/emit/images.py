@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from compiler.spec import placement
 from compiler.spec.ir import Model
+from compiler.spec.landing import cron_landed
 from compiler.spec.project import SpecProject
 
 DEFAULT_REGISTRY = "registry.local"
@@ -77,6 +78,8 @@ def builds(project: SpecProject) -> list[Build]:
             if retrain or drift:
                 add(train_image(project, model), posixpath.join(out, "docker", model.name),
                     "Dockerfile.train", True, model.address, env.name)
+        for ds in cron_landed(project.datasets.values(), env):
+            add(land_image(project), posixpath.join(out, "docker", "land"), "Dockerfile", True, ds.address, env.name)
         scheduled = sorted(t.address for t in project.transforms.values() if t.schedule)
         if scheduled and placement.in_cluster(env, "transform"):
             for address in scheduled:
@@ -87,3 +90,9 @@ def builds(project: SpecProject) -> list[Build]:
 
 def environments_needing_images(project: SpecProject) -> set[str]:
     return {e for b in builds(project) for e in b.environments}
+
+
+def land_image(project: SpecProject) -> str:
+    """The landing image: the Kafka client and specops; runs `specops land` in the spec repository its job
+    fetched."""
+    return f"{registry(project)}/{project.project.k8s_name}-land:{project.image_tag('land')}"

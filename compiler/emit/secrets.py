@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from compiler.spec import placement
 from compiler.spec.ir import Environment
+from compiler.spec.landing import cron_landed
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner
 
@@ -28,7 +29,7 @@ class Secret:
     name: str  # the variable it is read from: the GitHub secret and the Kubernetes Secret key
     purpose: str
     workflows: tuple[str, ...] = ()  # workflow jobs that read it: apply, train, images
-    cluster: tuple[str, ...] = ()  # workloads that mount it: serving, retrain, drift, transform, fetch
+    cluster: tuple[str, ...] = ()  # workloads that mount it: serving, retrain, drift, transform, land, fetch
     as_file: bool = False  # a key file: processes get the path of a file holding it
     optional: bool = False  # used when set, not required
 
@@ -57,7 +58,9 @@ def components(project: SpecProject, env: Environment) -> set[str]:
             found.add("drift")
     if any(t.schedule for t in project.transforms.values()) and placement.in_cluster(env, "transform"):
         found.add("transform")
-    if found & {"retrain", "drift", "transform"}:
+    if cron_landed(project.datasets.values(), env):
+        found.add("land")
+    if found & {"retrain", "drift", "transform", "land"}:
         found.add("fetch")
     return found
 
@@ -71,7 +74,7 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
 
     wh = env.warehouse
     out: list[Secret] = []
-    jobs = used("retrain", "drift", "transform")
+    jobs = used("retrain", "drift", "transform", "land")
     if wh.get("password_env"):
         out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", ("apply", "train"), jobs))
     if wh.get("keyfile_env"):
@@ -93,6 +96,16 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     if env.lineage is not None and env.lineage.api_key_env:
         out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
                           ("apply", "train"), training))
+    # kafka credentials: read by apply (and `specops land`) and by the landing CronJobs of the sources they name
+    landed_here = {ds.name for ds in cron_landed(project.datasets.values(), env)}
+    for ds in sorted(project.datasets.values(), key=lambda d: d.name):
+        kafka = ds.source.kafka if ds.source is not None else None
+        if kafka is None:
+            continue
+        for key, name in kafka.security:
+            if key.endswith("_env") and name:
+                out.append(Secret(name, f"Kafka {key.removesuffix('_env')} of {ds.address}", ("apply",),
+                                  ("land",) if ds.name in landed_here else ()))
     if env.context:
         out.append(Secret(KUBE_CONFIG, f"kubeconfig with the context {env.context}", ("apply",)))
     if project.project.repository_token_env and "fetch" in running:

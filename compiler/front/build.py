@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from compiler.front.documents import Document, YamlPath
+from compiler.front.sources import Files, landed_source
 from compiler.front.yamlparse import TEXT_START
 from compiler.paths import repo_path_problem, repository_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
+    LANDED_SOURCES,
     Autoscaling,
     Check,
     Column,
@@ -181,6 +183,7 @@ class Builder:
             allow_pii=bool(protection.get("allow_pii", False)),
             token_env=(spec.get("mlflow") or {}).get("token_env"),
             state=self._state_backend(doc, spec.get("state"), wtype, settings),
+            kafka_brokers=tuple((spec.get("kafka") or {}).get("brokers", ())),
             lineage=LineageEndpoint(lineage["url"], lineage.get("endpoint", "api/v1/lineage").strip("/"),
                                     lineage.get("api_key_env")) if lineage else None,
         )
@@ -214,9 +217,12 @@ class Builder:
             content = None
             if raw["type"] == "file":
                 content = self._file(doc, ("spec", "source", "path"), raw["path"], "source file", (".csv",))
-            source = Source(type=raw["type"], schema=raw.get("schema"), table=raw.get("table"),
-                            path=raw.get("path"), delimiter=raw.get("delimiter"), uri=raw.get("uri"),
-                            format=raw.get("format"), content=content)
+            if raw["type"] in LANDED_SOURCES:  # dvc, kafka (compiler.front.sources)
+                source = landed_source(Files(self._read_repo_file, self.reads, self.diagnostics), doc, raw)
+            else:
+                source = Source(type=raw["type"], schema=raw.get("schema"), table=raw.get("table"),
+                                path=raw.get("path"), delimiter=raw.get("delimiter"), uri=raw.get("uri"),
+                                format=raw.get("format"), content=content)
         file, locate = doc.file, doc.locate  # the hottest loop of the IR build: positional arguments, no helper
         columns = tuple(
             Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),

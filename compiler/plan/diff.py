@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.plan.sourcediff import landed_category
+
 SEVERITY = {"metadata": 0, "non-breaking": 1, "breaking": 2}
 METADATA_KEYS = {"description", "owner", "tags", "labels"}
 
@@ -109,6 +111,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
             return "breaking", False
         if path.startswith("spec.source.type"):
             return "breaking", True
+        if (landed := landed_category(path)) is not None:
+            return landed
         if path in ("spec.classification", "spec.retention"):
             return "metadata", False
         return "non-breaking", False
@@ -128,6 +132,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
         if path.startswith(("spec.task", "spec.framework", "spec.registry_name")):
             return "breaking", True
         return "non-breaking", False
+    if kind == "Environment" and path.startswith("spec.kafka_brokers"):
+        return "metadata", False  # where kafka sources are read from: their landing jobs change, nothing else
     if kind == "Deployment":
         if path.startswith(("spec.model", "spec.environment", "spec.runtime")):
             return "non-breaking", True

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.plan.diff import SEVERITY
+from compiler.plan.sourcediff import DATA_VERSION_PATHS
 from compiler.spec.project import SpecProject
 
 WORK = {"transform": "rebuild", "quality_rule": "rerun", "model": "retrain", "deployment": "rollout"}
@@ -84,7 +85,7 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
         ds = project.datasets.get(name)
         if ds is not None and ds.source is not None:
             if not attr_paths or any(p.startswith("spec.source") for p in attr_paths):  # new, or its data moved
-                return "reload" if ds.source.type == "file" else "rerun"
+                return "reload" if ds.source.type == "file" or ds.source.landed else "rerun"  # landed: dvc, kafka
             return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
         if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
             return "rerun"  # only its tests change (unique, accepted values, keys, freshness)
@@ -186,8 +187,8 @@ class _Walk:
                 else:
                     continue  # constraints and flags: the data is the same
                 columns.setdefault(col, (how, ((cause, col),)))
-            elif c.path.startswith("spec.source") and rows is None:
-                rows = ((cause, "(data)" if "content" in c.path else "(source)"),)
+            elif c.path.startswith("spec.source") and rows is None and c.category != "metadata":
+                rows = ((cause, "(data)" if c.path.startswith(DATA_VERSION_PATHS) else "(source)"),)
         self.effect(name, cause, category, rows, columns)
 
     def direct_transform(self, cause: str, name: str, category: str, changes: list[Any]) -> None:

@@ -20,6 +20,7 @@ from compiler.spec.ir import Model, SpecopsSource
 # resolve together on Python 3.11 (pip install --dry-run). xgboost 3.2.0 is the last for Python 3.11.
 PINS: dict[str, str] = {
     "click": "8.5.1",
+    "confluent-kafka": "2.16.1",
     "db-dtypes": "1.9.0",
     "dbt-bigquery": "1.11.3",
     "dbt-core": "1.11.16",
@@ -92,6 +93,13 @@ def dbt_packages(warehouse_types: Iterable[str]) -> list[str]:
     return ["dbt-core", *(DBT_ADAPTERS[t] for t in sorted(types)), *SPECOPS_DEPENDENCIES]
 
 
+def land_packages(warehouse_types: Iterable[str]) -> list[str]:
+    """What `specops land` needs besides specops: the Kafka client, the drivers of the warehouses it lands into
+    (compiler.spec.landing.LANDING_WAREHOUSES), and specops' own dependencies."""
+    drivers = [d for t in sorted(set(warehouse_types) & {"duckdb", "postgres"}) for d in WAREHOUSE_DRIVERS[t]]
+    return ["confluent-kafka", *drivers, *SPECOPS_DEPENDENCIES]
+
+
 def specops_requirement(source: SpecopsSource | None, extras: str = "") -> str:
     """What pip installs specops from: `specops==<version>`, `specops @ git+<url>@<commit>`, or a wheel's path
     (relative to the spec repository's root). Default: the version that compiled the specs."""
@@ -130,3 +138,8 @@ def train_tag(python_version: str, model: Model, warehouse_types: Iterable[str],
 
 def dbt_tag(python_version: str, warehouse_types: Iterable[str], source: SpecopsSource | None) -> str:
     return tag("dbt", base_image(python_version), *pinned(dbt_packages(warehouse_types)), specops_requirement(source))
+
+
+def land_tag(python_version: str, warehouse_types: Iterable[str], source: SpecopsSource | None) -> str:
+    return tag("land", base_image(python_version), *pinned(land_packages(warehouse_types)),
+               specops_requirement(source))

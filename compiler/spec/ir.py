@@ -148,6 +148,7 @@ class Environment(Resource):
     allow_pii: bool = False
     token_env: str | None = None  # the variable holding the tracking server's bearer token
     state: StateBackend | None = None  # None: local files
+    kafka_brokers: tuple[str, ...] = ()  # replace the brokers of every kafka source here (a local broker in dev)
     lineage: LineageEndpoint | None = None
 
     @property
@@ -186,10 +187,50 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class Landing:
+    """The warehouse table specops lands a dvc or kafka source into (compiler.apply.landing)."""
+
+    schema: str
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dvc:
+    """A DVC-versioned file: in this repository (`md5` read from its .dvc file), or in `repo` at `rev`."""
+
+    md5: str | None = None
+    hash: str | None = None  # how DVC computed md5: md5 (DVC 3), md5-dos2unix (files written by DVC 2)
+    size: int | None = None
+    remote: str | None = None
+    repo: str | None = None
+    rev: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kafka:
+    """A topic landed in bounded batches; `security` names environment variables, never secrets."""
+
+    brokers: tuple[str, ...]
+    topic: str
+    format: Literal["json", "csv"] = "json"
+    start: Literal["earliest", "latest"] = "earliest"
+    max_messages: int = 10000
+    consumer: tuple[tuple[str, Any], ...] = ()
+    security: tuple[tuple[str, str], ...] = ()
+    on_error: Literal["fail", "skip"] = "fail"
+    schedule: str | None = None
+    connect_cluster: str | None = None
+    connect_tasks_max: int = 1
+
+
+LANDED_SOURCES = ("dvc", "kafka")
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where an external dataset lives. `content` holds a file source's bytes (backends are pure)."""
 
-    type: Literal["table", "file", "external"]
+    type: Literal["table", "file", "external", "dvc", "kafka"]
     schema: str | None = None
     table: str | None = None
     path: str | None = None
@@ -197,6 +238,14 @@ class Source:
     uri: str | None = None
     format: str | None = None
     content: bytes | None = field(default=None, repr=False)
+    landing: Landing | None = None  # dvc and kafka: where specops lands the data
+    dvc: Dvc | None = None
+    kafka: Kafka | None = None
+
+    @property
+    def landed(self) -> bool:
+        """Whether specops itself lands the data into a warehouse table (dvc, kafka) before dbt reads it."""
+        return self.type in LANDED_SOURCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +278,8 @@ class Dataset(Resource):
         return None
 
     def input_files(self) -> tuple[str, ...]:
+        if self.source is not None and self.source.dvc is not None:  # the data is not in git: its .dvc file is
+            return (f"{self.source.path}.dvc",) if self.source.dvc.repo is None and self.source.path else ()
         return (self.source.path,) if self.source is not None and self.source.path else ()
 
     @property

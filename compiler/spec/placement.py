@@ -6,6 +6,7 @@ that holds the repository: a pod cannot reach them. So, in an environment that h
     serving (every runtime)    needs the registry        -> not emitted when the registry is embedded
     retrain, drift (CronJobs)  need registry + warehouse -> not emitted when either is embedded
     transform (dbt CronJobs)   needs the warehouse       -> not emitted when the warehouse is embedded
+    land (kafka landing jobs)  needs the warehouse       -> not emitted when the warehouse is embedded
 
 Those workloads are left out of the environment's manifests (an environment left with none gets no
 k8s/<env>/ folder), validate warns once per environment naming them, and the compiled README lists them.
@@ -21,6 +22,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "retrain": ("warehouse", "registry"),
     "drift": ("warehouse", "registry"),
     "transform": ("warehouse",),
+    "land": ("warehouse",),
 }
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
-from compiler.spec.images import dbt_tag, serve_tag, train_tag
+from compiler.spec.images import dbt_tag, land_tag, serve_tag, train_tag
 from compiler.spec.ir import (
     Dataset,
     Deployment,
@@ -118,8 +118,8 @@ class SpecProject:
         return tuple(sorted({posixpath.normpath(f) for r in self._resources for f in r.input_files()}))
 
     def image_tag(self, kind: str, name: str = "") -> str:
-        """The tag of a built image: `train` or `serve` (of model `name`), or `dbt` (compiler.spec.images): a digest
-        of what the image holds (base image, requirements, specops), never of the specs."""
+        """The tag of a built image: `train` or `serve` (of model `name`), `dbt` or `land` (compiler.spec.images):
+        a digest of what the image holds (base image, requirements, specops), never of the specs."""
         if kind == "dbt":
             return self._dbt_tag
         if kind == "train":
@@ -127,6 +127,8 @@ class SpecProject:
                              self.project.specops)
         if kind == "serve":
             return serve_tag(self.project.python_version, self.models[name])
+        if kind == "land":
+            return land_tag(self.project.python_version, self.warehouse_types, self.project.specops)
         raise ValueError(f"unknown image kind {kind!r}")
 
     @functools.cached_property

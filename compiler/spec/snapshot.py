@@ -16,7 +16,7 @@ _SKIP = {"loc", "digest", "sql_loc"}
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects
-_MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels"}
+_MAPPINGS = {"labels", "settings", "params", "requests", "limits", "monitoring_labels", "consumer", "security"}
 
 
 @functools.cache
@@ -28,7 +28,8 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
 # fields added after snapshots were first kept: left out while unset (None, False, empty), so that older
 # snapshots, and the digests of specs that do not use them, stay what they were
 _OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "specops", "repository_path",
-                         "repository_url", "repository_token_env", "token_env", "state"})
+                         "repository_url", "repository_token_env", "token_env", "state", "landing", "dvc", "kafka",
+                         "kafka_brokers"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

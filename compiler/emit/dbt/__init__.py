@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any, Literal
 
 from compiler.emit.base import Artifact, Part, Unit, run_units
+from compiler.emit.dbt.landing import landing_meta
 from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
 from compiler.emit.dbt.project_files import dbt_project, profiles
 from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
@@ -223,7 +224,11 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[st
             fresh["error_after"] = freshness_period(ds.freshness.error_after)
         config["freshness"] = fresh
         config["loaded_at_field"] = ds.freshness.column
+    if ds.source.landed:
+        config["meta"]["specops"]["landing"] = landing_meta(ds)
     identifier = ds.source.table if ds.source.type == "table" else None
+    if ds.source.landing is not None:
+        identifier = ds.source.landing.table
     return _entry(ds, config, column_tests, model_tests, contract=False, identifier=identifier)
 
 

@@ -31,10 +31,12 @@ def sql_type(spec_type: str) -> str:
 
 
 def source_name(ds: Dataset) -> str:
-    """The dbt source a `table` or `external` dataset belongs to."""
+    """The dbt source a `table`, `external` or landed (dvc, kafka) dataset belongs to."""
     assert ds.source is not None
     if ds.source.type == "table":
         return ds.source.schema or "main"
+    if ds.source.landing is not None:
+        return ds.source.landing.schema
     return SOURCE_FOR_EXTERNAL
 
 

@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING
 
 from compiler import __version__
 from compiler.emit.base import Artifact, Unit, run_units
-from compiler.emit.images import dbt_image, serve_image, train_image
+from compiler.emit.docker import land
+from compiler.emit.images import dbt_image, land_image, serve_image, train_image
 from compiler.emit.render import GENERATED, comment_safe
 from compiler.shipped import data_dir
 from compiler.spec.images import (
@@ -50,6 +51,7 @@ from compiler.spec.images import (
     PINS,
     SERVE_PACKAGES,
     SPECOPS_DEPENDENCIES,
+    land_packages,
     pinned,
     serve_packages,
     specops_requirement,
@@ -103,9 +105,10 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One per model (its folder), and the dbt image's."""
+    """One per model (its folder), the dbt image's, and the landing image's when a landing CronJob uses it."""
     return [*(Unit(("docker", "model", name), partial(_model_unit, name=name)) for name in project.models),
-            Unit(("docker", "dbt"), dbt_artifacts)]
+            Unit(("docker", "dbt"), dbt_artifacts), *([Unit(("docker", "land"), land_artifacts)] if land.used(project)
+                                                     else [])]
 
 
 def _model_unit(project: SpecProject, name: str) -> list[Artifact]:
@@ -213,6 +216,28 @@ def dbt_artifacts(project: SpecProject) -> list[Artifact]:
         Artifact("docker/dbt/entrypoint.sh", entrypoint_source(), (project.project.address,)),
         Artifact("docker/dbt/requirements.txt", requirements_file(dbt_packages(project), source), owners),
     ]
+
+
+def land_artifacts(project: SpecProject) -> list[Artifact]:
+    """`docker/land/`: the landing image of the kafka landing CronJobs (compiler.emit.docker.land)."""
+    image = land_image(project)
+    context = posixpath.join(project.project.output, "docker", "land")
+    source = GENERATED.format(source="specops.yaml and the Environment specs")
+    owners = land.owners(project)
+    dockerfile = _render("Dockerfile.train.j2", header=[
+        source,
+        f"Landing image of the kafka sources: {image}",
+        f"Build: docker build -f {context}/Dockerfile -t {image} {context}",
+        *_stage_lines(context, specops_requirement(project.project.specops)),
+        "It holds no specs and no data: its jobs run `specops land <dataset> --env <environment>` in the spec",
+        "repository they fetch at the applied revision.",
+    ], base=base_image(project), env=_env(BASE_ENV), requirements="requirements.txt",
+        dist=_exec([f"{DIST}/", "/wheels/"]), entrypoint_copy=_exec(["entrypoint.sh", ENTRYPOINT_PATH]),
+        healthcheck=_exec(land.HEALTHCHECK), cmd=_exec(land.COMMAND))
+    return [Artifact("docker/land/Dockerfile", dockerfile, owners),
+            Artifact("docker/land/entrypoint.sh", entrypoint_source(), (project.project.address,)),
+            Artifact("docker/land/requirements.txt",
+                     requirements_file(land_packages(project.warehouse_types), source), owners)]
 
 
 def _folder(project: SpecProject, model: Model) -> str:

@@ -53,6 +53,8 @@ def relation(dataset: Dataset) -> str | None:
         return dataset.name
     if dataset.source.type == "table":
         return f"{dataset.source.schema or 'main'}.{dataset.source.table}"
+    if dataset.source.landing is not None:  # dvc, kafka: the landing table specops lands them into
+        return f"{dataset.source.landing.schema}.{dataset.source.landing.table}"
     return None
 
 

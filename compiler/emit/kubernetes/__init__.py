@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from compiler.emit.base import Artifact, Part, Unit, run_units
-from compiler.emit.kubernetes import cronjobs, kserve, seldon, serving
+from compiler.emit.kubernetes import cronjobs, kserve, landing, seldon, serving
 from compiler.emit.kubernetes.resolved import ResolvedModel, SourceRef
 from compiler.emit.kubernetes.target import Target, served
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
@@ -113,9 +113,45 @@ def environment_units(project: SpecProject, env_name: str, resolved: Mapping[str
     if components:
         out.append(Unit(("kubernetes", env_name, "jobs-policy", *sorted(components)),
                         partial(_jobs_policy_unit, env=env_name, components=frozenset(components))))
+    if components or any(True for _ in landing.scheduled(t)):  # every job fetches the spec repository
         out.append(Unit(("kubernetes", env_name, "source", *(source.key() if source else ())),
                         partial(_source_unit, env=env_name, source=source)))
+    return out + landing_units(project, env_name)
+
+
+def landing_units(project: SpecProject, env_name: str) -> list[Unit]:
+    """The kafka sources' landing CronJobs and their NetworkPolicy, and their KafkaConnectors (landing)."""
+    t = Target(project, project.environments[env_name], {})
+    jobs = list(landing.scheduled(t))
+    out = [Unit(("kubernetes", env_name, "land", ds.name, name), partial(_land_unit, env=env_name, dataset=ds.name,
+                                                                         name=name)) for ds, name in jobs]
+    if jobs:
+        names = tuple(sorted(ds.name for ds, _ in jobs))
+        out.append(Unit(("kubernetes", env_name, "land-policy", *names),
+                        partial(_land_policy_unit, env=env_name, datasets=names)))
+    out += [Unit(("kubernetes", env_name, "connector", ds.name), partial(_connector_unit, env=env_name,
+                                                                         dataset=ds.name))
+            for ds in landing.connected(t)]
     return out
+
+
+def _land_unit(project: SpecProject, env: str, dataset: str, name: str) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    ds = project.datasets[dataset]
+    return [_artifact(t.env, _skip_digest(o), (ds.address, t.env.address), ds.loc.file)
+            for o in landing.job_objects(t, ds, name)]
+
+
+def _land_policy_unit(project: SpecProject, env: str, datasets: tuple[str, ...]) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    obj = landing.network_policy(t, [project.datasets[n] for n in datasets])
+    return [_artifact(t.env, obj, (t.env.address, *(f"dataset.{n}" for n in datasets)), t.env.loc.file)]
+
+
+def _connector_unit(project: SpecProject, env: str, dataset: str) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    ds = project.datasets[dataset]
+    return [_artifact(t.env, landing.connector(t, ds), (ds.address, t.env.address), ds.loc.file)]
 
 
 def _deployment_unit(project: SpecProject, env: str, name: str,

@@ -1,6 +1,7 @@
 """specops' jobs in one environment, as OpenLineage sees them: their inputs, outputs and static facets.
 
     dataset.<name>.load   a file dataset's CSV loaded into the warehouse (dbt seed); columnLineage: identity
+    dataset.<name>.land   a dvc file or kafka topic landed into its landing table (specops land)
     transform.<name>      the transform's SQL (dbt model): its inputs, its output, the SQL
     quality_rule.<name>   the rule's checks (dbt tests) on its dataset; at run time its dataQualityAssertions
     model.<name>          training: the training dataset in, the registered model out
@@ -69,6 +70,16 @@ def load_job(project: SpecProject, env: Environment, ds: Dataset) -> Job:
                (csv,), (dataset_entry(env, ds, {"columnLineage": lineage}),))
 
 
+def land_job(project: SpecProject, env: Environment, ds: Dataset) -> Job:
+    """A dvc or kafka dataset's landing: the DVC-tracked file or the topic in, the landing table out."""
+    namespace, name = naming.landed_from(env, ds)
+    origin = {"namespace": namespace, "name": name,
+              "facets": {"schema": facets.schema((c.name, c.type, c.description) for c in ds.columns)}}
+    what = f"topic {ds.source.kafka.topic}" if ds.source and ds.source.kafka else f"DVC file {name}"
+    return Job(naming.job_namespace(project.project, env), f"{ds.address}.land", ds.address,
+               _job_facets("LOAD", ds.meta.owner, f"specops land of {what}"), (origin,), (dataset_entry(env, ds),))
+
+
 def transform_job(project: SpecProject, env: Environment, name: str) -> Job:
     t = project.transforms[name]
     out = project.datasets[t.output]
@@ -109,6 +120,8 @@ def environment_jobs(project: SpecProject, env: Environment) -> list[Job]:
     """Every job of the environment, by name."""
     jobs = [load_job(project, env, ds) for ds in project.external_datasets()
             if ds.source is not None and ds.source.type == "file"]
+    jobs += [land_job(project, env, ds) for ds in project.external_datasets()
+             if ds.source is not None and ds.source.landed]
     jobs += [transform_job(project, env, name) for name in project.transforms]
     jobs += [quality_job(project, env, name) for name in project.rules]
     jobs += [training_job(project, env, name) for name in project.models]

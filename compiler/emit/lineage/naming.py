@@ -6,6 +6,9 @@
                        duckdb://{file, relative to the repository} {file stem}.main.{table}
     file sources       file {path relative to the repository}
     external sources   {scheme}://{authority} {path}   (from the URI)
+    landed sources     the landing table in the warehouse, as above ({database}.{landing schema}.{landing table})
+    what they land     kafka://{first broker} {topic} (the environment's brokers when it sets them);
+                       a dvc file: file {path}, or {repo} {path} when read from another repository
     registered models  the environment's MLflow tracking URI, models/{registered name}
     jobs               specops.{project}.{environment}, the resource's address (seed loads: dataset.<name>.load)
 
@@ -18,6 +21,7 @@ import posixpath
 from urllib.parse import urlsplit
 
 from compiler.spec.ir import Dataset, Environment, Model, Project
+from compiler.spec.landing import brokers
 
 FILE_NAMESPACE = "file"
 
@@ -58,6 +62,9 @@ def dataset(env: Environment, ds: Dataset) -> tuple[str, str]:
     if src is not None and src.type == "table":
         database = _schema_prefix(env).rsplit(".", 1)[0]
         return warehouse_namespace(env), f"{database}.{src.schema}.{src.table}"
+    if src is not None and src.landing is not None:  # dvc, kafka: specops lands them into a landing table
+        database = _schema_prefix(env).rsplit(".", 1)[0]
+        return warehouse_namespace(env), f"{database}.{src.landing.schema}.{src.landing.table}"
     return warehouse_namespace(env), f"{_schema_prefix(env)}.{ds.name}"
 
 
@@ -65,6 +72,16 @@ def source_file(ds: Dataset) -> tuple[str, str]:
     """(namespace, name) of a file dataset's CSV in the repository."""
     assert ds.source is not None and ds.source.path
     return FILE_NAMESPACE, ds.source.path
+
+
+def landed_from(env: Environment, ds: Dataset) -> tuple[str, str]:
+    """(namespace, name) of what a dvc or kafka dataset is landed from: the topic, or the DVC-tracked file."""
+    src = ds.source
+    assert src is not None and src.landed
+    if src.kafka is not None:
+        return f"kafka://{brokers(ds, env)[0]}", src.kafka.topic
+    assert src.path is not None
+    return (src.dvc.repo if src.dvc is not None and src.dvc.repo else FILE_NAMESPACE), src.path
 
 
 def registered_model(env: Environment, model: Model) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from compiler.spec.project import SpecProject
 PATH = "README.md"
 COST = 0.01  # relative cost at 10,000 specs (compiler.emit.registry)
 _COMPONENT_NAMES = {"serving": "serving pods", "retrain": "retraining jobs", "drift": "drift jobs",
-                    "transform": "dbt jobs", "fetch": "the jobs' git fetch"}
+                    "transform": "dbt jobs", "land": "kafka landing jobs", "fetch": "the jobs' git fetch"}
 
 
 def units(project: SpecProject) -> list[Unit]:

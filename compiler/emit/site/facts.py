@@ -152,9 +152,12 @@ def _dataset(project: SpecProject, ds: Dataset) -> list[Section]:
         origin = Section("Produced by", links=((producer.address, producer.address),) if producer else ())
     else:
         where = (f"{src.schema}.{src.table}" if src.schema else src.table) if src.type == "table" else (
-            src.path if src.type == "file" else src.uri)
-        origin = Section("Source", _rows(("type", src.type), ("location", where), ("format", src.format),
-                                         ("delimiter", src.delimiter)))
+            src.path if src.type in ("file", "dvc") else src.kafka.topic if src.kafka else src.uri)
+        landing = f"{src.landing.schema}.{src.landing.table}" if src.landing else None
+        version = (src.dvc.md5 or f"{src.dvc.repo} @ {src.dvc.rev}") if src.dvc else None
+        origin = Section("Source", _rows(("type", src.type), ("location", where), ("version", version),
+                                         ("format", src.format or (src.kafka.format if src.kafka else None)),
+                                         ("delimiter", src.delimiter), ("landing table", landing)))
     fresh = ds.freshness
     rows = _rows(("classification", ds.classification), ("retention", ds.retention),
                  ("primary key", ds.primary_key), ("PII columns", len(ds.pii_columns) or None),

@@ -10,6 +10,7 @@ from compiler.front.rules import confinement as c
 from compiler.front.rules import graph_rules as g
 from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
+from compiler.front.rules import source_rules as s
 from compiler.front.rules import sql_rules as q
 from compiler.front.rules import types as t
 from compiler.front.rules.context import Context, Rule
@@ -21,4 +22,5 @@ RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_runtime_fit,
     c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
+    s.check_landed_sources,
 )

@@ -37,6 +37,11 @@ def check_laptop_only(ctx: Context) -> Iterator[Diagnostic]:
             if t.schedule and not placement.in_cluster(env, "transform"):
                 left_out.append(f"{t.address} (dbt job)")
                 reasons.update(dict.fromkeys(placement.blockers(env, "transform")))
+        for ds in sorted(ctx.datasets.values(), key=lambda x: x.name):
+            k = ds.source.kafka if ds.source is not None else None
+            if k is not None and k.schedule and not k.connect_cluster and not placement.in_cluster(env, "land"):
+                left_out.append(f"{ds.address} (landing job)")
+                reasons.update(dict.fromkeys(placement.blockers(env, "land")))
         if not left_out:
             continue
         key = ("spec", "mlflow", "tracking_uri") if env.embedded_registry else ("spec", "warehouse")

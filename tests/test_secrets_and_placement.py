@@ -90,3 +90,19 @@ def test_the_lineage_endpoint_key_is_a_secret_of_apply_and_train() -> None:
     by_name = {s["name"]: s for s in json.loads(result.output[result.output.index("{"):])["secrets"]}
     assert by_name["MARQUEZ_API_KEY"]["workflows"] == ["apply", "train"] and by_name["MARQUEZ_API_KEY"]["cluster"] == []
     assert by_name["MLFLOW_TRACKING_TOKEN"]["optional"]  # a server without mlflow.token_env: used when set
+
+
+def test_kafka_credentials_are_in_the_secrets_table(editor, repo) -> None:
+    edit = editor(repo("clickstream"))
+    edit.replace("specs/datasets/page_views.yaml", "    start: earliest\n",
+                 "    start: earliest\n    security: {protocol: SASL_SSL, mechanism: SCRAM-SHA-512, "
+                 "username_env: KAFKA_USER, password_env: KAFKA_PASSWORD}\n")
+    result = CliRunner().invoke(main, ["secrets", "prod", str(edit.root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    found = {s["name"]: s for s in json.loads(result.output)["secrets"]}
+    assert found["KAFKA_PASSWORD"]["workflows"] == ["apply"] and found["KAFKA_PASSWORD"]["cluster"] == ["land"]
+    assert found["KAFKA_USER"]["cluster"] == ["land"]
+    # the landing CronJob mounts exactly those keys and the warehouse's, from the one Secret
+    project = require_project(edit.root)
+    job = next(a for a in compile_project(project).artifacts if a.path == "k8s/prod/page-views-land.cronjob.yaml")
+    assert b"key: KAFKA_PASSWORD" in job.content and b"key: WAREHOUSE_PASSWORD" in job.content

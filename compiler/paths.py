@@ -68,3 +68,24 @@ def output_overlap(root: Path, out: Path, spec_folders: Iterable[str], home: str
         if out == spec or spec in out.parents or out in spec.parents:
             return f"it overlaps {what}"
     return None
+
+
+def git_root(root: Path, repository_path: str | None) -> Path:
+    """The git repository's root: the spec repository's own root, or the folder `repository_path` climbs to."""
+    if not repository_path:
+        return root
+    return root.parents[len(PurePosixPath(repository_path).parts) - 1]
+
+
+def repository_path_problem(root: Path, repository_path: str) -> str | None:
+    """Why `repository_path` (the spec repository's folder inside its git repository) does not describe `root`."""
+    parts = PurePosixPath(repository_path).parts
+    if len(parts) >= len(root.parts) or tuple(root.parts[-len(parts):]) != parts:
+        return f"this repository is at {root}, which does not end with that folder"
+    return None
+
+
+def workflow_prefix(k8s_name: str, repository_path: str | None) -> str:
+    """The prefix of generated workflow files: `specops-`, or `specops-<project>-` in a monorepo, where several
+    spec repositories may share the git root's workflows folder (each removes only its own stale files)."""
+    return f"specops-{k8s_name}-" if repository_path else "specops-"

@@ -1,4 +1,4 @@
-"""Print where `make demo` left its results: warehouse tables, registered model and alias, manifests."""
+"""Print where `make demo` left its results: warehouse tables, registered model and alias, compiled output."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def main(root: Path) -> None:
         print(f"\nModel {name}: registered as '{info['registered_model']}', version {info['candidate_version']}; "
               f"alias '{info['alias']}' -> version {info['alias_version']}")
         print("  metrics: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(info["metrics"].items())))
-    print(f"\nKubernetes manifests for dev (resolved model version): {root / '.specops' / 'manifests' / 'dev'}")
-    print(f"Compiled output (dbt, docker, k8s, manifest.json): {root / 'build'}")
+    print("\ndev runs here (DuckDB and SQLite files): its deployment and jobs get no Kubernetes manifests; "
+          f"prod's are in {root / 'build' / 'k8s' / 'prod'}")
+    print(f"Compiled output (dbt, docker, k8s, README.md with every secret, manifest.json): {root / 'build'}")
     print(f"State: {root / '.specops' / 'state' / 'dev.json'} (serial {state['serial']})")
     print(f"\nOpen the MLflow UI:  .venv/bin/mlflow ui --backend-store-uri sqlite:///{root / '.specops' / 'mlflow.db'}")
 

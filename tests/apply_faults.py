@@ -29,19 +29,19 @@ def install(point: str) -> None:
     kind, _, number = point.partition(":")
     nth = int(number) if number else 0
     if kind in ("before-save", "after-save"):
-        import compiler.apply.runner as runner
+        from compiler.apply.context import RunContext
 
-        real_save, saves = runner.save_state, []
+        real_save, saves = RunContext.save_state, []
 
-        def save(root, state):  # type: ignore[no-untyped-def]
+        def save(ctx, state):  # type: ignore[no-untyped-def]  # every save of apply, whatever the state backend
             saves.append(1)
             if kind == "before-save" and len(saves) == nth:
                 die()
-            real_save(root, state)
+            real_save(ctx, state)
             if kind == "after-save" and len(saves) == nth:
                 die()
 
-        runner.save_state = save
+        RunContext.save_state = save  # type: ignore[method-assign]
     elif kind == "state-rename":
         real_replace, renames = os.replace, []
 

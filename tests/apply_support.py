@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from conftest import EXAMPLE_ROOT, copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,11 +104,9 @@ def row_counts(root: Path) -> dict[str, int]:
         con.close()
 
 
-def deployed_uri(root: Path) -> str:
-    """MODEL_URI in the dev Deployment manifest that the rollout wrote for GitOps."""
-    doc = yaml.safe_load((root / ".specops" / "manifests" / "dev" / "churn-api-dev.deployment.yaml").read_text())
-    env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
-    return next(e["value"] for e in env if e["name"] == "MODEL_URI")
+def deployed_version(root: Path) -> int:
+    """The version the rollout resolved: dev is laptop-only (no manifests), so what apply recorded for it."""
+    return int(state(root)["models"]["churn"]["alias_version"])
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from servers import mlflow_server, postgres  # noqa: F401  (session fixtures: real PostgreSQL and MLflow servers)
 
 from compiler.front.check import require_project
 from compiler.spec.project import SpecProject
@@ -172,6 +173,21 @@ def checked(root: Path, use_cache: bool = False) -> tuple[SpecProject | None, li
     speed = Speed.for_run(use_cache)
     project, diags = check_repository(root, speed.files)
     return (speed.with_digests(project) if project is not None else None), diags
+
+
+def served_dev(project: SpecProject) -> SpecProject:
+    """examples/churn with its dev environment on servers (a PostgreSQL warehouse, an MLflow server), as a team with a
+    dev cluster has it: dev's deployment and scheduled jobs are then emitted as manifests (compiler.spec.placement),
+    which the example's laptop dev leaves out."""
+    import dataclasses
+
+    from compiler.spec.ir import Warehouse
+
+    settings = (("database", "analytics"), ("host", "warehouse-dev.internal"), ("port", 5432),
+                ("schema", "analytics"), ("user", "specops"))
+    dev = dataclasses.replace(project.environments["dev"], warehouse=Warehouse("postgres", settings),
+                              tracking_uri="http://mlflow.ml-dev.svc:5000")
+    return dataclasses.replace(project, environments={**project.environments, "dev": dev})
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -26,7 +26,7 @@ from apply_support import (
     Applied,
     champion,
     client,
-    deployed_uri,
+    deployed_version,
     fork_of,
     lock_file,
     ok,
@@ -107,7 +107,7 @@ def test_first_apply_records_state_and_manifests(applied):
     assert {"dataset.customer_features", "model.churn", "deployment.churn_api_dev"} <= set(data["resources"])
     assert "deployment.churn_api" not in data["resources"]  # prod's deployment is not dev's business
     assert not lock_file(root).exists()
-    assert deployed_uri(root) == "models:/churn/1"
+    assert deployed_version(root) == 1
     assert (root / "build" / "dbt" / "dbt_project.yml").is_file()
 
 
@@ -140,7 +140,7 @@ def test_param_change_retrains_registers_version_2_and_moves_the_alias(fork):
     assert data["serial"] == 2 and data["pending"] == {}
     assert data["models"]["churn"]["alias_version"] == 2
     assert data["resources"]["model.churn"]["spec"]["training"]["params"]["C"] == 0.5
-    assert deployed_uri(fork) == "models:/churn/2"
+    assert deployed_version(fork) == 2
     assert "No changes" in ok(fork, "apply", "--yes").output
 
 
@@ -162,7 +162,7 @@ def test_failing_gate_keeps_the_alias_and_leaves_the_work_pending(fork):
     assert data["pending"]["deployment.churn_api_dev"]["work"] == "rollout"
     assert data["models"]["churn"]["alias_version"] == 1 and data["models"]["churn"]["candidate_version"] == 2
     assert not lock_file(fork).exists()  # a failed apply releases its lock
-    assert deployed_uri(fork) == "models:/churn/1"
+    assert deployed_version(fork) == 1
 
     text = ok(fork, "plan").output
     assert "retrain  model.churn" in text and "model.churn (pending)" in text
@@ -288,7 +288,7 @@ def test_apply_killed_mid_way_is_completed_by_the_next(fork):
     data = state(fork)
     assert data["pending"] == {} and data["serial"] == 3
     assert data["models"]["churn"]["alias_version"] == latest
-    assert deployed_uri(fork) == f"models:/churn/{latest}"
+    assert deployed_version(fork) == latest
     assert all(n > 0 for n in row_counts(fork).values())
     assert specops(fork, "plan", "--detailed-exitcode").code == 0
 

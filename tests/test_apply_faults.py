@@ -26,7 +26,7 @@ from apply_support import (
     Run,
     champion,
     client,
-    deployed_uri,
+    deployed_version,
     fork_of,
     lock_file,
     ok,
@@ -90,7 +90,7 @@ def assert_converged(root: Path) -> None:
     best = champion(root)
     assert statuses[best] == "passed" and best == max(v for v, s in statuses.items() if s == "passed")
     assert data["models"]["churn"]["alias_version"] == best
-    assert deployed_uri(root) == f"models:/churn/{best}"
+    assert deployed_version(root) == best
     experiment = registry.get_experiment_by_name("churn_analytics/churn")
     running = registry.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'")
     assert running == []

@@ -25,6 +25,7 @@ STOPS = {
     "promote": (["churn", "1", "--env", "nowhere", "--reason", "a test"], 2, "unknown environment 'nowhere'"),
     "docs": (["--registry", "nowhere"], 2, "unknown environment 'nowhere'"),
     "rollout": (["nodeployment"], 2, "unknown deployment 'nodeployment'"),
+    "secrets": (["nowhere"], 2, "unknown environment 'nowhere'"),
     "land": (["nodataset"], 2, "unknown dataset 'nodataset'"),
 }
 

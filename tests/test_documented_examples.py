@@ -169,8 +169,18 @@ def test_every_synopsis_names_real_commands_options_and_arguments(example: Examp
     assert tokens[0] == "specops", example
     command = main.commands.get(tokens[1])
     assert command is not None, f"no command '{tokens[1]}'"
-    arguments = {p.human_readable_name.upper() for p in command.params if isinstance(p, click.Argument)}
     i = 2
+    if isinstance(command, click.Group):  # `specops state show|pull ...`: every subcommand named takes it all
+        subcommands = [command.commands.get(name) for name in tokens[2].split("|")]
+        assert None not in subcommands, f"`specops {tokens[1]}` has no subcommand among {tokens[2]}"
+        for sub in subcommands:
+            _check_synopsis(sub, tokens, 3)
+        return
+    _check_synopsis(command, tokens, i)
+
+
+def _check_synopsis(command: click.Command, tokens: list[str], i: int) -> None:
+    arguments = {p.human_readable_name.upper() for p in command.params if isinstance(p, click.Argument)}
     while i < len(tokens):
         token = tokens[i]
         if token.startswith("-"):

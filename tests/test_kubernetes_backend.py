@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import served_dev
 
 from compiler.emit import images
 from compiler.emit.base import Artifact
@@ -33,7 +34,9 @@ Objects = dict[str, dict[tuple[str, str], dict[str, Any]]]  # env -> (kind, name
 
 @pytest.fixture(scope="module")
 def project(example_root: Path) -> SpecProject:
-    return require_project(example_root)
+    """examples/churn with dev on servers: the laptop dev of the example gets no manifests (see
+    test_laptop_only_workloads_are_left_out)."""
+    return served_dev(require_project(example_root))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +110,7 @@ JOBS = {
     ("CronJob", "churn-drift"), ("ServiceAccount", "churn-drift"), ("PrometheusRule", "churn-drift"),
     ("CronJob", "build-customer-activity-dbt"), ("ServiceAccount", "build-customer-activity-dbt"),
     ("CronJob", "build-customer-features-dbt"), ("ServiceAccount", "build-customer-features-dbt"),
-    ("NetworkPolicy", "churn-analytics-jobs"),
+    ("NetworkPolicy", "churn-analytics-jobs"), ("ConfigMap", "churn-analytics-source"),
 }
 
 
@@ -116,6 +119,7 @@ def test_owners_start_with_the_resource_the_file_comes_from(artifacts: list[Arti
     assert by_path["k8s/dev/churn-api-dev.deployment.yaml"][0] == "deployment.churn_api_dev"
     assert by_path["k8s/prod/churn-api.inferenceservice.yaml"][0] == "deployment.churn_api"
     assert by_path["k8s/prod/churn-retrain.cronjob.yaml"] == ("model.churn", "environment.prod")
+    assert by_path["k8s/prod/churn-analytics-source.configmap.yaml"] == ("project.churn_analytics", "environment.prod")
     assert by_path["k8s/dev/build-customer-features-dbt.cronjob.yaml"][0] == "transform.build_customer_features"
     assert by_path["k8s/prod/kustomization.yaml"][0] == "environment.prod"
 
@@ -191,7 +195,7 @@ def test_dev_deployment(project: SpecProject, objects: Objects):
     assert server["imagePullPolicy"] == "Always"
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env["MODEL_URI"] == "models:/churn@champion"
-    assert env["MLFLOW_TRACKING_URI"] == "sqlite:///.specops/mlflow.db"
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.ml-dev.svc:5000"
     assert env["PORT"] == "8000"
     assert server["readinessProbe"]["httpGet"]["path"] == "/health"
     assert server["livenessProbe"]["httpGet"]["path"] != server["readinessProbe"]["httpGet"]["path"]
@@ -292,22 +296,96 @@ def test_cron_jobs(project: SpecProject, objects: Objects):
         assert c["resources"]["requests"]["cpu"] == "2" and c["resources"]["limits"]["memory"] == "4Gi"
         assert pod_spec(drift)["containers"][0]["args"] == ["specops", "drift", "churn", "--env", env]
         assert pod_spec(dbt)["containers"][0]["image"] == images.dbt_image(project)
-        assert pod_spec(dbt)["containers"][0]["args"] == [
-            "dbt", "build", "--select", "customer_features", "--target", env, "--profiles-dir", "/app/dbt",
-            "--project-dir", "/app/dbt"]
+        script = ('specops compile --out /tmp/specops-build && exec dbt build --select "$1" --target "$2" '
+                  "--project-dir /tmp/specops-build/dbt --profiles-dir /tmp/specops-build/dbt")
+        assert pod_spec(dbt)["containers"][0]["args"] == ["sh", "-c", script, "dbt-job", "customer_features", env]
+        for job in (retrain, drift, dbt):  # every job runs in the spec repository its init container fetched
+            pod = pod_spec(job)
+            (fetch,) = pod["initContainers"]
+            assert fetch["image"].startswith("registry.k8s.io/git-sync/git-sync:v4.")
+            fenv = {e["name"]: e.get("value", e.get("valueFrom")) for e in fetch["env"]}
+            assert fenv["GITSYNC_ONE_TIME"] == "true" and fenv["GITSYNC_ROOT"] == "/src"
+            assert fenv["GITSYNC_REF"] == {"configMapKeyRef": {"name": "churn-analytics-source", "key": "revision"}}
+            assert fenv["GITSYNC_REPO"] == {"configMapKeyRef": {"name": "churn-analytics-source", "key": "repository"}}
+            assert pod["containers"][0]["workingDir"] == "/src/repo"
+            assert {"name": "source", "emptyDir": {}} in pod["volumes"]
+        source = objs[("ConfigMap", "churn-analytics-source")]
+        assert source["data"] == {"repository": "known-after-apply", "revision": "known-after-apply", "path": ""}
+        assert source["metadata"]["annotations"]["specops.dev/revision"] == "known-after-apply"
 
 
-def test_warehouse_credentials_are_mounted_as_files_only_where_needed(objects: Objects):
+def test_secrets_are_mounted_as_files_only_where_needed(objects: Objects):
     prod_pod = pod_spec(objects["prod"][("CronJob", "build-customer-features-dbt")])
     dev_pod = pod_spec(objects["dev"][("CronJob", "build-customer-features-dbt")])
     secret = [v for v in prod_pod["volumes"] if "secret" in v]
-    assert secret and secret[0]["secret"]["secretName"] == "churn-analytics-warehouse"
+    assert secret and secret[0]["secret"]["secretName"] == "churn-analytics-secrets"
+    # only the keys the dbt job uses: the warehouse password, not the MLflow token
+    assert secret[0]["secret"]["items"] == [{"key": "WAREHOUSE_PASSWORD", "path": "WAREHOUSE_PASSWORD"}]
+    retrain = pod_spec(objects["prod"][("CronJob", "churn-retrain")])
+    keys = [i["key"] for v in retrain["volumes"] if "secret" in v for i in v["secret"]["items"]]
+    assert keys == ["MLFLOW_TRACKING_TOKEN", "WAREHOUSE_PASSWORD"]
     assert not [v for v in dev_pod["volumes"] if "secret" in v]
     for obj in objects["prod"].values():
         assert "secretKeyRef" not in json.dumps(obj) and "envFrom" not in json.dumps(obj)
     jobs_net = objects["prod"][("NetworkPolicy", "churn-analytics-jobs")]["spec"]
     assert jobs_net["ingress"] == []
     assert {"protocol": "TCP", "port": 5432} in [p for r in jobs_net["egress"] for p in r["ports"]]
+
+
+def test_laptop_only_workloads_are_left_out(example_root: Path):
+    """The example's dev keeps its warehouse and registry in local files: none of its workloads could start in a
+    cluster, so none is emitted (and dev, an environment named so, is not warned about: compile's README says so)."""
+    laptop = require_project(example_root)
+    paths = {a.path for a in emit(laptop)}
+    assert not [p for p in paths if p.startswith("k8s/dev/")]
+    assert "k8s/prod/churn-retrain.cronjob.yaml" in paths
+    assert not [w for w in laptop.warnings if w.code == "laptop-only"]
+
+
+def test_a_server_registry_with_a_local_warehouse_keeps_serving_only(project: SpecProject):
+    import dataclasses
+
+    from compiler.spec.ir import Warehouse
+
+    dev = dataclasses.replace(project.environments["dev"], warehouse=Warehouse("duckdb", (("path", ".specops/d.duckdb"),)))
+    mixed = dataclasses.replace(project, environments={**project.environments, "dev": dev})
+    dev_objects = objects_of(emit(mixed))["dev"]
+    assert ("Deployment", "churn-api-dev") in dev_objects
+    assert not [k for k in dev_objects if k[0] in ("CronJob", "ConfigMap")]
+
+
+def test_the_serving_pod_gets_the_token_as_mlflow_tracking_token(project: SpecProject):
+    import dataclasses
+
+    dev = dataclasses.replace(project.environments["dev"], token_env="DEV_MLFLOW_TOKEN")
+    with_token = dataclasses.replace(project, environments={**project.environments, "dev": dev})
+    pod = pod_spec(objects_of(emit(with_token))["dev"][("Deployment", "churn-api-dev")])
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"]["items"] == [{"key": "DEV_MLFLOW_TOKEN", "path": "MLFLOW_TRACKING_TOKEN"}]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["SPECOPS_SECRETS_DIR"] == "/var/run/secrets/specops"
+
+
+def test_rendered_with_the_applied_revision(project: SpecProject):
+    from compiler.emit.kubernetes import SourceRef
+
+    arts = render(project, None, only="prod", source=SourceRef("https://github.com/acme/specs.git", "a" * 40))
+    source = objects_of(arts)["prod"][("ConfigMap", "churn-analytics-source")]
+    assert source["data"] == {"repository": "https://github.com/acme/specs.git", "revision": "a" * 40, "path": ""}
+    assert "specops.dev/revision" not in source["metadata"].get("annotations", {})
+
+
+def test_seldon_admits_the_allowed_namespaces_to_the_mesh(project: SpecProject):
+    import dataclasses
+
+    dep = dataclasses.replace(project.deployments["churn_api"], runtime="seldon")
+    seldon = dataclasses.replace(project, deployments={**project.deployments, "churn_api": dep})
+    policy = objects_of(emit(seldon))["prod"][("NetworkPolicy", "churn-api-mesh")]["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "seldon-envoy"}}
+    assert policy["policyTypes"] == ["Ingress"]
+    sources = [(r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                [p["port"] for p in r["ports"]]) for r in policy["ingress"]]
+    assert sources == [("gateway", [9000]), ("monitoring", [9000, 9003])]
 
 
 def test_drift_rule(objects: Objects):
@@ -418,7 +496,7 @@ def test_render_with_resolved_versions(project: SpecProject):
 
 def test_a_pinned_version_wins_over_another_resolved_version(edit):
     edit.replace("specs/deployments/churn_api_dev.yaml", "alias: champion", "version: 3")
-    project = require_project(edit.root)
+    project = served_dev(require_project(edit.root))
     dep = objects_of(render(project, {"churn": ResolvedModel(5, "s3://x")}))["dev"][("Deployment", "churn-api-dev")]
     env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MODEL_URI"] == "models:/churn/3"
@@ -465,7 +543,7 @@ def test_an_environment_without_namespace_gets_nothing(edit):
         "apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": "staging"},
         "spec": {"warehouse": {"type": "duckdb"}}})
     arts = emit(require_project(edit.root))
-    assert {a.path.split("/")[1] for a in arts} == {"dev", "prod"}
+    assert {a.path.split("/")[1] for a in arts} == {"prod"}  # dev: laptop-only
 
 
 @pytest.mark.parametrize(("requests", "limits", "expected"), [
@@ -480,3 +558,18 @@ def test_an_environment_without_namespace_gets_nothing(edit):
 def test_resource_defaults_stay_consistent(requests, limits, expected):
     got = requirements(requests, limits)
     assert (got["requests"], got["limits"]) == expected
+
+
+def test_a_bigquery_key_reaches_the_jobs_as_a_file_path(project: SpecProject):
+    import dataclasses
+
+    from compiler.spec.ir import Warehouse
+
+    prod = dataclasses.replace(project.environments["prod"], state=None, warehouse=Warehouse(
+        "bigquery", (("dataset", "analytics"), ("keyfile_env", "GCP_KEY"), ("project", "acme"))))
+    bigquery = dataclasses.replace(project, environments={**project.environments, "prod": prod})
+    pod = pod_spec(objects_of(emit(bigquery))["prod"][("CronJob", "churn-retrain")])
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SPECOPS_SECRET_FILES"] == "GCP_KEY"  # the entrypoint exports the file's path, not its content
+    keys = [i["key"] for v in pod["volumes"] if "secret" in v for i in v["secret"]["items"]]
+    assert "GCP_KEY" in keys

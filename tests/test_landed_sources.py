@@ -245,7 +245,7 @@ def test_the_kafka_connector_follows_the_handwritten_strimzi_schema(clickstream)
     assert [e.message for e in validator.iter_errors(obj)] == []
     assert obj["metadata"]["labels"]["strimzi.io/cluster"] == "analytics-connect"
     config = obj["spec"]["config"]
-    assert config["connection.password"] == "${secrets:clickstream-prod/clickstream-warehouse:WAREHOUSE_PASSWORD}"
+    assert config["connection.password"] == "${secrets:clickstream-prod/clickstream-secrets:WAREHOUSE_PASSWORD}"
     assert (config["topics"], config["table.name.format"]) == ("signups", "landing.signups")
     assert config["transforms.specopsMetadata.offset.field"] == "_kafka_offset"
     # the schema can fail: what the operator refuses is refused
@@ -258,18 +258,27 @@ def test_the_kafka_connector_follows_the_handwritten_strimzi_schema(clickstream)
 def test_landing_cron_jobs_and_their_network_policy(clickstream):
     _, artifacts = clickstream
     objs = _objects(artifacts, "k8s/")
-    for env, ports in (("dev", [443, 19092]), ("prod", [443, 5432, 9092])):
-        job = objs[f"k8s/{env}/page-views-land.cronjob.yaml"]
-        assert job["spec"]["schedule"] == "*/10 * * * *" and job["spec"]["concurrencyPolicy"] == "Forbid"
-        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        (c,) = pod["containers"]
-        assert c["args"] == ["specops", "land", "page_views", "--env", env]
-        assert c["image"].startswith("ghcr.io/acme/clickstream-land:sha-")
-        policy = objs[f"k8s/{env}/clickstream-land.networkpolicy.yaml"]
-        assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "land"
-        assert [p["port"] for p in policy["spec"]["egress"][1]["ports"]] == ports
-    secrets = objs["k8s/prod/page-views-land.cronjob.yaml"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert secrets["volumes"][1]["projected"]["sources"] == [{"secret": {"name": "clickstream-warehouse"}}]
+    # dev's warehouse is a DuckDB file on the laptop: no pod could land into it (the laptop-only rule)
+    assert not any(p.startswith("k8s/dev/") and "land" in p for p in objs)
+    job = objs["k8s/prod/page-views-land.cronjob.yaml"]
+    assert job["spec"]["schedule"] == "*/10 * * * *" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"] == ["specops", "land", "page_views", "--env", "prod"]
+    assert c["image"].startswith("ghcr.io/acme/clickstream-land:sha-")
+    # like every job, it runs in the spec repository fetched at the applied revision: the image holds no specs
+    (fetch,) = pod["initContainers"]
+    assert fetch["name"] == "fetch-specs" and c["workingDir"].startswith("/src/repo")
+    assert {e["name"]: e.get("valueFrom") for e in fetch["env"]}["GITSYNC_REF"] == {
+        "configMapKeyRef": {"name": "clickstream-source", "key": "revision"}}
+    assert "k8s/prod/clickstream-source.configmap.yaml" in objs
+    policy = objs["k8s/prod/clickstream-land.networkpolicy.yaml"]
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "land"
+    assert [p["port"] for p in policy["spec"]["egress"][1]["ports"]] == [443, 5432, 9092]
+    # only the keys it uses, from the one Secret of the secrets table
+    secrets = next(v for v in pod["volumes"] if v["name"] == "specops-secrets")
+    assert secrets["secret"]["secretName"] == "clickstream-secrets"
+    assert [i["key"] for i in secrets["secret"]["items"]] == ["WAREHOUSE_PASSWORD"]
     assert not any("signups" in p and "cronjob" in p for p in objs)  # the connector lands signups
     assert check_files([(a.path, a.content) for a in artifacts if a.path.startswith("k8s/")]) == []
 
@@ -309,7 +318,9 @@ def test_the_landing_image(clickstream, tmp_path: Path):
     docker = {a.path: a.content.decode() for a in artifacts if a.path.startswith("docker/land/")}
     assert set(docker) == {"docker/land/Dockerfile", "docker/land/entrypoint.sh", "docker/land/requirements.txt"}
     assert "confluent-kafka==" in docker["docker/land/requirements.txt"]
-    assert "COPY [\"data/countries.csv.dvc\"" in docker["docker/land/Dockerfile"]  # the build reads .dvc files
+    # code only: no spec or data file is copied in, and its tag follows its packages, not the specs
+    assert "specs/" not in docker["docker/land/Dockerfile"] and ".dvc" not in docker["docker/land/Dockerfile"]
+    assert "COPY [\"dist/\", \"/wheels/\"]" in docker["docker/land/Dockerfile"]
     churn = emit_all(require_project(REPO / "examples" / "churn"))
     assert not any(a.path.startswith("docker/land/") for a in churn)  # only when a landing CronJob uses it
     tool = _tool("hadolint")

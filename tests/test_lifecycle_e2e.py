@@ -26,7 +26,7 @@ from apply_support import (
     Applied,
     champion,
     client,
-    deployed_uri,
+    deployed_version,
     fork_of,
     ok,
     plan_json,
@@ -168,7 +168,7 @@ def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     run = ok(fork, "apply", "--yes")
     assert "-> evaluate model.churn" in run.output and "registered churn" not in run.output
     assert "alias 'champion' -> version 2" in run.output
-    assert versions(fork) == [1, 2] and champion(fork) == 2 and deployed_uri(fork) == "models:/churn/2"
+    assert versions(fork) == [1, 2] and champion(fork) == 2 and deployed_version(fork) == 2
     assert run_of(fork, 2).data.tags["specops.decision"] == "promoted"
 
     # a rollback on purpose, with its reason recorded
@@ -184,7 +184,7 @@ def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     assert data["models"]["churn"]["promotions"][-1]["reason"] == "version 2 misses churners in enterprise"
     assert data["pending"]["deployment.churn_api_dev"]["work"] == "rollout"
     ok(fork, "apply", "--yes")
-    assert deployed_uri(fork) == "models:/churn/1"
+    assert deployed_version(fork) == 1
     # automation does not undo it: the demoted version, trained from the same inputs, keeps away from the alias
     run = specops(fork, "train", "churn")
     assert run.code == 1 and "version 2 was demoted on purpose" in run.output, run.explain()

@@ -159,8 +159,8 @@ def test_a_comment_in_an_incremental_models_sql_is_no_work(base, edited):
 
 
 def test_a_breaking_upstream_change_of_a_table_model_leaves_other_incrementals_alone(base, edited):
-    plan = plan_against(base, build(edited((T_CF, "cast(coalesce(a.avg_satisfaction, 3.0) as double)",
-                                            "cast(coalesce(a.avg_satisfaction, 2.5) as double)"))))
+    plan = plan_against(base, build(edited((T_CF, "cast(coalesce(a.avg_satisfaction, 3.0) as double precision)",
+                                            "cast(coalesce(a.avg_satisfaction, 2.5) as double precision)"))))
     assert work(plan)[TF] == "rebuild" and not any(i.full_refresh for i in plan.impacts)
 
 

@@ -290,13 +290,13 @@ def test_a_drift_job_that_retrains_gets_the_training_resources(tmp_path):
     ed = RepoEditor(root)
 
     def drift_job(project):
-        art = next(a for a in emit(project) if a.path == "k8s/dev/churn-drift.cronjob.yaml")
+        art = next(a for a in emit(project) if a.path == "k8s/prod/churn-drift.cronjob.yaml")  # dev: laptop-only
         spec = yaml.safe_load(art.content)["spec"]["jobTemplate"]["spec"]
         return spec["template"]["spec"]["containers"][0], spec["activeDeadlineSeconds"]
 
     container, deadline = drift_job(require_project(root))
-    assert container["args"] == ["specops", "drift", "churn", "--env", "dev"] and deadline == 3600
+    assert container["args"] == ["specops", "drift", "churn", "--env", "prod"] and deadline == 3600
     ed.replace(MODEL, 'schedule: "0 6 * * *"}', 'schedule: "0 6 * * *", retrain: true}')
     container, deadline = drift_job(require_project(root))
-    assert container["args"] == ["specops", "drift", "churn", "--env", "dev", "--retrain"]
+    assert container["args"] == ["specops", "drift", "churn", "--env", "prod", "--retrain"]
     assert container["resources"]["requests"]["memory"] == "4Gi" and deadline == 4 * 3600

@@ -56,7 +56,7 @@ SQL_CA = "sql/customer_activity.sql"
 SQL_CF = "specs/transforms/customer_features.yaml"
 # a column retyped as users do it now that validate reads SQL: in the dataset and in the SQL's cast
 RETYPE = ((CA, "type: double", "type: decimal(10,2)"),
-          (SQL_CA, "cast(t.avg_satisfaction as double)", "cast(t.avg_satisfaction as decimal(10,2))"))
+          (SQL_CA, "cast(t.avg_satisfaction as double precision)", "cast(t.avg_satisfaction as decimal(10,2))"))
 DROP_SNAPSHOT_DATE_SQL = (SQL_CF, "        cast(s.snapshot_date as date) as snapshot_date,\n", "")
 
 CHAIN_DEV = ("dataset.customer_activity", "transform.build_customer_features", "dataset.customer_features",
@@ -596,7 +596,10 @@ def test_json_of_synthetic_huge_plan_validates():
     pytest.param("artifact_changes.0.before_sha256", None, id="update-without-before-digest"),
 ])
 def test_schema_rejects(base, edited, where, bad):
-    data = json.loads(render_json(plan_of(edited((MODEL, "C: 1.0", "C: 0.5")), base)))
+    # a parameter (a retrain) and a column's documentation (a changed dbt file)
+    data = json.loads(render_json(plan_of(edited((MODEL, "C: 1.0", "C: 0.5"),
+                                                 ("specs/datasets/customer_features.yaml", "description: The customer",
+                                                  "description: Each customer")), base)))
     validate_plan_json(data)
     *parents, last = where.split(".")
     node = data
@@ -651,8 +654,9 @@ def test_a_plan_compiles_exactly_the_files_it_compares(base: Built, env: str | N
 
     scoped = compile_for_plan(base.project, env).artifacts
     assert scoped == [a for a in base.compiled.artifacts if artifact_in_scope(a.key, env)]
-    if env is not None:
+    if env == "prod":
         assert any(a.key.startswith(f"k8s/{env}/") for a in scoped)
+    assert not any(a.key.startswith("k8s/dev/") for a in scoped)  # the example's dev is laptop-only
 
 
 # --------------------------------------------------------------------------- state: stored resource digests

@@ -146,7 +146,7 @@ def test_alerts_fire_when_the_series_cross_their_thresholds(example: str, tmp_pa
     checked = set()
     for env, path in files.items():
         series, firing = synthetic(project, env)
-        assert "SpecopsModelDrift" in firing or env != "dev" or example != "churn"  # churn's drift alert is in dev
+        assert "SpecopsModelDrift" in firing or env != "prod" or example != "churn"  # churn's drift alert
         tests = [{"interval": "1m", "input_series": series, "alert_rule_test": [
             *({"eval_time": EVAL, "alertname": name, "exp_alerts": alerts} for name, alerts in sorted(firing.items())),
             *({"eval_time": QUIET, "alertname": name, "exp_alerts": []} for name in sorted(firing)),
@@ -166,8 +166,8 @@ def test_alerts_fire_when_the_series_cross_their_thresholds(example: str, tmp_pa
 def test_a_wrong_expectation_makes_promtool_fail(tmp_path: Path) -> None:
     tool = promtool()
     project = require_project(EXAMPLES / "churn")
-    path = rule_files(project, tmp_path)["dev"]
-    series, firing = synthetic(project, "dev")
+    path = rule_files(project, tmp_path)["prod"]  # dev is laptop-only: no cluster, no rules
+    series, firing = synthetic(project, "prod")
     drift = firing["SpecopsModelDrift"]
     spec = tmp_path / "wrong.test.yaml"
     spec.write_text(yaml.safe_dump({"rule_files": [path.name], "evaluation_interval": "1m", "tests": [

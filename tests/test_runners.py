@@ -34,8 +34,15 @@ def set_runner(edit: RepoEditor, runner: str) -> None:
 
 def test_the_default_is_kubernetes_for_a_deployed_model(edit: RepoEditor) -> None:
     found = retraining(edit.root)
-    assert found["kubernetes"] == ["k8s/dev/churn-retrain.cronjob.yaml", "k8s/prod/churn-retrain.cronjob.yaml"]
+    # dev is laptop-only (compiler.spec.placement): its cluster gets no retraining CronJob
+    assert found["kubernetes"] == ["k8s/prod/churn-retrain.cronjob.yaml"]
     assert found["github"] == [] and found["airflow"] == [] and found["kubeflow"] == []
+
+
+def test_the_default_is_github_for_a_model_deployed_only_to_laptop_only_environments(edit: RepoEditor) -> None:
+    edit.delete("specs/deployments/churn_api.yaml")
+    found = retraining(edit.root)
+    assert found == {"kubernetes": [], "github": ["workflows:specops-retrain-churn.yml"], "airflow": [], "kubeflow": []}
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

@@ -300,6 +300,7 @@ def _unions(node, path="#"):
 
 UNIONS = {
     ("Environment", "#/properties/spec/properties/warehouse"),
+    ("Environment", "#/properties/spec/properties/state"),
     ("Dataset", "#/properties/spec/properties/source"),
     ("QualityRule", "#/properties/spec/properties/checks/items"),
 }

@@ -7,10 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+
+if TYPE_CHECKING:
+    from compiler.apply.state import State
+    from compiler.apply.statebackend import StateBackend
 
 Echo = Callable[[str], None]
 
@@ -26,11 +30,43 @@ class RunContext:
     out_dir: Path
     echo: Echo
     git_sha: str | None = None
+    store: StateBackend | None = None  # where the environment's state is kept (None: the local files)
     lineage: Any = None  # compiler.apply.lineage.Sink of this run: OpenLineage events (None: none sent)
 
     @property
     def root(self) -> Path:
         return self.project.root
+
+    def tracking(self) -> str:
+        """The environment's MLflow tracking URI, with MLflow set up for it: the server's bearer token from the
+        variable `mlflow.token_env` names (as MLFLOW_TRACKING_TOKEN, which the MLflow client sends), and an
+        embedded store's artifact locations moved into this repository if it was copied or moved."""
+        import os
+
+        uri = tracking_uri(self.root, self.env.tracking_uri)
+        if self.env.token_env and self.env.remote_tracking:
+            token = os.environ.get(self.env.token_env)
+            if token is None:
+                raise StepFailed(f"environment '{self.env.name}' reads the MLflow token from the environment variable "
+                                 f"{self.env.token_env}, which is not set")
+            os.environ["MLFLOW_TRACKING_TOKEN"] = token  # MLflow reads its credentials from the process environment
+        local = self.env.tracking_uri
+        if local.startswith("sqlite:///") and not local.startswith("sqlite:////"):
+            from compiler.apply.mlflowstore import relocate
+
+            moved = relocate(self.root, Path(uri[len("sqlite:///"):]))
+            if moved:
+                self.echo(f"   MLflow artifact locations moved into this repository (from {', '.join(moved)})")
+        return uri
+
+    def save_state(self, state: State) -> None:
+        """Write the state to the environment's backend."""
+        if self.store is None:
+            from compiler.apply.state import save_state
+
+            save_state(self.root, state)
+        else:
+            self.store.save(state)
 
     def local_path(self, rel: str) -> Path:
         return self.root / rel

@@ -13,7 +13,7 @@ from pathlib import Path
 from compiler import __version__
 from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
-from compiler.apply.state import State, save_state
+from compiler.apply.state import State
 from compiler.emit.compile import Compiled
 from compiler.emit.manifest import sha256
 from compiler.output.write import write_output, write_workflows
@@ -52,7 +52,7 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
         state.pending[impact.address] = impact.to_json()
     state.serial += 1
     state.tool_version = __version__
-    save_state(ctx.root, state)
+    ctx.save_state(state)
     folder = applied_dir(ctx.root, env)
     kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
     write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept],
@@ -63,7 +63,7 @@ def _done(ctx: RunContext, state: State, outcome: ApplyOutcome, addresses: list[
     for address in addresses:
         state.pending.pop(address, None)
         outcome.done.append(address)
-    save_state(ctx.root, state)
+    ctx.save_state(state)
 
 
 def _blocked(ctx: RunContext, impact: Impact, failed: set[str]) -> str | None:
@@ -94,7 +94,7 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     outcome = ApplyOutcome()
     ctx.lineage = ctx.lineage or lineage.open_sink(ctx)
     write_output(ctx.out_dir, compiled.artifacts)
-    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     record_desired(ctx, state, compiled, plan)
     impacts = plan.impacts
     failed: set[str] = set()
@@ -116,11 +116,14 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
     prefix = f"k8s/{ctx.env.name}/"
     env_address = f"environment.{ctx.env.name}"
     manifests_changed = any(a.key.startswith(prefix) for a in plan.artifact_changes)
-    if (manifests_changed or env_address in state.pending) and not rollouts:
+    # the environment's scheduled jobs fetch the specs at the applied revision: any applied change moves it
+    moves_source = bool(impacts) and any(a.key.startswith(prefix) and a.key.endswith("-source.configmap.yaml")
+                                         for a in compiled.artifacts)
+    if (manifests_changed or moves_source or env_address in state.pending) and not rollouts:
         # a schedule, label or removal changes the manifests without any deployment rolling out
         sync = Impact(env_address, "rollout", env_address, "non-breaking", (env_address,), ("manifests changed",))
         state.pending[env_address] = sync.to_json()
-        save_state(ctx.root, state)
+        ctx.save_state(state)
         rollouts = [sync]
     if rollouts:
         _run_rollout(ctx, state, outcome, rollouts, failed)
@@ -224,7 +227,7 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
             result = evaluate_model(ctx, model) if impact.work == "evaluate" else train_model(ctx, model)
             report(ctx.echo, model, result)
             state.models[model.name] = {**state.models.get(model.name, {}), **result.to_state(model)}
-            save_state(ctx.root, state)
+            ctx.save_state(state)
             outcome.models[model.name] = result.to_state(model)
             if not result.promoted:
                 raise StepFailed(refusal(model, result))
@@ -242,6 +245,7 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
     from compiler.apply.steps.deploy import (
         kubectl_apply,
         kubectl_delete,
+        laptop_only,
         render_manifests,
         unresolved,
         unresolved_message,
@@ -268,12 +272,17 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
             if missing:  # never a manifest with a placeholder for the model version
                 raise StepFailed(unresolved_message(ctx.project, ctx.env.name, missing))
             folder, removed = render_manifests(ctx, versions)
-            outcome.manifests = folder
+            manifests = any(folder.glob("*.yaml"))
+            outcome.manifests = folder if manifests else None
+            note = laptop_only(ctx)
+            if note:
+                ctx.echo(f"   {note}")
             if ctx.env.context:
-                kubectl_apply(ctx, folder)
+                if manifests:
+                    kubectl_apply(ctx, folder)
                 if removed:
                     kubectl_delete(ctx, removed)
-            else:
+            elif manifests or removed:
                 ctx.echo(f"   environment '{ctx.env.name}' has no kubernetes.context: the manifests are ready for "
                          f"GitOps in {shown(folder)} (kubectl apply --server-side -k {shown(folder)})")
                 if removed:

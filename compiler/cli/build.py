@@ -35,7 +35,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     out_dir = compiled.output_dir(out.resolve() if out else None)
     _refuse_spec_folders(project, out_dir)
     if check:
-        drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts)
+        drift = check_drift(out_dir, compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
         if drift.clean:
             if out_dir.is_dir():
                 click.echo(f"up to date: {len(compiled.artifacts)} generated files match the specs")
@@ -53,7 +53,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
                    f"{len(drift.extra)} extra{killed}); run `specops compile`")
         raise ReportedFailure(EXIT_INVALID)
     write_output(out_dir, compiled.artifacts, write=speed.write_groups)
-    write_workflows(compiled.workflows_dir, compiled.artifacts)
+    write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     warehouse_folders(project)  # plain `dbt build` of the output must work before any apply
     counts = Counter(a.path.split("/", 1)[0] if a.base == "output" else "workflows" for a in compiled.artifacts)
     detail = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
@@ -94,7 +94,7 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...], install_hint: bo
     out_dir = out.resolve() if out else compiled.output_dir()
     if out is None:
         write_output(out_dir, compiled.artifacts, write=speed.write_groups)
-        write_workflows(compiled.workflows_dir, compiled.artifacts)
+        write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     workflows = sorted(compiled.workflows_dir / a.path for a in compiled.artifacts if a.base == "workflows")
     known = {label for label, _, _ in VALIDATORS} | {binary for _, binary, _ in VALIDATORS if binary}
     unknown = sorted(set(only) - known)

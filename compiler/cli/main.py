@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from compiler import __version__
-from compiler.cli import build, docs, landing, models, ops, repo
+from compiler.cli import build, docs, landing, models, ops, repo, secrets, state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -25,5 +25,5 @@ def main() -> None:
 
 for command in (repo.validate, repo.graph, repo.schema, repo.init, build.compile_cmd, build.verify, ops.plan,
                 ops.apply, ops.force_unlock, models.train, models.drift, models.promote, landing.land, docs.docs,
-                models.rollout):
+                models.rollout, state.state, secrets.secrets):
     main.add_command(command)

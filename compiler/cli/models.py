@@ -67,11 +67,12 @@ def _train_locked(project, spec, ctx, path: Path, run):
     run events as apply does."""
     from compiler.apply import lineage
     from compiler.apply.context import StepFailed
-    from compiler.apply.state import load_state, save_state
+    from compiler.apply.statebackend import open_backend
     from compiler.apply.steps.train import refusal, report
 
     env_name = ctx.env.name
-    with interruptible("train"), locked(project, env_name, path):
+    with interruptible("train"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
+        ctx.store = store
         sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
         started = lineage.start_training(sink, ctx, spec.name)
         try:
@@ -81,9 +82,9 @@ def _train_locked(project, spec, ctx, path: Path, run):
         except StepFailed as exc:
             lineage.finish_training(sink, ctx, started, None, str(exc))
             raise SpecopsError(str(exc)) from None
-        state = load_state(project.root, env_name, project.project.name)
+        state = store.load(env_name)
         state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
-        save_state(project.root, state)
+        store.save(state)
         lineage.finish_training(sink, ctx, started, result.version, None if result.promoted else refusal(spec, result))
     return result
 
@@ -169,8 +170,14 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     rendered with the model versions the environment's state records, applied with kubectl when the
     environment has a kube context, else written for GitOps under .specops/manifests/<env>."""
     from compiler.apply.context import RunContext, StepFailed
-    from compiler.apply.state import load_state
-    from compiler.apply.steps.deploy import kubectl_apply, render_manifests, unresolved, unresolved_message
+    from compiler.apply.statebackend import open_backend
+    from compiler.apply.steps.deploy import (
+        kubectl_apply,
+        laptop_only,
+        render_manifests,
+        unresolved,
+        unresolved_message,
+    )
     from compiler.plan.baseline import head_sha
     from compiler.spec.diagnostics import did_you_mean
 
@@ -185,9 +192,10 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
                                  f"'{env}'", param_hint="--env")
     ctx = RunContext(project, project.environments[spec.environment], project.root / project.project.output,
                      click.echo, head_sha(project.root))
-    with locked(project, spec.environment, path):
+    with open_backend(project, spec.environment) as store, locked(project, spec.environment, path, store):
+        ctx.store = store
         versions: dict[str, tuple[int, str]] = {}
-        models = load_state(project.root, spec.environment, project.project.name).models
+        models = store.load(spec.environment).models
         missing = unresolved(project, spec.environment, models, set())
         if missing:  # never a manifest with a placeholder for the model version
             raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
@@ -199,7 +207,10 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
         try:
             with ctx.step(f"roll out {spec.address} in {spec.environment}"):
                 folder, _ = render_manifests(ctx, versions)
-                if ctx.env.context:
+                note = laptop_only(ctx)
+                if note:
+                    ctx.echo(f"   {note}")
+                elif ctx.env.context:
                     kubectl_apply(ctx, folder)
                 else:
                     ctx.echo(f"   environment '{spec.environment}' has no kubernetes.context: the manifests are "
@@ -228,7 +239,7 @@ def promote(model: str, version: int, path: Path | None, env: str | None, reason
     `specops apply` rolls them out.
     """
     from compiler.apply.context import StepFailed
-    from compiler.apply.state import load_state, save_state
+    from compiler.apply.statebackend import open_backend
     from compiler.apply.steps.promotion import promote as promote_version
     from compiler.apply.steps.registry import open_registry
     from compiler.plan.impact import Impact
@@ -236,8 +247,10 @@ def promote(model: str, version: int, path: Path | None, env: str | None, reason
     path = path or Path(".")
     project, spec, ctx = _model_run(path, model, env)
     env_name = ctx.env.name
-    with interruptible("promote"), locked(project, env_name, path):
-        state = load_state(project.root, env_name, project.project.name)
+    with interruptible("promote"), open_backend(project, env_name) as store, \
+            locked(project, env_name, path, store):
+        ctx.store = store
+        state = store.load(env_name)
         if state.empty:
             raise SpecopsError(f"environment '{env_name}' was never applied: run `specops apply --env {env_name}` "
                                "first")
@@ -255,7 +268,7 @@ def promote(model: str, version: int, path: Path | None, env: str | None, reason
                 state.pending[dep.address] = Impact(dep.address, "rollout", spec.address, "non-breaking",
                                                     (spec.address, dep.address), (note,)).to_json()
                 pending.append(dep.address)
-        save_state(project.root, state)
+        store.save(state)
     was = f"version {done.previous}" if done.previous else "no version"
     click.echo(f"alias '{spec.alias}' of {spec.registry_name} -> version {version} (was {was}) by {done.by}: "
                f"{done.reason}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from compiler.cli.common import (
 from compiler.speed.gc import batch_gc
 
 if TYPE_CHECKING:
+    from compiler.apply.statebackend import StateBackend
     from compiler.emit.compile import Compiled
     from compiler.plan.model import Plan
     from compiler.spec.project import SpecProject
@@ -33,20 +35,25 @@ if TYPE_CHECKING:
 
 
 def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,
-          for_apply: bool = False, full_refresh: bool = False) -> tuple[Compiled, Plan]:
+          for_apply: bool = False, full_refresh: bool = False, store: StateBackend | None = None
+          ) -> tuple[Compiled, Plan]:
     """The compiled project and the plan. A plan compiles only what it compares (one environment's manifests,
     no manifest.json), reusing units' results from the cache; apply compiles everything and reads its
-    state afresh (it acts on what it reads: its `speed` has no cache at all)."""
+    state afresh (it acts on what it reads: its `speed` has no cache at all). The state comes from `store`, the
+    environment's backend."""
     from compiler.emit.compile import compile_project
+    from compiler.plan.baseline import state_summary
     from compiler.plan.make import plan_environment
 
+    read = store.read if store is not None else None
     if for_apply:
         return plan_environment(project, env, against, selected, compile=lambda p, _: compile_project(p, speed.emit),
-                                sql=speed.sql, full_refresh=full_refresh)
+                                summary=lambda root, name: state_summary(root, name, read), sql=speed.sql,
+                                full_refresh=full_refresh)
     from compiler.plan.make import BaseWork
 
     return plan_environment(project, env, against, selected, compile=speed.compile_for_plan,
-                            summary=speed.state_summary, sql=speed.sql,
+                            summary=lambda root, name: speed.state_summary(root, name, read), sql=speed.sql,
                             base=BaseWork(speed.files, speed.compile_base, speed.base_digests),
                             full_refresh=full_refresh)
 
@@ -85,7 +92,12 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
         raise
-    _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, full_refresh=full_refresh)
+    from compiler.apply.statebackend import open_backend
+
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(open_backend(project, env_name)) if env_name and not against else None
+        _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, full_refresh=full_refresh,
+                          store=store)
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_json(result), encoding="utf-8")
@@ -120,17 +132,23 @@ def interruptible(command: str) -> Iterator[None]:
 
 
 @contextmanager
-def locked(project, env_name: str, path: Path) -> Iterator[None]:
-    """Hold the environment's lock, or refuse clearly, naming its holder and how to break it."""
+def locked(project, env_name: str, path: Path, store: StateBackend | None = None) -> Iterator[None]:
+    """Hold the environment's lock (in its state backend), or refuse clearly, naming its holder and how to
+    break it."""
     from compiler.apply.state import Lock, LockHeld
+    from compiler.apply.statebackend import RemoteLockHeld
     from compiler.output.localdir import local_dir
 
     local_dir(project.root)  # made with its .gitignore before anything (lock, state, warehouse) goes in
     try:
-        with Lock(project.root, env_name):
+        with store.lock(env_name) if store is not None else Lock(project.root, env_name):
             yield
     except LockHeld as exc:
         raise SpecopsError(lock_refusal(exc, env_name, project.root, path)) from None
+    except RemoteLockHeld as exc:
+        info = exc.info
+        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, "
+                           f"session since {info.get('created')}, lock ID {info.get('id')}); {exc.hint}") from None
 
 
 def lock_refusal(exc, env_name: str, root: Path, path: Path) -> str:
@@ -192,7 +210,6 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
     """
     from compiler.apply.context import RunContext
     from compiler.apply.runner import rollouts_without_version, run
-    from compiler.apply.state import load_state
     from compiler.plan.render import render_text
     from compiler.speed import Speed
 
@@ -211,13 +228,15 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         env = env or saved.get("environment")
         full_refresh = full_refresh or bool(saved.get("full_refresh"))  # as planned and approved
     env_name = environment(project, env)
-    with interruptible("apply"), locked(project, env_name, path):
+    from compiler.apply.statebackend import open_backend
+
+    with interruptible("apply"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
         selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():
             compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True,
-                                     full_refresh=full_refresh)
+                                     full_refresh=full_refresh, store=store)
         if saved is not None:
             reasons = _stale(saved, result)
             if reasons:
@@ -226,11 +245,11 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
             click.echo(f"No changes. Environment '{env_name}' is up to date (state serial {result.baseline.serial}).")
             return
         click.echo(render_text(result, color=sys.stdout.isatty()), nl=False)
-        state = load_state(project.root, env_name, project.project.name)
+        state = store.load(env_name)
         from compiler.plan.baseline import head_sha
 
         ctx = RunContext(project, project.environments[env_name], compiled.output_dir(), click.echo,
-                         head_sha(project.root))
+                         head_sha(project.root), store)
         refused = rollouts_without_version(ctx, state, compiled, result)
         if refused:
             raise SpecopsError(f"refusing to apply: {refused}")
@@ -257,7 +276,9 @@ def _report(project, env_name: str, outcome) -> None:
         decided = f" ({info['decision']})" if info.get("decision") else ""
         click.echo(f"  model {name}: {info['registered_model']} version {info['candidate_version']}{decided}, alias "
                    f"'{info['alias']}' -> version {info['alias_version']}")
-    if outcome.models:
+    if outcome.models and env.remote_tracking:
+        click.echo(f"  MLflow: {env.tracking_uri}")
+    elif outcome.models:
         click.echo(f"  MLflow UI: mlflow ui --backend-store-uri {env.tracking_uri}")
     if outcome.manifests is not None:
         click.echo(f"  manifests: {outcome.manifests}")
@@ -278,8 +299,29 @@ def force_unlock(lock_id: str, path: Path) -> None:
 
     root = repo_root(path)
     env = unlock(root, lock_id)
-    if env is None:
-        damaged = "".join(f"; {shown(p)} holds no lock ID ({why}): if no apply or train is running there, remove "
-                          f"it with `rm {shown(p)}`" for p, why in unreadable_locks(root))
-        raise SpecopsError(f"no lock has ID {lock_id}{damaged}")
-    click.echo(f"lock {lock_id} on environment '{env}' removed")
+    if env is not None:
+        click.echo(f"lock {lock_id} on environment '{env}' removed")
+        return
+    # environments whose state (and lock) is kept in a remote backend: end the session holding the lock
+    from compiler.apply.state import StateError
+    from compiler.apply.statebackend import open_backend
+    from compiler.front.check import check_repository
+
+    project, _ = check_repository(root)
+    unchecked = []
+    for name, spec in sorted(project.environments.items()) if project is not None else []:
+        if spec.state is None or spec.state.type == "local":
+            continue
+        try:
+            with open_backend(project, name) as store:
+                holder = store.force_unlock(lock_id)
+        except StateError as exc:
+            unchecked.append(f"{name} ({exc})")
+            continue
+        if holder is not None:
+            click.echo(f"lock {lock_id} on environment '{name}' released: its session ({holder}) was ended")
+            return
+    more = f"; not checked: {'; '.join(unchecked)}" if unchecked else ""
+    damaged = "".join(f"; {shown(p)} holds no lock ID ({why}): if no apply or train is running there, remove "
+                      f"it with `rm {shown(p)}`" for p, why in unreadable_locks(root))
+    raise SpecopsError(f"no lock has ID {lock_id}{damaged}{more}")

@@ -10,6 +10,7 @@ from compiler.emit.base import Artifact
 from compiler.emit.manifest import manifest_artifact, sha256
 from compiler.emit.registry import emit_all
 from compiler.front.schemas import schema_digest
+from compiler.paths import git_root, workflow_prefix
 from compiler.spec.project import SpecProject
 
 # (project, environment or None for all) -> every artifact but the manifest, sorted: emit_all, or a faster
@@ -35,7 +36,13 @@ class Compiled:
 
     @property
     def workflows_dir(self) -> Path:
-        return self.project.root / self.project.project.workflows_dir
+        """The Project's workflows_dir, in the git repository's root (a monorepo's, when repository.path is set)."""
+        spec = self.project.project
+        return git_root(self.project.root, spec.repository_path) / spec.workflows_dir
+
+    @property
+    def workflow_prefix(self) -> str:
+        return workflow_prefix(self.project.project.k8s_name, self.project.project.repository_path)
 
     def by_key(self) -> dict[str, Artifact]:
         return {a.key: a for a in self.artifacts}

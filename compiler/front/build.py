@@ -16,7 +16,7 @@ from typing import Any
 from compiler.front.documents import Document, YamlPath
 from compiler.front.sources import Files, landed_source
 from compiler.front.yamlparse import TEXT_START
-from compiler.paths import repo_path_problem
+from compiler.paths import repo_path_problem, repository_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     LANDED_SOURCES,
@@ -39,7 +39,9 @@ from compiler.spec.ir import (
     QualityRule,
     Resource,
     Source,
+    SpecopsSource,
     Split,
+    StateBackend,
     Threshold,
     Training,
     Transform,
@@ -124,6 +126,22 @@ class Builder:
                     line, col = doc.locate(("spec", key))
                     self.diagnostics.append(Diagnostic("bad-path", f"{key} '{spec[key]}': {problem}",
                                                        doc.file, line, col, doc.address))
+        wheel = (spec.get("specops") or {}).get("wheel")
+        if wheel:
+            problem = repo_path_problem(self.root, wheel, must_exist=True)
+            if problem:
+                line, col = doc.locate(("spec", "specops", "wheel"))
+                self.diagnostics.append(Diagnostic("bad-path", f"specops wheel '{wheel}': {problem}", doc.file, line,
+                                                   col, doc.address, "build it with `pip wheel --no-deps <specops "
+                                                                     "source>` and commit it, or name a version"))
+        repository = spec.get("repository") or {}
+        if repository.get("path"):
+            problem = repository_path_problem(self.root, repository["path"].strip("/"))
+            if problem:
+                line, col = doc.locate(("spec", "repository", "path"))
+                self.diagnostics.append(Diagnostic(
+                    "bad-path", f"repository.path '{repository['path']}': {problem}", doc.file, line, col,
+                    doc.address, "write this repository's folder relative to its git repository's root"))
         return Project(
             **self._common(doc),
             specs=tuple(spec.get("specs", ["specs"])),
@@ -133,6 +151,10 @@ class Builder:
             image_registry=spec.get("image_registry"),
             python_version=spec.get("python_version", "3.11"),
             kubernetes_version=spec.get("kubernetes_version", "1.31"),
+            specops=_specops_source(spec.get("specops")),
+            repository_path=repository["path"].strip("/") if repository.get("path") else None,
+            repository_url=repository.get("url"),
+            repository_token_env=repository.get("token_env"),
         )
 
     def _environment(self, doc: Document) -> Environment:
@@ -159,10 +181,33 @@ class Builder:
             context=k8s.get("context"),
             required_approval=bool(protection.get("required_approval", False)),
             allow_pii=bool(protection.get("allow_pii", False)),
+            token_env=(spec.get("mlflow") or {}).get("token_env"),
+            state=self._state_backend(doc, spec.get("state"), wtype, settings),
             kafka_brokers=tuple((spec.get("kafka") or {}).get("brokers", ())),
             lineage=LineageEndpoint(lineage["url"], lineage.get("endpoint", "api/v1/lineage").strip("/"),
                                     lineage.get("api_key_env")) if lineage else None,
         )
+
+    def _state_backend(self, doc: Document, raw: dict[str, Any] | None, wtype: str,
+                       warehouse: dict[str, Any]) -> StateBackend | None:
+        """None for local state; postgres settings completed from a postgres warehouse's connection."""
+        if not raw or raw.get("type", "local") == "local":
+            return None
+        settings = {k: v for k, v in raw.items() if k != "type"}
+        if wtype == "postgres":
+            for key in ("host", "port", "database", "user", "password_env"):
+                if key not in settings and warehouse.get(key) is not None:
+                    settings[key] = warehouse[key]
+        settings.setdefault("port", 5432)
+        settings.setdefault("schema", "specops_state")
+        missing = [k for k in ("host", "database", "user") if k not in settings]
+        if missing:
+            line, col = doc.locate(("spec", "state"))
+            self.diagnostics.append(Diagnostic(
+                "missing-state-setting", f"the postgres state backend needs {', '.join(missing)}", doc.file, line, col,
+                doc.address, "set them under state:, or use a postgres warehouse, whose connection the state "
+                             "backend then shares"))
+        return StateBackend("postgres", tuple(sorted(settings.items())))
 
     def _dataset(self, doc: Document) -> Dataset:
         spec = doc.data["spec"]
@@ -372,6 +417,17 @@ def _qty(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+def _specops_source(raw: dict[str, Any] | None) -> SpecopsSource | None:
+    """Project.spec.specops as the IR's source (the schema allows exactly one form)."""
+    if not raw:
+        return None
+    if "version" in raw:
+        return SpecopsSource("version", str(raw["version"]))
+    if "git" in raw:
+        return SpecopsSource("git", raw["git"], raw["commit"])
+    return SpecopsSource("wheel", raw["wheel"])
 
 
 def _max_regression(value: Any) -> float | tuple[tuple[str, float], ...] | None:

@@ -159,8 +159,8 @@ def write_file(path: str, content: bytes) -> None:
         os.close(fd)
 
 
-def write_workflows(folder: Path, artifacts: list[Artifact]) -> None:
-    """Write the generated workflow files one by one (each atomically) and remove stale ones."""
+def write_workflows(folder: Path, artifacts: list[Artifact], prefix: str = WORKFLOW_PREFIX) -> None:
+    """Write the generated workflow files one by one (each atomically) and remove stale ones (named `prefix*`)."""
     wanted = {a.path: a for a in artifacts if a.base == "workflows"}
     if not wanted and not folder.exists():
         return
@@ -175,7 +175,7 @@ def write_workflows(folder: Path, artifacts: list[Artifact]) -> None:
             handle.write(art.content)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
         os.replace(tmp, target)
-    for existing in sorted(folder.glob(f"{WORKFLOW_PREFIX}*")):
+    for existing in sorted(folder.glob(f"{prefix}*")):
         if existing.is_file() and existing.name not in wanted:
             existing.unlink()
 
@@ -184,7 +184,7 @@ def _ignored(rel: str) -> bool:
     return rel in RUNTIME_FILES or any(rel == d or rel.startswith(d + "/") for d in RUNTIME_DIRS)
 
 
-def check_drift(out: Path, workflows: Path, artifacts: list[Artifact]) -> Drift:
+def check_drift(out: Path, workflows: Path, artifacts: list[Artifact], prefix: str = WORKFLOW_PREFIX) -> Drift:
     """Compare what compile would write with what is on disk.
 
     When the output folder does not exist (teams that do not commit it), only the generated
@@ -213,7 +213,7 @@ def check_drift(out: Path, workflows: Path, artifacts: list[Artifact]) -> Drift:
             if path not in wanted and not _ignored(rel):
                 drift.extra.append(shown(path))
     if workflows.is_dir():
-        for path in sorted(workflows.glob(f"{WORKFLOW_PREFIX}*")):
+        for path in sorted(workflows.glob(f"{prefix}*")):
             if path.is_file() and path not in wanted:
                 drift.extra.append(shown(path))
     return drift

@@ -93,9 +93,11 @@ class PackedSnapshots(Mapping[str, dict]):
 StateSummary = tuple[str, str, int, str, dict[str, bytes], dict, dict[str, str], dict[str, str], str]
 
 
-def state_summary(root: Path, env: str) -> StateSummary:
-    """What a plan needs from the environment's state, as plain data."""
-    return summarize(parse_state(read_state_bytes(root, env), root, env))
+def state_summary(root: Path, env: str, read: Callable[[str], bytes | None] | None = None) -> StateSummary:
+    """What a plan needs from the environment's state, as plain data (`read(env)`: its bytes, from the state's
+    backend; default the local file)."""
+    raw = read(env) if read is not None else read_state_bytes(root, env)
+    return summarize(parse_state(raw, root, env))
 
 
 def summarize(state: State) -> StateSummary:

@@ -79,6 +79,15 @@ class Resource:
 # --- Project & Environment -------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SpecopsSource:
+    """Where generated workflows and images get specops: a released version, a git commit, or a wheel file."""
+
+    kind: Literal["version", "git", "wheel"]
+    value: str  # the version, the git repository URL, or the wheel's path in the repository
+    commit: str | None = None  # with kind git
+
+
 @dataclass(frozen=True)
 class Project(Resource):
     KIND: ClassVar[str] = "Project"
@@ -91,12 +100,27 @@ class Project(Resource):
     image_registry: str | None = None
     python_version: str = "3.11"
     kubernetes_version: str = "1.31"
+    specops: SpecopsSource | None = None  # None: the released version that compiled the specs
+    repository_path: str | None = None  # this repository's folder inside its git repository (a monorepo)
+    repository_url: str | None = None  # what scheduled jobs fetch the specs from
+    repository_token_env: str | None = None  # the variable (and Secret key) holding a token to fetch it
 
 
 @dataclass(frozen=True, slots=True)
 class Warehouse:
     type: Literal["duckdb", "postgres", "snowflake", "bigquery"]
     settings: tuple[tuple[str, Any], ...]  # the type's fields, in schema order, defaults applied
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.settings).get(key, default)
+
+
+@dataclass(frozen=True, slots=True)
+class StateBackend:
+    """Where apply keeps an environment's state: `postgres` settings have the warehouse's defaults applied."""
+
+    type: Literal["local", "postgres"]
+    settings: tuple[tuple[str, Any], ...] = ()
 
     def get(self, key: str, default: Any = None) -> Any:
         return dict(self.settings).get(key, default)
@@ -122,12 +146,28 @@ class Environment(Resource):
     context: str | None = None
     required_approval: bool = False
     allow_pii: bool = False
+    token_env: str | None = None  # the variable holding the tracking server's bearer token
+    state: StateBackend | None = None  # None: local files
     kafka_brokers: tuple[str, ...] = ()  # replace the brokers of every kafka source here (a local broker in dev)
     lineage: LineageEndpoint | None = None
 
     @property
     def is_dev(self) -> bool:
         return self.meta.name == "dev"
+
+    @property
+    def embedded_warehouse(self) -> bool:
+        """A DuckDB file: only the machine that holds it can reach it."""
+        return self.warehouse.type == "duckdb"
+
+    @property
+    def embedded_registry(self) -> bool:
+        """A SQLite or file MLflow store: only the machine that holds it can reach it."""
+        return not self.tracking_uri.startswith(("http://", "https://", "databricks"))
+
+    @property
+    def remote_tracking(self) -> bool:
+        return self.tracking_uri.startswith(("http://", "https://"))
 
 
 # --- Data -------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ warehouses specops lands into. Pure data, shared by the rules, the backends and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from compiler.spec import placement
 from compiler.spec.ir import Dataset, Environment
 
 # columns a kafka dataset may declare that are filled from the message, not from its value
@@ -46,6 +49,20 @@ def connector_lands(ds: Dataset, env: Environment) -> bool:
     src = ds.source
     return (src is not None and src.kafka is not None and src.kafka.connect_cluster is not None
             and env.namespace is not None and env.warehouse.type == "postgres")
+
+
+def cron_landed(datasets: Iterable[Dataset], env: Environment) -> list[Dataset]:
+    """The kafka sources specops' landing CronJob lands in `env` (by name): a `schedule` and no `connect`, an
+    environment with a namespace, and a warehouse its cluster can reach (the laptop-only rule)."""
+    if env.namespace is None or not placement.in_cluster(env, "land"):
+        return []
+    return sorted((ds for ds in datasets if ds.source is not None and ds.source.kafka is not None
+                   and ds.source.kafka.schedule and not ds.source.kafka.connect_cluster), key=lambda d: d.name)
+
+
+def cron_landed_anywhere(datasets: Iterable[Dataset], environments: Iterable[Environment]) -> bool:
+    found = list(datasets)
+    return any(cron_landed(found, env) for env in environments)
 
 
 def brokers(ds: Dataset, env: Environment) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
-from compiler.spec.images import dbt_tag, train_tag
+from compiler.spec.images import dbt_tag, land_tag, serve_tag, train_tag
 from compiler.spec.ir import (
     Dataset,
     Deployment,
@@ -118,17 +118,27 @@ class SpecProject:
         return tuple(sorted({posixpath.normpath(f) for r in self._resources for f in r.input_files()}))
 
     def image_tag(self, kind: str, name: str = "") -> str:
-        """The tag of a built image: `train` (of model `name`) or `dbt` (compiler.spec.images)."""
+        """The tag of a built image: `train` or `serve` (of model `name`), `dbt` or `land` (compiler.spec.images):
+        a digest of what the image holds (base image, requirements, specops), never of the specs."""
         if kind == "dbt":
             return self._dbt_tag
         if kind == "train":
-            return train_tag(self.project.python_version, self.models[name], self.spec_digest)
+            return train_tag(self.project.python_version, self.models[name], self.warehouse_types,
+                             self.project.specops)
+        if kind == "serve":
+            return serve_tag(self.project.python_version, self.models[name])
+        if kind == "land":
+            return land_tag(self.project.python_version, self.warehouse_types, self.project.specops)
         raise ValueError(f"unknown image kind {kind!r}")
 
     @functools.cached_property
+    def warehouse_types(self) -> tuple[str, ...]:
+        """The environments' warehouse types, sorted: which drivers and dbt adapters the images hold."""
+        return tuple(sorted({e.warehouse.type for e in self.environments.values()}))
+
+    @functools.cached_property
     def _dbt_tag(self) -> str:
-        data = ("dataset.", "transform.", "quality_rule.", "environment.")
-        return dbt_tag([f"{r.address}={self.digest(r.address)}" for r in self._resources if r.address.startswith(data)])
+        return dbt_tag(self.project.python_version, self.warehouse_types, self.project.specops)
 
     @property
     def default_environment(self) -> str | None:

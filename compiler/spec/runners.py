@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from compiler.spec import placement
 from compiler.spec.ir import Deployment, Environment, Model
 
 RUNNERS: tuple[str, ...] = ("kubernetes", "github", "airflow", "kubeflow")
@@ -27,9 +28,11 @@ DEFAULT_ELSEWHERE = "github"
 
 def cluster_environments(model: Model, deployments: Iterable[Deployment],
                          environments: Mapping[str, Environment]) -> list[str]:
-    """The environments with a Kubernetes namespace the model is deployed to, by name."""
+    """The environments with a Kubernetes namespace the model is deployed to whose cluster can run its retraining
+    (not laptop-only: compiler.spec.placement), by name."""
     names = {d.environment for d in deployments if d.model == model.name}
-    return sorted(n for n in names if n in environments and environments[n].namespace is not None)
+    return sorted(n for n in names if n in environments and environments[n].namespace is not None
+                  and placement.in_cluster(environments[n], "retrain"))
 
 
 def retrain_runner(model: Model, deployments: Iterable[Deployment],

@@ -25,8 +25,10 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
     return tuple((f.name, f.name in _MAPPINGS) for f in dataclasses.fields(cls) if f.name not in _SKIP)
 
 
-# fields added after snapshots were first kept: left out while unset, so that older snapshots compare equal
-_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "landing", "dvc", "kafka",
+# fields added after snapshots were first kept: left out while unset (None, False, empty), so that older
+# snapshots, and the digests of specs that do not use them, stay what they were
+_OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "specops", "repository_path",
+                         "repository_url", "repository_token_env", "token_env", "state", "landing", "dvc", "kafka",
                          "kafka_brokers"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

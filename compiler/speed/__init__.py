@@ -29,6 +29,8 @@ from compiler.speed.cache import Cache
 PARALLEL_MIN_WRITES = 2000  # files; below this, forking costs more than writing takes
 
 if TYPE_CHECKING:  # imported where used: `specops --help` must not load the stages
+    from collections.abc import Callable
+
     from compiler.emit.base import Artifact
     from compiler.emit.compile import Compiled
     from compiler.front.load import FileWork
@@ -36,6 +38,8 @@ if TYPE_CHECKING:  # imported where used: `specops --help` must not load the sta
     from compiler.output.write import FileGroups
     from compiler.plan.baseline import StateSummary
     from compiler.spec.project import SpecProject
+
+    StateReader = Callable[[str], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ class Speed:
         parallel_map(write_group, groups, weights=[len(g) for g in groups],
                      worth_it=sum(map(len, groups)) >= PARALLEL_MIN_WRITES)
 
-    def state_summary(self, root: Path, env: str) -> StateSummary:
+    def state_summary(self, root: Path, env: str, read: StateReader | None = None) -> StateSummary:
+        """`read(env)` gives the state's bytes (default: the local state file)."""
         from compiler.speed.statesummary import state_summary
 
-        return state_summary(root, env, self.cache)
+        return state_summary(root, env, self.cache, read)

@@ -75,7 +75,7 @@ def _still_valid(record: Record, facts: Facts) -> bool:
     try:
         reads, used, made = record
         return (all(facts.value(tuple(key)) == value for key, value in reads)
-                and all(kind in ("train", "dbt") and type(name) is str for kind, name in used)
+                and all(kind in ("train", "serve", "dbt") and type(name) is str for kind, name in used)
                 and all(type(path) is str and type(content) is bytes and type(owners) is tuple and type(base) is str
                         and type(digest) is str for path, content, owners, base, digest in made))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):

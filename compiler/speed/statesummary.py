@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+from collections.abc import Callable
 from pathlib import Path
 
 from compiler.apply.state import parse_state, read_state_bytes
@@ -13,8 +14,10 @@ from compiler.plan.baseline import StateSummary, summarize
 from compiler.speed.cache import Cache
 
 
-def state_summary(root: Path, env: str, cache: Cache | None) -> StateSummary:
-    raw = read_state_bytes(root, env)
+def state_summary(root: Path, env: str, cache: Cache | None,
+                  read: Callable[[str], bytes | None] | None = None) -> StateSummary:
+    """`read(env)` gives the state's bytes, wherever its backend keeps them (default: the local file)."""
+    raw = read(env) if read is not None else read_state_bytes(root, env)
     if cache is None or raw is None:
         return summarize(parse_state(raw, root, env))
     key = hashlib.sha256(raw).hexdigest()

@@ -8,10 +8,11 @@ model's deployments, the external datasets), or the repository files the specs n
 does not offer is an error, so no read can go unrecorded. A unit whose every recorded read has the same value
 now reads the same things, so it would produce the same artifacts.
 
-Image tags follow every spec (compiler.emit.images), so a unit that names an image would depend on
-everything: the view hands out a placeholder of the tag's length instead, records it in the trace,
-and the caller puts the real tag in afterwards (`Tags`). Placeholders contain a random nonce, so no
-spec text can spell one by chance.
+Image tags follow what the images hold (compiler.spec.images: the Project's python_version and specops
+source, the frameworks, the environments' warehouse types), so a unit that names an image would depend on
+those too: the view hands out a placeholder of the tag's length instead, records it in the trace, and the
+caller puts the real tag in afterwards (`Tags`). Placeholders contain a random nonce, so no spec text can
+spell one by chance.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class Facts:
             return repr(p.default_environment)
         if tag == "input_files":
             return _digest(list(p.input_files))
+        if tag == "warehouse_types":
+            return repr(p.warehouse_types)
         raise KeyError(key)
 
     def _list(self, resources: list[Any]) -> str:
@@ -194,6 +197,11 @@ class ProjectView:
         read (through any number of hops), so it is recorded as a read of every resource."""
         self._read("all")
         return self._p.lineage
+
+    @property
+    def warehouse_types(self) -> tuple[str, ...]:
+        self._read("warehouse_types")
+        return self._p.warehouse_types
 
     def image_tag(self, kind: str, name: str = "") -> str:
         self._trace.tags.add((kind, name))

@@ -28,38 +28,17 @@ def load_frame(ctx: RunContext, model: Model, extra: Sequence[str] = (), window:
 
 def read_dataset(ctx: RunContext, dataset: str, columns: Sequence[str], order_by: Sequence[str] = (),
                  window: tuple[str, Any] | None = None):
-    """Columns of a dataset from the environment's warehouse, in `order_by` order, only the rows whose
-    window column is at least `since` when a (column, since) window is given. DuckDB only, for now."""
-    import duckdb
+    """Columns of a dataset from the environment's warehouse (compiler.apply.warehouse: DuckDB, PostgreSQL,
+    Snowflake, BigQuery), in `order_by` order, only the rows whose window column is at least `since` when a
+    (column, since) window is given."""
+    from compiler.apply.warehouse import WarehouseError, Window, open_reader, table_ref
 
-    wh = ctx.env.warehouse
-    if wh.type != "duckdb":
-        raise StepFailed(f"training reads the warehouse; environment '{ctx.env.name}' uses {wh.type}, and this "
-                         "version of specops trains from duckdb warehouses only (run training in that environment's "
-                         "CI job or the retraining CronJob)")
-    path = ctx.root / str(wh.get("path"))
-    if not path.exists():
-        raise StepFailed(f"the warehouse {path} does not exist yet: build the datasets first (specops apply)")
-
-    def quote(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
-    sql = f'select {", ".join(quote(c) for c in columns)} from "main".{quote(dataset)}'
-    params: list[Any] = []
-    if window is not None:
-        sql += f" where {quote(window[0])} >= ?"
-        params.append(window[1])
-    if order_by:
-        sql += f" order by {', '.join(quote(c) for c in order_by)}"
-    con = duckdb.connect(str(path), read_only=True)
+    bounds = Window(*window) if window is not None else None
     try:
-        frame = con.execute(sql, params).df()
-    except duckdb.Error as exc:
-        raise StepFailed(f"cannot read dataset '{dataset}' from {path}: {exc}") from None
-    finally:
-        con.close()
-    frame.columns = list(columns)
-    return frame
+        with open_reader(ctx.env, ctx.root) as reader:
+            return reader.read(table_ref(ctx.project, ctx.env, dataset), columns, order_by, bounds)
+    except WarehouseError as exc:
+        raise StepFailed(f"cannot read dataset '{dataset}' in environment '{ctx.env.name}': {exc}") from None
 
 
 def quiet_mlflow() -> None:

@@ -17,13 +17,18 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
     Returns the folder and the manifests of the previous rollout that are no longer produced
     (their objects must be deleted from the cluster).
     """
-    from compiler.emit.kubernetes import ResolvedModel, render
+    from compiler.emit.kubernetes import ResolvedModel, SourceRef, render
 
     triton = triton_repositories(ctx, versions)
     resolved = {name: ResolvedModel(version=v, storage_uri=uri, triton_uri=triton.get(name))
                 for name, (v, uri) in versions.items()}
     prefix = f"k8s/{ctx.env.name}/"
-    arts = [a for a in render(ctx.project, resolved) if a.path.startswith(prefix)]
+    source = SourceRef(source_repository(ctx), ctx.git_sha) if ctx.git_sha else None
+    arts = [a for a in render(ctx.project, resolved, only=ctx.env.name, source=source) if a.path.startswith(prefix)]
+    if any(a.path.endswith("-source.configmap.yaml") for a in arts) and (
+            source is None or not (source.repository or ctx.project.project.repository_url)):
+        ctx.echo("   scheduled jobs fetch the specs from the ConfigMap's repository at the applied revision, and "
+                 "neither is known here: set the Project's repository.url, and apply from a git checkout")
     target = ctx.root / ".specops" / "manifests" / ctx.env.name
     new = {a.path[len(prefix):] for a in arts}
     removed = {}
@@ -56,6 +61,34 @@ def triton_repositories(ctx: RunContext, versions: dict[str, tuple[int, str]]) -
             raise StepFailed(f"the Triton model repository of {model.registry_name} version {versions[name][0]} "
                              f"cannot be found: {exc.message[:200]}") from None
     return out
+
+
+def laptop_only(ctx: RunContext) -> str | None:
+    """Why the environment's deployments get no cluster manifests (the laptop-only rule), or None."""
+    from compiler.spec import placement
+
+    blockers = placement.blockers(ctx.env, "serving")
+    if not blockers:
+        return None
+    return (f"environment '{ctx.env.name}' keeps its registry on this machine ({', '.join(blockers)}): its "
+            f"deployments get no cluster manifests (the laptop-only rule, docs/production.md); the version is recorded "
+            f"in the state")
+
+
+def source_repository(ctx: RunContext) -> str | None:
+    """The repository scheduled jobs fetch: the Project's repository.url, else the GitHub repository the apply
+    workflow runs in, else the https `origin` remote of the checkout."""
+    import os
+
+    if ctx.project.project.repository_url:
+        return ctx.project.project.repository_url
+    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    if server and repo:
+        return f"{server.rstrip('/')}/{repo}.git"
+    proc = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ctx.root, capture_output=True, text=True,
+                          check=False)
+    url = proc.stdout.strip()
+    return url if proc.returncode == 0 and url.startswith("https://") and "@" not in url else None
 
 
 def kubectl_delete(ctx: RunContext, removed: dict[str, bytes]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.context import RunContext, StepFailed
 from compiler.spec.ir import Model
 
 PROFILE_PATH = "specops/profile.json"
@@ -114,11 +114,8 @@ def check_drift(ctx: RunContext, model: Model, now: datetime) -> DriftReport:
 
     if model.drift is None:
         raise StepFailed(f"{model.address} has no monitoring.drift settings")
-    if ctx.env.warehouse.type != "duckdb":
-        raise StepFailed(f"drift scoring reads the warehouse with DuckDB; environment '{ctx.env.name}' uses "
-                         f"{ctx.env.warehouse.type}")
     quiet_mlflow()
-    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    uri = ctx.tracking()
     client = MlflowClient(uri)
     try:
         version = client.get_model_version_by_alias(model.registry_name, model.alias)

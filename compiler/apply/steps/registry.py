@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.apply.context import RunContext, StepFailed, tracking_uri
+from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.steps.data import quiet_mlflow
 from compiler.spec.ir import Model
 
@@ -82,6 +82,6 @@ def open_registry(ctx: RunContext, model: Model) -> Registry:
     from mlflow import MlflowClient
 
     quiet_mlflow()
-    uri = tracking_uri(ctx.root, ctx.env.tracking_uri)
+    uri = ctx.tracking()  # the server's token set up, an embedded store's artifacts in this repository
     mlflow.set_tracking_uri(uri)  # models:/ URIs are read through the process' tracking URI
     return Registry(MlflowClient(uri), uri, model.registry_name)

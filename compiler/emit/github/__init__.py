@@ -3,10 +3,19 @@
     specops-pr.yml               on pull_request: validate + drift check, then `specops plan` posted
                                  as one sticky PR comment (and uploaded as an artifact, with the
                                  `specops docs` lineage site that draws it)
-    specops-apply.yml            on push to main (and by hand): `specops apply` per Environment,
-                                 dev first, each environment after the previous one
+    specops-apply.yml            on push to main (and by hand): the images the manifests name, built
+                                 and pushed (compiler.emit.github.images), then `specops apply` per
+                                 Environment, dev first, each environment after the previous one
     specops-retrain-<model>.yml  per Model with training.schedule whose runner is github
                                  (compiler.spec.runners): `specops train` on that cron
+
+specops is installed from the Project's `specops` source (a version, a git commit, a wheel in the
+repository; default the version that compiled the specs). A spec repository in a folder of a larger git
+repository (Project repository.path) gets its workflows in the git root's workflows_dir, named
+`specops-<project>-*.yml`, running in that folder (defaults.run.working-directory) and triggered by
+changes under it. Secrets come from compiler.emit.secrets; a BigQuery key is written to a file at run
+time (dbt reads a path). An environment whose state lives in a remote backend (state.type: postgres)
+reads and writes it there; only environments with local state carry it in the Actions cache.
 
 Hardening (checkov CKV_GHA/CKV2_GHA, zizmor, actionlint; research/ml-deploy.md): top-level
 `permissions: {}` and a minimal grant per job, every action pinned to a commit
@@ -20,28 +29,33 @@ spec can never add an expression, a glob negation or a line to a workflow.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
-from compiler import __version__
 from compiler.emit.base import Artifact, Unit, run_units
+from compiler.emit.github import images as image_job
 from compiler.emit.github.pins import annotate, uses
 from compiler.emit.render import GENERATED, dump_yaml
+from compiler.emit.secrets import KUBE_CONFIG, environment_secrets
+from compiler.paths import workflow_prefix
+from compiler.spec.images import specops_requirement
 from compiler.spec.ir import Environment, Model
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner
 
-PR_FILE = "specops-pr.yml"
-APPLY_FILE = "specops-apply.yml"
+PR_FILE = "pr.yml"  # after the workflow prefix: specops-pr.yml, or specops-<project>-pr.yml in a monorepo
+APPLY_FILE = "apply.yml"
 DEFAULT_BRANCH = "main"
 RUNNER = "ubuntu-latest"
 PLAN_MARKER = "<!-- specops-plan -->"
 SITE_DIR, SITE_ARTIFACT = "specops-site", "specops-site"  # `specops docs` output, uploaded beside the plan
-TIMEOUTS = {"validate": 15, "plan": 20, "apply": 60, "train": 120}
+TIMEOUTS = {"validate": 15, "plan": 20, "images": 60, "apply": 60, "train": 120}
 
 # comments a workflow reviewer (and zizmor's undocumented-permissions) wants beside a grant
-_LINE_COMMENTS = {"pull-requests: write": "post the plan as a sticky PR comment"}
+_LINE_COMMENTS = {"pull-requests: write": "post the plan as a sticky PR comment",
+                  "packages: write": "push the images the manifests name to ghcr.io"}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,15 +80,21 @@ def units(project: SpecProject) -> list[Unit]:
             *(Unit(("github", "retrain", name), partial(_retrain_file, name=name)) for name in scheduled)]
 
 
+def _prefix(project: SpecProject) -> str:
+    return workflow_prefix(project.project.k8s_name, project.project.repository_path)
+
+
 def _pr_file(project: SpecProject) -> list[Artifact]:
-    return [Artifact(PR_FILE, _render(pr_workflow(project), "specops.yaml"), (project.project.address,),
-                     base="workflows")]
+    return [Artifact(_prefix(project) + PR_FILE, _render(pr_workflow(project), "specops.yaml"),
+                     (project.project.address,), base="workflows")]
 
 
 def _apply_file(project: SpecProject) -> list[Artifact]:
-    envs = sorted(project.environments.values(), key=lambda e: e.address)
-    return [Artifact(APPLY_FILE, _render(apply_workflow(project), "specops.yaml and the Environment specs"),
-                     (project.project.address, *(e.address for e in envs)), base="workflows")]
+    owners = {project.project.address, *(e.address for e in project.environments.values()),
+              *image_job.owners(project)}
+    return [Artifact(_prefix(project) + APPLY_FILE,
+                     _render(apply_workflow(project), "specops.yaml and the Environment specs"),
+                     tuple(sorted(owners)), base="workflows")]
 
 
 def _retrain_file(project: SpecProject, name: str) -> list[Artifact]:
@@ -83,12 +103,12 @@ def _retrain_file(project: SpecProject, name: str) -> list[Artifact]:
     owners = sorted({project.project.address, model.address,
                      *(e.address for e in targets),
                      *(d.address for d in project.deployments_of(model.name))})
-    return [Artifact(retrain_file(model), _render(retrain_workflow(project, model), model.loc.file),
+    return [Artifact(retrain_file(project, model), _render(retrain_workflow(project, model), model.loc.file),
                      tuple(owners), base="workflows")]
 
 
-def retrain_file(model: Model) -> str:
-    return f"specops-retrain-{_safe_name(model.name).replace('_', '-')}.yml"
+def retrain_file(project: SpecProject, model: Model) -> str:
+    return f"{_prefix(project)}retrain-{_safe_name(model.name).replace('_', '-')}.yml"
 
 
 # --- the three workflows ------------------------------------------------------------------------
@@ -107,13 +127,14 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
         'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md\n'
         'cat plan.md >> "${GITHUB_STEP_SUMMARY}"\n'
     )
+    here = _workspace_path(project)
     plan = _job("plan", {"contents": "read", "pull-requests": "write"}, TIMEOUTS["plan"], [
         _checkout(fetch_depth=0),
         _setup_python(project),
         _install(),
         _run("Plan against the base branch", plan_script, {"BASE_REF": "${{ github.base_ref }}"}),
         {"name": "Upload the plan", "uses": uses("actions/upload-artifact"), "with": {
-            "name": "specops-plan", "path": "plan.json\nplan.md\n", "if-no-files-found": "error",
+            "name": "specops-plan", "path": f"{here('plan.json')}\n{here('plan.md')}\n", "if-no-files-found": "error",
             "retention-days": 14,
         }},
         # the lineage site with the plan drawn on it; a failure here must not hold back the plan's comment
@@ -121,7 +142,8 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
          "run": f"specops docs --plan plan.json --out {SITE_DIR}\n"},
         {"name": "Upload the lineage site", "if": "steps.site.outcome == 'success'",
          "uses": uses("actions/upload-artifact"), "with": {
-             "name": SITE_ARTIFACT, "path": f"{SITE_DIR}/\n", "if-no-files-found": "error", "retention-days": 14,
+             "name": SITE_ARTIFACT, "path": f"{here(SITE_DIR)}/\n", "if-no-files-found": "error",
+             "retention-days": 14,
          }},
         {
             "name": "Post the plan as a sticky PR comment",
@@ -136,17 +158,23 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
         },
     ], needs="validate")
     return _workflow(
-        "specops PR",
+        project, "specops PR",
         {"pull_request": {"paths": trigger_paths(project, include_workflows=True)}},
-        {"group": "specops-pr-${{ github.event.pull_request.number }}", "cancel-in-progress": True},
-        "specops==" + __version__,
+        {"group": f"{_prefix(project)}pr-${{{{ github.event.pull_request.number }}}}", "cancel-in-progress": True},
+        specops_requirement(project.project.specops),
         {"validate": validate, "plan": plan},
     )
 
 
 def apply_workflow(project: SpecProject) -> dict[str, Any]:
-    """Apply merged specs, one job per Environment, each after the previous one."""
+    """Build the images the manifests name, then apply merged specs, one job per Environment, each after the
+    previous one."""
     jobs: dict[str, Any] = {}
+    built = image_job.job(project, _checkout(), _setup_python(project), _install(), _workspace_path(project),
+                          TIMEOUTS["images"])
+    if built is not None:
+        jobs[image_job.JOB_ID] = built
+    needing = image_job.environments_needing_images(project) if built is not None else set()
     previous: str | None = None
     for env in ordered_environments(project):
         job_id = f"apply-{_safe_name(env.name).replace('_', '-')}"
@@ -154,21 +182,23 @@ def apply_workflow(project: SpecProject) -> dict[str, Any]:
             _checkout(),
             _setup_python(project),
             _install(),
-            _restore_state(env),
+            *_restore_state(project, env),
             *_kubeconfig(env),
             _run("Compile", "specops compile"),
-            _run(f"Apply to {env.name}", f"specops apply --env {env.name} --yes", _apply_env(env)),
-            _save_state(env),
+            _run(f"Apply to {env.name}", _with_key_files(env, f"specops apply --env {env.name} --yes"),
+                 secret_env(project, env, "apply")),
+            *_save_state(project, env),
         ]
+        needs = [n for n in (previous, image_job.JOB_ID if env.name in needing else None) if n]
         jobs[job_id] = _job(f"apply ({env.name})", {"contents": "read"}, TIMEOUTS["apply"], steps,
-                            needs=previous, env=env)
+                            needs=needs, env=env)
         previous = job_id
     return _workflow(
-        "specops apply",
+        project, "specops apply",
         {"push": {"branches": [DEFAULT_BRANCH], "paths": trigger_paths(project, include_workflows=True)},
          "workflow_dispatch": {}},
-        {"group": "specops-apply-${{ github.ref }}", "cancel-in-progress": False},
-        f"specops[run]=={__version__}",
+        {"group": f"{_prefix(project)}apply-${{{{ github.ref }}}}", "cancel-in-progress": False},
+        specops_requirement(project.project.specops, _extras(project)),
         jobs,
     )
 
@@ -186,18 +216,19 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
             _setup_python(project),
             _install(),
             # the warehouse, registry and state that apply left: a fresh runner has none of them
-            _restore_state(env),
-            _run(f"Train {name} in {env.name}", f"specops train {name} --env {env.name}", _apply_env(env, False)),
-            _save_state(env),
+            *_restore_state(project, env),
+            _run(f"Train {name} in {env.name}", _with_key_files(env, f"specops train {name} --env {env.name}"),
+                 secret_env(project, env, "train")),
+            *_save_state(project, env),
         ]
         jobs[job_id] = _job(f"train {name} ({env.name})", {"contents": "read"}, TIMEOUTS["train"], steps,
-                            needs=previous, env=env)
+                            needs=[previous] if previous else [], env=env)
         previous = job_id
     return _workflow(
-        f"specops retrain {name}",
+        project, f"specops retrain {name}",
         {"schedule": [{"cron": cron(model.training.schedule)}], "workflow_dispatch": {}},
-        {"group": f"specops-retrain-{name.replace('_', '-')}", "cancel-in-progress": False},
-        f"specops[run]=={__version__}",
+        {"group": f"{_prefix(project)}retrain-{name.replace('_', '-')}", "cancel-in-progress": False},
+        specops_requirement(project.project.specops, _extras(project)),
         jobs,
     )
 
@@ -241,23 +272,28 @@ def train_environments(project: SpecProject, model: Model) -> list[Environment]:
     return [e for e in ordered_environments(project) if e.name in deployed]
 
 
-def secret_env(env: Environment) -> dict[str, str]:
-    """`NAME: ${{ secrets.NAME }}` for every *_env setting of the Environment's warehouse."""
-    names = sorted({str(value) for key, value in env.warehouse.settings if key.endswith("_env") and value})
-    for name in names:
-        if not _ENV_VAR.match(name):
-            raise ValueError(f"{env.address}: '{name}' is not an environment variable name")
-    return {name: f"${{{{ secrets.{name} }}}}" for name in names}
-
-
 def trigger_paths(project: SpecProject, include_workflows: bool) -> list[str]:
-    """The files whose change should run the workflow: specs, SQL, training code and data."""
+    """The files whose change should run the workflow: specs, SQL, training code and data (under the spec
+    repository's folder in a monorepo), and the generated workflows themselves."""
+    base = _path_glob(project.project.repository_path or "")
     folders = [*project.project.specs, "sql", "training", "data"]
-    paths = ["specops.yaml", *(f"{_path_glob(f)}/**" if _path_glob(f) else "**" for f in folders)]
+    inside = ["specops.yaml", *(f"{_path_glob(f)}/**" if _path_glob(f) else "**" for f in folders)]
+    paths = [f"{base}/{p}" if base else p for p in inside]
     if include_workflows:
         wf = _path_glob(project.project.workflows_dir)
-        paths.append(f"{wf}/specops-*.yml" if wf else "specops-*.yml")
+        paths.append(f"{wf}/{_prefix(project)}*.yml" if wf else f"{_prefix(project)}*.yml")
     return list(dict.fromkeys(paths))
+
+
+def _workspace_path(project: SpecProject) -> Callable[[str], str]:
+    """A path of the spec repository as the workspace sees it (actions' `path:` inputs ignore working-directory)."""
+    base = _path_glob(project.project.repository_path or "")
+    return lambda rel: f"{base}/{rel}" if base else rel
+
+
+def _extras(project: SpecProject) -> str:
+    """specops' extras that apply and train need: `run`, and the connectors of the project's warehouses."""
+    return ",".join(["run", *(t for t in project.warehouse_types if t in ("snowflake", "bigquery"))])
 
 
 def cron(text: str) -> str:
@@ -286,31 +322,39 @@ def _state_key(env: Environment) -> str:
     return f"specops-state-{_safe_name(env.name)}-"
 
 
-def _state_paths(env: Environment) -> str:
-    """The apply state, plus the embedded warehouse and registry files when the environment uses them."""
-    paths = [".specops/state", ".specops/applied", ".specops/manifests"]
+def _state_paths(project: SpecProject, env: Environment) -> list[str]:
+    """What the Actions cache carries between runs: the apply state (when kept in local files), and the
+    embedded warehouse and registry files when the environment uses them."""
+    paths = [] if env.state is not None else [".specops/state", ".specops/applied", ".specops/manifests"]
     if env.warehouse.type == "duckdb":
         paths.append(str(env.warehouse.get("path")))
     if env.tracking_uri.startswith("sqlite:///") and not env.tracking_uri.startswith("sqlite:////"):
         paths += [env.tracking_uri[len("sqlite:///"):], ".specops/mlartifacts"]
-    return "\n".join(dict.fromkeys(paths)) + "\n"
+    here = _workspace_path(project)
+    return [here(p) for p in dict.fromkeys(paths)]
 
 
-def _restore_state(env: Environment) -> dict[str, Any]:
-    """Apply state lives on the runner only for a job: carry it between runs in the Actions cache.
+def _restore_state(project: SpecProject, env: Environment) -> list[dict[str, Any]]:
+    """Local state lives on the runner only for a job: carry it between runs in the Actions cache.
 
-    Cache entries are immutable, so each run saves under a new key and the next one restores the
-    newest by prefix. For state that must outlive cache eviction (7 days unused), keep the
-    `.specops/state` folder on durable storage instead.
+    Cache entries are immutable, so each run saves under a new key and the next one restores the newest by
+    prefix. The cache forgets entries unused for 7 days: environments that need durable state set
+    `state: {type: postgres}`, and then their state never touches the cache.
     """
-    return {"name": f"Restore the {env.name} apply state", "uses": uses("actions/cache/restore"),
-            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY,
-                     "restore-keys": _state_key(env)}}
+    paths = _state_paths(project, env)
+    if not paths:
+        return []
+    return [{"name": f"Restore the {env.name} apply state", "uses": uses("actions/cache/restore"),
+             "with": {"path": "\n".join(paths) + "\n", "key": _state_key(env) + RUN_KEY,
+                      "restore-keys": _state_key(env)}}]
 
 
-def _save_state(env: Environment) -> dict[str, Any]:
-    return {"name": f"Save the {env.name} apply state", "if": "always()", "uses": uses("actions/cache/save"),
-            "with": {"path": _state_paths(env), "key": _state_key(env) + RUN_KEY}}
+def _save_state(project: SpecProject, env: Environment) -> list[dict[str, Any]]:
+    paths = _state_paths(project, env)
+    if not paths:
+        return []
+    return [{"name": f"Save the {env.name} apply state", "if": "always()", "uses": uses("actions/cache/save"),
+             "with": {"path": "\n".join(paths) + "\n", "key": _state_key(env) + RUN_KEY}}]
 
 
 def _kubeconfig(env: Environment) -> list[dict[str, Any]]:
@@ -321,34 +365,63 @@ def _kubeconfig(env: Environment) -> list[dict[str, Any]]:
                  {"KUBE_CONFIG": "${{ secrets.KUBE_CONFIG }}"})]
 
 
-def _apply_env(env: Environment, kube: bool = True) -> dict[str, str]:
-    """Secrets for apply and train: warehouse *_env names, the MLflow token for a remote server, kubeconfig."""
-    out = secret_env(env)
-    if env.tracking_uri.startswith(("http://", "https://")):
-        out["MLFLOW_TRACKING_TOKEN"] = "${{ secrets.MLFLOW_TRACKING_TOKEN }}"
-    if kube and env.context:
+def secret_env(project: SpecProject, env: Environment, job: str) -> dict[str, str]:
+    """Secrets for apply and train (compiler.emit.secrets): warehouse, MLflow token, state backend; kubeconfig."""
+    out: dict[str, str] = {}
+    for secret in environment_secrets(project, env):
+        if job not in secret.workflows or secret.name == KUBE_CONFIG:
+            continue
+        if not _ENV_VAR.match(secret.name):
+            raise ValueError(f"{env.address}: '{secret.name}' is not an environment variable name")
+        out[secret.name] = f"${{{{ secrets.{secret.name} }}}}"
+    if job == "apply" and env.context:
         out["KUBECONFIG"] = "${{ runner.temp }}/kubeconfig"
     return out
 
 
-def _workflow(name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
+def _with_key_files(env: Environment, command: str) -> str:
+    """The command, after writing each key-file secret (a BigQuery key) to a private file whose path then
+    replaces the variable's value: dbt and the BigQuery client read a path."""
+    lines = []
+    for name in _key_files(env):
+        lines += [f'printf \'%s\' "${{{name}}}" > "${{RUNNER_TEMP}}/{name}.json"',
+                  f'{name}="${{RUNNER_TEMP}}/{name}.json"', f"export {name}"]
+    if lines:
+        lines.insert(0, "umask 077")
+    return "\n".join([*lines, command]) + ("\n" if lines else "")
+
+
+def _key_files(env: Environment) -> list[str]:
+    """The variables holding a key file (the warehouse's keyfile_env), checked to be variable names."""
+    name = env.warehouse.get("keyfile_env")
+    if not name:
+        return []
+    if not _ENV_VAR.match(str(name)):
+        raise ValueError(f"{env.address}: '{name}' is not an environment variable name")
+    return [str(name)]
+
+
+def _workflow(project: SpecProject, name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
               jobs: dict[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {"shell": "bash"}
+    if project.project.repository_path:
+        defaults["working-directory"] = _workspace_path(project)(".").removesuffix("/.")
     return {
         "name": name,
         "on": on,  # a str key: dumped as 'on', never the YAML 1.1 boolean
         "permissions": {},
         "concurrency": concurrency,
         "env": {"SPECOPS_PIP_SPEC": pip_spec, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-        "defaults": {"run": {"shell": "bash"}},
+        "defaults": {"run": defaults},
         "jobs": jobs,
     }
 
 
 def _job(name: str, permissions: dict[str, str], timeout: int, steps: list[dict[str, Any]],
-         needs: str | None = None, env: Environment | None = None) -> dict[str, Any]:
+         needs: str | list[str] | None = None, env: Environment | None = None) -> dict[str, Any]:
     job: dict[str, Any] = {"name": name}
     if needs:
-        job["needs"] = needs
+        job["needs"] = needs if isinstance(needs, str) or len(needs) > 1 else needs[0]
     if env is not None:
         # a manual run from another branch must not deploy unmerged specs
         job["if"] = f"github.ref == 'refs/heads/{DEFAULT_BRANCH}'"

@@ -31,6 +31,10 @@ PINS: dict[str, Pin] = {p.action: p for p in (
     # actions/cache's restore and save sub-actions, at the commit of its v4.3.0 release
     Pin("actions/cache/restore", "0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
     Pin("actions/cache/save", "0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
+    # the image job (compiler.emit.github.images): commits of the releases' tags in the actions' repositories
+    Pin("docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),
+    Pin("docker/login-action", "4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
+    Pin("docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"),
 )}
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -4,7 +4,9 @@ Which environments: every Environment with a `kubernetes.namespace` that has at 
 Deployments go to their environment; a Model's retraining and drift CronJobs go to every
 environment the model is deployed to; scheduled Transforms run in every environment with a
 namespace (each environment keeps its own warehouse fresh). Environments without a namespace get
-nothing.
+nothing, and workloads that need a warehouse or registry the environment keeps in a local file are
+left out (compiler.spec.placement: a pod could never reach it). Scheduled jobs fetch the spec repository
+named by the ConfigMap `<project>-source` (cronjobs).
 
 Files: one object per file, `k8s/<env>/<object name>.<kind>.yaml`, plus `k8s/<env>/kustomization.yaml`
 listing them and setting the namespace. Apply with `kubectl apply --server-side -k build/k8s/<env>`
@@ -14,8 +16,8 @@ into an existing namespace. Runtimes: `serving` (mlflow), `kserve`, `seldon`, `t
 Image digests are unknown at compile time (images are tagged by content, `sha-...`), so every
 Deployment and CronJob carries the project's one checkov suppression,
 `checkov.io/skip1: CKV_K8S_43=<reason>` (checkov does not read InferenceServices; compiler.output.k8s_policy does).
-`render(project, resolved)` is what `specops apply` calls with the model versions it registered;
-`emit(project)` is `render(project, None)`.
+`render(project, resolved, source=...)` is what `specops apply` calls with the model versions it registered
+and the revision it applied; `emit(project)` is `render(project, None)`.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from typing import Any
 
 from compiler.emit.base import Artifact, Part, Unit, run_units
 from compiler.emit.kubernetes import cronjobs, kserve, landing, seldon, serving, triton
-from compiler.emit.kubernetes.resolved import ResolvedModel
+from compiler.emit.kubernetes.resolved import ResolvedModel, SourceRef
 from compiler.emit.kubernetes.target import Target, served
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
+from compiler.spec import placement
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
 
-__all__ = ["ResolvedModel", "emit", "render"]
+__all__ = ["ResolvedModel", "SourceRef", "emit", "render"]
 
 PREFIX = "k8s"
 # checkov reads `<check id>=<reason>`; the reason must not contain '='
@@ -65,8 +68,9 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = None,
-           only: str | None = None) -> list[Artifact]:
-    """The manifests, with `resolved` model versions (by Model name) where apply knows them.
+           only: str | None = None, source: SourceRef | None = None) -> list[Artifact]:
+    """The manifests, with `resolved` model versions (by Model name) and the `source` revision the jobs fetch,
+    where apply knows them.
 
     With `only`, just that environment's (what a plan of one environment compares).
     """
@@ -74,7 +78,7 @@ def render(project: SpecProject, resolved: Mapping[str, ResolvedModel] | None = 
     for env in sorted(project.environments.values(), key=lambda e: e.name):
         if env.namespace is None or (only is not None and env.name != only):
             continue
-        made = run_units(project, environment_units(project, env.name, resolved))
+        made = run_units(project, environment_units(project, env.name, resolved, source))
         out.extend(with_kustomization(env, made))
     return out
 
@@ -86,18 +90,21 @@ def units(project: SpecProject, only: str | None = None) -> list[Unit]:
             for unit in environment_units(project, env.name)]
 
 
-def environment_units(project: SpecProject, env_name: str,
-                      resolved: Mapping[str, ResolvedModel] | None = None) -> list[Unit]:
-    """One unit per Deployment and per scheduled job of the environment, and the jobs' NetworkPolicy.
+def environment_units(project: SpecProject, env_name: str, resolved: Mapping[str, ResolvedModel] | None = None,
+                      source: SourceRef | None = None) -> list[Unit]:
+    """One unit per Deployment and per scheduled job of the environment, and the jobs' NetworkPolicy and source.
 
     Their artifacts, in this order, are the environment's objects; `with_kustomization` adds the
     kustomization that lists them (computed from them, never stored).
     """
     resolved = resolved or {}
-    t = Target(project, project.environments[env_name], resolved)
+    env = project.environments[env_name]
+    t = Target(project, env, resolved)
+    serving = placement.in_cluster(env, "serving")
     out = [Unit(("kubernetes", env_name, "deployment", d.name), partial(_deployment_unit, env=env_name, name=d.name,
                                                                         resolved=resolved))
-           for d in sorted(project.deployments.values(), key=lambda x: x.name) if d.environment == env_name]
+           for d in sorted(project.deployments.values(), key=lambda x: x.name)
+           if d.environment == env_name and serving]
     components: set[str] = set()
     for component, res, name in cronjobs.scheduled(t):
         components.add(component)
@@ -106,6 +113,9 @@ def environment_units(project: SpecProject, env_name: str,
     if components:
         out.append(Unit(("kubernetes", env_name, "jobs-policy", *sorted(components)),
                         partial(_jobs_policy_unit, env=env_name, components=frozenset(components))))
+    if components or any(True for _ in landing.scheduled(t)):  # every job fetches the spec repository
+        out.append(Unit(("kubernetes", env_name, "source", *(source.key() if source else ())),
+                        partial(_source_unit, env=env_name, source=source)))
     return out + landing_units(project, env_name)
 
 
@@ -173,6 +183,12 @@ def _job_unit(project: SpecProject, env: str, component: str, address: str, name
 def _jobs_policy_unit(project: SpecProject, env: str, components: frozenset[str]) -> list[Artifact]:
     t = Target(project, project.environments[env], {})
     return [_artifact(t.env, cronjobs.jobs_network_policy(t, set(components)), (t.env.address,), t.env.loc.file)]
+
+
+def _source_unit(project: SpecProject, env: str, source: SourceRef | None) -> list[Artifact]:
+    t = Target(project, project.environments[env], {})
+    obj = cronjobs.source_config_map(t, source.repository if source else None, source.revision if source else None)
+    return [_artifact(t.env, obj, (project.project.address, t.env.address), t.env.loc.file)]
 
 
 def _skip_digest(obj: dict[str, Any]) -> dict[str, Any]:

@@ -9,15 +9,23 @@
   specops_drift_score (see monitoring). With monitoring.drift.retrain the job runs
   `specops drift <model> --env <env> --retrain`, which retrains when it finds drift: it then gets
   the training resources and deadline.
-- `<transform>-dbt` when Transform.schedule is set: `dbt build --select <output>` in the dbt image,
-  in every environment with a Kubernetes namespace.
+- `<transform>-dbt` when Transform.schedule is set: `specops compile` then `dbt build --select <output>` in
+  the dbt image, in every environment with a Kubernetes namespace.
+Jobs whose environment keeps its warehouse or registry in a local file are not emitted (compiler.spec.placement).
+
+Images hold no specs: every job first fetches the spec repository at the revision apply applied (an init
+container running git-sync, one shallow clone into an emptyDir), and runs in it. Where from comes from the
+ConfigMap `<project>-source` of the environment (repository, revision), which `specops apply` renders with
+the Project's repository.url (else the apply workflow's repository) and the commit it applied; compile
+writes `known-after-apply` there. A private repository is fetched with the token in the key
+`repository.token_env` of the Secret `<project>-secrets`.
 Schedules are read in UTC (timeZone Etc/UTC), runs never overlap (concurrencyPolicy Forbid), a run
 that cannot start within 5 minutes is skipped, a failed pod is retried once, and a run has a deadline.
-Images run `args` through their entrypoint. When the warehouse names credentials (`*_env` settings),
-the Secret `<project>-warehouse` is mounted as files under SPECOPS_SECRETS_DIR (one file per
-variable name, never as env values: checkov CKV_K8S_35); the image's entrypoint exports them.
-One NetworkPolicy `<project>-jobs` denies all ingress to the job pods and allows DNS, HTTPS, the
-MLflow and warehouse ports, and the Pushgateway (9091, monitoring namespace) for drift scores.
+Images run `args` through their entrypoint. Secrets (compiler.emit.secrets) are mounted as files under
+SPECOPS_SECRETS_DIR, only the keys the job uses (never as env values: checkov CKV_K8S_35); the image's
+entrypoint exports them (a key file as its path).
+One NetworkPolicy `<project>-jobs` denies all ingress to the job pods and allows DNS, HTTPS (the git host,
+MLflow, cloud warehouses), the MLflow and warehouse ports, and the Pushgateway (9091, monitoring namespace).
 """
 
 from __future__ import annotations
@@ -30,8 +38,11 @@ from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
+from compiler.emit.kubernetes.resolved import KNOWN_AFTER_APPLY
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
+from compiler.emit.secrets import Secret, cluster_secrets, secret_object
+from compiler.spec import placement
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
 from compiler.spec.runners import retrain_runner
@@ -39,8 +50,14 @@ from compiler.spec.runners import retrain_runner
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"
 SECRETS_VOLUME = "specops-secrets"
+FETCH_SECRET_DIR = "/var/run/secrets/specops-fetch"
+FETCH_SECRET_VOLUME = "fetch-secret"
 PUSHGATEWAY_PORT = 9091
-DBT_DIR = "/app/dbt"
+SOURCE_DIR, SOURCE_LINK, SOURCE_VOLUME = "/src", "repo", "source"
+# kubernetes-sigs/git-sync, one sync (--one-time) into the source volume; its own image, by tag (CKV_K8S_43 noted)
+GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
+GIT_USERNAME = "x-access-token"  # what GitHub (PATs, app tokens) and GitLab (PATs) accept with a token
+BUILD_DIR = "/tmp/specops-build"  # where a dbt job compiles the fetched specs
 COMPONENTS = ("retrain", "drift", "transform")
 DEADLINES = {"retrain": 4 * 3600, "drift": 3600, "transform": 3600}
 
@@ -52,23 +69,48 @@ def deployed_models(t: Target) -> list[Model]:
 
 
 def scheduled(t: Target) -> Iterator[tuple[str, Resource, str]]:
-    """(component, resource, job name) of every scheduled job of the environment."""
+    """(component, resource, job name) of every scheduled job of the environment that can run in its cluster."""
+    retrain, drift = placement.in_cluster(t.env, "retrain"), placement.in_cluster(t.env, "drift")
     for model in deployed_models(t):
-        if retrain_runner(model, t.project.deployments_of(model.name), t.project.environments) == "kubernetes":
+        if retrain and retrain_runner(model, t.project.deployments_of(model.name),
+                                      t.project.environments) == "kubernetes":
             yield "retrain", model, fit_name(f"{model.k8s_name}-retrain", NAME_LIMIT)
-        if model.drift is not None and model.drift.schedule:
+        if drift and model.drift is not None and model.drift.schedule:
             yield "drift", model, fit_name(f"{model.k8s_name}-drift", NAME_LIMIT)
+    if not placement.in_cluster(t.env, "transform"):
+        return
     for tr in sorted(t.project.transforms.values(), key=lambda x: x.name):
         if tr.schedule:
             yield "transform", tr, fit_name(f"{tr.k8s_name}-dbt", NAME_LIMIT)
 
 
+def source_config(t: Target) -> str:
+    """The ConfigMap naming the repository and revision the jobs fetch."""
+    return fit_name(f"{t.part_of}-source")
+
+
+def source_workdir(t: Target) -> str:
+    """Where the spec repository is in the fetched tree (its folder, in a monorepo)."""
+    base = f"{SOURCE_DIR}/{SOURCE_LINK}"
+    return f"{base}/{t.project.project.repository_path}" if t.project.project.repository_path else base
+
+
+def source_config_map(t: Target, repository: str | None, revision: str | None) -> dict[str, Any]:
+    """`<project>-source`: the repository and revision the environment's jobs fetch (known after apply)."""
+    name = source_config(t)
+    ident = Identity(app=t.part_of, instance=name, component="source", version=__version__, part_of=t.part_of,
+                     resource=t.env)
+    repository = repository or t.project.project.repository_url
+    known = bool(repository and revision)
+    annotations = {} if known else {"specops.dev/revision": KNOWN_AFTER_APPLY}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": metadata(ident, name, t.namespace, extra_annotations=annotations or None),
+            "data": {"repository": repository or KNOWN_AFTER_APPLY, "revision": revision or KNOWN_AFTER_APPLY,
+                     "path": t.project.project.repository_path or ""}}
+
+
 def secret_name(t: Target) -> str:
-    return fit_name(f"{t.part_of}-warehouse")
-
-
-def _secret_keys(t: Target) -> list[str]:
-    return sorted({str(v) for k, v in t.env.warehouse.settings if k.endswith("_env") and v})
+    return secret_object(t.project)
 
 
 def _identity(t: Target, component: str, res: Resource, name: str) -> Identity:
@@ -93,13 +135,16 @@ def job_objects(t: Target, component: str, res: Resource, name: str) -> list[dic
 
 
 def _command(t: Target, component: str, res: Resource) -> tuple[str, list[str], dict[str, str]]:
-    """Image, args and env of a job."""
+    """Image, args and env of a job (which runs in the fetched spec repository)."""
     env = t.env.name
     if isinstance(res, Transform):
         output = t.project.datasets[res.output].name
-        args = ["dbt", "build", "--select", output, "--target", env, "--profiles-dir", DBT_DIR,
-                "--project-dir", DBT_DIR]
-        return images.dbt_image(t.project), args, {}
+        dbt = f"{BUILD_DIR}/dbt"
+        script = (f'specops compile --out {BUILD_DIR} && exec dbt build --select "$1" --target "$2" '
+                  f"--project-dir {dbt} --profiles-dir {dbt}")
+        # paths the dbt profile resolves (an embedded warehouse) are the fetched repository's
+        return images.dbt_image(t.project), ["sh", "-c", script, "dbt-job", output, env], {
+            "SPECOPS_ROOT": source_workdir(t)}
     assert isinstance(res, Model)
     verb = "train" if component == "retrain" else "drift"
     args = ["specops", verb, res.name, "--env", env]
@@ -120,14 +165,50 @@ def _resources(component: str, res: Resource) -> dict[str, Any]:
     return requirements({}, {})
 
 
+def secret_volume(t: Target, name: str, keys: list[Secret], renames: dict[str, str] | None = None) -> dict[str, Any]:
+    """A volume of the keys of `<project>-secrets` a pod uses (each file named as its variable, or renamed)."""
+    items = [{"key": s.name, "path": (renames or {}).get(s.name, s.name)} for s in keys]
+    return {"name": name, "secret": {"secretName": secret_name(t), "defaultMode": 0o440, "items": items}}
+
+
+def secret_env(keys: list[Secret]) -> dict[str, str]:
+    """SPECOPS_SECRETS_DIR, and SPECOPS_SECRET_FILES naming the keys exported as file paths (key files)."""
+    env = {"SPECOPS_SECRETS_DIR": SECRETS_DIR}
+    files = [s.name for s in keys if s.as_file]
+    if files:
+        env["SPECOPS_SECRET_FILES"] = " ".join(files)
+    return env
+
+
+def fetch_container(t: Target) -> dict[str, Any]:
+    """The init container that fetches the spec repository at the applied revision into the source volume."""
+    env = {"GITSYNC_ROOT": SOURCE_DIR, "GITSYNC_LINK": SOURCE_LINK, "GITSYNC_ONE_TIME": "true", "GITSYNC_DEPTH": "1"}
+    mounts = [{"name": SOURCE_VOLUME, "mountPath": SOURCE_DIR}]
+    token = t.project.project.repository_token_env
+    if token and any(s.name == token for s in cluster_secrets(t.project, t.env, "fetch")):
+        env.update({"GITSYNC_USERNAME": GIT_USERNAME, "GITSYNC_PASSWORD_FILE": f"{FETCH_SECRET_DIR}/{token}"})
+        mounts.append({"name": FETCH_SECRET_VOLUME, "mountPath": FETCH_SECRET_DIR, "readOnly": True})
+    fetch = container("fetch-specs", GIT_SYNC_IMAGE, requirements({}, {}), env=env, mounts=mounts)
+    config = source_config(t)
+    fetch["env"] += [{"name": name, "valueFrom": {"configMapKeyRef": {"name": config, "key": key}}}
+                     for name, key in (("GITSYNC_REPO", "repository"), ("GITSYNC_REF", "revision"))]
+    return fetch
+
+
 def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: str) -> dict[str, Any]:
     image, args, env = _command(t, component, res)
-    mounts, volumes = [], []
-    if _secret_keys(t):
-        env["SPECOPS_SECRETS_DIR"] = SECRETS_DIR
+    mounts: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "mountPath": SOURCE_DIR}]
+    volumes: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "emptyDir": {}}]
+    keys = cluster_secrets(t.project, t.env, component)
+    if keys:
+        env.update(secret_env(keys))
         mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
-        volumes.append({"name": SECRETS_VOLUME, "secret": {"secretName": secret_name(t), "defaultMode": 0o440}})
-    job = container(component, image, _resources(component, res), args=args, env=env, mounts=mounts)
+        volumes.append(secret_volume(t, SECRETS_VOLUME, keys))
+    fetch_keys = cluster_secrets(t.project, t.env, "fetch")
+    if fetch_keys:
+        volumes.append(secret_volume(t, FETCH_SECRET_VOLUME, fetch_keys))
+    job = container(component, image, _resources(component, res), args=args, env=env, mounts=mounts,
+                    workingDir=source_workdir(t))
     sel = selector(ident)
     schedule = res.schedule if isinstance(res, Transform) else _model_schedule(res, component)
     return {"apiVersion": "batch/v1", "kind": "CronJob",
@@ -142,7 +223,8 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
                     "backoffLimit": 1,
                     "activeDeadlineSeconds": DEADLINES["retrain" if _retrains(component, res) else component],
                     "template": {"metadata": {"labels": sel},
-                                 "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never")},
+                                 "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never",
+                                                  initContainers=[fetch_container(t)])},
                 }},
             }}
 

@@ -2,15 +2,16 @@
 
 - `<dataset>-land` (batch/v1 CronJob) when the source has a `schedule` (and no `connect`): `specops land
   <dataset> --env <env>` in the landing image (compiler.emit.docker.land), in every environment with a
-  namespace; the same schedule rules as the other jobs (UTC, no overlap: a landing run never races another,
-  a deadline). Credentials arrive as files under SPECOPS_SECRETS_DIR (the image's entrypoint exports them): the
-  warehouse's `*_env` variables from the Secret `<project>-warehouse`, the Kafka `security.*_env` ones from
-  `<project>-kafka`, in one projected volume.
+  namespace whose warehouse its cluster can reach (compiler.spec.placement); like the other jobs it fetches the
+  spec repository at the applied revision and runs in it, on the same schedule rules (UTC, no overlap: a landing
+  run never races another, a deadline). Credentials arrive as files under SPECOPS_SECRETS_DIR (the image's
+  entrypoint exports them): the keys of `<project>-secrets` it uses, the warehouse's and the Kafka
+  `security.*_env` ones (compiler.emit.secrets).
 - `<dataset>-sink` (kafka.strimzi.io/v1beta2 KafkaConnector) when the source has `connect`, in every environment
   with a namespace and a postgres warehouse: Confluent's JDBC sink into the landing table, records read with
   the JsonConverter (schemas enabled: the producer sends the schema with each record), Kafka metadata columns
   filled by InsertField transforms, the warehouse password read by Strimzi's KubernetesSecretConfigProvider from
-  the Secret `<project>-warehouse`. No CRD schema ships with any package here: tests check these objects
+  the Secret `<project>-secrets`. No CRD schema ships with any package here: tests check these objects
   against a schema written by hand from the Strimzi API reference for the fields emitted (docs/sources.md).
 - `<project>-land` NetworkPolicy for the landing pods: no ingress; egress to DNS, HTTPS, the warehouse's port
   and the brokers' ports.
@@ -24,13 +25,26 @@ from typing import Any
 from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import network
-from compiler.emit.kubernetes.cronjobs import NAME_LIMIT, SECRETS_DIR, SECRETS_VOLUME, secret_name
+from compiler.emit.kubernetes.cronjobs import (
+    FETCH_SECRET_VOLUME,
+    NAME_LIMIT,
+    SECRETS_DIR,
+    SECRETS_VOLUME,
+    SOURCE_DIR,
+    SOURCE_VOLUME,
+    fetch_container,
+    secret_env,
+    secret_name,
+    secret_volume,
+    source_workdir,
+)
 from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
+from compiler.emit.secrets import cluster_secrets
 from compiler.spec.ir import Dataset
-from compiler.spec.landing import CONNECT_FIELDS, broker_ports, connector_lands
+from compiler.spec.landing import CONNECT_FIELDS, broker_ports, connector_lands, cron_landed
 
 COMPONENT_NAME = "land"
 DEADLINE = 1800
@@ -45,19 +59,13 @@ def kafka_datasets(t: Target) -> list[Dataset]:
 
 def scheduled(t: Target) -> Iterator[tuple[Dataset, str]]:
     """(dataset, CronJob name) of every kafka source landed by specops' CronJob in this environment."""
-    for ds in kafka_datasets(t):
-        assert ds.source is not None and ds.source.kafka is not None
-        if ds.source.kafka.schedule and not ds.source.kafka.connect_cluster:
-            yield ds, fit_name(f"{ds.k8s_name}-land", NAME_LIMIT)
+    for ds in cron_landed(t.project.datasets.values(), t.env):
+        yield ds, fit_name(f"{ds.k8s_name}-land", NAME_LIMIT)
 
 
 def connected(t: Target) -> list[Dataset]:
     """The kafka sources a KafkaConnector lands in this environment."""
     return [ds for ds in kafka_datasets(t) if connector_lands(ds, t.env)]
-
-
-def kafka_secret_name(t: Target) -> str:
-    return fit_name(f"{t.part_of}-kafka")
 
 
 def _identity(t: Target, ds: Dataset, name: str, component: str, version: str) -> Identity:
@@ -76,18 +84,19 @@ def _cron_job(t: Target, ds: Dataset, ident: Identity, name: str, image: str) ->
     assert ds.source is not None and ds.source.kafka is not None
     k = ds.source.kafka
     env: dict[str, str] = {}
-    mounts, volumes = [], []
-    sources = []
-    if any(key.endswith("_env") and value for key, value in t.env.warehouse.settings):
-        sources.append({"secret": {"name": secret_name(t)}})
-    if any(key.endswith("_env") for key, _ in k.security):
-        sources.append({"secret": {"name": kafka_secret_name(t)}})
-    if sources:
-        env["SPECOPS_SECRETS_DIR"] = SECRETS_DIR
+    mounts: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "mountPath": SOURCE_DIR}]
+    volumes: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "emptyDir": {}}]
+    keys = cluster_secrets(t.project, t.env, "land")  # the warehouse's and this environment's kafka credentials
+    if keys:
+        env.update(secret_env(keys))
         mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
-        volumes.append({"name": SECRETS_VOLUME, "projected": {"sources": sources, "defaultMode": 0o440}})
+        volumes.append(secret_volume(t, SECRETS_VOLUME, keys))
+    fetch_keys = cluster_secrets(t.project, t.env, "fetch")
+    if fetch_keys:
+        volumes.append(secret_volume(t, FETCH_SECRET_VOLUME, fetch_keys))
     args = ["specops", "land", ds.name, "--env", t.env.name]
-    job = container(COMPONENT_NAME, image, requirements({}, {}), args=args, env=env, mounts=mounts)
+    job = container(COMPONENT_NAME, image, requirements({}, {}), args=args, env=env, mounts=mounts,
+                    workingDir=source_workdir(t))
     sel = selector(ident)
     return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata(ident, name, t.namespace), "spec": {
         "schedule": k.schedule,
@@ -100,7 +109,8 @@ def _cron_job(t: Target, ds: Dataset, ident: Identity, name: str, image: str) ->
             "backoffLimit": 1,
             "activeDeadlineSeconds": DEADLINE,
             "template": {"metadata": {"labels": sel},
-                         "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never")},
+                         "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never",
+                                          initContainers=[fetch_container(t)])},
         }},
     }}
 

@@ -30,6 +30,18 @@ class ResolvedModel:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRef:
+    """The spec repository scheduled jobs fetch: its URL (None: the Project's repository.url) and the revision
+    apply applied."""
+
+    repository: str | None
+    revision: str
+
+    def key(self) -> tuple[str, ...]:
+        return (self.repository or "", self.revision)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRef:
     """What one deployment serves."""
 

@@ -1,8 +1,14 @@
 """runtime seldon: a Seldon Core 2 Model (mlops.seldon.io/v1alpha1), loaded on a shared MLServer.
 
-Objects: Model (storageUri, requirements [mlflow], replicas or minReplicas/maxReplicas) and, when
-alerts are set, a PrometheusRule. The pods belong to the Seldon Server of the installation, so no
-ServiceAccount, PDB, NetworkPolicy or monitor is emitted for them (the installation scrapes its agents).
+Objects: Model (storageUri, requirements [mlflow], replicas or minReplicas/maxReplicas), a NetworkPolicy and,
+when alerts are set, a PrometheusRule. The pods belong to the Seldon Server of the installation, so no
+ServiceAccount, PDB or monitor is emitted for them (the installation scrapes its agents). Inference requests
+reach every model of a namespace through the installation's mesh (the seldon-envoy pods, behind the
+seldon-mesh Service): the NetworkPolicy `<name>-mesh` admits `network.allow_from_namespaces` (and
+Prometheus, from the monitoring namespace) to those pods' data port. The mesh is shared, so what reaches it
+is the union of what every policy selecting it admits: the allow-lists of all Seldon deployments of the
+namespace. It restricts ingress only (policyTypes Ingress): the mesh's own egress (servers, scheduler) is the
+installation's business.
 With `rollout.canary_percent`, a second Model `<name>-candidate` serves the version holding the
 `challenger` alias, and an Experiment `<name>-canary` with `default: <name>` sends canary_percent of
 the traffic to the candidate and the rest to the default model. Promote by moving the model's
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.emit.kubernetes import monitoring
+from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.resolved import candidate_uri
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
@@ -21,9 +27,13 @@ from compiler.emit.serving_metrics import request_series
 API = "mlops.seldon.io/v1alpha1"
 
 
+MESH_LABELS = {"app.kubernetes.io/name": "seldon-envoy"}  # Seldon Core 2's envoy pods (operator's labels)
+MESH_PORT, MESH_STATS_PORT = 9000, 9003  # their `http` (seldon-mesh:80) and `envoy-stats` container ports
+
+
 def objects(s: Served) -> list[dict[str, Any]]:
     d = s.deployment
-    out = [model(s, s.name, s.ref.storage_uri, s.ref.annotations())]
+    out = [model(s, s.name, s.ref.storage_uri, s.ref.annotations()), mesh_policy(s)]
     names = [s.name]
     if d.canary_percent is not None:
         candidate = f"{s.name}-candidate"
@@ -36,6 +46,16 @@ def objects(s: Served) -> list[dict[str, Any]]:
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
     return out
+
+
+def mesh_policy(s: Served) -> dict[str, Any]:
+    """Who may send requests to the namespace's Seldon mesh: this deployment's allow-list and Prometheus."""
+    policy = network.network_policy(
+        s.meta(f"{s.name}-mesh"), {"matchLabels": dict(MESH_LABELS)},
+        network.serving_ingress(s.deployment.allow_from_namespaces, [MESH_PORT], [MESH_STATS_PORT]), [])
+    policy["spec"]["policyTypes"] = ["Ingress"]
+    del policy["spec"]["egress"]
+    return policy
 
 
 def model(s: Served, name: str, storage_uri: str, annotations: dict[str, str]) -> dict[str, Any]:

@@ -15,10 +15,12 @@ from typing import Any
 
 from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
+from compiler.emit.kubernetes.cronjobs import SECRETS_DIR, SECRETS_VOLUME, secret_env, secret_volume
 from compiler.emit.kubernetes.labels import selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
+from compiler.emit.secrets import TOKEN_VARIABLE, cluster_secrets
 from compiler.emit.serving_metrics import request_series
 
 PORT_NAME = "http"
@@ -57,11 +59,18 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
 def deployment(s: Served) -> dict[str, Any]:
     d = s.deployment
     sel = selector(s.ident)
+    env = {"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port),
+           "SPECOPS_MODEL_TASK": s.model.task}
+    keys = cluster_secrets(s.target.project, s.target.env, "serving")
+    mounts, volumes = [], []
+    if keys:  # the tracking server's token, as the file MLFLOW_TRACKING_TOKEN (the serving app has no specops)
+        env.update(secret_env(keys))
+        mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
+        volumes.append(secret_volume(s.target, SECRETS_VOLUME, keys, {k.name: TOKEN_VARIABLE for k in keys}))
     server = container(
         "server", images.serve_image(s.target.project, s.model),
         requirements(dict(d.requests), dict(d.limits)),
-        env={"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port),
-             "SPECOPS_MODEL_TASK": s.model.task},
+        env=env, mounts=mounts,
         ports=[{"name": PORT_NAME, "containerPort": d.port, "protocol": "TCP"}],
         startupProbe=_probe("/livez", 5, 12),
         readinessProbe=_probe("/health", 10, 3),
@@ -80,7 +89,7 @@ def deployment(s: Served) -> dict[str, Any]:
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "template": {
             "metadata": {"labels": sel},
-            "spec": pod_spec(s.name, [server], affinity=affinity),
+            "spec": pod_spec(s.name, [server], volumes=volumes, affinity=affinity),
         },
     })
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": s.meta(), "spec": spec}

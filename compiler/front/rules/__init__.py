@@ -9,6 +9,7 @@ from __future__ import annotations
 from compiler.front.rules import confinement as c
 from compiler.front.rules import frameworks as f
 from compiler.front.rules import graph_rules as g
+from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
 from compiler.front.rules import source_rules as s
 from compiler.front.rules import sql_rules as q
@@ -21,6 +22,6 @@ __all__ = ["RULES", "Context", "Rule", "check_references"]
 RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_runtime_fit,
-    c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, s.check_landed_sources,
-    f.check_frameworks,
+    c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
+    s.check_landed_sources, f.check_frameworks,
 )

@@ -23,6 +23,7 @@ def check_runners(ctx: Context) -> Iterator[Diagnostic]:
         elif needs_namespace(tr.runner) and not cluster_environments(m, ctx.deployments.values(), ctx.environments):
             yield ctx.at(m, path, "runner-nowhere",
                          f"runner '{tr.runner}' runs retraining in the Kubernetes namespace of each environment the "
-                         f"model is deployed to, and model '{m.name}' is deployed to none that has one",
+                         f"model is deployed to, and model '{m.name}' is deployed to none that has one and keeps its "
+                         f"warehouse and registry off the laptop (docs/production.md)",
                          "deploy the model to an environment with kubernetes.namespace, or use runner github or "
                          "airflow")

@@ -178,15 +178,9 @@ def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def check_runtime_fit(ctx: Context) -> Iterator[Diagnostic]:
-    """Settings a runtime cannot honour; local registries that pods cannot reach."""
+    """Settings a runtime cannot honour (local registries pods cannot reach: compiler.front.rules.placement)."""
     for d in ctx.deployments.values():
         if d.canary_percent is not None and d.runtime == "mlflow":
             yield ctx.at(d, ("spec", "rollout", "canary_percent"), "canary-runtime",
                          "rollout.canary_percent needs runtime kserve or seldon (a plain Deployment rolls all at once)",
                          "use runtime: kserve for canary traffic, or remove rollout")
-        env = ctx.environments.get(d.environment)
-        if env is not None and not env.is_dev and env.tracking_uri.startswith(("sqlite:", "file:")):
-            yield ctx.at(d, ("spec", "environment"), "local-registry",
-                         f"environment '{env.name}' uses a local MLflow registry ({env.tracking_uri}); pods in the "
-                         "cluster cannot load models from it", "set spec.mlflow.tracking_uri to an http(s) server",
-                         severity="warning")

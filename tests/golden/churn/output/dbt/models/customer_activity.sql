@@ -45,7 +45,7 @@ select
     cast(s.first_started_on as date) as first_started_on,
     cast(s.last_ended_on as date) as last_ended_on,
     cast(coalesce(t.support_tickets, 0) as integer) as support_tickets,
-    cast(t.avg_satisfaction as double) as avg_satisfaction,
+    cast(t.avg_satisfaction as double precision) as avg_satisfaction,
     -- The latest change on either side drives the incremental merge.
     cast(
         case when t.updated_at > s.updated_at then t.updated_at else s.updated_at end

@@ -26,10 +26,10 @@ select
         + (extract(month from s.snapshot_date) - extract(month from c.signup_date))
         as integer
     ) as tenure_months,
-    cast(a.avg_monthly_price as double) as monthly_spend,
+    cast(a.avg_monthly_price as double precision) as monthly_spend,
     cast(a.subscription_count as integer) as subscription_count,
     cast(a.support_tickets as integer) as support_tickets,
-    cast(coalesce(a.avg_satisfaction, 3.0) as double) as avg_satisfaction,
+    cast(coalesce(a.avg_satisfaction, 3.0) as double precision) as avg_satisfaction,
     cast(case when a.active_subscriptions = 0 then 1 else 0 end as integer) as churned
 from {{ ref('customers') }} as c
 inner join {{ ref('customer_activity') }} as a

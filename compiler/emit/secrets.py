@@ -1,0 +1,145 @@
+"""Every secret an environment needs, in one place: which GitHub Actions secrets its workflow jobs read, and which
+keys of its Kubernetes Secret its pods mount. The github and kubernetes backends, the compiled README and
+`specops secrets ENV` all read this table, so they cannot disagree.
+
+Secrets are named by the spec's `*_env` settings (the variable the value is read from); the same name is the
+GitHub secret and the key of the Kubernetes Secret `<project>-secrets` in the environment's namespace. Pods
+mount only the keys they use (as files under SPECOPS_SECRETS_DIR, exported by the images' entrypoint; a key
+file is exported as its path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+from compiler.spec import placement
+from compiler.spec.ir import Environment
+from compiler.spec.landing import cron_landed
+from compiler.spec.project import SpecProject
+from compiler.spec.runners import retrain_runner
+
+TOKEN_VARIABLE = "MLFLOW_TRACKING_TOKEN"  # what the MLflow client sends as a bearer token
+KUBE_CONFIG = "KUBE_CONFIG"
+REGISTRY_USERNAME, REGISTRY_PASSWORD = "REGISTRY_USERNAME", "REGISTRY_PASSWORD"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    name: str  # the variable it is read from: the GitHub secret and the Kubernetes Secret key
+    purpose: str
+    workflows: tuple[str, ...] = ()  # workflow jobs that read it: apply, train, images
+    cluster: tuple[str, ...] = ()  # workloads that mount it: serving, retrain, drift, transform, land, fetch
+    as_file: bool = False  # a key file: processes get the path of a file holding it
+    optional: bool = False  # used when set, not required
+
+
+def secret_object(project: SpecProject) -> str:
+    """The name of the Kubernetes Secret, in each environment's namespace, holding the keys below."""
+    name = f"{project.project.k8s_name}-secrets"
+    if len(name) <= 63:  # a DNS-1123 name, shortened as compiler.emit.kubernetes.labels.fit_name does
+        return name
+    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def components(project: SpecProject, env: Environment) -> set[str]:
+    """The workloads the environment's manifests hold (after the laptop-only rule)."""
+    found = set()
+    if env.namespace is None:
+        return found
+    deployed = [d for d in project.deployments.values() if d.environment == env.name]
+    if any(d.runtime == "mlflow" for d in deployed) and placement.in_cluster(env, "serving"):
+        found.add("serving")
+    for model in {project.models[d.model] for d in deployed if d.model in project.models}:
+        runner = retrain_runner(model, project.deployments_of(model.name), project.environments)
+        if runner == "kubernetes" and placement.in_cluster(env, "retrain"):
+            found.add("retrain")
+        if model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift"):
+            found.add("drift")
+    if any(t.schedule for t in project.transforms.values()) and placement.in_cluster(env, "transform"):
+        found.add("transform")
+    if cron_landed(project.datasets.values(), env):
+        found.add("land")
+    if found & {"retrain", "drift", "transform", "land"}:
+        found.add("fetch")
+    return found
+
+
+def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
+    """Every secret the environment needs, by name (one entry per name, its uses merged)."""
+    running = components(project, env)
+
+    def used(*names: str) -> tuple[str, ...]:
+        return tuple(n for n in names if n in running)
+
+    wh = env.warehouse
+    out: list[Secret] = []
+    jobs = used("retrain", "drift", "transform", "land")
+    if wh.get("password_env"):
+        out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", ("apply", "train"), jobs))
+    if wh.get("keyfile_env"):
+        out.append(Secret(str(wh.get("keyfile_env")), "BigQuery service-account key (JSON)", ("apply", "train"), jobs,
+                          as_file=True))
+    if env.remote_tracking:
+        if env.token_env:
+            out.append(Secret(env.token_env, "MLflow tracking server token", ("apply", "train"),
+                              used("serving", "retrain", "drift")))
+        else:
+            out.append(Secret(TOKEN_VARIABLE, "MLflow tracking server token (when the server requires one; set "
+                              "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True))
+    # jobs that train (and record the version in the state, and send run events): retraining, and drift jobs
+    # that retrain on drift (monitoring.drift.retrain)
+    training = used("retrain", *(("drift",) if _drift_retrains(project, env) else ()))
+    if env.state is not None and env.state.get("password_env"):
+        out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", ("apply", "train"),
+                          training))
+    if env.lineage is not None and env.lineage.api_key_env:
+        out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
+                          ("apply", "train"), training))
+    # kafka credentials: read by apply (and `specops land`) and by the landing CronJobs of the sources they name
+    landed_here = {ds.name for ds in cron_landed(project.datasets.values(), env)}
+    for ds in sorted(project.datasets.values(), key=lambda d: d.name):
+        kafka = ds.source.kafka if ds.source is not None else None
+        if kafka is None:
+            continue
+        for key, name in kafka.security:
+            if key.endswith("_env") and name:
+                out.append(Secret(name, f"Kafka {key.removesuffix('_env')} of {ds.address}", ("apply",),
+                                  ("land",) if ds.name in landed_here else ()))
+    if env.context:
+        out.append(Secret(KUBE_CONFIG, f"kubeconfig with the context {env.context}", ("apply",)))
+    if project.project.repository_token_env and "fetch" in running:
+        out.append(Secret(project.project.repository_token_env, "access token to fetch the spec repository",
+                          cluster=("fetch",)))
+    merged: dict[str, Secret] = {}
+    for item in out:
+        found = merged.get(item.name)
+        if found is None:
+            merged[item.name] = item
+        else:
+            merged[item.name] = replace(
+                found, purpose=f"{found.purpose}; {item.purpose}",
+                workflows=tuple(dict.fromkeys((*found.workflows, *item.workflows))),
+                cluster=tuple(dict.fromkeys((*found.cluster, *item.cluster))),
+                as_file=found.as_file or item.as_file, optional=found.optional and item.optional)
+    return sorted(merged.values(), key=lambda s: s.name)
+
+
+def _drift_retrains(project: SpecProject, env: Environment) -> bool:
+    """Whether a drift job of the environment retrains when it finds drift."""
+    models = {d.model for d in project.deployments.values() if d.environment == env.name}
+    return any(project.models[m].drift is not None and project.models[m].drift.retrain  # type: ignore[union-attr]
+               for m in models if m in project.models)
+
+
+def cluster_secrets(project: SpecProject, env: Environment, component: str) -> list[Secret]:
+    """The keys a component's pods mount."""
+    return [s for s in environment_secrets(project, env) if component in s.cluster]
+
+
+def registry_secrets(registry: str) -> list[Secret]:
+    """What the image job logs in to the registry with (ghcr.io: the workflow's own token)."""
+    if registry.split("/", 1)[0] == "ghcr.io":
+        return [Secret("GITHUB_TOKEN", "pushes to ghcr.io (the workflow's own token, packages: write)", ("images",))]
+    return [Secret(REGISTRY_USERNAME, f"user that pushes to {registry.split('/', 1)[0]}", ("images",)),
+            Secret(REGISTRY_PASSWORD, f"password or token that pushes to {registry.split('/', 1)[0]}", ("images",))]

@@ -1,0 +1,92 @@
+"""A spec repository in a folder of a larger git repository (Project repository.path): its workflows go to the git
+root's workflows folder under names of their own, run in the folder, trigger on it, and pass actionlint and
+zizmor; compile, compile --check and apply work from the folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+from test_github_backend import actionlint_findings, zizmor_findings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "specops-churn-analytics-"
+
+
+def specops(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    """platform/ (the git root) with the spec repository in platform/analytics and another team's workflow."""
+    root = tmp_path / "platform"
+    spec_root = copy_repository(EXAMPLE_ROOT, root / "analytics")
+    shutil.rmtree(spec_root / ".github", ignore_errors=True)  # whatever a local `make demo` left in the example
+    RepoEditor(spec_root).replace("specops.yaml", "  kubernetes_version:", "  repository: {path: analytics}\n"
+                                  "  kubernetes_version:")
+    other = root / ".github" / "workflows" / "specops-billing-pr.yml"
+    other.parent.mkdir(parents=True)
+    other.write_text("name: another spec repository's workflow\n")
+    (root / "services" / "api").mkdir(parents=True)
+    subprocess.run(["git", "init", "--quiet", str(root)], check=True)
+    return root
+
+
+def workflows(root: Path) -> dict[str, dict[str, Any]]:
+    folder = root / ".github" / "workflows"
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted(folder.glob(f"{PREFIX}*.yml"))}
+
+
+def test_workflows_run_in_the_folder_and_trigger_on_it(monorepo: Path):
+    done = specops(monorepo / "analytics", "compile")
+    assert done.returncode == 0, done.stderr
+    docs = workflows(monorepo)
+    assert set(docs) == {f"{PREFIX}pr.yml", f"{PREFIX}apply.yml"}  # churn retrains in its cluster (runner)
+    assert not (monorepo / "analytics" / ".github").exists()
+    assert (monorepo / ".github" / "workflows" / "specops-billing-pr.yml").exists()  # not ours: kept
+    for name, doc in docs.items():
+        assert doc["defaults"]["run"] == {"shell": "bash", "working-directory": "analytics"}, name
+        assert doc["concurrency"]["group"].startswith(PREFIX), name
+    paths = docs[f"{PREFIX}pr.yml"]["on"]["pull_request"]["paths"]
+    assert paths == ["analytics/specops.yaml", "analytics/specs/**", "analytics/sql/**", "analytics/training/**",
+                     "analytics/data/**", f".github/workflows/{PREFIX}*.yml"]
+    plan = docs[f"{PREFIX}pr.yml"]["jobs"]["plan"]["steps"]
+    upload = next(s for s in plan if s.get("name") == "Upload the plan")
+    assert upload["with"]["path"] == "analytics/plan.json\nanalytics/plan.md\n"  # actions' paths: from the root
+    apply = docs[f"{PREFIX}apply.yml"]["jobs"]
+    contexts = {s["with"]["context"] for s in apply["images"]["steps"]
+                if str(s.get("uses", "")).startswith("docker/build-push")}
+    assert contexts == {"analytics/build/docker/churn", "analytics/build/docker/dbt"}
+    cache = next(s for s in apply["apply-dev"]["steps"] if "cache/restore" in str(s.get("uses", "")))
+    assert cache["with"]["path"].splitlines()[0] == "analytics/.specops/state"
+    files = sorted((monorepo / ".github" / "workflows").glob(f"{PREFIX}*.yml"))
+    assert actionlint_findings(files) == []
+    assert zizmor_findings(files) == []
+
+
+def test_compile_check_and_a_stale_workflow_in_the_folder(monorepo: Path):
+    spec_root = monorepo / "analytics"
+    assert specops(spec_root, "compile").returncode == 0
+    check = specops(spec_root, "compile", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    stale = monorepo / ".github" / "workflows" / f"{PREFIX}retrain-old.yml"
+    stale.write_text("name: left by an older compile\n")
+    assert specops(spec_root, "compile", "--check").returncode != 0
+    assert specops(spec_root, "compile").returncode == 0
+    assert not stale.exists() and (monorepo / ".github" / "workflows" / "specops-billing-pr.yml").exists()
+
+
+def test_a_repository_path_that_does_not_match_is_refused(monorepo: Path):
+    RepoEditor(monorepo / "analytics").replace("specops.yaml", "repository: {path: analytics}",
+                                               "repository: {path: analytic}")
+    done = specops(monorepo / "analytics", "validate")
+    assert done.returncode == 1
+    assert "repository.path 'analytic'" in done.stdout and "does not end with that folder" in done.stdout

@@ -194,17 +194,30 @@ def test_a_new_version_is_gated_against_the_champion_rescored_through_pyfunc(app
 
 
 def test_triton_model_repository_is_exported_and_rolled_out(applied: Path) -> None:
-    """The dev rollout's InferenceService points at the version's Triton repository; config.pbtxt parses with
-    Triton's own ModelConfig protobuf, and the TorchScript model answers what the registered model answers."""
+    """The InferenceService rendered with the applied version points at its Triton repository (apply exports it);
+    config.pbtxt parses with Triton's own ModelConfig protobuf, and the TorchScript model answers what the
+    registered model answers. (dev keeps its registry on the laptop, so only prod's cluster serves: the manifest is
+    rendered for prod with the version dev's apply registered, as a rollout there would.)"""
     pytest.importorskip("tritonclient.grpc", reason="tritonclient[grpc] is not installed (make tools)")
     import mlflow.pyfunc
     import numpy as np
     import torch
     from google.protobuf import text_format
+    from mlflow.tracking import MlflowClient
     from tritonclient.grpc import model_config_pb2 as mc
 
-    isvc = yaml.safe_load((applied / ".specops" / "manifests" / "dev" /
-                           "failure-triton-dev.inferenceservice.yaml").read_text())
+    from compiler.apply.steps.triton import repository_uri
+    from compiler.emit.kubernetes import ResolvedModel, render
+    from compiler.front.check import require_project
+
+    mlflow.set_tracking_uri(tracking(applied))
+    client = MlflowClient()
+    version = int(client.get_model_version_by_alias("failure_net", "champion").version)
+    resolved = {"failure_net": ResolvedModel(version, f"models:/failure_net/{version}",
+                                             repository_uri(client, "failure_net", version))}
+    (art,) = [a for a in render(require_project(applied), resolved, only="prod")
+              if a.path.endswith("failure-triton.inferenceservice.yaml")]
+    isvc = yaml.safe_load(art.content)
     model = isvc["spec"]["predictor"]["model"]
     assert model["runtime"] == "kserve-tritonserver" and model["modelFormat"] == {"name": "pytorch"}
     assert model["protocolVersion"] == "v2"
@@ -228,7 +241,6 @@ def test_triton_model_repository_is_exported_and_rolled_out(applied: Path) -> No
     scripted = torch.jit.load(str(repo / "failure_net" / "1" / "model.pt"))
     with torch.no_grad():
         got = scripted(torch.tensor(X.to_numpy(dtype="float32"))).numpy()
-    mlflow.set_tracking_uri(tracking(applied))
     want = np.asarray(mlflow.pyfunc.load_model("models:/failure_net@champion").predict(X))
     assert got.shape == (16, 2) and np.allclose(got, want, atol=1e-5)
 

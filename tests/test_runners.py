@@ -24,6 +24,7 @@ def retraining(root: Path) -> dict[str, list[str]]:
         "kubernetes": sorted(k for k in keys if k.endswith("churn-retrain.cronjob.yaml")),
         "github": sorted(k for k in keys if k.endswith("specops-retrain-churn.yml")),
         "airflow": sorted(k for k in keys if k.startswith("airflow/") and "retrain_churn" in k),
+        "kubeflow": sorted(k for k in keys if k.startswith("kubeflow/") and k.endswith("/churn-retrain.yaml")),
     }
 
 
@@ -35,13 +36,13 @@ def test_the_default_is_kubernetes_for_a_deployed_model(edit: RepoEditor) -> Non
     found = retraining(edit.root)
     # dev is laptop-only (compiler.spec.placement): its cluster gets no retraining CronJob
     assert found["kubernetes"] == ["k8s/prod/churn-retrain.cronjob.yaml"]
-    assert found["github"] == [] and found["airflow"] == []
+    assert found["github"] == [] and found["airflow"] == [] and found["kubeflow"] == []
 
 
 def test_the_default_is_github_for_a_model_deployed_only_to_laptop_only_environments(edit: RepoEditor) -> None:
     edit.delete("specs/deployments/churn_api.yaml")
     found = retraining(edit.root)
-    assert found == {"kubernetes": [], "github": ["workflows:specops-retrain-churn.yml"], "airflow": []}
+    assert found == {"kubernetes": [], "github": ["workflows:specops-retrain-churn.yml"], "airflow": [], "kubeflow": []}
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
@@ -55,7 +56,8 @@ def test_the_default_is_github_for_a_model_deployed_nowhere(edit: RepoEditor) ->
     edit.delete("specs/deployments/churn_api.yaml")
     edit.delete("specs/deployments/churn_api_dev.yaml")
     found = retraining(edit.root)
-    assert found == {"kubernetes": [], "github": ["workflows:specops-retrain-churn.yml"], "airflow": []}
+    assert found == {"kubernetes": [], "github": ["workflows:specops-retrain-churn.yml"], "airflow": [],
+                     "kubeflow": []}
 
 
 def test_kubernetes_needs_a_deployment(edit: RepoEditor, validate_cli: Callable) -> None:
@@ -79,6 +81,6 @@ def test_a_runner_without_a_schedule_is_a_warning(edit: RepoEditor, validate_cli
 
 
 def test_an_unknown_runner_is_a_schema_error(edit: RepoEditor, validate_cli: Callable) -> None:
-    set_runner(edit, "kubeflow")
+    set_runner(edit, "prefect")
     result = validate_cli(edit.root)
     assert result.exit_code != 0 and f"{MODEL}:{edit.line_of(MODEL, 'runner:')}:" in result.output

@@ -47,8 +47,8 @@ PROBE = textwrap.dedent(
 )
 
 
-def run_probe(commands: list[list[str]]) -> dict:
-    code = PROBE.format(heavy=HEAVY, commands=commands)
+def run_probe(commands: list[list[str]], heavy: tuple[str, ...] = HEAVY) -> dict:
+    code = PROBE.format(heavy=heavy, commands=commands)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("SPECOPS_DEBUG", None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -79,4 +79,16 @@ def test_validate_of_a_broken_repository_stays_light(repo, editor):
     editor(root).replace("specs/models/churn.yaml", "framework: sklearn", "framework: sklaern")
     report = run_probe([["validate", str(root)]])
     assert set(report["exit_codes"].values()) == {1}
+    assert report["loaded"] == [] and report["attempted"] == []
+
+
+# the ML platforms' libraries (docs/ml-platforms.md): only apply and train import them
+ML_HEAVY = (*HEAVY, "torch", "xgboost", "lightgbm", "kfp", "tritonclient", "onnx", "google")
+
+
+def test_validate_and_compile_of_other_frameworks_stay_light(tmp_path):
+    example = REPO_ROOT / "examples" / "maintenance"
+    report = run_probe([["validate", str(example)], ["compile", str(example), "--out", str(tmp_path / "out")]],
+                       heavy=ML_HEAVY)
+    assert set(report["exit_codes"].values()) == {0}, report
     assert report["loaded"] == [] and report["attempted"] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from compiler.emit import airflow, dbt, docker, github, grafana, gx, kubernetes, lineage, readme
+from compiler.emit import airflow, dbt, docker, github, grafana, gx, kubeflow, kubernetes, lineage, readme
 from compiler.emit.base import Artifact, Part, Unit
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
@@ -37,6 +37,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("github", _one("github", github.units, github.COST), reads_digests=True),
     Backend("grafana", _one("grafana", grafana.units, grafana.COST), reads_digests=False),
     Backend("gx", _one("gx", gx.units, gx.COST), reads_digests=False),
+    Backend("kubeflow", _one("kubeflow", kubeflow.units, kubeflow.COST), reads_digests=True),
     Backend("kubernetes", kubernetes.parts, reads_digests=True),
     Backend("lineage", _one("lineage", lineage.units, lineage.COST), reads_digests=False),
     Backend("readme", _one("readme", readme.units, readme.COST), reads_digests=True),

@@ -28,7 +28,7 @@ METRIC_PREFIX = "specops_serving"
 DRIFT_METRIC = "specops_drift_score"
 PREDICTIONS = f"{METRIC_PREFIX}_predictions_total"  # label `prediction`: the predicted class
 PREDICTION_VALUE = f"{METRIC_PREFIX}_prediction_value"  # histogram of predicted values
-NAME_LIMITS = {"kserve": 45}  # KServe appends -predictor (and more) to the names it derives
+NAME_LIMITS = {"kserve": 45, "triton": 45}  # KServe appends -predictor (and more) to the names it derives
 Series = list[tuple[str, str, str]]  # (label, operator, value) matchers
 
 

@@ -31,6 +31,7 @@ PINS: dict[str, str] = {
     "google-cloud-bigquery": "3.47.0",
     "jinja2": "3.1.6",
     "jsonschema": "4.26.0",
+    "kfp": "2.17.3",
     "lightgbm": "4.7.0",
     "mlflow": "3.17.2",
     "networkx": "3.6.1",
@@ -84,7 +85,9 @@ def train_packages(model: Model, warehouse_types: Iterable[str]) -> list[str]:
     """What `specops train` and `specops drift` need besides specops: MLflow, the framework, the drivers of the
     project's warehouse types, and specops' own dependencies."""
     drivers = [d for t in sorted(set(warehouse_types)) for d in WAREHOUSE_DRIVERS[t]]
-    return [*SERVE_PACKAGES, *FRAMEWORK_PACKAGES[model.framework], *drivers, *SPECOPS_DEPENDENCIES]
+    # a Kubeflow pipeline's tasks run specops through KFP's executor (compiler.emit.kubeflow): kfp in the image
+    runner = ("kfp",) if model.training is not None and model.training.runner == "kubeflow" else ()
+    return [*SERVE_PACKAGES, *FRAMEWORK_PACKAGES[model.framework], *drivers, *SPECOPS_DEPENDENCIES, *runner]
 
 
 def dbt_packages(warehouse_types: Iterable[str]) -> list[str]:

@@ -469,7 +469,7 @@ class Deployment(Resource):
     environment: str = ""
     alias: str | None = None  # resolved: the model's alias when neither alias nor version is set
     version: int | None = None
-    runtime: Literal["mlflow", "kserve", "seldon"] = "mlflow"
+    runtime: Literal["mlflow", "kserve", "seldon", "triton"] = "mlflow"
     replicas: int = 2
     autoscaling: Autoscaling | None = None
     requests: tuple[tuple[str, str], ...] = ()

@@ -7,6 +7,8 @@ backend emits retraining only for the models whose runner it is:
     kubernetes  compiler/emit/kubernetes/cronjobs.py   a `<model>-retrain` CronJob per deployed environment
     github      compiler/emit/github                   `specops-retrain-<model>.yml`
     airflow     compiler/emit/airflow                  a `..._retrain_<model>` DAG per environment it trains in
+    kubeflow    compiler/emit/kubeflow                 a Kubeflow Pipelines pipeline (IR YAML) per environment it
+                                                       trains in, run on the model's schedule by a KFP recurring run
 
 To add a runner (e.g. kubeflow): add it to RUNNERS, to the enum of `training.runner` in
 schemas/model.schema.json, to `needs_namespace` if it runs in a cluster, and emit it from its backend.
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from compiler.spec import placement
 from compiler.spec.ir import Deployment, Environment, Model
 
-RUNNERS: tuple[str, ...] = ("kubernetes", "github", "airflow")
+RUNNERS: tuple[str, ...] = ("kubernetes", "github", "airflow", "kubeflow")
 DEFAULT_IN_CLUSTER = "kubernetes"
 DEFAULT_ELSEWHERE = "github"
 

@@ -19,7 +19,9 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
     """
     from compiler.emit.kubernetes import ResolvedModel, SourceRef, render
 
-    resolved = {name: ResolvedModel(version=v, storage_uri=uri) for name, (v, uri) in versions.items()}
+    triton = triton_repositories(ctx, versions)
+    resolved = {name: ResolvedModel(version=v, storage_uri=uri, triton_uri=triton.get(name))
+                for name, (v, uri) in versions.items()}
     prefix = f"k8s/{ctx.env.name}/"
     source = SourceRef(source_repository(ctx), ctx.git_sha) if ctx.git_sha else None
     arts = [a for a in render(ctx.project, resolved, only=ctx.env.name, source=source) if a.path.startswith(prefix)]
@@ -36,6 +38,29 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
                 removed[path.name] = path.read_bytes()
     write_output(target, [type(a)(a.path[len(prefix):], a.content, a.owners, a.base) for a in arts], guard=False)
     return target, removed
+
+
+def triton_repositories(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """The Triton model repository of each resolved version a `triton` deployment of this environment serves."""
+    names = sorted({d.model for d in ctx.project.deployments.values()
+                    if d.runtime == "triton" and d.environment == ctx.env.name and d.model in versions})
+    if not names:
+        return {}
+    from mlflow.exceptions import MlflowException
+
+    from compiler.apply.steps.registry import open_registry
+    from compiler.apply.steps.triton import repository_uri
+
+    out = {}
+    for name in names:
+        model = ctx.project.models[name]
+        reg = open_registry(ctx, model)
+        try:
+            out[name] = repository_uri(reg.client, model.registry_name, versions[name][0])
+        except MlflowException as exc:
+            raise StepFailed(f"the Triton model repository of {model.registry_name} version {versions[name][0]} "
+                             f"cannot be found: {exc.message[:200]}") from None
+    return out
 
 
 def laptop_only(ctx: RunContext) -> str | None:

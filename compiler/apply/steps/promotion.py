@@ -162,8 +162,9 @@ def decide(reg: Registry, model: Model, cand: Candidate) -> Decision:
     return decision
 
 
-def record(reg: Registry, model: Model, cand: Candidate, decision: Decision) -> None:
-    """Log the decision on the candidate's run and version, and move the aliases it allows."""
+def record(reg: Registry, model: Model, cand: Candidate, decision: Decision, move_alias: bool = True) -> None:
+    """Log the decision on the candidate's run and version, and move the aliases it allows (the model's alias
+    only with `move_alias`: a Kubeflow pipeline moves it in a task of its own, compiler.apply.steps.stages)."""
     from mlflow.entities import Metric, RunTag
 
     now = int(datetime.now(UTC).timestamp() * 1000)
@@ -182,7 +183,7 @@ def record(reg: Registry, model: Model, cand: Candidate, decision: Decision) -> 
     if model.alias != CANDIDATE_ALIAS:
         # every candidate is the challenger: canary rollouts (seldon) serve it beside the alias
         reg.client.set_registered_model_alias(reg.name, CANDIDATE_ALIAS, version)
-    if decision.outcome == "promoted":
+    if decision.outcome == "promoted" and move_alias:
         reg.client.set_registered_model_alias(reg.name, model.alias, version)
 
 

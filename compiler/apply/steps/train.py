@@ -40,6 +40,7 @@ from compiler.apply.steps.registry import (
     open_registry,
 )
 from compiler.apply.steps.split import frame_digest, split_rows
+from compiler.apply.steps.triton import served_by_triton
 from compiler.spec.ir import Model
 
 # what specops does around train(): bump when a change to it changes fitted models or their metrics, so that
@@ -222,6 +223,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
         estimator = train(X_train, y_train, dict(tr.params))
     except Exception as exc:
         raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
+    estimator = fw.adopt(estimator, y_train, model.task)
     pred = fw.predict(estimator, X_test, model.decision_threshold)
     metrics = compute_metrics(model.task, y_test, pred)
     probabilities = model.task == "classification" and pred.proba is not None
@@ -257,6 +259,10 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
         if probabilities:
             metadata[METADATA_KEY].update({"output": "probabilities", "classes": [_plain(c) for c in pred.classes]})
         info = fw.log(estimator, X_train.head(5), signature, metadata, probabilities)
+        if served_by_triton(ctx.project, model):
+            from compiler.apply.steps.triton import log_repository
+
+            log_repository(model, estimator.module, X_train, [_plain(c) for c in pred.classes])
     with contextlib.redirect_stderr(io.StringIO()):  # "Successfully registered model ..." chatter
         mv = mlflow.register_model(info.model_uri, model.registry_name, tags=tags)
     return Candidate(int(mv.version), run.info.run_id, metrics, prepared.holdout_digest, len(holdout), tr.target,

@@ -46,8 +46,10 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One dashboard per Deployment whose environment has a Kubernetes namespace (where its metrics live)."""
-    return [Unit(("grafana", name), partial(_dashboard_file, name=name)) for name in sorted(project.deployments)]
+    """One dashboard per Deployment whose environment has a Kubernetes namespace (where its metrics live), but
+    runtime triton's (Triton's own metrics have no request histogram nor status codes: docs/ml-platforms.md)."""
+    return [Unit(("grafana", name), partial(_dashboard_file, name=name)) for name in sorted(project.deployments)
+            if project.deployments[name].runtime in REQUEST_METRICS]
 
 
 def _dashboard_file(project: SpecProject, name: str) -> list[Artifact]:

@@ -10,7 +10,7 @@ named by the ConfigMap `<project>-source` (cronjobs).
 
 Files: one object per file, `k8s/<env>/<object name>.<kind>.yaml`, plus `k8s/<env>/kustomization.yaml`
 listing them and setting the namespace. Apply with `kubectl apply --server-side -k build/k8s/<env>`
-into an existing namespace. Runtimes: `serving` (mlflow), `kserve`, `seldon`; scheduled jobs:
+into an existing namespace. Runtimes: `serving` (mlflow), `kserve`, `seldon`, `triton`; scheduled jobs:
 `cronjobs`; alerts and the metric names they read: `monitoring`; hardening: `pod`; labels: `labels`.
 
 Image digests are unknown at compile time (images are tagged by content, `sha-...`), so every
@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from compiler.emit.base import Artifact, Part, Unit, run_units
-from compiler.emit.kubernetes import cronjobs, kserve, landing, seldon, serving
+from compiler.emit.kubernetes import cronjobs, kserve, landing, seldon, serving, triton
 from compiler.emit.kubernetes.resolved import ResolvedModel, SourceRef
 from compiler.emit.kubernetes.target import Target, served
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
@@ -164,6 +164,8 @@ def _deployment_unit(project: SpecProject, env: str, name: str,
         objs = kserve.objects(served(t, d, kserve.NAME_LIMIT))
     elif d.runtime == "seldon":
         objs = seldon.objects(served(t, d))
+    elif d.runtime == "triton":
+        objs = triton.objects(served(t, d, triton.NAME_LIMIT))
     else:
         objs = serving.objects(served(t, d))
     return [_artifact(t.env, _skip_digest(o), owners, d.loc.file) for o in objs]

@@ -56,11 +56,15 @@ def objects(s: Served) -> list[dict[str, Any]]:
     return out
 
 
-def inference_service(s: Served) -> dict[str, Any]:
+def inference_service(s: Served, model: dict[str, Any] | None = None,
+                      annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """The InferenceService; `model` replaces the predictor's format, runtime and storage (runtime triton), and
+    `annotations` the model reference's."""
     d = s.deployment
     auto = d.autoscaling
     annotations = {"serving.kserve.io/deploymentMode": "Standard",
-                   "serving.kserve.io/autoscalerClass": "hpa" if auto else "none", **s.ref.annotations()}
+                   "serving.kserve.io/autoscalerClass": "hpa" if auto else "none",
+                   **(s.ref.annotations() if annotations is None else annotations)}
     predictor: dict[str, Any] = {}
     if auto is not None:
         predictor.update({"minReplicas": auto.min_replicas, "maxReplicas": auto.max_replicas,
@@ -75,9 +79,7 @@ def inference_service(s: Served) -> dict[str, Any]:
         "securityContext": pod_security_context(),
         "volumes": [tmp_volume()],
         "model": {
-            "modelFormat": {"name": "mlflow"},
-            "protocolVersion": "v2",
-            "storageUri": s.ref.storage_uri,
+            **(model or {"modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": s.ref.storage_uri}),
             "env": env_list({"HOME": "/tmp"}),
             "resources": requirements(dict(d.requests), dict(d.limits)),
             "securityContext": container_security_context(),

@@ -26,6 +26,7 @@ class ResolvedModel:
 
     version: int
     storage_uri: str
+    triton_uri: str | None = None  # the version's Triton model repository (runtime triton), once exported
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from what it leaves standing; then every rule of RULES.
 from __future__ import annotations
 
 from compiler.front.rules import confinement as c
+from compiler.front.rules import frameworks as f
 from compiler.front.rules import graph_rules as g
 from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
@@ -22,5 +23,5 @@ RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_runtime_fit,
     c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
-    s.check_landed_sources,
+    s.check_landed_sources, f.check_frameworks,
 )

@@ -39,7 +39,8 @@ Classifiers: a model that specops logged with probabilities (its MLmodel metadat
 `probabilities` has one probability per class, in the order of `classes`. A binary classifier's label is
 the second class when its probability is at least the decision threshold t (the Model's
 decision_threshold), else the first; without t, and with more classes, it is the most probable class.
-Any other model's answer is MLflow's, unchanged.
+The flavours' own shapes of probabilities are read too (probability_row): PyTorch's records and a binary
+XGBoost/LightGBM Booster's one probability per row. Any other model's answer is MLflow's, unchanged.
 
 The process writes nothing but what MLflow downloads into the temporary folder (TMPDIR), so it
 runs with a read-only root filesystem and a writable /tmp. SIGTERM stops it cleanly.
@@ -262,6 +263,8 @@ def with_labels(response: str, classes: list[Any], threshold: float | None) -> s
     """MLflow's answer of probabilities, as labels in `predictions` with the probabilities beside them."""
     data = json.loads(response)
     rows = data.get("predictions") if isinstance(data, dict) else None
+    if isinstance(rows, list):
+        rows = [probability_row(r, len(classes)) for r in rows]
     if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(classes) for r in rows):
         return response  # not the shape a probabilities model gives: pass MLflow's answer on
     labels = []
@@ -271,6 +274,18 @@ def with_labels(response: str, classes: list[Any], threshold: float | None) -> s
         else:
             labels.append(classes[max(range(len(row)), key=row.__getitem__)])
     return json.dumps({"predictions": labels, "probabilities": rows, "classes": classes})
+
+
+def probability_row(row: Any, n_classes: int) -> Any:
+    """One row of class probabilities as a list, from the shapes MLflow flavours answer with: a list already;
+    a record {"0": p0, "1": p1, ...} (a DataFrame's, e.g. PyTorch's); one float, the second class's
+    probability, for two classes (an XGBoost or LightGBM Booster's; an integer is a label, not a probability).
+    Anything else is returned as it is."""
+    if isinstance(row, dict) and sorted(map(str, row)) == sorted(str(i) for i in range(n_classes)):
+        return [row[k] for k in sorted(row, key=lambda k: int(k))]
+    if isinstance(row, float) and n_classes == 2:
+        return [1.0 - float(row), float(row)]
+    return row
 
 
 def make_handler(scorer: Scorer, metrics: Metrics, max_body: int) -> type[BaseHTTPRequestHandler]:

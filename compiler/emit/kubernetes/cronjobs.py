@@ -195,8 +195,9 @@ def fetch_container(t: Target) -> dict[str, Any]:
     return fetch
 
 
-def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: str) -> dict[str, Any]:
-    image, args, env = _command(t, component, res)
+def job_volumes(t: Target, component: str, env: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mounts and volumes of a job's container: the fetched spec repository, and the keys of the one Secret the
+    component uses (their variables added to `env`); plus the fetch's own key, for its init container."""
     mounts: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "mountPath": SOURCE_DIR}]
     volumes: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "emptyDir": {}}]
     keys = cluster_secrets(t.project, t.env, component)
@@ -207,6 +208,12 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
     fetch_keys = cluster_secrets(t.project, t.env, "fetch")
     if fetch_keys:
         volumes.append(secret_volume(t, FETCH_SECRET_VOLUME, fetch_keys))
+    return mounts, volumes
+
+
+def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: str) -> dict[str, Any]:
+    image, args, env = _command(t, component, res)
+    mounts, volumes = job_volumes(t, component, env)
     job = container(component, image, _resources(component, res), args=args, env=env, mounts=mounts,
                     workingDir=source_workdir(t))
     sel = selector(ident)

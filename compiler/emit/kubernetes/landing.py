@@ -25,24 +25,11 @@ from typing import Any
 from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import network
-from compiler.emit.kubernetes.cronjobs import (
-    FETCH_SECRET_VOLUME,
-    NAME_LIMIT,
-    SECRETS_DIR,
-    SECRETS_VOLUME,
-    SOURCE_DIR,
-    SOURCE_VOLUME,
-    fetch_container,
-    secret_env,
-    secret_name,
-    secret_volume,
-    source_workdir,
-)
+from compiler.emit.kubernetes.cronjobs import NAME_LIMIT, fetch_container, job_volumes, secret_name, source_workdir
 from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
-from compiler.emit.secrets import cluster_secrets
 from compiler.spec.ir import Dataset
 from compiler.spec.landing import CONNECT_FIELDS, broker_ports, connector_lands, cron_landed
 
@@ -84,16 +71,7 @@ def _cron_job(t: Target, ds: Dataset, ident: Identity, name: str, image: str) ->
     assert ds.source is not None and ds.source.kafka is not None
     k = ds.source.kafka
     env: dict[str, str] = {}
-    mounts: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "mountPath": SOURCE_DIR}]
-    volumes: list[dict[str, Any]] = [{"name": SOURCE_VOLUME, "emptyDir": {}}]
-    keys = cluster_secrets(t.project, t.env, "land")  # the warehouse's and this environment's kafka credentials
-    if keys:
-        env.update(secret_env(keys))
-        mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
-        volumes.append(secret_volume(t, SECRETS_VOLUME, keys))
-    fetch_keys = cluster_secrets(t.project, t.env, "fetch")
-    if fetch_keys:
-        volumes.append(secret_volume(t, FETCH_SECRET_VOLUME, fetch_keys))
+    mounts, volumes = job_volumes(t, "land", env)  # the warehouse's and the kafka credentials it uses
     args = ["specops", "land", ds.name, "--env", t.env.name]
     job = container(COMPONENT_NAME, image, requirements({}, {}), args=args, env=env, mounts=mounts,
                     workingDir=source_workdir(t))

@@ -33,9 +33,10 @@ def tool_python(venv: str, env_var: str) -> Path:
 
 
 def thirdparty(*parts: str) -> Path:
-    """A file or folder of the shared third-party data, or skip the test."""
+    """A file or folder of the third-party data (the repository's copy in tests/thirdparty, else SPECOPS_THIRDPARTY),
+    or skip the test."""
     override = os.environ.get("SPECOPS_THIRDPARTY")
-    bases = [Path(override)] if override else [p / "shared" / "thirdparty" for p in REPO_ROOT.parents]
+    bases = [REPO_ROOT / "tests" / "thirdparty", *([Path(override)] if override else [])]
     for base in bases:
         if (base / Path(*parts)).exists():
             return base / Path(*parts)

@@ -14,6 +14,7 @@ SPECOPS_CRDS_DIR, or `crd_folder`, at a folder of CRD YAML files, e.g. the ones 
 from __future__ import annotations
 
 import copy
+import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,14 @@ class Finding:
 
 
 def load_crds(folder: Path) -> dict[Key, dict[str, Any]]:
-    """(apiVersion, kind) -> the strict JSON Schema of that version, from every CRD in the folder's YAML files."""
+    """(apiVersion, kind) -> the strict JSON Schema of that version, from every CRD in the folder's YAML files
+    (`*.yaml`, `*.yml`, and gzipped `*.yaml.gz`)."""
     schemas: dict[Key, dict[str, Any]] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER):
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml"), *folder.glob("*.yaml.gz")]):
+        data = path.read_bytes()
+        if path.suffix == ".gz":  # large CRDs (KServe's) are often kept compressed
+            data = gzip.decompress(data)
+        for doc in yaml.load_all(data.decode("utf-8"), Loader=_LOADER):
             for crd in _crds(doc):
                 spec = crd["spec"]
                 for version in spec.get("versions", []):

@@ -78,7 +78,7 @@ def builds(project: SpecProject) -> list[Build]:
             if retrain or drift:
                 add(train_image(project, model), posixpath.join(out, "docker", model.name),
                     "Dockerfile.train", True, model.address, env.name)
-        for ds in cron_landed(project.datasets.values(), env):
+        for ds in cron_landed(project.kafka_datasets(), env):
             add(land_image(project), posixpath.join(out, "docker", "land"), "Dockerfile", True, ds.address, env.name)
         scheduled = sorted(t.address for t in project.transforms.values() if t.schedule)
         if scheduled and placement.in_cluster(env, "transform"):

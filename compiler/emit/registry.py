@@ -39,7 +39,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("gx", _one("gx", gx.units, gx.COST), reads_digests=False),
     Backend("kubeflow", _one("kubeflow", kubeflow.units, kubeflow.COST), reads_digests=True),
     Backend("kubernetes", kubernetes.parts, reads_digests=True),
-    Backend("lineage", _one("lineage", lineage.units, lineage.COST), reads_digests=False),
+    Backend("lineage", lineage.parts, reads_digests=False),
     Backend("readme", _one("readme", readme.units, readme.COST), reads_digests=True),
 )
 BY_NAME = {b.name: b for b in BACKENDS}

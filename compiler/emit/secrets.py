@@ -58,7 +58,7 @@ def components(project: SpecProject, env: Environment) -> set[str]:
             found.add("drift")
     if any(t.schedule for t in project.transforms.values()) and placement.in_cluster(env, "transform"):
         found.add("transform")
-    if cron_landed(project.datasets.values(), env):
+    if cron_landed(project.kafka_datasets(), env):
         found.add("land")
     if found & {"retrain", "drift", "transform", "land"}:
         found.add("fetch")
@@ -97,8 +97,8 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
         out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
                           ("apply", "train"), training))
     # kafka credentials: read by apply (and `specops land`) and by the landing CronJobs of the sources they name
-    landed_here = {ds.name for ds in cron_landed(project.datasets.values(), env)}
-    for ds in sorted(project.datasets.values(), key=lambda d: d.name):
+    landed_here = {ds.name for ds in cron_landed(project.kafka_datasets(), env)}
+    for ds in project.kafka_datasets():
         kafka = ds.source.kafka if ds.source is not None else None
         if kafka is None:
             continue

@@ -90,6 +90,10 @@ class SpecProject:
         """Datasets with a source (table, file or external), in name order."""
         return list(self._external)
 
+    def kafka_datasets(self) -> list[Dataset]:
+        """Datasets with a kafka source, in name order."""
+        return [ds for ds in self._external if ds.source is not None and ds.source.kafka is not None]
+
     @functools.cached_property
     def _deployments_of(self) -> dict[str, list[Deployment]]:
         return _grouped(self.deployments, "model")

@@ -74,6 +74,8 @@ class Facts:
             return self._list(p.deployments_of(key[1]))
         if tag == "external":
             return self._list(p.external_datasets())
+        if tag == "kafka":
+            return self._list(p.kafka_datasets())
         if tag == "default_environment":
             return repr(p.default_environment)
         if tag == "input_files":
@@ -181,6 +183,10 @@ class ProjectView:
         self._read("external")
         return self._p.external_datasets()
 
+    def kafka_datasets(self) -> list[Any]:
+        self._read("kafka")
+        return self._p.kafka_datasets()
+
     @property
     def default_environment(self) -> str | None:
         self._read("default_environment")
@@ -192,11 +198,23 @@ class ProjectView:
         return self._p.input_files
 
     @property
-    def lineage(self) -> Any:
-        """The column lineage of the SQL: it follows the transforms and the columns of every dataset they
-        read (through any number of hops), so it is recorded as a read of every resource."""
-        self._read("all")
-        return self._p.lineage
+    def lineage(self) -> _LineageView:
+        """The column lineage of the SQL: only each transform's analysis (`lineage.sql.get(name)`) is offered."""
+        return _LineageView(self)
+
+    def sql_analysis(self, name: str) -> Any:
+        """A transform's SQL analysis, recorded as reads of what it is made from: the transform, its inputs'
+        columns, and the dialect (the Project's default environment and the environments' warehouses)."""
+        p = self._p
+        t = p.transforms.get(name)
+        self._read("res", f"transform.{name}")
+        for dataset in t.inputs if t is not None else ():
+            self._read("res", f"dataset.{dataset}")
+        self._read("res", p.project.address)
+        self._read("names", "environment")
+        for env in p.environments.values():
+            self._read("res", env.address)
+        return p.lineage.sql.get(name)
 
     @property
     def warehouse_types(self) -> tuple[str, ...]:
@@ -209,6 +227,25 @@ class ProjectView:
 
     def __getattr__(self, name: str) -> Any:
         raise UntrackedRead(f"backend units may not read SpecProject.{name} (compiler.speed.tracking)")
+
+
+class _LineageView:
+    """`project.lineage` seen through a ProjectView: `sql.get(name)` only."""
+
+    def __init__(self, view: ProjectView):
+        self.sql = _SqlAnalyses(view)
+
+    def __getattr__(self, name: str) -> Any:
+        raise UntrackedRead(f"backend units may not read SpecProject.lineage.{name} (compiler.speed.tracking)")
+
+
+class _SqlAnalyses:
+    def __init__(self, view: ProjectView):
+        self._view = view
+
+    def get(self, name: str, default: Any = None) -> Any:
+        found = self._view.sql_analysis(name)
+        return default if found is None else found
 
 
 class _Group(Mapping[str, Any]):

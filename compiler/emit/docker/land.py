@@ -19,11 +19,11 @@ COMMAND = ["specops", "--help"]  # the CronJob sets the args: specops land <data
 
 def used(project: SpecProject) -> bool:
     """Whether some environment runs a landing CronJob (compiler.emit.kubernetes.landing.scheduled)."""
-    return cron_landed_anywhere(project.datasets.values(), project.environments.values())
+    return cron_landed_anywhere(project.kafka_datasets(), project.environments.values())
 
 
 def owners(project: SpecProject) -> tuple[str, ...]:
     """The kafka datasets (whose CronJobs run the image), the Project (python_version, the specops source) and the
     Environments (their warehouse types choose the drivers)."""
-    kafka = sorted(ds.address for ds in project.datasets.values() if ds.source is not None and ds.source.kafka)
+    kafka = [ds.address for ds in project.kafka_datasets()]
     return (*kafka, project.project.address, *sorted(e.address for e in project.environments.values()))

@@ -40,13 +40,12 @@ STRIMZI_CLUSTER = "strimzi.io/cluster"
 
 
 def kafka_datasets(t: Target) -> list[Dataset]:
-    return [ds for ds in sorted(t.project.datasets.values(), key=lambda d: d.name)
-            if ds.source is not None and ds.source.kafka is not None]
+    return t.project.kafka_datasets()
 
 
 def scheduled(t: Target) -> Iterator[tuple[Dataset, str]]:
     """(dataset, CronJob name) of every kafka source landed by specops' CronJob in this environment."""
-    for ds in cron_landed(t.project.datasets.values(), t.env):
+    for ds in cron_landed(t.project.kafka_datasets(), t.env):
         yield ds, fit_name(f"{ds.k8s_name}-land", NAME_LIMIT)
 
 

@@ -14,27 +14,60 @@ from __future__ import annotations
 import json
 from functools import partial
 
-from compiler.emit.base import Artifact, Unit, run_units
-from compiler.emit.lineage.jobs import environment_jobs, job_event
+from compiler.emit.base import Artifact, Part, Unit
+from compiler.emit.lineage.jobs import job_event, land_job, load_job, quality_job, training_job, transform_job
 from compiler.spec.project import SpecProject
 
 PREFIX = "lineage"
 COST = 0.3  # relative cost at 10,000 specs (compiler.emit.registry)
+_LINE = "#"  # a unit's artifact is one line of its environment's file: `lineage/<env>.jsonl#<job name>`
 
 
 def emit(project: SpecProject) -> list[Artifact]:
-    return run_units(project, units(project))
+    return [art for part in parts(project) for art in part.run(project)]
+
+
+def parts(project: SpecProject, environment: str | None = None) -> list[Part]:
+    """One part per environment (every environment's, whichever a plan is for: the files do not depend on it);
+    a unit per job, so an edit re-makes only the lines of the jobs it touches."""
+    share = COST / max(1, len(project.environments))
+    return [Part(PREFIX, partial(environment_units, env_name=env), share, finish=partial(_finish, env_name=env))
+            for env in sorted(project.environments)]
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One file per environment."""
-    return [Unit(("lineage", env), partial(_environment_file, env_name=env)) for env in sorted(project.environments)]
+    return [u for env in sorted(project.environments) for u in environment_units(project, env)]
 
 
-def _environment_file(project: SpecProject, env_name: str) -> list[Artifact]:
+def environment_units(project: SpecProject, env_name: str) -> list[Unit]:
+    """One unit per job of the environment (compiler.emit.lineage.jobs)."""
+    jobs = [("load", ds.name) for ds in project.external_datasets() if ds.source is not None and
+            ds.source.type == "file"]
+    jobs += [("land", ds.name) for ds in project.external_datasets() if ds.source is not None and ds.source.landed]
+    jobs += [("transform", n) for n in project.transforms]
+    jobs += [("quality", n) for n in project.rules]
+    jobs += [("training", n) for n in project.models]
+    return [Unit(("lineage", env_name, kind, name), partial(_job_line, env_name=env_name, kind=kind, name=name))
+            for kind, name in jobs]
+
+
+def _job_line(project: SpecProject, env_name: str, kind: str, name: str) -> list[Artifact]:
     env = project.environments[env_name]
-    text = "".join(json.dumps(job_event(job), ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for job in environment_jobs(project, env))
+    if kind in ("load", "land"):
+        ds = project.datasets[name]
+        job = load_job(project, env, ds) if kind == "load" else land_job(project, env, ds)
+    else:
+        job = {"transform": transform_job, "quality": quality_job, "training": training_job}[kind](project, env, name)
+    line = json.dumps(job_event(job), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return [Artifact(f"{PREFIX}/{env_name}.jsonl{_LINE}{job.name}", line.encode("utf-8"), (job.address,))]
+
+
+def _finish(project: SpecProject, made: list[Artifact], env_name: str) -> list[Artifact]:
+    """The environment's file: its jobs' lines by job name."""
+    path = f"{PREFIX}/{env_name}.jsonl"
+    lines = sorted((a.path.split(_LINE, 1)[1], a.content) for a in made if a.path.startswith(path + _LINE))
+    rest = [a for a in made if not a.path.startswith(path + _LINE)]
+    env = project.environments[env_name]
     # every resource's specs shape the file; its environment comes first (what a plan names)
     owners = (env.address, *(r.address for r in project.resources() if r.address != env.address))
-    return [Artifact(f"{PREFIX}/{env.name}.jsonl", text.encode("utf-8"), owners)]
+    return [*rest, Artifact(path, b"".join(content for _, content in lines), owners)]

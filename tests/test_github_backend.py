@@ -528,18 +528,23 @@ def test_trigger_paths_of_a_root_spec_folder(churn: SpecProject) -> None:
 
 def test_secret_env_rechecks_names(churn: SpecProject) -> None:
     prod = churn.environments["prod"]
+
+    def with_prod(env: Environment) -> SpecProject:  # the project's table is made from its own environments
+        return dataclasses.replace(churn, environments={**churn.environments, "prod": env})
+
     assert secret_env(churn, prod, "apply") == {
         "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}",
         "WAREHOUSE_PASSWORD": "${{ secrets.WAREHOUSE_PASSWORD }}",
         "KUBECONFIG": "${{ runner.temp }}/kubeconfig"}
     bad = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "X }} ${{ github.token"),)))
     with pytest.raises(ValueError, match="environment variable"):
-        secret_env(churn, bad, "apply")
+        secret_env(with_prod(bad), bad, "apply")
     bigquery = dataclasses.replace(prod, warehouse=Warehouse("bigquery", (("keyfile_env", "GCP_KEY"),)), state=None,
                                    context=None)
-    assert secret_env(churn, bigquery, "train") == {"GCP_KEY": "${{ secrets.GCP_KEY }}",
-                                                    "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}"}
-    assert secret_env(churn, Environment(meta=prod.meta, loc=prod.loc), "apply") == {}
+    assert secret_env(with_prod(bigquery), bigquery, "train") == {
+        "GCP_KEY": "${{ secrets.GCP_KEY }}", "MLFLOW_TRACKING_TOKEN": "${{ secrets.MLFLOW_TRACKING_TOKEN }}"}
+    bare = Environment(meta=prod.meta, loc=prod.loc)
+    assert secret_env(with_prod(bare), bare, "apply") == {}
 
 
 def test_annotate_adds_the_version_comment() -> None:

@@ -1,5 +1,5 @@
 """`specops secrets ENV`: every secret an environment needs, as GitHub Actions secrets and as keys of its
-Kubernetes Secret (compiler.emit.secrets, the table the compiled README shows)."""
+Kubernetes Secret (compiler.spec.secrets, the table the compiled README shows)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def secrets(env: str, path: Path, fmt: str) -> None:
     """List every secret environment ENV needs: which workflow jobs read it (GitHub Actions secrets) and which
     pods mount it (keys of the Kubernetes Secret <project>-secrets): ENV [PATH]."""
     from compiler.emit.readme import secrets_table
-    from compiler.emit.secrets import environment_secrets, secret_object
     from compiler.spec.diagnostics import did_you_mean
+    from compiler.spec.secrets import environment_secrets, secret_object
 
     project = load_project(path, to_stderr=True)
     if env not in project.environments:

@@ -8,7 +8,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
@@ -89,6 +89,16 @@ class SpecProject:
     def external_datasets(self) -> list[Dataset]:
         """Datasets with a source (table, file or external), in name order."""
         return list(self._external)
+
+    @functools.cached_property
+    def _secrets(self) -> dict[str, tuple[Any, ...]]:
+        from compiler.spec.secrets import environment_secrets  # the table reads the project: made once
+
+        return {name: tuple(environment_secrets(self, env)) for name, env in self.environments.items()}
+
+    def secrets_of(self, environment: str) -> tuple[Any, ...]:
+        """Every secret the environment needs (compiler.spec.secrets.Secret), by name."""
+        return self._secrets[environment]
 
     def kafka_datasets(self) -> list[Dataset]:
         """Datasets with a kafka source, in name order."""

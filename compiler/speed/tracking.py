@@ -76,6 +76,8 @@ class Facts:
             return self._list(p.external_datasets())
         if tag == "kafka":
             return self._list(p.kafka_datasets())
+        if tag == "secrets":
+            return _digest([repr(s) for s in p.secrets_of(key[1])])
         if tag == "default_environment":
             return repr(p.default_environment)
         if tag == "input_files":
@@ -186,6 +188,11 @@ class ProjectView:
     def kafka_datasets(self) -> list[Any]:
         self._read("kafka")
         return self._p.kafka_datasets()
+
+    def secrets_of(self, environment: str) -> tuple[Any, ...]:
+        """The environment's secrets table, recorded as what it is (not as every read that made it)."""
+        self._read("secrets", environment)
+        return self._p.secrets_of(environment)
 
     @property
     def default_environment(self) -> str | None:

@@ -13,7 +13,7 @@ specops is installed from the Project's `specops` source (a version, a git commi
 repository; default the version that compiled the specs). A spec repository in a folder of a larger git
 repository (Project repository.path) gets its workflows in the git root's workflows_dir, named
 `specops-<project>-*.yml`, running in that folder (defaults.run.working-directory) and triggered by
-changes under it. Secrets come from compiler.emit.secrets; a BigQuery key is written to a file at run
+changes under it. Secrets come from compiler.spec.secrets; a BigQuery key is written to a file at run
 time (dbt reads a path). An environment whose state lives in a remote backend (state.type: postgres)
 reads and writes it there; only environments with local state carry it in the Actions cache.
 
@@ -38,12 +38,12 @@ from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.github import images as image_job
 from compiler.emit.github.pins import annotate, uses
 from compiler.emit.render import GENERATED, dump_yaml
-from compiler.emit.secrets import KUBE_CONFIG, environment_secrets
 from compiler.paths import workflow_prefix
 from compiler.spec.images import specops_requirement
 from compiler.spec.ir import Environment, Model
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner
+from compiler.spec.secrets import KUBE_CONFIG
 
 PR_FILE = "pr.yml"  # after the workflow prefix: specops-pr.yml, or specops-<project>-pr.yml in a monorepo
 APPLY_FILE = "apply.yml"
@@ -366,9 +366,9 @@ def _kubeconfig(env: Environment) -> list[dict[str, Any]]:
 
 
 def secret_env(project: SpecProject, env: Environment, job: str) -> dict[str, str]:
-    """Secrets for apply and train (compiler.emit.secrets): warehouse, MLflow token, state backend; kubeconfig."""
+    """Secrets for apply and train (compiler.spec.secrets): warehouse, MLflow token, state backend; kubeconfig."""
     out: dict[str, str] = {}
-    for secret in environment_secrets(project, env):
+    for secret in project.secrets_of(env.name):
         if job not in secret.workflows or secret.name == KUBE_CONFIG:
             continue
         if not _ENV_VAR.match(secret.name):

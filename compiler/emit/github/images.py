@@ -20,9 +20,9 @@ from typing import Any
 
 from compiler.emit.github.pins import uses
 from compiler.emit.images import builds, environments_needing_images
-from compiler.emit.secrets import REGISTRY_PASSWORD, REGISTRY_USERNAME
 from compiler.spec.images import specops_requirement
 from compiler.spec.project import SpecProject
+from compiler.spec.secrets import REGISTRY_PASSWORD, REGISTRY_USERNAME
 
 __all__ = ["JOB_ID", "environments_needing_images", "job", "owners"]
 

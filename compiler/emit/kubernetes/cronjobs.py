@@ -21,7 +21,7 @@ writes `known-after-apply` there. A private repository is fetched with the token
 `repository.token_env` of the Secret `<project>-secrets`.
 Schedules are read in UTC (timeZone Etc/UTC), runs never overlap (concurrencyPolicy Forbid), a run
 that cannot start within 5 minutes is skipped, a failed pod is retried once, and a run has a deadline.
-Images run `args` through their entrypoint. Secrets (compiler.emit.secrets) are mounted as files under
+Images run `args` through their entrypoint. Secrets (compiler.spec.secrets) are mounted as files under
 SPECOPS_SECRETS_DIR, only the keys the job uses (never as env values: checkov CKV_K8S_35); the image's
 entrypoint exports them (a key file as its path).
 One NetworkPolicy `<project>-jobs` denies all ingress to the job pods and allows DNS, HTTPS (the git host,
@@ -41,11 +41,11 @@ from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resolved import KNOWN_AFTER_APPLY
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
-from compiler.emit.secrets import Secret, cluster_secrets, secret_object
 from compiler.spec import placement
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
 from compiler.spec.runners import retrain_runner
+from compiler.spec.secrets import Secret, cluster_secrets, secret_object
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"

@@ -6,7 +6,7 @@
   spec repository at the applied revision and runs in it, on the same schedule rules (UTC, no overlap: a landing
   run never races another, a deadline). Credentials arrive as files under SPECOPS_SECRETS_DIR (the image's
   entrypoint exports them): the keys of `<project>-secrets` it uses, the warehouse's and the Kafka
-  `security.*_env` ones (compiler.emit.secrets).
+  `security.*_env` ones (compiler.spec.secrets).
 - `<dataset>-sink` (kafka.strimzi.io/v1beta2 KafkaConnector) when the source has `connect`, in every environment
   with a namespace and a postgres warehouse: Confluent's JDBC sink into the landing table, records read with
   the JsonConverter (schemas enabled: the producer sends the schema with each record), Kafka metadata columns

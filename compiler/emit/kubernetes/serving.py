@@ -20,8 +20,8 @@ from compiler.emit.kubernetes.labels import selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
-from compiler.emit.secrets import TOKEN_VARIABLE, cluster_secrets
 from compiler.emit.serving_metrics import request_series
+from compiler.spec.secrets import TOKEN_VARIABLE, cluster_secrets
 
 PORT_NAME = "http"
 

@@ -1,7 +1,7 @@
 """The readme backend: `README.md` of the compile output, for whoever runs the platform: per environment where
 its data, models and state live, what runs only where the repository is (the laptop-only rule), and every
 secret it needs (GitHub Actions secrets, keys of the Kubernetes Secret); the images and where specops comes
-from. The same tables are `specops secrets ENV` (compiler.emit.secrets).
+from. The same tables are `specops secrets ENV` (compiler.spec.secrets).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from compiler.emit import images
 from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.images import builds
-from compiler.emit.secrets import Secret, components, environment_secrets, registry_secrets, secret_object
 from compiler.spec import placement
 from compiler.spec.images import specops_requirement
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+from compiler.spec.secrets import Secret, components, registry_secrets, secret_object
 
 PATH = "README.md"
 COST = 0.01  # relative cost at 10,000 specs (compiler.emit.registry)
@@ -35,7 +35,7 @@ def _cell(text: str) -> str:
 
 
 def secrets_table(project: SpecProject, env: Environment) -> list[str]:
-    found = environment_secrets(project, env)
+    found = list(project.secrets_of(env.name))
     if not found:
         return ["No secrets."]
     rows = ["| secret | what for | GitHub Actions secret, read by | Kubernetes Secret key, mounted by |",

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from compiler.spec import placement
 from compiler.spec.ir import Environment
 from compiler.spec.landing import cron_landed
-from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner
+
+# `project` below is a compiler.spec.project.SpecProject (or a view of one); not imported: the project makes its
+# tables from this module (SpecProject.secrets_of)
+SpecProject = Any
 
 TOKEN_VARIABLE = "MLFLOW_TRACKING_TOKEN"  # what the MLflow client sends as a bearer token
 KUBE_CONFIG = "KUBE_CONFIG"
@@ -133,8 +137,8 @@ def _drift_retrains(project: SpecProject, env: Environment) -> bool:
 
 
 def cluster_secrets(project: SpecProject, env: Environment, component: str) -> list[Secret]:
-    """The keys a component's pods mount."""
-    return [s for s in environment_secrets(project, env) if component in s.cluster]
+    """The keys a component's pods mount (from the project's table, made once per environment)."""
+    return [s for s in project.secrets_of(env.name) if component in s.cluster]
 
 
 def registry_secrets(registry: str) -> list[Secret]:

@@ -20,24 +20,37 @@ import pytest
 from dbt_support import DBT
 from integrations import EXAMPLE_NAMES, EXAMPLES, REPO_ROOT, compiled_copy, dbt_parse, tool_python
 
-from compiler.emit.airflow import dbt_node, emit, pipeline_dag_id, retrain_dag_id
+from compiler.emit.airflow import dbt_node, emit, pipeline_dag_id, retrain_dag_id, schedule_dag_id
 from compiler.front.check import require_project
 from compiler.output.tools import script
 from compiler.spec.project import SpecProject
-from compiler.spec.runners import retrain_runner, training_environments
+from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
 SPECOPS = REPO_ROOT / ".venv" / "bin" / "specops"
 
 
 def expected_dags(project: SpecProject) -> dict[str, str | None]:
-    """dag_id -> schedule: a pipeline per environment, a retraining DAG per airflow-run model and environment."""
+    """dag_id -> schedule: a pipeline per environment, a retraining DAG per airflow-run model and environment, a
+    DAG per environment and schedule of the airflow-run transforms."""
     dags: dict[str, str | None] = {pipeline_dag_id(project, env): None for env in project.environments}
     for model in project.models.values():
         if retrain_runner(model, project.deployments_of(model.name), project.environments) == "airflow":
             for env in training_environments(model, project.deployments_of(model.name), project.environments,
                                              project.default_environment):
                 dags[retrain_dag_id(project, env, model.name)] = model.training.schedule
+    for env in project.environments:
+        for schedule in scheduled_outputs(project):
+            dags[schedule_dag_id(project, env, schedule)] = schedule
     return dags
+
+
+def scheduled_outputs(project: SpecProject) -> dict[str, set[str]]:
+    """The schedule of every airflow-run transform -> the outputs built on it."""
+    found: dict[str, set[str]] = {}
+    for t in project.transforms.values():
+        if transform_runner(t) == "airflow":
+            found.setdefault(" ".join(t.schedule.split()), set()).add(t.output)
+    return found
 
 
 def airflow_env(home: Path, dags: Path) -> dict[str, str]:
@@ -115,6 +128,9 @@ def test_dagbag_loads_and_matches_the_spec_graph(example: str, airflow_python: P
         expected = {f"train_{m.name}" for m in models} | {
             f"rollout_{d.name}" for m in models for d in project.deployments_of(m.name) if d.environment == env.name}
         assert {t for t in tasks if not t.startswith("dbt.")} == expected, dag_id
+        if dag["schedule"] and "__schedule_" in dag_id:  # a schedule's transforms: exactly their outputs' dbt builds
+            assert {t for t in tasks if t.startswith("dbt.")} == {
+                dbt_task(project, o) for o in scheduled_outputs(project)[dag["schedule"]]}, dag_id
 
 
 def dbt_task(project: SpecProject, dataset: str) -> str | None:

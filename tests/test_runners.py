@@ -84,3 +84,64 @@ def test_an_unknown_runner_is_a_schema_error(edit: RepoEditor, validate_cli: Cal
     set_runner(edit, "prefect")
     result = validate_cli(edit.root)
     assert result.exit_code != 0 and f"{MODEL}:{edit.line_of(MODEL, 'runner:')}:" in result.output
+
+
+# --------------------------------------------------------------------------- scheduled transforms (spec.runner)
+
+ACTIVITY = "specs/transforms/customer_activity.yaml"
+FEATURES = "specs/transforms/customer_features.yaml"
+
+
+def transform_jobs(root: Path) -> tuple[list[str], dict[str, str]]:
+    """The transforms' CronJobs, and the Airflow schedule DAGs (path -> text)."""
+    project, diags = checked(root)
+    assert project is not None, diags
+    arts = emit_all(project)
+    cronjobs = sorted(a.key for a in arts if a.key.endswith("-dbt.cronjob.yaml"))
+    dags = {a.key: a.content.decode() for a in arts if a.key.startswith("airflow/") and "__schedule_" in a.key}
+    return cronjobs, dags
+
+
+def test_a_scheduled_transform_runs_as_a_cronjob_by_default(edit: RepoEditor) -> None:
+    cronjobs, dags = transform_jobs(edit.root)
+    assert cronjobs == ["k8s/prod/build-customer-activity-dbt.cronjob.yaml",
+                        "k8s/prod/build-customer-features-dbt.cronjob.yaml"]
+    assert dags == {}
+
+
+def test_runner_airflow_moves_a_transform_to_its_schedules_dag_in_every_environment(edit: RepoEditor) -> None:
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "*/15 * * * MON-FRI"\n  runner: airflow\n')
+    cronjobs, dags = transform_jobs(edit.root)
+    assert cronjobs == ["k8s/prod/build-customer-features-dbt.cronjob.yaml"]  # emitted once: not also a CronJob
+    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_XS15_X_X_X_mon-fri.py"
+                            for env in ("dev", "prod")]
+    for text in dags.values():
+        assert "schedule='*/15 * * * mon-fri'" in text and "select=['customer_activity']" in text
+
+
+def test_transforms_on_one_schedule_share_a_dag_and_need_no_dbt_image(edit: RepoEditor) -> None:
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "0  2 * * *"\n  runner: airflow\n')
+    edit.replace(FEATURES, '  schedule: "0 2 * * *"', '  schedule: "0 2 * * *"\n  runner: airflow')
+    cronjobs, dags = transform_jobs(edit.root)
+    assert cronjobs == []
+    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_0_2_X_X_X.py"
+                            for env in ("dev", "prod")]
+    assert all("select=['customer_activity', 'customer_features']" in text for text in dags.values())
+    project, _ = checked(edit.root)
+    from compiler.emit.images import builds
+    assert not [b for b in builds(project) if b.image.split("/")[-1].startswith("churn-analytics-dbt:")]
+
+
+def test_a_transform_runner_without_a_schedule_is_a_warning(edit: RepoEditor, validate_cli: Callable) -> None:
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  runner: airflow\n')
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(ACTIVITY, "runner:")
+    assert f"{ACTIVITY}:{line}:" in result.output
+    assert "warning: transform.build_customer_activity: runner 'airflow' has no effect" in result.output
+
+
+def test_an_unknown_transform_runner_is_a_schema_error(edit: RepoEditor, validate_cli: Callable) -> None:
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "15 * * * *"\n  runner: github\n')
+    result = validate_cli(edit.root)
+    assert result.exit_code != 0 and f"{ACTIVITY}:{edit.line_of(ACTIVITY, 'runner:')}:" in result.output

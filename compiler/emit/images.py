@@ -14,6 +14,7 @@ from compiler.spec import placement
 from compiler.spec.ir import Model
 from compiler.spec.landing import cron_landed
 from compiler.spec.project import SpecProject
+from compiler.spec.runners import transform_runner
 
 DEFAULT_REGISTRY = "registry.local"
 
@@ -80,7 +81,7 @@ def builds(project: SpecProject) -> list[Build]:
                     "Dockerfile.train", True, model.address, env.name)
         for ds in cron_landed(project.kafka_datasets(), env):
             add(land_image(project), posixpath.join(out, "docker", "land"), "Dockerfile", True, ds.address, env.name)
-        scheduled = sorted(t.address for t in project.transforms.values() if t.schedule)
+        scheduled = sorted(t.address for t in project.transforms.values() if transform_runner(t) == "kubernetes")
         if scheduled and placement.in_cluster(env, "transform"):
             for address in scheduled:
                 add(dbt_image(project), posixpath.join(out, "docker", "dbt"), "Dockerfile", True, address,

@@ -321,6 +321,7 @@ class Builder:
                 tuple([unique_key] if isinstance(unique_key, str) else unique_key), inc["updated_at"]
             ) if inc else None,
             schedule=spec.get("schedule"),
+            runner=spec.get("runner"),
         )
 
     def _model(self, doc: Document) -> Model:

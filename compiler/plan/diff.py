@@ -121,7 +121,7 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
             return "non-breaking", True
         if path.startswith("spec.output"):
             return "breaking", True
-        if path.startswith("spec.schedule"):
+        if path.startswith(("spec.schedule", "spec.runner")):
             return "non-breaking", False
         if path == "spec.sql_file":  # where the SQL is kept: its text is compared as spec.sql
             return "metadata", False

@@ -90,8 +90,8 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
         if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
             return "rerun"  # only its tests change (unique, accepted values, keys, freshness)
         return None  # its producing transform rebuilds it (added as an impact), or nothing runs
-    if kind == "transform" and attr_paths and all(p.startswith("spec.schedule") for p in attr_paths):
-        return None  # only the CronJob changes (an artifact)
+    if kind == "transform" and attr_paths and all(p.startswith(("spec.schedule", "spec.runner")) for p in attr_paths):
+        return None  # only the CronJob or DAG changes (an artifact)
     if kind == "model" and attr_paths and all(p.startswith(_MODEL_NO_WORK) for p in attr_paths):
         return None  # only the schedules (CronJobs) change
     if kind == "model" and attr_paths and all(p.startswith((*_MODEL_GATES, *_MODEL_NO_WORK)) for p in attr_paths):

@@ -349,6 +349,7 @@ class Transform(Resource):
     materialization: Literal["view", "table", "incremental"] = "table"
     incremental: Incremental | None = None
     schedule: str | None = None
+    runner: str | None = None  # where the scheduled transform runs, as written (compiler.spec.runners resolves it)
 
     def input_files(self) -> tuple[str, ...]:
         return (self.sql_file,) if self.sql_file else ()

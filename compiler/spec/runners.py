@@ -12,6 +12,11 @@ backend emits retraining only for the models whose runner it is:
 
 To add a runner (e.g. kubeflow): add it to RUNNERS, to the enum of `training.runner` in
 schemas/model.schema.json, to `needs_namespace` if it runs in a cluster, and emit it from its backend.
+
+A scheduled Transform has one runner too (`spec.runner`, default kubernetes):
+
+    kubernetes  compiler/emit/kubernetes/cronjobs.py   a `<transform>-dbt` CronJob per environment with a namespace
+    airflow     compiler/emit/airflow                  the `..._schedule_<cron>` DAG of its schedule, per environment
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from compiler.spec import placement
-from compiler.spec.ir import Deployment, Environment, Model
+from compiler.spec.ir import Deployment, Environment, Model, Transform
 
 RUNNERS: tuple[str, ...] = ("kubernetes", "github", "airflow", "kubeflow")
+TRANSFORM_RUNNERS: tuple[str, ...] = ("kubernetes", "airflow")
 DEFAULT_IN_CLUSTER = "kubernetes"
 DEFAULT_ELSEWHERE = "github"
 
@@ -58,3 +64,10 @@ def training_environments(model: Model, deployments: Iterable[Deployment], envir
     if not names and default_environment in environments:
         names = {default_environment}
     return sorted(names)
+
+
+def transform_runner(transform: Transform) -> str | None:
+    """The runner of a scheduled transform (as written, default kubernetes), or None when it has no schedule."""
+    if not transform.schedule:
+        return None
+    return transform.runner or DEFAULT_IN_CLUSTER

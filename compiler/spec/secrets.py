@@ -17,7 +17,7 @@ from typing import Any
 from compiler.spec import placement
 from compiler.spec.ir import Environment
 from compiler.spec.landing import cron_landed
-from compiler.spec.runners import retrain_runner
+from compiler.spec.runners import retrain_runner, transform_runner
 
 # `project` below is a compiler.spec.project.SpecProject (or a view of one); not imported: the project makes its
 # tables from this module (SpecProject.secrets_of)
@@ -60,7 +60,8 @@ def components(project: SpecProject, env: Environment) -> set[str]:
             found.add("retrain")
         if model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift"):
             found.add("drift")
-    if any(t.schedule for t in project.transforms.values()) and placement.in_cluster(env, "transform"):
+    if (any(transform_runner(t) == "kubernetes" for t in project.transforms.values())
+            and placement.in_cluster(env, "transform")):
         found.add("transform")
     if cron_landed(project.kafka_datasets(), env):
         found.add("land")

@@ -11,6 +11,12 @@ Per Model whose training.runner is airflow (compiler.spec.runners), in each envi
 the model's training.schedule: dbt for the training dataset and what it is built from, then train, then
 roll out the model's deployments in that environment.
 
+Per distinct schedule of the Transforms whose runner is airflow, in every environment, DAG
+`specops__<project>__<env>__schedule_<cron>` on that schedule: `dbt build` of those transforms' outputs
+(each with its tests), as the `<transform>-dbt` CronJob of runner kubernetes would. In the DAG id the
+cron expression is written with `_` between its fields, `X` for `*`, `S` for `/` and `.` for `,`
+("*/15 * * * 1-5" -> `schedule_XS15_X_X_X_1-5`).
+
 Graph order: each dbt node is built after what it reads (a test that also reads another dataset, like a
 relationship, runs with the last of them: indirect selection `buildable`); a model's training waits for
 the dbt task of its training dataset (its tests included); a deployment's rollout for its model's
@@ -29,9 +35,9 @@ from typing import Any
 
 from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.render import GENERATED, comment_safe
-from compiler.spec.ir import Dataset, Environment, Model
+from compiler.spec.ir import Dataset, Environment, Model, Transform
 from compiler.spec.project import SpecProject
-from compiler.spec.runners import retrain_runner, training_environments
+from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
 PREFIX = "airflow/dags"
 COST = 0.05  # relative cost at 10,000 specs (compiler.emit.registry)
@@ -52,7 +58,22 @@ def units(project: SpecProject) -> list[Unit]:
                                                                           env_name=env))
                     for env in training_environments(model, project.deployments_of(model.name), project.environments,
                                                      project.default_environment)]
+    for schedule in sorted(transform_schedules(project)):
+        out += [Unit(("airflow", "schedule", schedule, env.name), partial(_schedule_file, schedule=schedule,
+                                                                          env_name=env.name))
+                for env in sorted(project.environments.values(), key=lambda e: e.name)]
     return out
+
+
+def transform_schedules(project: SpecProject) -> dict[str, list[Transform]]:
+    """The schedules of the airflow-run transforms (normalised: fields lower-cased, single spaces) -> their
+    transforms, by name."""
+    found: dict[str, list[Transform]] = {}
+    for t in sorted(project.transforms.values(), key=lambda t: t.name):
+        if transform_runner(t) == "airflow":
+            assert t.schedule
+            found.setdefault(" ".join(t.schedule.lower().split()), []).append(t)
+    return found
 
 
 def pipeline_dag_id(project: SpecProject, env: str) -> str:
@@ -61,6 +82,13 @@ def pipeline_dag_id(project: SpecProject, env: str) -> str:
 
 def retrain_dag_id(project: SpecProject, env: str, model: str) -> str:
     return f"{pipeline_dag_id(project, env)}__retrain_{model}"
+
+
+def schedule_dag_id(project: SpecProject, env: str, schedule: str) -> str:
+    """The DAG of the airflow-run transforms on a (normalised) schedule; the cron fields spelt in the characters
+    of a DAG id, one to one (validated cron fields hold only 0-9, a-z, `*`, `/`, `,` and `-`)."""
+    slug = schedule.translate(str.maketrans({" ": "_", "*": "X", "/": "S", ",": "."}))
+    return f"{pipeline_dag_id(project, env)}__schedule_{slug}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +143,24 @@ def _retrain_file(project: SpecProject, model_name: str, env_name: str) -> list[
                    tags=["specops", project.project.name, env.name, "retrain", model.name],
                    dbt_select=[f"+{dataset.name}"] if upstream else None, tasks=tasks, edges=edges)
     owners = (project.project.address, env.address, model.address, dataset.address, *(d.address for d in deployments))
+    return [Artifact(f"{PREFIX}/{dag_id}.py", text, tuple(sorted(set(owners))))]
+
+
+def _schedule_file(project: SpecProject, schedule: str, env_name: str) -> list[Artifact]:
+    env = project.environments[env_name]
+    transforms = transform_schedules(project)[schedule]
+    outputs = sorted(t.output for t in transforms)
+    dag_id = schedule_dag_id(project, env.name, schedule)
+    text = _render(project, env, dag_id=dag_id, schedule=schedule,
+                   title=f"specops scheduled transforms of project {project.project.name} in environment {env.name}, "
+                         f"on '{schedule}'.",
+                   summary=f"dbt build of what {', '.join(t.address for t in transforms)} make(s): "
+                           f"{', '.join(outputs)}, each with its tests.",
+                   description=f"specops transforms on '{schedule}' in {env.name}",
+                   tags=["specops", project.project.name, env.name, "schedule"], dbt_select=outputs, tasks=[],
+                   edges=[])
+    owners = (project.project.address, env.address, *(t.address for t in transforms),
+              *(project.datasets[o].address for o in outputs if o in project.datasets))
     return [Artifact(f"{PREFIX}/{dag_id}.py", text, tuple(sorted(set(owners))))]
 
 

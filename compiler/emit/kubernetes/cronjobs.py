@@ -9,8 +9,9 @@
   specops_drift_score (see monitoring). With monitoring.drift.retrain the job runs
   `specops drift <model> --env <env> --retrain`, which retrains when it finds drift: it then gets
   the training resources and deadline.
-- `<transform>-dbt` when Transform.schedule is set: `specops compile` then `dbt build --select <output>` in
-  the dbt image, in every environment with a Kubernetes namespace.
+- `<transform>-dbt` when Transform.schedule is set and its runner is kubernetes (the default; with runner
+  airflow its schedule's Airflow DAG runs it instead): `specops compile` then `dbt build --select <output>`
+  in the dbt image, in every environment with a Kubernetes namespace.
 Jobs whose environment keeps its warehouse or registry in a local file are not emitted (compiler.spec.placement).
 
 Images hold no specs: every job first fetches the spec repository at the revision apply applied (an init
@@ -44,7 +45,7 @@ from compiler.emit.kubernetes.target import Target
 from compiler.spec import placement
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
-from compiler.spec.runners import retrain_runner
+from compiler.spec.runners import retrain_runner, transform_runner
 from compiler.spec.secrets import Secret, cluster_secrets, secret_object
 
 NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
@@ -80,7 +81,7 @@ def scheduled(t: Target) -> Iterator[tuple[str, Resource, str]]:
     if not placement.in_cluster(t.env, "transform"):
         return
     for tr in sorted(t.project.transforms.values(), key=lambda x: x.name):
-        if tr.schedule:
+        if transform_runner(tr) == "kubernetes":
             yield "transform", tr, fit_name(f"{tr.k8s_name}-dbt", NAME_LIMIT)
 
 

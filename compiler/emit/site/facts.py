@@ -24,6 +24,7 @@ from compiler.spec.ir import (
     Transform,
 )
 from compiler.spec.project import SpecProject
+from compiler.spec.runners import transform_runner
 
 _SECRET_KEY = re.compile(r"(^|_)(password|passwd|pwd|token|secret|api_?key|private_?key|credentials?)$", re.I)
 _URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
@@ -230,7 +231,8 @@ def _transform(project: SpecProject, t: Transform, lineage: LineageSource) -> li
                  ("materialization", t.materialization),
                  ("incremental",
                   f"unique key {', '.join(inc.unique_key)}, updated at {inc.updated_at}" if inc else None),
-                 ("schedule", t.schedule), ("SQL file", t.sql_file))
+                 ("schedule", f"{t.schedule} ({transform_runner(t)})" if t.schedule else None),
+                 ("SQL file", t.sql_file))
     where = str(t.sql_loc) if t.sql_loc else None
     out = [Section("Transform", rows, code=(Code("SQL", t.sql.rstrip(), "sql", where),))]
     out.append(_lineage_section(project, t, lineage(project, t)))

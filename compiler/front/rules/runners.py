@@ -1,4 +1,4 @@
-"""Where scheduled retraining runs (compiler.spec.runners): a runner must have somewhere to run."""
+"""Where scheduled retraining and transforms run (compiler.spec.runners): a runner must have something to run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from compiler.spec.runners import cluster_environments, needs_namespace
 
 
 def check_runners(ctx: Context) -> Iterator[Diagnostic]:
-    """`training.runner` needs a schedule; an in-cluster runner needs a deployed environment with a namespace."""
+    """`training.runner` needs a schedule, and an in-cluster one a deployed environment with a namespace; a
+    transform's `runner` needs a schedule."""
     for m in ctx.models.values():
         tr = m.training
         if tr is None or not tr.runner:
@@ -27,3 +28,8 @@ def check_runners(ctx: Context) -> Iterator[Diagnostic]:
                          f"warehouse and registry off the laptop (docs/production.md)",
                          "deploy the model to an environment with kubernetes.namespace, or use runner github or "
                          "airflow")
+    for t in ctx.transforms.values():
+        if t.runner and not t.schedule:
+            yield ctx.at(t, ("spec", "runner"), "runner-without-schedule",
+                         f"runner '{t.runner}' has no effect: the transform has no schedule",
+                         "add spec.schedule, or remove the runner", severity="warning")

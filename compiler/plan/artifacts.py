@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,11 +67,38 @@ def structural_diff(key: str, before: bytes, after: bytes) -> str | None:
     return _cap(lines)
 
 
+_CONTEXT = 2  # lines around each change
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@$")
+
+
 def unified_diff(key: str, before: bytes, after: bytes) -> str:
+    """difflib's unified diff, computed on the lines between the files' common beginning and end (what
+    difflib would keep of those is the context, which stays): a one-line change in a file of thousands of
+    lines (an environment's lineage) costs what the change costs."""
     old = before.decode("utf-8", errors="replace").splitlines()
     new = after.decode("utf-8", errors="replace").splitlines()
-    lines = list(difflib.unified_diff(old, new, f"a/{key}", f"b/{key}", n=2, lineterm=""))
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    start = max(0, head - _CONTEXT)
+    cut = max(0, tail - _CONTEXT)
+    lines = list(difflib.unified_diff(old[start:len(old) - cut], new[start:len(new) - cut], f"a/{key}", f"b/{key}",
+                                      n=_CONTEXT, lineterm=""))
+    if start:
+        lines = [_shift(line, start) for line in lines]
     return _cap(lines)
+
+
+def _shift(line: str, by: int) -> str:
+    """A hunk header of a diff of lines [by:] renumbered for the whole files (other lines unchanged)."""
+    m = _HUNK.match(line) if line.startswith("@@") else None
+    if m is None:
+        return line
+    return f"@@ -{int(m.group(1)) + by}{m.group(2)} +{int(m.group(3)) + by}{m.group(4)} @@"
 
 
 def _cap(lines: list[str]) -> str:

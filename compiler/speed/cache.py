@@ -97,7 +97,7 @@ class Cache:
         return cls(folder, key)
 
     def _mac(self, name: str, payload: bytes) -> bytes:
-        return hmac.new(self._key, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+        return hmac.digest(self._key, name.encode() + b"\0" + payload, "sha256")  # HMAC-SHA256, in one C call
 
     def read(self, name: str) -> bytes | None:
         """The payload stored under `name` (a relative path in the folder), or None: missing, unreadable,

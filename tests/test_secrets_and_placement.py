@@ -59,9 +59,13 @@ def test_secrets_lists_every_secret_of_an_environment(example_root: Path) -> Non
     assert by_name["WAREHOUSE_PASSWORD"]["cluster"] == ["retrain", "drift", "transform"]
     assert "state backend" in by_name["WAREHOUSE_PASSWORD"]["purpose"]  # prod's state shares the warehouse's
     assert by_name["MLFLOW_TRACKING_TOKEN"]["cluster"] == ["retrain", "drift"]
-    assert by_name["KUBE_CONFIG"]["cluster"] == []
+    assert by_name["KUBE_CONFIG"]["cluster"] == [] and by_name["KUBE_CONFIG"]["airflow"] == []
+    # the Airflow DAGs' tasks: dbt and training read the warehouse, rollout the state backend (the same secret)
+    assert by_name["WAREHOUSE_PASSWORD"]["airflow"] == ["dbt", "train", "rollout"]
+    assert by_name["MLFLOW_TRACKING_TOKEN"]["airflow"] == ["train", "rollout"]
     text = runner.invoke(main, ["secrets", "prod", str(example_root)]).output
-    assert "WAREHOUSE_PASSWORD" in text and "GitHub Actions: apply, train; Kubernetes: retrain, drift, transform" in text
+    assert "WAREHOUSE_PASSWORD" in text and (
+        "GitHub Actions: apply, train; Kubernetes: retrain, drift, transform; Airflow: dbt, train, rollout" in text)
     assert "needs no secret" in runner.invoke(main, ["secrets", "dev", str(example_root)]).output
     markdown = runner.invoke(main, ["secrets", "prod", str(example_root), "--format", "markdown"]).output
     readme = next(a for a in compile_project(require_project(example_root)).artifacts if a.path == "README.md")
@@ -89,6 +93,10 @@ def test_the_lineage_endpoint_key_is_a_secret_of_apply_and_train() -> None:
     assert result.exit_code == 0, result.output
     by_name = {s["name"]: s for s in json.loads(result.output[result.output.index("{"):])["secrets"]}
     assert by_name["MARQUEZ_API_KEY"]["workflows"] == ["apply", "train"] and by_name["MARQUEZ_API_KEY"]["cluster"] == []
+    assert by_name["MARQUEZ_API_KEY"]["airflow"] == ["train"]  # the retraining DAG's training sends run events
+    # its features are rebuilt by an Airflow DAG, not a dbt CronJob: only the drift job mounts the warehouse's key
+    assert by_name["WAREHOUSE_PASSWORD"]["cluster"] == ["drift"]
+    assert by_name["WAREHOUSE_PASSWORD"]["airflow"] == ["dbt", "train"]
     assert by_name["MLFLOW_TRACKING_TOKEN"]["optional"]  # a server without mlflow.token_env: used when set
 
 

@@ -1,5 +1,6 @@
-"""`specops secrets ENV`: every secret an environment needs, as GitHub Actions secrets and as keys of its
-Kubernetes Secret (compiler.spec.secrets, the table the compiled README shows)."""
+"""`specops secrets ENV`: every secret an environment needs, as GitHub Actions secrets, as keys of its
+Kubernetes Secret and as variables of the Airflow workers (compiler.spec.secrets, the table the compiled README
+shows)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from compiler.cli.common import guarded, load_project, path_argument
               show_default=True)
 @guarded
 def secrets(env: str, path: Path, fmt: str) -> None:
-    """List every secret environment ENV needs: which workflow jobs read it (GitHub Actions secrets) and which
-    pods mount it (keys of the Kubernetes Secret <project>-secrets): ENV [PATH]."""
+    """List every secret environment ENV needs: which workflow jobs read it (GitHub Actions secrets), which
+    pods mount it (keys of the Kubernetes Secret <project>-secrets) and which Airflow tasks read it (from the
+    workers' environment): ENV [PATH]."""
     from compiler.emit.readme import secrets_table
     from compiler.spec.diagnostics import did_you_mean
     from compiler.spec.secrets import environment_secrets, secret_object
@@ -34,7 +36,8 @@ def secrets(env: str, path: Path, fmt: str) -> None:
         click.echo(json.dumps({"environment": env, "kubernetes_secret": secret_object(project) if spec.namespace
                                else None, "namespace": spec.namespace, "secrets": [
                                    {"name": s.name, "purpose": s.purpose, "workflows": list(s.workflows),
-                                    "cluster": list(s.cluster), "as_file": s.as_file, "optional": s.optional}
+                                    "cluster": list(s.cluster), "airflow": list(s.airflow), "as_file": s.as_file,
+                                    "optional": s.optional}
                                    for s in found]}, indent=2))
         return
     if fmt == "markdown":
@@ -52,4 +55,4 @@ def secrets(env: str, path: Path, fmt: str) -> None:
                                           ("optional", s.optional)) if on)
         click.echo(f"  {s.name:<{width}}  {s.purpose}{f' ({flags})' if flags else ''}")
         click.echo(f"  {'':<{width}}    GitHub Actions: {', '.join(s.workflows) or '-'}; "
-                   f"Kubernetes: {', '.join(s.cluster) or '-'}")
+                   f"Kubernetes: {', '.join(s.cluster) or '-'}; Airflow: {', '.join(s.airflow) or '-'}")

@@ -1,6 +1,7 @@
-"""Every secret an environment needs, in one place: which GitHub Actions secrets its workflow jobs read, and which
-keys of its Kubernetes Secret its pods mount. The github and kubernetes backends, the compiled README and
-`specops secrets ENV` all read this table, so they cannot disagree.
+"""Every secret an environment needs, in one place: which GitHub Actions secrets its workflow jobs read, which
+keys of its Kubernetes Secret its pods mount, and which variables the tasks of its Airflow DAGs read from the
+workers' environment. The github and kubernetes backends, the compiled README and `specops secrets ENV` all
+read this table, so they cannot disagree.
 
 Secrets are named by the spec's `*_env` settings (the variable the value is read from); the same name is the
 GitHub secret and the key of the Kubernetes Secret `<project>-secrets` in the environment's namespace. Pods
@@ -34,6 +35,7 @@ class Secret:
     purpose: str
     workflows: tuple[str, ...] = ()  # workflow jobs that read it: apply, train, images
     cluster: tuple[str, ...] = ()  # workloads that mount it: serving, retrain, drift, transform, land, fetch
+    airflow: tuple[str, ...] = ()  # tasks of the environment's Airflow DAGs that read it: dbt, train, rollout
     as_file: bool = False  # a key file: processes get the path of a file holding it
     optional: bool = False  # used when set, not required
 
@@ -77,30 +79,37 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     def used(*names: str) -> tuple[str, ...]:
         return tuple(n for n in names if n in running)
 
+    tasks = airflow_tasks(project, env)
+
+    def dag(*names: str) -> tuple[str, ...]:
+        return tuple(n for n in names if n in tasks)
+
     wh = env.warehouse
     out: list[Secret] = []
     jobs = used("retrain", "drift", "transform", "land")
     if wh.get("password_env"):
-        out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", ("apply", "train"), jobs))
+        out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", ("apply", "train"), jobs,
+                          airflow=dag("dbt", "train")))
     if wh.get("keyfile_env"):
         out.append(Secret(str(wh.get("keyfile_env")), "BigQuery service-account key (JSON)", ("apply", "train"), jobs,
-                          as_file=True))
+                          as_file=True, airflow=dag("dbt", "train")))
     if env.remote_tracking:
         if env.token_env:
             out.append(Secret(env.token_env, "MLflow tracking server token", ("apply", "train"),
-                              used("serving", "retrain", "drift")))
+                              used("serving", "retrain", "drift"), airflow=dag("train", "rollout")))
         else:
             out.append(Secret(TOKEN_VARIABLE, "MLflow tracking server token (when the server requires one; set "
-                              "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True))
+                              "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True,
+                              airflow=dag("train", "rollout")))
     # jobs that train (and record the version in the state, and send run events): retraining, and drift jobs
     # that retrain on drift (monitoring.drift.retrain)
     training = used("retrain", *(("drift",) if _drift_retrains(project, env) else ()))
     if env.state is not None and env.state.get("password_env"):
         out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", ("apply", "train"),
-                          training))
+                          training, airflow=dag("train", "rollout")))
     if env.lineage is not None and env.lineage.api_key_env:
         out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
-                          ("apply", "train"), training))
+                          ("apply", "train"), training, airflow=dag("train")))
     # kafka credentials: read by apply (and `specops land`) and by the landing CronJobs of the sources they name
     landed_here = {ds.name for ds in cron_landed(project.kafka_datasets(), env)}
     for ds in project.kafka_datasets():
@@ -126,8 +135,22 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
                 found, purpose=f"{found.purpose}; {item.purpose}",
                 workflows=tuple(dict.fromkeys((*found.workflows, *item.workflows))),
                 cluster=tuple(dict.fromkeys((*found.cluster, *item.cluster))),
+                airflow=tuple(dict.fromkeys((*found.airflow, *item.airflow))),
                 as_file=found.as_file or item.as_file, optional=found.optional and item.optional)
     return sorted(merged.values(), key=lambda s: s.name)
+
+
+def airflow_tasks(project: SpecProject, env: Environment) -> set[str]:
+    """The kinds of task the environment's Airflow DAGs run (compiler.emit.airflow): dbt when dbt builds
+    something, train when a model trains, rollout when a deployment is in the environment."""
+    found = set()
+    if any(ds.source is None or ds.source.type == "file" for ds in project.datasets.values()):
+        found.add("dbt")
+    if project.models:
+        found.add("train")
+    if any(d.environment == env.name for d in project.deployments.values()):
+        found.add("rollout")
+    return found
 
 
 def _drift_retrains(project: SpecProject, env: Environment) -> bool:

@@ -38,12 +38,13 @@ def secrets_table(project: SpecProject, env: Environment) -> list[str]:
     found = list(project.secrets_of(env.name))
     if not found:
         return ["No secrets."]
-    rows = ["| secret | what for | GitHub Actions secret, read by | Kubernetes Secret key, mounted by |",
-            "|---|---|---|---|"]
+    rows = ["| secret | what for | GitHub Actions secret, read by | Kubernetes Secret key, mounted by | "
+            "Airflow workers' variable, read by |",
+            "|---|---|---|---|---|"]
     for s in found:
         rows.append(f"| `{s.name}` | {_cell(s.purpose)}{' (a file: processes get its path)' if s.as_file else ''}"
                     f"{' (optional)' if s.optional else ''} | {_uses(s.workflows, 'workflow')} | "
-                    f"{_uses(s.cluster, 'cluster')} |")
+                    f"{_uses(s.cluster, 'cluster')} | {_uses(s.airflow, 'airflow')} |")
     return rows
 
 
@@ -52,6 +53,8 @@ def _uses(names: tuple[str, ...], kind: str) -> str:
         return "-"
     if kind == "workflow":
         return ", ".join(f"{n} job" for n in names)
+    if kind == "airflow":
+        return ", ".join(f"{n} tasks" for n in names)
     return ", ".join(_COMPONENT_NAMES.get(n, n) for n in names)
 
 

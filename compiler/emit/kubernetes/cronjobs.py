@@ -217,8 +217,17 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
     mounts, volumes = job_volumes(t, component, env)
     job = container(component, image, _resources(component, res), args=args, env=env, mounts=mounts,
                     workingDir=source_workdir(t))
-    sel = selector(ident)
     schedule = res.schedule if isinstance(res, Transform) else _model_schedule(res, component)
+    assert schedule
+    return fetching_cron_job(t, ident, name, schedule, DEADLINES["retrain" if _retrains(component, res) else component],
+                             job, volumes)
+
+
+def fetching_cron_job(t: Target, ident: Identity, name: str, schedule: str, deadline: int, job: dict[str, Any],
+                      volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A CronJob whose one container runs in the spec repository its init container fetched: UTC, never two at
+    once, a missed start dropped after 5 minutes, one retry, a deadline (shared with the landing job)."""
+    sel = selector(ident)
     return {"apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": metadata(ident, name, t.namespace), "spec": {
                 "schedule": schedule,
@@ -229,7 +238,7 @@ def cron_job(t: Target, ident: Identity, component: str, res: Resource, name: st
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"metadata": {"labels": sel}, "spec": {
                     "backoffLimit": 1,
-                    "activeDeadlineSeconds": DEADLINES["retrain" if _retrains(component, res) else component],
+                    "activeDeadlineSeconds": deadline,
                     "template": {"metadata": {"labels": sel},
                                  "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never",
                                                   initContainers=[fetch_container(t)])},

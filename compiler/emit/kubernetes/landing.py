@@ -25,9 +25,9 @@ from typing import Any
 from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import network
-from compiler.emit.kubernetes.cronjobs import NAME_LIMIT, fetch_container, job_volumes, secret_name, source_workdir
-from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
-from compiler.emit.kubernetes.pod import container, pod_spec, service_account
+from compiler.emit.kubernetes.cronjobs import NAME_LIMIT, fetching_cron_job, job_volumes, secret_name, source_workdir
+from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata
+from compiler.emit.kubernetes.pod import container, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
 from compiler.spec.ir import Dataset
@@ -74,22 +74,8 @@ def _cron_job(t: Target, ds: Dataset, ident: Identity, name: str, image: str) ->
     args = ["specops", "land", ds.name, "--env", t.env.name]
     job = container(COMPONENT_NAME, image, requirements({}, {}), args=args, env=env, mounts=mounts,
                     workingDir=source_workdir(t))
-    sel = selector(ident)
-    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata(ident, name, t.namespace), "spec": {
-        "schedule": k.schedule,
-        "timeZone": "Etc/UTC",
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 300,
-        "successfulJobsHistoryLimit": 3,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"metadata": {"labels": sel}, "spec": {
-            "backoffLimit": 1,
-            "activeDeadlineSeconds": DEADLINE,
-            "template": {"metadata": {"labels": sel},
-                         "spec": pod_spec(name, [job], volumes=volumes, restartPolicy="Never",
-                                          initContainers=[fetch_container(t)])},
-        }},
-    }}
+    assert k.schedule
+    return fetching_cron_job(t, ident, name, k.schedule, DEADLINE, job, volumes)
 
 
 def network_policy(t: Target, datasets: list[Dataset]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from integrations import EXAMPLE_NAMES, EXAMPLES, REPO_ROOT, compiled_copy, dbt_
 from compiler.emit.airflow import dbt_node, emit, pipeline_dag_id, retrain_dag_id, schedule_dag_id
 from compiler.front.check import require_project
 from compiler.output.tools import script
+from compiler.spec.cron import canonical_cron
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
@@ -49,7 +50,7 @@ def scheduled_outputs(project: SpecProject) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for t in project.transforms.values():
         if transform_runner(t) == "airflow":
-            found.setdefault(" ".join(t.schedule.split()), set()).add(t.output)
+            found.setdefault(canonical_cron(t.schedule), set()).add(t.output)
     return found
 
 

@@ -113,19 +113,19 @@ def test_runner_airflow_moves_a_transform_to_its_schedules_dag_in_every_environm
     edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "*/15 * * * MON-FRI"\n  runner: airflow\n')
     cronjobs, dags = transform_jobs(edit.root)
     assert cronjobs == ["k8s/prod/build-customer-features-dbt.cronjob.yaml"]  # emitted once: not also a CronJob
-    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_XS15_X_X_X_mon-fri.py"
+    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_XS15_X_X_X_1-5.py"
                             for env in ("dev", "prod")]
     for text in dags.values():
-        assert "schedule='*/15 * * * mon-fri'" in text and "select=['customer_activity']" in text
+        assert "schedule='*/15 * * * 1-5'" in text and "select=['customer_activity']" in text
 
 
 def test_transforms_on_one_schedule_share_a_dag_and_need_no_dbt_image(edit: RepoEditor) -> None:
-    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "0  2 * * *"\n  runner: airflow\n')
-    edit.replace(FEATURES, '  schedule: "0 2 * * *"', '  schedule: "0 2 * * *"\n  runner: airflow')
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "0  2 * * SUN"\n  runner: airflow\n')
+    edit.replace(FEATURES, '  schedule: "0 2 * * *"', '  schedule: "0 2 * * 7"\n  runner: airflow')
     cronjobs, dags = transform_jobs(edit.root)
     assert cronjobs == []
-    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_0_2_X_X_X.py"
-                            for env in ("dev", "prod")]
+    assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_0_2_X_X_0.py"
+                            for env in ("dev", "prod")]  # one schedule, spelt two ways
     assert all("select=['customer_activity', 'customer_features']" in text for text in dags.values())
     project, _ = checked(edit.root)
     from compiler.emit.images import builds
@@ -145,3 +145,28 @@ def test_an_unknown_transform_runner_is_a_schema_error(edit: RepoEditor, validat
     edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "15 * * * *"\n  runner: github\n')
     result = validate_cli(edit.root)
     assert result.exit_code != 0 and f"{ACTIVITY}:{edit.line_of(ACTIVITY, 'runner:')}:" in result.output
+
+
+def test_an_airflow_run_transform_is_not_reported_as_left_out_of_a_laptop_cluster(edit: RepoEditor,
+                                                                                 validate_cli: Callable) -> None:
+    """The laptop-only warning (an environment with a namespace and an embedded warehouse) names the dbt jobs its
+    cluster cannot run: a transform Airflow runs is not one of them."""
+    edit.write("specs/staging.yaml", "apiVersion: specops/v1\nkind: Environment\nmetadata: {name: staging}\n"
+               "spec:\n  warehouse: {type: duckdb, path: .specops/staging.duckdb}\n"
+               "  mlflow: {tracking_uri: 'sqlite:///.specops/staging-mlflow.db'}\n"
+               "  kubernetes: {namespace: ml-staging}\n")
+    before = validate_cli(edit.root).output
+    assert "[laptop-only]" in before and "transform.build_customer_activity (dbt job)" in before
+    edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "15 * * * *"\n  runner: airflow\n')
+    after = validate_cli(edit.root).output
+    assert "transform.build_customer_activity" not in after and "transform.build_customer_features (dbt job)" in after
+
+
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("0 3 * * SUN", "0 3 * * 0"), ("0  3 * * 7", "0 3 * * 0"), ("*/15 * * * MON-FRI", "*/15 * * * 1-5"),
+    ("0 0 1 jan,JUL 5-7", "0 0 1 1,7 5-7"), ("10 * * * *", "10 * * * *"), ("0 9,17 * * mon-fri/2", "0 9,17 * * 1-5/2"),
+])
+def test_a_schedule_has_one_spelling(written: str, canonical: str) -> None:
+    from compiler.spec.cron import canonical_cron, cron_problem
+
+    assert canonical_cron(written) == canonical and cron_problem(canonical) is None

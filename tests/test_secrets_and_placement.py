@@ -62,7 +62,7 @@ def test_secrets_lists_every_secret_of_an_environment(example_root: Path) -> Non
     assert by_name["KUBE_CONFIG"]["cluster"] == [] and by_name["KUBE_CONFIG"]["airflow"] == []
     # the Airflow DAGs' tasks: dbt and training read the warehouse, rollout the state backend (the same secret)
     assert by_name["WAREHOUSE_PASSWORD"]["airflow"] == ["dbt", "train", "rollout"]
-    assert by_name["MLFLOW_TRACKING_TOKEN"]["airflow"] == ["train", "rollout"]
+    assert by_name["MLFLOW_TRACKING_TOKEN"]["airflow"] == ["train"]  # rollout reads versions from the state
     text = runner.invoke(main, ["secrets", "prod", str(example_root)]).output
     assert "WAREHOUSE_PASSWORD" in text and (
         "GitHub Actions: apply, train; Kubernetes: retrain, drift, transform; Airflow: dbt, train, rollout" in text)

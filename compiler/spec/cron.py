@@ -41,3 +41,23 @@ def cron_problem(expr: str) -> str | None:
             if len(values) == 2 and values[0] > values[1]:
                 return f"the {name} field '{text}' is a backwards range"
     return None
+
+
+def canonical_cron(expr: str) -> str:
+    """A valid cron expression in one spelling per meaning of its parts: fields single-spaced, month and day
+    names as numbers, Sunday as 0 (`0 3 * * SUN` and `0  3 * * 7` give `0 3 * * 0`). Lists and ranges stay as
+    written."""
+    out = []
+    for index, (text, (_, _, _, names)) in enumerate(zip(expr.lower().split(), _FIELDS, strict=True)):
+        parts = []
+        for part in text.split(","):
+            step = ""
+            if "/" in part:
+                part, step = part.split("/", 1)
+                step = "/" + step
+            bounds = [str(names.get(b, b)) for b in part.split("-")]
+            if index == 4 and bounds == ["7"]:
+                bounds = ["0"]
+            parts.append("-".join(bounds) + step)
+        out.append(",".join(parts))
+    return " ".join(out)

@@ -96,11 +96,11 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     if env.remote_tracking:
         if env.token_env:
             out.append(Secret(env.token_env, "MLflow tracking server token", ("apply", "train"),
-                              used("serving", "retrain", "drift"), airflow=dag("train", "rollout")))
+                              used("serving", "retrain", "drift"), airflow=dag("train")))
         else:
             out.append(Secret(TOKEN_VARIABLE, "MLflow tracking server token (when the server requires one; set "
                               "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True,
-                              airflow=dag("train", "rollout")))
+                              airflow=dag("train")))
     # jobs that train (and record the version in the state, and send run events): retraining, and drift jobs
     # that retrain on drift (monitoring.drift.retrain)
     training = used("retrain", *(("drift",) if _drift_retrains(project, env) else ()))

@@ -11,11 +11,12 @@ Per Model whose training.runner is airflow (compiler.spec.runners), in each envi
 the model's training.schedule: dbt for the training dataset and what it is built from, then train, then
 roll out the model's deployments in that environment.
 
-Per distinct schedule of the Transforms whose runner is airflow, in every environment, DAG
+Per distinct schedule (compiler.spec.cron.canonical_cron) of the Transforms whose runner is airflow, in every
+environment, DAG
 `specops__<project>__<env>__schedule_<cron>` on that schedule: `dbt build` of those transforms' outputs
 (each with its tests), as the `<transform>-dbt` CronJob of runner kubernetes would. In the DAG id the
 cron expression is written with `_` between its fields, `X` for `*`, `S` for `/` and `.` for `,`
-("*/15 * * * 1-5" -> `schedule_XS15_X_X_X_1-5`).
+("*/15 * * * MON-FRI" -> `schedule_XS15_X_X_X_1-5`).
 
 Graph order: each dbt node is built after what it reads (a test that also reads another dataset, like a
 relationship, runs with the last of them: indirect selection `buildable`); a model's training waits for
@@ -35,6 +36,7 @@ from typing import Any
 
 from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.render import GENERATED, comment_safe
+from compiler.spec.cron import canonical_cron
 from compiler.spec.ir import Dataset, Environment, Model, Transform
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner, training_environments, transform_runner
@@ -49,7 +51,8 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One pipeline DAG per environment, one retraining DAG per (airflow-run model, environment it trains in)."""
+    """One pipeline DAG per environment, one retraining DAG per (airflow-run model, environment it trains in), one
+    DAG per (schedule of airflow-run transforms, environment)."""
     out = [Unit(("airflow", "pipeline", env.name), partial(_pipeline_file, env_name=env.name))
            for env in sorted(project.environments.values(), key=lambda e: e.name)]
     for model in sorted(project.models.values(), key=lambda m: m.name):
@@ -66,13 +69,13 @@ def units(project: SpecProject) -> list[Unit]:
 
 
 def transform_schedules(project: SpecProject) -> dict[str, list[Transform]]:
-    """The schedules of the airflow-run transforms (normalised: fields lower-cased, single spaces) -> their
-    transforms, by name."""
+    """The schedules of the airflow-run transforms (compiler.spec.cron.canonical_cron: `0 3 * * SUN` and
+    `0 3 * * 7` are one schedule) -> their transforms, by name."""
     found: dict[str, list[Transform]] = {}
     for t in sorted(project.transforms.values(), key=lambda t: t.name):
         if transform_runner(t) == "airflow":
             assert t.schedule
-            found.setdefault(" ".join(t.schedule.lower().split()), []).append(t)
+            found.setdefault(canonical_cron(t.schedule), []).append(t)
     return found
 
 

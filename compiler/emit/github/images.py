@@ -1,9 +1,10 @@
 """The apply workflow's image job: build and push every image the manifests name, before any rollout uses it.
 
 Which images: the serving image of each model a runtime-mlflow Deployment serves, the training image of
-each model with a scheduled retraining or drift job, and the dbt image when a scheduled transform runs, in
-environments whose manifests hold those workloads (compiler.spec.placement). Tags are digests of what the
-images hold (compiler.spec.images), so an image whose tag the registry already has is not built again.
+each model with a scheduled retraining or drift job, and the dbt image when a scheduled transform runs as a
+CronJob (runner kubernetes), in environments whose manifests hold those workloads (compiler.spec.placement).
+Tags are digests of what the images hold (compiler.spec.images), so an image whose tag the registry already
+has is not built again.
 
 The job is the only one that logs in to the registry and the only one with `packages: write` (for ghcr.io,
 with the workflow's own token; other registries: the REGISTRY_USERNAME and REGISTRY_PASSWORD secrets). It

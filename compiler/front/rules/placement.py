@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from compiler.front.rules.context import Context
 from compiler.spec import placement
 from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.runners import retrain_runner, transform_runner
 
 
 def check_laptop_only(ctx: Context) -> Iterator[Diagnostic]:
@@ -27,14 +28,15 @@ def check_laptop_only(ctx: Context) -> Iterator[Diagnostic]:
             model = ctx.models.get(name)
             if model is None:
                 continue
-            jobs = [("retrain", model.training is not None and model.training.schedule),
+            # only jobs that would be this cluster's: retraining run elsewhere (github, airflow, kubeflow) is not
+            jobs = [("retrain", retrain_runner(model, ctx.deployments.values(), ctx.environments) == "kubernetes"),
                     ("drift", model.drift is not None and model.drift.schedule)]
             for component, scheduled in jobs:
                 if scheduled and not placement.in_cluster(env, component):
                     left_out.append(f"{model.address} ({component} job)")
                     reasons.update(dict.fromkeys(placement.blockers(env, component)))
         for t in sorted(ctx.transforms.values(), key=lambda x: x.name):
-            if t.schedule and not placement.in_cluster(env, "transform"):
+            if transform_runner(t) == "kubernetes" and not placement.in_cluster(env, "transform"):
                 left_out.append(f"{t.address} (dbt job)")
                 reasons.update(dict.fromkeys(placement.blockers(env, "transform")))
         for ds in sorted(ctx.datasets.values(), key=lambda x: x.name):

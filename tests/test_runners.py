@@ -170,3 +170,13 @@ def test_a_schedule_has_one_spelling(written: str, canonical: str) -> None:
     from compiler.spec.cron import canonical_cron, cron_problem
 
     assert canonical_cron(written) == canonical and cron_problem(canonical) is None
+
+
+def test_the_runner_lists_are_the_schemas_enums() -> None:
+    from compiler.front.schemas import load_schemas
+    from compiler.spec.runners import TRANSFORM_RUNNERS
+
+    schemas = load_schemas().schemas
+    model = schemas["Model"]["properties"]["spec"]["properties"]["training"]["properties"]["runner"]
+    transform = schemas["Transform"]["properties"]["spec"]["properties"]["runner"]
+    assert tuple(model["enum"]) == RUNNERS and tuple(transform["enum"]) == TRANSFORM_RUNNERS

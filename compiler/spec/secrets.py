@@ -12,6 +12,7 @@ file is exported as its path).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,13 +77,7 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     """Every secret the environment needs, by name (one entry per name, its uses merged)."""
     running = components(project, env)
 
-    def used(*names: str) -> tuple[str, ...]:
-        return tuple(n for n in names if n in running)
-
-    tasks = airflow_tasks(project, env)
-
-    def dag(*names: str) -> tuple[str, ...]:
-        return tuple(n for n in names if n in tasks)
+    used, dag = _present(running), _present(airflow_tasks(project, env))
 
     wh = env.warehouse
     out: list[Secret] = []
@@ -138,6 +133,11 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
                 airflow=tuple(dict.fromkeys((*found.airflow, *item.airflow))),
                 as_file=found.as_file or item.as_file, optional=found.optional and item.optional)
     return sorted(merged.values(), key=lambda s: s.name)
+
+
+def _present(found: set[str]) -> Callable[..., tuple[str, ...]]:
+    """`names` -> those of them in `found`, in the order given."""
+    return lambda *names: tuple(n for n in names if n in found)
 
 
 def airflow_tasks(project: SpecProject, env: Environment) -> set[str]:

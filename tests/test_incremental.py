@@ -1,7 +1,7 @@
 """A plan's incremental emit (compiler.speed.incremental) gives exactly what emitting everything gives.
 
-Random edits of every kind (spec text, files specs name, names and aliases, schedules that add and
-remove units, deleted and copied specs, project settings, formatting) are applied one after the
+Random edits of every kind (spec text, files specs name, names and aliases, schedules and runners that
+add, move and remove units, deleted and copied specs, project settings, formatting) are applied one after the
 other to a generated repository; after each, the artifacts a plan compares are computed with the
 stored unit results and without any cache, and must be equal byte for byte. The tests also check
 that results were in fact reused (so they cannot pass by recomputing everything).
@@ -89,8 +89,8 @@ def _edit(root: Path, rng: random.Random) -> str:
     def pick(folder: str, suffix: str = ".yaml") -> Path:
         return rng.choice(sorted((root / folder).rglob(f"*{suffix}")))
 
-    op = rng.choice(["describe", "describe", "alias", "owner", "schedule", "runtime", "environment", "sql", "code",
-                     "csv", "project", "delete", "copy", "namespace", "reformat", "features", "warehouse",
+    op = rng.choice(["describe", "describe", "alias", "owner", "schedule", "runner", "runtime", "environment", "sql",
+                     "code", "csv", "project", "delete", "copy", "namespace", "reformat", "features", "warehouse",
                      "default_env", "entrypoint", "rule_copy"])
     if op == "describe":
         path = pick("specs")
@@ -104,6 +104,10 @@ def _edit(root: Path, rng: random.Random) -> str:
         path = pick("specs/transforms")
         if not _sub(path, r"^  schedule: .*\n", ""):
             _sub(path, r"^(  output: .*)$", r"\g<1>\n  schedule: '15 * * * *'")
+    elif op == "runner":  # a scheduled transform moves between a CronJob and an Airflow DAG (or its schedule's spelling)
+        path = pick("specs/transforms")
+        if not _sub(path, r"^  runner: airflow\n", "") and not _sub(path, r"^(  schedule: .*)$", r"\g<1>\n  runner: airflow"):
+            _sub(path, r"^(  output: .*)$", r"\g<1>\n  schedule: '15 * * * 7'\n  runner: airflow")
     elif op == "runtime":
         path = pick("specs/deployments")
         _sub(path, r"^  runtime: \w+$", f"  runtime: {rng.choice(['mlflow', 'kserve', 'seldon'])}")

@@ -2,7 +2,9 @@
 
     lineage/<env>.jsonl  OpenLineage JobEvents, one per line, one per job of the environment (seed loads,
                          transforms, quality rules, trainings: compiler.emit.lineage.jobs), with schema,
-                         ownership, documentation, SQL and, where known, columnLineage facets. They carry
+                         ownership, documentation, SQL and, where known, columnLineage facets (a dataset's
+                         schema, owner and description once, on the job that writes it: an input another
+                         job of the file writes is named only). They carry
                          no `eventTime`: compile reads no clock; add it when sending them, e.g.
                          `jq -c '.eventTime = (now | todate)'` (docs/integrations.md).
 
@@ -57,7 +59,8 @@ def _job_line(project: SpecProject, env_name: str, kind: str, name: str) -> list
         ds = project.datasets[name]
         job = load_job(project, env, ds) if kind == "load" else land_job(project, env, ds)
     else:
-        job = {"transform": transform_job, "quality": quality_job, "training": training_job}[kind](project, env, name)
+        make = {"transform": transform_job, "quality": quality_job, "training": training_job}[kind]
+        job = make(project, env, name, static=True)
     line = json.dumps(job_event(job), ensure_ascii=False, separators=(",", ":")) + "\n"
     return [Artifact(f"{PREFIX}/{env_name}.jsonl{_LINE}{job.name}", line.encode("utf-8"), (job.address,))]
 

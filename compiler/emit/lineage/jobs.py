@@ -55,6 +55,22 @@ def dataset_entry(env: Environment, ds: Dataset, extra: dict[str, Any] | None = 
     return {"namespace": namespace, "name": name, "facets": found}
 
 
+def has_own_job(ds: Dataset) -> bool:
+    """Whether a job of the environment's lineage writes the dataset (a transform, a seed load or a landing),
+    so that job's output carries its schema, owner and description."""
+    source = ds.source
+    return source is None or source.type == "file" or source.landed
+
+
+def input_entry(env: Environment, ds: Dataset, static: bool) -> dict[str, Any]:
+    """A dataset a job reads. In the static file (`static`), a dataset another job of the file writes is named
+    only: its facets are on that job's output, once (a catalog merges datasets by namespace and name)."""
+    if static and has_own_job(ds):
+        namespace, name = naming.dataset(env, ds)
+        return {"namespace": namespace, "name": name}
+    return dataset_entry(env, ds)
+
+
 def _resolver(project: SpecProject, env: Environment):
     return lambda name: naming.dataset(env, project.datasets[name])
 
@@ -80,26 +96,27 @@ def land_job(project: SpecProject, env: Environment, ds: Dataset) -> Job:
                _job_facets("LOAD", ds.meta.owner, f"specops land of {what}"), (origin,), (dataset_entry(env, ds),))
 
 
-def transform_job(project: SpecProject, env: Environment, name: str) -> Job:
+def transform_job(project: SpecProject, env: Environment, name: str, static: bool = False) -> Job:
     t = project.transforms[name]
     out = project.datasets[t.output]
     lineage = columns.transform_lineage(project, t)
     extra = {"columnLineage": columns.facet(lineage, _resolver(project, env))} if lineage is not None else {}
     return Job(naming.job_namespace(project.project, env), t.address, t.address,
                _job_facets("TRANSFORM", t.meta.owner, t.meta.description, sql=facets.sql(t.sql)),
-               tuple(dataset_entry(env, project.datasets[i]) for i in t.inputs),
+               tuple(input_entry(env, project.datasets[i], static) for i in t.inputs),
                (dataset_entry(env, out, extra),))
 
 
-def quality_job(project: SpecProject, env: Environment, name: str) -> Job:
+def quality_job(project: SpecProject, env: Environment, name: str, static: bool = False) -> Job:
     rule = project.rules[name]
     read = [rule.dataset, *sorted({c.to_dataset for c in rule.checks if c.to_dataset} - {rule.dataset})]
     return Job(naming.job_namespace(project.project, env), rule.address, rule.address,
                _job_facets("QUALITY", rule.meta.owner, rule.meta.description),
-               tuple(dataset_entry(env, project.datasets[d]) for d in read if d in project.datasets), ())
+               tuple(input_entry(env, project.datasets[d], static) for d in read if d in project.datasets), ())
 
 
-def training_job(project: SpecProject, env: Environment, name: str, model_version: str | None = None) -> Job:
+def training_job(project: SpecProject, env: Environment, name: str, model_version: str | None = None,
+                 static: bool = False) -> Job:
     model = project.models[name]
     assert model.training is not None
     namespace, model_name = naming.registered_model(env, model)
@@ -113,19 +130,7 @@ def training_job(project: SpecProject, env: Environment, name: str, model_versio
     registered = {"namespace": namespace, "name": model_name, "facets": out_facets}
     return Job(naming.job_namespace(project.project, env), model.address, model.address,
                _job_facets("TRAINING", model.meta.owner, model.meta.description),
-               (dataset_entry(env, project.datasets[model.training.dataset]),), (registered,))
-
-
-def environment_jobs(project: SpecProject, env: Environment) -> list[Job]:
-    """Every job of the environment, by name."""
-    jobs = [load_job(project, env, ds) for ds in project.external_datasets()
-            if ds.source is not None and ds.source.type == "file"]
-    jobs += [land_job(project, env, ds) for ds in project.external_datasets()
-             if ds.source is not None and ds.source.landed]
-    jobs += [transform_job(project, env, name) for name in project.transforms]
-    jobs += [quality_job(project, env, name) for name in project.rules]
-    jobs += [training_job(project, env, name) for name in project.models]
-    return sorted(jobs, key=lambda j: j.name)
+               (input_entry(env, project.datasets[model.training.dataset], static),), (registered,))
 
 
 def job_event(job: Job) -> dict[str, Any]:

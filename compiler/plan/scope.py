@@ -22,11 +22,17 @@ def in_scope(address: str, env: str | None, project: SpecProject) -> bool:
 
 
 def artifact_in_scope(key: str, env: str | None) -> bool:
+    """Generated files a plan of `env` compares: all but the manifest, and of the files made per environment
+    (k8s/<env>/, lineage/<env>.jsonl) only env's."""
     if key == MANIFEST:
         return False
-    if env is None or not key.startswith("k8s/"):
+    if env is None:
         return True
-    return key.startswith(f"k8s/{env}/")
+    if key.startswith("k8s/"):
+        return key.startswith(f"k8s/{env}/")
+    if key.startswith("lineage/"):
+        return key == f"lineage/{env}.jsonl"
+    return True
 
 
 def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:

@@ -22,6 +22,7 @@ from compiler.speed.tracking import Facts, ProjectView, Tags, Trace
 from compiler.speed.unitstore import Record, UnitStore
 
 PARALLEL_MIN_UNITS = 400  # fewer stale units than this run here: a fork costs more
+PER_ENVIRONMENT = ("kubernetes", "lineage")  # backends whose units' keys are (backend, environment, ...)
 
 
 def emit_incremental(project: SpecProject, environment: str | None,
@@ -68,7 +69,8 @@ def emit_incremental(project: SpecProject, environment: str | None,
 
 def _other_environment(key: str, environment: str | None, project: SpecProject) -> bool:
     kind, env, _ = [*key.split("\x1f", 2), "", ""][:3]
-    return kind == "kubernetes" and environment is not None and env != environment and env in project.environments
+    return (kind in PER_ENVIRONMENT and environment is not None and env != environment
+            and env in project.environments)
 
 
 def _still_valid(record: Record, facts: Facts) -> bool:

@@ -30,11 +30,11 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def parts(project: SpecProject, environment: str | None = None) -> list[Part]:
-    """One part per environment (every environment's, whichever a plan is for: the files do not depend on it);
+    """One part per environment (only `environment`'s when given: a plan compares that environment's file);
     a unit per job, so an edit re-makes only the lines of the jobs it touches."""
     share = COST / max(1, len(project.environments))
     return [Part(PREFIX, partial(environment_units, env_name=env), share, finish=partial(_finish, env_name=env))
-            for env in sorted(project.environments)]
+            for env in sorted(project.environments) if environment in (None, env)]
 
 
 def units(project: SpecProject) -> list[Unit]:

@@ -3,10 +3,11 @@ short for a small change in a long file, and it leaves the lines far from the ch
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
-from compiler.plan.artifacts import unified_diff
+from compiler.plan.artifacts import content_diff, unified_diff
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@$")
 
@@ -66,3 +67,28 @@ def test_one_changed_line_in_a_long_file_is_one_hunk_with_its_real_line_numbers(
         "--- a/lineage/dev.jsonl", "+++ b/lineage/dev.jsonl", "@@ -12344,5 +12344,5 @@",
         f" {old[12_343]}", f" {old[12_344]}", f"-{old[12_345]}", f"+{new[12_345]}", f" {old[12_346]}",
         f" {old[12_347]}"]
+
+
+def _event(job: str, description: str) -> str:
+    return json.dumps({"job": {"namespace": "ns", "name": job},
+                       "outputs": [{"namespace": "db", "name": f"dev.main.{job}",
+                                    "facets": {"schema": {"fields": [{"name": "id", "description": description}]}}}]})
+
+
+def test_a_lineage_file_is_diffed_by_job_and_field_not_by_line_of_json() -> None:
+    old = [_event(f"transform.t{i}", "The id.") for i in range(50)]
+    new = [*old[:7], _event("transform.t7", "The key."), *old[8:], _event("transform.t_new", "New.")]
+    del new[3]
+    diff = content_diff("lineage/dev.jsonl", "\n".join(old).encode(), "\n".join(new).encode())
+    lines = diff.splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith('- transform.t3: {"job": {"name": "transform.t3"') and lines[0].endswith("-> (absent)")
+    assert lines[1] == ('~ transform.t7.outputs[dev.main.transform.t7].facets.schema.fields[id].description: '
+                        '"The id." -> "The key."')
+    assert lines[2].startswith('+ transform.t_new: (absent) -> {"job": {"name": "transform.t_new"')
+
+
+def test_json_lines_without_distinct_job_names_are_diffed_by_line_number() -> None:
+    old = b'{"a": 1}\n{"a": 2}\n'
+    new = b'{"a": 1}\n{"a": 3}\n'
+    assert content_diff("events.jsonl", old, new) == "~ line 2.a: 2 -> 3"

@@ -1,4 +1,4 @@
-"""Artifact-level diffs: structural for YAML and JSON, unified for text."""
+"""Artifact-level diffs: structural for YAML, JSON and JSON Lines, unified for text."""
 
 from __future__ import annotations
 
@@ -47,6 +47,27 @@ def _parse(key: str, content: bytes) -> Any:
     return docs[0] if len(docs) == 1 else docs
 
 
+def _records(lines: list[tuple[int, str]]) -> dict[str, Any]:
+    """JSON Lines records as {identity: record}: an event's job name (lineage/<env>.jsonl) when every record has
+    a distinct one, else its line number, so that a diff names the job that changed, not a line of JSON."""
+    records = [(n, json.loads(line)) for n, line in lines]
+    names = [r.get("job", {}).get("name") if isinstance(r, dict) and isinstance(r.get("job"), dict) else None
+             for _, r in records]
+    if all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
+        return {name: r for name, (_, r) in zip(names, records, strict=True)}
+    return {f"line {n}": r for n, r in records}
+
+
+def _changed_records(before: bytes, after: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The records of two JSON Lines files that are not in both as they are (an environment's lineage has
+    thousands of lines, a change touches a few: only those are parsed)."""
+    old = before.decode("utf-8").splitlines()
+    new = after.decode("utf-8").splitlines()
+    in_old, in_new = set(old), set(new)
+    return (_records([(n, line) for n, line in enumerate(old, 1) if line.strip() and line not in in_new]),
+            _records([(n, line) for n, line in enumerate(new, 1) if line.strip() and line not in in_old]))
+
+
 def _show(value: Any) -> str:
     if value is _MISSING:
         return "(absent)"
@@ -57,7 +78,8 @@ def _show(value: Any) -> str:
 def structural_diff(key: str, before: bytes, after: bytes) -> str | None:
     """`path: before -> after` lines, or None when the files are not both parseable."""
     try:
-        old, new = _parse(key, before), _parse(key, after)
+        old, new = _changed_records(before, after) if key.endswith(".jsonl") else (_parse(key, before),
+                                                                                    _parse(key, after))
     except (ValueError, yaml.YAMLError, UnicodeDecodeError):
         return None
     lines = []
@@ -108,7 +130,7 @@ def _cap(lines: list[str]) -> str:
 
 
 def content_diff(key: str, before: bytes, after: bytes) -> str:
-    if key.endswith((".yml", ".yaml", ".json")):
+    if key.endswith((".yml", ".yaml", ".json", ".jsonl")):
         structural = structural_diff(key, before, after)
         if structural is not None:
             return structural

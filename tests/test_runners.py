@@ -180,3 +180,16 @@ def test_the_runner_lists_are_the_schemas_enums() -> None:
     model = schemas["Model"]["properties"]["spec"]["properties"]["training"]["properties"]["runner"]
     transform = schemas["Transform"]["properties"]["spec"]["properties"]["runner"]
     assert tuple(model["enum"]) == RUNNERS and tuple(transform["enum"]) == TRANSFORM_RUNNERS
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_the_training_image_is_built_only_where_a_job_runs_it(edit: RepoEditor, runner: str) -> None:
+    """A CronJob (kubernetes) or a pipeline's steps (kubeflow) run the training image; GitHub and Airflow train on
+    their own workers, so with no drift job either, the apply workflow has no training image to build."""
+    edit.replace(MODEL, ', schedule: "0 6 * * *"}', "}")
+    set_runner(edit, runner)
+    project, diags = checked(edit.root)
+    assert project is not None, diags
+    from compiler.emit.images import builds
+    trains = [b.environments for b in builds(project) if b.image.split("/")[-1].startswith("churn-train:")]
+    assert trains == ([("prod",)] if runner in ("kubernetes", "kubeflow") else [])

@@ -14,7 +14,7 @@ from compiler.spec import placement
 from compiler.spec.ir import Model
 from compiler.spec.landing import cron_landed
 from compiler.spec.project import SpecProject
-from compiler.spec.runners import transform_runner
+from compiler.spec.runners import retrain_runner, transform_runner
 
 DEFAULT_REGISTRY = "registry.local"
 
@@ -74,7 +74,10 @@ def builds(project: SpecProject) -> list[Build]:
             model = project.models.get(name)
             if model is None:
                 continue
-            retrain = model.training is not None and model.training.schedule and placement.in_cluster(env, "retrain")
+            # a training image runs the retraining of the kubernetes runner (a CronJob) and kubeflow (a pipeline's
+            # steps); github and airflow train on their own workers
+            runner = retrain_runner(model, project.deployments_of(model.name), project.environments)
+            retrain = runner in ("kubernetes", "kubeflow") and placement.in_cluster(env, "retrain")
             drift = model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift")
             if retrain or drift:
                 add(train_image(project, model), posixpath.join(out, "docker", model.name),

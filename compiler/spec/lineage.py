@@ -255,8 +255,12 @@ class Lineage:
 
 
 def merge_readers(pairs: Iterable[tuple[Ref, Reader]]) -> dict[Ref, tuple[Reader, ...]]:
-    out: dict[Ref, list[Reader]] = {}
+    """Each column's readers, in first-seen order, each once."""
+    out: dict[Ref, dict[Reader, None]] = {}
     for ref, reader in pairs:
-        if reader not in out.setdefault(ref, []):
-            out[ref].append(reader)
+        found = out.get(ref)
+        if found is None:
+            out[ref] = {reader: None}
+        else:
+            found[reader] = None
     return {k: tuple(v) for k, v in out.items()}

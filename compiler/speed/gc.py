@@ -1,8 +1,11 @@
 """Garbage collection for batch work: the front end and the backends build a large, long-lived
-object graph with almost no reference cycles, and collecting the young generation after every 700
-allocations rescans it over and over (a quarter of compile's time at 10,000 specs). Collecting a
-thousand times less often (mypy does the same, less so) leaves memory use the same: what such a run
-discards is freed by reference counting, and the little cyclic garbage waits a little longer.
+object graph with almost no reference cycles, and Python's collector rescans the objects that
+survive, over and over: even collecting a thousand times less often than the default (mypy does the
+same, less so) still cost 0.5 s of a 4 s `validate` at 10,000 specs (29 young-generation
+collections, each over a million live objects). So batch commands do not collect at all: what such a
+run discards is freed by reference counting; the little cyclic garbage it makes (sqlglot's syntax
+trees, which point to their parents) waits for the end of the run, which it costs 10 MB (validate),
+45 MB (compile) and 110 MB (a PR plan) of peak memory at 10,000 specs, all measured.
 Commands that run user code (training, drift) keep Python's defaults; `batch_gc()` restores them on
 the way out.
 """
@@ -13,12 +16,12 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-BATCH_THRESHOLD = (1_000_000, 50, 50)  # young objects between collections; how rarely the older are
+BATCH_THRESHOLD = (0, 50, 50)  # a first threshold of 0 turns automatic collection off
 
 
 @contextmanager
 def batch_gc() -> Iterator[None]:
-    """Collect rarely inside the block (usable as a decorator too)."""
+    """No automatic collection inside the block (usable as a decorator too)."""
     old = gc.get_threshold()
     gc.set_threshold(*BATCH_THRESHOLD)
     try:

@@ -96,7 +96,7 @@ SERVE_HEALTHCHECK = ("import os, urllib.request; urllib.request.urlopen('http://
                      "os.environ.get('PORT', '" + str(DEFAULT_PORT) + "') + '/health', timeout=4)")
 
 
-COST = 0.2  # relative cost at 10,000 specs (compiler.emit.registry)
+COST = 0.11  # relative cost at 10,000 specs (compiler.emit.registry)
 
 
 def emit(project: SpecProject) -> list[Artifact]:

@@ -64,7 +64,7 @@ _PYTHON = re.compile(r"^3\.[0-9]+$")
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-COST = 0.06  # relative cost at 10,000 specs (compiler.emit.registry)
+COST = 0.23  # relative cost at 10,000 specs (compiler.emit.registry)
 
 
 def emit(project: SpecProject) -> list[Artifact]:

@@ -36,7 +36,7 @@ from compiler.spec.ir import Deployment, Model
 from compiler.spec.project import SpecProject
 
 PREFIX = "grafana"
-COST = 0.1  # relative cost at 10,000 specs (compiler.emit.registry)
+COST = 0.34  # relative cost at 10,000 specs (compiler.emit.registry)
 UID_LIMIT = 40  # Grafana's limit on a dashboard uid
 RATE = "[$__rate_interval]"
 

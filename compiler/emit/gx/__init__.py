@@ -26,7 +26,7 @@ from compiler.emit.gx.checks import expectations, minutes, parameter_name, relat
 from compiler.spec.project import SpecProject
 
 PREFIX = "gx/expectations"
-COST = 0.1  # relative cost at 10,000 specs (compiler.emit.registry)
+COST = 0.15  # relative cost at 10,000 specs (compiler.emit.registry)
 
 
 def emit(project: SpecProject) -> list[Artifact]:

@@ -16,7 +16,7 @@ from compiler.spec.project import SpecProject
 from compiler.spec.secrets import Secret, components, registry_secrets, secret_object
 
 PATH = "README.md"
-COST = 0.01  # relative cost at 10,000 specs (compiler.emit.registry)
+COST = 0.07  # relative cost at 10,000 specs (compiler.emit.registry)
 _COMPONENT_NAMES = {"serving": "serving pods", "retrain": "retraining jobs", "drift": "drift jobs",
                     "transform": "dbt jobs", "land": "kafka landing jobs", "fetch": "the jobs' git fetch"}
 

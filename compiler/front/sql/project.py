@@ -43,17 +43,17 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
     for r in rules.values():
         ds = datasets.get(r.dataset)
         for c in r.checks:
-            how = f"check {c.name}"
+            reader = Reader(r.address, f"check {c.name}")
             for col in (c.column, *c.columns):
                 if col:
-                    readers.append(((r.dataset, col), Reader(r.address, how)))
+                    readers.append(((r.dataset, col), reader))
             if c.to_dataset and c.to_column:
-                readers.append(((c.to_dataset, c.to_column), Reader(r.address, how)))
+                readers.append(((c.to_dataset, c.to_column), reader))
             if c.expression:
                 for col in expressions[c.expression].columns:
-                    readers.append(((r.dataset, col.name), Reader(r.address, how)))
+                    readers.append(((r.dataset, col.name), reader))
             if c.sql and ds is not None:  # a free SQL check: assumed to read every column
-                readers += [((r.dataset, col), Reader(r.address, how)) for col in ds.column_names]
+                readers += [((r.dataset, col), reader) for col in ds.column_names]
     for m in models.values():
         tr = m.training
         if tr is None:

@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import RepoEditor
 from integrations import EXAMPLE_NAMES, EXAMPLES
 
 from compiler.emit.grafana import emit
 from compiler.emit.serving_metrics import DRIFT_METRIC, PREDICTIONS, REQUEST_METRICS
 from compiler.front.check import require_project
+from compiler.spec import placement
+
+ENVIRONMENTS = "specs/environments.yaml"
 
 
 def dashboards(example: str) -> dict[str, dict[str, Any]]:
@@ -33,7 +37,9 @@ def test_a_dashboard_per_deployment_that_the_sdk_reads_back(example: str) -> Non
 
     project = require_project(EXAMPLES / example)
     boards = dashboards(example)
-    assert set(boards) == {f"grafana/{d.environment}/{d.name}.json" for d in project.deployments.values()}
+    served = [d for d in project.deployments.values()
+              if placement.in_cluster(project.environments[d.environment], "serving")]
+    assert set(boards) == {f"grafana/{d.environment}/{d.name}.json" for d in served}
     for path, board in boards.items():
         model = Dashboard.from_json(board)
         assert model.uid == board["uid"] and len(model.uid) <= 40
@@ -43,9 +49,11 @@ def test_a_dashboard_per_deployment_that_the_sdk_reads_back(example: str) -> Non
                                                                                     titles)
 
 
-def test_panels_read_the_alerts_metrics_and_thresholds() -> None:
-    project = require_project(EXAMPLES / "churn")
-    boards = dashboards("churn")
+def test_panels_read_the_alerts_metrics_and_thresholds(edit: RepoEditor) -> None:
+    # dev with an MLflow server instead of its embedded store: its mlflow-runtime deployment is served in the cluster
+    edit.replace(ENVIRONMENTS, "tracking_uri: sqlite:///.specops/mlflow.db", "tracking_uri: http://mlflow.dev:5000")
+    project = require_project(edit.root)
+    boards = {a.path: json.loads(a.content) for a in emit(project)}
     dev = boards["grafana/dev/churn_api_dev.json"]
     mlflow = REQUEST_METRICS["mlflow"]
     exprs = queries(dev)
@@ -59,6 +67,11 @@ def test_panels_read_the_alerts_metrics_and_thresholds() -> None:
     prod = boards["grafana/prod/churn_api.json"]  # KServe: MLServer's metrics, and no predictions
     assert any(REQUEST_METRICS["kserve"].counter in e and 'pod=~"churn-api-predictor-.*"' in e for e in queries(prod))
     assert any(p["type"] == "text" and "exports no predictions" in p["options"]["content"] for p in prod["panels"])
+
+
+def test_no_dashboard_where_the_laptop_only_rule_keeps_serving_out_of_the_cluster() -> None:
+    boards = dashboards("churn")  # dev's registry is a SQLite file: its deployment is served on the laptop
+    assert sorted(boards) == ["grafana/prod/churn_api.json"]
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)

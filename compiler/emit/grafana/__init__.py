@@ -32,6 +32,7 @@ from compiler.emit.serving_metrics import (
     prediction_series,
     request_series,
 )
+from compiler.spec import placement
 from compiler.spec.ir import Deployment, Model
 from compiler.spec.project import SpecProject
 
@@ -46,8 +47,9 @@ def emit(project: SpecProject) -> list[Artifact]:
 
 
 def units(project: SpecProject) -> list[Unit]:
-    """One dashboard per Deployment whose environment has a Kubernetes namespace (where its metrics live), but
-    runtime triton's (Triton's own metrics have no request histogram nor status codes: docs/ml-platforms.md)."""
+    """One dashboard per Deployment served in its environment's cluster (a Kubernetes namespace, and not left out
+    by the laptop-only rule: compiler.spec.placement), where its metrics live, but runtime triton's (Triton's own
+    metrics have no request histogram nor status codes: docs/ml-platforms.md)."""
     return [Unit(("grafana", name), partial(_dashboard_file, name=name)) for name in sorted(project.deployments)
             if project.deployments[name].runtime in REQUEST_METRICS]
 
@@ -55,7 +57,7 @@ def units(project: SpecProject) -> list[Unit]:
 def _dashboard_file(project: SpecProject, name: str) -> list[Artifact]:
     d = project.deployments[name]
     env = project.environments[d.environment]
-    if env.namespace is None:
+    if env.namespace is None or not placement.in_cluster(env, "serving"):  # no pod serves it: no metrics
         return []
     model = project.models[d.model]
     data = dashboard(project.project.name, d, model, env.namespace)

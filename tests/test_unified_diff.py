@@ -88,7 +88,23 @@ def test_a_lineage_file_is_diffed_by_job_and_field_not_by_line_of_json() -> None
     assert lines[2].startswith('+ transform.t_new: (absent) -> {"job": {"name": "transform.t_new"')
 
 
-def test_json_lines_without_distinct_job_names_are_diffed_by_line_number() -> None:
+def test_json_lines_without_distinct_job_names_get_a_line_diff() -> None:
     old = b'{"a": 1}\n{"a": 2}\n'
     new = b'{"a": 1}\n{"a": 3}\n'
-    assert content_diff("events.jsonl", old, new) == "~ line 2.a: 2 -> 3"
+    assert content_diff("events.jsonl", old, new).splitlines()[2:] == ["@@ -1,2 +1,2 @@", ' {"a": 1}', '-{"a": 2}',
+                                                                        '+{"a": 3}']
+
+
+def test_the_same_records_in_another_order_get_a_line_diff_not_an_empty_one() -> None:
+    old = [_event("transform.a", "x"), _event("transform.b", "y")]
+    diff = content_diff("lineage/dev.jsonl", "\n".join(old).encode(), "\n".join(reversed(old)).encode())
+    assert diff.startswith("--- a/lineage/dev.jsonl") and patch(old, diff) == list(reversed(old))
+
+
+def test_a_long_string_shows_where_it_changes() -> None:
+    sql = "select\n" + "".join(f"    c{i},\n" for i in range(40)) + "from t\n"
+    old = json.dumps({"job": {"name": "transform.t", "facets": {"sql": {"query": sql}}}})
+    new = json.dumps({"job": {"name": "transform.t", "facets": {"sql": {"query": sql.replace("c30,", "c30 + 1 as c30,")}}}})
+    (line,) = content_diff("lineage/dev.jsonl", old.encode(), new.encode()).splitlines()
+    assert line.startswith("~ transform.t.job.facets.sql.query: \"...") and "c30 + 1 as c30" in line
+    assert "c30 + 1" not in line.split(" -> ")[0] and "c29" in line.split(" -> ")[0]

@@ -47,25 +47,49 @@ def _parse(key: str, content: bytes) -> Any:
     return docs[0] if len(docs) == 1 else docs
 
 
-def _records(lines: list[tuple[int, str]]) -> dict[str, Any]:
-    """JSON Lines records as {identity: record}: an event's job name (lineage/<env>.jsonl) when every record has
-    a distinct one, else its line number, so that a diff names the job that changed, not a line of JSON."""
-    records = [(n, json.loads(line)) for n, line in lines]
-    names = [r.get("job", {}).get("name") if isinstance(r, dict) and isinstance(r.get("job"), dict) else None
-             for _, r in records]
-    if all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
-        return {name: r for name, (_, r) in zip(names, records, strict=True)}
-    return {f"line {n}": r for n, r in records}
+def _job_names(lines: list[str]) -> list[Any]:
+    out = []
+    for line in lines:
+        record = json.loads(line)
+        job = record.get("job") if isinstance(record, dict) else None
+        out.append((job.get("name") if isinstance(job, dict) else None, record))
+    return out
 
 
 def _changed_records(before: bytes, after: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The records of two JSON Lines files that are not in both as they are (an environment's lineage has
-    thousands of lines, a change touches a few: only those are parsed)."""
+    """The records of two JSON Lines files that are not in both as they are, by job name (an environment's
+    lineage has thousands of lines, a change touches a few: only those are parsed). ValueError when a record
+    has no job name or a name repeats on either side: such files get a line diff."""
     old = before.decode("utf-8").splitlines()
     new = after.decode("utf-8").splitlines()
     in_old, in_new = set(old), set(new)
-    return (_records([(n, line) for n, line in enumerate(old, 1) if line.strip() and line not in in_new]),
-            _records([(n, line) for n, line in enumerate(new, 1) if line.strip() and line not in in_old]))
+    sides = []
+    for lines, other in ((old, in_new), (new, in_old)):
+        named = _job_names([line for line in lines if line.strip() and line not in other])
+        names = [n for n, _ in named]
+        if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise ValueError("JSON Lines records without distinct job names")
+        sides.append(dict(named))
+    return sides[0], sides[1]
+
+
+_LONG = 120  # characters of a value shown
+
+
+def _show_pair(before: Any, after: Any) -> tuple[str, str]:
+    """Both values as shown; two long strings as the part around where they start to differ (a SQL edit)."""
+    if isinstance(before, str) and isinstance(after, str) and max(len(before), len(after)) > _LONG - 3:
+        start = 0
+        while start < min(len(before), len(after)) and before[start] == after[start]:
+            start += 1
+        start = max(0, start - 30)
+        return _excerpt(before, start), _excerpt(after, start)
+    return _show(before), _show(after)
+
+
+def _excerpt(text: str, start: int, length: int = 80) -> str:
+    body = json.dumps(text[start:start + length])[1:-1]
+    return f'"{"..." if start else ""}{body}{"..." if len(text) > start + length else ""}"'
 
 
 def _show(value: Any) -> str:
@@ -85,7 +109,8 @@ def structural_diff(key: str, before: bytes, after: bytes) -> str | None:
     lines = []
     for path, b, a in diff_values(old, new):
         marker = "+" if b is _MISSING else "-" if a is _MISSING else "~"
-        lines.append(f"{marker} {path or '(root)'}: {_show(b)} -> {_show(a)}")
+        shown_b, shown_a = _show_pair(b, a)
+        lines.append(f"{marker} {path or '(root)'}: {shown_b} -> {shown_a}")
     return _cap(lines)
 
 
@@ -132,7 +157,7 @@ def _cap(lines: list[str]) -> str:
 def content_diff(key: str, before: bytes, after: bytes) -> str:
     if key.endswith((".yml", ".yaml", ".json", ".jsonl")):
         structural = structural_diff(key, before, after)
-        if structural is not None:
+        if structural:  # empty: the same data in other bytes (order, spacing), which a line diff shows
             return structural
     return unified_diff(key, before, after)
 

@@ -192,4 +192,20 @@ def test_the_training_image_is_built_only_where_a_job_runs_it(edit: RepoEditor, 
     assert project is not None, diags
     from compiler.emit.images import builds
     trains = [b.environments for b in builds(project) if b.image.split("/")[-1].startswith("churn-train:")]
-    assert trains == ([("prod",)] if runner in ("kubernetes", "kubeflow") else [])
+    # kubernetes: the prod CronJob (dev is laptop-only); kubeflow: a pipeline in each environment it trains in
+    assert trains == {"kubernetes": [("prod",)], "kubeflow": [("dev", "prod")]}.get(runner, [])
+
+
+def test_a_kubeflow_model_deployed_nowhere_has_its_training_image_built_for_the_default_environment(
+        edit: RepoEditor) -> None:
+    edit.replace(MODEL, ', schedule: "0 6 * * *"}', "}")
+    set_runner(edit, "kubeflow")
+    edit.delete("specs/deployments/churn_api.yaml")
+    edit.delete("specs/deployments/churn_api_dev.yaml")
+    project, diags = checked(edit.root)
+    assert project is not None, diags
+    from compiler.emit.images import builds
+    assert [k for k in (a.key for a in emit_all(project)) if k.startswith("kubeflow/")] == [
+        "kubeflow/dev/churn-retrain.yaml"]
+    assert [b.environments for b in builds(project) if b.image.split("/")[-1].startswith("churn-train:")] == [
+        ("dev",)]

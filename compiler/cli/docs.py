@@ -8,7 +8,7 @@ import click
 
 from compiler.cli.common import SpecopsError, environment, guarded, load_project, path_argument
 from compiler.paths import shown
-from compiler.speed.gc import batch_gc
+from compiler.speed.gc import batch_gc, default_gc
 
 DEFAULT_OUT = ".specops/docs"  # inside the repository's (git-ignored) working folder
 
@@ -64,7 +64,8 @@ def docs(path: Path, out: Path | None, plan_file: Path | None, registry_env: str
     click.echo(f"wrote the docs site ({len(artifacts)} files, {size / 1e6:.1f} MB) to {shown(out_dir)}; "
                f"open {shown(out_dir / 'index.html')}")
     if serve:
-        _serve(out_dir, port)
+        with default_gc():  # a server runs for hours: collect as Python does
+            _serve(out_dir, port)
 
 
 def _refuse(project, out_dir: Path) -> None:

@@ -56,7 +56,7 @@ def compile_project(project: SpecProject, emit: Emit = emit_plain) -> Compiled:
 
 
 def compile_for_plan(project: SpecProject, environment: str | None) -> Compiled:
-    """What a plan compares: every artifact but the manifest, and only `environment`'s manifests.
+    """What a plan compares: every artifact but the manifest, and only `environment`'s manifests and lineage.
 
     The same bytes as compile_project's for those files (tests/test_plan_unit.py holds it to that).
     """

@@ -14,7 +14,7 @@ from compiler.spec import placement
 from compiler.spec.ir import Model
 from compiler.spec.landing import cron_landed
 from compiler.spec.project import SpecProject
-from compiler.spec.runners import retrain_runner, transform_runner
+from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
 DEFAULT_REGISTRY = "registry.local"
 
@@ -74,10 +74,10 @@ def builds(project: SpecProject) -> list[Build]:
             model = project.models.get(name)
             if model is None:
                 continue
-            # a training image runs the retraining of the kubernetes runner (a CronJob) and kubeflow (a pipeline's
-            # steps); github and airflow train on their own workers
+            # a training image runs the kubernetes runner's retraining (a CronJob; kubeflow's: below); github and
+            # airflow train on their own workers
             runner = retrain_runner(model, project.deployments_of(model.name), project.environments)
-            retrain = runner in ("kubernetes", "kubeflow") and placement.in_cluster(env, "retrain")
+            retrain = runner == "kubernetes" and placement.in_cluster(env, "retrain")
             drift = model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift")
             if retrain or drift:
                 add(train_image(project, model), posixpath.join(out, "docker", model.name),
@@ -89,6 +89,13 @@ def builds(project: SpecProject) -> list[Build]:
             for address in scheduled:
                 add(dbt_image(project), posixpath.join(out, "docker", "dbt"), "Dockerfile", True, address,
                     env.name)
+    for model in sorted(project.models.values(), key=lambda m: m.name):  # a pipeline's steps run the image
+        deployments = project.deployments_of(model.name)
+        if retrain_runner(model, deployments, project.environments) == "kubeflow":
+            for env_name in training_environments(model, deployments, project.environments,
+                                                  project.default_environment):
+                add(train_image(project, model), posixpath.join(out, "docker", model.name), "Dockerfile.train", True,
+                    model.address, env_name)
     return sorted(found.values(), key=lambda b: b.image)
 
 

@@ -58,13 +58,14 @@ def get_backend(name: str) -> Backend:
 
 
 def parts(project: SpecProject, names: Iterable[str] | None = None, environment: str | None = None) -> list[Part]:
-    """The selected backends' parts (all by default); Kubernetes' for `environment` only when given."""
+    """The selected backends' parts (all by default); the per-environment files (Kubernetes manifests, lineage) of
+    `environment` only when given."""
     chosen = [get_backend(n) for n in sorted(names)] if names is not None else list(BACKENDS)
     return [part for backend in chosen for part in backend.parts(project, environment)]
 
 
 def units(project: SpecProject, environment: str | None = None) -> list[Unit]:
-    """Every backend's units; Kubernetes' for `environment` only (all when None)."""
+    """Every backend's units; of the per-environment files, `environment`'s only (all when None)."""
     return [unit for part in parts(project, environment=environment) for unit in part.units(project)]
 
 
@@ -83,6 +84,7 @@ def emit_all(project: SpecProject, names: Iterable[str] | None = None,
              environment: str | None = None) -> list[Artifact]:
     """Every artifact of the selected backends (all by default), sorted, with unique paths.
 
-    With `environment`, the Kubernetes manifests of that environment only (a plan's scope).
+    With `environment`, of the per-environment files (manifests, lineage) that environment's only (a plan's
+    scope).
     """
     return collect((part.backend, part.run(project)) for part in parts(project, names, environment))

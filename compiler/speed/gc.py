@@ -28,3 +28,18 @@ def batch_gc() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+PYTHON_DEFAULT = (700, 10, 10)
+
+
+@contextmanager
+def default_gc() -> Iterator[None]:
+    """Python's own collection inside the block (e.g. a long-running server within a batch command)."""
+    old = gc.get_threshold()
+    gc.set_threshold(*PYTHON_DEFAULT)
+    gc.collect()  # what the batch part left
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

@@ -2,10 +2,10 @@
 
 `emit_incremental(project, env, store)` gives exactly `emit_all(project, environment=env)`: every
 unit (compiler.emit.base.Unit) of every backend part (compiler.emit.registry), for one environment's
-manifests. A unit's stored result is reused when each read it recorded (compiler.speed.tracking) has
+manifests and lineage. A unit's stored result is reused when each read it recorded (compiler.speed.tracking) has
 the same value now; otherwise it runs again, on a recording view, and its new result is stored. Image
 tags are put in after, and what a part computes from its units' files (a kustomization) is computed
-again (never stored).
+again (never stored, like an environment's lineage file, joined from its jobs' lines).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def emit_incremental(project: SpecProject, environment: str | None,
             stale.append(key)
     made = parallel_map(lambda key: _run(project, facts, tags, units[key]), stale, min_items=PARALLEL_MIN_UNITS)
     records.update(zip(stale, made, strict=True))
-    # kept: this run's units, and the manifests of the other environments (a plan of another --env reuses them)
+    # kept: this run's units, and the manifests and lineage of the other environments (a plan of another --env
+    # reuses them)
     kept = {key: record for key, record in stored.items() if _other_environment(key, environment, project)}
     kept.update((key, records[key]) for key in units)
     store.save(nonce, kept, set(stale))

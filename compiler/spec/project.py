@@ -156,11 +156,7 @@ class SpecProject:
 
     @property
     def default_environment(self) -> str | None:
-        if self.project.default_environment:
-            return self.project.default_environment
-        if "dev" in self.environments:
-            return "dev"
-        return next(iter(self.environments), None)
+        return default_environment(self.project, self.environments)
 
     @functools.cached_property
     def spec_digest(self) -> str:
@@ -169,6 +165,15 @@ class SpecProject:
         for address in self.by_address:
             h.update(f"{address}={self.digest(address)}\n".encode())
         return h.hexdigest()
+
+
+def default_environment(project: Project, environments: Mapping[str, Environment]) -> str | None:
+    """The Project's default_environment; without one, `dev` if there is one, else the first environment."""
+    if project.default_environment:
+        return project.default_environment
+    if "dev" in environments:
+        return "dev"
+    return next(iter(environments), None)
 
 
 def _grouped(group: dict[str, T], attribute: str) -> dict[str, list[T]]:

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from compiler.front.sql import SqlJob, SqlWork, dialect_for
 from compiler.spec.ir import Dataset, Environment, Model, Project, QualityRule, Transform
 from compiler.spec.lineage import Lineage, Reader, Ref, merge_readers
+from compiler.spec.project import default_environment
 
 
 def project_dialect(project: Project, environments: Mapping[str, Environment]) -> str:
     """The SQL dialect transforms are read in: the default environment's warehouse (DuckDB without one)."""
-    name = project.default_environment or ("dev" if "dev" in environments else next(iter(environments), None))
+    name = default_environment(project, environments)
     env = environments.get(name) if name else None
     return dialect_for(env.warehouse.type if env is not None else None)
 

@@ -50,7 +50,7 @@ class Build:
 
 
 def builds(project: SpecProject) -> list[Build]:
-    """Every image the environments' manifests name, once each, in a stable order."""
+    """Every image the environments' manifests and pipelines name, once each, in a stable order."""
     out = project.project.output
     found: dict[str, Build] = {}
 
@@ -59,6 +59,10 @@ def builds(project: SpecProject) -> list[Build]:
         owners = tuple(sorted({owner, *(old.owners if old else ())}))
         envs = tuple(sorted({env, *(old.environments if old else ())}))
         found[image] = Build(image, context, posixpath.join(context, dockerfile), stages, owners, envs)
+
+    def add_train(model: Model, env: str) -> None:
+        add(train_image(project, model), posixpath.join(out, "docker", model.name), "Dockerfile.train", True,
+            model.address, env)
 
     for env in sorted(project.environments.values(), key=lambda e: e.name):
         if env.namespace is None:
@@ -80,8 +84,7 @@ def builds(project: SpecProject) -> list[Build]:
             retrain = runner == "kubernetes" and placement.in_cluster(env, "retrain")
             drift = model.drift is not None and model.drift.schedule and placement.in_cluster(env, "drift")
             if retrain or drift:
-                add(train_image(project, model), posixpath.join(out, "docker", model.name),
-                    "Dockerfile.train", True, model.address, env.name)
+                add_train(model, env.name)
         for ds in cron_landed(project.kafka_datasets(), env):
             add(land_image(project), posixpath.join(out, "docker", "land"), "Dockerfile", True, ds.address, env.name)
         scheduled = sorted(t.address for t in project.transforms.values() if transform_runner(t) == "kubernetes")
@@ -94,8 +97,7 @@ def builds(project: SpecProject) -> list[Build]:
         if retrain_runner(model, deployments, project.environments) == "kubeflow":
             for env_name in training_environments(model, deployments, project.environments,
                                                   project.default_environment):
-                add(train_image(project, model), posixpath.join(out, "docker", model.name), "Dockerfile.train", True,
-                    model.address, env_name)
+                add_train(model, env_name)
     return sorted(found.values(), key=lambda b: b.image)
 
 

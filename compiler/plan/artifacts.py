@@ -47,7 +47,8 @@ def _parse(key: str, content: bytes) -> Any:
     return docs[0] if len(docs) == 1 else docs
 
 
-def _job_names(lines: list[str]) -> list[Any]:
+def _job_names(lines: list[str]) -> list[tuple[Any, Any]]:
+    """(the record's job name or None, the record) of each line."""
     out = []
     for line in lines:
         record = json.loads(line)

@@ -352,6 +352,16 @@ def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     assert result.exit_code == 1
     assert "was not written by specops" in result.output
     assert {p.name: p.read_bytes() for p in (root / "notes").iterdir()} == before
+    # nor is a file or a device: `--out /dev/null` once moved /dev/null aside
+    (root / "out.txt").write_text("mine\n")
+    result = runner.invoke(main, ["compile", str(root), "--out", str(root / "out.txt")])
+    assert result.exit_code == 2 and "is a file" in result.output, result.output  # click's check
+    result = runner.invoke(main, ["compile", str(root), "--out", os.devnull])
+    assert result.exit_code == 1 and "is not a folder" in result.output, result.output
+    with pytest.raises(write_module.OutputFolderError, match="is not a folder"):
+        write_module.write_output(root / "out.txt", [])
+    assert (root / "out.txt").read_text() == "mine\n"
+    assert Path(os.devnull).is_char_device()
     # an empty folder, or one specops wrote before, is fine
     (root / "fresh").mkdir()
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0

@@ -110,6 +110,9 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
     files, grouped by folder (compiler.speed may pass one that uses several processes).
     """
     out = out.resolve()
+    if out.exists() and not out.is_dir():  # a file, a device (--out /dev/null): never moved aside
+        raise OutputFolderError(f"{out} exists and is not a folder; refusing to replace it: choose an output "
+                                "folder (a new one, or one specops wrote)")
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
     if guard and out.is_dir() and any(out.iterdir()) and not _ours(out):

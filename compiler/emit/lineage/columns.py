@@ -43,10 +43,15 @@ Resolve = Callable[[str], tuple[str, str]]  # dataset name -> (namespace, name)
 def facet(lineage: ColumnLineage, resolve: Resolve) -> dict[str, Any]:
     """The columnLineage facet of a lineage, the datasets named as `resolve` names them."""
 
+    names: dict[str, tuple[str, str]] = {}  # a job's columns come from a few datasets: each named once
+
     def refs(sources: Iterable[ColumnSource]) -> list[dict[str, Any]]:
         out = []
         for src in sources:
-            namespace, name = resolve(src.dataset)
+            found = names.get(src.dataset)
+            if found is None:
+                found = names[src.dataset] = resolve(src.dataset)
+            namespace, name = found
             out.append({"namespace": namespace, "name": name, "field": src.column,
                         "transformations": [{"type": src.type, "subtype": src.subtype}]})
         return out

@@ -319,6 +319,26 @@ def test_values_of_pii_columns_are_counted_not_listed(churn_base, tmp_path):
     assert "[US, GB, DE, FR, CA]" not in text or "US" in text  # other columns' values are shown as usual
 
 
+def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_path):
+    """A check on a PII column shows no pattern, expression, bound or value; nor does the diff of the
+    expectation file of a rule that also checks a relationship to a dataset without PII (named first)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(RULES_SRC, "pattern: '^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+$'", "pattern: '^leakypattern[a-z]+$'")
+    ed.replace(RULES_SRC, "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n",
+               "    - {type: accepted_values, column: country, values: [US, GB, DE, FR, CA]}\n"
+               "    - {type: accepted_values, column: email, values: [grace@hopper.example]}\n"
+               "    - {type: expression, expression: \"email <> 'leaky@example.com'\"}\n"
+               "    - {type: relationship, column: customer_id, to: customer_activity.customer_id}\n")
+    plan = plan_against(churn_base, build(root))
+    text = render_text(plan) + render_markdown(plan) + render_json(plan)
+    for secret in ("leakypattern", "leaky@example.com", "grace@hopper"):
+        assert secret not in text
+    assert "(not shown, sha256 " in text and "(1 values, not shown)" in text
+    gx = next(a for a in plan.artifact_changes if a.key.startswith("gx/") and "customers_checks" in a.key)
+    assert gx.owner == "dataset.customers" and gx.redacted
+
+
 def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
     """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
     same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_su
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
+from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
 from compiler.plan.sqldiff import compare
 from compiler.spec.lineage import Lineage
@@ -111,12 +111,12 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                     diff = "(previous content not kept)"
                 else:
                     diffed += 1
-                    secret = _sensitive(project, owner)
+                    secret = sensitive(project, art.owners)
                     diff = redacted_diff(secret, old_bytes, art.content) if secret else content_diff(
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
-    changes = [_redact_values(project, c) for c in changes]
+    changes = [redact_values(project, c) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
         resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,
@@ -150,99 +150,6 @@ class LineageJson(Mapping[str, dict]):
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-def _sensitive(project: SpecProject, owner: str | None) -> str | None:
-    """Why the values in a dataset's files may not be shown (restricted, or PII columns), else None."""
-    if owner is None or not owner.startswith("dataset."):
-        return None
-    name = owner.split(".", 1)[1]
-    ds = project.datasets.get(name)
-    if ds is None:
-        return None
-    if ds.classification == "restricted":
-        return f"dataset.{name} is restricted"
-    pii = sorted({c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(name, {})))
-    if pii:
-        return f"dataset.{name} has PII columns ({', '.join(pii)})"
-    return None
-
-
-def _redact_values(project: SpecProject, change: ResourceChange) -> ResourceChange:
-    """Listed values of a PII column (a column's accepted values, an accepted_values check's values), or of any
-    column of a restricted dataset, as a count: in the attribute changes and in the snapshots before and after."""
-    if change.kind not in ("Dataset", "QualityRule"):
-        return change
-    name = change.address.split(".", 1)[1]
-    lineage = project.lineage
-    if not _lists_values(project, change, name):
-        return change  # the common case, decided on the resources without making a snapshot
-
-    def secret(dataset: str | None, column: str | None) -> bool:
-        ds = project.datasets.get(dataset or "")
-        return ds is not None and column is not None and (
-            ds.classification == "restricted" or bool((c := ds.column(column)) and c.pii)
-            or lineage.is_pii(ds.name, column))
-
-    def hidden_paths(snap: dict | None) -> dict[str, list]:
-        """attribute path -> the values it lists, for the values that may not be shown."""
-        spec = (snap or {}).get("spec") or {}
-        out = {}
-        if change.kind == "Dataset":
-            for col in spec.get("columns") or []:
-                if isinstance(col, dict) and col.get("accepted_values") and secret(name, col.get("name")):
-                    out[f"spec.columns[{col['name']}].accepted_values"] = col["accepted_values"]
-        else:
-            for check in spec.get("checks") or []:
-                if isinstance(check, dict) and check.get("values") and secret(spec.get("dataset"), check.get("column")):
-                    out[f"spec.checks[{check.get('name')}].values"] = check["values"]
-        return out
-
-    paths = {**hidden_paths(change.before), **hidden_paths(change.after)}
-    if not paths:
-        return change
-    items = {p.rsplit(".", 1)[0] for p in paths}  # a whole column or check added or removed lists them too
-    attrs = tuple(replace(a, before=_count(a.before), after=_count(a.after)) if a.path in paths else
-                  replace(a, before=_redacted_item(a.before), after=_redacted_item(a.after)) if a.path in items else a
-                  for a in change.changes)
-    return replace(change, changes=attrs, before=_redacted(change.before, change.kind),
-                   after_of=_redacted(change.after, change.kind))
-
-
-def _lists_values(project: SpecProject, change: ResourceChange, name: str) -> bool:
-    """Whether the change's resource, before or now, lists values (accepted values) at all."""
-    spec = (change.before or {}).get("spec") or {}
-    if any(isinstance(i, dict) and (i.get("accepted_values") or i.get("values"))
-           for i in (spec.get("columns") or spec.get("checks") or [])):
-        return True
-    if change.kind == "Dataset":
-        ds = project.datasets.get(name)
-        return ds is not None and any(c.accepted_values for c in ds.columns)
-    rule = project.rules.get(name)
-    return rule is not None and any(c.values for c in rule.checks)
-
-
-def _redacted_item(item: object) -> object:
-    if not isinstance(item, dict):
-        return item
-    return {k: _count(v) if k in ("accepted_values", "values") else v for k, v in item.items()}
-
-
-def _redacted(snap: dict | None, kind: str) -> dict | None:
-    """A copy of a snapshot with every listed value of its columns or checks counted, not shown."""
-    if snap is None:
-        return None
-    out = copy.deepcopy(snap)
-    spec = out.get("spec") or {}
-    for item in (spec.get("columns") if kind == "Dataset" else spec.get("checks")) or []:
-        key = "accepted_values" if kind == "Dataset" else "values"
-        if isinstance(item, dict) and isinstance(item.get(key), list) and item[key]:
-            item[key] = _count(item[key])
-    return out
-
-
-def _count(values: object) -> object:
-    return f"({len(values)} values, not shown)" if isinstance(values, list) else values
 
 
 def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChange],

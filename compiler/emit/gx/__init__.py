@@ -74,6 +74,8 @@ def _suite_file(project: SpecProject, name: str) -> list[Artifact]:
     rule = project.rules[name]
     data = suite(project, name)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    owners = sorted({rule.address, f"dataset.{rule.dataset}",
-                     *(f"dataset.{c.to_dataset}" for c in rule.checks if c.to_dataset)})
+    # its dataset first (the file a plan names, whose values its expectations list), then the rule, then what
+    # its relationship checks read
+    owners = [f"dataset.{rule.dataset}", rule.address,
+              *sorted({f"dataset.{c.to_dataset}" for c in rule.checks if c.to_dataset} - {f"dataset.{rule.dataset}"})]
     return [Artifact(f"{PREFIX}/{name}.json", text.encode("utf-8"), tuple(owners))]

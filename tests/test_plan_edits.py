@@ -339,6 +339,24 @@ def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_p
     assert gx.owner == "dataset.customers" and gx.redacted
 
 
+def test_the_pr_comment_names_every_change_of_a_resource_with_a_breaking_one(churn_base, tmp_path):
+    """A breaking resource is listed under the decision, not in the table: its other changes are named there;
+    SQL diffs are unindented in their diff block (else GitHub does not colour them)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(MODEL, "support_tickets, avg_satisfaction]", "support_tickets]")
+    ed.replace(MODEL, "params: {C: 1.0, max_iter: 500}", "params: {C: 0.5, max_iter: 500}")
+    ed.replace(MODEL, "description: Probability that a customer", "description: The probability that a customer")
+    ed.replace(SQL_CA, "cast(t.avg_satisfaction as double precision)", "cast(t.avg_satisfaction as real)")
+    md = render_markdown(plan_against(churn_base, build(root)))
+    decision = next(line for line in md.splitlines() if "model.churn` update" in line)
+    assert "- avg_satisfaction" in decision and "0.5 (non-breaking)" in decision and "(metadata)" in decision
+    assert "| `~` | `model.churn` |" not in md  # not twice
+    block = md.split("```diff", 1)[1].split("```", 1)[0]
+    assert "\n-    cast(t.avg_satisfaction as double precision)" in block
+    assert "\n+    cast(t.avg_satisfaction as real)" in block
+
+
 def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
     """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
     same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""

@@ -38,12 +38,14 @@ def _baseline(plan: Plan) -> str:
     return f"last apply (serial {b.serial})"
 
 
-def _text_diff(before: str, after: str) -> list[str]:
-    """Long or multi-line text (SQL, descriptions) as a short unified diff instead of two cut values."""
+def _text_diff(before: str, after: str, indent: str = "    ") -> list[str]:
+    """Long or multi-line text (SQL, descriptions) as a short unified diff instead of two cut values (in a
+    markdown ```diff block, without `indent`: a diff line must start with its +, - or @)."""
     import difflib
 
     lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), n=1, lineterm=""))[2:]
-    return [f"    {ln}" for ln in lines[:30]] + ([f"    ... ({len(lines) - 30} more lines)"] if len(lines) > 30 else [])
+    more = [f"{indent}... ({len(lines) - 30} more lines)"] if len(lines) > 30 else []
+    return [f"{indent}{ln}" for ln in lines[:30]] + more
 
 
 def list_delta(before: object, after: object) -> str | None:
@@ -245,10 +247,13 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
     if plan.approvals:
         out.append("> - **Approval required** in " + ", ".join(f"`{e}`" for e in plan.approvals)
                    + " (protection.required_approval)")
-    for c in danger:
+    for c in danger:  # the resource is not in the table below: its other changes are named here too
         why = "; ".join(_attr_summary(c.kind, a) for a in c.changes if a.category == "breaking")
+        also = "; ".join(f"{_attr_summary(c.kind, a)} ({a.category})" for a in c.changes
+                         if a.category != "breaking" and not a.path.endswith(".content.size"))
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
-        out.append(line + (f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""))
+        line += f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""
+        out.append(line + (f"; also {_fence(_md_escape(_clip(also, 300)))}" if also else ""))
     rest = len(_danger(plan)) - len(danger)
     if rest:
         out.append(f"> - … and {rest} more breaking changes or destroys (in the table below)")
@@ -300,7 +305,7 @@ def render_markdown(plan: Plan) -> str:
             lines = [f"# {c.address} {spec_path(c.kind, a.path)}" + (f" ({a.reason})" if a.reason else "")
                      for a in texts]
             lines = [line for a, title in zip(texts, lines, strict=True)
-                     for line in (title, *_text_diff(a.before, a.after), "")]
+                     for line in (title, *_text_diff(a.before, a.after, indent=""), "")]
             if size > MAX_SECTION:
                 left += bool(lines)
                 continue

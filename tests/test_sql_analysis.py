@@ -131,6 +131,11 @@ EDITS = [
     ("equivalent-spelling", BASE.replace("<>", "!=").replace("as o\n", "o\n")
      .replace("cast(o.amount - o.discount as decimal(12,2))", "(o.amount - o.discount)::decimal(12,2)"),
      "format", ()),
+    ("inner-join-spelled-out", BASE.replace("join {{", "inner join {{"), "format", ()),
+    ("join-condition-operands-swapped", BASE.replace("c.customer_id = o.customer_id", "o.customer_id = c.customer_id"),
+     "format", ()),
+    ("filters-reordered", BASE.replace("where o.status <> 'cancelled'", "where o.amount > 0 and o.status <> 'cancelled'"),
+     "rows", ()),  # (against BASE, which has one filter: a new one)
     ("added-column", BASE.replace("    c.region\n", "    c.region,\n    c.signup_date\n"), "additive", ()),
     ("changed-expression", BASE.replace("o.amount - o.discount", "o.amount"), "columns", ("net_amount",)),
     ("dropped-column", BASE.replace("    o.customer_id,\n", ""), "columns", ()),
@@ -155,6 +160,23 @@ def test_sql_change_categories(new, kind, changed):
         assert found.changed == changed
     assert found.category == {"format": "metadata", "additive": "non-breaking", "logic": "non-breaking"}.get(
         kind, "breaking")
+
+
+def test_outer_joins_and_conjunctions_in_any_spelling_or_order_are_the_same_query():
+    left = BASE.replace("join {{", "left join {{")
+    two = BASE.replace("where o.status <> 'cancelled'", "where o.status <> 'cancelled' and (o.amount > 0 or o.discount = 0)")
+    for old, new in [(left, BASE.replace("join {{", "left outer join {{")),
+                     (two, two.replace("o.status <> 'cancelled' and (o.amount > 0 or o.discount = 0)",
+                                       "(o.discount = 0 or o.amount > 0) and 'cancelled' <> o.status"))]:
+        assert compare(run(old), run(new)).kind == "format"
+    assert compare(run(BASE), run(BASE.replace("o.amount - o.discount", "o.discount - o.amount"))).kind == "columns"
+
+
+def test_a_row_change_names_the_clauses_that_changed_only():
+    grouped = BASE.replace("    c.region\n", "    c.region,\n    count(*) as n\n") + "group by 1, 2, 3, 4\n"
+    assert compare(run(grouped), run(grouped.replace("join {{", "left join {{"))).clauses == ("join",)
+    assert compare(run(grouped), run(grouped.replace("'cancelled'", "'void'"))).clauses == ("filter",)
+    assert compare(run(BASE), run(BASE + "limit 5\n")).clauses == ("limit",)
 
 
 def test_cte_projection_change_reaches_only_the_columns_it_feeds():

@@ -65,7 +65,8 @@ def compare(old: SqlAnalysis, new: SqlAnalysis) -> SqlChange:
     removed = tuple(n for n in before if n not in after)
     changed = tuple(n for n in after if n in before and before[n].fingerprint != after[n].fingerprint)
     if old.rows != new.rows:
-        clauses = tuple(sorted(set(old.row_clauses) ^ set(new.row_clauses))) or tuple(new.row_clauses)
+        clauses = tuple(sorted(set(old.clause_digests) ^ set(new.clause_digests)))
+        clauses = tuple(sorted({c for c, _ in clauses})) or tuple(new.row_clauses)
         return SqlChange("rows", added, removed, changed, clauses)
     if removed or changed:
         return SqlChange("columns", added, removed, changed)

@@ -62,6 +62,7 @@ class SqlAnalysis:
     notes: tuple[str, ...] = ()  # parts that could not be followed (best effort)
     error: str | None = None
     error_offset: int = 0
+    clause_digests: tuple[tuple[str, str], ...] = ()  # (row clause, digest of what decides it): which one changed
 
     def column(self, name: str) -> OutputColumn | None:
         for col in self.columns:
@@ -74,15 +75,16 @@ class SqlAnalysis:
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
                 self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates)
                                                           for u in self.unknown),
-                self.notes, self.error, self.error_offset)
+                self.notes, self.error, self.error_offset, self.clause_digests)
 
     @classmethod
     def from_plain(cls, data: tuple[Any, ...]) -> SqlAnalysis:
-        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset = data
+        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts = data
         return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None)
                                      for n, s, f, o, c, p in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
-                   tuple(UnknownColumn(n, s, o, tuple(c)) for n, s, o, c in unknown), tuple(notes), error, offset)
+                   tuple(UnknownColumn(n, s, o, tuple(c)) for n, s, o, c in unknown), tuple(notes), error, offset,
+                   tuple((str(k), str(v)) for k, v in parts))
 
     def to_json(self) -> dict[str, Any]:
         return {

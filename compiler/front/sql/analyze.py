@@ -49,6 +49,11 @@ class _ScopeInfo:
     clauses: set[str] = field(default_factory=set)
     stars: set[str] = field(default_factory=set)  # inputs whose columns flow out through `*`
     open_star: bool = False  # a `*` over something whose columns are unknown
+    parts: dict[str, list[str]] = field(default_factory=dict)  # row clause -> what decides it, nested scopes too
+
+    def add_parts(self, other: _ScopeInfo) -> None:
+        for clause, fps in other.parts.items():
+            self.parts.setdefault(clause, []).extend(fps)
 
     def output(self, name: str) -> _Out | None:
         for out in self.outputs:
@@ -252,13 +257,19 @@ class _Analyzer:
             info.outputs.append(_Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None))
         info.row_refs = left.row_refs | right.row_refs
         fps = [kind, str(distinct), left.rows, right.rows]
+        info.add_parts(left)
+        info.add_parts(right)
+        own = [kind, str(distinct)]
         if distinct:  # which rows are duplicates depends on every column
             fps += [o.fp for o in info.outputs]
+            own += [o.fp for o in info.outputs]
             info.row_refs |= {(d, c, kind) for o in info.outputs for d, c in o.refs}
         for key in ("order", "limit", "offset"):
             if node.args.get(key) is not None:
                 fps.append(self.text(node.args[key]))
                 info.clauses.add("limit" if key != "order" else "order")
+                info.parts.setdefault("limit" if key != "order" else "order", []).append(fps[-1])
+        info.parts.setdefault(kind, []).extend(own)
         info.rows = _digest(*fps)
         return info
 
@@ -268,18 +279,19 @@ class _Analyzer:
         if not isinstance(node, exp.Select):
             raise SqlglotError(f"an unsupported query ({type(node).__name__})")
         # sources first: their rows decide ours
-        fps: list[str] = []
+        fps: list[tuple[str, str]] = []  # (row clause, what decides it)
         for alias, (_, src) in scope.selected_sources.items():
             if isinstance(src, Scope):
                 sub = self.info.get(id(src))
                 if sub is not None:
-                    fps.append(f"S:{alias}:{sub.rows}")
+                    fps.append(("", f"S:{alias}:{sub.rows}"))  # its own clauses say what changed in it
+                    info.add_parts(sub)
                     info.row_refs |= sub.row_refs
                     info.clauses |= sub.clauses
             elif isinstance(src, exp.Table):
-                fps.append(f"T:{alias}:{src.name.lower()}")
+                fps.append(("from", f"T:{alias}:{src.name.lower()}"))
             else:
-                fps.append(f"?:{alias}")
+                fps.append(("from", f"?:{alias}"))
         # projections, stars expanded
         aliases: dict[str, _Out] = {}
         special: list[exp.Expression] = []
@@ -299,17 +311,16 @@ class _Analyzer:
             agg.find_ancestor(exp.Window) is None and agg.find_ancestor(exp.Select) is node
             for proj in special for agg in proj.find_all(exp.AggFunc))
         if aggregated:
-            fps.append("aggregated")
+            fps.append(("aggregation", "aggregated"))
             info.clauses.add("aggregation")
         for proj in special:
             for udtf in proj.find_all(exp.Unnest, exp.Explode):
-                fps.append("udtf:" + self.text(udtf))
+                fps.append(("unnest", "udtf:" + self.text(udtf)))
                 info.clauses.add("unnest")
         for join in node.args.get("joins") or ():
             info.clauses.add("join")
             on, using = join.args.get("on"), join.args.get("using") or []
-            parts = [str(join.args.get("side") or ""), str(join.args.get("kind") or ""),
-                     ",".join(self.text(u) for u in using)]
+            parts = [join_kind(join.args.get("side"), join.args.get("kind")), ",".join(self.text(u) for u in using)]
             if on is not None:
                 parts.append(self.clause(scope, on, "join", info, aliases))
             for u in using:
@@ -319,35 +330,38 @@ class _Analyzer:
                         uname in (self.columns_of(src) or ()) else None
                     if found is not None:
                         info.row_refs |= {(d, c, "join") for d, c in found[0]}
-            fps.append("J:" + ":".join(parts))
+            fps.append(("join", "J:" + ":".join(parts)))
         for key, clause in (("where", "filter"), ("having", "having"), ("qualify", "qualify")):
             part = node.args.get(key)
             if part is not None:
                 info.clauses.add(clause)
-                fps.append(f"{key}:" + self.clause(scope, part, clause, info, aliases))
+                fps.append((clause, f"{key}:" + self.clause(scope, part, clause, info, aliases)))
         group = node.args.get("group")
         if group is not None:
             info.clauses.add("group by")
-            fps.append("group:" + self.group(scope, group, info, aliases))
+            fps.append(("group by", "group:" + self.group(scope, group, info, aliases)))
         distinct = node.args.get("distinct")
         if distinct is not None:
             info.clauses.add("distinct")
             on = distinct.args.get("on")
             if on is not None:
-                fps.append("distinct on:" + self.clause(scope, on, "distinct", info, aliases))
+                fps.append(("distinct", "distinct on:" + self.clause(scope, on, "distinct", info, aliases)))
             else:
-                fps.append("distinct:" + ",".join(o.fp for o in info.outputs))
+                fps.append(("distinct", "distinct:" + ",".join(o.fp for o in info.outputs)))
                 info.row_refs |= {(d, c, "distinct") for o in info.outputs for d, c in o.refs}
         limited = False
         for key in ("limit", "offset"):
             if node.args.get(key) is not None:
                 limited = True
                 info.clauses.add("limit")
-                fps.append(f"{key}:" + self.text(node.args[key]))
+                fps.append(("limit", f"{key}:" + self.text(node.args[key])))
         order = node.args.get("order")
         if order is not None and limited:  # without a limit, order does not decide which rows
-            fps.append("order:" + self.clause(scope, order, "order", info, aliases))
-        info.rows = _digest(*fps)
+            fps.append(("limit", "order:" + self.clause(scope, order, "order", info, aliases)))
+        for clause, fp in fps:
+            if clause:
+                info.parts.setdefault(clause, []).append(fp)
+        info.rows = _digest(*(fp for _, fp in fps))
         return info
 
     def clause(self, scope: Scope, node: exp.Expression, clause: str, info: _ScopeInfo,
@@ -456,6 +470,14 @@ def shape(node: exp.Expression) -> str:
     def visit(n: exp.Expression) -> None:
         while type(n) is exp.Paren:  # the tree already says the precedence
             n = n.this
+        if type(n) in _UNORDERED:  # `a = b` is `b = a`; `p and q and r` is the set {p, q, r}
+            append(n.key)
+            append("{")
+            for text in sorted(shape(op) for op in _operands(n)):
+                append(text)
+                append(",")
+            append("}")
+            return
         append(n.key)
         append("(")
         for key, value in n.args.items():
@@ -486,6 +508,35 @@ def shape(node: exp.Expression) -> str:
         return f"cast(col({node.this.table}.{node.this.name}),{_type_text(node.args['to'])})"
     visit(node)
     return "".join(parts)
+
+
+_UNORDERED = frozenset({exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.And, exp.Or})  # operands in any order: the same
+
+
+def _operands(node: exp.Expression) -> list[exp.Expression]:
+    """The operands of a comparison, or of a chain of ANDs (ORs), flattened through parentheses."""
+    if type(node) not in (exp.And, exp.Or):
+        return [node.this, node.expression]
+    out, todo = [], [node.this, node.expression]
+    while todo:
+        item = todo.pop()
+        while type(item) is exp.Paren:
+            item = item.this
+        if type(item) is type(node):
+            todo += [item.this, item.expression]
+        else:
+            out.append(item)
+    return out
+
+
+def join_kind(side: object, kind: object) -> str:
+    """A join's kind as written any way: `join` is `inner join`, `left outer join` is `left join`."""
+    side_text, kind_text = str(side or "").upper(), str(kind or "").upper()
+    if kind_text == "OUTER" and side_text:
+        kind_text = ""
+    if kind_text == "INNER" and not side_text:
+        kind_text = ""
+    return f"{side_text}:{kind_text}"
 
 
 def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, ...]]]) -> SqlAnalysis:
@@ -522,6 +573,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     return SqlAnalysis(
         ok=True, normal=normal, columns=columns,
         row_reads=tuple(sorted(root.row_refs)), rows=root.rows, row_clauses=tuple(sorted(root.clauses)),
+        clause_digests=tuple(sorted((k, _digest(*v)) for k, v in root.parts.items())),
         star_inputs=tuple(sorted(root.stars)), unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
         notes=tuple(sorted(analyzer.notes)),
     )

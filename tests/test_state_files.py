@@ -194,6 +194,9 @@ BAD_PLANS = [
      "'selection' must be a list of text"),
     ("digests-list", lambda d: d.update(artifact_digests=[]), '"artifact_digests": []',
      "'artifact_digests' must be an object of text"),
+    # what apply shows must be what was planned: the rest of the plan's schema is checked too
+    ("changes-text", lambda d: d.update(resource_changes="zz"), '"resource_changes": "zz"', "is not of type 'array'"),
+    ("impact-number", lambda d: d.update(impact=5), '"impact": 5', "is not of type 'object'"),
 ]
 
 

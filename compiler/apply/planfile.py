@@ -36,7 +36,20 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
     version = data.get("format_version") if isinstance(data, dict) else None
     if not isinstance(version, str) or version.split(".")[0] != "1":
         raise PlanFileError(f"{name} is not a specops plan (format_version 1.x)")
-    problems = plan_problems(data)
+    problems = plan_problems(data) or _schema_problems(data)
     if problems:
         raise SpecError(diagnostics(name, text, problems, "bad-plan", _HINT))
     return data
+
+
+def _schema_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Everything else the plan's JSON Schema says (what apply shows and acts on must be what was planned)."""
+    import jsonschema
+
+    from compiler.shipped import data_dir
+
+    schema = json.loads((data_dir("schemas") / "plan.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])[:20]
+    return [(tuple(e.absolute_path), e.message[:200])
+            for e in errors]

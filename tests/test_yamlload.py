@@ -258,6 +258,14 @@ def test_tags_are_refused(text):
     assert err.line == 1
 
 
+@pytest.mark.parametrize("value", [".nan", ".NaN", ".inf", "-.Inf", "+.INF"])
+def test_numbers_that_are_not_finite_are_refused(value):
+    """A NaN threshold or test size passed every check and failed half-way through an apply."""
+    err = refused(f"a: 1\nb: {value}\n")
+    assert (err.code, err.line, err.col) == ("yaml-number", 2, 4)
+    assert one("a: 1.5e+3\nb: -0.0\n").data == {"a": 1500.0, "b": -0.0}
+
+
 def test_standard_str_tag_is_allowed():
     assert one("a: !!str 123\n").data == {"a": "123"}
 

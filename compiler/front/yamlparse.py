@@ -7,6 +7,7 @@ keys, which PyYAML silently overwrites, and (3) bound alias expansion and nestin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -180,7 +181,12 @@ class _Builder:
         if tag == _INT:
             return self.scalars.construct_yaml_int(node)
         if tag == _FLOAT:
-            return self.scalars.construct_yaml_float(node)
+            value = self.scalars.construct_yaml_float(node)
+            if not math.isfinite(value):  # nothing a spec says is infinite or not a number (thresholds, sizes)
+                line, col = _pos(node)
+                raise YamlError("yaml-number", f"{node.value} is not a finite number", line, col,
+                                "write a number (leave an open bound out instead of writing .inf)")
+            return value
         if tag == _BOOL:
             # YAML 1.2 booleans only: yes/no/on/off stay text (country code NO is not false)
             if node.value.lower() in ("true", "false"):

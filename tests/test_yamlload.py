@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import pickle
 import time
 
@@ -46,11 +45,6 @@ def test_plain_values_and_types():
         # timestamps stay text: the schema decides what a date means
         "d": "2024-01-31", "t": "2024-01-31T10:00:00Z", "l": [1, "two"],
     }
-
-
-def test_special_floats_are_numbers():
-    doc = one("a: .nan\nb: .inf\n")
-    assert math.isnan(doc.data["a"]) and doc.data["b"] == math.inf
 
 
 def test_positions_of_values_and_keys_are_one_based():

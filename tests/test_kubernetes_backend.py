@@ -573,3 +573,17 @@ def test_a_bigquery_key_reaches_the_jobs_as_a_file_path(project: SpecProject):
     assert env["SPECOPS_SECRET_FILES"] == "GCP_KEY"  # the entrypoint exports the file's path, not its content
     keys = [i["key"] for v in pod["volumes"] if "secret" in v for i in v["secret"]["items"]]
     assert "GCP_KEY" in keys
+
+
+def test_a_spec_name_ending_with_an_underscore_still_gives_a_dns_1123_name():
+    """Names may end with `_` (^[a-z][a-z0-9_]{0,62}$); Kubernetes names must end with a letter or digit."""
+    import re
+
+    from compiler.spec.kinds import k8s_name
+
+    dns = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    names = ["api_", "api__", "api", "a__b", "churn_api_dev"]
+    made = [k8s_name(n) for n in names]
+    assert all(dns.match(m) and len(m) <= 63 for m in made), made
+    assert len(set(made)) == len(made)  # still one name per spec name
+    assert made[2:] == ["api", "a--b", "churn-api-dev"]  # names without a trailing `_` are as before

@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from compiler.spec.kinds import k8s_name
+
 
 @dataclass(frozen=True, slots=True)
 class Loc:
@@ -69,7 +71,7 @@ class Resource:
 
     @property
     def k8s_name(self) -> str:
-        return self.meta.name.replace("_", "-")
+        return k8s_name(self.meta.name)
 
     def input_files(self) -> tuple[str, ...]:
         """The repository files this resource is built from, besides its spec file."""

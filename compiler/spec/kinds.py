@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 API_VERSIONS: tuple[str, ...] = ("specops/v1",)
@@ -27,8 +28,13 @@ def address(kind: str, name: str) -> str:
 
 
 def k8s_name(name: str) -> str:
-    """Kubernetes object names derived from spec names: `_` becomes `-`."""
-    return name.replace("_", "-")
+    """Kubernetes object names derived from spec names: `_` becomes `-`. A DNS-1123 name ends with a letter or
+    digit: a spec name ending with `_` (which names allow) ends with a digest of itself instead, so that
+    `api_` and `api` stay apart."""
+    out = name.replace("_", "-")
+    if out.endswith("-"):
+        out = f"{out.rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    return out
 
 
 def kind_from_user(text: str) -> str | None:

@@ -291,3 +291,16 @@ def test_an_empty_selection_is_an_error(applied, command, selector):
 def test_an_empty_selector_beside_a_real_one_is_an_error_too(applied):
     result = run_cli("plan", str(applied), "--select", "model.churn", "--select", "")
     assert result.exit_code == 2 and "empty" in result.output
+
+
+@pytest.mark.parametrize("content", ['{"a": 1}', "{not json", '{"format_version": "1.0"}'])
+def test_state_push_names_the_file_it_was_given(applied, tmp_path, content):
+    """A bad file pushed is named in the error, not the environment's own (good) state file."""
+    pushed = tmp_path / "restore" / "backup.json"
+    pushed.parent.mkdir()
+    pushed.write_text(content, encoding="utf-8")
+    before = (applied / STATE / "dev.json").read_bytes()
+    result = run_cli("state", "push", str(pushed), str(applied), "--env", "dev")
+    assert result.exit_code == 1, result.output
+    assert "backup.json" in result.output and "dev.json" not in result.output, result.output
+    assert (applied / STATE / "dev.json").read_bytes() == before

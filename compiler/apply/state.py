@@ -108,8 +108,10 @@ _HINT = ("the state file is written by `specops apply` and should not be edited 
          "backup, or remove it to start the environment afresh (everything is then planned as new)")
 
 
-def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = None) -> State:
-    """The State those bytes hold (None: a fresh state).
+def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = None,
+                source: str | None = None) -> State:
+    """The State those bytes hold (None: a fresh state); `source` names where they come from in errors (by
+    default the environment's state file under `root`).
 
     The file must have the shape `save_state` writes (every problem is reported with its line) and belong
     to environment `env` (and, given, to `project`): a state copied from another environment or project
@@ -117,8 +119,7 @@ def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = N
     """
     if raw is None:
         return State(environment=env, project=project or "")
-    path = state_path(root, env)
-    shown_path = shown(path)
+    shown_path = source or shown(state_path(root, env))
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)

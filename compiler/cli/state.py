@@ -141,11 +141,12 @@ def push(file: Path, path: Path, env: str | None, force: bool) -> None:
     from compiler.apply.state import parse_state
     from compiler.apply.statebackend import open_backend
     from compiler.cli.ops import locked
+    from compiler.paths import shown
 
     project = load_project(path, to_stderr=True)
     name = environment(project, env)
     content = file.read_bytes()
-    new = parse_state(content, file.parent, name, project.project.name)
+    new = parse_state(content, file.parent, name, project.project.name, source=shown(file))
     if new.empty:
         raise SpecopsError(f"{file} holds no state (no lineage)")
     if new.environment != name:

@@ -101,3 +101,28 @@ def test_the_apply_workflow_caches_paths_inside_the_repository_only(churn):
     steps = [s for job in apply_workflow(churn)["jobs"].values() for s in job["steps"]]
     paths = [p for s in steps if "cache" in s.get("uses", "") for p in s["with"]["path"].split()]
     assert paths and all(not p.startswith("/") and ".." not in p.split("/") for p in paths), paths
+
+
+@pytest.mark.parametrize(("specs", "workflows_dir", "refused"), [
+    ("[specs]", "specs", True), ("[specs]", "specs/ci", True), ("[specs, extra]", "extra/ci", True),
+    ("[specs]", "ci", False), ("[specs]", "specs/.ci", False), ("[specs]", "specsx", False),
+])
+def test_workflows_are_never_written_where_specs_are_read(edit, validate_cli, specs, workflows_dir, refused):
+    """The next validate would read the workflows compile wrote there as (invalid) specs."""
+    edit.replace("specops.yaml", "spec:\n", f"spec:\n  workflows_dir: {workflows_dir}\n")
+    edit.replace("specops.yaml", "specs: [specs]", f"specs: {specs}")
+    (edit.root / "extra").mkdir()
+    result = validate_cli(edit.root)
+    if refused:
+        d = only_error(result, "specops.yaml")
+        assert "workflows_dir" in d.message and "read as specs" in d.message
+    else:
+        assert "workflows_dir" not in result.output, result.output
+
+
+def test_a_symlinked_folder_among_the_specs_is_named_not_skipped_silently(edit, validate_cli):
+    (edit.root / "more").mkdir()
+    edit.symlink("specs/more", edit.root / "more")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    assert "specs/more:1:1: warning: folder 'specs/more' is a symlink to 'more'" in result.output

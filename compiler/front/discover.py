@@ -77,6 +77,13 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
                         if not (real == real_root or real.startswith(real_root + os.sep)):
                             result.diagnostics.append(Diagnostic(
                                 "bad-path", f"folder '{rel}' is a symlink that leaves the repository", rel, 1, 1))
+                        else:
+                            target = os.path.relpath(real, real_root).replace(os.sep, "/")
+                            result.diagnostics.append(Diagnostic(
+                                "symlinked-folder", f"folder '{rel}' is a symlink to '{target}': the specs in it are "
+                                "not read here (each spec is read through one path)", rel, 1, 1,
+                                hint=f"add '{target}' to the Project's specs folders if its specs are meant to be "
+                                "read", severity="warning"))
                         continue  # symlinked folders are never walked: one file, one path
                     pending.append(entry.path)
                 elif name.endswith(SPEC_SUFFIXES) and not name.startswith(".") and rel != PROJECT_FILE:

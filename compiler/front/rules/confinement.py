@@ -3,7 +3,7 @@
 - The Project's `output` folder is replaced as a whole by compile: it may not be (or hold, or sit inside)
   the repository root, `.git`, `.specops`, a spec folder, the conventional `sql`, `training` and `data`
   folders, the workflows folder, or any folder holding a file a spec names (SQL, training code, data).
-- `workflows_dir` may not be inside `.git` or `.specops`, nor overlap the output folder.
+- `workflows_dir` may not be inside `.git`, `.specops` or a spec folder, nor overlap the output folder.
 - An Environment's MLflow `tracking_uri`, when it names a local file (`sqlite:///...`, `file:...`), names one
   inside the repository: apply creates it there and the apply workflow caches it with the state.
   `sqlite:////abs/path`, `sqlite:///../x.db` and `file:///etc` are refused; use an http(s) server for a
@@ -77,6 +77,17 @@ def _workflows_dir(ctx: Context) -> Iterator[Diagnostic]:
         if wf[0] == name:
             yield ctx.at(p, ("spec", "workflows_dir"), "bad-path",
                          f"workflows_dir '{p.workflows_dir}' is inside '{name}', which specops must never write into",
+                         "GitHub reads workflows from .github/workflows")
+            return
+    if p.repository_path:
+        return  # workflows_dir is in the git root, the spec folders in this repository's folder
+    for folder in p.specs:
+        spec = _parts(folder)
+        hidden = any(part.startswith(".") for part in wf[len(spec):])  # spec folders' dot-folders are not read
+        if wf[:len(spec)] == spec and not hidden:  # its workflows (YAML files) would be read as specs
+            yield ctx.at(p, ("spec", "workflows_dir"), "bad-path",
+                         f"workflows_dir '{p.workflows_dir}' is inside the spec folder '{folder}': the workflows "
+                         "compile writes there would be read as specs",
                          "GitHub reads workflows from .github/workflows")
             return
 

@@ -42,6 +42,7 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
     """The spec files under the Project's folders, sorted; symlinked ones are also added to `links`."""
     files: set[str] = set()
     excluded = _excluded_dirs(result.project)
+    walked = [os.path.realpath(root / folder) for folder, _ in _spec_folders(result.project)]
     for folder, ypath in _spec_folders(result.project):
         problem = repo_path_problem(root, folder, must_exist=True)
         if problem:
@@ -77,7 +78,7 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
                         if not (real == real_root or real.startswith(real_root + os.sep)):
                             result.diagnostics.append(Diagnostic(
                                 "bad-path", f"folder '{rel}' is a symlink that leaves the repository", rel, 1, 1))
-                        else:
+                        elif not any(real == w or real.startswith(w + os.sep) for w in walked):
                             target = os.path.relpath(real, real_root).replace(os.sep, "/")
                             result.diagnostics.append(Diagnostic(
                                 "symlinked-folder", f"folder '{rel}' is a symlink to '{target}': the specs in it are "

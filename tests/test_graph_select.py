@@ -83,8 +83,11 @@ def test_several_selectors_are_a_union(project):
     assert select(project, ["churn", "tag:raw"]) == {"model.churn"} | RAW
 
 
-@pytest.mark.parametrize("expression", ["foo:bar", "+", "a++b", "++a"], ids=["unknown-method", "bare-plus",
-                                                                             "double-plus", "leading-plus"])
+@pytest.mark.parametrize("expression", ["foo:bar", "+", "a++b", "++a", "@", ",", "churn,,tag:raw", "churn,",
+                                        "tag:", "owner:", "3+", "@@churn"],
+                         ids=["unknown-method", "bare-plus", "double-plus", "leading-plus", "bare-at", "bare-comma",
+                              "empty-between-commas", "trailing-comma", "tag-without-value", "owner-without-value",
+                              "depth-without-name", "double-at"])
 def test_bad_selectors_are_refused(project, expression):
     with pytest.raises(SelectionError):
         select(project, expression)

@@ -16,6 +16,7 @@ from compiler.spec.project import SpecProject
 
 _ATOM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
 METHODS = ("kind", "tag", "path", "owner", "name")
+_EXAMPLES = {"kind": "model", "tag": "pii", "path": "specs/models", "owner": "@acme/ml", "name": "churn*"}
 
 
 class SelectionError(ValueError):
@@ -36,9 +37,10 @@ def select(project: SpecProject, expression: str | Iterable[str] | None) -> set[
         return set(project.graph.nodes)
     result: set[str] = set()
     for term in text.split():
-        parts = [p for p in term.split(",") if p]
-        if not parts:
-            continue
+        parts = term.split(",")
+        if not all(parts):
+            raise SelectionError(f"'{term}' has an empty selector beside a comma (a comma joins two selectors: "
+                                 "a,b selects what both select)")
         chosen = _atom(project, parts[0])
         for part in parts[1:]:
             chosen &= _atom(project, part)
@@ -50,7 +52,11 @@ def _atom(project: SpecProject, text: str) -> set[str]:
     m = _ATOM.match(text)
     if not m:
         raise SelectionError(f"cannot parse selector '{text}'")
-    base = _method(project, m.group("body"))
+    body = m.group("body")
+    if body.startswith("@") or body.isdigit():  # `@`, `@@x`, `3+`: an operator without its selector
+        raise SelectionError(f"cannot parse selector '{text}': '@' and a depth go with a name (@name, 2+name, "
+                             "name+1)")
+    base = _method(project, body)
     graph = project.graph
     out = set(base)
     if m.group("at"):
@@ -78,6 +84,8 @@ def _method(project: SpecProject, body: str) -> set[str]:
         if method not in METHODS:
             known = ", ".join(m + ":" for m in METHODS)
             raise SelectionError(f"unknown selector method '{method}:'; use one of {known}")
+        if not value:
+            raise SelectionError(f"'{method}:' needs a value, e.g. {method}:{_EXAMPLES[method]}")
         if method == "kind":
             value = value.replace("-", "_").lower()
             value = {"qualityrule": "quality_rule", "rule": "quality_rule"}.get(value, value)

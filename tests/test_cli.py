@@ -257,3 +257,16 @@ def test_the_executable_exits_quickly_unless_a_profiler_waits(profiled: bool) ->
     assert done.returncode == 0, done.stderr
     assert "specops, version" in done.stdout
     assert ("handlers ran" in done.stdout) is profiled
+
+
+@pytest.mark.parametrize("args", [["init", ""], ["plan", "--against", ""], ["validate", ""], ["compile", "--out", " "]],
+                         ids=["init-dir", "plan-against", "validate-path", "compile-out"])
+def test_an_empty_argument_is_a_usage_error_not_the_current_folder(runner, tmp_path, monkeypatch, args):
+    """`specops init "$DIR"` with DIR unset scaffolded into the current folder; `--against ""` planned against
+    the applied state."""
+    from compiler.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and "(an unset variable?)" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import EXIT_INVALID, ReportedFailure, compile_all, guarded, load_project, path_argument
+from compiler.cli.common import EXIT_INVALID, Given, ReportedFailure, compile_all, guarded, load_project, path_argument
 from compiler.paths import shown
 from compiler.speed.gc import batch_gc
 
 
 @click.command(name="compile")
 @path_argument
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=Given(file_okay=False, path_type=Path),
               help="Output folder (default: the Project's spec.output, e.g. build/).")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 listing stale, missing and extra generated files (CI drift check).")
@@ -62,7 +62,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 
 @click.command()
 @path_argument
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=Given(file_okay=False, path_type=Path),
               help="The compiled output to check (default: compile afresh into the Project's output folder).")
 @click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
               "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")

@@ -32,8 +32,28 @@ class ReportedFailure(click.exceptions.Exit):
     """The failure was already printed; exit with the code."""
 
 
+class Given(click.Path):
+    """A path the user gave: an empty one (an unset variable) is refused, never read as the current folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (an unset variable?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class GivenText(click.types.StringParamType):
+    """Text the user gave: an empty one (an unset variable) is refused."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("it is empty (an unset variable?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 path_argument = click.argument(
-    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=Path),
+    "path", required=False, default=".", type=Given(file_okay=False, path_type=Path),
 )
 select_option = click.option(
     "--select", "-s", "select", multiple=True,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import SpecopsError, environment, guarded, load_project, path_argument
+from compiler.cli.common import Given, SpecopsError, environment, guarded, load_project, path_argument
 from compiler.paths import shown
 from compiler.speed.gc import batch_gc, default_gc
 
@@ -15,9 +15,9 @@ DEFAULT_OUT = ".specops/docs"  # inside the repository's (git-ignored) working f
 
 @click.command()
 @path_argument
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=Given(file_okay=False, path_type=Path),
               help=f"Folder for the site (default: {DEFAULT_OUT} in the repository); replaced as a whole.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--plan", "plan_file", type=Given(dir_okay=False, exists=True, path_type=Path),
               help="A plan saved by `specops plan --out FILE` (or --format json), drawn on the graph.")
 @click.option("--registry", "registry_env", metavar="ENV",
               help="Also show each model's current alias holder (version, metrics) from this environment's "

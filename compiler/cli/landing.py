@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import SpecopsError, env_option, environment, guarded, load_project
+from compiler.cli.common import Given, SpecopsError, env_option, environment, guarded, load_project
 from compiler.cli.ops import interruptible, locked
 
 
 @click.command()
 @click.argument("dataset")
-@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("path", required=False, type=Given(file_okay=False, path_type=Path))
 @env_option
 @click.option("--max-messages", type=click.IntRange(min=1), help="Kafka: at most this many messages (default: the "
               "source's max_messages).")

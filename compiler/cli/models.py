@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import SpecopsError, env_option, environment, guarded, load_project
+from compiler.cli.common import Given, SpecopsError, env_option, environment, guarded, load_project
 from compiler.cli.ops import interruptible, locked
 
 
@@ -30,9 +30,9 @@ def _model_run(path: Path, model: str, env: str | None):
 def _repository(func):
     """PATH after MODEL (or DEPLOYMENT), like every other command's positional PATH; `--path` stays as a hidden,
     deprecated alias."""
-    func = click.option("--path", "path_option", type=click.Path(file_okay=False, path_type=Path), hidden=True,
+    func = click.option("--path", "path_option", type=Given(file_okay=False, path_type=Path), hidden=True,
                         help="Deprecated: give PATH after MODEL.")(func)
-    return click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))(func)
+    return click.argument("path", required=False, type=Given(file_okay=False, path_type=Path))(func)
 
 
 def _path(path: Path | None, path_option: Path | None) -> Path:
@@ -225,7 +225,7 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
 @click.command()
 @click.argument("model")
 @click.argument("version", type=click.IntRange(min=1))
-@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("path", required=False, type=Given(file_okay=False, path_type=Path))
 @env_option
 @click.option("--reason", required=True, help="Why (recorded on the version in the registry and in the state).")
 @guarded

@@ -13,6 +13,8 @@ import click
 
 from compiler.cli.common import (
     EXIT_INVALID,
+    Given,
+    GivenText,
     ReportedFailure,
     SpecopsError,
     env_option,
@@ -61,9 +63,10 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
 @click.command()
 @path_argument
 @env_option
-@click.option("--against", metavar="GIT_REF", help="Compare with the specs at this git revision (e.g. origin/main) "
-              "instead of the environment's last apply.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--against", metavar="GIT_REF", type=GivenText(),
+              help="Compare with the specs at this git revision (e.g. origin/main) instead of the environment's last "
+              "apply.")
+@click.option("--out", "out_file", type=Given(dir_okay=False, path_type=Path),
               help="Save the plan (JSON, with the digests it was made from) for `specops apply PLANFILE`.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
@@ -192,8 +195,8 @@ def _stale(saved: dict, current) -> list[str]:
 
 
 @click.command()
-@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
-@click.argument("planfile", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("path", required=False, default=".", type=Given(exists=True, path_type=Path))
+@click.argument("planfile", required=False, type=Given(dir_okay=False, exists=True, path_type=Path))
 @env_option
 @select_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")

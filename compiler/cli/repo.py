@@ -11,6 +11,7 @@ import click
 
 from compiler.cli.common import (
     EXIT_INVALID,
+    Given,
     ReportedFailure,
     SpecopsError,
     guarded,
@@ -91,7 +92,7 @@ def graph(path: Path, select: tuple[str, ...], fmt: str, columns: bool) -> None:
 @click.command()
 @click.argument("kind", required=False)
 @click.option("--all", "all_", is_flag=True, help="Every schema (with --out: write them into DIR).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files into this folder.")
+@click.option("--out", type=Given(file_okay=False, path_type=Path), help="Write the files into this folder.")
 @guarded
 def schema(kind: str | None, all_: bool, out: Path | None) -> None:
     """Print the JSON Schema of KIND (Dataset, QualityRule, ...; `any` for the one schema that accepts every
@@ -151,7 +152,7 @@ def schema(kind: str | None, all_: bool, out: Path | None) -> None:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=Given(file_okay=False, path_type=Path))
 @click.option("--name", help="Project name (default: the folder's name, in snake case).")
 @guarded
 def init(directory: Path, name: str | None) -> None:

@@ -11,6 +11,7 @@ import click
 
 from compiler.cli.common import (
     EXIT_INVALID,
+    Given,
     ReportedFailure,
     SpecopsError,
     env_option,
@@ -106,7 +107,7 @@ def _yaml(data: object) -> str:
 @state.command()
 @path_argument
 @env_option
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", type=Given(dir_okay=False, path_type=Path),
               help="Write the state here instead of to standard output.")
 @guarded
 def pull(path: Path, env: str | None, out_file: Path | None) -> None:
@@ -127,7 +128,7 @@ def pull(path: Path, env: str | None, out_file: Path | None) -> None:
 
 
 @state.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=Given(dir_okay=False, exists=True, path_type=Path))
 @path_argument
 @env_option
 @click.option("--force", is_flag=True, help="Replace a state of another lineage, or of a higher serial.")

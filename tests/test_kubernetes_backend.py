@@ -507,7 +507,7 @@ def test_a_pinned_version_wins_over_another_resolved_version(edit):
 
 def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
-    edit.replace("specs/deployments/churn_api.yaml", "rollout: {canary_percent: 10}", "")  # canary needs kserve
+    edit.replace("specs/deployments/churn_api.yaml", "rollout: {canary_percent: 10}", "")
     prod = objects_of(emit(require_project(edit.root)))["prod"]
     dep = prod[("Deployment", "churn-api")]
     assert "replicas" not in dep["spec"]
@@ -520,6 +520,34 @@ def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
     assert ingress[0]["ports"] == [{"protocol": "TCP", "port": 8000}]
     egress_ports = {p["port"] for r in prod[("NetworkPolicy", "churn-api")]["spec"]["egress"] for p in r["ports"]}
     assert egress_ports == {53, 443}
+
+
+def test_runtime_mlflow_with_a_canary_serves_the_challenger_on_a_share_of_the_pods(edit):
+    """SPEC's Deployment example: runtime mlflow with rollout.canary_percent (Kubernetes' replica-ratio canary)."""
+    edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
+    prod = objects_of(emit(require_project(edit.root)))["prod"]
+    stable, candidate = prod[("Deployment", "churn-api")], prod[("Deployment", "churn-api-candidate")]
+    service = prod[("Service", "churn-api")]["spec"]["selector"]
+
+    def pod_labels(dep):
+        return dep["spec"]["template"]["metadata"]["labels"]
+
+    def selects(sel, labels):
+        return all(labels.get(k) == v for k, v in sel.items())
+
+    assert selects(service, pod_labels(stable)) and selects(service, pod_labels(candidate))
+    # the two Deployments never select each other's pods (a Deployment selector is immutable: the stable one's
+    # is what it was without a canary)
+    assert not selects(stable["spec"]["selector"]["matchLabels"], pod_labels(candidate))
+    assert not selects(candidate["spec"]["selector"]["matchLabels"], pod_labels(stable))
+    env = {e["name"]: e.get("value") for e in candidate["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MODEL_URI"].endswith("@challenger")
+    assert candidate["spec"]["replicas"] == 1  # 10% beside min_replicas 2: one pod, at least
+    assert candidate["spec"]["template"]["spec"]["serviceAccountName"] == "churn-api"
+    for kind in ("PodDisruptionBudget", "NetworkPolicy"):  # the candidate's pods are covered too
+        sel = prod[(kind, "churn-api-candidate")]["spec"]["selector" if kind == "PodDisruptionBudget"
+                                                         else "podSelector"]["matchLabels"]
+        assert selects(sel, pod_labels(candidate))
 
 
 def test_runtime_seldon_with_a_canary_experiment(edit):

@@ -7,23 +7,34 @@ The container (compiler/emit/docker/serve_app.py) gets MODEL_URI, MLFLOW_TRACKIN
 SPECOPS_MODEL_TASK (how it counts predictions), and answers
 GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
 the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
+
+With `rollout.canary_percent`, a second Deployment `<name>-candidate` (with its own PodDisruptionBudget
+and NetworkPolicy) serves the version holding the `challenger` alias, beside the stable one; the Service
+selects both by the label specops.dev/serves, so the canary's share of requests is its share of the
+pods (Kubernetes' replica-ratio canary): the nearest whole number of candidate pods, at least one, so
+the share is approximate with few replicas. Promote by moving the model's alias to the challenger's
+version; remove the candidate by removing the canary from the spec.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.cronjobs import SECRETS_DIR, SECRETS_VOLUME, secret_env, secret_volume
-from compiler.emit.kubernetes.labels import selector
+from compiler.emit.kubernetes.labels import INSTANCE, fit_name, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
+from compiler.emit.kubernetes.resolved import candidate_uri
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
+from compiler.spec.ir import Deployment
 from compiler.spec.secrets import TOKEN_VARIABLE, cluster_secrets
 
 PORT_NAME = "http"
+SERVES = "specops.dev/serves"  # a canary's stable and candidate pods carry it: what their Service selects
 
 
 def objects(s: Served) -> list[dict[str, Any]]:
@@ -34,16 +45,37 @@ def objects(s: Served) -> list[dict[str, Any]]:
     if d.autoscaling is not None:
         out.append(horizontal_pod_autoscaler(s))
     out.append(pod_disruption_budget(s.meta(), sel))
-    out.append(network.network_policy(
-        s.meta(), {"matchLabels": sel},
-        network.serving_ingress(d.allow_from_namespaces, [d.port], []),
-        network.egress(_tracking_ports(s)),
-    ))
+    out.append(_network_policy(s, s.name, sel))
+    if d.canary_percent is not None:
+        candidate = _candidate(s)
+        out += [deployment(candidate, uri=candidate_uri(s.model), replicas=candidate_replicas(d), account=s.name),
+                pod_disruption_budget(candidate.meta(), selector(candidate.ident)),
+                _network_policy(candidate, candidate.name, selector(candidate.ident))]
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
     rules = monitoring.serving_alerts(d, s.target.env, request_series(d, s.target.namespace))
     if rules:
         out.append(monitoring.prometheus_rule(s.meta(monitoring=True), f"specops.{d.name}", rules))
     return out
+
+
+def _candidate(s: Served) -> Served:
+    """The canary's candidate: the same deployment under its own name and instance label."""
+    name = fit_name(f"{s.name}-candidate")
+    return replace(s, name=name, ident=replace(s.ident, instance=name))
+
+
+def candidate_replicas(d: Deployment) -> int:
+    """Candidate pods for canary_percent of the requests beside the stable ones (at least one)."""
+    stable = d.autoscaling.min_replicas if d.autoscaling is not None else d.replicas
+    percent = d.canary_percent or 0
+    return max(1, round(stable * percent / max(1, 100 - percent)))
+
+
+def _network_policy(s: Served, name: str, pods: dict[str, str]) -> dict[str, Any]:
+    d = s.deployment
+    return network.network_policy(s.meta(name), {"matchLabels": pods},
+                                  network.serving_ingress(d.allow_from_namespaces, [d.port], []),
+                                  network.egress(_tracking_ports(s)))
 
 
 def _tracking_ports(s: Served) -> list[int]:
@@ -56,11 +88,15 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
             "failureThreshold": failures}
 
 
-def deployment(s: Served) -> dict[str, Any]:
+def deployment(s: Served, uri: str | None = None, replicas: int | None = None,
+               account: str | None = None) -> dict[str, Any]:
+    """The Deployment of the model's server: the stable one, or (`uri`, `replicas`, the stable one's service
+    `account`) a canary's candidate."""
     d = s.deployment
     sel = selector(s.ident)
-    env = {"MODEL_URI": s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri, "PORT": str(d.port),
-           "SPECOPS_MODEL_TASK": s.model.task}
+    pod_labels = {**sel, SERVES: s.deployment.k8s_name} if d.canary_percent is not None else sel
+    env = {"MODEL_URI": uri or s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri,
+           "PORT": str(d.port), "SPECOPS_MODEL_TASK": s.model.task}
     keys = cluster_secrets(s.target.project, s.target.env, "serving")
     mounts, volumes = [], []
     if keys:  # the tracking server's token, as the file MLFLOW_TRACKING_TOKEN (the serving app has no specops)
@@ -81,24 +117,28 @@ def deployment(s: Served) -> dict[str, Any]:
         "podAffinityTerm": {"labelSelector": {"matchLabels": sel}, "topologyKey": "kubernetes.io/hostname"},
     }]}}
     spec: dict[str, Any] = {}
-    if d.autoscaling is None:
-        spec["replicas"] = d.replicas
+    if replicas is not None or d.autoscaling is None:
+        spec["replicas"] = replicas if replicas is not None else d.replicas
     spec.update({
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": sel},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "template": {
-            "metadata": {"labels": sel},
-            "spec": pod_spec(s.name, [server], volumes=volumes, affinity=affinity),
+            "metadata": {"labels": pod_labels},
+            "spec": pod_spec(account or s.name, [server], volumes=volumes, affinity=affinity),
         },
     })
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": s.meta(), "spec": spec}
 
 
 def service(s: Served) -> dict[str, Any]:
+    """The deployment's address; with a canary, it selects the stable and the candidate pods alike."""
+    sel = selector(s.ident)
+    if s.deployment.canary_percent is not None:
+        sel = {**{k: v for k, v in sel.items() if k != INSTANCE}, SERVES: s.deployment.k8s_name}
     return {"apiVersion": "v1", "kind": "Service", "metadata": s.meta(), "spec": {
         "type": "ClusterIP",
-        "selector": selector(s.ident),
+        "selector": sel,
         "ports": [{"name": PORT_NAME, "port": s.deployment.port, "targetPort": PORT_NAME, "protocol": "TCP"}],
     }}
 

@@ -175,12 +175,3 @@ def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.at(m, ("spec", "decision_threshold"), "threshold-task",
                          f"decision_threshold applies to classification models; this one's task is {m.task}",
                          "remove decision_threshold", key=True)
-
-
-def check_runtime_fit(ctx: Context) -> Iterator[Diagnostic]:
-    """Settings a runtime cannot honour (local registries pods cannot reach: compiler.front.rules.placement)."""
-    for d in ctx.deployments.values():
-        if d.canary_percent is not None and d.runtime == "mlflow":
-            yield ctx.at(d, ("spec", "rollout", "canary_percent"), "canary-runtime",
-                         "rollout.canary_percent needs runtime kserve or seldon (a plain Deployment rolls all at once)",
-                         "use runtime: kserve for canary traffic, or remove rollout")

@@ -172,6 +172,19 @@ def test_outer_joins_and_conjunctions_in_any_spelling_or_order_are_the_same_quer
     assert compare(run(BASE), run(BASE.replace("o.amount - o.discount", "o.discount - o.amount"))).kind == "columns"
 
 
+def test_select_star_replace_and_rename_are_followed():
+    """`* replace (expr as c)` gives c expr's values: an edit of expr changes c (it was taken for formatting)."""
+    schema = (("orders", ORDERS),)
+    src = "select * replace (cast(round(amount) as double) as amount) from {{ input('orders') }}"
+    old = run(src, schema)
+    assert old.column("amount").sources == (("orders", "amount"),) and old.column("amount").cast == "DOUBLE"
+    assert not old.notes
+    assert compare(old, run(src.replace("round(", "floor("), schema)).changed == ("amount",)
+    assert compare(old, run(src.replace("round(amount)", "round(discount)"), schema)).changed == ("amount",)
+    renamed = run("select * rename (email as contact) from {{ input('orders') }}", schema)
+    assert renamed.column("contact").sources == (("orders", "email"),) and renamed.column("email") is None
+
+
 def test_a_row_change_names_the_clauses_that_changed_only():
     grouped = BASE.replace("    c.region\n", "    c.region,\n    count(*) as n\n") + "group by 1, 2, 3, 4\n"
     assert compare(run(grouped), run(grouped.replace("join {{", "left join {{"))).clauses == ("join",)

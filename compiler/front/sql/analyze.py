@@ -391,7 +391,11 @@ class _Analyzer:
         star = proj.this if isinstance(proj, exp.Column) else proj
         excluded = {e.name.lower() for e in (star.args.get("except") or star.args.get("except_")
                                              or star.args.get("exclude") or [])}
-        if star.args.get("replace") or star.args.get("rename"):
+        # `* replace (expr as c)`: c's values are expr's; `* rename (a as b)`: a comes out as b
+        replaced = {e.alias_or_name.lower(): e for e in star.args.get("replace") or [] if isinstance(e, exp.Alias)}
+        renamed = {e.this.name.lower(): e.alias.lower() for e in star.args.get("rename") or []
+                   if isinstance(e, exp.Alias) and isinstance(e.this, exp.Column)}
+        if len(replaced) != len(star.args.get("replace") or []) or len(renamed) != len(star.args.get("rename") or []):
             self.notes.add("select * replace/rename is not followed")
             info.open_star = True
         sources = ([(table, scope.sources.get(table))] if table else
@@ -409,9 +413,13 @@ class _Analyzer:
             for name in cols:
                 if name in excluded:
                     continue
+                if name in replaced:
+                    refs, fp, through = self.expression(scope, replaced[name])
+                    info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through))
+                    continue
                 found = self._from_source(src, name, alias)
                 if found is not None:
-                    info.outputs.append(_Out(name, found[0], found[1], None, found[2]))
+                    info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2]))
 
 
 @dataclass

@@ -172,6 +172,16 @@ def test_outer_joins_and_conjunctions_in_any_spelling_or_order_are_the_same_quer
     assert compare(run(BASE), run(BASE.replace("o.amount - o.discount", "o.discount - o.amount"))).kind == "columns"
 
 
+def test_an_unknown_column_in_a_cte_beside_another_cte_is_reported():
+    """A CTE sees its own sources only: the name was looked for in the query after it, and the analysis failed."""
+    sql = ("with a as (select * from {{ input('orders') }} where nosuch > 1),\n"
+           "b as (select order_id from {{ input('orders') }})\n"
+           "select a.order_id from a join b on b.order_id = a.order_id")
+    found = run(sql)
+    assert found.ok, found.error
+    assert [(u.name, u.offset) for u in found.unknown] == [("nosuch", sql.index("nosuch"))]
+
+
 def test_select_star_replace_and_rename_are_followed():
     """`* replace (expr as c)` gives c expr's values: an edit of expr changes c (it was taken for formatting)."""
     schema = (("orders", ORDERS),)

@@ -126,6 +126,8 @@ class _Analyzer:
             found = self._resolve_in(look, name, table, aliases if look is scope else None)
             if found is not None:
                 return found
+            if getattr(look, "is_cte", False):
+                break  # a CTE sees its own sources only (the query after it is no enclosing query)
             look = look.parent  # a correlated reference to an enclosing query
         candidates: tuple[str, ...] = ()
         label = table
@@ -162,8 +164,9 @@ class _Analyzer:
             out = aliases[name]
             return out.refs, out.fp, out.passthrough
         if len(having) > 1:
-            parts = [self._from_source(s, name, a) for a, s in having]
-            return frozenset().union(*(p[0] for p in parts)), _digest(*sorted(p[1] for p in parts)), None
+            parts = [p for a, s in having if (p := self._from_source(s, name, a)) is not None]
+            if parts:
+                return frozenset().union(*(p[0] for p in parts)), _digest(*sorted(p[1] for p in parts)), None
         return None
 
     def _from_source(self, src: object, name: str, alias: str) -> tuple[frozenset[Ref], str, Ref | None] | None:

@@ -748,3 +748,13 @@ def test_a_long_impact_chain_is_shortened_in_text_and_markdown_only() -> None:
     short = Impact(chain[8], "rebuild", chain[0], "breaking", chain[:9], ())  # nine steps: all shown
     assert render._path(Stub(), short).count(" -> ") == 8  # type: ignore[arg-type]
     assert impact.to_json()["path"] == list(chain)
+
+
+def test_a_withheld_diff_counts_lines_that_look_like_diff_headers():
+    """A removed `-- comment` line is `--- comment` in a unified diff: it was taken for a header, not counted."""
+    from compiler.plan.artifacts import redacted_diff
+
+    before = b"-- old note\nselect 1\n++ x\n"
+    after = b"-- new note\nselect 1\n+++ y\n"
+    text = redacted_diff("dataset.x has PII columns (email)", before, after)
+    assert "2 line(s) added, 2 removed; 3 -> 3 lines" in text, text

@@ -170,11 +170,10 @@ def redacted_diff(what: str, before: bytes, after: bytes) -> str:
     old = before.decode("utf-8", errors="replace").splitlines()
     new = after.decode("utf-8", errors="replace").splitlines()
     added = removed = 0
-    for line in difflib.unified_diff(old, new, n=0, lineterm=""):
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag != "equal":  # counted from the opcodes: a removed line `-- x` is no diff header
+            removed += i2 - i1
+            added += j2 - j1
     return (f"{REDACTED}: {what}; {added} line(s) added, {removed} removed; "
             f"{len(old)} -> {len(new)} lines; sha256 {hashlib.sha256(before).hexdigest()[:12]} -> "
             f"{hashlib.sha256(after).hexdigest()[:12]})")

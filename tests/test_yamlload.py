@@ -340,3 +340,20 @@ def test_a_sealed_document_locates_every_path_as_the_parsed_one():
     assert [lazy.locate_key(p) for p in parsed.key_positions] == [fresh.locate_key(p) for p in parsed.key_positions]
     assert ("spec", "columns", 0, "accepted_values", 1) in parsed.positions  # the test reaches past SHALLOW
     assert packed == parsed and pickle.loads(pickle.dumps(packed)) == parsed
+
+
+def test_a_document_that_is_not_spec_yaml_does_not_hide_the_other_documents_errors():
+    """A duplicate key (or a tag, or .nan) spoils its document only: the file's other documents are still read
+    and checked, so every error of the file is reported in one run."""
+    from compiler.front.check import check_file
+
+    text = (b"apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: a}\nspec:\n  description: x\n"
+            b"  description: y\n---\napiVersion: specops/v1\nkind: Dataset\nmetadata: {name: b}\n"
+            b"spec:\n  colums: []\n---\napiVersion: specops/v1\nkind: Dataset\nmetadata: {name: c}\nspec:\n"
+            b"  owner: !custom x\n")
+    found = check_file("specs/d.yaml", text)
+    assert [(d.code, d.line) for d in found.diagnostics if d.code != "missing-key"][:1] == [("duplicate-key", 6)]
+    codes = {(d.code, d.line) for d in found.diagnostics}
+    assert ("yaml-tag", 18) in codes
+    assert any(line == 12 for code, line in codes if code not in ("duplicate-key", "yaml-tag")), codes
+    assert {"dataset.a", "dataset.c"} <= found.unloaded  # no knock-on "not defined" errors elsewhere

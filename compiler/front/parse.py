@@ -9,7 +9,7 @@ from pathlib import Path
 from compiler.front.discover import PROJECT_FILE
 from compiler.front.documents import Document, FileOutcome, FileResult
 from compiler.front.readfile import TooLarge, read_capped
-from compiler.front.yamlparse import ParsedDocument, YamlError, parse_documents
+from compiler.front.yamlparse import DocumentError, ParsedDocument, YamlError, parse_each_document
 from compiler.paths import repo_path_problem
 from compiler.spec.diagnostics import Diagnostic, Related, closest, did_you_mean
 from compiler.spec.kinds import API_VERSIONS, KINDS, address
@@ -47,10 +47,9 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        parsed = parse_documents(text)
+        parsed = parse_each_document(text)
     except YamlError as exc:
-        related = tuple(Related(what, rel, line, col) for what, line, col in exc.related)
-        diags.append(Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint, related=related))
+        diags.append(_yaml_diagnostic(rel, exc))
         return FileResult((), tuple(diags), frozenset(), guess_addresses(text))
     if not parsed:
         diags.append(Diagnostic("empty-file", "the file holds no YAML document", rel, 1, 1,
@@ -58,6 +57,10 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
     docs = []
     unloaded = set()
     for index, pdoc in enumerate(parsed):
+        if isinstance(pdoc, DocumentError):  # the file's other documents are still read and checked
+            diags.append(_yaml_diagnostic(rel, pdoc.error))
+            unloaded |= guess_addresses(pdoc.text)
+            continue
         doc = _envelope(rel, index, pdoc, diags)
         if doc is None:
             data = pdoc.data if isinstance(pdoc.data, dict) else {}
@@ -71,6 +74,11 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
             continue
         docs.append(doc)
     return FileResult(tuple(docs), tuple(diags), frozenset(), frozenset(unloaded))
+
+
+def _yaml_diagnostic(rel: str, exc: YamlError) -> Diagnostic:
+    related = tuple(Related(what, rel, line, col) for what, line, col in exc.related)
+    return Diagnostic(exc.code, exc.message, rel, exc.line, exc.col, hint=exc.hint, related=related)
 
 
 _KIND_LINE = re.compile(r"^kind:\s*([A-Za-z]+)\s*$", re.M)

@@ -8,6 +8,7 @@ keys, which PyYAML silently overwrites, and (3) bound alias expansion and nestin
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -250,16 +251,42 @@ class _Builder:
 
 def parse_documents(text: str) -> list[ParsedDocument]:
     """Parse every document of a YAML text; raise YamlError on the first problem."""
+    docs = []
+    for doc in parse_each_document(text):
+        if isinstance(doc, DocumentError):
+            raise doc.error
+        docs.append(doc)
+    return docs
+
+
+@dataclass(frozen=True)
+class DocumentError:
+    """A document that is valid YAML syntax but not a spec's YAML (a duplicate key, a tag, ...): the other
+    documents of the file are still read."""
+
+    error: YamlError
+    text: str  # the document's own text
+
+
+def parse_each_document(text: str) -> list[ParsedDocument | DocumentError]:
+    """Every document of a YAML text, in order, or what is wrong with it; raise YamlError on a syntax error
+    (after which nothing of the file can be trusted) or when the file as a whole is too big."""
     loader = _Loader(text)
     budget = [MAX_NODES_PER_FILE]
-    docs: list[ParsedDocument] = []
+    docs: list[ParsedDocument | DocumentError] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             builder = _Builder(budget, text)
             if node is None:  # pragma: no cover - check_node guarantees a node
                 continue
-            data = builder.build(node, ())
+            try:
+                data = builder.build(node, ())
+            except YamlError as exc:
+                if exc.code in ("yaml-too-large", "yaml-too-deep"):
+                    raise
+                docs.append(DocumentError(exc, text[node.start_mark.index:node.end_mark.index]))
+                continue
             line, col = _document_start(text, node)
             docs.append(ParsedDocument(data, line, col, builder.positions, builder.key_positions))
     except yaml.MarkedYAMLError as exc:

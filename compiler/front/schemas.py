@@ -74,7 +74,7 @@ class SchemaSet:
                 continue  # the discriminator is wrong: the other keys' errors would only be noise
             if err.validator == "enum" and len(err.validator_value) > narrowest[path]:
                 continue
-            out.append(_to_diagnostic(doc, err))
+            out.append(_to_diagnostic(doc, err, self.schemas[doc.kind]))
         return _dedupe(out)
 
 
@@ -136,7 +136,7 @@ def _allowed_keys(schema: Any, instance: Any) -> set[str]:
     return keys
 
 
-def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
+def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Diagnostic:
     path: YamlPath = tuple(err.absolute_path)
     where = _fmt_path(path)
     line, col = doc.locate(path)
@@ -177,6 +177,8 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
             hint = _described(err) or f"it must match {err.validator_value}"
         else:
             message = f"{where}: {_describe(err.instance)} must be {meaning}"
+            if meaning.startswith("one of ") and isinstance(err.instance, str):  # `type: strin`
+                hint = did_you_mean(err.instance, [o.strip() for o in meaning[len("one of "):].split(",")])
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
     if v in ("maxProperties", "minProperties") and isinstance(err.instance, dict):
         keys = sorted(_allowed_keys(err.schema, err.instance))
@@ -196,8 +198,13 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
         return Diagnostic("missing-key", message, doc.file, line, col, doc.address)
     if v == "not" and isinstance(err.validator_value, dict) and "required" in err.validator_value:
         names = err.validator_value["required"]
-        message = f"{where}: {' and '.join(names)} cannot both be set"
         line, col = _last_present(doc, path, err.instance, names) or (line, col)
+        if len(names) == 1:  # a key that the other settings rule out (an if/then/else of the schema)
+            when, described = _condition(root, err.absolute_schema_path, names[0])
+            message = f"{where}: '{names[0]}' is not used{' ' + when if when else ' here'}"
+            return Diagnostic("invalid-value", message, doc.file, line, col, doc.address,
+                              f"remove '{names[0]}'" + (f" ({described})" if described else ""))
+        message = f"{where}: {' and '.join(names)} cannot both be set"
         hint = f"keep only one of {', '.join(names)}"
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
     if v == "not":
@@ -214,6 +221,34 @@ def _to_diagnostic(doc: Document, err: ValidationError) -> Diagnostic:
             seen.append(item)
     message = f"{where}: {err.message}"
     return Diagnostic("invalid-value", message, doc.file, line, col, doc.address)
+
+
+def _condition(root: Any, schema_path: Any, key: str) -> tuple[str | None, str | None]:
+    """(`unless strategy is time or group`, the key's description) for a rule in the `then` or `else` of an
+    if/then/else of the schema: what decides whether `key` may be set."""
+    parts = list(schema_path)
+    nodes = [root]
+    try:
+        for part in parts:
+            nodes.append(nodes[-1][part])
+    except (KeyError, IndexError, TypeError):
+        return None, None
+    described = next((n["properties"][key].get("description") for n in reversed(nodes)
+                      if isinstance(n, dict) and isinstance((n.get("properties") or {}).get(key), dict)), None)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] not in ("then", "else") or not isinstance(nodes[i], dict):
+            continue
+        texts = []
+        for name, rule in ((nodes[i].get("if") or {}).get("properties") or {}).items():
+            values = rule.get("enum") if isinstance(rule, dict) else None
+            if values is None and isinstance(rule, dict) and "const" in rule:
+                values = [rule["const"]]
+            if values:
+                texts.append(f"{name} is {' or '.join(map(str, values))}")
+        if texts:
+            return f"{'when' if parts[i] == 'then' else 'unless'} {' and '.join(texts)}", described
+        break
+    return None, described
 
 
 def _last_present(doc: Document, path: YamlPath, instance: Any, names: list[str]) -> tuple[int, int] | None:

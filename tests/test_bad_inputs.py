@@ -624,3 +624,14 @@ def test_sarif_of_a_valid_repository_has_no_results(example_root, validate_cli):
     doc = json.loads(result.output)
     jsonschema.Draft202012Validator(SARIF_SUBSET).validate(doc)
     assert doc["runs"][0]["results"] == []
+
+
+def test_a_column_both_pii_and_masked_is_a_warning(edit, validate_cli):
+    """masked is for a column derived from PII that no longer holds it; with pii as well, pii wins: say so."""
+    edit.replace(CUSTOMERS, "      description: First and last name as entered at signup.\n      pii: true\n",
+                 "      description: First and last name as entered at signup.\n      pii: true\n      masked: true\n")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(CUSTOMERS, "masked: true")
+    assert f"customers.yaml:{line}:7: warning: dataset.customers: column 'full_name' is both pii and masked" \
+        in result.output, result.output

@@ -73,6 +73,11 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
                              f"warn_after {f.warn_after} is longer than error_after {f.error_after}",
                              "warn first: warn_after should be the shorter duration")
         for i, col in enumerate(ds.columns):
+            if col.pii and col.masked:
+                yield ctx.at(ds, ("spec", "columns", i, "masked"), "pii-and-masked",
+                             f"column '{col.name}' is both pii and masked: it is treated as PII",
+                             "masked marks a column derived from PII that no longer holds it: keep one of the two",
+                             key=True, severity="warning")
             m = re.fullmatch(r"decimal\((\d+),(\d+)\)", col.type) if col.type.startswith("decimal") else None
             if m and (int(m.group(1)) > 38 or int(m.group(2)) > int(m.group(1))):
                 yield ctx.at(ds, ("spec", "columns", i, "type"), "column-type",

@@ -207,6 +207,24 @@ def test_resource_added_and_removed(base, tmp_path):
     validate_plan_json(plan.to_json())
 
 
+def test_a_destroy_says_what_apply_leaves_in_place(base, tmp_path):
+    """A removed dataset and transform: their table stays in the warehouse (apply never drops data)."""
+    from compiler.plan.render import render_markdown, render_text
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    for rel in ("specs/quality/daily_kpis.yaml", "specs/transforms/daily_kpis.yaml", "specs/datasets/daily_kpis.yaml"):
+        ed.delete(rel)
+    plan = plan_of(build(root), base)
+    assert {c.address for c in plan.resource_changes if c.action == "delete"} >= {
+        "dataset.daily_kpis", "transform.build_daily_kpis"}
+    text = render_text(plan)
+    lines = text.splitlines()
+    after = lines[next(i for i, line in enumerate(lines) if line.strip().startswith("- dataset.daily_kpis")) + 1]
+    assert "leaves its table in the warehouse" in after, text
+    assert "leaves the table it built in the warehouse" in render_markdown(plan)
+
+
 # --------------------------------------------------------------------------- formatting is no change
 
 BLOCK_PARAMS = "params:\n      C: 1.0\n      max_iter: 500"

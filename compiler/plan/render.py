@@ -136,6 +136,17 @@ def _md_chain(plan: Plan, impact: Impact) -> str:
     return " → ".join(_chain(plan, impact))
 
 
+# what a destroy leaves in place (apply never drops data, nor deletes registered models)
+LEFT_IN_PLACE = {
+    "Dataset": "apply leaves its table in the warehouse (specops never drops data): drop it once nothing reads it",
+    "Transform": "apply leaves the table it built in the warehouse (specops never drops data): drop it once nothing "
+                 "reads it",
+    "Model": "apply leaves its registered versions and aliases in the MLflow registry",
+    "Deployment": "apply deletes its Kubernetes objects where the environment has a kube context",
+    "Environment": "apply leaves its warehouse, registry and state as they are",
+}
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     import click
 
@@ -154,6 +165,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
             hidden = 0
             for line in _attr_lines(c):
                 out.append(f"        {line}")
+            if c.action == "delete" and c.kind in LEFT_IN_PLACE:
+                out.append(f"        # {LEFT_IN_PLACE[c.kind]}")
             if c.action == "update" and c.before and c.after:
                 hidden = _count_leaves(c.after) - len(c.changes)
             if hidden > 0:
@@ -253,6 +266,7 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
                          if a.category != "breaking" and not a.path.endswith(".content.size"))
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
         line += f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""
+        line += f" ({LEFT_IN_PLACE[c.kind]})" if c.action == "delete" and c.kind in LEFT_IN_PLACE else ""
         out.append(line + (f"; also {_fence(_md_escape(_clip(also, 300)))}" if also else ""))
     rest = len(_danger(plan)) - len(danger)
     if rest:

@@ -270,3 +270,13 @@ def test_an_empty_argument_is_a_usage_error_not_the_current_folder(runner, tmp_p
     result = runner.invoke(main, args)
     assert result.exit_code == 2 and "(an unset variable?)" in result.output, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_apply_with_a_bad_selector_creates_nothing(runner, repo):
+    """The usage error comes before the state folder and the environment's lock are made."""
+    from compiler.cli.main import main
+
+    root = repo()
+    result = runner.invoke(main, ["apply", str(root), "--select", "+", "--yes"])
+    assert result.exit_code == 2, result.output
+    assert not (root / ".specops").exists()

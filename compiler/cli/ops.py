@@ -231,10 +231,10 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         env = env or saved.get("environment")
         full_refresh = full_refresh or bool(saved.get("full_refresh"))  # as planned and approved
     env_name = environment(project, env)
+    selected = selection(project, select)  # a usage error before anything is created or locked
     from compiler.apply.statebackend import open_backend
 
     with interruptible("apply"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
-        selected = selection(project, select)
         if saved is not None and not select and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():

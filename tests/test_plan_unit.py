@@ -395,6 +395,19 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     assert "baseline: git HEAD" in result.output
 
 
+def test_an_invalid_base_revision_is_named_as_git_names_it(git_repo):
+    """Errors of the base are at REF:path, without the working tree's line (which the PR may have fixed)."""
+    ed = RepoEditor(git_repo)
+    ed.replace("specs/datasets/daily_kpis.yaml", "type: integer", "type: integr")
+    _git(git_repo, "commit", "--quiet", "-am", "broken")
+    ed.replace("specs/datasets/daily_kpis.yaml", "type: integr", "type: integer")
+    result = run_cli("plan", str(git_repo), "--against", "HEAD")
+    assert result.exit_code == 1, result.output
+    line = ed.line_of("specs/datasets/daily_kpis.yaml", "type: integer")
+    assert f"HEAD:specs/datasets/daily_kpis.yaml:{line}:" in result.output, result.output
+    assert "type: integer" not in result.output  # the working tree's (fixed) line is not shown as the error
+
+
 def test_git_baseline_with_an_edit(git_repo):
     for rel, old, new in RETYPE:
         RepoEditor(git_repo).replace(rel, old, new)

@@ -167,8 +167,9 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         project, diags = check_repository(spec_root, files, sql)
         if project is None:
             errors = [d for d in diags if d.severity == "error"]
-            raise SpecError([Diagnostic(d.code, f"at {ref}: {d.message}", d.file, d.line, d.col, d.address, d.hint)
-                             for d in errors])
+            # named as git names a file at a revision (REF:path): the working tree's file may say something else
+            raise SpecError([Diagnostic(d.code, d.message, f"{ref}:{d.file}" if d.file else ref, d.line, d.col,
+                                        d.address, d.hint) for d in errors])
         if digests is not None:
             project = digests(project)
         compiled = compile(project, env)  # the same scope as the head side: what the plan compares

@@ -97,6 +97,8 @@ CHURN_EDITS = [
                                            "Whether the customer agreed to receive marketing e-mail.\n"
                                            "      required: true\n", "")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
+    ("seed-column-retyped", [(CU, "    - name: marketing_opt_in\n      type: boolean", "    - name: marketing_opt_in\n      type: string")],
+     {"dataset.customers": "breaking"}, {"dataset.customers": "reload"}),
     ("seed-data-changed", [(("data/customers.csv",), None, None)],
      {"dataset.customers": "non-breaking"},
      {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun",
@@ -337,6 +339,16 @@ def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_p
     assert "(not shown, sha256 " in text and "(1 values, not shown)" in text
     gx = next(a for a in plan.artifact_changes if a.key.startswith("gx/") and "customers_checks" in a.key)
     assert gx.owner == "dataset.customers" and gx.redacted
+
+
+def test_a_seed_column_retyped_reloads_the_seed_from_scratch(churn_base, tmp_path):
+    """dbt seed truncates a seed's table and keeps its column types: a retype takes --full-refresh."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(CU, "    - name: marketing_opt_in\n      type: boolean",
+                             "    - name: marketing_opt_in\n      type: string")
+    seed = next(i for i in plan_against(churn_base, build(root)).impacts if i.address == "dataset.customers")
+    assert (seed.work, seed.full_refresh) == ("reload", True)
+    assert any("a column's type changed" in n for n in seed.notes)
 
 
 def test_the_pr_comment_names_every_change_of_a_resource_with_a_breaking_one(churn_base, tmp_path):

@@ -86,6 +86,8 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
         if ds is not None and ds.source is not None:
             if not attr_paths or any(p.startswith("spec.source") for p in attr_paths):  # new, or its data moved
                 return "reload" if ds.source.type == "file" or ds.source.landed else "rerun"  # landed: dvc, kafka
+            if ds.source.type == "file" and any(retypes(p) for p in attr_paths):
+                return "reload"  # a seed's table gets other column types: loaded again (from scratch)
             return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
         if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
             return "rerun"  # only its tests change (unique, accepted values, keys, freshness)
@@ -97,6 +99,12 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
     if kind == "model" and attr_paths and all(p.startswith((*_MODEL_GATES, *_MODEL_NO_WORK)) for p in attr_paths):
         return "evaluate"  # only the gates change: decide again, train nothing
     return WORK.get(kind)
+
+
+def retypes(path: str) -> bool:
+    """Whether an attribute change is a column's type (a seed's table has the CSV's columns, in the spec's types)."""
+    m = _COLUMN.fullmatch(path)
+    return m is not None and m.group(2) == "type"
 
 
 def _pii_only(path: str) -> bool:

@@ -52,7 +52,7 @@ class Impact:
     @property
     def label(self) -> str:
         """The work as plans show it: `rebuild (full refresh)` for a rebuild from scratch."""
-        return f"{self.work} (full refresh)" if self.full_refresh and self.work == "rebuild" else self.work
+        return f"{self.work} (full refresh)" if self.full_refresh and self.work in ("rebuild", "reload") else self.work
 
     def steps(self) -> list[str]:
         """The path as a reader sees it: `dataset.x.col`, `transform.t (filter)`, `model.m`."""

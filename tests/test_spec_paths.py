@@ -19,9 +19,14 @@ from compiler.plan.spec_paths import spec_path
     ("Model", "spec.alias_other", "spec.alias_other"),  # a prefix of a name is not the name
     ("Environment", "spec.warehouse.settings.path", "spec.warehouse.path"),
     ("Environment", "spec.allow_pii", "spec.protection.allow_pii"),
-    ("Dataset", "spec.source.content.size", "spec.source.path (file content)"),
+    ("Dataset", "spec.source.content.size", "spec.source.path (file size)"),
     ("Dataset", "spec.columns[email].type", "spec.columns[email].type"),
     ("Transform", "spec.sql", "spec.sql"),
 ], ids=lambda v: str(v))
 def test_spec_path(kind: str, ir: str, shown: str) -> None:
     assert spec_path(kind, ir) == shown
+
+
+def test_sql_read_from_its_file_is_named_by_the_file():
+    assert spec_path("Transform", "spec.sql", {"sql_file": "sql/x.sql"}) == "spec.sql_file (sql/x.sql)"
+    assert spec_path("Transform", "spec.sql", {"sql": "select 1"}) == "spec.sql"

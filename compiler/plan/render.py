@@ -65,9 +65,13 @@ def _scalar(v: object) -> str:
     return v if isinstance(v, str) and v and v.strip() == v and "," not in v else json.dumps(v, default=str)
 
 
-def _attr_summary(kind: str, c: AttrChange) -> str:
+def _spec_of(change: ResourceChange) -> object:
+    return (change.after or change.before or {}).get("spec")
+
+
+def _attr_summary(change: ResourceChange, c: AttrChange) -> str:
     """One attribute change in a few words: `spec.training.features: + txn_cnt_24h`."""
-    path = spec_path(kind, c.path)
+    path = spec_path(change.kind, c.path, _spec_of(change))
     if c.path.endswith(".content.sha256"):
         return f"{path}: changed (sha256 {str(c.before)[:12]} → {str(c.after)[:12]})"
     if c.reason:
@@ -86,20 +90,22 @@ def _attr_summary(kind: str, c: AttrChange) -> str:
 
 def _attr_lines(change: ResourceChange) -> list[str]:
     lines = []
+    spec = _spec_of(change)
     for c in change.changes:
         mark = "+" if c.before is None else "-" if c.after is None else "~"
+        where = spec_path(change.kind, c.path, spec)
         note = "  # forces replacement" if c.forces_replacement else ""
         why = f"  ({c.reason})" if c.reason else ""
         long_text = (isinstance(c.before, str) and isinstance(c.after, str)
                      and ("\n" in c.before + c.after or len(c.before) + len(c.after) > 160))
         delta = list_delta(c.before, c.after)
         if long_text:
-            lines.append(f"{mark} {spec_path(change.kind, c.path)}: (text changed)  [{c.category}]{why}{note}")
+            lines.append(f"{mark} {where}: (text changed)  [{c.category}]{why}{note}")
             lines += _text_diff(c.before, c.after)
         elif delta is not None:
-            lines.append(f"{mark} {spec_path(change.kind, c.path)}: {delta}  [{c.category}]{why}{note}")
+            lines.append(f"{mark} {where}: {delta}  [{c.category}]{why}{note}")
         else:
-            lines.append(f"{mark} {spec_path(change.kind, c.path)}: {_value(c.before)} -> {_value(c.after)}  "
+            lines.append(f"{mark} {where}: {_value(c.before)} -> {_value(c.after)}  "
                          f"[{c.category}]{why}{note}")
     return lines
 
@@ -261,8 +267,8 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
         out.append("> - **Approval required** in " + ", ".join(f"`{e}`" for e in plan.approvals)
                    + " (protection.required_approval)")
     for c in danger:  # the resource is not in the table below: its other changes are named here too
-        why = "; ".join(_attr_summary(c.kind, a) for a in c.changes if a.category == "breaking")
-        also = "; ".join(f"{_attr_summary(c.kind, a)} ({a.category})" for a in c.changes
+        why = "; ".join(_attr_summary(c, a) for a in c.changes if a.category == "breaking")
+        also = "; ".join(f"{_attr_summary(c, a)} ({a.category})" for a in c.changes
                          if a.category != "breaking" and not a.path.endswith(".content.size"))
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
         line += f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""
@@ -303,7 +309,7 @@ def render_markdown(plan: Plan) -> str:
         body += [f"#### {title}", "", "| | address | action | category | what changed |", "|---|---|---|---|---|"]
         for c in others[:MAX_LISTED]:
             shown = [a for a in c.changes if not a.path.endswith(".content.size")]  # the digest says it
-            changed = "; ".join(_attr_summary(c.kind, a) for a in shown[:4])
+            changed = "; ".join(_attr_summary(c, a) for a in shown[:4])
             changed += " …" if len(shown) > 4 else ""
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
                         f"| {_fence(_md_escape(_clip(changed, 400)))} |")
@@ -316,7 +322,7 @@ def render_markdown(plan: Plan) -> str:
         for c in plan.resource_changes:  # only what the table cannot show: long texts (SQL) as diffs
             texts = [a for a in c.changes if isinstance(a.before, str) and isinstance(a.after, str)
                      and ("\n" in a.before + a.after or len(a.before) + len(a.after) > 160)]
-            lines = [f"# {c.address} {spec_path(c.kind, a.path)}" + (f" ({a.reason})" if a.reason else "")
+            lines = [f"# {c.address} {spec_path(c.kind, a.path, _spec_of(c))}" + (f" ({a.reason})" if a.reason else "")
                      for a in texts]
             lines = [line for a, title in zip(texts, lines, strict=True)
                      for line in (title, *_text_diff(a.before, a.after, indent=""), "")]

@@ -39,11 +39,15 @@ _RENAMES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def spec_path(kind: str, path: str) -> str:
-    """`spec.monitoring_labels.release` of a Deployment reads `spec.monitoring.labels.release`."""
+def spec_path(kind: str, path: str, spec: object = None) -> str:
+    """`spec.monitoring_labels.release` of a Deployment reads `spec.monitoring.labels.release`; a transform's SQL
+    read from its `sql_file` (its snapshot's `spec`) reads `spec.sql_file (sql/x.sql)`."""
+    if kind == "Transform" and path == "spec.sql" and isinstance(spec, dict) and spec.get("sql_file"):
+        return f"spec.sql_file ({spec['sql_file']})"
     for ir, spec in _RENAMES.get(kind, ()):
         if path == ir or (path.startswith(ir) and (ir.endswith(".") or path[len(ir)] in ".[")):
             path = spec + path[len(ir):]
             break
     # the content digest of a file appears as `.sha256` / `.size` under the renamed path
-    return re.sub(r" \(file content\)\.(sha256|size)$", r" (file content)", path)
+    path = re.sub(r" \(file content\)\.sha256$", " (file content)", path)
+    return re.sub(r" \(file content\)\.size$", " (file size)", path)

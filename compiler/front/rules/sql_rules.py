@@ -108,6 +108,11 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             cols, error = [(col.name, col.offset) for col in found.columns], found.error
             path = ("spec", "checks", i, "expression")
+            broken = not_one_expression(c.expression or "")
+            if broken:  # wrapped into a query, it would run as something else (or not at all), in any dialect
+                yield ctx.at(r, path, "bad-expression", f"the expression is not one SQL expression: {broken}",
+                             "write a boolean SQL expression over the dataset's columns (a free query: type: sql)")
+                continue
             if error:
                 yield ctx.at(r, path, "bad-expression", f"specops cannot parse this expression: {error}",
                              "write a boolean SQL expression over the dataset's columns", severity="warning")
@@ -117,3 +122,31 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                                  f"the expression reads column '{name}', which is not a column of dataset.{ds.name}",
                                  did_you_mean(name, ds.column_names)
                                  or f"columns of dataset.{ds.name}: {', '.join(ds.column_names[:12])}")
+
+
+def not_one_expression(text: str) -> str | None:
+    """Why `text` cannot be one SQL expression whatever the dialect (it is put inside a query's WHERE): an
+    unbalanced parenthesis, a `;`, or a comment outside quotes; None when none of these."""
+    depth, i, n = 0, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"`":  # a literal or a quoted name: skip to its closing quote (doubled quotes included)
+            end = text.find(ch, i + 1)
+            while end != -1 and text[end + 1:end + 2] == ch:
+                end = text.find(ch, end + 2)
+            if end == -1:
+                return f"the quote at character {i + 1} is not closed"
+            i = end + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return f"the ')' at character {i + 1} closes nothing"
+        elif ch == ";":
+            return f"';' at character {i + 1} ends the statement"
+        elif text.startswith(("--", "/*"), i):
+            return f"a comment starts at character {i + 1} (it would swallow the rest of the query)"
+        i += 1
+    return f"{depth} '(' not closed" if depth else None

@@ -341,6 +341,17 @@ def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_p
     assert gx.owner == "dataset.customers" and gx.redacted
 
 
+def test_a_check_without_a_name_changed_is_one_change_not_a_removal_and_an_addition(churn_base, tmp_path):
+    """Its default name ends with a hash of its content: the edit is still shown as the values that changed."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(RULES_SRC, "values: [US, GB, DE, FR, CA]", "values: [US, GB, DE, FR, CA, ES]")
+    change = next(c for c in plan_against(churn_base, build(root)).resource_changes
+                  if c.address == "quality_rule.customers_checks")
+    assert [(a.path.split("].", 1)[1], a.before, a.after) for a in change.changes] == [
+        ("values", ["US", "GB", "DE", "FR", "CA"], ["US", "GB", "DE", "FR", "CA", "ES"])]
+    assert change.changes[0].path.startswith("spec.checks[accepted_values_customers_country_")
+
+
 def test_a_seed_column_retyped_reloads_the_seed_from_scratch(churn_base, tmp_path):
     """dbt seed truncates a seed's table and keeps its column types: a retype takes --full-refresh."""
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")

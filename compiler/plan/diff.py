@@ -7,6 +7,7 @@ or logic changes that keep the contract), metadata (descriptions, owners, tags, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,23 @@ def _keyed(items: list[Any]) -> dict[str, Any] | None:
     return None
 
 
+_DEFAULT_NAME = re.compile(r"^(.+)_[0-9a-f]{6}$")  # compiler.front.build.default_check_name: ..._<content hash>
+
+
+def _rehashed(gone: list[str], new: list[str]) -> dict[str, str]:
+    """Old name -> new name of the items whose default names differ only in their content hash (one of each)."""
+    def stems(names: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for n in names:
+            if (m := _DEFAULT_NAME.match(n)) is not None:
+                out.setdefault(m.group(1), []).append(n)
+        return out
+
+    before, after = stems(gone), stems(new)
+    return {olds[0]: after[stem][0] for stem, olds in before.items()
+            if len(olds) == 1 and len(after.get(stem, ())) == 1}
+
+
 def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     """(path, before, after) for every leaf that differs; _MISSING marks absence."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -73,7 +91,13 @@ def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any,
         kb, ka = _keyed(before), _keyed(after)
         if kb is not None and ka is not None:
             out = []
-            for name in [*kb, *[n for n in ka if n not in kb]]:
+            renamed = _rehashed([n for n in kb if n not in ka], [n for n in ka if n not in kb])
+            for name in [*kb, *[n for n in ka if n not in kb and n not in renamed.values()]]:
+                if name in renamed:  # a check whose default name follows its content: one check, changed
+                    old, new = kb[name], ka[renamed[name]]
+                    out += [d for d in diff_values(old, new, f"{path}[{renamed[name]}]")
+                            if d[0] != f"{path}[{renamed[name]}].name"]
+                    continue
                 out += diff_values(kb.get(name, _MISSING), ka.get(name, _MISSING), f"{path}[{name}]")
             return out
     if before == after:

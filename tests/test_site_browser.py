@@ -157,7 +157,7 @@ def test_selectors_pick_what_specops_graph_picks(sites: dict[str, Site], open_si
         expected = sorted(select(site.project, expr))
         got = page.evaluate("(e) => specops.select(e)", expr)
         assert got == expected, expr
-    for bad in ("kind:nope", "colour:red", "+", "kind:"):
+    for bad in ("kind:nope", "colour:red", "+", "kind:", "tag:", "@", "3+", ",", "a,,kind:model"):
         with pytest.raises(SelectionError) as info:
             select(site.project, bad)
         message = page.evaluate("(e) => { try { specops.select(e); return null; } catch (err) { return err.message; } }",

@@ -304,3 +304,15 @@ def test_state_push_names_the_file_it_was_given(applied, tmp_path, content):
     assert result.exit_code == 1, result.output
     assert "backup.json" in result.output and "dev.json" not in result.output, result.output
     assert (applied / STATE / "dev.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("work", ["rebuild", "reload", "rerun", "retrain", "evaluate", "rollout"])
+def test_every_work_a_plan_makes_can_be_left_pending(applied, work):
+    """A failed gate-only apply left `evaluate` pending, which the state check refused: no plan or apply ran."""
+    from compiler.plan.impact import WORKS
+
+    assert work in WORKS
+    edit_state(applied, lambda d: d["pending"].update({"model.churn": {"work": work, "cause": "model.churn"}}))
+    result = run_cli("plan", str(applied), "--env", "dev")
+    assert result.exit_code == 0, result.output
+    assert "pending from an earlier apply" in result.output

@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from compiler.plan.impact import WORKS
 from compiler.spec.diagnostics import Diagnostic
 
 JsonPath = tuple[str | int, ...]
 Problem = tuple[JsonPath, str]
 
-WORKS = ("rebuild", "reload", "rerun", "retrain", "rollout")
 CATEGORIES = ("breaking", "non-breaking", "metadata")
 ADDRESS = re.compile(r"^[a-z][a-z_]*\.[A-Za-z0-9_.-]+$")
 

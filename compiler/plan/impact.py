@@ -23,6 +23,7 @@ from compiler.plan.diff import SEVERITY
 from compiler.plan.sourcediff import DATA_VERSION_PATHS
 from compiler.spec.project import SpecProject
 
+WORKS = ("rebuild", "reload", "rerun", "retrain", "evaluate", "rollout")  # every work an impact can be
 WORK = {"transform": "rebuild", "quality_rule": "rerun", "model": "retrain", "deployment": "rollout"}
 
 Step = tuple[str, str]  # (address, what at that step: a column, or how it is read, in parentheses)

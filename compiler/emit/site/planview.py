@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.plan.impact import WORKS
 from compiler.spec.diagnostics import Diagnostic, SpecError
 
 ACTIONS = ("create", "update", "delete", "replace")
 CATEGORIES = ("breaking", "non-breaking", "metadata")
-WORKS = ("rebuild", "reload", "rerun", "retrain", "evaluate", "rollout")
 DATA_SUFFIXES = (".csv", ".tsv", ".psv", ".parquet", ".jsonl", ".ndjson", ".avro", ".orc", ".xlsx", ".xls")
 MAX_DIFF_CHARS = 2_000_000  # diffs past this much text are left to plan.json: the page stays quick to open
 

@@ -62,6 +62,7 @@
   // ---- selectors: the grammar and results of compiler/spec/selection.py ---------------------------------
   var ATOM = /^(@)?(?:(\d*)\+)?([^+]+?)(?:\+(\d*))?$/;
   var METHODS = ["kind", "tag", "path", "owner", "name"];
+  var EXAMPLES = { kind: "model", tag: "pii", path: "specs/models", owner: "@acme/ml", name: "churn*" };
   function globRe(pat) {  // Python's fnmatch.translate, case-sensitive (fnmatchcase)
     var res = "", i = 0, n = pat.length;
     while (i < n) {
@@ -104,6 +105,7 @@
         throw new Error("unknown selector method '" + m + ":'; use one of " +
                         METHODS.map(function (x) { return x + ":"; }).join(", "));
       }
+      if (!v) throw new Error("'" + m + ":' needs a value, e.g. " + m + ":" + EXAMPLES[m]);
     }
     if (m === "kind") {
       v = v.replace(/-/g, "_").toLowerCase();
@@ -133,6 +135,9 @@
   function atom(text) {
     var m = ATOM.exec(text);
     if (!m) throw new Error("cannot parse selector '" + text + "'");
+    if (m[3].charAt(0) === "@" || /^\d+$/.test(m[3])) {  // `@`, `3+`: an operator without its selector
+      throw new Error("cannot parse selector '" + text + "': '@' and a depth go with a name (@name, 2+name, name+1)");
+    }
     var base = method(m[3]), out = new Set(base);
     if (m[1]) {
       walk(DOWN, base).forEach(function (d) { out.add(d); });
@@ -147,8 +152,11 @@
     if (!expr.trim()) return null;
     var result = new Set();
     expr.trim().split(/\s+/).forEach(function (term) {
-      var parts = term.split(",").filter(Boolean);
-      if (!parts.length) return;
+      var parts = term.split(",");
+      if (parts.some(function (p) { return !p; })) {
+        throw new Error("'" + term + "' has an empty selector beside a comma (a comma joins two selectors: " +
+                        "a,b selects what both select)");
+      }
       var chosen = atom(parts[0]);
       parts.slice(1).forEach(function (p) {
         var other = atom(p);

@@ -277,7 +277,7 @@ def test_one_line_sql_keeps_quoted_dashes():
 
 def test_drift_window_ends_at_the_given_time():
     m = model(drift=Drift("psi", 0.2, None, DriftWindow("ordered_at", "7d")))
-    assert window_start(m, datetime(2024, 6, 30, 12)) == ("ordered_at", datetime(2024, 6, 23, 12))
+    assert window_start(m, datetime(2024, 6, 30, 12)) == ("ordered_at", datetime(2024, 6, 23, 12), datetime(2024, 6, 30, 12))
     assert window_start(model(drift=Drift("psi", 0.2, None)), datetime(2024, 6, 30)) is None
 
 

@@ -47,6 +47,13 @@ def test_select_is_quoted_per_dialect(dialect, expected):
     assert sql == expected and params == [5]
 
 
+def test_a_window_with_an_end_has_two_parameters():
+    assert select_sql(BQ, TableRef("t", "d"), ["a"], window=Window("ts", 1, 2)) == (
+        "select `a` from `d`.`t` where `ts` >= @since and `ts` < @until", [1, 2])
+    assert select_sql(PG, TableRef("t", "d"), ["a"], window=Window("ts", 1, 2))[0].endswith(
+        'where "ts" >= %s and "ts" < %s')
+
+
 def test_quotes_inside_names_are_doubled_and_the_window_is_a_parameter():
     sql, params = select_sql(PG, TableRef('we"ird', "s"), ['x"y'], window=Window("t", "'; drop table x; --"))
     assert sql == 'select "x""y" from "s"."we""ird" where "t" >= %s'
@@ -90,6 +97,9 @@ def test_duckdb_reads_in_order_and_inside_the_window(tmp_path: Path):
         assert frame["id"].tolist() == [1, 2, 3] and frame["amount"].tolist() == [2.25, 3.0, 1.5]
         recent = reader.read(TableRef("t", "main"), ["id"], ["id"], Window("day", dt.date(2024, 2, 1)))
         assert recent["id"].tolist() == [2, 3]
+        # a window that ends (drift --as-of a past day): rows from its end on are left out
+        past = reader.read(TableRef("t", "main"), ["id"], ["id"], Window("day", dt.date(2024, 1, 1), dt.date(2024, 3, 1)))
+        assert past["id"].tolist() == [1, 2]
         with pytest.raises(WarehouseError, match="cannot read"):
             reader.read(TableRef("missing", "main"), ["id"])
     with pytest.raises(WarehouseError, match="does not exist yet"), open_reader(env("duckdb", path="nope.duckdb"),

@@ -21,7 +21,8 @@ def load_frame(ctx: RunContext, model: Model, extra: Sequence[str] = (), window:
     order = list(dataset.primary_key) if dataset is not None and dataset.primary_key else columns
     frame = read_dataset(ctx, tr.dataset, columns, order, window)
     if frame.empty:
-        where = f" with {window[0]} >= {window[1]}" if window is not None else ""
+        where = f" with {window[0]} >= {window[1]}" + (
+            f" and {window[0]} < {window[2]}" if window is not None and len(window) > 2 else "") if window else ""
         raise StepFailed(f"dataset '{tr.dataset}' has no rows{where}")
     return frame
 

@@ -61,6 +61,10 @@ def run_dbt(ctx: RunContext, command: str, select: list[str] | None, full_refres
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+        if command in ("build", "test"):
+            # a test of a selected node that also reads an unselected one (a relationship to a model rebuilt
+            # later, from scratch) waits for that node's build: dbt's eager default ran it against the stale table
+            args += ["--indirect-selection", "buildable"]
     env = {**os.environ, "SPECOPS_ROOT": str(ctx.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DBT_USE_COLORS": "false"}
     wh = ctx.env.warehouse

@@ -93,11 +93,12 @@ def period(text: str) -> timedelta:
     return timedelta(minutes=int(text[:-1]) * {"m": 1, "h": 60, "d": 1440}[text[-1]])
 
 
-def window_start(model: Model, now: datetime) -> tuple[str, datetime] | None:
-    """(column, since) of the model's drift window ending at `now` (naive UTC), or None: the whole dataset."""
+def window_start(model: Model, now: datetime) -> tuple[str, datetime, datetime] | None:
+    """(column, since, until) of the model's drift window ending at `now` (naive UTC; rows at `now` or later are
+    left out, so `--as-of` re-checks a past day as it was), or None: the whole dataset."""
     if model.drift is None or model.drift.window is None:
         return None
-    return model.drift.window.column, now - period(model.drift.window.period)
+    return model.drift.window.column, now - period(model.drift.window.period), now
 
 
 def check_drift(ctx: RunContext, model: Model, now: datetime) -> DriftReport:
@@ -134,6 +135,7 @@ def check_drift(ctx: RunContext, model: Model, now: datetime) -> DriftReport:
     window = window_start(model, now)
     frame = load_frame(ctx, model, window=window)
     scores = score(model.drift.method, reference, frame)
-    where = f"{window[0]} >= {window[1].isoformat(sep=' ', timespec='seconds')}" if window else ""
+    where = (f"{window[0]} >= {window[1].isoformat(sep=' ', timespec='seconds')} and {window[0]} < "
+             f"{window[2].isoformat(sep=' ', timespec='seconds')}") if window else ""
     return DriftReport(model.name, model.drift.method, model.drift.threshold, scores, int(version.version),
                        len(frame), where)

@@ -29,10 +29,11 @@ class TableRef:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Only rows whose `column` is at least `since` (a date, timestamp or number)."""
+    """Only rows whose `column` is at least `since` (a date, timestamp or number) and, given, before `until`."""
 
     column: str
     since: Any
+    until: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +55,22 @@ class Dialect:
 
 def select_sql(dialect: Dialect, ref: TableRef, columns: Sequence[str], order_by: Sequence[str] = (),
                window: Window | None = None) -> tuple[str, list[Any]]:
-    """`select <columns> from <table> [where <column> >= ?] [order by <keys>]` and its parameters."""
+    """`select <columns> from <table> [where <column> >= ? [and <column> < ?]] [order by <keys>]` and its
+    parameters (named `@since` and `@until` where the dialect names them)."""
     if not columns:
         raise ValueError("a read needs at least one column")
     sql = f"select {', '.join(dialect.quote(c) for c in columns)} from {dialect.table(ref)}"
     params: list[Any] = []
+
+    def slot(name: str) -> str:
+        return f"@{name}" if dialect.param.startswith("@") else dialect.param
+
     if window is not None:
-        sql += f" where {dialect.quote(window.column)} >= {dialect.param}"
+        sql += f" where {dialect.quote(window.column)} >= {slot('since')}"
         params.append(window.since)
+        if window.until is not None:
+            sql += f" and {dialect.quote(window.column)} < {slot('until')}"
+            params.append(window.until)
     if order_by:
         sql += f" order by {', '.join(dialect.quote(c) for c in order_by)}"
     return sql, params

@@ -60,6 +60,8 @@ class BigQueryReader:
         parameters = []
         if window is not None:
             parameters.append(self._bq.ScalarQueryParameter("since", parameter_type(window.since), window.since))
+            if window.until is not None:
+                parameters.append(self._bq.ScalarQueryParameter("until", parameter_type(window.until), window.until))
         config = self._bq.QueryJobConfig(query_parameters=parameters)
         try:
             job = self._client.query(sql, job_config=config)

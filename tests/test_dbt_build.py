@@ -169,3 +169,29 @@ spec:
     assert run.returncode == 0, run.explain()
     assert _not_ok(run) == {}, run.explain()
     assert "model.churn_analytics.plan_counts" in run.statuses()
+
+
+def test_a_selected_build_leaves_out_tests_that_read_an_unselected_model(tmp_path: Path, monkeypatch) -> None:
+    """apply builds a rewritten seed first and the incremental model it feeds later, from scratch: a relationship
+    test from that model to the seed must wait for the model (with dbt's eager default it ran first, against the
+    stale table, and failed every retry)."""
+    from types import SimpleNamespace
+
+    import compiler.apply.steps.dbt as steps
+    from compiler.front.check import require_project
+
+    root = copy_repository(EXAMPLE_ROOT.parent / "fraud", tmp_path / "fraud")
+    out = compile_repo(root)
+    seen: list[list[str]] = []
+    monkeypatch.setattr(steps, "run_streamed", lambda args, *a, **k: seen.append(args) or 0)
+    project = require_project(root)
+    ctx = SimpleNamespace(out_dir=out, root=root, env=project.environments["dev"], echo=print, project=project)
+    steps.run_dbt(ctx, "build", ["tag:rule_transactions_checks", "transactions"])  # type: ignore[arg-type]
+    args = seen[0]
+    selection = args[args.index("--select"):]
+    listed = dbt(root, out, "ls", "--resource-type", "test", "--output", "name", *selection)
+    assert listed.returncode == 0, listed.output
+    names = {line.split()[-1] for line in listed.output.splitlines() if line.split() and "_" in line.split()[-1]
+             and ":" not in line.split()[-1]}
+    assert any(n.startswith("transactions__") or "_transactions_" in n for n in names), listed.output
+    assert not any("transaction_features" in n for n in names), names  # the features' checks wait for them

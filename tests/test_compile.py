@@ -366,3 +366,16 @@ def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     (root / "fresh").mkdir()
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
+
+
+def test_a_deployed_model_with_list_params_compiles(repo, runner):
+    """params may hold lists of scalars (docs/spec.md): a set of models then could not be made (unhashable)."""
+    from compiler.cli.main import main
+
+    root = repo()
+    RepoEditor(root).replace("specs/models/churn.yaml", "params: {C: 1.0, max_iter: 500}",
+                             "params: {C: 1.0, max_iter: 500, class_weight_list: [1, 2]}")
+    for args in (["compile", str(root), "--out", str(root / "build")], ["plan", str(root), "--env", "dev"],
+                 ["graph", str(root), "--format", "json"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output

@@ -57,7 +57,7 @@ def components(project: SpecProject, env: Environment) -> set[str]:
     deployed = [d for d in project.deployments.values() if d.environment == env.name]
     if any(d.runtime == "mlflow" for d in deployed) and placement.in_cluster(env, "serving"):
         found.add("serving")
-    for model in {project.models[d.model] for d in deployed if d.model in project.models}:
+    for model in (project.models[name] for name in sorted({d.model for d in deployed if d.model in project.models})):
         runner = retrain_runner(model, project.deployments_of(model.name), project.environments)
         if runner == "kubernetes" and placement.in_cluster(env, "retrain"):
             found.add("retrain")

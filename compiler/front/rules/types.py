@@ -91,7 +91,9 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
             if c.type == "freshness" and c.column:
                 yield from _wrong_type(ctx, r, (*base, "column"), "a freshness check", c.column, ds, ("time",))
             elif c.type == "range" and c.column:
-                yield from _wrong_type(ctx, r, (*base, "column"), "a range check", c.column, ds, ("number", "time"))
+                # its bounds are numbers: on a date or timestamp the warehouse cannot compare them (use freshness,
+                # or an expression check, for time)
+                yield from _wrong_type(ctx, r, (*base, "column"), "a range check", c.column, ds, ("number",))
                 if c.min is not None and c.max is not None and c.min > c.max:
                     yield ctx.at(r, (*base, "min"), "bad-range", f"min {c.min} is greater than max {c.max}")
             elif c.type == "regex" and c.column:

@@ -260,6 +260,13 @@ def test_numbers_that_are_not_finite_are_refused(value):
     assert one("a: 1.5e+3\nb: -0.0\n").data == {"a": 1500.0, "b": -0.0}
 
 
+def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2():
+    """`max: 1e6` was text (YAML 1.1 wants 1.0e+6), so a range bound written so was refused as not a number."""
+    assert one("a: [1e6, 2E-3, -1e+2, .5e2, 1.0e+6]\nb: '1e6'\nc: x1e6\nd: 12e\n").data == {
+        "a": [1e6, 0.002, -100.0, 50.0, 1e6], "b": "1e6", "c": "x1e6", "d": "12e"}
+    assert refused("a: 1e999\n").code == "yaml-number"
+
+
 def test_standard_str_tag_is_allowed():
     assert one("a: !!str 123\n").data == {"a": "123"}
 

@@ -8,6 +8,7 @@ keys, which PyYAML silently overwrites, and (3) bound alias expansion and nestin
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,10 @@ Path = tuple[str | int, ...]
 
 MAX_NODES_PER_FILE = 200_000
 MAX_DEPTH = 64
+
+# YAML 1.2 floats with an exponent that YAML 1.1 (PyYAML) reads as text: 1e6, 2E-3, .5e2
+_EXPONENT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
+_NUMBER_START = frozenset("0123456789+-.")
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -155,9 +160,12 @@ class _Builder:
                 return self.build(node, path)  # raises with the right message
             mark = node.start_mark
             self.positions[path] = (mark.line + 1, mark.column + 1)
-            if "\n" in node.value:
+            value = node.value
+            if "\n" in value:
                 self._text_start(node, path)
-            return node.value
+            elif value[:1] in _NUMBER_START and not node.style and _EXPONENT.fullmatch(value):
+                return self._finite(node, float(value))  # YAML 1.2's `1e6` (YAML 1.1, PyYAML's, wants `1.0e+6`)
+            return value
         return self.build(node, path)
 
     def _text_start(self, node: yaml.Node, path: Path) -> None:
@@ -178,16 +186,13 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag in (_STR, _TIMESTAMP):  # dates stay text: the schema decides what they mean
+            if node.value[:1] in _NUMBER_START and not node.style and _EXPONENT.fullmatch(node.value):
+                return self._finite(node, float(node.value))  # YAML 1.2's `1e6`
             return node.value
         if tag == _INT:
             return self.scalars.construct_yaml_int(node)
         if tag == _FLOAT:
-            value = self.scalars.construct_yaml_float(node)
-            if not math.isfinite(value):  # nothing a spec says is infinite or not a number (thresholds, sizes)
-                line, col = _pos(node)
-                raise YamlError("yaml-number", f"{node.value} is not a finite number", line, col,
-                                "write a number (leave an open bound out instead of writing .inf)")
-            return value
+            return self._finite(node, self.scalars.construct_yaml_float(node))
         if tag == _BOOL:
             # YAML 1.2 booleans only: yes/no/on/off stay text (country code NO is not false)
             if node.value.lower() in ("true", "false"):
@@ -197,6 +202,14 @@ class _Builder:
             return None
         self._check_tag(node, _STR)
         return node.value  # pragma: no cover
+
+    @staticmethod
+    def _finite(node: yaml.ScalarNode, value: float) -> float:
+        if not math.isfinite(value):  # nothing a spec says is infinite or not a number (thresholds, sizes)
+            line, col = _pos(node)
+            raise YamlError("yaml-number", f"{node.value} is not a finite number", line, col,
+                            "write a number (leave an open bound out instead of writing .inf)")
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}

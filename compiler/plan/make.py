@@ -111,12 +111,12 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                     diff = "(previous content not kept)"
                 else:
                     diffed += 1
-                    secret = sensitive(project, art.owners)
+                    secret = sensitive(project, art.owners, old_snaps)
                     diff = redacted_diff(secret, old_bytes, art.content) if secret else content_diff(
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
-    changes = [redact_values(project, c) for c in changes]
+    changes = [redact_values(project, c, old_snaps) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
         resource_changes=changes, impacts=impacts, artifact_changes=artifact_changes,

@@ -1,68 +1,91 @@
-"""What a plan may not print: values of PII columns and of restricted datasets (counts and digests instead).
+"""What a plan may not print: values of PII columns and of restricted datasets.
 
 Values reach a plan in two ways: in the generated files of a dataset (its seed rows, the value sets of its
-expectations), whose diffs are withheld (`sensitive`), and in the specs themselves: a column's accepted values,
-and what a quality check on a secret column spells out (its values, bounds, pattern, boolean expression or SQL),
-which are shown as a count or a digest (`redact_values`), in the attribute changes and in the snapshots.
+expectations), whose diffs are withheld for counts and digests of the files (`sensitive`), and in the specs
+themselves: a column's accepted values, and what a quality check on a secret column spells out (its values,
+bounds, pattern, boolean expression or SQL), shown as a count of values or as "(not shown)" (`redact_values`),
+in the attribute changes and in the snapshots. A dataset is secret if the specs say so now or said so in the
+baseline (an edit that drops `pii: true` is itself shown without the values), and when neither side knows it.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from compiler.plan.diff import AttrChange
 from compiler.plan.model import ResourceChange
-from compiler.spec.ir import Dataset
 from compiler.spec.project import SpecProject
 
 COLUMN_FIELDS = ("accepted_values",)  # what a column spec may list of its values
 CHECK_FIELDS = ("values", "min", "max", "pattern", "expression", "sql")  # what a check may spell out
 
 
-def sensitive(project: SpecProject, owners: Iterable[str]) -> str | None:
-    """Why the values in a generated file may not be shown (its dataset is restricted, or has PII columns),
-    else None. The file's dataset is its first owner that is a dataset, or a quality rule's dataset."""
+class Secrets:
+    """What may not be shown of each dataset, as the specs say now or said in the baseline (`before`: address ->
+    snapshot): a dataset that was PII or restricted before an edit stays so for the plan of that edit, and one
+    known to neither side is treated as restricted (fail closed)."""
+
+    def __init__(self, project: SpecProject, before: Mapping[str, Any] | None = None):
+        self.project = project
+        self.before = before or {}
+
+    def _old(self, name: str) -> dict[str, Any]:
+        address = f"dataset.{name}"
+        snap = self.before.get(address) if address in self.before else None
+        spec = snap.get("spec") if isinstance(snap, dict) else None
+        return spec if isinstance(spec, dict) else {}
+
+    def known(self, name: str) -> bool:
+        return name in self.project.datasets or bool(self._old(name))
+
+    def restricted(self, name: str) -> bool:
+        ds = self.project.datasets.get(name)
+        return (not self.known(name) or (ds is not None and ds.classification == "restricted")
+                or self._old(name).get("classification") == "restricted")
+
+    def columns(self, name: str) -> set[str]:
+        """The dataset's PII columns: declared now or before, or derived from PII through lineage."""
+        ds = self.project.datasets.get(name)
+        now = {c.name for c in ds.columns if c.pii} | set(self.project.lineage.pii.get(name, {})) if ds else set()
+        old = {c.get("name") for c in self._old(name).get("columns") or [] if isinstance(c, dict) and c.get("pii")}
+        return now | {c for c in old if isinstance(c, str)}
+
+
+def sensitive(project: SpecProject, owners: Iterable[str], before: Mapping[str, Any] | None = None) -> str | None:
+    """Why the values in a generated file may not be shown (its dataset is, or was, restricted or has PII
+    columns), else None. The file's dataset is its first owner that is a dataset, or a quality rule's dataset."""
+    secrets = Secrets(project, before)
     for owner in owners:
         kind, _, name = owner.partition(".")
         if kind == "quality_rule" and name in project.rules:
             kind, name = "dataset", project.rules[name].dataset
         if kind != "dataset":
             continue
-        ds = project.datasets.get(name)
-        if ds is None:
-            return None
-        if ds.classification == "restricted":
+        if secrets.restricted(name):
             return f"dataset.{name} is restricted"
-        pii = secret_columns(project, ds)
+        pii = sorted(secrets.columns(name))
         return f"dataset.{name} has PII columns ({', '.join(pii)})" if pii else None
     return None
 
 
-def secret_columns(project: SpecProject, ds: Dataset) -> list[str]:
-    """The dataset's PII columns: declared, or derived from PII through lineage."""
-    return sorted({c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(ds.name, {})))
-
-
-def redact_values(project: SpecProject, change: ResourceChange) -> ResourceChange:
-    """The change with every value it may not show replaced by a count (a list) or a digest (anything else)."""
+def redact_values(project: SpecProject, change: ResourceChange, before: Mapping[str, Any] | None = None
+                  ) -> ResourceChange:
+    """The change with every value it may not show concealed (a list by its length, anything else entirely)."""
     if change.kind not in ("Dataset", "QualityRule"):
         return change
     name = change.address.split(".", 1)[1]
     if not _spells_values(project, change, name):
         return change  # the common case, decided on the resources without making a snapshot
+    secrets = Secrets(project, before)
 
     def secret_check(dataset: object, check: dict) -> bool:
-        ds = project.datasets.get(dataset) if isinstance(dataset, str) else None
-        if ds is None:
-            return False
-        if ds.classification == "restricted":
+        if not isinstance(dataset, str) or secrets.restricted(dataset):
             return True
-        secret = set(secret_columns(project, ds))
+        secret = secrets.columns(dataset)
         named = [check.get("column"), *(check.get("columns") or [])]
         if any(isinstance(c, str) and c in secret for c in named):
             return True
@@ -75,9 +98,7 @@ def redact_values(project: SpecProject, change: ResourceChange) -> ResourceChang
         spec = (snap or {}).get("spec") or {}
         out = set()
         if change.kind == "Dataset":
-            ds = project.datasets.get(name)
-            secret = set(secret_columns(project, ds)) if ds is not None else set()
-            restricted = ds is not None and ds.classification == "restricted"
+            restricted, secret = secrets.restricted(name), secrets.columns(name)
             for col in spec.get("columns") or []:
                 if isinstance(col, dict) and (restricted or col.get("name") in secret or col.get("pii")):
                     out |= {f"spec.columns[{col.get('name')}].{k}" for k in COLUMN_FIELDS if col.get(k) is not None}
@@ -95,17 +116,14 @@ def redact_values(project: SpecProject, change: ResourceChange) -> ResourceChang
                   _through(a, _concealed_item) if a.path in items else a
                   for a in change.changes)
     return replace(change, changes=attrs, before=_concealed(change.before, change.kind),
-                    after_of=_concealed(change.after, change.kind))
+                   after_of=_concealed(change.after, change.kind))
 
 
 def conceal(value: object) -> object:
-    """A list as its length, anything else as a short digest: enough to see that it changed."""
+    """A list as its length, anything else not at all (a digest of a short value gives it away)."""
     if isinstance(value, list):
         return f"({len(value)} values, not shown)"
-    if value is None:
-        return None
-    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return f"(not shown, sha256 {digest})"
+    return None if value is None else "(not shown)"
 
 
 def _through(attr: AttrChange, how: Callable[[object], object]) -> AttrChange:

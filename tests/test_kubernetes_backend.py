@@ -184,7 +184,9 @@ def test_dev_deployment(project: SpecProject, objects: Objects):
     spec = dep["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-    assert spec["selector"]["matchLabels"] == spec["template"]["metadata"]["labels"]
+    pod_labels = spec["template"]["metadata"]["labels"]
+    assert spec["selector"]["matchLabels"] == {k: v for k, v in pod_labels.items() if k != "specops.dev/serves"}
+    assert pod_labels["specops.dev/serves"] == "churn-api-dev"  # what a canary's Service would select by
     pod = spec["template"]["spec"]
     assert pod["serviceAccountName"] == "churn-api-dev" and pod["automountServiceAccountToken"] is False
     term = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
@@ -543,6 +545,7 @@ def test_runtime_mlflow_with_a_canary_serves_the_challenger_on_a_share_of_the_po
     env = {e["name"]: e.get("value") for e in candidate["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MODEL_URI"].endswith("@challenger")
     assert candidate["spec"]["replicas"] == 1  # 10% beside min_replicas 2: one pod, at least
+    assert candidate["metadata"]["labels"]["app.kubernetes.io/version"] == "challenger"
     assert candidate["spec"]["template"]["spec"]["serviceAccountName"] == "churn-api"
     for kind in ("PodDisruptionBudget", "NetworkPolicy"):  # the candidate's pods are covered too
         sel = prod[(kind, "churn-api-candidate")]["spec"]["selector" if kind == "PodDisruptionBudget"
@@ -615,3 +618,18 @@ def test_a_spec_name_ending_with_an_underscore_still_gives_a_dns_1123_name():
     assert all(dns.match(m) and len(m) <= 63 for m in made), made
     assert len(set(made)) == len(made)  # still one name per spec name
     assert made[2:] == ["api", "a--b", "churn-api-dev"]  # names without a trailing `_` are as before
+
+
+@pytest.mark.parametrize(("replicas", "percent", "pods", "warned"), [
+    (2, 10, (2, 1), True), (9, 10, (9, 1), False), (4, 50, (4, 4), False), (2, 99, (2, 18), False),
+    (3000000, 99, (3000000, 1000), True)])
+def test_a_replica_ratio_canary_is_as_close_as_pods_allow_and_says_when_it_is_not(edit, validate_cli, replicas,
+                                                                                 percent, pods, warned):
+    edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
+    edit.replace("specs/deployments/churn_api.yaml", "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}",
+                 f"replicas: {replicas}")
+    edit.replace("specs/deployments/churn_api.yaml", "canary_percent: 10", f"canary_percent: {percent}")
+    assert require_project(edit.root).deployments["churn_api"].canary_pods() == pods
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    assert ("[canary-share]" in result.output) is warned, result.output

@@ -484,6 +484,14 @@ class Deployment(Resource):
     error_rate: float | None = None
     monitoring_labels: tuple[tuple[str, str], ...] = ()
 
+    def canary_pods(self) -> tuple[int, int]:
+        """(stable, candidate) pods of a replica-ratio canary (runtime mlflow): the candidate pods beside the
+        stable ones closest to canary_percent of all, at least one, at most nine times the stable ones."""
+        stable = self.autoscaling.min_replicas if self.autoscaling is not None else self.replicas
+        percent = self.canary_percent or 0
+        wanted = round(stable * percent / max(1, 100 - percent))
+        return stable, max(1, min(wanted, 9 * stable, 1000))
+
 
 RESOURCE_CLASSES: dict[str, type[Resource]] = {
     cls.KIND: cls for cls in (Project, Environment, Dataset, QualityRule, Transform, Model, Deployment)

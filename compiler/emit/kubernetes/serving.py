@@ -10,9 +10,11 @@ the process serves, so a slow model load never gets the pod killed) and GET /met
 
 With `rollout.canary_percent`, a second Deployment `<name>-candidate` (with its own PodDisruptionBudget
 and NetworkPolicy) serves the version holding the `challenger` alias, beside the stable one; the Service
-selects both by the label specops.dev/serves, so the canary's share of requests is its share of the
-pods (Kubernetes' replica-ratio canary): the nearest whole number of candidate pods, at least one, so
-the share is approximate with few replicas. Promote by moving the model's alias to the challenger's
+selects both by the label specops.dev/serves (on every server pod, so turning a canary on never empties
+the Service), so the canary's share of requests is its share of the pods (Kubernetes' replica-ratio
+canary, Deployment.canary_pods): approximate with few replicas (validate warns), and with autoscaling
+it shrinks as the stable Deployment scales out. The candidate loads the challenger's version when its
+pods start (as Seldon's candidate does). Promote by moving the model's alias to the challenger's
 version; remove the candidate by removing the canary from the spec.
 """
 
@@ -26,15 +28,14 @@ from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.cronjobs import SECRETS_DIR, SECRETS_VOLUME, secret_env, secret_volume
 from compiler.emit.kubernetes.labels import INSTANCE, fit_name, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
-from compiler.emit.kubernetes.resolved import candidate_uri
+from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS, candidate_uri
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
-from compiler.spec.ir import Deployment
 from compiler.spec.secrets import TOKEN_VARIABLE, cluster_secrets
 
 PORT_NAME = "http"
-SERVES = "specops.dev/serves"  # a canary's stable and candidate pods carry it: what their Service selects
+SERVES = "specops.dev/serves"  # every server pod carries it; a canary's Service selects by it
 
 
 def objects(s: Served) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
     out.append(_network_policy(s, s.name, sel))
     if d.canary_percent is not None:
         candidate = _candidate(s)
-        out += [deployment(candidate, uri=candidate_uri(s.model), replicas=candidate_replicas(d), account=s.name),
+        out += [deployment(candidate, uri=candidate_uri(s.model), replicas=d.canary_pods()[1], account=s.name),
                 pod_disruption_budget(candidate.meta(), selector(candidate.ident)),
                 _network_policy(candidate, candidate.name, selector(candidate.ident))]
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))
@@ -61,14 +62,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
 def _candidate(s: Served) -> Served:
     """The canary's candidate: the same deployment under its own name and instance label."""
     name = fit_name(f"{s.name}-candidate")
-    return replace(s, name=name, ident=replace(s.ident, instance=name))
-
-
-def candidate_replicas(d: Deployment) -> int:
-    """Candidate pods for canary_percent of the requests beside the stable ones (at least one)."""
-    stable = d.autoscaling.min_replicas if d.autoscaling is not None else d.replicas
-    percent = d.canary_percent or 0
-    return max(1, round(stable * percent / max(1, 100 - percent)))
+    return replace(s, name=name, ident=replace(s.ident, instance=name, version=CANDIDATE_ALIAS))
 
 
 def _network_policy(s: Served, name: str, pods: dict[str, str]) -> dict[str, Any]:
@@ -94,7 +88,7 @@ def deployment(s: Served, uri: str | None = None, replicas: int | None = None,
     `account`) a canary's candidate."""
     d = s.deployment
     sel = selector(s.ident)
-    pod_labels = {**sel, SERVES: s.deployment.k8s_name} if d.canary_percent is not None else sel
+    pod_labels = {**sel, SERVES: d.k8s_name}  # always: a canary turned on later finds the stable pods selected
     env = {"MODEL_URI": uri or s.ref.model_uri, "MLFLOW_TRACKING_URI": s.target.env.tracking_uri,
            "PORT": str(d.port), "SPECOPS_MODEL_TASK": s.model.task}
     keys = cluster_secrets(s.target.project, s.target.env, "serving")

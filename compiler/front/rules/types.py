@@ -61,6 +61,21 @@ def _wrong_type(ctx: Context, res: Any, path: tuple, what: str, column: str, dat
                      f"is {col.type}")
 
 
+def check_canary_share(ctx: Context) -> Iterator[Diagnostic]:
+    """A replica-ratio canary (runtime mlflow) gets its share of the pods: say when that is far from the spec's."""
+    for d in ctx.deployments.values():
+        if d.runtime != "mlflow" or d.canary_percent is None:
+            continue
+        stable, candidate = d.canary_pods()
+        share = round(100 * candidate / (stable + candidate))
+        if abs(share - d.canary_percent) > 10:
+            yield ctx.at(d, ("spec", "rollout", "canary_percent"), "canary-share",
+                         f"the canary gets about {share}% of the requests ({candidate} of {stable + candidate} pods), "
+                         f"not {d.canary_percent}%: with runtime mlflow its share is its share of the pods",
+                         "raise replicas (or autoscaling.min_replicas) for a closer share, or use runtime kserve",
+                         severity="warning")
+
+
 def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
     """Checks, freshness and incremental settings make sense for the columns' types."""
     for ds in ctx.datasets.values():

@@ -108,8 +108,10 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             cols, error = [(col.name, col.offset) for col in found.columns], found.error
             path = ("spec", "checks", i, "expression")
-            broken = not_one_expression(c.expression or "")
-            if broken:  # wrapped into a query, it would run as something else (or not at all), in any dialect
+            # what sqlglot cannot read in the dialect may still be the warehouse's SQL (a warning below), unless
+            # it cannot be one expression in any dialect: wrapped into a query, it would run as something else
+            broken = not_one_expression(c.expression or "") if error else None
+            if broken:
                 yield ctx.at(r, path, "bad-expression", f"the expression is not one SQL expression: {broken}",
                              "write a boolean SQL expression over the dataset's columns (a free query: type: sql)")
                 continue

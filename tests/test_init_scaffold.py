@@ -102,3 +102,22 @@ def test_the_readme_commands_run_end_to_end(tmp_path: Path):
     again = subprocess.run(["bash", "-c", "specops plan --env dev"], cwd=root, env=env, capture_output=True,
                            text=True, timeout=600)
     assert "No changes." in again.stdout, again.stdout + again.stderr
+
+
+@requires_dbt
+def test_the_scaffold_builds_on_its_own_prod_warehouse_postgres(tmp_path: Path, postgres):
+    """Its prod is PostgreSQL: the SQL it starts with builds there too (`cast(x as double)` did not)."""
+    import yaml
+    from dbt_support import compile_repo, dbt
+
+    root = tmp_path / "shop"
+    scaffold(root)
+    path = root / "specs" / "environments.yaml"
+    docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    prod = next(d for d in docs if d["metadata"]["name"] == "prod")
+    prod["spec"]["warehouse"].update(host=postgres.host, port=postgres.port, user=postgres.user,
+                                     database=postgres.create_database("init_scaffold"))
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    out = compile_repo(root)
+    run = dbt(root, out, "build", target="prod", env={"WAREHOUSE_PASSWORD": postgres.password})
+    assert run.returncode == 0, run.output[-4000:]

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from compiler.shipped import data_dir
+from compiler.spec.kinds import k8s_name
 
 _RENAMES = {"gitignore": ".gitignore"}
 
@@ -28,7 +29,7 @@ def scaffold(directory: Path, name: str | None = None) -> list[str]:
     source = data_dir("templates") / "init"
     env = Environment(loader=FileSystemLoader(str(source)), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
-    values = {"name": project, "k8s_name": project.replace("_", "-")}
+    values = {"name": project, "k8s_name": k8s_name(project)[:58].rstrip("-")}  # namespaces <name>-prod: 63 at most
     plan: list[tuple[str, str]] = []
     for template in sorted(p.relative_to(source).as_posix() for p in source.rglob("*.j2")):
         target = template[: -len(".j2")]

@@ -33,7 +33,7 @@ def k8s_name(name: str) -> str:
     `api_` and `api` stay apart."""
     out = name.replace("_", "-")
     if out.endswith("-"):
-        out = f"{out.rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+        out = f"{out.rstrip('-')[:56].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"  # 63 at most
     return out
 
 

@@ -134,8 +134,6 @@ EDITS = [
     ("inner-join-spelled-out", BASE.replace("join {{", "inner join {{"), "format", ()),
     ("join-condition-operands-swapped", BASE.replace("c.customer_id = o.customer_id", "o.customer_id = c.customer_id"),
      "format", ()),
-    ("filters-reordered", BASE.replace("where o.status <> 'cancelled'", "where o.amount > 0 and o.status <> 'cancelled'"),
-     "rows", ()),  # (against BASE, which has one filter: a new one)
     ("added-column", BASE.replace("    c.region\n", "    c.region,\n    c.signup_date\n"), "additive", ()),
     ("changed-expression", BASE.replace("o.amount - o.discount", "o.amount"), "columns", ("net_amount",)),
     ("dropped-column", BASE.replace("    o.customer_id,\n", ""), "columns", ()),
@@ -193,6 +191,17 @@ def test_select_star_replace_and_rename_are_followed():
     assert compare(old, run(src.replace("round(amount)", "round(discount)"), schema)).changed == ("amount",)
     renamed = run("select * rename (email as contact) from {{ input('orders') }}", schema)
     assert renamed.column("contact").sources == (("orders", "email"),) and renamed.column("email") is None
+
+
+def test_asof_joins_and_their_match_condition_decide_the_rows():
+    schema = (("orders", ORDERS), ("customers", CUSTOMERS))
+    sql = ("select o.order_id, c.region from {{ input('orders') }} as o asof join {{ input('customers') }} as c "
+           "match_condition(o.ordered_at >= c.signup_date) on o.customer_id = c.customer_id")
+    old = run(sql, schema, "snowflake")
+    assert old.ok, old.error
+    assert compare(old, run(sql.replace(">=", "<="), schema, "snowflake")).kind == "rows"
+    plain = sql.replace("asof join", "join").replace(" match_condition(o.ordered_at >= c.signup_date)", "")
+    assert compare(old, run(plain, schema, "snowflake")).kind == "rows"
 
 
 def test_a_row_change_names_the_clauses_that_changed_only():

@@ -323,9 +323,11 @@ class _Analyzer:
         for join in node.args.get("joins") or ():
             info.clauses.add("join")
             on, using = join.args.get("on"), join.args.get("using") or []
-            parts = [join_kind(join.args.get("side"), join.args.get("kind")), ",".join(self.text(u) for u in using)]
-            if on is not None:
-                parts.append(self.clause(scope, on, "join", info, aliases))
+            parts = [join_kind(join.args.get("side"), join.args.get("kind")), str(join.args.get("method") or ""),
+                     ",".join(self.text(u) for u in using)]  # method: ASOF, NATURAL, ...
+            for condition in (on, join.args.get("match_condition")):  # an ASOF join's match condition decides too
+                if condition is not None:
+                    parts.append(self.clause(scope, condition, "join", info, aliases))
             for u in using:
                 uname = u.name.lower()
                 for alias, (_, src) in scope.selected_sources.items():

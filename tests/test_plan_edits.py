@@ -359,7 +359,18 @@ def test_a_seed_column_retyped_reloads_the_seed_from_scratch(churn_base, tmp_pat
                              "    - name: marketing_opt_in\n      type: string")
     seed = next(i for i in plan_against(churn_base, build(root)).impacts if i.address == "dataset.customers")
     assert (seed.work, seed.full_refresh) == ("reload", True)
-    assert any("a column's type changed" in n for n in seed.notes)
+    assert any("its columns changed" in n for n in seed.notes)
+
+
+def test_a_seed_column_added_with_its_data_reloads_the_seed_from_scratch(churn_base, tmp_path):
+    """The CSV gains a column (and the spec declares it): an existing seed table has no such column."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    lines = ed.read("data/customers.csv").splitlines()
+    ed.write("data/customers.csv", "\n".join([lines[0] + ",tier", *(line + ",gold" for line in lines[1:])]) + "\n")
+    ed.replace(CU, "  primary_key: [customer_id]", "    - {name: tier, type: string}\n  primary_key: [customer_id]")
+    seed = next(i for i in plan_against(churn_base, build(root)).impacts if i.address == "dataset.customers")
+    assert (seed.work, seed.full_refresh) == ("reload", True)
 
 
 def test_values_stay_hidden_when_the_pii_dataset_goes_or_stops_being_pii(tmp_path):

@@ -108,6 +108,13 @@ def retypes(path: str) -> bool:
     return m is not None and m.group(2) == "type"
 
 
+def reshapes_seed(paths: list[str]) -> bool:
+    """Whether a seed's table gets other columns: a column retyped, or added or dropped with the file's content
+    (dbt seed truncates an existing table and keeps its columns and types; only --full-refresh makes it anew)."""
+    columns = any((m := _COLUMN.fullmatch(p)) is not None and m.group(2) is None for p in paths)
+    return any(retypes(p) for p in paths) or (columns and any(p.startswith("spec.source.content") for p in paths))
+
+
 def _pii_only(path: str) -> bool:
     m = _COLUMN.fullmatch(path)
     return m is not None and m.group(2) in ("pii", "masked")

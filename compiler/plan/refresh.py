@@ -4,7 +4,8 @@ An incremental model only merges the rows its `updated_at` filter finds newer th
 right while its inputs only grow; after any other change its old rows are wrong and an incremental run
 leaves them so. An incremental transform is therefore rebuilt from scratch when:
 
-- (a seed, reloaded: a column's type changed; dbt seed otherwise truncates the table and keeps its types;)
+- (a seed, reloaded: a column retyped, or added or dropped with its file's content; dbt seed otherwise
+  truncates the table and keeps its columns and types;)
 - its own SQL (other than formatting), incremental settings (unique key, updated_at), materialization,
   inputs or output changed, or its output's contract did (columns added, dropped, retyped);
 - something upstream of it was rewritten rather than appended to: a file source whose new content does
@@ -24,7 +25,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from compiler.plan.impact import Impact, retypes
+from compiler.plan.impact import Impact, reshapes_seed
 from compiler.spec.project import SpecProject
 
 DATA_WORK = ("rebuild", "reload", "rerun")
@@ -94,9 +95,10 @@ def _own_refresh(project: SpecProject, cause: str, changes: list[Any]) -> tuple[
         return None
     if kind == "dataset":
         ds = project.datasets.get(name)
-        if ds is not None and ds.source is not None and ds.source.type == "file" and any(
-                retypes(c.path) for c in changes):
-            return cause, "reloaded from scratch: a column's type changed (dbt seed keeps the table's types otherwise)"
+        if ds is not None and ds.source is not None and ds.source.type == "file" and reshapes_seed(
+                [c.path for c in changes]):
+            return cause, "reloaded from scratch: its columns changed (dbt seed keeps the table's columns and types " \
+                          "otherwise)"
         producer = project.producer(name)
         if producer is not None and _incremental(project, producer.address) and any(
                 (m := _COLUMN.fullmatch(c.path)) is not None and m.group(2) in (None, "type", "required")

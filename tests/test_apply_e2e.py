@@ -123,6 +123,16 @@ def test_second_apply_is_a_no_op(fork):
 # --------------------------------------------------------------------------- changes
 
 
+def test_a_destroy_says_what_it_leaves_in_the_warehouse(fork):
+    for rel in ("specs/quality/daily_kpis.yaml", "specs/transforms/daily_kpis.yaml", "specs/datasets/daily_kpis.yaml"):
+        (fork / rel).unlink()
+    run = ok(fork, "apply", "--yes")
+    assert "REMOVED  dataset.daily_kpis from the specs: apply leaves its table in the warehouse" in run.output
+    assert "REMOVED  transform.build_daily_kpis from the specs: apply leaves the table or view" in run.output
+    assert row_counts(fork)["daily_kpis"] > 0  # as it says
+    assert "No changes" in ok(fork, "apply", "--yes").output
+
+
 def test_param_change_retrains_registers_version_2_and_moves_the_alias(fork):
     RepoEditor(fork).replace(MODEL, "C: 1.0", "C: 0.5")
     plan = plan_json(fork)

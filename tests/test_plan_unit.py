@@ -222,7 +222,7 @@ def test_a_destroy_says_what_apply_leaves_in_place(base, tmp_path):
     lines = text.splitlines()
     after = lines[next(i for i, line in enumerate(lines) if line.strip().startswith("- dataset.daily_kpis")) + 1]
     assert "leaves its table in the warehouse" in after, text
-    assert "leaves the table it built in the warehouse" in render_markdown(plan)
+    assert "leaves the table or view it built in the warehouse" in render_markdown(plan)
 
 
 # --------------------------------------------------------------------------- formatting is no change

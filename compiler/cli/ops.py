@@ -261,15 +261,20 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
                 raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
             click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         outcome = run(ctx, state, compiled, result)
-    _report(project, env_name, outcome)
+    _report(project, env_name, outcome, result)
 
 
-def _report(project, env_name: str, outcome) -> None:
+def _report(project, env_name: str, outcome, plan) -> None:
+    from compiler.plan.render import LEFT_IN_PLACE
+
     click.echo("")
     for address, why in sorted(outcome.failed.items()):
         click.echo(f"FAILED   {address}: {why}")
     for address, why in sorted(outcome.skipped.items()):
         click.echo(f"SKIPPED  {address}: {why}")
+    for change in plan.resource_changes:  # destroyed specs: what apply did not remove, said once more
+        if change.action == "delete" and change.kind in LEFT_IN_PLACE:
+            click.echo(f"REMOVED  {change.address} from the specs: {LEFT_IN_PLACE[change.kind]}")
     env = project.environments[env_name]
     click.echo(f"Apply to '{env_name}': {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.skipped)} skipped.")

@@ -145,8 +145,8 @@ def _md_chain(plan: Plan, impact: Impact) -> str:
 # what a destroy leaves in place (apply never drops data, nor deletes registered models)
 LEFT_IN_PLACE = {
     "Dataset": "apply leaves its table in the warehouse (specops never drops data): drop it once nothing reads it",
-    "Transform": "apply leaves the table it built in the warehouse (specops never drops data): drop it once nothing "
-                 "reads it",
+    "Transform": "apply leaves the table or view it built in the warehouse (specops never drops data): drop it "
+                 "once nothing reads it",
     "Model": "apply leaves its registered versions and aliases in the MLflow registry",
     "Deployment": "apply deletes its Kubernetes objects where the environment has a kube context",
     "Environment": "apply leaves its warehouse, registry and state as they are",

@@ -174,7 +174,9 @@ def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Dia
         meaning = _PATTERN_MEANING.get(err.validator_value)
         if meaning is None:
             message = f"{where}: {_describe(err.instance)} is not a valid value here"
-            hint = _described(err) or f"it must match {err.validator_value}"
+            described = _described(err)
+            hint = f"{described} (it must match {err.validator_value})" if described else \
+                f"it must match {err.validator_value}"
         else:
             message = f"{where}: {_describe(err.instance)} must be {meaning}"
             if meaning.startswith("one of ") and isinstance(err.instance, str):  # `type: strin`

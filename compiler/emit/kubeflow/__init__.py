@@ -9,7 +9,8 @@ is in the pipeline's description: KFP keeps schedules outside the pipeline). Fou
     train -> evaluate -> gate -> alias
 
 each calling compiler.apply.steps.stages.run_stage in the model's training image (which then has kfp: KFP's
-executor runs the task), on the specs copied into the image (/app) and the environment's warehouse and registry.
+executor runs the task), on the spec repository at the path `repository` (default /app: the image holds no specs;
+the cluster mounts them there, docs/ml-platforms.md) and the environment's warehouse and registry.
 `train` registers the candidate version (its output, the input of the others); `evaluate` records the decision;
 `gate` fails, and so stops the run, when the candidate may not hold the alias; `alias` moves it.
 
@@ -34,7 +35,7 @@ from compiler.spec.runners import retrain_runner, training_environments
 PREFIX = "kubeflow"
 COST = 0.02  # relative cost at 10,000 specs (compiler.emit.registry)
 SCHEMA_VERSION = "2.1.0"
-REPOSITORY = "/app"  # where the training image holds the specs (compiler.emit.docker)
+REPOSITORY = "/app"  # where the tasks find the spec repository: mounted by the cluster (docs/ml-platforms.md)
 # KFP's launcher for lightweight Python components (kfp.dsl.component_factory), byte for byte
 LAUNCHER = ('program_path=$(mktemp -d)\n\nprintf "%s" "$0" > "$program_path/ephemeral_component.py"\n'
             '_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main                         --component_module_path'

@@ -126,3 +126,15 @@ def test_a_symlinked_folder_among_the_specs_is_named_not_skipped_silently(edit, 
     result = validate_cli(edit.root)
     assert result.exit_code == 0, result.output
     assert "specs/more:1:1: warning: folder 'specs/more' is a symlink to 'more'" in result.output
+
+
+def test_a_bad_path_shows_the_line_that_names_it_never_what_it_points_to(edit, validate_cli, tmp_path):
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("password: hunter2\n")
+    edit.symlink("specs/outside.yaml", secret)
+    edit.replace("specs/transforms/customer_activity.yaml", "sql_file: sql/customer_activity.sql",
+                 "sql_file: sql/missing.sql")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1
+    assert "|   sql_file: sql/missing.sql" in result.output, result.output  # the spec's own line
+    assert "hunter2" not in result.output  # a file outside the repository is never read

@@ -50,8 +50,9 @@ MAX_SNIPPET_FILE = 2 * 1024 * 1024
 
 
 def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str]:
-    # a path that was refused may lead outside the repository or to a device: never read it
-    if not d.file or d.line <= 0 or d.code in ("bad-path", "file-too-large", "unreadable"):
+    # a refused path may lead outside the repository or to a device: only a regular file inside the repository
+    # (its real path) is read, so a spec naming a bad path still shows its line
+    if not d.file or d.line <= 0 or d.code in ("file-too-large", "unreadable"):
         return []
     if d.file not in cache:
         cache[d.file] = []

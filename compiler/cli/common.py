@@ -32,24 +32,27 @@ class ReportedFailure(click.exceptions.Exit):
     """The failure was already printed; exit with the code."""
 
 
-class Given(click.Path):
-    """A path the user gave: an empty one (an unset variable) is refused, never read as the current folder."""
+class _NotEmpty(click.ParamType):
+    """A value the user gave: an empty one (an unset variable) is refused, never read as a default."""
+
+    empty = "it is empty"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail("an empty path (an unset variable?)", param, ctx)
+            self.fail(f"{self.empty} (an unset variable?)", param, ctx)
         return super().convert(value, param, ctx)
 
 
-class GivenText(click.types.StringParamType):
-    """Text the user gave: an empty one (an unset variable) is refused."""
+class Given(_NotEmpty, click.Path):
+    """A path the user gave (an empty one is not the current folder)."""
+
+    empty = "an empty path"
+
+
+class GivenText(_NotEmpty, click.types.StringParamType):
+    """Text the user gave (an empty `--against` is not the applied state)."""
 
     name = "text"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            self.fail("it is empty (an unset variable?)", param, ctx)
-        return super().convert(value, param, ctx)
 
 
 path_argument = click.argument(

@@ -163,8 +163,8 @@ class _Builder:
             value = node.value
             if "\n" in value:
                 self._text_start(node, path)
-            elif value[:1] in _NUMBER_START and not node.style and _EXPONENT.fullmatch(value):
-                return self._finite(node, float(value))  # YAML 1.2's `1e6` (YAML 1.1, PyYAML's, wants `1.0e+6`)
+            elif value[:1] in _NUMBER_START and (number := self._exponent(node)) is not None:
+                return number
             return value
         return self.build(node, path)
 
@@ -186,8 +186,8 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag in (_STR, _TIMESTAMP):  # dates stay text: the schema decides what they mean
-            if node.value[:1] in _NUMBER_START and not node.style and _EXPONENT.fullmatch(node.value):
-                return self._finite(node, float(node.value))  # YAML 1.2's `1e6`
+            if node.value[:1] in _NUMBER_START and (number := self._exponent(node)) is not None:
+                return number
             return node.value
         if tag == _INT:
             return self.scalars.construct_yaml_int(node)
@@ -202,6 +202,12 @@ class _Builder:
             return None
         self._check_tag(node, _STR)
         return node.value  # pragma: no cover
+
+    def _exponent(self, node: yaml.ScalarNode) -> float | None:
+        """YAML 1.2's `1e6` (YAML 1.1, PyYAML's, wants `1.0e+6` and reads `1e6` as text); None: text it is."""
+        if node.style or not _EXPONENT.fullmatch(node.value):
+            return None
+        return self._finite(node, float(node.value))
 
     @staticmethod
     def _finite(node: yaml.ScalarNode, value: float) -> float:

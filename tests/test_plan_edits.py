@@ -444,6 +444,38 @@ def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatc
     assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]  # cleaned up
 
 
+@pytest.mark.parametrize("setup", ["skip-worktree", "assume-unchanged", "autocrlf"])
+def test_a_git_baseline_is_exact_where_git_diff_would_not_say_so(tmp_path, setup):
+    """A file git is told not to look at, or a checkout that converts line endings: the base is what a checkout of
+    the revision holds (linking the working tree's file showed no change, or CRLF-only differences)."""
+    import subprocess
+
+    from compiler.plan.baseline import from_git
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
+                        *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    if setup == "autocrlf":
+        git("config", "core.autocrlf", "true")
+        for path in root.joinpath("sql").iterdir():  # as a checkout with autocrlf writes them
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+        RepoEditor(root).replace(SQL_CA, "min(started_at) as first_started_on", "max(started_at) as first_started_on")
+        base = from_git(root, "main", "dev")
+        sql = base.resources["transform.build_customer_activity"]["spec"]["sql"]
+        assert "min(started_at)" in sql and "\r\n" in sql  # as a checkout of main writes the changed file
+        return
+    git("update-index", f"--{setup}", MODEL)
+    RepoEditor(root).replace(MODEL, "description: Probability that", "description: The probability that")
+    base = from_git(root, "main", "dev")
+    assert base.resources["model.churn"]["metadata"]["description"].startswith("Probability that")
+
+
 def test_graph_columns_answers_what_reads_a_column():
     from click.testing import CliRunner
 

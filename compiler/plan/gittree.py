@@ -3,8 +3,10 @@ they are the same, written from git's objects where they differ.
 
 A `git worktree add` writes every file of the repository; a PR plan's base differs from the head in a few
 files, so this takes a fraction of the time (hard links to the working tree's files, which are only read).
-It declines (returns False) where it cannot be exact: symbolic links, submodules, a failed git command; the
-caller then checks the revision out as a worktree.
+It declines (returns False) where it cannot be exact: symbolic links, files git is told not to look at
+(assume-unchanged, skip-worktree: `git diff` would call them unchanged), checkouts that convert content
+(core.autocrlf, core.eol, .gitattributes), a failed git command; the caller then checks the revision out as a
+worktree, which git converts as it would any checkout.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ def materialize(top: Path, sha: str, rel: Path, dest: Path) -> bool:
     where = rel.as_posix() if rel.parts else "."
     listed = _run(["ls-tree", "-r", "-z", "--full-tree", sha, "--", where], top)
     changed = _run(["diff", "--name-only", "-z", "--no-renames", sha, "--", where], top)
-    if listed is None or changed is None:
+    flagged = _run(["ls-files", "-v", "-z", "--", where], top)
+    if listed is None or changed is None or flagged is None or _converts(top, listed):
         return False
+    if any(e[:1] == b"S" or e[:1].islower() for e in flagged.split(b"\0") if e):
+        return False  # skip-worktree or assume-unchanged: the working tree may differ where git diff says not
     differ = {p for p in changed.split(b"\0") if p}
     wanted: list[tuple[bytes, bytes]] = []  # (blob, path) to write from git's objects
     made: set[Path] = set()
@@ -50,6 +55,18 @@ def materialize(top: Path, sha: str, rel: Path, dest: Path) -> bool:
             except OSError:
                 wanted.append((blob, path))
     return _write_blobs(top, wanted, dest)
+
+
+def _converts(top: Path, listed: bytes) -> bool:
+    """Whether a checkout would not write a blob's bytes as they are (line endings, filters)."""
+    for key in ("core.autocrlf", "core.eol"):
+        value = _run(["config", "--get", key], top)
+        if value is not None and value.strip().lower() in (b"true", b"crlf"):
+            return True
+    info = _run(["rev-parse", "--git-path", "info/attributes"], top)
+    if info is not None and (top / os.fsdecode(info.strip())).is_file():
+        return True
+    return any(e.endswith(b"/.gitattributes") or e.endswith(b"\t.gitattributes") for e in listed.split(b"\0"))
 
 
 def _write_blobs(top: Path, wanted: list[tuple[bytes, bytes]], dest: Path) -> bool:

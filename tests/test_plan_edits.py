@@ -476,6 +476,14 @@ def test_a_git_baseline_is_exact_where_git_diff_would_not_say_so(tmp_path, setup
     assert base.resources["model.churn"]["metadata"]["description"].startswith("Probability that")
 
 
+def test_plan_text_and_markdown_print_unicode_as_written(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(MODEL, "description: Probability that a customer", "description: Kündigungsrisiko – ü")
+    plan = plan_against(churn_base, build(root))
+    for text in (render_text(plan), render_markdown(plan)):
+        assert "Kündigungsrisiko – ü" in text and "\\u00fc" not in text
+
+
 def test_graph_columns_answers_what_reads_a_column():
     from click.testing import CliRunner
 

@@ -89,14 +89,14 @@ def _show_pair(before: Any, after: Any) -> tuple[str, str]:
 
 
 def _excerpt(text: str, start: int, length: int = 80) -> str:
-    body = json.dumps(text[start:start + length])[1:-1]
+    body = json.dumps(text[start:start + length], ensure_ascii=False)[1:-1]
     return f'"{"..." if start else ""}{body}{"..." if len(text) > start + length else ""}"'
 
 
 def _show(value: Any) -> str:
     if value is _MISSING:
         return "(absent)"
-    text = json.dumps(value, sort_keys=True, default=str)
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     return text if len(text) <= 120 else text[:117] + "..."
 
 

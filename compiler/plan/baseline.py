@@ -137,6 +137,13 @@ def head_sha(root: Path) -> str | None:
         return None
 
 
+def _shallow(root: Path) -> bool:
+    try:
+        return _git(["rev-parse", "--is-shallow-repository"], root).strip() == "true"
+    except BaselineError:
+        return False
+
+
 def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each, files: FileWork = each_file,
              compile: Callable[[SpecProject, str | None], Compiled] = compile_for_plan,
              digests: Callable[[SpecProject], SpecProject] | None = None) -> BaselineData:
@@ -152,8 +159,11 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
     try:
         sha = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     except BaselineError:
-        raise BaselineError(f"unknown git revision '{ref}' (for a branch of the remote, fetch it first: "
-                            "git fetch origin)") from None
+        shallow = _shallow(root)
+        hint = ("this clone is shallow: fetch the base, e.g. git fetch --deepen=50 origin, or git fetch origin "
+                "<branch>:refs/remotes/origin/<branch> (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+                if shallow else "for a branch of the remote, fetch it first: git fetch origin")
+        raise BaselineError(f"unknown git revision '{ref}' ({hint})") from None
     rel = root.resolve().relative_to(top)
     tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-", dir=_near(top)))
     tree = tmp / "tree"
@@ -168,7 +178,8 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         if project is None:
             errors = [d for d in diags if d.severity == "error"]
             # named as git names a file at a revision (REF:path): the working tree's file may say something else
-            raise SpecError([Diagnostic(d.code, d.message, f"{ref}:{d.file}" if d.file else ref, d.line, d.col,
+            raise SpecError([Diagnostic(d.code, d.message, f"{ref}:{(rel / d.file).as_posix()}" if d.file else ref,
+                                        d.line, d.col,
                                         d.address, d.hint) for d in errors])
         if digests is not None:
             project = digests(project)

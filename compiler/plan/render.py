@@ -25,7 +25,7 @@ def _plain(text: str, **_: object) -> str:
 
 
 def _value(v: object) -> str:
-    text = json.dumps(v, sort_keys=True, default=str)
+    text = json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)  # a reviewer reads é, not \u00e9
     return text if len(text) <= 100 else text[:97] + "..."
 
 
@@ -62,7 +62,8 @@ def list_delta(before: object, after: object) -> str | None:
 
 
 def _scalar(v: object) -> str:
-    return v if isinstance(v, str) and v and v.strip() == v and "," not in v else json.dumps(v, default=str)
+    return v if isinstance(v, str) and v and v.strip() == v and "," not in v else json.dumps(v, default=str,
+                                                                                           ensure_ascii=False)
 
 
 def _spec_of(change: ResourceChange) -> object:

@@ -103,6 +103,18 @@ def test_sarif_without_related_locations_is_valid_too(edit, validate_cli):
     assert all("relatedLocations" not in r for r in doc["runs"][0]["results"])
 
 
+def test_sarif_uris_are_percent_encoded(edit, validate_cli, monkeypatch):
+    """A file named `odd name 100%.yaml` is the URI reference `odd%20name%20100%25.yaml`."""
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(edit.root))
+    odd = edit.root / "specs" / "odd name 100%.yaml"
+    odd.write_text((edit.root / "specs/models/churn.yaml").read_text().replace("name: churn\n", "name: churn2\n", 1)
+                   .replace("    test_size: 0.2", "    test_sise: 0.2"))
+    doc = json.loads(validate_cli(edit.root, "-f", "sarif").output)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]
+            for loc in r["locations"]}
+    assert "specs/odd%20name%20100%25.yaml" in uris, uris
+
+
 def test_a_name_defined_twice_is_reported_at_both_definitions(edit, validate_cli, monkeypatch):
     edit.replace(KPIS, "name: daily_kpis", "name: customers")
     here, there = edit.line_of(KPIS, "name: customers"), edit.line_of(CUSTOMERS, "name: customers")

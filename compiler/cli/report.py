@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from compiler import __version__
 from compiler.spec.diagnostics import Diagnostic
@@ -208,7 +209,8 @@ def render_sarif(root: Path, diags: Sequence[Diagnostic], summary: str | None = 
 
 def _sarif_location(base: Path, root: Path, file: str, line: int, col: int) -> dict:
     return {"physicalLocation": {
-        "artifactLocation": {"uri": workspace_path(base, root, file)},
+        # a URI reference: a space is %20, a % is %25 (code scanning decodes it back to the path)
+        "artifactLocation": {"uri": quote(workspace_path(base, root, file), safe="/")},
         "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
     }}
 

@@ -409,3 +409,22 @@ def test_the_pr_workflow_uploads_the_site_beside_its_comment(churn: SpecProject)
         names.index("Upload the lineage site") < names.index("Post the plan as a sticky PR comment") == len(names) - 1
     comment = job["steps"][-1]["run"]
     assert f"if [ -f {SITE_DIR}/index.html ]; then" in comment and "actions/runs/" in comment
+
+
+def test_values_of_pii_columns_are_never_in_the_site(tmp_path: Path) -> None:
+    """PII is a flag in the site: a PII column's accepted values, and the values or pattern of a check on it, are
+    counted or left out (they were listed)."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace("specs/datasets/customers.yaml", "      description: First and last name as entered at signup.\n",
+               "      description: First and last name as entered at signup.\n"
+               "      accepted_values: [Ada Lovelace, Alan Turing]\n")
+    ed.replace("specs/quality/sources.yaml", "pattern: '^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+$'",
+               "pattern: '^leakypattern'")
+    text = b"".join(_files(require_project(root)).values()).decode("utf-8", "replace")
+    for secret in ("Ada Lovelace", "Alan Turing", "leakypattern"):
+        assert secret not in text
+    assert "(2 values, not shown: PII)" in text
+    assert "US, GB, DE, FR, CA" in text or "US" in text  # values of other columns are shown as before

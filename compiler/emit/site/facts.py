@@ -134,7 +134,7 @@ def sections(project: SpecProject, res: Resource, registry: Mapping[str, ModelVe
     if isinstance(res, Dataset):
         return _dataset(project, res)
     if isinstance(res, QualityRule):
-        return [_checks_section(res, title=f"Checks ({len(res.checks)})")]
+        return [_checks_section(project, res, title=f"Checks ({len(res.checks)})")]
     if isinstance(res, Transform):
         return _transform(project, res, lineage)
     if isinstance(res, Model):
@@ -168,13 +168,14 @@ def _dataset(project: SpecProject, ds: Dataset) -> list[Section]:
         f"Columns ({len(ds.columns)})", ("column", "type", "required", "unique", "PII", "accepted values",
                                          "description"),
         tuple((c.name, c.type, "yes" if c.required else "", "yes" if c.unique else "", "PII" if c.pii else "",
-               _text(c.accepted_values), c.description or "") for c in ds.columns),
+               _concealed(c.accepted_values) if _secret(project, ds.name, (c.name,)) else _text(c.accepted_values),
+               c.description or "") for c in ds.columns),
         flags=frozenset((i, 4) for i, c in enumerate(ds.columns) if c.pii),
     )
     out = [origin, Section("Contract", rows, (cols,))]
     rules = project.rules_for(ds.name)
     if rules:
-        out.append(_checks_section(*rules, title=f"Quality checks ({sum(len(r.checks) for r in rules)})"))
+        out.append(_checks_section(project, *rules, title=f"Quality checks ({sum(len(r.checks) for r in rules)})"))
     else:
         out.append(Section("Quality checks", todo="no quality rule checks this dataset"))
     return out
@@ -207,15 +208,35 @@ def _check_detail(check: Check) -> str:
     return "; ".join(parts)
 
 
-def _checks_section(*rules: QualityRule, title: str | None = None) -> Section:
+def _secret(project: SpecProject, dataset: str, columns: tuple[str, ...], text: str = "") -> bool:
+    """Whether values of these columns (or named in `text`, an expression or SQL) may not be shown: the dataset
+    is restricted, or one of them is PII (declared, or derived through lineage). The site shows PII as a flag."""
+    ds = project.datasets.get(dataset)
+    if ds is None or ds.classification == "restricted":
+        return True
+    secret = {c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(dataset, {}))
+    return bool(secret & set(columns)) or any(re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", text, re.I)
+                                               for c in secret if text)
+
+
+def _concealed(values: object) -> str:
+    return f"({len(values)} values, not shown: PII)" if isinstance(values, tuple | list) and values else ""
+
+
+def _checks_section(project: SpecProject, *rules: QualityRule, title: str | None = None) -> Section:
     rows, links, code = [], {}, []
     for rule in rules:
         for check in rule.checks:
             r = len(rows)
-            rows.append((check.name, check.type, check.column or "", check.severity, _check_detail(check),
+            hidden = _secret(project, rule.dataset, (check.column or "", *check.columns),
+                             f"{check.expression or ''} {check.sql or ''}")
+            detail = "(values, bounds, pattern or SQL not shown: PII or restricted)" if hidden and (
+                check.values or check.min is not None or check.max is not None or check.pattern
+                or check.expression or check.sql) else _check_detail(check)
+            rows.append((check.name, check.type, check.column or "", check.severity, detail,
                          rule.address, check.description or ""))
             links[(r, 5)] = rule.address
-            if check.sql:
+            if check.sql and not hidden:
                 code.append(Code(f"{rule.name}: {check.name}", check.sql.strip(), "sql", str(check.loc)))
     table = Table("", ("check", "type", "column", "severity", "detail", "rule", "description"), tuple(rows),
                   links=links)

@@ -55,7 +55,7 @@ def test_secrets_lists_every_secret_of_an_environment(example_root: Path) -> Non
     assert data["kubernetes_secret"] == "churn-analytics-secrets" and data["namespace"] == "ml-prod"
     by_name = {s["name"]: s for s in data["secrets"]}
     assert set(by_name) == {"KUBE_CONFIG", "MLFLOW_TRACKING_TOKEN", "WAREHOUSE_PASSWORD"}
-    assert by_name["WAREHOUSE_PASSWORD"]["workflows"] == ["apply", "train"]
+    assert by_name["WAREHOUSE_PASSWORD"]["workflows"] == ["apply"]  # churn retrains in the cluster: no train workflow
     assert by_name["WAREHOUSE_PASSWORD"]["cluster"] == ["retrain", "drift", "transform"]
     assert "state backend" in by_name["WAREHOUSE_PASSWORD"]["purpose"]  # prod's state shares the warehouse's
     assert by_name["MLFLOW_TRACKING_TOKEN"]["cluster"] == ["retrain", "drift"]
@@ -65,7 +65,7 @@ def test_secrets_lists_every_secret_of_an_environment(example_root: Path) -> Non
     assert by_name["MLFLOW_TRACKING_TOKEN"]["airflow"] == ["train"]  # rollout reads versions from the state
     text = runner.invoke(main, ["secrets", "prod", str(example_root)]).output
     assert "WAREHOUSE_PASSWORD" in text and (
-        "GitHub Actions: apply, train; Kubernetes: retrain, drift, transform; Airflow: dbt, train, rollout" in text)
+        "GitHub Actions: apply; Kubernetes: retrain, drift, transform; Airflow: dbt, train, rollout" in text)
     assert "needs no secret" in runner.invoke(main, ["secrets", "dev", str(example_root)]).output
     markdown = runner.invoke(main, ["secrets", "prod", str(example_root), "--format", "markdown"]).output
     readme = next(a for a in compile_project(require_project(example_root)).artifacts if a.path == "README.md")
@@ -92,7 +92,7 @@ def test_the_lineage_endpoint_key_is_a_secret_of_apply_and_train() -> None:
     result = CliRunner().invoke(main, ["secrets", "prod", str(EXAMPLES / "fraud"), "--format", "json"])
     assert result.exit_code == 0, result.output
     by_name = {s["name"]: s for s in json.loads(result.output[result.output.index("{"):])["secrets"]}
-    assert by_name["MARQUEZ_API_KEY"]["workflows"] == ["apply", "train"] and by_name["MARQUEZ_API_KEY"]["cluster"] == []
+    assert by_name["MARQUEZ_API_KEY"]["workflows"] == ["apply"] and by_name["MARQUEZ_API_KEY"]["cluster"] == []
     assert by_name["MARQUEZ_API_KEY"]["airflow"] == ["train"]  # the retraining DAG's training sends run events
     # its features are rebuilt by an Airflow DAG, not a dbt CronJob: only the drift job mounts the warehouse's key
     assert by_name["WAREHOUSE_PASSWORD"]["cluster"] == ["drift"]
@@ -114,3 +114,16 @@ def test_kafka_credentials_are_in_the_secrets_table(editor, repo) -> None:
     project = require_project(edit.root)
     job = next(a for a in compile_project(project).artifacts if a.path == "k8s/prod/page-views-land.cronjob.yaml")
     assert b"key: KAFKA_PASSWORD" in job.content and b"key: WAREHOUSE_PASSWORD" in job.content
+
+
+def test_the_train_workflow_reads_the_secrets_only_where_a_github_runner_trains(tmp_path) -> None:
+    """`specops secrets` named a GitHub Actions `train` job for every environment, where none exists."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace("specs/models/churn.yaml", '    schedule: "0 3 * * 1"\n',
+                             '    schedule: "0 3 * * 1"\n    runner: github\n')
+    result = CliRunner().invoke(main, ["secrets", "prod", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    by_name = {s["name"]: s for s in json.loads(result.output[result.output.index("{"):])["secrets"]}
+    assert by_name["WAREHOUSE_PASSWORD"]["workflows"] == ["apply", "train"]

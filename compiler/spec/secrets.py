@@ -19,7 +19,7 @@ from typing import Any
 from compiler.spec import placement
 from compiler.spec.ir import Environment
 from compiler.spec.landing import cron_landed
-from compiler.spec.runners import retrain_runner, transform_runner
+from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
 # `project` below is a compiler.spec.project.SpecProject (or a view of one); not imported: the project makes its
 # tables from this module (SpecProject.secrets_of)
@@ -73,6 +73,16 @@ def components(project: SpecProject, env: Environment) -> set[str]:
     return found
 
 
+def _github_trains(project: SpecProject, env: Environment) -> bool:
+    """Whether a retraining workflow (a model whose training.runner is github) trains in the environment."""
+    for model in project.models.values():
+        deployments = project.deployments_of(model.name)
+        if retrain_runner(model, deployments, project.environments) == "github" and env.name in training_environments(
+                model, deployments, project.environments, project.default_environment):
+            return True
+    return False
+
+
 def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     """Every secret the environment needs, by name (one entry per name, its uses merged)."""
     running = components(project, env)
@@ -82,29 +92,30 @@ def environment_secrets(project: SpecProject, env: Environment) -> list[Secret]:
     wh = env.warehouse
     out: list[Secret] = []
     jobs = used("retrain", "drift", "transform", "land")
+    workflows = ("apply", "train") if _github_trains(project, env) else ("apply",)  # specops-retrain-*.yml
     if wh.get("password_env"):
-        out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", ("apply", "train"), jobs,
+        out.append(Secret(str(wh.get("password_env")), f"{wh.type} warehouse password", workflows, jobs,
                           airflow=dag("dbt", "train")))
     if wh.get("keyfile_env"):
-        out.append(Secret(str(wh.get("keyfile_env")), "BigQuery service-account key (JSON)", ("apply", "train"), jobs,
+        out.append(Secret(str(wh.get("keyfile_env")), "BigQuery service-account key (JSON)", workflows, jobs,
                           as_file=True, airflow=dag("dbt", "train")))
     if env.remote_tracking:
         if env.token_env:
-            out.append(Secret(env.token_env, "MLflow tracking server token", ("apply", "train"),
+            out.append(Secret(env.token_env, "MLflow tracking server token", workflows,
                               used("serving", "retrain", "drift"), airflow=dag("train")))
         else:
             out.append(Secret(TOKEN_VARIABLE, "MLflow tracking server token (when the server requires one; set "
-                              "mlflow.token_env to mount it in the cluster too)", ("apply", "train"), optional=True,
+                              "mlflow.token_env to mount it in the cluster too)", workflows, optional=True,
                               airflow=dag("train")))
     # jobs that train (and record the version in the state, and send run events): retraining, and drift jobs
     # that retrain on drift (monitoring.drift.retrain)
     training = used("retrain", *(("drift",) if _drift_retrains(project, env) else ()))
     if env.state is not None and env.state.get("password_env"):
-        out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", ("apply", "train"),
+        out.append(Secret(str(env.state.get("password_env")), "state backend (postgres) password", workflows,
                           training, airflow=dag("train", "rollout")))
     if env.lineage is not None and env.lineage.api_key_env:
         out.append(Secret(env.lineage.api_key_env, "OpenLineage endpoint API key (run events of apply and train)",
-                          ("apply", "train"), training, airflow=dag("train")))
+                          workflows, training, airflow=dag("train")))
     # kafka credentials: read by apply (and `specops land`) and by the landing CronJobs of the sources they name
     landed_here = {ds.name for ds in cron_landed(project.kafka_datasets(), env)}
     for ds in project.kafka_datasets():

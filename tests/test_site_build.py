@@ -250,6 +250,7 @@ def test_settings_are_shown_without_secrets(key: str, value: str, shown: str | N
 @pytest.mark.parametrize(("path", "data"), [
     ("dbt/seeds/customers.csv", True), ("dbt/seeds/customers.yml", False), ("exports/x.parquet", True),
     ("k8s/dev/x.yaml", False), ("dbt/models/x.sql", False), ("workflows:specops-pr.yml", False),
+    ("lineage/dev.jsonl", False), ("exports/lineage/x.jsonl", True), ("data/events.jsonl", True),
 ])
 def test_data_files_are_recognised(path: str, data: bool) -> None:
     assert is_data_file(path) is data

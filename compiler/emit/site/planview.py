@@ -147,8 +147,11 @@ def _problems(data: Any) -> list[str]:
 
 
 def is_data_file(path: str) -> bool:
-    """A generated file holding data (a dbt seed's rows): its diff would show values."""
+    """A generated file holding data (a dbt seed's rows): its diff would show values. An environment's static
+    OpenLineage file (lineage/<env>.jsonl) is metadata, as the plan shows it, not rows."""
     tail = path.rsplit(":", 1)[-1].lower()
+    if tail.startswith("lineage/") and tail.count("/") == 1 and tail.endswith(".jsonl"):
+        return False
     return tail.endswith(DATA_SUFFIXES) or ("/seeds/" in f"/{tail}" and not tail.endswith((".yml", ".yaml")))
 
 

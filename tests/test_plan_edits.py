@@ -484,6 +484,24 @@ def test_plan_text_and_markdown_print_unicode_as_written(churn_base, tmp_path):
         assert "Kündigungsrisiko – ü" in text and "\\u00fc" not in text
 
 
+def test_a_base_left_by_a_killed_plan_is_swept_by_the_next(tmp_path):
+    import subprocess
+
+    from compiler.plan.baseline import from_git
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=root, check=True,
+                       capture_output=True)
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    left = root / ".git" / f"specops-baseline-{proc.pid}-abc"
+    (left / "tree" / "specs").mkdir(parents=True)
+    from_git(root, "main", "dev")
+    assert not left.exists()
+    assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]
+
+
 def test_graph_columns_answers_what_reads_a_column():
     from click.testing import CliRunner
 

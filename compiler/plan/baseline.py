@@ -16,6 +16,7 @@ from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.front.check import check_repository
 from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlWork, analyze_each
+from compiler.output.scratch import scratch_prefix, sweep
 from compiler.paths import shown
 from compiler.plan.gittree import materialize
 from compiler.plan.model import Baseline
@@ -165,7 +166,10 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
                 if shallow else "for a branch of the remote, fetch it first: git fetch origin")
         raise BaselineError(f"unknown git revision '{ref}' ({hint})") from None
     rel = root.resolve().relative_to(top)
-    tmp = Path(tempfile.mkdtemp(prefix="specops-baseline-", dir=_near(top)))
+    near = _near(top)
+    if near is not None and sweep(Path(near), BASELINE_SCRATCH):  # left by a plan that was killed
+        subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(BASELINE_SCRATCH), dir=near))
     tree = tmp / "tree"
     try:
         if not materialize(top, sha, rel, tree):  # the files that differ from git, the others linked
@@ -197,6 +201,9 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
             shutil.rmtree(tmp, ignore_errors=True)
             subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+BASELINE_SCRATCH = "specops-baseline-"  # followed by the pid of the plan that made it (compiler.output.scratch)
 
 
 def _near(top: Path) -> str | None:

@@ -392,7 +392,10 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     result = run_cli("plan", str(git_repo), "--against", "HEAD", "--detailed-exitcode")
     assert result.exit_code == 0, result.output
     assert "No changes" in result.output
-    assert "baseline: git HEAD" in result.output
+    sha = _git(git_repo, "rev-parse", "HEAD")
+    assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.2"
 
 
 def test_an_invalid_base_revision_is_named_as_git_names_it(git_repo):

@@ -170,7 +170,7 @@ def plan_problems(data: Any) -> list[Problem]:
     else:
         out += _fields(base, ("baseline",), {"kind": _text}, {"lineage": _opt_text, "serial": _opt_int,
                                                              "state_digest": _opt_text, "ref": _opt_text,
-                                                             "spec_digest": _opt_text})
+                                                             "spec_digest": _opt_text, "sha": _opt_text})
     digests = data.get("artifact_digests")
     if not isinstance(digests, dict) or not all(type(v) is str for v in digests.values()):
         out.append(((("artifact_digests",) if "artifact_digests" in data else ()),

@@ -177,7 +177,7 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
             _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
-            return BaselineData(Baseline("git", ref, spec_digest=None), {}, {}, {}, {})
+            return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha), {}, {}, {}, {})
         project, diags = check_repository(spec_root, files, sql)
         if project is None:
             errors = [d for d in diags if d.severity == "error"]
@@ -189,7 +189,7 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
             project = digests(project)
         compiled = compile(project, env)  # the same scope as the head side: what the plan compares
         contents = {a.key: a.content for a in compiled.artifacts}
-        info = Baseline("git", ref, None, None, None, project.spec_digest)
+        info = Baseline("git", ref, None, None, None, project.spec_digest, sha)
         snapshots = LazySnapshots(project, env)
         known = {a: project.digest(a) for a in snapshots} if digests is not None else None
         return BaselineData(info, snapshots, {}, contents, {k: compiled.digest(a) for k, a in

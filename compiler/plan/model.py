@@ -12,7 +12,7 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"  # 1.2: baseline.sha
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -52,6 +52,7 @@ class Baseline:
     serial: int | None = None
     state_digest: str | None = None
     spec_digest: str | None = None
+    sha: str | None = None  # the commit `ref` named when the plan was made (a git baseline)
 
 
 @dataclass

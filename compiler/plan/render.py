@@ -32,7 +32,7 @@ def _value(v: object) -> str:
 def _baseline(plan: Plan) -> str:
     b = plan.baseline
     if b.kind == "git":
-        return f"git {b.ref}"
+        return f"git {b.ref}" + (f" ({b.sha[:12]})" if b.sha else "")
     if not b.lineage:
         return "nothing applied yet"
     return f"last apply (serial {b.serial})"

@@ -280,3 +280,39 @@ def test_apply_with_a_bad_selector_creates_nothing(runner, repo):
     result = runner.invoke(main, ["apply", str(root), "--select", "+", "--yes"])
     assert result.exit_code == 2, result.output
     assert not (root / ".specops").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    """`specops ... | head -1`: no "Error: Broken pipe" and no traceback, and the exit of a program killed by
+    SIGPIPE (141), whether the pipe breaks while a command writes or when its output is flushed at exit."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    child = textwrap.dedent("""
+        import sys, time
+        time.sleep(0.5)  # the reader is gone by now
+        from compiler.cli.common import guarded
+        from compiler.speed.quickexit import exit_now
+        if sys.argv[1] == "write":
+            @guarded
+            def command():
+                raise BrokenPipeError(32, "Broken pipe")
+            try:
+                command()
+            except SystemExit as exc:
+                exit_now(exc.code)
+            except BaseException as exc:
+                exit_now(getattr(exc, "exit_code", 99))
+        print("x" * 1000)  # buffered: flushed by exit_now
+        exit_now(0)
+    """)
+    for when in ("write", "flush"):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout block-buffered, as usual
+        proc = subprocess.Popen([sys.executable, "-c", child, when], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141 and "Error" not in err and "Traceback" not in err, (when, err)

@@ -78,6 +78,10 @@ def guarded(func: F) -> F:
             raise ReportedFailure(EXIT_INVALID) from None
         except UserError as exc:
             raise SpecopsError(str(exc)) from None
+        except BrokenPipeError:  # `specops ... | head`: the reader has gone; end as a program killed by SIGPIPE does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)  # no "Broken pipe" error when Python flushes stdout at exit
+            raise click.exceptions.Exit(128 + 13) from None
         except OSError as exc:  # a path the user gave that cannot be written or read
             where = f" ({exc.filename})" if exc.filename else ""
             raise SpecopsError(f"{exc.strerror or exc}{where}") from None

@@ -25,7 +25,9 @@ def exit_now(code: int | str | None) -> None:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):  # e.g. a closed pipe: let Python report it as it always does
+    except BrokenPipeError:  # `specops ... | head`: the reader has gone; end as a program killed by SIGPIPE does
+        os._exit(128 + 13)
+    except (OSError, ValueError):  # let Python report it as it always does
         raise SystemExit(code) from None
     os._exit(0 if code is None else int(code))
 

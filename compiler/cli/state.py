@@ -39,6 +39,8 @@ def list_(path: Path) -> None:
     project = load_project(path, to_stderr=True)
     failed = False
     for name in sorted(project.environments):
+        backend = project.environments[name].state
+        where = f"{backend.type} (not reached)" if backend is not None else "local file"
         try:
             with open_backend(project, name) as store:
                 where = store.describe(name)
@@ -49,7 +51,7 @@ def list_(path: Path) -> None:
                 found = summarize_bytes(name, raw)
                 updated = next((s.updated for s in store.stored() if s.environment == name), "")
         except StateError as exc:
-            click.echo(f"{name}\t(cannot read its state: {exc})")
+            click.echo(f"{name}\t(cannot read its state: {exc})\t{where}")  # the same columns as the others
             failed = True
             continue
         click.echo(f"{name}\tserial {found.serial}\tlineage {found.lineage or '-'}\t"

@@ -411,13 +411,9 @@ def test_the_pr_comment_names_every_change_of_a_resource_with_a_breaking_one(chu
     assert "\n+    cast(t.avg_satisfaction as real)" in block
 
 
-def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
-    """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
-    same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""
+def _committed_churn(tmp_path: Path):
+    """A copy of examples/churn committed on `main`, and a function running git in it."""
     import subprocess
-
-    import compiler.plan.baseline as baseline_module
-    from compiler.plan.baseline import from_git
 
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
 
@@ -428,6 +424,16 @@ def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatc
     git("init", "-q", "-b", "main")
     git("add", "-A")
     git("commit", "-qm", "base")
+    return root, git
+
+
+def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatch):
+    """The base of a PR plan is made from git's objects where files differ and links elsewhere; it is the
+    same as a checkout of the revision, whatever the working tree holds (edits, deletions, new files)."""
+    import compiler.plan.baseline as baseline_module
+    from compiler.plan.baseline import from_git
+
+    root, _ = _committed_churn(tmp_path)
     ed = RepoEditor(root)
     ed.replace(SQL_CA, "min(started_at) as first_started_on", "max(started_at) as first_started_on")  # tracked edit
     (root / "specs/quality/daily_kpis.yaml").unlink()  # a deletion
@@ -448,19 +454,9 @@ def test_a_git_baseline_from_linked_files_equals_a_checkout(tmp_path, monkeypatc
 def test_a_git_baseline_is_exact_where_git_diff_would_not_say_so(tmp_path, setup):
     """A file git is told not to look at, or a checkout that converts line endings: the base is what a checkout of
     the revision holds (linking the working tree's file showed no change, or CRLF-only differences)."""
-    import subprocess
-
     from compiler.plan.baseline import from_git
 
-    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
-                        *args], cwd=root, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("commit", "-qm", "base")
+    root, git = _committed_churn(tmp_path)
     if setup == "autocrlf":
         git("config", "core.autocrlf", "true")
         for path in root.joinpath("sql").iterdir():  # as a checkout with autocrlf writes them
@@ -489,10 +485,7 @@ def test_a_base_left_by_a_killed_plan_is_swept_by_the_next(tmp_path):
 
     from compiler.plan.baseline import from_git
 
-    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=root, check=True,
-                       capture_output=True)
+    root, _ = _committed_churn(tmp_path)
     proc = subprocess.Popen(["true"])
     proc.wait()
     left = root / ".git" / f"specops-baseline-{proc.pid}-abc"

@@ -47,6 +47,17 @@ class Secrets:
         return (not self.known(name) or (ds is not None and ds.classification == "restricted")
                 or self._old(name).get("classification") == "restricted")
 
+    def hides(self, dataset: object, columns: Iterable[object], text: str = "") -> bool:
+        """Whether values about these columns of the dataset (or about those `text`, an expression or SQL, names)
+        may not be shown: the dataset is restricted or unknown, or one of them is PII."""
+        if not isinstance(dataset, str) or self.restricted(dataset):
+            return True
+        secret = self.columns(dataset)
+        if any(isinstance(c, str) and c in secret for c in columns):
+            return True
+        return bool(text) and any(re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", text, re.IGNORECASE)
+                                  for c in secret)
+
     def columns(self, name: str) -> set[str]:
         """The dataset's PII columns: declared now or before, or derived from PII through lineage."""
         ds = self.project.datasets.get(name)
@@ -83,15 +94,8 @@ def redact_values(project: SpecProject, change: ResourceChange, before: Mapping[
     secrets = Secrets(project, before)
 
     def secret_check(dataset: object, check: dict) -> bool:
-        if not isinstance(dataset, str) or secrets.restricted(dataset):
-            return True
-        secret = secrets.columns(dataset)
-        named = [check.get("column"), *(check.get("columns") or [])]
-        if any(isinstance(c, str) and c in secret for c in named):
-            return True
-        text = " ".join(str(check[k]) for k in ("expression", "sql") if check.get(k))
-        return bool(text) and any(re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", text, re.IGNORECASE)
-                                  for c in secret)
+        return secrets.hides(dataset, [check.get("column"), *(check.get("columns") or [])],
+                             " ".join(str(check[k]) for k in ("expression", "sql") if check.get(k)))
 
     def hidden_paths(snap: dict | None) -> set[str]:
         """The attribute paths whose values may not be shown."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.plan.redact import Secrets
 from compiler.spec.ir import (
     Check,
     Dataset,
@@ -209,14 +210,9 @@ def _check_detail(check: Check) -> str:
 
 
 def _secret(project: SpecProject, dataset: str, columns: tuple[str, ...], text: str = "") -> bool:
-    """Whether values of these columns (or named in `text`, an expression or SQL) may not be shown: the dataset
-    is restricted, or one of them is PII (declared, or derived through lineage). The site shows PII as a flag."""
-    ds = project.datasets.get(dataset)
-    if ds is None or ds.classification == "restricted":
-        return True
-    secret = {c.name for c in ds.columns if c.pii} | set(project.lineage.pii.get(dataset, {}))
-    return bool(secret & set(columns)) or any(re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", text, re.I)
-                                               for c in secret if text)
+    """Whether values about these columns may not be shown, by the plans' rule (compiler.plan.redact): the site
+    shows PII as a flag."""
+    return Secrets(project).hides(dataset, columns, text)
 
 
 def _concealed(values: object) -> str:

@@ -19,12 +19,31 @@ def repo_path_problem(root: Path, relative: str, *, must_exist: bool) -> str | N
     if ".." in pure.parts:
         return "'..' is not allowed: the path must stay inside the repository"
     target = root / relative
-    if target.is_symlink() or any(p.is_symlink() for p in _parents_within(root, target)):
+    links = [p for p in (target, *_parents_within(root, target)) if p.is_symlink()]
+    if links:
         resolved = Path(os.path.realpath(target))
         if not _inside(Path(os.path.realpath(root)), resolved):
             return "it is a symlink that leaves the repository"
+        absolute = absolute_link(links)
+        if absolute:
+            return absolute
     if must_exist and not target.exists():
         return "no such file"
+    return None
+
+
+def absolute_link(links: Iterable[Path]) -> str | None:
+    """Why a symlink to an absolute path is refused even when it points inside the repository: another checkout
+    (a CI runner, a colleague's clone, the base revision of `plan --against`) is in another folder, where the
+    link points somewhere else or nowhere."""
+    for link in links:
+        try:
+            pointed = os.readlink(link)
+        except OSError:
+            continue
+        if os.path.isabs(pointed):
+            return (f"'{link.name}' is a symlink to the absolute path '{pointed}', which another checkout of the "
+                    "repository (CI, `plan --against`) does not have; make the link relative (ln -sfr)")
     return None
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import parse_text_report
 
@@ -126,6 +128,16 @@ def test_a_symlinked_folder_among_the_specs_is_named_not_skipped_silently(edit, 
     result = validate_cli(edit.root)
     assert result.exit_code == 0, result.output
     assert "specs/more:1:1: warning: folder 'specs/more' is a symlink to 'more'" in result.output
+
+
+def test_a_sql_file_through_an_absolute_symlink_is_refused_and_a_relative_one_read(edit, validate_cli):
+    real = edit.path("sql/real.sql")
+    real.write_text(edit.read("sql/customer_activity.sql"), encoding="utf-8")
+    edit.symlink("sql/customer_activity.sql", real)  # absolute: another checkout does not have this folder
+    d = only_error(validate_cli(edit.root), "specs/transforms/customer_activity.yaml")
+    assert d.code == "bad-path" and "symlink to the absolute path" in d.message, d.message
+    edit.symlink("sql/customer_activity.sql", Path("real.sql"))
+    assert validate_cli(edit.root).exit_code == 0
 
 
 def test_a_bad_path_shows_the_line_that_names_it_never_what_it_points_to(edit, validate_cli, tmp_path):

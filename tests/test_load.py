@@ -211,10 +211,23 @@ def test_symlinked_folder_inside_the_repository_is_not_read_twice(tmp_path):
 
 def test_symlinked_file_inside_the_repository_is_read(tmp_path):
     root = make_repo(tmp_path / "r", files={"shared/a.yaml": ENV % ("a", "a")})
-    os.symlink(root / "shared" / "a.yaml", root / "specs" / "a.yaml")
+    os.symlink("../shared/a.yaml", root / "specs" / "a.yaml")
     result = load_repository(root)
     assert result.diagnostics == []
     assert loaded_files(result) == ["specs/a.yaml"]
+
+
+def test_a_symlink_to_an_absolute_path_is_refused_even_inside_the_repository(tmp_path):
+    """Another checkout (a CI runner, the base of `plan --against`) is in another folder: the link would point
+    at this one's file, or nowhere."""
+    root = make_repo(tmp_path / "r", files={"shared/a.yaml": ENV % ("a", "a")})
+    os.symlink(root / "shared" / "a.yaml", root / "specs" / "a.yaml")
+    result = load_repository(root)
+    (diag,) = result.diagnostics
+    assert (diag.code, diag.file) == ("bad-path", "specs/a.yaml")
+    assert f"symlink to the absolute path '{root / 'shared' / 'a.yaml'}'" in diag.message
+    assert "make the link relative" in diag.message
+    assert loaded_files(result) == []
 
 
 def test_a_fifo_or_folder_named_like_a_spec_is_reported_or_walked_never_waited_for(tmp_path):

@@ -472,6 +472,48 @@ def test_a_git_baseline_is_exact_where_git_diff_would_not_say_so(tmp_path, setup
     assert base.resources["model.churn"]["metadata"]["description"].startswith("Probability that")
 
 
+@pytest.mark.parametrize("linked", [True, False])
+def test_a_git_baseline_reads_the_specs_of_a_submodule_at_the_commit_the_revision_records(tmp_path, monkeypatch,
+                                                                                          linked):
+    """The working tree reads a checked-out submodule's specs, so the base must read them too (at the submodule
+    commit the base revision records), or every one of them shows as created in every PR plan."""
+    import shutil
+    import subprocess
+
+    import compiler.plan.baseline as baseline_module
+    from compiler.plan.baseline import BaselineError, from_git
+
+    root, git = _committed_churn(tmp_path)
+    sub = tmp_path / "models-repo"
+    shutil.move(root / "specs/models", sub)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "models"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=sub, check=True,
+                       capture_output=True)
+    git("rm", "-rq", "--cached", "specs/models")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "specs/models")
+    git("commit", "-qm", "models as a submodule")
+    if not linked:
+        monkeypatch.setattr(baseline_module, "materialize", lambda *a: False)
+    RepoEditor(root).replace(MODEL, "description: Probability that", "description: The probability that")
+    base = from_git(root, "main", "dev")
+    assert base.resources["model.churn"]["metadata"]["description"].startswith("Probability that")
+    # the submodule moved on and main records it; the base revision's commit is what is read
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qam", "edit"],
+                   cwd=root / "specs/models", check=True, capture_output=True)
+    git("commit", "-qam", "bump the submodule")
+    assert from_git(root, "main~1", "dev").resources["model.churn"]["metadata"]["description"].startswith(
+        "Probability that")
+    assert from_git(root, "main", "dev").resources["model.churn"]["metadata"]["description"].startswith(
+        "The probability that")
+    # a recorded commit the submodule's repository does not have is an error that says what to fetch
+    subprocess.run(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=root / "specs/models", check=True)
+    subprocess.run(["git", "reflog", "expire", "--expire=now", "--all"], cwd=root / "specs/models", check=True)
+    subprocess.run(["git", "gc", "-q", "--prune=now"], cwd=root / "specs/models", check=True)
+    with pytest.raises(BaselineError, match=r"submodule 'specs/models'.*git submodule update"):
+        from_git(root, "main", "dev")
+    assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]
+
+
 def test_plan_text_and_markdown_print_unicode_as_written(churn_base, tmp_path):
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
     RepoEditor(root).replace(MODEL, "description: Probability that a customer", "description: Kündigungsrisiko – ü")

@@ -18,7 +18,7 @@ from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlWork, analyze_each
 from compiler.output.scratch import scratch_prefix, sweep
 from compiler.paths import shown
-from compiler.plan.gittree import materialize
+from compiler.plan.gittree import materialize, submodules
 from compiler.plan.model import Baseline
 from compiler.plan.scope import LazySnapshots
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
@@ -175,6 +175,11 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         if not materialize(top, sha, rel, tree):  # the files that differ from git, the others linked
             shutil.rmtree(tree, ignore_errors=True)
             _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
+        unfetched = submodules(top, sha, rel, tree)
+        if unfetched:
+            raise BaselineError(f"submodule '{unfetched[0]}' is at a commit in {ref} that its repository here does "
+                                "not have: run git submodule update --init --recursive (or fetch it in the "
+                                "submodule)")
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
             return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha), {}, {}, {}, {})

@@ -6,14 +6,17 @@ files, so this takes a fraction of the time (hard links to the working tree's fi
 It declines (returns False) where it cannot be exact: symbolic links, files git is told not to look at
 (assume-unchanged, skip-worktree: `git diff` would call them unchanged), checkouts that convert content
 (core.autocrlf, core.eol, .gitattributes), a failed git command; the caller then checks the revision out as a
-worktree, which git converts as it would any checkout.
+worktree, which git converts as it would any checkout. Either way, `submodules` then writes the files of the
+submodules checked out here, at the commits the revision records (the working tree reads their specs too).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 _REGULAR = (b"100644", b"100755")
@@ -36,7 +39,7 @@ def materialize(top: Path, sha: str, rel: Path, dest: Path) -> bool:
         meta, _, path = entry.partition(b"\t")
         mode, kind, blob = meta.split(b" ")
         if kind == b"commit":
-            continue  # a submodule: not part of this repository's files
+            continue  # a submodule: written by `submodules`
         if mode not in _REGULAR or kind != b"blob":
             return False  # a symbolic link: a checkout handles it exactly
         target = dest / os.fsdecode(path)
@@ -55,6 +58,33 @@ def materialize(top: Path, sha: str, rel: Path, dest: Path) -> bool:
             except OSError:
                 wanted.append((blob, path))
     return _write_blobs(top, wanted, dest)
+
+
+def submodules(top: Path, sha: str, rel: Path, dest: Path) -> list[str]:
+    """Write the files of the submodules under `rel` (as `sha` records them) into `dest`, for those checked out
+    here: the working tree reads their specs, so the baseline must too. Returns the submodules whose recorded
+    commit their repository here does not have (it must be fetched)."""
+    where = rel.as_posix() if rel.parts else "."
+    listed = _run(["ls-tree", "-r", "-z", "--full-tree", sha, "--", where], top) or b""
+    missing: list[str] = []
+    for entry in filter(None, listed.split(b"\0")):
+        meta, _, raw = entry.partition(b"\t")
+        _, kind, commit = meta.split(b" ")
+        path = os.fsdecode(raw)
+        sub = top / path
+        if kind != b"commit" or not (sub / ".git").exists():
+            continue  # a file, or a submodule not checked out here: its folder is empty on both sides
+        archive = _run(["archive", "--format=tar", commit.decode()], sub)
+        if archive is None:
+            missing.append(path)
+            continue
+        target = dest / path
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+        missing += [f"{path}/{m}" for m in submodules(sub, commit.decode(), Path(), target)]
+    return missing
 
 
 def _converts(top: Path, listed: bytes) -> bool:

@@ -395,20 +395,31 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     sha = _git(git_repo, "rev-parse", "HEAD")
     assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
-    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.2"
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.3"
+    assert "errors" not in data["baseline"]
 
 
-def test_an_invalid_base_revision_is_named_as_git_names_it(git_repo):
-    """Errors of the base are at REF:path, without the working tree's line (which the PR may have fixed)."""
+def test_an_invalid_base_revision_still_gets_a_plan_that_says_where_it_fails(git_repo):
+    """A pull request that fixes a broken main must get its plan (a failing plan job would hold back the fix):
+    the plan compares with nothing at the base and lists the base's errors at REF:path:line:col, without the
+    working tree's line (which the PR fixed) and without messages (which may quote a value)."""
     ed = RepoEditor(git_repo)
     ed.replace("specs/datasets/daily_kpis.yaml", "type: integer", "type: integr")
     _git(git_repo, "commit", "--quiet", "-am", "broken")
     ed.replace("specs/datasets/daily_kpis.yaml", "type: integr", "type: integer")
-    result = run_cli("plan", str(git_repo), "--against", "HEAD")
-    assert result.exit_code == 1, result.output
     line = ed.line_of("specs/datasets/daily_kpis.yaml", "type: integer")
-    assert f"HEAD:specs/datasets/daily_kpis.yaml:{line}:" in result.output, result.output
-    assert "type: integer" not in result.output  # the working tree's (fixed) line is not shown as the error
+    where = f"HEAD:specs/datasets/daily_kpis.yaml:{line}:"
+    result = run_cli("plan", str(git_repo), "--against", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert "The specs at HEAD do not validate (1 error(s))" in result.output and where in result.output
+    assert "+ dataset.daily_kpis" in result.output  # compared with nothing
+    assert "type: integer" not in result.output and "integr" not in result.output
+    md = run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "markdown").output
+    assert "> [!WARNING]\n> The specs at HEAD do not validate" in md and f"> - `{where}" in md
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
+    validate_plan_json(data)
+    (error,) = data["baseline"]["errors"]
+    assert error.startswith(where) and error.endswith(" [invalid-value]"), error
 
 
 def test_git_baseline_with_an_edit(git_repo):

@@ -21,7 +21,7 @@ from compiler.paths import shown
 from compiler.plan.gittree import materialize, submodules
 from compiler.plan.model import Baseline
 from compiler.plan.scope import LazySnapshots
-from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
+from compiler.spec.diagnostics import Diagnostic, UserError, errors_only
 from compiler.spec.project import SpecProject
 
 
@@ -184,12 +184,10 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         if not (spec_root / "specops.yaml").exists():
             return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha), {}, {}, {}, {})
         project, diags = check_repository(spec_root, files, sql)
-        if project is None:
-            errors = [d for d in diags if d.severity == "error"]
-            # named as git names a file at a revision (REF:path): the working tree's file may say something else
-            raise SpecError([Diagnostic(d.code, d.message, f"{ref}:{(rel / d.file).as_posix()}" if d.file else ref,
-                                        d.line, d.col,
-                                        d.address, d.hint) for d in errors])
+        if project is None:  # compared with nothing, and said so: a pull request fixing the base gets its plan
+            return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha,
+                                         errors=tuple(_located(ref, rel, d) for d in errors_only(diags))),
+                                {}, {}, {}, {})
         if digests is not None:
             project = digests(project)
         compiled = compile(project, env)  # the same scope as the head side: what the plan compares
@@ -206,6 +204,13 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
             shutil.rmtree(tmp, ignore_errors=True)
             subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _located(ref: str, rel: Path, d: Diagnostic) -> str:
+    """An error of the base revision as `REF:path:line:col [code]`, named as git names a file at a revision (the
+    working tree's file may say something else); without its message, which may quote a spec's value."""
+    where = f"{ref}:{(rel / d.file).as_posix()}" if d.file else ref
+    return f"{where}:{d.line}:{d.col} [{d.code}]" if d.file and d.line else f"{where} [{d.code}]"
 
 
 BASELINE_SCRATCH = "specops-baseline-"  # followed by the pid of the plan that made it (compiler.output.scratch)

@@ -12,7 +12,7 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.2"  # 1.2: baseline.sha
+FORMAT_VERSION = "1.3"  # 1.2: baseline.sha; 1.3: baseline.errors
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -53,6 +53,9 @@ class Baseline:
     state_digest: str | None = None
     spec_digest: str | None = None
     sha: str | None = None  # the commit `ref` named when the plan was made (a git baseline)
+    # where the specs at `ref` fail to validate (REF:path:line:col [code]; no message: it may quote a value): the
+    # plan then compares with nothing there, rather than giving no plan to a pull request that fixes them
+    errors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -115,7 +118,8 @@ class Plan:
             "complete": not self.selection,
             "applyable": self.baseline.kind == "state",
             "selection": self.selection,
-            "baseline": {k: v for k, v in vars(self.baseline).items()},
+            "baseline": {k: list(v) if k == "errors" else v for k, v in vars(self.baseline).items()
+                         if k != "errors" or v},
             "head": {"spec_digest": self.spec_digest, "git_sha": self.git_sha},
             "resource_changes": [c.to_json() for c in self.resource_changes],
             "impact": {

@@ -15,6 +15,7 @@ MAX_MARKDOWN = 65_000
 UNWRAPPED_LINES = 12
 MAX_LISTED = 50
 MAX_MOVES = 20  # retrains and rollouts listed (with their path) among the decisions
+MAX_ERRORS = 10  # errors of an invalid base revision listed
 MAX_SECTION = 20_000  # characters of attribute diffs shown before '… and N more'
 
 Style = Callable[..., str]
@@ -36,6 +37,18 @@ def _baseline(plan: Plan) -> str:
     if not b.lineage:
         return "nothing applied yet"
     return f"last apply (serial {b.serial})"
+
+
+def _invalid_base(plan: Plan, item: str = "  {}") -> list[str]:
+    """What a plan says when the base revision's specs do not validate (it compared with nothing there): a
+    sentence, then the errors' places, each written as `item` says."""
+    errors = plan.baseline.errors
+    if not errors:
+        return []
+    more = [item.format(f"… and {len(errors) - MAX_ERRORS} more")] if len(errors) > MAX_ERRORS else []
+    return [f"The specs at {plan.baseline.ref} do not validate ({len(errors)} error(s)), so this plan compares "
+            "with nothing there: every resource is new. Run `specops validate` at that revision for the messages:",
+            *(item.format(e) for e in errors[:MAX_ERRORS]), *more]
 
 
 def _text_diff(before: str, after: str, indent: str = "    ") -> list[str]:
@@ -163,6 +176,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.selection:
         out.append(f"(selection: {len(plan.selection)} resources; the plan is partial)")
     out.append("")
+    out += [*_invalid_base(plan), ""] if plan.baseline.errors else []
     if plan.resource_changes:
         out.append(style("Resource changes", bold=True))
         for c in plan.resource_changes:
@@ -302,7 +316,9 @@ def render_markdown(plan: Plan) -> str:
     """
     decisions, listed, moved = _decisions(plan)
     head = [MARKER, f"### specops plan · `{plan.environment or 'all environments'}` · baseline: {_baseline(plan)}",
-            "", f"**{plan.summary_line()}**", "", *decisions]
+            "", *(["> [!WARNING]", *(f"> {line}" for line in _invalid_base(plan, "- `{}`")), ""]
+                  if plan.baseline.errors else []),
+            f"**{plan.summary_line()}**", "", *decisions]
     body: list[str] = []
     others = [c for c in plan.resource_changes if c.address not in listed]
     if others:

@@ -553,6 +553,29 @@ def test_runtime_mlflow_with_a_canary_serves_the_challenger_on_a_share_of_the_po
         assert selects(sel, pod_labels(candidate))
 
 
+@pytest.mark.parametrize("runtime", ["mlflow", "seldon"])
+def test_apply_names_the_challengers_version_so_the_candidate_is_replaced_when_the_alias_moves(edit, runtime):
+    """The candidate loads its model when its pods start: naming the challenger's version (not the alias) in it
+    makes a moved alias a changed pod template (or Seldon Model), which Kubernetes rolls out."""
+    from compiler.apply.steps.deploy import state_versions
+
+    edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", f"runtime: {runtime}")
+    project = require_project(edit.root)
+    versions = state_versions(project, {"churn": {"alias_version": 4, "candidate_version": 6}, "gone": {}})
+    assert versions == {"churn": (4, "models:/churn/4", 6)}
+
+    def candidate_uri(challenger):
+        resolved = {"churn": ResolvedModel(4, "s3://x", challenger=challenger)}
+        prod = objects_of(render(project, resolved))["prod"]
+        if runtime == "seldon":
+            return prod[("Model", "churn-api-candidate")]["spec"]["storageUri"]
+        container = prod[("Deployment", "churn-api-candidate")]["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"]: e.get("value") for e in container["env"]}["MODEL_URI"]
+
+    assert candidate_uri(6) == "models:/churn/6" and candidate_uri(7) == "models:/churn/7"
+    assert candidate_uri(None) == "models:/churn@challenger"  # nothing trained yet: the alias
+
+
 def test_runtime_seldon_with_a_canary_experiment(edit):
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: seldon")
     prod = objects_of(emit(require_project(edit.root)))["prod"]

@@ -247,6 +247,7 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
         kubectl_delete,
         laptop_only,
         render_manifests,
+        state_versions,
         unresolved,
         unresolved_message,
     )
@@ -260,12 +261,7 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
             ready.append(impact)
     if not ready:
         return
-    versions: dict[str, tuple[int, str]] = {}
-    for name, info in state.models.items():
-        if info.get("alias_version"):
-            model = ctx.project.models.get(name)
-            if model is not None:
-                versions[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}")
+    versions = state_versions(ctx.project, state.models)
     try:
         with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
             missing = unresolved(ctx.project, ctx.env.name, state.models, set())

@@ -175,6 +175,7 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
         kubectl_apply,
         laptop_only,
         render_manifests,
+        state_versions,
         unresolved,
         unresolved_message,
     )
@@ -194,16 +195,11 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
                      click.echo, head_sha(project.root))
     with open_backend(project, spec.environment) as store, locked(project, spec.environment, path, store):
         ctx.store = store
-        versions: dict[str, tuple[int, str]] = {}
         models = store.load(spec.environment).models
         missing = unresolved(project, spec.environment, models, set())
         if missing:  # never a manifest with a placeholder for the model version
             raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
-        for name, info in models.items():
-            model = project.models.get(name)
-            if model is not None and info.get("alias_version"):
-                versions[name] = (int(info["alias_version"]),
-                                  f"models:/{model.registry_name}/{info['alias_version']}")
+        versions = state_versions(project, models)
         try:
             with ctx.step(f"roll out {spec.address} in {spec.environment}"):
                 folder, _ = render_manifests(ctx, versions)

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from compiler.apply.context import RunContext, StepFailed
+from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS
 from compiler.output.write import write_output
 from compiler.spec.project import SpecProject
 
+Versions = dict[str, tuple[int, str, "int | None"]]  # model -> (version holding its alias, its URI, the challenger's)
 
-def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> tuple[Path, dict[str, bytes]]:
+
+def state_versions(project: SpecProject, models: Mapping[str, dict]) -> Versions:
+    """The versions the environment's state records for its models (`State.models`): the one holding each model's
+    alias, and the challenger (the last candidate: promotion gives every candidate that alias)."""
+    out: Versions = {}
+    for name, info in models.items():
+        model = project.models.get(name)
+        if model is None or not info.get("alias_version"):
+            continue
+        challenger = info.get("candidate_version") if model.alias != CANDIDATE_ALIAS else None
+        out[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}",
+                     int(challenger) if challenger else None)
+    return out
+
+
+def render_manifests(ctx: RunContext, versions: Versions) -> tuple[Path, dict[str, bytes]]:
     """Write the environment's manifests with resolved versions under .specops/manifests/<env>.
 
     Returns the folder and the manifests of the previous rollout that are no longer produced
@@ -20,8 +38,8 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
     from compiler.emit.kubernetes import ResolvedModel, SourceRef, render
 
     triton = triton_repositories(ctx, versions)
-    resolved = {name: ResolvedModel(version=v, storage_uri=uri, triton_uri=triton.get(name))
-                for name, (v, uri) in versions.items()}
+    resolved = {name: ResolvedModel(version=v, storage_uri=uri, triton_uri=triton.get(name), challenger=challenger)
+                for name, (v, uri, challenger) in versions.items()}
     prefix = f"k8s/{ctx.env.name}/"
     source = SourceRef(source_repository(ctx), ctx.git_sha) if ctx.git_sha else None
     arts = [a for a in render(ctx.project, resolved, only=ctx.env.name, source=source) if a.path.startswith(prefix)]
@@ -40,7 +58,7 @@ def render_manifests(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> t
     return target, removed
 
 
-def triton_repositories(ctx: RunContext, versions: dict[str, tuple[int, str]]) -> dict[str, str]:
+def triton_repositories(ctx: RunContext, versions: Versions) -> dict[str, str]:
     """The Triton model repository of each resolved version a `triton` deployment of this environment serves."""
     names = sorted({d.model for d in ctx.project.deployments.values()
                     if d.runtime == "triton" and d.environment == ctx.env.name and d.model in versions})

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.emit.kubernetes import monitoring, network
-from compiler.emit.kubernetes.resolved import candidate_uri
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
 
@@ -38,7 +37,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
     if d.canary_percent is not None:
         candidate = f"{s.name}-candidate"
         names.append(candidate)
-        out.append(model(s, candidate, candidate_uri(s.model), {}))
+        out.append(model(s, candidate, s.ref.candidate_uri, {}))
         out.append(experiment(s, candidate, d.canary_percent))
     series = request_series(d, s.target.namespace)
     assert series[1] == ("model", "=~", "|".join(names))  # the objects made here are the ones selected

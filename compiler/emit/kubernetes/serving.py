@@ -8,14 +8,14 @@ SPECOPS_MODEL_TASK (how it counts predictions), and answers
 GET /health (readiness: 200 once the model is loaded), GET /livez (liveness and startup: 200 while
 the process serves, so a slow model load never gets the pod killed) and GET /metrics on that port.
 
-With `rollout.canary_percent`, a second Deployment `<name>-candidate` (with its own PodDisruptionBudget
-and NetworkPolicy) serves the version holding the `challenger` alias, beside the stable one; the Service
-selects both by the label specops.dev/serves (on every server pod, so turning a canary on never empties
-the Service), so the canary's share of requests is its share of the pods (Kubernetes' replica-ratio
-canary, Deployment.canary_pods): approximate with few replicas (validate warns), and with autoscaling
-it shrinks as the stable Deployment scales out. The candidate loads the challenger's version when its
-pods start (as Seldon's candidate does). Promote by moving the model's alias to the challenger's
-version; remove the candidate by removing the canary from the spec.
+With `rollout.canary_percent`, a second Deployment `<name>-candidate` (with its own PodDisruptionBudget and
+NetworkPolicy) serves the version holding the `challenger` alias, beside the stable one; the Service selects
+both by the label specops.dev/serves (on every server pod, so turning a canary on never empties the Service),
+so the canary's share of requests is its share of the pods (Kubernetes' replica-ratio canary,
+Deployment.canary_pods): approximate with few replicas (validate warns), and with autoscaling it shrinks as
+the stable Deployment scales out. The candidate loads its model when its pods start; apply names the
+challenger's version in it, so moving the alias replaces its pods. Promote by moving the model's alias to the
+challenger's version; remove the candidate by removing the canary from the spec.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.cronjobs import SECRETS_DIR, SECRETS_VOLUME, secret_env, secret_volume
 from compiler.emit.kubernetes.labels import INSTANCE, fit_name, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
-from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS, candidate_uri
+from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
@@ -49,7 +49,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
     out.append(_network_policy(s, s.name, sel))
     if d.canary_percent is not None:
         candidate = _candidate(s)
-        out += [deployment(candidate, uri=candidate_uri(s.model), replicas=d.canary_pods()[1], account=s.name),
+        out += [deployment(candidate, uri=s.ref.candidate_uri, replicas=d.canary_pods()[1], account=s.name),
                 pod_disruption_budget(candidate.meta(), selector(candidate.ident)),
                 _network_policy(candidate, candidate.name, selector(candidate.ident))]
     out.append(monitoring.service_monitor(s.meta(monitoring=True), sel, PORT_NAME))

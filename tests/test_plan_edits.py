@@ -117,6 +117,16 @@ CHURN_EDITS = [
      {"model.churn": "non-breaking"}, {}),
     ("column-description", [(CA, "description: The customer.", "description: The customer account.")],
      {"dataset.customer_activity": "metadata"}, {}),
+    ("warehouse-moved", [("specs/environments.yaml", "path: .specops/dev.duckdb", "path: .specops/dev2.duckdb")],
+     {"environment.dev": "non-breaking"},
+     {**{f"dataset.{d}": "reload" for d in ("customers", "subscriptions", "support_tickets")},
+      **{f"quality_rule.{d}_checks": "rerun" for d in ("customers", "subscriptions", "support_tickets",
+                                                          "customer_features", "daily_kpis")},
+      **{f"transform.build_{t}": "rebuild" for t in ("customer_activity", "customer_features", "daily_kpis")},
+      "model.churn": "retrain", "deployment.churn_api_dev": "rollout"}),
+    ("warehouse-threads-only", [("specs/environments.yaml", "path: .specops/dev.duckdb",
+                                 "path: .specops/dev.duckdb\n    threads: 2")],
+     {"environment.dev": "non-breaking"}, {}),
 ]
 
 
@@ -141,6 +151,9 @@ def test_churn_edit(churn_base, tmp_path, edits, changed, work):
     assert {i.address: i.work for i in plan.impacts} == work
     text = render_text(plan) + render_markdown(plan) + render_json(plan)
     assert ".changed@" not in text  # PII values never appear in a plan
+    if any(c.address.startswith("environment.") for c in plan.resource_changes) and len(work) > 1:
+        data = [i for i in plan.impacts if i.work in ("rebuild", "reload")]  # a new warehouse holds no table yet
+        assert data and all(i.full_refresh for i in data), [(i.address, i.full_refresh) for i in data]
 
 
 def test_impact_paths_name_the_columns(churn_base, tmp_path):

@@ -32,6 +32,14 @@ Trail = tuple[Step, ...]
 _COLUMN = re.compile(r"spec\.columns\[(\w+)\](?:\.(\w+))?")
 # dataset attributes that change the generated model's contract: its producer rebuilds
 _CONTRACT_LEAVES = {None, "type", "required"}
+# an environment's warehouse attributes that say where its tables are (not how specops signs in or how many
+# threads dbt runs): a change moves every table of the environment to a place that holds none of them yet
+_LOCATION = ("spec.warehouse.type", *(f"spec.warehouse.settings.{k}" for k in
+                                      ("path", "host", "port", "database", "schema", "account", "project",
+                                       "dataset")))
+# environment attributes its deployments' manifests do not name
+_ENV_NO_ROLLOUT = ("spec.warehouse", "spec.required_approval", "spec.allow_pii", "spec.state", "spec.lineage",
+                   "spec.kafka_brokers")
 # model attributes that change neither training nor what is served
 _MODEL_NO_WORK = ("spec.training.schedule", "spec.drift")
 # model attributes that only decide which version holds the alias: the candidate and the champion are evaluated
@@ -100,6 +108,11 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
     if kind == "model" and attr_paths and all(p.startswith((*_MODEL_GATES, *_MODEL_NO_WORK)) for p in attr_paths):
         return "evaluate"  # only the gates change: decide again, train nothing
     return WORK.get(kind)
+
+
+def relocates(paths: list[str]) -> bool:
+    """Whether an environment's attribute changes move its warehouse (its tables are then built anew there)."""
+    return any(p == "spec.warehouse" or p.startswith(_LOCATION) for p in paths)
 
 
 def retypes(path: str) -> bool:
@@ -180,9 +193,26 @@ class _Walk:
         elif kind == "model" and work:
             self.rollouts(cause, category, ((cause, ""),))
         elif kind == "environment":
+            if relocates(paths):
+                self.relocated(cause, category)
+            if all(p.startswith(_ENV_NO_ROLLOUT) for p in paths) and paths:
+                return  # what its deployments' manifests say is the same
             for child in self.graph.children(cause):
                 if child.startswith("deployment."):
                     self.add(child, "rollout", cause, category, ((cause, ""), (child, "")))
+
+    def relocated(self, cause: str, category: str) -> None:
+        """The environment's warehouse is another one: every source is loaded (or checked) there again and every
+        transform builds its table there, then what reads them follows as data that changed."""
+        why = (cause, "(warehouse moved)")
+        for name, ds in sorted(self.project.datasets.items()):
+            if ds.source is not None:
+                work = "reload" if ds.source.type == "file" or ds.source.landed else "rerun"
+                self.add(ds.address, work, cause, category, (why, (ds.address, "")))
+                self.effect(name, cause, category, (why, (ds.address, "")), {})
+        for t in sorted(self.project.transforms.values(), key=lambda t: t.name):
+            self.add(t.address, "rebuild", cause, category, (why, (t.address, "")))
+            self.effect(t.output, cause, category, (why, (t.address, ""), (f"dataset.{t.output}", "")), {})
 
     def direct_dataset(self, cause: str, name: str, category: str, changes: list[Any]) -> None:
         producer = self.project.producer(name)

@@ -8,6 +8,8 @@ leaves them so. An incremental transform is therefore rebuilt from scratch when:
   truncates the table and keeps its columns and types;)
 - its own SQL (other than formatting), incremental settings (unique key, updated_at), materialization,
   inputs or output changed, or its output's contract did (columns added, dropped, retyped);
+- its environment's warehouse moved (another type, file, host, database, schema, account, project or dataset):
+  every table is built there from scratch;
 - something upstream of it was rewritten rather than appended to: a file source whose new content does
   not start with the old content (a CSV appended to keeps every earlier byte), another source whose
   settings changed, or any breaking change (a column dropped or retyped, a transform's rows or values
@@ -25,7 +27,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from compiler.plan.impact import Impact, reshapes_seed
+from compiler.plan.impact import Impact, relocates, reshapes_seed
 from compiler.spec.project import SpecProject
 
 DATA_WORK = ("rebuild", "reload", "rerun")
@@ -52,6 +54,11 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
         for cause, (category, changes) in sorted(direct.items()):
             live = [c for c in changes if getattr(c, "category", "non-breaking") != "metadata"]
             if category == "metadata" or (changes and not live):
+                continue
+            if cause.startswith("environment.") and relocates([c.path for c in live]):
+                for address in sorted(data):  # nothing is there yet: built from scratch, incremental or not
+                    if data[address].work in ("rebuild", "reload"):
+                        why.setdefault(address, f"the warehouse of {cause} moved: built there from scratch")
                 continue
             own = _own_refresh(project, cause, live)
             if own and own[0] in data:

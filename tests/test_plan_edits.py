@@ -232,11 +232,16 @@ def test_validate_points_into_the_sql(tmp_path):
     ed.replace(SQL_CA, "avg(satisfaction_score) as avg_satisfaction", "avg(satisfation_score) as avg_satisfaction")
     ed.replace(T_CF, "as segment,", "as segmnt,")
     ed.replace(RULES_CF, "monthly_spend > 0", "monthly_spnd > 0")
+    ed.replace(SQL_CA, "cast(s.active_subscriptions as integer)", "cast(x.active_subscriptions as integer)")
     _, diags = check_repository(root)
     got = {(d.code, d.file, d.line, d.col) for d in diags}
     sql_lines = (root / SQL_CA).read_text(encoding="utf-8").splitlines()
     line = next(n for n, text in enumerate(sql_lines, 1) if "satisfation_score" in text)
     assert ("unknown-sql-column", SQL_CA, line, sql_lines[line - 1].index("satisfation_score") + 1) in got
+    line = next(n for n, text in enumerate(sql_lines, 1) if "x.active_subscriptions" in text)
+    assert ("unknown-sql-column", SQL_CA, line, sql_lines[line - 1].index("x.active") + 1) in got
+    (alias,) = [d for d in diags if "x.active_subscriptions" in d.message]
+    assert "'x' in 'x.active_subscriptions' is not a table or alias" in alias.message and "s, " in (alias.hint or "")
     yaml_lines = (root / T_CF).read_text(encoding="utf-8").splitlines()
     line = next(n for n, text in enumerate(yaml_lines, 1) if "as segmnt" in text)
     assert ("sql-undeclared-column", T_CF, line, yaml_lines[line - 1].index("segmnt") + 1) in got

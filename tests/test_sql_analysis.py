@@ -180,6 +180,24 @@ def test_an_unknown_column_in_a_cte_beside_another_cte_is_reported():
     assert [(u.name, u.offset) for u in found.unknown] == [("nosuch", sql.index("nosuch"))]
 
 
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_a_qualifier_that_names_no_table_or_alias_is_reported_and_struct_fields_are_not(dialect):
+    """`x.region` where the query has no `x` fails in the warehouse; `o.email.domain`-like reads of a column's
+    field (the qualifier is a column) and table functions' aliases are fine."""
+    schema = (*SCHEMA, ("events", ("event_id", "payload", "tags")))
+    sql = ("select o.order_id, x.region from {{ input('orders') }} as o "
+           "join {{ input('customers') }} as c on c.customer_id = o.customer_id")
+    (u,) = analyze_sql(sql, dialect, schema).unknown
+    assert (u.source, u.name, u.qualifier, u.offset) == ("x", "region", True, sql.index("x.region"))
+    assert u.candidates == ("c", "o")
+    fine = ["select payload.kind from {{ input('events') }} as e",
+            "with c as (select order_id from {{ input('orders') }}) select c.order_id from c",
+            "select o.order_id, (select max(c.signup_date) from {{ input('customers') }} c "
+            "where c.customer_id = o.customer_id) as s from {{ input('orders') }} o"]
+    for ok in fine:
+        assert not analyze_sql(ok, dialect, schema).unknown, ok
+
+
 def test_select_star_replace_and_rename_are_followed():
     """`* replace (expr as c)` gives c expr's values: an edit of expr changes c (it was taken for formatting)."""
     schema = (("orders", ORDERS),)

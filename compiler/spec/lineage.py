@@ -40,7 +40,8 @@ class UnknownColumn:
     name: str
     source: str  # the input dataset (or CTE / alias) it was looked up in; '' when unqualified
     offset: int
-    candidates: tuple[str, ...] = ()  # the columns it could have meant
+    candidates: tuple[str, ...] = ()  # the columns it could have meant (the aliases, with `qualifier`)
+    qualifier: bool = False  # `source` is no table or alias of the query at all (`x.site` with no `x`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,8 @@ class SqlAnalysis:
     def to_plain(self) -> tuple[Any, ...]:
         """Nested tuples of str/int/bool/None (marshal-able: compiler.speed keeps them)."""
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
-                self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates)
-                                                          for u in self.unknown),
+                self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates,
+                                                                 u.qualifier) for u in self.unknown),
                 self.notes, self.error, self.error_offset, self.clause_digests)
 
     @classmethod
@@ -83,7 +84,8 @@ class SqlAnalysis:
         return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None)
                                      for n, s, f, o, c, p in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
-                   tuple(UnknownColumn(n, s, o, tuple(c)) for n, s, o, c in unknown), tuple(notes), error, offset,
+                   tuple(UnknownColumn(n, s, o, tuple(c), bool(q)) for n, s, o, c, q in unknown), tuple(notes),
+                   error, offset,
                    tuple((str(k), str(v)) for k, v in parts))
 
     def to_json(self) -> dict[str, Any]:

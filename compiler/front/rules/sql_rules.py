@@ -42,6 +42,12 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                       severity="warning")
             continue
         for u in analysis.unknown:
+            if u.qualifier:
+                hint = did_you_mean(u.source, u.candidates) or (
+                    f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
+                yield _at(t, u.offset, "unknown-sql-column",
+                          f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of this query", hint)
+                continue
             where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
                                                                               else "any input")
             hint = did_you_mean(u.name, u.candidates) or (

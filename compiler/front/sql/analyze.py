@@ -133,6 +133,10 @@ class _Analyzer:
         label = table
         if table:
             src = next((s.sources[table] for s in _chain(scope) if table in s.sources), None)
+            if src is None and not col.args.get("db") and self._no_such_qualifier(scope, table):
+                aliases = tuple(sorted({a for s in _chain(scope) for a in s.sources}))
+                self.unknown.append(UnknownColumn(name, table, self.offset(col), aliases, qualifier=True))
+                return frozenset(), f"?{table}.{name}", None
             if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
                 return frozenset(), f"?{table}.{name}", None
             candidates = self.columns_of(src) or ()
@@ -143,6 +147,17 @@ class _Analyzer:
                 candidates += self.columns_of(src) or ()
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
+
+    def _no_such_qualifier(self, scope: Scope, table: str) -> bool:
+        """Whether `table` in `table.column` can only be a typo: no source of the query (or an enclosing one) is
+        called so, and every source's columns are known and none is called so (`s.field` reads a struct column's
+        field)."""
+        for look in _chain(scope):
+            for _, src in look.selected_sources.values():
+                cols = self.columns_of(src)
+                if cols is None or table in cols:
+                    return False
+        return True
 
     def _resolve_in(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None
                     ) -> tuple[frozenset[Ref], str, Ref | None] | None:

@@ -11,6 +11,7 @@ from compiler.front.rules import frameworks as f
 from compiler.front.rules import graph_rules as g
 from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
+from compiler.front.rules import seeds as e
 from compiler.front.rules import source_rules as s
 from compiler.front.rules import sql_rules as q
 from compiler.front.rules import types as t
@@ -23,5 +24,5 @@ RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_canary_share,
     c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
-    s.check_landed_sources, f.check_frameworks,
+    s.check_landed_sources, e.check_seed_headers, f.check_frameworks,
 )

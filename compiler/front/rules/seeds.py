@@ -1,0 +1,72 @@
+"""Rules about file sources (CSV files loaded as dbt seeds): the file's header row against the declared columns.
+
+A declared column the file does not have fails only when dbt's tests or a reader's SQL run in the warehouse;
+a header column the dataset does not declare is loaded but unknown to lineage, checks and plans.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from compiler.front.rules.context import Context
+from compiler.spec.diagnostics import Diagnostic, did_you_mean
+from compiler.spec.ir import Dataset
+
+HEAD_BYTES = 65536  # a header row longer than this is not read (nothing is said about the file then)
+MAX_LISTED = 8
+
+
+def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
+    """Each declared column is in the CSV's header, once; the header's other columns are named (a warning)."""
+    for ds in ctx.datasets.values():
+        src = ds.source
+        if src is None or src.type != "file" or not src.content:
+            continue
+        header = _header(src.content, src.delimiter or ",")
+        if header is None:
+            continue
+        yield from _compare(ctx, ds, header)
+
+
+def _compare(ctx: Context, ds: Dataset, header: list[str]) -> Iterator[Diagnostic]:
+    assert ds.source is not None
+    path = ds.source.path
+    folded = [h.lower() for h in header]
+    twice = sorted({h for h in header if folded.count(h.lower()) > 1})
+    if twice:
+        yield ctx.at(ds, ("spec", "source", "path"), "seed-header",
+                     f"{path}'s header names {', '.join(repr(h) for h in twice)} more than once",
+                     "a table cannot have two columns of one name: rename one in the file")
+    for i, col in enumerate(ds.columns):
+        if col.name.lower() not in folded:
+            hint = did_you_mean(col.name, header) or f"its header: {', '.join(header[:12])}"
+            yield ctx.at(ds, ("spec", "columns", i, "name"), "seed-header",
+                         f"column '{col.name}' is not in the header of {path}", hint)
+    declared = {c.lower() for c in ds.column_names}
+    extra = [h for h in header if h.lower() not in declared]
+    if extra:
+        listed = ", ".join(extra[:MAX_LISTED]) + (", ..." if len(extra) > MAX_LISTED else "")
+        yield ctx.at(ds, ("spec", "source", "path"), "seed-header",
+                     f"{path} has {len(extra)} column(s) dataset.{ds.name} does not declare: {listed}",
+                     "declare them (they are loaded, but lineage, checks and plans do not know them), or drop them "
+                     "from the file", severity="warning")
+
+
+def _header(content: bytes, delimiter: str) -> list[str] | None:
+    """The CSV's first row, or None when it cannot be read (not UTF-8, no row, longer than HEAD_BYTES)."""
+    head = content[:HEAD_BYTES]
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at HEAD_BYTES
+            return None
+        text = head[:exc.start].decode("utf-8-sig")
+    try:
+        row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
+    except csv.Error:
+        return None
+    if not row or (len(content) > HEAD_BYTES and "\n" not in text and "\r" not in text):
+        return None
+    return [h.strip() for h in row]

@@ -1,0 +1,52 @@
+"""A file source's CSV header against its declared columns (compiler.front.rules.seeds): a declared column the
+file lacks is an error at validate, not a failed dbt test at apply."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import parse_text_report
+
+CUSTOMERS = "specs/datasets/customers.yaml"
+CSV = "data/customers.csv"
+
+
+def _rename_header(edit, old: str, new: str) -> None:
+    path = edit.path(CSV)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[0] = ",".join(new if h == old else h for h in lines[0].split(","))
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _found(result):
+    return [(d.severity, CUSTOMERS if d.is_in(CUSTOMERS) else d.path, d.line, d.message.split(": ", 1)[-1])
+            for d in parse_text_report(result.output) if d.code == "seed-header"]
+
+
+def test_a_declared_column_missing_from_the_header_is_an_error_at_its_line(edit, validate_cli):
+    _rename_header(edit, "email", "e_mail")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    found = _found(result)
+    assert ("error", CUSTOMERS, edit.line_of(CUSTOMERS, "- name: email"),
+            f"column 'email' is not in the header of {CSV}") in found
+    assert "did you mean 'e_mail'?" in result.output
+    (warning,) = [f for f in found if f[0] == "warning"]  # and the file's column nobody declared
+    assert "1 column(s) dataset.customers does not declare: e_mail" in warning[3]
+
+
+@pytest.mark.parametrize("header", ["customer_id,EMAIL,full_name", '"customer_id","email","full_name"'])
+def test_quoting_and_case_of_the_header_do_not_matter(edit, validate_cli, header):
+    path = edit.path(CSV)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first = lines[0].split(",")
+    lines[0] = header + "," + ",".join(first[3:])
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0 and not _found(result), result.output
+
+
+def test_a_header_naming_a_column_twice_is_an_error(edit, validate_cli):
+    _rename_header(edit, "full_name", "email")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1
+    assert any("names 'email' more than once" in f[3] for f in _found(result)), result.output

@@ -10,7 +10,7 @@ from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
 
-# reserved in DuckDB, Postgres or Snowflake: column names go into generated SQL unquoted
+# reserved in DuckDB or Postgres (and in the warehouses below): column names go into generated SQL unquoted
 _RESERVED_WORDS = (
     "all analyse analyze and any array as asc asymmetric between both by case cast check collate column constraint "
     "create cross current_catalog current_date current_role current_time current_timestamp current_user default "
@@ -21,6 +21,22 @@ _RESERVED_WORDS = (
     "unique user using variadic when where window with "
 )
 RESERVED = frozenset(_RESERVED_WORDS.split())
+# the other warehouses' own reserved words (their documentation's lists), refused where an environment uses them
+_SNOWFLAKE_WORDS = (
+        "account all alter and any as between by case cast check column connect connection constraint create cross "
+        "current current_date current_time current_timestamp current_user database delete distinct drop else exists "
+        "false following for from full grant group gscluster having ilike in increment inner insert intersect into "
+        "is issue join lateral left like localtime localtimestamp minus natural not null of on or order organization "
+        "qualify regexp revoke right rlike row rows sample schema select set some start table tablesample then to "
+        "trigger true try_cast union unique update using values view when whenever where window with")
+_BIGQUERY_WORDS = (
+        "all and any array as asc assert_rows_modified at between by case cast collate contains create cross cube "
+        "current default define desc distinct else end enum escape except exclude exists extract false fetch "
+        "following for from full group grouping groups hash having if ignore in inner intersect interval into is join "
+        "lateral left like limit lookup merge natural new no not null nulls of on or order outer over partition "
+        "preceding proto qualify range recursive respect right rollup rows select set some struct tablesample then "
+        "to treat true unbounded union unnest using when where window with within")
+WAREHOUSE_RESERVED = {"snowflake": frozenset(_SNOWFLAKE_WORDS.split()), "bigquery": frozenset(_BIGQUERY_WORDS.split())}
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")
 _UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "roc_auc"}
@@ -158,11 +174,15 @@ def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[
 
 def check_names(ctx: Context) -> Iterator[Diagnostic]:
     """Column names that generated SQL cannot use, and check names that would collide as dbt tests."""
+    used = sorted({e.warehouse.type for e in ctx.environments.values()} & set(WAREHOUSE_RESERVED))
     for ds in ctx.datasets.values():
         for i, col in enumerate(ds.columns):
-            if col.name in RESERVED:
+            where = "" if col.name in RESERVED else next((
+                f" in {w.capitalize()} (an environment's warehouse)" for w in used if col.name in WAREHOUSE_RESERVED[w]
+            ), None)
+            if where is not None:
                 yield ctx.at(ds, ("spec", "columns", i, "name"), "reserved-word",
-                             f"column name '{col.name}' is an SQL reserved word", "rename it, e.g. "
+                             f"column name '{col.name}' is an SQL reserved word{where}", "rename it, e.g. "
                              f"{col.name}_value or {ds.name}_{col.name}")
     seen: dict[str, tuple[Any, int]] = {}
     for r in ctx.rules.values():

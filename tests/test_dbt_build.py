@@ -195,3 +195,46 @@ def test_a_selected_build_leaves_out_tests_that_read_an_unselected_model(tmp_pat
              and ":" not in line.split()[-1]}
     assert any(n.startswith("transactions__") or "_transactions_" in n for n in names), listed.output
     assert not any("transaction_features" in n for n in names), names  # the features' checks wait for them
+
+
+def test_types_are_named_for_each_warehouse_target(tmp_path: Path) -> None:
+    """With BigQuery and Snowflake environments, the casts, contracts and seed column types name each type as
+    dbt's target.type needs (int64, string, float64, bool on BigQuery; variant for json on Snowflake); DuckDB's
+    build still passes with its own names."""
+    import jinja2
+    import yaml
+    from conftest import RepoEditor
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).append_docs("specs/environments.yaml", *({
+        "apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": name},
+        "spec": {"warehouse": warehouse, "kubernetes": {"namespace": f"ml-{name.replace('_', '-')}"}}}
+        for name, warehouse in (
+            ("prod_bq", {"type": "bigquery", "project": "acme", "dataset": "churn"}),
+            ("prod_sf", {"type": "snowflake", "account": "acme-xy1", "database": "analytics", "warehouse": "wh",
+                         "user": "specops", "password_env": "SF_PASSWORD"}))))
+    out = compile_repo(root)
+    run = dbt(root, out, "build")
+    assert run.returncode == 0, run.explain()
+    assert _not_ok(run) == {}, run.explain()
+    column = run.manifest()["nodes"]["model.churn_analytics.customer_activity"]["columns"]["customer_id"]
+    assert column["data_type"] == "integer"  # rendered for the duckdb target
+
+    from compiler.emit.dbt.names import type_names
+
+    assert type_names(["duckdb", "postgres"])("json") == "json"  # nothing to choose: the plain name
+    json_type = type_names(["duckdb", "snowflake"])("json")
+    assert jinja2.Template(json_type).render(target={"type": "snowflake"}) == "variant"
+
+    def rendered(text: str, target: str) -> str:
+        return jinja2.Template(text).render(target={"type": target})
+
+    seed = yaml.safe_load((out / "dbt/seeds/customers.yml").read_text(encoding="utf-8"))["seeds"][0]
+    types = seed["config"]["column_types"]
+    assert {c: rendered(t, "bigquery") for c, t in types.items()}["customer_id"] == "int64"
+    assert rendered(types["email"], "bigquery") == "string" and rendered(types["email"], "snowflake") == "varchar"
+    assert rendered(types["marketing_opt_in"], "bigquery") == "bool"
+    sql = (out / "dbt/models/customer_activity.sql").read_text(encoding="utf-8")
+    (cast,) = [line for line in sql.splitlines() if "cast(avg_satisfaction as" in line]
+    assert rendered(cast, "bigquery").strip() == "cast(avg_satisfaction as float64) as avg_satisfaction,"
+    assert rendered(cast, "snowflake").strip() == "cast(avg_satisfaction as double precision) as avg_satisfaction,"

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from compiler.emit.base import Artifact, Part, Unit, run_units
 from compiler.emit.dbt.landing import landing_meta
-from compiler.emit.dbt.names import freshness_period, relation, source_name, sql_type
+from compiler.emit.dbt.names import TypeNames, freshness_period, relation, source_name, type_names
 from compiler.emit.dbt.project_files import dbt_project, profiles
 from compiler.emit.dbt.tests import check_test, column_property_tests, dataset_tests, singular_test
 from compiler.emit.render import GENERATED, comment_safe, dbt_text, dump_yaml, sql_string
@@ -60,7 +60,7 @@ def _model_files(project: SpecProject, name: str) -> list[Artifact]:
     return [
         _artifact(project, f"models/{ds.name}.sql", _model_sql(project, t, ds).encode("utf-8"), t.address, ds.address),
         _artifact(project, f"models/{ds.name}.yml", dump_yaml(
-            {"version": 2, "models": [_model(t, ds, column_tests, model_tests)]},
+            {"version": 2, "models": [_model(t, ds, column_tests, model_tests, type_names(project.warehouse_types))]},
             GENERATED.format(source=f"{ds.loc.file} and {t.loc.file}")),
             ds.address, t.address, *sorted(r.address for r in project.rules_for(ds.name))),
     ]
@@ -91,16 +91,18 @@ def _seed_files(project: SpecProject, name: str) -> list[Artifact]:
     return [
         _artifact(project, f"seeds/{ds.name}.csv", ds.source.content or b"", ds.address),
         _artifact(project, f"seeds/{ds.name}.yml", dump_yaml({"version": 2, "seeds": [
-            _seed(ds, column_tests, model_tests)]}, GENERATED.format(source=ds.loc.file)), *owners),
+            _seed(ds, column_tests, model_tests, type_names(project.warehouse_types))]},
+            GENERATED.format(source=ds.loc.file)), *owners),
     ]
 
 
 def _sources(project: SpecProject) -> list[Artifact]:
     sources: dict[str, list[dict[str, Any]]] = {}
     tables = [ds for ds in project.external_datasets() if ds.source is not None and ds.source.type != "file"]
+    types = type_names(project.warehouse_types)
     for ds in tables:
         column_tests, model_tests = _check_tests(project, ds.name)
-        sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests))
+        sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests, types))
     if not sources:
         return []
     return [_artifact(project, "models/_sources.yml", dump_yaml({"version": 2, "sources": [
@@ -155,13 +157,13 @@ def _meta(ds: Dataset, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"specops": meta}
 
 
-def _columns(ds: Dataset, column_tests: dict, *, contract: bool) -> list[dict[str, Any]]:
+def _columns(ds: Dataset, column_tests: dict, types: TypeNames, *, contract: bool) -> list[dict[str, Any]]:
     cols = []
     for col in ds.columns:
         entry: dict[str, Any] = {"name": col.name}
         if col.description:
             entry["description"] = dbt_text(col.description)
-        entry["data_type"] = sql_type(col.type)
+        entry["data_type"] = types(col.type)
         if contract and col.required:
             entry["constraints"] = [{"type": "not_null"}]
         meta: dict[str, Any] = {"type": col.type}
@@ -175,19 +177,20 @@ def _columns(ds: Dataset, column_tests: dict, *, contract: bool) -> list[dict[st
     return cols
 
 
-def _seed(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+def _seed(ds: Dataset, column_tests: dict, model_tests: dict, types: TypeNames) -> dict[str, Any]:
     assert ds.source is not None
     config: dict[str, Any] = {
-        "column_types": {c.name: sql_type(c.type) for c in ds.columns},
+        "column_types": {c.name: types(c.type) for c in ds.columns},
         "tags": ["specops", *ds.meta.tags],
         "meta": _meta(ds, {"source_path": ds.source.path}),
     }
     if ds.source.delimiter:
         config["delimiter"] = ds.source.delimiter
-    return _entry(ds, config, column_tests, model_tests, contract=False)
+    return _entry(ds, config, column_tests, model_tests, types, contract=False)
 
 
-def _entry(ds: Dataset, config: dict[str, Any], column_tests: dict, model_tests: dict, *, contract: bool,
+def _entry(ds: Dataset, config: dict[str, Any], column_tests: dict, model_tests: dict, types: TypeNames, *,
+           contract: bool,
            identifier: str | None = None) -> dict[str, Any]:
     """A seed, source table or model entry: name, docs, config, columns with their tests, dataset tests."""
     entry: dict[str, Any] = {"name": ds.name}
@@ -196,7 +199,7 @@ def _entry(ds: Dataset, config: dict[str, Any], column_tests: dict, model_tests:
     if identifier:
         entry["identifier"] = identifier
     entry["config"] = config
-    entry["columns"] = _columns(ds, column_tests, contract=contract)
+    entry["columns"] = _columns(ds, column_tests, types, contract=contract)
     tests = dataset_tests(ds) + model_tests.get(ds.name, [])
     if tests:
         entry["data_tests"] = tests
@@ -211,7 +214,7 @@ def _source(name: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
     return entry
 
 
-def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+def _source_table(ds: Dataset, column_tests: dict, model_tests: dict, types: TypeNames) -> dict[str, Any]:
     assert ds.source is not None
     config: dict[str, Any] = {"tags": ["specops", *ds.meta.tags], "meta": _meta(ds)}
     if ds.source.type == "external":
@@ -229,7 +232,7 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict) -> dict[st
     identifier = ds.source.table if ds.source.type == "table" else None
     if ds.source.landing is not None:
         identifier = ds.source.landing.table
-    return _entry(ds, config, column_tests, model_tests, contract=False, identifier=identifier)
+    return _entry(ds, config, column_tests, model_tests, types, contract=False, identifier=identifier)
 
 
 def external_location(fmt: str | None, uri: str) -> str:
@@ -239,7 +242,7 @@ def external_location(fmt: str | None, uri: str) -> str:
     return dbt_text(call.replace("{", "{{").replace("}", "}}"))
 
 
-def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> dict[str, Any]:
+def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict, types: TypeNames) -> dict[str, Any]:
     meta = _meta(ds, {"transform": t.address, "transform_file": t.loc.file})
     if t.meta.owner:
         meta["specops"]["transform_owner"] = dbt_text(t.meta.owner)
@@ -253,7 +256,7 @@ def _model(t: Transform, ds: Dataset, column_tests: dict, model_tests: dict) -> 
     }
     if t.materialization == "incremental":
         config["on_schema_change"] = "append_new_columns"
-    return _entry(ds, config, column_tests, model_tests, contract=t.materialization != "view")
+    return _entry(ds, config, column_tests, model_tests, types, contract=t.materialization != "view")
 
 
 def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
@@ -267,7 +270,8 @@ def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
         assert t.incremental is not None
         keys = ", ".join(f"'{k}'" for k in t.incremental.unique_key)
         lines.append(f"{{{{ config(materialized='incremental', unique_key=[{keys}]) }}}}")
-    casts = [f"    cast({c.name} as {sql_type(c.type)}) as {c.name}" for c in ds.columns]
+    types = type_names(project.warehouse_types)
+    casts = [f"    cast({c.name} as {types(c.type)}) as {c.name}" for c in ds.columns]
     lines += ["select", ",\n".join(casts), "from (", body, ") as specops_transform"]
     if t.materialization == "incremental":
         assert t.incremental is not None

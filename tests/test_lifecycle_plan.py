@@ -131,12 +131,64 @@ def test_a_rewritten_source_refreshes_the_incremental_model_and_what_reads_it(ba
     assert "from scratch" in plan.summary_line()
 
 
-def test_an_appended_source_is_merged_incrementally(base, edited):
+def test_rows_appended_to_a_source_an_aggregate_reads_refresh_the_incremental_model(base, edited):
+    """customer_activity's updated_at is computed per customer: a row appended for a customer whose other rows are
+    newer changes that customer's aggregates without a newer updated_at, so an incremental run would skip it."""
     root = edited()
     with (root / SUBS).open("a", encoding="utf-8") as f:
-        f.write("9001,1001,basic,9.99,active,2026-06-30,,2026-06-30 12:00:00\n")
+        f.write("9001,1001,basic,9.99,active,2020-06-30,,2020-06-30 12:00:00\n")
     plan = plan_against(base, build(root))
-    assert work(plan)[TA] == "rebuild" and not any(i.full_refresh for i in plan.impacts)
+    by = {i.address: i for i in plan.impacts}
+    assert by[TA].full_refresh, work(plan)
+    assert "dataset.subscriptions got rows an incremental run could skip" in " ".join(by[TA].notes)
+
+
+EVENTS = """apiVersion: specops/v1
+kind: Dataset
+metadata: {name: events, owner: "@acme/data-eng"}
+spec:
+  source: {type: file, path: data/events.csv}
+  columns:
+    - {name: event_id, type: integer, required: true, unique: true}
+    - {name: updated_at, type: timestamp, required: true}
+---
+apiVersion: specops/v1
+kind: Dataset
+metadata: {name: events_copy, owner: "@acme/data-eng"}
+spec:
+  columns:
+    - {name: event_id, type: integer, required: true, unique: true}
+    - {name: updated_at, type: timestamp, required: true}
+---
+apiVersion: specops/v1
+kind: Transform
+metadata: {name: copy_events, owner: "@acme/data-eng"}
+spec:
+  inputs: [events]
+  output: events_copy
+  materialization: incremental
+  incremental: {unique_key: [event_id], updated_at: updated_at}
+  sql: select event_id, updated_at from {{ input('events') }}
+"""
+
+
+@pytest.mark.parametrize(("appended_at", "refresh"), [("2026-03-01 00:00:00", False), ("2026-01-01 00:00:00", True),
+                                                      ("2026-02-01 00:00:00", True)])
+def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_path, appended_at, refresh):
+    """updated_at copies the file's column: rows newer than every earlier one are what `updated_at > max(...)`
+    lets in (an incremental run); an older or equal one would be skipped (a full refresh)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.write("specs/datasets/events.yaml", EVENTS)
+    (root / "data/events.csv").write_text("event_id,updated_at\n1,2026-01-15 00:00:00\n2,2026-02-01 00:00:00\n",
+                                          encoding="utf-8")
+    base = build(copy_repository(root, tmp_path / "base"))
+    with (root / "data/events.csv").open("a", encoding="utf-8") as f:
+        f.write(f"3,{appended_at}\n")
+    plan = plan_against(base, build(root))
+    by = {i.address: i for i in plan.impacts}
+    assert by["transform.copy_events"].work == "rebuild"
+    assert by["transform.copy_events"].full_refresh is refresh, by["transform.copy_events"].notes
 
 
 @pytest.mark.parametrize(("edits", "why"), [

@@ -91,8 +91,9 @@ CHURN_EDITS = [
                                       "      required: true\n")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
     ("source-nullable-column-added", [(CU, "  primary_key: [customer_id]",
-                                       "    - {name: phone, type: string, pii: true}\n  primary_key: [customer_id]")],
-     {"dataset.customers": "non-breaking"}, {"dataset.customers": "rerun"}),
+                                       "    - {name: phone, type: string, pii: true}\n  primary_key: [customer_id]"),
+                                      (("data/customers.csv", "phone"), None, None)],
+     {"dataset.customers": "non-breaking"}, {"dataset.customers": "reload"}),
     ("source-unread-column-dropped", [(CU, "    - name: marketing_opt_in\n      type: boolean\n      description: "
                                            "Whether the customer agreed to receive marketing e-mail.\n"
                                            "      required: true\n", "")],
@@ -133,13 +134,21 @@ CHURN_EDITS = [
 def _apply(root: Path, edits: list) -> None:
     ed = RepoEditor(root)
     for rel, old, new in edits:
-        if isinstance(rel, tuple):  # a data file: one row's e-mail changed
+        if isinstance(rel, tuple) and len(rel) == 2:  # a data file: an empty column added at the end
+            add_csv_column(root / rel[0], rel[1])
+        elif isinstance(rel, tuple):  # a data file: one row's e-mail changed
             path = root / rel[0]
             lines = path.read_text(encoding="utf-8").splitlines()
             lines[1] = lines[1].replace("@", ".changed@", 1)
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         else:
             ed.replace(rel, old, new)
+
+
+def add_csv_column(path: Path, name: str) -> None:
+    """A column `name` added at the end of a CSV file, empty in every row (the file is rewritten)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([f"{lines[0]},{name}", *(f"{line}," for line in lines[1:])]) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize(("edits", "changed", "work"), [pytest.param(*e[1:], id=e[0]) for e in CHURN_EDITS])
@@ -595,6 +604,7 @@ def test_select_star_makes_an_added_column_breaking_for_its_consumer(tmp_path):
     base = build(copy_repository(root, tmp_path / "base"))
     ed.replace("specs/datasets/support_tickets.yaml", "  primary_key: [ticket_id]",
                "    - {name: channel, type: string}\n  primary_key: [ticket_id]")
+    add_csv_column(root / "data/support_tickets.csv", "channel")
     _, diags = check_repository(root)
     assert any(d.code == "sql-undeclared-column" and "channel" in d.message for d in diags)  # validate says so
     ed.replace("specs/datasets/customers.yaml", "  - name: satisfaction_score\n    type: integer\n",

@@ -233,7 +233,8 @@ class _Walk:
                 else:
                     continue  # constraints and flags: the data is the same
                 columns.setdefault(col, (how, ((cause, col),)))
-            elif c.path.startswith("spec.source") and rows is None and c.category != "metadata":
+            elif c.path.startswith("spec.source") and rows is None and c.category != "metadata" and not (
+                    c.detail or {}).get("columns_only"):  # new bytes, the same rows (compiler.plan.seeddiff)
                 rows = ((cause, "(data)" if c.path.startswith(DATA_VERSION_PATHS) else "(source)"),)
         self.effect(name, cause, category, rows, columns)
 

@@ -18,6 +18,7 @@ from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
+from compiler.plan.seeddiff import COLUMNS_ONLY, SEED_KEY, columns_only
 from compiler.plan.sqldiff import compare
 from compiler.spec.lineage import Lineage
 from compiler.spec.project import SpecProject
@@ -64,6 +65,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
     _categorize_sql(project, changes, direct, sql)
+    _seed_columns(project, changes, direct, base.artifacts)
     forced = set(refresh.forced_causes(project, selected)) if full_refresh else set()
     walked = {**{a: ("non-breaking", []) for a in forced}, **direct}
     impacts = [i for i in follow(project, walked) if in_scope(i.address, env, project)]
@@ -194,6 +196,27 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
         category = max((a.category for a in attrs), key=SEVERITY.__getitem__)
         changes[i] = replace(change, changes=tuple(attrs), category=category)
         direct[change.address] = (category, attrs)
+
+
+def _seed_columns(project: SpecProject, changes: list[ResourceChange],
+                  direct: dict[str, tuple[str, list[AttrChange]]], old_files: Mapping[str, bytes | None]) -> None:
+    """Mark the new bytes of a file source that only add or drop columns (compiler.plan.seeddiff), in place: its
+    readers' rows do not change."""
+    for i, change in enumerate(changes):
+        kind, _, name = change.address.partition(".")
+        ds = project.datasets.get(name) if kind == "dataset" and change.action == "update" else None
+        if ds is None or ds.source is None or ds.source.type != "file" or not ds.source.content:
+            continue
+        content = [j for j, a in enumerate(change.changes) if a.path.startswith("spec.source.content")]
+        key = SEED_KEY.format(name=name)
+        old = old_files.get(key) if content and key in old_files else None
+        if old is None or not columns_only(old, ds.source.content, ds.source.delimiter or ","):
+            continue
+        attrs = list(change.changes)
+        for j in content:
+            attrs[j] = replace(attrs[j], reason=COLUMNS_ONLY, detail={"columns_only": True})
+        changes[i] = replace(change, changes=tuple(attrs))
+        direct[change.address] = (direct[change.address][0], attrs)
 
 
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,

@@ -13,7 +13,10 @@ leaves them so. An incremental transform is therefore rebuilt from scratch when:
 - something upstream of it was rewritten rather than appended to: a file source whose new content does
   not start with the old content (a CSV appended to keeps every earlier byte), another source whose
   settings changed, or any breaking change (a column dropped or retyped, a transform's rows or values
-  changed).
+  changed);
+- rows were appended to a file source upstream that its `updated_at` filter could skip: unless its
+  `updated_at` copies a column of that file directly and every appended row's value there is newer than
+  every earlier row's, an incremental run is not trusted to take them all.
 
 What depends on a model rebuilt from scratch runs after it with --full-refresh too (the data work
 downstream: transforms, and their checks). `--full-refresh` on plan or apply asks for it everywhere (with
@@ -64,10 +67,13 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
             if own and own[0] in data:
                 why.setdefault(*own)
             rewrite = _rewrites(project, cause, category, live)
-            if rewrite:
-                for address in sorted(project.graph.downstream(cause)):
-                    if address in data and _incremental(project, address):
-                        why.setdefault(address, rewrite)
+            below = [a for a in sorted(project.graph.downstream(cause)) if a in data and _incremental(project, a)]
+            for address in below:
+                if rewrite:
+                    why.setdefault(address, rewrite)
+                elif _appends(project, cause, live) and not only_newer_rows(project, cause, address, live):
+                    why.setdefault(address, f"{cause} got rows an incremental run could skip (not all newer, by "
+                                            f"its updated_at, than the rows it holds)")
         for address in sorted(why):  # what depends on a model rebuilt from scratch follows it
             for below in sorted(project.graph.downstream(address)):
                 if below in data and below not in why:
@@ -123,8 +129,8 @@ def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any
         source = [c for c in changes if c.path.startswith("spec.source")]
         if ds is not None and ds.source is not None and source:
             if ds.source.type == "file" and all(c.path.startswith("spec.source.content") for c in source):
-                if appended(ds.source.content, source):
-                    return None
+                if appended(ds.source.content, source) or all((c.detail or {}).get("columns_only") for c in source):
+                    return None  # the rows before are there as they were
                 return f"{ds.source.path} was rewritten, not appended to"
             return f"the source of {cause} changed"
     if kind == "transform" and _incremental(project, cause) and _own_refresh(project, cause, changes):
@@ -132,6 +138,62 @@ def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any
     if category == "breaking":
         return f"a breaking change of {cause}"
     return None
+
+
+def _appends(project: SpecProject, cause: str, changes: list[Any]) -> bool:
+    """Whether a direct change appends rows to a file source (and changes nothing else of its source)."""
+    kind, _, name = cause.partition(".")
+    ds = project.datasets.get(name) if kind == "dataset" else None
+    source = [c for c in changes if c.path.startswith("spec.source")]
+    return (ds is not None and ds.source is not None and ds.source.type == "file" and bool(source)
+            and all(c.path.startswith("spec.source.content") for c in source) and appended(ds.source.content, source))
+
+
+def only_newer_rows(project: SpecProject, cause: str, address: str, changes: list[Any]) -> bool:
+    """Whether the rows appended to a file source reach incremental transform `address` only through a column its
+    `updated_at` copies, each newer than every earlier row's: what `updated_at > max(updated_at)` lets in. Else
+    (another source change, a path through other transforms, values that do not compare) it may skip some."""
+    kind, _, name = cause.partition(".")
+    ds = project.datasets.get(name) if kind == "dataset" else None
+    t = project.transforms.get(address.partition(".")[2])
+    if ds is None or ds.source is None or ds.source.type != "file" or t is None or t.incremental is None:
+        return True  # no data appended here: another rule decides
+    analysis = project.lineage.analysis_of(t.name)
+    out = analysis.column(t.incremental.updated_at) if analysis is not None and analysis.ok else None
+    if out is None or out.passthrough is None or out.passthrough[0] != name:
+        return False
+    size = {c.path.rsplit(".", 1)[-1]: c.before for c in changes}.get("size")
+    content = ds.source.content or b""
+    if not isinstance(size, int) or not 0 < size <= len(content):
+        return False
+    old = _column(content[:size], out.passthrough[1], ds.source.delimiter or ",")
+    new = _column(content, out.passthrough[1], ds.source.delimiter or ",")
+    if old is None or new is None or len(new) <= len(old):
+        return False
+    if not old:
+        return True
+    added = new[len(old):]
+    try:  # numbers
+        return min(map(float, added)) > max(map(float, old))
+    except ValueError:
+        return min(added) > max(old)  # ISO dates and times sort as text
+
+
+def _column(csv_bytes: bytes, column: str, delimiter: str) -> list[str] | None:
+    """The values of one column of a CSV file (None when it cannot be read or has no such column)."""
+    import csv
+    import io
+
+    try:
+        rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    if column.lower() not in header:
+        return None
+    i = header.index(column.lower())
+    values = [r[i].strip() for r in rows[1:] if r]
+    return None if any(i >= len(r) for r in rows[1:] if r) or "" in values else values
 
 
 def appended(content: bytes | None, changes: list[Any]) -> bool:

@@ -314,8 +314,6 @@ CASES = [
     Case("incremental-without-settings",
          replace(ACTIVITY_T, "  incremental: {unique_key: customer_id, updated_at: updated_at}\n", ""),
          "missing-key", ACTIVITY_T, "inputs:", message="'incremental'"),
-    Case("incremental-settings-unused", replace(ACTIVITY_T, "materialization: incremental", "materialization: table"),
-         "incremental-unused", ACTIVITY_T, "incremental:", hint="materialization: incremental"),
     # ------------------------------------------------------------------ on the init scaffold
     Case("scaffold-unknown-key", replace("specs/quality/orders_checks.yaml", "severity: error", "severty: error"),
          "unknown-key", "specs/quality/orders_checks.yaml", "severty", hint="did you mean 'severity'", source="init"),
@@ -642,3 +640,13 @@ def test_a_column_both_pii_and_masked_is_a_warning(edit, validate_cli):
     line = edit.line_of(CUSTOMERS, "masked: true")
     assert f"customers.yaml:{line}:7: warning: dataset.customers: column 'full_name' is both pii and masked" \
         in result.output, result.output
+
+
+def test_incremental_settings_beside_another_materialization_are_a_warning(edit, validate_cli):
+    """Harmless (they are not used), and SPEC's Transform example writes both: valid, with a warning."""
+    edit.replace(ACTIVITY_T, "materialization: incremental", "materialization: table")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(ACTIVITY_T, "incremental:")
+    assert f"{ACTIVITY_T}:{line}:3: warning: transform.build_customer_activity: incremental settings are given " \
+        "but materialization is 'table': they are not used [incremental-unused]" in result.output, result.output

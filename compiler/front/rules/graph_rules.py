@@ -198,8 +198,9 @@ def check_columns(ctx: Context) -> Iterator[Diagnostic]:
             yield from missing(t, ("spec", "incremental", "updated_at"), out, t.incremental.updated_at)
         if t.incremental and t.materialization != "incremental":
             yield ctx.at(t, ("spec", "incremental"), "incremental-unused",
-                         f"incremental settings are given but materialization is '{t.materialization}'",
-                         "set materialization: incremental, or remove spec.incremental", key=True)
+                         f"incremental settings are given but materialization is '{t.materialization}': they are "
+                         "not used", "set materialization: incremental, or remove spec.incremental", key=True,
+                         severity="warning")  # harmless (SPEC's Transform example has both)
     for m in ctx.models.values():
         tr = m.training
         assert tr is not None

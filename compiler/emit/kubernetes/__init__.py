@@ -191,9 +191,17 @@ def _source_unit(project: SpecProject, env: str, source: SourceRef | None) -> li
     return [_artifact(t.env, obj, (project.project.address, t.env.address), t.env.loc.file)]
 
 
+# the reason, for a CronJob whose init container is git-sync's release (a tag of the Kubernetes project's registry)
+GIT_SYNC_REASON = "; the fetch-specs container runs git-sync's release tag " + cronjobs.GIT_SYNC_IMAGE.rsplit(":", 1)[1]
+
+
 def _skip_digest(obj: dict[str, Any]) -> dict[str, Any]:
     if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
-        obj["metadata"]["annotations"] = dict(sorted({**obj["metadata"]["annotations"], **DIGEST_SKIP}.items()))
+        skip = dict(DIGEST_SKIP)
+        if obj["kind"] == "CronJob" and any(c.get("image") == cronjobs.GIT_SYNC_IMAGE for c in obj["spec"][
+                "jobTemplate"]["spec"]["template"]["spec"].get("initContainers", ())):
+            skip["checkov.io/skip1"] += GIT_SYNC_REASON
+        obj["metadata"]["annotations"] = dict(sorted({**obj["metadata"]["annotations"], **skip}.items()))
     return obj
 
 

@@ -186,6 +186,7 @@ class Builder:
             kafka_brokers=tuple((spec.get("kafka") or {}).get("brokers", ())),
             lineage=LineageEndpoint(lineage["url"], lineage.get("endpoint", "api/v1/lineage").strip("/"),
                                     lineage.get("api_key_env")) if lineage else None,
+            pushgateway=(spec.get("monitoring") or {}).get("pushgateway"),
         )
 
     def _state_backend(self, doc: Document, raw: dict[str, Any] | None, wtype: str,

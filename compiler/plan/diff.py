@@ -158,6 +158,8 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
         return "non-breaking", False
     if kind == "Environment" and path.startswith("spec.kafka_brokers"):
         return "metadata", False  # where kafka sources are read from: their landing jobs change, nothing else
+    if kind == "Environment" and path.startswith("spec.pushgateway"):
+        return "metadata", False  # where drift scores are pushed: the drift jobs' settings change, nothing else
     if kind == "Deployment":
         if path.startswith(("spec.model", "spec.environment", "spec.runtime")):
             return "non-breaking", True

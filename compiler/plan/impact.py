@@ -39,7 +39,7 @@ _LOCATION = ("spec.warehouse.type", *(f"spec.warehouse.settings.{k}" for k in
                                        "dataset")))
 # environment attributes its deployments' manifests do not name
 _ENV_NO_ROLLOUT = ("spec.warehouse", "spec.required_approval", "spec.allow_pii", "spec.state", "spec.lineage",
-                   "spec.kafka_brokers")
+                   "spec.kafka_brokers", "spec.pushgateway")
 # model attributes that change neither training nor what is served
 _MODEL_NO_WORK = ("spec.training.schedule", "spec.drift")
 # model attributes that only decide which version holds the alias: the candidate and the champion are evaluated

@@ -152,6 +152,7 @@ class Environment(Resource):
     state: StateBackend | None = None  # None: local files
     kafka_brokers: tuple[str, ...] = ()  # replace the brokers of every kafka source here (a local broker in dev)
     lineage: LineageEndpoint | None = None
+    pushgateway: str | None = None  # monitoring.pushgateway: where `specops drift` pushes its score
 
     @property
     def is_dev(self) -> bool:

@@ -38,6 +38,9 @@ from apply_support import (
 )
 from conftest import RepoEditor
 from dbt_support import requires_dbt
+from pushgateway_support import Gateway
+
+from compiler.apply import pushgateway
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")
@@ -324,5 +327,30 @@ def test_train_and_drift_commands(fork):
     assert set(scores) == {"tenure_months", "monthly_spend", "subscription_count", "support_tickets",
                            "avg_satisfaction"}
     assert all(0 <= s < 0.2 for s in scores.values()), scores
-    assert 'specops_drift_score{model="churn"}' in run.output
+    assert 'specops_drift_score{model="churn", environment="dev"}' in run.output
     assert "no drift" in run.output
+    assert "Pushgateway" not in run.output  # dev sets no monitoring.pushgateway: nothing is pushed
+
+    printed = float(run.output.split('specops_drift_score{model="churn", environment="dev"} ')[1].split()[0])
+    with Gateway() as gateway:  # a real HTTP server standing in for the Pushgateway
+        pushed = ok(fork, "drift", "churn", "--env", "dev", "--pushgateway", gateway.url)
+    assert [{k: v for k, v in r.items() if k != "body"} for r in gateway.requests] == [{
+        "method": "PUT", "path": "/metrics/job/specops_drift/model/churn/environment/dev",
+        "content_type": "text/plain; version=0.0.4; charset=utf-8"}], gateway.requests
+    body = gateway.requests[0]["body"].splitlines()
+    assert body[:2] == pushgateway.drift_push("churn", "dev", 0.0).body.splitlines()[:2]  # HELP, TYPE gauge
+    assert len(body) == 3 and body[2].split()[0] == "specops_drift_score"  # no labels: the grouping key's
+    assert abs(float(body[2].split()[1]) - printed) <= 5e-7 and printed == pytest.approx(max(scores.values()),
+                                                                                         abs=5e-5)
+    assert f"pushed specops_drift_score to the Pushgateway at {gateway.url}/metrics/job/specops_drift" in pushed.output
+    # the environment's monitoring.pushgateway, down: a warning naming the URL, the check's outcome unchanged
+    with Gateway() as closed:
+        url = closed.url
+    (fork / "specs" / "environments.yaml").write_text((fork / "specs" / "environments.yaml").read_text(
+        encoding="utf-8").replace("  protection:\n    allow_pii: false",
+                                  f"  monitoring:\n    pushgateway: {url}\n  protection:\n    allow_pii: false", 1),
+        encoding="utf-8")
+    down = ok(fork, "drift", "churn", "--env", "dev")
+    assert f"warning: the drift score was not pushed to the Pushgateway at {url}/metrics/job/specops_drift/model/" \
+           "churn/environment/dev: " in down.output and "Traceback" not in down.output, down.output
+    assert "no drift" in down.output

@@ -204,7 +204,7 @@ def test_state_is_in_postgres_and_a_second_apply_is_a_no_op(prod):
 def test_drift_and_manifests_use_the_servers(prod):
     drift = run(prod.root, prod.env, "drift", "churn", "--env", "prod")
     assert drift.returncode == 0, drift.stdout + drift.stderr
-    assert 'specops_drift_score{model="churn"}' in drift.stdout and "no drift" in drift.stdout
+    assert 'specops_drift_score{model="churn", environment="prod"}' in drift.stdout and "no drift" in drift.stdout
     folder = prod.root / ".specops" / "manifests" / "prod"
     isvc = yaml.safe_load((folder / "churn-api.inferenceservice.yaml").read_text(encoding="utf-8"))
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == f"models:/{REGISTERED}/1"

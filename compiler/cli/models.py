@@ -98,23 +98,33 @@ def _train_locked(project, spec, ctx, path: Path, run):
               "monitoring.drift.retrain: true.")
 @click.option("--as-of", "as_of", metavar="TIME", help="End the drift window at this UTC date or time (ISO 8601, e.g. "
               "2024-06-30 or 2024-06-30T12:00) instead of now: re-check a past day.")
+@click.option("--pushgateway", metavar="URL", envvar="SPECOPS_PUSHGATEWAY", help="Push the score, as "
+              "specops_drift_score{model, environment}, to the Prometheus Pushgateway at URL [default: the "
+              "environment's monitoring.pushgateway; the drift CronJob gets it as SPECOPS_PUSHGATEWAY]. A push that "
+              "fails is a warning.")
 @guarded
 def drift(model: str, path: Path | None, path_option: Path | None, env: str | None, retrain: bool,
-          as_of: str | None) -> None:
+          as_of: str | None, pushgateway: str | None) -> None:
     """Score feature drift of MODEL's aliased version against recent data (what the drift CronJob runs); PATH is
     the repository.
 
     The reference is the training profile of the version holding the alias; the current data is the window of
-    monitoring.drift.window (the rows within its period before now), else the whole dataset. Exit 1 when any
-    feature's score is above monitoring.drift.threshold (unless --retrain promoted a new version).
+    monitoring.drift.window (the rows within its period before now), else the whole dataset. The worst
+    feature's score is pushed to the Pushgateway, when one is configured. Exit 1 when any feature's score is
+    above monitoring.drift.threshold (unless --retrain promoted a new version).
     """
+    from compiler.apply import pushgateway as gateway
     from compiler.apply.context import StepFailed
     from compiler.apply.steps.drift import check_drift
     from compiler.apply.steps.train import refusal, train_model
+    from compiler.emit.serving_metrics import DRIFT_METRIC, drift_series, matchers
 
     now = _as_of(as_of)
+    if pushgateway is not None and gateway.problem(pushgateway):
+        raise click.BadParameter(f"'{pushgateway}': {gateway.problem(pushgateway)}", param_hint="--pushgateway")
     path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
+    pushgateway = pushgateway or ctx.env.pushgateway
     try:
         report = check_drift(ctx, spec, now)
     except StepFailed as exc:
@@ -126,7 +136,17 @@ def drift(model: str, path: Path | None, path_option: Path | None, env: str | No
         flag = "  DRIFT" if value > report.threshold else ""
         click.echo(f"{report.method} {name:<30} {value:.4f}{flag}")
     worst, value = report.worst
-    click.echo(f"specops_drift_score{{model=\"{model}\"}} {value:.6f}")
+    click.echo(f"{DRIFT_METRIC}{matchers(*drift_series(model, ctx.env.name))} {value:.6f}")
+    if pushgateway and report.scores:
+        push = gateway.drift_push(model, ctx.env.name, value)
+        failed = gateway.send(pushgateway, push)
+        if failed:  # the check's outcome (and exit code) stands; the alert on a failed run still fires on drift
+            click.echo(f"warning: the drift score was not pushed to the Pushgateway at {push.url(pushgateway)}: "
+                       f"{failed}", err=True)
+        else:
+            click.echo(f"pushed {DRIFT_METRIC} to the Pushgateway at {push.url(pushgateway)}")
+    elif pushgateway:
+        click.echo(f"warning: no feature could be scored: nothing was pushed to {pushgateway}", err=True)
     if not report.drifted:
         click.echo(f"no drift: every feature is within {report.method} threshold {report.threshold}")
         return

@@ -10,7 +10,7 @@ alerts read (compiler.emit.kubernetes.monitoring) and what the Grafana dashboard
       rest_server_request_duration_seconds, rest_server_requests_total{status_code}; no predictions
     runtime seldon (the Seldon agent: labels namespace, model)
       seldon_model_infer_api_seconds, seldon_model_infer_total{code}; no predictions
-    drift jobs (`specops drift`, pushed to a Pushgateway)
+    drift jobs (`specops drift`, pushed to a Pushgateway by compiler.apply.pushgateway; grouping key model, environment)
       specops_drift_score{model, environment}               the worst feature's drift statistic
 
 tests/test_serving.py holds the serving app's names equal to these; promtool and the dashboard tests

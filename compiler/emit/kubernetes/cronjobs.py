@@ -8,7 +8,8 @@
   in the training image, in the same environments; a PrometheusRule `<model>-drift` alerts on
   specops_drift_score (see monitoring). With monitoring.drift.retrain the job runs
   `specops drift <model> --env <env> --retrain`, which retrains when it finds drift: it then gets
-  the training resources and deadline.
+  the training resources and deadline. When the environment sets monitoring.pushgateway, the job gets it as
+  SPECOPS_PUSHGATEWAY and pushes its score there (compiler.apply.pushgateway).
 - `<transform>-dbt` when Transform.schedule is set and its runner is kubernetes (the default; with runner
   airflow its schedule's Airflow DAG runs it instead): `specops compile` then `dbt build --select <output>`
   in the dbt image, in every environment with a Kubernetes namespace.
@@ -26,13 +27,15 @@ Images run `args` through their entrypoint. Secrets (compiler.spec.secrets) are 
 SPECOPS_SECRETS_DIR, only the keys the job uses (never as env values: checkov CKV_K8S_35); the image's
 entrypoint exports them (a key file as its path).
 One NetworkPolicy `<project>-jobs` denies all ingress to the job pods and allows DNS, HTTPS (the git host,
-MLflow, cloud warehouses), the MLflow and warehouse ports, and the Pushgateway (9091, monitoring namespace).
+MLflow, cloud warehouses), the MLflow and warehouse ports, and the Pushgateway (the port and namespace of
+monitoring.pushgateway; without it 9091 in the monitoring namespace).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from compiler import __version__
 from compiler.emit import images
@@ -53,7 +56,8 @@ SECRETS_DIR = "/var/run/secrets/specops"
 SECRETS_VOLUME = "specops-secrets"
 FETCH_SECRET_DIR = "/var/run/secrets/specops-fetch"
 FETCH_SECRET_VOLUME = "fetch-secret"
-PUSHGATEWAY_PORT = 9091
+PUSHGATEWAY_PORT = 9091  # the Pushgateway's own; the port of monitoring.pushgateway when it is set
+PUSHGATEWAY_ENV = "SPECOPS_PUSHGATEWAY"  # read by `specops drift --pushgateway`
 SOURCE_DIR, SOURCE_LINK, SOURCE_VOLUME = "/src", "repo", "source"
 # kubernetes-sigs/git-sync, one sync (--one-time) into the source volume; its own image, by tag (CKV_K8S_43 noted)
 GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
@@ -151,7 +155,10 @@ def _command(t: Target, component: str, res: Resource) -> tuple[str, list[str], 
     args = ["specops", verb, res.name, "--env", env]
     if _retrains(component, res):
         args.append("--retrain")
-    return images.train_image(t.project, res), args, {"MLFLOW_TRACKING_URI": t.env.tracking_uri}
+    env_vars = {"MLFLOW_TRACKING_URI": t.env.tracking_uri}
+    if component == "drift" and t.env.pushgateway:
+        env_vars[PUSHGATEWAY_ENV] = t.env.pushgateway  # what `specops drift` reads the spec for, made visible
+    return images.train_image(t.project, res), args, env_vars
 
 
 def _retrains(component: str, res: Resource) -> bool:
@@ -264,12 +271,31 @@ def jobs_network_policy(t: Target, components: set[str]) -> dict[str, Any]:
     ports = [p for p in (network.uri_port(t.env.tracking_uri), _warehouse_port(t)) if p is not None]
     egress = network.egress(ports)
     if "drift" in components:
-        egress.append({"to": [{"namespaceSelector": {"matchLabels": {
-            network.NAMESPACE_LABEL: network.MONITORING_NAMESPACE}}}],
-            "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]})
+        egress.append(_pushgateway_egress(t))
     pods = {"matchLabels": {PART_OF: t.part_of},
             "matchExpressions": [{"key": COMPONENT, "operator": "In", "values": list(COMPONENTS)}]}
     return network.network_policy(metadata(ident, name, t.namespace), pods, [], egress)
+
+
+def _pushgateway_egress(t: Target) -> dict[str, Any]:
+    """To the Pushgateway: the port and namespace of monitoring.pushgateway (a `<service>.<namespace>.svc` host;
+    a bare service name is in the jobs' namespace; any other host anywhere), else 9091 in the monitoring
+    namespace."""
+    url = t.env.pushgateway
+    port, namespace = PUSHGATEWAY_PORT, network.MONITORING_NAMESPACE
+    if url:
+        port = network.uri_port(url) or PUSHGATEWAY_PORT
+        host = (urlsplit(url).hostname or "").split(".")
+        if len(host) == 1:
+            namespace = t.namespace
+        elif len(host) > 2 and host[2] == "svc":
+            namespace = host[1]
+        else:
+            namespace = None  # not a cluster service name: the port to any destination
+    rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": port}]}
+    if namespace:
+        rule = {"to": [{"namespaceSelector": {"matchLabels": {network.NAMESPACE_LABEL: namespace}}}], **rule}
+    return rule
 
 
 def _warehouse_port(t: Target) -> int | None:

@@ -1,6 +1,6 @@
 """`specops drift` pushes specops_drift_score to a Pushgateway: the request against a real local HTTP server, the
-series matching what the emitted alert and dashboard query, how the drift CronJob is configured. (The command
-itself, trained model and all, pushes in test_apply_e2e.)"""
+series matching what the emitted alert and dashboard query, how the drift CronJob is configured; and --as-of
+refused without a window. (The command itself, trained model and all, pushes in test_apply_e2e.)"""
 
 from __future__ import annotations
 
@@ -206,6 +206,15 @@ def test_a_pushgateway_that_is_not_an_http_url_is_a_spec_error(edit, validate_cl
 
 
 # --- the command's options -------------------------------------------------------------------------------
+
+
+def test_as_of_without_a_window_is_a_usage_error(edit, runner):
+    from compiler.cli.main import main
+
+    result = runner.invoke(main, ["drift", "churn", str(edit.root), "--as-of", "2026-07-31"])
+    assert result.exit_code == 2, result.output
+    assert "--as-of ends the drift window, but model.churn has no monitoring.drift.window" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_pushgateway_option_that_is_not_an_http_url_is_a_usage_error(edit, runner):

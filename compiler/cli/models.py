@@ -97,7 +97,8 @@ def _train_locked(project, spec, ctx, path: Path, run):
               "code is then 0 when the new candidate took the alias. The drift job passes it when the spec says "
               "monitoring.drift.retrain: true.")
 @click.option("--as-of", "as_of", metavar="TIME", help="End the drift window at this UTC date or time (ISO 8601, e.g. "
-              "2024-06-30 or 2024-06-30T12:00) instead of now: re-check a past day.")
+              "2024-06-30 or 2024-06-30T12:00) instead of now: re-check a past day. Only for a model with "
+              "monitoring.drift.window (without one the whole dataset is scored, whatever the date).")
 @click.option("--pushgateway", metavar="URL", envvar="SPECOPS_PUSHGATEWAY", help="Push the score, as "
               "specops_drift_score{model, environment}, to the Prometheus Pushgateway at URL [default: the "
               "environment's monitoring.pushgateway; the drift CronJob gets it as SPECOPS_PUSHGATEWAY]. A push that "
@@ -124,6 +125,11 @@ def drift(model: str, path: Path | None, path_option: Path | None, env: str | No
         raise click.BadParameter(f"'{pushgateway}': {gateway.problem(pushgateway)}", param_hint="--pushgateway")
     path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
+    if as_of is not None and spec.drift is not None and spec.drift.window is None:
+        # without a window the whole dataset is scored: rows after the date would count, so it is no past check
+        raise click.UsageError(f"--as-of ends the drift window, but {spec.address} has no monitoring.drift.window: "
+                               "the check scores the whole dataset, whatever the date. Give the model a window "
+                               "(e.g. window: {column: <date column>, period: 7d}) or leave --as-of out.")
     pushgateway = pushgateway or ctx.env.pushgateway
     try:
         report = check_drift(ctx, spec, now)

@@ -342,6 +342,32 @@ def test_a_failing_check_names_its_spec_line_rows_and_a_sample_query(fork):
     assert 0 < len(rows) <= 10
 
 
+def test_a_failing_train_names_the_line_of_the_users_code_and_logs_the_traceback(fork):
+    ed = RepoEditor(fork)
+    ed.write("training/failure.py", 'import pandas  # noqa: F401\n\ndef train(X, y, params):\n    return X["nosuch"]\n')
+    ed.replace(MODEL, "entrypoint: training/churn.py", "entrypoint: training/failure.py")
+    log = fork / ".specops" / "logs" / "dev" / "train-churn.log"
+    where = ("train() raised KeyError: 'nosuch' at training/failure.py:4 in train: return X[\"nosuch\"] "
+             "(full traceback in .specops/logs/dev/train-churn.log)")
+    for args in (("apply", "--yes"), ("train", "churn")):
+        log.unlink(missing_ok=True)
+        run = specops(fork, *args)
+        assert run.code == 1, run.explain()
+        assert "FAILED after" in run.output and where in run.output, run.explain()
+        assert "Traceback" not in run.output and "pandas/core" not in run.output  # the terminal gets one line
+        text = log.read_text(encoding="utf-8")
+        assert text.startswith("Traceback") and 'training/failure.py", line 4, in train' in text
+        assert text.rstrip().endswith("KeyError: 'nosuch'")
+    assert versions(fork) == [1] and champion(fork) == 1
+
+    # a module that fails as it is imported: the line of the module
+    ed.write("training/failure.py", "import pandas  # noqa: F401\nLIMIT = undefined_name\n")
+    run = specops(fork, "train", "churn")
+    assert run.code == 1, run.explain()
+    assert ("importing training/failure.py failed: NameError: name 'undefined_name' is not defined at "
+            "training/failure.py:2 in <module>: LIMIT = undefined_name") in run.output, run.explain()
+
+
 # --------------------------------------------------------------------------- selective apply
 
 

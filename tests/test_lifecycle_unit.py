@@ -300,3 +300,36 @@ def test_a_drift_job_that_retrains_gets_the_training_resources(tmp_path):
     container, deadline = drift_job(require_project(root))
     assert container["args"] == ["specops", "drift", "churn", "--env", "prod", "--retrain"]
     assert container["resources"]["requests"]["memory"] == "4Gi" and deadline == 4 * 3600
+
+
+
+def _module(path, source: str, **names) -> dict:
+    """The namespace of `source` run as the file `path` (its frames name that file and its lines)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+    namespace = dict(names)
+    exec(compile(source, str(path), "exec"), namespace)
+    return namespace
+
+
+def test_a_failure_of_the_users_code_is_located_in_the_repositorys_own_files(tmp_path):
+    from compiler.apply.steps.usercode import user_code_failed, user_frame
+
+    lib = _module(tmp_path / ".venv" / "lib" / "site-packages" / "lib.py", "def fail():\n    raise ValueError('deep')\n")
+    user = _module(tmp_path / "training" / "t.py", "def helper():\n    return fail()\n\n\ndef train():\n    return helper()\n",
+                   fail=lib["fail"])
+    with pytest.raises(ValueError) as caught:
+        user["train"]()
+    # the innermost frame in the repository, not the library's (a virtualenv inside the repository is not its code)
+    assert user_frame(tmp_path, caught.value) == ("training/t.py", 2, "helper", "return fail()")
+    failed = user_code_failed(tmp_path, "dev", "m", "train() raised ValueError: deep", caught.value)
+    assert str(failed).startswith("train() raised ValueError: deep at training/t.py:2 in helper: return fail() "
+                                  "(full traceback in ")
+    log = tmp_path / ".specops" / "logs" / "dev" / "train-m.log"
+    assert "site-packages/lib.py" in log.read_text(encoding="utf-8")
+    assert (tmp_path / ".specops" / ".gitignore").is_file()  # .specops/ made as every command makes it
+    assert user_frame(tmp_path / "training" / "elsewhere", caught.value) is None
+
+    with pytest.raises(SyntaxError) as bad:
+        compile("def train(:\n", str(tmp_path / "training" / "bad.py"), "exec")
+    assert user_frame(tmp_path, bad.value) == ("training/bad.py", 1, "<module>", "def train(:")

@@ -41,6 +41,7 @@ from compiler.apply.steps.registry import (
 )
 from compiler.apply.steps.split import frame_digest, split_rows
 from compiler.apply.steps.triton import served_by_triton
+from compiler.apply.steps.usercode import described, user_code_failed
 from compiler.spec.ir import Model
 
 # what specops does around train(): bump when a change to it changes fitted models or their metrics, so that
@@ -83,7 +84,8 @@ def load_entrypoint(ctx: RunContext, model: Model):
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise StepFailed(f"importing {model.training.entrypoint} failed: {type(exc).__name__}: {exc}") from None
+        raise user_code_failed(ctx.root, ctx.env.name, model.name, f"importing {model.training.entrypoint} failed: "
+                               f"{described(exc)}", exc) from None
     finally:
         sys.path.remove(str(path.parent))
     train = getattr(module, "train", None)
@@ -222,7 +224,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     try:
         estimator = train(X_train, y_train, dict(tr.params))
     except Exception as exc:
-        raise StepFailed(f"train() raised {type(exc).__name__}: {exc}") from None
+        raise user_code_failed(ctx.root, ctx.env.name, model.name, f"train() raised {described(exc)}", exc) from None
     estimator = fw.adopt(estimator, y_train, model.task)
     pred = fw.predict(estimator, X_test, model.decision_threshold)
     metrics = compute_metrics(model.task, y_test, pred)

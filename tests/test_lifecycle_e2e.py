@@ -193,6 +193,21 @@ def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     assert refused.code == 1 and "has no version 7" in refused.output
 
 
+def test_a_rollout_ticks_off_the_rollout_a_promote_left_pending(fork):
+    ok(fork, "train", "churn", "--no-reuse")  # version 2 takes the alias
+    ok(fork, "promote", "churn", "1", "--reason", "back to version 1")
+    (item,) = plan_json(fork)["impact"]["items"]
+    assert item["address"] == "deployment.churn_api_dev" and item["work"] == "rollout"
+    assert item["notes"] == ["version 1 promoted by hand: back to version 1", "pending from `specops promote`"]
+    assert state(fork)["pending"]["deployment.churn_api_dev"]["origin"] == "promote"
+
+    run = ok(fork, "rollout", "churn_api_dev")
+    assert "deployment.churn_api_dev: model churn version 1" in run.output
+    assert state(fork)["pending"] == {}
+    assert plan_json(fork)["impact"]["items"] == []
+    assert specops(fork, "plan", "--detailed-exitcode").code == 0
+
+
 # --------------------------------------------------------------------------- splits and the decision threshold
 
 

@@ -139,7 +139,7 @@ def _pending(value: Any, path: JsonPath, address: str) -> list[Problem]:
     if not isinstance(value, dict):
         return [*out, (path, f"pending work must be an object, not {_type_name(value)}")]
     out += _fields(value, path, {"work": _text}, {"cause": _text, "category": _text, "path": _text_list,
-                                                 "notes": _text_list, "direct": _bool})
+                                                 "notes": _text_list, "direct": _bool, "origin": _text})
     if type(value.get("work")) is str and value["work"] not in WORKS:
         out.append(((*path, "work"), f"'work' must be one of {', '.join(WORKS)}, not '{value['work']}'"))
     if type(value.get("category")) is str and value["category"] not in CATEGORIES:

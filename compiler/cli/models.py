@@ -194,7 +194,8 @@ def _as_of(text: str | None):
 def rollout(deployment: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
     """Roll out DEPLOYMENT now (what the Airflow DAGs run after `specops train`): its environment's manifests,
     rendered with the model versions the environment's state records, applied with kubectl when the
-    environment has a kube context, else written for GitOps under .specops/manifests/<env>."""
+    environment has a kube context, else written for GitOps under .specops/manifests/<env>. A rollout of
+    DEPLOYMENT left pending in the state (by `specops promote`, or an apply that failed) is then done."""
     from compiler.apply.context import RunContext, StepFailed
     from compiler.apply.statebackend import open_backend
     from compiler.apply.steps.deploy import (
@@ -221,7 +222,8 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
                      click.echo, head_sha(project.root))
     with open_backend(project, spec.environment) as store, locked(project, spec.environment, path, store):
         ctx.store = store
-        models = store.load(spec.environment).models
+        state = store.load(spec.environment)
+        models = state.models
         missing = unresolved(project, spec.environment, models, set())
         if missing:  # never a manifest with a placeholder for the model version
             raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
@@ -239,6 +241,9 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
                              f"ready for GitOps in {folder}")
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
+        if (state.pending.get(spec.address) or {}).get("work") == "rollout":  # done now (a promote leaves it)
+            del state.pending[spec.address]
+            store.save(state)
     model_version = versions.get(spec.model)
     served = f"version {model_version[0]}" if model_version else f"alias '{spec.alias}' (no version recorded yet)"
     click.echo(f"{spec.address}: model {spec.model} {served}")
@@ -287,8 +292,9 @@ def promote(model: str, version: int, path: Path | None, env: str | None, reason
         for dep in project.deployments_of(model):
             if dep.environment == env_name and dep.version is None:
                 note = f"version {version} promoted by hand: {done.reason}"
-                state.pending[dep.address] = Impact(dep.address, "rollout", spec.address, "non-breaking",
-                                                    (spec.address, dep.address), (note,)).to_json()
+                state.pending[dep.address] = {**Impact(dep.address, "rollout", spec.address, "non-breaking",
+                                                       (spec.address, dep.address), (note,)).to_json(),
+                                              "origin": "promote"}
                 pending.append(dep.address)
         store.save(state)
     was = f"version {done.previous}" if done.previous else "no version"

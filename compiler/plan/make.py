@@ -25,6 +25,8 @@ from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
 MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without their diffs
+# what a plan says of work left pending in the state, by the command that left it (its "origin"; apply by default)
+PENDING_ORIGINS = {"apply": "pending from an earlier apply", "promote": "pending from `specops promote`"}
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
@@ -75,9 +77,10 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 item.get("cause", address) != address:
             impacts[listed[address]] = replace(impacts[listed[address]], work="retrain")  # data changed before
         elif address not in listed and project.get(address) is not None and in_scope(address, env, project):
+            origin = PENDING_ORIGINS.get(item.get("origin", "apply"), "pending from an earlier apply")
             impacts.append(Impact(address, item["work"], item.get("cause", address),
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
-                                  (*item.get("notes", ()), "pending from an earlier apply"),
+                                  tuple(dict.fromkeys((*item.get("notes", ()), origin))),
                                   full_refresh=bool(item.get("full_refresh", False))))
     impacts = refresh.mark(project, walked, impacts, forced)
     if impacts:

@@ -12,6 +12,7 @@ Each test works on its own copy of examples/churn applied once to dev (conftest'
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -206,6 +207,16 @@ def test_a_rollout_ticks_off_the_rollout_a_promote_left_pending(fork):
     assert state(fork)["pending"] == {}
     assert plan_json(fork)["impact"]["items"] == []
     assert specops(fork, "plan", "--detailed-exitcode").code == 0
+
+    # with its model's training pending too (a failed apply), the rollout stays pending: it follows the training
+    ok(fork, "promote", "churn", "2", "--reason", "forward again")
+    path = fork / ".specops" / "state" / "dev.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["pending"]["model.churn"] = {"address": "model.churn", "work": "retrain", "cause": "model.churn",
+                                      "category": "non-breaking", "path": ["model.churn"], "notes": []}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    ok(fork, "rollout", "churn_api_dev")
+    assert set(state(fork)["pending"]) == {"model.churn", "deployment.churn_api_dev"}
 
 
 # --------------------------------------------------------------------------- splits and the decision threshold

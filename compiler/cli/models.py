@@ -195,7 +195,8 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     """Roll out DEPLOYMENT now (what the Airflow DAGs run after `specops train`): its environment's manifests,
     rendered with the model versions the environment's state records, applied with kubectl when the
     environment has a kube context, else written for GitOps under .specops/manifests/<env>. A rollout of
-    DEPLOYMENT left pending in the state (by `specops promote`, or an apply that failed) is then done."""
+    DEPLOYMENT left pending in the state (by `specops promote`, or an apply that failed) is then done, unless
+    work upstream of it (its model's training) is pending too."""
     from compiler.apply.context import RunContext, StepFailed
     from compiler.apply.statebackend import open_backend
     from compiler.apply.steps.deploy import (
@@ -241,7 +242,10 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
                              f"ready for GitOps in {folder}")
         except StepFailed as exc:
             raise SpecopsError(str(exc)) from None
-        if (state.pending.get(spec.address) or {}).get("work") == "rollout":  # done now (a promote leaves it)
+        # its pending rollout is done now, unless work upstream is pending too (a failed retrain): the rollout
+        # must then follow that work, as apply plans it
+        upstream = project.graph.upstream(spec.address)
+        if (state.pending.get(spec.address) or {}).get("work") == "rollout" and not upstream & set(state.pending):
             del state.pending[spec.address]
             store.save(state)
     model_version = versions.get(spec.model)

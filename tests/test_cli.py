@@ -39,6 +39,36 @@ def test_main_help_lists_the_front_end_commands(runner):
         assert command in result.output
 
 
+def _commands(group=main, prefix=()):
+    """(words, command) of every command, those of groups (`state show`) included."""
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def _help_of(command, option: str) -> str:
+    import click
+
+    (found,) = [p for p in command.params if isinstance(p, click.Option) and option in p.opts]
+    return " ".join(found.get_help_record(click.Context(command))[1].split())
+
+
+def test_option_help_says_what_the_option_does_for_that_command():
+    with_env = {" ".join(words): _help_of(command, "--env") for words, command in _commands()
+                if any("--env" in getattr(p, "opts", ()) for p in command.params)}
+    assert {"apply", "train", "drift", "promote", "rollout", "land", "state show", "state pull", "state push",
+            "plan"} <= set(with_env)
+    for words, text in with_env.items():
+        assert ("--against" in text) == (words == "plan"), (words, text)  # only plan has --against
+    assert with_env["plan"].endswith("with --against and no --env: every environment).")
+    assert with_env["rollout"] == "Environment (default: DEPLOYMENT's own; another one is refused)."
+    # apply reads no cache whatever the flag says (docs/state.md); plan's caches are real
+    assert _help_of(main.commands["apply"], "--no-cache").startswith("Changes nothing: apply reads no cache")
+    assert "Ignore the per-file cache" in _help_of(main.commands["plan"], "--no-cache")
+
+
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version(runner, flag):
     result = invoke(runner, flag)

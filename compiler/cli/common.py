@@ -150,8 +150,7 @@ def load_project(path: Path, fmt: str = "text", speed: Speed | None = None, to_s
     return project
 
 
-env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment; "
-                          "plan --against without --env: every environment).")
+env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Ignore the per-file cache in ~/.cache/specops (same results, only slower).")
 

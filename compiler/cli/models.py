@@ -189,7 +189,7 @@ def _as_of(text: str | None):
 @click.command()
 @click.argument("deployment")
 @_repository
-@env_option
+@click.option("--env", "-e", "env", help="Environment (default: DEPLOYMENT's own; another one is refused).")
 @guarded
 def rollout(deployment: str, path: Path | None, path_option: Path | None, env: str | None) -> None:
     """Roll out DEPLOYMENT now (what the Airflow DAGs run after `specops train`): its environment's manifests,

@@ -62,7 +62,8 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
 
 @click.command()
 @path_argument
-@env_option
+@click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment; with --against and "
+              "no --env: every environment).")
 @click.option("--against", metavar="GIT_REF", type=GivenText(),
               help="Compare with the specs at this git revision (e.g. origin/main) instead of the environment's last "
               "apply.")
@@ -202,7 +203,8 @@ def _stale(saved: dict, current) -> list[str]:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild every transform (every selected one, with --select: a "
               "backfill) from scratch, incremental models included, and what depends on it, as dbt's --full-refresh.")
-@no_cache_option
+@click.option("--no-cache", is_flag=True, help="Changes nothing: apply reads no cache (docs/state.md); accepted "
+              "for symmetry with plan.")
 @guarded
 def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], yes: bool,
           full_refresh: bool, no_cache: bool) -> None:

@@ -69,6 +69,20 @@ def test_option_help_says_what_the_option_does_for_that_command():
     assert "Ignore the per-file cache" in _help_of(main.commands["plan"], "--no-cache")
 
 
+def test_verify_help_and_docs_list_every_validator_verify_runs():
+    import re
+    from pathlib import Path
+
+    from compiler.output.verify import VALIDATORS
+
+    text = _help_of(main.commands["verify"], "--only")
+    for label, binary, _ in VALIDATORS:
+        assert label in text and (binary is None or binary in text), label
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "verify.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([^|`]+?) \| .* \| .* \|$", doc, re.MULTILINE)
+    assert sorted(r for r in rows if r != "validator") == sorted(label for label, _, _ in VALIDATORS)
+
+
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version(runner, flag):
     result = invoke(runner, flag)

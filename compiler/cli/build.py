@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import EXIT_INVALID, Given, ReportedFailure, compile_all, guarded, load_project, path_argument
+from compiler.cli.common import (
+    EXIT_INVALID,
+    Given,
+    LateHelpOption,
+    ReportedFailure,
+    compile_all,
+    guarded,
+    load_project,
+    path_argument,
+)
 from compiler.paths import shown
 from compiler.speed.gc import batch_gc
 
@@ -64,8 +73,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 @path_argument
 @click.option("--out", type=Given(file_okay=False, path_type=Path),
               help="The compiled output to check (default: compile afresh into the Project's output folder).")
-@click.option("--only", multiple=True, help="Run only this validator (repeatable): dbt, kubernetes-validate, "
-              "hadolint, actionlint, zizmor, checkov, 'specops k8s policy'.")
+@click.option("--only", multiple=True, cls=LateHelpOption, late_help=lambda: _only_help())
 @click.option("--install-hint", is_flag=True,
               help="Only list the validators: where each one was found, or how to install it.")
 @guarded
@@ -73,11 +81,11 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
 def verify(path: Path, out: Path | None, only: tuple[str, ...], install_hint: bool) -> None:
     """Run the installed validators over the compiled output and report their findings together.
 
-    dbt parse, kubernetes-validate --strict, hadolint, actionlint, zizmor --offline and checkov;
-    a validator that is not installed is skipped with a note saying how to get it (all of them:
-    --install-hint). Exit 1 when any reports findings.
+    Every validator of --only (dbt parse, kubernetes-validate --strict, zizmor --offline, ...); one
+    that is not installed is skipped with a note saying how to get it (all of them: --install-hint).
+    Exit 1 when any reports findings.
     """
-    from compiler.output.verify import VALIDATORS, Target, tool_report
+    from compiler.output.verify import Target, tool_report
     from compiler.output.verify import verify as run_verify
     from compiler.output.write import write_output, write_workflows
     from compiler.speed import Speed
@@ -96,8 +104,8 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...], install_hint: bo
         write_output(out_dir, compiled.artifacts, write=speed.write_groups)
         write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     workflows = sorted(compiled.workflows_dir / a.path for a in compiled.artifacts if a.base == "workflows")
-    known = {label for label, _, _ in VALIDATORS} | {binary for _, binary, _ in VALIDATORS if binary}
-    unknown = sorted(set(only) - known)
+    known = validator_names()
+    unknown = sorted(set(only) - set(known))
     if unknown:
         raise click.BadParameter(f"unknown validator {', '.join(unknown)}; known: {', '.join(sorted(known))}",
                                  param_hint="--only")
@@ -116,6 +124,21 @@ def verify(path: Path, out: Path | None, only: tuple[str, ...], install_hint: bo
                f"{len(results) - ran} skipped")
     if failed:
         raise ReportedFailure(EXIT_INVALID)
+
+
+def validator_names() -> list[str]:
+    """What `verify --only` accepts: each validator's name, and the program it runs where that differs."""
+    from compiler.output.verify import VALIDATORS
+
+    return [*(label for label, _, _ in VALIDATORS),
+            *(binary for label, binary, _ in VALIDATORS if binary and binary != label)]
+
+
+def _only_help() -> str:
+    from compiler.output.verify import VALIDATORS
+
+    names = [label if binary in (None, label) else f"{label} (or {binary})" for label, binary, _ in VALIDATORS]
+    return f"Run only this validator (repeatable; quote a name with spaces): {', '.join(names)}."
 
 
 def _refuse_spec_folders(project, out_dir: Path) -> None:

@@ -150,6 +150,19 @@ def load_project(path: Path, fmt: str = "text", speed: Speed | None = None, to_s
     return project
 
 
+class LateHelpOption(click.Option):
+    """An option whose help text is made when help is shown, from a table the command imports late (so that
+    the text and the code read the same table, and `specops --version` imports none of it)."""
+
+    def __init__(self, *args: Any, late_help: Callable[[], str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.late_help = late_help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self.late_help()
+        return super().get_help_record(ctx)
+
+
 env_option = click.option("--env", "-e", "env", help="Environment (default: the Project's default_environment).")
 no_cache_option = click.option("--no-cache", is_flag=True,
                                help="Ignore the per-file cache in ~/.cache/specops (same results, only slower).")

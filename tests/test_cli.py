@@ -259,6 +259,20 @@ def test_init_refuses_a_bad_name(runner, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_init_says_which_name_is_bad(runner, tmp_path):
+    result = invoke(runner, "init", str(tmp_path / "x2"), "--name", "Bad Name")
+    assert result.exit_code == 1
+    assert ("--name 'Bad Name' is not a valid project name: it must be lower snake case, a letter, then letters, "
+            "digits or '_' (63 at most) (e.g. --name bad_name)") in result.output
+    assert "pass --name" not in result.output  # it was passed
+    result = invoke(runner, "init", str(tmp_path / "x3"), "--name", "9")
+    assert "--name '9' is not a valid project name" in result.output and "e.g." not in result.output
+    result = invoke(runner, "init", str(tmp_path / "9lives"))  # the folder's name: --name is the way out
+    assert "'9lives' (from the folder's name) is not a valid project name; pass --name in lower snake case" in \
+        result.output
+    assert not any((tmp_path / d).exists() for d in ("x2", "x3", "9lives"))
+
+
 def test_init_refuses_to_overwrite(runner, tmp_path):
     target = tmp_path / "repo"
     assert invoke(runner, "init", str(target)).exit_code == 0

@@ -11,6 +11,11 @@ from compiler.shipped import data_dir
 from compiler.spec.kinds import k8s_name
 
 _RENAMES = {"gitignore": ".gitignore"}
+_NAME = r"[a-z][a-z0-9_]{0,62}"  # a Project's metadata.name (schemas/project.schema.json)
+
+
+def _snake(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", text.lower()).strip("_")
 
 
 class ScaffoldError(Exception):
@@ -19,9 +24,14 @@ class ScaffoldError(Exception):
 
 def scaffold(directory: Path, name: str | None = None) -> list[str]:
     """Write the starter files into `directory`; refuse to overwrite an existing repository."""
-    project = name or re.sub(r"[^a-z0-9_]", "_", directory.resolve().name.lower()).strip("_") or "specops_project"
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", project):
-        raise ScaffoldError(f"'{project}' is not a valid project name; pass --name in lower snake case")
+    project = name if name is not None else _snake(directory.resolve().name) or "specops_project"
+    if not re.fullmatch(_NAME, project):
+        if name is None:
+            raise ScaffoldError(f"'{project}' (from the folder's name) is not a valid project name; pass --name in "
+                                "lower snake case")
+        hint = f" (e.g. --name {_snake(name)})" if re.fullmatch(_NAME, _snake(name)) else ""
+        raise ScaffoldError(f"--name '{name}' is not a valid project name: it must be lower snake case, a letter, "
+                            f"then letters, digits or '_' (63 at most){hint}")
     if (directory / "specops.yaml").exists():
         raise ScaffoldError(f"{directory / 'specops.yaml'} already exists; not overwriting it")
     if directory.exists() and not directory.is_dir():

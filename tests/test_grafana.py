@@ -49,6 +49,16 @@ def test_a_dashboard_per_deployment_that_the_sdk_reads_back(example: str) -> Non
                                                                                     titles)
 
 
+@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+def test_every_panel_has_its_own_id(example: str) -> None:
+    """Grafana wants panel ids unique within a dashboard: rows (which the SDK leaves at 0) and panels alike."""
+    for path, board in dashboards(example).items():
+        panels = [q for p in board["panels"] for q in (p, *p.get("panels", []))]
+        ids = [p.get("id") for p in panels]
+        assert all(isinstance(i, int) and i > 0 for i in ids) and len(set(ids)) == len(ids), (path, ids)
+        assert ids == list(range(1, len(ids) + 1)), path  # in dashboard order: the same specs, the same ids
+
+
 def test_panels_read_the_alerts_metrics_and_thresholds(edit: RepoEditor) -> None:
     # dev with an MLflow server instead of its embedded store: its mlflow-runtime deployment is served in the cluster
     edit.replace(ENVIRONMENTS, "tracking_uri: sqlite:///.specops/mlflow.db", "tracking_uri: http://mlflow.dev:5000")

@@ -100,7 +100,18 @@ def dashboard(project_name: str, d: Deployment, model: Model, namespace: str) ->
         .with_panel(_predictions(d, model, namespace))
         .with_panel(_drift(model, d.environment))
     )
-    return json.loads(JSONEncoder(sort_keys=True).encode(board.build()))
+    return _number_panels(json.loads(JSONEncoder(sort_keys=True).encode(board.build())))
+
+
+def _number_panels(data: dict[str, Any]) -> dict[str, Any]:
+    """Every panel, rows and the panels of a collapsed row included, gets its id: 1, 2, ... in dashboard order
+    (the SDK leaves a row's at 0 and a panel's unset; Grafana wants them unique within a dashboard)."""
+    number = 0
+    for panel in data.get("panels", []):
+        for item in (panel, *panel.get("panels", [])):
+            number += 1
+            item["id"] = number
+    return data
 
 
 def _datasource() -> Any:

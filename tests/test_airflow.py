@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -61,9 +62,12 @@ def airflow_env(home: Path, dags: Path) -> dict[str, str]:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
 
 
-def dagbag(python: Path, root: Path, home: Path) -> dict[str, Any]:
-    dags = root / "build" / "airflow" / "dags"
-    proc = subprocess.run([str(python), str(script("airflow_dags")), str(dags)], env=airflow_env(home, dags),
+def dagbag(python: Path, root: Path, home: Path, dags: Path | None = None,
+           env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The DagBag of the compiled DAG files (of `dags`, where they were copied, when given)."""
+    dags = dags or root / "build" / "airflow" / "dags"
+    proc = subprocess.run([str(python), str(script("airflow_dags")), str(dags)],
+                          env={**airflow_env(home, dags), **(env or {})},
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -158,6 +162,24 @@ def test_a_dag_that_cannot_find_dbts_manifest_is_an_import_error(airflow_python:
     assert bag["dags"] == {}
     assert len(bag["import_errors"]) == len(expected_dags(require_project(root))) == 5  # 2 pipelines, 1 retrain, 2 schedule
     assert all("FileNotFoundError" in e and "run `dbt parse" in e for e in bag["import_errors"].values())
+
+
+@pytest.mark.slow
+def test_dag_files_copied_out_of_the_repository_need_specops_repo(airflow_python: Path, tmp_path: Path) -> None:
+    """docs/integrations.md copies the files into $AIRFLOW_HOME/dags: the repository is then no longer where the
+    file is, and the import error says so, naming SPECOPS_REPO and the path it guessed; with it, they load."""
+    root = compiled_copy("fraud", tmp_path)
+    dbt_parse(root)
+    dags = tmp_path / "airflow-home" / "dags"
+    dags.mkdir(parents=True)
+    for f in (root / "build" / "airflow" / "dags").glob("*.py"):
+        shutil.copy(f, dags / f.name)
+    bag = dagbag(airflow_python, root, tmp_path / "airflow-home", dags, {"SPECOPS_REPO": ""})
+    assert bag["dags"] == {} and len(bag["import_errors"]) == len(expected_dags(require_project(root)))
+    for error in bag["import_errors"].values():
+        assert "SPECOPS_REPO is not set" in error and str(dags) in error and "$AIRFLOW_HOME/dags" in error, error
+    bag = dagbag(airflow_python, root, tmp_path / "airflow-home", dags, {"SPECOPS_REPO": str(root)})
+    assert bag["import_errors"] == {} and set(bag["dags"]) == set(expected_dags(require_project(root)))
 
 
 # --------------------------------------------------------------------------- airflow dags test

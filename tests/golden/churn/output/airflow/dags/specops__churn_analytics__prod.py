@@ -3,7 +3,8 @@
 
 What it runs, in the order of the specs' dependency graph: dbt (every seed and model, each built then tested), train 1 model(s), roll out 1 deployment(s).
 Set on the Airflow workers (read when the file is parsed; docs/integrations.md):
-    SPECOPS_REPO          the spec repository (default: the repository this file was compiled into)
+    SPECOPS_REPO          the spec repository (default: the repository this file was compiled into, found from
+                          this file's place: set it when the file is copied elsewhere, e.g. $AIRFLOW_HOME/dags)
     SPECOPS_BIN           the specops executable (default: `specops` on PATH)
     SPECOPS_DBT           the dbt executable cosmos runs (default: `dbt` on PATH)
     SPECOPS_DBT_MANIFEST  dbt's manifest.json of the compiled project (default: <dbt project>/target/manifest.json,
@@ -22,16 +23,21 @@ from airflow.sdk import DAG
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
-REPO = Path(os.environ.get("SPECOPS_REPO") or Path(__file__).resolve().parents[3])
+HERE = Path(__file__).resolve()
+# without SPECOPS_REPO, the repository this file was compiled into: right while the file stays in it
+REPO = Path(os.environ.get("SPECOPS_REPO") or HERE.parents[min(3, len(HERE.parents) - 1)])
 SPECOPS = os.environ.get("SPECOPS_BIN") or shutil.which("specops") or "specops"
 COMMAND_ENV = {"SPECOPS_BIN": SPECOPS, "SPECOPS_REPO": str(REPO)}
 DBT_PROJECT = REPO / 'build/dbt'
 DBT = os.environ.get("SPECOPS_DBT") or shutil.which("dbt") or "dbt"
 MANIFEST = Path(os.environ.get("SPECOPS_DBT_MANIFEST") or DBT_PROJECT / "target" / "manifest.json")
 if not MANIFEST.is_file():
+    REPO_FROM = ("from SPECOPS_REPO" if os.environ.get("SPECOPS_REPO") else
+                 f"SPECOPS_REPO is not set: guessed from where this file is, {HERE}; set SPECOPS_REPO to the spec "
+                 "repository when the DAG files are copied out of it, e.g. into $AIRFLOW_HOME/dags")
     raise FileNotFoundError(
-        f"dbt manifest {MANIFEST} not found: after `specops compile`, run `dbt parse --project-dir {DBT_PROJECT} "
-        f"--profiles-dir {DBT_PROJECT}`, or set SPECOPS_DBT_MANIFEST"
+        f"dbt manifest {MANIFEST} not found (spec repository {REPO}, {REPO_FROM}): after `specops compile`, "
+        f"run `dbt parse --project-dir {DBT_PROJECT} --profiles-dir {DBT_PROJECT}`, or set SPECOPS_DBT_MANIFEST"
     )
 
 

@@ -229,7 +229,47 @@ def test_a_failed_dbt_build_fails_the_jobs_it_concerns(tmp_path: Path, schemas: 
     rule = final["quality_rule.customers_checks"]
     assert rule["eventType"] == "FAIL"
     (assertion,) = rule["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
-    assert assertion == {"assertion": "unique", "success": False, "severity": "error", "name": "dup", "column": "email"}
+    assert assertion == {"assertion": "unique", "success": False, "severity": "error", "name": "dup", "column": "email",
+                         "actual": "3 failing rows"}
+    for event in sink.written:
+        assert problems(schemas, event) == [], event["job"]["name"]
+
+
+def test_a_check_within_its_threshold_is_a_success(edit: RepoEditor, schemas: Path) -> None:
+    """threshold: {max_failures: 5} tolerates 5 failing rows: with 3, the error check holds (dbt says WARN: its
+    warn_if is met, its error_if, the threshold, is not); a warn check past its threshold does not hold."""
+    edit.replace("specs/quality/sources.yaml", "{type: range, column: satisfaction_score, min: 1, max: 5}",
+                 "{type: range, column: satisfaction_score, min: 1, max: 5, threshold: {max_failures: 5}}")
+    root = edit.root
+    project = require_project(root)
+    tickets, customers = project.rules["support_tickets_checks"], project.rules["customers_checks"]
+    in_range = next(c for c in tickets.checks if c.type == "range")
+    named = next(c for c in customers.checks if c.type == "not_null")  # severity warn, at most 10 failures
+
+    def test_node(name: str, dataset: str, rule: Any, check: Any, severity: str) -> dict[str, Any]:
+        return {"resource_type": "test", "name": name, "column_name": check.column,
+                "attached_node": f"seed.churn_analytics.{dataset}",
+                "config": {"severity": severity, "meta": {"specops": {
+                    "address": rule.address, "check": check.name, "type": check.type}}}}
+
+    _write_dbt_results(root, [
+        {"unique_id": "test.churn_analytics.in_range", "status": "warn", "failures": 3},
+        {"unique_id": "test.churn_analytics.named", "status": "warn", "failures": 12},
+    ], {
+        "test.churn_analytics.in_range": test_node("in_range", "support_tickets", tickets, in_range, "ERROR"),
+        "test.churn_analytics.named": test_node("named", "customers", customers, named, "warn"),
+    })
+    ctx = RunContext(project, project.environments["dev"], root / "build", lambda _: None)
+    sink = Sink(ctx)
+    runs = start_data(sink, ctx, [tickets.address, customers.address], everything=False)
+    finish_data(sink, ctx, runs, None)
+    final = {e["job"]["name"]: e for e in sink.written if e["eventType"] != "START"}
+    (held,) = final[tickets.address]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert held == {"assertion": "range", "success": True, "severity": "error", "name": in_range.name,
+                    "column": "satisfaction_score", "expected": "at most 5 failing rows", "actual": "3 failing rows"}
+    (broken,) = final[customers.address]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert broken == {"assertion": "not_null", "success": False, "severity": "warn", "name": named.name,
+                      "column": "full_name", "expected": "at most 10 failing rows", "actual": "12 failing rows"}
     for event in sink.written:
         assert problems(schemas, event) == [], event["job"]["name"]
 

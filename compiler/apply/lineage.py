@@ -195,7 +195,7 @@ def assertions_by_dataset(ctx: RunContext, results: dict[str, Any]) -> dict[str,
     from compiler.emit.lineage import naming
 
     out: dict[str, list[dict[str, Any]]] = {}
-    for _uid, (status, node, _failures) in sorted(results.items()):
+    for _uid, (status, node, failures) in sorted(results.items()):
         if node.get("resource_type") != "test" or status == "skipped":
             continue
         attached = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), "")
@@ -203,15 +203,36 @@ def assertions_by_dataset(ctx: RunContext, results: dict[str, Any]) -> dict[str,
         if dataset is None:
             continue
         meta = node.get("config", {}).get("meta", {}).get("specops", {})
-        item: dict[str, Any] = {"assertion": meta.get("type") or _generic(node), "success": status == "pass",
-                                "severity": node.get("config", {}).get("severity", "ERROR").lower(),
-                                "name": meta.get("check") or node.get("name", "")}
+        severity = str(node.get("config", {}).get("severity", "ERROR")).lower()
+        # success is whether the check holds as the spec states it, threshold included: an error check
+        # within its tolerated failures ends `warn` in dbt (warn_if met, error_if, its threshold, not), and holds
+        item: dict[str, Any] = {"assertion": meta.get("type") or _generic(node),
+                                "success": status == "pass" or (status == "warn" and severity == "error"),
+                                "severity": severity, "name": meta.get("check") or node.get("name", "")}
         column = node.get("column_name")
         if column:
             item["column"] = column
+        expected = _tolerated(ctx, meta)
+        if expected is not None:
+            item["expected"] = expected
+        if isinstance(failures, int) and not isinstance(failures, bool):
+            item["actual"] = f"{failures} failing rows"
         namespace, name = naming.dataset(ctx.env, dataset)
         out.setdefault(f"{namespace}/{name}", []).append(item)
     return out
+
+
+def _tolerated(ctx: RunContext, meta: dict[str, Any]) -> str | None:
+    """The failures a QualityRule check tolerates, from its threshold (None without one, or not a check of ours)."""
+    address, name = str(meta.get("address") or ""), meta.get("check")
+    rule = ctx.project.rules.get(address.removeprefix("quality_rule.")) if address.startswith("quality_rule.") else None
+    check = next((c for c in rule.checks if c.name == name), None) if rule is not None else None
+    threshold = check.threshold if check is not None else None
+    if threshold is None:
+        return None
+    if threshold.max_failures is not None:
+        return f"at most {threshold.max_failures} failing rows"
+    return f"at most {threshold.max_failure_percent:g}% failing rows"
 
 
 def _generic(node: dict[str, Any]) -> str:

@@ -83,7 +83,7 @@ def version(value: str) -> dict[str, Any]:
 
 
 def assertions(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """dataQualityAssertions: items with assertion, success and optionally column, severity, name, description."""
+    """dataQualityAssertions: items with assertion, success and optionally column, severity, name, expected, actual."""
     return facet("dataQualityAssertions", assertions=list(items))
 
 

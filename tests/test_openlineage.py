@@ -109,6 +109,82 @@ def test_column_lineage_facet_from_a_lineage_mapping(schemas: Path) -> None:
     assert ColumnLineage({}).rows == ()
 
 
+def _transformations(facet_: dict[str, Any], column: str | None = None) -> set[tuple[str, str, str, bool]]:
+    """(input column, type, subtype, masking) of an output column's inputFields (of the dataset part: None)."""
+    items = facet_["dataset"] if column is None else facet_["fields"][column]["inputFields"]
+    return {(f"{i['name'].rsplit('.', 1)[-1]}.{i['field']}", t["type"], t["subtype"], t.get("masking", False))
+            for i in items for t in i["transformations"]}
+
+
+def test_column_lineage_subtypes_follow_the_sql(schemas: Path) -> None:
+    """Aggregates are DIRECT/AGGREGATION; CASE conditions and window specs INDIRECT per column (CONDITIONAL, WINDOW);
+    joins, filters (where, having), grouping and ORDER BY INDIRECT for the whole dataset; a hash masks; through CTEs."""
+    from compiler.front.sql.analyze import analyze_sql
+
+    sql = """
+        with per as (
+            select o.customer_id, avg(o.cost) as avg_cost, count(o.id) as orders
+            from {{ input('orders') }} o
+            where o.status = 'placed'
+            group by o.customer_id
+            having max(o.day) > date '2024-01-01'
+        )
+        select p.customer_id, p.avg_cost, p.orders * 2 as doubled, sum(c.credit) over () as all_credit,
+               case when c.segment = 'vip' then p.avg_cost else 0 end as vip_cost,
+               row_number() over (partition by c.segment order by p.avg_cost) as rank_in_segment,
+               sha256(c.email) as email_hash, upper(c.segment) as segment
+        from per p join {{ input('customers') }} c on c.customer_id = p.customer_id
+        order by c.signup
+    """
+    analysis = analyze_sql(sql, "duckdb", [("orders", ("id", "customer_id", "cost", "status", "day")),
+                                           ("customers", ("customer_id", "segment", "email", "credit", "signup"))])
+    assert analysis.ok, analysis.error
+    made = facet(from_sql_analysis(analysis.columns, analysis.row_reads, analysis.sort_reads,
+                                   frozenset({"vip_cost"})), lambda name: ("duckdb://x.duckdb", f"x.main.{name}"))
+    direct, indirect = "DIRECT", "INDIRECT"
+    assert _transformations(made, "customer_id") == {("orders.customer_id", direct, "IDENTITY", False)}
+    assert _transformations(made, "avg_cost") == {("orders.cost", direct, "AGGREGATION", False)}
+    assert _transformations(made, "doubled") == {("orders.id", direct, "AGGREGATION", False)}  # through the CTE
+    assert _transformations(made, "all_credit") == {("customers.credit", direct, "AGGREGATION", False)}
+    assert _transformations(made, "vip_cost") == {("customers.segment", indirect, "CONDITIONAL", False),
+                                                  ("orders.cost", direct, "AGGREGATION", True)}  # declared masked
+    assert _transformations(made, "rank_in_segment") == {("customers.segment", indirect, "WINDOW", False),
+                                                         ("orders.cost", indirect, "WINDOW", False)}
+    assert _transformations(made, "email_hash") == {("customers.email", direct, "TRANSFORMATION", True)}
+    assert _transformations(made, "segment") == {("customers.segment", direct, "TRANSFORMATION", False)}
+    assert _transformations(made) == {
+        ("customers.customer_id", indirect, "JOIN", False), ("orders.customer_id", indirect, "JOIN", False),
+        ("orders.customer_id", indirect, "GROUP_BY", False), ("orders.status", indirect, "FILTER", False),
+        ("orders.day", indirect, "FILTER", False), ("customers.signup", indirect, "SORT", False)}
+    event = {"eventType": "COMPLETE", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://x.y/z",
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+             "run": {"runId": "3f0e0a52-5f4b-4d43-9a59-2b9d1b8a0c11"}, "job": {"namespace": "n", "name": "j"},
+             "outputs": [{"namespace": "duckdb://x.duckdb", "name": "x.main.out", "facets": {"columnLineage": made}}]}
+    assert problems(schemas, event) == []
+
+
+def test_transform_jobs_carry_aggregation_conditional_and_masking(edit: RepoEditor, schemas: Path) -> None:
+    """In the compiled lineage of a project: a column declared `masked: true` has masking transformations."""
+    edit.replace("specs/datasets/customer_features.yaml",
+                 "    - name: avg_satisfaction\n      type: double\n",
+                 "    - name: avg_satisfaction\n      type: double\n      masked: true\n")
+    project = require_project(edit.root)
+    content = next(a for a in emit(project) if a.path == "lineage/dev.jsonl").content
+    events = {e["job"]["name"]: e for e in map(json.loads, content.splitlines())}
+    for event in events.values():
+        assert problems(schemas, {**event, "eventTime": "2026-01-01T00:00:00Z"}, "JobEvent") == []
+    activity = events["transform.build_customer_activity"]["outputs"][0]["facets"]["columnLineage"]
+    assert _transformations(activity, "avg_monthly_price") == {
+        ("subscriptions.monthly_price", "DIRECT", "AGGREGATION", False)}
+    assert _transformations(activity, "active_subscriptions") == {
+        ("subscriptions.status", "INDIRECT", "CONDITIONAL", False)}  # sum(case when status = 'active' ...)
+    features = events["transform.build_customer_features"]["outputs"][0]["facets"]["columnLineage"]
+    assert _transformations(features, "avg_satisfaction") == {
+        ("customer_activity.avg_satisfaction", "DIRECT", "TRANSFORMATION", True)}
+    assert _transformations(features, "monthly_spend") == {
+        ("customer_activity.avg_monthly_price", "DIRECT", "IDENTITY", False)}
+
+
 # --------------------------------------------------------------------------- apply: RunEvents, file and HTTP
 
 

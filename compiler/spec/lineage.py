@@ -19,6 +19,10 @@ OPEN_OUTPUTS = "the output columns are not all known (select * over an unknown s
 Ref = tuple[str, str]  # (dataset, column)
 # (dataset, column, clause): a column the rows depend on, and where: join, filter, group by, having, ...
 RowRef = tuple[str, str, str]
+# how an output column uses an input column (OutputColumn.uses): its values (direct; aggregation: through an
+# aggregate function; masking as well: through a hash), or to decide them (conditional: a CASE/IF condition or an
+# aggregate's FILTER; window: a window's PARTITION BY / ORDER BY)
+USES = ("direct", "aggregation", "masking", "conditional", "window")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,7 @@ class OutputColumn:
     offset: int  # where its expression starts in the SQL text
     cast: str | None = None  # the SQL type of an outermost CAST, normalised by sqlglot (e.g. DECIMAL(10, 2))
     passthrough: Ref | None = None  # the input column it copies unchanged (possibly renamed), if it does
+    uses: tuple[RowRef, ...] = ()  # (dataset, column, one of USES) for its sources, as far as the analysis tells
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class SqlAnalysis:
     error: str | None = None
     error_offset: int = 0
     clause_digests: tuple[tuple[str, str], ...] = ()  # (row clause, digest of what decides it): which one changed
+    sort_reads: tuple[Ref, ...] = ()  # the columns the query's ORDER BY reads (the order of its rows)
 
     def column(self, name: str) -> OutputColumn | None:
         for col in self.columns:
@@ -76,17 +82,17 @@ class SqlAnalysis:
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
                 self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates,
                                                                  u.qualifier) for u in self.unknown),
-                self.notes, self.error, self.error_offset, self.clause_digests)
+                self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads)
 
     @classmethod
     def from_plain(cls, data: tuple[Any, ...]) -> SqlAnalysis:
-        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts = data
-        return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None)
-                                     for n, s, f, o, c, p in cols),
+        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts, sorts = data
+        return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None,
+                                                  tuple(map(tuple, u)))
+                                     for n, s, f, o, c, p, u in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
                    tuple(UnknownColumn(n, s, o, tuple(c), bool(q)) for n, s, o, c, q in unknown), tuple(notes),
-                   error, offset,
-                   tuple((str(k), str(v)) for k, v in parts))
+                   error, offset, tuple((str(k), str(v)) for k, v in parts), tuple(map(tuple, sorts)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,7 +107,7 @@ class SqlAnalysis:
 
 
 def _plain_col(c: OutputColumn) -> tuple[Any, ...]:
-    return (c.name, c.sources, c.fingerprint, c.offset, c.cast, c.passthrough)
+    return (c.name, c.sources, c.fingerprint, c.offset, c.cast, c.passthrough, c.uses)
 
 
 UNPARSED = SqlAnalysis(ok=False, error="not analysed")

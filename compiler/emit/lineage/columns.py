@@ -29,6 +29,7 @@ class ColumnSource:
     column: str
     type: str = "DIRECT"  # DIRECT: the value derives from it; INDIRECT: it decides which rows (join, filter, ...)
     subtype: str = "TRANSFORMATION"  # IDENTITY, TRANSFORMATION, AGGREGATION; JOIN, FILTER, GROUP_BY, SORT, ...
+    masking: bool = False  # the value is masked (hashed, or the output column is declared `masked: true`)
 
 
 @dataclass(frozen=True)
@@ -39,21 +40,40 @@ class ColumnLineage:
 
 Resolve = Callable[[str], tuple[str, str]]  # dataset name -> (namespace, name)
 
+# the analysis' row clauses (compiler.front.sql) -> OpenLineage's INDIRECT subtypes: HAVING and QUALIFY filter,
+# as do INTERSECT and EXCEPT; DISTINCT and UNION (distinct) group by every column; a LIMIT's ORDER BY, like the
+# query's own, sorts
+ROW_SUBTYPES = {"join": "JOIN", "filter": "FILTER", "having": "FILTER", "qualify": "FILTER", "intersect": "FILTER",
+                "except": "FILTER", "group by": "GROUP_BY", "distinct": "GROUP_BY", "union": "GROUP_BY",
+                "order": "SORT"}
+USE_SUBTYPES = {"conditional": "CONDITIONAL", "window": "WINDOW"}  # per column INDIRECT uses
+
 
 def facet(lineage: ColumnLineage, resolve: Resolve) -> dict[str, Any]:
-    """The columnLineage facet of a lineage, the datasets named as `resolve` names them."""
+    """The columnLineage facet of a lineage, the datasets named as `resolve` names them. Several uses of one input
+    column (a value and a condition, say) are one inputField with a transformation each."""
 
     names: dict[str, tuple[str, str]] = {}  # a job's columns come from a few datasets: each named once
 
     def refs(sources: Iterable[ColumnSource]) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
+        index: dict[tuple[str, str], dict[str, Any]] = {}
         for src in sources:
+            transformation: dict[str, Any] = {"type": src.type, "subtype": src.subtype}
+            if src.masking:
+                transformation["masking"] = True
+            entry = index.get((src.dataset, src.column))
+            if entry is not None:
+                if transformation not in entry["transformations"]:
+                    entry["transformations"].append(transformation)
+                continue
             found = names.get(src.dataset)
             if found is None:
                 found = names[src.dataset] = resolve(src.dataset)
             namespace, name = found
-            out.append({"namespace": namespace, "name": name, "field": src.column,
-                        "transformations": [{"type": src.type, "subtype": src.subtype}]})
+            entry = index[(src.dataset, src.column)] = {"namespace": namespace, "name": name, "field": src.column,
+                                                        "transformations": [transformation]}
+            out.append(entry)
         return out
 
     body: dict[str, Any] = {"fields": {col: {"inputFields": refs(srcs)} for col, srcs in lineage.fields.items()}}
@@ -72,19 +92,41 @@ def transform_lineage(project: SpecProject, transform: Transform) -> ColumnLinea
     analysis = project.lineage.sql.get(transform.name)
     if analysis is None or not analysis.ok:
         return None
-    return from_sql_analysis(analysis.columns, analysis.row_reads)
+    out = project.datasets.get(transform.output)
+    masked = frozenset(c.name for c in out.columns if c.masked) if out is not None else frozenset()
+    return from_sql_analysis(analysis.columns, analysis.row_reads, analysis.sort_reads, masked)
 
 
-def from_sql_analysis(columns: Iterable[Any], row_reads: Iterable[tuple[str, str, str]]) -> ColumnLineage:
-    """A ColumnLineage from a SQL analysis (compiler.spec.lineage.SqlAnalysis of issue #13): its output columns
-    (each with `.name`, `.sources` as (dataset, column) pairs and `.passthrough`), and its row reads
-    ((dataset, column, clause) triples). Sources a transform cannot follow (dataset names starting with `?`)
-    are left out."""
+def from_sql_analysis(columns: Iterable[Any], row_reads: Iterable[tuple[str, str, str]],
+                      sort_reads: Iterable[tuple[str, str]] = (), masked: frozenset[str] = frozenset()
+                      ) -> ColumnLineage:
+    """A ColumnLineage from a SQL analysis (compiler.spec.lineage.SqlAnalysis): its output columns (each with
+    `.name`, `.sources` as (dataset, column) pairs, `.passthrough` and `.uses`), its row reads ((dataset, column,
+    clause) triples) and the columns its ORDER BY reads. `masked`: the output columns declared `masked: true`.
+    Sources a transform cannot follow (dataset names starting with `?`) are left out.
+
+    A source's uses give its transformations: DIRECT (IDENTITY when copied as it is, AGGREGATION through an
+    aggregate function, else TRANSFORMATION; `masking` when hashed or the column is declared masked) and INDIRECT
+    (CONDITIONAL, WINDOW). A source whose use is not known is DIRECT, TRANSFORMATION."""
     fields: dict[str, tuple[ColumnSource, ...]] = {}
     for col in columns:
-        subtype = "IDENTITY" if getattr(col, "passthrough", None) else "TRANSFORMATION"
-        fields[col.name] = tuple(ColumnSource(d, c, "DIRECT", subtype) for d, c in col.sources
-                                 if not d.startswith("?"))
-    rows = tuple(ColumnSource(d, c, "INDIRECT", clause.upper().replace(" ", "_")) for d, c, clause in row_reads
-                 if not d.startswith("?"))
-    return ColumnLineage(fields, rows)
+        uses: dict[tuple[str, str], set[str]] = {}
+        for d, c, how in getattr(col, "uses", ()) or ():
+            uses.setdefault((d, c), set()).add(how)
+        found: list[ColumnSource] = []
+        for d, c in col.sources:
+            if d.startswith("?"):
+                continue
+            how = uses.get((d, c)) or {"direct"}
+            masking = col.name in masked or "masking" in how
+            if "direct" in how:
+                subtype = "IDENTITY" if getattr(col, "passthrough", None) == (d, c) else "TRANSFORMATION"
+                found.append(ColumnSource(d, c, "DIRECT", subtype, masking))
+            if "aggregation" in how:
+                found.append(ColumnSource(d, c, "DIRECT", "AGGREGATION", masking))
+            found += [ColumnSource(d, c, "INDIRECT", USE_SUBTYPES[u]) for u in sorted(how) if u in USE_SUBTYPES]
+        fields[col.name] = tuple(found)
+    rows = [ColumnSource(d, c, "INDIRECT", ROW_SUBTYPES[clause]) for d, c, clause in row_reads
+            if not d.startswith("?") and clause in ROW_SUBTYPES]
+    rows += [ColumnSource(d, c, "INDIRECT", "SORT") for d, c in sort_reads if not d.startswith("?")]
+    return ColumnLineage(fields, tuple(dict.fromkeys(rows)))  # in the analysis' (sorted) order, each once

@@ -39,6 +39,7 @@ class _Out:
     fp: str
     node: exp.Expression | None
     passthrough: Ref | None = None
+    uses: frozenset[RowRef] = frozenset()  # how it uses each of refs (compiler.spec.lineage.OutputColumn.uses)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class _ScopeInfo:
     row_refs: set[RowRef] = field(default_factory=set)
     clauses: set[str] = field(default_factory=set)
     stars: set[str] = field(default_factory=set)  # inputs whose columns flow out through `*`
+    sorted_by: frozenset[Ref] = frozenset()  # the columns its ORDER BY reads
     open_star: bool = False  # a `*` over something whose columns are unknown
     parts: dict[str, list[str]] = field(default_factory=dict)  # row clause -> what decides it, nested scopes too
 
@@ -74,6 +76,8 @@ class _Analyzer:
         self.lambdas = False  # whether the query has lambdas (their parameters are not columns)
         self.nested = False  # whether it has more than one scope (subqueries)
         self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
+        self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
+        self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -216,15 +220,19 @@ class _Analyzer:
         if col is not None and not isinstance(col.this, exp.Star):  # the common `cast(a.x as t) as y`: no walk
             refs, token, through = self.resolve(scope, col, aliases)
             self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
+            self.last_uses = self.uses_of(refs, token, None, False, False)
             return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name.lower()}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
         passthrough = None
+        uses: set[RowRef] = set()
         for col in self.own_columns(node, scope):
             r, token, through = self.resolve(scope, col, aliases)
             refs |= r
             tokens.append(f"{col.table.lower()}.{col.name.lower()}={token}")
             passthrough = through
+            if r:
+                uses |= self.uses_of(r, token, *_position(col, node))
         inner = node.this if isinstance(node, exp.Alias) else node
         if not isinstance(inner, exp.Column):
             passthrough = None
@@ -232,9 +240,29 @@ class _Analyzer:
             if query is not scope.expression and (sub := self._query_info(query)) is not None:
                 found = frozenset().union(*(o.refs for o in sub.outputs), {(d, c) for d, c, _ in sub.row_refs})
                 refs |= found
+                uses |= {(d, c, "direct") for d, c in found}  # not followed further: its values, transformed
                 tokens.append(_digest(sub.rows, *(o.fp for o in sub.outputs)))
         self.last_shape = self.text(inner)
+        self.last_uses = frozenset(uses)
         return frozenset(refs), _digest(self.last_shape, *sorted(tokens)), passthrough
+
+    def uses_of(self, refs: frozenset[Ref], token: str, indirect: str | None, aggregated: bool,
+                hashed: bool) -> frozenset[RowRef]:
+        """How an expression uses the input columns `refs` that one column reference resolved to (`token`), the
+        reference being read `indirect`ly (conditional, window), through an aggregate, through a hash."""
+        inner = self.outs.get(token)
+        base = inner.uses if inner is not None and inner.uses else {(d, c, "direct") for d, c in refs}
+        if indirect is not None:
+            return frozenset({(d, c, indirect) for d, c, how in base if how in _DIRECT} |
+                             {u for u in base if u[2] in _INDIRECT})
+        out = set()
+        for d, c, how in base:
+            if how == "direct" and aggregated:
+                how = "aggregation"
+            out.add((d, c, how))
+            if hashed and how in _DIRECT:
+                out.add((d, c, "masking"))
+        return frozenset(out)
 
     def _query_info(self, query: exp.Expression) -> _ScopeInfo | None:
         scope = self._scope_of.get(id(query))
@@ -272,7 +300,10 @@ class _Analyzer:
         for i, out in enumerate(left.outputs):
             other = right.outputs[i] if i < len(right.outputs) else None
             refs = out.refs | (other.refs if other else frozenset())
-            info.outputs.append(_Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None))
+            merged = _Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None,
+                          uses=out.uses | (other.uses if other else frozenset()))
+            info.outputs.append(merged)
+            self.outs.setdefault(merged.fp, merged)
         info.row_refs = left.row_refs | right.row_refs
         fps = [kind, str(distinct), left.rows, right.rows]
         info.add_parts(left)
@@ -319,7 +350,8 @@ class _Analyzer:
                 continue
             refs, fp, through = self.expression(scope, proj)
             name = (proj.alias_or_name or self.text(proj)).lower()
-            out = _Out(name, refs, fp, proj, through)
+            out = _Out(name, refs, fp, proj, through, self.last_uses)
+            self.outs.setdefault(fp, out)
             info.outputs.append(out)
             aliases.setdefault(name, out)
             if self.last_shape and _ROW_KEYS.search(self.last_shape):  # maybe an aggregate or a row maker
@@ -376,8 +408,12 @@ class _Analyzer:
                 info.clauses.add("limit")
                 fps.append(("limit", f"{key}:" + self.text(node.args[key])))
         order = node.args.get("order")
-        if order is not None and limited:  # without a limit, order does not decide which rows
-            fps.append(("limit", "order:" + self.clause(scope, order, "order", info, aliases)))
+        if order is not None and (limited or getattr(scope, "is_root", True)):  # the query's own order: SORT
+            refs, fp, _ = self.expression(scope, order, aliases)
+            info.sorted_by = refs
+            if limited:  # without a limit, order does not decide which rows
+                info.row_refs |= {(d, c, "order") for d, c in refs}
+                fps.append(("limit", "order:" + fp))
         for clause, fp in fps:
             if clause:
                 info.parts.setdefault(clause, []).append(fp)
@@ -435,11 +471,13 @@ class _Analyzer:
                     continue
                 if name in replaced:
                     refs, fp, through = self.expression(scope, replaced[name])
-                    info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through))
+                    info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through,
+                                             self.last_uses))
                     continue
                 found = self._from_source(src, name, alias)
                 if found is not None:
-                    info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2]))
+                    info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2],
+                                             self.uses_of(found[0], found[1], None, False, False)))
 
 
 @dataclass
@@ -466,6 +504,34 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
     if len(sources) != len(nodes):
         return None
     return [_FlatScope(tree, sources, {k: (v, v) for k, v in sources.items()})]  # type: ignore[list-item]
+
+
+_DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
+_INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
+_HASHES = tuple(getattr(exp, n) for n in ("MD5", "MD5Digest", "SHA", "SHA2", "SHA1Digest", "SHA2Digest",
+                                          "StandardHash") if hasattr(exp, n))
+
+
+def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, bool]:
+    """Where a column sits in the expression `top`: (`conditional` in a CASE/IF condition or an aggregate's
+    FILTER, `window` in a window's PARTITION BY/ORDER BY, else None; under an aggregate; under a hash)."""
+    indirect, aggregated, hashed = None, False, False
+    child: exp.Expression = col
+    node = col.parent
+    while node is not None and child is not top:
+        key = child.arg_key
+        if indirect is None:
+            if isinstance(node, exp.Window) and key in ("partition_by", "order"):
+                indirect = "window"
+            elif (isinstance(node, (exp.If, exp.Case)) and key == "this") or (
+                    isinstance(node, exp.Filter) and key == "expression"):
+                indirect = "conditional"
+        if isinstance(node, exp.AggFunc):
+            aggregated = True
+        elif isinstance(node, _HASHES):
+            hashed = True
+        child, node = node, node.parent
+    return indirect, aggregated, hashed
 
 
 def _chain(scope: Scope | None) -> Iterator[Scope]:
@@ -601,6 +667,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     return SqlAnalysis(
         ok=True, normal=normal, columns=columns,
         row_reads=tuple(sorted(root.row_refs)), rows=root.rows, row_clauses=tuple(sorted(root.clauses)),
+        sort_reads=tuple(sorted(root.sorted_by)),
         clause_digests=tuple(sorted((k, _digest(*v)) for k, v in root.parts.items())),
         star_inputs=tuple(sorted(root.stars)), unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
         notes=tuple(sorted(analyzer.notes)),
@@ -621,7 +688,8 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
     if inner is not None and not offset:
         first = next((c for c in inner.find_all(exp.Column)), None)
         offset = analyzer.offset(first) if first is not None else 0
-    return OutputColumn(out.name, tuple(sorted(out.refs)), out.fp, offset, cast, through)
+    uses = tuple(sorted(u for u in out.uses if (u[0], u[1]) in out.refs))
+    return OutputColumn(out.name, tuple(sorted(out.refs)), out.fp, offset, cast, through, uses)
 
 
 @functools.cache

@@ -250,7 +250,7 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
     assert {tested[name]["assertion"] for name in checks} == {"row_count", "accepted_values", "range", "relationship"}
     assert tested["transaction_features__card_age_days__required"] == {
         "assertion": "not_null", "success": True, "severity": "error", "column": "card_age_days",
-        "name": "transaction_features__card_age_days__required"}
+        "name": "transaction_features__card_age_days__required", "actual": "0 failing rows"}
 
     # a training whose gate cannot pass: START, then FAIL with the error and the version it evaluated (only a
     # gate changed, so the version trained from the same inputs is re-evaluated, not trained again)

@@ -191,11 +191,15 @@ def test_a_qualifier_that_names_no_table_or_alias_is_reported_and_struct_fields_
     assert (u.source, u.name, u.qualifier, u.offset) == ("x", "region", True, sql.index("x.region"))
     assert u.candidates == ("c", "o")
     fine = ["select payload.kind from {{ input('events') }} as e",
+            "select events.event_id from {{ input('events') }}",  # an unaliased input, by its dataset's name
+            'select "E".event_id from {{ input(\'events\') }} as "E"',  # quoted: its case is the warehouse's
             "with c as (select order_id from {{ input('orders') }}) select c.order_id from c",
             "select o.order_id, (select max(c.signup_date) from {{ input('customers') }} c "
             "where c.customer_id = o.customer_id) as s from {{ input('orders') }} o"]
     for ok in fine:
         assert not analyze_sql(ok, dialect, schema).unknown, ok
+    (u,) = analyze_sql("select z.event_id from {{ input('events') }}", dialect, schema).unknown
+    assert u.candidates == ("events",)  # the dataset's name, not the placeholder specops parses it as
 
 
 def test_select_star_replace_and_rename_are_followed():

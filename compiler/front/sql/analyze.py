@@ -125,6 +125,8 @@ class _Analyzer:
                 ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
         name, table = col.name.lower(), col.table.lower()
+        if table and not any(table in s.sources for s in _chain(scope)):
+            table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         look: Scope | None = scope
         while look is not None:
             found = self._resolve_in(look, name, table, aliases if look is scope else None)
@@ -137,8 +139,10 @@ class _Analyzer:
         label = table
         if table:
             src = next((s.sources[table] for s in _chain(scope) if table in s.sources), None)
-            if src is None and not col.args.get("db") and self._no_such_qualifier(scope, table):
-                aliases = tuple(sorted({a for s in _chain(scope) for a in s.sources}))
+            qualifier = col.args.get("table")
+            quoted = isinstance(qualifier, exp.Identifier) and qualifier.quoted  # its case matters: not judged
+            if src is None and not col.args.get("db") and not quoted and self._no_such_qualifier(scope, table):
+                aliases = tuple(sorted({input_of(a) or a for s in _chain(scope) for a in s.sources}))
                 self.unknown.append(UnknownColumn(name, table, self.offset(col), aliases, qualifier=True))
                 return frozenset(), f"?{table}.{name}", None
             if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
@@ -532,6 +536,16 @@ def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, b
             hashed = True
         child, node = node, node.parent
     return indirect, aggregated, hashed
+
+
+def _implicit_alias(scope: Scope, table: str) -> str | None:
+    """The source an unaliased `{{ input('x') }}` is, when a column is qualified by its dataset's name `x` (the
+    relation dbt renders is named so)."""
+    for look in _chain(scope):
+        for alias, src in look.sources.items():
+            if isinstance(src, exp.Table) and not src.alias and (input_of(src.name) or "").lower() == table:
+                return alias
+    return None
 
 
 def _chain(scope: Scope | None) -> Iterator[Scope]:

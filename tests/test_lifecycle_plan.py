@@ -172,8 +172,13 @@ spec:
 """
 
 
-@pytest.mark.parametrize(("appended_at", "refresh"), [("2026-03-01 00:00:00", False), ("2026-01-01 00:00:00", True),
-                                                      ("2026-02-01 00:00:00", True)])
+@pytest.mark.parametrize(("appended_at", "refresh"), [
+    ("2026-03-01 00:00:00", False), ("2026-01-01 00:00:00", True), ("2026-02-01 00:00:00", True),
+    ("2026-02-01T00:00:00", True),  # the same instant, though 'T' sorts after ' ' as text
+    ("2026-02-01T00:00:01", False),
+    ("2026-02-01 01:00:00+02:00", True),  # 23:00 the day before, in UTC
+    ("soon", True),  # not a time: nothing says it gets through
+])
 def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_path, appended_at, refresh):
     """updated_at copies the file's column: rows newer than every earlier one are what `updated_at > max(...)`
     lets in (an incremental run); an older or equal one would be skipped (a full refresh)."""

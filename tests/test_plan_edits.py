@@ -513,6 +513,8 @@ def test_a_git_baseline_reads_the_specs_of_a_submodule_at_the_commit_the_revisio
     root, git = _committed_churn(tmp_path)
     sub = tmp_path / "models-repo"
     shutil.move(root / "specs/models", sub)
+    if not linked:  # attributes: the submodule is written through a checkout (its export-ignore is no concern)
+        (sub / ".gitattributes").write_text("churn.yaml export-ignore\n", encoding="utf-8")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "models"]):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=sub, check=True,
                        capture_output=True)
@@ -562,6 +564,21 @@ def test_a_base_left_by_a_killed_plan_is_swept_by_the_next(tmp_path):
     from_git(root, "main", "dev")
     assert not left.exists()
     assert not [p for p in (root / ".git").iterdir() if p.name.startswith("specops-baseline-")]
+
+
+def test_a_seed_whose_header_changes_reloads_from_scratch_and_its_readers_only_when_values_change(churn_base,
+                                                                                                  tmp_path):
+    """dbt seed keeps an existing table's columns: a file with another header (even a column nobody declares) must
+    be reloaded with --full-refresh; its readers' rows are the same unless a shared column's values changed."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    add_csv_column(root / "data/customers.csv", "region")  # undeclared: a warning, loaded all the same
+    plan = plan_against(churn_base, build(root))
+    (reload,) = plan.impacts
+    assert (reload.address, reload.work, reload.full_refresh) == ("dataset.customers", "reload", True)
+    (content,) = [a for c in plan.resource_changes for a in c.changes if a.path.startswith("spec.source.content.sha")]
+    assert content.detail == {"header_changed": True, "columns_only": True}
+    _apply(root, [(("data/customers.csv",), None, None)])  # and one row's e-mail changed: its readers rebuild
+    assert "quality_rule.customers_checks" in {i.address for i in plan_against(churn_base, build(root)).impacts}
 
 
 def test_graph_columns_answers_what_reads_a_column():

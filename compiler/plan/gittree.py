@@ -12,11 +12,9 @@ submodules checked out here, at the commits the revision records (the working tr
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 
 _REGULAR = (b"100644", b"100755")
@@ -74,17 +72,33 @@ def submodules(top: Path, sha: str, rel: Path, dest: Path) -> list[str]:
         sub = top / path
         if kind != b"commit" or not (sub / ".git").exists():
             continue  # a file, or a submodule not checked out here: its folder is empty on both sides
-        archive = _run(["archive", "--format=tar", commit.decode()], sub)
-        if archive is None:
+        target = dest / path
+        if _run(["cat-file", "-e", f"{commit.decode()}^{{commit}}"], sub) is None:
             missing.append(path)
             continue
-        target = dest / path
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(target, filter="data")
+        if not materialize(sub, commit.decode(), Path(), target) and not _checkout(sub, commit.decode(), target):
+            missing.append(path)
+            continue
         missing += [f"{path}/{m}" for m in submodules(sub, commit.decode(), Path(), target)]
     return missing
+
+
+def _checkout(repo: Path, commit: str, dest: Path) -> bool:
+    """The files of `commit` written into `dest` as a checkout writes them (symbolic links, conversions), through a
+    temporary index: neither the repository's index nor its working tree is touched."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    index = dest.parent / f".{dest.name}.index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    try:
+        for args in (["read-tree", commit], ["checkout-index", "--all", "--force", f"--prefix={dest}/"]):
+            if subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=False).returncode != 0:
+                return False
+        return True
+    finally:
+        index.unlink(missing_ok=True)
 
 
 def _converts(top: Path, listed: bytes) -> bool:

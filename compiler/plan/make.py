@@ -18,7 +18,7 @@ from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
-from compiler.plan.seeddiff import COLUMNS_ONLY, SEED_KEY, columns_only
+from compiler.plan.seeddiff import COLUMNS_ONLY, SEED_KEY, seed_detail
 from compiler.plan.sqldiff import compare
 from compiler.spec.lineage import Lineage
 from compiler.spec.project import SpecProject
@@ -203,8 +203,9 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
 
 def _seed_columns(project: SpecProject, changes: list[ResourceChange],
                   direct: dict[str, tuple[str, list[AttrChange]]], old_files: Mapping[str, bytes | None]) -> None:
-    """Mark the new bytes of a file source that only add or drop columns (compiler.plan.seeddiff), in place: its
-    readers' rows do not change."""
+    """Note on the new bytes of a file source whether its header changed and whether they only add or drop
+    columns (compiler.plan.seeddiff), in place: the seed then reloads from scratch, and its readers' rows may stay
+    as they were."""
     for i, change in enumerate(changes):
         kind, _, name = change.address.partition(".")
         ds = project.datasets.get(name) if kind == "dataset" and change.action == "update" else None
@@ -213,11 +214,13 @@ def _seed_columns(project: SpecProject, changes: list[ResourceChange],
         content = [j for j, a in enumerate(change.changes) if a.path.startswith("spec.source.content")]
         key = SEED_KEY.format(name=name)
         old = old_files.get(key) if content and key in old_files else None
-        if old is None or not columns_only(old, ds.source.content, ds.source.delimiter or ","):
+        detail = seed_detail(old, ds.source.content, ds.source.delimiter or ",") if old is not None else None
+        if not detail:
             continue
         attrs = list(change.changes)
         for j in content:
-            attrs[j] = replace(attrs[j], reason=COLUMNS_ONLY, detail={"columns_only": True})
+            attrs[j] = replace(attrs[j], detail=detail, reason=COLUMNS_ONLY if detail.get("columns_only") else
+                               "its header changed: the seed's table gets other columns")
         changes[i] = replace(change, changes=tuple(attrs))
         direct[change.address] = (direct[change.address][0], attrs)
 

@@ -30,6 +30,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from compiler.plan.appended import AppendedRows
 from compiler.plan.impact import Impact, relocates, reshapes_seed
 from compiler.spec.project import SpecProject
 
@@ -67,11 +68,15 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
             if own and own[0] in data:
                 why.setdefault(*own)
             rewrite = _rewrites(project, cause, category, live)
-            below = [a for a in sorted(project.graph.downstream(cause)) if a in data and _incremental(project, a)]
-            for address in below:
+            rows = None if rewrite else appended_rows(project, cause, live)  # read once per cause
+            if rewrite is None and rows is None:
+                continue
+            for address in sorted(project.graph.downstream(cause)):
+                if address not in data or not _incremental(project, address):
+                    continue
                 if rewrite:
                     why.setdefault(address, rewrite)
-                elif _appends(project, cause, live) and not only_newer_rows(project, cause, address, live):
+                elif rows is not None and not rows.only_newer(project, address):
                     why.setdefault(address, f"{cause} got rows an incremental run could skip (not all newer, by "
                                             f"its updated_at, than the rows it holds)")
         for address in sorted(why):  # what depends on a model rebuilt from scratch follows it
@@ -108,8 +113,8 @@ def _own_refresh(project: SpecProject, cause: str, changes: list[Any]) -> tuple[
         return None
     if kind == "dataset":
         ds = project.datasets.get(name)
-        if ds is not None and ds.source is not None and ds.source.type == "file" and reshapes_seed(
-                [c.path for c in changes]):
+        if ds is not None and ds.source is not None and ds.source.type == "file" and (reshapes_seed(
+                [c.path for c in changes]) or any((c.detail or {}).get("header_changed") for c in changes)):
             return cause, "reloaded from scratch: its columns changed (dbt seed keeps the table's columns and types " \
                           "otherwise)"
         producer = project.producer(name)
@@ -140,60 +145,16 @@ def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any
     return None
 
 
-def _appends(project: SpecProject, cause: str, changes: list[Any]) -> bool:
-    """Whether a direct change appends rows to a file source (and changes nothing else of its source)."""
+def appended_rows(project: SpecProject, cause: str, changes: list[Any]) -> AppendedRows | None:
+    """The rows a direct change appends to a file source (and nothing else of its source), or None."""
     kind, _, name = cause.partition(".")
     ds = project.datasets.get(name) if kind == "dataset" else None
     source = [c for c in changes if c.path.startswith("spec.source")]
-    return (ds is not None and ds.source is not None and ds.source.type == "file" and bool(source)
-            and all(c.path.startswith("spec.source.content") for c in source) and appended(ds.source.content, source))
-
-
-def only_newer_rows(project: SpecProject, cause: str, address: str, changes: list[Any]) -> bool:
-    """Whether the rows appended to a file source reach incremental transform `address` only through a column its
-    `updated_at` copies, each newer than every earlier row's: what `updated_at > max(updated_at)` lets in. Else
-    (another source change, a path through other transforms, values that do not compare) it may skip some."""
-    kind, _, name = cause.partition(".")
-    ds = project.datasets.get(name) if kind == "dataset" else None
-    t = project.transforms.get(address.partition(".")[2])
-    if ds is None or ds.source is None or ds.source.type != "file" or t is None or t.incremental is None:
-        return True  # no data appended here: another rule decides
-    analysis = project.lineage.analysis_of(t.name)
-    out = analysis.column(t.incremental.updated_at) if analysis is not None and analysis.ok else None
-    if out is None or out.passthrough is None or out.passthrough[0] != name:
-        return False
-    size = {c.path.rsplit(".", 1)[-1]: c.before for c in changes}.get("size")
-    content = ds.source.content or b""
-    if not isinstance(size, int) or not 0 < size <= len(content):
-        return False
-    old = _column(content[:size], out.passthrough[1], ds.source.delimiter or ",")
-    new = _column(content, out.passthrough[1], ds.source.delimiter or ",")
-    if old is None or new is None or len(new) <= len(old):
-        return False
-    if not old:
-        return True
-    added = new[len(old):]
-    try:  # numbers
-        return min(map(float, added)) > max(map(float, old))
-    except ValueError:
-        return min(added) > max(old)  # ISO dates and times sort as text
-
-
-def _column(csv_bytes: bytes, column: str, delimiter: str) -> list[str] | None:
-    """The values of one column of a CSV file (None when it cannot be read or has no such column)."""
-    import csv
-    import io
-
-    try:
-        rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""), delimiter=delimiter))
-    except (UnicodeDecodeError, csv.Error):
+    if not (ds is not None and ds.source is not None and ds.source.type == "file" and source
+            and all(c.path.startswith("spec.source.content") for c in source) and appended(ds.source.content, source)):
         return None
-    header = [h.strip().lower() for h in rows[0]] if rows else []
-    if column.lower() not in header:
-        return None
-    i = header.index(column.lower())
-    values = [r[i].strip() for r in rows[1:] if r]
-    return None if any(i >= len(r) for r in rows[1:] if r) or "" in values else values
+    size = {c.path.rsplit(".", 1)[-1]: c.before for c in source}["size"]  # appended() checked it
+    return AppendedRows(ds, size)
 
 
 def appended(content: bytes | None, changes: list[Any]) -> bool:

@@ -6,15 +6,13 @@ a header column the dataset does not declare is loaded but unknown to lineage, c
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
+from compiler.spec.csvfile import header as csv_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
 
-HEAD_BYTES = 65536  # a header row longer than this is not read (nothing is said about the file then)
 MAX_LISTED = 8
 
 
@@ -24,7 +22,7 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
         src = ds.source
         if src is None or src.type != "file" or not src.content:
             continue
-        header = _header(src.content, src.delimiter or ",")
+        header = csv_header(src.content, src.delimiter or ",")
         if header is None:
             continue
         yield from _compare(ctx, ds, header)
@@ -52,21 +50,3 @@ def _compare(ctx: Context, ds: Dataset, header: list[str]) -> Iterator[Diagnosti
                      f"{path} has {len(extra)} column(s) dataset.{ds.name} does not declare: {listed}",
                      "declare them (they are loaded, but lineage, checks and plans do not know them), or drop them "
                      "from the file", severity="warning")
-
-
-def _header(content: bytes, delimiter: str) -> list[str] | None:
-    """The CSV's first row, or None when it cannot be read (not UTF-8, no row, longer than HEAD_BYTES)."""
-    head = content[:HEAD_BYTES]
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not a character cut at HEAD_BYTES
-            return None
-        text = head[:exc.start].decode("utf-8-sig")
-    try:
-        row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
-    except csv.Error:
-        return None
-    if not row or (len(content) > HEAD_BYTES and "\n" not in text and "\r" not in text):
-        return None
-    return [h.strip() for h in row]

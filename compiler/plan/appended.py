@@ -1,0 +1,78 @@
+"""Rows appended to a file source, against what an incremental model downstream lets in.
+
+An incremental model merges the rows its `updated_at > max(updated_at)` filter finds. Rows appended to a seed
+upstream get through only when `updated_at` copies a column of that file and every appended row's value there is
+newer than every earlier row's, compared as the column's declared type (numbers as numbers, dates and times as
+instants: '2024-01-01T10:30' is before '2024-01-01 11:00', whatever their text says). Anything else (a path
+through other transforms, an aggregate, values that do not parse or compare) may be skipped: the model is then
+refreshed from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from compiler.spec.csvfile import table
+from compiler.spec.ir import Dataset
+from compiler.spec.project import SpecProject
+
+_NUMBERS = ("integer", "bigint", "double")
+
+
+@dataclass
+class AppendedRows:
+    """The rows appended to file source `dataset`, whose content had `size` bytes before (read when first asked)."""
+
+    dataset: Dataset
+    size: int
+    _newer: dict[str, bool] = field(default_factory=dict)  # by column: every appended value newer than the old ones
+
+    def only_newer(self, project: SpecProject, address: str) -> bool:
+        """Whether incremental transform `address` lets every appended row in (see the module's docstring)."""
+        t = project.transforms.get(address.partition(".")[2])
+        analysis = project.lineage.analysis_of(t.name) if t is not None and t.incremental is not None else None
+        out = analysis.column(t.incremental.updated_at) if t and t.incremental and analysis and analysis.ok else None
+        if out is None or out.passthrough is None or out.passthrough[0] != self.dataset.name:
+            return False
+        column = out.passthrough[1]
+        if column not in self._newer:
+            self._newer[column] = self._compare(column)
+        return self._newer[column]
+
+    def _compare(self, column: str) -> bool:
+        declared = self.dataset.column(column)
+        key = _order(declared.type) if declared is not None else None
+        source = self.dataset.source
+        if key is None or source is None or not source.content:
+            return False
+        delimiter = source.delimiter or ","
+        before, after = table(source.content[:self.size], delimiter), table(source.content, delimiter)
+        if before is None or after is None or before[0] != after[0] or column.lower() not in after[0]:
+            return False
+        at = after[0].index(column.lower())
+        old, rows = before[1], after[1]
+        if len(rows) <= len(old):
+            return False
+        try:
+            new_values = [key(r[at].strip()) for r in rows[len(old):]]
+            old_values = [key(r[at].strip()) for r in old]
+            return not old_values or min(new_values) > max(old_values)
+        except (ValueError, TypeError):  # unparsable, empty, or naive beside zoned times
+            return False
+
+
+def _order(spec_type: str) -> Callable[[str], Any] | None:
+    """How values of a declared type compare (None: not by any order specops knows)."""
+    if spec_type in _NUMBERS or spec_type.startswith("decimal"):
+        return float
+    if spec_type in ("date", "timestamp"):
+        return _instant
+    return None
+
+
+def _instant(text: str) -> datetime:
+    found = datetime.fromisoformat(text)
+    return found.astimezone(UTC).replace(tzinfo=None) if found.tzinfo is not None else found

@@ -32,18 +32,26 @@ def repo_path_problem(root: Path, relative: str, *, must_exist: bool) -> str | N
     return None
 
 
+MAX_HOPS = 40  # as the kernel's limit on symbolic links followed
+
+
 def absolute_link(links: Iterable[Path]) -> str | None:
     """Why a symlink to an absolute path is refused even when it points inside the repository: another checkout
     (a CI runner, a colleague's clone, the base revision of `plan --against`) is in another folder, where the
     link points somewhere else or nowhere."""
-    for link in links:
-        try:
-            pointed = os.readlink(link)
-        except OSError:
-            continue
-        if os.path.isabs(pointed):
-            return (f"'{link.name}' is a symlink to the absolute path '{pointed}', which another checkout of the "
-                    "repository (CI, `plan --against`) does not have; make the link relative (ln -sfr)")
+    for first in links:
+        link, seen = first, set()
+        while link.is_symlink() and link not in seen and len(seen) < MAX_HOPS:  # each hop of a chain of links
+            seen.add(link)
+            try:
+                pointed = os.readlink(link)
+            except OSError:
+                break
+            if os.path.isabs(pointed):
+                via = "" if link == first else f" (through '{first.name}')"
+                return (f"'{link.name}'{via} is a symlink to the absolute path '{pointed}', which another checkout "
+                        "of the repository (CI, `plan --against`) does not have; make the link relative (ln -sfr)")
+            link = link.parent / pointed
     return None
 
 

@@ -228,6 +228,11 @@ def test_a_symlink_to_an_absolute_path_is_refused_even_inside_the_repository(tmp
     assert f"symlink to the absolute path '{root / 'shared' / 'a.yaml'}'" in diag.message
     assert "make the link relative" in diag.message
     assert loaded_files(result) == []
+    os.unlink(root / "specs" / "a.yaml")  # a relative link to an absolute one: the same, one hop further
+    os.symlink(root / "shared" / "a.yaml", root / "shared" / "abs.yaml")
+    os.symlink("../shared/abs.yaml", root / "specs" / "a.yaml")
+    (diag,) = load_repository(root).diagnostics
+    assert "'abs.yaml' (through 'a.yaml') is a symlink to the absolute path" in diag.message, diag.message
 
 
 def test_a_fifo_or_folder_named_like_a_spec_is_reported_or_walked_never_waited_for(tmp_path):

@@ -128,6 +128,9 @@ CHURN_EDITS = [
     ("warehouse-threads-only", [("specs/environments.yaml", "path: .specops/dev.duckdb",
                                  "path: .specops/dev.duckdb\n    threads: 2")],
      {"environment.dev": "non-breaking"}, {}),
+    ("warehouse-path-written-otherwise", [("specs/environments.yaml", "path: .specops/dev.duckdb",
+                                           "path: ./.specops/dev.duckdb")],
+     {"environment.dev": "non-breaking"}, {}),
 ]
 
 

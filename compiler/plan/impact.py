@@ -15,6 +15,7 @@ that causes it, with the column at each step: dataset.raw_sales.quantity ~ break
 from __future__ import annotations
 
 import heapq
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +35,9 @@ _COLUMN = re.compile(r"spec\.columns\[(\w+)\](?:\.(\w+))?")
 _CONTRACT_LEAVES = {None, "type", "required"}
 # an environment's warehouse attributes that say where its tables are (not how specops signs in or how many
 # threads dbt runs): a change moves every table of the environment to a place that holds none of them yet
+# (not the port: a connection pooler in front of the same database is no move)
 _LOCATION = ("spec.warehouse.type", *(f"spec.warehouse.settings.{k}" for k in
-                                      ("path", "host", "port", "database", "schema", "account", "project",
-                                       "dataset")))
+                                      ("path", "host", "database", "schema", "account", "project", "dataset")))
 # environment attributes its deployments' manifests do not name
 _ENV_NO_ROLLOUT = ("spec.warehouse", "spec.required_approval", "spec.allow_pii", "spec.state", "spec.lineage",
                    "spec.kafka_brokers", "spec.pushgateway")
@@ -110,9 +111,16 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
     return WORK.get(kind)
 
 
-def relocates(paths: list[str]) -> bool:
-    """Whether an environment's attribute changes move its warehouse (its tables are then built anew there)."""
-    return any(p == "spec.warehouse" or p.startswith(_LOCATION) for p in paths)
+def relocates(changes: list[Any]) -> bool:
+    """Whether an environment's attribute changes move its warehouse (its tables are then built anew there): a
+    DuckDB file written otherwise (`./x.duckdb`) is the same file."""
+    for c in changes:
+        if c.path == "spec.warehouse.settings.path" and isinstance(c.before, str) and isinstance(c.after, str):
+            if posixpath.normpath(c.before) != posixpath.normpath(c.after):
+                return True
+        elif c.path == "spec.warehouse" or c.path.startswith(_LOCATION):
+            return True
+    return False
 
 
 def retypes(path: str) -> bool:
@@ -193,7 +201,7 @@ class _Walk:
         elif kind == "model" and work:
             self.rollouts(cause, category, ((cause, ""),))
         elif kind == "environment":
-            if relocates(paths):
+            if relocates(changes):
                 self.relocated(cause, category)
             if all(p.startswith(_ENV_NO_ROLLOUT) for p in paths) and paths:
                 return  # what its deployments' manifests say is the same

@@ -59,7 +59,7 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
             live = [c for c in changes if getattr(c, "category", "non-breaking") != "metadata"]
             if category == "metadata" or (changes and not live):
                 continue
-            if cause.startswith("environment.") and relocates([c.path for c in live]):
+            if cause.startswith("environment.") and relocates(live):
                 for address in sorted(data):  # nothing is there yet: built from scratch, incremental or not
                     if data[address].work in ("rebuild", "reload"):
                         why.setdefault(address, f"the warehouse of {cause} moved: built there from scratch")

@@ -113,6 +113,8 @@ def test_an_unreachable_gateway_is_a_problem_not_an_exception():
     ("file:///etc/passwd", False),
     ("pushgateway:9091", False),
     ("http://host:notaport", False),
+    ("http://user:secret@push.acme.example", False),  # would be printed in warnings and kept in manifests
+    ("http://push.acme.example/q?x=1", False),  # the grouping path would land in the query
 ])
 def test_only_http_urls_are_accepted(url: str, ok: bool):
     assert (pushgateway.problem(url) is None) is ok

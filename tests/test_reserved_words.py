@@ -7,6 +7,7 @@ import pytest
 from conftest import parse_text_report
 
 CUSTOMERS = "specs/datasets/customers.yaml"
+NAMES = {"snowflake": "Snowflake", "bigquery": "BigQuery"}
 WAREHOUSES = {
     "snowflake": {"type": "snowflake", "account": "acme-xy12345", "database": "analytics", "warehouse": "wh",
                   "user": "specops", "password_env": "SNOWFLAKE_PASSWORD"},
@@ -41,5 +42,5 @@ def test_a_word_only_another_warehouse_reserves_is_refused_where_an_environment_
     assert _reserved(validate_cli(edit.root)) == []  # DuckDB and Postgres environments only: a fine name
     _add_environment(edit, warehouse)
     assert _reserved(validate_cli(edit.root)) == [
-        f"dataset.customers: column name '{word}' is an SQL reserved word in {warehouse.capitalize()} (an "
+        f"dataset.customers: column name '{word}' is an SQL reserved word in {NAMES[warehouse]} (an "
         "environment's warehouse)"]

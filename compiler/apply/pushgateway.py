@@ -50,6 +50,10 @@ def problem(url: str) -> str | None:
         return str(exc)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not an http(s) URL (e.g. http://prometheus-pushgateway.monitoring.svc:9091)"
+    if parts.username is not None or parts.password is not None:
+        return "credentials do not belong in the URL (it is printed and kept in manifests)"
+    if parts.query or parts.fragment:
+        return "a base URL has no query or fragment (the grouping path is put after it)"
     return None
 
 

@@ -36,6 +36,7 @@ _BIGQUERY_WORDS = (
         "lateral left like limit lookup merge natural new no not null nulls of on or order outer over partition "
         "preceding proto qualify range recursive respect right rollup rows select set some struct tablesample then "
         "to treat true unbounded union unnest using when where window with within")
+WAREHOUSE_NAMES = {"snowflake": "Snowflake", "bigquery": "BigQuery"}
 WAREHOUSE_RESERVED = {"snowflake": frozenset(_SNOWFLAKE_WORDS.split()), "bigquery": frozenset(_BIGQUERY_WORDS.split())}
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")
@@ -177,9 +178,8 @@ def check_names(ctx: Context) -> Iterator[Diagnostic]:
     used = sorted({e.warehouse.type for e in ctx.environments.values()} & set(WAREHOUSE_RESERVED))
     for ds in ctx.datasets.values():
         for i, col in enumerate(ds.columns):
-            where = "" if col.name in RESERVED else next((
-                f" in {w.capitalize()} (an environment's warehouse)" for w in used if col.name in WAREHOUSE_RESERVED[w]
-            ), None)
+            where = "" if col.name in RESERVED else next((f" in {WAREHOUSE_NAMES[w]} (an environment's warehouse)"
+                                                          for w in used if col.name in WAREHOUSE_RESERVED[w]), None)
             if where is not None:
                 yield ctx.at(ds, ("spec", "columns", i, "name"), "reserved-word",
                              f"column name '{col.name}' is an SQL reserved word{where}", "rename it, e.g. "

@@ -393,6 +393,13 @@ def test_a_failing_train_names_the_line_of_the_users_code_and_logs_the_traceback
     assert ("importing training/failure.py failed: NameError: name 'undefined_name' is not defined at "
             "training/failure.py:2 in <module>: LIMIT = undefined_name") in run.output, run.explain()
 
+    # sys.exit() (or argparse) in the user's code fails the step like any error: no silent exit with its code
+    ed.write("training/failure.py", "import sys\n\ndef train(X, y, params):\n    sys.exit(2)\n")
+    run = specops(fork, "apply", "--yes")
+    assert run.code == 1, run.explain()
+    assert "train() raised SystemExit: 2 at training/failure.py:4 in train: sys.exit(2)" in run.output, run.explain()
+    assert "Apply to 'dev'" in run.output  # the summary, as after any failure
+
 
 # --------------------------------------------------------------------------- selective apply
 

@@ -83,7 +83,7 @@ def load_entrypoint(ctx: RunContext, model: Model):
     sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() or argparse in the user's module ends no apply
         raise user_code_failed(ctx.root, ctx.env.name, model.name, f"importing {model.training.entrypoint} failed: "
                                f"{described(exc)}", exc) from None
     finally:
@@ -223,7 +223,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     train = load_entrypoint(ctx, model)
     try:
         estimator = train(X_train, y_train, dict(tr.params))
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise user_code_failed(ctx.root, ctx.env.name, model.name, f"train() raised {described(exc)}", exc) from None
     estimator = fw.adopt(estimator, y_train, model.task)
     pred = fw.predict(estimator, X_test, model.decision_threshold)

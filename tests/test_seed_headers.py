@@ -50,3 +50,25 @@ def test_a_header_naming_a_column_twice_is_an_error(edit, validate_cli):
     result = validate_cli(edit.root)
     assert result.exit_code == 1
     assert any("names 'email' more than once" in f[3] for f in _found(result)), result.output
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "the file is empty: dbt needs a header row to load a seed"),
+    (b"customer_id,email\n1,caf\xe9@x.example\n", "byte 0xe9 on line 2 is not UTF-8 (dbt reads seeds as UTF-8)"),
+    (b"\ncustomer_id,email\n", "its first line is empty: dbt reads the first line as the header"),
+])
+def test_a_file_dbt_cannot_load_is_an_error_at_its_path(edit, validate_cli, content, says):
+    edit.path(CSV).write_bytes(content)
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    assert ("error", CUSTOMERS, edit.line_of(CUSTOMERS, "path: data/customers.csv"), f"{CSV}: {says}") in \
+        _found(result), result.output
+
+
+def test_a_header_column_without_a_name_is_an_error(edit, validate_cli):
+    path = edit.path(CSV)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    path.write_text("\n".join([lines[0] + ",", *(f"{line}," for line in lines[1:] if line)]) + "\n", encoding="utf-8")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    assert any(f[3] == f"{CSV}'s header has no name for column 8" for f in _found(result)), result.output

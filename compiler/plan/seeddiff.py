@@ -5,7 +5,7 @@ every column, has anything to do), although the file, and so the seed's table, i
 
 from __future__ import annotations
 
-from compiler.spec.csvfile import header, table
+from compiler.spec.csvfile import Unreadable, header, table
 
 SEED_KEY = "dbt/seeds/{name}.csv"  # where compile writes a file source's bytes (compiler.emit.dbt)
 COLUMNS_ONLY = "only columns were added or dropped: every other column holds the same values, row by row"
@@ -31,10 +31,12 @@ def columns_only(old: bytes, new: bytes, delimiter: str) -> bool:
 def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, bool]:
     """What the plan notes on a file source's changed content: `header_changed` (the columns are others, names or
     order: reloaded from scratch) and `columns_only` (see columns_only); empty when neither."""
-    old_head, new_head = header(old, delimiter), header(new, delimiter)
+    try:
+        old_head, new_head = header(old, delimiter), header(new, delimiter)
+    except Unreadable:
+        return {}
     found: dict[str, bool] = {}
-    if old_head is not None and new_head is not None and [h.lower() for h in old_head] != [
-            h.lower() for h in new_head]:
+    if [h.lower() for h in old_head] != [h.lower() for h in new_head]:
         found["header_changed"] = True
         if columns_only(old, new, delimiter):
             found["columns_only"] = True

@@ -1,30 +1,33 @@
-"""Reading a file source's CSV bytes (a dbt seed): its header, its rows. Pure functions of the bytes; what cannot
-be read so (not UTF-8, not CSV, rows of another length than the header) is None, and callers then say nothing
-or assume the worst."""
+"""Reading a file source's CSV bytes (a dbt seed): its header, its rows. Pure functions of the bytes: a header
+that cannot be read raises Unreadable (why, for validate to say); a table that cannot be read so (not UTF-8, not
+CSV, rows of another length than the header) is None, and plans then assume the worst."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-HEAD_BYTES = 65536  # a header row longer than this is not read
+
+class Unreadable(ValueError):
+    """Why a CSV file's header cannot be read (the message says it to the user)."""
 
 
-def header(content: bytes, delimiter: str) -> list[str] | None:
-    """The names of the first row, as written (stripped), or None when it cannot be read within HEAD_BYTES."""
-    head = content[:HEAD_BYTES]
+def header(content: bytes, delimiter: str) -> list[str]:
+    """The names of the first row, as written (stripped); Unreadable when there is none dbt could load."""
+    if not content.strip():
+        raise Unreadable("the file is empty: dbt needs a header row to load a seed")
     try:
-        text = head.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not a character cut at HEAD_BYTES
-            return None
-        text = head[:exc.start].decode("utf-8-sig")
+        line = content[:exc.start].count(b"\n") + 1
+        raise Unreadable(f"byte 0x{content[exc.start]:02x} on line {line} is not UTF-8 (dbt reads seeds as "
+                         "UTF-8)") from None
     try:
         row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
-    except csv.Error:
-        return None
-    if not row or (len(content) > HEAD_BYTES and "\n" not in text and "\r" not in text):
-        return None
+    except csv.Error as exc:
+        raise Unreadable(f"its header row cannot be read as CSV: {exc}") from None
+    if not row or not any(h.strip() for h in row):
+        raise Unreadable("its first line is empty: dbt reads the first line as the header")
     return [h.strip() for h in row]
 
 

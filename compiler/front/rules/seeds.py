@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
+from compiler.spec.csvfile import Unreadable
 from compiler.spec.csvfile import header as csv_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
@@ -20,10 +21,12 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
     """Each declared column is in the CSV's header, once; the header's other columns are named (a warning)."""
     for ds in ctx.datasets.values():
         src = ds.source
-        if src is None or src.type != "file" or not src.content:
-            continue
-        header = csv_header(src.content, src.delimiter or ",")
-        if header is None:
+        if src is None or src.type != "file" or src.content is None:
+            continue  # no file read (a bad path is reported where it is checked)
+        try:
+            header = csv_header(src.content, src.delimiter or ",")
+        except Unreadable as why:
+            yield ctx.at(ds, ("spec", "source", "path"), "seed-header", f"{src.path}: {why}")
             continue
         yield from _compare(ctx, ds, header)
 
@@ -31,6 +34,12 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
 def _compare(ctx: Context, ds: Dataset, header: list[str]) -> Iterator[Diagnostic]:
     assert ds.source is not None
     path = ds.source.path
+    unnamed = [n for n, h in enumerate(header, 1) if not h]
+    if unnamed:
+        yield ctx.at(ds, ("spec", "source", "path"), "seed-header",
+                     f"{path}'s header has no name for column {', '.join(map(str, unnamed))}",
+                     "name every column (a trailing delimiter makes an unnamed one)")
+        header = [h for h in header if h]
     folded = [h.lower() for h in header]
     twice = sorted({h for h in header if folded.count(h.lower()) > 1})
     if twice:

@@ -13,6 +13,7 @@ from compiler.front.sql import SqlJob, SqlWork, analyze_each
 from compiler.plan import refresh
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
+from compiler.plan.cascade import with_dropped_views
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
 from compiler.plan.model import Plan, ResourceChange
@@ -82,7 +83,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
                                   tuple(dict.fromkeys((*item.get("notes", ()), origin))),
                                   full_refresh=bool(item.get("full_refresh", False))))
-    impacts = refresh.mark(project, walked, impacts, forced)
+    impacts = with_dropped_views(project, env, refresh.mark(project, walked, impacts, forced))
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))

@@ -176,7 +176,7 @@ def test_the_drift_job_gets_the_environment_s_pushgateway(churn: SpecProject):
     assert "SPECOPS_PUSHGATEWAY" not in _drift_env(_prod_objects(churn))
     assert _pushgateway_rule(objects) == {
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
-        "ports": [{"protocol": "TCP", "port": 9191}]}
+        "ports": [{"protocol": "TCP", "port": 9091}, {"protocol": "TCP", "port": 9191}]}  # the pod's, the URL's
 
 
 @pytest.mark.parametrize(("url", "rule"), [
@@ -185,7 +185,9 @@ def test_the_drift_job_gets_the_environment_s_pushgateway(churn: SpecProject):
     ("http://pushgateway:9091", {"to": [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "ml-prod"}}}], "ports": [{"protocol": "TCP", "port": 9091}]}),
     ("https://push.acme.example:8443", {"ports": [{"protocol": "TCP", "port": 8443}]}),
-], ids=["unset", "same-namespace", "outside"])
+    ("http://prometheus-pushgateway.monitoring.svc", {"to": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}], "ports": [{"protocol": "TCP", "port": 9091}]}),
+], ids=["unset", "same-namespace", "outside", "service-port-80"])
 def test_the_jobs_may_reach_the_pushgateway(churn: SpecProject, url: str | None, rule: dict[str, Any]):
     assert _pushgateway_rule(_prod_objects(_with_pushgateway(churn, url))) == rule
 

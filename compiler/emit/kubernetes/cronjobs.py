@@ -279,20 +279,25 @@ def jobs_network_policy(t: Target, components: set[str]) -> dict[str, Any]:
 
 def _pushgateway_egress(t: Target) -> dict[str, Any]:
     """To the Pushgateway: the port and namespace of monitoring.pushgateway (a `<service>.<namespace>.svc` host;
-    a bare service name is in the jobs' namespace; any other host anywhere), else 9091 in the monitoring
-    namespace."""
+    a bare service name is in the jobs' namespace; any other host anywhere, on its URL's port), else 9091 in the
+    monitoring namespace. A policy sees a service's pod port, not the Service's: with a cluster service, the
+    Pushgateway's own 9091 is allowed beside the URL's port."""
     url = t.env.pushgateway
-    port, namespace = PUSHGATEWAY_PORT, network.MONITORING_NAMESPACE
+    ports, namespace = {PUSHGATEWAY_PORT}, network.MONITORING_NAMESPACE
     if url:
-        port = network.uri_port(url) or PUSHGATEWAY_PORT
         host = (urlsplit(url).hostname or "").split(".")
         if len(host) == 1:
             namespace = t.namespace
         elif len(host) > 2 and host[2] == "svc":
             namespace = host[1]
         else:
-            namespace = None  # not a cluster service name: the port to any destination
-    rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": port}]}
+            namespace = None  # not a cluster service name: the URL's port to any destination
+        explicit = urlsplit(url).port
+        if namespace is None:
+            ports = {explicit or network.uri_port(url) or PUSHGATEWAY_PORT}
+        elif explicit:
+            ports.add(explicit)
+    rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": port} for port in sorted(ports)]}
     if namespace:
         rule = {"to": [{"namespaceSelector": {"matchLabels": {network.NAMESPACE_LABEL: namespace}}}], **rule}
     return rule

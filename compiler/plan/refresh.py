@@ -77,8 +77,9 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
                 if rewrite:
                     why.setdefault(address, rewrite)
                 elif rows is not None and not rows.only_newer(project, address):
-                    why.setdefault(address, f"{cause} got rows an incremental run could skip (not all newer, by "
-                                            f"its updated_at, than the rows it holds)")
+                    why.setdefault(address, f"{cause} got rows its updated_at filter may skip (an incremental run "
+                                            "takes them all only when updated_at copies a column of that file and "
+                                            "every new row is newer there)")
         for address in sorted(why):  # what depends on a model rebuilt from scratch follows it
             for below in sorted(project.graph.downstream(address)):
                 if below in data and below not in why:

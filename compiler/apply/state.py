@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.apply.shapes import diagnostics, state_problems
+from compiler.output.atomic import atomic_write
 from compiler.output.scratch import pid_alive, scratch_prefix, sweep
 from compiler.paths import shown
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
@@ -180,22 +181,6 @@ def save_state(root: Path, state: State) -> None:
     content = (json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n").encode()
     atomic_write(path, content)
     state.source_digest = hashlib.sha256(content).hexdigest()  # what load_state would now say
-
-
-def atomic_write(path: Path, content: bytes) -> None:
-    """Write through a temporary file renamed into place; temporary files of dead runs are swept first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep(path.parent, f".{path.name}.")
-    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(f".{path.name}."), dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --- locking ------------------------------------------------------------------------------------

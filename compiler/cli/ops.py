@@ -103,8 +103,9 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, full_refresh=full_refresh,
                           store=store)
     if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(render_json(result), encoding="utf-8")
+        from compiler.output.atomic import write_file
+
+        write_file(out_file, render_json(result).encode("utf-8"))
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":

@@ -123,7 +123,9 @@ def pull(path: Path, env: str | None, out_file: Path | None) -> None:
     if raw is None:
         raise SpecopsError(f"environment '{name}' has no state yet")
     if out_file is not None:
-        out_file.write_bytes(raw)
+        from compiler.output.atomic import write_file
+
+        write_file(out_file, raw)
         click.echo(f"wrote the state of '{name}' to {out_file}", err=True)
     else:
         sys.stdout.buffer.write(raw)

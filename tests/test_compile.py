@@ -366,6 +366,15 @@ def test_compile_never_replaces_a_folder_it_did_not_write(repo, runner):
     (root / "fresh").mkdir()
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
     assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
+    # even when its manifest has a merge conflict (a committed build folder, two branches compiled): it is regenerated
+    manifest = root / "fresh" / "manifest.json"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace('  "artifacts": [\n', '  "artifacts": [\n<<<<<<< HEAD\n=======\n>>>>>>> feature\n', 1),
+                        encoding="utf-8")
+    assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 0
+    assert manifest.read_text(encoding="utf-8") == text
+    manifest.write_text('{"tool": "something else"', encoding="utf-8")  # not ours: refused
+    assert runner.invoke(main, ["compile", str(root), "--out", str(root / "fresh")]).exit_code == 1
 
 
 def test_a_deployed_model_with_list_params_compiles(repo, runner):
@@ -379,3 +388,27 @@ def test_a_deployed_model_with_list_params_compiles(repo, runner):
                  ["graph", str(root), "--format", "json"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
+
+
+def test_an_output_folder_that_cannot_be_moved_aside_is_a_clear_refusal(repo, runner, monkeypatch):
+    """A mount point (a volume on build/) cannot be renamed: compile said only 'Device or resource busy'."""
+    import errno
+
+    from compiler.cli.main import main
+
+    root = repo()
+    assert runner.invoke(main, ["compile", str(root)]).exit_code == 0
+    before = sorted(p.relative_to(root) for p in (root / "build").rglob("*"))
+    real = os.replace
+
+    def busy(src, dst):
+        if Path(src) == (root / "build").resolve():
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(write_module.os, "replace", busy)
+    result = runner.invoke(main, ["compile", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "cannot be moved aside (Device or resource busy)" in result.output and "mount point" in result.output
+    assert sorted(p.relative_to(root) for p in (root / "build").rglob("*")) == before
+    assert not [p for p in root.iterdir() if ".specops-" in p.name]  # nothing left beside it

@@ -7,6 +7,7 @@ their own workflows, so there each `specops-*` file is replaced on its own and s
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -78,13 +79,19 @@ def _keep_runtime(old: Path, new: Path) -> None:
 
 
 def _ours(out: Path) -> bool:
-    """Whether `out` holds a manifest.json that specops wrote (not just any file of that name)."""
+    """Whether `out` holds a manifest.json that specops wrote (not just any file of that name): one that parses as
+    specops' manifest, or one damaged after it was written (a merge conflict in a committed build folder) that
+    still holds both its `"tool": "specops"` and `"artifacts"` lines."""
     import json
 
     try:
-        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = (out / "manifest.json").read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return '\n  "tool": "specops",\n' in text and '\n  "artifacts": [' in text
     return isinstance(data, dict) and data.get("tool") == "specops" and "artifacts" in data
 
 
@@ -116,8 +123,9 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
     if guard and out.is_dir() and any(out.iterdir()) and not _ours(out):
-        raise OutputFolderError(f"{out} exists and was not written by specops (it has no specops manifest.json); "
-                                "refusing to replace it: choose another output folder or empty this one")
+        raise OutputFolderError(f"{out} exists and was not written by specops (it has no specops manifest.json "
+                                "that can be read); refusing to replace it: choose another output folder or empty "
+                                "this one")
     tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(_scratch(out, "new")), dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output is an ordinary folder
@@ -125,7 +133,16 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=scratch_prefix(_scratch(out, "old")), dir=out.parent))
             old.rmdir()
-            os.replace(out, old)
+            try:
+                os.replace(out, old)
+            except OSError as exc:
+                if exc.errno in (errno.EBUSY, errno.EXDEV, errno.EPERM, errno.EACCES):
+                    raise OutputFolderError(
+                        f"{out} cannot be moved aside ({exc.strerror}): a compile replaces its output folder whole, "
+                        "by renaming, which a mount point (a container volume, a CI cache) or a folder it may not "
+                        "rename does not allow; compile into a folder inside it (--out) or mount its parent "
+                        "instead") from None
+                raise
             os.replace(tmp, out)
             _keep_runtime(old, out)
             shutil.rmtree(old, ignore_errors=True)

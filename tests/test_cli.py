@@ -374,3 +374,18 @@ def test_a_reader_that_goes_away_ends_the_output_quietly():
         proc.stdout.close()
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 141 and "Error" not in err and "Traceback" not in err, (when, err)
+
+
+def test_ctrl_c_ends_any_command_with_130(example_root, monkeypatch):
+    """As a shell reports a program ended by SIGINT (click's default said "Aborted!" and 1, an invalid spec's code)."""
+    from click.testing import CliRunner
+
+    import compiler.front.check as check
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(check, "check_repository", interrupted)
+    result = CliRunner().invoke(main, ["validate", str(example_root)])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Aborted" not in result.output

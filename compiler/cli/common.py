@@ -71,8 +71,11 @@ def guarded(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: 128 + SIGINT, as a shell reports it (click says "Aborted!" and 1)
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(128 + 2) from None
         except SpecError as exc:
             print_diagnostics(Path("."), exc.diagnostics, "text")
             raise ReportedFailure(EXIT_INVALID) from None

@@ -229,3 +229,21 @@ def test_an_entry_copied_under_another_key_is_a_miss(repo, editor, cache_dir: Pa
     same_with_and_without(root)
     entry().write_bytes(old)
     same_with_and_without(root)
+
+
+def test_the_cache_key_is_made_whole_and_a_damaged_one_of_the_users_is_made_again(tmp_path: Path) -> None:
+    """A full disk left an empty key file: every later run used no cache, silently, even after space was freed."""
+    import os
+
+    from compiler.speed.cache import KEY_SIZE, user_key
+
+    path = tmp_path / "config" / "cache.key"
+    key = user_key(path)
+    assert key is not None and len(key) == KEY_SIZE and user_key(path) == key
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["cache.key"]  # no temporary file left
+    path.write_bytes(b"")  # cut short
+    again = user_key(path)
+    assert again is not None and len(again) == KEY_SIZE and again != key
+    path.chmod(0o644)  # readable by others: never used, never replaced
+    assert user_key(path) is None and path.read_bytes() == again

@@ -51,23 +51,55 @@ def key_file() -> Path:
 
 
 def user_key(path: Path) -> bytes | None:
-    """The user's cache key, made on first use; None when it cannot be made, or when others could read or
-    change it (then no cache is used)."""
+    """The user's cache key, made on first use (whole or not at all: a key a full disk left empty is made again);
+    None when it cannot be made, or when others could read or change it (then no cache is used)."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(KEY_SIZE))
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            key = handle.read(KEY_SIZE + 1)
-        private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077 and (
-            not hasattr(os, "getuid") or info.st_uid == os.getuid())
-        if private and len(key) == KEY_SIZE:
-            return key
+        for _ in range(2):
+            found = _read_key(path)
+            if found is None:
+                _make_key(path, replace=False)
+                continue
+            key, private = found
+            if not private:
+                return None  # never touched: it is not the user's alone
+            if len(key) == KEY_SIZE:
+                return key
+            _make_key(path, replace=True)  # the user's own, but cut short (a full disk)
     return None
+
+
+def _read_key(path: Path) -> tuple[bytes, bool] | None:
+    """(the key file's first bytes, whether only this user can read or change it), None when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        key = handle.read(KEY_SIZE + 1)
+    private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077 and (
+        not hasattr(os, "getuid") or info.st_uid == os.getuid())
+    return key, private
+
+
+def _make_key(path: Path, replace: bool) -> None:
+    """A new key written whole beside `path`, then linked into place (another process's key wins) or, with
+    `replace`, put in place of a damaged one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(KEY_SIZE))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 class Cache:

@@ -207,3 +207,18 @@ def test_local_backend_commands(tmp_path: Path):
     assert "serial 1" in run.stdout and ".specops/state/dev.json" in run.stdout
     pulled = cli(root, "state", "pull", "--env", "dev")
     assert pulled.stdout.encode() == (root / ".specops" / "state" / "dev.json").read_bytes()
+
+
+def test_state_list_says_which_state_is_damaged_and_fails(tmp_path: Path):
+    """It listed a truncated or hand-broken state as 'serial -1' and exited 0, while plan and apply refuse it."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    project = require_project(root)
+    with open_backend(project, "dev") as store:
+        store.save(State(environment="dev", serial=1))
+    path = root / ".specops" / "state" / "dev.json"
+    path.write_bytes(path.read_bytes()[:40])  # truncated
+    run = cli(root, "state", "list")
+    assert run.returncode == 1, run.stdout + run.stderr
+    (line,) = [ln for ln in run.stdout.splitlines() if ln.startswith("dev\t")]
+    assert "cannot read its state: the state file is not valid JSON" in line and "(line " in line, line
+    assert "serial -1" not in run.stdout

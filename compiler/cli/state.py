@@ -32,9 +32,10 @@ def state() -> None:
 @guarded
 def list_(path: Path) -> None:
     """Every environment, where its state is kept, and its serial and lineage."""
-    from compiler.apply.state import StateError
+    from compiler.apply.state import StateError, parse_state
     from compiler.apply.statebackend import open_backend
     from compiler.apply.statebackend.base import summarize_bytes
+    from compiler.spec.diagnostics import SpecError
 
     project = load_project(path, to_stderr=True)
     failed = False
@@ -48,10 +49,13 @@ def list_(path: Path) -> None:
                 if raw is None:
                     click.echo(f"{name}\t(no state yet)\t{where}")
                     continue
+                parse_state(raw, project.root, name, source=where)  # a damaged state is said so, located
                 found = summarize_bytes(name, raw)
                 updated = next((s.updated for s in store.stored() if s.environment == name), "")
-        except StateError as exc:
-            click.echo(f"{name}\t(cannot read its state: {exc})\t{where}")  # the same columns as the others
+        except (StateError, SpecError) as exc:
+            why = str(exc) if isinstance(exc, StateError) else "; ".join(
+                f"{d.message} (line {d.line})" if d.line else d.message for d in exc.diagnostics[:3])
+            click.echo(f"{name}\t(cannot read its state: {why})\t{where}")  # the same columns as the others
             failed = True
             continue
         click.echo(f"{name}\tserial {found.serial}\tlineage {found.lineage or '-'}\t"

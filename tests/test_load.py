@@ -284,6 +284,18 @@ def test_non_utf8_bytes_are_located(tmp_path):
     assert "0xe9" in diag.message and "UTF-8" in diag.hint
 
 
+def test_a_utf16_file_is_named_so_and_no_snippet_prints_its_nul_bytes(tmp_path):
+    from click.testing import CliRunner
+
+    from compiler.cli.main import main
+
+    root = make_repo(tmp_path / "r", files={"specs/a.yaml": (ENV % ("a", "a")).encode("utf-16")})
+    (diag,) = load_repository(root).diagnostics
+    assert diag.code == "not-utf8" and "UTF-16" in diag.message
+    result = CliRunner().invoke(main, ["validate", str(root)])
+    assert result.exit_code == 1 and "UTF-16" in result.output and "\0" not in result.output
+
+
 def test_utf8_bom_is_accepted_and_positions_are_unchanged(tmp_path):
     plain = make_repo(tmp_path / "plain", files={"specs/a.yaml": ENV % ("a", "a")})
     root = make_repo(tmp_path / "bom", files={"specs/a.yaml": "\ufeff" + ENV % ("a", "a")})

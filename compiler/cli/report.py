@@ -68,8 +68,8 @@ def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str
     if d.line > len(lines):
         return []
     text = lines[d.line - 1].rstrip()
-    if len(text) > 160:
-        return []
+    if len(text) > 160 or any(ch < " " and ch != "\t" for ch in text):
+        return []  # too long, or control characters (NULs of a UTF-16 file): the location alone says it
     if d.code == "literal-secret":  # show where the secret is, not the secret
         text = _mask(text, d.col)
     gutter = f"{d.line:>5} | "

@@ -41,7 +41,9 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1  # characters
-        diags.append(Diagnostic("not-utf8", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", rel, line, col,
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))  # a UTF-16 byte order mark
+        diags.append(Diagnostic("not-utf8", "the file is UTF-16 (it starts with a byte order mark), not UTF-8" if utf16
+                                else f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", rel, line, col,
                                 hint="save the file as UTF-8"))
         return FileResult((), tuple(diags), frozenset(), guess_addresses(raw.decode("utf-8", "replace")))
     if text.startswith("\ufeff"):

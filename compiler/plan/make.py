@@ -197,9 +197,17 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
         found = compare(old, new)
         attrs = list(change.changes)
         attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
-        category = max((a.category for a in attrs), key=SEVERITY.__getitem__)
-        changes[i] = replace(change, changes=tuple(attrs), category=category)
-        direct[change.address] = (category, attrs)
+        _annotated(changes, direct, i, attrs, max((a.category for a in attrs), key=SEVERITY.__getitem__))
+
+
+def _annotated(changes: list[ResourceChange], direct: dict[str, tuple[str, list[AttrChange]]], i: int,
+               attrs: list[AttrChange], category: str | None = None) -> None:
+    """Change `i` with its attribute changes annotated (and its category, when given), in the plan's list and
+    in the direct changes the impact walk starts from."""
+    change = changes[i]
+    category = category or change.category
+    changes[i] = replace(change, changes=tuple(attrs), category=category)
+    direct[change.address] = (category, attrs)
 
 
 def _seed_columns(project: SpecProject, changes: list[ResourceChange],
@@ -222,8 +230,7 @@ def _seed_columns(project: SpecProject, changes: list[ResourceChange],
         for j in content:
             attrs[j] = replace(attrs[j], detail=detail, reason=COLUMNS_ONLY if detail.get("columns_only") else
                                "its header changed: the seed's table gets other columns")
-        changes[i] = replace(change, changes=tuple(attrs))
-        direct[change.address] = (direct[change.address][0], attrs)
+        _annotated(changes, direct, i, attrs)
 
 
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,

@@ -32,6 +32,7 @@ from typing import Any
 
 from compiler.plan.appended import AppendedRows
 from compiler.plan.impact import Impact, relocates, reshapes_seed
+from compiler.spec.ir import Dataset
 from compiler.spec.project import SpecProject
 
 DATA_WORK = ("rebuild", "reload", "rerun")
@@ -67,8 +68,9 @@ def mark(project: SpecProject, direct: dict[str, tuple[str, list[Any]]], impacts
             own = _own_refresh(project, cause, live)
             if own and own[0] in data:
                 why.setdefault(*own)
-            rewrite = _rewrites(project, cause, category, live)
-            rows = None if rewrite else appended_rows(project, cause, live)  # read once per cause
+            content = _new_content(project, cause, live)  # a file source's new bytes, read once per cause
+            rewrite = _rewrites(project, cause, category, live, content)
+            rows = None if rewrite else appended_rows(content)
             if rewrite is None and rows is None:
                 continue
             for address in sorted(project.graph.downstream(cause)):
@@ -126,16 +128,17 @@ def _own_refresh(project: SpecProject, cause: str, changes: list[Any]) -> tuple[
     return None
 
 
-def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any]) -> str | None:
+def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any],
+              content: NewContent | None) -> str | None:
     """Why a direct change rewrites rows below it (so incremental models there go stale), or None when it only
-    appends or changes no data."""
+    appends (appended_rows) or changes no data; `content` is _new_content's for it."""
     kind, _, name = cause.partition(".")
     if kind == "dataset":
         ds = project.datasets.get(name)
         source = [c for c in changes if c.path.startswith("spec.source")]
         if ds is not None and ds.source is not None and source:
-            if ds.source.type == "file" and all(c.path.startswith("spec.source.content") for c in source):
-                if appended(ds.source.content, source) or all((c.detail or {}).get("columns_only") for c in source):
+            if content is not None:
+                if content[2] or all((c.detail or {}).get("columns_only") for c in source):
                     return None  # the rows before are there as they were
                 return f"{ds.source.path} was rewritten, not appended to"
             return f"the source of {cause} changed"
@@ -146,16 +149,29 @@ def _rewrites(project: SpecProject, cause: str, category: str, changes: list[Any
     return None
 
 
-def appended_rows(project: SpecProject, cause: str, changes: list[Any]) -> AppendedRows | None:
-    """The rows a direct change appends to a file source (and nothing else of its source), or None."""
+def appended_rows(content: NewContent | None) -> AppendedRows | None:
+    """The rows a direct change appends to a file source (and nothing else of its source; `content` is
+    _new_content's for it), or None."""
+    if content is None or not content[2]:
+        return None
+    ds, source, _ = content
+    size = {c.path.rsplit(".", 1)[-1]: c.before for c in source}["size"]  # appended() checked it
+    return AppendedRows(ds, size)
+
+
+NewContent = tuple[Dataset, list[Any], bool]
+
+
+def _new_content(project: SpecProject, cause: str, changes: list[Any]) -> NewContent | None:
+    """(the file source, its attribute changes, whether its new content only appends lines) when a direct change
+    gives a file source new content and changes nothing else of its source; None otherwise."""
     kind, _, name = cause.partition(".")
     ds = project.datasets.get(name) if kind == "dataset" else None
     source = [c for c in changes if c.path.startswith("spec.source")]
-    if not (ds is not None and ds.source is not None and ds.source.type == "file" and source
-            and all(c.path.startswith("spec.source.content") for c in source) and appended(ds.source.content, source)):
+    if ds is None or ds.source is None or ds.source.type != "file" or not source or not all(
+            c.path.startswith("spec.source.content") for c in source):
         return None
-    size = {c.path.rsplit(".", 1)[-1]: c.before for c in source}["size"]  # appended() checked it
-    return AppendedRows(ds, size)
+    return ds, source, appended(ds.source.content, source)
 
 
 def appended(content: bytes | None, changes: list[Any]) -> bool:

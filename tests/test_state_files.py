@@ -306,6 +306,49 @@ def test_state_push_names_the_file_it_was_given(applied, tmp_path, content):
     assert (applied / STATE / "dev.json").read_bytes() == before
 
 
+def test_state_push_of_another_environments_file_says_which_environment_it_is(applied, tmp_path):
+    """The file pushed is a good state of prod: the error says to push it to prod, not to remove it."""
+    state = json.loads((applied / STATE / "dev.json").read_text(encoding="utf-8"))
+    pushed = tmp_path / "prod-backup.json"
+    pushed.write_text(json.dumps({**state, "environment": "prod"}), encoding="utf-8")
+    result = run_cli("state", "push", str(pushed), str(applied), "--env", "dev")
+    assert result.exit_code == 1, result.output
+    assert "is the state of environment 'prod', not 'dev'" in result.output and "--env prod" in result.output
+    assert "Remove" not in result.output
+
+
+def test_state_push_over_an_unreadable_stored_state_says_force_replaces_it(applied, tmp_path):
+    good = (applied / STATE / "dev.json").read_bytes()
+    pushed = tmp_path / "backup.json"
+    pushed.write_bytes(good)
+    (applied / STATE / "dev.json").write_text("{damaged", encoding="utf-8")
+    refused = run_cli("state", "push", str(pushed), str(applied), "--env", "dev")
+    assert refused.exit_code == 1 and "pass --force to replace it with" in refused.output, refused.output
+    assert run_cli("state", "push", str(pushed), str(applied), "--env", "dev", "--force").exit_code == 0
+    assert (applied / STATE / "dev.json").read_bytes() == good
+
+
+def test_a_lock_record_with_only_an_id_names_no_none(applied):
+    lock = applied / ".specops" / "locks" / "dev.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text('{"id": "abc"}')
+    result = run_cli("apply", str(applied), "--env", "dev", "--yes")
+    assert result.exit_code == 1
+    assert "None" not in result.output and "lock ID abc" in result.output and "force-unlock abc" in result.output
+
+
+def test_a_lock_that_cannot_be_written_says_it_was_taking_the_lock(applied, monkeypatch):
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)  # what a read-only .specops/locks gives (root ignores modes)
+    result = run_cli("apply", str(applied), "--env", "dev", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "cannot take the lock of environment 'dev'" in result.output and "Permission denied" in result.output
+
+
 @pytest.mark.parametrize("work", ["rebuild", "reload", "rerun", "retrain", "evaluate", "rollout"])
 def test_every_work_a_plan_makes_can_be_left_pending(applied, work):
     """A failed gate-only apply left `evaluate` pending, which the state check refused: no plan or apply ran."""

@@ -110,9 +110,10 @@ _HINT = ("the state file is written by `specops apply` and should not be edited 
 
 
 def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = None,
-                source: str | None = None) -> State:
+                source: str | None = None, pushed: bool = False) -> State:
     """The State those bytes hold (None: a fresh state); `source` names where they come from in errors (by
-    default the environment's state file under `root`).
+    default the environment's state file under `root`); `pushed`: a file given to `state push`, whose errors
+    say what to do with that file rather than with the environment's state.
 
     The file must have the shape `save_state` writes (every problem is reported with its line) and belong
     to environment `env` (and, given, to `project`): a state copied from another environment or project
@@ -136,6 +137,8 @@ def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = N
     problems = state_problems(data)
     if problems:
         raise SpecError(diagnostics(shown_path, text, problems, "bad-state", _HINT))
+    if pushed:
+        check_pushed(shown_path, data["environment"], data.get("project", ""), env, project)
     check_identity(shown_path, data["environment"], data.get("project", ""), data["lineage"], env, project)
     return State(
         environment=env, project=data.get("project", "") or (project or ""), lineage=data["lineage"],
@@ -160,6 +163,17 @@ def check_identity(file: str, found_env: str, found_project: str, lineage: str, 
             f"(specops.yaml): it was copied from another repository, or the Project was renamed. Remove {file} "
             f"to start '{env}' afresh, or put back this project's state; if you renamed the Project, change "
             f"\"project\" in {file} to \"{project}\".")
+
+
+def check_pushed(file: str, found_env: str, found_project: str, env: str, project: str | None) -> None:
+    """Refuse to push a state file of another environment or project, saying which one it is."""
+    if found_env != env:
+        raise StateError(f"{file} is the state of environment '{found_env}', not '{env}': push it with "
+                         f"--env {found_env}, or push the state of '{env}'")
+    if project and found_project and found_project != project:
+        raise StateError(f"{file} is the state of project '{found_project}', not '{project}' (specops.yaml): "
+                         f"it comes from another repository, or from before the Project was renamed (then change "
+                         f"\"project\" in {file} to \"{project}\")")
 
 
 def save_state(root: Path, state: State) -> None:
@@ -215,6 +229,13 @@ class Lock:
 
     def __enter__(self) -> Lock:
         path = lock_path(self.root, self.env)
+        try:
+            return self._take(path)
+        except OSError as exc:  # a read-only or full .specops: say what was being done
+            raise StateError(f"cannot take the lock of environment '{self.env}' ({shown(path)}): "
+                             f"{exc.strerror or exc}") from None
+
+    def _take(self, path: Path) -> Lock:
         path.parent.mkdir(parents=True, exist_ok=True)
         sweep(path.parent, ".lock-")
         self.info = {

@@ -151,9 +151,8 @@ def locked(project, env_name: str, path: Path, store: StateBackend | None = None
     except LockHeld as exc:
         raise SpecopsError(lock_refusal(exc, env_name, project.root, path)) from None
     except RemoteLockHeld as exc:
-        info = exc.info
-        raise SpecopsError(f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, "
-                           f"session since {info.get('created')}, lock ID {info.get('id')}); {exc.hint}") from None
+        raise SpecopsError(f"environment '{env_name}' is locked by {lock_holder(exc.info, 'session since')}; "
+                           f"{exc.hint}") from None
 
 
 def lock_refusal(exc, env_name: str, root: Path, path: Path) -> str:
@@ -169,9 +168,16 @@ def lock_refusal(exc, env_name: str, root: Path, path: Path) -> str:
     info = exc.info
     gone = (" That process is no longer running on this machine: the run died without releasing its lock."
             if exc.holder_gone else "")
-    return (f"environment '{env_name}' is locked by {info.get('who')} (pid {info.get('pid')}, since "
-            f"{info.get('created')}, lock ID {info.get('id')}).{gone} If that run is gone, use "
+    return (f"environment '{env_name}' is locked by {lock_holder(info)}.{gone} If that run is gone, use "
             f"`specops force-unlock {info.get('id')}{where}`")
+
+
+def lock_holder(info: dict, since: str = "since") -> str:
+    """Who holds a lock, from what its record says; what it does not say is left out (a hand-made or older
+    lock record may lack any field but its ID)."""
+    details = [f"{label} {info[key]}" for key, label in (("pid", "pid"), ("created", since), ("id", "lock ID"))
+               if info.get(key) not in (None, "")]
+    return f"{info.get('who') or 'an unknown holder'} ({', '.join(details)})"
 
 
 def _stale(saved: dict, current) -> list[str]:

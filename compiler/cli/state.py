@@ -135,6 +135,23 @@ def pull(path: Path, env: str | None, out_file: Path | None) -> None:
         sys.stdout.buffer.write(raw)
 
 
+def _stored_state(raw: bytes, project, name: str, file: Path):
+    """The stored state `push` would replace; unreadable, the error says --force replaces it anyway."""
+    from dataclasses import replace
+
+    from compiler.apply.state import StateError, parse_state
+    from compiler.spec.diagnostics import SpecError
+
+    remedy = f"pass --force to replace it with {file}"
+    try:
+        return parse_state(raw, project.root, name, project.project.name)
+    except SpecError as exc:
+        raise SpecError([replace(d, hint=f"the stored state cannot be read: {remedy}")
+                         for d in exc.diagnostics]) from None
+    except StateError as exc:
+        raise StateError(f"{exc}; {remedy}") from None
+
+
 @state.command()
 @click.argument("file", type=Given(dir_okay=False, exists=True, path_type=Path))
 @path_argument
@@ -155,15 +172,13 @@ def push(file: Path, path: Path, env: str | None, force: bool) -> None:
     project = load_project(path, to_stderr=True)
     name = environment(project, env)
     content = file.read_bytes()
-    new = parse_state(content, file.parent, name, project.project.name, source=shown(file))
+    new = parse_state(content, file.parent, name, project.project.name, source=shown(file), pushed=True)
     if new.empty:
         raise SpecopsError(f"{file} holds no state (no lineage)")
-    if new.environment != name:
-        raise SpecopsError(f"{file} is the state of environment '{new.environment}', not '{name}'")
     with open_backend(project, name) as store, locked(project, name, path, store):
         raw = store.read(name)
         if raw is not None and not force:
-            old = parse_state(raw, project.root, name, project.project.name)
+            old = _stored_state(raw, project, name, file)
             if old.lineage != new.lineage:
                 raise SpecopsError(f"the stored state of '{name}' has lineage {old.lineage}, the file {new.lineage}: "
                                    "they are different histories (pass --force to replace it anyway)")

@@ -187,9 +187,47 @@ def test_the_drift_job_gets_the_environment_s_pushgateway(churn: SpecProject):
     ("https://push.acme.example:8443", {"ports": [{"protocol": "TCP", "port": 8443}]}),
     ("http://prometheus-pushgateway.monitoring.svc", {"to": [{"namespaceSelector": {"matchLabels": {
         "kubernetes.io/metadata.name": "monitoring"}}}], "ports": [{"protocol": "TCP", "port": 9091}]}),
-], ids=["unset", "same-namespace", "outside", "service-port-80"])
+    ("http://pushgateway.observability:9191", {"to": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "observability"}}}],
+        "ports": [{"protocol": "TCP", "port": 9091}, {"protocol": "TCP", "port": 9191}]}),
+    ("http://pushgateway.monitoring.svc.cluster.local.:9091", {"to": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}], "ports": [{"protocol": "TCP", "port": 9091}]}),
+    ("http://pushgateway.example.com:9091", {"ports": [{"protocol": "TCP", "port": 9091}]}),
+    ("https://example.com", {"ports": [{"protocol": "TCP", "port": 443}]}),
+    ("http://pushgateway.internal:9091", {"ports": [{"protocol": "TCP", "port": 9091}]}),
+    ("http://metrics.io.:9091", {"ports": [{"protocol": "TCP", "port": 9091}]}),
+    ("http://10.0.0.7:9091", {"ports": [{"protocol": "TCP", "port": 9091}]}),
+], ids=["unset", "same-namespace", "outside", "service-port-80", "service.namespace", "fully-qualified-service",
+        "outside-three-labels", "outside-com", "outside-internal", "outside-fully-qualified", "outside-ip"])
 def test_the_jobs_may_reach_the_pushgateway(churn: SpecProject, url: str | None, rule: dict[str, Any]):
     assert _pushgateway_rule(_prod_objects(_with_pushgateway(churn, url))) == rule
+
+
+@pytest.mark.parametrize(("host", "namespace"), [
+    ("pushgateway", "ml-prod"),  # a bare service name: the pod's own namespace
+    ("pushgateway.monitoring", "monitoring"),
+    ("pushgateway.monitoring.svc", "monitoring"),
+    ("pushgateway.monitoring.svc.cluster.local", "monitoring"),
+    ("pushgateway.monitoring.svc.k8s.acme.example", "monitoring"),  # another cluster domain
+    ("Pushgateway.Monitoring", "monitoring"),
+    ("metrics.io", "io"),  # ambiguous: read as the namespace io (docs/integrations.md)
+    ("example.com", None),
+    ("push.acme.org", None),
+    ("pushgateway.internal", None),
+    ("pushgateway.local", None),
+    ("pushgateway.test", None),
+    ("pushgateway.monitoring.", None),  # fully qualified: not looked up in the cluster's search domains
+    ("pushgateway.", None),
+    ("metrics.io.", None),
+    ("9push.monitoring", None),  # not a service name
+    ("push_gw.monitoring", None),
+    ("10.0.0.7", None),
+    ("::1", None),
+])
+def test_which_hosts_name_a_cluster_service(host: str, namespace: str | None):
+    from compiler.emit.kubernetes.network import service_namespace
+
+    assert service_namespace(host, "ml-prod") == namespace
 
 
 def test_monitoring_pushgateway_is_read_from_the_spec(edit):

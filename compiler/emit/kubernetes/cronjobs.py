@@ -28,7 +28,8 @@ SPECOPS_SECRETS_DIR, only the keys the job uses (never as env values: checkov CK
 entrypoint exports them (a key file as its path).
 One NetworkPolicy `<project>-jobs` denies all ingress to the job pods and allows DNS, HTTPS (the git host,
 MLflow, cloud warehouses), the MLflow and warehouse ports, and the Pushgateway (the port and namespace of
-monitoring.pushgateway; without it 9091 in the monitoring namespace).
+monitoring.pushgateway, when its host names a cluster Service: network.service_namespace; without it 9091 in
+the monitoring namespace).
 """
 
 from __future__ import annotations
@@ -278,20 +279,16 @@ def jobs_network_policy(t: Target, components: set[str]) -> dict[str, Any]:
 
 
 def _pushgateway_egress(t: Target) -> dict[str, Any]:
-    """To the Pushgateway: the port and namespace of monitoring.pushgateway (a `<service>.<namespace>.svc` host;
-    a bare service name is in the jobs' namespace; any other host anywhere, on its URL's port), else 9091 in the
-    monitoring namespace. A policy sees a service's pod port, not the Service's: with a cluster service, the
-    Pushgateway's own 9091 is allowed beside the URL's port."""
+    """To the Pushgateway: the port and namespace of monitoring.pushgateway (a cluster Service's host,
+    network.service_namespace: `<service>`, in the jobs' namespace, or `<service>.<namespace>[.svc[.<domain>]]`;
+    any other host anywhere, on its URL's port), else 9091 in the monitoring namespace. A policy sees a
+    service's pod port, not the Service's: with a cluster service, the Pushgateway's own 9091 is allowed beside
+    the URL's port."""
     url = t.env.pushgateway
     ports, namespace = {PUSHGATEWAY_PORT}, network.MONITORING_NAMESPACE
     if url:
-        host = (urlsplit(url).hostname or "").split(".")
-        if len(host) == 1:
-            namespace = t.namespace
-        elif len(host) > 2 and host[2] == "svc":
-            namespace = host[1]
-        else:
-            namespace = None  # not a cluster service name: the URL's port to any destination
+        # None: not a cluster service name, so the URL's port to any destination
+        namespace = network.service_namespace(urlsplit(url).hostname or "", t.namespace)
         explicit = urlsplit(url).port
         if namespace is None:
             ports = {explicit or network.uri_port(url) or PUSHGATEWAY_PORT}

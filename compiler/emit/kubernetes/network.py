@@ -7,10 +7,22 @@ ports. An empty list means no client namespace: reach the API with `kubectl port
 Egress: DNS (53 UDP and TCP) and HTTPS (443) for the MLflow registry and artifact store, plus the
 port of an http(s) MLflow tracking URI or of the warehouse when it is not 443.
 Both policyTypes are always set (kube-score pod-networkpolicy; checkov CKV2_K8S_6).
+
+Whether a URL's host names a Service of the cluster (service_namespace) follows a pod's resolver, which tries
+the cluster's search domains first: `<service>` is in the pod's own namespace; `<service>.<namespace>.svc` and
+`<service>.<namespace>.svc.<cluster domain>` are in `<namespace>`; so is `<service>.<namespace>`, two labels,
+when it can be one (a DNS-1035 service name, a DNS-1123 namespace name) and its last label is none of
+NOT_NAMESPACES: the generic top-level domains of RFC 1591 (com, net, org, edu, gov, mil, int) and the names
+reserved outside the public DNS (test, example, invalid, localhost, local, onion, arpa, internal). Two labels
+are ambiguous (`pushgateway.monitoring`, `metrics.io`): a fully qualified name, ending with a dot, is never
+looked up in the search domains, so `metrics.io.` is outside the cluster. IP addresses and other hosts are
+outside it too.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +31,13 @@ MONITORING_NAMESPACE = "monitoring"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 HTTPS = 443
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# the last label of a two-label host that is not a namespace: RFC 1591's generic top-level domains, then the
+# special-use names (RFC 6761 test, example, invalid, localhost; RFC 6762 local; RFC 7686 onion; RFC 8375
+# home.arpa) and the top-level domain ICANN reserved for private networks (internal)
+NOT_NAMESPACES = frozenset({"com", "net", "org", "edu", "gov", "mil", "int",
+                            "test", "example", "invalid", "localhost", "local", "onion", "arpa", "internal"})
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label
+_SERVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1035 label
 
 
 def uri_port(uri: str) -> int | None:
@@ -31,6 +50,33 @@ def uri_port(uri: str) -> int | None:
     if port is not None:
         return port
     return _DEFAULT_PORTS.get(parts.scheme)
+
+
+def service_namespace(host: str, own_namespace: str) -> str | None:
+    """The namespace of the cluster Service `host` names (`own_namespace` for a bare service name), or None
+    when `host` is outside the cluster (module docstring)."""
+    name = host.lower().removesuffix(".")
+    labels = name.split(".")
+    if not all(labels) or _is_ip(name):
+        return None
+    if len(labels) > 2 and labels[2] == "svc":  # <service>.<namespace>.svc[.<cluster domain>]
+        return labels[1]
+    if host.endswith("."):  # fully qualified: not in the search domains
+        return None
+    if len(labels) == 1:
+        return own_namespace
+    service, namespace = labels if len(labels) == 2 else ("", "")
+    if _SERVICE.fullmatch(service) and _NAMESPACE.fullmatch(namespace) and namespace not in NOT_NAMESPACES:
+        return namespace
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def from_namespaces(namespaces: Iterable[str], ports: Iterable[int]) -> dict[str, Any]:

@@ -395,7 +395,7 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     sha = _git(git_repo, "rev-parse", "HEAD")
     assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
-    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.3"
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.4"
     assert "errors" not in data["baseline"]
 
 
@@ -446,6 +446,52 @@ def test_git_baseline_with_an_edit(git_repo):
     dev_data = json.loads(dev.output)
     assert dev_data["environment"] == "dev" and dev_data["impact"]["rollout"] == ["deployment.churn_api_dev"]
     assert not any(a["path"].startswith("k8s/prod/") for a in dev_data["artifact_changes"])
+
+
+QA_ENVIRONMENT = """---
+apiVersion: specops/v1
+kind: Environment
+metadata:
+  name: qa
+spec:
+  warehouse:
+    type: duckdb
+    path: .specops/qa.duckdb
+"""
+
+
+def test_a_plan_of_one_environment_names_the_others_the_change_adds_changes_or_removes(git_repo):
+    """A state holds one environment, a git revision all of them: a plan of dev against it lists a new
+    environment qa, and credits the shared files qa changes (README, profiles.yml, the workflow) to qa."""
+    envs = git_repo / "specs" / "environments.yaml"
+    envs.write_text(envs.read_text(encoding="utf-8") + QA_ENVIRONMENT, encoding="utf-8")
+    dev = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json")
+    data = json.loads(dev.output)
+    validate_plan_json(data)
+    assert data["other_environments"] == [{"environment": "qa", "action": "create"}]
+    assert data["resource_changes"] == []
+    owners = {a["path"]: a["owner"] for a in data["artifact_changes"]}
+    assert owners["README.md"] == owners["dbt/profiles.yml"] == "environment.qa", owners
+    text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
+    assert "Other environments\n    + environment.qa  (new: its plan is `specops plan --env qa`)" in text
+    assert "(environment.dev)" not in text
+    md = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "markdown").output
+    assert "#### Other environments\n\n- `+ environment.qa` (new" in md
+    qa = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "qa", "--format", "json").output)
+    assert qa["other_environments"] == [] and ("environment.qa", "create") in {
+        (c["address"], c["action"]) for c in qa["resource_changes"]}
+
+    _git(git_repo, "commit", "--quiet", "-am", "qa")
+    RepoEditor(git_repo).replace("specs/environments.yaml", "path: .specops/qa.duckdb", "path: .specops/qa2.duckdb")
+    changed = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format",
+                                 "json").output)
+    assert changed["other_environments"] == [{"environment": "qa", "action": "update"}]
+    envs.write_text(envs.read_text(encoding="utf-8").replace(QA_ENVIRONMENT.replace("qa.duck", "qa2.duck"), ""),
+                    encoding="utf-8")
+    removed = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
+    assert "- environment.qa  (removed: apply leaves its warehouse, registry and state as they are)" in removed
+    state = json.loads(run_cli("plan", str(git_repo), "--env", "dev", "--format", "json").output)
+    assert state["other_environments"] == []  # a state holds one environment: it cannot tell
 
 
 def test_git_baseline_at_a_revision_without_specs(git_repo):

@@ -38,6 +38,8 @@ class BaselineData:
     digests: dict[str, str]  # artifact key -> sha256
     # address -> snapshot_digest of its snapshot, when known without computing (a state file keeps them)
     resource_digests: Mapping[str, str] | None = None
+    # a git baseline's environments (all of them, whatever the plan's scope): name -> digest of its snapshot
+    environment_digests: Mapping[str, str] | None = None
 
 
 def applied_dir(root: Path, env: str) -> Path:
@@ -196,7 +198,8 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         snapshots = LazySnapshots(project, env)
         known = {a: project.digest(a) for a in snapshots} if digests is not None else None
         return BaselineData(info, snapshots, {}, contents, {k: compiled.digest(a) for k, a in
-                                                              ((a.key, a) for a in compiled.artifacts)}, known)
+                                                              ((a.key, a) for a in compiled.artifacts)}, known,
+                            {name: project.digest(f"environment.{name}") for name in project.environments})
     finally:
         if (tree / ".git").exists():  # checked out as a worktree
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True,

@@ -98,13 +98,15 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     if selected is not None:
         base_keys &= set(head_art)
     head_digests = {k: compiled.digest(a) for k, a in head_art.items()}
+    others = _other_environments(project, base, env)
+    changed = {c.address for c in changes} | {f"environment.{name}" for name in others}
     diffed = 0
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)
         old_digest, new_digest = base.digests.get(key), head_digests.get(key)
         if old_digest == new_digest:
             continue
-        owner = art.owners[0] if art and art.owners else None
+        owner = _credited(art.owners, changed) if art and art.owners else None
         if art is None:
             action, diff = "delete", ""
         elif old_digest is None:
@@ -129,8 +131,31 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
-        full_refresh=full_refresh,
+        full_refresh=full_refresh, other_environments=others,
     )
+
+
+def _other_environments(project: SpecProject, base: BaselineData, env: str | None) -> dict[str, str]:
+    """For a plan of `env` against a git revision (which has every environment's specs; a state has one
+    environment's), the other environments the specs add, change or remove."""
+    old = base.environment_digests
+    if env is None or old is None:
+        return {}
+    found: dict[str, str] = {}
+    for name in sorted((set(old) | set(project.environments)) - {env}):
+        if name not in project.environments:
+            found[name] = "delete"
+        elif name not in old:
+            found[name] = "create"
+        elif old[name] != project.digest(f"environment.{name}"):
+            found[name] = "update"
+    return found
+
+
+def _credited(owners: tuple[str, ...], changed: set[str]) -> str:
+    """The owner a changed file is shown with: of a file several resources make (README.md, profiles.yml, the
+    workflows), the first one this change touches; else its main owner."""
+    return next((o for o in owners if o in changed), owners[0])
 
 
 def _lineage(project: SpecProject, changes: list[ResourceChange]) -> Mapping[str, dict]:

@@ -12,7 +12,7 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.3"  # 1.2: baseline.sha; 1.3: baseline.errors
+FORMAT_VERSION = "1.4"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -73,6 +73,9 @@ class Plan:
     approvals: list[str] = field(default_factory=list)  # environments whose required_approval applies
     lineage: Mapping[str, dict] = field(default_factory=dict)  # changed transform -> its SQL lineage (JSON)
     full_refresh: bool = False  # made with --full-refresh: every (selected) transform rebuilt from scratch
+    # a plan of one environment against a git revision: the other environments the change adds, changes or
+    # removes (environment name -> create | update | delete); each has its own plan (--env NAME)
+    other_environments: dict[str, str] = field(default_factory=dict)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:
@@ -130,6 +133,7 @@ class Plan:
             "full_refresh": self.full_refresh,
             "artifact_changes": [a.to_json() for a in self.artifact_changes],
             "approvals": list(self.approvals),
+            "other_environments": [{"environment": n, "action": a} for n, a in sorted(self.other_environments.items())],
             "lineage": dict(sorted(self.lineage.items())),
             "artifact_digests": dict(sorted(self.artifact_digests.items())),
             "summary": self.summary(),

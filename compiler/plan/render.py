@@ -201,6 +201,12 @@ def render_text(plan: Plan, color: bool = False) -> str:
             for note in i.notes:
                 out.append(style(f"           note: {note}", fg="yellow"))
         out.append("")
+    if plan.other_environments:
+        out.append(style("Other environments", bold=True))
+        for name, action in sorted(plan.other_environments.items()):
+            out.append(style(f"  {SYMBOLS[action]:>3} environment.{name}  ({_other_env(name, action)})",
+                             fg=colors[action]))
+        out.append("")
     if plan.artifact_changes:
         out.append(style("Generated files", bold=True))
         skipped = [a for a in plan.artifact_changes if a.not_diffed]
@@ -363,6 +369,10 @@ def render_markdown(plan: Plan) -> str:
             rows.append(f"- … and {len(work) - MAX_LISTED} more")
         title = "Other work across the graph" if moved else "Impact across the graph"
         body += [f"#### {title}", "", *_details(f"{len(work)} downstream actions", rows), ""]
+    if plan.other_environments:
+        body += ["#### Other environments", "",
+                 *(f"- `{SYMBOLS[action]} environment.{name}` ({_other_env(name, action)})"
+                   for name, action in sorted(plan.other_environments.items())), ""]
     if plan.artifact_changes:
         rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
                 for a in plan.artifact_changes[:MAX_LISTED]]
@@ -384,6 +394,13 @@ def render_markdown(plan: Plan) -> str:
             body += _details("File diffs", diffs, force=True)
     text = "\n".join(head + body) + "\n"
     return text if len(text) <= MAX_MARKDOWN else _cut(text, MAX_MARKDOWN)
+
+
+def _other_env(name: str, action: str) -> str:
+    """What a plan of one environment says of another one the change adds, changes or removes."""
+    if action == "delete":
+        return f"removed: {LEFT_IN_PLACE['Environment']}"
+    return f"{'new' if action == 'create' else 'changed'}: its plan is `specops plan --env {name}`"
 
 
 def render_json(plan: Plan) -> str:

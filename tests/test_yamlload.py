@@ -364,3 +364,29 @@ def test_a_document_that_is_not_spec_yaml_does_not_hide_the_other_documents_erro
     assert ("yaml-tag", 18) in codes
     assert any(line == 12 for code, line in codes if code not in ("duplicate-key", "yaml-tag")), codes
     assert {"dataset.a", "dataset.c"} <= found.unloaded  # no knock-on "not defined" errors elsewhere
+
+
+def test_the_loader_resolves_every_tag_as_pyyamls_safe_loader_does():
+    """yamlparse's loader resolves tags with its own shortcut: the same tags as PyYAML's, node by node."""
+    import yaml
+
+    from compiler.front.yamlparse import _Loader, _SafeLoader
+
+    scalars = ["text", "", "~", "null", "Null", "NULL", "yes", "No", "on", "OFF", "true", "False", "y", "n", "1",
+               "-1", "+1", "0x1F", "0o17", "017", "1_000", "1.5", "-.5", ".inf", "-.Inf", ".nan", "1e3", "1.0e+3",
+               "2024-01-01", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00.5 +02:00", "12:30:00", "<<", "=", "0", "-", "+", ".", "3.", "190:20:30", "'quoted'", '"1"', "'yes'", "é", "1,000"]
+    text = "a:\n" + "".join(f"  - {x}\n" for x in scalars) + "b: {k: v, 'q': \"yes\", 1: 2}\nc:\n  - - x\n    - 2\n"
+
+    def tags(loader: type) -> list[tuple[str, str]]:
+        node = yaml.compose(text, Loader=loader)
+        found, stack = [], [node]
+        while stack:
+            n = stack.pop()
+            found.append((type(n).__name__, n.tag, n.value if isinstance(n, yaml.ScalarNode) else ""))
+            if isinstance(n, yaml.MappingNode):
+                stack += [x for pair in n.value for x in pair]
+            elif isinstance(n, yaml.SequenceNode):
+                stack += n.value
+        return found
+
+    assert tags(_Loader) == tags(_SafeLoader) == tags(yaml.SafeLoader)

@@ -636,6 +636,72 @@ def test_select_star_makes_an_added_column_breaking_for_its_consumer(tmp_path):
         "transform.copy_tickets": "rebuild"}
 
 
+DEV_DUCKDB = "    type: duckdb\n    path: .specops/dev.duckdb\n"
+WAREHOUSES = {"duckdb": DEV_DUCKDB,
+              "postgres": "    type: postgres\n    host: localhost\n    database: analytics\n    user: dev\n",
+              "bigquery": "    type: bigquery\n    project: acme\n    dataset: churn\n"}
+WHOLE_ROWS = {"duckdb": "select c.customer_id, to_json(c) as profile from {{ input('customers') }} as c",
+              "postgres": "select c.customer_id, row_to_json(c) as profile from {{ input('customers') }} c",
+              "bigquery": "select customer_id, to_json_string(customers) as profile from {{ input('customers') }}"}
+
+
+def add_profiles(ed: RepoEditor, sql: str) -> None:
+    """dataset.customer_profiles, each customer's row as JSON (`profile`), made by transform.build_profiles."""
+    ed.append_docs("specs/datasets/customers.yaml", (
+        "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: customer_profiles, owner: '@a/b'}\nspec:\n"
+        "  columns:\n    - {name: customer_id, type: integer}\n    - {name: profile, type: string}\n"), (
+        "apiVersion: specops/v1\nkind: Transform\nmetadata: {name: build_profiles, owner: '@a/b'}\nspec:\n"
+        f"  inputs: [customers]\n  output: customer_profiles\n  sql: |\n    {sql}\n"))
+
+
+@pytest.mark.parametrize("dialect", sorted(WHOLE_ROWS))
+def test_a_whole_row_validates_and_carries_the_pii_of_every_column(tmp_path, dialect):
+    """`row_to_json(c)` in the dev warehouse's dialect is c's whole row, not an unknown column `c`: it derives from
+    every column of customers, so it is PII (email, full_name) unless masked."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    if dialect != "duckdb":
+        ed.replace("specs/environments.yaml", DEV_DUCKDB, WAREHOUSES[dialect])
+    if dialect == "bigquery":  # BigQuery's TIMESTAMP has a time zone: the example's timestamp is a DATETIME there
+        ed.replace(SQL_CA, "as timestamp\n    ) as updated_at", "as datetime\n    ) as updated_at")
+    add_profiles(ed, WHOLE_ROWS[dialect])
+    project, diags = check_repository(root)
+    assert project is not None, [f"{d.code}: {d.message}" for d in diags if d.severity == "error"]
+    assert project.lineage.dialect == dialect
+    customers = project.datasets["customers"].column_names
+    assert set(project.lineage.sources_of("customer_profiles", "profile")) == {("customers", c) for c in customers}
+    assert project.lineage.pii_origin("customer_profiles", "profile") == (("customers", "email"),
+                                                                          ("customers", "full_name"))
+    from compiler.cli.graph_columns import column_report, render_columns_text
+
+    graph = render_columns_text(column_report(project, {"transform.build_profiles"}, []))
+    assert "    profile holds whole rows of: customers\n" in graph  # specops graph --columns
+    ed.replace("specs/datasets/customers.yaml", "{name: profile, type: string}",
+               "{name: profile, type: string, masked: true}")
+    project, _ = check_repository(root)
+    assert project is not None and not project.lineage.is_pii("customer_profiles", "profile")
+    typo = WHOLE_ROWS[dialect].replace("(c)", "(cc)").replace("(customers)", "(customer)")
+    ed.replace("specs/datasets/customers.yaml", WHOLE_ROWS[dialect], typo)
+    _, diags = check_repository(root)
+    assert [d.message for d in diags if d.code == "unknown-sql-column"] == [
+        f"column '{'customer' if dialect == 'bigquery' else 'cc'}' is not a column of any input"]
+
+
+def test_a_whole_row_reader_rebuilds_when_its_input_gains_a_column(tmp_path):
+    """Like `select *`, `to_json(c)` reads every column, the new one too: the consumer rebuilds (its column's
+    values change, its declared columns do not), while a transform that names its columns does not."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    add_profiles(RepoEditor(root), WHOLE_ROWS["duckdb"])
+    base = build(copy_repository(root, tmp_path / "base"))
+    ed = RepoEditor(root)
+    ed.replace(CU, "  primary_key: [customer_id]", "    - {name: tier, type: string}\n  primary_key: [customer_id]")
+    add_csv_column(root / "data/customers.csv", "tier")
+    plan = plan_against(base, build(root))
+    rebuilt = {i.address: i for i in plan.impacts if i.address.startswith("transform.")}
+    assert set(rebuilt) == {"transform.build_profiles"} and rebuilt["transform.build_profiles"].work == "rebuild"
+    assert "(whole row → profile)" in rebuilt["transform.build_profiles"].via
+
+
 def test_new_source_datasets_are_loaded_and_their_readers_built(tmp_path):
     """Against an empty baseline every file dataset is new: its seed must be loaded (reload), like the
     transforms that read it are built."""

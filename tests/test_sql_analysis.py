@@ -251,3 +251,72 @@ def test_dialects_follow_the_warehouse():
     assert a.ok and "qualify" in a.row_clauses
     assert ("orders", "customer_id", "qualify") in a.row_reads
     assert run("select o.order_id::int as id from {{ input('orders') }} o", dialect="postgres").ok
+
+
+EVENTS = ("event_id", "kind", "email")
+WHOLE_ROW_SQL = {  # a table alias (or an unaliased input's name) used as a value: the whole row
+    "postgres": ["select row_to_json(e) as payload from {{ input('events') }} e",
+                 "select to_jsonb(e) as payload from {{ input('events') }} as e",
+                 "select row_to_json(events) as payload from {{ input('events') }}"],
+    "duckdb": ["select to_json(e) as payload from {{ input('events') }} e",
+               "select struct_pack(r := e) as payload from {{ input('events') }} e",
+               "select e as payload from {{ input('events') }} e"],
+    "bigquery": ["select to_json_string(e) as payload from {{ input('events') }} e",
+                 "select e as payload from {{ input('events') }} as e",
+                 "select (select as struct e) as payload from {{ input('events') }} e"],
+}
+
+
+@pytest.mark.parametrize(("dialect", "sql"), [(d, s) for d, sqls in WHOLE_ROW_SQL.items() for s in sqls])
+def test_a_table_alias_used_as_a_value_reads_its_whole_row(dialect, sql):
+    """`row_to_json(e)` names no column `e`: it is e's whole row, derived from every column of e (like `e.*`), and
+    a new column of the input changes its values."""
+    a = analyze_sql(sql, dialect, (("events", EVENTS), *SCHEMA))
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    payload = a.column("payload")
+    assert payload.sources == tuple(sorted(("events", c) for c in EVENTS)) and payload.passthrough is None
+    assert {(d, c) for d, c, how in payload.uses if how == "direct"} == set(payload.sources)
+    assert a.whole_rows == (("events", "payload"),) and a.to_json()["whole_rows"] == {"payload": ["events"]}
+    assert SqlAnalysis.from_plain(a.to_plain()) == a  # what compiler.speed keeps
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
+def test_whole_rows_a_column_of_the_same_name_wins_and_other_names_are_still_unknown(dialect):
+    schema = (("events", EVENTS), *SCHEMA)
+    kind = analyze_sql("select to_json(kind) as k from {{ input('events') }} kind", dialect, schema)
+    assert not kind.unknown and kind.column("k").sources == (("events", "kind"),) and not kind.whole_rows
+    sql = "select to_json(ev) as payload from {{ input('events') }} e"
+    (u,) = analyze_sql(sql, dialect, schema).unknown
+    assert (u.name, u.offset, u.candidates) == ("ev", sql.index("ev)"), EVENTS)
+
+
+def test_whole_rows_through_ctes_subqueries_and_unknown_tables():
+    schema = (("events", EVENTS), *SCHEMA)
+    named = run("with x as (select event_id, sha256(email) as h from {{ input('events') }}) "
+                "select to_json(x) as p from x", schema)
+    assert named.column("p").sources == (("events", "email"), ("events", "event_id"))
+    assert ("events", "email", "masking") in named.column("p").uses
+    assert not named.whole_rows  # x names its columns: a new column of events does not reach p
+    star = run("with x as (select * from {{ input('events') }}) select p from (select to_json(x) as p from x) y",
+               schema)
+    assert star.whole_rows == (("events", "p"),) and len(star.column("p").sources) == len(EVENTS)
+    correlated = run("select c.customer_id, (select list(o) from {{ input('orders') }} o "
+                     "where o.customer_id = c.customer_id) as orders from {{ input('customers') }} c")
+    assert not correlated.unknown and {c for _, c in correlated.column("orders").sources} == set(ORDERS)
+    beside = run("select row_to_json(e) as p from {{ input('events') }} e join raw.ext x on x.id = e.event_id",
+                 schema, "postgres")  # raw.ext's columns are unknown: e is still more likely the alias
+    assert beside.column("p").sources == tuple(sorted(("events", c) for c in EVENTS))
+
+
+def test_pii_follows_a_whole_row():
+    from compiler.spec.lineage import Lineage
+
+    a = run("select e.event_id, to_json(e) as payload from {{ input('events') }} e", (("events", EVENTS),))
+    lineage = Lineage(sql={"t": a}, outputs={"t": "out"}, declared_pii={"events": frozenset({"email"})},
+                      dataset_order=("out",))
+    assert lineage.is_pii("out", "payload") and lineage.pii_origin("out", "payload") == (("events", "email"),)
+    assert not lineage.is_pii("out", "event_id")
+    assert ("events.email", "out.payload", "transform.t") in lineage.column_edges()
+    masked = Lineage(sql={"t": a}, outputs={"t": "out"}, declared_pii={"events": frozenset({"email"})},
+                     masked={"out": frozenset({"payload"})}, dataset_order=("out",))
+    assert not masked.is_pii("out", "payload")

@@ -104,6 +104,8 @@ def render_columns_text(report: dict) -> str:
             lines.append(f"    rows <- {shown}")
         if entry.get("select_star"):
             lines.append(f"    select * from: {', '.join(entry['select_star'])}")
+        for col, inputs in entry.get("whole_rows", {}).items():
+            lines.append(f"    {col} holds whole rows of: {', '.join(inputs)}")
     return "\n".join(lines) + "\n"
 
 

@@ -315,6 +315,8 @@ class _Walk:
                     if dataset in analysis.star_inputs:
                         columns.setdefault(col, ("added", (*trail, (address, "(select *)"), (out, col))))
                         notes.append(f"select * passes the new column '{col}' of dataset.{dataset} into its output")
+                    for oc in sorted({o for d, o in analysis.whole_rows if d == dataset}):  # row_to_json(e): new key
+                        columns.setdefault(oc, ("changed", (*trail, (address, f"(whole row → {oc})"), (out, oc))))
                     continue
                 fed = [c.name for c in analysis.columns if (dataset, col) in c.sources]
                 for oc in fed:

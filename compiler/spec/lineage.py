@@ -70,6 +70,9 @@ class SqlAnalysis:
     error_offset: int = 0
     clause_digests: tuple[tuple[str, str], ...] = ()  # (row clause, digest of what decides it): which one changed
     sort_reads: tuple[Ref, ...] = ()  # the columns the query's ORDER BY reads (the order of its rows)
+    # (input, output column): the column holds whole rows of the input (`row_to_json(e)`, `to_json(e)`, `select e`):
+    # it derives from every column of the input, and a new column of the input changes its values
+    whole_rows: tuple[Ref, ...] = ()
 
     def column(self, name: str) -> OutputColumn | None:
         for col in self.columns:
@@ -82,17 +85,18 @@ class SqlAnalysis:
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
                 self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates,
                                                                  u.qualifier) for u in self.unknown),
-                self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads)
+                self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads, self.whole_rows)
 
     @classmethod
     def from_plain(cls, data: tuple[Any, ...]) -> SqlAnalysis:
-        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts, sorts = data
+        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts, sorts, whole = data
         return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None,
                                                   tuple(map(tuple, u)))
                                      for n, s, f, o, c, p, u in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
                    tuple(UnknownColumn(n, s, o, tuple(c), bool(q)) for n, s, o, c, q in unknown), tuple(notes),
-                   error, offset, tuple((str(k), str(v)) for k, v in parts), tuple(map(tuple, sorts)))
+                   error, offset, tuple((str(k), str(v)) for k, v in parts), tuple(map(tuple, sorts)),
+                   tuple(map(tuple, whole)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +106,8 @@ class SqlAnalysis:
             "row_reads": [{"column": f"{d}.{col}", "clause": clause} for d, col, clause in self.row_reads],
             "row_clauses": list(self.row_clauses),
             **({"select_star": list(self.star_inputs)} if self.star_inputs else {}),
+            **({"whole_rows": {c: [d for d, o in self.whole_rows if o == c] for c in dict.fromkeys(
+                o for _, o in self.whole_rows)}} if self.whole_rows else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
         }
 

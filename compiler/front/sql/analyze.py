@@ -40,6 +40,7 @@ class _Out:
     node: exp.Expression | None
     passthrough: Ref | None = None
     uses: frozenset[RowRef] = frozenset()  # how it uses each of refs (compiler.spec.lineage.OutputColumn.uses)
+    whole: frozenset[str] = frozenset()  # inputs whose whole rows its values hold (their new columns change them)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class _Analyzer:
         self.nested = False  # whether it has more than one scope (subqueries)
         self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
         self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
+        self.last_whole: frozenset[str] = frozenset()  # the inputs whose whole rows the last expression() reads
         self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -127,14 +129,12 @@ class _Analyzer:
         name, table = col.name.lower(), col.table.lower()
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
-        look: Scope | None = scope
-        while look is not None:
+        for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
             found = self._resolve_in(look, name, table, aliases if look is scope else None)
             if found is not None:
                 return found
-            if getattr(look, "is_cte", False):
-                break  # a CTE sees its own sources only (the query after it is no enclosing query)
-            look = look.parent  # a correlated reference to an enclosing query
+        if not table and (row := self.whole_row(scope, name)) is not None:
+            return row  # `row_to_json(e)`: no column is called `e`, a source is
         candidates: tuple[str, ...] = ()
         label = table
         if table:
@@ -156,6 +156,43 @@ class _Analyzer:
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
 
+    def whole_row(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """A bare name that is a source of the query, not a column: its whole row (`row_to_json(e)`, `to_json(e)`,
+        `select e`), which reads every column of it, as `e.*` does; None when no source is called so."""
+        found = _row_source(scope, name)
+        if found is None:
+            return None
+        alias, src = found
+        cols = self.columns_of(src)
+        if cols is None:
+            self.notes.add(f"the whole row of '{name}', whose columns are not known, is not followed")
+            return frozenset(), f"?{name}.*", None
+        parts = [p for c in cols if (p := self._from_source(src, c, alias)) is not None]
+        refs: frozenset[Ref] = frozenset().union(*(p[0] for p in parts))
+        token = _digest("row", *(p[1] for p in parts))
+        uses: frozenset[RowRef] = frozenset().union(*(self.uses_of(p[0], p[1], None, False, False) for p in parts))
+        whole = self.row_inputs(src).union(*(self.whole_of(p[1]) for p in parts))
+        self.outs.setdefault(token, _Out(name, refs, token, None, uses=uses, whole=whole))  # what uses_of reads
+        return refs, token, None
+
+    def names_a_row(self, scope: Scope, name: str) -> bool:
+        """Whether `name` is a source of `scope` itself whose columns are known."""
+        found = _source_named(scope, name)
+        return found is not None and self.columns_of(found[1]) is not None
+
+    def row_inputs(self, src: object) -> frozenset[str]:
+        """The inputs whose new columns would appear in a whole row of `src` (the input itself, or through `*`)."""
+        if isinstance(src, exp.Table):
+            dataset = input_of(src.name)
+            return frozenset({dataset}) if dataset is not None else frozenset()
+        info = self.info.get(id(src)) if isinstance(src, Scope) else None
+        return frozenset(info.stars) if info is not None else frozenset()
+
+    def whole_of(self, token: str) -> frozenset[str]:
+        """The inputs whose whole rows a column reference that resolved to `token` holds."""
+        out = self.outs.get(token)
+        return out.whole if out is not None else frozenset()
+
     def _no_such_qualifier(self, scope: Scope, table: str) -> bool:
         """Whether `table` in `table.column` can only be a typo: no source of the query (or an enclosing one) is
         called so, and every source's columns are known and none is called so (`s.field` reads a struct column's
@@ -176,6 +213,8 @@ class _Analyzer:
         having = [(alias, src) for alias, (_, src) in scope.selected_sources.items()
                   if (cols := self.columns_of(src)) is None or name in cols]
         known = [(a, s) for a, s in having if self.columns_of(s) is not None]
+        if not known and having and self.names_a_row(scope, name):
+            return None  # `row_to_json(e)` beside a table whose columns are unknown: e's whole row (see resolve)
         if len(known) == 1 or (len(having) == 1 and not known):
             alias, src = (known or having)[0]
             return self._from_source(src, name, alias)
@@ -225,14 +264,17 @@ class _Analyzer:
             refs, token, through = self.resolve(scope, col, aliases)
             self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
             self.last_uses = self.uses_of(refs, token, None, False, False)
+            self.last_whole = self.whole_of(token)
             return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name.lower()}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
         passthrough = None
         uses: set[RowRef] = set()
+        whole: set[str] = set()
         for col in self.own_columns(node, scope):
             r, token, through = self.resolve(scope, col, aliases)
             refs |= r
+            whole |= self.whole_of(token)
             tokens.append(f"{col.table.lower()}.{col.name.lower()}={token}")
             passthrough = through
             if r:
@@ -245,9 +287,11 @@ class _Analyzer:
                 found = frozenset().union(*(o.refs for o in sub.outputs), {(d, c) for d, c, _ in sub.row_refs})
                 refs |= found
                 uses |= {(d, c, "direct") for d, c in found}  # not followed further: its values, transformed
+                whole.update(*(o.whole for o in sub.outputs))
                 tokens.append(_digest(sub.rows, *(o.fp for o in sub.outputs)))
         self.last_shape = self.text(inner)
         self.last_uses = frozenset(uses)
+        self.last_whole = frozenset(whole)
         return frozenset(refs), _digest(self.last_shape, *sorted(tokens)), passthrough
 
     def uses_of(self, refs: frozenset[Ref], token: str, indirect: str | None, aggregated: bool,
@@ -305,7 +349,8 @@ class _Analyzer:
             other = right.outputs[i] if i < len(right.outputs) else None
             refs = out.refs | (other.refs if other else frozenset())
             merged = _Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None,
-                          uses=out.uses | (other.uses if other else frozenset()))
+                          uses=out.uses | (other.uses if other else frozenset()),
+                          whole=out.whole | (other.whole if other else frozenset()))
             info.outputs.append(merged)
             self.outs.setdefault(merged.fp, merged)
         info.row_refs = left.row_refs | right.row_refs
@@ -354,7 +399,7 @@ class _Analyzer:
                 continue
             refs, fp, through = self.expression(scope, proj)
             name = (proj.alias_or_name or self.text(proj)).lower()
-            out = _Out(name, refs, fp, proj, through, self.last_uses)
+            out = _Out(name, refs, fp, proj, through, self.last_uses, self.last_whole)
             self.outs.setdefault(fp, out)
             info.outputs.append(out)
             aliases.setdefault(name, out)
@@ -476,12 +521,13 @@ class _Analyzer:
                 if name in replaced:
                     refs, fp, through = self.expression(scope, replaced[name])
                     info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through,
-                                             self.last_uses))
+                                             self.last_uses, self.last_whole))
                     continue
                 found = self._from_source(src, name, alias)
                 if found is not None:
                     info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2],
-                                             self.uses_of(found[0], found[1], None, False, False)))
+                                             self.uses_of(found[0], found[1], None, False, False),
+                                             self.whole_of(found[1])))
 
 
 @dataclass
@@ -545,6 +591,33 @@ def _implicit_alias(scope: Scope, table: str) -> str | None:
         for alias, src in look.sources.items():
             if isinstance(src, exp.Table) and not src.alias and (input_of(src.name) or "").lower() == table:
                 return alias
+    return None
+
+
+def _visible(scope: Scope) -> Iterator[Scope]:
+    """`scope`, then the enclosing queries whose sources it may name (a CTE sees its own sources only: the query
+    after it is no enclosing query)."""
+    look: Scope | None = scope
+    while look is not None:
+        yield look
+        if getattr(look, "is_cte", False):
+            return
+        look = look.parent
+
+
+def _row_source(scope: Scope, name: str) -> tuple[str, object] | None:
+    """(alias, source) of the FROM source that a bare `name` names in `scope` or an enclosing query: its alias, or
+    the dataset's name of an unaliased `{{ input('x') }}`."""
+    for look in _visible(scope):
+        if (found := _source_named(look, name)) is not None:
+            return found
+    return None
+
+
+def _source_named(scope: Scope, name: str) -> tuple[str, object] | None:
+    for alias, (_, src) in scope.selected_sources.items():
+        if alias == name or (isinstance(src, exp.Table) and not src.alias and input_of(src.name) == name):
+            return alias, src
     return None
 
 
@@ -683,7 +756,9 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         row_reads=tuple(sorted(root.row_refs)), rows=root.rows, row_clauses=tuple(sorted(root.clauses)),
         sort_reads=tuple(sorted(root.sorted_by)),
         clause_digests=tuple(sorted((k, _digest(*v)) for k, v in root.parts.items())),
-        star_inputs=tuple(sorted(root.stars)), unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
+        star_inputs=tuple(sorted(root.stars)), whole_rows=tuple(sorted({(d, o.name) for o in root.outputs
+                                                                         for d in o.whole})),
+        unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
         notes=tuple(sorted(analyzer.notes)),
     )
 

@@ -368,7 +368,7 @@ def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_p
         assert secret not in text
     assert "(not shown)" in text and "(1 values, not shown)" in text and "sha256 " not in text.split("Generated")[0]
     gx = next(a for a in plan.artifact_changes if a.key.startswith("gx/") and "customers_checks" in a.key)
-    assert gx.owner == "dataset.customers" and gx.redacted
+    assert gx.owner == "quality_rule.customers_checks" and gx.redacted  # the owner the change touched
 
 
 def test_a_check_without_a_name_changed_is_one_change_not_a_removal_and_an_addition(churn_base, tmp_path):

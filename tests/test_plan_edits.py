@@ -351,6 +351,23 @@ def test_values_of_pii_columns_are_counted_not_listed(churn_base, tmp_path):
     assert "[US, GB, DE, FR, CA]" not in text or "US" in text  # other columns' values are shown as usual
 
 
+def test_the_lineage_files_diff_is_shown_though_some_datasets_have_pii(churn_base, tmp_path):
+    """A lineage file describes every dataset (customers has PII) but holds no values: its diff is shown."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace("specs/datasets/daily_kpis.yaml", "description: The calendar day.",
+                             "description: The calendar day (UTC).")
+    head = build(root)
+    plan = plan_against(churn_base, head)
+    lineage = next(a for a in plan.artifact_changes if a.key == "lineage/dev.jsonl")
+    assert not lineage.redacted and "The calendar day (UTC)." in lineage.diff, lineage.diff
+    from compiler.plan.redact import sensitive
+
+    project = head[0]
+    owners = ("environment.dev", "dataset.customers")  # a PII dataset first among the file's datasets
+    assert sensitive(project, owners, key="lineage/dev.jsonl") is None
+    assert "dataset.customers has PII columns" in sensitive(project, owners, key="dbt/seeds/customers.csv")
+
+
 def test_what_checks_on_pii_columns_spell_out_is_never_printed(churn_base, tmp_path):
     """A check on a PII column shows no pattern, expression, bound or value; nor does the diff of the
     expectation file of a rule that also checks a relationship to a dataset without PII (named first)."""

@@ -119,7 +119,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                     diff = "(previous content not kept)"
                 else:
                     diffed += 1
-                    secret = sensitive(project, art.owners, old_snaps)
+                    secret = sensitive(project, art.owners, old_snaps, key)
                     diff = redacted_diff(secret, old_bytes, art.content) if secret else content_diff(
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)

@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository, parse_text_report
 
 from compiler.apply.context import StepFailed
-from compiler.apply.steps.dbt import Failure, _one_line, explain, sample_query
+from compiler.apply.steps.dbt import Failure, _one_line, _results, explain, failure_cause, sample_query
 from compiler.apply.steps.drift import window_start
 from compiler.apply.steps.frameworks import Prediction, Sklearn
 from compiler.apply.steps.metrics import compute_metrics
@@ -333,3 +333,30 @@ def test_a_failure_of_the_users_code_is_located_in_the_repositorys_own_files(tmp
     with pytest.raises(SyntaxError) as bad:
         compile("def train(:\n", str(tmp_path / "training" / "bad.py"), "exec")
     assert user_frame(tmp_path, bad.value) == ("training/bad.py", 1, "<module>", "def train(:")
+
+
+DBT_CANNOT_CONNECT = """\
+07:01:02  Running with dbt=1.11.16
+07:01:03  Registered adapter: postgres=1.10.0
+07:01:03  Found 3 models, 5 seeds, 40 data tests, 452 macros
+07:01:03
+07:01:04  Encountered an error:
+Database Error
+  could not translate host name "pg-prod.voltco.internal" to address: Name or service not known
+
+""".splitlines()
+
+
+def test_dbt_that_wrote_no_results_is_reported_with_its_last_error(tmp_path):
+    """dbt that stops before running anything (a warehouse it cannot reach) writes no results: the failure says
+    why, from dbt's output, rather than only its exit code."""
+    assert failure_cause(DBT_CANNOT_CONNECT) == (
+        'Database Error: could not translate host name "pg-prod.voltco.internal" to address: Name or service '
+        'not known')
+    assert failure_cause(["07:01:02  Runtime Error", "  Could not find profile named 'x'"]) == (
+        "Runtime Error: Could not find profile named 'x'")
+    assert failure_cause(["07:01:02  Running with dbt=1.11.16", "07:01:09  Done."]) is None
+    with pytest.raises(StepFailed, match="wrote no results: Database Error: could not translate host name"):
+        _results(tmp_path, 2, DBT_CANNOT_CONNECT)
+    with pytest.raises(StepFailed, match=r"wrote no results \(its output is above\)"):
+        _results(tmp_path, 2, [])

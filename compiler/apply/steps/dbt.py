@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,19 +72,46 @@ def run_dbt(ctx: RunContext, command: str, select: list[str] | None, full_refres
     wh = ctx.env.warehouse
     if wh.type == "duckdb":
         (ctx.root / str(wh.get("path"))).parent.mkdir(parents=True, exist_ok=True)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def echo(line: str) -> None:
+        tail.append(line)
+        ctx.echo(f"   dbt | {line}")
+
     # dbt runs in apply's process group, dies with apply and is waited for when apply is interrupted
-    code = run_streamed(args, project_dir, env, lambda line: ctx.echo(f"   dbt | {line}"))
-    return _results(work / "target", code)
+    code = run_streamed(args, project_dir, env, echo)
+    return _results(work / "target", code, list(tail))
 
 
-def _results(target: Path, code: int) -> DbtResult:
+TAIL_LINES = 60  # the last lines of dbt's output kept to say why it failed when it wrote no results
+_TIME = re.compile(r"^\d\d:\d\d:\d\d(?:\.\d+)?\s+")  # dbt's line prefix
+
+
+def failure_cause(lines: list[str], limit: int = 400) -> str | None:
+    """Why dbt stopped, from the end of its output: its last error heading ("Database Error", "Runtime Error
+    in model x", ...) and the detail lines under it."""
+    text = [_TIME.sub("", line).strip() for line in lines]
+    heads = [i for i, line in enumerate(text) if _HEADING.match(line)]
+    if not heads:
+        return None
+    first = heads[-1]
+    detail = [line for line in text[first + 1:first + 6] if line and not _HEADING.match(line)]
+    return _flat(": ".join([text[first].rstrip(":"), " ".join(detail)]) if detail else text[first], limit)
+
+
+_HEADING = re.compile(r"^(?:[A-Z][a-z]+ )*Error\b(?! *=)")  # Database Error, Runtime Error in model x, ...
+
+
+def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResult:
     result = DbtResult(ok=code == 0)
     try:
         run = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         if code != 0:
-            raise StepFailed(f"dbt exited with code {code} and wrote no results") from None
+            cause = failure_cause(tail or [])
+            raise StepFailed(f"dbt exited with code {code} and wrote no results"
+                             + (f": {cause}" if cause else " (its output is above)")) from None
         return result
     nodes = manifest.get("nodes", {})
     for item in run.get("results", []):

@@ -267,6 +267,20 @@ def test_a_failing_column_test_points_at_the_column():
     assert owner == "dataset.customer_activity" and text == "dataset.customer_activity (model) error: Contract Error: x"
 
 
+def test_a_failing_freshness_or_primary_key_test_points_at_its_key():
+    """Not at the dataset's first line: at `freshness:` and `primary_key:`, which a reader then finds."""
+    project = require_project(EXAMPLE_ROOT)
+    text = (EXAMPLE_ROOT / "specs/datasets/support_tickets.yaml").read_text(encoding="utf-8").splitlines()
+    _, fresh = explain(project, Failure("support_tickets__freshness_error", "test", "fail", "", "support_tickets", 1,
+                                        "select 1"))
+    line = next(n for n, t in enumerate(text, 1) if t.strip().startswith("freshness:"))
+    assert f"specs/datasets/support_tickets.yaml:{line}:" in fresh, fresh
+    text = (EXAMPLE_ROOT / "specs/datasets/daily_kpis.yaml").read_text(encoding="utf-8").splitlines()
+    _, key = explain(project, Failure("daily_kpis__primary_key", "test", "fail", "", "daily_kpis", 2, "select 1"))
+    line = next(n for n, t in enumerate(text, 1) if t.strip().startswith("primary_key:"))
+    assert f"specs/datasets/daily_kpis.yaml:{line}:" in key, key
+
+
 def test_one_line_sql_keeps_quoted_dashes():
     assert _one_line("select '--a' as x -- note\nfrom t", 100) == "select '--a' as x from t"
     assert sample_query("select 1", 5) == "select * from (select 1) as failing limit 5"

@@ -238,9 +238,11 @@ class Builder:
             source=source,
             columns=columns,
             primary_key=tuple(spec.get("primary_key", ())),
-            freshness=Freshness(fresh["column"], fresh.get("warn_after"), fresh.get("error_after")) if fresh else None,
+            freshness=Freshness(fresh["column"], fresh.get("warn_after"), fresh.get("error_after"),
+                                Loc(file, *locate(("spec", "freshness")))) if fresh else None,
             classification=spec.get("classification", "internal"),
             retention=spec.get("retention"),
+            primary_key_loc=Loc(file, *locate(("spec", "primary_key"))) if "primary_key" in spec else None,
         )
 
     def _qualityrule(self, doc: Document) -> QualityRule:

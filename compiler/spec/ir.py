@@ -256,6 +256,7 @@ class Freshness:
     column: str
     warn_after: str | None
     error_after: str | None
+    loc: Loc | None = None  # where `freshness:` is (a failing freshness test is reported there)
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ class Dataset(Resource):
     freshness: Freshness | None = None
     classification: str = "internal"
     retention: str | None = None
+    primary_key_loc: Loc | None = None  # where `primary_key:` is (its uniqueness test is reported there)
 
     @property
     def external(self) -> bool:

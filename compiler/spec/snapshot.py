@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-_SKIP = {"loc", "digest", "sql_loc"}
+_SKIP = {"loc", "digest", "sql_loc", "primary_key_loc"}
 
 
 # IR fields that hold a mapping as sorted (key, value) pairs: always snapshotted as objects

@@ -186,10 +186,12 @@ def check_origins(project: SpecProject) -> dict[str, CheckOrigin]:
                 if getattr(col, flag) not in (False, None):
                     out[f"{ds.name}__{col.name}__{flag}"] = CheckOrigin(ds.address, col.loc, f"{kind} ({flag} column)")
         if ds.primary_key:
-            out[f"{ds.name}__primary_key"] = CheckOrigin(ds.address, ds.loc, "unique (primary_key)")
+            out[f"{ds.name}__primary_key"] = CheckOrigin(ds.address, ds.primary_key_loc or ds.loc,
+                                                         "unique (primary_key)")
         if ds.freshness:
             for severity in ("warn", "error"):
-                out[f"{ds.name}__freshness_{severity}"] = CheckOrigin(ds.address, ds.loc, f"freshness ({severity})")
+                out[f"{ds.name}__freshness_{severity}"] = CheckOrigin(ds.address, ds.freshness.loc or ds.loc,
+                                                                      f"freshness ({severity})")
     for rule in project.rules.values():
         for check in rule.checks:
             out[check.name] = CheckOrigin(rule.address, check.loc, check.type)

@@ -313,7 +313,8 @@ CASES = [
          "invalid-value", MODEL, "name: rmse", message="roc_auc"),
     Case("incremental-without-settings",
          replace(ACTIVITY_T, "  incremental: {unique_key: customer_id, updated_at: updated_at}\n", ""),
-         "missing-key", ACTIVITY_T, "inputs:", message="'incremental'"),
+         "missing-key", ACTIVITY_T, "materialization: incremental",
+         message=r"'incremental' in spec \(required when materialization is incremental\)"),
     # ------------------------------------------------------------------ on the init scaffold
     Case("scaffold-unknown-key", replace("specs/quality/orders_checks.yaml", "severity: error", "severty: error"),
          "unknown-key", "specs/quality/orders_checks.yaml", "severty", hint="did you mean 'severity'", source="init"),

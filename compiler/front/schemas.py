@@ -156,6 +156,11 @@ def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Dia
     if v == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         message = f"missing required key '{missing}' in {where}"
+        when, _ = _condition(root, err.absolute_schema_path, missing)
+        if when:  # required by another key's value (an if/then of the schema): said so, and shown at that key
+            message += f" (required {when})"
+            line, col = _last_present(doc, path, err.instance, _deciding_keys(root, err.absolute_schema_path)) or (
+                line, col)
         return Diagnostic("missing-key", message, doc.file, line, col, doc.address)
     if v == "type":
         expected = err.validator_value
@@ -228,29 +233,50 @@ def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Dia
 def _condition(root: Any, schema_path: Any, key: str) -> tuple[str | None, str | None]:
     """(`unless strategy is time or group`, the key's description) for a rule in the `then` or `else` of an
     if/then/else of the schema: what decides whether `key` may be set."""
-    parts = list(schema_path)
-    nodes = [root]
-    try:
-        for part in parts:
-            nodes.append(nodes[-1][part])
-    except (KeyError, IndexError, TypeError):
+    nodes = _schema_nodes(root, schema_path)
+    if nodes is None:
         return None, None
     described = next((n["properties"][key].get("description") for n in reversed(nodes)
                       if isinstance(n, dict) and isinstance((n.get("properties") or {}).get(key), dict)), None)
+    deciding = _deciding_if(list(schema_path), nodes)
+    if deciding is None:
+        return None, described
+    condition, branch = deciding
+    texts = []
+    for name, rule in (condition.get("properties") or {}).items():
+        values = rule.get("enum") if isinstance(rule, dict) else None
+        if values is None and isinstance(rule, dict) and "const" in rule:
+            values = [rule["const"]]
+        if values:
+            texts.append(f"{name} is {' or '.join(map(str, values))}")
+    return (f"{'when' if branch == 'then' else 'unless'} {' and '.join(texts)}" if texts else None), described
+
+
+def _schema_nodes(root: Any, schema_path: Any) -> list[Any] | None:
+    """The schema's nodes along an error's schema path, from the root (None: the path leaves the schema)."""
+    nodes = [root]
+    try:
+        for part in schema_path:
+            nodes.append(nodes[-1][part])
+    except (KeyError, IndexError, TypeError):
+        return None
+    return nodes
+
+
+def _deciding_if(parts: list[Any], nodes: list[Any]) -> tuple[dict, str] | None:
+    """The `if` of the innermost then/else on the path, and which branch ("then" or "else") the rule is in."""
     for i in range(len(parts) - 1, -1, -1):
-        if parts[i] not in ("then", "else") or not isinstance(nodes[i], dict):
-            continue
-        texts = []
-        for name, rule in ((nodes[i].get("if") or {}).get("properties") or {}).items():
-            values = rule.get("enum") if isinstance(rule, dict) else None
-            if values is None and isinstance(rule, dict) and "const" in rule:
-                values = [rule["const"]]
-            if values:
-                texts.append(f"{name} is {' or '.join(map(str, values))}")
-        if texts:
-            return f"{'when' if parts[i] == 'then' else 'unless'} {' and '.join(texts)}", described
-        break
-    return None, described
+        if parts[i] in ("then", "else") and isinstance(nodes[i], dict):
+            condition = nodes[i].get("if")
+            return (condition, parts[i]) if isinstance(condition, dict) else None
+    return None
+
+
+def _deciding_keys(root: Any, schema_path: Any) -> list[str]:
+    """The keys whose values decide that a rule of a then/else applies (materialization for `incremental`)."""
+    nodes = _schema_nodes(root, schema_path)
+    deciding = _deciding_if(list(schema_path), nodes) if nodes is not None else None
+    return list(deciding[0].get("properties") or {}) if deciding else []
 
 
 def _last_present(doc: Document, path: YamlPath, instance: Any, names: list[str]) -> tuple[int, int] | None:

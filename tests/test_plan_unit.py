@@ -224,6 +224,18 @@ def test_a_destroy_says_what_apply_leaves_in_place(base, tmp_path):
     assert "leaves its table in the warehouse" in after, text
     assert "leaves the table or view it built in the warehouse" in render_markdown(plan)
 
+def test_an_element_added_or_removed_reads_as_the_spec_would_write_it(base, edited):
+    """A check added or removed shows what it says (its set fields), not `null -> {"column": ..., null ...}`."""
+    head = edited(("specs/quality/daily_kpis.yaml", "    - {type: row_count, min: 1}",
+                   "    - {type: row_count, min: 1}\n    - {type: not_null, column: kpi_date}"),
+                  ("specs/quality/customer_features.yaml", "    - {type: not_null, column: churned}\n", ""))
+    text = render_text(plan_of(head, base))
+    added = next(line.strip() for line in text.splitlines() if "+ spec.checks[not_null_daily_kpis_kpi_date" in line)
+    removed = next(line.strip() for line in text.splitlines() if "- spec.checks[not_null_customer_features" in line)
+    assert added.split("]: ", 1)[1].startswith('{"column": "kpi_date", "severity": "warn", "type": "not_null"}')
+    assert removed.split("]: ", 1)[1].startswith('{"column": "churned", "severity": "error", "type": "not_null"}')
+    assert "null ->" not in text and "-> null" not in text
+
 
 # --------------------------------------------------------------------------- formatting is no change
 

@@ -30,6 +30,14 @@ def _value(v: object) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+def _set_fields(value: object) -> object:
+    """A mapping without the fields it leaves unset (null, false, empty), as a spec would be written, nor its
+    name (the path shows it: spec.columns[name])."""
+    if not isinstance(value, dict):
+        return value
+    return {k: v for k, v in value.items() if v not in (None, False, "", [], {}) and k != "name"}
+
+
 def _baseline(plan: Plan) -> str:
     b = plan.baseline
     if b.kind == "git":
@@ -118,6 +126,10 @@ def _attr_lines(change: ResourceChange) -> list[str]:
             lines += _text_diff(c.before, c.after)
         elif delta is not None:
             lines.append(f"{mark} {where}: {delta}  [{c.category}]{why}{note}")
+        elif isinstance(c.before, dict) != isinstance(c.after, dict) and None in (c.before, c.after):
+            # a whole element added or removed (a column, a check): what it says, not `null -> {...}`
+            lines.append(f"{mark} {where}: {_value(_set_fields(c.after if c.before is None else c.before))}  "
+                         f"[{c.category}]{why}{note}")
         else:
             lines.append(f"{mark} {where}: {_value(c.before)} -> {_value(c.after)}  "
                          f"[{c.category}]{why}{note}")

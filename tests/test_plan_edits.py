@@ -257,8 +257,19 @@ def test_validate_points_into_the_sql(tmp_path):
     yaml_lines = (root / T_CF).read_text(encoding="utf-8").splitlines()
     line = next(n for n, text in enumerate(yaml_lines, 1) if "as segmnt" in text)
     assert ("sql-undeclared-column", T_CF, line, yaml_lines[line - 1].index("segmnt") + 1) in got
+    (typo,) = [d for d in diags if d.code == "sql-undeclared-column"]
+    assert typo.hint == "did you mean 'segment'?"  # a declared column the SQL no longer produces
     assert any(c == "sql-missing-column" for c, *_ in got)
     assert any(c == "unknown-column" and f == RULES_CF for c, f, *_ in got)
+
+
+def test_an_extra_sql_column_is_not_taken_for_a_typo_of_one_the_sql_produces(tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(T_CF, "as segment,", "as segment, c.segment as segments,")
+    _, diags = check_repository(root)
+    (extra,) = [d for d in diags if d.code == "sql-undeclared-column"]
+    assert "'segments'" in extra.message and "did you mean" not in (extra.hint or ""), extra.hint
+    assert extra.hint == "declare it in dataset.customer_features's columns, or remove it from the SQL"
 
 
 # --- the benchmark's synthetic repositories ---------------------------------------------------------

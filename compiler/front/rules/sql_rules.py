@@ -60,6 +60,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
         seen: set[str] = set()
         columns = {c.name: c for c in out.columns}
         undeclared = [c for c in analysis.columns if c.name not in columns]
+        produced = {c.name for c in analysis.columns}
         if len(undeclared) > MAX_LISTED:  # e.g. a select * over a wide input: one error, not dozens
             names = ", ".join(c.name for c in undeclared[:MAX_LISTED])
             yield _at(t, undeclared[0].offset, "sql-undeclared-column",
@@ -73,7 +74,10 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
             declared = columns.get(c.name)
             if declared is None:
                 if len(undeclared) <= MAX_LISTED:
-                    hint = did_you_mean(c.name, out.column_names) or f"declare it in dataset.{out.name}'s columns"
+                    # a typo of a declared column the SQL does not produce; else it is a column of its own
+                    unproduced = [n for n in out.column_names if n not in produced]
+                    hint = did_you_mean(c.name, unproduced) or (f"declare it in dataset.{out.name}'s columns, "
+                                                                 "or remove it from the SQL")
                     yield _at(t, c.offset, "sql-undeclared-column",
                               f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
                 continue

@@ -111,6 +111,9 @@ def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]
             yield err
 
 
+_YAML11_BOOLEANS = frozenset({"yes", "no", "y", "n", "on", "off"})  # booleans in YAML 1.1, text in specs
+
+
 def _fmt_path(path: YamlPath) -> str:
     out = ""
     for part in path:
@@ -166,7 +169,11 @@ def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Dia
         expected = err.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         message = f"{where}: expected {_article(expected)}, got {_describe(err.instance)}"
-        return Diagnostic("wrong-type", message, doc.file, line, col, doc.address)
+        if "boolean" in str(expected) and isinstance(err.instance, str) and err.instance.lower() in _YAML11_BOOLEANS:
+            truth = "true" if err.instance.lower() in ("yes", "y", "on") else "false"
+            hint = (f"write {truth}: specs read YAML 1.2, where only true and false are booleans "
+                    f"('{err.instance}' is text)")
+        return Diagnostic("wrong-type", message, doc.file, line, col, doc.address, hint)
     if v == "enum":
         options = [str(o) for o in err.validator_value]
         message = f"{where}: {_describe(err.instance)} is not one of {', '.join(options)}"

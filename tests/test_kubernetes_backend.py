@@ -656,3 +656,23 @@ def test_a_replica_ratio_canary_is_as_close_as_pods_allow_and_says_when_it_is_no
     result = validate_cli(edit.root)
     assert result.exit_code == 0, result.output
     assert ("[canary-share]" in result.output) is warned, result.output
+
+
+def test_a_port_set_for_a_runtime_that_does_not_use_it_is_a_warning(tmp_path: Path):
+    """port is runtime mlflow's container port: KServe and the others serve on their own, so validate says a port
+    written for them is not used (the churn example wrote one for years)."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    from compiler.front.check import check_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace("specs/deployments/churn_api.yaml", "  runtime: kserve\n", "  runtime: kserve\n  port: 9000\n")
+    project, diags = check_repository(root)
+    assert project is not None
+    (unused,) = [d for d in diags if d.code == "unused-setting"]
+    assert unused.severity == "warning" and unused.address == "deployment.churn_api" and "not used" in unused.message
+    text = (root / "specs/deployments/churn_api.yaml").read_text(encoding="utf-8").splitlines()
+    assert text[unused.line - 1].strip() == "port: 9000"
+    mlflow = copy_repository(EXAMPLE_ROOT, tmp_path / "dev")
+    assert "port: 8000" in (mlflow / "specs/deployments/churn_api_dev.yaml").read_text(encoding="utf-8")
+    assert not [d for d in check_repository(mlflow)[1] if d.code == "unused-setting"]  # runtime mlflow uses it

@@ -275,6 +275,12 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
         if d.autoscaling is not None and d.autoscaling.max_replicas < d.autoscaling.min_replicas:
             yield ctx.at(d, ("spec", "autoscaling", "max_replicas"), "autoscaling",
                          "autoscaling.max_replicas is below min_replicas")
+        spec = ctx.docs[d.address].data.get("spec") or {}
+        if d.runtime != "mlflow" and isinstance(spec, dict) and "port" in spec:
+            yield ctx.at(d, ("spec", "port"), "unused-setting",
+                         f"port is the container port of runtime mlflow's model server; runtime {d.runtime} serves "
+                         "on its own server's port, so this port is not used",
+                         "remove port (or use runtime: mlflow)", key=True, severity="warning")
         if env.namespace is None:
             yield ctx.at(d, ("spec", "environment"), "no-namespace",
                          f"environment '{env.name}' has no kubernetes.namespace, which a deployment needs",

@@ -10,6 +10,7 @@ from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
 from compiler.front.load import FileWork, each_file
 from compiler.front.sql import SqlJob, SqlWork, analyze_each
+from compiler.front.sql.project import sql_job
 from compiler.plan import refresh
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
 from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
@@ -20,8 +21,8 @@ from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
 from compiler.plan.seeddiff import COLUMNS_ONLY, SEED_KEY, seed_detail
-from compiler.plan.sqldiff import compare
-from compiler.spec.lineage import Lineage
+from compiler.plan.sqldiff import canonical_jobs, compare
+from compiler.spec.lineage import Lineage, SqlAnalysis
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
 
@@ -214,15 +215,33 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
     if not todo:
         return
     olds = sql([job for _, _, job in todo])
-    for (i, j, _), old in zip(todo, olds, strict=True):
+    names = [changes[i].address.split(".", 1)[1] for i, _, _ in todo]
+    news = [lineage.analysis_of(name) for name in names]
+    pairs = _canonical(project, names, [job for _, _, job in todo], olds, news, sql)
+    for (i, j, _), old, new, pair in zip(todo, olds, news, pairs, strict=True):
         change = changes[i]
-        new = lineage.analysis_of(change.address.split(".", 1)[1])
         if new is None:
             continue
-        found = compare(old, new)
+        found = compare(old, new, pair)
         attrs = list(change.changes)
         attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
         _annotated(changes, direct, i, attrs, max((a.category for a in attrs), key=SEVERITY.__getitem__))
+
+
+def _canonical(project: SpecProject, names: list[str], jobs: list[SqlJob], olds: list[SqlAnalysis],
+               news: list[SqlAnalysis | None], sql: SqlWork) -> list[tuple[SqlAnalysis, SqlAnalysis] | None]:
+    """Both versions of each changed transform SQL analysed again with their own names canonicalised (aliases,
+    CTE names, the columns of CTEs and subqueries), where they differ as written: a renamed alias changes nothing."""
+    todo: dict[int, tuple[SqlJob, SqlJob]] = {}
+    for k, (name, job, old, new) in enumerate(zip(names, jobs, olds, news, strict=True)):
+        t = project.transforms.get(name)
+        if new is None or t is None or compare(old, new).kind in ("format", "unknown"):
+            continue
+        pair = canonical_jobs(job, sql_job(t, project.datasets, project.lineage.dialect))
+        if pair is not None:
+            todo[k] = pair
+    done = iter(sql([j for pair in todo.values() for j in pair]) if todo else [])
+    return [(next(done), next(done)) if k in todo else None for k in range(len(names))]
 
 
 def _annotated(changes: list[ResourceChange], direct: dict[str, tuple[str, list[AttrChange]]], i: int,

@@ -1,7 +1,8 @@
 """Comparing two versions of a transform's SQL by what they do, not how they are written.
 
 Categories follow SQLMesh's categorizer and dbt contracts: the same query written differently (formatting,
-comments, keyword case, equivalent spellings) is no change to the data (metadata); only added output
+comments, keyword case, equivalent spellings, other names for its own tables, subqueries, CTEs and their inner
+columns) is no change to the data (metadata); only added output
 columns over the same rows is non-breaking; a change to which rows come out (filters, joins, grouping,
 distinct, limits, unions) or to an existing column's values, or a dropped column, is breaking; SQL that
 cannot be analysed is breaking (unknown).
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.front.sql import SqlJob
 from compiler.spec.lineage import SqlAnalysis
 
 
@@ -22,6 +24,7 @@ class SqlChange:
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()  # existing columns whose values change
     clauses: tuple[str, ...] = field(default=())  # row-changing constructs added or removed
+    renamed: bool = False  # (format) the same once its aliases are canonicalised: only its own names differ
 
     @property
     def rows(self) -> bool:
@@ -32,6 +35,8 @@ class SqlChange:
         return {"format": "metadata", "additive": "non-breaking", "logic": "non-breaking"}.get(self.kind, "breaking")
 
     def reason(self) -> str:
+        if self.kind == "format" and self.renamed:
+            return "aliases renamed (tables, subqueries, CTEs or their columns): the query is the same"
         if self.kind == "format":
             return "formatting or comments only: the query is the same"
         if self.kind == "unknown":
@@ -53,8 +58,39 @@ class SqlChange:
                 "changed": list(self.changed), "clauses": list(self.clauses)}
 
 
-def compare(old: SqlAnalysis, new: SqlAnalysis) -> SqlChange:
-    """What changes from `old` to `new` (analysed with the same dialect and input columns)."""
+def compare(old: SqlAnalysis, new: SqlAnalysis,
+            canonical: tuple[SqlAnalysis, SqlAnalysis] | None = None) -> SqlChange:
+    """What changes from `old` to `new` (analysed with the same dialect and input columns).
+
+    `canonical` is the two analysed again with their own names canonicalised (compiler.front.sql.canonical: table,
+    subquery and CTE aliases, the columns of CTEs and subqueries): what changes is what changes both ways, so a
+    renamed alias changes nothing, and a real change still shows up in the columns and rows it changes.
+    """
+    found = _compare(old, new)
+    if canonical is None or found.kind == "format":
+        return found
+    other = _compare(*canonical)
+    if other.kind == "unknown":
+        return found
+    if other.kind == "format":
+        return SqlChange("format", renamed=True)
+    return _both(found, other)
+
+
+def canonical_jobs(old: SqlJob, new: SqlJob) -> tuple[SqlJob, SqlJob] | None:
+    """The analyses of two versions of a SQL with their own names canonicalised (None when either cannot be)."""
+    from compiler.front.sql.canonical import canonical_sql  # sqlglot is imported when SQL is compared
+
+    out = []
+    for sql, dialect, schema in (old, new):
+        text = canonical_sql(sql, dialect, dict(schema or ()))
+        if text is None:
+            return None
+        out.append((text, dialect, schema))
+    return out[0], out[1]
+
+
+def _compare(old: SqlAnalysis, new: SqlAnalysis) -> SqlChange:
     if not (old.ok and new.ok):
         return SqlChange("unknown")
     if old.normal == new.normal:
@@ -64,9 +100,23 @@ def compare(old: SqlAnalysis, new: SqlAnalysis) -> SqlChange:
     added = tuple(n for n in after if n not in before)
     removed = tuple(n for n in before if n not in after)
     changed = tuple(n for n in after if n in before and before[n].fingerprint != after[n].fingerprint)
+    clauses: tuple[str, ...] = ()
     if old.rows != new.rows:
-        clauses = tuple(sorted(set(old.clause_digests) ^ set(new.clause_digests)))
-        clauses = tuple(sorted({c for c, _ in clauses})) or tuple(new.row_clauses)
+        digests = set(old.clause_digests) ^ set(new.clause_digests)
+        clauses = tuple(sorted({c for c, _ in digests})) or tuple(new.row_clauses)
+    return _change(old.rows != new.rows, added, removed, changed, clauses)
+
+
+def _both(one: SqlChange, other: SqlChange) -> SqlChange:
+    """The change two comparisons of the same edit agree on (one of the names as written, one canonical)."""
+    rows = one.rows and other.rows
+    clauses = (tuple(c for c in one.clauses if c in other.clauses) or one.clauses) if rows else ()
+    return _change(rows, one.added, one.removed, tuple(n for n in one.changed if n in other.changed), clauses)
+
+
+def _change(rows: bool, added: tuple[str, ...], removed: tuple[str, ...], changed: tuple[str, ...],
+            clauses: tuple[str, ...]) -> SqlChange:
+    if rows:
         return SqlChange("rows", added, removed, changed, clauses)
     if removed or changed:
         return SqlChange("columns", added, removed, changed)

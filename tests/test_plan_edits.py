@@ -28,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CA, CF, CU = "specs/datasets/customer_activity.yaml", "specs/datasets/customer_features.yaml", \
     "specs/datasets/customers.yaml"
 SQL_CA, T_CF, MODEL = "sql/customer_activity.sql", "specs/transforms/customer_features.yaml", "specs/models/churn.yaml"
+T_KPI = "specs/transforms/daily_kpis.yaml"
 RULES_CF, RULES_SRC = "specs/quality/customer_features.yaml", "specs/quality/sources.yaml"
 
 TA, TF = "transform.build_customer_activity", "transform.build_customer_features"
@@ -53,6 +54,10 @@ def churn_base(tmp_path_factory: pytest.TempPathFactory):
     return build(copy_repository(EXAMPLE_ROOT, tmp_path_factory.mktemp("base") / "churn"))
 
 
+# customer_features' alias `a` (of its input customer_activity) renamed `act` wherever it is written
+A_TO_ACT = [*[(T_CF, "cast(a.", "cast(act.")] * 3, (T_CF, "coalesce(a.", "coalesce(act."), (T_CF, "when a.", "when act."),
+            (T_CF, "as a\n", "as act\n"), (T_CF, "on a.customer_id", "on act.customer_id")]
+
 # (id, [(file, old, new), ...], {changed address: category}, {impacted address: work})
 CHURN_EDITS = [
     ("sql-file-comment", [(SQL_CA, "-- The latest change", "-- The most recent change")],
@@ -60,6 +65,30 @@ CHURN_EDITS = [
     ("inline-sql-formatting", [(T_CF, "    select\n        cast(c.customer_id", "    SELECT\n      CAST(c.customer_id"),
                                (T_CF, "    cross join snapshot as s", "    CROSS JOIN snapshot AS s -- one row")],
      {TF: "metadata"}, {}),
+    ("inline-sql-table-alias-renamed", A_TO_ACT, {TF: "metadata"}, {}),
+    ("sql-file-table-alias-renamed", [*[(SQL_CA, "cast(s.", "cast(sr.")] * 6, (SQL_CA, "> s.", "> sr."),
+                                      (SQL_CA, "else s.", "else sr."), (SQL_CA, "as s\n", "as sr\n"),
+                                      (SQL_CA, "= s.customer_id", "= sr.customer_id")],
+     {TA: "metadata"}, {}),
+    ("inline-sql-aliases-of-ctes-renamed", [(T_KPI, "cast(d.", "cast(dd."), (T_KPI, "coalesce(st.", "coalesce(sx."),
+                                            (T_KPI, "as d\n", "as dd\n"), (T_KPI, "started as st on st.", "started as sx on sx."),
+                                            *[(T_KPI, "= d.kpi_date", "= dd.kpi_date")] * 3],
+     {"transform.build_daily_kpis": "metadata"}, {}),
+    ("sql-cte-column-renamed-where-it-is-read", [(SQL_CA, "count(*) as support_tickets", "count(*) as n_tickets"),
+                                                 (SQL_CA, "coalesce(t.support_tickets, 0)", "coalesce(t.n_tickets, 0)")],
+     {TA: "metadata"}, {}),
+    # the aliases of two joined tables swapped: `d` now reads `started`, whose kpi_date the other joins then match
+    ("inline-sql-aliases-swapped", [(T_KPI, "from days as d\n    left join started as st", "from days as st\n    left join started as d"),
+                                    (T_KPI, "coalesce(st.new_subscriptions", "coalesce(d.new_subscriptions")],
+     {"transform.build_daily_kpis": "breaking"},
+     {"transform.build_daily_kpis": "rebuild", "quality_rule.daily_kpis_checks": "rerun"}),
+    # an output column renamed (its uses too): what its readers see changes
+    ("sql-output-column-renamed-and-its-reader", [
+        (SQL_CA, "as integer) as support_tickets", "as integer) as n_tickets"),
+        (CA, "- name: support_tickets", "- name: n_tickets"),
+        (T_CF, "cast(a.support_tickets as integer)", "cast(a.n_tickets as integer)")],
+     {TA: "breaking", "dataset.customer_activity": "breaking", TF: "breaking"},
+     {TA: "rebuild", **DOWN_TO_DEPLOYMENT}),
     ("sql-new-filter", [(SQL_CA, "    from {{ input('subscriptions') }}\n    group by",
                          "    from {{ input('subscriptions') }}\n    where plan <> 'basic'\n    group by")],
      {TA: "breaking"}, {TA: "rebuild", **DOWN_TO_DEPLOYMENT}),
@@ -166,6 +195,24 @@ def test_churn_edit(churn_base, tmp_path, edits, changed, work):
     if any(c.address.startswith("environment.") for c in plan.resource_changes) and len(work) > 1:
         data = [i for i in plan.impacts if i.work in ("rebuild", "reload")]  # a new warehouse holds no table yet
         assert data and all(i.full_refresh for i in data), [(i.address, i.full_refresh) for i in data]
+
+
+def test_a_subquery_alias_renamed_with_its_uses_is_the_same_query(tmp_path):
+    subquery = [(T_CF, "inner join {{ input('customer_activity') }} as a",
+                 "inner join (select * from {{ input('customer_activity') }} where support_tickets >= 0) as a")]
+    base = copy_repository(EXAMPLE_ROOT, tmp_path / "base")
+    _apply(base, subquery)
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, [*subquery, *A_TO_ACT])
+    assert ") as act\n" in (root / T_CF).read_text(encoding="utf-8")
+    plan = plan_against(build(base), build(root))
+    assert {c.address: c.category for c in plan.resource_changes} == {TF: "metadata"}
+    assert not plan.impacts
+    sql = next(a for c in plan.resource_changes for a in c.changes if a.path == "spec.sql")
+    assert sql.reason.startswith("aliases renamed")
+    # the subquery's filter changed as well: a change of its rows, under any alias
+    _apply(root, [(T_CF, "support_tickets >= 0", "support_tickets > 0")])
+    assert {c.address: c.category for c in plan_against(build(base), build(root)).resource_changes} == {TF: "breaking"}
 
 
 def test_impact_paths_name_the_columns(churn_base, tmp_path):

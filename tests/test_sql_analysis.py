@@ -8,7 +8,7 @@ from compiler.front.sql import analyze_sql
 from compiler.front.sql.expressions import expression_columns
 from compiler.front.sql.placeholders import substitute
 from compiler.front.sql.types import mismatch
-from compiler.plan.sqldiff import compare
+from compiler.plan.sqldiff import canonical_jobs, compare
 from compiler.spec.lineage import SqlAnalysis
 
 ORDERS = ("order_id", "customer_id", "amount", "discount", "status", "email", "ordered_at")
@@ -29,6 +29,13 @@ where o.status <> 'cancelled'
 
 def run(sql: str, schema=SCHEMA, dialect: str = "duckdb") -> SqlAnalysis:
     return analyze_sql(sql, dialect, schema)
+
+
+def diff(old: str, new: str, schema=SCHEMA, dialect: str = "duckdb"):
+    """compare() as a plan makes it: the two versions as written and with their own names canonicalised."""
+    pair = canonical_jobs((old, dialect, schema), (new, dialect, schema))
+    canonical = (analyze_sql(*pair[0]), analyze_sql(*pair[1])) if pair is not None else None
+    return compare(run(old, schema, dialect), run(new, schema, dialect), canonical)
 
 
 def test_placeholders_keep_every_offset():
@@ -152,12 +159,59 @@ EDITS = [
 
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])
 def test_sql_change_categories(new, kind, changed):
-    found = compare(run(BASE), run(new))
+    found = diff(BASE, new)
     assert found.kind == kind, found.reason()
     if changed:
         assert found.changed == changed
     assert found.category == {"format": "metadata", "additive": "non-breaking", "logic": "non-breaking"}.get(
         kind, "breaking")
+
+
+TWIN = (("a", ("id", "x", "y")), ("b", ("id", "x", "y")))  # two inputs with the same columns
+JOINED = "select p.x, q.y from {{ input('a') }} as p join {{ input('b') }} as q on p.id = q.id"
+DERIVED = "select s.id, s.v as x from (select id, x + 1 as v from {{ input('a') }}) as s"
+WITH = "with c as (select id, x + 1 as v, y as w from {{ input('a') }}) select c.id, c.v as x, c.w as y from c"
+CORRELATED = ("select p.x, (select max(q.y) from {{ input('b') }} as q where q.id = p.id) as m "
+              "from {{ input('a') }} as p")
+
+# (id, old, new, kind, changed): the query's own names (aliases of tables, subqueries and CTEs, the columns of CTEs
+# and subqueries) renamed with their uses change nothing; what an alias or a column refers to does
+ALIAS_EDITS = [
+    ("table-aliases-renamed", BASE, BASE.replace("o.", "ord.").replace("as o\n", "as ord\n").replace("c.", "cust.")
+     .replace("as c ", "as cust "), "format", ()),
+    ("table-aliases-swapped", JOINED, JOINED.replace("as p join", "as tmp join").replace("as q on", "as p on")
+     .replace("as tmp join", "as q join"), "columns", ("x", "y")),
+    ("alias-reads-the-other-table", JOINED, JOINED.replace("p.x", "q.x"), "columns", ("x",)),
+    ("join-changed-under-new-aliases", JOINED, JOINED.replace("p.", "r.").replace("as p ", "as r ")
+     .replace("join", "left join"), "rows", ()),
+    ("subquery-alias-renamed", DERIVED, DERIVED.replace("s.", "sub.").replace("as s", "as sub"), "format", ()),
+    ("subquery-column-renamed", DERIVED, DERIVED.replace("v", "plus_one"), "format", ()),
+    ("subquery-column-changed", DERIVED, DERIVED.replace("x + 1", "x + 2").replace("v", "w"), "columns", ("x",)),
+    ("cte-renamed-unaliased", WITH, WITH.replace("c.", "cte.").replace("with c", "with cte").replace("from c", "from cte"),
+     "format", ()),
+    ("cte-columns-renamed", WITH, WITH.replace("as v", "as plus_one").replace("c.v", "c.plus_one")
+     .replace("as w", "as y2").replace("c.w", "c.y2"), "format", ()),
+    ("cte-columns-reordered-and-renamed", WITH, WITH.replace("x + 1 as v, y as w", "y as w2, x + 1 as v")
+     .replace("c.w as", "c.w2 as"), "format", ()),
+    ("cte-columns-swapped", WITH, WITH.replace("c.v as x, c.w as y", "c.w as x, c.v as y"), "columns", ("x", "y")),
+    ("cte-output-alias-renamed", WITH, WITH.replace("c.w as y", "c.w as y2"), "columns", ()),
+    ("cte-column-read-by-star", "with c as (select x as v from {{ input('a') }}) select * from c",
+     "with c as (select x as w from {{ input('a') }}) select * from c", "columns", ()),
+    ("correlated-aliases-renamed", CORRELATED, CORRELATED.replace("p.", "outer_.").replace("as p", "as outer_")
+     .replace("q.", "inner_.").replace("as q ", "as inner_ "), "format", ()),
+    ("correlated-reference-moved", CORRELATED, CORRELATED.replace("= p.id", "= q.x"), "columns", ("m",)),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in ALIAS_EDITS])
+def test_renamed_aliases_are_the_same_query_and_what_they_refer_to_is_not(old, new, kind, changed):
+    schema = SCHEMA if "{{ input('orders') }}" in old else TWIN
+    assert old != new
+    found = diff(old, new, schema)
+    assert found.kind == kind, found.reason()
+    assert found.changed == changed
+    if kind != "format":
+        assert found.category == "breaking"
 
 
 def test_outer_joins_and_conjunctions_in_any_spelling_or_order_are_the_same_query():

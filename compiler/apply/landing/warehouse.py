@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from compiler.apply.context import StepFailed
-from compiler.emit.dbt.names import sql_type
 from compiler.spec.ir import Dataset, Environment
 from compiler.spec.landing import LANDING_WAREHOUSES, OFFSETS_TABLE
+from compiler.spec.warehouse_types import sql_type
 
 NULL = "\\N"  # how a staged CSV of a Kafka batch writes NULL (as PostgreSQL's text format does)
 

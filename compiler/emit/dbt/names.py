@@ -2,52 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from compiler.spec.ir import Dataset
 from compiler.spec.project import SpecProject
+from compiler.spec.warehouse_types import OTHER_NAMES, sql_type
 
 SOURCE_FOR_EXTERNAL = "external"
 
-# Type names DuckDB, Postgres and Snowflake accept; dbt's contract check casts null to these and compares what
-# the warehouse reports, so aliases are normalised there.
-_TYPES = {
-    "string": "varchar",
-    "integer": "integer",
-    "bigint": "bigint",
-    "double": "double precision",
-    "boolean": "boolean",
-    "date": "date",
-    "timestamp": "timestamp",
-    "json": "json",
-}
-# where a warehouse names a type otherwise (BigQuery's GoogleSQL names; Snowflake keeps JSON in a VARIANT)
-_OTHER_NAMES = {
-    "bigquery": {"string": "string", "integer": "int64", "bigint": "int64", "double": "float64", "boolean": "bool"},
-    "snowflake": {"json": "variant"},
-}
-
 TypeNames = Callable[[str], str]
-
-
-def sql_type(spec_type: str) -> str:
-    """The type's name in DuckDB, Postgres and Snowflake (json aside)."""
-    m = re.fullmatch(r"decimal\((\d+),(\d+)\)", spec_type)
-    if m:
-        return f"numeric({m.group(1)},{m.group(2)})"
-    return _TYPES[spec_type]
 
 
 def type_names(warehouses: Iterable[str]) -> TypeNames:
     """How the dbt project names a spec type, given the project's warehouse types: the plain name, or where one
     of those warehouses names it otherwise, a Jinja choice on dbt's `target.type` (rendered in SQL, and in the
     property files' data_type and column_types)."""
-    others = sorted(w for w in set(warehouses) if w in _OTHER_NAMES)
+    others = sorted(w for w in set(warehouses) if w in OTHER_NAMES)
 
     def name(spec_type: str) -> str:
         plain = sql_type(spec_type)
-        choices = [(w, _OTHER_NAMES[w][spec_type]) for w in others if spec_type in _OTHER_NAMES[w]]
+        choices = [(w, OTHER_NAMES[w][spec_type]) for w in others if spec_type in OTHER_NAMES[w]]
         if not choices:
             return plain
         return "{{ " + " ".join(f"'{n}' if target.type == '{w}' else" for w, n in choices) + f" '{plain}' }}}}"

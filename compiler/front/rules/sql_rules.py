@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
-from compiler.front.sql.types import cast_type, mismatch
+from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
 from compiler.spec.lineage import OPEN_OUTPUTS
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
+from compiler.spec.warehouse_types import type_name
 
 MAX_LISTED = 5  # more undeclared or missing columns than this are one error listing the first ones
 
@@ -81,18 +82,17 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                     yield _at(t, c.offset, "sql-undeclared-column",
                               f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
                 continue
-            if c.cast is not None and mismatch(declared.type, c.cast):
-                yield _at(t, c.offset, "sql-column-type",
-                          f"column '{c.name}' is cast to {cast_type(c.cast)} ({c.cast}) but dataset.{out.name} "
-                          f"declares {declared.type}", f"cast it to the declared type, or declare {cast_type(c.cast)}")
+            if c.cast is not None and mismatch(declared.type, c.cast, dialect):
+                yield _at(t, c.offset, "sql-column-type", *_cast_mismatch(c.name, c.cast, out.name, declared.type,
+                                                                          dialect))
             elif c.cast is None and c.passthrough is not None:
                 src_ds = ctx.datasets.get(c.passthrough[0])
                 src = src_ds.column(c.passthrough[1]) if src_ds is not None else None  # rare: a plain copy
-                if src is not None and src.type != declared.type:
+                if src is not None and declared_type(src.type, dialect) != declared_type(declared.type, dialect):
                     yield _at(t, c.offset, "sql-column-type",
                               f"column '{c.name}' copies {c.passthrough[0]}.{c.passthrough[1]} ({src.type}) but "
                               f"dataset.{out.name} declares {declared.type}",
-                              f"cast it: cast(... as {declared.type})")
+                              f"cast it: cast(... as {type_name(declared.type, dialect)})")
         missing = [col.name for col in out.columns if col.name not in seen]
         if len(missing) > MAX_LISTED:
             yield _at(t, 0, "sql-missing-column",
@@ -104,6 +104,15 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
             hint = did_you_mean(col, produced) or "select it in the SQL, or remove it from the dataset"
             yield _at(t, 0, "sql-missing-column",
                       f"dataset.{out.name} declares column '{col}', which the SQL does not produce", hint)
+
+
+def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect: str) -> tuple[str, str]:
+    """The message and hint of a cast to another type than the declared one, both in the warehouse's terms."""
+    found, expected = cast_type(cast, dialect), declared_type(declared, dialect)
+    message = (f"column '{column}' is cast to {found} but dataset.{dataset} declares {declared}, which is {expected} "
+               f"on {warehouse_name(dialect)}")
+    other = declarable(found or "", dialect)
+    return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
 
 
 def check_expressions(ctx: Context) -> Iterator[Diagnostic]:

@@ -1,0 +1,42 @@
+"""The spec's column types and what the dbt project calls them on each warehouse: the types its model contracts
+declare (compiler.emit.dbt.names) and what validate compares a SQL cast with (compiler.front.sql.types)."""
+
+from __future__ import annotations
+
+import re
+
+# the spec's types (schemas/dataset.schema.json), decimal(p,s) aside
+SPEC_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp", "json")
+
+# Type names DuckDB, Postgres and Snowflake accept; dbt's contract check casts null to these and compares what
+# the warehouse reports, so aliases are normalised there.
+_TYPES = {
+    "string": "varchar",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "json": "json",
+}
+# where a warehouse names a type otherwise (BigQuery's GoogleSQL names; Snowflake keeps JSON in a VARIANT)
+OTHER_NAMES = {
+    "bigquery": {"string": "string", "integer": "int64", "bigint": "int64", "double": "float64", "boolean": "bool"},
+    "snowflake": {"json": "variant"},
+}
+
+DECIMAL_RE = re.compile(r"decimal\((\d+),(\d+)\)")
+
+
+def sql_type(spec_type: str) -> str:
+    """The type's name in DuckDB, Postgres and Snowflake (json aside)."""
+    m = DECIMAL_RE.fullmatch(spec_type)
+    if m:
+        return f"numeric({m.group(1)},{m.group(2)})"
+    return _TYPES[spec_type]
+
+
+def type_name(spec_type: str, warehouse: str) -> str:
+    """The type's name on one warehouse type (`int64` for `integer` on BigQuery): what the contract declares."""
+    return OTHER_NAMES.get(warehouse, {}).get(spec_type) or sql_type(spec_type)

@@ -1,0 +1,182 @@
+"""`sql-column-type`: a cast's type is compared with the declared type in the warehouse's terms, the default
+environment's (compiler.front.sql.types): what the cast makes there against what the dbt contract declares there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+from conftest import EXAMPLE_ROOT, REPO_ROOT, RepoEditor, copy_repository
+
+from compiler.emit.dbt.names import type_names
+from compiler.front.check import check_repository
+from compiler.front.sql import analyze_sql
+from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch
+from compiler.spec.warehouse_types import SPEC_TYPES, type_name
+
+WAREHOUSES = ("duckdb", "postgres", "snowflake", "bigquery")
+DECLARABLE = re.compile(r"^(string|integer|bigint|double|boolean|date|timestamp|json|decimal\([1-9][0-9]?,\s*[0-9][0-9]?\))$")
+ACTIVITY_SQL = "sql/customer_activity.sql"
+FEATURES_T = "specs/transforms/customer_features.yaml"
+
+
+def cast_of(sql_type: str, dialect: str) -> str:
+    """The cast's type text as the analysis gives it for `cast(x as <sql_type>)` in the dialect."""
+    a = analyze_sql(f"select cast(x as {sql_type}) as y from {{{{ input('o') }}}}", dialect, (("o", ("x",)),))
+    assert a.ok and a.columns[0].cast is not None, a.error
+    return a.columns[0].cast
+
+
+@pytest.mark.parametrize("dialect", WAREHOUSES)
+@pytest.mark.parametrize("spec_type", [*SPEC_TYPES, "decimal(10,2)", "decimal(38,0)"])
+def test_a_cast_to_the_name_the_contract_uses_is_the_declared_type(dialect, spec_type):
+    cast = cast_of(type_name(spec_type, dialect), dialect)
+    assert cast_type(cast, dialect) == declared_type(spec_type, dialect)  # compared, and equal
+    assert not mismatch(spec_type, cast, dialect)
+
+
+@pytest.mark.parametrize("spec_type", [*SPEC_TYPES, "decimal(10,2)"])
+def test_the_compared_name_is_the_one_the_dbt_project_renders(spec_type):
+    chosen = type_names(WAREHOUSES)(spec_type)
+    for warehouse in WAREHOUSES:
+        assert jinja2.Template(chosen).render(target={"type": warehouse}) == type_name(spec_type, warehouse)
+
+
+
+def test_the_reference_lists_each_types_name_on_each_warehouse():
+    text = (REPO_ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    for spec_type in [*SPEC_TYPES, "decimal(10,2)"]:
+        row = f"| `{spec_type}` | " + " | ".join(declared_type(spec_type, w) for w in WAREHOUSES) + " |"
+        assert row in text, row
+
+SAME = [  # (warehouse, declared, what the SQL casts to): the same column type on that warehouse
+    ("bigquery", "integer", "int64"), ("bigquery", "integer", "integer"), ("bigquery", "integer", "bigint"),
+    ("bigquery", "bigint", "int64"), ("bigquery", "bigint", "int"), ("bigquery", "integer", "smallint"),
+    ("bigquery", "timestamp", "timestamp"), ("bigquery", "double", "float64"), ("bigquery", "boolean", "bool"),
+    ("bigquery", "string", "string"), ("bigquery", "decimal(10,2)", "numeric(10,2)"), ("bigquery", "json", "json"),
+    ("snowflake", "integer", "number(38,0)"), ("snowflake", "integer", "number"), ("snowflake", "integer", "bigint"),
+    ("snowflake", "bigint", "int"), ("snowflake", "integer", "decimal"), ("snowflake", "decimal(38,0)", "integer"),
+    ("snowflake", "decimal(10,2)", "number(10,2)"), ("snowflake", "double", "float"), ("snowflake", "double", "double"),
+    ("snowflake", "timestamp", "timestamp_ntz"), ("snowflake", "timestamp", "datetime"), ("snowflake", "json", "variant"),
+    ("snowflake", "string", "text"), ("snowflake", "string", "string"),
+    ("postgres", "integer", "int4"), ("postgres", "integer", "int"), ("postgres", "bigint", "int8"),
+    ("postgres", "double", "float8"), ("postgres", "double", "double precision"), ("postgres", "double", "float"),
+    ("postgres", "string", "text"), ("postgres", "string", "varchar(20)"), ("postgres", "string", "character varying"),
+    ("postgres", "timestamp", "timestamp"), ("postgres", "decimal(10,2)", "decimal(10,2)"),
+    ("duckdb", "integer", "int4"), ("duckdb", "bigint", "int8"), ("duckdb", "bigint", "long"),
+    ("duckdb", "double", "float8"), ("duckdb", "string", "text"), ("duckdb", "string", "string"),
+    ("duckdb", "timestamp", "datetime"), ("duckdb", "decimal(18,3)", "decimal"), ("duckdb", "boolean", "bool"),
+]
+OTHER = [  # (warehouse, declared, what the SQL casts to, the warehouse's name of it): another type there
+    ("bigquery", "timestamp", "datetime", "DATETIME"), ("bigquery", "integer", "string", "STRING"),
+    ("bigquery", "integer", "float64", "FLOAT64"), ("bigquery", "date", "timestamp", "TIMESTAMP"),
+    ("snowflake", "integer", "number(10,2)", "NUMBER(10,2)"), ("snowflake", "timestamp", "timestamp_tz", "TIMESTAMP_TZ"),
+    ("snowflake", "integer", "varchar", "VARCHAR"), ("snowflake", "double", "number", "NUMBER(38,0)"),
+    ("postgres", "integer", "int8", "BIGINT"), ("postgres", "timestamp", "timestamptz", "TIMESTAMPTZ"),
+    ("postgres", "double", "real", "REAL"), ("postgres", "json", "jsonb", "JSONB"), ("postgres", "string", "int", "INTEGER"),
+    ("duckdb", "double", "float", "FLOAT"), ("duckdb", "timestamp", "timestamptz", "TIMESTAMPTZ"),
+    ("duckdb", "integer", "bigint", "BIGINT"), ("duckdb", "double", "decimal(10,2)", "DECIMAL(10,2)"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "declared", "sql_type"), SAME)
+def test_aliases_of_the_declared_type_on_the_warehouse_are_not_a_mismatch(dialect, declared, sql_type):
+    assert not mismatch(declared, cast_of(sql_type, dialect), dialect)
+
+
+@pytest.mark.parametrize(("dialect", "declared", "sql_type", "named"), OTHER)
+def test_another_type_on_the_warehouse_is_a_mismatch(dialect, declared, sql_type, named):
+    cast = cast_of(sql_type, dialect)
+    assert mismatch(declared, cast, dialect) and cast_type(cast, dialect) == named
+
+
+@pytest.mark.parametrize(("dialect", "sql_type"), [("duckdb", "timestamp(3)"), ("snowflake", "timestamp(3)"),
+                                                   ("postgres", "decimal"), ("bigquery", "numeric"),
+                                                   ("postgres", "interval"), ("duckdb", "float(10)")])
+def test_types_that_are_not_certain_are_not_compared(dialect, sql_type):
+    assert cast_type(cast_of(sql_type, dialect), dialect) is None
+
+
+def test_hints_propose_only_declarable_types():
+    assert declarable("DATETIME", "bigquery") is None and declarable("TIMESTAMPTZ", "postgres") is None
+    assert declarable("SMALLINT", "postgres") is None and declarable("TIMESTAMP_TZ", "snowflake") is None
+    assert declarable("NUMBER(10,2)", "snowflake") == "decimal(10,2)"
+    assert declarable("NUMBER(38,0)", "snowflake") == "integer" and declarable("BIGINT", "postgres") == "bigint"
+    assert declarable("NUMERIC(120,2)", "postgres") is None  # beyond the schema's decimal(p,s)
+    for dialect, _, sql_type, _ in OTHER:
+        found = declarable(cast_type(cast_of(sql_type, dialect), dialect) or "", dialect)
+        assert found is None or DECLARABLE.match(found), (dialect, sql_type, found)
+
+
+# --- validate on examples/churn, its default environment on each warehouse --------------------------------------
+
+ENVIRONMENTS = {
+    "duckdb": "{type: duckdb, path: .specops/qa.duckdb}",
+    "postgres": "{type: postgres, host: h, database: db, user: u}",
+    "snowflake": "{type: snowflake, account: a, database: DB, warehouse: W, user: u}",
+    "bigquery": "{type: bigquery, project: p, dataset: d}",
+}
+
+
+def churn_on(tmp_path: Path, warehouse: str) -> RepoEditor:
+    """A copy of examples/churn whose default environment is a `qa` one on `warehouse`."""
+    ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    ed.write("specs/qa_environment.yaml", "apiVersion: specops/v1\nkind: Environment\nmetadata: {name: qa}\n"
+                                          f"spec:\n  warehouse: {ENVIRONMENTS[warehouse]}\n")
+    ed.replace("specops.yaml", "default_environment: dev", "default_environment: qa")
+    return ed
+
+
+def type_errors(ed: RepoEditor) -> list:
+    _, diags = check_repository(ed.root)
+    return [d for d in diags if d.code == "sql-column-type"]
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_example_casts_to_its_declared_types_on_every_warehouse(tmp_path, warehouse):
+    # on BigQuery `cast(... as timestamp) as updated_at` was "cast to timestamptz" (sqlglot's reading)
+    assert type_errors(churn_on(tmp_path, warehouse)) == []
+
+
+def test_bigquery_compares_int64_timestamp_and_datetime_as_bigquery_does(tmp_path):
+    ed = churn_on(tmp_path, "bigquery")
+    ed.replace(ACTIVITY_SQL, "cast(s.active_subscriptions as integer)", "cast(s.active_subscriptions as int64)")
+    assert type_errors(ed) == []  # INT64 is what the contract declares for `integer` on BigQuery
+    ed.replace(ACTIVITY_SQL, "        as timestamp\n", "        as datetime\n")
+    (found,) = type_errors(ed)
+    assert (found.file, found.line) == (ACTIVITY_SQL, ed.line_of(ACTIVITY_SQL, ") as updated_at", -1))
+    assert "cast to DATETIME" in found.message and "declares timestamp, which is TIMESTAMP on BigQuery" in found.message
+    assert found.hint == "cast it to timestamp"  # no `declare timestamptz`: not a column type of specops
+
+
+def test_snowflake_integers_are_number_38_0(tmp_path):
+    ed = churn_on(tmp_path, "snowflake")
+    ed.replace(ACTIVITY_SQL, "cast(s.active_subscriptions as integer)", "cast(s.active_subscriptions as number(38,0))")
+    ed.replace(ACTIVITY_SQL, "cast(coalesce(t.support_tickets, 0) as integer)",
+               "coalesce(t.support_tickets, 0)::number")
+    assert type_errors(ed) == []
+    ed.replace(ACTIVITY_SQL, "as number(38,0)", "as number(10,2)")
+    (found,) = type_errors(ed)
+    assert "cast to NUMBER(10,2)" in found.message and "NUMBER(38,0) on Snowflake" in found.message
+    assert found.hint == "cast it to integer, or declare decimal(10,2)"
+
+
+def test_postgres_keeps_timestamptz_and_another_integer_size_apart(tmp_path):
+    ed = churn_on(tmp_path, "postgres")
+    ed.replace(ACTIVITY_SQL, "cast(s.active_subscriptions as integer)", "cast(s.active_subscriptions as int4)")
+    assert type_errors(ed) == []
+    ed.replace(ACTIVITY_SQL, "        as timestamp\n", "        as timestamptz\n")
+    ed.replace(ACTIVITY_SQL, "as int4)", "as int8)")
+    found = {d.message.split("'")[1]: d for d in type_errors(ed)}
+    assert set(found) == {"updated_at", "active_subscriptions"}
+    assert found["updated_at"].hint == "cast it to timestamp"
+    assert found["active_subscriptions"].hint == "cast it to integer, or declare bigint"
+
+
+def test_a_copied_column_is_compared_in_the_warehouses_terms_too(tmp_path):
+    ed = churn_on(tmp_path, "bigquery")
+    ed.replace(FEATURES_T, "cast(c.segment as varchar) as segment", "c.customer_id as segment")
+    (found,) = type_errors(ed)  # integer into a string column: another type on any warehouse
+    assert "copies customers.customer_id (integer)" in found.message and found.hint == "cast it: cast(... as string)"

@@ -1,5 +1,6 @@
 """`sql-column-type`: a cast's type is compared with the declared type in the warehouse's terms, the default
-environment's (compiler.front.sql.types): what the cast makes there against what the dbt contract declares there."""
+environment's (compiler.front.sql.types): what the cast makes there against what the dbt contract declares there.
+And SQL that cannot be split into tokens is reported where it goes wrong, in the user's words."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from conftest import EXAMPLE_ROOT, REPO_ROOT, RepoEditor, copy_repository
 from compiler.emit.dbt.names import type_names
 from compiler.front.check import check_repository
 from compiler.front.sql import analyze_sql
+from compiler.front.sql.placeholders import restore, substitute
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch
 from compiler.spec.warehouse_types import SPEC_TYPES, type_name
 
@@ -180,3 +182,36 @@ def test_a_copied_column_is_compared_in_the_warehouses_terms_too(tmp_path):
     ed.replace(FEATURES_T, "cast(c.segment as varchar) as segment", "c.customer_id as segment")
     (found,) = type_errors(ed)  # integer into a string column: another type on any warehouse
     assert "copies customers.customer_id (integer)" in found.message and found.hint == "cast it: cast(... as string)"
+
+
+# --- SQL that cannot be split into tokens ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", WAREHOUSES)
+def test_an_unclosed_string_is_reported_at_its_quote_in_the_users_words(dialect):
+    sql = "select event_id\nfrom {{ input('events') }}\nwhere kind = 'x\n"
+    a = analyze_sql(sql, dialect, (("events", ("event_id", "kind")),))
+    assert not a.ok and a.error_offset == sql.index("'x")
+    assert a.error == "invalid SQL: the ' here is never closed" and "__in_" not in a.error
+
+
+def test_an_unclosed_comment_is_reported_where_it_opens():
+    sql = "select a from {{ input('events') }} /* the rest"
+    a = analyze_sql(sql, "duckdb", (("events", ("a",)),))
+    assert a.error_offset == sql.index("/*") and "/*" in (a.error or "")
+
+
+def test_messages_name_inputs_as_the_sql_does():
+    sql = "select a from {{ input('events') }} join {{ input('events_raw') }}"
+    assert restore(f"near {substitute(sql)[14:]}", sql) == f"near {sql[14:]}"
+
+
+def test_an_unclosed_string_in_an_inline_block_points_into_the_yaml(tmp_path):
+    ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    ed.replace(FEATURES_T, "cross join snapshot as s", "cross join snapshot as s where c.segment = 'x")
+    _, diags = check_repository(ed.root)
+    (found,) = [d for d in diags if d.code == "sql-unparsed"]
+    line = ed.line_of(FEATURES_T, "c.segment = 'x")
+    assert (found.file, found.line, found.col) == (FEATURES_T, line, ed.read(FEATURES_T).splitlines()[line - 1].index("'x") + 1)
+    assert "__in_" not in found.message
+

@@ -7,7 +7,9 @@ and compiler.speed passes one that remembers analyses by digest and uses every c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
+from compiler.front.sql.placeholders import PREFIX, restore
 from compiler.spec.lineage import OutputColumn, SqlAnalysis
 
 __all__ = ["SqlJob", "SqlWork", "analyze_each", "analyze_job", "analyze_sql", "dialect_for"]
@@ -26,10 +28,14 @@ def dialect_for(warehouse_type: str | None) -> str:
 
 
 def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, ...]]]) -> SqlAnalysis:
-    """compiler.front.sql.analyze.analyze_sql (sqlglot is imported when SQL is analysed, not before)."""
+    """compiler.front.sql.analyze.analyze_sql (sqlglot is imported when SQL is analysed, not before); its error
+    names the inputs as the SQL does (`{{ input('x') }}`), never the tables they are read as."""
     from compiler.front.sql.analyze import analyze_sql as analyze
 
-    return analyze(sql, dialect, schema)
+    analysis = analyze(sql, dialect, schema)
+    if analysis.error and PREFIX in analysis.error:  # sqlglot's words about the substituted text
+        return replace(analysis, error=restore(analysis.error, sql))
+    return analysis
 
 
 def analyze_job(job: SqlJob) -> SqlAnalysis:

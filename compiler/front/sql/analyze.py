@@ -23,6 +23,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.placeholders import input_of, substitute
+from compiler.front.sql.unclosed import token_error
 from compiler.spec.lineage import OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
@@ -725,7 +726,10 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     text = substitute(sql)
     try:
         statements = [s for s in _dialect(dialect).parse(text) if s is not None]
-    except (ParseError, TokenError) as exc:
+    except TokenError as exc:  # an unclosed quote or comment, mostly: at its opening
+        error, offset = token_error(exc, sql)
+        return SqlAnalysis(False, error=error, error_offset=offset)
+    except ParseError as exc:
         return SqlAnalysis(False, error=_message(exc), error_offset=_error_offset(exc, text))
     except (SqlglotError, RecursionError, ValueError) as exc:
         return SqlAnalysis(False, error=f"cannot parse the SQL: {exc}")

@@ -31,3 +31,16 @@ def substitute(sql: str) -> str:
 def input_of(table: str) -> str | None:
     """The input dataset a substituted table name stands for (None for any other table)."""
     return table[len(PREFIX):] if table.startswith(PREFIX) else None
+
+
+def restore(message: str, sql: str) -> str:
+    """`message` (sqlglot's, about the substituted text) with each table `__in_x` and its padding written as the
+    user wrote it: `{{ input('x') }}`."""
+    written = {table_for(m.group("name")): m.group(0) for m in INPUT_RE.finditer(sql)}
+
+    def back(m: re.Match[str]) -> str:
+        table, padding = m.group(1), m.group(2)
+        original = written.get(table)
+        return m.group(0) if original is None else original + padding[len(original) - len(table):]
+
+    return re.sub("(" + re.escape(PREFIX) + r"\w+)(\s*)", back, message) if written else message

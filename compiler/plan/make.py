@@ -154,8 +154,11 @@ def _other_environments(project: SpecProject, base: BaselineData, env: str | Non
 
 
 def _credited(owners: tuple[str, ...], changed: set[str]) -> str:
-    """The owner a changed file is shown with: of a file several resources make (README.md, profiles.yml, the
-    workflows), the first one this change touches; else its main owner."""
+    """The owner a changed file is shown with: its main owner when this change touches it, else (a file several
+    resources make: README.md, profiles.yml, the workflows) the first owner the change touches, else the main
+    owner."""
+    if owners[0] in changed:
+        return owners[0]
     return next((o for o in owners if o in changed), owners[0])
 
 

@@ -160,6 +160,13 @@ EDITS = [
 ]
 
 
+def test_the_case_of_a_function_name_sqlglot_does_not_know_is_formatting():
+    """Unquoted function names are case-insensitive on every warehouse, known to sqlglot or not (a UDF)."""
+    udf = BASE.replace("    c.region\n", "    my_udf(c.region) as region\n")
+    assert diff(udf, udf.replace("my_udf(", "MY_UDF(")).kind == "format"
+    assert diff(udf, udf.replace("my_udf(", "other_udf(")).kind == "columns"
+
+
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])
 def test_sql_change_categories(new, kind, changed):
     found = diff(BASE, new)

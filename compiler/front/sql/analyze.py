@@ -678,6 +678,8 @@ def shape(node: exp.Expression) -> str:
                         append(repr(item))
                     append(",")
                 append("]")
+            elif type(n) is exp.Anonymous and key == "this" and isinstance(value, str):
+                append(repr(value.lower()))  # a function sqlglot does not know: its name is case-insensitive too
             else:
                 append(repr(value))
             append(";")

@@ -162,9 +162,20 @@ EDITS = [
 
 def test_the_case_of_a_function_name_sqlglot_does_not_know_is_formatting():
     """Unquoted function names are case-insensitive on every warehouse, known to sqlglot or not (a UDF)."""
+    import sqlglot
+
+    from compiler.front.sql.analyze import shape
+
     udf = BASE.replace("    c.region\n", "    my_udf(c.region) as region\n")
     assert diff(udf, udf.replace("my_udf(", "MY_UDF(")).kind == "format"
     assert diff(udf, udf.replace("my_udf(", "other_udf(")).kind == "columns"
+
+    def canonical(sql: str) -> str:  # the text the plan compares column definitions by
+        return shape(sqlglot.parse_one(sql, read="duckdb"))
+
+    assert canonical("select TO_JSON(x) as p, my_udf(y) as q from t") == canonical(
+        "select to_json(x) as p, MY_UDF(y) as q from t")
+    assert canonical("select my_udf(y) as q from t") != canonical("select other_udf(y) as q from t")
 
 
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])

@@ -97,6 +97,21 @@ def test_both_yaml_suffixes_are_read_and_others_ignored(tmp_path):
     assert loaded_files(result) == ["specs/a.yaml", "specs/b.yml"]
 
 
+def test_the_yaml_suffixes_are_read_in_any_case(tmp_path):
+    """churn_api.YAML is a spec file: skipping it made a plan destroy the deployment it holds."""
+    root = make_repo(tmp_path / "r", files={"specs/a.YAML": ENV % ("a", "a"), "specs/b.Yml": ENV % ("b", "b")})
+    result = load_repository(root)
+    assert result.diagnostics == [] and loaded_files(result) == ["specs/a.YAML", "specs/b.Yml"]
+
+
+def test_a_project_file_named_specops_yml_is_named_in_the_hint(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "specops.yml").write_text(PROJECT, encoding="utf-8")
+    (diag,) = load_repository(root).diagnostics
+    assert diag.code == "no-project" and "rename specops.yml to specops.yaml" in (diag.hint or "")
+
+
 def test_spec_folders_are_scanned_recursively(tmp_path):
     project = PROJECT.replace("specs: [specs]", "specs: [specs, more]")
     root = make_repo(tmp_path / "r", project, {

@@ -11,7 +11,7 @@ from compiler.paths import repo_path_problem
 from compiler.spec.diagnostics import Diagnostic
 
 PROJECT_FILE = "specops.yaml"
-SPEC_SUFFIXES = (".yaml", ".yml")
+SPEC_SUFFIXES = (".yaml", ".yml")  # in any case: churn.YAML is a spec file too (a file system may not care)
 
 
 def find_root(start: Path) -> Path | None:
@@ -87,7 +87,7 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
                                 "read", severity="warning"))
                         continue  # symlinked folders are never walked: one file, one path
                     pending.append(entry.path)
-                elif name.endswith(SPEC_SUFFIXES) and not name.startswith(".") and rel != PROJECT_FILE:
+                elif name.lower().endswith(SPEC_SUFFIXES) and not name.startswith(".") and rel != PROJECT_FILE:
                     files.add(rel)
                     if links is not None and entry.is_symlink():
                         links.add(rel)

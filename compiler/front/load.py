@@ -58,8 +58,12 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
     diags = result.diagnostics
     project_path = root / PROJECT_FILE
     if not project_path.is_file():
+        other = next((n for n in ("specops.yml", "specops.YAML", "specops.YML", "Specops.yaml")
+                      if (root / n).is_file()), None)
+        hint = (f"rename {other} to {PROJECT_FILE}: the Project file has that exact name" if other else
+                "run `specops init DIR` to scaffold a repository, or pass its root")
         diags.append(Diagnostic("no-project", f"no {PROJECT_FILE} in {root} or any folder above it", None,
-                                hint="run `specops init DIR` to scaffold a repository, or pass its root"))
+                                hint=hint))
         return result
     project_docs = result.merge(FileSteps(root, process).outcome(PROJECT_FILE))
     projects = [d for d in project_docs if d.kind == "Project"]

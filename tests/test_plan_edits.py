@@ -310,6 +310,21 @@ def test_validate_points_into_the_sql(tmp_path):
     assert any(c == "unknown-column" and f == RULES_CF for c, f, *_ in got)
 
 
+def test_every_stray_template_of_a_sql_file_is_reported_in_one_run(tmp_path):
+    """Three Jinja constructs (a ref, a config in a comment, a var) are three errors, each at its place: not one
+    per run, three rounds of fixing."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(SQL_CA, "with ", "-- {{ config(materialized='table') }}\nwith ", 1)
+    ed.replace(SQL_CA, "group by customer_id\n", "group by customer_id {% if true %}{% endif %}\n", 1)
+    ed.replace(SQL_CA, "from {{ input('support_tickets') }}", "from {{ input('support_tickets') }} -- {{ var('x') }}")
+    _, diags = check_repository(root)
+    found = [d for d in diags if d.code == "sql-template"]
+    lines = (root / SQL_CA).read_text(encoding="utf-8").splitlines()
+    shown = sorted(lines[d.line - 1][d.col - 1:d.col + 6] for d in found)
+    assert shown == sorted(["{{ conf", "{% if t", "{% endi", "{{ var("]), shown
+
+
 def test_an_extra_sql_column_is_not_taken_for_a_typo_of_one_the_sql_produces(tmp_path):
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
     RepoEditor(root).replace(T_CF, "as segment,", "as segment, c.segment as segments,")

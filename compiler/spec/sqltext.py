@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 INPUT_RE = re.compile(r"""\{\{\s*input\(\s*(?P<q>['"])(?P<name>[^'"]*)(?P=q)\s*\)\s*\}\}""")
 DATASET_RE = re.compile(r"\{\{\s*dataset\s*\}\}")
 JINJA_RE = re.compile(r"\{\{|\{%|\{#|%\}|#\}|\}\}")
+# a whole templating construct ({{ ... }}, {% ... %}, {# ... #}), else a lone delimiter: one match each
+_CONSTRUCT_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|" + JINJA_RE.pattern, re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +25,13 @@ def inputs_used(sql: str) -> list[Placeholder]:
 
 def stray_jinja(sql: str, allowed: re.Pattern[str]) -> int | None:
     """Offset of any templating other than the allowed placeholder, else None."""
+    return next(stray_jinja_all(sql, allowed), None)
+
+
+def stray_jinja_all(sql: str, allowed: re.Pattern[str]) -> Iterator[int]:
+    """Offsets of every templating other than the allowed placeholder, in order."""
     stripped = allowed.sub(lambda m: " " * len(m.group(0)), sql)
-    found = JINJA_RE.search(stripped)
-    return found.start() if found else None
+    return (found.start() for found in _CONSTRUCT_RE.finditer(stripped))
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

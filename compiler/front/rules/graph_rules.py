@@ -20,7 +20,7 @@ from compiler.spec.ir import (
     Transform,
 )
 from compiler.spec.lineage import Lineage
-from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja
+from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja, stray_jinja_all
 
 
 def _missing(ctx: Context, res: Resource, path: YamlPath, kind: str, name: str, what: str) -> Iterator[Diagnostic]:
@@ -127,8 +127,7 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.at(t, ("spec", "inputs", i), "unused-input",
                              f"input '{name}' is declared but the SQL never reads {{{{ input('{name}') }}}}",
                              "use it in the SQL or remove it from inputs")
-        stray = stray_jinja(t.sql, INPUT_RE)
-        if stray is not None:
+        for stray in stray_jinja_all(t.sql, INPUT_RE):  # every one: a file with three is fixed in one round
             line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
                              loc.file, line, col, t.address,

@@ -395,3 +395,24 @@ def test_pii_follows_a_whole_row():
     masked = Lineage(sql={"t": a}, outputs={"t": "out"}, declared_pii={"events": frozenset({"email"})},
                      masked={"out": frozenset({"payload"})}, dataset_order=("out",))
     assert not masked.is_pii("out", "payload")
+
+
+USERS = (("users", ("user_id", "user_name", "country", "parent_id")),)
+RECURSIVE = """with recursive tree as (
+  select user_id, parent_id, 0 as depth from {{ input('users') }} where parent_id is null
+  union all
+  select u.user_id, u.parent_id, t.depth + 1 from {{ input('users') }} u join tree t on u.parent_id = t.user_id
+)
+select user_id, depth from tree"""
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_a_recursive_cte_reads_itself_with_the_columns_of_its_first_branch(dialect):
+    a = analyze_sql(RECURSIVE, dialect, USERS)
+    assert a.ok and not a.unknown, a.unknown
+    assert {c.name: c.sources for c in a.columns} == {"user_id": (("users", "user_id"),), "depth": ()}
+    assert ("users", "parent_id", "join") in a.row_reads
+    bad = analyze_sql(RECURSIVE.replace("t.depth + 1", "t.level + 1"), dialect, USERS)
+    (u,) = bad.unknown
+    assert (u.name, u.source, u.offset) == ("level", "t", RECURSIVE.index("t.depth"))
+    assert "depth" in u.candidates

@@ -91,7 +91,7 @@ class _Analyzer:
     def columns_of(self, source: object) -> tuple[str, ...] | None:
         """The column names a FROM source has, None when unknown."""
         if isinstance(source, Scope):
-            info = self.info.get(id(source))
+            info = self.info_of(source)
             if info is None or info.open_star:
                 return None
             return tuple(o.name for o in info.outputs)
@@ -99,6 +99,14 @@ class _Analyzer:
             name = input_of(source.name)
             return self.schema.get(name) if name is not None else None
         return None
+
+    def info_of(self, source: Scope) -> _ScopeInfo | None:
+        """What a source scope produces. A recursive CTE read inside itself is a scope sqlglot makes over its first
+        (anchor) branch and never walks: that branch's own scope, walked before the recursive one, tells."""
+        info = self.info.get(id(source))
+        if info is None and (walked := self._scope_of.get(id(source.expression))) is not None:
+            info = self.info.get(id(walked))
+        return info
 
     def own_columns(self, node: exp.Expression | None, scope: Scope) -> Iterator[exp.Column]:
         """Columns under `node` that belong to `scope` (not to a nested query, which is its own scope)."""
@@ -234,7 +242,7 @@ class _Analyzer:
 
     def _from_source(self, src: object, name: str, alias: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
         if isinstance(src, Scope):
-            info = self.info.get(id(src))
+            info = self.info_of(src)
             out = info.output(name) if info is not None else None
             if out is None:
                 if info is not None and info.open_star:
@@ -381,7 +389,7 @@ class _Analyzer:
         fps: list[tuple[str, str]] = []  # (row clause, what decides it)
         for alias, (_, src) in scope.selected_sources.items():
             if isinstance(src, Scope):
-                sub = self.info.get(id(src))
+                sub = self.info_of(src)
                 if sub is not None:
                     fps.append(("", f"S:{alias}:{sub.rows}"))  # its own clauses say what changed in it
                     info.add_parts(sub)
@@ -514,7 +522,7 @@ class _Analyzer:
                 continue
             if isinstance(src, exp.Table) and (dataset := input_of(src.name)) is not None:
                 info.stars.add(dataset)
-            elif isinstance(src, Scope) and (sub := self.info.get(id(src))) is not None:
+            elif isinstance(src, Scope) and (sub := self.info_of(src)) is not None:
                 info.stars |= sub.stars
             for name in cols:
                 if name in excluded:

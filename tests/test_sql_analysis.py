@@ -416,3 +416,31 @@ def test_a_recursive_cte_reads_itself_with_the_columns_of_its_first_branch(diale
     (u,) = bad.unknown
     assert (u.name, u.source, u.offset) == ("level", "t", RECURSIVE.index("t.depth"))
     assert "depth" in u.candidates
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+@pytest.mark.parametrize("sql", [
+    "with x (oid, amt) as (select order_id, amount from {{ input('orders') }}) select oid, amt as total from x",
+    "select x.oid, amt as total from (select order_id, amount from {{ input('orders') }}) as x (oid, amt)",
+    "select oid, amt as total from {{ input('orders') }} as x (oid, cid, amt)",
+])
+def test_a_column_alias_list_renames_the_columns_in_order(dialect, sql):
+    """`x (oid, amt)` renames x's columns: lineage follows, and the old names are no columns of x (as the warehouse
+    says)."""
+    a = analyze_sql(sql, dialect, SCHEMA)
+    assert a.ok and not a.unknown, a.unknown
+    assert {c.name: c.sources for c in a.columns} == {"oid": (("orders", "order_id"),),
+                                                       "total": (("orders", "amount"),)}
+    assert a.column("oid").passthrough == ("orders", "order_id")
+    old = sql.replace("select oid,", "select order_id,").replace("select x.oid,", "select x.order_id,")
+    (u,) = analyze_sql(old, dialect, SCHEMA).unknown
+    at = old.rindex("select x.order_id" if "x.order_id" in old else "select order_id") + len("select ")
+    assert u.name == "order_id" and "oid" in u.candidates and u.offset == at
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake"])
+def test_a_recursive_cte_with_a_column_list(dialect):
+    sql = RECURSIVE.replace("tree as", "tree (user_id, parent_id, depth) as").replace("0 as depth", "0")
+    a = analyze_sql(sql, dialect, USERS)
+    assert a.ok and not a.unknown, a.unknown
+    assert [c.name for c in a.columns] == ["user_id", "depth"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -97,7 +97,8 @@ class _Analyzer:
             return tuple(o.name for o in info.outputs)
         if isinstance(source, exp.Table):
             name = input_of(source.name)
-            return self.schema.get(name) if name is not None else None
+            cols = self.schema.get(name) if name is not None else None
+            return _table_names(source, cols) if cols is not None else None
         return None
 
     def info_of(self, source: Scope) -> _ScopeInfo | None:
@@ -255,8 +256,11 @@ class _Analyzer:
                 self.notes.add(f"reads table '{src.sql()}', which is not an input: its columns are not followed")
                 return frozenset({(f"?{src.name}", name)}), f"t:{src.name}.{name}", None
             cols = self.schema.get(dataset)
-            if cols is not None and name not in cols:
-                return None
+            if cols is not None:
+                named = _table_names(src, cols)
+                if name not in named:
+                    return None
+                name = cols[named.index(name)]
             return frozenset({(dataset, name)}), f"in:{dataset}.{name}", (dataset, name)
         self.notes.add(f"column '{name}' comes from a construct that is not followed")
         return frozenset(), f"?{alias}.{name}", None
@@ -337,6 +341,7 @@ class _Analyzer:
             if scope.is_udtf:
                 self.notes.add("table functions (unnest, lateral) are not followed")
             info = self.set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self.select(scope)
+            _rename(info, getattr(scope, "outer_columns", None) or ())
             self.info[id(scope)] = info
             root = info
         if root is None:
@@ -591,6 +596,21 @@ def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, b
             hashed = True
         child, node = node, node.parent
     return indirect, aggregated, hashed
+
+
+def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
+    """A column alias list (`with x (a, b) as (...)`, `(...) as x (a, b)`) renames the query's columns in order:
+    the old names are no columns of x. Over an unknown `*` the order is unknown: the columns stay unknown."""
+    if info.open_star:
+        return
+    for i, name in enumerate(names[:len(info.outputs)]):
+        info.outputs[i] = replace(info.outputs[i], name=name.lower())
+
+
+def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
+    """An input's column names, renamed in order by a column alias list (`from x as t (a, b)`)."""
+    names = [n.lower() for n in table.alias_column_names]
+    return (*names[:len(cols)], *cols[len(names):]) if names else cols
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

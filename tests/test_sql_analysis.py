@@ -444,3 +444,26 @@ def test_a_recursive_cte_with_a_column_list(dialect):
     a = analyze_sql(sql, dialect, USERS)
     assert a.ok and not a.unknown, a.unknown
     assert [c.name for c in a.columns] == ["user_id", "depth"]
+
+
+@pytest.mark.parametrize(("dialect", "allowed"), [("duckdb", True), ("snowflake", True), ("postgres", False),
+                                                  ("bigquery", False)])
+def test_a_select_list_alias_is_read_later_in_the_select_list_and_where_where_the_dialect_allows(dialect, allowed):
+    """DuckDB and Snowflake let a projection (and WHERE) read an earlier projection's alias; Postgres and BigQuery
+    do not (the warehouse says the column does not exist)."""
+    lateral = "select order_id, amount * 2 as a, a + 1 as b from {{ input('orders') }}"
+    where = "select order_id, amount * 2 as a from {{ input('orders') }} where a > 10"
+    for sql in (lateral, where):
+        a = analyze_sql(sql, dialect, SCHEMA)
+        if allowed:
+            assert not a.unknown, (sql, a.unknown)
+        else:
+            assert [(u.name, u.offset) for u in a.unknown] == [("a", sql.rindex("a "))], sql
+    b = analyze_sql(lateral, dialect, SCHEMA).column("b")
+    assert b.sources == ((("orders", "amount"),) if allowed else ())
+    both = analyze_sql(where, dialect, SCHEMA)
+    assert (("orders", "amount", "filter") in both.row_reads) is allowed
+    # a column of the input by the alias's name comes first: no alias is read
+    shadow = analyze_sql("select amount * 2 as discount, discount + 1 as d from {{ input('orders') }}", dialect,
+                         SCHEMA)
+    assert not shadow.unknown and shadow.column("d").sources == (("orders", "discount"),)

@@ -411,7 +411,7 @@ class _Analyzer:
             if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
                 self.star(scope, proj, info)
                 continue
-            refs, fp, through = self.expression(scope, proj)
+            refs, fp, through = self.expression(scope, proj, aliases if self.dialect in _LATERAL_ALIASES else None)
             name = (proj.alias_or_name or self.text(proj)).lower()
             out = _Out(name, refs, fp, proj, through, self.last_uses, self.last_whole)
             self.outs.setdefault(fp, out)
@@ -450,7 +450,8 @@ class _Analyzer:
             part = node.args.get(key)
             if part is not None:
                 info.clauses.add(clause)
-                fps.append((clause, f"{key}:" + self.clause(scope, part, clause, info, aliases)))
+                seen = aliases if key != "where" or self.dialect in _LATERAL_ALIASES else {}
+                fps.append((clause, f"{key}:" + self.clause(scope, part, clause, info, seen)))
         group = node.args.get("group")
         if group is not None:
             info.clauses.add("group by")
@@ -570,6 +571,9 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
     return [_FlatScope(tree, sources, {k: (v, v) for k, v in sources.items()})]  # type: ignore[list-item]
 
 
+# dialects where a projection and WHERE may name an earlier projection's alias (`amount * 2 as a, a + 1 as b`); a
+# column of the sources by that name comes first. Postgres and BigQuery know aliases in GROUP BY and ORDER BY only.
+_LATERAL_ALIASES = frozenset({"duckdb", "snowflake"})
 _DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
 _INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
 _HASHES = tuple(getattr(exp, n) for n in ("MD5", "MD5Digest", "SHA", "SHA2", "SHA1Digest", "SHA2Digest",

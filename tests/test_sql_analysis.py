@@ -9,7 +9,7 @@ from compiler.front.sql.expressions import expression_columns
 from compiler.front.sql.placeholders import substitute
 from compiler.front.sql.types import mismatch
 from compiler.plan.sqldiff import canonical_jobs, compare
-from compiler.spec.lineage import SqlAnalysis
+from compiler.spec.lineage import OPEN_OUTPUTS, SqlAnalysis
 
 ORDERS = ("order_id", "customer_id", "amount", "discount", "status", "email", "ordered_at")
 CUSTOMERS = ("customer_id", "region", "email", "signup_date")
@@ -467,3 +467,19 @@ def test_a_select_list_alias_is_read_later_in_the_select_list_and_where_where_th
     shadow = analyze_sql("select amount * 2 as discount, discount + 1 as d from {{ input('orders') }}", dialect,
                          SCHEMA)
     assert not shadow.unknown and shadow.column("d").sources == (("orders", "discount"),)
+
+
+@pytest.mark.parametrize("pick", ["columns('.*_id')", "columns(*)", "max(columns('.*_id')) as m", "*columns('id$')",
+                                  "* like '%_id'", "* ilike '%_ID'", "* glob '*_id'", "* similar to '.*_id'",
+                                  "o.* like '%_id'"])
+def test_duckdb_columns_picked_by_name_are_unknown_not_errors(pick):
+    """DuckDB's columns('regex') and `* like` make the columns whose names match: not followed, so no column is
+    unknown or missing (the output is open, as with `*` over an unknown source)."""
+    sql = f"select {pick}, o.nosuch from {{{{ input('orders') }}}} o"
+    a = run(sql)
+    assert a.ok, a.error
+    assert [u.name for u in a.unknown] == ["nosuch"]  # a real typo beside it is still one
+    assert OPEN_OUTPUTS in a.notes and a.star_inputs == ("orders",)
+    assert [c.name for c in a.columns] == ["nosuch"]
+    plain = run("select o.*, * exclude (email) from {{ input('orders') }} o")  # a star picking no names: followed
+    assert OPEN_OUTPUTS not in plain.notes and len(plain.columns) == 2 * len(ORDERS) - 1

@@ -408,6 +408,9 @@ class _Analyzer:
         aliases: dict[str, _Out] = {}
         special: list[exp.Expression] = []
         for proj in node.expressions:
+            if _picks_by_name(proj):
+                self.unknown_columns(scope, info)
+                continue
             if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
                 self.star(scope, proj, info)
                 continue
@@ -505,6 +508,17 @@ class _Analyzer:
             else:
                 parts.append(self.clause(scope, item, "group by", info, aliases))
         return ",".join(parts)
+
+    def unknown_columns(self, scope: Scope, info: _ScopeInfo) -> None:
+        """A projection whose columns are picked by their names (DuckDB's `columns('.*_id')`, `* like 'x%'`): the
+        columns out are unknown, and the inputs' new columns may flow through as with `*`."""
+        info.open_star = True
+        self.notes.add("columns(...) and * like/ilike/glob/similar to pick columns by name: not followed")
+        for _, src in scope.selected_sources.values():
+            if isinstance(src, exp.Table) and (dataset := input_of(src.name)) is not None:
+                info.stars.add(dataset)
+            elif isinstance(src, Scope) and (sub := self.info_of(src)) is not None:
+                info.stars |= sub.stars
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table.lower() if isinstance(proj, exp.Column) else ""
@@ -615,6 +629,19 @@ def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
     """An input's column names, renamed in order by a column alias list (`from x as t (a, b)`)."""
     names = [n.lower() for n in table.alias_column_names]
     return (*names[:len(cols)], *cols[len(names):]) if names else cols
+
+
+def _picks_by_name(proj: exp.Expression) -> bool:
+    """Whether a projection makes the columns whose names match (DuckDB: `columns('regex')`, `columns(*)`, also
+    inside a function; `* like 'x%'`, `* ilike`, `* glob`, `* similar to`)."""
+    inner = proj.this if isinstance(proj, exp.Alias) else proj
+    matched = isinstance(inner, (exp.Like, exp.ILike, exp.Glob, exp.SimilarTo))
+    star = inner.this if matched or isinstance(inner, exp.Column) else inner
+    if isinstance(star, exp.Column):
+        star = star.this
+    if isinstance(star, exp.Star) and (matched or star.args.get("ilike") is not None):
+        return True
+    return proj.find(exp.Columns) is not None
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

@@ -483,3 +483,37 @@ def test_duckdb_columns_picked_by_name_are_unknown_not_errors(pick):
     assert [c.name for c in a.columns] == ["nosuch"]
     plain = run("select o.*, * exclude (email) from {{ input('orders') }} o")  # a star picking no names: followed
     assert OPEN_OUTPUTS not in plain.notes and len(plain.columns) == 2 * len(ORDERS) - 1
+
+
+PIVOTED = (("events", ("event_id", "user_id", "kind", "amount")),)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "bigquery"])
+@pytest.mark.parametrize("sql", [
+    "select user_id, \"'buy'\" as buy_total from (select user_id, kind, amount from {{ input('events') }}) "
+    "pivot (sum(amount) for kind in ('buy')) as p",
+    "select p.user_id, \"'buy'\" as buy_total from (select user_id, kind, amount from {{ input('events') }}) "
+    "pivot (sum(amount) for kind in ('buy')) as p",
+    "select user_id, \"'buy'\" as buy_total from {{ input('events') }} pivot (sum(amount) for kind in ('buy'))",
+    "with e as (select user_id, kind, amount from {{ input('events') }}) "
+    "select p.user_id, \"'buy'\" as buy_total from e pivot (sum(amount) for kind in ('buy')) as p",
+])
+def test_a_pivoted_source_has_unknown_columns_each_from_all_it_reads(dialect, sql):
+    """PIVOT names its columns after the IN values (quoted as each warehouse does): they are not checked, and each
+    derives from every column the pivot reads."""
+    a = analyze_sql(sql, dialect, PIVOTED)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    reads = {("events", c) for c in ("user_id", "kind", "amount")}
+    assert reads <= set(a.column("user_id").sources) and "aggregation" in a.row_clauses
+    if dialect != "bigquery":  # "..." is a string there
+        assert reads <= set(a.column("buy_total").sources)
+    if "kind, amount from" in sql:  # a typo in the query pivoted is still one
+        typo = analyze_sql(sql.replace("kind, amount from", "knd, amount from"), dialect, PIVOTED)
+        assert [u.name for u in typo.unknown] == ["knd"]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "bigquery"])
+def test_select_star_over_unpivot_is_open(dialect):
+    sql = "select * from {{ input('events') }} unpivot (val for col in (event_id, amount)) as u"
+    a = analyze_sql(sql, dialect, PIVOTED)
+    assert a.ok and not a.unknown and OPEN_OUTPUTS in a.notes, (a.error, a.unknown)

@@ -66,6 +66,15 @@ class _ScopeInfo:
         return None
 
 
+@dataclass(frozen=True)
+class _Pivot:
+    """A source read through PIVOT or UNPIVOT (`... pivot (sum(x) for k in ('a')) as p`): its columns are unknown (they
+    are named after the IN values, quoted as each warehouse does); each derives from all the columns of `source`."""
+
+    pivot: exp.Pivot
+    source: object  # what is pivoted: an input (exp.Table) or a query (Scope)
+
+
 class _Analyzer:
     def __init__(self, dialect: str, schema: Schema):
         self.dialect = dialect
@@ -262,8 +271,21 @@ class _Analyzer:
                     return None
                 name = cols[named.index(name)]
             return frozenset({(dataset, name)}), f"in:{dataset}.{name}", (dataset, name)
+        if isinstance(src, _Pivot):
+            refs, fps = self.pivot_input(src.source)
+            return refs, _digest("pivot", self.text(src.pivot), name, *fps), None
         self.notes.add(f"column '{name}' comes from a construct that is not followed")
         return frozenset(), f"?{alias}.{name}", None
+
+    def pivot_input(self, src: object) -> tuple[frozenset[Ref], list[str]]:
+        """(every input column, fingerprints of every column) of what a PIVOT/UNPIVOT reads."""
+        if isinstance(src, Scope) and (info := self.info_of(src)) is not None:
+            return frozenset().union(*(o.refs for o in info.outputs)), [o.fp for o in info.outputs]
+        if isinstance(src, exp.Table) and (dataset := input_of(src.name)) is not None:
+            cols = self.schema.get(dataset) or ()
+            return frozenset((dataset, c) for c in cols), [f"in:{dataset}.{c}" for c in cols]
+        self.notes.add("a pivot over a source whose columns are unknown is not followed")
+        return frozenset(), []
 
     def expression(self, scope: Scope, node: exp.Expression, aliases: Mapping[str, _Out] | None = None
                    ) -> tuple[frozenset[Ref], str, Ref | None]:
@@ -336,6 +358,8 @@ class _Analyzer:
         scopes = (self.one_select and _flat_scope(tree)) or traverse_scope(tree)
         self.nested = len(scopes) > 1
         self._scope_of = {id(s.expression): s for s in scopes}
+        for scope in scopes:
+            _mark_pivots(scope)
         root = None
         for scope in scopes:
             if scope.is_udtf:
@@ -393,6 +417,10 @@ class _Analyzer:
         # sources first: their rows decide ours
         fps: list[tuple[str, str]] = []  # (row clause, what decides it)
         for alias, (_, src) in scope.selected_sources.items():
+            if isinstance(src, _Pivot):
+                fps.append(("aggregation", f"P:{alias}:" + self.text(src.pivot)))
+                info.clauses.add("aggregation")
+                src = src.source
             if isinstance(src, Scope):
                 sub = self.info_of(src)
                 if sub is not None:
@@ -577,7 +605,7 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
     start = tree.args.get("from_") or tree.args.get("from")
     nodes = [start.this] if start is not None else []
     nodes += [j.this for j in tree.args.get("joins") or ()]
-    if not all(type(n) is exp.Table and not n.args.get("joins") for n in nodes):
+    if not all(type(n) is exp.Table and not n.args.get("joins") and not n.args.get("pivots") for n in nodes):
         return None
     sources = {n.alias_or_name: n for n in nodes}
     if len(sources) != len(nodes):
@@ -631,6 +659,33 @@ def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
     return (*names[:len(cols)], *cols[len(names):]) if names else cols
 
 
+def _pivoted(scope: Scope) -> bool:
+    """Whether the query is a derived table read through PIVOT/UNPIVOT (whose columns are unknown: the enclosing
+    query would seem to have any column the query names)."""
+    parent = scope.expression.parent
+    return isinstance(parent, exp.Subquery) and bool(parent.args.get("pivots"))
+
+
+def _mark_pivots(scope: Scope) -> None:
+    """Make each source the query reads through PIVOT/UNPIVOT a _Pivot, under the pivot's alias (sqlglot keeps the
+    source: a derived table's pivot alias, `(...) pivot (...) as p`, is no source of its own)."""
+    if not isinstance(scope, Scope):
+        return
+    selected = scope.selected_sources
+    if not any(node.args.get("pivots") for node, _ in selected.values()):
+        return
+    marked: dict[str, tuple[exp.Selectable, object]] = {}
+    for alias, (node, src) in selected.items():
+        pivots = node.args.get("pivots")
+        if pivots:
+            src = _Pivot(pivots[-1], src)
+            alias = pivots[-1].alias or alias
+            scope.sources[alias] = src  # type: ignore[assignment]
+        marked[alias] = (node, src)
+    selected.clear()
+    selected.update(marked)  # type: ignore[arg-type]
+
+
 def _picks_by_name(proj: exp.Expression) -> bool:
     """Whether a projection makes the columns whose names match (DuckDB: `columns('regex')`, `columns(*)`, also
     inside a function; `* like 'x%'`, `* ilike`, `* glob`, `* similar to`)."""
@@ -660,7 +715,7 @@ def _visible(scope: Scope) -> Iterator[Scope]:
     look: Scope | None = scope
     while look is not None:
         yield look
-        if getattr(look, "is_cte", False):
+        if getattr(look, "is_cte", False) or _pivoted(look):  # a query read through PIVOT neither
             return
         look = look.parent
 

@@ -517,3 +517,16 @@ def test_select_star_over_unpivot_is_open(dialect):
     sql = "select * from {{ input('events') }} unpivot (val for col in (event_id, amount)) as u"
     a = analyze_sql(sql, dialect, PIVOTED)
     assert a.ok and not a.unknown and OPEN_OUTPUTS in a.notes, (a.error, a.unknown)
+
+
+@pytest.mark.parametrize("sql", [
+    "select o.*, c.region from {{ input('orders') }} o join {{ input('customers') }} c using (customer_id)",
+    "with w as (select * from {{ input('orders') }})\nselect   * from w",
+    "select * exclude (email) from {{ input('orders') }} union all select * exclude (email) from {{ input('orders') }}",
+])
+def test_a_column_from_a_star_points_at_the_star(sql):
+    """A type mismatch (or an undeclared column) found through `*` is reported at the `*` or `t.*` it comes from,
+    not at the start of the SQL."""
+    star = sql.index("o.*") if "o.*" in sql else sql.rindex("*") if sql.startswith("with") else sql.index("*")
+    a = run(sql)
+    assert a.column("order_id").offset == star and a.column("amount").offset == star

@@ -42,6 +42,7 @@ class _Out:
     passthrough: Ref | None = None
     uses: frozenset[RowRef] = frozenset()  # how it uses each of refs (compiler.spec.lineage.OutputColumn.uses)
     whole: frozenset[str] = frozenset()  # inputs whose whole rows its values hold (their new columns change them)
+    offset: int | None = None  # where it is in the SQL when no node says so: the `*` (or `t.*`) it comes from
 
 
 @dataclass
@@ -388,7 +389,7 @@ class _Analyzer:
             refs = out.refs | (other.refs if other else frozenset())
             merged = _Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None,
                           uses=out.uses | (other.uses if other else frozenset()),
-                          whole=out.whole | (other.whole if other else frozenset()))
+                          whole=out.whole | (other.whole if other else frozenset()), offset=out.offset)
             info.outputs.append(merged)
             self.outs.setdefault(merged.fp, merged)
         info.row_refs = left.row_refs | right.row_refs
@@ -584,7 +585,7 @@ class _Analyzer:
                 if found is not None:
                     info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2],
                                              self.uses_of(found[0], found[1], None, False, False),
-                                             self.whole_of(found[1])))
+                                             self.whole_of(found[1]), self.offset(proj)))
 
 
 @dataclass
@@ -894,6 +895,8 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
     alias = node.args.get("alias") if isinstance(node, exp.Alias) else None
     meta = alias.meta if isinstance(alias, exp.Identifier) else {}
     offset = int(meta["start"]) if "start" in meta else analyzer.offset(inner) if inner is not None else 0
+    if node is None and out.offset is not None:
+        offset = out.offset
     if inner is not None and not offset:
         first = next((c for c in inner.find_all(exp.Column)), None)
         offset = analyzer.offset(first) if first is not None else 0

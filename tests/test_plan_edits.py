@@ -334,6 +334,26 @@ def test_an_extra_sql_column_is_not_taken_for_a_typo_of_one_the_sql_produces(tmp
     assert extra.hint == "declare it in dataset.customer_features's columns, or remove it from the SQL"
 
 
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_validate_reads_a_select_list_alias_later_in_the_select_list_where_the_dialect_does(tmp_path, warehouse):
+    """DuckDB reads `subscription_total` in the projection after the one that names it; Postgres does not, and the
+    hint says why."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    if warehouse == "postgres":
+        ed.replace("specs/environments.yaml", "    type: duckdb\n    path: .specops/dev.duckdb",
+                   "    type: postgres\n    host: localhost\n    database: dev\n    user: dev")
+    ed.replace(SQL_CA, "cast(s.subscription_count as integer) as subscription_count,",
+               "s.subscription_count as subscription_total,\n    cast(subscription_total as integer) as subscription_count,")
+    _, diags = check_repository(root)
+    unknown = [d for d in diags if d.code == "unknown-sql-column" and d.file == SQL_CA]
+    if warehouse == "duckdb":
+        assert not unknown
+        return
+    (d,) = unknown
+    assert "'subscription_total' is a select-list alias: Postgres reads those in GROUP BY and ORDER BY" in d.hint
+
+
 # --- the benchmark's synthetic repositories ---------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from compiler.front.rules.context import Context
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import OPEN_OUTPUTS
+from compiler.spec.lineage import OPEN_OUTPUTS, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -51,7 +51,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
                                                                               else "any input")
-            hint = did_you_mean(u.name, u.candidates) or (
+            hint = _alias_hint(analysis, u, dialect) or did_you_mean(u.name, u.candidates) or (
                 f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
             yield _at(t, u.offset, "unknown-sql-column", f"column '{u.name}' is not a column of {where}", hint)
         out = ctx.datasets.get(t.output)
@@ -113,6 +113,16 @@ def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect:
                f"on {warehouse_name(dialect)}")
     other = declarable(found or "", dialect)
     return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
+
+
+def _alias_hint(analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> str | None:
+    """The hint for an unqualified unknown column named like a column the select list made before it (`amount * 2
+    as a ... where a > 10`): a name the dialect does not read there."""
+    made = analysis.column(u.name) if not u.source else None
+    if made is None or made.offset >= u.offset:
+        return None
+    return (f"'{u.name}' is a select-list alias: {warehouse_name(dialect)} reads those in GROUP BY and ORDER BY, not "
+            "in WHERE or the select list; repeat its expression")
 
 
 def check_expressions(ctx: Context) -> Iterator[Diagnostic]:

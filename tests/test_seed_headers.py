@@ -34,15 +34,30 @@ def test_a_declared_column_missing_from_the_header_is_an_error_at_its_line(edit,
     assert "1 column(s) dataset.customers does not declare: e_mail" in warning[3]
 
 
-@pytest.mark.parametrize("header", ["customer_id,EMAIL,full_name", '"customer_id","email","full_name"'])
-def test_quoting_and_case_of_the_header_do_not_matter(edit, validate_cli, header):
+def _write_header(edit, header: str) -> None:
     path = edit.path(CSV)
     lines = path.read_text(encoding="utf-8").split("\n")
-    first = lines[0].split(",")
-    lines[0] = header + "," + ",".join(first[3:])
+    lines[0] = header + "," + ",".join(lines[0].split(",")[3:])
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_quoting_of_the_header_does_not_matter(edit, validate_cli):
+    _write_header(edit, '"customer_id","email","full_name"')
     result = validate_cli(edit.root)
     assert result.exit_code == 0 and not _found(result), result.output
+
+
+@pytest.mark.parametrize(("header", "written"), [("customer_id,EMAIL,full_name", "'EMAIL'"),
+                                                 ("customer_id, email,full_name", "' email'")])
+def test_a_header_writing_a_declared_name_otherwise_is_an_error(edit, validate_cli, header, written):
+    """dbt types a seed column by its exact name: `EMAIL` or ` email` would be loaded with a guessed type."""
+    _write_header(edit, header)
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    (found,) = _found(result)
+    assert found[:3] == ("error", CUSTOMERS, edit.line_of(CUSTOMERS, "- name: email"))
+    assert found[3].startswith(f"{CSV}'s header writes {written} for column 'email'"), found
+    assert "hint: write email in the header" in result.output
 
 
 def test_a_header_naming_a_column_twice_is_an_error(edit, validate_cli):

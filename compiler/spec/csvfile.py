@@ -13,7 +13,13 @@ class Unreadable(ValueError):
 
 
 def header(content: bytes, delimiter: str) -> list[str]:
-    """The names of the first row, as written (stripped); Unreadable when there is none dbt could load."""
+    """The names of the first row, stripped; Unreadable when there is none dbt could load."""
+    return [h.strip() for h in written_header(content, delimiter)]
+
+
+def written_header(content: bytes, delimiter: str) -> list[str]:
+    """The names of the first row exactly as written (spaces kept: dbt keeps them); Unreadable when there is none
+    dbt could load."""
     if not content.strip():
         raise Unreadable("the file is empty: dbt needs a header row to load a seed")
     try:
@@ -28,7 +34,7 @@ def header(content: bytes, delimiter: str) -> list[str]:
         raise Unreadable(f"its header row cannot be read as CSV: {exc}") from None
     if not row or not any(h.strip() for h in row):
         raise Unreadable("its first line is empty: dbt reads the first line as the header")
-    return [h.strip() for h in row]
+    return row
 
 
 def table(content: bytes, delimiter: str) -> tuple[list[str], list[list[str]]] | None:

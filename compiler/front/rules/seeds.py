@@ -1,4 +1,5 @@
-"""Rules about file sources (CSV files loaded as dbt seeds): the file's header row against the declared columns.
+"""Rules about file sources (CSV files loaded as dbt seeds): the file's header row against the declared columns,
+each written exactly as declared (dbt types seed columns by their exact names).
 
 A declared column the file does not have fails only when dbt's tests or a reader's SQL run in the warehouse;
 a header column the dataset does not declare is loaded but unknown to lineage, checks and plans.
@@ -9,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
-from compiler.spec.csvfile import Unreadable
-from compiler.spec.csvfile import header as csv_header
+from compiler.spec.csvfile import Unreadable, written_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
 
@@ -24,11 +24,26 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
         if src is None or src.type != "file" or src.content is None:
             continue  # no file read (a bad path is reported where it is checked)
         try:
-            header = csv_header(src.content, src.delimiter or ",")
+            written = written_header(src.content, src.delimiter or ",")
         except Unreadable as why:
             yield ctx.at(ds, ("spec", "source", "path"), "seed-header", f"{src.path}: {why}")
             continue
-        yield from _compare(ctx, ds, header)
+        yield from _compare(ctx, ds, [h.strip() for h in written])
+        yield from _spelling(ctx, ds, written)
+
+
+def _spelling(ctx: Context, ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
+    """A declared column the header writes otherwise (`Monthly_Price`, ` monthly_price`): dbt gives a seed column
+    its declared type only under its exact name, so it would be loaded with an inferred type instead."""
+    assert ds.source is not None
+    as_written = {h.strip().lower(): h for h in written}
+    for i, col in enumerate(ds.columns):
+        found = as_written.get(col.name.lower())
+        if found is not None and found != col.name:
+            yield ctx.at(ds, ("spec", "columns", i, "name"), "seed-header",
+                         f"{ds.source.path}'s header writes {found!r} for column '{col.name}': dbt types a seed "
+                         f"column by its exact name, so {col.type} would not apply (its type would be guessed)",
+                         f"write {col.name} in the header")
 
 
 def _compare(ctx: Context, ds: Dataset, header: list[str]) -> Iterator[Diagnostic]:

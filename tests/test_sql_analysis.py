@@ -530,3 +530,30 @@ def test_a_column_from_a_star_points_at_the_star(sql):
     star = sql.index("o.*") if "o.*" in sql else sql.rindex("*") if sql.startswith("with") else sql.index("*")
     a = run(sql)
     assert a.column("order_id").offset == star and a.column("amount").offset == star
+
+
+@pytest.mark.parametrize(("dialect", "kept"), [("postgres", True), ("duckdb", False), ("bigquery", False)])
+def test_a_quoted_name_keeps_its_case_where_the_warehouse_does(dialect, kept):
+    """Postgres keeps a quoted name's case (`"Region"` is not `region`); DuckDB and BigQuery compare any name
+    case-insensitively. A name quoted the same way where it is made and where it is read is the same everywhere."""
+    q = "`" if dialect == "bigquery" else '"'
+    same = f"select {q}Reg{q} as region from (select region as {q}Reg{q} from {{{{ input('customers') }}}}) as x"
+    assert not run(same, dialect=dialect).unknown
+    read = run(f"select {q}Region{q} from {{{{ input('customers') }}}}", dialect=dialect)
+    made = run(f"select region as {q}Region{q} from {{{{ input('customers') }}}}", dialect=dialect)
+    inner = run(f"select reg from (select region as {q}Reg{q} from {{{{ input('customers') }}}}) as x",
+                dialect=dialect)
+    if kept:
+        assert [u.name for u in read.unknown] == ['"Region"'] and [u.name for u in inner.unknown] == ["reg"]
+        assert [c.name for c in made.columns] == ['"Region"']
+    else:
+        assert not read.unknown and not inner.unknown and [c.name for c in made.columns] == ["region"]
+
+
+def test_snowflake_judges_the_case_of_quoted_names_the_query_produces_only():
+    """Snowflake reads unquoted names in upper case: `"region"` is not the REGION the dbt model selects, `"REGION"`
+    is. An input's columns may be in any case: a quoted reference to one is not judged."""
+    a = run("select \"region\", email as \"EMAIL\", \"Signup_Date\" as signup_date from {{ input('customers') }} "
+            "union all select region as \"Other\", email, signup_date from {{ input('customers') }}",
+            dialect="snowflake")
+    assert not a.unknown and [c.name for c in a.columns] == ['"region"', "email", "signup_date"]

@@ -215,3 +215,48 @@ def test_an_unclosed_string_in_an_inline_block_points_into_the_yaml(tmp_path):
     assert (found.file, found.line, found.col) == (FEATURES_T, line, ed.read(FEATURES_T).splitlines()[line - 1].index("'x") + 1)
     assert "__in_" not in found.message
 
+
+
+# --- quoted names: their case on each warehouse --------------------------------------------------------------------
+
+
+def sql_errors(ed: RepoEditor) -> list:
+    _, diags = check_repository(ed.root)
+    return [d for d in diags if d.code.startswith(("sql-", "unknown-sql")) and d.severity == "error"]
+
+
+@pytest.mark.parametrize(("warehouse", "alias", "wrong"), [
+    ("postgres", '"Customer_ID"', True), ("postgres", '"customer_id"', False),
+    ("snowflake", '"customer_id"', True), ("snowflake", '"CUSTOMER_ID"', False),
+    ("duckdb", '"Customer_ID"', False), ("bigquery", "`Customer_ID`", False),
+])
+def test_a_quoted_output_name_is_the_declared_column_only_in_the_case_the_warehouse_compares(
+        tmp_path, warehouse, alias, wrong):
+    """The dbt model selects `cast(customer_id as integer) as customer_id` from the transform's SQL: on Postgres that
+    is `customer_id`, on Snowflake `CUSTOMER_ID`, and a name quoted in another case is another column there."""
+    ed = churn_on(tmp_path, warehouse)
+    ed.replace(ACTIVITY_SQL, "cast(s.customer_id as integer) as customer_id", f"cast(s.customer_id as integer) as {alias}")
+    found = sorted((d.code, d.hint) for d in sql_errors(ed))
+    if not wrong:
+        assert found == []
+        return
+    assert [code for code, _ in found] == ["sql-missing-column", "sql-undeclared-column"]
+    assert all(f"{alias} is not customer_id" in hint for _, hint in found), found
+
+
+@pytest.mark.parametrize(("warehouse", "wrong"), [("postgres", True), ("snowflake", False), ("duckdb", False),
+                                                  ("bigquery", False)])
+def test_a_quoted_input_column_in_another_case_is_unknown_on_postgres(tmp_path, warehouse, wrong):
+    """Postgres keeps a quoted name's case: `"Customer_ID"` is no column `customer_id` (the column does not exist);
+    DuckDB and BigQuery compare names case-insensitively, and a Snowflake input's case is not known: no error."""
+    ed = churn_on(tmp_path, warehouse)
+    quoted = "`Status`" if warehouse == "bigquery" else '"Status"'
+    ed.replace(ACTIVITY_SQL, "when status = 'active'", f"when {quoted} = 'active'")
+    found = [(d.code, d.message, d.hint) for d in sql_errors(ed)]
+    if not wrong:
+        assert found == []
+        return
+    ((code, message, hint),) = found
+    assert code == "unknown-sql-column" and message.startswith('column "Status" is not a column')
+    assert hint == 'Postgres keeps the case of a quoted name: "Status" is not status; write status unquoted (or ' \
+                   "quoted in lower case)"

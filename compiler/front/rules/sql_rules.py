@@ -51,9 +51,10 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
                                                                               else "any input")
-            hint = _alias_hint(analysis, u, dialect) or did_you_mean(u.name, u.candidates) or (
+            hint = _alias_hint(analysis, u, dialect) or _quoted_hint(u.name, dialect) or did_you_mean(
+                u.name, u.candidates) or (
                 f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
-            yield _at(t, u.offset, "unknown-sql-column", f"column '{u.name}' is not a column of {where}", hint)
+            yield _at(t, u.offset, "unknown-sql-column", f"column {_named(u.name)} is not a column of {where}", hint)
         out = ctx.datasets.get(t.output)
         if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
             continue
@@ -77,10 +78,11 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 if len(undeclared) <= MAX_LISTED:
                     # a typo of a declared column the SQL does not produce; else it is a column of its own
                     unproduced = [n for n in out.column_names if n not in produced]
-                    hint = did_you_mean(c.name, unproduced) or (f"declare it in dataset.{out.name}'s columns, "
-                                                                 "or remove it from the SQL")
+                    hint = _quoted_hint(c.name, dialect) or did_you_mean(c.name, unproduced) or (
+                        f"declare it in dataset.{out.name}'s columns, or remove it from the SQL")
                     yield _at(t, c.offset, "sql-undeclared-column",
-                              f"the SQL produces column '{c.name}', which dataset.{out.name} does not declare", hint)
+                              f"the SQL produces column {_named(c.name)}, which dataset.{out.name} does not declare",
+                              hint)
                 continue
             if c.cast is not None and mismatch(declared.type, c.cast, dialect):
                 yield _at(t, c.offset, "sql-column-type", *_cast_mismatch(c.name, c.cast, out.name, declared.type,
@@ -101,7 +103,9 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                       "select them in the SQL, or remove them from the dataset")
             continue
         for col in missing:
-            hint = did_you_mean(col, produced) or "select it in the SQL, or remove it from the dataset"
+            quoted = next((p for p in produced if p.startswith('"') and p.strip('"').lower() == col), None)
+            hint = (_quoted_hint(quoted, dialect) if quoted else did_you_mean(col, produced)) or (
+                "select it in the SQL, or remove it from the dataset")
             yield _at(t, 0, "sql-missing-column",
                       f"dataset.{out.name} declares column '{col}', which the SQL does not produce", hint)
 
@@ -113,6 +117,24 @@ def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect:
                f"on {warehouse_name(dialect)}")
     other = declarable(found or "", dialect)
     return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
+
+
+def _named(name: str) -> str:
+    """A column name in a message: in quotes, unless it is quoted already (`"USER_ID"`)."""
+    return name if name.startswith('"') else f"'{name}'"
+
+
+def _quoted_hint(name: str, dialect: str) -> str | None:
+    """The hint for a name quoted in a case the warehouse keeps (`"USER_ID"` on Postgres), which is therefore not
+    the lower-case column of the specs (compiler.front.sql.analyze._fold_names); None for any other name."""
+    if not name.startswith('"'):
+        return None
+    plain = name.strip('"').lower()
+    if dialect == "snowflake":
+        return (f"Snowflake keeps the case of a quoted name and reads unquoted ones in upper case: {name} is not "
+                f"{plain} ({plain.upper()}, the column the dbt model selects); write {plain} unquoted")
+    return (f"{warehouse_name(dialect)} keeps the case of a quoted name: {name} is not {plain}; write {plain} "
+            "unquoted (or quoted in lower case)")
 
 
 def _alias_hint(analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> str | None:

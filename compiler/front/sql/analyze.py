@@ -146,7 +146,7 @@ class _Analyzer:
     def resolve(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None = None
                 ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
-        name, table = col.name.lower(), col.table.lower()
+        name, table = _low(col.name), col.table.lower()
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
@@ -301,7 +301,7 @@ class _Analyzer:
             self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
             self.last_uses = self.uses_of(refs, token, None, False, False)
             self.last_whole = self.whole_of(token)
-            return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name.lower()}={token}"), through
+            return refs, _digest(self.text(inner), f"{col.table.lower()}.{_low(col.name)}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
         passthrough = None
@@ -311,7 +311,7 @@ class _Analyzer:
             r, token, through = self.resolve(scope, col, aliases)
             refs |= r
             whole |= self.whole_of(token)
-            tokens.append(f"{col.table.lower()}.{col.name.lower()}={token}")
+            tokens.append(f"{col.table.lower()}.{_low(col.name)}={token}")
             passthrough = through
             if r:
                 uses |= self.uses_of(r, token, *_position(col, node))
@@ -436,6 +436,7 @@ class _Analyzer:
         # projections, stars expanded
         aliases: dict[str, _Out] = {}
         special: list[exp.Expression] = []
+        final = self.dialect == "snowflake" and _final(node)  # its quoted names are judged (_fold_names)
         for proj in node.expressions:
             if _picks_by_name(proj):
                 self.unknown_columns(scope, info)
@@ -444,8 +445,8 @@ class _Analyzer:
                 self.star(scope, proj, info)
                 continue
             refs, fp, through = self.expression(scope, proj, aliases if self.dialect in _LATERAL_ALIASES else None)
-            name = (proj.alias_or_name or self.text(proj)).lower()
-            out = _Out(name, refs, fp, proj, through, self.last_uses, self.last_whole)
+            name = _low(proj.alias_or_name or self.text(proj))
+            out = _Out(_output_name(proj, final) or name, refs, fp, proj, through, self.last_uses, self.last_whole)
             self.outs.setdefault(fp, out)
             info.outputs.append(out)
             aliases.setdefault(name, out)
@@ -471,7 +472,7 @@ class _Analyzer:
                 if condition is not None:
                     parts.append(self.clause(scope, condition, "join", info, aliases))
             for u in using:
-                uname = u.name.lower()
+                uname = _low(u.name)
                 for alias, (_, src) in scope.selected_sources.items():
                     found = self._from_source(src, uname, alias) if (self.columns_of(src) or ()) and \
                         uname in (self.columns_of(src) or ()) else None
@@ -552,11 +553,11 @@ class _Analyzer:
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table.lower() if isinstance(proj, exp.Column) else ""
         star = proj.this if isinstance(proj, exp.Column) else proj
-        excluded = {e.name.lower() for e in (star.args.get("except") or star.args.get("except_")
+        excluded = {_low(e.name) for e in (star.args.get("except") or star.args.get("except_")
                                              or star.args.get("exclude") or [])}
         # `* replace (expr as c)`: c's values are expr's; `* rename (a as b)`: a comes out as b
-        replaced = {e.alias_or_name.lower(): e for e in star.args.get("replace") or [] if isinstance(e, exp.Alias)}
-        renamed = {e.this.name.lower(): e.alias.lower() for e in star.args.get("rename") or []
+        replaced = {_low(e.alias_or_name): e for e in star.args.get("replace") or [] if isinstance(e, exp.Alias)}
+        renamed = {_low(e.this.name): _low(e.alias) for e in star.args.get("rename") or []
                    if isinstance(e, exp.Alias) and isinstance(e.this, exp.Column)}
         if len(replaced) != len(star.args.get("replace") or []) or len(renamed) != len(star.args.get("rename") or []):
             self.notes.add("select * replace/rename is not followed")
@@ -651,12 +652,12 @@ def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
     if info.open_star:
         return
     for i, name in enumerate(names[:len(info.outputs)]):
-        info.outputs[i] = replace(info.outputs[i], name=name.lower())
+        info.outputs[i] = replace(info.outputs[i], name=_low(name))
 
 
 def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
     """An input's column names, renamed in order by a column alias list (`from x as t (a, b)`)."""
-    names = [n.lower() for n in table.alias_column_names]
+    names = [_low(n) for n in table.alias_column_names]
     return (*names[:len(cols)], *cols[len(names):]) if names else cols
 
 
@@ -856,10 +857,8 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))
-    if text != text.lower():  # unquoted names are case-insensitive (most SQL is written in lower case already)
-        for ident in tree.find_all(exp.Identifier):
-            if not ident.quoted:
-                ident.set("this", ident.this.lower())
+    if text != text.lower() or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
+        _fold_names(tree, dialect)
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
     analyzer.one_select = text.lower().count("select") == 1
     try:
@@ -882,6 +881,56 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
         notes=tuple(sorted(analyzer.notes)),
     )
+
+
+def _fold_names(tree: exp.Expression, dialect: str) -> None:
+    """Names as the warehouse compares them with the specs' lower-case ones: unquoted names are case-insensitive;
+    a quoted column name keeps its case on Postgres (`"USER_ID"` is no column `user_id`: it stays `"USER_ID"`, quotes
+    included, see _low), and on Snowflake, which reads unquoted names in upper case, where only a name the query
+    produces is judged (`"user_id"` is no `USER_ID`, the column the dbt model selects; an input's case is not known):
+    its quoted spelling is kept in the meta (_output_name). Table names and aliases keep their quoted case."""
+    for ident in tree.find_all(exp.Identifier):
+        name = ident.this
+        if not ident.quoted:
+            ident.set("this", name.lower())
+        elif not _names_a_table(ident):
+            if dialect == "postgres" and name != name.lower():
+                ident.set("this", f'"{name}"')
+                continue
+            if dialect == "snowflake" and name != name.upper():
+                ident.meta["quoted_as"] = name
+            ident.set("this", name.lower())
+
+
+def _names_a_table(ident: exp.Identifier) -> bool:
+    """Whether an identifier names a table, a CTE or an alias of one (not a column)."""
+    parent, key = ident.parent, ident.arg_key
+    return isinstance(parent, exp.Table) or (isinstance(parent, exp.TableAlias) and key == "this") or (
+        isinstance(parent, exp.Column) and key in ("table", "db", "catalog"))
+
+
+def _low(name: str) -> str:
+    """A column name compared case-insensitively, unless it is quoted in a case the warehouse keeps (_fold_names)."""
+    return name if name.startswith('"') else name.lower()
+
+
+def _output_name(proj: exp.Expression, final: bool) -> str | None:
+    """The name a projection of the query's own result is made with where the warehouse keeps it apart from the
+    declared column (Snowflake: `as "customer_id"` is no CUSTOMER_ID); None when it is the name as compared."""
+    ident = proj.args.get("alias") if isinstance(proj, exp.Alias) else proj.this if isinstance(
+        proj, exp.Column) else None
+    quoted = ident.meta.get("quoted_as") if final and isinstance(ident, exp.Identifier) else None
+    return f'"{quoted}"' if quoted else None
+
+
+def _final(node: exp.Expression) -> bool:
+    """Whether a SELECT names the query's result columns: the query itself, or the first branch of its unions."""
+    while node.parent is not None:
+        parent = node.parent
+        if not isinstance(parent, exp.SetOperation) or node.arg_key != "this":
+            return False
+        node = parent
+    return True
 
 
 def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:

@@ -557,3 +557,26 @@ def test_snowflake_judges_the_case_of_quoted_names_the_query_produces_only():
             "union all select region as \"Other\", email, signup_date from {{ input('customers') }}",
             dialect="snowflake")
     assert not a.unknown and [c.name for c in a.columns] == ['"region"', "email", "signup_date"]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_an_unqualified_column_several_sources_have_is_ambiguous(dialect):
+    """Every warehouse rejects `customer_id` when both joined sources have one; USING and a natural join make them one
+    column, a select-list alias of that name may be meant (ORDER BY), an inner query's column shadows an outer one,
+    and a source whose columns are not known is not counted."""
+    join = "from {{ input('orders') }} o join {{ input('customers') }} c on c.customer_id = o.customer_id"
+    a = run(f"select customer_id, region {join}", dialect=dialect)
+    ((u,),) = [a.unknown]
+    assert (u.name, u.kind, u.candidates, u.offset) == ("customer_id", "ambiguous", ("o", "c"), len("select "))
+    unaliased = run("select orders.order_id from {{ input('orders') }} join {{ input('customers') }} on "
+                    "customer_id = customers.customer_id", dialect=dialect)
+    assert [(u.name, u.candidates) for u in unaliased.unknown] == [("customer_id", ("orders", "customers"))]
+    for fine in (
+        "select customer_id, region from {{ input('orders') }} o join {{ input('customers') }} c using (customer_id)",
+        "select customer_id, region from {{ input('orders') }} natural join {{ input('customers') }}",
+        f"select o.customer_id, region {join} order by customer_id",
+        "select o.order_id, (select max(region) from {{ input('customers') }} c where c.customer_id = customer_id) "
+        "as r from {{ input('orders') }} o",
+        "select customer_id from {{ input('orders') }} o join raw.other x on x.id = o.order_id",
+    ):
+        assert not run(fine, dialect=dialect).unknown, fine

@@ -23,6 +23,9 @@ RowRef = tuple[str, str, str]
 # aggregate function; masking as well: through a hash), or to decide them (conditional: a CASE/IF condition or an
 # aggregate's FILTER; window: a window's PARTITION BY / ORDER BY)
 USES = ("direct", "aggregation", "masking", "conditional", "window")
+# UnknownColumn.kind: a column of several sources of the query (`candidates` are their aliases); a USING column
+# that `source`, one side of the join, does not have
+AMBIGUOUS, USING = "ambiguous", "using"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class UnknownColumn:
     offset: int
     candidates: tuple[str, ...] = ()  # the columns it could have meant (the aliases, with `qualifier`)
     qualifier: bool = False  # `source` is no table or alias of the query at all (`x.site` with no `x`)
+    kind: str = ""  # what is wrong with it (UNKNOWN_KINDS); '' when it is no column of `source`
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ class SqlAnalysis:
         """Nested tuples of str/int/bool/None (marshal-able: compiler.speed keeps them)."""
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
                 self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates,
-                                                                 u.qualifier) for u in self.unknown),
+                                                                 u.qualifier, u.kind) for u in self.unknown),
                 self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads, self.whole_rows)
 
     @classmethod
@@ -94,7 +98,7 @@ class SqlAnalysis:
                                                   tuple(map(tuple, u)))
                                      for n, s, f, o, c, p, u in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
-                   tuple(UnknownColumn(n, s, o, tuple(c), bool(q)) for n, s, o, c, q in unknown), tuple(notes),
+                   tuple(UnknownColumn(n, s, o, tuple(c), bool(q), k) for n, s, o, c, q, k in unknown), tuple(notes),
                    error, offset, tuple((str(k), str(v)) for k, v in parts), tuple(map(tuple, sorts)),
                    tuple(map(tuple, whole)))
 

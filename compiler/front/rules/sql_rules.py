@@ -10,7 +10,7 @@ from compiler.front.rules.context import Context
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import OPEN_OUTPUTS, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -43,6 +43,9 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                       severity="warning")
             continue
         for u in analysis.unknown:
+            if u.kind == AMBIGUOUS:
+                yield _at(t, u.offset, "ambiguous-sql-column", *_ambiguous(u))
+                continue
             if u.qualifier:
                 hint = did_you_mean(u.source, u.candidates) or (
                     f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
@@ -117,6 +120,14 @@ def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect:
                f"on {warehouse_name(dialect)}")
     other = declarable(found or "", dialect)
     return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
+
+
+def _ambiguous(u: UnknownColumn) -> tuple[str, str]:
+    """The message and hint of an unqualified column that several sources of the query have."""
+    sources = " and ".join(u.candidates)
+    which = f"both {sources}" if len(u.candidates) == 2 else sources
+    return (f"column {_named(u.name)} is ambiguous: {which} have a column of that name",
+            "qualify it: " + " or ".join(f"{c}.{u.name}" for c in u.candidates))
 
 
 def _named(name: str) -> str:

@@ -24,7 +24,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.unclosed import token_error
-from compiler.spec.lineage import OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
@@ -152,6 +152,8 @@ class _Analyzer:
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
             found = self._resolve_in(look, name, table, aliases if look is scope else None)
             if found is not None:
+                if not table:
+                    self.ambiguous(look, col, name, aliases if look is scope else None)
                 return found
         if not table and (row := self.whole_row(scope, name)) is not None:
             return row  # `row_to_json(e)`: no column is called `e`, a source is
@@ -175,6 +177,17 @@ class _Analyzer:
                 candidates += self.columns_of(src) or ()
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
+
+    def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None) -> None:
+        """Report an unqualified column that several sources of `scope` have (every warehouse rejects it), unless
+        USING or a natural join makes it one column, or it may be a select-list alias (the dialect decides)."""
+        selected = scope.selected_sources
+        if len(selected) < 2 or (aliases and name in aliases):
+            return
+        having = [alias for alias, (_, src) in selected.items() if name in (self.columns_of(src) or ())]
+        if len(having) > 1 and not _merged(scope.expression, name):
+            shown = tuple(input_of(a) or a for a in having)  # an unaliased input is named by its dataset
+            self.unknown.append(UnknownColumn(name, "", self.offset(col), shown, kind=AMBIGUOUS))
 
     def whole_row(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
         """A bare name that is a source of the query, not a column: its whole row (`row_to_json(e)`, `to_json(e)`,
@@ -699,6 +712,17 @@ def _picks_by_name(proj: exp.Expression) -> bool:
     if isinstance(star, exp.Star) and (matched or star.args.get("ilike") is not None):
         return True
     return proj.find(exp.Columns) is not None
+
+
+def _merged(select: exp.Expression, name: str) -> bool:
+    """Whether the query's joins make its sources' columns called `name` one column: `using (name)`, or a natural
+    join (of every column the sources share)."""
+    for join in select.args.get("joins") or ():
+        if str(join.args.get("method") or "").upper() == "NATURAL":
+            return True
+        if any(_low(u.name) == name for u in join.args.get("using") or ()):
+            return True
+    return False
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

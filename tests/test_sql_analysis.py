@@ -580,3 +580,23 @@ def test_an_unqualified_column_several_sources_have_is_ambiguous(dialect):
         "select customer_id from {{ input('orders') }} o join raw.other x on x.id = o.order_id",
     ):
         assert not run(fine, dialect=dialect).unknown, fine
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_a_using_column_one_side_of_the_join_lacks_is_unknown(dialect):
+    """`using (c)` needs c on both sides: the joined source, and the sources before it (any of them); a side whose
+    columns are not known is not judged."""
+    sql = "select o.order_id from {{ input('orders') }} o join {{ input('customers') }} c using (customer_idd)"
+    ((u,),) = [run(sql, dialect=dialect).unknown]
+    assert (u.name, u.source, u.kind, u.offset) == ("customer_idd", "customers", "using", sql.index("customer_idd"))
+    assert u.candidates == CUSTOMERS
+    left = run("select o.order_id from {{ input('orders') }} o join {{ input('customers') }} c using (region)",
+               dialect=dialect)
+    assert [(u.name, u.source, u.kind) for u in left.unknown] == [("region", "orders", "using")]
+    for fine in (
+        "select o.order_id from {{ input('orders') }} o join {{ input('customers') }} c using (customer_id)",
+        "select o.order_id from {{ input('orders') }} o join {{ input('customers') }} c using (customer_id) "
+        "join {{ input('customers') }} d using (region)",  # region: of c, before d
+        "select o.order_id from {{ input('orders') }} o join raw.other x using (customer_id)",
+    ):
+        assert not run(fine, dialect=dialect).unknown, fine

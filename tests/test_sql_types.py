@@ -271,3 +271,13 @@ def test_an_ambiguous_column_is_reported_where_it_is_named(tmp_path, warehouse):
     assert found.message == "column 'customer_id' is ambiguous: both s and t have a column of that name"
     assert found.hint == "qualify it: s.customer_id or t.customer_id"
     assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, "cast(customer_id as integer)"), len("    cast(") + 1)
+
+
+def test_a_using_column_a_side_lacks_is_reported_at_it(tmp_path):
+    ed = churn_on(tmp_path, "postgres")
+    ed.replace(ACTIVITY_SQL, "    on t.customer_id = s.customer_id", "    using (customer_idd)")
+    (found,) = sql_errors(ed)
+    assert found.code == "unknown-sql-column" and found.message == "column 'customer_idd' in USING is not a column " \
+        "of 't'"
+    assert found.hint == "USING names a column that both sides of the join have; did you mean 'customer_id'?"
+    assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, "using (customer_idd)"), len("    using (") + 1)

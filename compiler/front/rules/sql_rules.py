@@ -10,7 +10,7 @@ from compiler.front.rules.context import Context
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -52,12 +52,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 yield _at(t, u.offset, "unknown-sql-column",
                           f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of this query", hint)
                 continue
-            where = f"input dataset.{u.source}" if u.source in t.inputs else (f"'{u.source}'" if u.source
-                                                                              else "any input")
-            hint = _alias_hint(analysis, u, dialect) or _quoted_hint(u.name, dialect) or did_you_mean(
-                u.name, u.candidates) or (
-                f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
-            yield _at(t, u.offset, "unknown-sql-column", f"column {_named(u.name)} is not a column of {where}", hint)
+            yield _at(t, u.offset, "unknown-sql-column", *_unknown(t, analysis, u, dialect))
         out = ctx.datasets.get(t.output)
         if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
             continue
@@ -120,6 +115,18 @@ def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect:
                f"on {warehouse_name(dialect)}")
     other = declarable(found or "", dialect)
     return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
+
+
+def _unknown(t: Transform, analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> tuple[str, str | None]:
+    """The message and hint of a column its source does not have (in USING: one side of the join)."""
+    where = " and ".join(f"input dataset.{s}" if s in t.inputs else f"'{s}'" for s in u.source.split(" and ")) \
+        if u.source else "any input"
+    hint = _alias_hint(analysis, u, dialect) or _quoted_hint(u.name, dialect) or did_you_mean(
+        u.name, u.candidates) or (f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
+    if u.kind == USING:
+        both = "USING names a column that both sides of the join have"
+        return f"column {_named(u.name)} in USING is not a column of {where}", f"{both}; {hint}" if hint else both
+    return f"column {_named(u.name)} is not a column of {where}", hint
 
 
 def _ambiguous(u: UnknownColumn) -> tuple[str, str]:

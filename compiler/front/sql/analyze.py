@@ -24,7 +24,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.unclosed import token_error
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
@@ -484,6 +484,7 @@ class _Analyzer:
             for condition in (on, join.args.get("match_condition")):  # an ASOF join's match condition decides too
                 if condition is not None:
                     parts.append(self.clause(scope, condition, "join", info, aliases))
+            self.check_using(scope, join)
             for u in using:
                 uname = _low(u.name)
                 for alias, (_, src) in scope.selected_sources.items():
@@ -529,6 +530,38 @@ class _Analyzer:
                 info.parts.setdefault(clause, []).append(fp)
         info.rows = _digest(*(fp for _, fp in fps))
         return info
+
+    def check_using(self, scope: Scope, join: exp.Join) -> None:
+        """Report a `using (c)` column that one side of the join does not have (the joined source, or every source
+        before it), where that side's columns are known."""
+        node = scope.expression
+        start = node.args.get("from_") or node.args.get("from")
+        before = [start.this] if start is not None else []
+        for other in node.args.get("joins") or ():
+            if other is join:
+                break
+            before.append(other.this)
+        sides = [self.side(scope, [join.this]), self.side(scope, before)]
+        for u in join.args.get("using") or ():
+            name = _low(u.name)
+            for label, cols in sides:
+                if cols is not None and name not in cols:
+                    self.unknown.append(UnknownColumn(name, label, self.offset(u), cols, kind=USING))
+                    break
+
+    def side(self, scope: Scope, nodes: Sequence[exp.Expression]) -> tuple[str, tuple[str, ...] | None]:
+        """(what to call them, their columns: None when some are unknown) of the FROM sources `nodes`."""
+        labels: list[str] = []
+        cols: list[str] = []
+        for node in nodes:
+            found = scope.selected_sources.get(node.alias_or_name)
+            known = self.columns_of(found[1]) if found is not None else None
+            if found is None or known is None:
+                return "", None
+            src = found[1]
+            labels.append((input_of(src.name) if isinstance(src, exp.Table) else None) or node.alias_or_name)
+            cols += known
+        return " and ".join(labels), tuple(dict.fromkeys(cols))
 
     def clause(self, scope: Scope, node: exp.Expression, clause: str, info: _ScopeInfo,
                aliases: Mapping[str, _Out]) -> str:

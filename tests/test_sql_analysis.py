@@ -600,3 +600,26 @@ def test_a_using_column_one_side_of_the_join_lacks_is_unknown(dialect):
         "select o.order_id from {{ input('orders') }} o join raw.other x using (customer_id)",
     ):
         assert not run(fine, dialect=dialect).unknown, fine
+
+
+@pytest.mark.parametrize(("dialect", "exclude"), [("duckdb", "exclude"), ("snowflake", "exclude"),
+                                                  ("bigquery", "except")])
+def test_a_column_star_exclude_or_replace_names_must_be_one_of_the_stars(dialect, exclude):
+    """`* exclude (c)` (BigQuery: `except`), `* replace (... as c)` and `* rename (c as ...)` name columns of the
+    star's sources: the warehouse rejects another name. A star over a source whose columns are unknown is not
+    judged."""
+    sql = f"select * {exclude} (email, emial) replace (amount * 2 as amont) from {{{{ input('orders') }}}}"
+    a = run(sql, dialect=dialect)
+    assert [(u.name, u.source, u.offset) for u in a.unknown] == [("emial", "orders", sql.index("emial")),
+                                                                  ("amont", "orders", sql.index("amont"))]
+    assert a.unknown[0].candidates == ORDERS
+    qualified = run(f"select o.* {exclude} (region) from {{{{ input('orders') }}}} o join {{{{ input('customers') }}}} "
+                    "c using (customer_id)", dialect=dialect)
+    assert [(u.name, u.source) for u in qualified.unknown] == [("region", "orders")]
+    for fine in (f"select * {exclude} (region) from {{{{ input('orders') }}}} o join {{{{ input('customers') }}}} c "
+                 "using (customer_id)", f"select * {exclude} (anything) from raw.other",
+                 f"select * {exclude} (email) replace (amount * 2 as amount) from {{{{ input('orders') }}}}"):
+        assert not run(fine, dialect=dialect).unknown, fine
+    if dialect == "duckdb":
+        renamed = run("select * rename (amount as amt, amnt as a2) from {{ input('orders') }}", dialect=dialect)
+        assert [u.name for u in renamed.unknown] == ["amnt"]

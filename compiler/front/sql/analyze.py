@@ -610,6 +610,7 @@ class _Analyzer:
             info.open_star = True
         sources = ([(table, scope.sources.get(table))] if table else
                    [(a, s) for a, (_, s) in scope.selected_sources.items()])
+        self.check_star_names(star, sources)
         for alias, src in sources:
             cols = self.columns_of(src)
             if cols is None:
@@ -633,6 +634,23 @@ class _Analyzer:
                     info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2],
                                              self.uses_of(found[0], found[1], None, False, False),
                                              self.whole_of(found[1]), self.offset(proj)))
+
+
+    def check_star_names(self, star: exp.Expression, sources: Sequence[tuple[str, object]]) -> None:
+        """Report a column `* exclude (...)` (`except`), `replace (... as c)` or `rename (c as ...)` names that none
+        of the star's sources has, where their columns are known (the warehouse rejects it)."""
+        known = [self.columns_of(src) for _, src in sources]
+        if not sources or any(cols is None for cols in known):
+            return
+        cols = tuple(dict.fromkeys(c for found in known for c in found or ()))
+        named = [e.args.get("alias") if isinstance(e, exp.Alias) and key == "replace" else e.this
+                 for key in ("except", "except_", "exclude", "replace", "rename") for e in star.args.get(key) or ()]
+        alias, src = sources[0]
+        label = ((input_of(src.name) if isinstance(src, exp.Table) else None) or alias) if len(sources) == 1 else ""
+        for ident in named:
+            name = _low(ident.name) if isinstance(ident, (exp.Identifier, exp.Column)) else None
+            if name is not None and name not in cols:
+                self.unknown.append(UnknownColumn(name, label, self.offset(ident), cols))
 
 
 @dataclass

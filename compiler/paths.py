@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -30,6 +31,20 @@ def repo_path_problem(root: Path, relative: str, *, must_exist: bool) -> str | N
     if must_exist and not target.exists():
         return "no such file"
     return None
+
+
+def normal_repo_path(relative: str) -> str:
+    """One spelling of the repository path `relative`: `.` segments, repeated and trailing slashes dropped
+    (`./sql//x.sql` -> `sql/x.sql`, `./` -> `.`), so that two spellings of one file are the same path to plan,
+    compile and the workflows' filters. A path that `repo_path_problem` refuses whatever its spelling (empty,
+    surrounding spaces, backslashes, absolute, `..`) is returned as written, for its diagnostic to quote; without
+    `..`, dropping `.` and slashes names the same file whatever symlinks it goes through."""
+    if not relative or relative.strip() != relative or "\\" in relative or "\0" in relative:
+        return relative
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or (len(relative) > 1 and relative[1] == ":") or ".." in pure.parts:
+        return relative
+    return posixpath.normpath(relative)
 
 
 MAX_HOPS = 40  # as the kernel's limit on symbolic links followed

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import parse_text_report
 
+from compiler.paths import normal_repo_path
+
 PROJECT = "specops.yaml"
 ENVS = "specs/environments.yaml"
 DEV_URI = "tracking_uri: sqlite:///.specops/mlflow.db"
@@ -150,3 +152,33 @@ def test_a_bad_path_shows_the_line_that_names_it_never_what_it_points_to(edit, v
     assert result.exit_code == 1
     assert "|   sql_file: sql/missing.sql" in result.output, result.output  # the spec's own line
     assert "hunter2" not in result.output  # a file outside the repository is never read
+
+
+@pytest.mark.parametrize(("written", "normal"), [
+    ("sql/x.sql", "sql/x.sql"), ("./sql/x.sql", "sql/x.sql"), ("sql//x.sql", "sql/x.sql"),
+    ("./sql/./x.sql", "sql/x.sql"), ("build/", "build"), ("./", "."), ("reference data/a b.csv", "reference data/a b.csv"),
+    # refused whatever their spelling: left as written, for the diagnostic to quote
+    ("sql/../x.sql", "sql/../x.sql"), ("/abs//x.sql", "/abs//x.sql"), ("C:/x.sql", "C:/x.sql"),
+    (".\\sql\\x.sql", ".\\sql\\x.sql"), (" ./x.sql", " ./x.sql"), ("", ""),
+])
+def test_a_repository_path_has_one_spelling(written, normal):
+    assert normal_repo_path(written) == normal
+
+
+def test_a_bad_path_written_otherwise_is_quoted_as_written(edit, validate_cli):
+    edit.replace("specs/transforms/customer_activity.yaml", "sql_file: sql/customer_activity.sql",
+                 "sql_file: ./sql//missing.sql")
+    d = only_error(validate_cli(edit.root), "specs/transforms/customer_activity.yaml")
+    assert "sql_file './sql//missing.sql': no such file" in d.message, d.message
+
+
+def test_a_relative_symlink_written_otherwise_is_read_and_an_absolute_one_refused(edit, validate_cli):
+    real = edit.path("sql/real.sql")
+    real.write_text(edit.read("sql/customer_activity.sql"), encoding="utf-8")
+    edit.symlink("sql/customer_activity.sql", Path("real.sql"))
+    edit.replace("specs/transforms/customer_activity.yaml", "sql_file: sql/customer_activity.sql",
+                 "sql_file: ./sql//customer_activity.sql")
+    assert validate_cli(edit.root).exit_code == 0
+    edit.symlink("sql/customer_activity.sql", real)
+    d = only_error(validate_cli(edit.root), "specs/transforms/customer_activity.yaml")
+    assert "symlink to the absolute path" in d.message, d.message

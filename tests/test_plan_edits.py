@@ -157,9 +157,20 @@ CHURN_EDITS = [
     ("warehouse-threads-only", [("specs/environments.yaml", "path: .specops/dev.duckdb",
                                  "path: .specops/dev.duckdb\n    threads: 2")],
      {"environment.dev": "non-breaking"}, {}),
+    # paths are normalised when the IR is built: another spelling of the same file is no change
     ("warehouse-path-written-otherwise", [("specs/environments.yaml", "path: .specops/dev.duckdb",
-                                           "path: ./.specops/dev.duckdb")],
-     {"environment.dev": "non-breaking"}, {}),
+                                           "path: ./.specops/dev.duckdb")], {}, {}),
+]
+
+# every path a spec names, written otherwise (`./`, `//`, trailing `/`): the same files
+PATHS_WRITTEN_OTHERWISE = [
+    (CU, "path: data/customers.csv", "path: ./data/customers.csv"),
+    ("specs/transforms/customer_activity.yaml", "sql_file: sql/customer_activity.sql",
+     "sql_file: ./sql//customer_activity.sql"),
+    (MODEL, "entrypoint: training/churn.py", "entrypoint: ./training/./churn.py"),
+    ("specs/environments.yaml", "path: .specops/dev.duckdb", "path: .specops//dev.duckdb"),
+    ("specops.yaml", "specs: [specs]\n  output: build",
+     "specs: [./specs/]\n  output: ./build/\n  workflows_dir: .github//workflows/"),
 ]
 
 
@@ -195,6 +206,16 @@ def test_churn_edit(churn_base, tmp_path, edits, changed, work):
     if any(c.address.startswith("environment.") for c in plan.resource_changes) and len(work) > 1:
         data = [i for i in plan.impacts if i.work in ("rebuild", "reload")]  # a new warehouse holds no table yet
         assert data and all(i.full_refresh for i in data), [(i.address, i.full_refresh) for i in data]
+
+
+def test_paths_written_otherwise_compile_the_same_bytes_and_plan_no_change(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, PATHS_WRITTEN_OTHERWISE)
+    head = build(root)
+    assert {a.key: a.content for a in head[1].artifacts} == {a.key: a.content for a in churn_base[1].artifacts}
+    plan = plan_against(churn_base, head)
+    assert not plan.has_changes, render_text(plan)
+    assert head[0].transforms["build_customer_activity"].sql_file == "sql/customer_activity.sql"
 
 
 def test_a_subquery_alias_renamed_with_its_uses_is_the_same_query(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 from compiler.front.documents import Document, YamlPath
 from compiler.front.sources import Files, landed_source
 from compiler.front.yamlparse import TEXT_START
-from compiler.paths import repo_path_problem, repository_path_problem
+from compiler.paths import normal_repo_path, repo_path_problem, repository_path_problem
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     LANDED_SOURCES,
@@ -89,7 +89,10 @@ class Builder:
             "loc": self._loc(doc),
         }
 
-    def _file(self, doc: Document, path: YamlPath, rel: str, what: str, suffixes: tuple[str, ...]) -> bytes | None:
+    def _file(self, doc: Document, path: YamlPath, written: str, what: str, suffixes: tuple[str, ...]) -> bytes | None:
+        """The bytes of the repository file `written` names (read once, however it is spelled), or None and a diagnostic
+        that quotes it as written."""
+        rel = normal_repo_path(written)
         if (rel, suffixes) not in self._read:  # many specs may name one file (a shared training script)
             self._read[rel, suffixes] = self._read_repo_file(rel, suffixes)
         problem, content = self._read[rel, suffixes]
@@ -97,7 +100,7 @@ class Builder:
         if problem is None:
             return content
         line, col = doc.locate(path)
-        self.diagnostics.append(Diagnostic("bad-path", f"{what} '{rel}': {problem}", doc.file, line, col,
+        self.diagnostics.append(Diagnostic("bad-path", f"{what} '{written}': {problem}", doc.file, line, col,
                                            doc.address, "paths are relative to the repository root"))
         return None
 
@@ -144,9 +147,9 @@ class Builder:
                     doc.address, "write this repository's folder relative to its git repository's root"))
         return Project(
             **self._common(doc),
-            specs=tuple(spec.get("specs", ["specs"])),
-            output=spec.get("output", "build").rstrip("/"),
-            workflows_dir=spec.get("workflows_dir", ".github/workflows").rstrip("/"),
+            specs=tuple(normal_repo_path(folder) for folder in spec.get("specs", ["specs"])),
+            output=normal_repo_path(spec.get("output", "build")),
+            workflows_dir=normal_repo_path(spec.get("workflows_dir", ".github/workflows")),
             default_environment=spec.get("default_environment"),
             image_registry=spec.get("image_registry"),
             python_version=spec.get("python_version", "3.11"),
@@ -170,6 +173,7 @@ class Builder:
                 line, col = doc.locate(("spec", "warehouse", "path"))
                 self.diagnostics.append(Diagnostic("bad-path", f"warehouse path '{settings['path']}': {problem}",
                                                    doc.file, line, col, doc.address))
+            settings["path"] = normal_repo_path(settings["path"])
         k8s = spec.get("kubernetes") or {}
         protection = spec.get("protection") or {}
         lineage = spec.get("lineage")
@@ -218,6 +222,8 @@ class Builder:
             content = None
             if raw["type"] == "file":
                 content = self._file(doc, ("spec", "source", "path"), raw["path"], "source file", (".csv",))
+            if isinstance(raw.get("path"), str):  # a file or dvc source's file (or a path in a dvc source's repo)
+                raw = {**raw, "path": normal_repo_path(raw["path"])}
             if raw["type"] in LANDED_SOURCES:  # dvc, kafka (compiler.front.sources)
                 source = landed_source(Files(self._read_repo_file, self.reads, self.diagnostics), doc, raw)
             else:
@@ -287,6 +293,7 @@ class Builder:
         sql_file = spec.get("sql_file")
         if sql_file is not None:
             content = self._file(doc, ("spec", "sql_file"), sql_file, "sql_file", (".sql",))
+            sql_file = normal_repo_path(sql_file)
             sql = ""
             if content is not None:
                 try:
@@ -331,6 +338,7 @@ class Builder:
         spec = doc.data["spec"]
         tr = spec["training"]
         source = self._file(doc, ("spec", "training", "entrypoint"), tr["entrypoint"], "entrypoint", (".py",))
+        entrypoint = normal_repo_path(tr["entrypoint"])
         res = tr.get("resources") or {}
         registry = spec.get("registry") or {}
         validation = spec.get("validation") or {}
@@ -341,7 +349,7 @@ class Builder:
             framework=spec["framework"],
             training=Training(
                 dataset=tr["dataset"], features=tuple(tr["features"]), target=tr["target"],
-                entrypoint=tr["entrypoint"], entrypoint_source=source or b"",
+                entrypoint=entrypoint, entrypoint_source=source or b"",
                 params=tuple(sorted((tr.get("params") or {}).items())),
                 test_size=float(tr.get("test_size", 0.2)), random_seed=int(tr.get("random_seed", 42)),
                 cpu=_qty(res.get("cpu")), memory=_qty(res.get("memory")), gpu=int(res.get("gpu", 0) or 0),
@@ -431,7 +439,7 @@ def _specops_source(raw: dict[str, Any] | None) -> SpecopsSource | None:
         return SpecopsSource("version", str(raw["version"]))
     if "git" in raw:
         return SpecopsSource("git", raw["git"], raw["commit"])
-    return SpecopsSource("wheel", raw["wheel"])
+    return SpecopsSource("wheel", normal_repo_path(raw["wheel"]))
 
 
 def _max_regression(value: Any) -> float | tuple[tuple[str, float], ...] | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import RepoEditor
 
 from compiler.emit.base import Artifact
 from compiler.emit.github import (
@@ -524,6 +525,37 @@ def test_trigger_paths_of_a_root_spec_folder(churn: SpecProject) -> None:
     project = dataclasses.replace(churn, project=dataclasses.replace(churn.project, specs=(".", "specs")))
     paths = trigger_paths(project, include_workflows=False)
     assert paths == ["specops.yaml", "**", "specs/**", "sql/**", "training/**", "data/**"]
+
+
+# files the specs name, moved out of sql/, training/ and data/ (file -> where it goes, the spec that names it)
+MOVED = [("sql/customer_activity.sql", "queries/customer_activity.sql", "specs/transforms/customer_activity.yaml"),
+         ("training/churn.py", "ml/churn.py", "specs/models/churn.yaml"),
+         ("data/customers.csv", "reference data/customers.csv", "specs/datasets/customers.yaml"),
+         ("data/subscriptions.csv", "subscriptions.csv", "specs/datasets/subscriptions.yaml"),
+         ("data/support_tickets.csv", "odd [!x]*?/tickets.csv", "specs/datasets/support_tickets.yaml")]
+
+
+def moved_files_repository(edit: RepoEditor) -> SpecProject:
+    for old, new, spec in MOVED:
+        edit.write(new, edit.path(old).read_bytes())
+        edit.delete(old)
+        edit.replace(spec, f": {old}", f": \"{new}\"")
+    return require_project(edit.root)
+
+
+def test_trigger_paths_cover_the_folders_of_the_files_specs_name(edit: RepoEditor) -> None:
+    paths = trigger_paths(moved_files_repository(edit), include_workflows=False)
+    assert paths == ["specops.yaml", "specs/**", "sql/**", "training/**", "data/**",  # then sorted
+                     "ml/**", "odd *x*/**", "queries/**", "reference data/**", "subscriptions.csv"]
+    for _, new, _ in MOVED:  # each moved file matches a filter (`**` reads as fnmatch's `*`, which crosses `/`)
+        assert any(fnmatch.fnmatchcase(new, p.replace("**", "*")) for p in paths), new
+
+
+def test_trigger_paths_of_files_moved_pass_actionlint(edit: RepoEditor, tmp_path: Path) -> None:
+    files = write_workflows(tmp_path / "out", emit(moved_files_repository(edit)))
+    pr = yaml.safe_load(files[[f.name for f in files].index("specops-pr.yml")].read_text(encoding="utf-8"))
+    assert "reference data/**" in pr["on"]["pull_request"]["paths"]
+    assert actionlint_findings(files) == []
 
 
 def test_secret_env_rechecks_names(churn: SpecProject) -> None:

@@ -272,17 +272,48 @@ def train_environments(project: SpecProject, model: Model) -> list[Environment]:
     return [e for e in ordered_environments(project) if e.name in deployed]
 
 
+CONVENTIONAL_FOLDERS = ("sql", "training", "data")  # watched even before a spec names a file there
+
+
 def trigger_paths(project: SpecProject, include_workflows: bool) -> list[str]:
-    """The files whose change should run the workflow: specs, SQL, training code and data (under the spec
-    repository's folder in a monorepo), and the generated workflows themselves."""
+    """The files whose change should run the workflow: specs, SQL, training code and data, wherever the specs
+    keep them (under the spec repository's folder in a monorepo), and the generated workflows themselves."""
     base = _path_glob(project.project.repository_path or "")
-    folders = [*project.project.specs, "sql", "training", "data"]
-    inside = ["specops.yaml", *(f"{_path_glob(f)}/**" if _path_glob(f) else "**" for f in folders)]
+    folders = [*project.project.specs, *CONVENTIONAL_FOLDERS]
+    inside = ["specops.yaml", *(f"{_path_glob(f)}/**" if _path_glob(f) else "**" for f in folders),
+              *_named_file_patterns(project, folders)]
     paths = [f"{base}/{p}" if base else p for p in inside]
     if include_workflows:
         wf = _path_glob(project.project.workflows_dir)
         paths.append(f"{wf}/{_prefix(project)}*.yml" if wf else f"{_prefix(project)}*.yml")
     return list(dict.fromkeys(paths))
+
+
+def named_files(project: SpecProject) -> list[str]:
+    """The repository files the specs name: SQL files, file sources (a dvc source's .dvc file), training
+    entrypoints (SpecProject.input_files, one value for incremental compiles to track), the specops wheel."""
+    files = list(project.input_files)
+    source = project.project.specops
+    if source is not None and source.kind == "wheel":
+        files.append(source.value)
+    return files
+
+
+def _named_file_patterns(project: SpecProject, watched: list[str]) -> list[str]:
+    """Filters for the files the specs name outside the `watched` folders, sorted: each one's top-level folder
+    (`queries/**`), or the file itself when it is at the root."""
+    covering = [_parts(folder) for folder in watched]
+    patterns = set()
+    for rel in named_files(project):
+        parts = _parts(rel)
+        if not parts or any(parts[:len(c)] == c and len(parts) > len(c) for c in covering):
+            continue
+        patterns.add(f"{_path_glob(parts[0])}/**" if len(parts) > 1 else _path_glob(parts[0]))
+    return sorted(patterns)
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(p for p in PurePosixPath(path).parts if p != ".")
 
 
 def _workspace_path(project: SpecProject) -> Callable[[str], str]:

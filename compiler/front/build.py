@@ -6,6 +6,7 @@ contents captured in the IR, so that every later stage is a pure function of the
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
@@ -47,6 +48,9 @@ from compiler.spec.ir import (
     Transform,
     Warehouse,
 )
+
+# files read as text, as spec files are: the bytes the IR holds and its digests follow (compiler.front.parse)
+TEXT_SUFFIXES = (".sql",)
 
 _WAREHOUSE_DEFAULTS: dict[str, dict[str, Any]] = {
     "duckdb": {"path": None},
@@ -113,9 +117,11 @@ class Builder:
             problem = "not a file"
         if problem is None:
             try:
-                return None, (self.root / rel).read_bytes()
+                content = (self.root / rel).read_bytes()
             except OSError as exc:
                 problem = f"cannot read it: {exc.strerror}"
+            else:
+                return None, as_text_file(content) if rel.endswith(TEXT_SUFFIXES) else content
         return problem, None
 
     # --- kinds -------------------------------------------------------------------------------
@@ -393,6 +399,16 @@ class Builder:
             error_rate=alerts.get("error_rate"),
             monitoring_labels=tuple(sorted((mon.get("labels") or {}).items())),
         )
+
+
+def as_text_file(content: bytes) -> bytes:
+    """A text file's bytes as a spec file is read: without a UTF-8 byte order mark, every line ending LF (CRLF
+    and CR converted), so that a Windows checkout (or an editor's BOM) reads the same text as a Linux one."""
+    if content.startswith(codecs.BOM_UTF8):
+        content = content[len(codecs.BOM_UTF8):]
+    if b"\r" in content:
+        content = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return content
 
 
 def digest_of(data: Any) -> str:

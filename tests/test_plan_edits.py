@@ -218,6 +218,16 @@ def test_paths_written_otherwise_compile_the_same_bytes_and_plan_no_change(churn
     assert head[0].transforms["build_customer_activity"].sql_file == "sql/customer_activity.sql"
 
 
+def test_a_decimal_type_written_with_spaces_compiles_the_same_bytes_and_plans_no_change(churn_base, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    _apply(root, [(CA, "type: decimal(10,2)", 'type: "decimal( 10 , 2 )"'),
+                  ("specs/datasets/subscriptions.yaml", "type: decimal(10,2)", 'type: "decimal(10,\\t2)"')])
+    head = build(root)
+    assert {a.key: a.content for a in head[1].artifacts} == {a.key: a.content for a in churn_base[1].artifacts}
+    assert not plan_against(churn_base, head).has_changes
+    assert {c.name: c.type for c in head[0].datasets["subscriptions"].columns}["monthly_price"] == "decimal(10,2)"
+
+
 @pytest.mark.parametrize("rewrite", [
     lambda raw: b"\xef\xbb\xbf" + raw,  # a UTF-8 byte order mark, as some Windows editors save
     lambda raw: raw.replace(b"\n", b"\r\n"),  # a Windows checkout (core.autocrlf)

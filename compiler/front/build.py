@@ -433,10 +433,14 @@ def default_check_name(rule: str, dataset: str, check: dict[str, Any]) -> str:
     return re.sub(r"[^a-z0-9_]", "_", name.lower())[:120]
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _norm_type(text: str) -> str:
-    if text.islower() and " " not in text:
+    """A column type in its one spelling: lower case, no whitespace (`decimal( 10 , 2 )` is `decimal(10,2)`)."""
+    if text.isalpha() and text.islower():  # string, integer, ...: the common case, kept as written
         return text
-    return re.sub(r"\s+", "", text.lower())
+    return _SPACES.sub("", text.lower())
 
 
 def _qty(value: Any) -> str | None:

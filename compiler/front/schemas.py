@@ -25,7 +25,7 @@ _PATTERN_MEANING = {
     r"^[1-9][0-9]*(m|h|d)$": "a duration such as 30m, 12h or 7d",
     r"^(\S+\s+){4}\S+$": "a 5-field cron expression such as '0 3 * * 1'",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name (letters, digits and _)",
-    r"^(string|integer|bigint|double|boolean|date|timestamp|json|decimal\([1-9][0-9]?,\s*[0-9][0-9]?\))$":
+    r"^(string|integer|bigint|double|boolean|date|timestamp|json|decimal\(\s*[1-9][0-9]?\s*,\s*[0-9][0-9]?\s*\))$":
         "one of string, integer, bigint, double, decimal(p,s), boolean, date, timestamp, json",
     r"^(?![/\\])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$)).+$":
         "a path relative to the repository root, without '..' (absolute paths are not allowed)",
@@ -34,6 +34,14 @@ _PATTERN_MEANING = {
     r"\.py$": "a file name ending in .py",
     r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$": "dataset.column, e.g. customers.customer_id",
 }
+
+
+def _one_of_hint(value: str, options: list[str]) -> str | None:
+    """The hint for a value outside a list of options: the closest option, or how a decimal column is written."""
+    if value.strip().lower().startswith("decimal"):
+        case = " in lower case" if not value.islower() else ""
+        return f"write decimal(p,s){case}: a precision p of 1 to 99 and a scale s of 0 to 99, e.g. decimal(10,2)"
+    return did_you_mean(value, options)
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,7 @@ def _to_diagnostic(doc: Document, err: ValidationError, root: Any = None) -> Dia
         else:
             message = f"{where}: {_describe(err.instance)} must be {meaning}"
             if meaning.startswith("one of ") and isinstance(err.instance, str):  # `type: strin`
-                hint = did_you_mean(err.instance, [o.strip() for o in meaning[len("one of "):].split(",")])
+                hint = _one_of_hint(err.instance, meaning[len("one of "):].split(", "))
         return Diagnostic("invalid-value", message, doc.file, line, col, doc.address, hint)
     if v in ("maxProperties", "minProperties") and isinstance(err.instance, dict):
         keys = sorted(_allowed_keys(err.schema, err.instance))

@@ -91,6 +91,7 @@ class _Analyzer:
         self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
         self.last_whole: frozenset[str] = frozenset()  # the inputs whose whole rows the last expression() reads
         self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
+        self.name_picks = True  # whether the text may pick columns by name (_picks_by_name): most cannot
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -451,7 +452,7 @@ class _Analyzer:
         special: list[exp.Expression] = []
         final = self.dialect == "snowflake" and _final(node)  # its quoted names are judged (_fold_names)
         for proj in node.expressions:
-            if _picks_by_name(proj):
+            if self.name_picks and _picks_by_name(proj):
                 self.unknown_columns(scope, info)
                 continue
             if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
@@ -752,6 +753,10 @@ def _mark_pivots(scope: Scope) -> None:
     selected.update(marked)  # type: ignore[arg-type]
 
 
+# text that may make columns by name (_picks_by_name): a query without it spares a search of every projection
+_NAME_PICKS = re.compile(r"\bcolumns\s*\(|\*\s*(?:like|ilike|glob|similar)\b", re.IGNORECASE)
+
+
 def _picks_by_name(proj: exp.Expression) -> bool:
     """Whether a projection makes the columns whose names match (DuckDB: `columns('regex')`, `columns(*)`, also
     inside a function; `* like 'x%'`, `* ilike`, `* glob`, `* similar to`)."""
@@ -936,6 +941,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         _fold_names(tree, dialect)
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
     analyzer.one_select = text.lower().count("select") == 1
+    analyzer.name_picks = _NAME_PICKS.search(text) is not None
     try:
         root = analyzer.run(tree)
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:

@@ -521,7 +521,8 @@ class _Generator:
             spec.update(runtime=rng.choice(("mlflow", "seldon")), replicas=2,
                         resources={"requests": {"cpu": "250m", "memory": "512Mi"},
                                    "limits": {"cpu": "1", "memory": "1Gi"}})
-        spec["port"] = 8000
+        if spec["runtime"] == "mlflow":  # the other runtimes serve on their own server's port
+            spec["port"] = 8000
         if env != "dev":
             spec["network"] = {"allow_from_namespaces": ["gateway"]}
         spec["monitoring"] = {"alerts": {"p95_latency_ms": rng.choice((200, 300, 500)), "error_rate": 0.01}}

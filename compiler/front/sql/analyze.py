@@ -91,6 +91,7 @@ class _Analyzer:
         self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
         self.last_whole: frozenset[str] = frozenset()  # the inputs whose whole rows the last expression() reads
         self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
+        self._table_columns: dict[int, tuple[str, ...] | None] = {}  # id of a FROM table -> columns_of it
         self.name_picks = True  # whether the text may pick columns by name (_picks_by_name): most cannot
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -107,9 +108,12 @@ class _Analyzer:
                 return None
             return tuple(o.name for o in info.outputs)
         if isinstance(source, exp.Table):
-            name = input_of(source.name)
-            cols = self.schema.get(name) if name is not None else None
-            return _table_names(source, cols) if cols is not None else None
+            key = id(source)  # a table's columns do not change while the query is read: found once
+            if key not in self._table_columns:
+                name = input_of(source.name)
+                cols = self.schema.get(name) if name is not None else None
+                self._table_columns[key] = _table_names(source, cols) if cols is not None else None
+            return self._table_columns[key]
         return None
 
     def info_of(self, source: Scope) -> _ScopeInfo | None:
@@ -151,10 +155,8 @@ class _Analyzer:
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
-            found = self._resolve_in(look, name, table, aliases if look is scope else None)
+            found = self._resolve_in(look, name, table, aliases if look is scope else None, col)
             if found is not None:
-                if not table:
-                    self.ambiguous(look, col, name, aliases if look is scope else None)
                 return found
         if not table and (row := self.whole_row(scope, name)) is not None:
             return row  # `row_to_json(e)`: no column is called `e`, a source is
@@ -179,14 +181,14 @@ class _Analyzer:
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
 
-    def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None) -> None:
-        """Report an unqualified column that several sources of `scope` have (every warehouse rejects it), unless
-        USING or a natural join makes it one column, or it may be a select-list alias (the dialect decides)."""
-        selected = scope.selected_sources
-        if len(selected) < 2 or (aliases and name in aliases):
+    def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None,
+                  having: list[str]) -> None:
+        """Report an unqualified column that several sources of `scope` have (`having`, their aliases: every
+        warehouse rejects it), unless USING or a natural join makes it one column, or it may be a select-list alias
+        (the dialect decides)."""
+        if aliases and name in aliases:
             return
-        having = [alias for alias, (_, src) in selected.items() if name in (self.columns_of(src) or ())]
-        if len(having) > 1 and not _merged(scope.expression, name):
+        if not _merged(scope.expression, name):
             shown = tuple(input_of(a) or a for a in having)  # an unaliased input is named by its dataset
             self.unknown.append(UnknownColumn(name, "", self.offset(col), shown, kind=AMBIGUOUS))
 
@@ -238,8 +240,10 @@ class _Analyzer:
                     return False
         return True
 
-    def _resolve_in(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None
-                    ) -> tuple[frozenset[Ref], str, Ref | None] | None:
+    def _resolve_in(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None,
+                    col: exp.Column) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """What `name` (qualified by `table`, or not) is among the sources of `scope`; None when none has it. An
+        unqualified name several sources have is reported as ambiguous (`col`: where it is written)."""
         if table:
             if table not in scope.sources:
                 return None
@@ -252,7 +256,8 @@ class _Analyzer:
         if len(known) == 1 or (len(having) == 1 and not known):
             alias, src = (known or having)[0]
             return self._from_source(src, name, alias)
-        if len(known) > 1:  # ambiguous in SQL: both candidates are kept (the warehouse will complain)
+        if len(known) > 1:  # ambiguous in SQL: reported, and both candidates are kept
+            self.ambiguous(scope, col, name, aliases, [a for a, _ in known])
             parts = [self._from_source(s, name, a) for a, s in known]
             refs = frozenset().union(*(p[0] for p in parts))
             return refs, _digest(*sorted(p[1] for p in parts)), None
@@ -722,6 +727,9 @@ def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
 
 def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
     """An input's column names, renamed in order by a column alias list (`from x as t (a, b)`)."""
+    alias = table.args.get("alias")
+    if alias is None or not alias.args.get("columns"):  # the common case, without making the list
+        return cols
     names = [_low(n) for n in table.alias_column_names]
     return (*names[:len(cols)], *cols[len(names):]) if names else cols
 

@@ -583,6 +583,32 @@ def test_an_unqualified_column_several_sources_have_is_ambiguous(dialect):
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_a_join_in_parentheses_keeps_its_using_and_natural_merge(dialect):
+    """`from (a join b using (c))` is the same join as without the parentheses: c is one column, in the projections,
+    WHERE and GROUP BY (a false `ambiguous-sql-column` before); a join in parentheses on a condition is still
+    ambiguous, and a derived table's own USING does not merge the enclosing query's columns."""
+    paren = "({{ input('orders') }} o join {{ input('customers') }} c using (customer_id))"
+    for fine in (
+        f"select customer_id from {paren}",
+        "select customer_id, region from ({{ input('orders') }} o left join {{ input('customers') }} c "
+        "using (customer_id))",
+        "select customer_id from ({{ input('orders') }} natural join {{ input('customers') }})",
+        f"select region from {paren} where customer_id > 1",
+        f"select customer_id, count(*) as n from {paren} group by customer_id",
+        f"select customer_id, o.order_id from ({paren} join {{{{ input('orders') }}}} p on p.order_id = o.order_id)",
+    ):
+        a = run(fine, dialect=dialect)
+        assert a.ok and not a.unknown, fine
+    for wrong in (
+        "select customer_id from ({{ input('orders') }} o join {{ input('customers') }} c "
+        "on c.customer_id = o.customer_id)",
+        "select customer_id from (select o.customer_id from {{ input('orders') }} o join {{ input('customers') }} c "
+        "using (customer_id)) x join {{ input('customers') }} d on d.region = 'x'",
+    ):
+        assert [(u.name, u.kind) for u in run(wrong, dialect=dialect).unknown] == [("customer_id", "ambiguous")], wrong
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
 def test_a_using_column_one_side_of_the_join_lacks_is_unknown(dialect):
     """`using (c)` needs c on both sides: the joined source, and the sources before it (any of them); a side whose
     columns are not known is not judged."""

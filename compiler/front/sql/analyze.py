@@ -780,13 +780,34 @@ def _picks_by_name(proj: exp.Expression) -> bool:
 
 def _merged(select: exp.Expression, name: str) -> bool:
     """Whether the query's joins make its sources' columns called `name` one column: `using (name)`, or a natural
-    join (of every column the sources share)."""
-    for join in select.args.get("joins") or ():
-        if str(join.args.get("method") or "").upper() == "NATURAL":
+    join (of every column the sources share), also inside parentheses (`from (a join b using (name))`)."""
+    for join in _all_joins(select):
+        if _natural(join):
             return True
         if any(_low(u.name) == name for u in join.args.get("using") or ()):
             return True
     return False
+
+
+def _natural(join: exp.Join) -> bool:
+    return str(join.args.get("method") or "").upper() == "NATURAL"
+
+
+def _all_joins(select: exp.Expression) -> Iterator[exp.Join]:
+    """The joins of a query's FROM clause, those of a parenthesized join (`from (a join b using (c)) join d`) too;
+    not those of a derived table's own query."""
+    start = select.args.get("from_") or select.args.get("from")
+    items = [start.this] if start is not None else []
+    for join in select.args.get("joins") or ():
+        yield join
+        items.append(join.this)
+    while items:
+        item = items.pop()
+        if isinstance(item, exp.Subquery) and isinstance(item.this, (exp.Table, exp.Subquery)):
+            items.append(item.this)  # `(a join b ...)`: a join in parentheses (a derived table's SELECT is not)
+        for join in item.args.get("joins") or ():
+            yield join
+            items.append(join.this)
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

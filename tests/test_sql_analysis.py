@@ -595,7 +595,8 @@ def test_a_join_in_parentheses_keeps_its_using_and_natural_merge(dialect):
         "select customer_id from ({{ input('orders') }} natural join {{ input('customers') }})",
         f"select region from {paren} where customer_id > 1",
         f"select customer_id, count(*) as n from {paren} group by customer_id",
-        f"select customer_id, o.order_id from ({paren} join {{{{ input('orders') }}}} p on p.order_id = o.order_id)",
+        f"select customer_id, p.oid from ({paren} join (select order_id as oid from {{{{ input('orders') }}}}) p "
+        "on p.oid = o.order_id)",
     ):
         a = run(fine, dialect=dialect)
         assert a.ok and not a.unknown, fine
@@ -606,6 +607,58 @@ def test_a_join_in_parentheses_keeps_its_using_and_natural_merge(dialect):
         "using (customer_id)) x join {{ input('customers') }} d on d.region = 'x'",
     ):
         assert [(u.name, u.kind) for u in run(wrong, dialect=dialect).unknown] == [("customer_id", "ambiguous")], wrong
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_a_star_over_a_using_or_natural_join_makes_the_merged_column_once(dialect):
+    """`select *` over `join ... using (c)` or a natural join makes c once (a false `sql-duplicate-column` before):
+    Postgres puts the merged columns first, DuckDB where the left side has them. Its values are both sides'."""
+    o, c = "{{ input('orders') }}", "{{ input('customers') }}"
+    merged_first = ["customer_id", "order_id", "amount", "discount", "status", "email", "ordered_at", "region",
+                    "email", "signup_date"]
+    in_place = ["order_id", "customer_id", "amount", "discount", "status", "email", "ordered_at", "region",
+                "email", "signup_date"]
+    expected = merged_first if dialect == "postgres" else in_place
+    for sql in (f"select * from {o} o join {c} c using (customer_id)",
+                f"select * from {o} o left join {c} c using (customer_id)",
+                f"select * from {o} o full join {c} c using (customer_id)",
+                f"select * from ({o} o join {c} c using (customer_id))"):
+        a = run(sql, dialect=dialect)
+        assert [x.name for x in a.columns] == expected, sql
+        assert a.column("customer_id").sources == (("customers", "customer_id"), ("orders", "customer_id"))
+    natural = run(f"select *, 1 as one from {o} natural join {c}", dialect=dialect)  # customer_id and email
+    names = [x.name for x in natural.columns]
+    assert sorted(names) == sorted({*ORDERS, *CUSTOMERS, "one"}) and len(names) == len(set(names))
+    self_join = run(f"select * from {c} a natural join {c} b", dialect=dialect)
+    assert [x.name for x in self_join.columns] == list(CUSTOMERS)
+    assert self_join.column("region").passthrough == ("customers", "region")  # the same column: still a copy
+    two = run(f"select * from (select customer_id, email from {o}) a join (select customer_id, email from {c}) b "
+              "using (email, customer_id)", dialect=dialect)
+    assert [x.name for x in two.columns] == (["email", "customer_id"] if dialect == "postgres" else
+                                             ["customer_id", "email"])
+    cte = run(f"with j as (select * from {o} natural join {c}) select * from j", dialect=dialect)
+    assert [x.name for x in cte.columns] == [x.name for x in natural.columns][:-1]
+    # a source joined on a condition keeps its own column; `o.*` is o's columns
+    on = run(f"select * from {o} o join {c} c using (customer_id) join {c} d on d.region = c.region", dialect=dialect)
+    assert [x.name for x in on.columns].count("customer_id") == 2
+    assert [x.name for x in run(f"select o.* from {o} o natural join {c} c", dialect=dialect).columns] == list(ORDERS)
+    if dialect == "duckdb":
+        excluded = run(f"select * exclude (region) from {o} o join {c} c using (customer_id)", dialect=dialect)
+        assert [x.name for x in excluded.columns] == [n for n in in_place if n != "region"]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_a_using_column_another_source_also_has_is_ambiguous_on_postgres(dialect):
+    """`e join u using (c) join p on ...` where p has a c too: Postgres rejects an unqualified c (the merged c and p's),
+    DuckDB takes the merged one."""
+    o, c = "{{ input('orders') }}", "{{ input('customers') }}"
+    for sql in (f"select customer_id from (({o} o join {c} c using (customer_id)) join {c} d on d.region = c.region)",
+                f"select customer_id from {o} o join {c} c using (customer_id) join {c} d on d.region = c.region"):
+        found = [(u.name, u.kind) for u in run(sql, dialect=dialect).unknown]
+        assert found == ([("customer_id", "ambiguous")] if dialect == "postgres" else []), sql
+    for fine in (f"select customer_id from {o} o join {c} c using (customer_id) join {c} d using (customer_id)",
+                 f"select customer_id from {c} a natural join {c} b natural join {c} d"):
+        assert not run(fine, dialect=dialect).unknown, fine
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])

@@ -188,9 +188,17 @@ class _Analyzer:
         (the dialect decides)."""
         if aliases and name in aliases:
             return
-        if not _merged(scope.expression, name):
+        if not self.merged(scope, name):
             shown = tuple(input_of(a) or a for a in having)  # an unaliased input is named by its dataset
             self.unknown.append(UnknownColumn(name, "", self.offset(col), shown, kind=AMBIGUOUS))
+
+    def merged(self, scope: Scope, name: str) -> bool:
+        """Whether USING or a natural join makes the columns called `name` of `scope`'s sources one. On Postgres only
+        when no other source has one too (`e join u using (c) join p on ...`: p's c is another c); DuckDB takes the
+        merged one."""
+        if self.dialect == "postgres" and (layout := self.join_layout(scope)) is not None:
+            return sum(n == name for n, _ in layout) == 1
+        return _merged(scope.expression, name)
 
     def whole_row(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
         """A bare name that is a source of the query, not a column: its whole row (`row_to_json(e)`, `to_json(e)`,
@@ -617,6 +625,7 @@ class _Analyzer:
         sources = ([(table, scope.sources.get(table))] if table else
                    [(a, s) for a, (_, s) in scope.selected_sources.items()])
         self.check_star_names(star, sources)
+        layout = self.join_layout(scope) if not table else None  # `using (c)`: one column c
         for alias, src in sources:
             cols = self.columns_of(src)
             if cols is None:
@@ -627,20 +636,65 @@ class _Analyzer:
                 info.stars.add(dataset)
             elif isinstance(src, Scope) and (sub := self.info_of(src)) is not None:
                 info.stars |= sub.stars
-            for name in cols:
-                if name in excluded:
-                    continue
-                if name in replaced:
-                    refs, fp, through = self.expression(scope, replaced[name])
-                    info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through,
-                                             self.last_uses, self.last_whole))
-                    continue
-                found = self._from_source(src, name, alias)
-                if found is not None:
-                    info.outputs.append(_Out(renamed.get(name, name), found[0], found[1], None, found[2],
-                                             self.uses_of(found[0], found[1], None, False, False),
-                                             self.whole_of(found[1]), self.offset(proj)))
+            for name in cols if layout is None else ():
+                if name not in excluded:
+                    self.star_column(scope, proj, info, name, ((alias, src),), replaced, renamed)
+        for name, having in layout or ():
+            if name not in excluded:
+                self.star_column(scope, proj, info, name, having, replaced, renamed)
 
+    def star_column(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo, name: str,
+                    having: Sequence[tuple[str, object]], replaced: Mapping[str, exp.Expression],
+                    renamed: Mapping[str, str]) -> None:
+        """The column `name` that a `*` makes of the sources `having` it (several: a USING or natural join's merged
+        column, whose values are theirs)."""
+        if name in replaced:
+            refs, fp, through = self.expression(scope, replaced[name])
+            info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through,
+                                     self.last_uses, self.last_whole))
+            return
+        parts = [p for alias, src in having if (p := self._from_source(src, name, alias)) is not None]
+        if not parts:
+            return
+        if len(parts) == 1:
+            refs, fp, through = parts[0]
+        else:
+            refs, fp = frozenset().union(*(p[0] for p in parts)), _digest(*sorted(p[1] for p in parts))
+            through = parts[0][2] if all(p[2] == parts[0][2] for p in parts) else None  # a self join's: the same
+        uses = frozenset().union(*(self.uses_of(p[0], p[1], None, False, False) for p in parts))
+        out = _Out(renamed.get(name, name), refs, fp, None, through, uses,
+                   frozenset().union(*(self.whole_of(p[1]) for p in parts)), self.offset(proj))
+        if len(parts) > 1:
+            self.outs.setdefault(fp, out)  # what a query reading this one's merged column uses (uses_of)
+        info.outputs.append(out)
+
+    def join_layout(self, scope: Scope) -> _Layout | None:
+        """The columns the query's FROM clause makes, in the warehouse's order, each with the sources (alias, source)
+        that have it, where a join merges columns: `using (c)` or a natural join makes one column c of both sides.
+        None when no join merges columns, or when some source's columns are unknown."""
+        node = scope.expression
+        start = node.args.get("from_") or node.args.get("from")
+        if start is None or not any(_natural(j) or j.args.get("using") for j in _all_joins(node)):
+            return None
+        return self._joined(scope, self._item_layout(scope, start.this), node.args.get("joins") or ())
+
+    def _item_layout(self, scope: Scope, item: exp.Expression) -> _Layout | None:
+        """The columns one FROM item makes: a source, or a join in parentheses (`(a join b using (c))`)."""
+        if isinstance(item, exp.Subquery) and isinstance(item.this, (exp.Table, exp.Subquery)) and not item.alias:
+            base = self._item_layout(scope, item.this)
+        else:
+            found = scope.selected_sources.get(item.alias_or_name)
+            cols = self.columns_of(found[1]) if found is not None else None
+            base = None if found is None or cols is None else [(c, [(item.alias_or_name, found[1])]) for c in cols]
+        return self._joined(scope, base, item.args.get("joins") or ())
+
+    def _joined(self, scope: Scope, left: _Layout | None, joins: Sequence[exp.Join]) -> _Layout | None:
+        for join in joins:
+            right = self._item_layout(scope, join.this) if left is not None else None
+            if left is None or right is None:
+                return None
+            left = _merge(left, right, join, self.dialect)
+        return left
 
     def check_star_names(self, star: exp.Expression, sources: Sequence[tuple[str, object]]) -> None:
         """Report a column `* exclude (...)` (`except`), `replace (... as c)` or `rename (c as ...)` names that none
@@ -787,6 +841,26 @@ def _merged(select: exp.Expression, name: str) -> bool:
         if any(_low(u.name) == name for u in join.args.get("using") or ()):
             return True
     return False
+
+
+_Layout = list[tuple[str, list[tuple[str, object]]]]  # a FROM clause's columns: (name, the sources that have it)
+
+
+def _merge(left: _Layout, right: _Layout, join: exp.Join, dialect: str) -> _Layout:
+    """The columns of `left join right`: a `using (c)` or natural join makes the two c one, first (the SQL standard,
+    Postgres) or where the left side has it (DuckDB)."""
+    names = [n for n, _ in left] if _natural(join) else [_low(u.name) for u in join.args.get("using") or ()]
+    left_at = {n: i for i, (n, _) in reversed(list(enumerate(left)))}  # the first column of each name
+    right_at = {n: i for i, (n, _) in reversed(list(enumerate(right)))}
+    both = list(dict.fromkeys(n for n in names if n in left_at and n in right_at))
+    if not both:
+        return left + right
+    merged = {n: [*left[left_at[n]][1], *right[right_at[n]][1]] for n in both}
+    taken_left, taken_right = {left_at[n] for n in both}, {right_at[n] for n in both}
+    rest = [c for i, c in enumerate(right) if i not in taken_right]
+    if dialect == "duckdb":
+        return [(n, merged[n]) if i in taken_left else (n, s) for i, (n, s) in enumerate(left)] + rest
+    return [(n, merged[n]) for n in both] + [c for i, c in enumerate(left) if i not in taken_left] + rest
 
 
 def _natural(join: exp.Join) -> bool:

@@ -184,6 +184,26 @@ def test_a_copied_column_is_compared_in_the_warehouses_terms_too(tmp_path):
     assert "copies customers.customer_id (integer)" in found.message and found.hint == "cast it: cast(... as string)"
 
 
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_column_cast_in_a_subquery_or_cte_has_the_casts_type(tmp_path, warehouse):
+    """`select n from (select cast(x as t) as n ...)`: n is of type t, not x's (a false "copies x" before); a plain copy
+    through a subquery is still x's type."""
+    ed = churn_on(tmp_path, warehouse)
+    ed.replace(FEATURES_T, "cast(c.segment as varchar) as segment", "c.seg as segment")
+    ed.replace(FEATURES_T, "from {{ input('customers') }} as c",
+               "from (select *, cast(customer_id as varchar) as seg, customer_id as plain\n"
+               "          from {{ input('customers') }}) as c")
+    assert type_errors(ed) == []
+    ed.replace(FEATURES_T, "c.seg as segment", "c.plain as segment")
+    (found,) = type_errors(ed)
+    assert "'segment' copies customers.customer_id (integer)" in found.message
+    sql = ("with t as (select amount::bigint as x, cast(amount as decimal(10,2)) as y from {{ input('o') }}), "
+           "u as (select * from t) select u.x, y from u join {{ input('o') }} o on o.amount = u.x")
+    a = analyze_sql(sql, warehouse, (("o", ("amount",)),))
+    assert [(c.name, c.cast, c.passthrough) for c in a.columns] == [("x", "BIGINT", ("o", "amount")),
+                                                                   ("y", "DECIMAL(10,2)", ("o", "amount"))]
+
+
 # --- SQL that cannot be split into tokens ---------------------------------------------------------------------
 
 

@@ -36,7 +36,8 @@ class OutputColumn:
     sources: tuple[Ref, ...]  # the input columns its values derive from
     fingerprint: str  # digest of its derivation: equal fingerprints, equal values (given equal inputs)
     offset: int  # where its expression starts in the SQL text
-    cast: str | None = None  # the SQL type of an outermost CAST, normalised by sqlglot (e.g. DECIMAL(10, 2))
+    cast: str | None = None  # the SQL type of an outermost CAST, normalised by sqlglot (e.g. DECIMAL(10, 2)), or of
+    # the one it was made with in a CTE or subquery it is copied from
     passthrough: Ref | None = None  # the input column it copies unchanged (possibly renamed), if it does
     uses: tuple[RowRef, ...] = ()  # (dataset, column, one of USES) for its sources, as far as the analysis tells
 

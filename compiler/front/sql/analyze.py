@@ -43,6 +43,8 @@ class _Out:
     uses: frozenset[RowRef] = frozenset()  # how it uses each of refs (compiler.spec.lineage.OutputColumn.uses)
     whole: frozenset[str] = frozenset()  # inputs whose whole rows its values hold (their new columns change them)
     offset: int | None = None  # where it is in the SQL when no node says so: the `*` (or `t.*`) it comes from
+    cast: str | None = None  # the type of the cast that made it, also in a query it is copied from (`select n from
+    # (select cast(x as int) as n ...)`): its type, not x's
 
 
 @dataclass
@@ -90,6 +92,7 @@ class _Analyzer:
         self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
         self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
         self.last_whole: frozenset[str] = frozenset()  # the inputs whose whole rows the last expression() reads
+        self.last_cast: str | None = None  # the type the last expression() is cast to, on the way too (_Out.cast)
         self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
         self._table_columns: dict[int, tuple[str, ...] | None] = {}  # id of a FROM table -> columns_of it
         self.name_picks = True  # whether the text may pick columns by name (_picks_by_name): most cannot
@@ -232,6 +235,11 @@ class _Analyzer:
         info = self.info.get(id(src)) if isinstance(src, Scope) else None
         return frozenset(info.stars) if info is not None else frozenset()
 
+    def cast_of(self, token: str) -> str | None:
+        """The type a column reference that resolved to `token` was cast to on the way (_Out.cast)."""
+        out = self.outs.get(token)
+        return out.cast if out is not None else None
+
     def whole_of(self, token: str) -> frozenset[str]:
         """The inputs whose whole rows a column reference that resolved to `token` holds."""
         out = self.outs.get(token)
@@ -328,6 +336,7 @@ class _Analyzer:
             self.last_shape = ""  # a column or a cast of one: no aggregate, nothing that makes rows
             self.last_uses = self.uses_of(refs, token, None, False, False)
             self.last_whole = self.whole_of(token)
+            self.last_cast = _cast_type(inner) or self.cast_of(token)
             return refs, _digest(self.text(inner), f"{col.table.lower()}.{_low(col.name)}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
@@ -355,6 +364,7 @@ class _Analyzer:
         self.last_shape = self.text(inner)
         self.last_uses = frozenset(uses)
         self.last_whole = frozenset(whole)
+        self.last_cast = _cast_type(inner)
         return frozenset(refs), _digest(self.last_shape, *sorted(tokens)), passthrough
 
     def uses_of(self, refs: frozenset[Ref], token: str, indirect: str | None, aggregated: bool,
@@ -473,7 +483,8 @@ class _Analyzer:
                 continue
             refs, fp, through = self.expression(scope, proj, aliases if self.dialect in _LATERAL_ALIASES else None)
             name = _low(proj.alias_or_name or self.text(proj))
-            out = _Out(_output_name(proj, final) or name, refs, fp, proj, through, self.last_uses, self.last_whole)
+            out = _Out(_output_name(proj, final) or name, refs, fp, proj, through, self.last_uses, self.last_whole,
+                       cast=self.last_cast)
             self.outs.setdefault(fp, out)
             info.outputs.append(out)
             aliases.setdefault(name, out)
@@ -651,7 +662,7 @@ class _Analyzer:
         if name in replaced:
             refs, fp, through = self.expression(scope, replaced[name])
             info.outputs.append(_Out(renamed.get(name, name), refs, fp, replaced[name], through,
-                                     self.last_uses, self.last_whole))
+                                     self.last_uses, self.last_whole, cast=self.last_cast))
             return
         parts = [p for alias, src in having if (p := self._from_source(src, name, alias)) is not None]
         if not parts:
@@ -662,8 +673,10 @@ class _Analyzer:
             refs, fp = frozenset().union(*(p[0] for p in parts)), _digest(*sorted(p[1] for p in parts))
             through = parts[0][2] if all(p[2] == parts[0][2] for p in parts) else None  # a self join's: the same
         uses = frozenset().union(*(self.uses_of(p[0], p[1], None, False, False) for p in parts))
+        casts = {self.cast_of(p[1]) for p in parts}
         out = _Out(renamed.get(name, name), refs, fp, None, through, uses,
-                   frozenset().union(*(self.whole_of(p[1]) for p in parts)), self.offset(proj))
+                   frozenset().union(*(self.whole_of(p[1]) for p in parts)), self.offset(proj),
+                   cast=casts.pop() if len(casts) == 1 else None)
         if len(parts) > 1:
             self.outs.setdefault(fp, out)  # what a query reading this one's merged column uses (uses_of)
         info.outputs.append(out)
@@ -1120,7 +1133,7 @@ def _final(node: exp.Expression) -> bool:
 def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
     node = out.node
     inner = node.this if isinstance(node, exp.Alias) else node
-    cast = _type_text(inner.args["to"]) if isinstance(inner, exp.Cast) and inner.args.get("to") is not None else None
+    cast = (_cast_type(inner) if inner is not None else None) or out.cast  # cast here, or on the way
     if isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Column):
         through = out.passthrough  # cast(x as t) as y: copies x (its type is the cast's)
     else:
@@ -1141,6 +1154,12 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
 def _dialect(name: str) -> Dialect:
     """sqlglot's dialect object (made once per process: sqlglot.parse makes one per call)."""
     return Dialect.get_or_raise(name)
+
+
+def _cast_type(node: exp.Expression) -> str | None:
+    """The type text of a cast (`cast(x as int)`, `x::int`), None for anything else."""
+    to = node.args.get("to") if isinstance(node, exp.Cast) else None
+    return _type_text(to) if to is not None else None
 
 
 def _type_text(dt: exp.Expression) -> str:

@@ -560,6 +560,29 @@ def test_snowflake_judges_the_case_of_quoted_names_the_query_produces_only():
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
+def test_a_quoted_alias_is_compared_in_the_warehouses_case(dialect):
+    """A quoted table alias, CTE name or derived table's alias: DuckDB and BigQuery compare it in any case (`"U"` is
+    `u`; a false unknown qualifier before), Snowflake's `"U"` is its `u` (any case is taken); Postgres keeps its case,
+    so `u.x` over `"U"` and `"U".x` over `u` name no source there."""
+    q = "`" if dialect == "bigquery" else '"'
+    c = "{{ input('customers') }}"
+    mixed = (f"select c.region from {c} {q}C{q}",
+             f"select {q}C{q}.region from {c} c",
+             f"with {q}X{q} as (select region from {c}) select x.region from {q}X{q}",
+             f"select t.region from (select region from {c}) {q}T{q}")
+    for sql in mixed:
+        a = run(sql, dialect=dialect)
+        if dialect == "postgres":
+            assert [(u.name, u.qualifier) for u in a.unknown] == [("region", True)], sql
+        else:
+            assert not a.unknown and a.columns[0].sources == (("customers", "region"),), sql
+    for fine in (f"select {q}C{q}.region from {c} {q}C{q}", f"select {q}c{q}.region from {c} c",
+                 f"select {q}T{q}.* from (select region from {c}) {q}T{q}"):
+        a = run(fine, dialect=dialect)
+        assert not a.unknown and a.columns[0].sources == (("customers", "region"),), fine
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
 def test_an_unqualified_column_several_sources_have_is_ambiguous(dialect):
     """Every warehouse rejects `customer_id` when both joined sources have one; USING and a natural join make them one
     column, a select-list alias of that name may be meant (ORDER BY), an inner query's column shadows an outer one,

@@ -154,7 +154,7 @@ class _Analyzer:
     def resolve(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None = None
                 ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
-        name, table = _low(col.name), col.table.lower()
+        name, table = _low(col.name), col.table  # a table's name in the case it is compared in (_fold_names)
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
@@ -168,7 +168,8 @@ class _Analyzer:
         if table:
             src = next((s.sources[table] for s in _chain(scope) if table in s.sources), None)
             qualifier = col.args.get("table")
-            quoted = isinstance(qualifier, exp.Identifier) and qualifier.quoted  # its case matters: not judged
+            # a quoted name's case matters: judged on Postgres only, where it is kept (_fold_names)
+            quoted = isinstance(qualifier, exp.Identifier) and qualifier.quoted and self.dialect != "postgres"
             if src is None and not col.args.get("db") and not quoted and self._no_such_qualifier(scope, table):
                 aliases = tuple(sorted({input_of(a) or a for s in _chain(scope) for a in s.sources}))
                 self.unknown.append(UnknownColumn(name, table, self.offset(col), aliases, qualifier=True))
@@ -622,7 +623,7 @@ class _Analyzer:
                 info.stars |= sub.stars
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
-        table = proj.table.lower() if isinstance(proj, exp.Column) else ""
+        table = proj.table if isinstance(proj, exp.Column) else ""
         star = proj.this if isinstance(proj, exp.Column) else proj
         excluded = {_low(e.name) for e in (star.args.get("except") or star.args.get("except_")
                                              or star.args.get("exclude") or [])}
@@ -1085,12 +1086,17 @@ def _fold_names(tree: exp.Expression, dialect: str) -> None:
     a quoted column name keeps its case on Postgres (`"USER_ID"` is no column `user_id`: it stays `"USER_ID"`, quotes
     included, see _low), and on Snowflake, which reads unquoted names in upper case, where only a name the query
     produces is judged (`"user_id"` is no `USER_ID`, the column the dbt model selects; an input's case is not known):
-    its quoted spelling is kept in the meta (_output_name). Table names and aliases keep their quoted case."""
+    its quoted spelling is kept in the meta (_output_name). A quoted alias of a table, a CTE's name or a table's name
+    without a schema keeps its case on Postgres only (`"U"` is no alias `u` there; DuckDB and BigQuery compare them in
+    any case, and Snowflake's `"U"` is `u`: any case is taken), a schema-qualified table's name everywhere."""
     for ident in tree.find_all(exp.Identifier):
         name = ident.this
         if not ident.quoted:
             ident.set("this", name.lower())
-        elif not _names_a_table(ident):
+        elif _names_a_table(ident):
+            if dialect != "postgres" and not _names_a_stored_table(ident):
+                ident.set("this", name.lower())
+        else:
             if dialect == "postgres" and name != name.lower():
                 ident.set("this", f'"{name}"')
                 continue
@@ -1104,6 +1110,12 @@ def _names_a_table(ident: exp.Identifier) -> bool:
     parent, key = ident.parent, ident.arg_key
     return isinstance(parent, exp.Table) or (isinstance(parent, exp.TableAlias) and key == "this") or (
         isinstance(parent, exp.Column) and key in ("table", "db", "catalog"))
+
+
+def _names_a_stored_table(ident: exp.Identifier) -> bool:
+    """Whether an identifier is (part of) a schema-qualified table's name: a table of the warehouse, no CTE."""
+    parent = ident.parent
+    return isinstance(parent, exp.Table) and ident.arg_key in ("this", "db", "catalog") and bool(parent.args.get("db"))
 
 
 def _low(name: str) -> str:

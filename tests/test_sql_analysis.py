@@ -469,6 +469,23 @@ def test_a_select_list_alias_is_read_later_in_the_select_list_and_where_where_th
     assert not shadow.unknown and shadow.column("d").sources == (("orders", "discount"),)
 
 
+@pytest.mark.parametrize(("dialect", "allowed"), [("duckdb", True), ("snowflake", True), ("postgres", False),
+                                                  ("bigquery", False)])
+def test_a_select_list_alias_is_read_in_a_subquery_where_the_dialect_allows(dialect, allowed):
+    """DuckDB lets a subquery (EXISTS in WHERE, a scalar one in the select list) read the enclosing query's
+    select-list aliases (a false unknown column before), as does Snowflake's lateral alias rule; Postgres and BigQuery
+    do not. A name that is no alias is still unknown."""
+    exists = ("select status as s from {{ input('orders') }} o where exists (select 1 from {{ input('customers') }} c "
+              "where c.region = s)")
+    scalar = "select amount * 2 as dbl, (select dbl) as d2 from {{ input('orders') }}"
+    for sql in (exists, scalar):
+        a = analyze_sql(sql, dialect, SCHEMA)
+        assert [u.name for u in a.unknown] == ([] if allowed else [sql.split(" as ")[1].split(" ")[0].strip(",")])
+    assert analyze_sql(scalar, dialect, SCHEMA).column("d2").sources == ((("orders", "amount"),) if allowed else ())
+    typo = analyze_sql(exists.replace("= s)", "= ss)"), dialect, SCHEMA)
+    assert [u.name for u in typo.unknown] == ["ss"]
+
+
 @pytest.mark.parametrize("pick", ["columns('.*_id')", "columns(*)", "max(columns('.*_id')) as m", "*columns('id$')",
                                   "* like '%_id'", "* ilike '%_ID'", "* glob '*_id'", "* similar to '.*_id'",
                                   "o.* like '%_id'"])

@@ -163,6 +163,8 @@ class _Analyzer:
                 return found
         if not table and (row := self.whole_row(scope, name)) is not None:
             return row  # `row_to_json(e)`: no column is called `e`, a source is
+        if not table and self.dialect in _LATERAL_ALIASES and (outer := self.outer_alias(scope, name)) is not None:
+            return outer
         candidates: tuple[str, ...] = ()
         label = table
         if table:
@@ -184,6 +186,20 @@ class _Analyzer:
                 candidates += self.columns_of(src) or ()
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
+
+    def outer_alias(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """A select-list alias of an enclosing query that a subquery names (DuckDB: `select kind as k ... where exists
+        (select 1 ... where u.country = k)`, `select a * 2 as d, (select d) as e`): what its expression reads; None
+        when no enclosing query has one of that name."""
+        looks = iter(_visible(scope))
+        next(looks)  # the subquery itself: its own aliases are no columns of its sources
+        for look in looks:
+            select = look.expression
+            for proj in select.expressions if isinstance(select, exp.Select) else ():
+                if isinstance(proj, exp.Alias) and _low(proj.alias) == name:
+                    refs, fp, _ = self.expression(look, proj.this)
+                    return refs, fp, None
+        return None
 
     def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None,
                   having: list[str]) -> None:

@@ -486,6 +486,17 @@ def test_a_select_list_alias_is_read_in_a_subquery_where_the_dialect_allows(dial
     assert [u.name for u in typo.unknown] == ["ss"]
 
 
+def test_duckdb_list_comprehension_variables_are_no_columns():
+    """`[x * 2 for x in l if x > c]`: x is the comprehension's variable (a false unknown column before), as a lambda's
+    parameter is; the other columns it reads are the inputs' (and checked)."""
+    a = run("select [x * 2 for x in [1, 2]] as l, [x + amount for x in [1] if x > order_id] as m, "
+            "list_transform([1], y -> y + 1) as n from {{ input('orders') }}")
+    assert a.ok and not a.unknown, a.unknown
+    assert a.column("m").sources == (("orders", "amount"), ("orders", "order_id"))
+    typo = run("select [x for x in [1] if x > amout] as l from {{ input('orders') }}")
+    assert [u.name for u in typo.unknown] == ["amout"]
+
+
 @pytest.mark.parametrize("pick", ["columns('.*_id')", "columns(*)", "max(columns('.*_id')) as m", "*columns('id$')",
                                   "* like '%_id'", "* ilike '%_ID'", "* glob '*_id'", "* similar to '.*_id'",
                                   "o.* like '%_id'"])

@@ -87,7 +87,7 @@ class _Analyzer:
         self.notes: set[str] = set()
         self._scope_of: dict[int, Scope] = {}
         self.one_select = False  # the text has one SELECT: no subquery (the flat case, no sqlglot scopes)
-        self.lambdas = False  # whether the query has lambdas (their parameters are not columns)
+        self.lambdas = False  # whether the query has lambdas or list comprehensions (their variables are no columns)
         self.nested = False  # whether it has more than one scope (subqueries)
         self.last_shape = ""  # the shape of the last expression() (select() looks for aggregates in it)
         self.last_uses: frozenset[RowRef] = frozenset()  # how the last expression() uses its columns
@@ -137,8 +137,7 @@ class _Analyzer:
             return
         top = scope.expression
         for n in node.walk(prune=lambda x: isinstance(x, exp.Query) and x is not top and x is not node):
-            if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star) and (
-                    not self.lambdas or n.find_ancestor(exp.Lambda) is None):
+            if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star) and (not self.lambdas or not _bound(n)):
                 yield n
 
     @staticmethod
@@ -409,7 +408,7 @@ class _Analyzer:
     # --- scopes ------------------------------------------------------------------------------------
 
     def run(self, tree: exp.Expression) -> _ScopeInfo:
-        self.lambdas = tree.find(exp.Lambda) is not None
+        self.lambdas = tree.find(exp.Lambda, exp.Comprehension) is not None
         scopes = (self.one_select and _flat_scope(tree)) or traverse_scope(tree)
         self.nested = len(scopes) > 1
         self._scope_of = {id(s.expression): s for s in scopes}
@@ -912,6 +911,21 @@ def _all_joins(select: exp.Expression) -> Iterator[exp.Join]:
         for join in item.args.get("joins") or ():
             yield join
             items.append(join.this)
+
+
+def _bound(col: exp.Column) -> bool:
+    """Whether a column is a lambda's parameter (any name under a lambda: not followed) or a list comprehension's
+    variable (DuckDB's `[x * 2 for x in l if x > y]`: x, not y)."""
+    node = col.parent
+    while node is not None:
+        if isinstance(node, exp.Lambda):
+            return True
+        if isinstance(node, exp.Comprehension) and not col.table and any(
+                isinstance(v, exp.Expression) and v.name == col.name
+                for v in (node.args.get("expression"), node.args.get("position"))):
+            return True
+        node = node.parent
+    return False
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

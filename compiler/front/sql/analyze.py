@@ -153,7 +153,7 @@ class _Analyzer:
     def resolve(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None = None
                 ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
-        name, table = _low(col.name), col.table  # a table's name in the case it is compared in (_fold_names)
+        name, table = col.name, col.table  # both in the case they are compared in (_fold_names)
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
@@ -353,7 +353,7 @@ class _Analyzer:
             self.last_uses = self.uses_of(refs, token, None, False, False)
             self.last_whole = self.whole_of(token)
             self.last_cast = _cast_type(inner) or self.cast_of(token)
-            return refs, _digest(self.text(inner), f"{col.table.lower()}.{_low(col.name)}={token}"), through
+            return refs, _digest(self.text(inner), f"{col.table.lower()}.{col.name}={token}"), through
         refs: set[Ref] = set()
         tokens: list[str] = []
         passthrough = None
@@ -363,7 +363,7 @@ class _Analyzer:
             r, token, through = self.resolve(scope, col, aliases)
             refs |= r
             whole |= self.whole_of(token)
-            tokens.append(f"{col.table.lower()}.{_low(col.name)}={token}")
+            tokens.append(f"{col.table.lower()}.{col.name}={token}")
             passthrough = through
             if r:
                 uses |= self.uses_of(r, token, *_position(col, node))
@@ -1084,11 +1084,12 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))
-    if text != text.lower() or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
-        _fold_names(tree, dialect)
+    low = text.lower()
+    if text != low or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
+        _fold_names(tree, dialect)  # after which every column name is in the case it is compared in
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
-    analyzer.one_select = text.lower().count("select") == 1
-    analyzer.name_picks = _NAME_PICKS.search(text) is not None
+    analyzer.one_select = low.count("select") == 1
+    analyzer.name_picks = "columns" in low or ("*" in low and _NAME_PICKS.search(text) is not None)
     try:
         root = analyzer.run(tree)
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:

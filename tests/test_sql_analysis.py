@@ -8,7 +8,7 @@ from compiler.front.sql import analyze_sql
 from compiler.front.sql.expressions import expression_columns
 from compiler.front.sql.placeholders import substitute
 from compiler.front.sql.types import mismatch
-from compiler.plan.sqldiff import canonical_jobs, compare
+from compiler.plan.sqldiff import canonical_jobs, compare, same_query
 from compiler.spec.lineage import OPEN_OUTPUTS, SqlAnalysis
 
 ORDERS = ("order_id", "customer_id", "amount", "discount", "status", "email", "ordered_at")
@@ -32,10 +32,15 @@ def run(sql: str, schema=SCHEMA, dialect: str = "duckdb") -> SqlAnalysis:
 
 
 def diff(old: str, new: str, schema=SCHEMA, dialect: str = "duckdb"):
-    """compare() as a plan makes it: the two versions as written and with their own names canonicalised."""
+    """compare() as a plan makes it (compiler.plan.make): the two versions as written and with their own names
+    canonicalised, then, when no analysis tells them apart, the two whole queries."""
     pair = canonical_jobs((old, dialect, schema), (new, dialect, schema))
     canonical = (analyze_sql(*pair[0]), analyze_sql(*pair[1])) if pair is not None else None
-    return compare(run(old, schema, dialect), run(new, schema, dialect), canonical)
+    found = compare(run(old, schema, dialect), run(new, schema, dialect), canonical)
+    if found.kind == "format":
+        same = same_query((old, dialect, schema), (new, dialect, schema))
+        found = compare(run(old, schema, dialect), run(new, schema, dialect), canonical, same)
+    return found
 
 
 def test_placeholders_keep_every_offset():
@@ -176,6 +181,53 @@ def test_the_case_of_a_function_name_sqlglot_does_not_know_is_formatting():
     assert canonical("select TO_JSON(x) as p, my_udf(y) as q from t") == canonical(
         "select to_json(x) as p, MY_UDF(y) as q from t")
     assert canonical("select my_udf(y) as q from t") != canonical("select other_udf(y) as q from t")
+
+
+ORD = "{{ input('orders') }}"
+# Edits that change what the query returns, found by running both versions in DuckDB: never metadata
+NOT_THE_SAME = [
+    ("sample-size", f"select order_id from {ORD} using sample 10 rows (reservoir, 1)",
+     f"select order_id from {ORD} using sample 20 rows (reservoir, 1)"),
+    ("sample-removed", f"select order_id from {ORD} using sample 10 rows (reservoir, 1)", f"select order_id from {ORD}"),
+    ("union-by-name", f"select order_id as a, customer_id as b from {ORD} union all by name "
+                      f"select customer_id as b, order_id as a from {ORD}",
+     f"select order_id as a, customer_id as b from {ORD} union all "
+     f"select customer_id as b, order_id as a from {ORD}"),
+    ("named-window", f"select order_id, sum(amount) over w as r from {ORD} window w as (partition by customer_id)",
+     f"select order_id, sum(amount) over w as r from {ORD} window w as (partition by status)"),
+    ("table-function", f"select r.range as a, o.order_id from range(3) r join {ORD} o on o.order_id = r.range",
+     f"select r.range as a, o.order_id from range(4) r join {ORD} o on o.order_id = r.range"),
+    ("distinct-on-order-in-cte", f"with c as (select distinct on (customer_id) customer_id, amount from {ORD} "
+                                 f"order by customer_id, amount) select customer_id, amount from c",
+     f"with c as (select distinct on (customer_id) customer_id, amount from {ORD} "
+     f"order by customer_id, amount desc) select customer_id, amount from c"),
+]
+# the same edits that change existing columns or rows: breaking, not an ordering
+BREAKING = [
+    ("alias-swap", f"select b.amount from (select amount from {ORD} where amount > 10) b, "
+                   f"(select amount from {ORD} where amount <= 10) s",
+     f"select b.amount from (select amount from {ORD} where amount > 10) s, "
+     f"(select amount from {ORD} where amount <= 10) b"),
+    ("self-join-swap", f"select x.amount from {ORD} x join {ORD} y on x.customer_id = y.order_id",
+     f"select x.amount from {ORD} y join {ORD} x on y.customer_id = x.order_id"),
+    ("distinct-on-order", f"select distinct on (customer_id) customer_id, amount from {ORD} order by customer_id, amount",
+     f"select distinct on (customer_id) customer_id, amount from {ORD} order by customer_id, amount desc"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), [pytest.param(*e[1:], id=e[0]) for e in NOT_THE_SAME + BREAKING])
+def test_an_edit_that_changes_what_the_query_returns_is_breaking(old, new):
+    found = diff(old, new)
+    assert found.category == "breaking", (found.kind, found.reason())
+
+
+def test_true_renames_and_spellings_stay_metadata_under_the_whole_query_check():
+    renamed = BASE.replace(" as o\n", " as ord\n").replace("o.", "ord.").replace(" c.", " cu.").replace(
+        " as c on", " as cu on").replace("c.customer_id =", "cu.customer_id =")
+    for new in (renamed, BASE.replace("join {{", "inner join {{"), BASE.upper().replace("{{ INPUT('ORDERS') }}",
+                "{{ input('orders') }}").replace("{{ INPUT('CUSTOMERS') }}", "{{ input('customers') }}").replace(
+                "'CANCELLED'", "'cancelled'"), "-- a comment\n" + BASE):
+        assert diff(BASE, new).kind == "format", new
 
 
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])

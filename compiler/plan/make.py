@@ -21,7 +21,7 @@ from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
 from compiler.plan.seeddiff import COLUMNS_ONLY, SEED_KEY, seed_detail
-from compiler.plan.sqldiff import canonical_jobs, compare
+from compiler.plan.sqldiff import canonical_jobs, compare, same_query
 from compiler.spec.lineage import Lineage, SqlAnalysis
 from compiler.spec.project import SpecProject
 from compiler.spec.snapshot import snapshot_digest
@@ -221,11 +221,14 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
     names = [changes[i].address.split(".", 1)[1] for i, _, _ in todo]
     news = [lineage.analysis_of(name) for name in names]
     pairs = _canonical(project, names, [job for _, _, job in todo], olds, news, sql)
-    for (i, j, _), old, new, pair in zip(todo, olds, news, pairs, strict=True):
+    for (i, j, job), name, old, new, pair in zip(todo, names, olds, news, pairs, strict=True):
         change = changes[i]
         if new is None:
             continue
         found = compare(old, new, pair)
+        if found.kind == "format":  # the analyses see no difference: is the whole query the same?
+            t = project.transforms[name]
+            found = compare(old, new, pair, same_query(job, sql_job(t, project.datasets, project.lineage.dialect)))
         attrs = list(change.changes)
         attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
         _annotated(changes, direct, i, attrs, max((a.category for a in attrs), key=SEVERITY.__getitem__))

@@ -19,7 +19,7 @@ from compiler.spec.lineage import SqlAnalysis
 
 @dataclass(frozen=True)
 class SqlChange:
-    kind: str  # format | additive | logic | columns | rows | unknown
+    kind: str  # format | additive | logic | columns | rows | unknown | unfollowed
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()  # existing columns whose values change
@@ -28,7 +28,7 @@ class SqlChange:
 
     @property
     def rows(self) -> bool:
-        return self.kind in ("rows", "unknown")
+        return self.kind in ("rows", "unknown", "unfollowed")
 
     @property
     def category(self) -> str:
@@ -41,6 +41,9 @@ class SqlChange:
             return "formatting or comments only: the query is the same"
         if self.kind == "unknown":
             return "the SQL cannot be analysed: treated as breaking"
+        if self.kind == "unfollowed":
+            return ("the query changes where specops does not follow its columns and rows (e.g. a sample, a named "
+                    "window, a table function's arguments): treated as breaking")
         parts = []
         if self.rows:
             detail = f" ({', '.join(self.clauses)})" if self.clauses else ""
@@ -58,23 +61,32 @@ class SqlChange:
                 "changed": list(self.changed), "clauses": list(self.clauses)}
 
 
-def compare(old: SqlAnalysis, new: SqlAnalysis,
-            canonical: tuple[SqlAnalysis, SqlAnalysis] | None = None) -> SqlChange:
+def compare(old: SqlAnalysis, new: SqlAnalysis, canonical: tuple[SqlAnalysis, SqlAnalysis] | None = None,
+            same_query: bool | None = None) -> SqlChange:
     """What changes from `old` to `new` (analysed with the same dialect and input columns).
 
     `canonical` is the two analysed again with their own names canonicalised (compiler.front.sql.canonical: table,
-    subquery and CTE aliases, the columns of CTEs and subqueries): what changes is what changes both ways, so a
-    renamed alias changes nothing, and a real change still shows up in the columns and rows it changes.
+    subquery and CTE aliases, the columns of CTEs and subqueries): where both can be, that comparison decides, so
+    a renamed alias changes nothing and an alias that now names another source changes what reads it.
+    `same_query` (compiler.front.sql.canonical.query_shape) says whether the whole queries are the same: an edit
+    no analysis tells apart is metadata only then; else it changed what the analysis does not follow.
     """
     found = _compare(old, new)
-    if canonical is None or found.kind == "format":
-        return found
-    other = _compare(*canonical)
-    if other.kind == "unknown":
-        return found
-    if other.kind == "format":
-        return SqlChange("format", renamed=True)
-    return _both(found, other)
+    other = _compare(*canonical) if canonical is not None and found.kind != "format" else None
+    if other is not None and other.kind != "unknown":
+        found = SqlChange("format", renamed=True) if other.kind == "format" else _change(
+            other.rows, found.added, found.removed, other.changed, other.clauses or found.clauses)
+    if found.kind == "format" and same_query is False:
+        return SqlChange("unfollowed")
+    return found
+
+
+def same_query(old: SqlJob, new: SqlJob) -> bool | None:
+    """Whether two versions of a SQL are the same query as a whole (None when either does not parse)."""
+    from compiler.front.sql.canonical import query_shape  # sqlglot is imported when SQL is compared
+
+    shapes = [query_shape(sql, dialect, dict(schema or ())) for sql, dialect, schema in (old, new)]
+    return None if None in shapes else shapes[0] == shapes[1]
 
 
 def canonical_jobs(old: SqlJob, new: SqlJob) -> tuple[SqlJob, SqlJob] | None:
@@ -105,13 +117,6 @@ def _compare(old: SqlAnalysis, new: SqlAnalysis) -> SqlChange:
         digests = set(old.clause_digests) ^ set(new.clause_digests)
         clauses = tuple(sorted({c for c, _ in digests})) or tuple(new.row_clauses)
     return _change(old.rows != new.rows, added, removed, changed, clauses)
-
-
-def _both(one: SqlChange, other: SqlChange) -> SqlChange:
-    """The change two comparisons of the same edit agree on (one of the names as written, one canonical)."""
-    rows = one.rows and other.rows
-    clauses = (tuple(c for c in one.clauses if c in other.clauses) or one.clauses) if rows else ()
-    return _change(rows, one.added, one.removed, tuple(n for n in one.changed if n in other.changed), clauses)
 
 
 def _change(rows: bool, added: tuple[str, ...], removed: tuple[str, ...], changed: tuple[str, ...],

@@ -559,6 +559,8 @@ class _Analyzer:
                 limited = True
                 info.clauses.add("limit")
                 fps.append(("limit", f"{key}:" + self.text(node.args[key])))
+        # with a limit, or DISTINCT ON (the first row of each group is kept), the order decides which rows come out
+        limited = limited or (distinct is not None and distinct.args.get("on") is not None)
         order = node.args.get("order")
         if order is not None and (limited or getattr(scope, "is_root", True)):  # the query's own order: SORT
             refs, fp, _ = self.expression(scope, order, aliases)

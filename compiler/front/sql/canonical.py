@@ -42,23 +42,82 @@ class _Renames:
     closed: set[int] = field(default_factory=set)  # scopes whose column names must stay (read by `*`, `using`)
 
 
+_FAILURES = (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError)
+
+
 def canonical_sql(sql: str, dialect: str, schema: Schema) -> str | None:
     """The SQL with its aliases, CTE names and inner column names canonicalised; None when it cannot be."""
     try:
-        statements = [s for s in _dialect(dialect).parse(substitute(sql)) if s is not None]
-        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        tree = _parsed(sql, dialect)
+        if tree is None or not _canonicalised(tree, schema):
             return None
-        tree = statements[0]
-        for ident in tree.find_all(exp.Identifier):
-            if not ident.quoted:
-                ident.set("this", ident.this.lower())
-        if any(True for _ in tree.find_all(exp.Pivot)) or any(
-                w.args.get("recursive") for w in tree.find_all(exp.With)):
-            return None
-        _Canonicaliser(traverse_scope(tree), schema).apply()
         return tree.sql(dialect=dialect)
-    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError):
+    except _FAILURES:
         return None
+
+
+def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
+    """The whole query as one comparable text: its syntax tree, its own names canonicalised where they can be,
+    without comments, formatting, the case of unquoted names, or the spellings docs/plan.md lists as the same
+    (`inner join` is `join`, `left outer join` is `left join`); None when it does not parse. Two versions of a
+    transform whose analyses differ nowhere are the same query only if these are equal too: a construct the
+    analysis does not follow (a sample, a named window, a table function's arguments) shows here."""
+    try:
+        tree = _parsed(sql, dialect)
+        if tree is None:
+            return None
+        if not _canonicalised(tree, schema):
+            tree = _parsed(sql, dialect)  # as written: the canonicaliser may have stopped halfway
+            if tree is None:
+                return None
+        _unquoted(tree, dialect)
+        for join in tree.find_all(exp.Join):
+            if join.args.get("kind") == "INNER" or (join.args.get("kind") == "OUTER" and join.args.get("side")):
+                join.set("kind", None)
+        for select in tree.find_all(exp.Select):
+            projections = select.expressions
+            if projections and all(isinstance(p, exp.Alias) and p.alias.startswith("__") for p in projections):
+                # every column canonically named: no reader depends on their order (_Canonicaliser)
+                select.set("expressions", sorted(projections, key=shape))
+        return shape(tree)
+    except _FAILURES:
+        return None
+
+
+def _unquoted(tree: exp.Expression, dialect: str) -> None:
+    """Quoted names written as the warehouse reads them unquoted, unquoted: any case on DuckDB and BigQuery, lower
+    case on Postgres, upper case on Snowflake (where `"ID"` is `id`)."""
+    for ident in tree.find_all(exp.Identifier):
+        name = ident.this
+        if not ident.quoted:
+            continue
+        if dialect in ("duckdb", "bigquery") or (dialect == "postgres" and name == name.lower()) or (
+                dialect == "snowflake" and name == name.upper()):
+            ident.set("this", name.lower())
+            ident.set("quoted", False)
+
+
+def _parsed(sql: str, dialect: str) -> exp.Query | None:
+    """The one query of a transform's SQL, its unquoted names in lower case (None: not one query)."""
+    statements = [s for s in _dialect(dialect).parse(substitute(sql)) if s is not None]
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        return None
+    tree = statements[0]
+    for ident in tree.find_all(exp.Identifier):
+        if not ident.quoted:
+            ident.set("this", ident.this.lower())
+    return tree
+
+
+def _canonicalised(tree: exp.Query, schema: Schema) -> bool:
+    """Canonicalise the tree's own names in place; False (the tree left as it is) when it cannot be."""
+    if any(True for _ in tree.find_all(exp.Pivot)) or any(w.args.get("recursive") for w in tree.find_all(exp.With)):
+        return False
+    try:
+        _Canonicaliser(traverse_scope(tree), schema).apply()
+    except _FAILURES:
+        return False
+    return True
 
 
 class _Canonicaliser:

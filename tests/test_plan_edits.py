@@ -281,6 +281,22 @@ def test_impact_paths_name_the_columns(churn_base, tmp_path):
     assert item["steps"][-1] == "model.churn (feature monthly_spend)"
 
 
+def test_a_change_the_analysis_does_not_follow_plans_as_breaking_and_its_json_validates(churn_base, tmp_path):
+    """A DuckDB sample added to a transform's source changes which rows come out though no column or row
+    fingerprint shows it: the whole queries differ, so the change is breaking and its readers rebuild."""
+    import jsonschema
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(SQL_CA, "from {{ input('subscriptions') }}",
+                             "from {{ input('subscriptions') }} using sample 50 percent (bernoulli, 7)")
+    plan = plan_against(churn_base, build(root))
+    sql = next(a for c in plan.resource_changes for a in c.changes if a.path == "spec.sql")
+    assert sql.category == "breaking" and sql.detail["kind"] == "unfollowed", (sql.category, sql.reason)
+    assert "transform.build_customer_features" in {i.address for i in plan.impacts}
+    schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(json.loads(render_json(plan)), schema)
+
+
 def test_markdown_leads_with_decisions_and_lists_elements(churn_base, tmp_path):
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
     _apply(root, [(MODEL, "features: [tenure_months,", "features: [customer_id, tenure_months,")])

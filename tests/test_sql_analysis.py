@@ -805,3 +805,12 @@ def test_a_column_star_exclude_or_replace_names_must_be_one_of_the_stars(dialect
     if dialect == "duckdb":
         renamed = run("select * rename (amount as amt, amnt as a2) from {{ input('orders') }}", dialect=dialect)
         assert [u.name for u in renamed.unknown] == ["amnt"]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
+def test_a_named_windows_columns_are_checked(dialect):
+    """`window w as (partition by nope)`: every warehouse rejects the unknown column, so validate does too."""
+    sql = ("select order_id, sum(amount) over w as r from {{ input('orders') }} "
+           "window w as (partition by COLUMN order by ordered_at)")
+    assert [u.name for u in run(sql.replace("COLUMN", "custmer_id"), dialect=dialect).unknown] == ["custmer_id"]
+    assert not run(sql.replace("COLUMN", "customer_id"), dialect=dialect).unknown

@@ -540,6 +540,8 @@ class _Analyzer:
                 info.clauses.add(clause)
                 seen = aliases if key != "where" or self.dialect in _LATERAL_ALIASES else {}
                 fps.append((clause, f"{key}:" + self.clause(scope, part, clause, info, seen)))
+        for window in node.args.get("windows") or ():  # `window w as (partition by ...)`: its columns are read
+            self.expression(scope, window, aliases)  # (unknown ones reported; the plan compares the whole query)
         group = node.args.get("group")
         if group is not None:
             info.clauses.add("group by")

@@ -814,3 +814,11 @@ def test_a_named_windows_columns_are_checked(dialect):
            "window w as (partition by COLUMN order by ordered_at)")
     assert [u.name for u in run(sql.replace("COLUMN", "custmer_id"), dialect=dialect).unknown] == ["custmer_id"]
     assert not run(sql.replace("COLUMN", "customer_id"), dialect=dialect).unknown
+
+
+@pytest.mark.parametrize(("dialect", "unknown"), [("duckdb", ["cid"]), ("postgres", ["cid"]), ("bigquery", ["cid"]),
+                                                  ("snowflake", [])])
+def test_a_select_list_alias_in_join_on_is_read_on_snowflake_only(dialect, unknown):
+    sql = ("select o.customer_id as cid, c.region from {{ input('orders') }} o "
+           "join {{ input('customers') }} c on cid = c.customer_id")
+    assert [u.name for u in run(sql, dialect=dialect).unknown] == unknown

@@ -523,8 +523,9 @@ class _Analyzer:
             parts = [join_kind(join.args.get("side"), join.args.get("kind")), str(join.args.get("method") or ""),
                      ",".join(self.text(u) for u in using)]  # method: ASOF, NATURAL, ...
             for condition in (on, join.args.get("match_condition")):  # an ASOF join's match condition decides too
-                if condition is not None:
-                    parts.append(self.clause(scope, condition, "join", info, aliases))
+                if condition is not None:  # Snowflake reads a select-list alias in ON; the others do not
+                    seen = aliases if self.dialect == "snowflake" else {}
+                    parts.append(self.clause(scope, condition, "join", info, seen))
             self.check_using(scope, join)
             for u in using:
                 uname = _low(u.name)

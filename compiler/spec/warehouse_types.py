@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+# each warehouse type as its vendor writes it, for messages
+WAREHOUSE_NAMES = {"duckdb": "DuckDB", "postgres": "Postgres", "snowflake": "Snowflake", "bigquery": "BigQuery"}
+
 # the spec's types (schemas/dataset.schema.json), decimal(p,s) aside
 SPEC_TYPES = ("string", "integer", "bigint", "double", "boolean", "date", "timestamp", "json")
 

@@ -9,6 +9,7 @@ from typing import Any
 from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.warehouse_types import WAREHOUSE_NAMES
 
 # reserved in DuckDB or Postgres (and in the warehouses below): column names go into generated SQL unquoted
 _RESERVED_WORDS = (
@@ -36,7 +37,6 @@ _BIGQUERY_WORDS = (
         "lateral left like limit lookup merge natural new no not null nulls of on or order outer over partition "
         "preceding proto qualify range recursive respect right rollup rows select set some struct tablesample then "
         "to treat true unbounded union unnest using when where window with within")
-WAREHOUSE_NAMES = {"snowflake": "Snowflake", "bigquery": "BigQuery"}
 WAREHOUSE_RESERVED = {"snowflake": frozenset(_SNOWFLAKE_WORDS.split()), "bigquery": frozenset(_BIGQUERY_WORDS.split())}
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")

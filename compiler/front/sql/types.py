@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from compiler.spec.warehouse_types import DECIMAL_RE, SPEC_TYPES, type_name
-
-WAREHOUSE_NAMES = {"duckdb": "DuckDB", "postgres": "Postgres", "snowflake": "Snowflake", "bigquery": "BigQuery"}
+from compiler.spec.warehouse_types import DECIMAL_RE, SPEC_TYPES, WAREHOUSE_NAMES, type_name
 
 _STRINGS = ("VARCHAR", "TEXT", "CHAR", "NCHAR", "NVARCHAR", "BPCHAR")  # their length is not compared
 _INTEGERS = ("INT", "BIGINT", "SMALLINT", "TINYINT")

@@ -137,9 +137,7 @@ def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = N
     problems = state_problems(data)
     if problems:
         raise SpecError(diagnostics(shown_path, text, problems, "bad-state", _HINT))
-    if pushed:
-        check_pushed(shown_path, data["environment"], data.get("project", ""), env, project)
-    check_identity(shown_path, data["environment"], data.get("project", ""), data["lineage"], env, project)
+    check_identity(shown_path, data["environment"], data.get("project", ""), data["lineage"], env, project, pushed)
     return State(
         environment=env, project=data.get("project", "") or (project or ""), lineage=data["lineage"],
         serial=data["serial"], resources=data.get("resources", {}), artifacts=data.get("artifacts", {}),
@@ -149,31 +147,28 @@ def parse_state(raw: bytes | None, root: Path, env: str, project: str | None = N
 
 
 def check_identity(file: str, found_env: str, found_project: str, lineage: str, env: str,
-                   project: str | None) -> None:
-    """Refuse a state that belongs to another environment or project (a copied file)."""
+                   project: str | None, pushed: bool = False) -> None:
+    """Refuse a state that belongs to another environment or project (a copied file; `pushed`: a file given to
+    `state push`, whose error says where that file belongs rather than how to start afresh)."""
+    if found_env != env and pushed:
+        raise StateError(f"{file} is the state of environment '{found_env}', not '{env}': push it with "
+                         f"--env {found_env}, or push the state of '{env}'")
     if found_env != env:
         raise StateError(
             f"state {file} belongs to environment '{found_env}' (lineage {lineage or '-'}), not '{env}': it was "
             f"copied or renamed. Each environment has its own warehouse, registry and state, so '{env}' cannot "
             f"start from the state of '{found_env}'. Remove {file} to start '{env}' afresh (its first apply builds "
             f"everything), or put back the file of '{env}'.")
+    if project and found_project and found_project != project and pushed:
+        raise StateError(f"{file} is the state of project '{found_project}', not '{project}' (specops.yaml): "
+                         f"it comes from another repository, or from before the Project was renamed (then change "
+                         f"\"project\" in {file} to \"{project}\")")
     if project and found_project and found_project != project:
         raise StateError(
             f"state {file} belongs to project '{found_project}' (lineage {lineage or '-'}), not '{project}' "
             f"(specops.yaml): it was copied from another repository, or the Project was renamed. Remove {file} "
             f"to start '{env}' afresh, or put back this project's state; if you renamed the Project, change "
             f"\"project\" in {file} to \"{project}\".")
-
-
-def check_pushed(file: str, found_env: str, found_project: str, env: str, project: str | None) -> None:
-    """Refuse to push a state file of another environment or project, saying which one it is."""
-    if found_env != env:
-        raise StateError(f"{file} is the state of environment '{found_env}', not '{env}': push it with "
-                         f"--env {found_env}, or push the state of '{env}'")
-    if project and found_project and found_project != project:
-        raise StateError(f"{file} is the state of project '{found_project}', not '{project}' (specops.yaml): "
-                         f"it comes from another repository, or from before the Project was renamed (then change "
-                         f"\"project\" in {file} to \"{project}\")")
 
 
 def save_state(root: Path, state: State) -> None:

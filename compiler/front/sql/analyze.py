@@ -280,9 +280,9 @@ class _Analyzer:
             if table not in scope.sources:
                 return None
             return self._from_source(scope.sources[table], name, table)
-        having = [(alias, src) for alias, (_, src) in scope.selected_sources.items()
-                  if (cols := self.columns_of(src)) is None or name in cols]
-        known = [(a, s) for a, s in having if self.columns_of(s) is not None]
+        sources = [(alias, src, self.columns_of(src)) for alias, (_, src) in scope.selected_sources.items()]
+        having = [(a, s) for a, s, cols in sources if cols is None or name in cols]
+        known = [(a, s) for a, s, cols in sources if cols is not None and name in cols]
         if not known and having and self.names_a_row(scope, name):
             return None  # `row_to_json(e)` beside a table whose columns are unknown: e's whole row (see resolve)
         if len(known) == 1 or (len(having) == 1 and not known):

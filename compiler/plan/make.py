@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from compiler import __version__
@@ -225,10 +226,8 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
         change = changes[i]
         if new is None:
             continue
-        found = compare(old, new, pair)
-        if found.kind == "format":  # the analyses see no difference: is the whole query the same?
-            t = project.transforms[name]
-            found = compare(old, new, pair, same_query(job, sql_job(t, project.datasets, project.lineage.dialect)))
+        now = sql_job(project.transforms[name], project.datasets, project.lineage.dialect)
+        found = compare(old, new, pair, partial(same_query, job, now))
         attrs = list(change.changes)
         attrs[j] = replace(attrs[j], category=found.category, reason=found.reason(), detail=found.to_json())
         _annotated(changes, direct, i, attrs, max((a.category for a in attrs), key=SEVERITY.__getitem__))

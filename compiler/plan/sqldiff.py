@@ -10,6 +10,7 @@ cannot be analysed is breaking (unknown).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,21 +63,22 @@ class SqlChange:
 
 
 def compare(old: SqlAnalysis, new: SqlAnalysis, canonical: tuple[SqlAnalysis, SqlAnalysis] | None = None,
-            same_query: bool | None = None) -> SqlChange:
+            same_query: Callable[[], bool | None] | None = None) -> SqlChange:
     """What changes from `old` to `new` (analysed with the same dialect and input columns).
 
     `canonical` is the two analysed again with their own names canonicalised (compiler.front.sql.canonical: table,
     subquery and CTE aliases, the columns of CTEs and subqueries): where both can be, that comparison decides, so
     a renamed alias changes nothing and an alias that now names another source changes what reads it.
-    `same_query` (compiler.front.sql.canonical.query_shape) says whether the whole queries are the same: an edit
-    no analysis tells apart is metadata only then; else it changed what the analysis does not follow.
+    `same_query` (asked only then: it parses both again) says whether the whole queries are the same
+    (compiler.front.sql.canonical.query_shape): an edit no analysis tells apart is metadata only if they are; else
+    it changed what the analysis does not follow.
     """
     found = _compare(old, new)
     other = _compare(*canonical) if canonical is not None and found.kind != "format" else None
     if other is not None and other.kind != "unknown":
         found = SqlChange("format", renamed=True) if other.kind == "format" else _change(
             other.rows, found.added, found.removed, other.changed, other.clauses or found.clauses)
-    if found.kind == "format" and same_query is False:
+    if found.kind == "format" and same_query is not None and same_query() is False:
         return SqlChange("unfollowed")
     return found
 

@@ -146,7 +146,6 @@ CASES = [
     Case("file-over-size-cap",
          lambda ed: ed.write(CUSTOMERS, ed.read(CUSTOMERS) + ("# " + "x" * 1022 + "\n") * 2100),
          "file-too-large", CUSTOMERS, first_line, message="limit"),
-    Case("empty-document", append(MODEL, "# nothing here yet\n"), "empty-document", MODEL, last_separator(MODEL)),
     Case("document-is-a-list", append(MODEL, "- name: churn\n- name: churn2\n"), "not-a-mapping", MODEL,
          "- name: churn", message="is a list"),
     # ------------------------------------------------------------------ envelope
@@ -641,6 +640,19 @@ def test_sarif_of_a_valid_repository_has_no_results(example_root, validate_cli):
     doc = json.loads(result.output)
     jsonschema.Draft202012Validator(SARIF_SUBSET).validate(doc)
     assert doc["runs"][0]["results"] == []
+
+
+def test_a_stray_separator_and_a_spec_file_without_documents_are_warnings(edit, validate_cli):
+    """kubectl and kustomize skip empty documents; so does specops, saying so, and reads everything else."""
+    edit.append_docs(MODEL, "# nothing here yet\n")
+    edit.write("specs/retired.yaml", "# kind: Dataset (retired in 2026)\n")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = last_separator(MODEL)(edit)
+    assert re.search(rf"{re.escape(MODEL)}:({'|'.join(map(str, line))}):1: warning: document 2 is empty and skipped "
+                     r"\[empty-document\]", result.output), result.output
+    assert "specs/retired.yaml:1:1: warning: the file holds no YAML document" in result.output
+    assert "valid: 19 resources" in result.output
 
 
 def test_a_column_both_pii_and_masked_is_a_warning(edit, validate_cli):

@@ -335,14 +335,15 @@ def test_file_without_documents_is_reported(tmp_path):
     root = make_repo(tmp_path / "r", files={"specs/a.yaml": "# nothing yet\n"})
     (diag,) = load_repository(root).diagnostics
     assert diag.code == "empty-file" and diag.file == "specs/a.yaml"
+    assert diag.severity == "warning"  # skipped, as kubectl skips it: a spec commented out whole is left out
 
 
 def test_empty_and_non_mapping_documents_are_reported_at_their_own_line(tmp_path):
     text = ENV % ("a", "a") + "---\n---\n- a list\n"
     root = make_repo(tmp_path / "r", files={"specs/a.yaml": text})
     result = load_repository(root)
-    found = sorted((d.code, d.line) for d in result.diagnostics)
-    assert found == [("empty-document", 6), ("not-a-mapping", 8)]
+    found = sorted((d.code, d.line, d.severity) for d in result.diagnostics)
+    assert found == [("empty-document", 6, "warning"), ("not-a-mapping", 8, "error")]
     assert loaded_files(result) == ["specs/a.yaml"]
 
 
@@ -414,7 +415,7 @@ def test_project_file_holding_two_projects(tmp_path):
 def test_project_file_without_a_project(tmp_path):
     root = make_repo(tmp_path / "r", "# to do\n")
     result = load_repository(root)
-    assert [d.code for d in result.diagnostics] == ["empty-file"]
+    assert [(d.code, d.severity) for d in result.diagnostics] == [("project-file", "error")]
     assert result.project is None
 
 

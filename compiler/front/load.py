@@ -79,8 +79,10 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
                                 extra.file, extra.parsed.line, extra.parsed.col, extra.address))
     if projects:
         result.project = projects[0]
-    elif not diags:
-        diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1))
+    elif not any(d.severity == "error" for d in diags):
+        diags[:] = [d for d in diags if d.code not in ("empty-file", "empty-document")]  # said once, as an error
+        diags.append(Diagnostic("project-file", f"{PROJECT_FILE} has no Project document", PROJECT_FILE, 1, 1,
+                                hint="it holds the Project: apiVersion, kind: Project, metadata.name and spec"))
     links: set[str] = set()
     rels = spec_files(root, result, links)
     for outcome in files(rels, FileSteps(root, process, frozenset(links))):

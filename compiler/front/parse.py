@@ -54,8 +54,10 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
         diags.append(_yaml_diagnostic(rel, exc))
         return FileResult((), tuple(diags), frozenset(), guess_addresses(text))
     if not parsed:
-        diags.append(Diagnostic("empty-file", "the file holds no YAML document", rel, 1, 1,
-                                hint="remove the file or add a spec document"))
+        # a warning, as kubectl and kustomize skip such files: a spec commented out whole is left out, which the
+        # plan shows (specops.yaml, which must hold the Project, is an error in compiler.front.load)
+        diags.append(Diagnostic("empty-file", "the file holds no YAML document: nothing in it is read", rel, 1, 1,
+                                hint="remove the file or add a spec document", severity="warning"))
     docs = []
     unloaded = set()
     for index, pdoc in enumerate(parsed):
@@ -101,8 +103,9 @@ def _envelope(rel: str, index: int, pdoc: ParsedDocument, diags: list[Diagnostic
     data = pdoc.data
     where = (rel, pdoc.line, pdoc.col)
     if data is None or data == {} or data == []:
-        diags.append(Diagnostic("empty-document", f"document {index + 1} is empty", *where,
-                                hint="remove the stray '---' or fill the document in"))
+        # a stray `---` (a leading or trailing one, as some editors and generators write) is skipped, as kubectl does
+        diags.append(Diagnostic("empty-document", f"document {index + 1} is empty and skipped", *where,
+                                hint="remove the stray '---' or fill the document in", severity="warning"))
         return None
     if not isinstance(data, dict):
         diags.append(Diagnostic("not-a-mapping", f"document {index + 1} is a {type(data).__name__}, "

@@ -751,3 +751,49 @@ def test_bad_value_in_a_union_branch_is_reported_once(kind, mutate):
     errs = errors(kind, doc)
     assert len(errs) == 1, [e.message for e in errs]
     assert "Unevaluated properties" not in errs[0].message
+
+
+def _schema_defaults() -> dict[str, list[object]]:
+    """Every `default` the kinds' schemas declare, by property name."""
+    found: dict[str, list[object]] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if isinstance(prop, dict) and "default" in prop:
+                    found.setdefault(name, []).append(prop["default"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for kind in FILES:
+        walk(load(kind))
+    return found
+
+
+def test_the_front_end_fills_in_the_defaults_the_schemas_document():
+    """The IR builder writes each default in code (`spec.get("port", 8000)`); the schemas (and docs/spec.md, made
+    from them) document them too. Every literal default in the front end must be one the schemas declare for a
+    property of that name (autoscaling's target_cpu_percent was documented as 80 and built as 70)."""
+    import ast
+
+    defaults = _schema_defaults()
+    front = SCHEMAS_DIR.parent / "compiler" / "front"
+    checked, wrong = 0, []
+    for path in sorted(front.rglob("*.py")):
+        if "sql" in path.relative_to(front).parts:
+            continue  # SQL syntax trees, not spec documents
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and len(node.args) == 2 and all(isinstance(a, ast.Constant) for a in node.args)):
+                continue
+            key, value = node.args[0].value, node.args[1].value
+            if key in defaults:
+                checked += 1
+                if value not in defaults[key]:
+                    wrong.append(f"{path.name}:{node.lineno}: {key} defaults to {value!r}, the schemas say "
+                                 f"{defaults[key]}")
+    assert checked >= 10  # the test looks at something
+    assert not wrong, "\n".join(wrong)

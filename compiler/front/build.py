@@ -389,7 +389,7 @@ class Builder:
             runtime=spec.get("runtime", "mlflow"),
             replicas=spec.get("replicas", 2),
             autoscaling=Autoscaling(auto.get("min_replicas", 2), auto["max_replicas"],
-                                    auto.get("target_cpu_percent", 70)) if auto else None,
+                                    auto.get("target_cpu_percent", 80)) if auto else None,
             requests=tuple(sorted((k, _qty(v)) for k, v in (res.get("requests") or {}).items())),
             limits=tuple(sorted((k, _qty(v)) for k, v in (res.get("limits") or {}).items())),
             port=spec.get("port", 8000),

@@ -299,7 +299,7 @@ CASES = [
     Case("decimal-precision-out-of-range",
          replace("specs/datasets/subscriptions.yaml", "type: decimal(10,2)", 'type: "decimal( 100, 2 )"'),
          "invalid-value", "specs/datasets/subscriptions.yaml", "decimal( 100, 2 )",
-         hint="write decimal(p,s): a precision p of 1 to 99 and a scale s of 0 to 99", col_at='"decimal'),
+         hint="write decimal(p,s): a precision p of 1 to 38 and a scale s of 0 to p", col_at='"decimal'),
     Case("decimal-in-upper-case", replace("specs/datasets/subscriptions.yaml", "type: decimal(10,2)",
                                           "type: DECIMAL(10,2)"),
          "invalid-value", "specs/datasets/subscriptions.yaml", "DECIMAL(10,2)", hint="in lower case",

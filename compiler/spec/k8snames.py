@@ -127,7 +127,7 @@ _JOB_PATHS = {"retrain": ("spec", "training", "schedule"), "drift": ("spec", "mo
 def deployment_objects(d: Deployment) -> list[Named]:
     """Every object of one deployment (compiler.emit.kubernetes: serving, kserve, triton, seldon)."""
     name, base, canary = served_name(d), ("metadata", "name"), ("spec", "rollout", "canary_percent")
-    out = [Named(kind, name, d, base, "it") for kind in _SERVED_KINDS[d.runtime]]
+    out = [Named(kind, name, d, base, "its serving objects") for kind in _SERVED_KINDS[d.runtime]]
     if d.runtime == "mlflow" and d.autoscaling is not None:
         out.append(Named("HorizontalPodAutoscaler", name, d, base, "it"))
     if d.runtime != "triton" and (d.p95_latency_ms is not None or d.error_rate is not None):

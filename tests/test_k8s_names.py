@@ -13,10 +13,9 @@ import yaml
 from conftest import EXAMPLES, parse_text_report, served_dev
 
 from compiler.emit import kubernetes
-from compiler.emit.base import Artifact, ArtifactClash
+from compiler.emit.base import Artifact
 from compiler.emit.registry import collect
 from compiler.front.check import require_project
-from compiler.spec.k8snames import namespace_objects
 
 EXTRA = "specs/deployments/extra.yaml"
 ENVS = "specs/environments.yaml"
@@ -93,6 +92,8 @@ def test_the_same_name_for_objects_of_different_kinds_is_fine(edit, validate_cli
 
 
 def test_compile_names_both_owners_of_one_file_instead_of_crashing():
+    from compiler.emit.base import ArtifactClash
+
     one = Artifact("k8s/prod/m-retrain.serviceaccount.yaml", b"a", ("model.m", "environment.prod"))
     two = Artifact("k8s/prod/m-retrain.serviceaccount.yaml", b"b", ("deployment.m_retrain", "environment.prod"))
     with pytest.raises(ArtifactClash) as caught:
@@ -140,6 +141,8 @@ def _emitted(project) -> set[tuple[str, str, str]]:
 
 
 def _listed(project) -> set[tuple[str, str, str]]:
+    from compiler.spec.k8snames import namespace_objects
+
     return {(env.name, o.kind, o.name) for env in project.environments.values()
             for o in namespace_objects(project, env)}
 

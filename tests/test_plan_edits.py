@@ -129,12 +129,16 @@ CHURN_EDITS = [
      {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
     ("seed-column-retyped", [(CU, "    - name: marketing_opt_in\n      type: boolean", "    - name: marketing_opt_in\n      type: string")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "reload"}),
-    ("seed-data-changed", [(("data/customers.csv",), None, None)],
+    ("seed-rows-changed", [(("data/customers.csv", "last row", "dropped"), None, None)],
      {"dataset.customers": "non-breaking"},
      {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun",
       "quality_rule.subscriptions_checks": "rerun", "quality_rule.support_tickets_checks": "rerun",
       TF: "rebuild", "model.churn": "retrain", "deployment.churn_api_dev": "rollout",
       "quality_rule.customer_features_checks": "rerun"}),
+    # one e-mail edited: only what reads email has anything to do (nothing downstream does; its checks do)
+    ("seed-value-changed", [(("data/customers.csv",), None, None)],
+     {"dataset.customers": "non-breaking"},
+     {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun"}),
     ("check-added", [(RULES_CF, "    - {type: not_null, column: churned}\n",
                       "    - {type: not_null, column: churned}\n    - {type: not_null, column: segment}\n")],
      {"quality_rule.customer_features_checks": "non-breaking"}, {"quality_rule.customer_features_checks": "rerun"}),
@@ -177,7 +181,10 @@ PATHS_WRITTEN_OTHERWISE = [
 def _apply(root: Path, edits: list) -> None:
     ed = RepoEditor(root)
     for rel, old, new in edits:
-        if isinstance(rel, tuple) and len(rel) == 2:  # a data file: an empty column added at the end
+        if isinstance(rel, tuple) and len(rel) == 3:  # a data file: its last row dropped
+            path = root / rel[0]
+            path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:-1]) + "\n", encoding="utf-8")
+        elif isinstance(rel, tuple) and len(rel) == 2:  # a data file: an empty column added at the end
             add_csv_column(root / rel[0], rel[1])
         elif isinstance(rel, tuple):  # a data file: one row's e-mail changed
             path = root / rel[0]
@@ -885,3 +892,50 @@ def test_new_source_datasets_are_loaded_and_their_readers_built(tmp_path):
     files = {f"dataset.{d.name}" for d in head[0].datasets.values() if d.source and d.source.type == "file"}
     assert files and all(work.get(address) == "reload" for address in files), work
     assert work.get(TA) == "rebuild" and work.get("model.churn") == "retrain"
+
+
+@pytest.mark.parametrize(("column", "value", "work"), [
+    ("full_name", "Someone Else", {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun"}),
+    ("segment", "smb", {"dataset.customers": "reload", TF: "rebuild",
+                        "quality_rule.customer_features_checks": "rerun"}),  # a passed-on column, no feature
+    ("customer_id", "999999", {"dataset.customers": "reload", "quality_rule.subscriptions_checks": "rerun",
+                               "quality_rule.support_tickets_checks": "rerun", TF: "rebuild", "model.churn": "retrain",
+                               "deployment.churn_api_dev": "rollout",
+                               "quality_rule.customer_features_checks": "rerun"}),  # a join key: rows change
+])
+def test_a_seed_value_edit_reaches_only_what_reads_that_column(churn_base, tmp_path, column, value, work):
+    """The same header and rows, one value edited: the seed reloads, and the change follows that column's lineage
+    (a retrain and a rollout only when a feature, target or the rows of the training set depend on it)."""
+    import csv
+    import io
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    path = root / "data/customers.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    rows[1][rows[0].index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    plan = plan_against(churn_base, build(root))
+    assert {i.address: i.work for i in plan.impacts} == work
+    (content,) = [a for c in plan.resource_changes for a in c.changes if a.path.startswith("spec.source.content.sha")]
+    assert content.detail == {"values_changed": [column]}
+    assert content.reason == f"only values of {column} changed: the same rows, row by row"
+
+
+def test_the_json_plan_of_seed_edits_follows_the_plan_schema(churn_base, tmp_path):
+    """A file source's content change is described under seed_change (format 1.5); it was written as a sql_change
+    without the kind that schema requires."""
+    import jsonschema
+
+    from compiler.plan.render import render_json
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
+    for i, edits in enumerate(([(("data/customers.csv", "region"), None, None)], [(("data/customers.csv",), None, None)])):
+        root = copy_repository(EXAMPLE_ROOT, tmp_path / f"churn{i}")
+        _apply(root, edits)
+        doc = json.loads(render_json(plan_against(churn_base, build(root))))
+        jsonschema.Draft202012Validator(schema).validate(doc)
+        attrs = [a for c in doc["resource_changes"] for a in c["change"]["attributes"] if "seed_change" in a]
+        assert attrs and not [a for c in doc["resource_changes"] for a in c["change"]["attributes"]
+                              if "sql_change" in a]

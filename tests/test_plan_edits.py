@@ -251,6 +251,38 @@ def test_a_sql_file_is_read_as_text_like_a_spec_file(churn_base, tmp_path, rewri
     assert project.fingerprints[TA] == churn_base[0].fingerprints[TA]  # the file's digest is the text's
 
 
+@pytest.mark.parametrize("rewrite", [
+    lambda raw: raw.replace(b"\n", b"\r\n"),  # a Windows checkout (core.autocrlf)
+    lambda raw: raw.replace(b"\n", b"\r\n", 700),  # half edited on Windows: CRLF and LF lines mixed
+    lambda raw: raw.replace(b"\n", b"\r"),  # old Mac line endings
+], ids=["crlf", "mixed", "cr"])
+def test_a_seed_is_read_with_lf_line_endings(churn_base, tmp_path, rewrite):
+    """Line endings are no data: a CSV checked out with CRLF compiles the same seed, plans no change, and a file
+    mixing CRLF and LF lines (which DuckDB's CSV reader refuses: dbt seed failed) loads."""
+    import duckdb
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    raw = (root / "data/customers.csv").read_bytes()
+    (root / "data/customers.csv").write_bytes(rewrite(raw))
+    project, diags = check_repository(root)
+    assert project is not None and [d.code for d in diags] == [], diags
+    head = (project, compile_project(project))
+    assert {a.key: a.content for a in head[1].artifacts} == {a.key: a.content for a in churn_base[1].artifacts}
+    assert not plan_against(churn_base, head).has_changes
+    seed = next(a.content for a in head[1].artifacts if a.key.endswith("seeds/customers.csv"))
+    (tmp_path / "seed.csv").write_bytes(seed)
+    loaded = duckdb.sql(f"select count(*) from read_csv_auto('{tmp_path / 'seed.csv'}')").fetchall()
+    assert loaded == [(raw.count(b"\n") - 1,)]
+
+
+def test_a_line_ending_inside_a_quoted_csv_field_is_data_and_kept():
+    from compiler.spec.csvfile import lf_line_endings
+
+    raw = b'id,note\r\n1,"two\r\nlines"\r\n2,"say ""hi"""\r\n3,x\r'
+    assert lf_line_endings(raw) == b'id,note\n1,"two\r\nlines"\n2,"say ""hi"""\n3,x\n'
+    assert lf_line_endings(b"id\n1\n") == b"id\n1\n"
+
+
 def test_a_subquery_alias_renamed_with_its_uses_is_the_same_query(tmp_path):
     subquery = [(T_CF, "inner join {{ input('customer_activity') }} as a",
                  "inner join (select * from {{ input('customer_activity') }} where support_tickets >= 0) as a")]

@@ -74,6 +74,9 @@ CHURN_EDITS = [
                                             (T_KPI, "as d\n", "as dd\n"), (T_KPI, "started as st on st.", "started as sx on sx."),
                                             *[(T_KPI, "= d.kpi_date", "= dd.kpi_date")] * 3],
      {"transform.build_daily_kpis": "metadata"}, {}),
+    # grouped by position, then by the expression at that position: the same query
+    ("inline-sql-group-by-ordinal-spelt-out", [(T_KPI, "group by cast(opened_at as date)", "group by 1")],
+     {"transform.build_daily_kpis": "metadata"}, {}),
     ("sql-cte-column-renamed-where-it-is-read", [(SQL_CA, "count(*) as support_tickets", "count(*) as n_tickets"),
                                                  (SQL_CA, "coalesce(t.support_tickets, 0)", "coalesce(t.n_tickets, 0)")],
      {TA: "metadata"}, {}),
@@ -273,6 +276,17 @@ def test_a_seed_is_read_with_lf_line_endings(churn_base, tmp_path, rewrite):
     (tmp_path / "seed.csv").write_bytes(seed)
     loaded = duckdb.sql(f"select count(*) from read_csv_auto('{tmp_path / 'seed.csv'}')").fetchall()
     assert loaded == [(raw.count(b"\n") - 1,)]
+
+
+def test_an_ordinal_stands_for_its_plain_select_expression_only():
+    from compiler.front.sql.canonical import query_shape
+
+    schema = {"x": ("w", "t")}
+    sql = ("select coalesce(w, 'u') as ward, cast(t as date) as day, count(*) as n from {{{{ input('x') }}}} "
+           "group by {} order by {}")
+    shape = query_shape(sql.format("1, 2", "3 desc"), "duckdb", schema)
+    assert shape == query_shape(sql.format("coalesce(w, 'u'), cast(t as date)", "3 desc"), "duckdb", schema)
+    assert shape != query_shape(sql.format("coalesce(w, 'v'), cast(t as date)", "3 desc"), "duckdb", schema)
 
 
 def test_a_line_ending_inside_a_quoted_csv_field_is_data_and_kept():

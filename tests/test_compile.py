@@ -453,3 +453,25 @@ def _rmtree(path: Path) -> None:
 
     if path.is_dir():
         shutil.rmtree(path)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.mkdir(), lambda p: p.symlink_to(p.parent / "nowhere"), lambda p: p.symlink_to("/dev/null")],
+    ids=["folder", "dangling-link", "device"])
+def test_a_specops_yaml_that_is_no_regular_file_is_said_so(tmp_path, runner, make):
+    """It was 'no specops.yaml in ... or any folder above it' (and a repository above would have been used)."""
+    (tmp_path / "specops.yaml").write_text("apiVersion: specops/v1\nkind: Project\nmetadata: {name: outer}\nspec: {}\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    make(inner / "specops.yaml")
+    result = runner.invoke(main, ["validate", str(inner)])
+    assert result.exit_code == 1, result.output
+    assert "specops.yaml is not a regular file" in result.output and "outer" not in result.output
+
+
+def test_a_plan_file_under_a_file_names_the_file_in_the_way(repo, runner):
+    root = repo()
+    (root / "afile").write_text("x\n")
+    result = runner.invoke(main, ["plan", str(root), "--env", "dev", "--out", str(root / "afile" / "x.plan")])
+    assert result.exit_code == 1, result.output
+    assert "afile is not a folder" in result.output and "File exists" not in result.output

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from compiler.emit.base import Artifact
 from compiler.output.scratch import abandoned, scratch_prefix, sweep
-from compiler.paths import shown
+from compiler.paths import blocked, shown
 from compiler.spec.diagnostics import UserError
 
 WORKFLOW_PREFIX = "specops-"
@@ -177,17 +177,6 @@ def write_file(path: str, content: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
-
-
-def blocked(path: Path) -> Path | None:
-    """The first of `path` and the folders above it that exists and is not a folder (so `path` cannot be made as
-    a folder), or None."""
-    for at in (path, *path.parents):
-        if at.exists():
-            return None if at.is_dir() else at
-        if at.is_symlink():  # dangling: mkdir cannot go through it
-            return at
-    return None
 
 
 def check_writable_folder(folder: Path, what: str) -> None:

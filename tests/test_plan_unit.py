@@ -861,3 +861,22 @@ def test_a_withheld_diff_counts_lines_that_look_like_diff_headers():
     after = b"-- new note\nselect 1\n+++ y\n"
     text = redacted_diff("dataset.x has PII columns (email)", before, after)
     assert "2 line(s) added, 2 removed; 3 -> 3 lines" in text, text
+
+
+def test_a_saved_plan_made_stale_by_a_promote_says_so_not_serial_n_to_n():
+    """promote, train and rollout write the state without a new serial: 'serial 25 -> 25' contradicted itself."""
+    from types import SimpleNamespace
+
+    from compiler.cli.ops import _stale
+
+    def current(serial: int, digest: str) -> SimpleNamespace:
+        return SimpleNamespace(spec_digest="s", baseline=SimpleNamespace(lineage="l", serial=serial, state_digest=digest),
+                               environment="dev", artifact_digests={}, selection=[], full_refresh=False)
+
+    saved = {"head": {"spec_digest": "s"}, "baseline": {"kind": "state", "lineage": "l", "serial": 25,
+                                                        "state_digest": "a"}, "environment": "dev",
+             "artifact_digests": {}, "selection": [], "full_refresh": False}
+    assert _stale(saved, current(25, "a")) == []
+    (promoted,) = _stale(saved, current(25, "b"))
+    assert "by a command other than apply" in promoted and "25 -> 25" not in promoted
+    assert _stale(saved, current(26, "b")) == ["the environment's state changed since the plan was made (serial 25 -> 26)"]

@@ -354,3 +354,29 @@ def test_train_and_drift_commands(fork):
     assert f"warning: the drift score was not pushed to the Pushgateway at {url}/metrics/job/specops_drift/model/" \
            "churn/environment/dev: " in down.output and "Traceback" not in down.output, down.output
     assert "no drift" in down.output
+
+
+def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
+    """A table source is a dbt source: `--select carriers` matched nothing (dbt only warned), so apply counted the
+    re-run checks done and the next plan was empty, though a narrowed accepted_values fails on the table."""
+    import duckdb
+
+    con = duckdb.connect(str(fork / ".specops" / "dev.duckdb"))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute("create table raw.carriers as select * from (values (1, 'road'), (2, 'air')) as t(carrier_id, mode)")
+    finally:
+        con.close()
+    RepoEditor(fork).write("specs/datasets/carriers.yaml", (
+        "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: carriers, owner: \"@acme/data\"}\n"
+        "spec:\n  source: {type: table, schema: raw, table: carriers}\n  columns:\n"
+        "    - {name: carrier_id, type: integer, required: true}\n"
+        "    - {name: mode, type: string, accepted_values: [road, rail, air]}\n"))
+    first = ok(fork, "apply", "--yes")
+    assert "--select source:raw.carriers" in first.output, first.output
+    RepoEditor(fork).replace("specs/datasets/carriers.yaml", "[road, rail, air]", "[road, rail]")
+    run = specops(fork, "apply", "--yes")
+    assert run.code == 1, run.explain()
+    assert "-> dbt build --select source:raw.carriers" in run.output
+    assert "check 'carriers__mode__accepted_values'" in run.output and "1 failing row(s)" in run.output
+    assert "dataset.carriers" in state(fork)["pending"]

@@ -15,6 +15,7 @@ from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.state import State
 from compiler.emit.compile import Compiled
+from compiler.emit.dbt.names import source_name
 from compiler.emit.manifest import sha256
 from compiler.output.write import write_output, write_workflows
 from compiler.paths import shown
@@ -137,9 +138,9 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
         return ctx.project.transforms[name].output
     if kind == "quality_rule":
         return ctx.project.rules[name].dataset
-    src = ctx.project.datasets[name].source if kind == "dataset" and name in ctx.project.datasets else None
-    if src is not None and src.landing is not None:  # a landed source: its tests
-        return f"source:{src.landing.schema}.{name}"
+    ds = ctx.project.datasets.get(name) if kind == "dataset" else None
+    if ds is not None and ds.source is not None and ds.source.type != "file":  # a dbt source (a table, an external
+        return f"source:{source_name(ds)}.{name}"  # file, a landed topic): its tests; a file source is a seed
     return name
 
 

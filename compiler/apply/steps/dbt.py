@@ -73,14 +73,23 @@ def run_dbt(ctx: RunContext, command: str, select: list[str] | None, full_refres
     if wh.type == "duckdb":
         (ctx.root / str(wh.get("path"))).parent.mkdir(parents=True, exist_ok=True)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    unmatched: list[str] = []
 
     def echo(line: str) -> None:
         tail.append(line)
+        if (found := _UNMATCHED.search(line)) is not None:
+            unmatched.append(found.group(1))
         ctx.echo(f"   dbt | {line}")
 
     # dbt runs in apply's process group, dies with apply and is waited for when apply is interrupted
     code = run_streamed(args, project_dir, env, echo)
+    if unmatched:  # dbt warns and goes on: the work specops asked for would be counted done, never run
+        raise StepFailed(f"dbt found nothing to run for {', '.join(unmatched)} in the compiled project: run `specops "
+                         "compile` and apply again (if it persists, it is a specops bug: please report it)")
     return _results(work / "target", code, list(tail))
+
+
+_UNMATCHED = re.compile(r"The selection criterion '([^']+)' does not match any enabled nodes")
 
 
 TAIL_LINES = 60  # the last lines of dbt's output kept to say why it failed when it wrote no results

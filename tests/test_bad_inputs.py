@@ -133,7 +133,10 @@ PII_COLUMN = replace(FEATURES, "description: Whole months from signup to the sna
 CASES = [
     # ------------------------------------------------------------------ YAML and files
     Case("yaml-syntax", replace(MODEL, "task: classification", "task: classification: binary"),
-         "yaml-syntax", MODEL, "task: classification: binary", hint="quoted"),
+         "yaml-syntax", MODEL, "task: classification: binary", hint="quote a value"),
+    Case("key-indented-under-a-flow-mapping",
+         replace(MODEL, "  framework: sklearn\n", "  framework: sklearn\n  extra: {a: 1}\n    nested: x\n"),
+         "yaml-syntax", MODEL, "    nested: x", hint="indentation"),
     Case("tab-indentation", replace(MODEL, "  task: classification", "\ttask: classification"),
          "yaml-syntax", MODEL, "\ttask: classification", hint="tabs"),
     Case("duplicate-key", replace(MODEL, "  framework: sklearn", "  framework: sklearn\n  task: regression"),

@@ -797,3 +797,15 @@ def test_the_front_end_fills_in_the_defaults_the_schemas_document():
                                  f"{defaults[key]}")
     assert checked >= 10  # the test looks at something
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("int", "write integer"), ("INT64", "write bigint"), ("varchar", "write string"), ("text", "write string"),
+    ("float", "write double"), ("timestamptz", "write timestamp"), ("jsonb", "write json"),
+    ("numeric", "write decimal(p,s)"), ("strng", "did you mean 'string'")])
+def test_a_column_type_written_as_a_warehouse_names_it_gets_the_specs_name(written, hint):
+    """`int` was 'did you mean bigint' (the closest spelling) and `varchar` had no hint at all."""
+    from compiler.front.schemas import _one_of_hint
+
+    options = ["string", "integer", "bigint", "double", "decimal(p,s)", "boolean", "date", "timestamp", "json"]
+    assert hint in (_one_of_hint(written, options) or "")

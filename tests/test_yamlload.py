@@ -301,7 +301,7 @@ def test_quoted_numeric_key_is_a_string():
     [
         ("a: 1\nb: [1, 2\nc: 3\n", 3, None),
         ("a:\n\tb: 1\n", 2, "tabs"),
-        ("a: b: c\n", 1, "quoted"),
+        ("a: b: c\n", 1, "quote a value"),
         ("a: 1\n b: 2\n", 2, None),
         ("a: 'unterminated\n", 2, None),
     ],

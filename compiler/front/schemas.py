@@ -36,11 +36,29 @@ _PATTERN_MEANING = {
 }
 
 
+# a warehouse's or a language's name of a column type -> the spec's (`int` is `integer`, not `bigint`, the closest
+# in spelling)
+_TYPE_NAMES = {
+    **dict.fromkeys(("int", "int4", "int32", "smallint", "tinyint"), "integer"),
+    **dict.fromkeys(("int8", "int64", "long", "hugeint"), "bigint"),
+    **dict.fromkeys(("varchar", "text", "str", "char", "character varying", "nvarchar"), "string"),
+    **dict.fromkeys(("float", "float8", "float64", "real", "double precision", "number"), "double"),
+    **dict.fromkeys(("bool",), "boolean"),
+    **dict.fromkeys(("datetime", "timestamptz", "timestamp_ntz", "timestamp with time zone"), "timestamp"),
+    **dict.fromkeys(("jsonb", "variant"), "json"),
+    **dict.fromkeys(("numeric", "number(p,s)"), "decimal(p,s)"),
+}
+
+
 def _one_of_hint(value: str, options: list[str]) -> str | None:
-    """The hint for a value outside a list of options: the closest option, or how a decimal column is written."""
+    """The hint for a value outside a list of options: the spec's name of a type written as a warehouse names it,
+    the closest option, or how a decimal column is written."""
     if value.strip().lower().startswith("decimal"):
         case = " in lower case" if not value.islower() else ""
         return f"write decimal(p,s){case}: a precision p of 1 to 38 and a scale s of 0 to p, e.g. decimal(10,2)"
+    named = _TYPE_NAMES.get(" ".join(value.lower().split()))
+    if named is not None and named in options:
+        return f"write {named}: the spec's name of that type"
     return did_you_mean(value, options)
 
 

@@ -390,7 +390,11 @@ def _syntax_hint(problem: str) -> str | None:
     if "tab" in problem or "cannot start any token" in problem:
         return "indent with spaces, not tabs, and quote values that start with @, ` or %"
     if "mapping values are not allowed" in problem:
-        return "a value containing ': ' must be quoted"
+        return "quote a value containing ': ', or line this key up with its siblings (it is indented further)"
     if "found undefined alias" in problem:
         return "define the anchor (&name) before using the alias (*name)"
+    if "did not find expected key" in problem or "expected <block end>" in problem or (
+            "did not find expected '-' indicator" in problem):
+        return ("check this line's indentation against the lines above: YAML nests by indentation (a key lines up "
+                "with its siblings; nothing nests under a {...} or [...] written on one line)")
     return None

@@ -374,3 +374,24 @@ def test_dbt_that_wrote_no_results_is_reported_with_its_last_error(tmp_path):
         _results(tmp_path, 2, DBT_CANNOT_CONNECT)
     with pytest.raises(StepFailed, match=r"wrote no results \(its output is above\)"):
         _results(tmp_path, 2, [])
+
+
+def test_a_failing_relationship_test_blames_the_dataset_it_is_written_on_not_its_parent(tmp_path):
+    """dbt lists a relationship test's parents in no particular order: the first was taken as the dataset at fault,
+    so the `to` dataset (a table source that depends on nothing) was reported as failed, and left pending."""
+    import json
+
+    from compiler.apply.steps.dbt import _results
+
+    test = "test.p.rel_shipments_carrier_id__carriers"
+    (tmp_path / "manifest.json").write_text(json.dumps({"nodes": {test: {
+        "name": "rel_shipments_carrier_id__carriers", "resource_type": "test",
+        "attached_node": "model.p.shipments",
+        "depends_on": {"nodes": ["macro.p.specops_relationship", "source.p.raw.carriers", "model.p.shipments"]}}}}))
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": test, "status": "skipped", "message": None},
+        {"unique_id": "model.p.shipments", "status": "error", "message": "syntax error"}]}))
+    result = _results(tmp_path, 1)
+    assert result.failed_nodes == {"shipments"}
+    assert [(f.name, f.dataset) for f in result.failures] == [("rel_shipments_carrier_id__carriers", "shipments"),
+                                                                 ("shipments", "shipments")]

@@ -131,13 +131,15 @@ def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResul
         node = nodes.get(uid, {})
         name = node.get("name") or uid.split(".")[2 if uid.count(".") >= 2 else -1]
         if node.get("resource_type") == "test":
-            deps = [d.rsplit(".", 1)[-1] for d in node.get("depends_on", {}).get("nodes", [])
-                    if not d.startswith("macro.")]
-            result.failed_nodes.update(deps)
+            # the node the test is written on: a relationship's other parent (its `to`) is not at fault
+            attached = node.get("attached_node") or next(
+                (d for d in node.get("depends_on", {}).get("nodes", []) if not d.startswith("macro.")), "")
+            owner = attached.rsplit(".", 1)[-1]
+            if owner:
+                result.failed_nodes.add(owner)
             count = item.get("failures")
-            result.failures.append(Failure(name, "test", status, str(item.get("message") or ""),
-                                           deps[0] if deps else "", int(count) if count is not None else None,
-                                           item.get("compiled_code")))
+            result.failures.append(Failure(name, "test", status, str(item.get("message") or ""), owner,
+                                           int(count) if count is not None else None, item.get("compiled_code")))
         else:
             result.failed_nodes.add(uid.rsplit(".", 1)[-1])
             result.failures.append(Failure(uid.rsplit(".", 1)[-1], node.get("resource_type") or uid.split(".")[0],

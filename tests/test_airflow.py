@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_support import DBT
+from conftest import copy_repository
+from dbt_support import DBT, compile_repo, requires_dbt
 from integrations import EXAMPLE_NAMES, EXAMPLES, REPO_ROOT, compiled_copy, dbt_parse, tool_python
 
 from compiler.emit.airflow import dbt_node, emit, pipeline_dag_id, retrain_dag_id, schedule_dag_id
@@ -95,6 +96,40 @@ def test_hostile_text_stays_a_string_literal(edit) -> None:
         compile(art.content, art.path, "exec")
 
 
+RELATIONSHIPS = Path(__file__).resolve().parent / "fixtures" / "relationships"
+
+
+def test_a_relationship_check_makes_the_later_dataset_depend_on_the_other() -> None:
+    """A relationship between datasets neither of which reads the other: the checked model is built after the seed
+    it names; a checked seed's `to` model after the seed (compiler.spec.relationships)."""
+    from compiler.emit.dbt import emit as emit_dbt
+
+    sql = {a.path: a.content.decode() for a in emit_dbt(require_project(RELATIONSHIPS)) if a.path.endswith(".sql")}
+    assert "-- depends_on: {{ ref('owners') }}\n" in sql["dbt/models/item_counts.sql"]
+    assert "-- depends_on: {{ ref('items') }}\n" in sql["dbt/models/named_owners.sql"]
+
+
+@requires_dbt
+def test_buildable_selection_of_each_dbt_task_runs_every_relationship_check(tmp_path: Path) -> None:
+    """What each cosmos task runs (`dbt build --select <node> --indirect-selection buildable`), asked of dbt: every
+    relationship check is in the task of one of its datasets (before, the checked model's parents did not
+    include the `to` dataset, and no task selected the test)."""
+    root = copy_repository(RELATIONSHIPS, tmp_path / "rel")
+    compile_repo(root)
+    dbt_parse(root)
+    project = root / "build" / "dbt"
+    selected: dict[str, list[str]] = {}
+    for node in ("items", "owners", "item_counts", "named_owners"):
+        proc = subprocess.run([DBT, "ls", "--project-dir", str(project), "--profiles-dir", str(project), "--select",
+                               node, "--indirect-selection", "buildable", "--resource-type", "test", "--output",
+                               "name", "--quiet"], env={**os.environ, "SPECOPS_ROOT": str(root)},
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        selected[node] = proc.stdout.split()
+    assert "n_items_owner" in selected["item_counts"]
+    assert "item_named_owner" in selected["named_owners"]
+
+
 # --------------------------------------------------------------------------- a real DagBag
 
 
@@ -151,7 +186,8 @@ def _check_dbt_order(project: SpecProject, tasks: dict[str, Any], *, partial: bo
     assert all(tasks[t]["operator"] == "DbtBuildLocalOperator" for t in built)
     for name in {n for n in project.datasets if dbt_task(project, n) in built}:
         transform = project.producer(name)
-        inputs = sorted(filter(None, (dbt_task(project, i) for i in transform.inputs))) if transform else []
+        reads = [*transform.inputs, *project.build_after(name)] if transform else []  # and its relationships' other side
+        inputs = sorted(set(filter(None, (dbt_task(project, i) for i in reads))))
         assert tasks[dbt_task(project, name)]["upstream"] == [i for i in inputs if i in built or not partial], name
 
 
@@ -210,3 +246,26 @@ def test_dags_test_runs_the_churn_pipeline_end_to_end(airflow_python: Path, tmp_
     state = json.loads((root / ".specops" / "state" / "dev.json").read_text(encoding="utf-8"))
     assert state["models"]["churn"]["alias_version"] == 1 and state["models"]["churn"]["promoted"]
     assert not any((root / ".specops" / "manifests" / "dev").glob("*.yaml"))  # dev is laptop-only: no manifests
+
+
+@pytest.mark.slow
+def test_dags_test_runs_relationship_checks_between_unrelated_datasets(airflow_python: Path, tmp_path: Path) -> None:
+    """Both planted relationship failures stop the DAG in the task of the later dataset (they ran in none, and
+    `airflow dags test` passed, while `dbt build` failed them)."""
+    root = copy_repository(RELATIONSHIPS, tmp_path / "rel")
+    compile_repo(root)
+    dbt_parse(root)
+    home = tmp_path / "airflow-home"
+    env = airflow_env(home, root / "build" / "airflow" / "dags")
+    airflow = str(airflow_python.with_name("airflow"))
+    migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+    assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+    dag_id = pipeline_dag_id(require_project(root), "dev")
+    proc = subprocess.run([airflow, "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=1500)
+    with sqlite3.connect(home / "airflow.db") as db:
+        states = dict(db.execute("select task_id, state from task_instance where dag_id = ?", (dag_id,)))
+    log = proc.stdout + proc.stderr
+    assert states == {"dbt.items_seed_build": "success", "dbt.owners_seed_build": "success",
+                      "dbt.item_counts_model_build": "failed", "dbt.named_owners_model_build": "failed"}, (
+        states, log[-4000:])
+    assert "FAIL 1 n_items_owner" in log and "FAIL 1 item_named_owner" in log, log[-4000:]

@@ -24,6 +24,7 @@ from compiler.spec.ir import (
     Transform,
 )
 from compiler.spec.lineage import Lineage
+from compiler.spec.relationships import RelationshipOrder, relationship_order
 
 T = TypeVar("T")
 
@@ -125,6 +126,16 @@ class SpecProject:
 
     def producer(self, dataset: str) -> Transform | None:
         return self._producers.get(dataset)
+
+    @functools.cached_property
+    def relationships(self) -> RelationshipOrder:
+        """The build order relationship checks need to run in the DAG (compiler.spec.relationships)."""
+        return relationship_order(self.datasets, self.rules, self.transforms)
+
+    def build_after(self, dataset: str) -> tuple[str, ...]:
+        """The datasets a transform's output must be built after besides its inputs: the other side of its
+        relationship checks (compiler.spec.relationships)."""
+        return self.relationships.build_after.get(dataset, ())
 
     @functools.cached_property
     def input_files(self) -> tuple[str, ...]:

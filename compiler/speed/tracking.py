@@ -70,6 +70,8 @@ class Facts:
             return _digest([f"{a}={self.value(('res', a))}" for a in p.by_address])
         if tag == "rules_for":
             return self._list(p.rules_for(key[1]))
+        if tag == "build_after":
+            return repr(p.build_after(key[1]))
         if tag == "deployments_of":
             return self._list(p.deployments_of(key[1]))
         if tag == "external":
@@ -176,6 +178,10 @@ class ProjectView:
     def rules_for(self, dataset: str) -> list[Any]:
         self._read("rules_for", dataset)
         return self._p.rules_for(dataset)
+
+    def build_after(self, dataset: str) -> tuple[str, ...]:
+        self._read("build_after", dataset)
+        return self._p.build_after(dataset)
 
     def deployments_of(self, model: str) -> list[Any]:
         self._read("deployments_of", model)

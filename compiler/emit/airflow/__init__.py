@@ -19,7 +19,8 @@ cron expression is written with `_` between its fields, `X` for `*`, `S` for `/`
 ("*/15 * * * MON-FRI" -> `schedule_XS15_X_X_X_1-5`).
 
 Graph order: each dbt node is built after what it reads (a test that also reads another dataset, like a
-relationship, runs with the last of them: indirect selection `buildable`); a model's training waits for
+relationship, runs with the last of them: indirect selection `buildable`; compiler.spec.relationships orders
+two datasets neither of which is built from the other); a model's training waits for
 the dbt task of its training dataset (its tests included); a deployment's rollout for its model's
 training. Tasks never retry (retries 0: a failed gate must not be retried into a pass), a DAG never runs
 twice at once, and on a DuckDB warehouse one task runs at a time (DuckDB has one writer). The files find

@@ -266,6 +266,9 @@ def _model_sql(project: SpecProject, t: Transform, ds: Dataset) -> str:
     body = INPUT_RE.sub(lambda m: "{{ " + relation(project, m.group("name")) + " }}", t.sql).strip()
     origin = t.sql_file or t.loc.file
     lines = [f"-- {comment_safe(GENERATED.format(source=f'{origin} ({t.address})'))}"]
+    # built after the other dataset of its relationship checks, so that a DAG task runs them
+    # (compiler.spec.relationships); dbt reads these comments as dependencies
+    lines += ["-- depends_on: {{ " + relation(project, other) + " }}" for other in project.build_after(ds.name)]
     if t.materialization == "incremental":
         assert t.incremental is not None
         keys = ", ".join(f"'{k}'" for k in t.incremental.unique_key)

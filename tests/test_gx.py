@@ -200,3 +200,24 @@ def test_gx_and_dbt_fail_the_same_checks(source: str, gx_python: Path, tmp_path:
         assert len(failed) >= 15, failed  # the fixture breaks every check type; the agreement is not vacuous
     else:
         assert failed == [], failed  # the examples' data is clean
+
+
+RELATIONSHIPS = Path(__file__).resolve().parent / "fixtures" / "relationships"
+
+
+def test_untranslated_and_unordered_checks_are_validate_warnings(tmp_path: Path) -> None:
+    """A regex check with max_failures has no GX equivalent (its suite leaves it out), and a relationship between
+    two seeds runs in no Airflow task: validate says so, as warnings."""
+    import yaml
+
+    project = require_project(RELATIONSHIPS)
+    assert {(w.code, w.address) for w in project.warnings} == {("gx-untranslated", "quality_rule.items_checks")}
+    assert "code_format" in suite(project, "items_checks")["meta"]["specops"]["untranslated"]
+    docs = yaml.safe_load_all((RELATIONSHIPS / "specs" / "quality.yaml").read_text(encoding="utf-8"))
+    rules = {d["metadata"]["name"]: d for d in docs}
+    rules["items_checks"]["spec"]["checks"].append({"name": "owner_known", "type": "relationship",
+                                                    "column": "owner_id", "to": "owners.owner_id"})
+    root = copy_repository(RELATIONSHIPS, tmp_path / "rel")
+    (root / "specs" / "quality.yaml").write_text(yaml.safe_dump_all(list(rules.values()), sort_keys=False))
+    project2 = require_project(root)
+    assert ("relationship-unordered", "quality_rule.items_checks") in {(w.code, w.address) for w in project2.warnings}

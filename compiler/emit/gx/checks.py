@@ -1,6 +1,7 @@
 """One QualityRule check as Great Expectations 1.x expectation configurations (type, kwargs, meta, severity).
 
-Every check type has an equivalent; each agrees with the dbt test specops emits for it (the tests hold
+Every check type has an equivalent but a regex check with `max_failures` (untranslated: validate warns);
+each agrees with the dbt test specops emits for it (the tests hold
 them to that on the examples' data and on planted defects):
 
     not_null         expect_column_values_to_not_be_null

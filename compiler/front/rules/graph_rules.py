@@ -340,3 +340,19 @@ def check_relationship_order(ctx: Context) -> Iterator[Diagnostic]:
                      "`specops apply` and `dbt build` do",
                      "check the relationship on a dataset a transform builds from them, or accept that only apply "
                      "runs it (docs/integrations.md)", severity="warning")
+
+
+def check_gx_translation(ctx: Context) -> Iterator[Diagnostic]:
+    """A regex check with a `max_failures` threshold has no Great Expectations equivalent (compiler.emit.gx.checks):
+    its suite leaves it out, so GX alone would not run it."""
+    for rule in ctx.rules.values():
+        for i, check in enumerate(rule.checks):
+            thr = check.threshold
+            if check.type == "regex" and thr is not None and thr.max_failures is not None:
+                yield ctx.at(rule, ("spec", "checks", i, "threshold"), "gx-untranslated",
+                             f"check {check.name}: a regex check with max_failures has no Great Expectations "
+                             "equivalent (GX's regex expectation takes a share, `mostly`, not a count, and a query "
+                             "would need each warehouse's regex function): its GX suite leaves it out "
+                             "(meta.specops.untranslated); dbt runs it",
+                             "use max_failure_percent (GX's mostly), or accept that only dbt runs it "
+                             "(docs/integrations.md)", key=True, severity="warning")

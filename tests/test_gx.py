@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -50,10 +51,11 @@ def gx(python: Path, *args: str, stdin: str | None = None) -> dict[str, Any]:
 def test_a_suite_per_rule_accounting_for_every_check(example: str) -> None:
     project = require_project(EXAMPLES / example)
     arts = {a.path: json.loads(a.content) for a in emit(project)}
-    assert set(arts) == {f"gx/expectations/{name}.json" for name in project.rules}
-    for name, rule in project.rules.items():
-        data = arts[f"gx/expectations/{name}.json"]
+    assert set(arts) == {f"gx/expectations/{env}/{name}.json" for name in project.rules for env in project.environments}
+    for (name, rule), env in itertools.product(project.rules.items(), project.environments):
+        data = arts[f"gx/expectations/{env}/{name}.json"]
         assert data["name"] == name and data["meta"]["specops"]["dataset"] == rule.dataset
+        assert data["meta"]["specops"]["environment"] == env
         covered = [e["meta"]["specops"]["check"] for e in data["expectations"]]
         covered += list(data["meta"]["specops"].get("untranslated", {}))
         assert sorted(covered) == sorted(c.name for c in rule.checks)
@@ -164,7 +166,7 @@ def gx_failures(python: Path, project: SpecProject, out: Path, database: Path, n
     for name, rule in sorted(project.rules.items()):
         params = {parameter_name(c): (now - dt.timedelta(minutes=_minutes(c.max_age))).strftime("%Y-%m-%d %H:%M:%S")
                   for c in rule.checks if c.type == "freshness" and c.max_age}
-        request["suites"].append({"file": str(out / "gx" / "expectations" / f"{name}.json"), "table": rule.dataset,
+        request["suites"].append({"file": str(out / "gx" / "expectations" / "dev" / f"{name}.json"), "table": rule.dataset,
                                   "parameters": params})
     result = gx(python, "run", stdin=json.dumps(request))
     out_checks: dict[str, bool] = {}
@@ -205,9 +207,9 @@ def test_gx_and_dbt_fail_the_same_checks(source: str, gx_python: Path, tmp_path:
 RELATIONSHIPS = Path(__file__).resolve().parent / "fixtures" / "relationships"
 
 
-def test_untranslated_and_unordered_checks_are_validate_warnings(tmp_path: Path) -> None:
-    """A regex check with max_failures has no GX equivalent (its suite leaves it out), and a relationship between
-    two seeds runs in no Airflow task: validate says so, as warnings."""
+def test_an_untranslated_check_warns_and_two_seeds_are_unordered(tmp_path: Path) -> None:
+    """A regex check with max_failures has no GX equivalent (its suite leaves it out): validate warns. A relationship
+    between two seeds cannot be ordered (compiler.spec.relationships)."""
     import yaml
 
     project = require_project(RELATIONSHIPS)
@@ -219,5 +221,55 @@ def test_untranslated_and_unordered_checks_are_validate_warnings(tmp_path: Path)
                                                     "column": "owner_id", "to": "owners.owner_id"})
     root = copy_repository(RELATIONSHIPS, tmp_path / "rel")
     (root / "specs" / "quality.yaml").write_text(yaml.safe_dump_all(list(rules.values()), sort_keys=False))
-    project2 = require_project(root)
-    assert ("relationship-unordered", "quality_rule.items_checks") in {(w.code, w.address) for w in project2.warnings}
+    unordered = require_project(root).relationships.unordered
+    assert [(rule.name, check.name) for rule, check in unordered] == [("items_checks", "owner_known")]
+
+
+@pytest.mark.slow
+@requires_dbt
+def test_relationship_queries_name_the_parent_in_the_environments_schema_on_postgres(
+        gx_python: Path, postgres, tmp_path: Path) -> None:
+    """On PostgreSQL with `schema: analytics_2`, GX ran `left join owners` and failed: relation "owners" does not
+    exist. The parent is now named as dbt names it there (analytics_2.owners), and GX fails the planted rows."""
+    import psycopg2
+    import yaml
+
+    db = postgres.create_database("gx_rel")
+    root = copy_repository(RELATIONSHIPS, tmp_path / "rel")
+    path = root / "specs" / "environments.yaml"
+    docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    pg = next(d for d in docs if d["metadata"]["name"] == "pg")
+    pg["spec"]["warehouse"].update(host=postgres.host, port=postgres.port, database=db, user=postgres.user)
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    out = compile_repo(root)
+    run = dbt(root, out, "build", target="pg", env={"PGPASSWORD": postgres.password})
+    project = require_project(root)
+    by_dbt = dbt_failures(project, run)
+    data = suite(project, "item_counts_checks", "pg")
+    assert "left join analytics_2.owners as specops_parent" in data["expectations"][0]["kwargs"]["unexpected_rows_query"]
+    meta = data["meta"]["specops"]
+    assert (meta["table"], meta["schema_name"], meta["table_name"]) == (
+        "analytics_2.item_counts", "analytics_2", "item_counts")
+    # GX's venv has no PostgreSQL driver: lend it this venv's psycopg2 (the same Python version)
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    site = Path(psycopg2.__file__).parent.parent
+    for name in ("psycopg2", "psycopg2_binary.libs"):
+        if (site / name).exists():
+            (shim / name).symlink_to(site / name)
+    request = {"connection_string": f"postgresql+psycopg2://{postgres.user}:{postgres.password}@{postgres.host}:"
+                                    f"{postgres.port}/{db}",
+               "suites": [{"file": str(out / "gx" / "expectations" / "pg" / f"{name}.json"),
+                           "table": name.removesuffix("_checks"), "schema": "analytics_2"}
+                          for name in ("item_counts_checks", "items_checks")]}
+    proc = subprocess.run([str(gx_python), str(script("gx_suites")), "run"], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=900, check=False,
+                          env={"PYTHONPATH": str(shim), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    by_gx = {check: not info["success"] for checks in result.values() for check, info in checks.items()
+             if info["error"] is None}
+    errors = {check: info["error"] for checks in result.values() for check, info in checks.items() if info["error"]}
+    assert errors == {}, errors
+    assert by_gx == {k: v for k, v in by_dbt.items() if k in by_gx}
+    assert by_gx["n_items_owner"] and by_gx["item_named_owner"], by_gx

@@ -419,5 +419,5 @@ def test_lineage_and_gx_name_the_landing_tables(clickstream):
         assert [(i["namespace"], i["name"]) for i in countries["inputs"]] == [("file", "data/countries.csv")]
         transform = events["transform.build_daily_traffic"]
         assert (table_ns, table) in [(i["namespace"], i["name"]) for i in transform["inputs"]]
-    suite = json.loads(next(a.content for a in artifacts if a.path == "gx/expectations/page_views_checks.json"))
+    suite = json.loads(next(a.content for a in artifacts if a.path == "gx/expectations/dev/page_views_checks.json"))
     assert suite["meta"]["specops"]["table"] == "landing.page_views"

@@ -72,7 +72,7 @@ def test_findings_fail_verify(fraud: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_a_broken_suite_fails_the_strict_loader(fraud: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPECOPS_GX_PYTHON", str(tool_python(".venv-gx", "SPECOPS_GX_PYTHON")))
     verify(fraud, "gx suites")
-    suite = fraud / "build" / "gx" / "expectations" / "cards_checks.json"
+    suite = fraud / "build" / "gx" / "expectations" / "dev" / "cards_checks.json"
     data = json.loads(suite.read_text())
     data["expectations"][0]["type"] = "expect_table_row_count_to_be_betwen"
     suite.write_text(json.dumps(data))

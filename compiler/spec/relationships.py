@@ -6,7 +6,8 @@ runs a test only when every dataset it reads is selected or upstream of the sele
 datasets neither of which is upstream of the other would run in no task. So the later of the two is made to
 depend on the other in the dbt project (a `-- depends_on: {{ ref(...) }}` line in its model's SQL): the checked
 dataset, when a transform builds it, else the `to` dataset when a transform builds that. Two seeds cannot be
-ordered so (dbt seeds have no SQL): `unordered` lists them, and validate warns. A source is never built (dbt
+ordered so (dbt seeds have no SQL): `unordered` lists them (they run only in
+`specops apply`, docs/integrations.md). A source is never built (dbt
 counts sources as present), so a check involving one source runs with the other dataset's task.
 
 The added order never makes a cycle: an edge is added only between datasets neither of which reaches the

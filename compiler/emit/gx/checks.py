@@ -28,7 +28,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from compiler.spec.ir import Check, Dataset, QualityRule
+from compiler.spec.ir import Check, Dataset, Environment, QualityRule
 from compiler.spec.sqltext import DATASET_RE
 
 SEVERITY = {"error": "critical", "warn": "warning"}
@@ -45,13 +45,15 @@ def parameter_name(check: Check) -> str:
     return f"freshness_cutoff__{check.name}"
 
 
-def relation(dataset: Dataset) -> str | None:
-    """The table a dataset is in, as a query on the warehouse names it (None: a file outside the warehouse).
+def relation(dataset: Dataset, env: Environment) -> str | None:
+    """The table a dataset is in, as a query on the environment's warehouse names it, qualified as dbt names it
+    there (None: a file outside the warehouse).
 
-    Seeds and models are in the connection's schema under their dataset name; a table source is <schema>.<table>.
+    Seeds and models are in the target's schema under their dataset name (DuckDB `main`, PostgreSQL `<schema>`,
+    Snowflake `<database>.<schema>`, BigQuery `<project>`.`<dataset>`); a table source is <schema>.<table>.
     """
     if dataset.source is None or dataset.source.type == "file":
-        return dataset.name
+        return f"{target_schema(env)}.{dataset.name}"
     if dataset.source.type == "table":
         return f"{dataset.source.schema or 'main'}.{dataset.source.table}"
     if dataset.source.landing is not None:  # dvc, kafka: the landing table specops lands them into
@@ -59,10 +61,23 @@ def relation(dataset: Dataset) -> str | None:
     return None
 
 
-def expectations(rule: QualityRule, check: Check, datasets: dict[str, Dataset]) -> list[dict[str, Any]]:
+def target_schema(env: Environment) -> str:
+    """Where dbt builds seeds and models in the environment (its profiles.yml target), as SQL names it."""
+    wh = env.warehouse
+    if wh.type == "postgres":
+        return str(wh.get("schema", "public"))
+    if wh.type == "snowflake":
+        return f"{wh.get('database')}.{wh.get('schema', 'PUBLIC')}"
+    if wh.type == "bigquery":
+        return f"`{wh.get('project')}`.{wh.get('dataset')}"
+    return "main"  # duckdb (and a SQLite copy of it: its main database)
+
+
+def expectations(rule: QualityRule, check: Check, datasets: dict[str, Dataset],
+                 env: Environment) -> list[dict[str, Any]]:
     """The check's expectation configurations (none when it has no equivalent here, e.g. a relationship to a
     dataset that is a file outside the warehouse)."""
-    made = _native(check) if not _needs_query(check) else _query(check, datasets)
+    made = _native(check) if not _needs_query(check) else _query(check, datasets, env)
     if made is None:
         return []
     etype, kwargs = made
@@ -117,8 +132,8 @@ def _mostly(percent: float) -> float:
     return float(Decimal(1) - Decimal(repr(float(percent))) / Decimal(100))
 
 
-def _query(check: Check, datasets: dict[str, Dataset]) -> tuple[str, dict[str, Any]] | None:
-    failing = _failing_rows(check, datasets)
+def _query(check: Check, datasets: dict[str, Dataset], env: Environment) -> tuple[str, dict[str, Any]] | None:
+    failing = _failing_rows(check, datasets, env)
     if failing is None:
         return None
     thr = check.threshold
@@ -146,7 +161,7 @@ def _literal(value: Any) -> str:
     return "'" + _braces(str(value)).replace("'", "''") + "'"
 
 
-def _failing_rows(check: Check, datasets: dict[str, Dataset]) -> str | None:
+def _failing_rows(check: Check, datasets: dict[str, Dataset], env: Environment) -> str | None:
     """The rows dbt counts as failures of the check (the same query as its dbt test), on GX's `{batch}`.
 
     Column and dataset names are spec names (lower-case identifiers, checked); values are quoted.
@@ -170,7 +185,7 @@ def _failing_rows(check: Check, datasets: dict[str, Dataset]) -> str | None:
         return None  # a regex needs the dialect's own function: only the native expectation (with mostly) fits
     if check.type == "relationship":
         parent = datasets.get(check.to_dataset or "")
-        table = relation(parent) if parent is not None else None
+        table = relation(parent, env) if parent is not None else None
         if table is None:
             return None
         return (f"select specops_child.* from {BATCH} as specops_child left join {table} as specops_parent "
@@ -184,13 +199,13 @@ def _failing_rows(check: Check, datasets: dict[str, Dataset]) -> str | None:
     return None
 
 
-def untranslated(check: Check, datasets: dict[str, Dataset]) -> str | None:
+def untranslated(check: Check, datasets: dict[str, Dataset], env: Environment) -> str | None:
     """Why a check has no expectation, or None when it has one."""
     if check.type == "regex" and check.threshold is not None and check.threshold.max_failures is not None:
         return "a regex check with max_failures: GX's regex expectation counts no failures"
     if check.type == "relationship":
         parent = datasets.get(check.to_dataset or "")
-        if parent is None or relation(parent) is None:
+        if parent is None or relation(parent, env) is None:
             return f"dataset {check.to_dataset} is a file outside the warehouse: no table to join"
     return None
 

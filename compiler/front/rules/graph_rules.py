@@ -22,7 +22,6 @@ from compiler.spec.ir import (
     Transform,
 )
 from compiler.spec.lineage import Lineage
-from compiler.spec.relationships import relationship_order
 from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja, stray_jinja_all
 
 
@@ -327,19 +326,6 @@ def _ignored_by_runtime(ctx: Context, d: Deployment, spec: dict[str, Any]) -> It
 def _resource(ctx: Context, address: str) -> Resource | None:
     kind, _, name = address.partition(".")
     return ctx.by_kind().get(kind, {}).get(name)
-
-
-def check_relationship_order(ctx: Context) -> Iterator[Diagnostic]:
-    """A relationship check between two seeds, neither read by the other's transforms, runs in no DAG task
-    (compiler.spec.relationships): only `specops apply` (dbt build of everything) runs it."""
-    for rule, check in relationship_order(ctx.datasets, ctx.rules, ctx.transforms).unordered:
-        i = rule.checks.index(check)
-        yield ctx.at(rule, ("spec", "checks", i, "to"), "relationship-unordered",
-                     f"check {check.name} relates two seeds ({rule.dataset} and {check.to_dataset}): no task of the "
-                     "Airflow DAGs runs it (each builds one seed with the tests of what it has built), only "
-                     "`specops apply` and `dbt build` do",
-                     "check the relationship on a dataset a transform builds from them, or accept that only apply "
-                     "runs it (docs/integrations.md)", severity="warning")
 
 
 def check_gx_translation(ctx: Context) -> Iterator[Diagnostic]:

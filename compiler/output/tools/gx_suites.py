@@ -5,7 +5,8 @@ Run with the Python of a GX 1.x installation (it imports nothing from specops):
     python gx_suites.py load SUITE.json...
         -> {"<file>": {"ok": true, "expectations": 7} | {"ok": false, "error": "..."}}
     python gx_suites.py run < REQUEST.json
-        REQUEST: {"database": "/abs/file.sqlite", "suites": [{"file": "...", "table": "...", "parameters": {...}}]}
+        REQUEST: {"database": "/abs/file.sqlite" | "connection_string": "postgresql+psycopg2://...",
+                  "suites": [{"file": "...", "table": "...", "schema": "... (optional)", "parameters": {...}}]}
         -> {"<suite name>": {"<check>": {"success": true, "severity": "critical", "type": "...", "error": null}}}
 
 The result is the last line of stdout. Strict: an expectation is built with
@@ -63,12 +64,17 @@ def run(request: dict) -> dict:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_sqlite(name="warehouse", connection_string=f"sqlite:///{request['database']}")
+    if "connection_string" in request:
+        source = context.data_sources.add_sql(name="warehouse", connection_string=request["connection_string"])
+    else:
+        source = context.data_sources.add_sqlite(name="warehouse",
+                                                 connection_string=f"sqlite:///{request['database']}")
     out = {}
     for i, item in enumerate(request["suites"]):
         with open(item["file"], encoding="utf-8") as handle:
             suite = context.suites.add(strict_suite(handle.read()))
-        asset = source.add_table_asset(name=f"asset_{i}", table_name=item["table"])
+        schema = {"schema_name": item["schema"]} if item.get("schema") else {}
+        asset = source.add_table_asset(name=f"asset_{i}", table_name=item["table"], **schema)
         batch = asset.add_batch_definition_whole_table(f"whole_{i}")
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=f"vd_{i}", data=batch,
                                                                                 suite=suite))

@@ -407,7 +407,7 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     sha = _git(git_repo, "rev-parse", "HEAD")
     assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
-    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.4"
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.5"
     assert "errors" not in data["baseline"]
 
 
@@ -861,3 +861,37 @@ def test_a_withheld_diff_counts_lines_that_look_like_diff_headers():
     after = b"-- new note\nselect 1\n+++ y\n"
     text = redacted_diff("dataset.x has PII columns (email)", before, after)
     assert "2 line(s) added, 2 removed; 3 -> 3 lines" in text, text
+
+
+DEPLOY_PROD = "specs/deployments/churn_api.yaml"
+REGISTRY = ("specops.yaml", "image_registry: ghcr.io/acme", "image_registry: registry.acme.io/ml")
+
+
+def test_a_project_setting_that_changes_the_served_image_rolls_the_deployments_out(git_repo, tmp_path):
+    """The Project's image_registry names the serving image of an mlflow-runtime Deployment: apply re-applies the
+    Deployment whose image changes (its pods are replaced), so the plan shows the Project's change and a rollout
+    with the reason."""
+    RepoEditor(git_repo).replace(DEPLOY_PROD, "runtime: kserve", "runtime: mlflow")
+    _git(git_repo, "commit", "--quiet", "-am", "mlflow runtime")
+    RepoEditor(git_repo).replace(*REGISTRY)
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format",
+                              "json").stdout)  # (stderr warns of the canary's share with runtime mlflow)
+    validate_plan_json(data)
+    assert [(c["address"], c["action"]) for c in data["resource_changes"]] == [("project.churn_analytics", "update")]
+    rollouts = [i for i in data["impact"]["items"] if i["work"] == "rollout"]
+    assert [(i["address"], i["cause"], i["via"][-1]) for i in rollouts] == [
+        ("deployment.churn_api", "project.churn_analytics", "(image changed)")]
+    assert "registry.acme.io/ml/" in rollouts[0]["notes"][0]
+    text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod").output
+    assert "project.churn_analytics ~ non-breaking -> deployment.churn_api (image changed) rollout" in text
+    assert "1 rollout" in text
+    md = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format", "markdown").output
+    assert "**rollout** `deployment.churn_api`" in md
+    # against the state of the last apply too, which records the Project
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "state" / "churn")
+    RepoEditor(root).replace(DEPLOY_PROD, "runtime: kserve", "runtime: mlflow")
+    before = build(root)
+    RepoEditor(root).replace(*REGISTRY)
+    plan = plan_of(build(root), before, "prod")
+    assert [c.address for c in plan.resource_changes] == ["project.churn_analytics"]
+    assert impacts(plan) == {"deployment.churn_api": "rollout"}

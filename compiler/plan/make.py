@@ -18,6 +18,7 @@ from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_su
 from compiler.plan.cascade import with_dropped_views
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
+from compiler.plan.manifests import manifest_rollouts
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
@@ -39,7 +40,9 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     (compiler.front.sql; compiler.speed passes a remembering one). With `full_refresh` every transform (every
     selected one) is rebuilt from scratch, with what depends on it (compiler.plan.refresh)."""
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
-    old_snaps = base.resources
+    old_snaps = _project_renamed(base.resources, project.project.address)
+    if project.project.address in old_snaps:  # a baseline from before the Project was recorded: not compared
+        head[project.project.address] = project.project
     before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
               if env is None or (not (a.startswith("environment.") and a != f"environment.{env}")
               and not (a.startswith("deployment.") and old_snaps[a].get("spec", {}).get("environment")
@@ -126,6 +129,12 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
+    rollouts = manifest_rollouts(project, changes, impacts, artifact_changes,
+                                 {k: a.owners for k, a in head_art.items()}, base.artifacts,
+                                 {k: a.content for k, a in head_art.items()})
+    if rollouts:
+        order = project.graph.rank()
+        impacts = sorted([*impacts, *rollouts], key=lambda i: (order.get(i.address, 0), i.address))
     changes = [redact_values(project, c, old_snaps) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
@@ -135,6 +144,15 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
         full_refresh=full_refresh, other_environments=others,
     )
+
+
+def _project_renamed(snaps: Mapping[str, dict], address: str) -> Mapping[str, dict]:
+    """The baseline's snapshots with its Project under the head's address: a renamed Project is one Project
+    changed (its metadata.name), not one destroyed and another created."""
+    old = next((a for a in snaps if a.startswith("project.")), None)
+    if old is None or old == address:
+        return snaps
+    return {**{a: s for a, s in snaps.items() if a != old}, address: snaps[old]}
 
 
 def _other_environments(project: SpecProject, base: BaselineData, env: str | None) -> dict[str, str]:

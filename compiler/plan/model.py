@@ -12,8 +12,8 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.4"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
-# sql_change kind "unfollowed"
+FORMAT_VERSION = "1.5"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
+# sql_change kind "unfollowed"; 1.5: the Project is a resource change (kind Project)
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 

@@ -895,3 +895,19 @@ def test_a_project_setting_that_changes_the_served_image_rolls_the_deployments_o
     plan = plan_of(build(root), before, "prod")
     assert [c.address for c in plan.resource_changes] == ["project.churn_analytics"]
     assert impacts(plan) == {"deployment.churn_api": "rollout"}
+
+
+def test_a_deployment_switched_to_another_model_is_breaking():
+    """Its endpoint serves another model: the inputs callers send and the outputs they read change, so it is
+    breaking (a reviewer decides on it), and replaced."""
+    from compiler.plan.diff import classify
+
+    old = {"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"model": "churn", "environment": "prod"}}
+    new = copy.deepcopy(old)
+    new["spec"]["model"] = "upsell"
+    action, category, attrs = classify("Deployment", old, new)
+    assert (action, category) == ("replace", "breaking")
+    assert attrs[0].reason is not None and "callers" in attrs[0].reason
+    new = copy.deepcopy(old)
+    new["spec"]["environment"] = "qa"
+    assert classify("Deployment", old, new)[:2] == ("replace", "non-breaking")

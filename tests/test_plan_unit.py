@@ -911,3 +911,44 @@ def test_a_deployment_switched_to_another_model_is_breaking():
     new = copy.deepcopy(old)
     new["spec"]["environment"] = "qa"
     assert classify("Deployment", old, new)[:2] == ("replace", "non-breaking")
+
+
+RENAME_TRANSFORM = (SQL_CF, "  name: build_customer_features", "  name: make_customer_features")
+
+
+def test_a_renamed_transform_is_metadata_and_its_table_is_not_left_behind(base, edited):
+    """The dbt model is named after the output dataset: a transform renamed (the same SQL and output) builds the
+    same table, so nothing is rebuilt and there is nothing to drop; the destroy does not need a decision."""
+    plan = plan_of(edited(RENAME_TRANSFORM), base)
+    changes = {c.address: c for c in plan.resource_changes}
+    gone, new = changes["transform.build_customer_features"], changes["transform.make_customer_features"]
+    assert (gone.action, gone.category, gone.taken_over_by) == ("delete", "metadata", "transform.make_customer_features")
+    assert (new.action, new.category, new.takes_over, new.renamed) == (
+        "create", "metadata", "transform.build_customer_features", True)
+    assert plan.impacts == []
+    text = render_text(plan)
+    assert "drop it once nothing reads it" not in text
+    assert "transform.make_customer_features builds its table (dataset.customer_features) now" in text
+    assert "renamed from transform.build_customer_features" in text
+    md = render_markdown(plan)
+    assert "drop it" not in md and "Needs a decision" not in md
+    data = plan.to_json()
+    validate_plan_json(data)
+    by = {c["address"]: c for c in data["resource_changes"]}
+    assert by["transform.build_customer_features"]["taken_over_by"] == "transform.make_customer_features"
+    assert by["transform.make_customer_features"]["renamed"] is True
+
+
+def test_a_transform_replaced_by_another_building_its_table_is_taken_over(base, edited):
+    """Renamed and its SQL edited: the new transform rebuilds the table (what reads it follows), and the destroy
+    still leaves nothing to drop."""
+    plan = plan_of(edited(RENAME_TRANSFORM, (SQL_CF, "cast(s.snapshot_date as date) as snapshot_date",
+                                             "cast(s.snapshot_date as date) as snapshot_date -- the day")), base)
+    changes = {c.address: c for c in plan.resource_changes}
+    gone, new = changes["transform.build_customer_features"], changes["transform.make_customer_features"]
+    assert (gone.category, gone.taken_over_by) == ("non-breaking", "transform.make_customer_features")
+    assert (new.takes_over, new.renamed) == ("transform.build_customer_features", False)
+    assert impacts(plan)["transform.make_customer_features"] == "rebuild"
+    text = render_text(plan)
+    assert "drop it once nothing reads it" not in text and "apply leaves nothing behind" in text
+    validate_plan_json(plan.to_json())

@@ -72,6 +72,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 continue
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
+    _takeovers(project, changes, direct)
     _categorize_sql(project, changes, direct, sql)
     _seed_columns(project, changes, direct, base.artifacts)
     forced = set(refresh.forced_causes(project, selected)) if full_refresh else set()
@@ -144,6 +145,29 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
         full_refresh=full_refresh, other_environments=others,
     )
+
+
+def _takeovers(project: SpecProject, changes: list[ResourceChange],
+               direct: dict[str, tuple[str, list[AttrChange]]]) -> None:
+    """A deleted transform whose output dataset another transform builds now leaves no table behind: that one
+    takes it over (the dbt model is named after the dataset). When the new one is the deleted one renamed (nothing
+    but metadata differs: the same SQL, inputs and output), it is a rename: metadata, nothing rebuilt. In place."""
+    created = {c.address: i for i, c in enumerate(changes) if c.kind == "Transform" and c.action == "create"}
+    for i, c in enumerate(changes):
+        if c.kind != "Transform" or c.action != "delete" or c.before is None:
+            continue
+        output = (c.before.get("spec") or {}).get("output")
+        producer = project.producer(output) if isinstance(output, str) else None
+        if producer is None:
+            continue
+        j = created.get(producer.address)
+        renamed = j is not None and classify("Transform", c.before, changes[j].after or {})[1] == "metadata"
+        changes[i] = replace(c, taken_over_by=producer.address, category="metadata" if renamed else "non-breaking")
+        if j is not None:
+            changes[j] = replace(changes[j], takes_over=c.address, renamed=renamed,
+                                 category="metadata" if renamed else changes[j].category)
+            if renamed:
+                direct.pop(producer.address, None)  # its table is there, built by the same SQL
 
 
 def _project_renamed(snaps: Mapping[str, dict], address: str) -> Mapping[str, dict]:

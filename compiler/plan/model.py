@@ -13,7 +13,8 @@ from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
 FORMAT_VERSION = "1.5"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
-# sql_change kind "unfollowed"; 1.5: the Project is a resource change (kind Project)
+# sql_change kind "unfollowed"; 1.5: the Project is a resource change (kind Project), taken_over_by, takes_over,
+# renamed
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -29,6 +30,11 @@ class ResourceChange:
     before: dict[str, Any] | None
     # the snapshot after, or the resource whose snapshot it is (made when asked: a first plan has thousands)
     after_of: dict[str, Any] | Resource | None
+    # a deleted transform whose output another transform of the head builds: that one (its table is taken over,
+    # not left behind); on that transform's create, the deleted one (`renamed` when nothing but the name differs)
+    taken_over_by: str | None = None
+    takes_over: str | None = None
+    renamed: bool = False
 
     @property
     def after(self) -> dict[str, Any] | None:
@@ -42,6 +48,8 @@ class ResourceChange:
                        "attributes": [c.to_json() for c in self.changes],
                        "replace_paths": [c.path for c in self.changes if c.forces_replacement]},
             "action": self.action, "category": self.category,
+            **({"taken_over_by": self.taken_over_by} if self.taken_over_by else {}),
+            **({"takes_over": self.takes_over, "renamed": self.renamed} if self.takes_over else {}),
         }
 
 

@@ -179,6 +179,22 @@ LEFT_IN_PLACE = {
 }
 
 
+def left_in_place(change: ResourceChange) -> str | None:
+    """What a destroy leaves in place, or who takes it over; what a transform that takes another's table over
+    says of it."""
+    if change.action == "delete" and change.taken_over_by:
+        output = ((change.before or {}).get("spec") or {}).get("output")
+        return (f"{change.taken_over_by} builds its table (dataset.{output}) now: apply leaves nothing behind, "
+                "there is nothing to drop")
+    if change.action == "delete":
+        return LEFT_IN_PLACE.get(change.kind)
+    if change.takes_over and change.renamed:
+        return f"renamed from {change.takes_over}: the same SQL, inputs and output, nothing to rebuild"
+    if change.takes_over:
+        return f"takes over the table {change.takes_over} built (it is rebuilt by this transform's SQL)"
+    return None
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     import click
 
@@ -198,8 +214,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
             hidden = 0
             for line in _attr_lines(c):
                 out.append(f"        {line}")
-            if c.action == "delete" and c.kind in LEFT_IN_PLACE:
-                out.append(f"        # {LEFT_IN_PLACE[c.kind]}")
+            if (left := left_in_place(c)) is not None:
+                out.append(f"        # {left}")
             if c.action == "update" and c.before and c.after:
                 hidden = _count_leaves(c.after) - len(c.changes)
             if hidden > 0:
@@ -285,7 +301,8 @@ WORK_ORDER = ("retrain", "evaluate", "rollout", "rebuild", "reload", "rerun")
 
 
 def _danger(plan: Plan) -> list[ResourceChange]:
-    return [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
+    return [c for c in plan.resource_changes if c.category == "breaking" or c.action == "replace" or (
+        c.action == "delete" and not (c.taken_over_by and c.category == "metadata"))]  # not a renamed transform
 
 
 def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
@@ -305,7 +322,7 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
                          if a.category != "breaking" and not a.path.endswith(".content.size"))
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
         line += f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""
-        line += f" ({LEFT_IN_PLACE[c.kind]})" if c.action == "delete" and c.kind in LEFT_IN_PLACE else ""
+        line += f" ({left})" if (left := left_in_place(c)) is not None else ""
         out.append(line + (f"; also {_fence(_md_escape(_clip(also, 300)))}" if also else ""))
     rest = len(_danger(plan)) - len(danger)
     if rest:
@@ -346,6 +363,8 @@ def render_markdown(plan: Plan) -> str:
             shown = [a for a in c.changes if not a.path.endswith(".content.size")]  # the digest says it
             changed = "; ".join(_attr_summary(c, a) for a in shown[:4])
             changed += " …" if len(shown) > 4 else ""
+            if (left := left_in_place(c)) is not None and c.action != "update":
+                changed = f"{changed}; {left}" if changed else left
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
                         f"| {_fence(_md_escape(_clip(changed, 400)))} |")
         if len(others) > MAX_LISTED:

@@ -480,7 +480,7 @@ def test_a_plan_of_one_environment_names_the_others_the_change_adds_changes_or_r
     dev = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json")
     data = json.loads(dev.output)
     validate_plan_json(data)
-    assert data["other_environments"] == [{"environment": "qa", "action": "create"}]
+    assert data["other_environments"] == [{"environment": "qa", "action": "create", "resources": ["environment.qa"]}]
     assert data["resource_changes"] == []
     owners = {a["path"]: a["owner"] for a in data["artifact_changes"]}
     assert owners["README.md"] == owners["dbt/profiles.yml"] == "environment.qa", owners
@@ -497,7 +497,7 @@ def test_a_plan_of_one_environment_names_the_others_the_change_adds_changes_or_r
     RepoEditor(git_repo).replace("specs/environments.yaml", "path: .specops/qa.duckdb", "path: .specops/qa2.duckdb")
     changed = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format",
                                  "json").output)
-    assert changed["other_environments"] == [{"environment": "qa", "action": "update"}]
+    assert changed["other_environments"] == [{"environment": "qa", "action": "update", "resources": ["environment.qa"]}]
     envs.write_text(envs.read_text(encoding="utf-8").replace(QA_ENVIRONMENT.replace("qa.duck", "qa2.duck"), ""),
                     encoding="utf-8")
     removed = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
@@ -952,3 +952,18 @@ def test_a_transform_replaced_by_another_building_its_table_is_taken_over(base, 
     text = render_text(plan)
     assert "drop it once nothing reads it" not in text and "apply leaves nothing behind" in text
     validate_plan_json(plan.to_json())
+
+
+def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_deployments(git_repo):
+    """A change of a prod Deployment only: the dev plan has nothing to do, and says that prod changed (the
+    environment's own spec is the same, its deployment is not)."""
+    RepoEditor(git_repo).replace(DEPLOY_PROD, "canary_percent: 10", "canary_percent: 20")
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json").stdout)
+    validate_plan_json(data)
+    assert data["resource_changes"] == [] and data["impact"]["items"] == []
+    assert data["other_environments"] == [
+        {"environment": "prod", "action": "update", "resources": ["deployment.churn_api"]}]
+    assert data["summary_line"] == "No changes in dev; 1 change in other environments (prod): see their plans."
+    text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
+    assert "~ environment.prod  (changed (deployment.churn_api): its plan is `specops plan --env prod`)" in text
+    assert "The specs match the baseline" not in text

@@ -14,7 +14,15 @@ from compiler.front.sql import SqlJob, SqlWork, analyze_each
 from compiler.front.sql.project import sql_job
 from compiler.plan import refresh
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
-from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
+from compiler.plan.baseline import (
+    BaselineData,
+    StateSummary,
+    environment_resources,
+    from_git,
+    from_summary,
+    head_sha,
+    state_summary,
+)
 from compiler.plan.cascade import with_dropped_views
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
@@ -104,8 +112,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     if selected is not None:
         base_keys &= set(head_art)
     head_digests = {k: compiled.digest(a) for k, a in head_art.items()}
-    others = _other_environments(project, base, env)
-    changed = {c.address for c in changes} | {f"environment.{name}" for name in others}
+    others, other_changes = _other_environments(project, base, env)
+    changed = {c.address for c in changes} | {a for found in other_changes.values() for a in found}
     diffed = 0
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)
@@ -143,7 +151,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
-        full_refresh=full_refresh, other_environments=others,
+        full_refresh=full_refresh, other_environments=others, other_changes=other_changes,
     )
 
 
@@ -179,21 +187,27 @@ def _project_renamed(snaps: Mapping[str, dict], address: str) -> Mapping[str, di
     return {**{a: s for a, s in snaps.items() if a != old}, address: snaps[old]}
 
 
-def _other_environments(project: SpecProject, base: BaselineData, env: str | None) -> dict[str, str]:
+def _other_environments(project: SpecProject, base: BaselineData, env: str | None
+                        ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For a plan of `env` against a git revision (which has every environment's specs; a state has one
-    environment's), the other environments the specs add, change or remove."""
+    environment's), the other environments the specs add, change or remove, and in each the resources only it
+    has (itself, its deployments) that the change adds, changes or removes."""
     old = base.environment_digests
     if env is None or old is None:
-        return {}
+        return {}, {}
+    new = environment_resources(project)
     found: dict[str, str] = {}
-    for name in sorted((set(old) | set(project.environments)) - {env}):
-        if name not in project.environments:
-            found[name] = "delete"
-        elif name not in old:
-            found[name] = "create"
-        elif old[name] != project.digest(f"environment.{name}"):
-            found[name] = "update"
-    return found
+    changed: dict[str, list[str]] = {}
+    for name in sorted((set(old) | set(new)) - {env}):
+        before, after = old.get(name, {}), new.get(name, {})
+        addresses = sorted(a for a in set(before) | set(after) if before.get(a) != after.get(a))
+        if not addresses:
+            continue
+        envs = f"environment.{name}"
+        found[name] = ("delete" if envs in before and envs not in after else
+                       "create" if envs in after and envs not in before else "update")
+        changed[name] = addresses
+    return found, changed
 
 
 def _credited(owners: tuple[str, ...], changed: set[str]) -> str:

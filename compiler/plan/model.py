@@ -14,7 +14,7 @@ from compiler.spec.ir import Resource
 
 FORMAT_VERSION = "1.5"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
 # sql_change kind "unfollowed"; 1.5: the Project is a resource change (kind Project), taken_over_by, takes_over,
-# renamed
+# renamed, other_environments' resources
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -85,6 +85,8 @@ class Plan:
     # a plan of one environment against a git revision: the other environments the change adds, changes or
     # removes (environment name -> create | update | delete); each has its own plan (--env NAME)
     other_environments: dict[str, str] = field(default_factory=dict)
+    # and the resources only each of them has (itself, its deployments) that the change adds, changes or removes
+    other_changes: dict[str, list[str]] = field(default_factory=dict)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:
@@ -111,7 +113,12 @@ class Plan:
 
     def summary_line(self) -> str:
         s = self.summary()
+        others = sum(len(self.other_changes.get(n) or [n]) for n in self.other_environments)
+        elsewhere = (f"{others} change{'s' if others > 1 else ''} in other environments "
+                     f"({', '.join(sorted(self.other_environments))})" if others else "")
         if not self.has_changes:
+            if elsewhere:
+                return f"No changes in {self.environment}; {elsewhere}: see their plans."
             return "No changes. The specs match the baseline."
         line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['replace']} to replace, "
                 f"{s['destroy']} to destroy")
@@ -120,7 +127,7 @@ class Plan:
         line += f", {s['rollout']} rollout ({s['reload']} reload, {s['rerun']} checks re-run"
         line += f", {s['full_refresh']} from scratch)" if s["full_refresh"] else ")"
         line += f" · {s['artifacts_changed']} generated file(s) changed"
-        return line
+        return line + (f" · {elsewhere}" if elsewhere else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,7 +149,8 @@ class Plan:
             "full_refresh": self.full_refresh,
             "artifact_changes": [a.to_json() for a in self.artifact_changes],
             "approvals": list(self.approvals),
-            "other_environments": [{"environment": n, "action": a} for n, a in sorted(self.other_environments.items())],
+            "other_environments": [{"environment": n, "action": a, "resources": list(self.other_changes.get(n, []))}
+                                   for n, a in sorted(self.other_environments.items())],
             "lineage": dict(sorted(self.lineage.items())),
             "artifact_digests": dict(sorted(self.artifact_digests.items())),
             "summary": self.summary(),

@@ -232,7 +232,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.other_environments:
         out.append(style("Other environments", bold=True))
         for name, action in sorted(plan.other_environments.items()):
-            out.append(style(f"  {SYMBOLS[action]:>3} environment.{name}  ({_other_env(name, action)})",
+            out.append(style(f"  {SYMBOLS[action]:>3} environment.{name}  ({_other_env(plan, name, action)})",
                              fg=colors[action]))
         out.append("")
     if plan.artifact_changes:
@@ -402,7 +402,7 @@ def render_markdown(plan: Plan) -> str:
         body += [f"#### {title}", "", *_details(f"{len(work)} downstream actions", rows), ""]
     if plan.other_environments:
         body += ["#### Other environments", "",
-                 *(f"- `{SYMBOLS[action]} environment.{name}` ({_other_env(name, action)})"
+                 *(f"- `{SYMBOLS[action]} environment.{name}` ({_other_env(plan, name, action)})"
                    for name, action in sorted(plan.other_environments.items())), ""]
     if plan.artifact_changes:
         rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
@@ -427,11 +427,13 @@ def render_markdown(plan: Plan) -> str:
     return text if len(text) <= MAX_MARKDOWN else _cut(text, MAX_MARKDOWN)
 
 
-def _other_env(name: str, action: str) -> str:
+def _other_env(plan: Plan, name: str, action: str) -> str:
     """What a plan of one environment says of another one the change adds, changes or removes."""
     if action == "delete":
         return f"removed: {LEFT_IN_PLACE['Environment']}"
-    return f"{'new' if action == 'create' else 'changed'}: its plan is `specops plan --env {name}`"
+    found = [a for a in plan.other_changes.get(name, []) if a != f"environment.{name}"]
+    what = f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found and action == "update" else ""
+    return f"{'new' if action == 'create' else 'changed'}{what}: its plan is `specops plan --env {name}`"
 
 
 def render_json(plan: Plan) -> str:

@@ -97,7 +97,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
                                   tuple(dict.fromkeys((*item.get("notes", ()), origin))),
                                   full_refresh=bool(item.get("full_refresh", False))))
-    impacts = with_dropped_views(project, env, refresh.mark(project, walked, impacts, forced))
+    impacts = refresh.rebuilt_whole(project, with_dropped_views(project, env, refresh.mark(project, walked, impacts,
+                                                                                           forced)))
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))

@@ -107,7 +107,7 @@ class Plan:
             "destroy": actions["delete"], "breaking": sum(c.category == "breaking" for c in self.resource_changes),
             "rebuild": work["rebuild"], "reload": work["reload"], "rerun": work["rerun"],
             "retrain": work["retrain"], "evaluate": work["evaluate"], "rollout": work["rollout"],
-            "full_refresh": sum(i.full_refresh and i.work in ("rebuild", "reload") for i in self.impacts),  # data
+            "full_refresh": sum(i.from_scratch for i in self.impacts),  # incremental models and seeds
             "artifacts_changed": len(self.artifact_changes),
         }
 

@@ -967,3 +967,19 @@ def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_de
     text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
     assert "~ environment.prod  (changed (deployment.churn_api): its plan is `specops plan --env prod`)" in text
     assert "The specs match the baseline" not in text
+
+
+@pytest.mark.parametrize(("env", "deployment", "said"), [
+    ("dev", "churn_api_dev", "environment 'dev' has no kubernetes.context: apply deletes nothing in the cluster"),
+    ("prod", "churn_api", "apply deletes its Kubernetes objects (kubectl delete, context 'prod-cluster')"),
+])
+def test_a_destroyed_deployment_says_whether_apply_deletes_its_objects(base, tmp_path, env, deployment, said):
+    """Without a kube context apply deletes nothing: the plan says so plainly, and who must (the GitOps tool)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).delete(f"specs/deployments/{deployment}.yaml")
+    plan = plan_of(build(root), base, env)
+    assert [(c.address, c.action) for c in plan.resource_changes] == [(f"deployment.{deployment}", "delete")]
+    for text in (render_text(plan), render_markdown(plan)):
+        assert said in text and "where the environment has a kube context" not in text
+    if env == "dev":
+        assert "the GitOps tool that syncs them must delete them" in render_text(plan)

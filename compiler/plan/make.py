@@ -81,6 +81,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
     _takeovers(project, changes, direct)
+    changes = [_deleted_deployment(project, c) if c.kind == "Deployment" and c.action == "delete" else c
+               for c in changes]
     _categorize_sql(project, changes, direct, sql)
     _seed_columns(project, changes, direct, base.artifacts)
     forced = set(refresh.forced_causes(project, selected)) if full_refresh else set()
@@ -177,6 +179,24 @@ def _takeovers(project: SpecProject, changes: list[ResourceChange],
                                  category="metadata" if renamed else changes[j].category)
             if renamed:
                 direct.pop(producer.address, None)  # its table is there, built by the same SQL
+
+
+def _deleted_deployment(project: SpecProject, change: ResourceChange) -> ResourceChange:
+    """A destroyed deployment says what apply does with its Kubernetes objects in its environment: kubectl deletes
+    them where the environment has a kube context; elsewhere apply deletes nothing and whatever syncs the
+    manifests (a GitOps tool) must remove them."""
+    name = ((change.before or {}).get("spec") or {}).get("environment")
+    env = project.environments.get(name) if isinstance(name, str) else None
+    if env is not None and env.context:
+        left = f"apply deletes its Kubernetes objects (kubectl delete, context '{env.context}')"
+    elif env is not None:
+        left = (f"environment '{name}' has no kubernetes.context: apply deletes nothing in the cluster; its objects "
+                "are gone from the environment's manifests, and the GitOps tool that syncs them must delete them "
+                "(prune)")
+    else:
+        left = (f"its environment '{name}' is removed too: apply deletes nothing in the cluster; delete its objects "
+                "there (or let the GitOps tool that syncs the manifests prune them)")
+    return replace(change, left=left)
 
 
 def _project_renamed(snaps: Mapping[str, dict], address: str) -> Mapping[str, dict]:

@@ -35,6 +35,7 @@ class ResourceChange:
     taken_over_by: str | None = None
     takes_over: str | None = None
     renamed: bool = False
+    left: str | None = None  # what apply does and leaves of a destroy, where the specs decide it (else by kind)
 
     @property
     def after(self) -> dict[str, Any] | None:

@@ -187,7 +187,7 @@ def left_in_place(change: ResourceChange) -> str | None:
         return (f"{change.taken_over_by} builds its table (dataset.{output}) now: apply leaves nothing behind, "
                 "there is nothing to drop")
     if change.action == "delete":
-        return LEFT_IN_PLACE.get(change.kind)
+        return change.left or LEFT_IN_PLACE.get(change.kind)
     if change.takes_over and change.renamed:
         return f"renamed from {change.takes_over}: the same SQL, inputs and output, nothing to rebuild"
     if change.takes_over:

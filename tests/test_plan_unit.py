@@ -983,3 +983,22 @@ def test_a_destroyed_deployment_says_whether_apply_deletes_its_objects(base, tmp
         assert said in text and "where the environment has a kube context" not in text
     if env == "dev":
         assert "the GitOps tool that syncs them must delete them" in render_text(plan)
+
+
+def test_a_plan_of_every_environment_says_where_each_piece_of_work_happens(base, edited):
+    """Without --env, a retrain is listed once: it happens in every environment's apply (each has its registry),
+    a rollout in its deployment's environment; a plan of one environment does not repeat its name."""
+    head = edited((MODEL, "C: 1.0", "C: 0.5"))
+    plan = plan_of(head, base, None)
+    where = {i.address: i.environments for i in plan.impacts}
+    assert where == {"model.churn": ("dev", "prod"), "deployment.churn_api_dev": ("dev",),
+                     "deployment.churn_api": ("prod",)}
+    text = render_text(plan)
+    assert "retrain  model.churn  (in dev, prod)" in text
+    assert "rollout  deployment.churn_api  (in prod)" in text
+    assert "**retrain** `model.churn` in `dev`, `prod`, via" in render_markdown(plan)
+    data = plan.to_json()
+    validate_plan_json(data)
+    assert {i["address"]: i["environments"] for i in data["impact"]["items"]}["model.churn"] == ["dev", "prod"]
+    one = plan_of(head, base, "dev")
+    assert all(not i.environments for i in one.impacts) and "(in dev" not in render_text(one)

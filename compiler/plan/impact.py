@@ -60,6 +60,7 @@ class Impact:
     full_refresh: bool = False  # data work: rebuild from scratch (dbt --full-refresh), not incrementally
     # a table or view run in the full-refresh build: every build rebuilds it whole, so it is no other work there
     whole: bool = False
+    environments: tuple[str, ...] = ()  # in a plan of every environment: where the work happens
 
     @property
     def from_scratch(self) -> bool:
@@ -93,6 +94,8 @@ class Impact:
             out["steps"] = self.steps()
         if self.full_refresh:
             out["full_refresh"] = True
+        if self.environments:
+            out["environments"] = list(self.environments)
         return out
 
 

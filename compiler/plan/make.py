@@ -147,6 +147,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     if rollouts:
         order = project.graph.rank()
         impacts = sorted([*impacts, *rollouts], key=lambda i: (order.get(i.address, 0), i.address))
+    if env is None:  # a plan of every environment: say where each piece of work happens
+        impacts = [replace(i, environments=_where(project, i.address)) for i in impacts]
     changes = [redact_values(project, c, old_snaps) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
@@ -179,6 +181,17 @@ def _takeovers(project: SpecProject, changes: list[ResourceChange],
                                  category="metadata" if renamed else changes[j].category)
             if renamed:
                 direct.pop(producer.address, None)  # its table is there, built by the same SQL
+
+
+def _where(project: SpecProject, address: str) -> tuple[str, ...]:
+    """The environments whose apply does a resource's work: a deployment's or an environment's own; data work and
+    training in every environment (each has its warehouse and registry)."""
+    kind, _, name = address.partition(".")
+    if kind == "deployment" and name in project.deployments:
+        return (project.deployments[name].environment,)
+    if kind == "environment":
+        return (name,)
+    return tuple(sorted(project.environments))
 
 
 def _deleted_deployment(project: SpecProject, change: ResourceChange) -> ResourceChange:

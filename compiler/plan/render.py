@@ -224,7 +224,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.impacts:
         out.append(style("Impact across the graph", bold=True))
         for i in plan.impacts:
-            out.append(f"  {i.label:<8} {i.address}")
+            where = f"  (in {', '.join(i.environments)})" if i.environments else ""
+            out.append(f"  {i.label:<8} {i.address}{where}")
             out.append(f"           {_path(plan, i)}")
             for note in i.notes:
                 out.append(style(f"           note: {note}", fg="yellow"))
@@ -331,11 +332,16 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
     for work in ("retrain", "evaluate", "rollout"):
         items = [i for i in moves if i.work == work]
         for i in items[:MAX_MOVES]:
-            out.append(f"> - **{work}** `{i.address}`, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
+            out.append(f"> - **{work}** `{i.address}`{_md_where(i)}, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
             shown.add(i.address)
         if len(items) > MAX_MOVES:
             out.append(f"> - … and {len(items) - MAX_MOVES} more to {work} (in the impact below)")
     return [*out, ""], {c.address for c in danger}, shown
+
+
+def _md_where(impact: Impact) -> str:
+    """` in `dev`, `prod``: where the work happens, in a plan of every environment."""
+    return " in " + ", ".join(f"`{e}`" for e in impact.environments) if impact.environments else ""
 
 
 def _clip(text: str, limit: int) -> str:
@@ -394,7 +400,7 @@ def render_markdown(plan: Plan) -> str:
     work = [i for i in plan.impacts if i.address not in moved]  # retrains and rollouts are above
     if work:
         ordered = sorted(work, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
-        rows = [f"- **{i.label}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
+        rows = [f"- **{i.label}** `{i.address}`{_md_where(i)}, via {_md_escape(_md_chain(plan, i))}"
                 + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in ordered[:MAX_LISTED]]
         if len(work) > MAX_LISTED:
             rows.append(f"- … and {len(work) - MAX_LISTED} more")

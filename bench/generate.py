@@ -515,12 +515,13 @@ class _Generator:
                 spec["replicas"] = rng.randint(2, 4)
             spec["resources"] = {"requests": {"cpu": "250m", "memory": "512Mi"},
                                  "limits": {"cpu": "1", "memory": "1Gi"}}
-            if rng.random() < 0.3 and spec["runtime"] != "mlflow":  # canary needs kserve or seldon
-                spec["rollout"] = {"canary_percent": 10}
+            rng.random()  # (drawn to keep the repositories of earlier seeds: prod had canaries, which KServe ignores)
         else:
             spec.update(runtime=rng.choice(("mlflow", "seldon")), replicas=2,
                         resources={"requests": {"cpu": "250m", "memory": "512Mi"},
                                    "limits": {"cpu": "1", "memory": "1Gi"}})
+            if spec["runtime"] == "seldon":  # a Seldon Model states a memory requirement; its canary an Experiment
+                spec.update(resources={"requests": {"memory": "512Mi"}}, rollout={"canary_percent": 10})
         if spec["runtime"] == "mlflow":  # the other runtimes serve on their own server's port
             spec["port"] = 8000
         if env != "dev":

@@ -2,7 +2,7 @@
 PodMonitor, PrometheusRule) validates against its CRD's openAPIV3Schema, unknown fields being errors.
 
 The CRDs are the projects' own (thirdparty/crds). Seldon comes from a copy of churn served by Seldon
-with a canary, as neither example uses it.
+with a canary, as neither example uses it; so does KServe's canaryTrafficPercent.
 """
 
 from __future__ import annotations
@@ -38,19 +38,29 @@ def custom_resources(root: Path) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@pytest.fixture(scope="module")
-def seldon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _canaried_copy(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
     import shutil
 
-    root = tmp_path_factory.mktemp("seldon") / "churn"
+    root = tmp_path_factory.mktemp(runtime) / "churn"
     shutil.copytree(EXAMPLES / "churn", root, ignore=shutil.ignore_patterns("build", ".specops"))
-    RepoEditor(root).replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: seldon")
+    RepoEditor(root).replace("specs/deployments/churn_api.yaml", "runtime: kserve",
+                             f"runtime: {runtime}\n  rollout: {{canary_percent: 10}}")
     return root
 
 
-@pytest.mark.parametrize("source", [*SERVING_EXAMPLES, "seldon"])
+@pytest.fixture(scope="module")
+def seldon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _canaried_copy(tmp_path_factory, "seldon")
+
+
+@pytest.fixture(scope="module")
+def kserve_canary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _canaried_copy(tmp_path_factory, "kserve")
+
+
+@pytest.mark.parametrize("source", [*SERVING_EXAMPLES, "seldon", "kserve_canary"])
 def test_custom_resources_match_their_crds(source: str, schemas: dict, request: pytest.FixtureRequest) -> None:
-    root = request.getfixturevalue("seldon") if source == "seldon" else EXAMPLES / source
+    root = request.getfixturevalue(source) if source in ("seldon", "kserve_canary") else EXAMPLES / source
     objects = custom_resources(root)
     findings, missing = check_objects(objects, schemas)
     assert missing == [] and findings == []

@@ -107,7 +107,7 @@ def _edit(root: Path, rng: random.Random) -> str:
     elif op == "runner":  # a scheduled transform moves between a CronJob and an Airflow DAG (or its schedule's spelling)
         path = pick("specs/transforms")
         if not _sub(path, r"^  runner: airflow\n", "") and not _sub(path, r"^(  schedule: .*)$", r"\g<1>\n  runner: airflow"):
-            _sub(path, r"^(  output: .*)$", r"\g<1>\n  schedule: '15 * * * 7'\n  runner: airflow")
+            _sub(path, r"^(  output: .*)$", r"\g<1>\n  schedule: '15 * * * SUN'\n  runner: airflow")
     elif op == "runtime":
         path = pick("specs/deployments")
         _sub(path, r"^  runtime: \w+$", f"  runtime: {rng.choice(['mlflow', 'kserve', 'seldon'])}")

@@ -242,7 +242,7 @@ def test_prod_inference_service(objects: Objects):
     assert ann["serving.kserve.io/autoscalerClass"] == "hpa"
     assert ann["specops.dev/storage-uri"] == "known-after-apply"
     pred = isvc["spec"]["predictor"]
-    assert pred["canaryTrafficPercent"] == 10
+    assert "canaryTrafficPercent" not in pred  # the example has no canary (KServe's Standard mode ignores it)
     assert (pred["minReplicas"], pred["maxReplicas"], pred["scaleMetric"], pred["scaleTarget"]) == (2, 6, "cpu", 70)
     assert pred["serviceAccountName"] == "churn-api" and pred["automountServiceAccountToken"] is False
     model = pred["model"]
@@ -509,7 +509,6 @@ def test_a_pinned_version_wins_over_another_resolved_version(edit):
 
 def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
-    edit.replace("specs/deployments/churn_api.yaml", "rollout: {canary_percent: 10}", "")
     prod = objects_of(emit(require_project(edit.root)))["prod"]
     dep = prod[("Deployment", "churn-api")]
     assert "replicas" not in dep["spec"]
@@ -527,6 +526,7 @@ def test_runtime_mlflow_with_autoscaling_has_an_hpa_and_no_replicas(edit):
 def test_runtime_mlflow_with_a_canary_serves_the_challenger_on_a_share_of_the_pods(edit):
     """SPEC's Deployment example: runtime mlflow with rollout.canary_percent (Kubernetes' replica-ratio canary)."""
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
+    edit.replace("specs/deployments/churn_api.yaml", "  network:", "  rollout: {canary_percent: 10}\n  network:")
     prod = objects_of(emit(require_project(edit.root)))["prod"]
     stable, candidate = prod[("Deployment", "churn-api")], prod[("Deployment", "churn-api-candidate")]
     service = prod[("Service", "churn-api")]["spec"]["selector"]
@@ -560,6 +560,7 @@ def test_apply_names_the_challengers_version_so_the_candidate_is_replaced_when_t
     from compiler.apply.steps.deploy import state_versions
 
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", f"runtime: {runtime}")
+    edit.replace("specs/deployments/churn_api.yaml", "  network:", "  rollout: {canary_percent: 10}\n  network:")
     project = require_project(edit.root)
     versions = state_versions(project, {"churn": {"alias_version": 4, "candidate_version": 6}, "gone": {}})
     assert versions == {"churn": (4, "models:/churn/4", 6)}
@@ -578,6 +579,7 @@ def test_apply_names_the_challengers_version_so_the_candidate_is_replaced_when_t
 
 def test_runtime_seldon_with_a_canary_experiment(edit):
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: seldon")
+    edit.replace("specs/deployments/churn_api.yaml", "  network:", "  rollout: {canary_percent: 10}\n  network:")
     prod = objects_of(emit(require_project(edit.root)))["prod"]
     model = prod[("Model", "churn-api")]
     assert model["apiVersion"] == "mlops.seldon.io/v1alpha1"
@@ -651,7 +653,7 @@ def test_a_replica_ratio_canary_is_as_close_as_pods_allow_and_says_when_it_is_no
     edit.replace("specs/deployments/churn_api.yaml", "runtime: kserve", "runtime: mlflow")
     edit.replace("specs/deployments/churn_api.yaml", "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}",
                  f"replicas: {replicas}")
-    edit.replace("specs/deployments/churn_api.yaml", "canary_percent: 10", f"canary_percent: {percent}")
+    edit.replace("specs/deployments/churn_api.yaml", "  network:", f"  rollout: {{canary_percent: {percent}}}\n  network:")
     assert require_project(edit.root).deployments["churn_api"].canary_pods() == pods
     result = validate_cli(edit.root)
     assert result.exit_code == 0, result.output
@@ -676,3 +678,35 @@ def test_a_port_set_for_a_runtime_that_does_not_use_it_is_a_warning(tmp_path: Pa
     mlflow = copy_repository(EXAMPLE_ROOT, tmp_path / "dev")
     assert "port: 8000" in (mlflow / "specs/deployments/churn_api_dev.yaml").read_text(encoding="utf-8")
     assert not [d for d in check_repository(mlflow)[1] if d.code == "unused-setting"]  # runtime mlflow uses it
+
+
+@pytest.mark.parametrize(("runtime", "extra", "unused"), [
+    ("kserve", "  rollout: {canary_percent: 10}\n", ["rollout: {canary_percent: 10}"]),
+    ("triton", "  rollout: {canary_percent: 10}\n", ["rollout: {canary_percent: 10}"]),
+    ("mlflow", "  rollout: {canary_percent: 50}\n", []),  # a replica-ratio canary: used
+    ("seldon", "", ["requests: {cpu: 250m, memory: 512Mi}", 'limits: {cpu: "1", memory: 1Gi}',
+                    "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}"]),
+    ("seldon", "  rollout: {canary_percent: 10}\n", ["requests: {cpu: 250m, memory: 512Mi}",
+                                                      'limits: {cpu: "1", memory: 1Gi}',
+                                                      "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}"]),
+])
+def test_settings_a_runtime_ignores_are_warnings_where_they_are_written(tmp_path: Path, runtime: str, extra: str,
+                                                                       unused: list[str]):
+    """KServe's Standard mode (what specops emits) ignores canaryTrafficPercent, and a Seldon Model states only a
+    memory requirement: a spec promising a 10% canary, or a CPU request, on them is told so."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    from compiler.front.check import check_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace("specs/deployments/churn_api.yaml", "  runtime: kserve\n", f"  runtime: {runtime}\n{extra}")
+    if runtime == "triton":  # serves TorchScript, and has no monitoring of its own
+        ed.replace("specs/models/churn.yaml", "framework: sklearn", "framework: pytorch")
+        ed.replace("specs/deployments/churn_api.yaml", "    alerts: {p95_latency_ms: 300, error_rate: 0.01}\n", "")
+    project, diags = check_repository(root)
+    assert project is not None, diags
+    found = [d for d in diags if d.code == "unused-setting" and d.address == "deployment.churn_api"]
+    assert all(d.severity == "warning" for d in found)
+    text = (root / "specs/deployments/churn_api.yaml").read_text(encoding="utf-8").splitlines()
+    assert sorted(text[d.line - 1].strip() for d in found) == sorted(unused), [d.message for d in found]

@@ -74,6 +74,9 @@ CHURN_EDITS = [
                                             (T_KPI, "as d\n", "as dd\n"), (T_KPI, "started as st on st.", "started as sx on sx."),
                                             *[(T_KPI, "= d.kpi_date", "= dd.kpi_date")] * 3],
      {"transform.build_daily_kpis": "metadata"}, {}),
+    # grouped by position, then by the expression at that position: the same query
+    ("inline-sql-group-by-ordinal-spelt-out", [(T_KPI, "group by cast(opened_at as date)", "group by 1")],
+     {"transform.build_daily_kpis": "metadata"}, {}),
     ("sql-cte-column-renamed-where-it-is-read", [(SQL_CA, "count(*) as support_tickets", "count(*) as n_tickets"),
                                                  (SQL_CA, "coalesce(t.support_tickets, 0)", "coalesce(t.n_tickets, 0)")],
      {TA: "metadata"}, {}),
@@ -129,12 +132,16 @@ CHURN_EDITS = [
      {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
     ("seed-column-retyped", [(CU, "    - name: marketing_opt_in\n      type: boolean", "    - name: marketing_opt_in\n      type: string")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "reload"}),
-    ("seed-data-changed", [(("data/customers.csv",), None, None)],
+    ("seed-rows-changed", [(("data/customers.csv", "last row", "dropped"), None, None)],
      {"dataset.customers": "non-breaking"},
      {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun",
       "quality_rule.subscriptions_checks": "rerun", "quality_rule.support_tickets_checks": "rerun",
       TF: "rebuild", "model.churn": "retrain", "deployment.churn_api_dev": "rollout",
       "quality_rule.customer_features_checks": "rerun"}),
+    # one e-mail edited: only what reads email has anything to do (nothing downstream does; its checks do)
+    ("seed-value-changed", [(("data/customers.csv",), None, None)],
+     {"dataset.customers": "non-breaking"},
+     {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun"}),
     ("check-added", [(RULES_CF, "    - {type: not_null, column: churned}\n",
                       "    - {type: not_null, column: churned}\n    - {type: not_null, column: segment}\n")],
      {"quality_rule.customer_features_checks": "non-breaking"}, {"quality_rule.customer_features_checks": "rerun"}),
@@ -177,7 +184,10 @@ PATHS_WRITTEN_OTHERWISE = [
 def _apply(root: Path, edits: list) -> None:
     ed = RepoEditor(root)
     for rel, old, new in edits:
-        if isinstance(rel, tuple) and len(rel) == 2:  # a data file: an empty column added at the end
+        if isinstance(rel, tuple) and len(rel) == 3:  # a data file: its last row dropped
+            path = root / rel[0]
+            path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:-1]) + "\n", encoding="utf-8")
+        elif isinstance(rel, tuple) and len(rel) == 2:  # a data file: an empty column added at the end
             add_csv_column(root / rel[0], rel[1])
         elif isinstance(rel, tuple):  # a data file: one row's e-mail changed
             path = root / rel[0]
@@ -242,6 +252,49 @@ def test_a_sql_file_is_read_as_text_like_a_spec_file(churn_base, tmp_path, rewri
     assert {a.key: a.content for a in head[1].artifacts} == {a.key: a.content for a in churn_base[1].artifacts}
     assert not plan_against(churn_base, head).has_changes
     assert project.fingerprints[TA] == churn_base[0].fingerprints[TA]  # the file's digest is the text's
+
+
+@pytest.mark.parametrize("rewrite", [
+    lambda raw: raw.replace(b"\n", b"\r\n"),  # a Windows checkout (core.autocrlf)
+    lambda raw: raw.replace(b"\n", b"\r\n", 700),  # half edited on Windows: CRLF and LF lines mixed
+    lambda raw: raw.replace(b"\n", b"\r"),  # old Mac line endings
+], ids=["crlf", "mixed", "cr"])
+def test_a_seed_is_read_with_lf_line_endings(churn_base, tmp_path, rewrite):
+    """Line endings are no data: a CSV checked out with CRLF compiles the same seed, plans no change, and a file
+    mixing CRLF and LF lines (which DuckDB's CSV reader refuses: dbt seed failed) loads."""
+    import duckdb
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    raw = (root / "data/customers.csv").read_bytes()
+    (root / "data/customers.csv").write_bytes(rewrite(raw))
+    project, diags = check_repository(root)
+    assert project is not None and [d.code for d in diags] == [], diags
+    head = (project, compile_project(project))
+    assert {a.key: a.content for a in head[1].artifacts} == {a.key: a.content for a in churn_base[1].artifacts}
+    assert not plan_against(churn_base, head).has_changes
+    seed = next(a.content for a in head[1].artifacts if a.key.endswith("seeds/customers.csv"))
+    (tmp_path / "seed.csv").write_bytes(seed)
+    loaded = duckdb.sql(f"select count(*) from read_csv_auto('{tmp_path / 'seed.csv'}')").fetchall()
+    assert loaded == [(raw.count(b"\n") - 1,)]
+
+
+def test_an_ordinal_stands_for_its_plain_select_expression_only():
+    from compiler.front.sql.canonical import query_shape
+
+    schema = {"x": ("w", "t")}
+    sql = ("select coalesce(w, 'u') as ward, cast(t as date) as day, count(*) as n from {{{{ input('x') }}}} "
+           "group by {} order by {}")
+    shape = query_shape(sql.format("1, 2", "3 desc"), "duckdb", schema)
+    assert shape == query_shape(sql.format("coalesce(w, 'u'), cast(t as date)", "3 desc"), "duckdb", schema)
+    assert shape != query_shape(sql.format("coalesce(w, 'v'), cast(t as date)", "3 desc"), "duckdb", schema)
+
+
+def test_a_line_ending_inside_a_quoted_csv_field_is_data_and_kept():
+    from compiler.spec.csvfile import lf_line_endings
+
+    raw = b'id,note\r\n1,"two\r\nlines"\r\n2,"say ""hi"""\r\n3,x\r'
+    assert lf_line_endings(raw) == b'id,note\n1,"two\r\nlines"\n2,"say ""hi"""\n3,x\n'
+    assert lf_line_endings(b"id\n1\n") == b"id\n1\n"
 
 
 def test_a_subquery_alias_renamed_with_its_uses_is_the_same_query(tmp_path):
@@ -885,3 +938,50 @@ def test_new_source_datasets_are_loaded_and_their_readers_built(tmp_path):
     files = {f"dataset.{d.name}" for d in head[0].datasets.values() if d.source and d.source.type == "file"}
     assert files and all(work.get(address) == "reload" for address in files), work
     assert work.get(TA) == "rebuild" and work.get("model.churn") == "retrain"
+
+
+@pytest.mark.parametrize(("column", "value", "work"), [
+    ("full_name", "Someone Else", {"dataset.customers": "reload", "quality_rule.customers_checks": "rerun"}),
+    ("segment", "smb", {"dataset.customers": "reload", TF: "rebuild",
+                        "quality_rule.customer_features_checks": "rerun"}),  # a passed-on column, no feature
+    ("customer_id", "999999", {"dataset.customers": "reload", "quality_rule.subscriptions_checks": "rerun",
+                               "quality_rule.support_tickets_checks": "rerun", TF: "rebuild", "model.churn": "retrain",
+                               "deployment.churn_api_dev": "rollout",
+                               "quality_rule.customer_features_checks": "rerun"}),  # a join key: rows change
+])
+def test_a_seed_value_edit_reaches_only_what_reads_that_column(churn_base, tmp_path, column, value, work):
+    """The same header and rows, one value edited: the seed reloads, and the change follows that column's lineage
+    (a retrain and a rollout only when a feature, target or the rows of the training set depend on it)."""
+    import csv
+    import io
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    path = root / "data/customers.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    rows[1][rows[0].index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    plan = plan_against(churn_base, build(root))
+    assert {i.address: i.work for i in plan.impacts} == work
+    (content,) = [a for c in plan.resource_changes for a in c.changes if a.path.startswith("spec.source.content.sha")]
+    assert content.detail == {"values_changed": [column]}
+    assert content.reason == f"only values of {column} changed: the same rows, row by row"
+
+
+def test_the_json_plan_of_seed_edits_follows_the_plan_schema(churn_base, tmp_path):
+    """A file source's content change is described under seed_change (format 1.5); it was written as a sql_change
+    without the kind that schema requires."""
+    import jsonschema
+
+    from compiler.plan.render import render_json
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text())
+    for i, edits in enumerate(([(("data/customers.csv", "region"), None, None)], [(("data/customers.csv",), None, None)])):
+        root = copy_repository(EXAMPLE_ROOT, tmp_path / f"churn{i}")
+        _apply(root, edits)
+        doc = json.loads(render_json(plan_against(churn_base, build(root))))
+        jsonschema.Draft202012Validator(schema).validate(doc)
+        attrs = [a for c in doc["resource_changes"] for a in c["change"]["attributes"] if "seed_change" in a]
+        assert attrs and not [a for c in doc["resource_changes"] for a in c["change"]["attributes"]
+                              if "sql_change" in a]

@@ -121,7 +121,7 @@ def test_runner_airflow_moves_a_transform_to_its_schedules_dag_in_every_environm
 
 def test_transforms_on_one_schedule_share_a_dag_and_need_no_dbt_image(edit: RepoEditor) -> None:
     edit.replace(ACTIVITY, '  schedule: "15 * * * *"\n', '  schedule: "0  2 * * SUN"\n  runner: airflow\n')
-    edit.replace(FEATURES, '  schedule: "0 2 * * *"', '  schedule: "0 2 * * 7"\n  runner: airflow')
+    edit.replace(FEATURES, '  schedule: "0 2 * * *"', '  schedule: "0 2 * * 0"\n  runner: airflow')
     cronjobs, dags = transform_jobs(edit.root)
     assert cronjobs == []
     assert sorted(dags) == [f"airflow/dags/specops__churn_analytics__{env}__schedule_0_2_X_X_0.py"
@@ -163,13 +163,32 @@ def test_an_airflow_run_transform_is_not_reported_as_left_out_of_a_laptop_cluste
 
 
 @pytest.mark.parametrize(("written", "canonical"), [
-    ("0 3 * * SUN", "0 3 * * 0"), ("0  3 * * 7", "0 3 * * 0"), ("*/15 * * * MON-FRI", "*/15 * * * 1-5"),
-    ("0 0 1 jan,JUL 5-7", "0 0 1 1,7 5-7"), ("10 * * * *", "10 * * * *"), ("0 9,17 * * mon-fri/2", "0 9,17 * * 1-5/2"),
+    ("0 3 * * SUN", "0 3 * * 0"), ("0  3 * * 0", "0 3 * * 0"), ("*/15 * * * MON-FRI", "*/15 * * * 1-5"),
+    ("0 0 1 jan,JUL 5-6", "0 0 1 1,7 5-6"), ("10 * * * *", "10 * * * *"), ("0 9,17 * * mon-fri/2", "0 9,17 * * 1-5/2"),
 ])
 def test_a_schedule_has_one_spelling(written: str, canonical: str) -> None:
     from compiler.spec.cron import canonical_cron, cron_problem
 
     assert canonical_cron(written) == canonical and cron_problem(canonical) is None
+
+
+@pytest.mark.parametrize(("schedule", "problem"), [
+    ("0 0 * * 7", "has 7: GitHub Actions and Kubernetes read days 0-6 (Sunday is 0)"),
+    ("0 0 * * 5-7", "has 7"), ("0 0 * * 0,7", "has 7"), ("0 0 * * 0-7/2", "has 7"),
+    ("0 0 31 2 *", "never fires"), ("0 0 30 2 *", "never fires"), ("0 0 30-31 feb *", "never fires"),
+    ("0 0 31 4,6,9,11 *", "never fires"), ("0 0 31 apr-jun/2 *", "never fires"),
+    ("0 0 29 2 *", None),  # leap years
+    ("0 0 31 2 1", None),  # both day fields restricted: it runs on Mondays in February
+    ("0 0 31 4,6,9,12 *", None), ("0 0 31 4/2 *", None), ("0 0 * * 6", None), ("0 0 * * sun", None),
+], ids=["sunday-7", "range-to-7", "list-with-7", "stepped-to-7", "feb-31", "feb-30", "feb-30-31", "30-day-months",
+        "stepped-months", "feb-29", "either-day-field", "one-31-day-month", "months-from-4-by-2", "saturday", "sun"])
+def test_schedules_github_and_kubernetes_would_refuse_or_never_run(schedule: str, problem: str | None) -> None:
+    """GitHub Actions (actionlint) and Kubernetes CronJobs (robfig/cron) read days of the week 0-6 only, and a
+    schedule whose days fall in none of its months never fires."""
+    from compiler.spec.cron import cron_problem
+
+    found = cron_problem(schedule)
+    assert (found is None) if problem is None else (found is not None and problem in found), found
 
 
 def test_the_runner_lists_are_the_schemas_enums() -> None:

@@ -206,7 +206,7 @@ def test_deployment_page(site: dict[str, bytes]) -> None:
     rows = _cells(site["r/deployment.churn_api.html"].decode())
     assert ["runtime", "kserve"] in rows
     assert ["replicas", "2-6 (autoscaled at 70% CPU)"] in rows
-    assert ["canary", "10% of traffic"] in rows
+    assert ["canary", "none (all at once)"] in rows  # the example has no canary
     assert ["environment", "environment.prod"] in rows
     assert ["approval required", "yes"] in rows
 

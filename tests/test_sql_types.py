@@ -32,7 +32,7 @@ def cast_of(sql_type: str, dialect: str) -> str:
 
 
 @pytest.mark.parametrize("dialect", WAREHOUSES)
-@pytest.mark.parametrize("spec_type", [*SPEC_TYPES, "decimal(10,2)", "decimal(38,0)"])
+@pytest.mark.parametrize("spec_type", [*SPEC_TYPES, "decimal(10,2)", "decimal(38,0)", "decimal(38,2)", "decimal(12,11)"])
 def test_a_cast_to_the_name_the_contract_uses_is_the_declared_type(dialect, spec_type):
     cast = cast_of(type_name(spec_type, dialect), dialect)
     assert cast_type(cast, dialect) == declared_type(spec_type, dialect)  # compared, and equal
@@ -151,6 +151,19 @@ def test_bigquery_compares_int64_timestamp_and_datetime_as_bigquery_does(tmp_pat
     assert (found.file, found.line) == (ACTIVITY_SQL, ed.line_of(ACTIVITY_SQL, ") as updated_at", -1))
     assert "cast to DATETIME" in found.message and "declares timestamp, which is TIMESTAMP on BigQuery" in found.message
     assert found.hint == "cast it to timestamp"  # no `declare timestamptz`: not a column type of specops
+
+
+@pytest.mark.parametrize(("spec_type", "name"), [
+    ("decimal(10,2)", "numeric(10,2)"), ("decimal(38,9)", "numeric(38,9)"), ("decimal(29,0)", "numeric(29,0)"),
+    ("decimal(30,0)", "bignumeric(30,0)"), ("decimal(38,2)", "bignumeric(38,2)"), ("decimal(12,10)", "bignumeric(12,10)")])
+def test_bigquery_holds_a_decimal_numeric_cannot_in_bignumeric(spec_type, name):
+    """BigQuery's NUMERIC has a scale of at most 9 and at most 29 digits before the point: `NUMERIC(38,2)` is an
+    error there, so the contract (and a seed's column type) says BIGNUMERIC; the other warehouses keep NUMERIC."""
+    assert type_name(spec_type, "bigquery") == name
+    assert type_name(spec_type, "postgres") == spec_type.replace("decimal", "numeric")
+    mixed = type_names(["duckdb", "bigquery"])(spec_type)
+    rendered = {w: jinja2.Template(mixed).render(target={"type": w}) for w in ("duckdb", "bigquery")}
+    assert rendered == {"duckdb": spec_type.replace("decimal", "numeric"), "bigquery": name}
 
 
 def test_snowflake_integers_are_number_38_0(tmp_path):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from compiler.spec.diagnostics import UserError
 
 if TYPE_CHECKING:
     from compiler.spec.project import SpecProject
@@ -56,3 +58,25 @@ class Part:
 
 def run_units(project: SpecProject, units: list[Unit]) -> list[Artifact]:
     return [art for unit in units for art in unit.run(project)]
+
+
+class ArtifactClash(UserError):
+    """Two generated files with one path: the resources they come from are named, never a traceback (validate
+    refuses the names that would cause it: compiler.front.rules.k8s_names)."""
+
+    def __init__(self, first: Artifact, second: Artifact):
+        def owners(art: Artifact) -> str:
+            return ", ".join(art.owners) or "the project"
+
+        super().__init__(f"two generated files would both be {first.key}: one from {owners(first)}, the other from "
+                         f"{owners(second)}; rename one of those resources")
+
+
+def unique(artifacts: Iterable[Artifact], into: dict[str, Artifact] | None = None) -> dict[str, Artifact]:
+    """The artifacts by key (added to `into`); ArtifactClash when two have the same key."""
+    out = {} if into is None else into
+    for art in artifacts:
+        if art.key in out:
+            raise ArtifactClash(out[art.key], art)
+        out[art.key] = art
+    return out

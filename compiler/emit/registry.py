@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from compiler.emit import airflow, dbt, docker, github, grafana, gx, kubeflow, kubernetes, lineage, readme
-from compiler.emit.base import Artifact, Part, Unit
+from compiler.emit.base import Artifact, Part, Unit, unique
 from compiler.spec.diagnostics import did_you_mean
 from compiler.spec.project import SpecProject
 
@@ -72,11 +72,8 @@ def units(project: SpecProject, environment: str | None = None) -> list[Unit]:
 def collect(outputs: Iterable[tuple[str, list[Artifact]]]) -> list[Artifact]:
     """The artifacts of several parts, sorted by key; two parts may not claim one file."""
     artifacts: dict[str, Artifact] = {}
-    for name, made in outputs:
-        for art in made:
-            if art.key in artifacts:
-                raise ValueError(f"two artifacts claim {art.key} (backend {name})")
-            artifacts[art.key] = art
+    for _, made in outputs:
+        unique(made, artifacts)
     return [artifacts[k] for k in sorted(artifacts)]
 
 

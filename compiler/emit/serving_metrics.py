@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.emit.k8snames import fit_name
 from compiler.spec.ir import Deployment
+from compiler.spec.k8snames import SERVED_NAME_LIMITS, candidate_name, served_name
 
 METRIC_PREFIX = "specops_serving"
 DRIFT_METRIC = "specops_drift_score"
 PREDICTIONS = f"{METRIC_PREFIX}_predictions_total"  # label `prediction`: the predicted class
 PREDICTION_VALUE = f"{METRIC_PREFIX}_prediction_value"  # histogram of predicted values
-NAME_LIMITS = {"kserve": 45, "triton": 45}  # KServe appends -predictor (and more) to the names it derives
+NAME_LIMITS = SERVED_NAME_LIMITS  # KServe appends -predictor (and more) to the names it derives
 Series = list[tuple[str, str, str]]  # (label, operator, value) matchers
 
 
@@ -53,7 +53,7 @@ REQUEST_METRICS = {
 
 def object_name(d: Deployment) -> str:
     """The name of a deployment's serving object (Deployment, InferenceService or Seldon Model)."""
-    return fit_name(d.k8s_name, NAME_LIMITS.get(d.runtime, 63))
+    return served_name(d)
 
 
 def request_series(d: Deployment, namespace: str) -> Series:
@@ -62,7 +62,7 @@ def request_series(d: Deployment, namespace: str) -> Series:
     if d.runtime == "kserve":
         return [("namespace", "=", namespace), ("pod", "=~", f"{name}-predictor-.*")]
     if d.runtime == "seldon":
-        names = [name, f"{name}-candidate"] if d.canary_percent is not None else [name]
+        names = [name, candidate_name(name)] if d.canary_percent is not None else [name]
         return [("namespace", "=", namespace), ("model", "=~", "|".join(names))]
     return [("namespace", "=", namespace), ("service", "=", name), ("route", "=", "/invocations")]
 

@@ -18,6 +18,7 @@ from compiler.front.documents import Document, YamlPath
 from compiler.front.sources import Files, landed_source
 from compiler.front.yamlparse import TEXT_START
 from compiler.paths import normal_repo_path, repo_path_problem, repository_path_problem
+from compiler.spec.csvfile import lf_line_endings
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     LANDED_SOURCES,
@@ -121,7 +122,9 @@ class Builder:
             except OSError as exc:
                 problem = f"cannot read it: {exc.strerror}"
             else:
-                return None, as_text_file(content) if rel.endswith(TEXT_SUFFIXES) else content
+                if rel.endswith(TEXT_SUFFIXES):
+                    return None, as_text_file(content)
+                return None, lf_line_endings(content) if rel.endswith(".csv") else content
         return problem, None
 
     # --- kinds -------------------------------------------------------------------------------

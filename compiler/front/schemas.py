@@ -40,7 +40,7 @@ def _one_of_hint(value: str, options: list[str]) -> str | None:
     """The hint for a value outside a list of options: the closest option, or how a decimal column is written."""
     if value.strip().lower().startswith("decimal"):
         case = " in lower case" if not value.islower() else ""
-        return f"write decimal(p,s){case}: a precision p of 1 to 99 and a scale s of 0 to 99, e.g. decimal(10,2)"
+        return f"write decimal(p,s){case}: a precision p of 1 to 38 and a scale s of 0 to p, e.g. decimal(10,2)"
     return did_you_mean(value, options)
 
 

@@ -25,7 +25,9 @@ class AttrChange:
     category: str = "non-breaking"
     forces_replacement: bool = False
     reason: str | None = None  # why this category, in words (e.g. what a SQL change does)
-    detail: dict[str, Any] | None = None  # what a SQL change does, as data (compiler.plan.sqldiff.SqlChange)
+    # what a change does, as data: a transform's SQL (compiler.plan.sqldiff.SqlChange), or a file source's
+    # content (compiler.plan.seeddiff.seed_detail)
+    detail: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"path": self.path, "before": self.before, "after": self.after, "category": self.category}
@@ -34,7 +36,7 @@ class AttrChange:
         if self.reason:
             out["reason"] = self.reason
         if self.detail is not None:
-            out["sql_change"] = self.detail
+            out["sql_change" if self.path == "spec.sql" else "seed_change"] = self.detail
         return out
 
 

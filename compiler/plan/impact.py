@@ -252,6 +252,10 @@ class _Walk:
                 else:
                     continue  # constraints and flags: the data is the same
                 columns.setdefault(col, (how, ((cause, col),)))
+            elif c.path.startswith("spec.source") and c.category != "metadata" and (
+                    edited := (c.detail or {}).get("values_changed")):  # the same rows (compiler.plan.seeddiff)
+                for col in edited:
+                    columns.setdefault(col, ("changed", ((cause, f"(values of {col})"),)))
             elif c.path.startswith("spec.source") and rows is None and c.category != "metadata" and not (
                     c.detail or {}).get("columns_only"):  # new bytes, the same rows (compiler.plan.seeddiff)
                 rows = ((cause, "(data)" if c.path.startswith(DATA_VERSION_PATHS) else "(source)"),)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from compiler import __version__
 from compiler.emit.compile import Compiled, compile_for_plan
@@ -367,9 +368,16 @@ def _seed_columns(project: SpecProject, changes: list[ResourceChange],
             continue
         attrs = list(change.changes)
         for j in content:
-            attrs[j] = replace(attrs[j], detail=detail, reason=COLUMNS_ONLY if detail.get("columns_only") else
-                               "its header changed: the seed's table gets other columns")
+            attrs[j] = replace(attrs[j], detail=detail, reason=_seed_reason(detail))
         _annotated(changes, direct, i, attrs)
+
+
+def _seed_reason(detail: dict[str, Any]) -> str:
+    if detail.get("columns_only"):
+        return COLUMNS_ONLY
+    if detail.get("header_changed"):
+        return "its header changed: the seed's table gets other columns"
+    return f"only values of {', '.join(detail['values_changed'])} changed: the same rows, row by row"
 
 
 def plan_environment(project: SpecProject, env: str | None, against: str | None, selected: set[str] | None,

@@ -1,9 +1,12 @@
 """What a file source's new bytes do to its columns: another header (the seed's table gets other columns, which
 dbt seed only makes with --full-refresh), and whether they only add or drop columns, every row and each column both
 versions have the same as before. Then no reader's rows change (only a reader of a new column, or one that reads
-every column, has anything to do), although the file, and so the seed's table, is rewritten."""
+every column, has anything to do), although the file, and so the seed's table, is rewritten. With the same header
+and as many rows, the columns whose values changed, row for row: only what reads them has anything to do."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from compiler.spec.csvfile import Unreadable, header, table
 
@@ -28,16 +31,37 @@ def columns_only(old: bytes, new: bytes, delimiter: str) -> bool:
     return all([o[i] for i in at_old] == [n[j] for j in at_new] for o, n in zip(old_rows, new_rows, strict=True))
 
 
-def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, bool]:
+def values_changed(old: bytes, new: bytes, delimiter: str) -> list[str] | None:
+    """The columns whose values differ, row for row, when `new` has `old`'s header and as many rows, and some
+    column is the same in every row; None otherwise (rows added, dropped or all of them changed)."""
+    before, after = table(old, delimiter), table(new, delimiter)
+    if before is None or after is None:
+        return None
+    (old_head, old_rows), (new_head, new_rows) = before, after
+    if old_head != new_head or len(old_rows) != len(new_rows):
+        return None
+    changed = set()
+    for o, n in zip(old_rows, new_rows, strict=True):
+        if o != n:  # table() makes every row as long as the header
+            changed.update(i for i, (a, b) in enumerate(zip(o, n, strict=True)) if a != b)
+    if not changed or len(changed) == len(old_head):
+        return None
+    return [old_head[i] for i in sorted(changed)]
+
+
+def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, Any]:
     """What the plan notes on a file source's changed content: `header_changed` (the columns are others, names or
-    order: reloaded from scratch) and `columns_only` (see columns_only); empty when neither."""
+    order: reloaded from scratch), `columns_only` (see columns_only) or `values_changed` (see values_changed);
+    empty when none."""
     try:
         old_head, new_head = header(old, delimiter), header(new, delimiter)
     except Unreadable:
         return {}
-    found: dict[str, bool] = {}
+    found: dict[str, Any] = {}
     if [h.lower() for h in old_head] != [h.lower() for h in new_head]:
         found["header_changed"] = True
         if columns_only(old, new, delimiter):
             found["columns_only"] = True
+    elif (columns := values_changed(old, new, delimiter)) is not None:
+        found["values_changed"] = columns
     return found

@@ -37,6 +37,19 @@ def written_header(content: bytes, delimiter: str) -> list[str]:
     return row
 
 
+def lf_line_endings(content: bytes) -> bytes:
+    """The CSV's bytes with every line ending outside a quoted field made LF (CRLF and CR): the same rows and
+    values (a line ending inside quotes is data, kept), read the same from a Windows checkout, and loadable by
+    DuckDB, whose reader refuses a file that mixes CRLF and LF lines. A `""` inside quotes toggles twice, so the
+    parts between quote characters alternate outside, inside, outside..."""
+    if b"\r" not in content:
+        return content
+    parts = content.split(b'"')
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return b'"'.join(parts)
+
+
 def table(content: bytes, delimiter: str) -> tuple[list[str], list[list[str]]] | None:
     """The header (names folded to lower case, each once) and the rows (each as long as the header; blank lines
     left out), or None."""

@@ -11,13 +11,13 @@ file is exported as its path).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from compiler.spec import placement
 from compiler.spec.ir import Environment
+from compiler.spec.k8snames import project_object_name
 from compiler.spec.landing import cron_landed
 from compiler.spec.runners import retrain_runner, training_environments, transform_runner
 
@@ -43,10 +43,7 @@ class Secret:
 
 def secret_object(project: SpecProject) -> str:
     """The name of the Kubernetes Secret, in each environment's namespace, holding the keys below."""
-    name = f"{project.project.k8s_name}-secrets"
-    if len(name) <= 63:  # a DNS-1123 name, shortened as compiler.emit.kubernetes.labels.fit_name does
-        return name
-    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return project_object_name(project.project, "secrets")
 
 
 def components(project: SpecProject, env: Environment) -> set[str]:

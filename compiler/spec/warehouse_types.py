@@ -40,6 +40,20 @@ def sql_type(spec_type: str) -> str:
     return _TYPES[spec_type]
 
 
+def other_name(spec_type: str, warehouse: str) -> str | None:
+    """The type's name on one warehouse type where it is not sql_type's (`int64` for `integer` on BigQuery)."""
+    m = DECIMAL_RE.fullmatch(spec_type)
+    if m and warehouse == "bigquery" and not _bigquery_numeric(int(m.group(1)), int(m.group(2))):
+        return f"bignumeric({m.group(1)},{m.group(2)})"
+    return OTHER_NAMES.get(warehouse, {}).get(spec_type)
+
+
+def _bigquery_numeric(precision: int, scale: int) -> bool:
+    """Whether BigQuery's NUMERIC holds decimal(p,s): a scale of at most 9 and at most 29 digits before the point;
+    BIGNUMERIC holds the rest (a scale of up to 38, up to 38 digits before the point)."""
+    return scale <= 9 and precision - scale <= 29
+
+
 def type_name(spec_type: str, warehouse: str) -> str:
     """The type's name on one warehouse type (`int64` for `integer` on BigQuery): what the contract declares."""
-    return OTHER_NAMES.get(warehouse, {}).get(spec_type) or sql_type(spec_type)
+    return other_name(spec_type, warehouse) or sql_type(spec_type)

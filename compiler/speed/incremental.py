@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from compiler.emit.base import Artifact, Part, Unit
+from compiler.emit.base import Artifact, Part, Unit, unique
 from compiler.emit.manifest import sha256
 from compiler.emit.registry import parts
 from compiler.spec.project import SpecProject
@@ -61,10 +61,7 @@ def emit_incremental(project: SpecProject, environment: str | None,
     digests: dict[str, str] = {}
     for part, keys in chosen:
         made_here = [art for key in keys for art in _artifacts(project, tags, records[key], digests)]
-        for art in part.complete(project, made_here):
-            if art.key in out:
-                raise ValueError(f"two artifacts claim {art.key}")
-            out[art.key] = art
+        unique(part.complete(project, made_here), out)
     return [out[k] for k in sorted(out)], digests
 
 

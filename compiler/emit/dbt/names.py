@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from compiler.spec.ir import Dataset
 from compiler.spec.project import SpecProject
-from compiler.spec.warehouse_types import OTHER_NAMES, sql_type
+from compiler.spec.warehouse_types import OTHER_NAMES, other_name, sql_type
 
 SOURCE_FOR_EXTERNAL = "external"
 
@@ -21,7 +21,7 @@ def type_names(warehouses: Iterable[str]) -> TypeNames:
 
     def name(spec_type: str) -> str:
         plain = sql_type(spec_type)
-        choices = [(w, OTHER_NAMES[w][spec_type]) for w in others if spec_type in OTHER_NAMES[w]]
+        choices = [(w, n) for w in others if (n := other_name(spec_type, w)) is not None]
         if not choices:
             return plain
         return "{{ " + " ".join(f"'{n}' if target.type == '{w}' else" for w, n in choices) + f" '{plain}' }}}}"

@@ -21,7 +21,6 @@ from functools import partial
 from typing import Any
 
 from compiler.emit.base import Artifact, Unit, run_units
-from compiler.emit.k8snames import fit_name
 from compiler.emit.serving_metrics import (
     DRIFT_METRIC,
     PREDICTION_VALUE,
@@ -34,6 +33,7 @@ from compiler.emit.serving_metrics import (
 )
 from compiler.spec import placement
 from compiler.spec.ir import Deployment, Model
+from compiler.spec.k8snames import fit_name
 from compiler.spec.project import SpecProject
 
 PREFIX = "grafana"

@@ -35,6 +35,7 @@ from compiler.emit.kubernetes.target import Target, served
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
 from compiler.spec import placement
 from compiler.spec.ir import Environment
+from compiler.spec.k8snames import manifest_file
 from compiler.spec.project import SpecProject
 
 __all__ = ["ResolvedModel", "SourceRef", "emit", "render"]
@@ -161,11 +162,11 @@ def _deployment_unit(project: SpecProject, env: str, name: str,
     model = project.models[d.model]
     owners = (d.address, model.address, t.env.address)
     if d.runtime == "kserve":
-        objs = kserve.objects(served(t, d, kserve.NAME_LIMIT))
+        objs = kserve.objects(served(t, d))
     elif d.runtime == "seldon":
         objs = seldon.objects(served(t, d))
     elif d.runtime == "triton":
-        objs = triton.objects(served(t, d, triton.NAME_LIMIT))
+        objs = triton.objects(served(t, d))
     else:
         objs = serving.objects(served(t, d))
     return [_artifact(t.env, _skip_digest(o), owners, d.loc.file) for o in objs]
@@ -211,7 +212,7 @@ def _unshared(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def filename(obj: dict[str, Any]) -> str:
-    return f"{obj['metadata']['name']}.{obj['kind'].lower()}.yaml"
+    return manifest_file(obj["kind"], obj["metadata"]["name"])
 
 
 def _artifact(env: Environment, obj: dict[str, Any], owners: tuple[str, ...], source: str) -> Artifact:

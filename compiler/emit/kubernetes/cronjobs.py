@@ -41,18 +41,17 @@ from urllib.parse import urlsplit
 from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
-from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata, selector
+from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, metadata, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resolved import KNOWN_AFTER_APPLY
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
-from compiler.spec import placement
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
-from compiler.spec.runners import retrain_runner, transform_runner
+from compiler.spec.k8snames import JOB_NAME_LIMIT, project_object_name, scheduled_jobs
 from compiler.spec.secrets import Secret, cluster_secrets, secret_object
 
-NAME_LIMIT = 52  # the Job controller appends 11 characters to a CronJob's name
+NAME_LIMIT = JOB_NAME_LIMIT  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"
 SECRETS_VOLUME = "specops-secrets"
 FETCH_SECRET_DIR = "/var/run/secrets/specops-fetch"
@@ -68,31 +67,14 @@ COMPONENTS = ("retrain", "drift", "transform")
 DEADLINES = {"retrain": 4 * 3600, "drift": 3600, "transform": 3600}
 
 
-def deployed_models(t: Target) -> list[Model]:
-    """Models with a Deployment in this environment, by name."""
-    names = {d.model for d in t.project.deployments.values() if d.environment == t.env.name}
-    return [t.project.models[n] for n in sorted(names)]
-
-
 def scheduled(t: Target) -> Iterator[tuple[str, Resource, str]]:
     """(component, resource, job name) of every scheduled job of the environment that can run in its cluster."""
-    retrain, drift = placement.in_cluster(t.env, "retrain"), placement.in_cluster(t.env, "drift")
-    for model in deployed_models(t):
-        if retrain and retrain_runner(model, t.project.deployments_of(model.name),
-                                      t.project.environments) == "kubernetes":
-            yield "retrain", model, fit_name(f"{model.k8s_name}-retrain", NAME_LIMIT)
-        if drift and model.drift is not None and model.drift.schedule:
-            yield "drift", model, fit_name(f"{model.k8s_name}-drift", NAME_LIMIT)
-    if not placement.in_cluster(t.env, "transform"):
-        return
-    for tr in sorted(t.project.transforms.values(), key=lambda x: x.name):
-        if transform_runner(tr) == "kubernetes":
-            yield "transform", tr, fit_name(f"{tr.k8s_name}-dbt", NAME_LIMIT)
+    return scheduled_jobs(t.project, t.env)
 
 
 def source_config(t: Target) -> str:
     """The ConfigMap naming the repository and revision the jobs fetch."""
-    return fit_name(f"{t.part_of}-source")
+    return project_object_name(t.project.project, "source")
 
 
 def source_workdir(t: Target) -> str:
@@ -265,7 +247,7 @@ def _model_schedule(res: Resource, component: str) -> str:
 
 def jobs_network_policy(t: Target, components: set[str]) -> dict[str, Any]:
     """Deny ingress to every job pod of the project; allow what the jobs call."""
-    name = fit_name(f"{t.part_of}-jobs")
+    name = project_object_name(t.project.project, "jobs")
     # not tied to one image: versioned by the specops release that wrote it
     ident = Identity(app=t.part_of, instance=name, component="jobs", version=__version__, part_of=t.part_of,
                      resource=t.env)

@@ -8,8 +8,8 @@ workload (the linters do not read this CRD: compiler.output.k8s_policy checks it
 The model is served by the `kserve-mlserver` runtime (modelFormat mlflow, protocol v2, HTTP on 8080,
 metrics on 8082). storageUri is `models:/...` until `specops apply` resolves the version's artifact
 URI (annotation specops.dev/storage-uri: known-after-apply). canaryTrafficPercent is emitted as
-written in the spec; KServe honours it in Serverless mode and, from v0.20, in Standard mode via
-its canary rollout support.
+written in the spec, but KServe honours it in Serverless mode only (v0.20 brought Standard-mode canaries
+through another field, spec.canary, which the v0.19 CRD specops targets lacks): validate warns.
 """
 
 from __future__ import annotations

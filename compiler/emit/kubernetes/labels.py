@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.emit.k8snames import fit_name as fit_name  # re-exported: where the backend's modules find it
 from compiler.spec.ir import Resource
+from compiler.spec.k8snames import fit_name as fit_name  # re-exported: where the backend's modules found it
 
 MANAGED_BY = "specops"
 NAME = "app.kubernetes.io/name"

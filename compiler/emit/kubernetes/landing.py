@@ -25,13 +25,14 @@ from typing import Any
 from compiler import __version__
 from compiler.emit import images
 from compiler.emit.kubernetes import network
-from compiler.emit.kubernetes.cronjobs import NAME_LIMIT, fetching_cron_job, job_volumes, secret_name, source_workdir
-from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, fit_name, metadata
+from compiler.emit.kubernetes.cronjobs import fetching_cron_job, job_volumes, secret_name, source_workdir
+from compiler.emit.kubernetes.labels import COMPONENT, PART_OF, Identity, metadata
 from compiler.emit.kubernetes.pod import container, service_account
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
 from compiler.spec.ir import Dataset
-from compiler.spec.landing import CONNECT_FIELDS, broker_ports, connector_lands, cron_landed
+from compiler.spec.k8snames import landing_jobs, project_object_name, sink_name
+from compiler.spec.landing import CONNECT_FIELDS, broker_ports, connector_lands
 
 COMPONENT_NAME = "land"
 DEADLINE = 1800
@@ -45,8 +46,7 @@ def kafka_datasets(t: Target) -> list[Dataset]:
 
 def scheduled(t: Target) -> Iterator[tuple[Dataset, str]]:
     """(dataset, CronJob name) of every kafka source landed by specops' CronJob in this environment."""
-    for ds in cron_landed(t.project.kafka_datasets(), t.env):
-        yield ds, fit_name(f"{ds.k8s_name}-land", NAME_LIMIT)
+    return landing_jobs(t.project, t.env)
 
 
 def connected(t: Target) -> list[Dataset]:
@@ -80,7 +80,7 @@ def _cron_job(t: Target, ds: Dataset, ident: Identity, name: str, image: str) ->
 
 def network_policy(t: Target, datasets: list[Dataset]) -> dict[str, Any]:
     """No ingress to the landing pods; egress to DNS, HTTPS, the warehouse and the brokers."""
-    name = fit_name(f"{t.part_of}-land")
+    name = project_object_name(t.project.project, "land")
     ident = Identity(app=t.part_of, instance=name, component="jobs", version=__version__, part_of=t.part_of,
                      resource=t.env)
     ports = {p for ds in datasets for p in broker_ports(ds, t.env)}
@@ -96,7 +96,7 @@ def connector(t: Target, ds: Dataset) -> dict[str, Any]:
     src = ds.source
     assert src is not None and src.kafka is not None and src.landing is not None
     k, wh = src.kafka, t.env.warehouse
-    name = fit_name(f"{ds.k8s_name}-sink")
+    name = sink_name(ds)
     config: dict[str, str] = {
         "topics": k.topic,
         # stringtype=unspecified: Postgres casts the JSON's strings to the landing table's column types (timestamps)

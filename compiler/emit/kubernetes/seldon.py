@@ -22,6 +22,7 @@ from typing import Any
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
+from compiler.spec.k8snames import candidate_name, experiment_name, mesh_policy_name
 
 API = "mlops.seldon.io/v1alpha1"
 
@@ -35,7 +36,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
     out = [model(s, s.name, s.ref.storage_uri, s.ref.annotations()), mesh_policy(s)]
     names = [s.name]
     if d.canary_percent is not None:
-        candidate = f"{s.name}-candidate"
+        candidate = candidate_name(s.name)
         names.append(candidate)
         out.append(model(s, candidate, s.ref.candidate_uri, {}))
         out.append(experiment(s, candidate, d.canary_percent))
@@ -50,7 +51,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
 def mesh_policy(s: Served) -> dict[str, Any]:
     """Who may send requests to the namespace's Seldon mesh: this deployment's allow-list and Prometheus."""
     policy = network.network_policy(
-        s.meta(f"{s.name}-mesh"), {"matchLabels": dict(MESH_LABELS)},
+        s.meta(mesh_policy_name(s.name)), {"matchLabels": dict(MESH_LABELS)},
         network.serving_ingress(s.deployment.allow_from_namespaces, [MESH_PORT], [MESH_STATS_PORT]), [])
     policy["spec"]["policyTypes"] = ["Ingress"]
     del policy["spec"]["egress"]
@@ -72,7 +73,7 @@ def model(s: Served, name: str, storage_uri: str, annotations: dict[str, str]) -
 
 
 def experiment(s: Served, candidate: str, percent: int) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Experiment", "metadata": s.meta(f"{s.name}-canary"), "spec": {
+    return {"apiVersion": API, "kind": "Experiment", "metadata": s.meta(experiment_name(s.name)), "spec": {
         "default": s.name,
         "candidates": [{"name": s.name, "weight": 100 - percent}, {"name": candidate, "weight": percent}],
     }}

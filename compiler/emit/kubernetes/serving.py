@@ -26,12 +26,13 @@ from typing import Any
 from compiler.emit import images
 from compiler.emit.kubernetes import monitoring, network
 from compiler.emit.kubernetes.cronjobs import SECRETS_DIR, SECRETS_VOLUME, secret_env, secret_volume
-from compiler.emit.kubernetes.labels import INSTANCE, fit_name, selector
+from compiler.emit.kubernetes.labels import INSTANCE, selector
 from compiler.emit.kubernetes.pod import container, pod_spec, service_account
 from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Served
 from compiler.emit.serving_metrics import request_series
+from compiler.spec.k8snames import candidate_name
 from compiler.spec.secrets import TOKEN_VARIABLE, cluster_secrets
 
 PORT_NAME = "http"
@@ -61,7 +62,7 @@ def objects(s: Served) -> list[dict[str, Any]]:
 
 def _candidate(s: Served) -> Served:
     """The canary's candidate: the same deployment under its own name and instance label."""
-    name = fit_name(f"{s.name}-candidate")
+    name = candidate_name(s.name)
     return replace(s, name=name, ident=replace(s.ident, instance=name, version=CANDIDATE_ALIAS))
 
 

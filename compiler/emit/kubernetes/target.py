@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.emit.kubernetes.labels import Identity, fit_name, metadata
+from compiler.emit.kubernetes.labels import Identity, metadata
 from compiler.emit.kubernetes.resolved import ModelRef, ResolvedModel, model_ref
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Deployment, Environment, Model
+from compiler.spec.k8snames import served_name
 from compiler.spec.project import SpecProject
 
 
@@ -47,10 +48,10 @@ class Served:
                         extra_annotations=annotations)
 
 
-def served(target: Target, d: Deployment, name_limit: int = 63) -> Served:
+def served(target: Target, d: Deployment) -> Served:
     model = target.project.models[d.model]
     ref = model_ref(model, d, target.resolved.get(model.name))
-    name = fit_name(d.k8s_name, name_limit)
+    name = served_name(d)
     ident = Identity(app=model.k8s_name, instance=name, component="server",
                      version=ref.version or model_tag(model), part_of=target.part_of, resource=d)
     return Served(target, d, model, ref, name, ident)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from compiler.front.rules import confinement as c
 from compiler.front.rules import frameworks as f
 from compiler.front.rules import graph_rules as g
+from compiler.front.rules import k8s_names as k
 from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
 from compiler.front.rules import seeds as e
@@ -24,5 +25,5 @@ RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_canary_share,
     c.check_confinement, q.check_sql_columns, q.check_expressions, r.check_runners, p.check_laptop_only,
-    s.check_landed_sources, e.check_seed_headers, f.check_frameworks,
+    s.check_landed_sources, e.check_seed_headers, f.check_frameworks, k.check_shared_namespaces, k.check_object_names,
 )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from compiler.front.documents import YamlPath
 from compiler.front.rules.context import Context
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import (
     Dataset,
+    Deployment,
     Loc,
     Model,
     Resource,
@@ -280,6 +282,7 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
                          f"port is the container port of runtime mlflow's model server; runtime {d.runtime} serves "
                          "on its own server's port, so this port is not used",
                          "remove port (or use runtime: mlflow)", key=True, severity="warning")
+        yield from _ignored_by_runtime(ctx, d, spec if isinstance(spec, dict) else {})
         if env.namespace is None:
             yield ctx.at(d, ("spec", "environment"), "no-namespace",
                          f"environment '{env.name}' has no kubernetes.namespace, which a deployment needs",
@@ -290,6 +293,34 @@ def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
                          f"model '{model.name}' is trained on PII features ({', '.join(pii)}) and environment "
                          f"'{env.name}' does not allow PII",
                          f"set protection.allow_pii: true on environment.{env.name} if that is intended")
+
+
+def _ignored_by_runtime(ctx: Context, d: Deployment, spec: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Settings the runtime's serving objects cannot carry, so the spec promises what will not happen: warnings."""
+    if d.runtime in ("kserve", "triton") and d.canary_percent is not None:
+        # KServe splits traffic by canaryTrafficPercent in Serverless (Knative) mode only; specops emits Standard
+        # mode, where KServe 0.19 (the CRD specops targets) ignores the field: a rollout replaces the model at once
+        yield ctx.at(d, ("spec", "rollout", "canary_percent"), "unused-setting",
+                     f"runtime {d.runtime} serves in KServe's Standard mode, where KServe ignores a canary's "
+                     "traffic share (canaryTrafficPercent works in Serverless mode only): a rollout sends all "
+                     "traffic to the new version at once",
+                     "for a canary use runtime mlflow (a replica-ratio canary) or seldon (an Experiment); or remove "
+                     "rollout", key=True, severity="warning")
+    if d.runtime == "seldon":
+        # a Seldon Model states a memory requirement and replica counts, no CPU or limits
+        resources = spec.get("resources") if isinstance(spec.get("resources"), dict) else {}
+        unused = [(("spec", "resources", "requests", "cpu"), "resources.requests.cpu")] if "cpu" in (
+            resources.get("requests") or {}) else []
+        if resources.get("limits"):
+            unused.append((("spec", "resources", "limits"), "resources.limits"))
+        auto = spec.get("autoscaling") if isinstance(spec.get("autoscaling"), dict) else {}
+        if "target_cpu_percent" in auto:
+            unused.append((("spec", "autoscaling", "target_cpu_percent"), "autoscaling.target_cpu_percent"))
+        for path, name in unused:
+            yield ctx.at(d, path, "unused-setting",
+                         f"runtime seldon does not use {name}: a Seldon Model states only a memory requirement "
+                         "(resources.requests.memory) and its replica counts",
+                         f"remove {name} (or use runtime mlflow or kserve)", key=True, severity="warning")
 
 
 def _resource(ctx: Context, address: str) -> Resource | None:

@@ -9,6 +9,7 @@ from typing import Any
 from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.regex_dialects import ENGINES, engine_problems
 from compiler.spec.warehouse_types import WAREHOUSE_NAMES
 
 # reserved in DuckDB or Postgres (and in the warehouses below): column names go into generated SQL unquoted
@@ -135,6 +136,8 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
                 except re.error as exc:
                     yield ctx.at(r, (*base, "pattern"), "bad-regex",
                                  f"pattern is not a valid regular expression: {exc}")
+                else:
+                    yield from _regex_dialects(ctx, r, (*base, "pattern"), c.pattern or "")
             elif c.type == "row_count" and c.min is not None and c.max is not None and c.min > c.max:
                 yield ctx.at(r, (*base, "min"), "bad-range", f"min {c.min} is greater than max {c.max}")
             elif c.type == "accepted_values" and c.column and ds is not None and (col := ds.column(c.column)):
@@ -160,6 +163,30 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
         if t.incremental and out is not None:
             yield from _wrong_type(ctx, t, ("spec", "incremental", "updated_at"), "incremental.updated_at",
                                    t.incremental.updated_at, out, ("time", "number"))
+
+
+def _regex_dialects(ctx: Context, rule: Any, path: tuple, pattern: str) -> Iterator[Diagnostic]:
+    """What the environments' warehouses reject or read otherwise in a pattern Python's `re` compiles: the dbt
+    test runs it in each warehouse's engine (compiler.spec.regex_dialects)."""
+    # every environment builds every dataset (one dbt project, a target per environment); none: dbt's DuckDB
+    warehouses = sorted({e.warehouse.type for e in ctx.environments.values()}) or ["duckdb"]
+    found: dict[tuple[str, bool, str | None], tuple[Any, list[str]]] = {}
+    for w in warehouses:
+        for p in engine_problems(pattern, ENGINES[w]):
+            found.setdefault((p.construct.kind, p.rejects, p.reads_as), (p, []))[1].append(WAREHOUSE_NAMES[w])
+    for p, names in sorted(found.values(), key=lambda f: f[0].construct.offset):
+        where = " and ".join(names) + (" (environments' warehouses)" if len(names) > 1 else
+                                       " (an environment's warehouse)")
+        at = f"'{p.construct.text}' at character {p.construct.offset + 1}"
+        # Both are errors: a construct the engine rejects fails every run of the test, and one it reads otherwise
+        # (\b as a backspace on Postgres) is worse, a test that passes or fails other rows than the spec says,
+        # silently; a warning would let such a check ship.
+        if p.rejects:
+            message = f"{where} rejects {p.what} ({at}): the check's test would end in an error there"
+        else:
+            message = (f"{where} reads {at} as {p.reads_as}, not as {p.what}: the check would test other values "
+                       "than the pattern says")
+        yield ctx.at(rule, path, "regex-dialect", message, p.hint)
 
 
 def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[Any, ...]) -> Iterator[Diagnostic]:

@@ -71,6 +71,7 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
             if tree is None:
                 return None
         _unquoted(tree, dialect)
+        _ordinals_spelt_out(tree)
         for join in tree.find_all(exp.Join):
             if join.args.get("kind") == "INNER" or (join.args.get("kind") == "OUTER" and join.args.get("side")):
                 join.set("kind", None)
@@ -107,6 +108,28 @@ def _parsed(sql: str, dialect: str) -> exp.Query | None:
         if not ident.quoted:
             ident.set("this", ident.this.lower())
     return tree
+
+
+def _ordinals_spelt_out(tree: exp.Expression) -> None:
+    """`group by 1` and `order by 2` written as the select-list expressions they stand for (`group by
+    coalesce(ward, 'x')`): the same query either way. Only where that expression is plain (no aggregate, window or
+    `*`, which an ordinal may name but the expression would not mean the same in that clause)."""
+    for select in list(tree.find_all(exp.Select)):
+        projections = select.expressions
+        clauses = [select.args.get("group"), select.args.get("order")]
+        for clause in (c for c in clauses if c is not None):
+            for item in clause.expressions:
+                target = item.this if isinstance(item, exp.Ordered) else item
+                if not (isinstance(target, exp.Literal) and target.is_int):
+                    continue
+                position = int(target.name)
+                if not 1 <= position <= len(projections):
+                    continue
+                chosen = projections[position - 1]
+                chosen = chosen.this if isinstance(chosen, exp.Alias) else chosen
+                if chosen.find(exp.AggFunc, exp.Window, exp.Star) is not None:
+                    continue
+                target.replace(chosen.copy())
 
 
 def _canonicalised(tree: exp.Query, schema: Schema) -> bool:

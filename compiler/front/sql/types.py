@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from compiler.spec.warehouse_types import DECIMAL_RE, SPEC_TYPES, WAREHOUSE_NAMES, type_name
+from compiler.spec.warehouse_types import DECIMAL_RE, SPEC_TYPES, WAREHOUSE_NAMES, sql_type, type_name
 
 _STRINGS = ("VARCHAR", "TEXT", "CHAR", "NCHAR", "NVARCHAR", "BPCHAR")  # their length is not compared
 _INTEGERS = ("INT", "BIGINT", "SMALLINT", "TINYINT")
@@ -66,6 +66,8 @@ def cast_type(cast: str, dialect: str) -> str | None:
     name, precision, scale = m.groups()
     if name == "DECIMAL":  # DECIMAL(10) has scale 0; a bare DECIMAL is one only where sqlglot fills it in
         return _decimal(warehouse, precision, scale or "0") if precision else None
+    if name == "BIGDECIMAL" and warehouse == "bigquery":  # BIGNUMERIC(p,s)
+        return f"BIGNUMERIC({int(precision)},{int(scale or 0)})" if precision else None
     if precision and name not in _STRINGS:
         return None
     return _FROM_SQLGLOT[warehouse].get(name)
@@ -76,7 +78,7 @@ def declared_type(spec_type: str, dialect: str) -> str:
     """The warehouse's name of the type the dbt contract declares for a spec type."""
     warehouse = _warehouse(dialect)
     m = DECIMAL_RE.fullmatch(spec_type)
-    if m:
+    if m and type_name(spec_type, warehouse) == sql_type(spec_type):
         return _decimal(warehouse, m.group(1), m.group(2))
     name = type_name(spec_type, warehouse).upper()
     return _ALIASES.get(warehouse, {}).get(name, name)

@@ -957,7 +957,7 @@ def test_a_transform_replaced_by_another_building_its_table_is_taken_over(base, 
 def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_deployments(git_repo):
     """A change of a prod Deployment only: the dev plan has nothing to do, and says that prod changed (the
     environment's own spec is the same, its deployment is not)."""
-    RepoEditor(git_repo).replace(DEPLOY_PROD, "canary_percent: 10", "canary_percent: 20")
+    RepoEditor(git_repo).replace(DEPLOY_PROD, "min_replicas: 2", "min_replicas: 3")
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json").stdout)
     validate_plan_json(data)
     assert data["resource_changes"] == [] and data["impact"]["items"] == []

@@ -142,9 +142,10 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
-    rollouts = manifest_rollouts(project, changes, impacts, artifact_changes,
-                                 {k: a.owners for k, a in head_art.items()}, base.artifacts,
-                                 {k: a.content for k, a in head_art.items()})
+    rollouts = [i for i in manifest_rollouts(project, changes, impacts, artifact_changes,
+                                             {k: a.owners for k, a in head_art.items()}, base.artifacts,
+                                             {k: a.content for k, a in head_art.items()})
+                if selected is None or i.address in selected]
     if rollouts:
         order = project.graph.rank()
         impacts = sorted([*impacts, *rollouts], key=lambda i: (order.get(i.address, 0), i.address))

@@ -131,3 +131,14 @@ def workflow_prefix(k8s_name: str, repository_path: str | None) -> str:
     """The prefix of generated workflow files: `specops-`, or `specops-<project>-` in a monorepo, where several
     spec repositories may share the git root's workflows folder (each removes only its own stale files)."""
     return f"specops-{k8s_name}-" if repository_path else "specops-"
+
+
+def blocked(path: Path) -> Path | None:
+    """The first of `path` and the folders above it that exists and is not a folder (so `path` cannot be made as
+    a folder), or None."""
+    for at in (path, *path.parents):
+        if at.exists():
+            return None if at.is_dir() else at
+        if at.is_symlink():  # dangling: mkdir cannot go through it
+            return at
+    return None

@@ -148,6 +148,14 @@ CASES = [
          "file-too-large", CUSTOMERS, first_line, message="limit"),
     Case("document-is-a-list", append(MODEL, "- name: churn\n- name: churn2\n"), "not-a-mapping", MODEL,
          "- name: churn", message="is a list"),
+    # a seed's rows: dbt seed refuses them, or (DuckDB) reads the whole file as one column
+    Case("seed-row-too-short", lambda ed: ed.write("data/customers.csv", ed.read("data/customers.csv") + "1,2\n"),
+         "seed-row", "data/customers.csv", "1,2", nth=-1, message="has 2 fields; the header has 7"),
+    Case("seed-row-unterminated-quote",
+         lambda ed: ed.write("data/customers.csv", ed.read("data/customers.csv") + '999,"x@y,never closed\n'),
+         "seed-row", "data/customers.csv", '999,"x@y', message="cannot be read as CSV"),
+    Case("seed-nul-byte", lambda ed: ed.replace_bytes("data/customers.csv", b"Amara Tanaka", b"Amara\x00Tanaka"),
+         "seed-row", "data/customers.csv", "1001,", message="NUL byte"),
     # ------------------------------------------------------------------ envelope
     Case("unknown-kind", replace(MODEL, "kind: Model", "kind: Modle"), "unknown-kind", MODEL, "kind: Modle",
          hint="did you mean 'Model'",

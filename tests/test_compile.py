@@ -412,3 +412,66 @@ def test_an_output_folder_that_cannot_be_moved_aside_is_a_clear_refusal(repo, ru
     assert "cannot be moved aside (Device or resource busy)" in result.output and "mount point" in result.output
     assert sorted(p.relative_to(root) for p in (root / "build").rglob("*")) == before
     assert not [p for p in root.iterdir() if ".specops-" in p.name]  # nothing left beside it
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under root (folders as None), to tell that nothing was written."""
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*")) if not p.is_symlink()}
+
+
+@pytest.mark.parametrize(("setup", "culprit"), [
+    # the workflows folder is a file, or inside one
+    (lambda root: RepoEditor(root).replace("specops.yaml", "  output: build\n",
+                                           "  output: build\n  workflows_dir: README.md\n"), "README.md is not a folder"),
+    (lambda root: (_rmtree(root / ".github"), (root / ".github").write_text("x\n")), ".github is not a folder"),
+    # a generated workflow's place is a folder
+    (lambda root: ((root / ".github/workflows/specops-pr.yml").unlink(),
+                   (root / ".github/workflows/specops-pr.yml").mkdir()),
+     ".github/workflows/specops-pr.yml is not a file"),
+    # the local folder (the DuckDB file of dev) is a file
+    (lambda root: (root / ".specops").write_text("x\n"), ".specops is not a folder"),
+], ids=["workflows-dir-a-file", "github-a-file", "workflow-a-folder", "local-dir-a-file"])
+def test_what_is_in_the_way_of_compile_is_named_before_anything_is_written(repo, runner, setup, culprit):
+    """A compile that cannot write everything writes nothing: the output folder, the workflows and the local folder
+    are checked first (the output was replaced, then the workflows failed with a scratch file's path, left behind)."""
+    root = repo()
+    out = root.parent / "out"
+    assert runner.invoke(main, ["compile", str(root), "--out", str(out)]).exit_code == 0
+    RepoEditor(root).replace("specs/models/churn.yaml", "description: Probability", "description: The probability")
+    _rmtree(root / ".specops")
+    setup(root)
+    before, output = _snapshot(root), _snapshot(out)
+    result = runner.invoke(main, ["compile", str(root), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert culprit in result.output and "Traceback" not in result.output and ".specops-" not in result.output
+    assert _snapshot(root) == before and _snapshot(out) == output
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.mkdir(), lambda p: p.symlink_to(p.parent / "nowhere"), lambda p: p.symlink_to("/dev/null")],
+    ids=["folder", "dangling-link", "device"])
+def test_a_specops_yaml_that_is_no_regular_file_is_said_so(tmp_path, runner, make):
+    """It was 'no specops.yaml in ... or any folder above it' (and a repository above would have been used)."""
+    (tmp_path / "specops.yaml").write_text("apiVersion: specops/v1\nkind: Project\nmetadata: {name: outer}\nspec: {}\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    make(inner / "specops.yaml")
+    result = runner.invoke(main, ["validate", str(inner)])
+    assert result.exit_code == 1, result.output
+    assert "specops.yaml is not a regular file" in result.output and "outer" not in result.output
+
+
+def test_a_plan_file_under_a_file_names_the_file_in_the_way(repo, runner):
+    root = repo()
+    (root / "afile").write_text("x\n")
+    result = runner.invoke(main, ["plan", str(root), "--env", "dev", "--out", str(root / "afile" / "x.plan")])
+    assert result.exit_code == 1, result.output
+    assert "afile is not a folder" in result.output and "File exists" not in result.output

@@ -238,3 +238,37 @@ def test_types_are_named_for_each_warehouse_target(tmp_path: Path) -> None:
     (cast,) = [line for line in sql.splitlines() if "cast(avg_satisfaction as" in line]
     assert rendered(cast, "bigquery").strip() == "cast(avg_satisfaction as float64) as avg_satisfaction,"
     assert rendered(cast, "snowflake").strip() == "cast(avg_satisfaction as double precision) as avg_satisfaction,"
+
+
+@pytest.mark.parametrize(("age_minutes", "zone", "passes"), [
+    (30, "Asia/Tokyo", True),  # 30 minutes old: fresh for a 1h check, though Tokyo's clock reads 9 hours later
+    (180, "America/New_York", False),  # 3 hours old: stale, though New York's clock reads 5 hours earlier
+])
+def test_a_freshness_check_reads_a_timestamp_as_utc_whatever_the_machines_time_zone(tmp_path, age_minutes, zone,
+                                                                                   passes):
+    """A spec `timestamp` is a time without zone, read as UTC (as dbt's source freshness reads one); the test
+    compared it with DuckDB's current_timestamp, a time with the session's zone: the machine's."""
+    from datetime import UTC, datetime, timedelta
+
+    import yaml
+
+    seen = (datetime.now(UTC) - timedelta(minutes=age_minutes)).replace(tzinfo=None, microsecond=0)
+    root = tmp_path / "repo"
+    (root / "specs").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "data" / "ev.csv").write_text(f"id,seen_at\n1,{seen.isoformat(sep=' ')}\n", encoding="utf-8")
+    (root / "specops.yaml").write_text("apiVersion: specops/v1\nkind: Project\nmetadata: {name: fresh}\n"
+                                       "spec: {default_environment: dev}\n", encoding="utf-8")
+    (root / "specs" / "all.yaml").write_text(yaml.safe_dump_all([
+        {"apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": "dev"},
+         "spec": {"warehouse": {"type": "duckdb"}}},
+        {"apiVersion": "specops/v1", "kind": "Dataset", "metadata": {"name": "ev", "owner": "@a/b"},
+         "spec": {"source": {"type": "file", "path": "data/ev.csv"},
+                  "columns": [{"name": "id", "type": "integer"}, {"name": "seen_at", "type": "timestamp"}]}},
+        {"apiVersion": "specops/v1", "kind": "QualityRule", "metadata": {"name": "ev_checks", "owner": "@a/b"},
+         "spec": {"dataset": "ev", "checks": [{"type": "freshness", "name": "ev_fresh", "column": "seen_at",
+                                               "max_age": "1h"}]}},
+    ], sort_keys=False), encoding="utf-8")
+    run = dbt(root, compile_repo(root), "build", env={"TZ": zone})
+    status = {r["unique_id"].split(".")[2]: r["status"] for r in run.artifacts["run_results.json"]["results"]}
+    assert status["ev_fresh"] == ("pass" if passes else "fail"), run.output

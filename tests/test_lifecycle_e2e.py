@@ -366,6 +366,13 @@ def test_a_failing_check_names_its_spec_line_rows_and_a_sample_query(fork):
     assert "dbt reported failures on" not in run.output
     rows = duck(fork, found.group(2), read_only=True)  # the sample query runs as printed
     assert 0 < len(rows) <= 10
+    # the retraining job must not train (and promote) on the table that failed its check
+    before = (champion(fork), versions(fork))
+    refused = specops(fork, "train", "churn", "--env", "dev")
+    assert refused.code == 1, (refused.explain(), state(fork).get("pending"))
+    assert "refusing to train model.churn in environment 'dev': an apply left work on its training data undone " \
+           "(quality_rule.customer_features_checks (rerun))" in refused.output, refused.output
+    assert (champion(fork), versions(fork)) == before
 
 
 def test_a_failing_train_names_the_line_of_the_users_code_and_logs_the_traceback(fork):

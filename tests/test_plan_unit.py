@@ -1002,3 +1002,22 @@ def test_a_plan_of_every_environment_says_where_each_piece_of_work_happens(base,
     assert {i["address"]: i["environments"] for i in data["impact"]["items"]}["model.churn"] == ["dev", "prod"]
     one = plan_of(head, base, "dev")
     assert all(not i.environments for i in one.impacts) and "(in dev" not in render_text(one)
+
+
+def test_a_saved_plan_made_stale_by_a_promote_says_so_not_serial_n_to_n():
+    """promote, train and rollout write the state without a new serial: 'serial 25 -> 25' contradicted itself."""
+    from types import SimpleNamespace
+
+    from compiler.cli.ops import _stale
+
+    def current(serial: int, digest: str) -> SimpleNamespace:
+        return SimpleNamespace(spec_digest="s", baseline=SimpleNamespace(lineage="l", serial=serial, state_digest=digest),
+                               environment="dev", artifact_digests={}, selection=[], full_refresh=False)
+
+    saved = {"head": {"spec_digest": "s"}, "baseline": {"kind": "state", "lineage": "l", "serial": 25,
+                                                        "state_digest": "a"}, "environment": "dev",
+             "artifact_digests": {}, "selection": [], "full_refresh": False}
+    assert _stale(saved, current(25, "a")) == []
+    (promoted,) = _stale(saved, current(25, "b"))
+    assert "by a command other than apply" in promoted and "25 -> 25" not in promoted
+    assert _stale(saved, current(26, "b")) == ["the environment's state changed since the plan was made (serial 25 -> 26)"]

@@ -165,6 +165,7 @@ def test_an_airflow_run_transform_is_not_reported_as_left_out_of_a_laptop_cluste
 @pytest.mark.parametrize(("written", "canonical"), [
     ("0 3 * * SUN", "0 3 * * 0"), ("0  3 * * 0", "0 3 * * 0"), ("*/15 * * * MON-FRI", "*/15 * * * 1-5"),
     ("0 0 1 jan,JUL 5-6", "0 0 1 1,7 5-6"), ("10 * * * *", "10 * * * *"), ("0 9,17 * * mon-fri/2", "0 9,17 * * 1-5/2"),
+    ("00 02 * * 0", "0 2 * * 0"), ("*/05 01-03 01,15 * *", "*/5 1-3 1,15 * *"),  # leading zeros: one Airflow DAG
 ])
 def test_a_schedule_has_one_spelling(written: str, canonical: str) -> None:
     from compiler.spec.cron import canonical_cron, cron_problem

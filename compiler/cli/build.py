@@ -35,7 +35,7 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
     The output folder is replaced atomically; files no longer produced are removed.
     """
     from compiler.output.localdir import warehouse_folders
-    from compiler.output.write import check_drift, write_output, write_workflows
+    from compiler.output.write import check_drift, check_workflows, write_output, write_workflows
     from compiler.speed import Speed
 
     speed = Speed.for_run(use_cache=False)
@@ -61,6 +61,8 @@ def compile_cmd(path: Path, out: Path | None, check: bool) -> None:
         click.echo(f"generated files are out of date ({len(drift.stale)} stale, {len(drift.missing)} missing, "
                    f"{len(drift.extra)} extra{killed}); run `specops compile`")
         raise ReportedFailure(EXIT_INVALID)
+    check_workflows(compiled.workflows_dir, compiled.artifacts)  # all or nothing: what is in the way, first
+    warehouse_folders(project, make=False)
     write_output(out_dir, compiled.artifacts, write=speed.write_groups)
     write_workflows(compiled.workflows_dir, compiled.artifacts, compiled.workflow_prefix)
     warehouse_folders(project)  # plain `dbt build` of the output must work before any apply

@@ -73,6 +73,7 @@ def _train_locked(project, spec, ctx, path: Path, run):
     env_name = ctx.env.name
     with interruptible("train"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
         ctx.store = store
+        _refuse_unfinished_data(project, spec, env_name, store.load(env_name).pending)
         sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
         started = lineage.start_training(sink, ctx, spec.name)
         try:
@@ -87,6 +88,20 @@ def _train_locked(project, spec, ctx, path: Path, run):
         store.save(state)
         lineage.finish_training(sink, ctx, started, result.version, None if result.promoted else refusal(spec, result))
     return result
+
+
+def _refuse_unfinished_data(project, spec, env_name: str, pending: dict) -> None:
+    """A training reads its dataset as the warehouse holds it: not while an apply left work upstream of the model
+    undone (a check that failed on the rebuilt table, a rebuild that failed), or it would train, and promote, on data
+    that failed its checks."""
+    reads = project.graph.upstream(spec.address)
+    checks = {r.address for r in project.rules.values() if f"dataset.{r.dataset}" in reads}  # checks of its data
+    upstream = sorted(a for a in (reads | checks) & set(pending) if not a.startswith("model."))
+    if upstream:
+        listed = ", ".join(f"{a} ({(pending[a] or {}).get('work', 'pending')})" for a in upstream)
+        raise SpecopsError(f"refusing to train {spec.address} in environment '{env_name}': an apply left work on its "
+                           f"training data undone ({listed}); its data may have failed its checks. Run `specops "
+                           f"apply --env {env_name}`: it does that work, then trains")
 
 
 @click.command()

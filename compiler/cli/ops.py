@@ -189,8 +189,9 @@ def _stale(saved: dict, current) -> list[str]:
         reasons.append("the plan was made against a git revision, not the environment's state")
     elif (old.get("lineage"), old.get("serial"), old.get("state_digest")) != (
             new.lineage, new.serial, new.state_digest):
-        reasons.append(f"the environment's state changed since the plan was made (serial {old.get('serial')} -> "
-                       f"{new.serial})")
+        how = (f"serial {old.get('serial')} -> {new.serial}" if old.get("serial") != new.serial else
+               f"by a command other than apply: a promote, train, rollout or drift --retrain; serial {new.serial}")
+        reasons.append(f"the environment's state changed since the plan was made ({how})")
     if saved.get("environment") != current.environment:
         reasons.append(f"the plan is for environment '{saved.get('environment')}'")
     if saved.get("artifact_digests") != current.artifact_digests:

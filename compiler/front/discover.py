@@ -19,7 +19,7 @@ def find_root(start: Path) -> Path | None:
     theirs), or None when there is none up to the file system's root."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / PROJECT_FILE).is_file():
+        if os.path.lexists(folder / PROJECT_FILE):  # a folder or a broken link too: said there, not skipped
             return folder
     return None
 

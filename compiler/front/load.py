@@ -8,6 +8,7 @@ one that reuses earlier results or uses other cores (compiler.speed), which give
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,10 @@ def load_repository(root: Path, process: Process = parse_file, files: FileWork =
     result = LoadResult(root, None, [], [])
     diags = result.diagnostics
     project_path = root / PROJECT_FILE
+    if os.path.lexists(project_path) and not project_path.is_file():
+        diags.append(Diagnostic("no-project", f"{PROJECT_FILE} is not a regular file (a folder, a device or a link "
+                                "to nothing)", PROJECT_FILE, 1, 1, hint="make it the file holding the Project"))
+        return result
     if not project_path.is_file():
         other = next((n for n in ("specops.yml", "specops.YAML", "specops.YML", "Specops.yaml")
                       if (root / n).is_file()), None)

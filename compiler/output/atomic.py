@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from compiler.output.scratch import scratch_prefix, sweep
-from compiler.paths import shown
+from compiler.paths import blocked, shown
 from compiler.spec.diagnostics import UserError
 
 
@@ -30,6 +30,11 @@ def atomic_write(path: Path, content: bytes) -> None:
 
 def write_file(path: Path, content: bytes) -> None:
     """atomic_write for a file a command was asked to write (--out): an OS error is a UserError naming it."""
+    culprit = blocked(path.parent)
+    if culprit is not None:
+        raise UserError(f"cannot write {shown(path)}: {shown(culprit)} is not a folder")
+    if path.is_dir():
+        raise UserError(f"cannot write {shown(path)}: it is a folder")
     try:
         atomic_write(path, content)
     except OSError as exc:

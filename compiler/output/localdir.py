@@ -12,6 +12,7 @@ import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
+from compiler.output.write import check_writable_folder
 from compiler.spec.project import SpecProject
 
 LOCAL_DIR = ".specops"
@@ -23,6 +24,7 @@ def local_dir(root: Path) -> Path:
     folder = root / LOCAL_DIR
     if folder.is_dir():
         return folder
+    check_writable_folder(folder, "local folder (the embedded warehouse, registry and state)")
     # built aside, then renamed into place: nobody ever sees the folder without its .gitignore
     draft = root / f"{LOCAL_DIR}-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     draft.mkdir()
@@ -37,17 +39,21 @@ def local_dir(root: Path) -> Path:
     return folder
 
 
-def warehouse_folders(project: SpecProject) -> list[Path]:
+def warehouse_folders(project: SpecProject, make: bool = True) -> list[Path]:
     """Make the folders of the embedded (DuckDB) warehouses, so that plain `dbt build` on the compiled project
-    works before any apply (DuckDB creates the file, not its folder)."""
+    works before any apply (DuckDB creates the file, not its folder). With `make` false, only check that they
+    can be made (OutputFolderError naming what is in the way), as compile does before it writes anything."""
     made = []
     for env in project.environments.values():
         if env.warehouse.type != "duckdb":
             continue
         rel = PurePosixPath(str(env.warehouse.get("path")))
+        folder = (project.root / rel).parent
+        check_writable_folder(folder, f"DuckDB file of environment {env.name}")
+        if not make:
+            continue
         if rel.parts[:1] == (LOCAL_DIR,):
             local_dir(project.root)
-        folder = (project.root / rel).parent
         folder.mkdir(parents=True, exist_ok=True)
         made.append(folder)
     return made

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from compiler.emit.base import Artifact
 from compiler.output.scratch import abandoned, scratch_prefix, sweep
-from compiler.paths import shown
+from compiler.paths import blocked, shown
 from compiler.spec.diagnostics import UserError
 
 WORKFLOW_PREFIX = "specops-"
@@ -179,11 +179,33 @@ def write_file(path: str, content: bytes) -> None:
         os.close(fd)
 
 
+def check_writable_folder(folder: Path, what: str) -> None:
+    """OutputFolderError, naming the culprit, when `folder` cannot be made (or used) as a folder."""
+    culprit = blocked(folder)
+    if culprit is not None:
+        where = "" if culprit == folder else f" (in {shown(folder)})"
+        raise OutputFolderError(f"{shown(culprit)} is not a folder, so the {what}{where} cannot be written there: "
+                                "move it away, or choose another folder")
+
+
+def check_workflows(folder: Path, artifacts: list[Artifact]) -> None:
+    """What write_workflows needs, checked before anything is written (compile writes nothing when it fails)."""
+    wanted = [folder / a.path for a in artifacts if a.base == "workflows"]
+    if not wanted:
+        return
+    check_writable_folder(folder, "workflows folder")
+    for target in wanted:
+        if target.exists() and not target.is_file():
+            raise OutputFolderError(f"{shown(target)} is not a file, so the generated workflow cannot be written "
+                                    "there: move it away")
+
+
 def write_workflows(folder: Path, artifacts: list[Artifact], prefix: str = WORKFLOW_PREFIX) -> None:
     """Write the generated workflow files one by one (each atomically) and remove stale ones (named `prefix*`)."""
     wanted = {a.path: a for a in artifacts if a.base == "workflows"}
     if not wanted and not folder.exists():
         return
+    check_workflows(folder, artifacts)
     folder.mkdir(parents=True, exist_ok=True)
     sweep(folder, WORKFLOW_SCRATCH)
     for path, art in sorted(wanted.items()):
@@ -191,10 +213,16 @@ def write_workflows(folder: Path, artifacts: list[Artifact], prefix: str = WORKF
         if target.is_file() and target.read_bytes() == art.content:
             continue
         fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(WORKFLOW_SCRATCH), dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(art.content)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(art.content)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; workflows are ordinary committed files
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise OutputFolderError(f"cannot write {shown(target)}: {exc.strerror}") from None
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
     for existing in sorted(folder.glob(f"{prefix}*")):
         if existing.is_file() and existing.name not in wanted:
             existing.unlink()

@@ -84,7 +84,8 @@ def _never(fields: list[str]) -> str | None:
 
 def canonical_cron(expr: str) -> str:
     """A valid cron expression in one spelling per meaning of its parts: fields single-spaced, month and day
-    names as numbers (`0 3 * * SUN` and `0  3 * * 0` give `0 3 * * 0`). Lists and ranges stay as written."""
+    names as numbers, numbers without leading zeros (`0 3 * * SUN`, `0  3 * * 0` and `00 03 * * 0` give
+    `0 3 * * 0`). Lists and ranges stay as written."""
     out = []
     for text, (_, _, _, names) in zip(expr.lower().split(), _FIELDS, strict=True):
         parts = []
@@ -92,8 +93,8 @@ def canonical_cron(expr: str) -> str:
             step = ""
             if "/" in part:
                 part, step = part.split("/", 1)
-                step = "/" + step
-            bounds = [str(names.get(b, b)) for b in part.split("-")]
+                step = "/" + str(int(step)) if step.isdigit() else "/" + step
+            bounds = [str(names.get(b, int(b) if b.isdigit() else b)) for b in part.split("-")]
             parts.append("-".join(bounds) + step)
         out.append(",".join(parts))
     return " ".join(out)

@@ -37,6 +37,28 @@ def written_header(content: bytes, delimiter: str) -> list[str]:
     return row
 
 
+def bad_row(content: bytes, delimiter: str, fields: int) -> tuple[int, str, str] | None:
+    """The first row that is not `fields` values long, or whose quoting is broken, or a NUL byte, as (its line, why,
+    what to do); None when every row is fine (blank lines aside, as dbt skips them). The header is assumed
+    readable (written_header)."""
+    fix = "give every row the header's fields (quote a value holding the delimiter, double a quote inside one)"
+    nul = content.find(b"\0")
+    if nul >= 0:  # Postgres cannot store it in text; other readers cut the value there
+        line = content.count(b"\n", 0, nul) + 1
+        return line, f"line {line} holds a NUL byte (0x00), which no warehouse stores as text", "remove it"
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=delimiter, strict=True)
+    end = 0  # the line the previous row ended on: a row starts on the next
+    try:
+        for row in reader:
+            if row and len(row) != fields and end > 0:
+                return end + 1, f"the row on line {end + 1} has {len(row)} field{'s' * (len(row) != 1)}; the " \
+                                f"header has {fields}", fix
+            end = reader.line_num
+    except csv.Error as exc:
+        return end + 1, f"the row on line {end + 1} cannot be read as CSV ({exc})", fix
+    return None
+
+
 def lf_line_endings(content: bytes) -> bytes:
     """The CSV's bytes with every line ending outside a quoted field made LF (CRLF and CR): the same rows and
     values (a line ending inside quotes is data, kept), read the same from a Windows checkout, and loadable by

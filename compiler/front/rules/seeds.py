@@ -1,5 +1,5 @@
 """Rules about file sources (CSV files loaded as dbt seeds): the file's header row against the declared columns,
-each written exactly as declared (dbt types seed columns by their exact names).
+each written exactly as declared (dbt types seed columns by their exact names), and every row as long as it.
 
 A declared column the file does not have fails only when dbt's tests or a reader's SQL run in the warehouse;
 a header column the dataset does not declare is loaded but unknown to lineage, checks and plans.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
-from compiler.spec.csvfile import Unreadable, written_header
+from compiler.spec.csvfile import Unreadable, bad_row, written_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
 
@@ -30,6 +30,11 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
             continue
         yield from _compare(ctx, ds, [h.strip() for h in written])
         yield from _spelling(ctx, ds, written)
+        found = bad_row(src.content, src.delimiter or ",", len(written))
+        if found is not None:
+            line, why, fix = found
+            yield Diagnostic("seed-row", f"{why}: dbt seed would refuse or misread the file (DuckDB reads a file "
+                             "with a short row as one column)", src.path, line, 1, ds.address, fix)
 
 
 def _spelling(ctx: Context, ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:

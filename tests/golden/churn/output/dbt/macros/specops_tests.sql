@@ -79,8 +79,26 @@ where specops_child.{{ column_name }} is not null and specops_parent.{{ field }}
 select max({{ column_name }}) as specops_latest
 from {{ model }}
 having max({{ column_name }}) is null
-    or max({{ column_name }}) < {{ dbt.dateadd("minute", -1 * max_age_minutes, dbt.current_timestamp()) }}
+    or max({{ column_name }}) < {{ dbt.dateadd("minute", -1 * max_age_minutes, specops_utc_now()) }}
 {% endtest %}
+
+{#- now, as a time without zone in UTC: what a spec `timestamp` (a time without zone) is compared with, as dbt's
+    source freshness reads one, whatever the session's time zone (DuckDB's is the machine's) -#}
+{% macro specops_utc_now() -%}
+{{ return(adapter.dispatch("specops_utc_now")()) }}
+{%- endmacro %}
+
+{% macro default__specops_utc_now() -%}
+(current_timestamp at time zone 'UTC')
+{%- endmacro %}
+
+{% macro snowflake__specops_utc_now() -%}
+convert_timezone('UTC', current_timestamp())::timestamp_ntz
+{%- endmacro %}
+
+{% macro bigquery__specops_utc_now() -%}
+current_timestamp()
+{%- endmacro %}
 
 {% test specops_regex(model, column_name, pattern, with_total=false) %}
 {%- set failing -%}

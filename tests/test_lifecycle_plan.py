@@ -115,7 +115,7 @@ def test_a_rewritten_source_refreshes_the_incremental_model_and_what_reads_it(ba
     (root / SUBS).write_text(text.replace(",active,", ",cancelled,", 3), encoding="utf-8")  # not an append
     plan = plan_against(base, build(root))
     assert work(plan) == {"dataset.subscriptions": "reload", TA: "rebuild (full refresh)",
-                          TF: "rebuild (full refresh)", "quality_rule.customer_features_checks": "rerun",
+                          TF: "rebuild", "quality_rule.customer_features_checks": "rerun",
                           "transform.build_daily_kpis": "rebuild", "model.churn": "retrain",
                           "deployment.churn_api_dev": "rollout", **{a: work(plan)[a] for a in work(plan)
                                                                     if a.startswith("quality_rule.") and
@@ -123,6 +123,11 @@ def test_a_rewritten_source_refreshes_the_incremental_model_and_what_reads_it(ba
     by = {i.address: i for i in plan.impacts}
     assert by[TA].full_refresh and "data/subscriptions.csv was rewritten, not appended to" in by[TA].notes
     assert by[TF].full_refresh and by["quality_rule.customer_features_checks"].full_refresh
+    # TF is a table: it runs in the --full-refresh build after TA, but every build rebuilds a table whole, so the
+    # plan does not call it a full refresh, nor count it from scratch
+    assert by[TF].whole and not by[TF].from_scratch and plan.summary()["full_refresh"] == 1
+    assert "1 from scratch" in plan.summary_line()
+    assert valid(plan)["impact"]["items"][[i.address for i in plan.impacts].index(TF)]["full_refresh"] is True
     assert not by["transform.build_daily_kpis"].full_refresh  # a view, not downstream of the incremental model
     assert not by["dataset.subscriptions"].full_refresh
     data = valid(plan)

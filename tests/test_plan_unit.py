@@ -407,7 +407,7 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     sha = _git(git_repo, "rev-parse", "HEAD")
     assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
-    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.5"
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.6"
     assert "errors" not in data["baseline"]
 
 
@@ -480,7 +480,7 @@ def test_a_plan_of_one_environment_names_the_others_the_change_adds_changes_or_r
     dev = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json")
     data = json.loads(dev.output)
     validate_plan_json(data)
-    assert data["other_environments"] == [{"environment": "qa", "action": "create"}]
+    assert data["other_environments"] == [{"environment": "qa", "action": "create", "resources": ["environment.qa"]}]
     assert data["resource_changes"] == []
     owners = {a["path"]: a["owner"] for a in data["artifact_changes"]}
     assert owners["README.md"] == owners["dbt/profiles.yml"] == "environment.qa", owners
@@ -497,7 +497,7 @@ def test_a_plan_of_one_environment_names_the_others_the_change_adds_changes_or_r
     RepoEditor(git_repo).replace("specs/environments.yaml", "path: .specops/qa.duckdb", "path: .specops/qa2.duckdb")
     changed = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format",
                                  "json").output)
-    assert changed["other_environments"] == [{"environment": "qa", "action": "update"}]
+    assert changed["other_environments"] == [{"environment": "qa", "action": "update", "resources": ["environment.qa"]}]
     envs.write_text(envs.read_text(encoding="utf-8").replace(QA_ENVIRONMENT.replace("qa.duck", "qa2.duck"), ""),
                     encoding="utf-8")
     removed = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
@@ -861,6 +861,147 @@ def test_a_withheld_diff_counts_lines_that_look_like_diff_headers():
     after = b"-- new note\nselect 1\n+++ y\n"
     text = redacted_diff("dataset.x has PII columns (email)", before, after)
     assert "2 line(s) added, 2 removed; 3 -> 3 lines" in text, text
+
+
+DEPLOY_PROD = "specs/deployments/churn_api.yaml"
+REGISTRY = ("specops.yaml", "image_registry: ghcr.io/acme", "image_registry: registry.acme.io/ml")
+
+
+def test_a_project_setting_that_changes_the_served_image_rolls_the_deployments_out(git_repo, tmp_path):
+    """The Project's image_registry names the serving image of an mlflow-runtime Deployment: apply re-applies the
+    Deployment whose image changes (its pods are replaced), so the plan shows the Project's change and a rollout
+    with the reason."""
+    RepoEditor(git_repo).replace(DEPLOY_PROD, "runtime: kserve", "runtime: mlflow")
+    _git(git_repo, "commit", "--quiet", "-am", "mlflow runtime")
+    RepoEditor(git_repo).replace(*REGISTRY)
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format",
+                              "json").stdout)  # (stderr warns of the canary's share with runtime mlflow)
+    validate_plan_json(data)
+    assert [(c["address"], c["action"]) for c in data["resource_changes"]] == [("project.churn_analytics", "update")]
+    rollouts = [i for i in data["impact"]["items"] if i["work"] == "rollout"]
+    assert [(i["address"], i["cause"], i["via"][-1]) for i in rollouts] == [
+        ("deployment.churn_api", "project.churn_analytics", "(image changed)")]
+    assert "registry.acme.io/ml/" in rollouts[0]["notes"][0]
+    text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod").output
+    assert "project.churn_analytics ~ non-breaking -> deployment.churn_api (image changed) rollout" in text
+    assert "1 rollout" in text
+    md = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "prod", "--format", "markdown").output
+    assert "**rollout** `deployment.churn_api`" in md
+    # against the state of the last apply too, which records the Project
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "state" / "churn")
+    RepoEditor(root).replace(DEPLOY_PROD, "runtime: kserve", "runtime: mlflow")
+    before = build(root)
+    RepoEditor(root).replace(*REGISTRY)
+    plan = plan_of(build(root), before, "prod")
+    assert [c.address for c in plan.resource_changes] == ["project.churn_analytics"]
+    assert impacts(plan) == {"deployment.churn_api": "rollout"}
+
+
+def test_a_deployment_switched_to_another_model_is_breaking():
+    """Its endpoint serves another model: the inputs callers send and the outputs they read change, so it is
+    breaking (a reviewer decides on it), and replaced."""
+    from compiler.plan.diff import classify
+
+    old = {"kind": "Deployment", "metadata": {"name": "api"}, "spec": {"model": "churn", "environment": "prod"}}
+    new = copy.deepcopy(old)
+    new["spec"]["model"] = "upsell"
+    action, category, attrs = classify("Deployment", old, new)
+    assert (action, category) == ("replace", "breaking")
+    assert attrs[0].reason is not None and "callers" in attrs[0].reason
+    new = copy.deepcopy(old)
+    new["spec"]["environment"] = "qa"
+    assert classify("Deployment", old, new)[:2] == ("replace", "non-breaking")
+
+
+RENAME_TRANSFORM = (SQL_CF, "  name: build_customer_features", "  name: make_customer_features")
+
+
+def test_a_renamed_transform_is_metadata_and_its_table_is_not_left_behind(base, edited):
+    """The dbt model is named after the output dataset: a transform renamed (the same SQL and output) builds the
+    same table, so nothing is rebuilt and there is nothing to drop; the destroy does not need a decision."""
+    plan = plan_of(edited(RENAME_TRANSFORM), base)
+    changes = {c.address: c for c in plan.resource_changes}
+    gone, new = changes["transform.build_customer_features"], changes["transform.make_customer_features"]
+    assert (gone.action, gone.category, gone.taken_over_by) == ("delete", "metadata", "transform.make_customer_features")
+    assert (new.action, new.category, new.takes_over, new.renamed) == (
+        "create", "metadata", "transform.build_customer_features", True)
+    assert plan.impacts == []
+    text = render_text(plan)
+    assert "drop it once nothing reads it" not in text
+    assert "transform.make_customer_features builds its table (dataset.customer_features) now" in text
+    assert "renamed from transform.build_customer_features" in text
+    md = render_markdown(plan)
+    assert "drop it" not in md and "Needs a decision" not in md
+    data = plan.to_json()
+    validate_plan_json(data)
+    by = {c["address"]: c for c in data["resource_changes"]}
+    assert by["transform.build_customer_features"]["taken_over_by"] == "transform.make_customer_features"
+    assert by["transform.make_customer_features"]["renamed"] is True
+
+
+def test_a_transform_replaced_by_another_building_its_table_is_taken_over(base, edited):
+    """Renamed and its SQL edited: the new transform rebuilds the table (what reads it follows), and the destroy
+    still leaves nothing to drop."""
+    plan = plan_of(edited(RENAME_TRANSFORM, (SQL_CF, "cast(s.snapshot_date as date) as snapshot_date",
+                                             "cast(s.snapshot_date as date) as snapshot_date -- the day")), base)
+    changes = {c.address: c for c in plan.resource_changes}
+    gone, new = changes["transform.build_customer_features"], changes["transform.make_customer_features"]
+    assert (gone.category, gone.taken_over_by) == ("non-breaking", "transform.make_customer_features")
+    assert (new.takes_over, new.renamed) == ("transform.build_customer_features", False)
+    assert impacts(plan)["transform.make_customer_features"] == "rebuild"
+    text = render_text(plan)
+    assert "drop it once nothing reads it" not in text and "apply leaves nothing behind" in text
+    validate_plan_json(plan.to_json())
+
+
+def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_deployments(git_repo):
+    """A change of a prod Deployment only: the dev plan has nothing to do, and says that prod changed (the
+    environment's own spec is the same, its deployment is not)."""
+    RepoEditor(git_repo).replace(DEPLOY_PROD, "min_replicas: 2", "min_replicas: 3")
+    data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev", "--format", "json").stdout)
+    validate_plan_json(data)
+    assert data["resource_changes"] == [] and data["impact"]["items"] == []
+    assert data["other_environments"] == [
+        {"environment": "prod", "action": "update", "resources": ["deployment.churn_api"]}]
+    assert data["summary_line"] == "No changes in dev; 1 change in other environments (prod): see their plans."
+    text = run_cli("plan", str(git_repo), "--against", "HEAD", "--env", "dev").output
+    assert "~ environment.prod  (changed (deployment.churn_api): its plan is `specops plan --env prod`)" in text
+    assert "The specs match the baseline" not in text
+
+
+@pytest.mark.parametrize(("env", "deployment", "said"), [
+    ("dev", "churn_api_dev", "environment 'dev' has no kubernetes.context: apply deletes nothing in the cluster"),
+    ("prod", "churn_api", "apply deletes its Kubernetes objects (kubectl delete, context 'prod-cluster')"),
+])
+def test_a_destroyed_deployment_says_whether_apply_deletes_its_objects(base, tmp_path, env, deployment, said):
+    """Without a kube context apply deletes nothing: the plan says so plainly, and who must (the GitOps tool)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).delete(f"specs/deployments/{deployment}.yaml")
+    plan = plan_of(build(root), base, env)
+    assert [(c.address, c.action) for c in plan.resource_changes] == [(f"deployment.{deployment}", "delete")]
+    for text in (render_text(plan), render_markdown(plan)):
+        assert said in text and "where the environment has a kube context" not in text
+    if env == "dev":
+        assert "the GitOps tool that syncs them must delete them" in render_text(plan)
+
+
+def test_a_plan_of_every_environment_says_where_each_piece_of_work_happens(base, edited):
+    """Without --env, a retrain is listed once: it happens in every environment's apply (each has its registry),
+    a rollout in its deployment's environment; a plan of one environment does not repeat its name."""
+    head = edited((MODEL, "C: 1.0", "C: 0.5"))
+    plan = plan_of(head, base, None)
+    where = {i.address: i.environments for i in plan.impacts}
+    assert where == {"model.churn": ("dev", "prod"), "deployment.churn_api_dev": ("dev",),
+                     "deployment.churn_api": ("prod",)}
+    text = render_text(plan)
+    assert "retrain  model.churn  (in dev, prod)" in text
+    assert "rollout  deployment.churn_api  (in prod)" in text
+    assert "**retrain** `model.churn` in `dev`, `prod`, via" in render_markdown(plan)
+    data = plan.to_json()
+    validate_plan_json(data)
+    assert {i["address"]: i["environments"] for i in data["impact"]["items"]}["model.churn"] == ["dev", "prod"]
+    one = plan_of(head, base, "dev")
+    assert all(not i.environments for i in one.impacts) and "(in dev" not in render_text(one)
 
 
 def test_a_saved_plan_made_stale_by_a_promote_says_so_not_serial_n_to_n():

@@ -275,7 +275,7 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
 
 def _report(project, env_name: str, outcome, plan) -> None:
-    from compiler.plan.render import LEFT_IN_PLACE
+    from compiler.plan.render import left_in_place
 
     click.echo("")
     for address, why in sorted(outcome.failed.items()):
@@ -283,8 +283,8 @@ def _report(project, env_name: str, outcome, plan) -> None:
     for address, why in sorted(outcome.skipped.items()):
         click.echo(f"SKIPPED  {address}: {why}")
     for change in plan.resource_changes:  # destroyed specs: what apply did not remove, said once more
-        if change.action == "delete" and change.kind in LEFT_IN_PLACE:
-            click.echo(f"REMOVED  {change.address} from the specs: {LEFT_IN_PLACE[change.kind]}")
+        if change.action == "delete" and (left := left_in_place(change)) is not None:
+            click.echo(f"REMOVED  {change.address} from the specs: {left}")
     env = project.environments[env_name]
     click.echo(f"Apply to '{env_name}': {len(outcome.done)} done, {len(outcome.failed)} failed, "
                f"{len(outcome.skipped)} skipped.")

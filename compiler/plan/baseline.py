@@ -38,8 +38,9 @@ class BaselineData:
     digests: dict[str, str]  # artifact key -> sha256
     # address -> snapshot_digest of its snapshot, when known without computing (a state file keeps them)
     resource_digests: Mapping[str, str] | None = None
-    # a git baseline's environments (all of them, whatever the plan's scope): name -> digest of its snapshot
-    environment_digests: Mapping[str, str] | None = None
+    # a git baseline's environments (all of them, whatever the plan's scope): name -> {address: digest} of the
+    # resources only that environment has (itself and its deployments)
+    environment_digests: Mapping[str, Mapping[str, str]] | None = None
 
 
 def applied_dir(root: Path, env: str) -> Path:
@@ -199,7 +200,7 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         known = {a: project.digest(a) for a in snapshots} if digests is not None else None
         return BaselineData(info, snapshots, {}, contents, {k: compiled.digest(a) for k, a in
                                                               ((a.key, a) for a in compiled.artifacts)}, known,
-                            {name: project.digest(f"environment.{name}") for name in project.environments})
+                            environment_resources(project))
     finally:
         if (tree / ".git").exists():  # checked out as a worktree
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True,
@@ -207,6 +208,14 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
             shutil.rmtree(tmp, ignore_errors=True)
             subprocess.run(["git", "worktree", "prune"], cwd=top, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def environment_resources(project: SpecProject) -> dict[str, dict[str, str]]:
+    """Each environment's own resources (the environment and its deployments) with their digests."""
+    found = {name: {f"environment.{name}": project.digest(f"environment.{name}")} for name in project.environments}
+    for d in project.deployments.values():
+        found.setdefault(d.environment, {})[d.address] = project.digest(d.address)
+    return found
 
 
 def _located(ref: str, rel: Path, d: Diagnostic) -> str:

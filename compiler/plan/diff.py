@@ -163,10 +163,19 @@ def _category(kind: str, path: str, before: Any, after: Any) -> tuple[str, bool]
     if kind == "Environment" and path.startswith("spec.pushgateway"):
         return "metadata", False  # where drift scores are pushed: the drift jobs' settings change, nothing else
     if kind == "Deployment":
-        if path.startswith(("spec.model", "spec.environment", "spec.runtime")):
+        if path == "spec.model":
+            return "breaking", True  # another model behind the endpoint: its callers' inputs and outputs change
+        if path.startswith(("spec.environment", "spec.runtime")):
             return "non-breaking", True
         return "non-breaking", False
     return "non-breaking", False
+
+
+# why a change has its category, where the path alone does not say it
+_REASONS = {
+    ("Deployment", "spec.model"): "another model is served: the endpoint's inputs (features) and outputs change "
+                                  "for its callers",
+}
 
 
 def _narrowed(before: Any, after: Any) -> bool:
@@ -184,7 +193,7 @@ def classify(kind: str, before: dict[str, Any], after: dict[str, Any]) -> tuple[
     for path, b, a in diff_values(before, after):
         category, replace = _category(kind, path, b, a)
         changes.append(AttrChange(path, None if b is _MISSING else b, None if a is _MISSING else a,
-                                  category, replace))
+                                  category, replace, _REASONS.get((kind, path))))
     if not changes:
         return "no-op", "metadata", []
     category = max((c.category for c in changes), key=SEVERITY.__getitem__)

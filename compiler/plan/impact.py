@@ -58,11 +58,20 @@ class Impact:
     notes: tuple[str, ...] = field(default=())
     via: tuple[str, ...] = field(default=())  # per step of `path`: the column, or how it is read ('' if nothing)
     full_refresh: bool = False  # data work: rebuild from scratch (dbt --full-refresh), not incrementally
+    # a table or view run in the full-refresh build: every build rebuilds it whole, so it is no other work there
+    whole: bool = False
+    environments: tuple[str, ...] = ()  # in a plan of every environment: where the work happens
+
+    @property
+    def from_scratch(self) -> bool:
+        """Data work that a full refresh makes other than usual: an incremental model rebuilt, a seed recreated."""
+        return self.full_refresh and not self.whole and self.work in ("rebuild", "reload")
 
     @property
     def label(self) -> str:
-        """The work as plans show it: `rebuild (full refresh)` for a rebuild from scratch."""
-        return f"{self.work} (full refresh)" if self.full_refresh and self.work in ("rebuild", "reload") else self.work
+        """The work as plans show it: `rebuild (full refresh)` for a rebuild from scratch (where it means something:
+        an incremental model, a seed; a table or a view is rebuilt whole by every build)."""
+        return f"{self.work} (full refresh)" if self.from_scratch else self.work
 
     def steps(self) -> list[str]:
         """The path as a reader sees it: `dataset.x.col`, `transform.t (filter)`, `model.m`."""
@@ -85,6 +94,8 @@ class Impact:
             out["steps"] = self.steps()
         if self.full_refresh:
             out["full_refresh"] = True
+        if self.environments:
+            out["environments"] = list(self.environments)
         return out
 
 

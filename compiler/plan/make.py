@@ -15,10 +15,19 @@ from compiler.front.sql import SqlJob, SqlWork, analyze_each
 from compiler.front.sql.project import sql_job
 from compiler.plan import refresh
 from compiler.plan.artifacts import NOT_DIFFED, REDACTED, ArtifactChange, content_diff, redacted_diff
-from compiler.plan.baseline import BaselineData, StateSummary, from_git, from_summary, head_sha, state_summary
+from compiler.plan.baseline import (
+    BaselineData,
+    StateSummary,
+    environment_resources,
+    from_git,
+    from_summary,
+    head_sha,
+    state_summary,
+)
 from compiler.plan.cascade import with_dropped_views
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
+from compiler.plan.manifests import manifest_rollouts
 from compiler.plan.model import Plan, ResourceChange
 from compiler.plan.redact import redact_values, sensitive
 from compiler.plan.scope import artifact_in_scope, in_scope
@@ -40,7 +49,9 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     (compiler.front.sql; compiler.speed passes a remembering one). With `full_refresh` every transform (every
     selected one) is rebuilt from scratch, with what depends on it (compiler.plan.refresh)."""
     head = {r.address: r for r in project.resources() if in_scope(r.address, env, project)}
-    old_snaps = base.resources
+    old_snaps = _project_renamed(base.resources, project.project.address)
+    if project.project.address in old_snaps:  # a baseline from before the Project was recorded: not compared
+        head[project.project.address] = project.project
     before = {a for a in old_snaps  # a deployment's snapshot is looked at only to know its environment
               if env is None or (not (a.startswith("environment.") and a != f"environment.{env}")
               and not (a.startswith("deployment.") and old_snaps[a].get("spec", {}).get("environment")
@@ -70,6 +81,9 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 continue
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
+    _takeovers(project, changes, direct)
+    changes = [_deleted_deployment(project, c) if c.kind == "Deployment" and c.action == "delete" else c
+               for c in changes]
     _categorize_sql(project, changes, direct, sql)
     _seed_columns(project, changes, direct, base.artifacts)
     forced = set(refresh.forced_causes(project, selected)) if full_refresh else set()
@@ -86,7 +100,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                                   item.get("category", "non-breaking"), tuple(item.get("path", [address])),
                                   tuple(dict.fromkeys((*item.get("notes", ()), origin))),
                                   full_refresh=bool(item.get("full_refresh", False))))
-    impacts = with_dropped_views(project, env, refresh.mark(project, walked, impacts, forced))
+    impacts = refresh.rebuilt_whole(project, with_dropped_views(project, env, refresh.mark(project, walked, impacts,
+                                                                                           forced)))
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
@@ -101,8 +116,8 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     if selected is not None:
         base_keys &= set(head_art)
     head_digests = {k: compiled.digest(a) for k, a in head_art.items()}
-    others = _other_environments(project, base, env)
-    changed = {c.address for c in changes} | {f"environment.{name}" for name in others}
+    others, other_changes = _other_environments(project, base, env)
+    changed = {c.address for c in changes} | {a for found in other_changes.values() for a in found}
     diffed = 0
     for key in sorted(set(head_art) | base_keys):
         art = head_art.get(key)
@@ -127,6 +142,15 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                         key, old_bytes, art.content)
         redacted = action == "update" and diff.startswith(REDACTED)
         artifact_changes.append(ArtifactChange(key, action, owner, old_digest, new_digest, diff, redacted))
+    rollouts = [i for i in manifest_rollouts(project, changes, impacts, artifact_changes,
+                                             {k: a.owners for k, a in head_art.items()}, base.artifacts,
+                                             {k: a.content for k, a in head_art.items()})
+                if selected is None or i.address in selected]
+    if rollouts:
+        order = project.graph.rank()
+        impacts = sorted([*impacts, *rollouts], key=lambda i: (order.get(i.address, 0), i.address))
+    if env is None:  # a plan of every environment: say where each piece of work happens
+        impacts = [replace(i, environments=_where(project, i.address)) for i in impacts]
     changes = [redact_values(project, c, old_snaps) for c in changes]
     return Plan(
         environment=env, baseline=base.info, spec_digest=project.spec_digest, tool_version=__version__,
@@ -134,25 +158,92 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         artifact_digests=head_digests,
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
-        full_refresh=full_refresh, other_environments=others,
+        full_refresh=full_refresh, other_environments=others, other_changes=other_changes,
     )
 
 
-def _other_environments(project: SpecProject, base: BaselineData, env: str | None) -> dict[str, str]:
+def _takeovers(project: SpecProject, changes: list[ResourceChange],
+               direct: dict[str, tuple[str, list[AttrChange]]]) -> None:
+    """A deleted transform whose output dataset another transform builds now leaves no table behind: that one
+    takes it over (the dbt model is named after the dataset). When the new one is the deleted one renamed (nothing
+    but metadata differs: the same SQL, inputs and output), it is a rename: metadata, nothing rebuilt. In place."""
+    created = {c.address: i for i, c in enumerate(changes) if c.kind == "Transform" and c.action == "create"}
+    for i, c in enumerate(changes):
+        if c.kind != "Transform" or c.action != "delete" or c.before is None:
+            continue
+        output = (c.before.get("spec") or {}).get("output")
+        producer = project.producer(output) if isinstance(output, str) else None
+        if producer is None:
+            continue
+        j = created.get(producer.address)
+        renamed = j is not None and classify("Transform", c.before, changes[j].after or {})[1] == "metadata"
+        changes[i] = replace(c, taken_over_by=producer.address, category="metadata" if renamed else "non-breaking")
+        if j is not None:
+            changes[j] = replace(changes[j], takes_over=c.address, renamed=renamed,
+                                 category="metadata" if renamed else changes[j].category)
+            if renamed:
+                direct.pop(producer.address, None)  # its table is there, built by the same SQL
+
+
+def _where(project: SpecProject, address: str) -> tuple[str, ...]:
+    """The environments whose apply does a resource's work: a deployment's or an environment's own; data work and
+    training in every environment (each has its warehouse and registry)."""
+    kind, _, name = address.partition(".")
+    if kind == "deployment" and name in project.deployments:
+        return (project.deployments[name].environment,)
+    if kind == "environment":
+        return (name,)
+    return tuple(sorted(project.environments))
+
+
+def _deleted_deployment(project: SpecProject, change: ResourceChange) -> ResourceChange:
+    """A destroyed deployment says what apply does with its Kubernetes objects in its environment: kubectl deletes
+    them where the environment has a kube context; elsewhere apply deletes nothing and whatever syncs the
+    manifests (a GitOps tool) must remove them."""
+    name = ((change.before or {}).get("spec") or {}).get("environment")
+    env = project.environments.get(name) if isinstance(name, str) else None
+    if env is not None and env.context:
+        left = f"apply deletes its Kubernetes objects (kubectl delete, context '{env.context}')"
+    elif env is not None:
+        left = (f"environment '{name}' has no kubernetes.context: apply deletes nothing in the cluster; its objects "
+                "are gone from the environment's manifests, and the GitOps tool that syncs them must delete them "
+                "(prune)")
+    else:
+        left = (f"its environment '{name}' is removed too: apply deletes nothing in the cluster; delete its objects "
+                "there (or let the GitOps tool that syncs the manifests prune them)")
+    return replace(change, left=left)
+
+
+def _project_renamed(snaps: Mapping[str, dict], address: str) -> Mapping[str, dict]:
+    """The baseline's snapshots with its Project under the head's address: a renamed Project is one Project
+    changed (its metadata.name), not one destroyed and another created."""
+    old = next((a for a in snaps if a.startswith("project.")), None)
+    if old is None or old == address:
+        return snaps
+    return {**{a: s for a, s in snaps.items() if a != old}, address: snaps[old]}
+
+
+def _other_environments(project: SpecProject, base: BaselineData, env: str | None
+                        ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For a plan of `env` against a git revision (which has every environment's specs; a state has one
-    environment's), the other environments the specs add, change or remove."""
+    environment's), the other environments the specs add, change or remove, and in each the resources only it
+    has (itself, its deployments) that the change adds, changes or removes."""
     old = base.environment_digests
     if env is None or old is None:
-        return {}
+        return {}, {}
+    new = environment_resources(project)
     found: dict[str, str] = {}
-    for name in sorted((set(old) | set(project.environments)) - {env}):
-        if name not in project.environments:
-            found[name] = "delete"
-        elif name not in old:
-            found[name] = "create"
-        elif old[name] != project.digest(f"environment.{name}"):
-            found[name] = "update"
-    return found
+    changed: dict[str, list[str]] = {}
+    for name in sorted((set(old) | set(new)) - {env}):
+        before, after = old.get(name, {}), new.get(name, {})
+        addresses = sorted(a for a in set(before) | set(after) if before.get(a) != after.get(a))
+        if not addresses:
+            continue
+        envs = f"environment.{name}"
+        found[name] = ("delete" if envs in before and envs not in after else
+                       "create" if envs in after and envs not in before else "update")
+        changed[name] = addresses
+    return found, changed
 
 
 def _credited(owners: tuple[str, ...], changed: set[str]) -> str:

@@ -12,8 +12,10 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.5"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
-# sql_change kind "unfollowed"; 1.5: seed_change (a file source's content, written as sql_change before)
+FORMAT_VERSION = "1.6"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
+# sql_change kind "unfollowed"; 1.5: seed_change (a file source's content, written as sql_change before); 1.6: the
+# Project is a resource change (kind Project), taken_over_by, takes_over, renamed, other_environments' resources,
+# impact items' environments
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -29,6 +31,12 @@ class ResourceChange:
     before: dict[str, Any] | None
     # the snapshot after, or the resource whose snapshot it is (made when asked: a first plan has thousands)
     after_of: dict[str, Any] | Resource | None
+    # a deleted transform whose output another transform of the head builds: that one (its table is taken over,
+    # not left behind); on that transform's create, the deleted one (`renamed` when nothing but the name differs)
+    taken_over_by: str | None = None
+    takes_over: str | None = None
+    renamed: bool = False
+    left: str | None = None  # what apply does and leaves of a destroy, where the specs decide it (else by kind)
 
     @property
     def after(self) -> dict[str, Any] | None:
@@ -42,6 +50,8 @@ class ResourceChange:
                        "attributes": [c.to_json() for c in self.changes],
                        "replace_paths": [c.path for c in self.changes if c.forces_replacement]},
             "action": self.action, "category": self.category,
+            **({"taken_over_by": self.taken_over_by} if self.taken_over_by else {}),
+            **({"takes_over": self.takes_over, "renamed": self.renamed} if self.takes_over else {}),
         }
 
 
@@ -77,6 +87,8 @@ class Plan:
     # a plan of one environment against a git revision: the other environments the change adds, changes or
     # removes (environment name -> create | update | delete); each has its own plan (--env NAME)
     other_environments: dict[str, str] = field(default_factory=dict)
+    # and the resources only each of them has (itself, its deployments) that the change adds, changes or removes
+    other_changes: dict[str, list[str]] = field(default_factory=dict)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:
@@ -97,13 +109,18 @@ class Plan:
             "destroy": actions["delete"], "breaking": sum(c.category == "breaking" for c in self.resource_changes),
             "rebuild": work["rebuild"], "reload": work["reload"], "rerun": work["rerun"],
             "retrain": work["retrain"], "evaluate": work["evaluate"], "rollout": work["rollout"],
-            "full_refresh": sum(i.full_refresh and i.work in ("rebuild", "reload") for i in self.impacts),  # data
+            "full_refresh": sum(i.from_scratch for i in self.impacts),  # incremental models and seeds
             "artifacts_changed": len(self.artifact_changes),
         }
 
     def summary_line(self) -> str:
         s = self.summary()
+        others = sum(len(self.other_changes.get(n) or [n]) for n in self.other_environments)
+        elsewhere = (f"{others} change{'s' if others > 1 else ''} in other environments "
+                     f"({', '.join(sorted(self.other_environments))})" if others else "")
         if not self.has_changes:
+            if elsewhere:
+                return f"No changes in {self.environment}; {elsewhere}: see their plans."
             return "No changes. The specs match the baseline."
         line = (f"Plan: {s['add']} to add, {s['change']} to change, {s['replace']} to replace, "
                 f"{s['destroy']} to destroy")
@@ -112,7 +129,7 @@ class Plan:
         line += f", {s['rollout']} rollout ({s['reload']} reload, {s['rerun']} checks re-run"
         line += f", {s['full_refresh']} from scratch)" if s["full_refresh"] else ")"
         line += f" · {s['artifacts_changed']} generated file(s) changed"
-        return line
+        return line + (f" · {elsewhere}" if elsewhere else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,7 +151,8 @@ class Plan:
             "full_refresh": self.full_refresh,
             "artifact_changes": [a.to_json() for a in self.artifact_changes],
             "approvals": list(self.approvals),
-            "other_environments": [{"environment": n, "action": a} for n, a in sorted(self.other_environments.items())],
+            "other_environments": [{"environment": n, "action": a, "resources": list(self.other_changes.get(n, []))}
+                                   for n, a in sorted(self.other_environments.items())],
             "lineage": dict(sorted(self.lineage.items())),
             "artifact_digests": dict(sorted(self.artifact_digests.items())),
             "summary": self.summary(),

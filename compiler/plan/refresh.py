@@ -185,3 +185,15 @@ def appended(content: bytes | None, changes: list[Any]) -> bool:
         return False
     # the old last line was complete, or the first added byte ends it: no line of the old file changed
     return size == 0 or content[size - 1:size] == b"\n" or content[size:size + 1] in (b"\n", b"\r")
+
+
+def rebuilt_whole(project: SpecProject, impacts: list[Impact]) -> list[Impact]:
+    """`impacts` with the tables and views of the full-refresh build marked `whole`: dbt rebuilds them whole in
+    any build, so a plan does not call their rebuild a full refresh (they run in that build to follow what they
+    read)."""
+    out = []
+    for i in impacts:
+        kind, _, name = i.address.partition(".")
+        t = project.transforms.get(name) if kind == "transform" and i.full_refresh else None
+        out.append(replace(i, whole=True) if t is not None and t.materialization != "incremental" else i)
+    return out

@@ -179,6 +179,22 @@ LEFT_IN_PLACE = {
 }
 
 
+def left_in_place(change: ResourceChange) -> str | None:
+    """What a destroy leaves in place, or who takes it over; what a transform that takes another's table over
+    says of it."""
+    if change.action == "delete" and change.taken_over_by:
+        output = ((change.before or {}).get("spec") or {}).get("output")
+        return (f"{change.taken_over_by} builds its table (dataset.{output}) now: apply leaves nothing behind, "
+                "there is nothing to drop")
+    if change.action == "delete":
+        return change.left or LEFT_IN_PLACE.get(change.kind)
+    if change.takes_over and change.renamed:
+        return f"renamed from {change.takes_over}: the same SQL, inputs and output, nothing to rebuild"
+    if change.takes_over:
+        return f"takes over the table {change.takes_over} built (it is rebuilt by this transform's SQL)"
+    return None
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     import click
 
@@ -198,8 +214,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
             hidden = 0
             for line in _attr_lines(c):
                 out.append(f"        {line}")
-            if c.action == "delete" and c.kind in LEFT_IN_PLACE:
-                out.append(f"        # {LEFT_IN_PLACE[c.kind]}")
+            if (left := left_in_place(c)) is not None:
+                out.append(f"        # {left}")
             if c.action == "update" and c.before and c.after:
                 hidden = _count_leaves(c.after) - len(c.changes)
             if hidden > 0:
@@ -208,7 +224,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.impacts:
         out.append(style("Impact across the graph", bold=True))
         for i in plan.impacts:
-            out.append(f"  {i.label:<8} {i.address}")
+            where = f"  (in {', '.join(i.environments)})" if i.environments else ""
+            out.append(f"  {i.label:<8} {i.address}{where}")
             out.append(f"           {_path(plan, i)}")
             for note in i.notes:
                 out.append(style(f"           note: {note}", fg="yellow"))
@@ -216,7 +233,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.other_environments:
         out.append(style("Other environments", bold=True))
         for name, action in sorted(plan.other_environments.items()):
-            out.append(style(f"  {SYMBOLS[action]:>3} environment.{name}  ({_other_env(name, action)})",
+            out.append(style(f"  {SYMBOLS[action]:>3} environment.{name}  ({_other_env(plan, name, action)})",
                              fg=colors[action]))
         out.append("")
     if plan.artifact_changes:
@@ -285,7 +302,8 @@ WORK_ORDER = ("retrain", "evaluate", "rollout", "rebuild", "reload", "rerun")
 
 
 def _danger(plan: Plan) -> list[ResourceChange]:
-    return [c for c in plan.resource_changes if c.category == "breaking" or c.action in ("delete", "replace")]
+    return [c for c in plan.resource_changes if c.category == "breaking" or c.action == "replace" or (
+        c.action == "delete" and not (c.taken_over_by and c.category == "metadata"))]  # not a renamed transform
 
 
 def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
@@ -305,7 +323,7 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
                          if a.category != "breaking" and not a.path.endswith(".content.size"))
         line = f"> - `{SYMBOLS[c.action]} {c.address}` {c.action}, {c.category}"
         line += f": {_fence(_md_escape(_clip(why, 300)))}" if why else ""
-        line += f" ({LEFT_IN_PLACE[c.kind]})" if c.action == "delete" and c.kind in LEFT_IN_PLACE else ""
+        line += f" ({left})" if (left := left_in_place(c)) is not None else ""
         out.append(line + (f"; also {_fence(_md_escape(_clip(also, 300)))}" if also else ""))
     rest = len(_danger(plan)) - len(danger)
     if rest:
@@ -314,11 +332,16 @@ def _decisions(plan: Plan) -> tuple[list[str], set[str], set[str]]:
     for work in ("retrain", "evaluate", "rollout"):
         items = [i for i in moves if i.work == work]
         for i in items[:MAX_MOVES]:
-            out.append(f"> - **{work}** `{i.address}`, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
+            out.append(f"> - **{work}** `{i.address}`{_md_where(i)}, via {_md_escape(_clip(_md_chain(plan, i), 400))}")
             shown.add(i.address)
         if len(items) > MAX_MOVES:
             out.append(f"> - … and {len(items) - MAX_MOVES} more to {work} (in the impact below)")
     return [*out, ""], {c.address for c in danger}, shown
+
+
+def _md_where(impact: Impact) -> str:
+    """` in `dev`, `prod``: where the work happens, in a plan of every environment."""
+    return " in " + ", ".join(f"`{e}`" for e in impact.environments) if impact.environments else ""
 
 
 def _clip(text: str, limit: int) -> str:
@@ -346,6 +369,8 @@ def render_markdown(plan: Plan) -> str:
             shown = [a for a in c.changes if not a.path.endswith(".content.size")]  # the digest says it
             changed = "; ".join(_attr_summary(c, a) for a in shown[:4])
             changed += " …" if len(shown) > 4 else ""
+            if (left := left_in_place(c)) is not None and c.action != "update":
+                changed = f"{changed}; {left}" if changed else left
             body.append(f"| `{SYMBOLS[c.action]}` | `{c.address}` | {c.action} | {c.category} "
                         f"| {_fence(_md_escape(_clip(changed, 400)))} |")
         if len(others) > MAX_LISTED:
@@ -375,7 +400,7 @@ def render_markdown(plan: Plan) -> str:
     work = [i for i in plan.impacts if i.address not in moved]  # retrains and rollouts are above
     if work:
         ordered = sorted(work, key=lambda i: WORK_ORDER.index(i.work) if i.work in WORK_ORDER else 9)
-        rows = [f"- **{i.label}** `{i.address}`, via {_md_escape(_md_chain(plan, i))}"
+        rows = [f"- **{i.label}** `{i.address}`{_md_where(i)}, via {_md_escape(_md_chain(plan, i))}"
                 + "".join(f" _({_md_escape(n)})_" for n in i.notes) for i in ordered[:MAX_LISTED]]
         if len(work) > MAX_LISTED:
             rows.append(f"- … and {len(work) - MAX_LISTED} more")
@@ -383,7 +408,7 @@ def render_markdown(plan: Plan) -> str:
         body += [f"#### {title}", "", *_details(f"{len(work)} downstream actions", rows), ""]
     if plan.other_environments:
         body += ["#### Other environments", "",
-                 *(f"- `{SYMBOLS[action]} environment.{name}` ({_other_env(name, action)})"
+                 *(f"- `{SYMBOLS[action]} environment.{name}` ({_other_env(plan, name, action)})"
                    for name, action in sorted(plan.other_environments.items())), ""]
     if plan.artifact_changes:
         rows = [f"- `{SYMBOLS[a.action]} {a.key}`" + (f" ({a.owner})" if a.owner else "")
@@ -408,11 +433,13 @@ def render_markdown(plan: Plan) -> str:
     return text if len(text) <= MAX_MARKDOWN else _cut(text, MAX_MARKDOWN)
 
 
-def _other_env(name: str, action: str) -> str:
+def _other_env(plan: Plan, name: str, action: str) -> str:
     """What a plan of one environment says of another one the change adds, changes or removes."""
     if action == "delete":
         return f"removed: {LEFT_IN_PLACE['Environment']}"
-    return f"{'new' if action == 'create' else 'changed'}: its plan is `specops plan --env {name}`"
+    found = [a for a in plan.other_changes.get(name, []) if a != f"environment.{name}"]
+    what = f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found and action == "update" else ""
+    return f"{'new' if action == 'create' else 'changed'}{what}: its plan is `specops plan --env {name}`"
 
 
 def render_json(plan: Plan) -> str:

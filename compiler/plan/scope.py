@@ -36,7 +36,10 @@ def artifact_in_scope(key: str, env: str | None) -> bool:
 
 
 def head_snapshots(project: SpecProject, env: str | None) -> dict[str, dict]:
-    return {r.address: r.snapshot for r in project.resources() if in_scope(r.address, env, project)}
+    """The snapshots a state records: every resource of `env`, and the Project (its settings make images and
+    manifests)."""
+    return {project.project.address: project.project.snapshot,
+            **{r.address: r.snapshot for r in project.resources() if in_scope(r.address, env, project)}}
 
 
 class LazySnapshots(Mapping[str, dict]):
@@ -44,7 +47,8 @@ class LazySnapshots(Mapping[str, dict]):
 
     def __init__(self, project: SpecProject, env: str | None):
         self.project = project
-        self.addresses = [r.address for r in project.resources() if in_scope(r.address, env, project)]
+        self.addresses = [project.project.address,
+                          *(r.address for r in project.resources() if in_scope(r.address, env, project))]
         self.known = frozenset(self.addresses)
 
     def __getitem__(self, address: str) -> dict:

@@ -395,3 +395,20 @@ def test_a_failing_relationship_test_blames_the_dataset_it_is_written_on_not_its
     assert result.failed_nodes == {"shipments"}
     assert [(f.name, f.dataset) for f in result.failures] == [("rel_shipments_carrier_id__carriers", "shipments"),
                                                                  ("shipments", "shipments")]
+
+
+def test_a_candidate_shown_beside_the_champion_without_max_regression_says_it_was_not_compared():
+    """A candidate worse on every metric took the alias with the differences printed and nothing saying that no
+    max_regression was set, so nothing compared them."""
+    from conftest import EXAMPLE_ROOT
+
+    from compiler.apply.steps.promotion import Candidate, Comparison, Decision, describe
+    from compiler.front.check import require_project
+
+    model = require_project(EXAMPLE_ROOT).models["churn"]
+    cand = Candidate(7, "run", {"roc_auc": 0.80}, "d" * 64, 300, "churned")
+    shown = describe(model, cand, Decision("promoted", champion_version=6, champion_metrics={"roc_auc": 0.81}))
+    assert any("no validation.max_regression" in line and "version 6" in line for line in shown), shown
+    compared = Decision("promoted", champion_version=6, champion_metrics={"roc_auc": 0.81},
+                        comparisons=[Comparison("roc_auc", 0.80, 0.81, 0.02)])
+    assert not any("max_regression:" in line for line in describe(model, cand, compared))

@@ -202,6 +202,9 @@ def describe(model: Model, cand: Candidate, decision: Decision) -> list[str]:
             delta = cand.metrics[name] - decision.champion_metrics[name]
             lines.append(f"  {name:<10} candidate {cand.metrics[name]:.4f}  version {decision.champion_version} "
                          f"{decision.champion_metrics[name]:.4f}  diff {delta:+.4f}{verdict}")
+        if not decision.comparisons:  # shown, not compared: say so, or a worse candidate looks approved
+            lines.append(f"no validation.max_regression: the candidate is not compared with version "
+                         f"{decision.champion_version}, only held to the gates")
     lines += [f"note: {n}" for n in decision.notes]
     return lines
 

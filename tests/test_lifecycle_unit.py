@@ -412,3 +412,26 @@ def test_a_candidate_shown_beside_the_champion_without_max_regression_says_it_wa
     compared = Decision("promoted", champion_version=6, champion_metrics={"roc_auc": 0.81},
                         comparisons=[Comparison("roc_auc", 0.80, 0.81, 0.02)])
     assert not any("max_regression:" in line for line in describe(model, cand, compared))
+
+
+def test_a_resumed_apply_runs_a_rule_after_the_full_refresh_that_rebuilds_its_dataset(monkeypatch):
+    """The rule's tests ran in the first build, against the table the later --full-refresh build replaces: a rule
+    that had failed there failed again and blocked the rebuild that fixes it."""
+    from types import SimpleNamespace
+
+    from conftest import EXAMPLE_ROOT
+
+    from compiler.apply import runner
+    from compiler.front.check import require_project
+    from compiler.plan.impact import Impact
+
+    builds: list[tuple[bool, list[str]]] = []
+    monkeypatch.setattr(runner, "_dbt_build", lambda ctx, state, outcome, ready, failed, select, full_refresh:
+                        builds.append((full_refresh, sorted(i.address for i in ready))))
+    ctx = SimpleNamespace(project=require_project(EXAMPLE_ROOT))
+    work = [Impact("transform.build_customer_features", "rebuild", "x", "breaking", (), full_refresh=True),
+            Impact("quality_rule.customer_features_checks", "rerun", "x", "breaking", ()),
+            Impact("quality_rule.customers_checks", "rerun", "x", "breaking", ())]
+    runner._run_dbt(ctx, None, None, work, set(), first=False)
+    assert builds == [(False, ["quality_rule.customers_checks"]),
+                      (True, ["quality_rule.customer_features_checks", "transform.build_customer_features"])]

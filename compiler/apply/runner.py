@@ -144,6 +144,23 @@ def _dbt_node(ctx: RunContext, address: str) -> str:
     return name
 
 
+def _refreshed_datasets(ctx: RunContext, data: list[Impact]) -> set[str]:
+    """The datasets the --full-refresh build rebuilds or reloads."""
+    return {_dbt_node(ctx, i.address).rsplit(".", 1)[-1] for i in data
+            if i.full_refresh and i.address.startswith(("transform.", "dataset."))}
+
+
+def _checks(ctx: RunContext, address: str) -> set[str]:
+    """The datasets a quality rule's checks read (none for other work): run after any of them is rebuilt in the
+    --full-refresh build, not before it against the table the rebuild replaces (a resumed apply ran a rule that
+    had failed on the old table first, and that failure then blocked the rebuild that fixes it)."""
+    kind, _, name = address.partition(".")
+    rule = ctx.project.rules.get(name) if kind == "quality_rule" else None
+    if rule is None:
+        return set()
+    return {rule.dataset, *(c.to_dataset for c in rule.checks if c.to_dataset)}
+
+
 def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
              first: bool) -> None:
     """The data work in one dbt build, or two: what needs no full refresh first (it may feed what does), then
@@ -151,8 +168,9 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
     if first and not failed:
         _dbt_build(ctx, state, outcome, data, failed, None, any(i.full_refresh for i in data))
         return
+    late = _refreshed_datasets(ctx, data)
     for full_refresh in (False, True):
-        group = [i for i in data if i.full_refresh == full_refresh]
+        group = [i for i in data if bool(i.full_refresh or _checks(ctx, i.address) & late) == full_refresh]
         ready = []
         for impact in group:
             blocker = _blocked(ctx, impact, failed)

@@ -237,7 +237,7 @@ def test_init_then_validate(runner, tmp_path):
     result = invoke(runner, "init", str(target))
     assert result.exit_code == 0
     assert "created" in result.output and "Next:" in result.output
-    assert "Then: git init" in result.output  # plan --against needs a git repository; tmp_path is none
+    assert "&& git init && git add -A" in result.output  # plan --against needs a git repository; tmp_path is none
     assert (target / "specops.yaml").is_file() and (target / ".gitignore").is_file()
     assert "name: new_repo" in (target / "specops.yaml").read_text()
     result = invoke(runner, "validate", str(target))

@@ -167,8 +167,8 @@ def init(directory: Path, name: str | None) -> None:
         raise SpecopsError(str(exc)) from None
     for rel in written:
         click.echo(f"  created {directory / rel}")
-    click.echo(f"Next: cd {shlex.quote(str(directory))} && specops validate && specops apply --env dev --yes "
+    # plan --against and the workflows compare git revisions: outside a repository, make one first
+    git = "" if any((p / ".git").exists() for p in (directory.resolve(), *directory.resolve().parents)) else (
+        "git init && git add -A && git commit -m 'specops scaffold' && ")
+    click.echo(f"Next: cd {shlex.quote(str(directory))} && {git}specops validate && specops apply --env dev --yes "
                "(README.md there says more)")
-    if not any((p / ".git").exists() for p in (directory.resolve(), *directory.resolve().parents)):
-        click.echo("Then: git init && git add -A && git commit -m 'specops scaffold': `plan --against` and the "
-                   "workflows compare git revisions")

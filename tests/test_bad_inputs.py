@@ -159,6 +159,9 @@ CASES = [
          "seed-row", "data/customers.csv", '999,"x@y', message="cannot be read as CSV"),
     Case("seed-nul-byte", lambda ed: ed.replace_bytes("data/customers.csv", b"Amara Tanaka", b"Amara\x00Tanaka"),
          "seed-row", "data/customers.csv", "1001,", message="NUL byte"),
+    Case("sql-comma-before-join", replace(FEATURES_T, "    inner join {{ input('customer_activity') }} as a",
+                                          "    , inner join {{ input('customer_activity') }} as a"),
+         "sql-syntax", FEATURES_T, ", inner join", hint="remove the comma", col_at=", inner join"),
     # ------------------------------------------------------------------ envelope
     Case("unknown-kind", replace(MODEL, "kind: Model", "kind: Modle"), "unknown-kind", MODEL, "kind: Modle",
          hint="did you mean 'Model'",

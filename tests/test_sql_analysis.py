@@ -819,3 +819,20 @@ def test_a_select_list_alias_in_join_on_is_read_on_snowflake_only(dialect, unkno
     sql = ("select o.customer_id as cid, c.region from {{ input('orders') }} o "
            "join {{ input('customers') }} c on cid = c.customer_id")
     assert [u.name for u in run(sql, dialect=dialect).unknown] == unknown
+
+
+@pytest.mark.parametrize(("sql", "found"), [
+    ("select s.a from {{ input('x') }} s, join {{ input('y') }} c on c.id = s.id", ", join"),
+    ("select s.a from {{ input('x') }} s,\n  left outer join {{ input('y') }} c on true", ",\n  left"),
+    ("select s.a from {{ input('x') }} s , natural join {{ input('y') }} c", ", natural"),
+    ("select a, left(b, 2) as l from {{ input('x') }} s left join {{ input('y') }} c on true", None),  # LEFT()
+    ("select 'a, join b' as t, a /* , join */ from {{ input('x') }} join {{ input('y') }} using (a)", None),
+    ("select a from {{ input('x') }}, {{ input('y') }}", None),  # an implicit cross join is fine
+])
+def test_a_comma_before_join_is_found_outside_strings_and_comments(sql, found):
+    """sqlglot reads `from a, join b` as if the comma were not there; every warehouse rejects it."""
+    from compiler.front.sql.commas import comma_before_join
+
+    for dialect in ("duckdb", "postgres", "snowflake", "bigquery"):
+        at = comma_before_join(sql, dialect)
+        assert (None if at is None else sql[at:at + len(found)]) == found, dialect

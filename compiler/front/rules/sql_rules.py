@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
+from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
@@ -36,6 +37,10 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
         analysis = ctx.lineage.analysis_of(name)
         if analysis is None or stray_jinja(t.sql, INPUT_RE) is not None:
             continue  # other templating is reported (check_sql): the SQL is not what runs
+        comma = comma_before_join(t.sql, dialect)
+        if comma is not None:
+            yield _at(t, comma, "sql-syntax", "a comma before JOIN: the warehouse rejects it (a join follows its "
+                      "tables without one)", "remove the comma")
         if not analysis.ok:
             yield _at(t, analysis.error_offset, "sql-unparsed",
                       f"specops cannot analyse this SQL ({dialect} dialect): {analysis.error}",

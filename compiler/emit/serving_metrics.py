@@ -22,13 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.spec.ir import Deployment
-from compiler.spec.k8snames import SERVED_NAME_LIMITS, candidate_name, served_name
+from compiler.spec.k8snames import candidate_name, served_name
 
 METRIC_PREFIX = "specops_serving"
 DRIFT_METRIC = "specops_drift_score"
 PREDICTIONS = f"{METRIC_PREFIX}_predictions_total"  # label `prediction`: the predicted class
 PREDICTION_VALUE = f"{METRIC_PREFIX}_prediction_value"  # histogram of predicted values
-NAME_LIMITS = SERVED_NAME_LIMITS  # KServe appends -predictor (and more) to the names it derives
 Series = list[tuple[str, str, str]]  # (label, operator, value) matchers
 
 

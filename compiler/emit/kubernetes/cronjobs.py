@@ -48,10 +48,9 @@ from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.target import Target
 from compiler.spec.images import model_tag
 from compiler.spec.ir import Model, Resource, Transform
-from compiler.spec.k8snames import JOB_NAME_LIMIT, project_object_name, scheduled_jobs
+from compiler.spec.k8snames import project_object_name, scheduled_jobs
 from compiler.spec.secrets import Secret, cluster_secrets, secret_object
 
-NAME_LIMIT = JOB_NAME_LIMIT  # the Job controller appends 11 characters to a CronJob's name
 SECRETS_DIR = "/var/run/secrets/specops"
 SECRETS_VOLUME = "specops-secrets"
 FETCH_SECRET_DIR = "/var/run/secrets/specops-fetch"

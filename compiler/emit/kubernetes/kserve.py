@@ -28,12 +28,11 @@ from compiler.emit.kubernetes.pod import (
 from compiler.emit.kubernetes.resources import requirements
 from compiler.emit.kubernetes.serving import pod_disruption_budget
 from compiler.emit.kubernetes.target import Served
-from compiler.emit.serving_metrics import NAME_LIMITS, request_series
+from compiler.emit.serving_metrics import request_series
 
 API = "serving.kserve.io/v1beta1"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 HTTP_PORT = 8080
-NAME_LIMIT = NAME_LIMITS["kserve"]  # KServe appends -predictor (and more) to the names it derives
 
 
 def pod_labels(s: Served) -> dict[str, str]:

@@ -25,14 +25,12 @@ from compiler.emit.kubernetes.pod import service_account
 from compiler.emit.kubernetes.resolved import KNOWN_AFTER_APPLY, STORAGE_URI_ANNOTATION
 from compiler.emit.kubernetes.serving import pod_disruption_budget
 from compiler.emit.kubernetes.target import Served
-from compiler.emit.serving_metrics import NAME_LIMITS
 
 RUNTIME = "kserve-tritonserver"
 MODEL_FORMAT = "pytorch"
 HTTP_PORT = 8080
 GRPC_PORT = 9000
 METRICS_PORT = 8002
-NAME_LIMIT = NAME_LIMITS["triton"]
 
 
 def repository_uri(s: Served) -> str | None:

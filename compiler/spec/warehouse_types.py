@@ -4,6 +4,7 @@ declare (compiler.emit.dbt.names) and what validate compares a SQL cast with (co
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # each warehouse type as its vendor writes it, for messages
 WAREHOUSE_NAMES = {"duckdb": "DuckDB", "postgres": "Postgres", "snowflake": "Snowflake", "bigquery": "BigQuery"}
@@ -57,3 +58,19 @@ def _bigquery_numeric(precision: int, scale: int) -> bool:
 def type_name(spec_type: str, warehouse: str) -> str:
     """The type's name on one warehouse type (`int64` for `integer` on BigQuery): what the contract declares."""
     return other_name(spec_type, warehouse) or sql_type(spec_type)
+
+
+def target_schema(warehouse: Any) -> str:
+    """The schema dbt builds seeds and models in on a warehouse (its profile target's), as set or by default:
+    DuckDB `main`, Postgres `public`, Snowflake `PUBLIC`, BigQuery the dataset."""
+    if warehouse.type == "bigquery":
+        return str(warehouse.get("dataset"))
+    return str(warehouse.get("schema", _DEFAULT_SCHEMAS[warehouse.type]))
+
+
+def target_database(warehouse: Any) -> str | None:
+    """The database above that schema where a table's name says it: Snowflake's database, BigQuery's project."""
+    return {"snowflake": warehouse.get("database"), "bigquery": warehouse.get("project")}.get(warehouse.type)
+
+
+_DEFAULT_SCHEMAS = {"duckdb": "main", "postgres": "public", "snowflake": "PUBLIC"}

@@ -21,6 +21,7 @@ from pathlib import Path
 from compiler.apply.warehouse.base import Reader, TableRef, WarehouseError, Window, select_sql
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+from compiler.spec.warehouse_types import target_database, target_schema
 
 __all__ = ["Reader", "TableRef", "WarehouseError", "Window", "open_reader", "secret", "select_sql", "table_ref"]
 
@@ -42,15 +43,13 @@ def table_ref(project: SpecProject, env: Environment, dataset: str) -> TableRef:
     """Where dbt put a dataset in this environment: a model or seed in the target's schema, or a table source."""
     ds = project.datasets[dataset]
     wh = env.warehouse
-    database = {"snowflake": wh.get("database"), "bigquery": wh.get("project")}.get(wh.type)
+    database = target_database(wh)
     if ds.source is not None and ds.source.type == "table":
         return TableRef(str(ds.source.table), ds.source.schema, database)
     if ds.source is not None and ds.source.type == "external":
         raise WarehouseError(f"dataset '{dataset}' is an external source ({ds.source.uri}), not a table of the "
                              f"warehouse: read it through a transform, and train on that transform's output")
-    schema = {"duckdb": "main", "postgres": wh.get("schema", "public"), "snowflake": wh.get("schema", "PUBLIC"),
-              "bigquery": wh.get("dataset")}[wh.type]
-    return TableRef(dataset, schema, database)
+    return TableRef(dataset, target_schema(wh), database)
 
 
 @contextmanager

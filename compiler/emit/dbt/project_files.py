@@ -7,6 +7,7 @@ from typing import Any
 
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
+from compiler.spec.warehouse_types import target_schema
 
 ROOT_ENV = "SPECOPS_ROOT"
 
@@ -58,13 +59,13 @@ def _target(project: SpecProject, env: Environment) -> dict[str, Any]:
         return {"type": "duckdb", "path": f"{_root(project)}/{wh.get('path')}", "threads": threads}
     if wh.type == "postgres":
         out = {"type": "postgres", "host": wh.get("host"), "port": wh.get("port", 5432), "user": wh.get("user"),
-               "dbname": wh.get("database"), "schema": wh.get("schema", "public"), "threads": threads}
+               "dbname": wh.get("database"), "schema": target_schema(wh), "threads": threads}
         out["password"] = _env(wh.get("password_env")) if wh.get("password_env") else ""
         return out
     if wh.type == "snowflake":
         out = {"type": "snowflake", "account": wh.get("account"), "user": wh.get("user"),
                "database": wh.get("database"), "warehouse": wh.get("warehouse"),
-               "schema": wh.get("schema", "PUBLIC"), "threads": threads}
+               "schema": target_schema(wh), "threads": threads}
         if wh.get("role"):
             out["role"] = wh.get("role")
         if wh.get("password_env"):

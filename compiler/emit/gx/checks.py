@@ -30,6 +30,8 @@ from typing import Any
 
 from compiler.spec.ir import Check, Dataset, Environment, QualityRule
 from compiler.spec.sqltext import DATASET_RE
+from compiler.spec.warehouse_types import target_database
+from compiler.spec.warehouse_types import target_schema as warehouse_schema
 
 SEVERITY = {"error": "critical", "warn": "warning"}
 COLUMN_MAP = {"not_null", "accepted_values", "range", "regex"}
@@ -62,15 +64,12 @@ def relation(dataset: Dataset, env: Environment) -> str | None:
 
 
 def target_schema(env: Environment) -> str:
-    """Where dbt builds seeds and models in the environment (its profiles.yml target), as SQL names it."""
-    wh = env.warehouse
-    if wh.type == "postgres":
-        return str(wh.get("schema", "public"))
-    if wh.type == "snowflake":
-        return f"{wh.get('database')}.{wh.get('schema', 'PUBLIC')}"
-    if wh.type == "bigquery":
-        return f"`{wh.get('project')}`.{wh.get('dataset')}"
-    return "main"  # duckdb (and a SQLite copy of it: its main database)
+    """Where dbt builds seeds and models in the environment (its profiles.yml target), as SQL names it (DuckDB's
+    `main` is a SQLite copy's main database too)."""
+    schema, database = warehouse_schema(env.warehouse), target_database(env.warehouse)
+    if database is None:
+        return schema
+    return f"`{database}`.{schema}" if env.warehouse.type == "bigquery" else f"{database}.{schema}"
 
 
 def expectations(rule: QualityRule, check: Check, datasets: dict[str, Dataset],

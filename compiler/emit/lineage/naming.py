@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from compiler.spec.ir import Dataset, Environment, Model, Project
 from compiler.spec.landing import brokers
+from compiler.spec.warehouse_types import target_database, target_schema
 
 FILE_NAMESPACE = "file"
 
@@ -43,14 +44,11 @@ def warehouse_namespace(env: Environment) -> str:
 
 def _schema_prefix(env: Environment) -> str:
     wh = env.warehouse
-    if wh.type == "postgres":
-        return f"{wh.get('database')}.{wh.get('schema', 'public')}"
-    if wh.type == "snowflake":
-        return f"{wh.get('database')}.{wh.get('schema', 'PUBLIC')}"
-    if wh.type == "bigquery":
-        return f"{wh.get('project')}.{wh.get('dataset')}"
-    stem = posixpath.splitext(posixpath.basename(str(wh.get("path"))))[0]
-    return f"{stem}.main"
+    if wh.type == "duckdb":
+        database = posixpath.splitext(posixpath.basename(str(wh.get("path"))))[0]
+    else:  # Postgres names its database too
+        database = target_database(wh) or wh.get("database")
+    return f"{database}.{target_schema(wh)}"
 
 
 def dataset(env: Environment, ds: Dataset) -> tuple[str, str]:

@@ -30,8 +30,13 @@ def stray_jinja(sql: str, allowed: re.Pattern[str]) -> int | None:
 
 def stray_jinja_all(sql: str, allowed: re.Pattern[str]) -> Iterator[int]:
     """Offsets of every templating other than the allowed placeholder, in order."""
+    return (offset for offset, _ in stray_constructs(sql, allowed))
+
+
+def stray_constructs(sql: str, allowed: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+    """(offset, text) of every templating construct other than the allowed placeholder, in order."""
     stripped = allowed.sub(lambda m: " " * len(m.group(0)), sql)
-    return (found.start() for found in _CONSTRUCT_RE.finditer(stripped))
+    return ((found.start(), found.group(0)) for found in _CONSTRUCT_RE.finditer(stripped))
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from compiler.front.documents import YamlPath
 from compiler.front.rules.context import Context
+from compiler.spec.dbt_habits import jinja_hint
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import (
     Dataset,
@@ -22,7 +23,7 @@ from compiler.spec.ir import (
     Transform,
 )
 from compiler.spec.lineage import Lineage
-from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_jinja, stray_jinja_all
+from compiler.spec.sqltext import DATASET_RE, INPUT_RE, inputs_used, line_col, stray_constructs, stray_jinja
 
 
 def _missing(ctx: Context, res: Resource, path: YamlPath, kind: str, name: str, what: str) -> Iterator[Diagnostic]:
@@ -111,6 +112,7 @@ def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
 
 def check_sql(ctx: Context) -> Iterator[Diagnostic]:
     """`{{ input('x') }}` names declared inputs, every input is used, no other templating."""
+    tables = _SourceTables(ctx)
     for t in ctx.transforms.values():
         loc = t.sql_loc
         assert loc is not None
@@ -129,11 +131,10 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.at(t, ("spec", "inputs", i), "unused-input",
                              f"input '{name}' is declared but the SQL never reads {{{{ input('{name}') }}}}",
                              "use it in the SQL or remove it from inputs")
-        for stray in stray_jinja_all(t.sql, INPUT_RE):  # every one: a file with three is fixed in one round
+        for stray, text in stray_constructs(t.sql, INPUT_RE):  # every one: a file with three is fixed in one round
             line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
-                             loc.file, line, col, t.address,
-                             "specops writes the dbt refs itself; remove other Jinja from the SQL")
+                             loc.file, line, col, t.address, jinja_hint(text, t.inputs, tables.get))
         if t.sql.rstrip().endswith(";"):
             line, col = _sql_position(loc, t.sql, len(t.sql.rstrip()) - 1)
             yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
@@ -148,6 +149,23 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 if not DATASET_RE.search(c.sql):
                     yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-template",
                                  "a sql check must read {{ dataset }}", "write: select * from {{ dataset }} where ...")
+
+
+class _SourceTables:
+    """The dataset whose source is a (schema, table), for the hint on a dbt `source()`; built on first use."""
+
+    def __init__(self, ctx: Context):
+        self._ctx = ctx
+        self._found: dict[tuple[str, str], str] | None = None
+
+    def get(self, schema: str, table: str) -> str | None:
+        if self._found is None:
+            self._found = {}
+            for name in sorted(self._ctx.datasets):
+                src = self._ctx.datasets[name].source
+                if src is not None and src.type == "table" and src.schema and src.table:
+                    self._found.setdefault((src.schema.lower(), src.table.lower()), name)
+        return self._found.get((schema.lower(), table.lower()))
 
 
 def _sql_position(loc: Loc, sql: str, offset: int) -> tuple[int, int]:

@@ -1,0 +1,44 @@
+"""What to write instead of the dbt Jinja a dbt user brings to a transform's SQL.
+
+Transform SQL may template only `{{ input('name') }}`: specops writes the dbt model around it (the refs, the
+config, the incremental filter). Someone used to dbt writes `{{ ref('x') }}`, `{{ source('s', 't') }}`,
+`{{ config(...) }}` or an `is_incremental()` block; the error then says what the spec way is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_QUOTED = r"""\s*(?P<q{n}>['"])(?P<{name}>[^'"]*)(?P=q{n})\s*"""
+_REF_RE = re.compile(r"\{\{\s*ref\((?:" + _QUOTED.format(n=0, name="package") + r",)?"
+                     + _QUOTED.format(n=1, name="name") + r"(?:,[^)]*)?\)")
+_SOURCE_RE = re.compile(r"\{\{\s*source\(" + _QUOTED.format(n=0, name="schema") + ","
+                        + _QUOTED.format(n=1, name="table") + r"\)")
+_CONFIG_RE = re.compile(r"\{\{\s*config\(")
+_INCREMENTAL_RE = re.compile(r"is_incremental\(\s*\)|\{\{\s*this\s*\}\}")
+
+DEFAULT_HINT = "specops writes the dbt refs itself; remove other Jinja from the SQL"
+
+
+def jinja_hint(construct: str, inputs: tuple[str, ...], table_dataset: Callable[[str, str], str | None]) -> str:
+    """The hint for a templating construct found in a transform's SQL. `inputs` are the transform's declared
+    inputs; `table_dataset(schema, table)` names the dataset whose source is that table, if any."""
+    if (ref := _REF_RE.match(construct)) is not None:
+        name = ref.group("name")
+        also = "" if name in inputs else f", and add {name} to the transform's inputs"
+        return f"write {{{{ input('{name}') }}}} instead (specops writes the dbt ref itself){also}"
+    if (source := _SOURCE_RE.match(construct)) is not None:
+        schema, table = source.group("schema"), source.group("table")
+        found = table_dataset(schema, table)
+        if found is not None:
+            also = "" if found in inputs else f", and add {found} to the transform's inputs"
+            return f"write {{{{ input('{found}') }}}} instead: dataset.{found} is the table {schema}.{table}{also}"
+        return (f"declare the table as a Dataset (source: {{type: table, schema: {schema}, table: {table}}}) "
+                "and read it with {{ input('<that dataset>') }}")
+    if _CONFIG_RE.match(construct) is not None:
+        return "set materialization (and incremental) in the Transform's spec: specops writes the dbt config"
+    if _INCREMENTAL_RE.search(construct) is not None:
+        return ("set materialization: incremental and incremental: {unique_key, updated_at} in the Transform's "
+                "spec: specops writes the incremental filter")
+    return DEFAULT_HINT

@@ -270,6 +270,8 @@ CASES = [
     Case("other-jinja-in-sql", replace(KPIS_T, "where ended_at is not null", "where ended_at > '{{ var(\"since\") }}'"),
          "sql-template", KPIS_T, "var(", hint="remove other Jinja",
          col_at="{{ var"),
+    Case("sql-semicolon-before-a-comment", replace(FEATURES_T, "cross join snapshot as s", "cross join snapshot as s; -- ok"),
+         "sql-semicolon", FEATURES_T, "cross join snapshot as s;", col_at=";", hint="remove the final ';'"),
     Case("dbt-ref-in-sql", replace(KPIS_T, "from {{ input('support_tickets') }}", "from {{ ref('support_tickets') }}"),
          "sql-template", KPIS_T, "{{ ref(", hint="write {{ input('support_tickets') }} instead",
          also=("unused-input",), col_at="{{ ref("),

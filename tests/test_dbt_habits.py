@@ -31,3 +31,14 @@ def test_config_and_incremental_blocks_point_at_the_spec_fields():
 def test_other_jinja_keeps_the_general_hint():
     assert jinja_hint("{{ var('since') }}", (), _tables) == DEFAULT_HINT
     assert jinja_hint("{% endif %}", (), _tables) == DEFAULT_HINT
+
+
+def test_a_semicolon_counts_only_when_it_ends_the_statement_not_inside_a_comment_or_string():
+    from compiler.front.sql.semicolon import final_semicolon
+
+    assert final_semicolon("select 1 from t -- add channel;", "duckdb") is None
+    assert final_semicolon("select 1 from t /* ; */", "postgres") is None
+    assert final_semicolon("select ';' as x from t", "duckdb") is None
+    assert final_semicolon("select 1 from t; -- done", "duckdb") == 15
+    assert final_semicolon("select 1 from t;\n/* end */\n", "postgres") == 15
+    assert final_semicolon("select 1 from {{ input('t') }};", "duckdb") == 30

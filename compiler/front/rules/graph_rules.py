@@ -12,6 +12,7 @@ from typing import Any
 
 from compiler.front.documents import YamlPath
 from compiler.front.rules.context import Context
+from compiler.front.sql.semicolon import final_semicolon
 from compiler.spec.dbt_habits import jinja_hint
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import (
@@ -135,8 +136,8 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
             line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
                              loc.file, line, col, t.address, jinja_hint(text, t.inputs, tables.get))
-        if t.sql.rstrip().endswith(";"):
-            line, col = _sql_position(loc, t.sql, len(t.sql.rstrip()) - 1)
+        if (semicolon := final_semicolon(t.sql, ctx.lineage.dialect)) is not None:
+            line, col = _sql_position(loc, t.sql, semicolon)
             yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
                              loc.file, line, col, t.address,
                              "remove the final ';'")

@@ -1075,7 +1075,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     """What a transform's SQL reads and produces. Never raises: what cannot be analysed is marked unknown."""
     text = substitute(sql)
     try:
-        statements = [s for s in _dialect(dialect).parse(text) if s is not None]
+        statements = [s for s in _dialect(dialect).parse(text) if s is not None and type(s) is not exp.Semicolon]
     except TokenError as exc:  # an unclosed quote or comment, mostly: at its opening
         error, offset = token_error(exc, sql)
         return SqlAnalysis(False, error=error, error_offset=offset)

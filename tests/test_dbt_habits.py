@@ -42,3 +42,24 @@ def test_a_semicolon_counts_only_when_it_ends_the_statement_not_inside_a_comment
     assert final_semicolon("select 1 from t; -- done", "duckdb") == 15
     assert final_semicolon("select 1 from t;\n/* end */\n", "postgres") == 15
     assert final_semicolon("select 1 from {{ input('t') }};", "duckdb") == 30
+
+
+def test_a_sql_check_is_read_against_its_dataset_and_other_tables_it_reads_are_not_judged(tmp_path):
+    """The columns a `sql` check's query reads from {{ dataset }} are checked; a table it reads that is not the
+    dataset (a warehouse table) has unknown columns, so nothing read from it is an error."""
+    from compiler.front.check import check_repository
+    from tests.conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace("specs/quality/sources.yaml", "where status = 'active'\n",
+               "where status = 'active' and plan_tier = 'pro' and not exists (select 1 from audit.closed x "
+               "where x.id = customer_id and x.reason = tier)\n")
+    _, diags = check_repository(root)
+    errors = [d for d in diags if d.severity == "error"]
+    # plan_tier: not a column of subscriptions; tier may be one of audit.closed (unknown columns): no error
+    assert [d.code for d in errors] == ["unknown-sql-column"], errors
+    assert "'plan_tier'" in errors[0].message and "dataset.subscriptions" in errors[0].message
+    ed.replace("specs/quality/sources.yaml", "plan_tier = 'pro'", "status = 'active'")
+    _, diags = check_repository(root)
+    assert [d for d in diags if d.severity == "error"] == []

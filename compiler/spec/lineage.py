@@ -153,6 +153,8 @@ class Lineage:
     dataset_order: tuple[str, ...] = ()  # produced datasets in dependency order (for derived PII)
     dialect: str = "duckdb"  # the SQL dialect the analyses were made in
     expressions: Mapping[str, SqlAnalysis] = field(default_factory=dict)  # check expression -> its columns
+    # (dataset, a `sql` check's text) -> its analysis, the dataset read as its one input (check_query)
+    check_queries: Mapping[tuple[str, str], SqlAnalysis] = field(default_factory=dict)
 
     @functools.cached_property
     def _sql_readers(self) -> dict[Ref, tuple[Reader, ...]]:

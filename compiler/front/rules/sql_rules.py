@@ -57,7 +57,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 yield _at(t, u.offset, "unknown-sql-column",
                           f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of this query", hint)
                 continue
-            yield _at(t, u.offset, "unknown-sql-column", *_unknown(t, analysis, u, dialect))
+            yield _at(t, u.offset, "unknown-sql-column", *_unknown(t.inputs, analysis, u, dialect))
         out = ctx.datasets.get(t.output)
         if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
             continue
@@ -122,10 +122,12 @@ def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect:
     return message, f"cast it to {type_name(declared, dialect)}" + (f", or declare {other}" if other else "")
 
 
-def _unknown(t: Transform, analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> tuple[str, str | None]:
-    """The message and hint of a column its source does not have (in USING: one side of the join)."""
-    where = " and ".join(f"input dataset.{s}" if s in t.inputs else f"'{s}'" for s in u.source.split(" and ")) \
-        if u.source else "any input"
+def _unknown(inputs: tuple[str, ...], analysis: SqlAnalysis, u: UnknownColumn, dialect: str,
+             kind: str = "input dataset", anywhere: str = "any input") -> tuple[str, str | None]:
+    """The message and hint of a column its source does not have (in USING: one side of the join). `inputs` are
+    the datasets the SQL reads, named `<kind>.<name>`; `anywhere` names them all (an unqualified column)."""
+    where = " and ".join(f"{kind}.{s}" if s in inputs else f"'{s}'" for s in u.source.split(" and ")) \
+        if u.source else anywhere
     hint = _alias_hint(analysis, u, dialect) or _quoted_hint(u.name, dialect) or did_you_mean(
         u.name, u.candidates) or (f"columns: {', '.join(u.candidates[:12])}" if u.candidates else None)
     if u.kind == USING:
@@ -198,6 +200,30 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                                  f"the expression reads column '{name}', which is not a column of dataset.{ds.name}",
                                  did_you_mean(name, ds.column_names)
                                  or f"columns of dataset.{ds.name}: {', '.join(ds.column_names[:12])}")
+
+
+def check_queries(ctx: Context) -> Iterator[Diagnostic]:
+    """A `sql` check's query reads columns its dataset has. Other tables it reads are not followed (their columns
+    are not known), and SQL sqlglot cannot read is left to the warehouse: the check may be in its own dialect."""
+    dialect = ctx.lineage.dialect
+    for r in ctx.rules.values():
+        for i, c in enumerate(r.checks):
+            found = ctx.lineage.check_queries.get((r.dataset, c.sql)) if c.sql else None
+            if found is None or not found.ok:
+                continue
+            path = ("spec", "checks", i, "sql")
+            for u in found.unknown:
+                if u.kind == AMBIGUOUS:
+                    yield ctx.at(r, path, "ambiguous-sql-column", *_ambiguous(u))
+                elif u.qualifier:
+                    hint = did_you_mean(u.source, u.candidates) or (
+                        f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
+                    yield ctx.at(r, path, "unknown-sql-column",
+                                 f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of the check's query",
+                                 hint)
+                else:
+                    message, hint = _unknown((r.dataset,), found, u, dialect, "dataset", f"dataset.{r.dataset}")
+                    yield ctx.at(r, path, "unknown-sql-column", f"in the check's query, {message}", hint)
 
 
 def not_one_expression(text: str) -> str | None:

@@ -8,6 +8,7 @@ from compiler.front.sql import SqlJob, SqlWork, dialect_for
 from compiler.spec.ir import Dataset, Environment, Model, Project, QualityRule, Transform
 from compiler.spec.lineage import Lineage, Reader, Ref, merge_readers
 from compiler.spec.project import default_environment
+from compiler.spec.sqltext import DATASET_RE
 
 
 def project_dialect(project: Project, environments: Mapping[str, Environment]) -> str:
@@ -30,16 +31,27 @@ def sql_job(t: Transform, datasets: Mapping[str, Dataset], dialect: str,
     return (t.sql, dialect, tuple(schema))
 
 
+def check_query(sql: str, dataset: Dataset, dialect: str) -> SqlJob:
+    """What analysing a `sql` check takes: its `{{ dataset }}` read as the one input, the checked dataset."""
+    text = DATASET_RE.sub(lambda _: "{{ input('" + dataset.name + "') }}", sql)
+    return (text, dialect, ((dataset.name, dataset.column_names),))
+
+
 def build_lineage(project: Project, environments: Mapping[str, Environment], datasets: Mapping[str, Dataset],
                   transforms: Mapping[str, Transform], rules: Mapping[str, QualityRule], models: Mapping[str, Model],
                   work: SqlWork) -> Lineage:
     dialect = project_dialect(project, environments)
     names = [n for n, t in transforms.items() if t.sql.strip()]
     texts = sorted({c.expression for r in rules.values() for c in r.checks if c.expression})
+    queries = sorted({(r.dataset, c.sql) for r in rules.values() for c in r.checks
+                      if c.sql and r.dataset in datasets})
     columns: dict[str, tuple[str, ...]] = {}
     made = work([*(sql_job(transforms[n], datasets, dialect, columns) for n in names),
-                 *((x, dialect, None) for x in texts)])
-    analyses, expressions = made[:len(names)], dict(zip(texts, made[len(names):], strict=True))
+                 *((x, dialect, None) for x in texts),
+                 *(check_query(sql, datasets[ds], dialect) for ds, sql in queries)])
+    analyses = made[:len(names)]
+    expressions = dict(zip(texts, made[len(names):len(names) + len(texts)], strict=True))
+    check_queries = dict(zip(queries, made[len(names) + len(texts):], strict=True))
     readers: list[tuple[Ref, Reader]] = []
     for r in rules.values():
         ds = datasets.get(r.dataset)
@@ -71,6 +83,7 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
         dataset_order=_dataset_order(transforms),
         dialect=dialect,
         expressions=expressions,
+        check_queries=check_queries,
     )
 
 

@@ -1,4 +1,5 @@
-"""The hint a dbt user gets for the dbt Jinja they wrote in a transform's SQL (compiler.spec.dbt_habits)."""
+"""How specops reads the SQL users write the way they are used to: dbt Jinja (compiler.spec.dbt_habits), a `;`, the
+queries of `sql` checks."""
 
 from compiler.spec.dbt_habits import DEFAULT_HINT, jinja_hint
 

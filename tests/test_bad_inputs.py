@@ -275,6 +275,8 @@ CASES = [
     Case("unknown-column-in-sql-check", replace(FEATURES_Q, "where churn_rate < 0.05", "where churn_rat < 0.05"),
          "unknown-sql-column", FEATURES_Q, "sql: >-", message="in the check's query, column 'churn_rat'",
          hint="did you mean 'churn_rate'"),
+    Case("sql-check-ends-with-semicolon", replace(FEATURES_Q, "or churn_rate > 0.6\n", "or churn_rate > 0.6;\n"),
+         "sql-semicolon", FEATURES_Q, "sql: >-", message="the check's SQL ends with ';'", hint="remove the final ';'"),
     Case("dbt-ref-in-sql", replace(KPIS_T, "from {{ input('support_tickets') }}", "from {{ ref('support_tickets') }}"),
          "sql-template", KPIS_T, "{{ ref(", hint="write {{ input('support_tickets') }} instead",
          also=("unused-input",), col_at="{{ ref("),

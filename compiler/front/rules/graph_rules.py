@@ -150,6 +150,11 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 if not DATASET_RE.search(c.sql):
                     yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-template",
                                  "a sql check must read {{ dataset }}", "write: select * from {{ dataset }} where ...")
+                if final_semicolon(DATASET_RE.sub(lambda m: "x" * len(m.group(0)), c.sql),
+                                   ctx.lineage.dialect) is not None:
+                    yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-semicolon",
+                                 "the check's SQL ends with ';', which breaks the dbt test it becomes (dbt runs it "
+                                 "as a subquery)", "remove the final ';'")
 
 
 class _SourceTables:

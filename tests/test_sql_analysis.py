@@ -227,6 +227,48 @@ def test_true_renames_and_spellings_stay_metadata_under_the_whole_query_check():
         assert diff(BASE, new).kind == "format", new
 
 
+# (id, old, new, dialects): the same query in every warehouse of those dialects, written otherwise
+SAME_QUERY = [
+    ("count-1", f"select customer_id, count(*) as n from {ORD} group by customer_id",
+     f"select customer_id, count(1) as n from {ORD} group by customer_id", ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("count-1-over", f"select order_id, count(*) over (partition by customer_id) as n from {ORD}",
+     f"select order_id, count(1) over (partition by customer_id) as n from {ORD}", ("duckdb",)),
+    ("in-list-reordered", f"select order_id from {ORD} where customer_id in (1, 2, 3)",
+     f"select order_id from {ORD} where customer_id in (3, 1, 2)", ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("in-strings-reordered", f"select order_id, status not in ('a', 'b') as open from {ORD}",
+     f"select order_id, status not in ('b', 'a') as open from {ORD}", ("duckdb", "postgres")),
+]
+# near misses: edits that change (or may change) what the query returns, or whose equivalence is not sure
+NOT_THE_SAME_QUERY = [
+    ("count-null", f"select count(*) as n from {ORD}", f"select count(null) as n from {ORD}", "duckdb"),
+    ("count-distinct-1", f"select count(1) as n from {ORD}", f"select count(distinct 1) as n from {ORD}", "duckdb"),
+    ("in-list-changed", f"select order_id from {ORD} where customer_id in (1, 2)",
+     f"select order_id from {ORD} where customer_id in (1, 3)", "duckdb"),
+    # Postgres resolves a list of mixed types in order; a list of expressions may stop at an error
+    ("in-mixed-reordered", f"select order_id from {ORD} where customer_id in (1, 2.5)",
+     f"select order_id from {ORD} where customer_id in (2.5, 1)", "postgres"),
+    ("in-expressions-reordered", f"select order_id from {ORD} where customer_id in (1, 1 / amount)",
+     f"select order_id from {ORD} where customer_id in (1 / amount, 1)", "duckdb"),
+    ("integer-to-decimal", f"select order_id from {ORD} where amount > 10",
+     f"select order_id from {ORD} where amount > 10.0", "duckdb"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "dialects"), [pytest.param(*e[1:], id=e[0]) for e in SAME_QUERY])
+def test_the_same_query_written_otherwise_is_metadata(old, new, dialects):
+    assert old != new
+    for dialect in dialects:
+        found = diff(old, new, dialect=dialect)
+        assert found.category == "metadata", (dialect, found.kind, found.reason())
+
+
+@pytest.mark.parametrize(("old", "new", "dialect"), [pytest.param(*e[1:], id=e[0]) for e in NOT_THE_SAME_QUERY])
+def test_near_misses_of_the_same_query_stay_breaking(old, new, dialect):
+    assert old != new
+    found = diff(old, new, dialect=dialect)
+    assert found.category == "breaking", (found.kind, found.reason())
+
+
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])
 def test_sql_change_categories(new, kind, changed):
     found = diff(BASE, new)

@@ -227,8 +227,16 @@ def test_true_renames_and_spellings_stay_metadata_under_the_whole_query_check():
         assert diff(BASE, new).kind == "format", new
 
 
+A, B = f"select order_id, amount from {ORD}", f"select customer_id, status from {ORD}"
+CTES = (f"with a as ({A}), b as ({B}), c as (select a.order_id, b.status from a join b on a.order_id = b.customer_id) "
+        "select order_id, status from c")
 # (id, old, new, dialects): the same query in every warehouse of those dialects, written otherwise
 SAME_QUERY = [
+    ("ctes-reordered", CTES, CTES.replace(f"a as ({A}), b as ({B})", f"b as ({B}), a as ({A})"),
+     ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("ctes-reordered-and-renamed", CTES, CTES.replace(f"a as ({A}), b as ({B})", f"bb as ({B}), aa as ({A})")
+     .replace("a.order_id, b.status from a join b on a.order_id = b.customer_id",
+              "aa.order_id, bb.status from aa join bb on aa.order_id = bb.customer_id"), ("duckdb",)),
     ("count-1", f"select customer_id, count(*) as n from {ORD} group by customer_id",
      f"select customer_id, count(1) as n from {ORD} group by customer_id", ("duckdb", "postgres", "snowflake", "bigquery")),
     ("count-1-over", f"select order_id, count(*) over (partition by customer_id) as n from {ORD}",
@@ -240,6 +248,10 @@ SAME_QUERY = [
 ]
 # near misses: edits that change (or may change) what the query returns, or whose equivalence is not sure
 NOT_THE_SAME_QUERY = [
+    # `a` read the table `b` before a CTE `b` was defined: defined first, `b` is the CTE
+    ("cte-read-before-defined", f"with a as (select order_id from b), b as (select order_id from {ORD}) "
+                                f"select order_id from a",
+     f"with b as (select order_id from {ORD}), a as (select order_id from b) select order_id from a", "duckdb"),
     ("count-null", f"select count(*) as n from {ORD}", f"select count(null) as n from {ORD}", "duckdb"),
     ("count-distinct-1", f"select count(1) as n from {ORD}", f"select count(distinct 1) as n from {ORD}", "duckdb"),
     ("in-list-changed", f"select order_id from {ORD} where customer_id in (1, 2)",

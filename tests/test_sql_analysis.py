@@ -230,6 +230,7 @@ def test_true_renames_and_spellings_stay_metadata_under_the_whole_query_check():
 A, B = f"select order_id, amount from {ORD}", f"select customer_id, status from {ORD}"
 CTES = (f"with a as ({A}), b as ({B}), c as (select a.order_id, b.status from a join b on a.order_id = b.customer_id) "
         "select order_id, status from c")
+GROUPED = f"select customer_id, status, sum(amount) as total from {ORD} group by customer_id, status"
 # (id, old, new, dialects): the same query in every warehouse of those dialects, written otherwise
 SAME_QUERY = [
     ("ctes-reordered", CTES, CTES.replace(f"a as ({A}), b as ({B})", f"b as ({B}), a as ({A})"),
@@ -245,6 +246,7 @@ SAME_QUERY = [
      f"select order_id from {ORD} where customer_id in (3, 1, 2)", ("duckdb", "postgres", "snowflake", "bigquery")),
     ("in-strings-reordered", f"select order_id, status not in ('a', 'b') as open from {ORD}",
      f"select order_id, status not in ('b', 'a') as open from {ORD}", ("duckdb", "postgres")),
+    ("group-by-all", GROUPED, GROUPED.replace("by customer_id, status", "by all"), ("duckdb", "snowflake", "bigquery")),
 ]
 # near misses: edits that change (or may change) what the query returns, or whose equivalence is not sure
 NOT_THE_SAME_QUERY = [
@@ -261,6 +263,18 @@ NOT_THE_SAME_QUERY = [
      f"select order_id from {ORD} where customer_id in (2.5, 1)", "postgres"),
     ("in-expressions-reordered", f"select order_id from {ORD} where customer_id in (1, 1 / amount)",
      f"select order_id from {ORD} where customer_id in (1 / amount, 1)", "duckdb"),
+    ("group-by-all-on-postgres", GROUPED, GROUPED.replace("by customer_id, status", "by all"), "postgres"),
+    ("group-by-all-is-more", GROUPED.replace("group by customer_id, status", "group by customer_id")
+     .replace("status,", "max(status) as status,"), GROUPED.replace("by customer_id, status", "by all"), "duckdb"),
+    ("group-by-all-with-a-window", f"select customer_id, sum(amount) as t, rank() over (order by customer_id) as r "
+                                   f"from {ORD} group by customer_id",
+     f"select customer_id, sum(amount) as t, rank() over (order by customer_id) as r from {ORD} group by all", "duckdb"),
+    # `status` in a key is the column: in GROUP BY it might be read as the output `status` (customer_id)
+    ("group-by-all-key-names-an-alias", f"select customer_id as status, status || '' as s, sum(amount) as t from {ORD} "
+                                        f"group by customer_id, status || ''",
+     f"select customer_id as status, status || '' as s, sum(amount) as t from {ORD} group by all", "duckdb"),
+    ("group-by-all-constant-only", f"select 'x' as src, count(*) as n from {ORD}",
+     f"select 'x' as src, count(*) as n from {ORD} group by all", "duckdb"),
     ("integer-to-decimal", f"select order_id from {ORD} where amount > 10",
      f"select order_id from {ORD} where amount > 10.0", "duckdb"),
 ]

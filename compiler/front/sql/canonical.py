@@ -74,6 +74,8 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
                 return None
         _unquoted(tree, dialect)
         _ordinals_spelt_out(tree)
+        if dialect in _GROUP_BY_ALL:
+            _group_by_all_spelt_out(tree)
         for join in tree.find_all(exp.Join):
             if join.args.get("kind") == "INNER" or (join.args.get("kind") == "OUTER" and join.args.get("side")):
                 join.set("kind", None)
@@ -181,6 +183,40 @@ def _visit(todo: list[int], reads: list[list[int]], order: list[int]) -> None:
         if n not in order:
             _visit(reads[n], reads, order)
             order.append(n)
+
+
+_GROUP_BY_ALL = frozenset({"duckdb", "snowflake", "bigquery"})  # Postgres: none before 19 (a grouping set quantifier)
+
+
+def _group_by_all_spelt_out(tree: exp.Expression) -> None:
+    """`group by all` written as the select-list expressions it groups by, where DuckDB, Snowflake and BigQuery
+    agree on them: every projection is an aggregate (an aggregate function, no window) or reads a column and
+    holds no aggregate, or is a literal, which is left out (a constant beside a column changes no group); none
+    holds a window or a subquery; some column is grouped by; and no column a key names is also another output's
+    alias (GROUP BY might read that). Else it stays `group by all`. A function sqlglot does not know may be an
+    aggregate and is grouped by: no valid query groups by an aggregate, so that makes no two queries the same."""
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if group is None or not group.args.get("all") or any(v for k, v in group.args.items() if k != "all"):
+            continue
+        outputs = {p.alias_or_name: p for p in select.expressions}
+        keys: list[exp.Expression] = []
+        for proj in select.expressions:
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            if inner.find(exp.Window, exp.Query, exp.Star) is not None:
+                keys = []
+                break
+            if inner.find(exp.AggFunc) is not None or isinstance(inner, exp.Literal):
+                continue
+            columns = list(inner.find_all(exp.Column))
+            if not columns or any(not c.table and c.name in outputs and not _plain(outputs[c.name], c.name)
+                                  for c in columns):
+                keys = []
+                break
+            keys.append(inner.copy())
+        if keys:
+            group.set("all", None)
+            group.set("expressions", keys)
 
 
 def _canonicalised(tree: exp.Query, schema: Schema) -> bool:

@@ -58,6 +58,16 @@ def churn_base(tmp_path_factory: pytest.TempPathFactory):
 A_TO_ACT = [*[(T_CF, "cast(a.", "cast(act.")] * 3, (T_CF, "coalesce(a.", "coalesce(act."), (T_CF, "when a.", "when act."),
             (T_CF, "as a\n", "as act\n"), (T_CF, "on a.customer_id", "on act.customer_id")]
 
+
+
+def _ctes_swapped() -> tuple[str, str, str]:
+    """customer_activity's two CTEs defined in the other order (the query reads them the same)."""
+    text = (EXAMPLE_ROOT / SQL_CA).read_text(encoding="utf-8")
+    first, second = text.index("with subscription_rollup as ("), text.index("ticket_rollup as (")
+    end = text.index(")\n\nselect") + 1
+    return SQL_CA, text[first:end], f"with {text[second:end]},\n\n{text[first + 5:second].rstrip().rstrip(',')}"
+
+
 # (id, [(file, old, new), ...], {changed address: category}, {impacted address: work})
 CHURN_EDITS = [
     ("sql-file-comment", [(SQL_CA, "-- The latest change", "-- The most recent change")],
@@ -77,6 +87,8 @@ CHURN_EDITS = [
     # grouped by position, then by the expression at that position: the same query
     ("inline-sql-group-by-ordinal-spelt-out", [(T_KPI, "group by cast(opened_at as date)", "group by 1")],
      {"transform.build_daily_kpis": "metadata"}, {}),
+    # an incremental transform: the same query, so no full refresh either
+    ("sql-file-ctes-defined-in-another-order", [_ctes_swapped()], {TA: "metadata"}, {}),
     ("sql-cte-column-renamed-where-it-is-read", [(SQL_CA, "count(*) as support_tickets", "count(*) as n_tickets"),
                                                  (SQL_CA, "coalesce(t.support_tickets, 0)", "coalesce(t.n_tickets, 0)")],
      {TA: "metadata"}, {}),

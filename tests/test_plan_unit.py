@@ -954,6 +954,29 @@ def test_a_transform_replaced_by_another_building_its_table_is_taken_over(base, 
     validate_plan_json(plan.to_json())
 
 
+# the same query written otherwise: keyword case, a comment of its own line, other indentation
+REFORMAT_CF = (SQL_CF, "    select\n        cast(c.customer_id as integer) as customer_id,",
+               "    -- one row per customer\n    SELECT\n      CAST(c.customer_id AS integer) AS customer_id,")
+
+
+@pytest.mark.parametrize(("edits", "renamed"), [
+    ((REFORMAT_CF,), True),
+    ((REFORMAT_CF, (SQL_CF, "a.avg_satisfaction, 3.0", "a.avg_satisfaction, 4.0")), False),
+], ids=["reformatted", "reformatted-and-changed"])
+def test_a_transform_renamed_with_its_sql_only_reformatted_is_a_rename(base, edited, edits, renamed):
+    """Renamed and its SQL only reformatted: as the same edit in place is metadata (nothing rebuilt), so is the
+    rename; a change of what the SQL does still makes the new transform rebuild the table."""
+    plan = plan_of(edited(RENAME_TRANSFORM, *edits), base)
+    changes = {c.address: c for c in plan.resource_changes}
+    gone, new = changes["transform.build_customer_features"], changes["transform.make_customer_features"]
+    assert (gone.taken_over_by, new.takes_over) == ("transform.make_customer_features", gone.address)
+    assert (gone.category, new.renamed) == ("metadata" if renamed else "non-breaking", renamed)
+    if renamed:
+        assert new.category == "metadata" and plan.impacts == []
+    else:
+        assert impacts(plan)["transform.make_customer_features"] == "rebuild"
+
+
 def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_deployments(git_repo):
     """A change of a prod Deployment only: the dev plan has nothing to do, and says that prod changed (the
     environment's own spec is the same, its deployment is not)."""

@@ -227,6 +227,74 @@ def test_true_renames_and_spellings_stay_metadata_under_the_whole_query_check():
         assert diff(BASE, new).kind == "format", new
 
 
+A, B = f"select order_id, amount from {ORD}", f"select customer_id, status from {ORD}"
+CTES = (f"with a as ({A}), b as ({B}), c as (select a.order_id, b.status from a join b on a.order_id = b.customer_id) "
+        "select order_id, status from c")
+GROUPED = f"select customer_id, status, sum(amount) as total from {ORD} group by customer_id, status"
+# (id, old, new, dialects): the same query in every warehouse of those dialects, written otherwise
+SAME_QUERY = [
+    ("ctes-reordered", CTES, CTES.replace(f"a as ({A}), b as ({B})", f"b as ({B}), a as ({A})"),
+     ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("ctes-reordered-and-renamed", CTES, CTES.replace(f"a as ({A}), b as ({B})", f"bb as ({B}), aa as ({A})")
+     .replace("a.order_id, b.status from a join b on a.order_id = b.customer_id",
+              "aa.order_id, bb.status from aa join bb on aa.order_id = bb.customer_id"), ("duckdb",)),
+    ("count-1", f"select customer_id, count(*) as n from {ORD} group by customer_id",
+     f"select customer_id, count(1) as n from {ORD} group by customer_id", ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("count-1-over", f"select order_id, count(*) over (partition by customer_id) as n from {ORD}",
+     f"select order_id, count(1) over (partition by customer_id) as n from {ORD}", ("duckdb",)),
+    ("in-list-reordered", f"select order_id from {ORD} where customer_id in (1, 2, 3)",
+     f"select order_id from {ORD} where customer_id in (3, 1, 2)", ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("in-strings-reordered", f"select order_id, status not in ('a', 'b') as open from {ORD}",
+     f"select order_id, status not in ('b', 'a') as open from {ORD}", ("duckdb", "postgres")),
+    ("group-by-all", GROUPED, GROUPED.replace("by customer_id, status", "by all"), ("duckdb", "snowflake", "bigquery")),
+]
+# near misses: edits that change (or may change) what the query returns, or whose equivalence is not sure
+NOT_THE_SAME_QUERY = [
+    # `a` read the table `b` before a CTE `b` was defined: defined first, `b` is the CTE
+    ("cte-read-before-defined", f"with a as (select order_id from b), b as (select order_id from {ORD}) "
+                                f"select order_id from a",
+     f"with b as (select order_id from {ORD}), a as (select order_id from b) select order_id from a", "duckdb"),
+    ("count-null", f"select count(*) as n from {ORD}", f"select count(null) as n from {ORD}", "duckdb"),
+    ("count-distinct-1", f"select count(1) as n from {ORD}", f"select count(distinct 1) as n from {ORD}", "duckdb"),
+    ("in-list-changed", f"select order_id from {ORD} where customer_id in (1, 2)",
+     f"select order_id from {ORD} where customer_id in (1, 3)", "duckdb"),
+    # Postgres resolves a list of mixed types in order; a list of expressions may stop at an error
+    ("in-mixed-reordered", f"select order_id from {ORD} where customer_id in (1, 2.5)",
+     f"select order_id from {ORD} where customer_id in (2.5, 1)", "postgres"),
+    ("in-expressions-reordered", f"select order_id from {ORD} where customer_id in (1, 1 / amount)",
+     f"select order_id from {ORD} where customer_id in (1 / amount, 1)", "duckdb"),
+    ("group-by-all-on-postgres", GROUPED, GROUPED.replace("by customer_id, status", "by all"), "postgres"),
+    ("group-by-all-is-more", GROUPED.replace("group by customer_id, status", "group by customer_id")
+     .replace("status,", "max(status) as status,"), GROUPED.replace("by customer_id, status", "by all"), "duckdb"),
+    ("group-by-all-with-a-window", f"select customer_id, sum(amount) as t, rank() over (order by customer_id) as r "
+                                   f"from {ORD} group by customer_id",
+     f"select customer_id, sum(amount) as t, rank() over (order by customer_id) as r from {ORD} group by all", "duckdb"),
+    # `status` in a key is the column: in GROUP BY it might be read as the output `status` (customer_id)
+    ("group-by-all-key-names-an-alias", f"select customer_id as status, status || '' as s, sum(amount) as t from {ORD} "
+                                        f"group by customer_id, status || ''",
+     f"select customer_id as status, status || '' as s, sum(amount) as t from {ORD} group by all", "duckdb"),
+    ("group-by-all-constant-only", f"select 'x' as src, count(*) as n from {ORD}",
+     f"select 'x' as src, count(*) as n from {ORD} group by all", "duckdb"),
+    ("integer-to-decimal", f"select order_id from {ORD} where amount > 10",
+     f"select order_id from {ORD} where amount > 10.0", "duckdb"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "dialects"), [pytest.param(*e[1:], id=e[0]) for e in SAME_QUERY])
+def test_the_same_query_written_otherwise_is_metadata(old, new, dialects):
+    assert old != new
+    for dialect in dialects:
+        found = diff(old, new, dialect=dialect)
+        assert found.category == "metadata", (dialect, found.kind, found.reason())
+
+
+@pytest.mark.parametrize(("old", "new", "dialect"), [pytest.param(*e[1:], id=e[0]) for e in NOT_THE_SAME_QUERY])
+def test_near_misses_of_the_same_query_stay_breaking(old, new, dialect):
+    assert old != new
+    found = diff(old, new, dialect=dialect)
+    assert found.category == "breaking", (found.kind, found.reason())
+
+
 @pytest.mark.parametrize(("new", "kind", "changed"), [pytest.param(*e[1:], id=e[0]) for e in EDITS])
 def test_sql_change_categories(new, kind, changed):
     found = diff(BASE, new)

@@ -81,7 +81,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
                 continue
             changes.append(ResourceChange(address, kind, action, category, tuple(attrs), file, old, new))
             direct[address] = (category, attrs)
-    _takeovers(project, changes, direct)
+    _takeovers(project, changes, direct, sql)
     changes = [_deleted_deployment(project, c) if c.kind == "Deployment" and c.action == "delete" else c
                for c in changes]
     _categorize_sql(project, changes, direct, sql)
@@ -163,10 +163,11 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
 
 
 def _takeovers(project: SpecProject, changes: list[ResourceChange],
-               direct: dict[str, tuple[str, list[AttrChange]]]) -> None:
+               direct: dict[str, tuple[str, list[AttrChange]]], sql: SqlWork) -> None:
     """A deleted transform whose output dataset another transform builds now leaves no table behind: that one
     takes it over (the dbt model is named after the dataset). When the new one is the deleted one renamed (nothing
-    but metadata differs: the same SQL, inputs and output), it is a rename: metadata, nothing rebuilt. In place."""
+    but metadata differs: the same inputs and output, and the same query, written alike or only otherwise formatted,
+    as an edit of its SQL in place would be metadata), it is a rename: metadata, nothing rebuilt. In place."""
     created = {c.address: i for i, c in enumerate(changes) if c.kind == "Transform" and c.action == "create"}
     for i, c in enumerate(changes):
         if c.kind != "Transform" or c.action != "delete" or c.before is None:
@@ -176,13 +177,42 @@ def _takeovers(project: SpecProject, changes: list[ResourceChange],
         if producer is None:
             continue
         j = created.get(producer.address)
-        renamed = j is not None and classify("Transform", c.before, changes[j].after or {})[1] == "metadata"
+        attrs = classify("Transform", c.before, changes[j].after or {})[2] if j is not None else []
+        renamed = j is not None and all(a.category == "metadata" or (
+            a.path == "spec.sql" and _same_query(project, c.before, producer.name, sql)) for a in attrs)
         changes[i] = replace(c, taken_over_by=producer.address, category="metadata" if renamed else "non-breaking")
         if j is not None:
             changes[j] = replace(changes[j], takes_over=c.address, renamed=renamed,
                                  category="metadata" if renamed else changes[j].category)
             if renamed:
                 direct.pop(producer.address, None)  # its table is there, built by the same SQL
+
+
+def _same_query(project: SpecProject, before: Mapping[str, Any], name: str, sql: SqlWork) -> bool:
+    """Whether the SQL of a transform's snapshot `before` and that of transform `name` now are the same query
+    (compiler.plan.sqldiff: a metadata change, such as formatting, comments or the query's own names)."""
+    t, new = project.transforms.get(name), project.lineage.analysis_of(name)
+    job = _old_job(project, before)
+    if t is None or new is None or job is None:
+        return False
+    now = sql_job(t, project.datasets, project.lineage.dialect)
+    old = sql([job])[0]
+    pair = canonical_jobs(job, now) if compare(old, new).kind not in ("format", "unknown") else None
+    done = sql(list(pair)) if pair is not None else None
+    found = compare(old, new, (done[0], done[1]) if done is not None else None, partial(same_query, job, now))
+    return found.category == "metadata"
+
+
+def _old_job(project: SpecProject, before: Mapping[str, Any]) -> SqlJob | None:
+    """The SQL of a transform's snapshot, analysed as the plan does (the head's dialect, the columns its inputs
+    have now); None without SQL."""
+    spec = before.get("spec") or {}
+    text = spec.get("sql")
+    if not isinstance(text, str):
+        return None
+    inputs = spec.get("inputs") or []
+    schema = tuple((n, project.datasets[n].column_names) for n in dict.fromkeys(inputs) if n in project.datasets)
+    return text, project.lineage.dialect, schema
 
 
 def _where(project: SpecProject, address: str) -> tuple[str, ...]:
@@ -303,11 +333,9 @@ def _categorize_sql(project: SpecProject, changes: list[ResourceChange],
         if change.kind != "Transform" or change.before is None:
             continue
         for j, attr in enumerate(change.changes):
-            if attr.path == "spec.sql" and isinstance(attr.before, str):
-                inputs = (change.before.get("spec") or {}).get("inputs") or []
-                schema = tuple((n, project.datasets[n].column_names) for n in dict.fromkeys(inputs)
-                               if n in project.datasets)
-                todo.append((i, j, (attr.before, lineage.dialect, schema)))
+            if attr.path == "spec.sql" and isinstance(attr.before, str) and (job := _old_job(
+                    project, change.before)) is not None:
+                todo.append((i, j, job))
     if not todo:
         return
     olds = sql([job for _, _, job in todo])

@@ -189,7 +189,7 @@ def left_in_place(change: ResourceChange) -> str | None:
     if change.action == "delete":
         return change.left or LEFT_IN_PLACE.get(change.kind)
     if change.takes_over and change.renamed:
-        return f"renamed from {change.takes_over}: the same SQL, inputs and output, nothing to rebuild"
+        return f"renamed from {change.takes_over}: the same query, inputs and output, nothing to rebuild"
     if change.takes_over:
         return f"takes over the table {change.takes_over} built (it is rebuilt by this transform's SQL)"
     return None

@@ -39,7 +39,7 @@ class SqlChange:
         if self.kind == "format" and self.renamed:
             return "aliases renamed (tables, subqueries, CTEs or their columns): the query is the same"
         if self.kind == "format":
-            return "formatting or comments only: the query is the same"
+            return "formatting, comments or equivalent spellings only: the query is the same"
         if self.kind == "unknown":
             return "the SQL cannot be analysed: treated as breaking"
         if self.kind == "unfollowed":

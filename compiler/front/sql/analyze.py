@@ -1000,6 +1000,17 @@ def shape(node: exp.Expression) -> str:
     def visit(n: exp.Expression) -> None:
         while type(n) is exp.Paren:  # the tree already says the precedence
             n = n.this
+        if type(n) is exp.Count and _counts_rows(n):  # `count(1)` counts every row, as `count(*)` does
+            n = exp.Count(this=exp.Star(), big_int=n.args.get("big_int"))
+        if type(n) is exp.In and _literal_list(n):  # `x in (1, 2)` is `x in (2, 1)`
+            append("in{")
+            visit(n.this)
+            append(";")
+            for text in sorted(shape(e) for e in n.expressions):
+                append(text)
+                append(",")
+            append("}")
+            return
         if type(n) in _UNORDERED:  # `a = b` is `b = a`; `p and q and r` is the set {p, q, r}
             append(n.key)
             append("{")
@@ -1043,6 +1054,25 @@ def shape(node: exp.Expression) -> str:
 
 
 _UNORDERED = frozenset({exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.And, exp.Or})  # operands in any order: the same
+
+
+def _counts_rows(count: exp.Count) -> bool:
+    """`count(1)`, `count(0)`: a number is never null, so every row counts, in every warehouse, as with `count(*)`
+    (`count(null)`, `count(distinct 1)` and other arguments are left as written)."""
+    arg = count.this
+    return isinstance(arg, exp.Literal) and arg.is_number and not count.args.get("expressions")
+
+
+def _literal_list(node: exp.In) -> bool:
+    """An IN list of literals of one kind (all integers, or all strings): a set, so its order says nothing. Lists
+    of expressions (an error or a volatile function may depend on how far the warehouse evaluates them) or of mixed
+    types (Postgres resolves their common type in order) keep their order."""
+    items = node.expressions
+    if not items or any(node.args.get(k) for k in ("query", "unnest", "field")):
+        return False
+    if not all(type(i) is exp.Literal for i in items):
+        return False
+    return all(i.is_string for i in items) or all(i.is_int for i in items)
 
 
 def _operands(node: exp.Expression) -> list[exp.Expression]:

@@ -1,13 +1,15 @@
 """A transform's SQL with its own names canonicalised, so that a plan tells a renamed name from a changed query.
 
 Table aliases, derived-table (subquery) aliases and CTE names are renamed by their order of appearance in their
-scope (`__t1_0` is the first source of a scope one level down, `__w0_1` the second CTE of the outer query), and the
+scope (`__t1_0` is the first source of a scope one level down, `__w0_1` the second CTE of the outer query, the CTEs
+first put in the order the query reads them, so that defining them in another order changes nothing), and the
 columns of a CTE or a derived table by their position (`__w0_1_c2`), every reference to them following. The
 query's own output columns keep their names: they are what its readers see.
 
 A column is only renamed where every reference to it is known for sure; a CTE or subquery read through `*`,
-`using` or a column list keeps its column names. The renaming is alpha-renaming only: the canonical query does
-exactly what the original does, so two versions whose canonical queries compare equal do the same.
+`using` or a column list keeps its column names. The renaming is alpha-renaming only (and the CTEs' reordering
+keeps what each name reads): the canonical query does exactly what the original does, so two versions whose
+canonical queries compare equal do the same.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
                 return None
         _unquoted(tree, dialect)
         _ordinals_spelt_out(tree)
+        if dialect in _GROUP_BY_ALL:
+            _group_by_all_spelt_out(tree)
         for join in tree.find_all(exp.Join):
             if join.args.get("kind") == "INNER" or (join.args.get("kind") == "OUTER" and join.args.get("side")):
                 join.set("kind", None)
@@ -99,7 +103,8 @@ def _unquoted(tree: exp.Expression, dialect: str) -> None:
 
 
 def _parsed(sql: str, dialect: str) -> exp.Query | None:
-    """The one query of a transform's SQL, its unquoted names in lower case (None: not one query)."""
+    """The one query of a transform's SQL, its unquoted names in lower case, its CTEs in the order it reads them
+    (None: not one query)."""
     statements = [s for s in _dialect(dialect).parse(substitute(sql)) if s is not None]
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         return None
@@ -107,6 +112,7 @@ def _parsed(sql: str, dialect: str) -> exp.Query | None:
     for ident in tree.find_all(exp.Identifier):
         if not ident.quoted:
             ident.set("this", ident.this.lower())
+    _ctes_in_reading_order(tree)
     return tree
 
 
@@ -130,6 +136,87 @@ def _ordinals_spelt_out(tree: exp.Expression) -> None:
                 if chosen.find(exp.AggFunc, exp.Window, exp.Star) is not None:
                     continue
                 target.replace(chosen.copy())
+
+
+def _ctes_in_reading_order(tree: exp.Expression) -> None:
+    """Each WITH's CTEs in the order the query reads them (the CTEs a CTE reads before it, each once; CTEs nothing
+    reads after, as written), so that CTEs defined in another order are the same query: a CTE is a name for its
+    query, and where it is defined changes nothing as long as each CTE still comes after the CTEs it reads. Left as
+    written where a name could mean something else in the other order: a recursive WITH, two CTEs of one name, or
+    a CTE naming one defined after it (or itself), which is a table of that name there, not the CTE."""
+    for with_ in list(tree.find_all(exp.With)):
+        ctes = list(with_.expressions)
+        names = [cte.alias_or_name.lower() for cte in ctes]
+        if with_.args.get("recursive") or len(ctes) < 2 or len(set(names)) < len(names):
+            continue
+        index = {name: n for n, name in enumerate(names)}
+        reads: list[list[int]] = []
+        for n, cte in enumerate(ctes):
+            read = _reads(cte.this, index)
+            if any(k >= n for k in read):
+                break
+            reads.append(read)
+        else:
+            query = with_.parent
+            if query is None:
+                continue
+            order: list[int] = []
+            _visit(_reads(query, index, skip=with_), reads, order)
+            _visit(list(range(len(ctes))), reads, order)
+            with_.set("expressions", [ctes[n] for n in order])
+
+
+def _reads(node: exp.Expression, index: Mapping[str, int], skip: exp.Expression | None = None) -> list[int]:
+    """The CTEs (by position) a query names as tables, in the order it names them; any name of one counts, in any
+    case and wherever it is (even where an inner CTE of that name hides it: a read too many only orders more)."""
+    found: dict[int, None] = {}
+    for table in node.walk(prune=lambda n: n is skip):
+        if isinstance(table, exp.Table) and not table.args.get("db") and table.name.lower() in index:
+            found[index[table.name.lower()]] = None
+    return list(found)
+
+
+def _visit(todo: list[int], reads: list[list[int]], order: list[int]) -> None:
+    """Append each CTE of `todo` to `order` after the CTEs it reads (depth first: they come before it in any valid
+    WITH, so the reads form no cycle)."""
+    for n in todo:
+        if n not in order:
+            _visit(reads[n], reads, order)
+            order.append(n)
+
+
+_GROUP_BY_ALL = frozenset({"duckdb", "snowflake", "bigquery"})  # Postgres: none before 19 (a grouping set quantifier)
+
+
+def _group_by_all_spelt_out(tree: exp.Expression) -> None:
+    """`group by all` written as the select-list expressions it groups by, where DuckDB, Snowflake and BigQuery
+    agree on them: every projection is an aggregate (an aggregate function, no window) or reads a column and
+    holds no aggregate, or is a literal, which is left out (a constant beside a column changes no group); none
+    holds a window or a subquery; some column is grouped by; and no column a key names is also another output's
+    alias (GROUP BY might read that). Else it stays `group by all`. A function sqlglot does not know may be an
+    aggregate and is grouped by: no valid query groups by an aggregate, so that makes no two queries the same."""
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if group is None or not group.args.get("all") or any(v for k, v in group.args.items() if k != "all"):
+            continue
+        outputs = {p.alias_or_name: p for p in select.expressions}
+        keys: list[exp.Expression] = []
+        for proj in select.expressions:
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            if inner.find(exp.Window, exp.Query, exp.Star) is not None:
+                keys = []
+                break
+            if inner.find(exp.AggFunc) is not None or isinstance(inner, exp.Literal):
+                continue
+            columns = list(inner.find_all(exp.Column))
+            if not columns or any(not c.table and c.name in outputs and not _plain(outputs[c.name], c.name)
+                                  for c in columns):
+                keys = []
+                break
+            keys.append(inner.copy())
+        if keys:
+            group.set("all", None)
+            group.set("expressions", keys)
 
 
 def _canonicalised(tree: exp.Query, schema: Schema) -> bool:

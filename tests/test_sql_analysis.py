@@ -836,3 +836,55 @@ def test_a_comma_before_join_is_found_outside_strings_and_comments(sql, found):
     for dialect in ("duckdb", "postgres", "snowflake", "bigquery"):
         at = comma_before_join(sql, dialect)
         assert (None if at is None else sql[at:at + len(found)]) == found, dialect
+
+
+TAGGED = (*SCHEMA, ("events", ("event_id", "customer_id", "tags")))
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_lateral_unnest_and_values_in_from_are_followed(dialect):
+    """A LATERAL subquery reads the FROM items before it (`o.amount`), UNNEST and VALUES make the columns their
+    column list names (VALUES also the warehouse's default names): their columns are checked and followed, where
+    the analysis failed before (no lineage, and a plan took any change of the query for a breaking one)."""
+    o = "{{ input('orders') }} o"
+    cases = {
+        f"select o.order_id, l.y from {o}, lateral (select o.amount + 1 as y) l": {"y": (("orders", "amount"),)},
+        f"select o.order_id, l.region from {o} left join lateral (select c.region from {{{{ input('customers') }}}} c "
+        "where c.customer_id = o.customer_id limit 1) l on true": {"region": (("customers", "region"),)},
+        "select e.event_id, t.tag from {{ input('events') }} e cross join lateral unnest(e.tags) as t(tag)":
+            {"tag": (("events", "tags"),)},
+        "select e.event_id, tag from {{ input('events') }} e, unnest(e.tags) as t(tag)": {"tag": (("events", "tags"),)},
+        f"select o.order_id, v.label from {o} join (values (1, 'a'), (2, 'b')) as v(id, label) on v.id = o.order_id":
+            {"label": ()},
+        "with v(id, label) as (values (1, 'a')) select id, label from v": {"label": ()},
+    }
+    for sql, sources in cases.items():
+        a = analyze_sql(sql, dialect, TAGGED)
+        assert a.ok and not a.unknown, (sql, a.error, a.unknown)
+        assert {c.name: c.sources for c in a.columns if c.name in sources} == sources, sql
+    typos = [(f"select o.order_id, l.y from {o}, lateral (select o.amont + 1 as y) l", "amont", "orders"),
+             ("select e.event_id, t.tg from {{ input('events') }} e cross join unnest(e.tags) as t(tag)", "tg", "t"),
+             ("select v.nam from (values (1, 'a')) as v(id, name)", "nam", "v")]
+    for sql, name, source in typos:
+        (u,) = analyze_sql(sql, dialect, TAGGED).unknown
+        assert (u.name, u.source, u.offset) == (name, source, sql.index(f".{name}") - 1), sql
+    default = "col1" if dialect == "duckdb" else "column2"  # VALUES' columns the list does not name
+    assert not analyze_sql(f"select v.{default} from (values (1, 'a')) as v(id)", dialect, TAGGED).unknown
+    # unnamed columns are unknown, never an error: `unnest(x) as u` is `u` (or DuckDB's `u.unnest`)
+    unnamed = "t, t.unnest" if dialect == "duckdb" else "t"
+    for sql in (f"select {unnamed} from {{{{ input('events') }}}} e, unnest(e.tags) as t",
+                "select * from {{ input('events') }} e, unnest(e.tags) as t"):
+        a = analyze_sql(sql, dialect, TAGGED)
+        assert a.ok and not a.unknown, sql
+    assert OPEN_OUTPUTS in analyze_sql("select * from {{ input('events') }} e, unnest(e.tags) as t", dialect,
+                                       TAGGED).notes
+
+
+def test_a_plan_tells_which_columns_or_rows_a_lateral_or_unnest_edit_changes():
+    """Not `unknown` (any edit breaking) as when the analysis failed: the lateral's column, or the rows."""
+    lateral = "select o.order_id, l.y from {{ input('orders') }} o, lateral (select o.amount + 1 as y) l"
+    found = diff(lateral, lateral.replace("+ 1", "+ 2"), TAGGED)
+    assert (found.kind, found.changed) == ("columns", ("y",))
+    unnest = "select e.event_id, t.tag from {{ input('events') }} e, unnest(e.tags) as t(tag)"
+    assert diff(unnest, unnest.replace("e.tags", "list_distinct(e.tags)"), TAGGED).kind == "rows"
+    assert diff(unnest, unnest.replace("t(tag)", "t (tag)"), TAGGED).kind == "format"

@@ -314,3 +314,24 @@ def test_a_using_column_a_side_lacks_is_reported_at_it(tmp_path):
         "of 't'"
     assert found.hint == "USING names a column that both sides of the join have; did you mean 'customer_id'?"
     assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, "using (customer_idd)"), len("    using (") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_column_a_lateral_subquery_reads_of_the_from_item_before_it_is_checked(tmp_path, warehouse):
+    """A LATERAL subquery's SQL is read (the whole query was a `sql-unparsed` warning before): its columns of the FROM
+    item before it are checked, at their place in the .sql file."""
+    ed = churn_on(tmp_path, warehouse)
+    lateral = "cross join lateral (select s.subscription_cont + 1 as n) as x"
+    ed.replace(ACTIVITY_SQL, "from subscription_rollup as s\n", f"from subscription_rollup as s\n{lateral}\n")
+    (found,) = sql_diagnostics(ed)
+    assert found.code == "unknown-sql-column" and found.file == ACTIVITY_SQL
+    assert found.message == "column 'subscription_cont' is not a column of 's'"
+    assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, lateral), lateral.index("s.subscription_cont") + 1)
+    ed.replace(ACTIVITY_SQL, "s.subscription_cont + 1", "s.subscription_count + 1")
+    assert sql_diagnostics(ed) == []
+
+
+def sql_diagnostics(ed: RepoEditor) -> list:
+    """What validate says of the SQL, errors and warnings (`sql-unparsed`) alike."""
+    _, diags = check_repository(ed.root)
+    return [d for d in diags if "sql" in d.code]

@@ -23,6 +23,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.placeholders import input_of, substitute
+from compiler.front.sql.table_functions import function_columns
 from compiler.front.sql.unclosed import token_error
 from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
 
@@ -416,15 +417,47 @@ class _Analyzer:
             _mark_pivots(scope)
         root = None
         for scope in scopes:
-            if scope.is_udtf:
-                self.notes.add("table functions (unnest, lateral) are not followed")
-            info = self.set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self.select(scope)
+            if isinstance(scope.expression, _TABLE_FUNCTIONS):
+                info = self.table_function(scope)
+            elif isinstance(scope.expression, exp.SetOperation):
+                info = self.set_operation(scope)
+            else:
+                info = self.select(scope)
             _rename(info, getattr(scope, "outer_columns", None) or ())
             self.info[id(scope)] = info
             root = info
         if root is None:
             raise SqlglotError("no query found")
         return root
+
+    def table_function(self, scope: Scope) -> _ScopeInfo:
+        """A LATERAL, UNNEST or VALUES in FROM (or a CTE's VALUES): a LATERAL subquery's columns, or those the
+        function makes (compiler.front.sql.table_functions), each from the columns its expressions read, which may be
+        those of the FROM items before it; its rows depend on all of them. Unknown columns when they are not named."""
+        node = scope.expression
+        inner = node.this if isinstance(node, exp.Lateral) else node
+        if isinstance(inner, exp.Subquery):
+            sub = self._query_info(inner.this)  # walked before (sqlglot's order)
+            if sub is None:
+                raise SqlglotError("a LATERAL subquery that was not walked")
+            return replace(sub, outputs=list(sub.outputs), row_refs=set(sub.row_refs), clauses=set(sub.clauses),
+                           stars=set(sub.stars), parts={k: list(v) for k, v in sub.parts.items()})
+        info = _ScopeInfo(clauses={"unnest"})
+        made = function_columns(node, self.dialect)
+        refs, fp, _ = self.expression(scope, inner)
+        if made is None:
+            info.open_star = True
+            self.notes.add(f"the columns of a table function ({inner.key}) without a column list are not followed")
+        for name, exprs in made or ():
+            parts = [self.expression(scope, e) for e in exprs]
+            out = _Out(_low(name), frozenset().union(*(p[0] for p in parts)),
+                       _digest("udtf", name, *(p[1] for p in parts)), None, offset=self.offset(inner))
+            self.outs.setdefault(out.fp, out)
+            info.outputs.append(out)
+        info.row_refs = {(d, c, "unnest") for d, c in refs}
+        info.parts["unnest"] = [fp]
+        info.rows = _digest("udtf", fp)
+        return info
 
     def set_operation(self, scope: Scope) -> _ScopeInfo:
         node = scope.expression
@@ -776,6 +809,7 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
 # dialects where a projection and WHERE may name an earlier projection's alias (`amount * 2 as a, a + 1 as b`); a
 # column of the sources by that name comes first. Postgres and BigQuery know aliases in GROUP BY and ORDER BY only.
 _LATERAL_ALIASES = frozenset({"duckdb", "snowflake"})
+_TABLE_FUNCTIONS = (exp.Lateral, exp.Unnest, exp.Values)  # sources that are no query or table (table_function)
 _DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
 _INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
 _HASHES = tuple(getattr(exp, n) for n in ("MD5", "MD5Digest", "SHA", "SHA2", "SHA1Digest", "SHA2Digest",

@@ -888,3 +888,48 @@ def test_a_plan_tells_which_columns_or_rows_a_lateral_or_unnest_edit_changes():
     unnest = "select e.event_id, t.tag from {{ input('events') }} e, unnest(e.tags) as t(tag)"
     assert diff(unnest, unnest.replace("e.tags", "list_distinct(e.tags)"), TAGGED).kind == "rows"
     assert diff(unnest, unnest.replace("t(tag)", "t (tag)"), TAGGED).kind == "format"
+
+
+JOIN = "from {{ input('orders') }} o join {{ input('customers') }} c on c.customer_id = o.customer_id"
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_an_alias_of_an_ambiguous_columns_name_helps_only_as_a_whole_order_by_item(dialect):
+    """DuckDB and Postgres read a select-list alias before the inputs' columns only as a whole ORDER BY (DISTINCT ON)
+    item: in GROUP BY, HAVING, WHERE and inside an ORDER BY expression `customer_id` is the inputs' column, which both
+    sources have (the warehouse rejects it; it passed validate when the select list had a `customer_id`)."""
+    for clause in ("group by customer_id", "order by customer_id + 1", "order by -customer_id"):
+        sql = f"select o.customer_id, count(*) as n {JOIN} {clause}"
+        (u,) = run(sql, dialect=dialect).unknown
+        assert (u.name, u.kind, u.offset) == ("customer_id", "ambiguous", sql.rindex("customer_id")), sql
+    sql = f"select o.amount as email, count(*) as n {JOIN} group by o.amount having email > 1"
+    assert [(u.name, u.kind) for u in run(sql, dialect=dialect).unknown] == [("email", "ambiguous")]
+    for fine in (f"select o.customer_id {JOIN} order by customer_id", f"select o.customer_id {JOIN} order by "
+                 "(customer_id) desc nulls last", f"select distinct on (customer_id) o.customer_id {JOIN}"):
+        assert not run(fine, dialect=dialect).unknown, fine
+    # a whole ORDER BY item is the alias, even where an input has a column of its name
+    a = run("select amount as customer_id from {{ input('orders') }} order by customer_id", dialect=dialect)
+    assert not a.unknown and a.sort_reads == (("orders", "amount"),)
+
+
+@pytest.mark.parametrize(("dialect", "unknown"), [
+    ("duckdb", {"group by a + 1"}),
+    ("postgres", {"group by a + 1", "order by a + 1", "order by -a", "group by a having n > 1"}),
+])
+def test_where_a_select_list_alias_is_read_in_order_by_group_by_and_having(dialect, unknown):
+    """Postgres reads an alias in GROUP BY and ORDER BY as a whole item only, and not in HAVING; DuckDB reads it
+    anywhere in ORDER BY and HAVING, in GROUP BY as a whole item only (`aliases cannot be used as part of an expression
+    in the GROUP BY`). Each query was run on both."""
+    clauses = ["group by a + 1", "group by amount order by a + 1", "group by amount order by -a",
+               "group by a having n > 1", "group by amount order by a", "group by amount order by (a) desc",
+               "group by a", "group by (a)"]
+    unknown = {c if c.startswith("group by a") else f"group by amount {c}" for c in unknown}
+    found = set()
+    for clause in clauses:
+        sql = f"select amount as a, count(*) as n from {{{{ input('orders') }}}} {clause}"
+        a = run(sql, dialect=dialect)
+        assert a.ok, a.error
+        for u in a.unknown:
+            assert u.kind == "alias" and u.offset == sql.index(clause) + clause.rindex(u.name), sql
+            found.add(clause)
+    assert found == unknown

@@ -335,3 +335,22 @@ def sql_diagnostics(ed: RepoEditor) -> list:
     """What validate says of the SQL, errors and warnings (`sql-unparsed`) alike."""
     _, diags = check_repository(ed.root)
     return [d for d in diags if "sql" in d.code]
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_select_list_alias_in_having_is_an_error_on_postgres_only(tmp_path, warehouse):
+    """DuckDB reads `having subscription_count > 0` as the select list's count(*); Postgres has no such column there
+    (`column "subscription_count" does not exist`), and validate said nothing."""
+    ed = churn_on(tmp_path, warehouse)
+    grouped = "    from {{ input('subscriptions') }}\n    group by customer_id\n"
+    ed.replace(ACTIVITY_SQL, grouped, grouped + "    having subscription_count > 0\n")
+    found = sql_diagnostics(ed)
+    if warehouse == "duckdb":
+        assert found == []
+        return
+    (d,) = found
+    assert d.code == "unknown-sql-column" and d.file == ACTIVITY_SQL
+    assert d.message == "column 'subscription_count' is not a column of any input"
+    assert d.hint is not None and d.hint.startswith("'subscription_count' is a select-list alias: Postgres reads those "
+                                                    "in GROUP BY and ORDER BY, as a whole item only")
+    assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "having subscription_count"), len("    having ") + 1)

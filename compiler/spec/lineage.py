@@ -24,8 +24,9 @@ RowRef = tuple[str, str, str]
 # aggregate's FILTER; window: a window's PARTITION BY / ORDER BY)
 USES = ("direct", "aggregation", "masking", "conditional", "window")
 # UnknownColumn.kind: a column of several sources of the query (`candidates` are their aliases); a USING column
-# that `source`, one side of the join, does not have
-AMBIGUOUS, USING = "ambiguous", "using"
+# that `source`, one side of the join, does not have; a select-list alias where the warehouse reads none (Postgres:
+# HAVING, `order by a + 1`), which no input has either
+AMBIGUOUS, USING, ALIAS = "ambiguous", "using", "alias"
 
 
 @dataclass(frozen=True, slots=True)

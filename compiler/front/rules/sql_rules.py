@@ -11,7 +11,7 @@ from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import ALIAS, AMBIGUOUS, OPEN_OUTPUTS, USING, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -162,10 +162,17 @@ def _quoted_hint(name: str, dialect: str) -> str | None:
 
 def _alias_hint(analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> str | None:
     """The hint for an unqualified unknown column named like a column the select list made before it (`amount * 2
-    as a ... where a > 10`): a name the dialect does not read there."""
+    as a ... where a > 10`), or like an alias of its own query (ALIAS): a name the dialect does not read there."""
     made = analysis.column(u.name) if not u.source else None
-    if made is None or made.offset >= u.offset:
+    if u.kind != ALIAS and (made is None or made.offset >= u.offset):
         return None
+    if dialect == "postgres":
+        return (f"'{u.name}' is a select-list alias: Postgres reads those in GROUP BY and ORDER BY, as a whole item "
+                f"only (`order by {u.name}`, not `order by {u.name} + 1`), not in WHERE, HAVING or the select list; "
+                "repeat its expression")
+    if dialect == "duckdb":
+        return (f"'{u.name}' is a select-list alias: DuckDB reads those in GROUP BY as a whole item only (`group by "
+                f"{u.name}`, not `group by {u.name} + 1`), and not in a join's ON; repeat its expression")
     return (f"'{u.name}' is a select-list alias: {warehouse_name(dialect)} reads those in GROUP BY and ORDER BY, not "
             "in WHERE or the select list; repeat its expression")
 

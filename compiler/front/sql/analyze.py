@@ -25,7 +25,17 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.table_functions import function_columns
 from compiler.front.sql.unclosed import token_error
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import (
+    ALIAS,
+    AMBIGUOUS,
+    OPEN_OUTPUTS,
+    USING,
+    OutputColumn,
+    Ref,
+    RowRef,
+    SqlAnalysis,
+    UnknownColumn,
+)
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
@@ -184,7 +194,8 @@ class _Analyzer:
         else:
             for _, (_, src) in scope.selected_sources.items():
                 candidates += self.columns_of(src) or ()
-        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
+        kind = ALIAS if not table and aliases and name in aliases else ""  # one it does not read here (alias_read)
+        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates)), kind=kind))
         return frozenset(), f"?{table}.{name}", None
 
     def outer_alias(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
@@ -201,16 +212,30 @@ class _Analyzer:
                     return refs, fp, None
         return None
 
-    def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None,
-                  having: list[str]) -> None:
+    def ambiguous(self, scope: Scope, col: exp.Column, name: str, read: str, having: list[str]) -> None:
         """Report an unqualified column that several sources of `scope` have (`having`, their aliases: every
-        warehouse rejects it), unless USING or a natural join makes it one column, or it may be a select-list alias
-        (the dialect decides)."""
-        if aliases and name in aliases:
+        warehouse rejects it), unless USING or a natural join makes it one column, or a select-list alias of that name
+        is read there first (`read`, alias_read: a whole ORDER BY item; on Snowflake and BigQuery, not checked
+        against the warehouse, wherever one may be read)."""
+        if read == "first" or (read == "fallback" and self.dialect not in _ALIAS_RULES):
             return
         if not self.merged(scope, name):
             shown = tuple(input_of(a) or a for a in having)  # an unaliased input is named by its dataset
             self.unknown.append(UnknownColumn(name, "", self.offset(col), shown, kind=AMBIGUOUS))
+
+    def alias_read(self, col: exp.Column) -> str:
+        """How the warehouse reads a select-list alias named like the unqualified `col`, where `col` is: `first` (a
+        whole ORDER BY or DISTINCT ON item: before the inputs' columns), `fallback` (when no input has the column)
+        or `no` (Postgres: in HAVING, and inside an expression in ORDER BY or GROUP BY, `order by a + 1`; DuckDB:
+        inside an expression in GROUP BY). Only where the caller passes the aliases (the dialect reads them there)."""
+        clause, whole = _place(col)
+        if whole and clause in ("order", "distinct"):
+            return "first"
+        if self.dialect == "postgres" and (clause == "having" or (clause in ("order", "group") and not whole)):
+            return "no"
+        if self.dialect == "duckdb" and clause == "group" and not whole:
+            return "no"
+        return "fallback"
 
     def merged(self, scope: Scope, name: str) -> bool:
         """Whether USING or a natural join makes the columns called `name` of `scope`'s sources one. On Postgres only
@@ -281,6 +306,10 @@ class _Analyzer:
             if table not in scope.sources:
                 return None
             return self._from_source(scope.sources[table], name, table)
+        alias = aliases.get(name) if aliases else None
+        read = self.alias_read(col) if alias is not None else "no"
+        if alias is not None and read == "first":  # `order by x`: the select list's x before the inputs' one
+            return alias.refs, alias.fp, alias.passthrough
         sources = [(alias, src, self.columns_of(src)) for alias, (_, src) in scope.selected_sources.items()]
         having = [(a, s) for a, s, cols in sources if cols is None or name in cols]
         known = [(a, s) for a, s, cols in sources if cols is not None and name in cols]
@@ -290,13 +319,12 @@ class _Analyzer:
             alias, src = (known or having)[0]
             return self._from_source(src, name, alias)
         if len(known) > 1:  # ambiguous in SQL: reported, and both candidates are kept
-            self.ambiguous(scope, col, name, aliases, [a for a, _ in known])
+            self.ambiguous(scope, col, name, read, [a for a, _ in known])
             parts = [self._from_source(s, name, a) for a, s in known]
             refs = frozenset().union(*(p[0] for p in parts))
             return refs, _digest(*sorted(p[1] for p in parts)), None
-        if aliases and name in aliases:  # a projection alias, e.g. in GROUP BY or ORDER BY
-            out = aliases[name]
-            return out.refs, out.fp, out.passthrough
+        if alias is not None and read == "fallback":  # a projection alias, e.g. in GROUP BY or HAVING
+            return alias.refs, alias.fp, alias.passthrough
         if len(having) > 1:
             parts = [p for a, s in having if (p := self._from_source(s, name, a)) is not None]
             if parts:
@@ -809,6 +837,9 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
 # dialects where a projection and WHERE may name an earlier projection's alias (`amount * 2 as a, a + 1 as b`); a
 # column of the sources by that name comes first. Postgres and BigQuery know aliases in GROUP BY and ORDER BY only.
 _LATERAL_ALIASES = frozenset({"duckdb", "snowflake"})
+# dialects whose reading of select-list aliases in ORDER BY, GROUP BY and HAVING is checked (alias_read): an input's
+# column is ambiguous there even when an alias has its name, unless a whole ORDER BY item (DuckDB, Postgres)
+_ALIAS_RULES = frozenset({"duckdb", "postgres"})
 _TABLE_FUNCTIONS = (exp.Lateral, exp.Unnest, exp.Values)  # sources that are no query or table (table_function)
 _DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
 _INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
@@ -836,6 +867,22 @@ def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, b
             hashed = True
         child, node = node, node.parent
     return indirect, aggregated, hashed
+
+
+_ITEM_WRAPPERS = (exp.Paren, exp.Ordered, exp.Order, exp.Group, exp.Rollup, exp.Cube, exp.GroupingSets, exp.Tuple,
+                  exp.Distinct)  # around a whole GROUP BY, ORDER BY or DISTINCT ON item (`order by (a) desc`)
+
+
+def _place(col: exp.Column) -> tuple[str, bool]:
+    """(the clause of its query `col` is in: `order`, `group`, `having`, `where`, `expressions`, ...; whether it is a
+    whole item of it, `order by a` rather than `order by a + 1`)."""
+    node: exp.Expression = col
+    whole = True
+    while node.parent is not None and not isinstance(node.parent, exp.Query):
+        if not isinstance(node.parent, _ITEM_WRAPPERS):
+            whole = False
+        node = node.parent
+    return node.arg_key, whole
 
 
 def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:

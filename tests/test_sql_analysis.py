@@ -933,3 +933,30 @@ def test_where_a_select_list_alias_is_read_in_order_by_group_by_and_having(diale
             assert u.kind == "alias" and u.offset == sql.index(clause) + clause.rindex(u.name), sql
             found.add(clause)
     assert found == unknown
+
+
+@pytest.mark.parametrize(("dialect", "unknown"), [
+    ("duckdb", {"nope", "region"}),
+    ("postgres", {"nope", "region", "customer_id", "k + 1", "o.customer_id"}),
+])
+def test_a_set_operations_order_by_names_the_results_columns(dialect, unknown):
+    """`... union all ... order by x` sorts the union's result: x is one of its columns (it read nothing and was never
+    checked). Postgres takes the first branch's names, as whole items only; DuckDB any branch's name, expressions,
+    and what a branch's select list reads (`order by o.customer_id`). Each query was run on both."""
+    union = ("select o.customer_id as k, o.amount from {{ input('orders') }} o "
+             "union all select customer_id, 1 from {{ input('customers') }} order by ")
+    found = set()
+    for item in ("k", "k desc", "(k)", "amount", "customer_id", "k + 1", "o.customer_id", "nope", "region"):
+        a = run(union + item, dialect=dialect)
+        assert a.ok, a.error
+        if a.unknown:
+            (u,) = a.unknown
+            assert u.offset == len(union), item
+            found.add(item)
+    assert found == unknown
+    a = run(union + "k desc, amount limit 2", dialect=dialect)
+    assert a.sort_reads == (("customers", "customer_id"), ("orders", "amount"), ("orders", "customer_id"))
+    assert {("orders", "amount", "order"), ("orders", "customer_id", "order")} <= set(a.row_reads)
+    # a branch whose columns are unknown: not checked
+    assert not run("select * from {{ input('orders') }} union all select * from raw.x order by nope",
+                   dialect=dialect).unknown

@@ -354,3 +354,26 @@ def test_a_select_list_alias_in_having_is_an_error_on_postgres_only(tmp_path, wa
     assert d.hint is not None and d.hint.startswith("'subscription_count' is a select-list alias: Postgres reads those "
                                                     "in GROUP BY and ORDER BY, as a whole item only")
     assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "having subscription_count"), len("    having ") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_union_sorted_by_what_is_not_its_result_column_is_reported_at_it(tmp_path, warehouse):
+    """The ORDER BY of a UNION sorts its result: `plan` is no column of it (both warehouses reject it), and Postgres
+    also rejects `k + 1` (whole result columns only), which DuckDB accepts."""
+    ed = churn_on(tmp_path, warehouse)
+    union = ("    select customer_id as k from {{ input('subscriptions') }}\n"
+             "    union all select customer_id from {{ input('support_tickets') }}\n")
+    original = ed.read(ACTIVITY_SQL)
+    for item, error in (("plan", "column 'plan' is not a column of the result of the UNION, INTERSECT or EXCEPT its "
+                                 "ORDER BY sorts"),
+                        ("k + 1", "column 'k' is inside an expression in the ORDER BY of a UNION, INTERSECT or "
+                                  "EXCEPT: Postgres sorts their result by whole columns only" if warehouse == "postgres"
+                         else None)):
+        ed.write(ACTIVITY_SQL, original.replace("with ", f"with sorted as (\n{union}    order by {item} limit 5\n),\n", 1))
+        found = sql_diagnostics(ed)
+        if error is None:
+            assert found == []
+            continue
+        (d,) = found
+        assert (d.code, d.message, d.file) == ("unknown-sql-column", error, ACTIVITY_SQL)
+        assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, f"order by {item}"), len("    order by ") + 1)

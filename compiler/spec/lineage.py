@@ -25,8 +25,9 @@ RowRef = tuple[str, str, str]
 USES = ("direct", "aggregation", "masking", "conditional", "window")
 # UnknownColumn.kind: a column of several sources of the query (`candidates` are their aliases); a USING column
 # that `source`, one side of the join, does not have; a select-list alias where the warehouse reads none (Postgres:
-# HAVING, `order by a + 1`), which no input has either
-AMBIGUOUS, USING, ALIAS = "ambiguous", "using", "alias"
+# HAVING, `order by a + 1`), which no input has either; a name a set operation's ORDER BY reads that is none of its
+# result's columns (`candidates`), or one inside an expression where the warehouse reads whole ones only (Postgres)
+AMBIGUOUS, USING, ALIAS, RESULT = "ambiguous", "using", "alias", "result"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import ALIAS, AMBIGUOUS, OPEN_OUTPUTS, USING, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import ALIAS, AMBIGUOUS, OPEN_OUTPUTS, RESULT, USING, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -50,6 +50,9 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
         for u in analysis.unknown:
             if u.kind == AMBIGUOUS:
                 yield _at(t, u.offset, "ambiguous-sql-column", *_ambiguous(u))
+                continue
+            if u.kind == RESULT:
+                yield _at(t, u.offset, "unknown-sql-column", *_not_a_result_column(u, dialect))
                 continue
             if u.qualifier:
                 hint = did_you_mean(u.source, u.candidates) or (
@@ -132,6 +135,22 @@ def _unknown(t: Transform, analysis: SqlAnalysis, u: UnknownColumn, dialect: str
         both = "USING names a column that both sides of the join have"
         return f"column {_named(u.name)} in USING is not a column of {where}", f"{both}; {hint}" if hint else both
     return f"column {_named(u.name)} is not a column of {where}", hint
+
+
+def _not_a_result_column(u: UnknownColumn, dialect: str) -> tuple[str, str]:
+    """The message and hint of a name a set operation's ORDER BY reads that is none of its result's columns, or one
+    inside an expression (Postgres: `order by k + 1`)."""
+    columns = ", ".join(u.candidates)
+    if u.name in u.candidates:
+        return (f"column {_named(u.name)} is inside an expression in the ORDER BY of a UNION, INTERSECT or EXCEPT: "
+                f"{warehouse_name(dialect)} sorts their result by whole columns only",
+                f"order by {u.name}, or select the expression in every branch (or move the set operation into a "
+                "subquery)")
+    hint = did_you_mean(u.name, u.candidates) or f"the result's columns: {columns}"
+    if dialect == "postgres":
+        hint += " (the first branch's names)"
+    return (f"column {_named(u.name)} is not a column of the result of the UNION, INTERSECT or EXCEPT its ORDER BY "
+            "sorts", hint)
 
 
 def _ambiguous(u: UnknownColumn) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from compiler.spec.lineage import (
     ALIAS,
     AMBIGUOUS,
     OPEN_OUTPUTS,
+    RESULT,
     USING,
     OutputColumn,
     Ref,
@@ -520,9 +521,50 @@ class _Analyzer:
                 fps.append(self.text(node.args[key]))
                 info.clauses.add("limit" if key != "order" else "order")
                 info.parts.setdefault("limit" if key != "order" else "order", []).append(fps[-1])
+        order = node.args.get("order")
+        if order is not None:
+            info.sorted_by = self.set_order(scope, order, info)
+            if node.args.get("limit") is not None or node.args.get("offset") is not None:
+                info.row_refs |= {(d, c, "order") for d, c in info.sorted_by}
         info.parts.setdefault(kind, []).extend(own)
         info.rows = _digest(*fps)
         return info
+
+    def set_order(self, scope: Scope, order: exp.Order, info: _ScopeInfo) -> frozenset[Ref]:
+        """The input columns a set operation's ORDER BY reads: those of the result's columns it names (`select a ...
+        union all select b ... order by a`). Reported: on DuckDB a name that no branch makes or reads; on Postgres
+        anything but a result column's name as a whole item (not `order by a + 1`, nor `order by t.a`). Other
+        dialects: not checked."""
+        leaves = list(self.branches(scope))
+        infos = [self.info_of(leaf) for leaf in leaves]
+        check = self.dialect in _ALIAS_RULES and not any(i is None or i.open_star for i in infos)
+        made = [[o.name for o in i.outputs] for i in infos if i is not None]
+        read = {c.name for leaf in leaves for c in leaf.expression.find_all(exp.Column)} if check else set()
+        refs: set[Ref] = set()
+        for col in self.own_columns(order, scope):
+            name = col.name
+            at = next((names.index(name) for names in made if name in names), None)  # DuckDB: any branch's name
+            out = info.output(name) if self.dialect == "postgres" else info.output(name) or (
+                info.outputs[at] if at is not None and at < len(info.outputs) else None)
+            if out is not None:
+                refs |= out.refs
+            if not check:
+                continue
+            if self.dialect == "postgres" and col.table:
+                self.unknown.append(UnknownColumn(name, col.table, self.offset(col), (), qualifier=True))
+            elif (self.dialect == "postgres" and (out is None or not _place(col)[1])) or (
+                    out is None and not col.table and name not in read):
+                self.unknown.append(UnknownColumn(name, "", self.offset(col), tuple(o.name for o in info.outputs),
+                                                  kind=RESULT))
+        return frozenset(refs)
+
+    def branches(self, scope: Scope) -> Iterator[Scope]:
+        """The SELECTs of a set operation, those of the set operations in it too."""
+        for part in scope.set_operation_scopes:
+            if isinstance(part.expression, exp.SetOperation):
+                yield from self.branches(part)
+            else:
+                yield part
 
     def select(self, scope: Scope) -> _ScopeInfo:
         node = scope.expression

@@ -960,3 +960,20 @@ def test_a_set_operations_order_by_names_the_results_columns(dialect, unknown):
     # a branch whose columns are unknown: not checked
     assert not run("select * from {{ input('orders') }} union all select * from raw.x order by nope",
                    dialect=dialect).unknown
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake"])
+def test_a_cte_read_before_its_definition_is_reported(dialect):
+    """`with a as (select ... from b), b as (...)`: b is no relation inside a. DuckDB rejects it (also under WITH
+    RECURSIVE), Postgres unless WITH RECURSIVE; it passed as a table of the warehouse called b. Not judged on
+    Snowflake and BigQuery. A CTE's own WITH may define the name, and a CTE after another reads it."""
+    sql = ("with a as (select x from b), b as (select customer_id as x from {{ input('orders') }}) "
+           "select x from a")
+    found = [(u.name, u.source, u.kind, u.offset) for u in run(sql, dialect=dialect).unknown]
+    assert found == ([] if dialect == "snowflake" else [("b", "a", "forward", sql.index("b)"))])
+    recursive = [u.kind for u in run(sql.replace("with", "WITH RECURSIVE", 1), dialect=dialect).unknown]
+    assert recursive == (["forward"] if dialect == "duckdb" else [])
+    for fine in ("with a as (select customer_id as x from {{ input('orders') }}), b as (select x from a) "
+                 "select x from b",
+                 "with a as (with b as (select 1 as x) select x from b), b as (select 2 as x) select x from a"):
+        assert not run(fine, dialect=dialect).unknown, fine

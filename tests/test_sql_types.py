@@ -377,3 +377,16 @@ def test_a_union_sorted_by_what_is_not_its_result_column_is_reported_at_it(tmp_p
         (d,) = found
         assert (d.code, d.message, d.file) == ("unknown-sql-column", error, ACTIVITY_SQL)
         assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, f"order by {item}"), len("    order by ") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_cte_read_before_its_definition_is_an_error_at_the_reference(tmp_path, warehouse):
+    ed = churn_on(tmp_path, warehouse)
+    ed.replace(ACTIVITY_SQL, "    from {{ input('subscriptions') }}\n", "    from ticket_rollup\n")
+    (d,) = sql_diagnostics(ed)
+    assert (d.code, d.file) == ("sql-cte-order", ACTIVITY_SQL)
+    name = "DuckDB" if warehouse == "duckdb" else "Postgres"
+    assert d.message == (f"CTE 'subscription_rollup' reads CTE 'ticket_rollup', which is defined after it: a CTE "
+                         f"reads only the CTEs before it ({name} rejects the query)")
+    assert d.hint.startswith("define 'ticket_rollup' before 'subscription_rollup'")
+    assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "    from ticket_rollup"), len("    from ") + 1)

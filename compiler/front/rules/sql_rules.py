@@ -11,7 +11,7 @@ from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import ALIAS, AMBIGUOUS, OPEN_OUTPUTS, RESULT, USING, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import ALIAS, AMBIGUOUS, FORWARD, OPEN_OUTPUTS, RESULT, USING, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -50,6 +50,9 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
         for u in analysis.unknown:
             if u.kind == AMBIGUOUS:
                 yield _at(t, u.offset, "ambiguous-sql-column", *_ambiguous(u))
+                continue
+            if u.kind == FORWARD:
+                yield _at(t, u.offset, "sql-cte-order", *_forward(u, dialect))
                 continue
             if u.kind == RESULT:
                 yield _at(t, u.offset, "unknown-sql-column", *_not_a_result_column(u, dialect))
@@ -135,6 +138,13 @@ def _unknown(t: Transform, analysis: SqlAnalysis, u: UnknownColumn, dialect: str
         both = "USING names a column that both sides of the join have"
         return f"column {_named(u.name)} in USING is not a column of {where}", f"{both}; {hint}" if hint else both
     return f"column {_named(u.name)} is not a column of {where}", hint
+
+
+def _forward(u: UnknownColumn, dialect: str) -> tuple[str, str]:
+    """The message and hint of a CTE read by the CTE `u.source` before its definition."""
+    recursive = " (or write WITH RECURSIVE)" if dialect == "postgres" else ""
+    return (f"CTE '{u.source}' reads CTE '{u.name}', which is defined after it: a CTE reads only the CTEs before it "
+            f"({warehouse_name(dialect)} rejects the query)", f"define '{u.name}' before '{u.source}'{recursive}")
 
 
 def _not_a_result_column(u: UnknownColumn, dialect: str) -> tuple[str, str]:

@@ -22,12 +22,14 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from compiler.front.sql.cte_order import forward_references
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.table_functions import function_columns
 from compiler.front.sql.unclosed import token_error
 from compiler.spec.lineage import (
     ALIAS,
     AMBIGUOUS,
+    FORWARD,
     OPEN_OUTPUTS,
     RESULT,
     USING,
@@ -1222,6 +1224,9 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         root = analyzer.run(tree)
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:
         return SqlAnalysis(False, error=f"cannot analyse the SQL: {exc}")
+    if "with" in low:  # a CTE read before its definition is no relation there: the warehouse rejects it
+        for read, reader, table in forward_references(tree, dialect):
+            analyzer.unknown.append(UnknownColumn(read, reader, analyzer.offset(table.this), kind=FORWARD))
     columns = tuple(_output(o, analyzer, text) for o in root.outputs)
     order = tree.args.get("order")
     normal = _digest(root.rows, *(f"{c.name}={c.fingerprint}" for c in columns),

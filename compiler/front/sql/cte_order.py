@@ -15,17 +15,35 @@ def forward_references(tree: exp.Expression, dialect: str) -> Iterator[tuple[str
     """(the CTE read, the CTE reading it, where) for each CTE read before its definition."""
     if dialect not in CHECKED:
         return
-    for with_ in tree.find_all(exp.With):
-        if with_.args.get("recursive") and dialect == "postgres":
-            continue
+    withs: list[exp.With] = []
+    tables: list[exp.Table] = []
+    for node in tree.find_all(exp.With, exp.Table):  # one walk of the tree
+        if isinstance(node, exp.With):
+            withs.append(node)
+        elif not node.args.get("db"):
+            tables.append(node)
+    for with_ in withs:
         ctes = [c for c in with_.expressions if isinstance(c, exp.CTE)]
+        if len(ctes) < 2 or (with_.args.get("recursive") and dialect == "postgres"):
+            continue
+        defined: dict[str, int] = {}
         for i, cte in enumerate(ctes):
-            later = {c.alias_or_name for c in ctes[i + 1:]} - {c.alias_or_name for c in ctes[:i + 1]}
-            if not later:
-                continue
-            for table in cte.this.find_all(exp.Table):
-                if table.name in later and not table.args.get("db") and not _defined_inside(table, cte):
-                    yield table.name, cte.alias_or_name, table
+            defined.setdefault(cte.alias_or_name, i)
+        for table in tables:
+            at = defined.get(table.name)
+            reader = _reader(table, with_, ctes) if at is not None else None
+            if reader is not None and at is not None and reader < at and not _defined_inside(table, ctes[reader]):
+                yield table.name, ctes[reader].alias_or_name, table
+
+
+def _reader(table: exp.Table, with_: exp.With, ctes: list[exp.CTE]) -> int | None:
+    """The position of the CTE of `with_` whose query holds `table`; None when it is outside them."""
+    node: exp.Expression = table
+    while node.parent is not None:
+        if node.parent is with_:
+            return next((i for i, c in enumerate(ctes) if c is node), None)
+        node = node.parent
+    return None
 
 
 def _defined_inside(table: exp.Table, cte: exp.CTE) -> bool:

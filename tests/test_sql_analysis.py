@@ -904,3 +904,144 @@ def test_a_comma_before_join_is_found_outside_strings_and_comments(sql, found):
     for dialect in ("duckdb", "postgres", "snowflake", "bigquery"):
         at = comma_before_join(sql, dialect)
         assert (None if at is None else sql[at:at + len(found)]) == found, dialect
+
+
+TAGGED = (*SCHEMA, ("events", ("event_id", "customer_id", "tags")))
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_lateral_unnest_and_values_in_from_are_followed(dialect):
+    """A LATERAL subquery reads the FROM items before it (`o.amount`), UNNEST and VALUES make the columns their
+    column list names (VALUES also the warehouse's default names): their columns are checked and followed, where
+    the analysis failed before (no lineage, and a plan took any change of the query for a breaking one)."""
+    o = "{{ input('orders') }} o"
+    cases = {
+        f"select o.order_id, l.y from {o}, lateral (select o.amount + 1 as y) l": {"y": (("orders", "amount"),)},
+        f"select o.order_id, l.region from {o} left join lateral (select c.region from {{{{ input('customers') }}}} c "
+        "where c.customer_id = o.customer_id limit 1) l on true": {"region": (("customers", "region"),)},
+        "select e.event_id, t.tag from {{ input('events') }} e cross join lateral unnest(e.tags) as t(tag)":
+            {"tag": (("events", "tags"),)},
+        "select e.event_id, tag from {{ input('events') }} e, unnest(e.tags) as t(tag)": {"tag": (("events", "tags"),)},
+        f"select o.order_id, v.label from {o} join (values (1, 'a'), (2, 'b')) as v(id, label) on v.id = o.order_id":
+            {"label": ()},
+        "with v(id, label) as (values (1, 'a')) select id, label from v": {"label": ()},
+    }
+    for sql, sources in cases.items():
+        a = analyze_sql(sql, dialect, TAGGED)
+        assert a.ok and not a.unknown, (sql, a.error, a.unknown)
+        assert {c.name: c.sources for c in a.columns if c.name in sources} == sources, sql
+    typos = [(f"select o.order_id, l.y from {o}, lateral (select o.amont + 1 as y) l", "amont", "orders"),
+             ("select e.event_id, t.tg from {{ input('events') }} e cross join unnest(e.tags) as t(tag)", "tg", "t"),
+             ("select v.nam from (values (1, 'a')) as v(id, name)", "nam", "v")]
+    for sql, name, source in typos:
+        (u,) = analyze_sql(sql, dialect, TAGGED).unknown
+        assert (u.name, u.source, u.offset) == (name, source, sql.index(f".{name}") - 1), sql
+    default = "col1" if dialect == "duckdb" else "column2"  # VALUES' columns the list does not name
+    assert not analyze_sql(f"select v.{default} from (values (1, 'a')) as v(id)", dialect, TAGGED).unknown
+    # unnamed columns are unknown, never an error: `unnest(x) as u` is `u` (or DuckDB's `u.unnest`)
+    unnamed = "t, t.unnest" if dialect == "duckdb" else "t"
+    for sql in (f"select {unnamed} from {{{{ input('events') }}}} e, unnest(e.tags) as t",
+                "select * from {{ input('events') }} e, unnest(e.tags) as t"):
+        a = analyze_sql(sql, dialect, TAGGED)
+        assert a.ok and not a.unknown, sql
+    assert OPEN_OUTPUTS in analyze_sql("select * from {{ input('events') }} e, unnest(e.tags) as t", dialect,
+                                       TAGGED).notes
+
+
+def test_a_plan_tells_which_columns_or_rows_a_lateral_or_unnest_edit_changes():
+    """Not `unknown` (any edit breaking) as when the analysis failed: the lateral's column, or the rows."""
+    lateral = "select o.order_id, l.y from {{ input('orders') }} o, lateral (select o.amount + 1 as y) l"
+    found = diff(lateral, lateral.replace("+ 1", "+ 2"), TAGGED)
+    assert (found.kind, found.changed) == ("columns", ("y",))
+    unnest = "select e.event_id, t.tag from {{ input('events') }} e, unnest(e.tags) as t(tag)"
+    assert diff(unnest, unnest.replace("e.tags", "list_distinct(e.tags)"), TAGGED).kind == "rows"
+    assert diff(unnest, unnest.replace("t(tag)", "t (tag)"), TAGGED).kind == "format"
+
+
+JOIN = "from {{ input('orders') }} o join {{ input('customers') }} c on c.customer_id = o.customer_id"
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_an_alias_of_an_ambiguous_columns_name_helps_only_as_a_whole_order_by_item(dialect):
+    """DuckDB and Postgres read a select-list alias before the inputs' columns only as a whole ORDER BY (DISTINCT ON)
+    item: in GROUP BY, HAVING, WHERE and inside an ORDER BY expression `customer_id` is the inputs' column, which both
+    sources have (the warehouse rejects it; it passed validate when the select list had a `customer_id`)."""
+    for clause in ("group by customer_id", "order by customer_id + 1", "order by -customer_id"):
+        sql = f"select o.customer_id, count(*) as n {JOIN} {clause}"
+        (u,) = run(sql, dialect=dialect).unknown
+        assert (u.name, u.kind, u.offset) == ("customer_id", "ambiguous", sql.rindex("customer_id")), sql
+    sql = f"select o.amount as email, count(*) as n {JOIN} group by o.amount having email > 1"
+    assert [(u.name, u.kind) for u in run(sql, dialect=dialect).unknown] == [("email", "ambiguous")]
+    for fine in (f"select o.customer_id {JOIN} order by customer_id", f"select o.customer_id {JOIN} order by "
+                 "(customer_id) desc nulls last", f"select distinct on (customer_id) o.customer_id {JOIN}"):
+        assert not run(fine, dialect=dialect).unknown, fine
+    # a whole ORDER BY item is the alias, even where an input has a column of its name
+    a = run("select amount as customer_id from {{ input('orders') }} order by customer_id", dialect=dialect)
+    assert not a.unknown and a.sort_reads == (("orders", "amount"),)
+
+
+@pytest.mark.parametrize(("dialect", "unknown"), [
+    ("duckdb", {"group by a + 1"}),
+    ("postgres", {"group by a + 1", "order by a + 1", "order by -a", "group by a having n > 1"}),
+])
+def test_where_a_select_list_alias_is_read_in_order_by_group_by_and_having(dialect, unknown):
+    """Postgres reads an alias in GROUP BY and ORDER BY as a whole item only, and not in HAVING; DuckDB reads it
+    anywhere in ORDER BY and HAVING, in GROUP BY as a whole item only (`aliases cannot be used as part of an expression
+    in the GROUP BY`). Each query was run on both."""
+    clauses = ["group by a + 1", "group by amount order by a + 1", "group by amount order by -a",
+               "group by a having n > 1", "group by amount order by a", "group by amount order by (a) desc",
+               "group by a", "group by (a)"]
+    unknown = {c if c.startswith("group by a") else f"group by amount {c}" for c in unknown}
+    found = set()
+    for clause in clauses:
+        sql = f"select amount as a, count(*) as n from {{{{ input('orders') }}}} {clause}"
+        a = run(sql, dialect=dialect)
+        assert a.ok, a.error
+        for u in a.unknown:
+            assert u.kind == "alias" and u.offset == sql.index(clause) + clause.rindex(u.name), sql
+            found.add(clause)
+    assert found == unknown
+
+
+@pytest.mark.parametrize(("dialect", "unknown"), [
+    ("duckdb", {"nope", "region"}),
+    ("postgres", {"nope", "region", "customer_id", "k + 1", "o.customer_id"}),
+])
+def test_a_set_operations_order_by_names_the_results_columns(dialect, unknown):
+    """`... union all ... order by x` sorts the union's result: x is one of its columns (it read nothing and was never
+    checked). Postgres takes the first branch's names, as whole items only; DuckDB any branch's name, expressions,
+    and what a branch's select list reads (`order by o.customer_id`). Each query was run on both."""
+    union = ("select o.customer_id as k, o.amount from {{ input('orders') }} o "
+             "union all select customer_id, 1 from {{ input('customers') }} order by ")
+    found = set()
+    for item in ("k", "k desc", "(k)", "amount", "customer_id", "k + 1", "o.customer_id", "nope", "region"):
+        a = run(union + item, dialect=dialect)
+        assert a.ok, a.error
+        if a.unknown:
+            (u,) = a.unknown
+            assert u.offset == len(union), item
+            found.add(item)
+    assert found == unknown
+    a = run(union + "k desc, amount limit 2", dialect=dialect)
+    assert a.sort_reads == (("customers", "customer_id"), ("orders", "amount"), ("orders", "customer_id"))
+    assert {("orders", "amount", "order"), ("orders", "customer_id", "order")} <= set(a.row_reads)
+    # a branch whose columns are unknown: not checked
+    assert not run("select * from {{ input('orders') }} union all select * from raw.x order by nope",
+                   dialect=dialect).unknown
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake"])
+def test_a_cte_read_before_its_definition_is_reported(dialect):
+    """`with a as (select ... from b), b as (...)`: b is no relation inside a. DuckDB rejects it (also under WITH
+    RECURSIVE), Postgres unless WITH RECURSIVE; it passed as a table of the warehouse called b. Not judged on
+    Snowflake and BigQuery. A CTE's own WITH may define the name, and a CTE after another reads it."""
+    sql = ("with a as (select x from b), b as (select customer_id as x from {{ input('orders') }}) "
+           "select x from a")
+    found = [(u.name, u.source, u.kind, u.offset) for u in run(sql, dialect=dialect).unknown]
+    assert found == ([] if dialect == "snowflake" else [("b", "a", "forward", sql.index("b)"))])
+    recursive = [u.kind for u in run(sql.replace("with", "WITH RECURSIVE", 1), dialect=dialect).unknown]
+    assert recursive == (["forward"] if dialect == "duckdb" else [])
+    for fine in ("with a as (select customer_id as x from {{ input('orders') }}), b as (select x from a) "
+                 "select x from b",
+                 "with a as (with b as (select 1 as x) select x from b), b as (select 2 as x) select x from a"):
+        assert not run(fine, dialect=dialect).unknown, fine

@@ -314,3 +314,79 @@ def test_a_using_column_a_side_lacks_is_reported_at_it(tmp_path):
         "of 't'"
     assert found.hint == "USING names a column that both sides of the join have; did you mean 'customer_id'?"
     assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, "using (customer_idd)"), len("    using (") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_column_a_lateral_subquery_reads_of_the_from_item_before_it_is_checked(tmp_path, warehouse):
+    """A LATERAL subquery's SQL is read (the whole query was a `sql-unparsed` warning before): its columns of the FROM
+    item before it are checked, at their place in the .sql file."""
+    ed = churn_on(tmp_path, warehouse)
+    lateral = "cross join lateral (select s.subscription_cont + 1 as n) as x"
+    ed.replace(ACTIVITY_SQL, "from subscription_rollup as s\n", f"from subscription_rollup as s\n{lateral}\n")
+    (found,) = sql_diagnostics(ed)
+    assert found.code == "unknown-sql-column" and found.file == ACTIVITY_SQL
+    assert found.message == "column 'subscription_cont' is not a column of 's'"
+    assert (found.line, found.col) == (ed.line_of(ACTIVITY_SQL, lateral), lateral.index("s.subscription_cont") + 1)
+    ed.replace(ACTIVITY_SQL, "s.subscription_cont + 1", "s.subscription_count + 1")
+    assert sql_diagnostics(ed) == []
+
+
+def sql_diagnostics(ed: RepoEditor) -> list:
+    """What validate says of the SQL, errors and warnings (`sql-unparsed`) alike."""
+    _, diags = check_repository(ed.root)
+    return [d for d in diags if "sql" in d.code]
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_select_list_alias_in_having_is_an_error_on_postgres_only(tmp_path, warehouse):
+    """DuckDB reads `having subscription_count > 0` as the select list's count(*); Postgres has no such column there
+    (`column "subscription_count" does not exist`), and validate said nothing."""
+    ed = churn_on(tmp_path, warehouse)
+    grouped = "    from {{ input('subscriptions') }}\n    group by customer_id\n"
+    ed.replace(ACTIVITY_SQL, grouped, grouped + "    having subscription_count > 0\n")
+    found = sql_diagnostics(ed)
+    if warehouse == "duckdb":
+        assert found == []
+        return
+    (d,) = found
+    assert d.code == "unknown-sql-column" and d.file == ACTIVITY_SQL
+    assert d.message == "column 'subscription_count' is not a column of any input"
+    assert d.hint is not None and d.hint.startswith("'subscription_count' is a select-list alias: Postgres reads those "
+                                                    "in GROUP BY and ORDER BY, as a whole item only")
+    assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "having subscription_count"), len("    having ") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_union_sorted_by_what_is_not_its_result_column_is_reported_at_it(tmp_path, warehouse):
+    """The ORDER BY of a UNION sorts its result: `plan` is no column of it (both warehouses reject it), and Postgres
+    also rejects `k + 1` (whole result columns only), which DuckDB accepts."""
+    ed = churn_on(tmp_path, warehouse)
+    union = ("    select customer_id as k from {{ input('subscriptions') }}\n"
+             "    union all select customer_id from {{ input('support_tickets') }}\n")
+    original = ed.read(ACTIVITY_SQL)
+    for item, error in (("plan", "column 'plan' is not a column of the result of the UNION, INTERSECT or EXCEPT its "
+                                 "ORDER BY sorts"),
+                        ("k + 1", "column 'k' is inside an expression in the ORDER BY of a UNION, INTERSECT or "
+                                  "EXCEPT: Postgres sorts their result by whole columns only" if warehouse == "postgres"
+                         else None)):
+        ed.write(ACTIVITY_SQL, original.replace("with ", f"with sorted as (\n{union}    order by {item} limit 5\n),\n", 1))
+        found = sql_diagnostics(ed)
+        if error is None:
+            assert found == []
+            continue
+        (d,) = found
+        assert (d.code, d.message, d.file) == ("unknown-sql-column", error, ACTIVITY_SQL)
+        assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, f"order by {item}"), len("    order by ") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_cte_read_before_its_definition_is_an_error_at_the_reference(tmp_path, warehouse):
+    ed = churn_on(tmp_path, warehouse)
+    ed.replace(ACTIVITY_SQL, "    from {{ input('subscriptions') }}\n", "    from ticket_rollup\n")
+    (d,) = sql_diagnostics(ed)
+    assert (d.code, d.file) == ("sql-cte-order", ACTIVITY_SQL)
+    name = "DuckDB" if warehouse == "duckdb" else "Postgres"
+    assert d.message == (f"CTE 'subscription_rollup' reads CTE 'ticket_rollup', which is defined after it: a CTE "
+                         f"reads only the CTEs before it ({name} rejects the query)")
+    assert d.hint.startswith("define 'ticket_rollup' before 'subscription_rollup'")
+    assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "    from ticket_rollup"), len("    from ") + 1)

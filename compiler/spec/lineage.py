@@ -24,8 +24,11 @@ RowRef = tuple[str, str, str]
 # aggregate's FILTER; window: a window's PARTITION BY / ORDER BY)
 USES = ("direct", "aggregation", "masking", "conditional", "window")
 # UnknownColumn.kind: a column of several sources of the query (`candidates` are their aliases); a USING column
-# that `source`, one side of the join, does not have
-AMBIGUOUS, USING = "ambiguous", "using"
+# that `source`, one side of the join, does not have; a select-list alias where the warehouse reads none (Postgres:
+# HAVING, `order by a + 1`), which no input has either; a name a set operation's ORDER BY reads that is none of its
+# result's columns (`candidates`), or one inside an expression where the warehouse reads whole ones only (Postgres);
+# a CTE (`name`) that the CTE `source` reads before its definition, which makes it no relation there
+AMBIGUOUS, USING, ALIAS, RESULT, FORWARD = "ambiguous", "using", "alias", "result", "forward"
 
 
 @dataclass(frozen=True, slots=True)

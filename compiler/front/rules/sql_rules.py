@@ -11,7 +11,7 @@ from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import ALIAS, AMBIGUOUS, FORWARD, OPEN_OUTPUTS, RESULT, USING, SqlAnalysis, UnknownColumn
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -50,6 +50,12 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
         for u in analysis.unknown:
             if u.kind == AMBIGUOUS:
                 yield _at(t, u.offset, "ambiguous-sql-column", *_ambiguous(u))
+                continue
+            if u.kind == FORWARD:
+                yield _at(t, u.offset, "sql-cte-order", *_forward(u, dialect))
+                continue
+            if u.kind == RESULT:
+                yield _at(t, u.offset, "unknown-sql-column", *_not_a_result_column(u, dialect))
                 continue
             if u.qualifier:
                 hint = did_you_mean(u.source, u.candidates) or (
@@ -136,6 +142,29 @@ def _unknown(inputs: tuple[str, ...], analysis: SqlAnalysis, u: UnknownColumn, d
     return f"column {_named(u.name)} is not a column of {where}", hint
 
 
+def _forward(u: UnknownColumn, dialect: str) -> tuple[str, str]:
+    """The message and hint of a CTE read by the CTE `u.source` before its definition."""
+    recursive = " (or write WITH RECURSIVE)" if dialect == "postgres" else ""
+    return (f"CTE '{u.source}' reads CTE '{u.name}', which is defined after it: a CTE reads only the CTEs before it "
+            f"({warehouse_name(dialect)} rejects the query)", f"define '{u.name}' before '{u.source}'{recursive}")
+
+
+def _not_a_result_column(u: UnknownColumn, dialect: str) -> tuple[str, str]:
+    """The message and hint of a name a set operation's ORDER BY reads that is none of its result's columns, or one
+    inside an expression (Postgres: `order by k + 1`)."""
+    columns = ", ".join(u.candidates)
+    if u.name in u.candidates:
+        return (f"column {_named(u.name)} is inside an expression in the ORDER BY of a UNION, INTERSECT or EXCEPT: "
+                f"{warehouse_name(dialect)} sorts their result by whole columns only",
+                f"order by {u.name}, or select the expression in every branch (or move the set operation into a "
+                "subquery)")
+    hint = did_you_mean(u.name, u.candidates) or f"the result's columns: {columns}"
+    if dialect == "postgres":
+        hint += " (the first branch's names)"
+    return (f"column {_named(u.name)} is not a column of the result of the UNION, INTERSECT or EXCEPT its ORDER BY "
+            "sorts", hint)
+
+
 def _ambiguous(u: UnknownColumn) -> tuple[str, str]:
     """The message and hint of an unqualified column that several sources of the query have."""
     sources = " and ".join(u.candidates)
@@ -164,10 +193,17 @@ def _quoted_hint(name: str, dialect: str) -> str | None:
 
 def _alias_hint(analysis: SqlAnalysis, u: UnknownColumn, dialect: str) -> str | None:
     """The hint for an unqualified unknown column named like a column the select list made before it (`amount * 2
-    as a ... where a > 10`): a name the dialect does not read there."""
+    as a ... where a > 10`), or like an alias of its own query (ALIAS): a name the dialect does not read there."""
     made = analysis.column(u.name) if not u.source else None
-    if made is None or made.offset >= u.offset:
+    if u.kind != ALIAS and (made is None or made.offset >= u.offset):
         return None
+    if dialect == "postgres":
+        return (f"'{u.name}' is a select-list alias: Postgres reads those in GROUP BY and ORDER BY, as a whole item "
+                f"only (`order by {u.name}`, not `order by {u.name} + 1`), not in WHERE, HAVING or the select list; "
+                "repeat its expression")
+    if dialect == "duckdb":
+        return (f"'{u.name}' is a select-list alias: DuckDB reads those in GROUP BY as a whole item only (`group by "
+                f"{u.name}`, not `group by {u.name} + 1`), and not in a join's ON; repeat its expression")
     return (f"'{u.name}' is a select-list alias: {warehouse_name(dialect)} reads those in GROUP BY and ORDER BY, not "
             "in WHERE or the select list; repeat its expression")
 

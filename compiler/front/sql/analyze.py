@@ -22,9 +22,23 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from compiler.front.sql.cte_order import forward_references
 from compiler.front.sql.placeholders import input_of, substitute
+from compiler.front.sql.table_functions import function_columns
 from compiler.front.sql.unclosed import token_error
-from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import (
+    ALIAS,
+    AMBIGUOUS,
+    FORWARD,
+    OPEN_OUTPUTS,
+    RESULT,
+    USING,
+    OutputColumn,
+    Ref,
+    RowRef,
+    SqlAnalysis,
+    UnknownColumn,
+)
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns, in order
 
@@ -183,7 +197,8 @@ class _Analyzer:
         else:
             for _, (_, src) in scope.selected_sources.items():
                 candidates += self.columns_of(src) or ()
-        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
+        kind = ALIAS if not table and aliases and name in aliases else ""  # one it does not read here (alias_read)
+        self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates)), kind=kind))
         return frozenset(), f"?{table}.{name}", None
 
     def outer_alias(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
@@ -200,16 +215,30 @@ class _Analyzer:
                     return refs, fp, None
         return None
 
-    def ambiguous(self, scope: Scope, col: exp.Column, name: str, aliases: Mapping[str, _Out] | None,
-                  having: list[str]) -> None:
+    def ambiguous(self, scope: Scope, col: exp.Column, name: str, read: str, having: list[str]) -> None:
         """Report an unqualified column that several sources of `scope` have (`having`, their aliases: every
-        warehouse rejects it), unless USING or a natural join makes it one column, or it may be a select-list alias
-        (the dialect decides)."""
-        if aliases and name in aliases:
+        warehouse rejects it), unless USING or a natural join makes it one column, or a select-list alias of that name
+        is read there first (`read`, alias_read: a whole ORDER BY item; on Snowflake and BigQuery, not checked
+        against the warehouse, wherever one may be read)."""
+        if read == "first" or (read == "fallback" and self.dialect not in _ALIAS_RULES):
             return
         if not self.merged(scope, name):
             shown = tuple(input_of(a) or a for a in having)  # an unaliased input is named by its dataset
             self.unknown.append(UnknownColumn(name, "", self.offset(col), shown, kind=AMBIGUOUS))
+
+    def alias_read(self, col: exp.Column) -> str:
+        """How the warehouse reads a select-list alias named like the unqualified `col`, where `col` is: `first` (a
+        whole ORDER BY or DISTINCT ON item: before the inputs' columns), `fallback` (when no input has the column)
+        or `no` (Postgres: in HAVING, and inside an expression in ORDER BY or GROUP BY, `order by a + 1`; DuckDB:
+        inside an expression in GROUP BY). Only where the caller passes the aliases (the dialect reads them there)."""
+        clause, whole = _place(col)
+        if whole and clause in ("order", "distinct"):
+            return "first"
+        if self.dialect == "postgres" and (clause == "having" or (clause in ("order", "group") and not whole)):
+            return "no"
+        if self.dialect == "duckdb" and clause == "group" and not whole:
+            return "no"
+        return "fallback"
 
     def merged(self, scope: Scope, name: str) -> bool:
         """Whether USING or a natural join makes the columns called `name` of `scope`'s sources one. On Postgres only
@@ -280,6 +309,10 @@ class _Analyzer:
             if table not in scope.sources:
                 return None
             return self._from_source(scope.sources[table], name, table)
+        alias = aliases.get(name) if aliases else None
+        read = self.alias_read(col) if alias is not None else "no"
+        if alias is not None and read == "first":  # `order by x`: the select list's x before the inputs' one
+            return alias.refs, alias.fp, alias.passthrough
         sources = [(alias, src, self.columns_of(src)) for alias, (_, src) in scope.selected_sources.items()]
         having = [(a, s) for a, s, cols in sources if cols is None or name in cols]
         known = [(a, s) for a, s, cols in sources if cols is not None and name in cols]
@@ -289,13 +322,12 @@ class _Analyzer:
             alias, src = (known or having)[0]
             return self._from_source(src, name, alias)
         if len(known) > 1:  # ambiguous in SQL: reported, and both candidates are kept
-            self.ambiguous(scope, col, name, aliases, [a for a, _ in known])
+            self.ambiguous(scope, col, name, read, [a for a, _ in known])
             parts = [self._from_source(s, name, a) for a, s in known]
             refs = frozenset().union(*(p[0] for p in parts))
             return refs, _digest(*sorted(p[1] for p in parts)), None
-        if aliases and name in aliases:  # a projection alias, e.g. in GROUP BY or ORDER BY
-            out = aliases[name]
-            return out.refs, out.fp, out.passthrough
+        if alias is not None and read == "fallback":  # a projection alias, e.g. in GROUP BY or HAVING
+            return alias.refs, alias.fp, alias.passthrough
         if len(having) > 1:
             parts = [p for a, s in having if (p := self._from_source(s, name, a)) is not None]
             if parts:
@@ -416,15 +448,47 @@ class _Analyzer:
             _mark_pivots(scope)
         root = None
         for scope in scopes:
-            if scope.is_udtf:
-                self.notes.add("table functions (unnest, lateral) are not followed")
-            info = self.set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self.select(scope)
+            if isinstance(scope.expression, _TABLE_FUNCTIONS):
+                info = self.table_function(scope)
+            elif isinstance(scope.expression, exp.SetOperation):
+                info = self.set_operation(scope)
+            else:
+                info = self.select(scope)
             _rename(info, getattr(scope, "outer_columns", None) or ())
             self.info[id(scope)] = info
             root = info
         if root is None:
             raise SqlglotError("no query found")
         return root
+
+    def table_function(self, scope: Scope) -> _ScopeInfo:
+        """A LATERAL, UNNEST or VALUES in FROM (or a CTE's VALUES): a LATERAL subquery's columns, or those the
+        function makes (compiler.front.sql.table_functions), each from the columns its expressions read, which may be
+        those of the FROM items before it; its rows depend on all of them. Unknown columns when they are not named."""
+        node = scope.expression
+        inner = node.this if isinstance(node, exp.Lateral) else node
+        if isinstance(inner, exp.Subquery):
+            sub = self._query_info(inner.this)  # walked before (sqlglot's order)
+            if sub is None:
+                raise SqlglotError("a LATERAL subquery that was not walked")
+            return replace(sub, outputs=list(sub.outputs), row_refs=set(sub.row_refs), clauses=set(sub.clauses),
+                           stars=set(sub.stars), parts={k: list(v) for k, v in sub.parts.items()})
+        info = _ScopeInfo(clauses={"unnest"})
+        made = function_columns(node, self.dialect)
+        refs, fp, _ = self.expression(scope, inner)
+        if made is None:
+            info.open_star = True
+            self.notes.add(f"the columns of a table function ({inner.key}) without a column list are not followed")
+        for name, exprs in made or ():
+            parts = [self.expression(scope, e) for e in exprs]
+            out = _Out(_low(name), frozenset().union(*(p[0] for p in parts)),
+                       _digest("udtf", name, *(p[1] for p in parts)), None, offset=self.offset(inner))
+            self.outs.setdefault(out.fp, out)
+            info.outputs.append(out)
+        info.row_refs = {(d, c, "unnest") for d, c in refs}
+        info.parts["unnest"] = [fp]
+        info.rows = _digest("udtf", fp)
+        return info
 
     def set_operation(self, scope: Scope) -> _ScopeInfo:
         node = scope.expression
@@ -459,9 +523,50 @@ class _Analyzer:
                 fps.append(self.text(node.args[key]))
                 info.clauses.add("limit" if key != "order" else "order")
                 info.parts.setdefault("limit" if key != "order" else "order", []).append(fps[-1])
+        order = node.args.get("order")
+        if order is not None:
+            info.sorted_by = self.set_order(scope, order, info)
+            if node.args.get("limit") is not None or node.args.get("offset") is not None:
+                info.row_refs |= {(d, c, "order") for d, c in info.sorted_by}
         info.parts.setdefault(kind, []).extend(own)
         info.rows = _digest(*fps)
         return info
+
+    def set_order(self, scope: Scope, order: exp.Order, info: _ScopeInfo) -> frozenset[Ref]:
+        """The input columns a set operation's ORDER BY reads: those of the result's columns it names (`select a ...
+        union all select b ... order by a`). Reported: on DuckDB a name that no branch makes or reads; on Postgres
+        anything but a result column's name as a whole item (not `order by a + 1`, nor `order by t.a`). Other
+        dialects: not checked."""
+        leaves = list(self.branches(scope))
+        infos = [self.info_of(leaf) for leaf in leaves]
+        check = self.dialect in _ALIAS_RULES and not any(i is None or i.open_star for i in infos)
+        made = [[o.name for o in i.outputs] for i in infos if i is not None]
+        read = {c.name for leaf in leaves for c in leaf.expression.find_all(exp.Column)} if check else set()
+        refs: set[Ref] = set()
+        for col in self.own_columns(order, scope):
+            name = col.name
+            at = next((names.index(name) for names in made if name in names), None)  # DuckDB: any branch's name
+            out = info.output(name) if self.dialect == "postgres" else info.output(name) or (
+                info.outputs[at] if at is not None and at < len(info.outputs) else None)
+            if out is not None:
+                refs |= out.refs
+            if not check:
+                continue
+            if self.dialect == "postgres" and col.table:
+                self.unknown.append(UnknownColumn(name, col.table, self.offset(col), (), qualifier=True))
+            elif (self.dialect == "postgres" and (out is None or not _place(col)[1])) or (
+                    out is None and not col.table and name not in read):
+                self.unknown.append(UnknownColumn(name, "", self.offset(col), tuple(o.name for o in info.outputs),
+                                                  kind=RESULT))
+        return frozenset(refs)
+
+    def branches(self, scope: Scope) -> Iterator[Scope]:
+        """The SELECTs of a set operation, those of the set operations in it too."""
+        for part in scope.set_operation_scopes:
+            if isinstance(part.expression, exp.SetOperation):
+                yield from self.branches(part)
+            else:
+                yield part
 
     def select(self, scope: Scope) -> _ScopeInfo:
         node = scope.expression
@@ -776,6 +881,10 @@ def _flat_scope(tree: exp.Expression) -> list[Scope] | None:
 # dialects where a projection and WHERE may name an earlier projection's alias (`amount * 2 as a, a + 1 as b`); a
 # column of the sources by that name comes first. Postgres and BigQuery know aliases in GROUP BY and ORDER BY only.
 _LATERAL_ALIASES = frozenset({"duckdb", "snowflake"})
+# dialects whose reading of select-list aliases in ORDER BY, GROUP BY and HAVING is checked (alias_read): an input's
+# column is ambiguous there even when an alias has its name, unless a whole ORDER BY item (DuckDB, Postgres)
+_ALIAS_RULES = frozenset({"duckdb", "postgres"})
+_TABLE_FUNCTIONS = (exp.Lateral, exp.Unnest, exp.Values)  # sources that are no query or table (table_function)
 _DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
 _INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
 _HASHES = tuple(getattr(exp, n) for n in ("MD5", "MD5Digest", "SHA", "SHA2", "SHA1Digest", "SHA2Digest",
@@ -802,6 +911,22 @@ def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, b
             hashed = True
         child, node = node, node.parent
     return indirect, aggregated, hashed
+
+
+_ITEM_WRAPPERS = (exp.Paren, exp.Ordered, exp.Order, exp.Group, exp.Rollup, exp.Cube, exp.GroupingSets, exp.Tuple,
+                  exp.Distinct)  # around a whole GROUP BY, ORDER BY or DISTINCT ON item (`order by (a) desc`)
+
+
+def _place(col: exp.Column) -> tuple[str, bool]:
+    """(the clause of its query `col` is in: `order`, `group`, `having`, `where`, `expressions`, ...; whether it is a
+    whole item of it, `order by a` rather than `order by a + 1`)."""
+    node: exp.Expression = col
+    whole = True
+    while node.parent is not None and not isinstance(node.parent, exp.Query):
+        if not isinstance(node.parent, _ITEM_WRAPPERS):
+            whole = False
+        node = node.parent
+    return node.arg_key, whole
 
 
 def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
@@ -1129,6 +1254,9 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         root = analyzer.run(tree)
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:
         return SqlAnalysis(False, error=f"cannot analyse the SQL: {exc}")
+    if "with" in low:  # a CTE read before its definition is no relation there: the warehouse rejects it
+        for read, reader, table in forward_references(tree, dialect):
+            analyzer.unknown.append(UnknownColumn(read, reader, analyzer.offset(table.this), kind=FORWARD))
     columns = tuple(_output(o, analyzer, text) for o in root.outputs)
     order = tree.args.get("order")
     normal = _digest(root.rows, *(f"{c.name}={c.fingerprint}" for c in columns),

@@ -48,22 +48,8 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                       severity="warning")
             continue
         for u in analysis.unknown:
-            if u.kind == AMBIGUOUS:
-                yield _at(t, u.offset, "ambiguous-sql-column", *_ambiguous(u))
-                continue
-            if u.kind == FORWARD:
-                yield _at(t, u.offset, "sql-cte-order", *_forward(u, dialect))
-                continue
-            if u.kind == RESULT:
-                yield _at(t, u.offset, "unknown-sql-column", *_not_a_result_column(u, dialect))
-                continue
-            if u.qualifier:
-                hint = did_you_mean(u.source, u.candidates) or (
-                    f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
-                yield _at(t, u.offset, "unknown-sql-column",
-                          f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of this query", hint)
-                continue
-            yield _at(t, u.offset, "unknown-sql-column", *_unknown(t.inputs, analysis, u, dialect))
+            code, message, hint = _unknown_column(u, analysis, dialect, t.inputs)
+            yield _at(t, u.offset, code, message, hint)
         out = ctx.datasets.get(t.output)
         if out is None or OPEN_OUTPUTS in analysis.notes or producers.get(t.output) != name:
             continue
@@ -140,6 +126,24 @@ def _unknown(inputs: tuple[str, ...], analysis: SqlAnalysis, u: UnknownColumn, d
         both = "USING names a column that both sides of the join have"
         return f"column {_named(u.name)} in USING is not a column of {where}", f"{both}; {hint}" if hint else both
     return f"column {_named(u.name)} is not a column of {where}", hint
+
+
+def _unknown_column(u: UnknownColumn, analysis: SqlAnalysis, dialect: str, inputs: tuple[str, ...],
+                    kind: str = "input dataset", anywhere: str = "any input",
+                    query: str = "this query") -> tuple[str, str, str | None]:
+    """(code, message, hint) of a column the SQL names that is wrong (UnknownColumn.kind says how); `inputs` are
+    the datasets the SQL reads, named `<kind>.<name>`, `anywhere` all of them, `query` the query itself."""
+    if u.kind == AMBIGUOUS:
+        return ("ambiguous-sql-column", *_ambiguous(u))
+    if u.kind == FORWARD:
+        return ("sql-cte-order", *_forward(u, dialect))
+    if u.kind == RESULT:
+        return ("unknown-sql-column", *_not_a_result_column(u, dialect))
+    if u.qualifier:
+        hint = did_you_mean(u.source, u.candidates) or (
+            f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
+        return "unknown-sql-column", f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of {query}", hint
+    return ("unknown-sql-column", *_unknown(inputs, analysis, u, dialect, kind, anywhere))
 
 
 def _forward(u: UnknownColumn, dialect: str) -> tuple[str, str]:
@@ -249,17 +253,9 @@ def check_queries(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             path = ("spec", "checks", i, "sql")
             for u in found.unknown:
-                if u.kind == AMBIGUOUS:
-                    yield ctx.at(r, path, "ambiguous-sql-column", *_ambiguous(u))
-                elif u.qualifier:
-                    hint = did_you_mean(u.source, u.candidates) or (
-                        f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
-                    yield ctx.at(r, path, "unknown-sql-column",
-                                 f"'{u.source}' in '{u.source}.{u.name}' is not a table or alias of the check's query",
-                                 hint)
-                else:
-                    message, hint = _unknown((r.dataset,), found, u, dialect, "dataset", f"dataset.{r.dataset}")
-                    yield ctx.at(r, path, "unknown-sql-column", f"in the check's query, {message}", hint)
+                code, message, hint = _unknown_column(u, found, dialect, (r.dataset,), "dataset",
+                                                      f"dataset.{r.dataset}", "the query")
+                yield ctx.at(r, path, code, f"in the check's query, {message}", hint)
 
 
 def not_one_expression(text: str) -> str | None:

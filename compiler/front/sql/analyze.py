@@ -22,6 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from compiler.front.sql.pivots import OPEN_REST, SYNTHETIC, rewrite_pivots
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.unclosed import token_error
 from compiler.spec.lineage import AMBIGUOUS, OPEN_OUTPUTS, USING, OutputColumn, Ref, RowRef, SqlAnalysis, UnknownColumn
@@ -57,6 +58,7 @@ class _ScopeInfo:
     sorted_by: frozenset[Ref] = frozenset()  # the columns its ORDER BY reads
     open_star: bool = False  # a `*` over something whose columns are unknown
     parts: dict[str, list[str]] = field(default_factory=dict)  # row clause -> what decides it, nested scopes too
+    rest: _Out | None = None  # with open_star: what a column it makes that is not among outputs reads (a pivot's)
 
     def add_parts(self, other: _ScopeInfo) -> None:
         for clause, fps in other.parts.items():
@@ -308,6 +310,8 @@ class _Analyzer:
             out = info.output(name) if info is not None else None
             if out is None:
                 if info is not None and info.open_star:
+                    if info.rest is not None:  # a PIVOT's column named after a value (compiler.front.sql.pivots)
+                        return info.rest.refs, info.rest.fp, None
                     return frozenset(), f"?{alias}.{name}", None
                 return None
             return out.refs, out.fp, out.passthrough
@@ -420,6 +424,7 @@ class _Analyzer:
                 self.notes.add("table functions (unnest, lateral) are not followed")
             info = self.set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self.select(scope)
             _rename(info, getattr(scope, "outer_columns", None) or ())
+            _open_rest(info, scope.expression)
             self.info[id(scope)] = info
             root = info
         if root is None:
@@ -734,7 +739,7 @@ class _Analyzer:
         """Report a column `* exclude (...)` (`except`), `replace (... as c)` or `rename (c as ...)` names that none
         of the star's sources has, where their columns are known (the warehouse rejects it)."""
         known = [self.columns_of(src) for _, src in sources]
-        if not sources or any(cols is None for cols in known):
+        if not sources or any(cols is None for cols in known) or star.meta.get(SYNTHETIC):
             return
         cols = tuple(dict.fromkeys(c for found in known for c in found or ()))
         named = [e.args.get("alias") if isinstance(e, exp.Alias) and key == "replace" else e.this
@@ -811,6 +816,16 @@ def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
         return
     for i, name in enumerate(names[:len(info.outputs)]):
         info.outputs[i] = replace(info.outputs[i], name=_low(name))
+
+
+def _open_rest(info: _ScopeInfo, select: exp.Expression) -> None:
+    """A PIVOT/UNPIVOT whose columns' names are not all known (compiler.front.sql.pivots): its columns are open, and
+    what its projection named OPEN_REST reads is what any other column it makes reads."""
+    name = select.meta.get(OPEN_REST)
+    rest = info.output(name) if name is not None else None
+    if rest is not None:
+        info.outputs.remove(rest)
+        info.rest, info.open_star = rest, True
 
 
 def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
@@ -1086,6 +1101,8 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if len(statements) != 1:
         return SqlAnalysis(False, error=f"expected one SELECT statement, found {len(statements)}")
     tree = statements[0]
+    if "pivot" in text.lower():  # DuckDB's PIVOT/UNPIVOT statements, as the SELECT they stand for
+        tree = rewrite_pivots(tree)
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))

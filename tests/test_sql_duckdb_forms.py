@@ -1,0 +1,97 @@
+"""compiler.front.sql: DuckDB's own SQL forms (PIVOT/UNPIVOT statements, UNION BY NAME, JSON arrows in function
+calls, lambdas, struct fields) read as DuckDB reads them: no false unknown columns, no lost lineage."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.front.sql import analyze_sql
+from compiler.spec.lineage import OPEN_OUTPUTS, SqlAnalysis
+
+ORDERS = ("order_id", "customer_id", "status", "amount", "channel", "email")
+SCHEMA = (("orders", ORDERS),)
+
+
+def run(sql: str, schema=SCHEMA) -> SqlAnalysis:
+    return analyze_sql(sql, "duckdb", schema)
+
+
+def sources(a: SqlAnalysis) -> dict[str, set[tuple[str, str]]]:
+    return {c.name: set(c.sources) for c in a.columns}
+
+
+def o(*cols: str) -> set[tuple[str, str]]:
+    return {("orders", c) for c in cols}
+
+
+PIVOT = "pivot {{ input('orders') }} on channel in ('web', 'app') using sum(amount) group by customer_id"
+
+
+@pytest.mark.parametrize("sql", [
+    f"select customer_id, web, app from ({PIVOT})",
+    f"select * from ({PIVOT})",
+    f"select p.* from ({PIVOT}) as p",
+    f"with p as ({PIVOT}) select customer_id, web, app from p",
+    PIVOT,  # the whole query
+])
+def test_a_pivot_statement_makes_its_group_and_value_columns(sql):
+    """DuckDB's PIVOT statement (a subquery, a CTE, the query itself) makes its GROUP BY columns and one column per
+    IN value, each the USING aggregate over the rows of that value."""
+    a = run(sql)
+    assert a.ok and not a.unknown and OPEN_OUTPUTS not in a.notes, (a.error, a.unknown, a.notes)
+    assert sources(a) == {"customer_id": o("customer_id"), "web": o("amount", "channel"),
+                          "app": o("amount", "channel")}
+    assert a.column("customer_id").passthrough == ("orders", "customer_id")
+    assert ("orders", "amount", "aggregation") in a.column("web").uses
+    assert {"aggregation", "group by"} <= set(a.row_clauses)
+
+
+def test_pivot_names_as_duckdb_does():
+    """Several ON columns: the values joined by `_`; aliased USING expressions: `value_alias`; no GROUP BY: every
+    column neither ON nor USING reads, first; no USING: count(*)."""
+    a = run("select * from (pivot {{ input('orders') }} on channel in ('web', 'app') "
+            "using sum(amount) as total, max(email) as mx)")
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert [c.name for c in a.columns] == ["order_id", "customer_id", "status", "web_total", "web_mx", "app_total",
+                                           "app_mx"]
+    assert sources(a)["web_mx"] == o("email", "channel")  # PII of email flows into it
+    b = run("select * from (pivot {{ input('orders') }} on channel in ('web', 'app'), status in ('a', 1) "
+            "group by customer_id)")
+    assert [c.name for c in b.columns] == ["customer_id", "web_a", "web_1", "app_a", "app_1"]
+    assert sources(b)["web_a"] == o("channel", "status")
+
+
+def test_a_pivot_without_in_list_has_open_columns():
+    """Without an IN list the columns are named after the data: any name is no error and derives from what the
+    USING and ON read; `*` over it is unknown."""
+    sql = "with p as (pivot {{ input('orders') }} on channel using max(email) group by customer_id) "
+    a = run(sql + "select customer_id, web, p.app as a from p")
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert sources(a) == {"customer_id": o("customer_id"), "web": o("email", "channel"),
+                          "a": o("email", "channel")}
+    star = run(sql + "select * from p")
+    assert star.ok and not star.unknown and OPEN_OUTPUTS in star.notes
+
+
+def test_a_typo_in_a_pivot_is_reported_once():
+    a = run("select * from (pivot {{ input('orders') }} on chanel in ('web') using sum(amont))")
+    assert sorted(u.name for u in a.unknown) == ["amont", "chanel"]
+
+
+def test_an_unpivot_statement_keeps_the_other_columns_and_adds_name_and_value():
+    a = run("select order_id, metric, val from (unpivot (select order_id, amount::double as amount, "
+            "customer_id::double as c from {{ input('orders') }}) on amount, c into name metric value val)")
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert sources(a) == {"order_id": o("order_id"), "metric": set(), "val": o("amount", "customer_id")}
+    b = run("select * from (unpivot {{ input('orders') }} on order_id, customer_id)")
+    assert [c.name for c in b.columns] == ["status", "amount", "channel", "email", "name", "value"]
+    assert sources(b)["value"] == o("order_id", "customer_id")
+
+
+def test_an_unpivot_of_unknown_columns_is_open_and_conservative():
+    sql = "select k, v from (unpivot {{ input('orders') }} on columns(* exclude (order_id)) into name k value v)"
+    a = run(sql)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert o("email", "amount") <= sources(a)["v"]
+    star = run("select * from (unpivot {{ input('orders') }} on columns(* exclude (order_id)) into name k value v)")
+    assert star.ok and not star.unknown and OPEN_OUTPUTS in star.notes

@@ -95,3 +95,34 @@ def test_an_unpivot_of_unknown_columns_is_open_and_conservative():
     assert o("email", "amount") <= sources(a)["v"]
     star = run("select * from (unpivot {{ input('orders') }} on columns(* exclude (order_id)) into name k value v)")
     assert star.ok and not star.unknown and OPEN_OUTPUTS in star.notes
+
+
+CUSTOMERS = (("customers", ("customer_id", "country", "email")),)
+
+
+@pytest.mark.parametrize("all_", ["all ", ""])
+def test_union_by_name_pairs_columns_by_name(all_):
+    """`union [all] by name` pairs the columns by name, not by position (the PII of email goes to label), and makes
+    every name of either side, the left's first."""
+    a = run(f"select customer_id, country as label from {{{{ input('customers') }}}} union {all_}by name "
+            "select email as label, customer_id, country as extra from {{ input('customers') }}", CUSTOMERS)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert [c.name for c in a.columns] == ["customer_id", "label", "extra"]
+    assert sources(a) == {"customer_id": {("customers", "customer_id")},
+                          "label": {("customers", "country"), ("customers", "email")},
+                          "extra": {("customers", "country")}}
+
+
+def test_bigquery_corresponding_pairs_by_name_and_keeps_the_common_names():
+    sql = ("select customer_id, country as label from {{ input('customers') }} union all corresponding "
+           "select email as label, customer_id, country as extra from {{ input('customers') }}")
+    a = analyze_sql(sql, "bigquery", CUSTOMERS)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert sources(a) == {"customer_id": {("customers", "customer_id")},
+                          "label": {("customers", "country"), ("customers", "email")}}
+
+
+def test_union_by_position_is_unchanged():
+    a = run("select customer_id, country as label from {{ input('customers') }} union all "
+            "select customer_id, email from {{ input('customers') }}", CUSTOMERS)
+    assert sources(a)["label"] == {("customers", "country"), ("customers", "email")}

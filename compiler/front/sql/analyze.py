@@ -442,8 +442,9 @@ class _Analyzer:
         distinct = bool(node.args.get("distinct"))
         info = _ScopeInfo(clauses={kind} | left.clauses | right.clauses, stars=left.stars | right.stars,
                           open_star=left.open_star or right.open_star)
-        for i, out in enumerate(left.outputs):
-            other = right.outputs[i] if i < len(right.outputs) else None
+        lefts, rights = _by_name(node, left.outputs, right.outputs)
+        for i, out in enumerate(lefts):
+            other = rights[i] if i < len(rights) else None
             refs = out.refs | (other.refs if other else frozenset())
             merged = _Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None,
                           uses=out.uses | (other.uses if other else frozenset()),
@@ -816,6 +817,33 @@ def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
         return
     for i, name in enumerate(names[:len(info.outputs)]):
         info.outputs[i] = replace(info.outputs[i], name=_low(name))
+
+
+def _by_name(node: exp.Expression, lefts: Sequence[_Out], rights: Sequence[_Out | None]
+             ) -> tuple[Sequence[_Out], Sequence[_Out | None]]:
+    """The columns of a set operation's two sides paired as it pairs them: in order, or by name (DuckDB's `union
+    [all] by name`: every name of either side, the left's first; BigQuery's `corresponding`: the names both have,
+    or those `by (...)` lists; `left ... by name`: the left's), a side without the name giving NULLs."""
+    if not node.args.get("by_name"):
+        return lefts, rights
+    left_at = {o.name: o for o in reversed(lefts)}  # the first of each name
+    right_at = {o.name: o for o in reversed(rights) if o is not None}
+    kind, side, on = str(node.args.get("kind") or "").upper(), str(node.args.get("side") or "").upper(), \
+        node.args.get("on")
+    if on:
+        names = [_low(c.name) for c in on]
+    elif kind == "INNER":
+        names = [o.name for o in lefts if o.name in right_at]
+    else:
+        names = [o.name for o in lefts] + ([o.name for o in rights if o is not None and o.name not in left_at]
+                                           if side != "LEFT" else [])
+    names = list(dict.fromkeys(names))
+    paired: list[_Out] = []
+    for name in names:
+        found = left_at.get(name) or right_at.get(name)
+        paired.append(left_at.get(name) or _Out(name, frozenset(), "null", None,
+                                                offset=found.offset if found is not None else None))
+    return paired, [right_at.get(n) for n in names]
 
 
 def _open_rest(info: _ScopeInfo, select: exp.Expression) -> None:

@@ -126,3 +126,33 @@ def test_union_by_position_is_unchanged():
     a = run("select customer_id, country as label from {{ input('customers') }} union all "
             "select customer_id, email from {{ input('customers') }}", CUSTOMERS)
     assert sources(a)["label"] == {("customers", "country"), ("customers", "email")}
+
+
+EVENTS = (("events", ("event_id", "payload", "tags", "sku")),)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_a_json_arrow_in_a_function_call_reads_its_column(dialect):
+    """sqlglot reads `payload->'items'` in a function's arguments as a lambda: it is DuckDB's (and Postgres's)
+    JSON arrow there, so payload is read (its PII flows on), and a misspelled column is reported."""
+    a = analyze_sql("select event_id, json_array_length(payload->'items') as n_items, "
+                    "coalesce(payload->'items', '[]') as items, coalesce(payload->'a'->>'b', 'z') as b "
+                    "from {{ input('events') }}", dialect, EVENTS)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    for name in ("n_items", "items", "b"):
+        assert set(a.column(name).sources) == {("events", "payload")}, name
+    typo = analyze_sql("select event_id from {{ input('events') }} where json_array_length(paylod->'items') > 0",
+                       dialect, EVENTS)
+    assert [u.name for u in typo.unknown] == ["paylod"]
+
+
+def test_a_real_lambda_stays_one():
+    """A lambda of a list function, of an unknown function (a macro) whose parameter is no column, and on Snowflake
+    (no JSON arrow) keeps its parameter out of the columns."""
+    a = run("select list_transform(tags, x -> x || 'a') as a, list_filter(tags, x -> x = 'k') as b, "
+            "my_macro(tags, y -> y + 1) as c, list_transform(tags, lambda x: coalesce(x -> 'a', 'b')) as d "
+            "from {{ input('events') }}", EVENTS)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert all(set(c.sources) == {("events", "tags")} for c in a.columns)
+    snow = analyze_sql("select transform(tags, x -> x || 'a') as a from {{ input('events') }}", "snowflake", EVENTS)
+    assert snow.ok and not snow.unknown

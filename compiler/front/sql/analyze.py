@@ -22,6 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from compiler.front.sql.lambdas import json_arrows
 from compiler.front.sql.pivots import OPEN_REST, SYNTHETIC, rewrite_pivots
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.unclosed import token_error
@@ -1138,6 +1139,8 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if text != low or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
         _fold_names(tree, dialect)  # after which every column name is in the case it is compared in
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
+    if "->" in text:  # a JSON arrow in a function's arguments, which sqlglot reads as a lambda
+        json_arrows(tree, dialect, {c for cols in analyzer.schema.values() for c in cols})
     analyzer.one_select = low.count("select") == 1
     analyzer.name_picks = "columns" in low or ("*" in low and _NAME_PICKS.search(text) is not None)
     try:

@@ -156,3 +156,16 @@ def test_a_real_lambda_stays_one():
     assert all(set(c.sources) == {("events", "tags")} for c in a.columns)
     snow = analyze_sql("select transform(tags, x -> x || 'a') as a from {{ input('events') }}", "snowflake", EVENTS)
     assert snow.ok and not snow.unknown
+
+
+@pytest.mark.parametrize("body", ["x || '@' || sku", "x.f || sku", "list_transform(tags, lambda y: x || y || sku)"])
+def test_a_lambda_body_reads_the_columns_that_are_not_its_parameters(body):
+    """In `lambda x: x || sku`, x is the parameter, sku a column of the inputs: followed (PII too) and checked."""
+    sql = f"select list_transform(string_split(tags, '|'), lambda x: {body}) as tagged from {{{{ input('events') }}}}"
+    a = run(sql, EVENTS)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert set(a.column("tagged").sources) == {("events", "tags"), ("events", "sku")}
+    typo = run(sql.replace("sku", "skuu"), EVENTS)
+    assert [u.name for u in typo.unknown] == ["skuu"]
+    hidden = run("select list_transform(tags, lambda sku: sku || 'a') as t from {{ input('events') }}", EVENTS)
+    assert set(hidden.column("t").sources) == {("events", "tags")}  # a parameter hides the column of its name

@@ -963,11 +963,11 @@ def _all_joins(select: exp.Expression) -> Iterator[exp.Join]:
 
 
 def _bound(col: exp.Column) -> bool:
-    """Whether a column is a lambda's parameter (any name under a lambda: not followed) or a list comprehension's
-    variable (DuckDB's `[x * 2 for x in l if x > y]`: x, not y)."""
+    """Whether a column is a lambda's parameter (`x`, or `x.f`, in `lambda x: x || sku`: not sku, a column of the
+    query's sources) or a list comprehension's variable (DuckDB's `[x * 2 for x in l if x > y]`: x, not y)."""
     node = col.parent
     while node is not None:
-        if isinstance(node, exp.Lambda):
+        if isinstance(node, exp.Lambda) and _lambda_parameter(node, col):
             return True
         if isinstance(node, exp.Comprehension) and not col.table and any(
                 isinstance(v, exp.Expression) and v.name == col.name
@@ -975,6 +975,12 @@ def _bound(col: exp.Column) -> bool:
             return True
         node = node.parent
     return False
+
+
+def _lambda_parameter(node: exp.Lambda, col: exp.Column) -> bool:
+    """Whether `col` names a parameter of the lambda `node` (sqlglot makes most of them names already)."""
+    params = {p.name for p in node.expressions if isinstance(p, exp.Expression)}
+    return col.table in params if col.table else col.name in params
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:

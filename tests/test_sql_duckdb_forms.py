@@ -169,3 +169,39 @@ def test_a_lambda_body_reads_the_columns_that_are_not_its_parameters(body):
     assert [u.name for u in typo.unknown] == ["skuu"]
     hidden = run("select list_transform(tags, lambda sku: sku || 'a') as t from {{ input('events') }}", EVENTS)
     assert set(hidden.column("t").sources) == {("events", "tags")}  # a parameter hides the column of its name
+
+
+PEOPLE = (("customers", ("customer_id", "email", "full_name", "country")),)
+STRUCT = ("with s as (select customer_id, {'e': email, 'n': full_name} as info, "
+          "struct_pack(mail := email, cc := country) as packed from {{ input('customers') }}) ")
+
+
+@pytest.mark.parametrize("ref, reads", [
+    ("info.e", {"email"}), ("s.info.e", {"email"}), ("packed.mail", {"email"}), ("packed.cc", {"country"}),
+    ("info['n']", {"email", "full_name"}),  # a field by subscript: the whole column
+])
+def test_a_struct_field_of_a_query_column_reads_the_fields_expression(ref, reads):
+    """A field of a struct column that a CTE or subquery makes (`info.e`, `s.info.e`) derives from that field's
+    expression (PII too), not from nothing."""
+    a = run(STRUCT + f"select customer_id, {ref} as x from s", PEOPLE)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert set(a.column("x").sources) == {("customers", c) for c in reads}
+
+
+def test_a_struct_field_of_a_passed_on_struct_reads_the_whole_column():
+    a = run(STRUCT + ", t as (select info from s) select info.e as x, t.info.n as y from t", PEOPLE)
+    assert a.ok and not a.unknown, (a.error, a.unknown)
+    assert set(a.column("x").sources) == set(a.column("y").sources) == {("customers", "email"),
+                                                                        ("customers", "full_name")}
+
+
+def test_a_struct_star_makes_its_fields():
+    """`s.*` of a struct column s makes a column per field where the query makes the struct, each from its
+    expression; open columns otherwise."""
+    a = run("select customer_id, s.* from (select customer_id, {'mail': email, 'cc': country} as s "
+            "from {{ input('customers') }})", PEOPLE)
+    assert a.ok and not a.unknown and OPEN_OUTPUTS not in a.notes, (a.error, a.unknown, a.notes)
+    assert sources(a) == {"customer_id": {("customers", "customer_id")}, "mail": {("customers", "email")},
+                          "cc": {("customers", "country")}}
+    open_ = run(STRUCT + ", t as (select info from s) select info.* from t", PEOPLE)
+    assert open_.ok and not open_.unknown and OPEN_OUTPUTS in open_.notes

@@ -178,8 +178,8 @@ class _Analyzer:
                 aliases = tuple(sorted({input_of(a) or a for s in _chain(scope) for a in s.sources}))
                 self.unknown.append(UnknownColumn(name, table, self.offset(col), aliases, qualifier=True))
                 return frozenset(), f"?{table}.{name}", None
-            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
-                return frozenset(), f"?{table}.{name}", None
+            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field
+                return self.struct_field(scope, col, aliases) or (frozenset(), f"?{table}.{name}", None)
             candidates = self.columns_of(src) or ()
             if isinstance(src, exp.Table) and input_of(src.name):
                 label = input_of(src.name) or table
@@ -188,6 +188,51 @@ class _Analyzer:
                 candidates += self.columns_of(src) or ()
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates))))
         return frozenset(), f"?{table}.{name}", None
+
+    def struct_field(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None
+                     ) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """`info.e`, `s.info.e`, `info.e.f`: a field of the struct column info (of the source s): what the field's
+        expression reads where the query makes the struct (_StructFields), else what the whole column reads; None when
+        no source has such a column."""
+        parts = [p.name for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"))
+                 if isinstance(p, exp.Identifier)] + [col.name]
+        tries = [(parts[0], parts[1], parts[2])] if len(parts) > 2 else []  # source.column.field first
+        tries.append(("", parts[0], parts[1]))
+        for qualifier, column, key in tries:
+            found = self.struct_column(scope, column, qualifier, aliases, col)
+            if found is not None:
+                return _StructFields(self, found[1]).field(key) or (found[0], found[1], None)
+        return None
+
+    def struct_column(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None,
+                      col: exp.Column) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """What the column `name` (of the source `table`, or of any) that a struct field or star reads is; None when
+        there is none."""
+        for look in _visible(scope):
+            if table and table not in look.sources:
+                continue
+            found = self._resolve_in(look, name, table, aliases if look is scope else None, col)
+            if found is not None:
+                return found
+        return None
+
+    def struct_star(self, scope: Scope, proj: exp.Column, info: _ScopeInfo) -> bool:
+        """`s.*` where s is a struct column, not a source: a column for each field (_StructFields), or, where they are
+        not known, open columns, each reading what s reads. False when no source has a column s."""
+        found = self.struct_column(scope, proj.table, "", None, proj)
+        if found is None:
+            return False
+        fields = _StructFields(self, found[1])
+        names = fields.names()
+        if names is None:
+            self.notes.add(f"the fields of struct '{proj.table}' are not known")
+            info.open_star = True
+            info.rest = _Out(proj.table, found[0], found[1], None)
+            return True
+        for name in names:
+            refs, fp, _ = fields.field(name) or (found[0], found[1], None)
+            info.outputs.append(_Out(name, refs, fp, None, offset=self.offset(proj)))
+        return True
 
     def outer_alias(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
         """A select-list alias of an enclosing query that a subquery names (DuckDB: `select kind as k ... where exists
@@ -651,6 +696,9 @@ class _Analyzer:
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table if isinstance(proj, exp.Column) else ""
+        if table and isinstance(proj, exp.Column) and not any(table in s.sources for s in _chain(scope)) and \
+                _implicit_alias(scope, table) is None and self.struct_star(scope, proj, info):
+            return  # `s.*` of a struct column s
         star = proj.this if isinstance(proj, exp.Column) else proj
         excluded = {_low(e.name) for e in (star.args.get("except") or star.args.get("except_")
                                              or star.args.get("exclude") or [])}
@@ -752,6 +800,40 @@ class _Analyzer:
             name = _low(ident.name) if isinstance(ident, (exp.Identifier, exp.Column)) else None
             if name is not None and name not in cols:
                 self.unknown.append(UnknownColumn(name, label, self.offset(ident), cols))
+
+
+class _StructFields:
+    """The fields of a struct column that a column reference resolved to (`token`), where the query makes it from
+    a struct literal (`{'e': email}`, `struct_pack(e := email)`): each field's expression, read in its query."""
+
+    def __init__(self, analyzer: _Analyzer, token: str):
+        self.analyzer = analyzer
+        out = analyzer.outs.get(token)
+        node = out.node if out is not None else None
+        value = node.this if isinstance(node, exp.Alias) else node
+        self.fields: dict[str, exp.Expression] | None = None
+        select = node.find_ancestor(exp.Select) if node is not None else None
+        self.scope = analyzer._scope_of.get(id(select)) if select is not None else None
+        if isinstance(value, exp.Struct) and self.scope is not None:
+            pairs = [(f.this, f.expression) for f in value.expressions if isinstance(f, (exp.PropertyEQ, exp.Slice))]
+            if len(pairs) == len(value.expressions) and all(isinstance(k, (exp.Identifier, exp.Literal))
+                                                             for k, _ in pairs):
+                self.fields = {_low(str(k.this)): v for k, v in pairs}
+
+    def names(self) -> list[str] | None:
+        return list(self.fields) if self.fields is not None else None
+
+    def field(self, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """What the field `name` reads (its expression's columns), None when not known."""
+        if self.fields is None or self.scope is None or name not in self.fields:
+            return None
+        unknown = self.analyzer.unknown
+        reported = len(unknown)
+        refs, fp, _ = self.analyzer.expression(self.scope, self.fields[name])
+        if len(unknown) > reported:  # read again without its query's aliases: the whole column, reported once
+            del unknown[reported:]
+            return None
+        return refs, fp, None
 
 
 @dataclass

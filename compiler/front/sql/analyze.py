@@ -23,6 +23,8 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.cte_order import forward_references
+from compiler.front.sql.lambdas import json_arrows
+from compiler.front.sql.pivots import OPEN_REST, SYNTHETIC, rewrite_pivots
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.table_functions import function_columns
 from compiler.front.sql.unclosed import token_error
@@ -71,6 +73,7 @@ class _ScopeInfo:
     sorted_by: frozenset[Ref] = frozenset()  # the columns its ORDER BY reads
     open_star: bool = False  # a `*` over something whose columns are unknown
     parts: dict[str, list[str]] = field(default_factory=dict)  # row clause -> what decides it, nested scopes too
+    rest: _Out | None = None  # with open_star: what a column it makes that is not among outputs reads (a pivot's)
 
     def add_parts(self, other: _ScopeInfo) -> None:
         for clause, fps in other.parts.items():
@@ -189,8 +192,8 @@ class _Analyzer:
                 aliases = tuple(sorted({input_of(a) or a for s in _chain(scope) for a in s.sources}))
                 self.unknown.append(UnknownColumn(name, table, self.offset(col), aliases, qualifier=True))
                 return frozenset(), f"?{table}.{name}", None
-            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field; not followed
-                return frozenset(), f"?{table}.{name}", None
+            if src is None or col.args.get("db"):  # not a source: e.g. a struct's field
+                return self.struct_field(scope, col, aliases) or (frozenset(), f"?{table}.{name}", None)
             candidates = self.columns_of(src) or ()
             if isinstance(src, exp.Table) and input_of(src.name):
                 label = input_of(src.name) or table
@@ -200,6 +203,51 @@ class _Analyzer:
         kind = ALIAS if not table and aliases and name in aliases else ""  # one it does not read here (alias_read)
         self.unknown.append(UnknownColumn(name, label, self.offset(col), tuple(dict.fromkeys(candidates)), kind=kind))
         return frozenset(), f"?{table}.{name}", None
+
+    def struct_field(self, scope: Scope, col: exp.Column, aliases: Mapping[str, _Out] | None
+                     ) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """`info.e`, `s.info.e`, `info.e.f`: a field of the struct column info (of the source s): what the field's
+        expression reads where the query makes the struct (_StructFields), else what the whole column reads; None when
+        no source has such a column."""
+        parts = [p.name for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"))
+                 if isinstance(p, exp.Identifier)] + [col.name]
+        tries = [(parts[0], parts[1], parts[2])] if len(parts) > 2 else []  # source.column.field first
+        tries.append(("", parts[0], parts[1]))
+        for qualifier, column, key in tries:
+            found = self.struct_column(scope, column, qualifier, aliases, col)
+            if found is not None:
+                return _StructFields(self, found[1]).field(key) or (found[0], found[1], None)
+        return None
+
+    def struct_column(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None,
+                      col: exp.Column) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """What the column `name` (of the source `table`, or of any) that a struct field or star reads is; None when
+        there is none."""
+        for look in _visible(scope):
+            if table and table not in look.sources:
+                continue
+            found = self._resolve_in(look, name, table, aliases if look is scope else None, col)
+            if found is not None:
+                return found
+        return None
+
+    def struct_star(self, scope: Scope, proj: exp.Column, info: _ScopeInfo) -> bool:
+        """`s.*` where s is a struct column, not a source: a column for each field (_StructFields), or, where they are
+        not known, open columns, each reading what s reads. False when no source has a column s."""
+        found = self.struct_column(scope, proj.table, "", None, proj)
+        if found is None:
+            return False
+        fields = _StructFields(self, found[1])
+        names = fields.names()
+        if names is None:
+            self.notes.add(f"the fields of struct '{proj.table}' are not known")
+            info.open_star = True
+            info.rest = _Out(proj.table, found[0], found[1], None)
+            return True
+        for name in names:
+            refs, fp, _ = fields.field(name) or (found[0], found[1], None)
+            info.outputs.append(_Out(name, refs, fp, None, offset=self.offset(proj)))
+        return True
 
     def outer_alias(self, scope: Scope, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
         """A select-list alias of an enclosing query that a subquery names (DuckDB: `select kind as k ... where exists
@@ -340,6 +388,8 @@ class _Analyzer:
             out = info.output(name) if info is not None else None
             if out is None:
                 if info is not None and info.open_star:
+                    if info.rest is not None:  # a PIVOT's column named after a value (compiler.front.sql.pivots)
+                        return info.rest.refs, info.rest.fp, None
                     return frozenset(), f"?{alias}.{name}", None
                 return None
             return out.refs, out.fp, out.passthrough
@@ -455,6 +505,7 @@ class _Analyzer:
             else:
                 info = self.select(scope)
             _rename(info, getattr(scope, "outer_columns", None) or ())
+            _open_rest(info, scope.expression)
             self.info[id(scope)] = info
             root = info
         if root is None:
@@ -501,8 +552,9 @@ class _Analyzer:
         distinct = bool(node.args.get("distinct"))
         info = _ScopeInfo(clauses={kind} | left.clauses | right.clauses, stars=left.stars | right.stars,
                           open_star=left.open_star or right.open_star)
-        for i, out in enumerate(left.outputs):
-            other = right.outputs[i] if i < len(right.outputs) else None
+        lefts, rights = _by_name(node, left.outputs, right.outputs)
+        for i, out in enumerate(lefts):
+            other = rights[i] if i < len(rights) else None
             refs = out.refs | (other.refs if other else frozenset())
             merged = _Out(out.name, refs, _digest(kind, out.fp, other.fp if other else "?"), None,
                           uses=out.uses | (other.uses if other else frozenset()),
@@ -749,6 +801,9 @@ class _Analyzer:
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table if isinstance(proj, exp.Column) else ""
+        if table and isinstance(proj, exp.Column) and not any(table in s.sources for s in _chain(scope)) and \
+                _implicit_alias(scope, table) is None and self.struct_star(scope, proj, info):
+            return  # `s.*` of a struct column s
         star = proj.this if isinstance(proj, exp.Column) else proj
         excluded = {_low(e.name) for e in (star.args.get("except") or star.args.get("except_")
                                              or star.args.get("exclude") or [])}
@@ -839,7 +894,7 @@ class _Analyzer:
         """Report a column `* exclude (...)` (`except`), `replace (... as c)` or `rename (c as ...)` names that none
         of the star's sources has, where their columns are known (the warehouse rejects it)."""
         known = [self.columns_of(src) for _, src in sources]
-        if not sources or any(cols is None for cols in known):
+        if not sources or any(cols is None for cols in known) or star.meta.get(SYNTHETIC):
             return
         cols = tuple(dict.fromkeys(c for found in known for c in found or ()))
         named = [e.args.get("alias") if isinstance(e, exp.Alias) and key == "replace" else e.this
@@ -850,6 +905,40 @@ class _Analyzer:
             name = _low(ident.name) if isinstance(ident, (exp.Identifier, exp.Column)) else None
             if name is not None and name not in cols:
                 self.unknown.append(UnknownColumn(name, label, self.offset(ident), cols))
+
+
+class _StructFields:
+    """The fields of a struct column that a column reference resolved to (`token`), where the query makes it from
+    a struct literal (`{'e': email}`, `struct_pack(e := email)`): each field's expression, read in its query."""
+
+    def __init__(self, analyzer: _Analyzer, token: str):
+        self.analyzer = analyzer
+        out = analyzer.outs.get(token)
+        node = out.node if out is not None else None
+        value = node.this if isinstance(node, exp.Alias) else node
+        self.fields: dict[str, exp.Expression] | None = None
+        select = node.find_ancestor(exp.Select) if node is not None else None
+        self.scope = analyzer._scope_of.get(id(select)) if select is not None else None
+        if isinstance(value, exp.Struct) and self.scope is not None:
+            pairs = [(f.this, f.expression) for f in value.expressions if isinstance(f, (exp.PropertyEQ, exp.Slice))]
+            if len(pairs) == len(value.expressions) and all(isinstance(k, (exp.Identifier, exp.Literal))
+                                                             for k, _ in pairs):
+                self.fields = {_low(str(k.this)): v for k, v in pairs}
+
+    def names(self) -> list[str] | None:
+        return list(self.fields) if self.fields is not None else None
+
+    def field(self, name: str) -> tuple[frozenset[Ref], str, Ref | None] | None:
+        """What the field `name` reads (its expression's columns), None when not known."""
+        if self.fields is None or self.scope is None or name not in self.fields:
+            return None
+        unknown = self.analyzer.unknown
+        reported = len(unknown)
+        refs, fp, _ = self.analyzer.expression(self.scope, self.fields[name])
+        if len(unknown) > reported:  # read again without its query's aliases: the whole column, reported once
+            del unknown[reported:]
+            return None
+        return refs, fp, None
 
 
 @dataclass
@@ -936,6 +1025,43 @@ def _rename(info: _ScopeInfo, names: Sequence[str]) -> None:
         return
     for i, name in enumerate(names[:len(info.outputs)]):
         info.outputs[i] = replace(info.outputs[i], name=_low(name))
+
+
+def _by_name(node: exp.Expression, lefts: Sequence[_Out], rights: Sequence[_Out | None]
+             ) -> tuple[Sequence[_Out], Sequence[_Out | None]]:
+    """The columns of a set operation's two sides paired as it pairs them: in order, or by name (DuckDB's `union
+    [all] by name`: every name of either side, the left's first; BigQuery's `corresponding`: the names both have,
+    or those `by (...)` lists; `left ... by name`: the left's), a side without the name giving NULLs."""
+    if not node.args.get("by_name"):
+        return lefts, rights
+    left_at = {o.name: o for o in reversed(lefts)}  # the first of each name
+    right_at = {o.name: o for o in reversed(rights) if o is not None}
+    kind, side, on = str(node.args.get("kind") or "").upper(), str(node.args.get("side") or "").upper(), \
+        node.args.get("on")
+    if on:
+        names = [_low(c.name) for c in on]
+    elif kind == "INNER":
+        names = [o.name for o in lefts if o.name in right_at]
+    else:
+        names = [o.name for o in lefts] + ([o.name for o in rights if o is not None and o.name not in left_at]
+                                           if side != "LEFT" else [])
+    names = list(dict.fromkeys(names))
+    paired: list[_Out] = []
+    for name in names:
+        found = left_at.get(name) or right_at.get(name)
+        paired.append(left_at.get(name) or _Out(name, frozenset(), "null", None,
+                                                offset=found.offset if found is not None else None))
+    return paired, [right_at.get(n) for n in names]
+
+
+def _open_rest(info: _ScopeInfo, select: exp.Expression) -> None:
+    """A PIVOT/UNPIVOT whose columns' names are not all known (compiler.front.sql.pivots): its columns are open, and
+    what its projection named OPEN_REST reads is what any other column it makes reads."""
+    name = select.meta.get(OPEN_REST)
+    rest = info.output(name) if name is not None else None
+    if rest is not None:
+        info.outputs.remove(rest)
+        info.rest, info.open_star = rest, True
 
 
 def _table_names(table: exp.Table, cols: tuple[str, ...]) -> tuple[str, ...]:
@@ -1044,11 +1170,11 @@ def _all_joins(select: exp.Expression) -> Iterator[exp.Join]:
 
 
 def _bound(col: exp.Column) -> bool:
-    """Whether a column is a lambda's parameter (any name under a lambda: not followed) or a list comprehension's
-    variable (DuckDB's `[x * 2 for x in l if x > y]`: x, not y)."""
+    """Whether a column is a lambda's parameter (`x`, or `x.f`, in `lambda x: x || sku`: not sku, a column of the
+    query's sources) or a list comprehension's variable (DuckDB's `[x * 2 for x in l if x > y]`: x, not y)."""
     node = col.parent
     while node is not None:
-        if isinstance(node, exp.Lambda):
+        if isinstance(node, exp.Lambda) and _lambda_parameter(node, col):
             return True
         if isinstance(node, exp.Comprehension) and not col.table and any(
                 isinstance(v, exp.Expression) and v.name == col.name
@@ -1056,6 +1182,12 @@ def _bound(col: exp.Column) -> bool:
             return True
         node = node.parent
     return False
+
+
+def _lambda_parameter(node: exp.Lambda, col: exp.Column) -> bool:
+    """Whether `col` names a parameter of the lambda `node` (sqlglot makes most of them names already)."""
+    params = {p.name for p in node.expressions if isinstance(p, exp.Expression)}
+    return col.table in params if col.table else col.name in params
 
 
 def _implicit_alias(scope: Scope, table: str) -> str | None:
@@ -1241,6 +1373,8 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if len(statements) != 1:
         return SqlAnalysis(False, error=f"expected one SELECT statement, found {len(statements)}")
     tree = statements[0]
+    if "pivot" in text.lower():  # DuckDB's PIVOT/UNPIVOT statements, as the SELECT they stand for
+        tree = rewrite_pivots(tree)
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))
@@ -1248,6 +1382,8 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if text != low or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
         _fold_names(tree, dialect)  # after which every column name is in the case it is compared in
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
+    if "->" in text:  # a JSON arrow in a function's arguments, which sqlglot reads as a lambda
+        json_arrows(tree, dialect, {c for cols in analyzer.schema.values() for c in cols})
     analyzer.one_select = low.count("select") == 1
     analyzer.name_picks = "columns" in low or ("*" in low and _NAME_PICKS.search(text) is not None)
     try:

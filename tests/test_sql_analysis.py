@@ -1045,3 +1045,34 @@ def test_a_cte_read_before_its_definition_is_reported(dialect):
                  "select x from b",
                  "with a as (with b as (select 1 as x) select x from b), b as (select 2 as x) select x from a"):
         assert not run(fine, dialect=dialect).unknown, fine
+
+
+ORDER_LIMIT = f"select order_id, amount as a from {ORD} order by 2 desc, 1 limit 3"
+
+
+@pytest.mark.parametrize(("new", "dialect"), [
+    # the ordered projection's expression changes: other rows come out, order_id's values too
+    pytest.param(ORDER_LIMIT.replace("amount as a", "-amount as a"), "duckdb", id="ordered-projection"),
+    # the select list reordered under `order by 2`: it sorts by another column now
+    pytest.param(f"select amount as a, order_id from {ORD} order by 2 desc, 1 limit 3", "duckdb", id="ordinal-moved"),
+    # a NULLS LAST written where it is DuckDB's default: Postgres (another environment's warehouse) sorts NULLs first
+    pytest.param(ORDER_LIMIT.replace("desc", "desc nulls last"), "duckdb", id="nulls-written-duckdb"),
+    pytest.param(ORDER_LIMIT.replace("desc", "desc nulls last"), "postgres", id="nulls-written-postgres"),
+])
+def test_what_an_order_by_with_a_limit_sorts_by_decides_the_rows(new, dialect):
+    """`order by 2` reads the second projection (it was read as the number 2: a change of what it sorts by changed
+    no rows in the plan, so the readers of the other columns were not rebuilt), and a written NULLS FIRST / LAST is
+    never the dialect's default spelt out (the SQL runs in every environment's warehouse)."""
+    found = diff(ORDER_LIMIT, new, dialect=dialect)
+    assert found.category == "breaking" and found.rows, (found.kind, found.reason())
+
+
+def test_a_written_null_ordering_in_a_window_changes_its_column_and_the_same_words_are_formatting():
+    window = f"select order_id, row_number() over (order by amount desc) as rn from {ORD}"
+    found = diff(window, window.replace("desc", "desc nulls last"))
+    assert found.category == "breaking" and found.changed == ("rn",), (found.kind, found.reason())
+    found = diff(ORDER_LIMIT.replace("desc", "desc nulls last"), ORDER_LIMIT.replace("desc", "DESC  NULLS\n LAST"))
+    assert found.category == "metadata", (found.kind, found.reason())
+    # the column whose order is written, the same either way: the same sort, the same limit
+    moved = f"select amount as a, order_id from {ORD} order by 1 desc, 2 limit 3"
+    assert diff(ORDER_LIMIT, moved).rows is False

@@ -24,6 +24,8 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from compiler.front.sql.cte_order import forward_references
 from compiler.front.sql.lambdas import json_arrows
+from compiler.front.sql.nulls_order import mark_written_nulls
+from compiler.front.sql.nulls_order import written as written_nulls
 from compiler.front.sql.pivots import OPEN_REST, SYNTHETIC, rewrite_pivots
 from compiler.front.sql.placeholders import input_of, substitute
 from compiler.front.sql.table_functions import function_columns
@@ -723,7 +725,7 @@ class _Analyzer:
         limited = limited or (distinct is not None and distinct.args.get("on") is not None)
         order = node.args.get("order")
         if order is not None and (limited or getattr(scope, "is_root", True)):  # the query's own order: SORT
-            refs, fp, _ = self.expression(scope, order, aliases)
+            refs, fp = self.order_by(scope, order, info, aliases)
             info.sorted_by = refs
             if limited:  # without a limit, order does not decide which rows
                 info.row_refs |= {(d, c, "order") for d, c in refs}
@@ -771,6 +773,31 @@ class _Analyzer:
         refs, fp, _ = self.expression(scope, node, aliases)
         info.row_refs |= {(d, c, clause) for d, c in refs}
         return fp
+
+    def order_by(self, scope: Scope, order: exp.Order, info: _ScopeInfo, aliases: Mapping[str, _Out]
+                 ) -> tuple[frozenset[Ref], str]:
+        """(the columns a SELECT's ORDER BY reads, its fingerprint). `order by 2` sorts by the second projection:
+        it reads that projection's columns, and a change of its expression changes the order (and, with a limit,
+        which rows come out), as `group by 2` does."""
+        items = order.expressions
+        if not any(_ordinal(o.this, len(info.outputs)) for o in items if isinstance(o, exp.Ordered)):
+            refs, fp, _ = self.expression(scope, order, aliases)
+            return refs, fp
+        found: set[Ref] = set()
+        parts: list[str] = []
+        for item in items:
+            key = item.this if isinstance(item, exp.Ordered) else item
+            if _ordinal(key, len(info.outputs)):
+                out = info.outputs[int(key.this) - 1]
+                found |= out.refs
+                how = (bool(item.args.get("desc")), item.args.get("nulls_first"), written_nulls(item)) \
+                    if isinstance(item, exp.Ordered) else ()
+                parts.append(f"{out.fp}:{how}")
+            else:
+                refs, fp, _ = self.expression(scope, item, aliases)
+                found |= refs
+                parts.append(fp)
+        return frozenset(found), _digest(*parts)
 
     def group(self, scope: Scope, group: exp.Group, info: _ScopeInfo, aliases: Mapping[str, _Out]) -> str:
         parts = []
@@ -1268,6 +1295,8 @@ def shape(node: exp.Expression) -> str:
                 append(",")
             append("}")
             return
+        if type(n) is exp.Ordered:  # a null ordering written, or the default of the warehouse that runs it
+            append("nulls-written," if written_nulls(n) else "nulls-default,")
         if type(n) in _UNORDERED:  # `a = b` is `b = a`; `p and q and r` is the set {p, q, r}
             append(n.key)
             append("{")
@@ -1373,12 +1402,14 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if len(statements) != 1:
         return SqlAnalysis(False, error=f"expected one SELECT statement, found {len(statements)}")
     tree = statements[0]
-    if "pivot" in text.lower():  # DuckDB's PIVOT/UNPIVOT statements, as the SELECT they stand for
+    low = text.lower()
+    if "nulls" in low:  # an ORDER BY item's NULLS FIRST / LAST: told from the dialect's default
+        mark_written_nulls(tree, text)
+    if "pivot" in low:  # DuckDB's PIVOT/UNPIVOT statements, as the SELECT they stand for
         tree = rewrite_pivots(tree)
     if not isinstance(tree, exp.Query):
         return SqlAnalysis(False, error=f"expected a SELECT statement, found {tree.key.upper()}",
                            error_offset=len(text) - len(text.lstrip()))
-    low = text.lower()
     if text != low or '"' in text or "`" in text:  # most SQL is in lower case, unquoted, already
         _fold_names(tree, dialect)  # after which every column name is in the case it is compared in
     analyzer = _Analyzer(dialect, {k: tuple(c.lower() for c in v) for k, v in schema})
@@ -1493,6 +1524,11 @@ def _output(out: _Out, analyzer: _Analyzer, text: str) -> OutputColumn:
 
 
 @functools.cache
+def _ordinal(node: exp.Expression, outputs: int) -> bool:
+    """Whether an ORDER BY or GROUP BY item is a projection's position (`2`: the second one)."""
+    return isinstance(node, exp.Literal) and node.is_int and 0 < int(node.this) <= outputs
+
+
 def _dialect(name: str) -> Dialect:
     """sqlglot's dialect object (made once per process: sqlglot.parse makes one per call)."""
     return Dialect.get_or_raise(name)

@@ -25,6 +25,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, ScopeType, traverse_scope
 
 from compiler.front.sql.analyze import shape
+from compiler.front.sql.nulls_order import mark_written_nulls, written
 from compiler.front.sql.placeholders import input_of, substitute
 
 Schema = Mapping[str, tuple[str, ...]]  # input dataset -> its declared columns
@@ -48,10 +49,12 @@ _FAILURES = (SqlglotError, RecursionError, ValueError, KeyError, AttributeError,
 
 
 def canonical_sql(sql: str, dialect: str, schema: Schema) -> str | None:
-    """The SQL with its aliases, CTE names and inner column names canonicalised; None when it cannot be."""
+    """The SQL with its aliases, CTE names and inner column names canonicalised; None when it cannot be (also
+    where a NULLS FIRST / LAST is written: sqlglot writes the dialect's default ordering without its words, and the
+    text must keep them, compiler.front.sql.nulls_order)."""
     try:
         tree = _parsed(sql, dialect)
-        if tree is None or not _canonicalised(tree, schema):
+        if tree is None or any(written(o) for o in tree.find_all(exp.Ordered)) or not _canonicalised(tree, schema):
             return None
         return tree.sql(dialect=dialect)
     except _FAILURES:
@@ -105,9 +108,12 @@ def _unquoted(tree: exp.Expression, dialect: str) -> None:
 def _parsed(sql: str, dialect: str) -> exp.Query | None:
     """The one query of a transform's SQL, its unquoted names in lower case, its CTEs in the order it reads them
     (None: not one query)."""
-    statements = [s for s in _dialect(dialect).parse(substitute(sql)) if s is not None]
+    text = substitute(sql)
+    statements = [s for s in _dialect(dialect).parse(text) if s is not None]
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         return None
+    if "nulls" in text.lower():
+        mark_written_nulls(statements[0], text)
     tree = statements[0]
     for ident in tree.find_all(exp.Identifier):
         if not ident.quoted:

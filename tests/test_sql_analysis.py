@@ -247,6 +247,9 @@ SAME_QUERY = [
     ("in-strings-reordered", f"select order_id, status not in ('a', 'b') as open from {ORD}",
      f"select order_id, status not in ('b', 'a') as open from {ORD}", ("duckdb", "postgres")),
     ("group-by-all", GROUPED, GROUPED.replace("by customer_id, status", "by all"), ("duckdb", "snowflake", "bigquery")),
+    # count(*) holds a star, but no `select *`: the grouping keys are still known
+    ("group-by-all-count-star", f"select customer_id, count(*) as n from {ORD} group by customer_id",
+     f"select customer_id, count(*) as n from {ORD} group by all", ("duckdb", "snowflake", "bigquery")),
 ]
 # near misses: edits that change (or may change) what the query returns, or whose equivalence is not sure
 NOT_THE_SAME_QUERY = [

@@ -209,7 +209,8 @@ def _group_by_all_spelt_out(tree: exp.Expression) -> None:
         keys: list[exp.Expression] = []
         for proj in select.expressions:
             inner = proj.this if isinstance(proj, exp.Alias) else proj
-            if inner.find(exp.Window, exp.Query, exp.Star) is not None:
+            star = isinstance(inner, exp.Star) or (isinstance(inner, exp.Column) and isinstance(inner.this, exp.Star))
+            if star or inner.find(exp.Window, exp.Query) is not None:  # `count(*)` is no `*` projection
                 keys = []
                 break
             if inner.find(exp.AggFunc) is not None or isinstance(inner, exp.Literal):

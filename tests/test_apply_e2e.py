@@ -372,8 +372,17 @@ def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
         "spec:\n  source: {type: table, schema: raw, table: carriers}\n  columns:\n"
         "    - {name: carrier_id, type: integer, required: true}\n"
         "    - {name: mode, type: string, accepted_values: [road, rail, air]}\n"))
+    RepoEditor(fork).write("specs/quality/carriers.yaml", (
+        "apiVersion: specops/v1\nkind: QualityRule\nmetadata: {name: carriers_checks, owner: \"@acme/data\"}\n"
+        "spec:\n  dataset: carriers\n  severity: warn\n  checks:\n"
+        "    - {type: accepted_values, column: mode, values: [road], name: mostly_road}\n"))
     first = ok(fork, "apply", "--yes")
     assert "--select source:raw.carriers" in first.output, first.output
+    # a warn check that finds failing rows: apply says so itself (dbt's WARN line alone was easy to miss)
+    assert "warning: check 'mostly_road' (accepted_values) of quality_rule.carriers_checks at " \
+           "specs/quality/carriers.yaml:8:7 on dataset.carriers: 1 failing row(s), severity warn" in first.output, \
+        first.output
+    assert "WARNED   check 'mostly_road'" in first.output and "0 skipped, 1 check(s) warned." in first.output
     RepoEditor(fork).replace("specs/datasets/carriers.yaml", "[road, rail, air]", "[road, rail]")
     run = specops(fork, "apply", "--yes")
     assert run.code == 1, run.explain()

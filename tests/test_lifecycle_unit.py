@@ -435,3 +435,31 @@ def test_a_resumed_apply_runs_a_rule_after_the_full_refresh_that_rebuilds_its_da
     runner._run_dbt(ctx, None, None, work, set(), first=False)
     assert builds == [(False, ["quality_rule.customers_checks"]),
                       (True, ["quality_rule.customer_features_checks", "transform.build_customer_features"])]
+
+
+def test_a_check_within_what_it_allows_is_a_warning_that_says_why(tmp_path):
+    """dbt ends both a warn-severity check with failing rows and an error check within its threshold `warn`: apply
+    says which (it said nothing itself; only dbt's log had a WARN line)."""
+    from compiler.apply.steps.dbt import explain_warning
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    for severity, why in (("warn", "severity warn: reported, not failed"),
+                          ("error", "within its threshold (at most 1% failing rows): it holds")):
+        RepoEditor(root).replace("specs/quality/customer_features.yaml", "      severity: warn\n      threshold",
+                                 f"      severity: {severity}\n      threshold")
+        project = require_project(root)
+        uid = "test.churn.few_heavy_support_users.abc"
+        target = tmp_path / severity
+        target.mkdir()
+        (target / "run_results.json").write_text(json.dumps({"results": [{
+            "unique_id": uid, "status": "warn", "failures": 3, "message": "Got 3 results, configured to warn if != 0"}]}))
+        (target / "manifest.json").write_text(json.dumps({"nodes": {uid: {
+            "name": "few_heavy_support_users", "resource_type": "test",
+            "attached_node": "model.churn.customer_features"}}}))
+        result = _results(target, 0)
+        assert result.ok and result.failures == [] and [w.name for w in result.warnings] == ["few_heavy_support_users"]
+        line = (root / "specs/quality/customer_features.yaml").read_text(encoding="utf-8").splitlines().index(
+            "    - type: range", 20) + 1
+        assert explain_warning(project, result.warnings[0]) == (
+            "check 'few_heavy_support_users' (range) of quality_rule.customer_features_checks at "
+            f"specs/quality/customer_features.yaml:{line}:7 on dataset.customer_features: 3 failing row(s), {why}")

@@ -30,6 +30,7 @@ class ApplyOutcome:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # address -> why
     skipped: dict[str, str] = field(default_factory=dict)
+    warned: list[str] = field(default_factory=list)  # checks that found failing rows they allow, in words
     models: dict[str, dict] = field(default_factory=dict)
     manifests: Path | None = None
 
@@ -189,7 +190,7 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
 
 def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
                select: list[str] | None, full_refresh: bool) -> None:
-    from compiler.apply.steps.dbt import DbtResult, explain, run_dbt
+    from compiler.apply.steps.dbt import DbtResult, explain, explain_warning, run_dbt
 
     flag = " --full-refresh" if full_refresh else ""
     label = f"dbt build{flag} (everything)" if select is None else f"dbt build{flag} --select {' '.join(select)}"
@@ -200,6 +201,9 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
     try:
         with ctx.step(label):
             result = run_dbt(ctx, "build", select, full_refresh)
+            for warning in result.warnings:  # a check's failing rows it allows: said here, not only in dbt's log
+                outcome.warned.append(explain_warning(ctx.project, warning))
+                ctx.echo(f"   warning: {outcome.warned[-1]}")
             if not result.ok:
                 skipped = {f.dataset for f in result.failures if f.status == "skipped"}
                 found = [(f.dataset, *explain(ctx.project, f)) for f in result.failures if f.status != "skipped"]

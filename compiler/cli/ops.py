@@ -282,12 +282,15 @@ def _report(project, env_name: str, outcome, plan) -> None:
         click.echo(f"FAILED   {address}: {why}")
     for address, why in sorted(outcome.skipped.items()):
         click.echo(f"SKIPPED  {address}: {why}")
+    for text in outcome.warned:
+        click.echo(f"WARNED   {text}")
     for change in plan.resource_changes:  # destroyed specs: what apply did not remove, said once more
         if change.action == "delete" and (left := left_in_place(change)) is not None:
             click.echo(f"REMOVED  {change.address} from the specs: {left}")
     env = project.environments[env_name]
+    warned = f", {len(outcome.warned)} check(s) warned" if outcome.warned else ""
     click.echo(f"Apply to '{env_name}': {len(outcome.done)} done, {len(outcome.failed)} failed, "
-               f"{len(outcome.skipped)} skipped.")
+               f"{len(outcome.skipped)} skipped{warned}.")
     if env.warehouse.type == "duckdb":
         click.echo(f"  warehouse: {env.warehouse.get('path')} (duckdb; tables in schema main)")
     for name, info in sorted(outcome.models.items()):

@@ -40,6 +40,7 @@ class DbtResult:
     failed_nodes: set[str] = field(default_factory=set)  # dataset names whose model/seed/tests failed
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)  # tests that found failing rows their check allows
 
 
 def dbt_executable() -> str:
@@ -126,15 +127,17 @@ def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResul
     for item in run.get("results", []):
         uid, status = item["unique_id"], item["status"]
         result.counts[status] = result.counts.get(status, 0) + 1
+        node = nodes.get(uid, {})
+        if status == "warn" and node.get("resource_type") == "test":
+            count = item.get("failures")
+            result.warnings.append(Failure(node.get("name") or uid, "test", status, str(item.get("message") or ""),
+                                           _attached(node), int(count) if count is not None else None,
+                                           item.get("compiled_code")))
         if status not in ("error", "fail", "skipped", "runtime error"):
             continue
-        node = nodes.get(uid, {})
         name = node.get("name") or uid.split(".")[2 if uid.count(".") >= 2 else -1]
         if node.get("resource_type") == "test":
-            # the node the test is written on: a relationship's other parent (its `to`) is not at fault
-            attached = node.get("attached_node") or next(
-                (d for d in node.get("depends_on", {}).get("nodes", []) if not d.startswith("macro.")), "")
-            owner = attached.rsplit(".", 1)[-1]
+            owner = _attached(node)
             if owner:
                 result.failed_nodes.add(owner)
             count = item.get("failures")
@@ -145,6 +148,35 @@ def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResul
             result.failures.append(Failure(uid.rsplit(".", 1)[-1], node.get("resource_type") or uid.split(".")[0],
                                            status, str(item.get("message") or ""), uid.rsplit(".", 1)[-1]))
     return result
+
+
+def _attached(node: dict[str, object]) -> str:
+    """The dataset a test is written on: a relationship's other parent (its `to`) is not at fault."""
+    depends = node.get("depends_on")
+    nodes = depends.get("nodes", []) if isinstance(depends, dict) else []
+    attached = node.get("attached_node") or next((d for d in nodes if not str(d).startswith("macro.")), "")
+    return str(attached).rsplit(".", 1)[-1]
+
+
+def explain_warning(project: SpecProject, warning: Failure) -> str:
+    """A test that found failing rows its check allows, in words: a warn-severity check, or one within its
+    threshold (dbt says `warn` for both)."""
+    from compiler.emit.dbt.tests import check_origins
+
+    origin = check_origins(project).get(warning.name)
+    rows = f"{warning.failures} failing row(s)" if warning.failures is not None else "failing rows"
+    rule = project.rules.get(origin.address.removeprefix("quality_rule.")) if origin else None
+    check = next((c for c in rule.checks if c.name == warning.name), None) if rule is not None else None
+    if check is not None and check.severity == "error" and check.threshold is not None:
+        limit = check.threshold
+        allowed = (f"at most {limit.max_failures}" if limit.max_failures is not None
+                   else f"at most {limit.max_failure_percent:g}%")
+        why = f"within its threshold ({allowed} failing rows): it holds"
+    else:
+        why = "severity warn: reported, not failed"
+    where = f" of {origin.address} at {origin.loc}" if origin else ""
+    kind = f" ({origin.type})" if origin else ""
+    return f"check '{warning.name}'{kind}{where} on dataset.{warning.dataset}: {rows}, {why}"
 
 
 def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:

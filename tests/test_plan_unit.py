@@ -973,8 +973,8 @@ def test_a_transform_renamed_with_its_sql_only_reformatted_is_a_rename(base, edi
     assert (gone.category, new.renamed) == ("metadata" if renamed else "non-breaking", renamed)
     if renamed:
         assert new.category == "metadata" and plan.impacts == []
-    else:
-        assert impacts(plan)["transform.make_customer_features"] == "rebuild"
+    else:  # the new transform's category is its SQL change's, as an edit in place (not the create's default)
+        assert impacts(plan)["transform.make_customer_features"] == "rebuild" and new.category == "breaking"
 
 
 def test_a_plan_of_one_environment_counts_the_changes_of_another_environments_deployments(git_repo):

@@ -178,29 +178,34 @@ def _takeovers(project: SpecProject, changes: list[ResourceChange],
             continue
         j = created.get(producer.address)
         attrs = classify("Transform", c.before, changes[j].after or {})[2] if j is not None else []
-        renamed = j is not None and all(a.category == "metadata" or (
-            a.path == "spec.sql" and _same_query(project, c.before, producer.name, sql)) for a in attrs)
+        # each difference from the deleted transform, its SQL's as an edit in place would be categorized
+        found = [_sql_category(project, c.before, producer.name, sql) if a.path == "spec.sql" else a.category
+                 for a in attrs]
+        renamed = j is not None and all(f == "metadata" for f in found)
         changes[i] = replace(c, taken_over_by=producer.address, category="metadata" if renamed else "non-breaking")
         if j is not None:
+            worst = max(found, key=SEVERITY.__getitem__) if found else changes[j].category
             changes[j] = replace(changes[j], takes_over=c.address, renamed=renamed,
-                                 category="metadata" if renamed else changes[j].category)
+                                 category="metadata" if renamed else max(
+                                     worst, changes[j].category, key=SEVERITY.__getitem__))
             if renamed:
                 direct.pop(producer.address, None)  # its table is there, built by the same SQL
 
 
-def _same_query(project: SpecProject, before: Mapping[str, Any], name: str, sql: SqlWork) -> bool:
-    """Whether the SQL of a transform's snapshot `before` and that of transform `name` now are the same query
-    (compiler.plan.sqldiff: a metadata change, such as formatting, comments or the query's own names)."""
+def _sql_category(project: SpecProject, before: Mapping[str, Any], name: str, sql: SqlWork) -> str:
+    """The category of the change from the SQL of a transform's snapshot `before` to that of transform `name` now,
+    as an edit in place (compiler.plan.sqldiff: metadata when it is the same query, such as formatting, comments or
+    the query's own names; breaking when either cannot be analysed)."""
     t, new = project.transforms.get(name), project.lineage.analysis_of(name)
     job = _old_job(project, before)
     if t is None or new is None or job is None:
-        return False
+        return "breaking"
     now = sql_job(t, project.datasets, project.lineage.dialect)
     old = sql([job])[0]
     pair = canonical_jobs(job, now) if compare(old, new).kind not in ("format", "unknown") else None
     done = sql(list(pair)) if pair is not None else None
     found = compare(old, new, (done[0], done[1]) if done is not None else None, partial(same_query, job, now))
-    return found.category == "metadata"
+    return found.category
 
 
 def _old_job(project: SpecProject, before: Mapping[str, Any]) -> SqlJob | None:

@@ -66,7 +66,10 @@ def column_property_tests(ds: Dataset, column_name: str) -> list[dict[str, Any]]
 
 
 def dataset_tests(ds: Dataset) -> list[dict[str, Any]]:
-    """Model-level tests implied by the dataset (primary key, freshness of non-source datasets)."""
+    """Model-level tests implied by the dataset (primary key, freshness).
+
+    Freshness is a test on sources too: `dbt build` (what apply runs) never runs dbt's source freshness, so the
+    `freshness` config of a source entry alone let a stale source pass."""
     tests: list[dict[str, Any]] = []
     if ds.primary_key:
         tests.append({"specops_unique": {
@@ -74,7 +77,7 @@ def dataset_tests(ds: Dataset) -> list[dict[str, Any]]:
             "arguments": {"columns": list(ds.primary_key)},
             "config": _config("error", None, None),
         }})
-    if ds.freshness and (ds.source is None or ds.source.type == "file"):
+    if ds.freshness:
         for severity, after in (("warn", ds.freshness.warn_after), ("error", ds.freshness.error_after)):
             if after:
                 tests.append({"specops_freshness": {

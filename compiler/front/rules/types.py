@@ -41,6 +41,8 @@ _BIGQUERY_WORDS = (
 WAREHOUSE_RESERVED = {"snowflake": frozenset(_SNOWFLAKE_WORDS.split()), "bigquery": frozenset(_BIGQUERY_WORDS.split())}
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")
+# checks of the whole dataset: at most one failing row, so a threshold (failing rows tolerated) means nothing
+_ONE_ROW = {"row_count": "its number of rows", "freshness": "its newest value"}
 _UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "roc_auc"}
 
 
@@ -121,6 +123,12 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
         ds = ctx.datasets.get(r.dataset)
         for i, c in enumerate(r.checks):
             base = ("spec", "checks", i)
+            if c.threshold is not None and c.type in _ONE_ROW:
+                yield ctx.at(r, (*base, "threshold"), "check-threshold",
+                             f"a {c.type} check has no threshold: it tests the whole dataset ({_ONE_ROW[c.type]}), "
+                             "so there are no failing rows to tolerate",
+                             "remove the threshold (loosen the check's own bound instead, or set severity: warn)",
+                             key=True)
             if c.type == "freshness" and c.column:
                 yield from _wrong_type(ctx, r, (*base, "column"), "a freshness check", c.column, ds, ("time",))
             elif c.type == "range" and c.column:

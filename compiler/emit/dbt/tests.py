@@ -55,7 +55,8 @@ def column_property_tests(ds: Dataset, column_name: str) -> list[dict[str, Any]]
     if col.required:
         tests.append({"not_null": {"name": f"{ds.name}__{col.name}__required", "config": _config("error", None, None)}})
     if col.unique:
-        tests.append({"unique": {"name": f"{ds.name}__{col.name}__unique", "config": _config("error", None, None)}})
+        tests.append({"specops_unique": {"name": f"{ds.name}__{col.name}__unique",
+                                         "config": _config("error", None, None)}})
     if col.accepted_values is not None:
         tests.append({"specops_accepted_values": {
             "name": f"{ds.name}__{col.name}__accepted_values",

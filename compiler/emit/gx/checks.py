@@ -168,11 +168,13 @@ def _failing_rows(check: Check, datasets: dict[str, Dataset], env: Environment) 
     col = check.column
     if check.type == "not_null":
         return f"select * from {BATCH} where {col} is null"
-    if check.type == "unique":
+    if check.type == "unique":  # every row sharing its key with another (as dbt counts them), not each key once
         cols = ", ".join(check.columns)
         present = " and ".join(f"{c} is not null" for c in check.columns)
-        return f"select {cols}, count(*) as specops_duplicates from {BATCH} where {present} group by {cols} " \
-               "having count(*) > 1"
+        same = " and ".join(f"specops_rows.{c} = specops_keys.{c}" for c in check.columns)
+        return (f"select specops_rows.*, specops_keys.specops_duplicates from {BATCH} as specops_rows inner join "
+                f"(select {cols}, count(*) as specops_duplicates from {BATCH} where {present} group by {cols} "
+                f"having count(*) > 1) as specops_keys on {same}")
     if check.type == "accepted_values":
         values = ", ".join(_literal(v) for v in check.values)
         return f"select * from {BATCH} where {col} is not null and {col} not in ({values})"

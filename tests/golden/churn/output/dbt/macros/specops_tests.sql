@@ -28,13 +28,22 @@ false
 {{ specops_with_total(model, "select * from " ~ model ~ " where " ~ column_name ~ " is null", with_total) }}
 {% endtest %}
 
-{% test specops_unique(model, columns, with_total=false) %}
+{#- one row per row that shares its key (the columns' values) with another row, with the number of rows sharing
+    it: a threshold counts rows, not keys. A row with a null in a key column shares its key with no row, as
+    SQL's UNIQUE reads it. At column level (a column's `unique: true`) the key is that column. -#}
+{% test specops_unique(model, columns=none, column_name=none, with_total=false) %}
+{%- set keys = columns if columns else [column_name] -%}
 {%- set failing -%}
-select {{ columns | join(", ") }}, count(*) as specops_duplicates
-from {{ model }}
-where {% for c in columns %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-group by {{ columns | join(", ") }}
-having count(*) > 1
+select specops_rows.*, specops_keys.specops_duplicates
+from {{ model }} as specops_rows
+inner join (
+    select {{ keys | join(", ") }}, count(*) as specops_duplicates
+    from {{ model }}
+    where {% for c in keys %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    group by {{ keys | join(", ") }}
+    having count(*) > 1
+) as specops_keys
+    on {% for c in keys %}specops_rows.{{ c }} = specops_keys.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
 {{ specops_with_total(model, failing, with_total) }}
 {% endtest %}

@@ -73,7 +73,7 @@ def dataset_tests(ds: Dataset) -> list[dict[str, Any]]:
     `freshness` config of a source entry alone let a stale source pass."""
     tests: list[dict[str, Any]] = []
     if ds.primary_key:
-        tests.append({"specops_unique": {
+        tests.append({"specops_primary_key": {  # unique and not null, as SQL's PRIMARY KEY
             "name": f"{ds.name}__primary_key",
             "arguments": {"columns": list(ds.primary_key)},
             "config": _config("error", None, None),
@@ -191,7 +191,7 @@ def check_origins(project: SpecProject) -> dict[str, CheckOrigin]:
                     out[f"{ds.name}__{col.name}__{flag}"] = CheckOrigin(ds.address, col.loc, f"{kind} ({flag} column)")
         if ds.primary_key:
             out[f"{ds.name}__primary_key"] = CheckOrigin(ds.address, ds.primary_key_loc or ds.loc,
-                                                         "unique (primary_key)")
+                                                         "primary_key (unique, not null)")
         if ds.freshness:
             for severity in ("warn", "error"):
                 out[f"{ds.name}__freshness_{severity}"] = CheckOrigin(ds.address, ds.freshness.loc or ds.loc,

@@ -104,7 +104,9 @@ def _native(check: Check) -> tuple[str, dict[str, Any]] | None:
     if check.type == "unique":
         if len(check.columns) == 1:
             return "expect_column_values_to_be_unique", {"column": check.columns[0]}
-        return "expect_compound_columns_to_be_unique", {"column_list": list(check.columns)}
+        # a row with a null in the key duplicates no row, as in the dbt test (SQL's UNIQUE), on every GX engine
+        return "expect_compound_columns_to_be_unique", {"column_list": list(check.columns),
+                                                        "ignore_row_if": "any_value_is_missing"}
     if check.type == "accepted_values":
         return "expect_column_values_to_be_in_set", {"column": check.column, "value_set": list(check.values)}
     if check.type == "range":

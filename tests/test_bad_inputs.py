@@ -348,6 +348,22 @@ CASES = [
                                            "threshold: {max_failure_percent: 5}}"),
          "check-threshold", "specs/quality/sources.yaml", "max_age: 3650d",
          message="a freshness check has no threshold", hint="remove the threshold"),
+    Case("accepted-value-not-a-date", replace("specs/datasets/subscriptions.yaml",
+                                              "description: Last day of a cancelled subscription; empty while active.",
+                                              "accepted_values: [2026-12-05, tomorrow-ish]"),
+         "value-type", "specs/datasets/subscriptions.yaml", "tomorrow-ish", message="is not a date",
+         hint="2026-12-05", col_at="tomorrow-ish"),
+    Case("accepted-value-time-on-a-date", replace(FEATURES_Q, "{type: accepted_values, column: segment, values: "
+                                                  "[consumer, smb, enterprise]}",
+                                                  '{type: accepted_values, column: snapshot_date, values: '
+                                                  '["2026-12-05", "2026-12-05 06:44:39"]}'),
+         "value-type", FEATURES_Q, "snapshot_date", message="'2026-12-05 06:44:39' is not a date"),
+    Case("accepted-value-timestamp-with-offset", replace("specs/datasets/subscriptions.yaml",
+                                                         "description: Last time the billing system changed the row.",
+                                                         'accepted_values: ["2026-12-05 06:44:39", '
+                                                         '"2026-12-05T06:44:39-05:00"]'),
+         "value-type", "specs/datasets/subscriptions.yaml", "06:44:39-05:00", message="is not a timestamp",
+         hint="without a zone"),
     Case("replicas-beyond-int32",
          replace(DEPLOY, "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}",
                  "replicas: 3000000000"),

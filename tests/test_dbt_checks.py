@@ -3,6 +3,8 @@
 - a Dataset's `freshness` on a table source and on an external source is a test `dbt build` runs (dbt's own
   source freshness, which `dbt build` never runs, let a stale source pass apply), and apply's selection of a
   source's tests (`source:<schema>.<name>`) takes it.
+- an `expression` check fails a row where the expression is null, and `x is null or ...` lets it pass (as
+  docs/spec.md says: unlike the other column checks, it does not skip nulls).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def write_repo(root: Path) -> None:
     (root / "specs").mkdir(parents=True)
     (root / "data").mkdir()
     (root / ".specops").mkdir()
+    (root / "data" / "nums.csv").write_text("id,x\n1,5\n2,\n3,0\n", encoding="utf-8")
     (root / "data" / "ext.csv").write_text(f"id,loaded_at\n1,{STALE}\n", encoding="utf-8")
     with duckdb.connect(str(root / ".specops" / "dev.duckdb")) as con:
         con.execute("create schema raw")
@@ -49,6 +52,11 @@ def write_repo(root: Path) -> None:
                  freshness={"column": "loaded_at", "warn_after": "1h", "error_after": "2h"}),
         _dataset("ext", {"type": "external", "uri": f"file://{(root / 'data' / 'ext.csv').resolve()}",
                          "format": "csv"}, stamped, freshness={"column": "loaded_at", "warn_after": "1h"}),
+        _dataset("nums", {"type": "file", "path": "data/nums.csv"}, [("id", "integer"), ("x", "integer")]),
+        _rule("nums_checks", "nums", [
+            {"type": "expression", "expression": "x >= 0", "name": "x_non_negative"},
+            {"type": "expression", "expression": "x is null or x >= 0", "name": "x_non_negative_or_null"},
+        ]),
     ]
     (root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
 
@@ -83,3 +91,9 @@ def test_selecting_a_source_as_apply_does_runs_its_freshness(repo: tuple[Path, P
     assert listed.returncode == 0, listed.explain()
     names = {line.split()[-1] for line in listed.output.splitlines() if line.strip()}
     assert {"events__freshness_warn", "events__freshness_error"} <= names, listed.output
+
+
+def test_an_expression_fails_a_null_row_unless_it_lets_nulls_pass(build: DbtRun) -> None:
+    tests = _tests(build)
+    assert tests.get("x_non_negative") == ("fail", 1), build.explain()  # row 2: null >= 0 is null, not true
+    assert tests.get("x_non_negative_or_null") == ("pass", 0), build.explain()

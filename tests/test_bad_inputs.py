@@ -735,3 +735,16 @@ def test_incremental_settings_beside_another_materialization_are_a_warning(edit,
     line = edit.line_of(ACTIVITY_T, "incremental:")
     assert f"{ACTIVITY_T}:{line}:3: warning: transform.build_customer_activity: incremental settings are given " \
         "but materialization is 'table': they are not used [incremental-unused]" in result.output, result.output
+
+
+def test_a_seed_timestamp_with_a_utc_offset_is_a_warning(edit, validate_cli):
+    """A timestamp is a time without zone: DuckDB and Postgres load `06:44:39-05:00` as 06:44:39 (the offset
+    dropped, the time read as UTC, 5 hours off): say so at the row, and stay valid."""
+    data = "data/subscriptions.csv"
+    edit.replace(data, "2024-09-30,2024-09-30 16:46:58", "2024-09-30,2024-09-30 16:46:58-05:00")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(data, "16:46:58-05:00")
+    assert f"{data}:{line}:1: warning: dataset.subscriptions: '2024-09-30 16:46:58-05:00' in column 'updated_at' " \
+        "has a zone" in result.output, result.output
+    assert "[seed-row]" in result.output and "without an offset" in result.output, result.output

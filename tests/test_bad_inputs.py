@@ -338,6 +338,32 @@ CASES = [
     Case("range-on-a-timestamp", replace("specs/quality/sources.yaml", "{type: range, column: satisfaction_score, min: 1, max: 5}",
                                          "{type: range, column: opened_at, min: 0}"),
          "column-type", "specs/quality/sources.yaml", "column: opened_at, min: 0", message="needs a number column"),
+    Case("threshold-on-row-count", replace(KPIS_Q, "{type: row_count, min: 1}",
+                                           "{type: row_count, min: 1, threshold: {max_failures: 1}}"),
+         "check-threshold", KPIS_Q, "type: row_count", message="a row_count check has no threshold",
+         hint="remove the threshold", col_at="threshold"),
+    Case("threshold-on-freshness", replace("specs/quality/sources.yaml",
+                                           "{type: freshness, column: opened_at, max_age: 3650d}",
+                                           "{type: freshness, column: opened_at, max_age: 3650d, "
+                                           "threshold: {max_failure_percent: 5}}"),
+         "check-threshold", "specs/quality/sources.yaml", "max_age: 3650d",
+         message="a freshness check has no threshold", hint="remove the threshold"),
+    Case("accepted-value-not-a-date", replace("specs/datasets/subscriptions.yaml",
+                                              "description: Last day of a cancelled subscription; empty while active.",
+                                              "accepted_values: [2026-12-05, tomorrow-ish]"),
+         "value-type", "specs/datasets/subscriptions.yaml", "tomorrow-ish", message="is not a date",
+         hint="2026-12-05", col_at="tomorrow-ish"),
+    Case("accepted-value-time-on-a-date", replace(FEATURES_Q, "{type: accepted_values, column: segment, values: "
+                                                  "[consumer, smb, enterprise]}",
+                                                  '{type: accepted_values, column: snapshot_date, values: '
+                                                  '["2026-12-05", "2026-12-05 06:44:39"]}'),
+         "value-type", FEATURES_Q, "snapshot_date", message="'2026-12-05 06:44:39' is not a date"),
+    Case("accepted-value-timestamp-with-offset", replace("specs/datasets/subscriptions.yaml",
+                                                         "description: Last time the billing system changed the row.",
+                                                         'accepted_values: ["2026-12-05 06:44:39", '
+                                                         '"2026-12-05T06:44:39-05:00"]'),
+         "value-type", "specs/datasets/subscriptions.yaml", "06:44:39-05:00", message="is not a timestamp",
+         hint="without a zone"),
     Case("replicas-beyond-int32",
          replace(DEPLOY, "autoscaling: {min_replicas: 2, max_replicas: 6, target_cpu_percent: 70}",
                  "replicas: 3000000000"),
@@ -709,3 +735,16 @@ def test_incremental_settings_beside_another_materialization_are_a_warning(edit,
     line = edit.line_of(ACTIVITY_T, "incremental:")
     assert f"{ACTIVITY_T}:{line}:3: warning: transform.build_customer_activity: incremental settings are given " \
         "but materialization is 'table': they are not used [incremental-unused]" in result.output, result.output
+
+
+def test_a_seed_timestamp_with_a_utc_offset_is_a_warning(edit, validate_cli):
+    """A timestamp is a time without zone: DuckDB and Postgres load `06:44:39-05:00` as 06:44:39 (the offset
+    dropped, the time read as UTC, 5 hours off): say so at the row, and stay valid."""
+    data = "data/subscriptions.csv"
+    edit.replace(data, "2024-09-30,2024-09-30 16:46:58", "2024-09-30,2024-09-30 16:46:58-05:00")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(data, "16:46:58-05:00")
+    assert f"{data}:{line}:1: warning: dataset.subscriptions: '2024-09-30 16:46:58-05:00' in column 'updated_at' " \
+        "has a zone" in result.output, result.output
+    assert "[seed-row]" in result.output and "without an offset" in result.output, result.output

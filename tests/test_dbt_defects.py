@@ -30,9 +30,10 @@ EXPECTED: dict[str, tuple[str, int]] = {
     # orders_checks: no threshold, severity error
     "email_present": ("fail", 1),
     "customer_id_present": ("pass", 0),
-    "ref_unique": ("fail", 1),
-    "one_order_per_customer_time": ("fail", 1),  # composite unique
+    "ref_unique": ("fail", 2),  # unique counts rows: both R11 rows
+    "one_order_per_customer_time": ("fail", 2),  # composite unique
     "order_ref_unique": ("pass", 0),  # composite unique
+    "coupon_line_unique": ("pass", 0),  # composite unique: a row with a null in its key duplicates no row
     "channel_known": ("fail", 1),
     "status_known_incl_lost": ("pass", 0),
     "amount_non_negative": ("fail", 1),
@@ -51,10 +52,12 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "channel_known_within": ("warn", 1),
     "big_returns_within": ("warn", 1),  # sql (singular test)
     "coupon_mostly_present": ("warn", 15),
+    "customer_repeat_rows": ("fail", 19),  # 19 rows share 6 customer ids: rows, not ids, count
     "few_big_discounts": ("pass", 0),  # (dbt reports 0 failures for a pass, whatever the row count)
     # max_failure_percent (20 rows: one failing row is 5%)
     "discount_le_amount_percent": ("fail", 1),
     "nothing_lost_percent": ("fail", 1),  # sql (singular test)
+    "customer_repeat_percent": ("warn", 19),  # 95% of the rows (6 ids of 20 rows were 30%)
     "email_format_within_percent": ("warn", 1),
     "email_missing_percent_warn": ("warn", 1),
     "email_missing_percent_ok": ("pass", 0),
@@ -62,9 +65,9 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "discount_in_range_warn": ("warn", 1),
     # column properties and dataset-level tests of orders
     "orders__order_id__required": ("fail", 1),
-    "orders__ref__unique": ("fail", 1),
+    "orders__ref__unique": ("fail", 2),
     "orders__status__accepted_values": ("fail", 1),
-    "orders__primary_key": ("fail", 1),
+    "orders__primary_key": ("fail", 3),  # (1, 1) twice, and row 20's null order_id: a key is not null
     "orders__freshness_warn": ("warn", 1),
     "orders__freshness_error": ("pass", 0),
     # customers: the input of the model; only passes and warnings

@@ -68,7 +68,8 @@ def test_every_check_type_and_threshold_maps(tmp_path: Path) -> None:
     kinds = {name: (e["type"], e["severity"]) for name, e in by_check.items()}
     assert kinds["email_present"] == ("expect_column_values_to_not_be_null", "critical")
     assert kinds["ref_unique"][0] == "expect_column_values_to_be_unique"
-    assert by_check["one_order_per_customer_time"]["kwargs"] == {"column_list": ["customer_id", "ordered_at"]}
+    assert by_check["one_order_per_customer_time"]["kwargs"] == {"column_list": ["customer_id", "ordered_at"],
+                                                                 "ignore_row_if": "any_value_is_missing"}
     assert kinds["channel_known"][0] == "expect_column_values_to_be_in_set"
     assert by_check["amount_plausible"]["kwargs"] == {"column": "amount", "min_value": -1000, "max_value": 1000}
     assert kinds["enough_orders"][0] == "expect_table_row_count_to_be_between"

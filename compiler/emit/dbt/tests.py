@@ -55,7 +55,8 @@ def column_property_tests(ds: Dataset, column_name: str) -> list[dict[str, Any]]
     if col.required:
         tests.append({"not_null": {"name": f"{ds.name}__{col.name}__required", "config": _config("error", None, None)}})
     if col.unique:
-        tests.append({"unique": {"name": f"{ds.name}__{col.name}__unique", "config": _config("error", None, None)}})
+        tests.append({"specops_unique": {"name": f"{ds.name}__{col.name}__unique",
+                                         "config": _config("error", None, None)}})
     if col.accepted_values is not None:
         tests.append({"specops_accepted_values": {
             "name": f"{ds.name}__{col.name}__accepted_values",
@@ -66,15 +67,18 @@ def column_property_tests(ds: Dataset, column_name: str) -> list[dict[str, Any]]
 
 
 def dataset_tests(ds: Dataset) -> list[dict[str, Any]]:
-    """Model-level tests implied by the dataset (primary key, freshness of non-source datasets)."""
+    """Model-level tests implied by the dataset (primary key, freshness).
+
+    Freshness is a test on sources too: `dbt build` (what apply runs) never runs dbt's source freshness, so the
+    `freshness` config of a source entry alone let a stale source pass."""
     tests: list[dict[str, Any]] = []
     if ds.primary_key:
-        tests.append({"specops_unique": {
+        tests.append({"specops_primary_key": {  # unique and not null, as SQL's PRIMARY KEY
             "name": f"{ds.name}__primary_key",
             "arguments": {"columns": list(ds.primary_key)},
             "config": _config("error", None, None),
         }})
-    if ds.freshness and (ds.source is None or ds.source.type == "file"):
+    if ds.freshness:
         for severity, after in (("warn", ds.freshness.warn_after), ("error", ds.freshness.error_after)):
             if after:
                 tests.append({"specops_freshness": {
@@ -187,7 +191,7 @@ def check_origins(project: SpecProject) -> dict[str, CheckOrigin]:
                     out[f"{ds.name}__{col.name}__{flag}"] = CheckOrigin(ds.address, col.loc, f"{kind} ({flag} column)")
         if ds.primary_key:
             out[f"{ds.name}__primary_key"] = CheckOrigin(ds.address, ds.primary_key_loc or ds.loc,
-                                                         "unique (primary_key)")
+                                                         "primary_key (unique, not null)")
         if ds.freshness:
             for severity in ("warn", "error"):
                 out[f"{ds.name}__freshness_{severity}"] = CheckOrigin(ds.address, ds.freshness.loc or ds.loc,

@@ -7,10 +7,11 @@ a header column the dataset does not declare is loaded but unknown to lineage, c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
-from compiler.spec.csvfile import Unreadable, bad_row, written_header
+from compiler.spec.csvfile import Unreadable, bad_row, first_value, written_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
 
@@ -35,6 +36,28 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
             line, why, fix = found
             yield Diagnostic("seed-row", f"{why}: dbt seed would refuse or misread the file (DuckDB reads a file "
                              "with a short row as one column)", src.path, line, 1, ds.address, fix)
+        else:
+            yield from _zoned_times(ds, written)
+
+
+# a time of day, then a zone: an offset (-05:00, +0530, +01), Z or UTC
+_ZONED = re.compile(r".*\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[+-]\d\d(?::?\d\d)?|z|utc|gmt)", re.IGNORECASE)
+
+
+def _zoned_times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
+    """A value with a UTC offset in a `timestamp` column: a timestamp is a time without zone, and DuckDB and
+    Postgres load `06:44:39-05:00` as 06:44:39, dropping the offset (so it is read as UTC, 5 hours off)."""
+    assert ds.source is not None and ds.source.content is not None
+    names = [h.strip().lower() for h in written]
+    times = [names.index(c.name) for c in ds.columns if c.type == "timestamp" and c.name in names]
+    found = first_value(ds.source.content, ds.source.delimiter or ",", times, lambda v: bool(_ZONED.fullmatch(v)))
+    if found is not None:
+        line, i, value = found
+        yield Diagnostic("seed-row", f"{value!r} in column '{names[i]}' has a zone, but a timestamp column is a time "
+                         "without zone: dbt seed loads the clock time and drops the zone (DuckDB, Postgres), so the "
+                         "time is read as UTC", ds.source.path, line, 1, ds.address,
+                         "write the times in UTC without an offset (2026-12-05 11:44:39 for 2026-12-05 06:44:39-05:00)",
+                         severity="warning")
 
 
 def _spelling(ctx: Context, ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:

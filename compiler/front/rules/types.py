@@ -41,6 +41,8 @@ _BIGQUERY_WORDS = (
 WAREHOUSE_RESERVED = {"snowflake": frozenset(_SNOWFLAKE_WORDS.split()), "bigquery": frozenset(_BIGQUERY_WORDS.split())}
 _NUMERIC = ("integer", "bigint", "double")
 _TIME = ("date", "timestamp")
+# checks of the whole dataset: at most one failing row, so a threshold (failing rows tolerated) means nothing
+_ONE_ROW = {"row_count": "its number of rows", "freshness": "its newest value"}
 _UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "roc_auc"}
 
 
@@ -121,6 +123,12 @@ def check_column_types(ctx: Context) -> Iterator[Diagnostic]:
         ds = ctx.datasets.get(r.dataset)
         for i, c in enumerate(r.checks):
             base = ("spec", "checks", i)
+            if c.threshold is not None and c.type in _ONE_ROW:
+                yield ctx.at(r, (*base, "threshold"), "check-threshold",
+                             f"a {c.type} check has no threshold: it tests the whole dataset ({_ONE_ROW[c.type]}), "
+                             "so there are no failing rows to tolerate",
+                             "remove the threshold (loosen the check's own bound instead, or set severity: warn)",
+                             key=True)
             if c.type == "freshness" and c.column:
                 yield from _wrong_type(ctx, r, (*base, "column"), "a freshness check", c.column, ds, ("time",))
             elif c.type == "range" and c.column:
@@ -198,6 +206,32 @@ def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[
         if not ok:
             hint = f'quote it: "{v}"' if family == "string" else None
             yield ctx.at(res, (*path, j), "value-type", f"accepted value {v!r} does not fit a {col_type} column", hint)
+        elif family == "time" and not _iso_time(col_type, v):
+            # the warehouse casts the literal to the column's type: one it cannot read fails the test on every run
+            shape = "a date (YYYY-MM-DD)" if col_type == "date" else "a timestamp (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]])"
+            yield ctx.at(res, (*path, j), "value-type",
+                         f"accepted value {v!r} is not {shape}: the warehouse cannot compare a {col_type} column "
+                         "with it", "write an ISO date" + ("" if col_type == "date" else " or time, without a zone")
+                         + ": " + ("2026-12-05" if col_type == "date" else "2026-12-05 06:44:39"))
+
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_ISO_TIMESTAMP = _ISO_DATE + r"(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?"
+
+
+def _iso_time(col_type: str, value: str) -> bool:
+    """Whether every warehouse reads `value` as a date (or a timestamp without zone) of that type: ISO 8601, in
+    range (no month 13), no offset (a time without zone would drop it)."""
+    from datetime import date, datetime
+
+    if not re.fullmatch(_ISO_DATE if col_type == "date" else _ISO_TIMESTAMP, value):
+        return False
+    parse = date.fromisoformat if col_type == "date" else datetime.fromisoformat
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 def check_names(ctx: Context) -> Iterator[Diagnostic]:

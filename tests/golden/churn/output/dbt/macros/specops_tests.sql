@@ -28,16 +28,36 @@ false
 {{ specops_with_total(model, "select * from " ~ model ~ " where " ~ column_name ~ " is null", with_total) }}
 {% endtest %}
 
-{% test specops_unique(model, columns, with_total=false) %}
-{%- set failing -%}
-select {{ columns | join(", ") }}, count(*) as specops_duplicates
-from {{ model }}
-where {% for c in columns %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-group by {{ columns | join(", ") }}
-having count(*) > 1
-{%- endset -%}
-{{ specops_with_total(model, failing, with_total) }}
+{#- one row per row that shares its key (the columns' values) with another row, with the number of rows sharing
+    it: a threshold counts rows, not keys. A row with a null in a key column shares its key with no row, as
+    SQL's UNIQUE reads it (NULLS DISTINCT), on every warehouse. At column level (a column's `unique: true`) the
+    key is that column. -#}
+{% test specops_unique(model, columns=none, column_name=none, with_total=false) %}
+{{ specops_with_total(model, specops_key_rows(model, columns if columns else [column_name], false), with_total) }}
 {% endtest %}
+
+{#- a primary key is unique and NOT NULL (as SQL's PRIMARY KEY): the rows sharing their key, and the rows with a
+    null in a key column (their specops_duplicates is null) -#}
+{% test specops_primary_key(model, columns) %}
+{{ specops_key_rows(model, columns, true) }}
+{% endtest %}
+
+{% macro specops_key_rows(model, keys, primary) -%}
+select specops_rows.*, specops_keys.specops_duplicates
+from {{ model }} as specops_rows
+{{ "left" if primary else "inner" }} join (
+    select {{ keys | join(", ") }}, count(*) as specops_duplicates
+    from {{ model }}
+    where {% for c in keys %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    group by {{ keys | join(", ") }}
+    having count(*) > 1
+) as specops_keys
+    on {% for c in keys %}specops_rows.{{ c }} = specops_keys.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+{%- if primary %}
+where specops_keys.specops_duplicates is not null
+    or {% for c in keys %}specops_rows.{{ c }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{%- endif %}
+{%- endmacro %}
 
 {% test specops_accepted_values(model, column_name, values, with_total=false) %}
 {%- set failing -%}

@@ -389,3 +389,32 @@ def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
     assert "-> dbt build --select source:raw.carriers" in run.output
     assert "check 'carriers__mode__accepted_values'" in run.output and "1 failing row(s)" in run.output
     assert "dataset.carriers" in state(fork)["pending"]
+
+
+def test_a_rule_whose_checks_pass_is_done_when_another_rule_on_its_dataset_fails(fork: Path):
+    """dbt reports failures per test; apply marked every rule on the failing test's dataset failed ("dbt reported
+    failures on: carriers"), so a rule whose checks passed stayed pending and ran again at every apply."""
+    import duckdb
+
+    con = duckdb.connect(str(fork / ".specops" / "dev.duckdb"))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute("create table raw.carriers as select * from (values (1, 'road'), (2, 'air')) as t(carrier_id, mode)")
+    finally:
+        con.close()
+    ed = RepoEditor(fork)
+    ed.write("specs/datasets/carriers.yaml", (
+        "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: carriers, owner: \"@acme/data\"}\n"
+        "spec:\n  source: {type: table, schema: raw, table: carriers}\n  columns:\n"
+        "    - {name: carrier_id, type: integer}\n    - {name: mode, type: string}\n"))
+    for name, check in (("carriers_modes", "{type: accepted_values, column: mode, values: [road]}"),
+                        ("carriers_ids", "{type: not_null, column: carrier_id}")):
+        ed.write(f"specs/quality/{name}.yaml", (
+            f"apiVersion: specops/v1\nkind: QualityRule\nmetadata: {{name: {name}, owner: \"@acme/data\"}}\n"
+            f"spec:\n  dataset: carriers\n  checks:\n    - {check}\n"))
+    run = specops(fork, "apply", "--yes")
+    assert run.code == 1, run.explain()
+    assert "FAILED   quality_rule.carriers_modes:" in run.output and "quality_rule.carriers_ids" not in "".join(
+        line for line in run.output.splitlines() if line.startswith("FAILED")), run.output
+    pending = state(fork)["pending"]
+    assert "quality_rule.carriers_modes" in pending and "quality_rule.carriers_ids" not in pending, pending

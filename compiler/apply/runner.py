@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler import __version__
 from compiler.apply import lineage
@@ -23,6 +24,9 @@ from compiler.plan.baseline import applied_dir
 from compiler.plan.impact import Impact
 from compiler.plan.model import Plan
 from compiler.plan.scope import artifact_in_scope, head_snapshots
+
+if TYPE_CHECKING:
+    from compiler.apply.steps.dbt import DbtResult
 
 
 @dataclass
@@ -190,7 +194,7 @@ def _run_dbt(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Im
 
 def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[Impact], failed: set[str],
                select: list[str] | None, full_refresh: bool) -> None:
-    from compiler.apply.steps.dbt import DbtResult, explain, explain_warning, run_dbt
+    from compiler.apply.steps.dbt import explain, explain_warning, run_dbt
 
     flag = " --full-refresh" if full_refresh else ""
     label = f"dbt build{flag} (everything)" if select is None else f"dbt build{flag} --select {' '.join(select)}"
@@ -220,6 +224,12 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
             if bad and node not in bad:
                 continue
             own = [text for _, owner, text in found if owner == impact.address]
+            if not own and result is not None and impact.address.startswith("quality_rule."):
+                # its checks did not fail: the failures are another resource's (a model, a column test, another
+                # rule on the dataset); unless dbt skipped one of its checks because of them
+                if not _skipped_checks(ctx, result, impact.address):
+                    continue
+                own = ["skipped by dbt: a node its checks read failed (see above)"]
             if not own and impact.address.startswith(("transform.", "dataset.")):
                 own = [text for dataset, _, text in found if dataset == node]
             if own:
@@ -233,6 +243,15 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
             failed.add(impact.address)
         failed.update(f"dataset.{n}" for n in bad)
     _done(ctx, state, outcome, [i.address for i in data if i.address not in failed])
+
+
+def _skipped_checks(ctx: RunContext, result: DbtResult, rule: str) -> bool:
+    """Whether dbt skipped a check of the quality rule (because a node it reads failed)."""
+    from compiler.emit.dbt.tests import check_origins
+
+    origins = check_origins(ctx.project)
+    return any(f.status == "skipped" and f.resource_type == "test" and
+               (origin := origins.get(f.name)) is not None and origin.address == rule for f in result.failures)
 
 
 def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: Impact, failed: set[str]) -> None:

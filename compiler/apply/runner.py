@@ -225,11 +225,12 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
                 continue
             own = [text for _, owner, text in found if owner == impact.address]
             if not own and result is not None and impact.address.startswith("quality_rule."):
-                # its checks did not fail: the failures are another resource's (a model, a column test, another
-                # rule on the dataset); unless dbt skipped one of its checks because of them
-                if not _skipped_checks(ctx, result, impact.address):
+                # each of its checks ran and holds: the failures are another resource's (a model, a column test,
+                # another rule on the dataset)
+                if {c.name for c in ctx.project.rules[impact.address.split(".", 1)[1]].checks} <= result.held:
                     continue
-                own = ["skipped by dbt: a node its checks read failed (see above)"]
+                if _skipped_checks(ctx, result, impact.address):
+                    own = ["skipped by dbt: a node its checks read failed (see above)"]
             if not own and impact.address.startswith(("transform.", "dataset.")):
                 own = [text for dataset, _, text in found if dataset == node]
             if own:

@@ -41,6 +41,7 @@ class DbtResult:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[Failure] = field(default_factory=list)  # tests that found failing rows their check allows
+    held: set[str] = field(default_factory=set)  # names of the tests that ran and hold (pass, or warn)
 
 
 def dbt_executable() -> str:
@@ -128,6 +129,8 @@ def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResul
         uid, status = item["unique_id"], item["status"]
         result.counts[status] = result.counts.get(status, 0) + 1
         node = nodes.get(uid, {})
+        if status in ("pass", "warn") and node.get("resource_type") == "test":
+            result.held.add(str(node.get("name") or uid))
         if status == "warn" and node.get("resource_type") == "test":
             count = item.get("failures")
             result.warnings.append(Failure(node.get("name") or uid, "test", status, str(item.get("message") or ""),

@@ -60,7 +60,8 @@ path_argument = click.argument(
 )
 select_option = click.option(
     "--select", "-s", "select", multiple=True,
-    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable.",
+    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable. "
+    "A transform and its output dataset are one dbt model: selecting either selects both.",
 )
 
 

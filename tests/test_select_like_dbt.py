@@ -1,6 +1,7 @@
 """Selectors as a dbt user expects them (`dbt ls` on the emitted project): a transform and its output dataset are
-one dbt model, a depth counts hops between datasets, a term that matches nothing is an error, `path:` relative
-to the repository root and of a resource's SQL, training or data file, `tag:` of either half of a model."""
+one dbt model, a depth counts hops between datasets, a term that matches nothing is an error, `--exclude`,
+`path:` relative to the repository root and of a resource's SQL, training or data file, `tag:` of either half
+of a model."""
 
 from __future__ import annotations
 
@@ -97,6 +98,40 @@ def test_a_column_selector_naming_no_column_is_an_error(runner, example_root):
     assert "dataset customers has no column 'emial'; did you mean 'email'?" in out
     code, out = _graph(runner, example_root, "--columns", "-s", "customers.email+")
     assert code == 0, out
+
+
+# --------------------------------------------------------------------------- 5: --exclude
+
+
+def test_exclude_leaves_out_what_it_selects_with_both_halves_of_a_model(runner, example_root):
+    nodes = _graph_nodes(runner, example_root, "-s", "+customer_features", "--exclude", "customer_activity")
+    assert nodes == FEATURES | {"dataset.customers", "dataset.subscriptions", "dataset.support_tickets"}
+    nodes = _graph_nodes(runner, example_root, "--exclude", "kind:deployment", "--exclude", "kind:environment")
+    assert not {n for n in nodes if n.startswith(("deployment.", "environment."))}
+    assert "model.churn" in nodes
+
+
+def test_exclude_in_plan_and_its_errors(runner, example_root):
+    result = runner.invoke(main, ["plan", str(example_root), "-s", "daily_kpis", "--exclude",
+                                  "transform.build_daily_kpis", "-s", "customers", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["selection"] == ["dataset.customers"]
+    result = runner.invoke(main, ["plan", str(example_root), "--exclude", "custmers"])
+    assert result.exit_code == 2 and "--exclude" in result.output and "did you mean 'customers'?" in result.output
+    result = runner.invoke(main, ["plan", str(example_root), "-s", "customers", "--exclude", "customers"])
+    assert result.exit_code == 2 and "selects no resource" in result.output
+
+
+@pytest.mark.parametrize("command", ["graph", "plan", "apply"])
+def test_every_command_with_select_has_exclude(runner, command):
+    result = runner.invoke(main, [command, "--help"])
+    assert "--exclude" in result.output and "--select" in result.output
+
+
+def test_the_readme_lists_exclude_beside_select():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    lines = [line for line in readme.splitlines() if "[--select ...]" in line]
+    assert lines and all("[--exclude ...]" in line for line in lines)
 
 
 # --------------------------------------------------------------------------- 6: path:

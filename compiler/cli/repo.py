@@ -61,7 +61,7 @@ def validate(path: Path, fmt: str) -> None:
               "select columns as dataset.column (x.col+ what reads it, +x.col its sources).")
 @guarded
 @batch_gc()
-def graph(path: Path, select: tuple[str, ...], fmt: str, columns: bool) -> None:
+def graph(path: Path, select: tuple[str, ...], exclude: tuple[str, ...], fmt: str, columns: bool) -> None:
     """Print the dependency graph of the repository at PATH (dependencies first)."""
     from compiler.cli.graph_formats import RENDERERS
 
@@ -81,11 +81,11 @@ def graph(path: Path, select: tuple[str, ...], fmt: str, columns: bool) -> None:
             chosen, select = column_selectors(project, select)
         except ColumnSelectorError as exc:
             raise click.BadParameter(str(exc), param_hint="--select") from None
-        nodes = selection(project, select)
+        nodes = selection(project, select, exclude)
         report = column_report(project, set(project.graph.nodes) if nodes is None else nodes, chosen)
         click.echo((render_columns_json if fmt == "json" else render_columns_text)(report), nl=False)
         return
-    nodes = selection(project, select)
+    nodes = selection(project, select, exclude)
     click.echo(RENDERERS[fmt](project, set(project.graph.nodes) if nodes is None else nodes), nl=False)
 
 

@@ -94,7 +94,7 @@ def _atom(project: SpecProject, text: str) -> set[str]:
             for d in down:
                 out |= graph.upstream(d)
         return out
-    free = _one_model(project)
+    free = _one_model(project) if m.group("up") or m.group("down") else None  # only a depth needs it
     if m.group("up") is not None:
         depth = int(m.group("up")) if m.group("up") else None
         for addr in base:

@@ -35,9 +35,27 @@ SELECTIONS = [
     ("name-method", "name:churn", {"model.churn"}),
     ("ancestors", "+churn", CHURN_UPSTREAM | {"model.churn"}),
     ("descendants", "churn+", {"model.churn"} | DEPLOYMENTS),
-    ("one-hop-up", "1+churn", {"model.churn", "dataset.customer_features"}),
-    ("two-hops-up", "2+churn", {"model.churn", "dataset.customer_features", "transform.build_customer_features"}),
-    ("one-hop-down", "customer_activity+1", {"dataset.customer_activity", "transform.build_customer_features"}),
+    # a depth counts hops between datasets: a transform and its output dataset are one dbt model, one step
+    ("one-hop-up", "1+churn", {"model.churn", "dataset.customer_features", "transform.build_customer_features"}),
+    ("two-hops-up", "2+churn", CHURN_UPSTREAM - {"dataset.subscriptions", "dataset.support_tickets"} | {
+        "model.churn"}),
+    ("one-hop-down", "customer_activity+1", {"dataset.customer_activity", "transform.build_customer_activity",
+                                             "transform.build_customer_features", "dataset.customer_features"}),
+    ("dataset-one-hop-up", "1+customer_features",
+     {"dataset.customer_features", "transform.build_customer_features", "dataset.customer_activity",
+      "transform.build_customer_activity", "dataset.customers"}),
+    ("transform-one-hop-down", "build_customer_activity+1",
+     {"dataset.customer_activity", "transform.build_customer_activity", "transform.build_customer_features",
+      "dataset.customer_features"}),
+    ("model-one-hop-down", "churn+1", {"model.churn"} | DEPLOYMENTS),
+    ("dataset-one-hop-down-to-rules-and-models", "customer_features+1",
+     {"dataset.customer_features", "transform.build_customer_features", "model.churn",
+      "quality_rule.customer_features_checks"}),
+    # a produced dataset brings the transform that builds it, a transform its output (one dbt model)
+    ("produced-dataset", "daily_kpis", {"dataset.daily_kpis", "transform.build_daily_kpis"}),
+    ("transform", "build_daily_kpis", {"dataset.daily_kpis", "transform.build_daily_kpis"}),
+    ("kind-transform", "kind:transform",
+     CHURN_UPSTREAM - RAW | {"dataset.daily_kpis", "transform.build_daily_kpis"}),
     ("leaf-descendants", "churn_api+", {"deployment.churn_api"}),
     ("deployment-ancestors", "+deployment.churn_api",
      CHURN_UPSTREAM | {"model.churn", "deployment.churn_api", "environment.prod"}),
@@ -58,14 +76,18 @@ SELECTIONS = [
      {"dataset.customer_features", "transform.build_customer_features", "model.churn",
       "quality_rule.customer_features_checks"} | DEPLOYMENTS),
     ("union", "churn customers", {"model.churn", "dataset.customers"}),
-    ("intersection", "kind:dataset,tag:daily", {"dataset.customer_activity", "dataset.daily_kpis"}),
-    ("intersection-with-graph", "+churn,kind:dataset", CHURN_UPSTREAM - {
-        "transform.build_customer_activity", "transform.build_customer_features"}),
+    ("intersection", "kind:dataset,tag:daily", {"dataset.customer_activity", "dataset.daily_kpis",
+                                                "transform.build_customer_activity", "transform.build_daily_kpis"}),
+    ("intersection-with-graph", "+churn,kind:dataset", CHURN_UPSTREAM),
+    # tag: a dbt model's tags are its dataset's and its transform's: a tag on either selects the model
+    ("tag-of-a-transform", "tag:features", {"dataset.customer_features", "transform.build_customer_features"}),
     ("intersection-then-union", "tag:raw,owner:@acme/data-eng churn", RAW | {"model.churn"}),
     ("wildcard-name", "customer_*",
-     {"dataset.customer_activity", "dataset.customer_features", "quality_rule.customer_features_checks"}),
-    ("wildcard-address", "dataset.customer_*", {"dataset.customer_activity", "dataset.customer_features"}),
-    ("no-match", "nothing_here", set()),
+     {"dataset.customer_activity", "dataset.customer_features", "quality_rule.customer_features_checks",
+      "transform.build_customer_activity", "transform.build_customer_features"}),
+    ("wildcard-address", "dataset.customer_*", {"dataset.customer_activity", "dataset.customer_features",
+                                                "transform.build_customer_activity",
+                                                "transform.build_customer_features"}),
 ]
 
 
@@ -231,9 +253,10 @@ def test_json_has_nodes_and_edges(runner, example_root, project):
 
 
 def test_json_with_a_selection_keeps_only_inner_edges(runner, example_root):
-    doc = json.loads(graph_output(runner, example_root, "-f", "json", "-s", "1+churn"))
-    assert [n["address"] for n in doc["nodes"]] == ["dataset.customer_features", "model.churn"]
-    assert doc["edges"] == [["dataset.customer_features", "model.churn"]]
+    doc = json.loads(graph_output(runner, example_root, "-f", "json", "-s", "churn+1"))
+    assert [n["address"] for n in doc["nodes"]] == ["deployment.churn_api", "deployment.churn_api_dev",
+                                                    "model.churn"]
+    assert doc["edges"] == [["model.churn", "deployment.churn_api"], ["model.churn", "deployment.churn_api_dev"]]
 
 
 def test_graph_of_an_invalid_repository_fails_with_diagnostics(runner, repo, editor):

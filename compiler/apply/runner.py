@@ -110,7 +110,8 @@ def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyO
 
         data = land_sources(ctx, plan, data, failed, outcome.failed, outcome.skipped)  # dvc and kafka sources
     if data:
-        _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage)
+        # a first apply builds everything in one dbt build; one with --select only the selected work, as planned
+        _run_dbt(ctx, state, outcome, data, failed, first=not plan.baseline.lineage and not plan.selection)
     for impact in [i for i in impacts if i.work in ("retrain", "evaluate")]:
         blocker = _blocked(ctx, impact, failed)
         if blocker:

@@ -58,10 +58,20 @@ class GivenText(_NotEmpty, click.types.StringParamType):
 path_argument = click.argument(
     "path", required=False, default=".", type=Given(file_okay=False, path_type=Path),
 )
-select_option = click.option(
+_select = click.option(
     "--select", "-s", "select", multiple=True,
-    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable.",
+    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable. "
+    "A transform and its output dataset are one dbt model: selecting either selects both.",
 )
+_exclude = click.option(
+    "--exclude", "exclude", multiple=True,
+    help="Leave out what these selectors select (the --select syntax), after --select; repeatable.",
+)
+
+
+def select_option(func: F) -> F:
+    """--select and --exclude, which go together."""
+    return _select(_exclude(func))
 
 
 def guarded(func: F) -> F:
@@ -185,16 +195,22 @@ def environment(project, env: str | None) -> str:
     return name
 
 
-def selection(project, select: tuple[str, ...]) -> set[str] | None:
+def selection(project, select: tuple[str, ...], exclude: tuple[str, ...] = ()) -> set[str] | None:
+    """The addresses --select picks (everything without it) less those --exclude picks; None for everything."""
     from compiler.spec.selection import SelectionError
     from compiler.spec.selection import select as run_select
 
-    if not select:
+    if not select and not exclude:
         return None
-    try:
-        chosen = run_select(project, select)
-    except SelectionError as exc:
-        raise click.BadParameter(str(exc), param_hint="--select") from None
+
+    def run(given: tuple[str, ...], hint: str) -> set[str]:
+        try:
+            return run_select(project, given or None)
+        except SelectionError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+
+    chosen = run(select, "--select") - (run(exclude, "--exclude") if exclude else set())
     if not chosen:  # a plan of nothing must never be mistaken for a plan of everything
-        raise click.BadParameter(f"{' '.join(select)!r} matches no resource", param_hint="--select")
+        said = " ".join(select) or "everything"
+        raise click.BadParameter(f"{said!r} less {' '.join(exclude)!r} selects no resource", param_hint="--exclude")
     return chosen

@@ -17,10 +17,17 @@ from compiler.spec.project import SpecProject
 _COLUMN_SELECTOR = re.compile(r"^(?P<up>\+)?(?P<ds>[a-z][a-z0-9_]*)\.(?P<col>[A-Za-z_][A-Za-z0-9_]*)(?P<down>\+)?$")
 
 
+class ColumnSelectorError(ValueError):
+    """A `dataset.column` selector naming no column of that dataset."""
+
+
 def column_selectors(project: SpecProject, select: tuple[str, ...]) -> tuple[list[tuple[str, str, bool, bool]],
                                                                             tuple[str, ...]]:
     """([(dataset, column, upstream, downstream)], the other selectors): `dataset.column` terms that name a
-    column of a dataset (never a resource address such as model.churn)."""
+    column of a dataset (never a resource address such as model.churn). A dataset's name with a column it does
+    not have is an error, with the closest column."""
+    if any(not s.strip() for s in select):
+        return [], select  # the selection reports the empty selector
     columns, rest = [], []
     for term in " ".join(select).split():
         m = _COLUMN_SELECTOR.match(term)
@@ -28,6 +35,11 @@ def column_selectors(project: SpecProject, select: tuple[str, ...]) -> tuple[lis
         if m and ds is not None and ds.column(m.group("col")) is not None:
             up, down = bool(m.group("up")), bool(m.group("down"))
             columns.append((m.group("ds"), m.group("col"), up or not down, down or not up))
+        elif m and ds is not None and project.get(f"{m.group('ds')}.{m.group('col')}") is None:
+            from compiler.spec.diagnostics import did_you_mean
+
+            hint = did_you_mean(m.group("col"), ds.column_names) or f"its columns: {', '.join(ds.column_names)}"
+            raise ColumnSelectorError(f"'{term}': dataset {ds.name} has no column '{m.group('col')}'; {hint}")
         else:
             rest.append(term)
     return columns, tuple(rest)

@@ -79,7 +79,8 @@ def _plan(speed: Speed, project: SpecProject, env: str | None, against: str | No
 @guarded
 @batch_gc()
 def plan(path: Path, env: str | None, against: str | None, out_file: Path | None, fmt: str,
-         select: tuple[str, ...], detailed_exitcode: bool, full_refresh: bool, no_cache: bool) -> None:
+         select: tuple[str, ...], exclude: tuple[str, ...], detailed_exitcode: bool, full_refresh: bool,
+         no_cache: bool) -> None:
     """Show what would change: resources (with categories), impact across the graph, generated files.
 
     The baseline is the environment's last apply, or with --against the specs at a git revision.
@@ -91,7 +92,7 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
     try:
         project = load_project(path, speed=speed, to_stderr=True)
         env_name = environment(project, env) if (env or not against) else None
-        selected = selection(project, select)
+        selected = selection(project, select, exclude)
     except click.UsageError as exc:
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
@@ -214,8 +215,8 @@ def _stale(saved: dict, current) -> list[str]:
 @click.option("--no-cache", is_flag=True, help="Changes nothing: apply reads no cache (docs/state.md); accepted "
               "for symmetry with plan.")
 @guarded
-def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], yes: bool,
-          full_refresh: bool, no_cache: bool) -> None:
+def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str, ...], exclude: tuple[str, ...],
+          yes: bool, full_refresh: bool, no_cache: bool) -> None:
     """Run what the plan needs, in graph order: dbt build, train and register models, roll out deployments.
 
     Takes a lock on the environment and records state in .specops/state/<env>.json. A file given
@@ -241,11 +242,11 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
         env = env or saved.get("environment")
         full_refresh = full_refresh or bool(saved.get("full_refresh"))  # as planned and approved
     env_name = environment(project, env)
-    selected = selection(project, select)  # a usage error before anything is created or locked
+    selected = selection(project, select, exclude)  # a usage error before anything is created or locked
     from compiler.apply.statebackend import open_backend
 
     with interruptible("apply"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
-        if saved is not None and not select and saved.get("selection"):
+        if saved is not None and selected is None and saved.get("selection"):
             selected = set(saved["selection"])  # apply what was planned and approved, not more
         with batch_gc():
             compiled, result = _plan(speed, project, env_name, None, selected, for_apply=True,

@@ -20,6 +20,7 @@ from compiler.cli.common import (
     print_diagnostics,
     repo_root,
     select_option,
+    selection,
 )
 from compiler.speed.gc import batch_gc
 
@@ -60,33 +61,32 @@ def validate(path: Path, fmt: str) -> None:
               "select columns as dataset.column (x.col+ what reads it, +x.col its sources).")
 @guarded
 @batch_gc()
-def graph(path: Path, select: tuple[str, ...], fmt: str, columns: bool) -> None:
+def graph(path: Path, select: tuple[str, ...], exclude: tuple[str, ...], fmt: str, columns: bool) -> None:
     """Print the dependency graph of the repository at PATH (dependencies first)."""
     from compiler.cli.graph_formats import RENDERERS
-    from compiler.spec.selection import SelectionError
-    from compiler.spec.selection import select as run_select
 
     project = load_project(path, to_stderr=True)
     if columns:
-        from compiler.cli.graph_columns import column_report, column_selectors, render_columns_json, render_columns_text
+        from compiler.cli.graph_columns import (
+            ColumnSelectorError,
+            column_report,
+            column_selectors,
+            render_columns_json,
+            render_columns_text,
+        )
 
         if fmt not in ("text", "json"):
             raise click.BadParameter("--columns prints text or json", param_hint="--format")
-        chosen, select = column_selectors(project, select)
         try:
-            nodes = run_select(project, select)
-        except SelectionError as exc:
+            chosen, select = column_selectors(project, select)
+        except ColumnSelectorError as exc:
             raise click.BadParameter(str(exc), param_hint="--select") from None
-        report = column_report(project, nodes, chosen)
+        nodes = selection(project, select, exclude)
+        report = column_report(project, set(project.graph.nodes) if nodes is None else nodes, chosen)
         click.echo((render_columns_json if fmt == "json" else render_columns_text)(report), nl=False)
         return
-    try:
-        nodes = run_select(project, select)
-    except SelectionError as exc:
-        raise click.BadParameter(str(exc), param_hint="--select") from None
-    if select and not nodes:
-        click.echo(f"warning: the selection {' '.join(select)!r} matched no resource", err=True)
-    click.echo(RENDERERS[fmt](project, nodes), nl=False)
+    nodes = selection(project, select, exclude)
+    click.echo(RENDERERS[fmt](project, set(project.graph.nodes) if nodes is None else nodes), nl=False)
 
 
 @click.command()

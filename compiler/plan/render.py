@@ -203,6 +203,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
     out = [style(f"specops plan · environment {plan.environment or 'all'} · baseline: {_baseline(plan)}", bold=True)]
     if plan.selection:
         out.append(f"(selection: {len(plan.selection)} resources; the plan is partial)")
+        if plan.baseline.kind == "state" and not plan.baseline.lineage:  # as apply's runner does
+            out.append("(the environment's first apply: it runs the selected work only; what that reads must "
+                       "exist already, or be selected too: +name)")
     out.append("")
     out += [*_invalid_base(plan), ""] if plan.baseline.errors else []
     if plan.resource_changes:

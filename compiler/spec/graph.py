@@ -5,7 +5,8 @@ Nodes are resource addresses (`dataset.orders`); edges run from what is read to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -49,13 +50,37 @@ class SpecGraph:
     def children(self, address: str) -> list[str]:
         return sorted(self._g.successors(address))
 
-    def upstream(self, address: str, depth: int | None = None) -> set[str]:
-        """Every ancestor (within `depth` hops when given)."""
+    def upstream(self, address: str, depth: int | None = None, free: Callable[[str, str], bool] | None = None
+                 ) -> set[str]:
+        """Every ancestor (within `depth` hops when given; a hop between two nodes `free` accepts counts 0)."""
+        if depth is not None and free is not None:
+            return self._weighted(address, self._g.predecessors, depth, free)
         return self._walk(address, self._g.predecessors, depth)
 
-    def downstream(self, address: str, depth: int | None = None) -> set[str]:
-        """Every descendant (within `depth` hops when given)."""
+    def downstream(self, address: str, depth: int | None = None, free: Callable[[str, str], bool] | None = None
+                   ) -> set[str]:
+        """Every descendant (within `depth` hops when given; a hop between two nodes `free` accepts counts 0)."""
+        if depth is not None and free is not None:
+            return self._weighted(address, self._g.successors, depth, free)
         return self._walk(address, self._g.successors, depth)
+
+    @staticmethod
+    def _weighted(start: str, step, depth: int, free: Callable[[str, str], bool]) -> set[str]:
+        """The nodes within `depth` of `start`, a hop costing 0 or 1 (a 0-1 breadth-first search)."""
+        best = {start: 0}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for other in step(node):
+                cost = best[node] + (0 if free(node, other) else 1)
+                if cost <= depth and cost < best.get(other, depth + 1):
+                    best[other] = cost
+                    if cost == best[node]:
+                        queue.appendleft(other)
+                    else:
+                        queue.append(other)
+        best.pop(start)
+        return set(best)
 
     def _walk(self, start: str, step, depth: int | None) -> set[str]:
         seen: set[str] = set()

@@ -50,6 +50,8 @@ def graph_data(project: SpecProject, plan: PlanView | None = None) -> dict[str, 
         "owner": [owner_ix[r.meta.owner] if r is not None and r.meta.owner else -1 for r in res],
         # tags in the order written: the first is a resource's primary tag (grouping by tag uses it)
         "tag": [[tag_ix[t] for t in r.meta.tags] if r is not None else [] for r in res],
+        # the files a resource is built from besides its spec (SQL, training, data): `path:` selects by them too
+        "inputs": [sorted({posixpath.normpath(f) for f in r.input_files()}) if r is not None else [] for r in res],
         "layer": [place[a][0] for a in ids],
         "row": [place[a][1] for a in ids],
         "edges": [i for a, b in edges for i in (index[a], index[b])],

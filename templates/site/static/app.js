@@ -46,7 +46,15 @@
   }
   var DOWN = csr(0, 1), UP = csr(1, 0);
   function nbrs(adj, i) { return adj.list.subarray(adj.start[i], adj.start[i + 1]); }
-  function walk(adj, seeds, depth) {  // every node reachable from the seeds (not the seeds), within depth hops
+  // a transform and its output dataset are one dbt model: selected together, one step for a depth
+  var KIND_DATASET = D.kinds.indexOf("dataset"), KIND_TRANSFORM = D.kinds.indexOf("transform");
+  var OUTPUT = new Int32Array(N).fill(-1);
+  for (var e0 = 0; e0 < M; e0++) {
+    if (D.kind[E[2 * e0]] === KIND_TRANSFORM && D.kind[E[2 * e0 + 1]] === KIND_DATASET) OUTPUT[E[2 * e0]] = E[2 * e0 + 1];
+  }
+  function oneModel(a, b) { return OUTPUT[a] === b || OUTPUT[b] === a; }
+  function walk(adj, seeds, depth) {  // every node reachable from the seeds (not the seeds), within depth steps
+    if (depth != null) return weighted(adj, seeds, depth);
     var seen = new Set(), frontier = Array.from(seeds), level = 0;
     while (frontier.length && (depth == null || level < depth)) {
       var next = [];
@@ -57,6 +65,26 @@
       frontier = next; level++;
     }
     return seen;
+  }
+
+  function weighted(adj, seeds, depth) {  // within depth steps, a transform and its output being one step
+    var out = new Set();
+    Array.from(seeds).forEach(function (start) {
+      var best = new Map([[start, 0]]), queue = [start];
+      while (queue.length) {
+        var node = queue.shift(), ns = nbrs(adj, node);
+        for (var b = 0; b < ns.length; b++) {
+          var cost = best.get(node) + (oneModel(node, ns[b]) ? 0 : 1), had = best.get(ns[b]);
+          if (cost <= depth && (had === undefined || cost < had)) {
+            best.set(ns[b], cost);
+            if (cost === best.get(node)) queue.unshift(ns[b]); else queue.push(ns[b]);
+          }
+        }
+      }
+      best.delete(start);
+      best.forEach(function (_, k) { out.add(k); });
+    });
+    return out;
   }
 
   // ---- selectors: the grammar and results of compiler/spec/selection.py ---------------------------------
@@ -119,9 +147,14 @@
       var okt = D.tags.map(function (t) { return re.test(t); });
       for (i = 0; i < N; i++) if (D.tag[i].some(function (t) { return okt[t]; })) out.add(i);
     } else if (m === "path") {
-      v = v.replace(/\/+$/, ""); re = globRe(v);
-      var okp = D.files.map(function (f) { return re.test(f) || f.indexOf(v + "/") === 0; });
-      for (i = 0; i < N; i++) if (D.file[i] >= 0 && okp[D.file[i]]) out.add(i);
+      v = normPath(v.replace(/\/+$/, "") || "/");
+      if (v === "") { for (i = 0; i < N; i++) out.add(i); return out; }
+      re = globRe(v);
+      var under = function (f) { return re.test(f) || f.indexOf(v + "/") === 0; };
+      var okp = D.files.map(under);
+      for (i = 0; i < N; i++) {
+        if ((D.file[i] >= 0 && okp[D.file[i]]) || (D.inputs && D.inputs[i].some(under))) out.add(i);
+      }
     } else if (m === "owner") {
       re = globRe(v);
       var oko = D.owners.map(function (o) { return re.test(o); });
@@ -139,6 +172,7 @@
       throw new Error("cannot parse selector '" + text + "': '@' and a depth go with a name (@name, 2+name, name+1)");
     }
     var base = method(m[3]), out = new Set(base);
+    if (!base.size) throw new Error("'" + text + "' matches no resource; " + noMatchHint(m[3]));
     if (m[1]) {
       walk(DOWN, base).forEach(function (d) { out.add(d); });
       walk(UP, new Set(out)).forEach(function (u) { out.add(u); });
@@ -162,9 +196,29 @@
         var other = atom(p);
         chosen = new Set(Array.from(chosen).filter(function (x) { return other.has(x); }));
       });
+      if (!chosen.size) throw new Error("'" + term + "' matches no resource: its selectors select nothing in common");
       chosen.forEach(function (x) { result.add(x); });
     });
+    for (var t = 0; t < N; t++) {  // a transform and its output dataset: one dbt model, selected together
+      if (OUTPUT[t] >= 0 && (result.has(t) || result.has(OUTPUT[t]))) { result.add(t); result.add(OUTPUT[t]); }
+    }
     return result;
+  }
+  function normPath(v) {  // posixpath.normpath of a repository-relative path ("" for the root)
+    var parts = [];
+    v.split("/").forEach(function (p) {
+      if (p === "" || p === ".") return;
+      if (p === ".." && parts.length && parts[parts.length - 1] !== "..") parts.pop(); else parts.push(p);
+    });
+    return parts.join("/");
+  }
+  function noMatchHint(body) {
+    var k = body.indexOf(":"), m = k > 0 ? body.slice(0, k) : "name", v = k > 0 ? body.slice(k + 1) : body;
+    if (m === "path") return "paths are relative to the repository root";
+    var pool = m === "tag" ? D.tags : m === "owner" ? D.owners : names.concat(D.id);
+    var same = pool.filter(function (p) { return p.toLowerCase() === v.toLowerCase(); });
+    var hint = same.length ? same[0] : closest(v, pool);
+    return hint ? "did you mean '" + hint + "'?" : "no " + m + " is like it";
   }
 
   // ---- what is shown: nodes, or cells of (group, layer) -------------------------------------------------

@@ -247,6 +247,17 @@ SAME_QUERY = [
     ("in-strings-reordered", f"select order_id, status not in ('a', 'b') as open from {ORD}",
      f"select order_id, status not in ('b', 'a') as open from {ORD}", ("duckdb", "postgres")),
     ("group-by-all", GROUPED, GROUPED.replace("by customer_id, status", "by all"), ("duckdb", "snowflake", "bigquery")),
+    # a qualifier written or not, where one source has the column: the same column (an input's alias added too)
+    ("qualifier-dropped", f"select o.order_id from {ORD} o where o.status <> 'x'",
+     f"select order_id from {ORD} o where status <> 'x'", ("duckdb", "postgres", "snowflake", "bigquery")),
+    ("alias-added", f"select order_id from {ORD} where status <> 'x'",
+     f"select o.order_id from {ORD} as o where o.status <> 'x'", ("duckdb", "postgres")),
+    ("qualifier-dropped-beside-a-join", f"select o.order_id, c.region from {ORD} o join {{{{ input('customers') }}}} c "
+     "on c.customer_id = o.customer_id where o.amount > 1",
+     f"select order_id, region from {ORD} o join {{{{ input('customers') }}}} c on c.customer_id = o.customer_id "
+     "where amount > 1", ("duckdb", "postgres")),
+    ("group-by-keys-reordered", GROUPED, GROUPED.replace("by customer_id, status", "by status, customer_id"),
+     ("duckdb", "postgres", "snowflake", "bigquery")),
     # count(*) holds a star, but no `select *`: the grouping keys are still known
     ("group-by-all-count-star", f"select customer_id, count(*) as n from {ORD} group by customer_id",
      f"select customer_id, count(*) as n from {ORD} group by all", ("duckdb", "snowflake", "bigquery")),
@@ -258,6 +269,14 @@ NOT_THE_SAME_QUERY = [
                                 f"select order_id from a",
      f"with b as (select order_id from {ORD}), a as (select order_id from b) select order_id from a", "duckdb"),
     ("count-null", f"select count(*) as n from {ORD}", f"select count(null) as n from {ORD}", "duckdb"),
+    # a rollup's keys are a hierarchy: their order makes other groups
+    ("rollup-reordered", f"select status, order_id, count(*) as n from {ORD} group by rollup (status, order_id)",
+     f"select status, order_id, count(*) as n from {ORD} group by rollup (order_id, status)", "duckdb"),
+    # the column of the other source: the join's other side (a left join: other values)
+    ("qualifier-changed", f"select o.customer_id from {ORD} o left join {{{{ input('customers') }}}} c "
+     "on c.customer_id = o.customer_id",
+     f"select c.customer_id from {ORD} o left join {{{{ input('customers') }}}} c on c.customer_id = o.customer_id",
+     "duckdb"),
     ("count-distinct-1", f"select count(1) as n from {ORD}", f"select count(distinct 1) as n from {ORD}", "duckdb"),
     ("in-list-changed", f"select order_id from {ORD} where customer_id in (1, 2)",
      f"select order_id from {ORD} where customer_id in (1, 3)", "duckdb"),
@@ -1079,3 +1098,9 @@ def test_a_written_null_ordering_in_a_window_changes_its_column_and_the_same_wor
     # the column whose order is written, the same either way: the same sort, the same limit
     moved = f"select amount as a, order_id from {ORD} order by 1 desc, 2 limit 3"
     assert diff(ORDER_LIMIT, moved).rows is False
+
+
+def test_a_distinct_on_order_change_is_said_to_change_the_rows_by_distinct_not_limit():
+    old = f"select distinct on (customer_id) customer_id, amount from {ORD} order by customer_id, amount"
+    found = diff(old, old.replace("order by customer_id, amount", "order by customer_id, amount desc"))
+    assert found.rows and found.clauses == ("distinct",), (found.kind, found.reason())

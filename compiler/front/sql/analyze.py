@@ -722,6 +722,7 @@ class _Analyzer:
                 info.clauses.add("limit")
                 fps.append(("limit", f"{key}:" + self.text(node.args[key])))
         # with a limit, or DISTINCT ON (the first row of each group is kept), the order decides which rows come out
+        by = "limit" if limited else "distinct"  # the clause an order change is said to change the rows by
         limited = limited or (distinct is not None and distinct.args.get("on") is not None)
         order = node.args.get("order")
         if order is not None and (limited or getattr(scope, "is_root", True)):  # the query's own order: SORT
@@ -729,7 +730,7 @@ class _Analyzer:
             info.sorted_by = refs
             if limited:  # without a limit, order does not decide which rows
                 info.row_refs |= {(d, c, "order") for d, c in refs}
-                fps.append(("limit", "order:" + fp))
+                fps.append((by, "order:" + fp))
         for clause, fp in fps:
             if clause:
                 info.parts.setdefault(clause, []).append(fp)
@@ -813,7 +814,7 @@ class _Analyzer:
                 info.row_refs |= {(d, c, "group by") for d, c in out.refs}
             else:
                 parts.append(self.clause(scope, item, "group by", info, aliases))
-        return ",".join(parts)
+        return ",".join(sorted(parts))  # the groups are the same in any order of the keys
 
     def unknown_columns(self, scope: Scope, info: _ScopeInfo) -> None:
         """A projection whose columns are picked by their names (DuckDB's `columns('.*_id')`, `* like 'x%'`): the

@@ -38,6 +38,7 @@ class _Renames:
 
     qualifiers: list[tuple[exp.Column, str]] = field(default_factory=list)  # column -> its new table qualifier
     aliases: list[tuple[exp.Expression, str]] = field(default_factory=list)  # Table / CTE / Subquery -> new alias
+    aliased: list[tuple[exp.Table, str]] = field(default_factory=list)  # a table read without an alias -> its alias
     tables: list[tuple[exp.Table, str]] = field(default_factory=list)  # a reference to a CTE -> its new name
     # (a column, the scope whose output it reads, the scope it is written in)
     reads: list[tuple[exp.Column, Scope, Scope]] = field(default_factory=list)
@@ -82,6 +83,8 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
         for join in tree.find_all(exp.Join):
             if join.args.get("kind") == "INNER" or (join.args.get("kind") == "OUTER" and join.args.get("side")):
                 join.set("kind", None)
+        for group in tree.find_all(exp.Group):  # the groups are the same in any order of the keys
+            group.set("expressions", sorted(group.expressions, key=shape))
         for select in tree.find_all(exp.Select):
             projections = select.expressions
             if projections and all(isinstance(p, exp.Alias) and p.alias.startswith("__") for p in projections):
@@ -259,6 +262,8 @@ class _Canonicaliser:
             _name_plain_outputs(scope.expression)
         for node, name in self.renames.aliases:
             node.args["alias"].set("this", exp.to_identifier(name))
+        for table, name in self.renames.aliased:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
         for table, name in self.renames.tables:
             table.set("this", exp.to_identifier(name))
         for col, name in self.renames.qualifiers:
@@ -290,6 +295,11 @@ class _Canonicaliser:
                 self.renames.tables.append((node, cte_name))
                 if not _alias_name(node):
                     self.names[(id(scope), alias)] = cte_name
+            if isinstance(holder, exp.Table) and not isinstance(source, Scope) and not _alias_name(holder) and \
+                    not holder.args.get("db") and input_of(holder.name) is not None:
+                new = f"__t{_depth(scope)}_{n}"  # an input read without an alias: `from t` is `from t as __t0_0`
+                self.names[(id(scope), alias)] = new
+                self.renames.aliased.append((holder, new))
             if isinstance(holder, exp.Table | exp.Subquery) and _alias_name(holder):
                 new = f"__t{_depth(scope)}_{n}"
                 self.names[(id(scope), alias)] = new
@@ -355,10 +365,20 @@ class _Canonicaliser:
         if len(having) == 1 and (name not in own or _plain(own[name], name) or not sorting):
             if isinstance(having[0], Scope):
                 self.renames.reads.append((col, having[0], scope))
+            if name not in own or _plain(own[name], name):  # else GROUP BY might read the output of that name
+                self._qualify(scope, col, having[0])
         elif not having and name in own:
             self.renames.reads.append((col, scope, scope))  # an output's alias, e.g. in GROUP BY or ORDER BY
         else:
             self.renames.unsure.add(name)
+
+    def _qualify(self, scope: Scope, col: exp.Column, source: object) -> None:
+        """Qualify an unqualified column with the (new) name of the one source that has it, so that `status` and
+        `o.status` read alike where `o` is the only source with a `status`."""
+        for alias, (_, found) in scope.selected_sources.items():
+            if found is source:
+                self.renames.qualifiers.append((col, self.names.get((id(scope), alias), alias)))
+                return
 
     def _columns(self, source: object) -> tuple[str, ...] | None:
         if isinstance(source, Scope):

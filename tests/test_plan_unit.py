@@ -1044,3 +1044,13 @@ def test_a_saved_plan_made_stale_by_a_promote_says_so_not_serial_n_to_n():
     (promoted,) = _stale(saved, current(25, "b"))
     assert "by a command other than apply" in promoted and "25 -> 25" not in promoted
     assert _stale(saved, current(26, "b")) == ["the environment's state changed since the plan was made (serial 25 -> 26)"]
+
+
+def test_a_plan_whose_state_cannot_be_read_says_how_to_plan_against_git(example_root, monkeypatch):
+    """prod keeps its state in Postgres, out of reach here: the error says so, and how to plan without it."""
+    monkeypatch.delenv("WAREHOUSE_PASSWORD", raising=False)
+    result = run_cli("plan", str(example_root), "--env", "prod")
+    assert result.exit_code == 1, result.output
+    assert "WAREHOUSE_PASSWORD, which is not set" in result.output
+    assert "to compare with the specs at a git revision instead, as a pull request's plan does: specops plan " \
+           "--against origin/main --env prod" in result.output and "Traceback" not in result.output

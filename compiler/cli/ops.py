@@ -97,12 +97,18 @@ def plan(path: Path, env: str | None, against: str | None, out_file: Path | None
         if detailed_exitcode:  # there, 2 means "changes": a bad --env or --select must not look like one
             raise SpecopsError(exc.format_message()) from None
         raise
+    from compiler.apply.state import StateError
     from compiler.apply.statebackend import open_backend
 
-    with contextlib.ExitStack() as stack:
-        store = stack.enter_context(open_backend(project, env_name)) if env_name and not against else None
-        _, result = _plan(speed, speed.with_digests(project), env_name, against, selected, full_refresh=full_refresh,
-                          store=store)
+    try:
+        with contextlib.ExitStack() as stack:
+            store = stack.enter_context(open_backend(project, env_name)) if env_name and not against else None
+            _, result = _plan(speed, speed.with_digests(project), env_name, against, selected,
+                              full_refresh=full_refresh, store=store)
+    except StateError as exc:  # the baseline is the last apply, in the state: say how to plan without it
+        raise SpecopsError(f"{exc} (this plan compares with the environment's last apply, kept in its state; to "
+                           f"compare with the specs at a git revision instead, as a pull request's plan does: "
+                           f"specops plan --against origin/main --env {env_name})") from None
     if out_file is not None:
         from compiler.output.atomic import write_file
 

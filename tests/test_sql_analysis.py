@@ -256,6 +256,9 @@ SAME_QUERY = [
      "on c.customer_id = o.customer_id where o.amount > 1",
      f"select order_id, region from {ORD} o join {{{{ input('customers') }}}} c on c.customer_id = o.customer_id "
      "where amount > 1", ("duckdb", "postgres")),
+    ("comparison-flipped", f"select order_id, amount > discount as more from {ORD} where amount >= 0",
+     f"select order_id, discount < amount as more from {ORD} where 0 <= amount",
+     ("duckdb", "postgres", "snowflake", "bigquery")),
     ("group-by-keys-reordered", GROUPED, GROUPED.replace("by customer_id, status", "by status, customer_id"),
      ("duckdb", "postgres", "snowflake", "bigquery")),
     # count(*) holds a star, but no `select *`: the grouping keys are still known
@@ -269,6 +272,8 @@ NOT_THE_SAME_QUERY = [
                                 f"select order_id from a",
      f"with b as (select order_id from {ORD}), a as (select order_id from b) select order_id from a", "duckdb"),
     ("count-null", f"select count(*) as n from {ORD}", f"select count(null) as n from {ORD}", "duckdb"),
+    ("comparison-reversed", f"select order_id from {ORD} where amount >= 0",
+     f"select order_id from {ORD} where 0 >= amount", "duckdb"),
     # a rollup's keys are a hierarchy: their order makes other groups
     ("rollup-reordered", f"select status, order_id, count(*) as n from {ORD} group by rollup (status, order_id)",
      f"select status, order_id, count(*) as n from {ORD} group by rollup (order_id, status)", "duckdb"),

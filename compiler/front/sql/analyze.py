@@ -1296,6 +1296,14 @@ def shape(node: exp.Expression) -> str:
                 append(",")
             append("}")
             return
+        if type(n) in _FLIPPED:  # `a < b` is `b > a`: written as the latter (as a GT node's args are)
+            append(_FLIPPED[type(n)])
+            append("(this=")
+            visit(n.expression)
+            append(";expression=")
+            visit(n.this)
+            append(";)")
+            return
         if type(n) is exp.Ordered:  # a null ordering written, or the default of the warehouse that runs it
             append("nulls-written," if written_nulls(n) else "nulls-default,")
         if type(n) in _UNORDERED:  # `a = b` is `b = a`; `p and q and r` is the set {p, q, r}
@@ -1341,6 +1349,7 @@ def shape(node: exp.Expression) -> str:
 
 
 _UNORDERED = frozenset({exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.And, exp.Or})  # operands in any order: the same
+_FLIPPED = {exp.LT: exp.GT.key, exp.LTE: exp.GTE.key}  # a comparison that is another one with its sides swapped
 
 
 def _counts_rows(count: exp.Count) -> bool:

@@ -356,9 +356,8 @@ def test_train_and_drift_commands(fork):
     assert "no drift" in down.output
 
 
-def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
-    """A table source is a dbt source: `--select carriers` matched nothing (dbt only warned), so apply counted the
-    re-run checks done and the next plan was empty, though a narrowed accepted_values fails on the table."""
+def _carriers_table(fork: Path) -> None:
+    """A warehouse table raw.carriers (two rows) in the fork's dev DuckDB, for a table source to read."""
     import duckdb
 
     con = duckdb.connect(str(fork / ".specops" / "dev.duckdb"))
@@ -367,6 +366,12 @@ def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
         con.execute("create table raw.carriers as select * from (values (1, 'road'), (2, 'air')) as t(carrier_id, mode)")
     finally:
         con.close()
+
+
+def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
+    """A table source is a dbt source: `--select carriers` matched nothing (dbt only warned), so apply counted the
+    re-run checks done and the next plan was empty, though a narrowed accepted_values fails on the table."""
+    _carriers_table(fork)
     RepoEditor(fork).write("specs/datasets/carriers.yaml", (
         "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: carriers, owner: \"@acme/data\"}\n"
         "spec:\n  source: {type: table, schema: raw, table: carriers}\n  columns:\n"
@@ -394,14 +399,7 @@ def test_the_checks_of_a_table_source_run_when_only_they_changed(fork: Path):
 def test_a_rule_whose_checks_pass_is_done_when_another_rule_on_its_dataset_fails(fork: Path):
     """dbt reports failures per test; apply marked every rule on the failing test's dataset failed ("dbt reported
     failures on: carriers"), so a rule whose checks passed stayed pending and ran again at every apply."""
-    import duckdb
-
-    con = duckdb.connect(str(fork / ".specops" / "dev.duckdb"))
-    try:
-        con.execute("create schema if not exists raw")
-        con.execute("create table raw.carriers as select * from (values (1, 'road'), (2, 'air')) as t(carrier_id, mode)")
-    finally:
-        con.close()
+    _carriers_table(fork)
     ed = RepoEditor(fork)
     ed.write("specs/datasets/carriers.yaml", (
         "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: carriers, owner: \"@acme/data\"}\n"

@@ -259,6 +259,11 @@ SAME_QUERY = [
     ("comparison-flipped", f"select order_id, amount > discount as more from {ORD} where amount >= 0",
      f"select order_id, discount < amount as more from {ORD} where 0 <= amount",
      ("duckdb", "postgres", "snowflake", "bigquery")),
+    # a column an output is named after, read in the select list or WHERE: the input column in every warehouse
+    ("qualifier-dropped-under-its-output", f"select cast(o.status as varchar) as status, o.order_id from {ORD} o "
+     "where upper(o.status) <> 'X'",
+     f"select cast(status as varchar) as status, order_id from {ORD} o where upper(status) <> 'X'",
+     ("duckdb", "postgres")),
     ("group-by-keys-reordered", GROUPED, GROUPED.replace("by customer_id, status", "by status, customer_id"),
      ("duckdb", "postgres", "snowflake", "bigquery")),
     # count(*) holds a star, but no `select *`: the grouping keys are still known

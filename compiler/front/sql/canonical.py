@@ -365,8 +365,8 @@ class _Canonicaliser:
         if len(having) == 1 and (name not in own or _plain(own[name], name) or not sorting):
             if isinstance(having[0], Scope):
                 self.renames.reads.append((col, having[0], scope))
-            if name not in own or _plain(own[name], name):  # else GROUP BY might read the output of that name
-                self._qualify(scope, col, having[0])
+            if name not in own or _plain(own[name], name) or not _reads_outputs(col, scope):
+                self._qualify(scope, col, having[0])  # (GROUP BY, HAVING, ORDER BY might read the output)
         elif not having and name in own:
             self.renames.reads.append((col, scope, scope))  # an output's alias, e.g. in GROUP BY or ORDER BY
         else:
@@ -469,6 +469,14 @@ def _outputs(query: exp.Expression) -> dict[str, exp.Expression] | None:
             return None
         out.setdefault(proj.alias_or_name, proj)
     return out
+
+
+def _reads_outputs(col: exp.Column, scope: Scope) -> bool:
+    """Whether a column is in a clause of its query that may read the query's outputs by name (GROUP BY, HAVING,
+    QUALIFY, ORDER BY): there a name an input and an output share may mean the output. Elsewhere (the select list,
+    WHERE, a join) the input column wins in every warehouse."""
+    clause = col.find_ancestor(exp.Group, exp.Having, exp.Qualify, exp.Order, exp.Select)
+    return clause is not None and not isinstance(clause, exp.Select) and clause.parent is scope.expression
 
 
 def _plain(proj: exp.Expression, name: str) -> bool:

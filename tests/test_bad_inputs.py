@@ -353,6 +353,11 @@ CASES = [
                                               "accepted_values: [2026-12-05, tomorrow-ish]"),
          "value-type", "specs/datasets/subscriptions.yaml", "tomorrow-ish", message="is not a date",
          hint="2026-12-05", col_at="tomorrow-ish"),
+    Case("accepted-value-no-such-day", replace("specs/datasets/subscriptions.yaml",
+                                               "description: Last day of a cancelled subscription; empty while active.",
+                                               "accepted_values: [2024-02-30]"),
+         "value-type", "specs/datasets/subscriptions.yaml", "2024-02-30", message="is not a real date",
+         col_at="2024-02-30"),
     Case("accepted-value-time-on-a-date", replace(FEATURES_Q, "{type: accepted_values, column: segment, values: "
                                                   "[consumer, smb, enterprise]}",
                                                   '{type: accepted_values, column: snapshot_date, values: '

@@ -275,10 +275,13 @@ def test_a_failing_freshness_or_primary_key_test_points_at_its_key():
                                         "select 1"))
     line = next(n for n, t in enumerate(text, 1) if t.strip().startswith("freshness:"))
     assert f"specs/datasets/support_tickets.yaml:{line}:" in fresh, fresh
+    # a check of the whole dataset has no failing rows: it does not hold (dbt's count is 1, its one row)
+    assert "on dataset.support_tickets: the check does not hold" in fresh and "failing row" not in fresh, fresh
     text = (EXAMPLE_ROOT / "specs/datasets/daily_kpis.yaml").read_text(encoding="utf-8").splitlines()
     _, key = explain(project, Failure("daily_kpis__primary_key", "test", "fail", "", "daily_kpis", 2, "select 1"))
     line = next(n for n, t in enumerate(text, 1) if t.strip().startswith("primary_key:"))
     assert f"specs/datasets/daily_kpis.yaml:{line}:" in key, key
+    assert "2 failing row(s)" in key, key
 
 
 def test_one_line_sql_keeps_quoted_dashes():

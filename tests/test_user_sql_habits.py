@@ -64,3 +64,8 @@ def test_a_sql_check_is_read_against_its_dataset_and_other_tables_it_reads_are_n
     ed.replace("specs/quality/sources.yaml", "plan_tier = 'pro'", "status = 'active'")
     _, diags = check_repository(root)
     assert [d for d in diags if d.severity == "error"] == []
+
+
+def test_a_source_named_like_a_declared_input_points_at_that_input():
+    hint = jinja_hint("{{ source('raw', 'subscriptions') }}", ("subscriptions", "customers"), _tables)
+    assert hint == "write {{ input('subscriptions') }} instead: dataset.subscriptions is that table in specops"

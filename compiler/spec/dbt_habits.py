@@ -31,9 +31,13 @@ def jinja_hint(construct: str, inputs: tuple[str, ...], table_dataset: Callable[
     if (source := _SOURCE_RE.match(construct)) is not None:
         schema, table = source.group("schema"), source.group("table")
         found = table_dataset(schema, table)
+        if found is None and table in inputs:  # the table's name is a declared input's (a seed, say)
+            found = table
         if found is not None:
             also = "" if found in inputs else f", and add {found} to the transform's inputs"
-            return f"write {{{{ input('{found}') }}}} instead: dataset.{found} is the table {schema}.{table}{also}"
+            what = f"dataset.{found} is the table {schema}.{table}" if found != table or table_dataset(
+                schema, table) else f"dataset.{found} is that table in specops"
+            return f"write {{{{ input('{found}') }}}} instead: {what}{also}"
         return (f"declare the table as a Dataset (source: {{type: table, schema: {schema}, table: {table}}}) "
                 "and read it with {{ input('<that dataset>') }}")
     if _CONFIG_RE.match(construct) is not None:

@@ -161,13 +161,23 @@ def _attached(node: dict[str, object]) -> str:
     return str(attached).rsplit(".", 1)[-1]
 
 
+def _found(check_type: str, failures: int | None) -> str | None:
+    """What a test found, in words: failing rows, or for a check of the whole dataset (row_count, freshness: one row
+    at most) that it does not hold."""
+    if failures is None:
+        return None
+    if check_type.startswith(("row_count", "freshness")):
+        return "the check does not hold" if failures else "it holds"
+    return f"{failures} failing row(s)"
+
+
 def explain_warning(project: SpecProject, warning: Failure) -> str:
     """A test that found failing rows its check allows, in words: a warn-severity check, or one within its
     threshold (dbt says `warn` for both)."""
     from compiler.emit.dbt.tests import check_origins
 
     origin = check_origins(project).get(warning.name)
-    rows = f"{warning.failures} failing row(s)" if warning.failures is not None else "failing rows"
+    rows = _found(origin.type if origin else "", warning.failures) or "failing rows"
     rule = project.rules.get(origin.address.removeprefix("quality_rule.")) if origin else None
     check = next((c for c in rule.checks if c.name == warning.name), None) if rule is not None else None
     if check is not None and check.severity == "error" and check.threshold is not None:
@@ -191,7 +201,7 @@ def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
         what = f"dataset.{failure.dataset} ({failure.resource_type}) {failure.status}"
         return f"dataset.{failure.dataset}", f"{what}: {_flat(failure.message, 400)}"
     origin = check_origins(project).get(failure.name)
-    rows = f"{failure.failures} failing row(s)" if failure.failures is not None else failure.status
+    rows = _found(origin.type if origin else "", failure.failures) or failure.status
     if failure.status == "skipped":
         rows = "skipped (an upstream node failed)"
     where = f" of {origin.address} at {origin.loc}" if origin else ""

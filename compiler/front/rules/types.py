@@ -209,6 +209,8 @@ def _accepted(ctx: Context, res: Any, path: tuple, col_type: str, values: tuple[
         elif family == "time" and not _iso_time(col_type, v):
             # the warehouse casts the literal to the column's type: one it cannot read fails the test on every run
             shape = "a date (YYYY-MM-DD)" if col_type == "date" else "a timestamp (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]])"
+            if re.fullmatch(_ISO_DATE if col_type == "date" else _ISO_TIMESTAMP, v):
+                shape = "a real " + ("date" if col_type == "date" else "time")  # 2024-02-30: the form, no such day
             yield ctx.at(res, (*path, j), "value-type",
                          f"accepted value {v!r} is not {shape}: the warehouse cannot compare a {col_type} column "
                          "with it", "write an ISO date" + ("" if col_type == "date" else " or time, without a zone")

@@ -1054,3 +1054,16 @@ def test_a_plan_whose_state_cannot_be_read_says_how_to_plan_against_git(example_
     assert "WAREHOUSE_PASSWORD, which is not set" in result.output
     assert "to compare with the specs at a git revision instead, as a pull request's plan does: specops plan " \
            "--against origin/main --env prod" in result.output and "Traceback" not in result.output
+
+
+def test_a_selected_plan_says_what_its_work_reads_that_no_apply_built(tmp_path):
+    """`apply -s customer_activity` on a fresh environment ran `dbt build --select customer_activity` and failed on a
+    missing table, with nothing in the plan to say so: the plan names the unbuilt inputs and the selector to use."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    text = run_cli("plan", str(root), "-s", "customer_activity").output
+    assert ("note: transform.build_customer_activity reads dataset.subscriptions, dataset.support_tickets, which no "
+            "apply has built in dev and the selection leaves out: its dbt build would fail on a missing table "
+            "(select +customer_activity, or subscriptions support_tickets too)") in text, text
+    assert "note:" not in run_cli("plan", str(root), "-s", "+customer_activity").output
+    assert "note:" not in run_cli("plan", str(root), "-s", "customer_activity", "-s", "subscriptions",
+                                  "-s", "support_tickets").output

@@ -159,7 +159,27 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
         full_refresh=full_refresh, other_environments=others, other_changes=other_changes,
+        unbuilt_reads=_unbuilt_reads(project, base, selected, impacts),
     )
+
+
+def _unbuilt_reads(project: SpecProject, base: BaselineData, selected: set[str] | None,
+                   impacts: list[Impact]) -> list[tuple[str, str, str]]:
+    """(a selected transform's work, a dataset it reads) where no apply in the environment built or loaded that
+    dataset (it is not in the state) and the selection leaves it out: the dbt build of the selection would fail on
+    a missing table. A table or external source is the warehouse's own: never built, assumed there."""
+    if not selected or base.info.kind != "state":
+        return []
+    out = []
+    for impact in impacts:
+        t = project.transforms.get(impact.address.split(".", 1)[1]) if impact.address.startswith(
+            "transform.") else None
+        for name in t.inputs if t is not None else ():
+            ds, address = project.datasets.get(name), f"dataset.{name}"
+            source = ds.source.type if ds is not None and ds.source is not None else None
+            if source in (None, "file") and address not in selected and address not in base.resources:
+                out.append((impact.address, t.output, address))
+    return sorted(set(out))
 
 
 def _takeovers(project: SpecProject, changes: list[ResourceChange],

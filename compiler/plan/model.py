@@ -89,6 +89,10 @@ class Plan:
     other_environments: dict[str, str] = field(default_factory=dict)
     # and the resources only each of them has (itself, its deployments) that the change adds, changes or removes
     other_changes: dict[str, list[str]] = field(default_factory=dict)
+    # a selected plan against the state: (selected work, the dataset it builds, a dataset it reads) where the one
+    # read was never applied in the environment and the selection leaves it out: the work would fail on a missing
+    # table (said in the text and markdown plans, not in JSON)
+    unbuilt_reads: list[tuple[str, str, str]] = field(default_factory=list)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:

@@ -195,6 +195,17 @@ def left_in_place(change: ResourceChange) -> str | None:
     return None
 
 
+def unbuilt_lines(plan: Plan) -> list[str]:
+    """What a selected plan reads that no apply built in its environment (Plan.unbuilt_reads), in words."""
+    reads: dict[tuple[str, str], list[str]] = {}
+    for work, output, dataset in plan.unbuilt_reads:
+        reads.setdefault((work, output), []).append(dataset)
+    return [f"{work} reads {', '.join(datasets)}, which no apply has built in {plan.environment} and the selection "
+            f"leaves out: its dbt build would fail on a missing table (select +{output}, or "
+            f"{' '.join(d.split('.', 1)[1] for d in datasets)} too)"
+            for (work, output), datasets in sorted(reads.items())]
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     import click
 
@@ -206,6 +217,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
         if plan.baseline.kind == "state" and not plan.baseline.lineage:  # as apply's runner does
             out.append("(the environment's first apply: it runs the selected work only; what that reads must "
                        "exist already, or be selected too: +name)")
+        out += [f"note: {line}" for line in unbuilt_lines(plan)]
     out.append("")
     out += [*_invalid_base(plan), ""] if plan.baseline.errors else []
     if plan.resource_changes:

@@ -446,7 +446,7 @@ def test_a_check_within_what_it_allows_is_a_warning_that_says_why(tmp_path):
     from compiler.apply.steps.dbt import explain_warning
 
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
-    for severity, why in (("warn", "severity warn: reported, not failed"),
+    for severity, why in (("warn", "over its threshold (at most 1% failing rows), severity warn: reported, not failed"),
                           ("error", "within its threshold (at most 1% failing rows): it holds")):
         RepoEditor(root).replace("specs/quality/customer_features.yaml", "      severity: warn\n      threshold",
                                  f"      severity: {severity}\n      threshold")
@@ -466,3 +466,7 @@ def test_a_check_within_what_it_allows_is_a_warning_that_says_why(tmp_path):
         assert explain_warning(project, result.warnings[0]) == (
             "check 'few_heavy_support_users' (range) of quality_rule.customer_features_checks at "
             f"specs/quality/customer_features.yaml:{line}:7 on dataset.customer_features: 3 failing row(s), {why}")
+    # an error check over its threshold fails, and says what it allows
+    _, text = explain(project, Failure("few_heavy_support_users", "test", "fail", "", "customer_features", 40, None))
+    assert text.endswith("on dataset.customer_features: 40 failing row(s), more than its threshold allows (at most "
+                         "1% failing rows)"), text

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from compiler.apply.children import run_streamed
 from compiler.apply.context import RunContext, StepFailed
+from compiler.spec.ir import Check
 from compiler.spec.project import SpecProject
 
 
@@ -178,18 +179,33 @@ def explain_warning(project: SpecProject, warning: Failure) -> str:
 
     origin = check_origins(project).get(warning.name)
     rows = _found(origin.type if origin else "", warning.failures) or "failing rows"
-    rule = project.rules.get(origin.address.removeprefix("quality_rule.")) if origin else None
-    check = next((c for c in rule.checks if c.name == warning.name), None) if rule is not None else None
-    if check is not None and check.severity == "error" and check.threshold is not None:
-        limit = check.threshold
-        allowed = (f"at most {limit.max_failures}" if limit.max_failures is not None
-                   else f"at most {limit.max_failure_percent:g}%")
-        why = f"within its threshold ({allowed} failing rows): it holds"
+    check = _check_of(project, origin.address if origin else "", warning.name)
+    allowed = _allowed(check)
+    if check is not None and check.severity == "error" and allowed:
+        why = f"within its threshold ({allowed}): it holds"
+    elif allowed:
+        why = f"over its threshold ({allowed}), severity warn: reported, not failed"
     else:
         why = "severity warn: reported, not failed"
     where = f" of {origin.address} at {origin.loc}" if origin else ""
     kind = f" ({origin.type})" if origin else ""
     return f"check '{warning.name}'{kind}{where} on dataset.{warning.dataset}: {rows}, {why}"
+
+
+def _check_of(project: SpecProject, address: str, name: str) -> Check | None:
+    """The quality rule check a test was generated from (None for a column or dataset test)."""
+    rule = project.rules.get(address.removeprefix("quality_rule.")) if address.startswith("quality_rule.") else None
+    return next((c for c in rule.checks if c.name == name), None) if rule is not None else None
+
+
+def _allowed(check: Check | None) -> str | None:
+    """The failing rows a check's threshold allows, in words (None without a threshold)."""
+    limit = check.threshold if check is not None else None
+    if limit is None:
+        return None
+    if limit.max_failures is not None:
+        return f"at most {limit.max_failures} failing rows"
+    return f"at most {limit.max_failure_percent:g}% failing rows"
 
 
 def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
@@ -207,6 +223,9 @@ def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
     where = f" of {origin.address} at {origin.loc}" if origin else ""
     kind = f" ({origin.type})" if origin else ""
     text = f"check '{failure.name}'{kind}{where} on dataset.{failure.dataset}: {rows}"
+    if failure.status == "fail" and (allowed := _allowed(_check_of(project, origin.address if origin else "",
+                                                                  failure.name))):
+        text += f", more than its threshold allows ({allowed})"
     if failure.status in ("error", "runtime error") and failure.message:
         text += f": {_flat(failure.message, 300)}"
     if failure.sql and failure.failures:

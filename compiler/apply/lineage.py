@@ -224,15 +224,8 @@ def assertions_by_dataset(ctx: RunContext, results: dict[str, Any]) -> dict[str,
 
 def _tolerated(ctx: RunContext, meta: dict[str, Any]) -> str | None:
     """The failures a QualityRule check tolerates, from its threshold (None without one, or not a check of ours)."""
-    address, name = str(meta.get("address") or ""), meta.get("check")
-    rule = ctx.project.rules.get(address.removeprefix("quality_rule.")) if address.startswith("quality_rule.") else None
-    check = next((c for c in rule.checks if c.name == name), None) if rule is not None else None
-    threshold = check.threshold if check is not None else None
-    if threshold is None:
-        return None
-    if threshold.max_failures is not None:
-        return f"at most {threshold.max_failures} failing rows"
-    return f"at most {threshold.max_failure_percent:g}% failing rows"
+    check = ctx.project.rule_check(str(meta.get("address") or ""), meta.get("check"))
+    return check.threshold.allowed() if check is not None and check.threshold is not None else None
 
 
 def _generic(node: dict[str, Any]) -> str:

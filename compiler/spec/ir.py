@@ -301,6 +301,12 @@ class Threshold:
     max_failures: int | None = None
     max_failure_percent: float | None = None
 
+    def allowed(self) -> str:
+        """The failing rows it tolerates, in words."""
+        if self.max_failures is not None:
+            return f"at most {self.max_failures} failing rows"
+        return f"at most {self.max_failure_percent:g}% failing rows"
+
 
 @dataclass(frozen=True, slots=True)
 class Check:

@@ -14,6 +14,7 @@ from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.graph import SpecGraph
 from compiler.spec.images import dbt_tag, land_tag, serve_tag, train_tag
 from compiler.spec.ir import (
+    Check,
     Dataset,
     Deployment,
     Environment,
@@ -131,6 +132,11 @@ class SpecProject:
     def relationships(self) -> RelationshipOrder:
         """The build order relationship checks need to run in the DAG (compiler.spec.relationships)."""
         return relationship_order(self.datasets, self.rules, self.transforms)
+
+    def rule_check(self, address: str, name: object) -> Check | None:
+        """The check named `name` of the quality rule at `address` (None when there is none: not a rule's check)."""
+        rule = self.rules.get(address.removeprefix("quality_rule.")) if address.startswith("quality_rule.") else None
+        return next((c for c in rule.checks if c.name == name), None) if rule is not None else None
 
     def build_after(self, dataset: str) -> tuple[str, ...]:
         """The datasets a transform's output must be built after besides its inputs: the other side of its

@@ -179,7 +179,7 @@ def explain_warning(project: SpecProject, warning: Failure) -> str:
 
     origin = check_origins(project).get(warning.name)
     rows = _found(origin.type if origin else "", warning.failures) or "failing rows"
-    check = _check_of(project, origin.address if origin else "", warning.name)
+    check = project.rule_check(origin.address if origin else "", warning.name)
     allowed = _allowed(check)
     if check is not None and check.severity == "error" and allowed:
         why = f"within its threshold ({allowed}): it holds"
@@ -192,20 +192,9 @@ def explain_warning(project: SpecProject, warning: Failure) -> str:
     return f"check '{warning.name}'{kind}{where} on dataset.{warning.dataset}: {rows}, {why}"
 
 
-def _check_of(project: SpecProject, address: str, name: str) -> Check | None:
-    """The quality rule check a test was generated from (None for a column or dataset test)."""
-    rule = project.rules.get(address.removeprefix("quality_rule.")) if address.startswith("quality_rule.") else None
-    return next((c for c in rule.checks if c.name == name), None) if rule is not None else None
-
-
 def _allowed(check: Check | None) -> str | None:
     """The failing rows a check's threshold allows, in words (None without a threshold)."""
-    limit = check.threshold if check is not None else None
-    if limit is None:
-        return None
-    if limit.max_failures is not None:
-        return f"at most {limit.max_failures} failing rows"
-    return f"at most {limit.max_failure_percent:g}% failing rows"
+    return check.threshold.allowed() if check is not None and check.threshold is not None else None
 
 
 def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
@@ -223,8 +212,8 @@ def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
     where = f" of {origin.address} at {origin.loc}" if origin else ""
     kind = f" ({origin.type})" if origin else ""
     text = f"check '{failure.name}'{kind}{where} on dataset.{failure.dataset}: {rows}"
-    if failure.status == "fail" and (allowed := _allowed(_check_of(project, origin.address if origin else "",
-                                                                  failure.name))):
+    if failure.status == "fail" and (allowed := _allowed(project.rule_check(origin.address if origin else "",
+                                                                           failure.name))):
         text += f", more than its threshold allows ({allowed})"
     if failure.status in ("error", "runtime error") and failure.message:
         text += f": {_flat(failure.message, 300)}"

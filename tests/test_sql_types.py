@@ -390,3 +390,34 @@ def test_a_cte_read_before_its_definition_is_an_error_at_the_reference(tmp_path,
                          f"reads only the CTEs before it ({name} rejects the query)")
     assert d.hint.startswith("define 'ticket_rollup' before 'subscription_rollup'")
     assert (d.line, d.col) == (ed.line_of(ACTIVITY_SQL, "    from ticket_rollup"), len("    from ") + 1)
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_a_subquery_in_from_reading_another_from_item_needs_lateral_on_postgres(tmp_path, warehouse):
+    """`from s left join (select ... where x.customer_id = s.customer_id) t`: DuckDB reads s (an implicit LATERAL),
+    Postgres rejects the query (`invalid reference to FROM-clause entry for table "s"`), and validate said nothing.
+    A LATERAL subquery, or one in WHERE, may read it on both."""
+    ed = churn_on(tmp_path, warehouse)
+    join = "left join ticket_rollup as t\n    on t.customer_id = s.customer_id"
+    derived = ("left join (\n        select * from ticket_rollup as x\n        where x.customer_id = s.customer_id\n"
+               "          and support_tickets < subscription_count\n    ) as t on true")
+    ed.replace(ACTIVITY_SQL, join, derived)
+    found = sql_diagnostics(ed)
+    if warehouse == "duckdb":
+        assert found == []
+    else:
+        assert [(d.code, d.file, d.line, d.col) for d in found] == [
+            ("sql-lateral", ACTIVITY_SQL, ed.line_of(ACTIVITY_SQL, "where x.customer_id"), len("        where x.customer_id = ") + 1),
+            ("sql-lateral", ACTIVITY_SQL, ed.line_of(ACTIVITY_SQL, "and support_tickets"), len("          and support_tickets < ") + 1)]
+        assert found[0].message == ("a subquery in FROM reads column 'customer_id' of 's', another item of the same "
+                                    "FROM: Postgres lets a subquery read the other FROM items only when it is LATERAL "
+                                    "(it rejects the query)")
+        assert found[1].message.startswith("a subquery in FROM reads column 'subscription_count' of 's',")
+        assert found[0].hint.startswith("write LATERAL before the subquery")
+    ed.replace(ACTIVITY_SQL, "left join (\n", "left join lateral (\n")
+    assert sql_diagnostics(ed) == []
+    # a subquery in WHERE may read the enclosing query's FROM items (a correlated subquery), also inside a FROM
+    ed.replace(ACTIVITY_SQL, "left join lateral (\n", "left join (\n")
+    ed.replace(ACTIVITY_SQL, "    ) as t on true", "    ) as t on true\nwhere exists (\n    select 1 from (select * from ticket_rollup as y where y.customer_id = s.customer_id) as z\n)")
+    ed.replace(ACTIVITY_SQL, "        where x.customer_id = s.customer_id\n          and support_tickets < subscription_count\n", "")
+    assert sql_diagnostics(ed) == []

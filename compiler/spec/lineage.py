@@ -27,8 +27,9 @@ USES = ("direct", "aggregation", "masking", "conditional", "window")
 # that `source`, one side of the join, does not have; a select-list alias where the warehouse reads none (Postgres:
 # HAVING, `order by a + 1`), which no input has either; a name a set operation's ORDER BY reads that is none of its
 # result's columns (`candidates`), or one inside an expression where the warehouse reads whole ones only (Postgres);
-# a CTE (`name`) that the CTE `source` reads before its definition, which makes it no relation there
-AMBIGUOUS, USING, ALIAS, RESULT, FORWARD = "ambiguous", "using", "alias", "result", "forward"
+# a CTE (`name`) that the CTE `source` reads before its definition, which makes it no relation there; a column of
+# `source`, another FROM item of the query, that a subquery in its FROM reads without LATERAL (Postgres rejects it)
+AMBIGUOUS, USING, ALIAS, RESULT, FORWARD, LATERAL = "ambiguous", "using", "alias", "result", "forward", "lateral"
 
 
 @dataclass(frozen=True, slots=True)

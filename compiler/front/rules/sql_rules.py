@@ -11,7 +11,17 @@ from compiler.front.sql.commas import comma_before_join
 from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
-from compiler.spec.lineage import ALIAS, AMBIGUOUS, FORWARD, OPEN_OUTPUTS, RESULT, USING, SqlAnalysis, UnknownColumn
+from compiler.spec.lineage import (
+    ALIAS,
+    AMBIGUOUS,
+    FORWARD,
+    LATERAL,
+    OPEN_OUTPUTS,
+    RESULT,
+    USING,
+    SqlAnalysis,
+    UnknownColumn,
+)
 from compiler.spec.sqltext import INPUT_RE, line_col, stray_jinja
 from compiler.spec.warehouse_types import type_name
 
@@ -139,6 +149,8 @@ def _unknown_column(u: UnknownColumn, analysis: SqlAnalysis, dialect: str, input
         return ("sql-cte-order", *_forward(u, dialect))
     if u.kind == RESULT:
         return ("unknown-sql-column", *_not_a_result_column(u, dialect))
+    if u.kind == LATERAL:
+        return "sql-lateral", *_not_lateral(u)
     if u.qualifier:
         hint = did_you_mean(u.source, u.candidates) or (
             f"tables and aliases here: {', '.join(u.candidates)}" if u.candidates else None)
@@ -151,6 +163,14 @@ def _forward(u: UnknownColumn, dialect: str) -> tuple[str, str]:
     recursive = " (or write WITH RECURSIVE)" if dialect == "postgres" else ""
     return (f"CTE '{u.source}' reads CTE '{u.name}', which is defined after it: a CTE reads only the CTEs before it "
             f"({warehouse_name(dialect)} rejects the query)", f"define '{u.name}' before '{u.source}'{recursive}")
+
+
+def _not_lateral(u: UnknownColumn) -> tuple[str, str]:
+    """The message and hint of a column of another FROM item that a subquery in FROM reads (Postgres only)."""
+    return (f"a subquery in FROM reads column {_named(u.name)} of '{u.source}', another item of the same FROM: "
+            "Postgres lets a subquery read the other FROM items only when it is LATERAL (it rejects the query)",
+            "write LATERAL before the subquery (`, lateral (select ...) s` or `join lateral (select ...) s on "
+            "true`), or join on the column outside the subquery")
 
 
 def _not_a_result_column(u: UnknownColumn, dialect: str) -> tuple[str, str]:

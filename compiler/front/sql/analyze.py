@@ -34,6 +34,7 @@ from compiler.spec.lineage import (
     ALIAS,
     AMBIGUOUS,
     FORWARD,
+    LATERAL,
     OPEN_OUTPUTS,
     RESULT,
     USING,
@@ -122,6 +123,11 @@ class _Analyzer:
         """The node's normalised shape (sqlglot's generator is several times slower and copies the tree)."""
         return shape(node)
 
+    def source_having(self, scope: Scope, name: str) -> str:
+        """The alias of the source of `scope` that has the column `name` (one whose columns are unknown may)."""
+        return next((alias for alias, (_, src) in scope.selected_sources.items()
+                     if (cols := self.columns_of(src)) is None or name in cols), "")
+
     def columns_of(self, source: object) -> tuple[str, ...] | None:
         """The column names a FROM source has, None when unknown."""
         if isinstance(source, Scope):
@@ -178,6 +184,9 @@ class _Analyzer:
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
             found = self._resolve_in(look, name, table, aliases if look is scope else None, col)
             if found is not None:
+                if self.dialect == "postgres" and look is not scope and _in_from_of(scope, look):
+                    self.unknown.append(UnknownColumn(name, table or self.source_having(look, name), self.offset(col),
+                                                      kind=LATERAL))
                 return found
         if not table and (row := self.whole_row(scope, name)) is not None:
             return row  # `row_to_json(e)`: no column is called `e`, a source is
@@ -1226,6 +1235,15 @@ def _implicit_alias(scope: Scope, table: str) -> str | None:
             if isinstance(src, exp.Table) and not src.alias and (input_of(src.name) or "").lower() == table:
                 return alias
     return None
+
+
+def _in_from_of(scope: Scope, look: Scope) -> bool:
+    """Whether `scope` reaches the enclosing query `look` through a subquery in look's FROM (not LATERAL): one that
+    Postgres does not let read look's other FROM items (a subquery in WHERE or the select list may)."""
+    below = scope
+    while below.parent is not None and below.parent is not look:
+        below = below.parent
+    return below.parent is look and below.is_derived_table
 
 
 def _visible(scope: Scope) -> Iterator[Scope]:

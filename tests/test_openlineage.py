@@ -269,7 +269,7 @@ def test_apply_sends_valid_run_events_to_the_file_and_the_http_endpoint(
 
 def _write_dbt_results(root: Path, results: list[dict[str, Any]], nodes: dict[str, Any]) -> None:
     target = root / ".specops" / "dbt" / "dev" / "target"
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").write_text(json.dumps({"results": results}))
     (target / "manifest.json").write_text(json.dumps({"nodes": nodes}))
 
@@ -348,6 +348,16 @@ def test_a_check_within_its_threshold_is_a_success(edit: RepoEditor, schemas: Pa
                       "column": "full_name", "expected": "at most 10 failing rows", "actual": "12 failing rows"}
     for event in sink.written:
         assert problems(schemas, event) == [], event["job"]["name"]
+    # within its threshold, the warn check passes in dbt, which then reports 0 failures whatever it found: no actual
+    _write_dbt_results(root, [{"unique_id": "test.churn_analytics.named", "status": "pass", "failures": 0}],
+                       {"test.churn_analytics.named": test_node("named", "customers", customers, named, "warn")})
+    sink = Sink(ctx)
+    runs = start_data(sink, ctx, [customers.address], everything=False)
+    finish_data(sink, ctx, runs, None)
+    final = {e["job"]["name"]: e for e in sink.written if e["eventType"] != "START"}
+    (within,) = final[customers.address]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert within == {"assertion": "not_null", "success": True, "severity": "warn", "name": named.name,
+                      "column": "full_name", "expected": "at most 10 failing rows"}
 
 
 def test_an_unreachable_endpoint_warns_once_and_keeps_the_file(tmp_path: Path, edit: RepoEditor) -> None:

@@ -215,7 +215,10 @@ def assertions_by_dataset(ctx: RunContext, results: dict[str, Any]) -> dict[str,
         expected = _tolerated(ctx, meta)
         if expected is not None:
             item["expected"] = expected
-        if isinstance(failures, int) and not isinstance(failures, bool):
+        # dbt reports 0 failures for every test that passes: that is the count, except for a warn check with a
+        # threshold, whose warn_if is the threshold itself (compiler.emit.dbt.tests): its rows within it are uncounted
+        uncounted = status == "pass" and severity == "warn" and expected is not None
+        if isinstance(failures, int) and not isinstance(failures, bool) and not uncounted:
             item["actual"] = f"{failures} failing rows"
         namespace, name = naming.dataset(ctx.env, dataset)
         out.setdefault(f"{namespace}/{name}", []).append(item)

@@ -37,9 +37,9 @@ def gx_python() -> Path:
     return tool_python(".venv-gx", "SPECOPS_GX_PYTHON")
 
 
-def gx(python: Path, *args: str, stdin: str | None = None) -> dict[str, Any]:
+def gx(python: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     proc = subprocess.run([str(python), str(script("gx_suites")), *args], input=stdin, capture_output=True,
-                          text=True, timeout=900, check=False)
+                          text=True, timeout=900, check=False, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -162,14 +162,19 @@ def copy_to_sqlite(duck: Path, target: Path, tables: list[str]) -> None:
             dst.executemany(f'insert into "{table}" values ({", ".join("?" for _ in columns)})', rows)
 
 
-def gx_failures(python: Path, project: SpecProject, out: Path, database: Path, now: dt.datetime) -> dict[str, bool]:
-    request = {"database": str(database), "suites": []}
+def gx_failures(python: Path, project: SpecProject, out: Path, database: Path | str, now: dt.datetime,
+                env: str = "dev", schema: str | None = None, tool_env: dict[str, str] | None = None
+                ) -> dict[str, bool]:
+    """check name -> whether GX failed it, every suite of `env` run on `database` (a SQLite file, or a SQLAlchemy
+    connection string with the tables in `schema`); a check GX could not run fails the test."""
+    where = {"database": str(database)} if isinstance(database, Path) else {"connection_string": database}
+    request: dict[str, Any] = {**where, "suites": []}
     for name, rule in sorted(project.rules.items()):
         params = {parameter_name(c): (now - dt.timedelta(minutes=_minutes(c.max_age))).strftime("%Y-%m-%d %H:%M:%S")
                   for c in rule.checks if c.type == "freshness" and c.max_age}
-        request["suites"].append({"file": str(out / "gx" / "expectations" / "dev" / f"{name}.json"), "table": rule.dataset,
-                                  "parameters": params})
-    result = gx(python, "run", stdin=json.dumps(request))
+        request["suites"].append({"file": str(out / "gx" / "expectations" / env / f"{name}.json"), "table": rule.dataset,
+                                  "parameters": params, **({"schema": schema} if schema else {})})
+    result = gx(python, "run", stdin=json.dumps(request), env=tool_env)
     out_checks: dict[str, bool] = {}
     for checks in result.values():
         for check, info in checks.items():
@@ -232,7 +237,6 @@ def test_relationship_queries_name_the_parent_in_the_environments_schema_on_post
         gx_python: Path, postgres, tmp_path: Path) -> None:
     """On PostgreSQL with `schema: analytics_2`, GX ran `left join owners` and failed: relation "owners" does not
     exist. The parent is now named as dbt names it there (analytics_2.owners), and GX fails the planted rows."""
-    import psycopg2
     import yaml
 
     db = postgres.create_database("gx_rel")
@@ -251,21 +255,12 @@ def test_relationship_queries_name_the_parent_in_the_environments_schema_on_post
     meta = data["meta"]["specops"]
     assert (meta["table"], meta["schema_name"], meta["table_name"]) == (
         "analytics_2.item_counts", "analytics_2", "item_counts")
-    # GX's venv has no PostgreSQL driver: lend it this venv's psycopg2 (the same Python version)
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    site = Path(psycopg2.__file__).parent.parent
-    for name in ("psycopg2", "psycopg2_binary.libs"):
-        if (site / name).exists():
-            (shim / name).symlink_to(site / name)
-    request = {"connection_string": f"postgresql+psycopg2://{postgres.user}:{postgres.password}@{postgres.host}:"
-                                    f"{postgres.port}/{db}",
+    request = {"connection_string": pg_url(postgres, db),
                "suites": [{"file": str(out / "gx" / "expectations" / "pg" / f"{name}.json"),
                            "table": name.removesuffix("_checks"), "schema": "analytics_2"}
                           for name in ("item_counts_checks", "items_checks")]}
     proc = subprocess.run([str(gx_python), str(script("gx_suites")), "run"], input=json.dumps(request),
-                          capture_output=True, text=True, timeout=900, check=False,
-                          env={"PYTHONPATH": str(shim), "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True, timeout=900, check=False, env=psycopg2_shim(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     by_gx = {check: not info["success"] for checks in result.values() for check, info in checks.items()
@@ -274,3 +269,88 @@ def test_relationship_queries_name_the_parent_in_the_environments_schema_on_post
     assert errors == {}, errors
     assert by_gx == {k: v for k, v in by_dbt.items() if k in by_gx}
     assert by_gx["n_items_owner"] and by_gx["item_named_owner"], by_gx
+
+
+def pg_url(postgres: Any, database: str) -> str:
+    return f"postgresql+psycopg2://{postgres.user}:{postgres.password}@{postgres.host}:{postgres.port}/{database}"
+
+
+def psycopg2_shim(tmp_path: Path) -> dict[str, str]:
+    """The environment of a GX run on PostgreSQL: GX's venv has no driver, so it borrows this venv's psycopg2
+    (the same Python version)."""
+    import psycopg2
+
+    shim = tmp_path / "shim"
+    shim.mkdir(exist_ok=True)
+    site = Path(psycopg2.__file__).parent.parent
+    for name in ("psycopg2", "psycopg2_binary.libs"):
+        if (site / name).exists() and not (shim / name).exists():
+            (shim / name).symlink_to(site / name)
+    return {"PYTHONPATH": str(shim), "PATH": "/usr/bin:/bin"}
+
+
+# checks whose GX queries join: before PostgreSQL 16 each subquery in FROM needs an alias, which GX does not give
+# the `{batch}` of a query with a JOIN (and gives one to those of a query without, after any of the author's)
+JOINED_CHECKS = """\
+    - name: returned_twice_percent                                                             # pass: 0% <= 50%
+      type: sql
+      sql: |
+        select a.* from {{ dataset }} as a
+        join {{ dataset }} as b on a.ref = b.ref and a.order_id < b.order_id
+        where a.status = 'returned'
+      threshold: {max_failure_percent: 50}
+    - name: negative_aliased                                                                   # fail: -5.00
+      type: sql
+      sql: "select o.* from {{ dataset }} o where o.amount < 0 -- a refund is no order"
+    - name: negative_aliased_within                                                            # warn: 1 <= 2
+      type: sql
+      sql: "select o.* from {{ dataset }} as o where o.amount < 0 -- a refund is no order"
+      threshold: {max_failures: 2}
+"""
+
+
+@pytest.mark.slow
+@requires_dbt
+def test_gx_and_dbt_fail_the_same_checks_on_postgres(gx_python: Path, postgres, tmp_path: Path) -> None:
+    """On PostgreSQL 15, GX could not run a unique check with a threshold nor a sql check joining its dataset with a
+    percent threshold (`subquery in FROM must have an alias`), and a sql check aliasing its dataset without a join
+    (`from {{ dataset }} o`) got two aliases; dbt ran them all. Each now runs, and fails where dbt fails."""
+    import yaml
+
+    root = copy_repository(DEFECTS, tmp_path / "defects")
+    quality = root / "specs" / "quality.yaml"
+    text = quality.read_text(encoding="utf-8")
+    quality.write_text(text.replace("    # --- max_failures\n", JOINED_CHECKS + "    # --- max_failures\n", 1),
+                       encoding="utf-8")
+    db = postgres.create_database("gx_defects")
+    env = {"apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": "pg"},
+           "spec": {"warehouse": {"type": "postgres", "host": postgres.host, "port": postgres.port, "database": db,
+                                  "schema": "analytics", "user": postgres.user, "password_env": "PGPASSWORD"}}}
+    (root / "specs" / "pg.yaml").write_text(yaml.safe_dump(env, sort_keys=False), encoding="utf-8")
+    out = compile_repo(root)
+    project = require_project(root)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    by_dbt = dbt_failures(project, dbt(root, out, "build", target="pg", env={"PGPASSWORD": postgres.password}))
+    by_gx = gx_failures(gx_python, project, out, pg_url(postgres, db), now, env="pg", schema="analytics",
+                        tool_env=psycopg2_shim(tmp_path))
+    assert sorted(by_gx) == sorted(by_dbt) == sorted(c.name for r in project.rules.values() for c in r.checks)
+    disagree = {c: {"dbt": by_dbt[c], "gx": by_gx[c]} for c in by_dbt if by_dbt[c] != by_gx[c]}
+    assert not disagree, disagree
+    assert by_dbt["customer_repeat_rows"] and by_dbt["negative_aliased"], by_dbt  # planted defects found by both
+    assert not by_dbt["returned_twice_percent"] and not by_dbt["negative_aliased_within"], by_dbt
+
+
+def test_each_batch_of_a_joining_query_gets_one_alias() -> None:
+    """GX aliases every `{batch}` of a query without JOIN itself, none of a query with one (see compiler.emit.gx.batch)."""
+    from compiler.emit.gx.batch import for_gx
+
+    plain = "select * from {batch} where x is null"
+    assert for_gx(plain) == plain
+    assert for_gx("select * from {batch} where note = 'join us' -- no join") == (
+        "select * from {batch} where note = 'join us' -- no join")
+    joined = "select a.* from {batch} as a join (select k from {batch} where k > 0) b on a.k = b.k"
+    assert for_gx(joined) == ("select a.* from {batch} as a join (select k from {batch} as specops_batch_2 where "
+                              "k > 0) b on a.k = b.k")
+    assert for_gx("select o.* from {batch} o where o.x < 0 -- note") == (
+        "select specops_query.* from (select o.* from {batch} o where o.x < 0 -- note\n) as specops_query "
+        "cross join (select 1 as specops_one) as specops_one_row")

@@ -28,6 +28,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from compiler.emit.gx.batch import BATCH, for_gx
 from compiler.spec.ir import Check, Dataset, Environment, QualityRule
 from compiler.spec.sqltext import DATASET_RE
 from compiler.spec.warehouse_types import target_database
@@ -35,7 +36,6 @@ from compiler.spec.warehouse_types import target_schema as warehouse_schema
 
 SEVERITY = {"error": "critical", "warn": "warning"}
 COLUMN_MAP = {"not_null", "accepted_values", "range", "regex"}
-BATCH = "{batch}"
 
 
 def minutes(duration: str) -> int:
@@ -139,14 +139,14 @@ def _query(check: Check, datasets: dict[str, Dataset], env: Environment) -> tupl
         return None
     thr = check.threshold
     if thr is not None and thr.max_failures is not None:
-        failing = (f"select * from ({failing}) as specops_failing "
-                   f"where (select count(*) from ({failing}) as specops_counted) > {thr.max_failures}")
+        failing = (f"select * from ({failing}\n) as specops_failing "
+                   f"where (select count(*) from ({failing}\n) as specops_counted) > {thr.max_failures}")
     elif thr is not None and thr.max_failure_percent is not None:
         percent = format(Decimal(repr(float(thr.max_failure_percent))), "f")
-        failing = (f"select * from ({failing}) as specops_failing "
-                   f"where 100.0 * (select count(*) from ({failing}) as specops_counted) "
+        failing = (f"select * from ({failing}\n) as specops_failing "
+                   f"where 100.0 * (select count(*) from ({failing}\n) as specops_counted) "
                    f"/ (select count(*) from {BATCH}) > {percent}")
-    return "unexpected_rows_expectation", {"unexpected_rows_query": failing}
+    return "unexpected_rows_expectation", {"unexpected_rows_query": for_gx(failing)}
 
 
 def _braces(text: str) -> str:

@@ -239,3 +239,25 @@ def test_an_interrupted_apply_ends_and_waits_for_dbt_then_releases_its_lock(appl
     rerun = ok(fork, "apply", "--yes")
     assert "dbt build --select" in rerun.output
     assert_converged(fork)
+
+
+def test_a_dbt_that_stops_before_its_results_ticks_nothing_off(applied_churn, tmp_path):
+    """With the warehouse locked by another process, dbt stops before writing run_results.json: apply read the
+    previous apply's file as this run's, said its work done and ticked it off. It fails now, naming the cause,
+    and keeps the work pending."""
+    root = changed_fork(applied_churn, tmp_path, "data")
+    assert (root / ".specops" / "dbt" / "dev" / "target" / "run_results.json").exists()  # the first apply's
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); sys.stdin.read()", str(root / ".specops" / "dev.duckdb")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        run = specops(root, "apply", "--yes")
+    finally:
+        holder.communicate("")
+    assert run.code == 1, run.output
+    assert "dbt exited with code 2 and wrote no results: IO Error" in run.output, run.output
+    assert "Apply to 'dev': 0 done, 2 failed, 2 skipped." in run.output, run.output
+    assert "transform.build_customer_features" in state(root)["pending"], state(root)["pending"]
+    ok(root, "apply", "--yes")  # the lock gone, the next apply does the work
+    assert_converged(root)

@@ -84,6 +84,8 @@ def run_dbt(ctx: RunContext, command: str, select: list[str] | None, full_refres
             unmatched.append(found.group(1))
         ctx.echo(f"   dbt | {line}")
 
+    # an earlier run's results must not be read as this run's when dbt stops before writing its own
+    (work / "target" / "run_results.json").unlink(missing_ok=True)
     # dbt runs in apply's process group, dies with apply and is waited for when apply is interrupted
     code = run_streamed(args, project_dir, env, echo)
     if unmatched:  # dbt warns and goes on: the work specops asked for would be counted done, never run
@@ -104,14 +106,16 @@ def failure_cause(lines: list[str], limit: int = 400) -> str | None:
     in model x", ...) and the detail lines under it."""
     text = [_TIME.sub("", line).strip() for line in lines]
     heads = [i for i, line in enumerate(text) if _HEADING.match(line)]
-    if not heads:
-        return None
+    if not heads:  # dbt crashed: the last line of a Python traceback (`_duckdb.IOException: IO Error: ...`)
+        raised = [m.group(1) for line in text if (m := _RAISED.match(line))]
+        return _flat(raised[-1], limit) if raised else None
     first = heads[-1]
     detail = [line for line in text[first + 1:first + 6] if line and not _HEADING.match(line)]
     return _flat(": ".join([text[first].rstrip(":"), " ".join(detail)]) if detail else text[first], limit)
 
 
-_HEADING = re.compile(r"^(?:[A-Z][a-z]+ )*Error\b(?! *=)")  # Database Error, Runtime Error in model x, ...
+_RAISED = re.compile(r"^[\w.]+(?:Exception|Error): (.+)")
+_HEADING = re.compile(r"^(?:[A-Z][A-Za-z]* )*Error\b(?! *=)")  # Database Error, IO Error, Runtime Error in model x
 
 
 def _results(target: Path, code: int, tail: list[str] | None = None) -> DbtResult:

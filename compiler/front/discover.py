@@ -61,7 +61,10 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
             rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
             try:
                 entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
-            except OSError:
+            except OSError as exc:  # its specs would be taken for removed: their resources destroyed by apply
+                result.diagnostics.append(Diagnostic(
+                    "unreadable", f"cannot read folder '{rel_dir}': {exc.strerror or exc}", rel_dir, 1, 1,
+                    hint="let specops read it (its permissions), or move it out of the spec folders"))
                 continue
             for entry in entries:
                 name = entry.name

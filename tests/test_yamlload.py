@@ -267,6 +267,18 @@ def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2():
     assert refused("a: 1e999\n").code == "yaml-number"
 
 
+@pytest.mark.parametrize("value", ["9223372036854775808", "-9223372036854775809", "123456789012345678901234567890",
+                                   "0x8000000000000000"])
+def test_integers_beyond_64_bits_are_refused(value):
+    """`max: 123456789012345678901234567890` on a row_count check passed validate; dbt then failed in apply with
+    Python tracebacks (`OverflowError: Python int too large to convert to C unsigned long`) and no spec line."""
+    err = refused(f"a: 1\nb: {value}\n")
+    assert (err.code, err.line, err.col) == ("yaml-number", 2, 4)
+    assert "out of the 64-bit integer range" in err.message
+    assert one("a: 9223372036854775807\nb: -9223372036854775808\n").data == {
+        "a": 2 ** 63 - 1, "b": -(2 ** 63)}
+
+
 def test_standard_str_tag_is_allowed():
     assert one("a: !!str 123\n").data == {"a": "123"}
 

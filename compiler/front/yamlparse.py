@@ -26,6 +26,7 @@ MAX_NODES_PER_FILE = 200_000
 MAX_DEPTH = 64
 
 # YAML 1.2 floats with an exponent that YAML 1.1 (PyYAML) reads as text: 1e6, 2E-3, .5e2
+_INT64 = 2 ** 63
 _EXPONENT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
 _NUMBER_START = frozenset("0123456789+-.")
 
@@ -214,7 +215,7 @@ class _Builder:
                 return number
             return node.value
         if tag == _INT:
-            return self.scalars.construct_yaml_int(node)
+            return self._int64(node, self.scalars.construct_yaml_int(node))
         if tag == _FLOAT:
             return self._finite(node, self.scalars.construct_yaml_float(node))
         if tag == _BOOL:
@@ -232,6 +233,14 @@ class _Builder:
         if node.style or not _EXPONENT.fullmatch(node.value):
             return None
         return self._finite(node, float(node.value))
+
+    @staticmethod
+    def _int64(node: yaml.ScalarNode, value: int) -> int:
+        if not -_INT64 <= value < _INT64:  # dbt (its Python) and BIGINT/INT64 columns take no larger integer
+            line, col = _pos(node)
+            raise YamlError("yaml-number", f"{node.value} is out of the 64-bit integer range (-2^63 to 2^63-1)",
+                            line, col, "write a smaller number (leave an open bound out)")
+        return value
 
     @staticmethod
     def _finite(node: yaml.ScalarNode, value: float) -> float:

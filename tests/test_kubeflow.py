@@ -59,7 +59,9 @@ def test_the_pipeline_parses_as_a_pipeline_spec() -> None:
     params = spec.root.input_definitions.parameters
     assert {k: v.default_value.string_value for k, v in params.items()} == {
         "environment": "dev", "model": "failure_xgb", "repository": "/app"}
-    assert "0 5 * * 1" in spec.pipeline_info.description
+    # KFP's recurring runs read 6 fields, seconds first (kfp.Client.create_recurring_run: '0 0 9 ? * 2-6')
+    assert "with a recurring run on cron '0 0 5 * * 1' (training.schedule '0 5 * * 1'" in (
+        spec.pipeline_info.description)
 
 
 @requires_kfp

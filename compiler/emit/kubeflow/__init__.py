@@ -4,7 +4,8 @@ kubeflow, in each environment it trains in (compiler.spec.runners): `kubeflow/<e
 The file is KFP's pipeline IR (the YAML form of the PipelineSpec protobuf, schemaVersion 2.1.0), as
 `kfp.compiler.Compiler` writes it for the same pipeline of lightweight Python components; upload it with
 `kfp pipeline create` (or the UI) and schedule it with a recurring run on the model's training.schedule (the cron
-is in the pipeline's description: KFP keeps schedules outside the pipeline). Four tasks, in a chain:
+is in the pipeline's description, in KFP's 6 fields, seconds first: KFP keeps schedules outside the pipeline).
+Four tasks, in a chain:
 
     train -> evaluate -> gate -> alias
 
@@ -28,6 +29,7 @@ from compiler import __version__
 from compiler.emit.base import Artifact, Unit, run_units
 from compiler.emit.images import train_image
 from compiler.emit.render import GENERATED, comment_safe, dump_yaml
+from compiler.spec.cron import canonical_cron
 from compiler.spec.ir import Model
 from compiler.spec.project import SpecProject
 from compiler.spec.runners import retrain_runner, training_environments
@@ -120,7 +122,8 @@ def pipeline_spec(project: SpecProject, model: Model, env: str) -> dict[str, Any
         tasks[name] = task
     defaults = {"environment": env, "model": model.name, "repository": REPOSITORY}
     description = (f"specops retraining of {model.address} in environment {env}: train, evaluate, gate, alias. "
-                   f"Schedule it with a recurring run on cron '{model.training.schedule}' (training.schedule).")
+                   f"Schedule it with a recurring run on cron '0 {canonical_cron(model.training.schedule)}' "
+                   f"(training.schedule '{model.training.schedule}', with KFP's leading seconds field).")
     return {
         "components": components,
         "deploymentSpec": {"executors": executors},

@@ -115,3 +115,30 @@ def test_a_running_compiles_scratch_is_neither_reported_nor_swept(compiled):
     assert compile_cli(compiled, "--check").exit_code == 0
     assert compile_cli(compiled).exit_code == 0
     assert busy.is_dir() and (compiled / WORKFLOWS / f".specops-tmp-{parent_pid}-abcdef").exists()
+
+
+def test_a_read_only_output_is_replaced_and_nothing_left_beside_it(compiled):
+    """`chmod -R a-w build` (or a container's umask): compile said it compiled, left the old output moved aside (it
+    could not remove it), and `compile --check` failed on it forever. Its owner may make it writable: compile does.
+    (Root writes anywhere: its override is dropped, as an ordinary owner's.)"""
+    import shutil
+
+    out = compiled / "build"
+    before = tree(out)
+    subprocess.run(["chmod", "-R", "a-w", str(out)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPECOPS_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    command = [sys.executable, "-c", "from compiler.cli.entry import run; run()", "compile"]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root writes any folder, and setpriv (util-linux) is not there to drop that")
+        drop = "-dac_override,-dac_read_search,-fowner"
+        command = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
+    try:
+        proc = subprocess.run(command, cwd=compiled, env=env, capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(compiled)], check=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert leftovers(compiled) == []
+    assert tree(out) == before
+    assert compile_cli(compiled, "--check").exit_code == 0

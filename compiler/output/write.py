@@ -60,7 +60,31 @@ def _recover(out: Path) -> None:
     if not out.exists() and old:
         os.replace(old.pop(), out)
     for path in old + abandoned(out.parent, _scratch(out, "new")):
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder of ours that was moved aside, also when its folders were made read-only (`chmod -R a-w
+    build`, or a container's umask): they are made writable first, as their owner may. What is still left (another
+    user's files) is an error naming it: the next compile would fail the same way, and `compile --check` forever."""
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return
+    folders = [str(path)]
+    while folders:
+        folder = folders.pop()
+        try:
+            os.chmod(folder, os.lstat(folder).st_mode & 0o7777 | 0o700)
+            with os.scandir(folder) as entries:
+                folders.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise OutputFolderError(f"{shown(path)}, a previous output moved aside, cannot be removed "
+                                f"({exc.strerror}: {exc.filename}): remove it (it may belong to another user)"
+                                ) from None
 
 
 def _umask() -> int:
@@ -145,7 +169,7 @@ def write_output(out: Path, artifacts: list[Artifact], *, guard: bool = True,
                 raise
             os.replace(tmp, out)
             _keep_runtime(old, out)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         else:
             os.replace(tmp, out)
     finally:

@@ -35,14 +35,38 @@ def test_other_jinja_keeps_the_general_hint():
 
 
 def test_a_semicolon_counts_only_when_it_ends_the_statement_not_inside_a_comment_or_string():
-    from compiler.front.sql.semicolon import final_semicolon
+    from compiler.front.sql.semicolon import Semicolon, semicolon
 
-    assert final_semicolon("select 1 from t -- add channel;", "duckdb") is None
-    assert final_semicolon("select 1 from t /* ; */", "postgres") is None
-    assert final_semicolon("select ';' as x from t", "duckdb") is None
-    assert final_semicolon("select 1 from t; -- done", "duckdb") == 15
-    assert final_semicolon("select 1 from t;\n/* end */\n", "postgres") == 15
-    assert final_semicolon("select 1 from {{ input('t') }};", "duckdb") == 30
+    assert semicolon("select 1 from t -- add channel;", "duckdb") is None
+    assert semicolon("select 1 from t /* ; */", "postgres") is None
+    assert semicolon("select ';' as x from t", "duckdb") is None
+    assert semicolon("select 1 from t; -- done", "duckdb") == Semicolon(15, True)
+    assert semicolon("select 1 from t;\n/* end */\n", "postgres") == Semicolon(15, True)
+    assert semicolon("select 1 from {{ input('t') }};", "duckdb") == Semicolon(30, True)
+    assert semicolon("select 1 from t;;", "duckdb") == Semicolon(15, True)
+    assert semicolon("select 1 from t; drop table t", "duckdb") == Semicolon(15, False)
+
+
+def test_a_second_statement_is_an_error_at_its_semicolon(tmp_path):
+    """`select ...; drop table readings` was a warning only (the SQL could not be analysed); dbt failed on it in
+    apply, its line in the generated model. A transform and a sql check are one query each."""
+    from compiler.front.check import check_repository
+    from tests.conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    sql = "sql/customer_activity.sql"
+    ed.replace(sql, "    on t.customer_id = s.customer_id", "    on t.customer_id = s.customer_id;\ndrop table x")
+    ed.replace("specs/quality/sources.yaml", "where status = 'active'\n", "where status = 'active'; select 1\n")
+    _, diags = check_repository(ed.root)
+    found = sorted((d.file, d.code, d.message) for d in diags if d.code == "sql-semicolon")
+    assert found == [
+        ("specs/quality/sources.yaml", "sql-semicolon", "the check's SQL holds more than one statement (';' ends the "
+         "first): the dbt test it becomes runs one query"),
+        (sql, "sql-semicolon", "the SQL holds more than one statement (';' ends the first): a transform is one query, "
+         "the dbt model it becomes")]
+    (d,) = [d for d in diags if d.file == sql and d.code == "sql-semicolon"]
+    assert (d.line, d.col) == (ed.line_of(sql, "    on t.customer_id = s.customer_id;"),
+                               len("    on t.customer_id = s.customer_id") + 1)
 
 
 def test_a_sql_check_is_read_against_its_dataset_and_other_tables_it_reads_are_not_judged(tmp_path):

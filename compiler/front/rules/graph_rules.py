@@ -12,7 +12,7 @@ from typing import Any
 
 from compiler.front.documents import YamlPath
 from compiler.front.rules.context import Context
-from compiler.front.sql.semicolon import final_semicolon
+from compiler.front.sql.semicolon import semicolon
 from compiler.spec.dbt_habits import jinja_hint
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import (
@@ -136,11 +136,15 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
             line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
                              loc.file, line, col, t.address, jinja_hint(text, t.inputs, tables.get))
-        if (semicolon := final_semicolon(t.sql, ctx.lineage.dialect)) is not None:
-            line, col = _sql_position(loc, t.sql, semicolon)
-            yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
-                             loc.file, line, col, t.address,
-                             "remove the final ';'")
+        if (found := semicolon(t.sql, ctx.lineage.dialect)) is not None:
+            line, col = _sql_position(loc, t.sql, found.offset)
+            if found.final:
+                yield Diagnostic("sql-semicolon", "the SQL ends with ';', which breaks the dbt model it becomes",
+                                 loc.file, line, col, t.address, "remove the final ';'")
+            else:
+                yield Diagnostic("sql-semicolon", "the SQL holds more than one statement (';' ends the first): a "
+                                 "transform is one query, the dbt model it becomes", loc.file, line, col, t.address,
+                                 "keep one SELECT (earlier steps can be CTEs: with a as (...) select ...)")
     for r in ctx.rules.values():
         for i, c in enumerate(r.checks):
             if c.sql is not None:
@@ -150,11 +154,15 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
                 if not DATASET_RE.search(c.sql):
                     yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-template",
                                  "a sql check must read {{ dataset }}", "write: select * from {{ dataset }} where ...")
-                if final_semicolon(DATASET_RE.sub(lambda m: "x" * len(m.group(0)), c.sql),
-                                   ctx.lineage.dialect) is not None:
+                found = semicolon(DATASET_RE.sub(lambda m: "x" * len(m.group(0)), c.sql), ctx.lineage.dialect)
+                if found is not None and found.final:
                     yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-semicolon",
                                  "the check's SQL ends with ';', which breaks the dbt test it becomes (dbt runs it "
                                  "as a subquery)", "remove the final ';'")
+                elif found is not None:
+                    yield ctx.at(r, ("spec", "checks", i, "sql"), "sql-semicolon",
+                                 "the check's SQL holds more than one statement (';' ends the first): the dbt test "
+                                 "it becomes runs one query", "keep one SELECT of the failing rows")
 
 
 class _SourceTables:

@@ -1,8 +1,11 @@
-"""A `;` that ends a transform's SQL breaks the dbt model it becomes (specops wraps the SQL in a subquery). Judged
-on the tokens, where comments are not text: `... -- add channel;` ends with a comment, and `select 1; -- done`
-ends with a `;`. Tokenized only when the text has a `;` at all."""
+"""A `;` in a transform's SQL breaks the dbt model it becomes (specops wraps the SQL in a subquery): at the end,
+or between two statements (a model is one query). Judged on the tokens, where comments and strings are not text:
+`... -- add channel;` ends with a comment, `select ';'` has no `;`, and `select 1; -- done` ends with a `;`.
+Tokenized only when the text has a `;` at all."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
@@ -11,15 +14,22 @@ from sqlglot.tokens import TokenType
 from compiler.front.sql.placeholders import substitute
 
 
-def final_semicolon(sql: str, dialect: str) -> int | None:
-    """The offset in `sql` of a `;` after which only comments and white space follow, or None."""
+class Semicolon(NamedTuple):
+    offset: int  # of the first `;` in the SQL
+    final: bool  # only comments and white space follow it (else another statement does)
+
+
+def semicolon(sql: str, dialect: str) -> Semicolon | None:
+    """The first `;` of `sql` that is no part of a comment or string, or None."""
     if ";" not in sql:
         return None
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(substitute(sql))  # substitute keeps every offset
     except (SqlglotError, ValueError):
         text = sql.rstrip()  # what cannot be split into tokens is reported by the analysis; judge the text
-        return len(text) - 1 if text.endswith(";") else None
-    if tokens and tokens[-1].token_type == TokenType.SEMICOLON:
-        return tokens[-1].start
+        return Semicolon(len(text) - 1, True) if text.endswith(";") else None
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.SEMICOLON:
+            return Semicolon(token.start, all(t.token_type == TokenType.SEMICOLON for t in tokens[i:]))
     return None
+

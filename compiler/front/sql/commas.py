@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import re
 
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
-from compiler.front.sql.placeholders import substitute
+from compiler.front.sql.tokens import sql_tokens
 
 _PATTERN = re.compile(r",\s*(?:natural\s+)?(?:(?:left|right|full)\s+(?:outer\s+)?|inner\s+|cross\s+)?join\b",
                       re.IGNORECASE)
@@ -23,10 +21,9 @@ def comma_before_join(sql: str, dialect: str) -> int | None:
     """The offset in `sql` of a comma that a JOIN follows, or None."""
     if _PATTERN.search(sql) is None:
         return None
-    try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(substitute(sql))  # substitute keeps every offset
-    except (SqlglotError, ValueError):
-        return None  # the analysis reports what cannot be read
+    tokens = sql_tokens(sql, dialect)
+    if tokens is None:
+        return None
     for i, token in enumerate(tokens):
         if token.token_type != TokenType.COMMA:
             continue

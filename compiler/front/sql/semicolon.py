@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
-from compiler.front.sql.placeholders import substitute
+from compiler.front.sql.tokens import sql_tokens
 
 
 class Semicolon(NamedTuple):
@@ -23,9 +21,8 @@ def semicolon(sql: str, dialect: str) -> Semicolon | None:
     """The first `;` of `sql` that is no part of a comment or string, or None."""
     if ";" not in sql:
         return None
-    try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(substitute(sql))  # substitute keeps every offset
-    except (SqlglotError, ValueError):
+    tokens = sql_tokens(sql, dialect)
+    if tokens is None:
         text = sql.rstrip()  # what cannot be split into tokens is reported by the analysis; judge the text
         return Semicolon(len(text) - 1, True) if text.endswith(";") else None
     for i, token in enumerate(tokens):

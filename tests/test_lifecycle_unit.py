@@ -470,3 +470,30 @@ def test_a_check_within_what_it_allows_is_a_warning_that_says_why(tmp_path):
     _, text = explain(project, Failure("few_heavy_support_users", "test", "fail", "", "customer_features", 40, None))
     assert text.endswith("on dataset.customer_features: 40 failing row(s), more than its threshold allows (at most "
                          "1% failing rows)"), text
+
+
+def test_a_warehouse_error_in_a_model_points_at_the_line_of_the_users_sql(tmp_path):
+    """DuckDB's error quotes the failing line of the statement dbt ran (its number is the generated model's, inside dbt's
+    `create table`): the user's file line is named too, where the quoted text is found once in the SQL."""
+    import duckdb
+    from conftest import copy_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    sql = root / "sql" / "customer_activity.sql"
+    sql.write_text(sql.read_text(encoding="utf-8").replace("avg(satisfaction_score) as avg_satisfaction",
+                                                           "avg_score(satisfaction_score) as avg_satisfaction"),
+                   encoding="utf-8")
+    project = require_project(root)
+    con = duckdb.connect()
+    con.execute("create table support_tickets (customer_id integer, satisfaction_score integer)")
+    body = project.transforms["build_customer_activity"].sql.split("ticket_rollup as (")[1].split(")\n\nselect")[0]
+    with pytest.raises(duckdb.Error) as raised:  # the error as DuckDB words it, on the same line in a wrapping
+        con.execute("create table x as (\n-- generated\n" + body.replace("{{ input('support_tickets') }}",
+                                                                       "support_tickets") + "\n)")
+    message = str(raised.value)
+    assert "LINE " in message
+    _, text = explain(project, Failure("customer_activity", "model", "error", message, "customer_activity"))
+    line = next(n for n, t in enumerate(sql.read_text(encoding="utf-8").splitlines(), 1) if "avg_score(" in t)
+    assert text.endswith(f" (at sql/customer_activity.sql:{line})"), text
+    _, text = explain(project, Failure("customer_activity", "model", "error", "Contract Error:\n  x", "customer_activity"))
+    assert "(at " not in text

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from compiler.apply.children import run_streamed
 from compiler.apply.context import RunContext, StepFailed
+from compiler.apply.sqlline import sql_line
 from compiler.spec.ir import Check
 from compiler.spec.project import SpecProject
 
@@ -208,7 +209,9 @@ def explain(project: SpecProject, failure: Failure) -> tuple[str, str]:
 
     if failure.resource_type != "test":
         what = f"dataset.{failure.dataset} ({failure.resource_type}) {failure.status}"
-        return f"dataset.{failure.dataset}", f"{what}: {_flat(failure.message, 400)}"
+        where = sql_line(project, failure.dataset, failure.message)
+        return f"dataset.{failure.dataset}", f"{what}: {_flat(failure.message, 400)}" + (
+            f" (at {where})" if where else "")
     origin = check_origins(project).get(failure.name)
     rows = _found(origin.type if origin else "", failure.failures) or failure.status
     if failure.status == "skipped":

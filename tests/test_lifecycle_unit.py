@@ -495,5 +495,9 @@ def test_a_warehouse_error_in_a_model_points_at_the_line_of_the_users_sql(tmp_pa
     _, text = explain(project, Failure("customer_activity", "model", "error", message, "customer_activity"))
     line = next(n for n, t in enumerate(sql.read_text(encoding="utf-8").splitlines(), 1) if "avg_score(" in t)
     assert text.endswith(f" (at sql/customer_activity.sql:{line})"), text
+    dbt_words = "Runtime Error in model customer_activity (models/customer_activity.sql)\n  " + message.replace(
+        "\n", "\n  ")  # as run_results.json has it: dbt indents the warehouse's message
+    _, text = explain(project, Failure("customer_activity", "model", "error", dbt_words, "customer_activity"))
+    assert text.endswith(f" (at sql/customer_activity.sql:{line})"), text
     _, text = explain(project, Failure("customer_activity", "model", "error", "Contract Error:\n  x", "customer_activity"))
     assert "(at " not in text

@@ -56,6 +56,8 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
     state.artifacts = {a.key: sha256(a.content) for a in compiled.artifacts if artifact_in_scope(a.key, env)}
     for impact in plan.impacts:
         state.pending[impact.address] = impact.to_json()
+    for impact in plan.left_pending:  # what the selected changes cause outside the selection: the next apply's
+        state.pending[impact.address] = {**impact.to_json(), "origin": "selection"}
     state.serial += 1
     state.tool_version = __version__
     ctx.save_state(state)

@@ -24,6 +24,7 @@ from compiler.plan.baseline import (
     head_sha,
     state_summary,
 )
+from compiler.plan.cascade import NOTE as DROPPED_VIEW
 from compiler.plan.cascade import with_dropped_views
 from compiler.plan.diff import SEVERITY, AttrChange, classify
 from compiler.plan.impact import Impact, follow
@@ -39,7 +40,8 @@ from compiler.spec.snapshot import snapshot_digest
 
 MAX_FILE_DIFFS = 200  # beyond this many updated files a plan lists them without their diffs
 # what a plan says of work left pending in the state, by the command that left it (its "origin"; apply by default)
-PENDING_ORIGINS = {"apply": "pending from an earlier apply", "promote": "pending from `specops promote`"}
+PENDING_ORIGINS = {"apply": "pending from an earlier apply", "promote": "pending from `specops promote`",
+                   "selection": "pending: an earlier apply's selection left it out"}
 
 
 def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env: str | None,
@@ -105,6 +107,7 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     if impacts:
         order = project.graph.rank()
         impacts.sort(key=lambda i: (order.get(i.address, 0), i.address))
+    left_pending = _left_pending(project, base, selected, direct, impacts)
     if selected is not None:
         changes = [c for c in changes if c.address in selected]
         impacts = [i for i in impacts if i.address in selected]
@@ -159,8 +162,25 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
         selection=sorted(selected) if selected is not None else [], git_sha=git_sha,
         approvals=_approvals(project, env, changes, impacts), lineage=_lineage(project, changes),
         full_refresh=full_refresh, other_environments=others, other_changes=other_changes,
-        unbuilt_reads=_unbuilt_reads(project, base, selected, impacts),
+        unbuilt_reads=_unbuilt_reads(project, base, selected, impacts), left_pending=left_pending,
     )
+
+
+def _left_pending(project: SpecProject, base: BaselineData, selected: set[str] | None,
+                  direct: Mapping[str, tuple[str, list[AttrChange]]], impacts: list[Impact]) -> list[Impact]:
+    """The work outside the selection that the selected changes cause and that nothing else would bring back once
+    they are applied (their snapshots recorded): apply keeps it pending in the state, for the next apply. Work that
+    a change outside the selection causes too is planned again from that change; work pending already stays
+    pending; what only --full-refresh of the selection causes is no change to the data downstream (but a view
+    PostgreSQL drops with a relation the selection replaces is: compiler.plan.cascade)."""
+    if not selected or base.info.kind != "state":
+        return []
+    outside = [i for i in impacts if i.address not in selected and i.address not in base.pending and (
+        len(i.path) > 1 and i.path[-2] in selected if DROPPED_VIEW in i.notes else i.cause in direct)]
+    if not outside:
+        return []
+    again = {i.address for i in follow(project, {a: c for a, c in direct.items() if a not in selected})}
+    return [i for i in outside if i.address not in again]
 
 
 def _unbuilt_reads(project: SpecProject, base: BaselineData, selected: set[str] | None,

@@ -93,6 +93,10 @@ class Plan:
     # read was never applied in the environment and the selection leaves it out: the work would fail on a missing
     # table (said in the text and markdown plans, not in JSON)
     unbuilt_reads: list[tuple[str, str, str]] = field(default_factory=list)
+    # a selected plan against the state: the work outside the selection that the selected changes cause (a rebuild
+    # downstream, a retrain, a rollout...): apply leaves it pending in the state for the next apply, which does it
+    # (said in the text and markdown plans, not in JSON)
+    left_pending: list[Impact] = field(default_factory=list)
     _actions: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def action_of(self, address: str) -> str | None:

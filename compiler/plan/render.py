@@ -206,6 +206,16 @@ def unbuilt_lines(plan: Plan) -> list[str]:
             for (work, output), datasets in sorted(reads.items())]
 
 
+def left_pending_line(plan: Plan, shown: int = 10) -> str | None:
+    """The work outside the selection that the selected changes cause (Plan.left_pending), in words."""
+    items = [f"{i.label} {i.address}" for i in plan.left_pending]
+    if not items:
+        return None
+    more = f", and {len(items) - shown} more" if len(items) > shown else ""
+    return (f"{len(items)} impacted item(s) outside the selection will be left pending in the state, for the next "
+            f"apply to do: {', '.join(items[:shown])}{more} (select them too to do them now)")
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     import click
 
@@ -218,6 +228,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
             out.append("(the environment's first apply: it runs the selected work only; what that reads must "
                        "exist already, or be selected too: +name)")
         out += [f"note: {line}" for line in unbuilt_lines(plan)]
+        if (line := left_pending_line(plan)) is not None:
+            out.append(f"note: {line}")
     out.append("")
     out += [*_invalid_base(plan), ""] if plan.baseline.errors else []
     if plan.resource_changes:

@@ -15,6 +15,7 @@ from compiler import __version__
 from compiler.apply import lineage
 from compiler.apply.context import RunContext, StepFailed
 from compiler.apply.state import State
+from compiler.emit.base import Artifact
 from compiler.emit.compile import Compiled
 from compiler.emit.dbt.names import source_name
 from compiler.emit.manifest import sha256
@@ -53,7 +54,9 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
         state.resources = {**others, **{a: s for a, s in head.items() if a in chosen}}
     else:
         state.resources = head
-    state.artifacts = {a.key: sha256(a.content) for a in compiled.artifacts if artifact_in_scope(a.key, env)}
+    folder = applied_dir(ctx.root, env)
+    kept = _applied_files(folder, state, compiled, plan, env)
+    state.artifacts = {key: sha256(content) for key, content in kept.items()}
     for impact in plan.impacts:
         state.pending[impact.address] = impact.to_json()
     for impact in plan.left_pending:  # what the selected changes cause outside the selection: the next apply's
@@ -61,10 +64,32 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
     state.serial += 1
     state.tool_version = __version__
     ctx.save_state(state)
-    folder = applied_dir(ctx.root, env)
-    kept = [a for a in compiled.artifacts if artifact_in_scope(a.key, env)]
-    write_output(folder, [type(a)(a.key.replace(":", "/", 1), a.content, a.owners, "output") for a in kept],
+    write_output(folder, [Artifact(key.replace(":", "/", 1), content, ()) for key, content in kept.items()],
                  guard=False)
+
+
+def _applied_files(folder: Path, state: State, compiled: Compiled, plan: Plan, env: str) -> dict[str, bytes]:
+    """The generated files an apply records as applied (key -> bytes): all of them, or with a selection those of the
+    selected resources, the others as the last apply recorded them (a file none recorded yet is left out). Their
+    resources' snapshots stay as they were too, so the next plan shows their changes and diffs again."""
+    head = {a.key: a for a in compiled.artifacts if artifact_in_scope(a.key, env)}
+    if not plan.selection:
+        return {key: a.content for key, a in head.items()}
+    chosen = set(plan.selection)
+    out = {}
+    for key in sorted(set(head) | set(state.artifacts)):
+        art = head.get(key)
+        if art is not None and chosen.intersection(art.owners):
+            out[key] = art.content
+            continue
+        if key not in state.artifacts or not artifact_in_scope(key, env):
+            continue  # a new file outside the selection: still to be applied
+        path = folder / key.replace(":", "/", 1)
+        try:
+            out[key] = path.read_bytes()
+        except OSError:
+            continue  # the last apply's copy is gone: recorded as never applied, its diff then shows in full
+    return out
 
 
 def _done(ctx: RunContext, state: State, outcome: ApplyOutcome, addresses: list[str]) -> None:

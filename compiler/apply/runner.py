@@ -112,15 +112,18 @@ def rollouts_without_version(ctx: RunContext, state: State, compiled: Compiled, 
     """Why this apply must not start, when it would roll out a deployment whose model has no version in the
     environment (none recorded, none trained by this apply): e.g. `apply --select deployment.x` before the
     model was ever applied there."""
-    from compiler.apply.steps.deploy import unresolved, unresolved_message
+    from compiler.apply.steps.deploy import refusal, resolve
 
     prefix = f"k8s/{ctx.env.name}/"
     if not any(i.work == "rollout" for i in plan.impacts) and not any(
             a.key.startswith(prefix) for a in plan.artifact_changes):
         return None
     training = {i.address.split(".", 1)[1] for i in plan.impacts if i.work in ("retrain", "evaluate")}
-    found = unresolved(ctx.project, ctx.env.name, state.models, training)
-    return unresolved_message(ctx.project, ctx.env.name, found) if found else None
+    try:
+        _, problems = resolve(ctx, state.models, training)
+    except StepFailed as exc:
+        return f"the registry cannot be read to resolve the versions the deployments serve: {exc}"
+    return refusal(ctx.env.name, problems) if problems else None
 
 
 def run(ctx: RunContext, state: State, compiled: Compiled, plan: Plan) -> ApplyOutcome:
@@ -310,10 +313,9 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
         kubectl_apply,
         kubectl_delete,
         laptop_only,
+        refusal,
         render_manifests,
-        state_versions,
-        unresolved,
-        unresolved_message,
+        resolve,
     )
 
     ready = []
@@ -325,12 +327,11 @@ def _run_rollout(ctx: RunContext, state: State, outcome: ApplyOutcome, rollouts:
             ready.append(impact)
     if not ready:
         return
-    versions = state_versions(ctx.project, state.models)
     try:
         with ctx.step(f"roll out {', '.join(i.address for i in ready)}"):
-            missing = unresolved(ctx.project, ctx.env.name, state.models, set())
-            if missing:  # never a manifest with a placeholder for the model version
-                raise StepFailed(unresolved_message(ctx.project, ctx.env.name, missing))
+            versions, problems = resolve(ctx, state.models)
+            if problems:  # never a manifest with a placeholder for the model version, nor one of no version
+                raise StepFailed(refusal(ctx.env.name, problems))
             folder, removed = render_manifests(ctx, versions)
             manifests = any(folder.glob("*.yaml"))
             outcome.manifests = folder if manifests else None

@@ -217,10 +217,10 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     from compiler.apply.steps.deploy import (
         kubectl_apply,
         laptop_only,
+        refusal,
         render_manifests,
-        state_versions,
-        unresolved,
-        unresolved_message,
+        resolve,
+        served_version,
     )
     from compiler.plan.baseline import head_sha
     from compiler.spec.diagnostics import did_you_mean
@@ -239,11 +239,12 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
     with open_backend(project, spec.environment) as store, locked(project, spec.environment, path, store):
         ctx.store = store
         state = store.load(spec.environment)
-        models = state.models
-        missing = unresolved(project, spec.environment, models, set())
-        if missing:  # never a manifest with a placeholder for the model version
-            raise SpecopsError(f"refusing to roll out: {unresolved_message(project, spec.environment, missing)}")
-        versions = state_versions(project, models)
+        try:
+            versions, problems = resolve(ctx, state.models)
+        except StepFailed as exc:
+            raise SpecopsError(str(exc)) from None
+        if problems:  # never a manifest with a placeholder for the model version, nor one of no version
+            raise SpecopsError(f"refusing to roll out: {refusal(spec.environment, problems)}")
         try:
             with ctx.step(f"roll out {spec.address} in {spec.environment}"):
                 folder, _ = render_manifests(ctx, versions)
@@ -263,8 +264,8 @@ def rollout(deployment: str, path: Path | None, path_option: Path | None, env: s
         if (state.pending.get(spec.address) or {}).get("work") == "rollout" and not upstream & set(state.pending):
             del state.pending[spec.address]
             store.save(state)
-    model_version = versions.get(spec.model)
-    served = f"version {model_version[0]}" if model_version else f"alias '{spec.alias}' (no version recorded yet)"
+    number = served_version(versions, spec)
+    served = f"version {number}" if number else f"alias '{spec.alias}' (no version recorded yet)"
     click.echo(f"{spec.address}: model {spec.model} {served}")
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed
+from compiler.apply.steps.registry import Registry, open_registry
 from compiler.emit.kubernetes.resolved import CANDIDATE_ALIAS
 from compiler.output.write import write_output
+from compiler.spec.ir import Deployment, Model
 from compiler.spec.project import SpecProject
 
-Versions = dict[str, tuple[int, str, "int | None"]]  # model -> (version holding its alias, its URI, the challenger's)
+# model name -> (version holding its alias, its URI, the challenger's); deployment address -> the same for a deployment
+# that serves a version of its own (a pinned version, or an alias other than its model's)
+Versions = dict[str, tuple[int, str, "int | None"]]
 
 
 def state_versions(project: SpecProject, models: Mapping[str, dict]) -> Versions:
@@ -23,10 +29,86 @@ def state_versions(project: SpecProject, models: Mapping[str, dict]) -> Versions
         model = project.models.get(name)
         if model is None or not info.get("alias_version"):
             continue
-        challenger = info.get("candidate_version") if model.alias != CANDIDATE_ALIAS else None
         out[name] = (int(info["alias_version"]), f"models:/{model.registry_name}/{info['alias_version']}",
-                     int(challenger) if challenger else None)
+                     _challenger(model, info))
     return out
+
+
+def _challenger(model: Model, info: Mapping[str, Any]) -> int | None:
+    challenger = info.get("candidate_version") if model.alias != CANDIDATE_ALIAS else None
+    return int(challenger) if challenger else None
+
+
+def own_version(dep: Deployment, model: Model) -> bool:
+    """Whether the deployment serves a version of its own: a pinned one, or the holder of another alias than the
+    model's (the version the state records for the model is then not what it serves)."""
+    return dep.version is not None or (dep.alias is not None and dep.alias != model.alias)
+
+
+def served_version(versions: Versions, dep: Deployment) -> int | None:
+    """The version `versions` resolve for the deployment (None: none yet)."""
+    found = versions.get(dep.address) or versions.get(dep.model)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Unservable:
+    """A deployment that cannot be rolled out, and why."""
+
+    deployment: str  # its address
+    model: str  # its model's address
+    why: str
+    unapplied: bool = False  # its model has no version holding its alias in the environment yet
+
+
+def resolve(ctx: RunContext, models: Mapping[str, dict], training: Collection[str] = ()
+            ) -> tuple[Versions, list[Unservable]]:
+    """The versions the environment's deployments serve, and why some cannot be rolled out (empty: all can).
+
+    A deployment of the model's alias serves the version the state records for it (`models`), or the one this
+    apply trains (`training`: model names); a pinned version must exist in the registry, and another alias must
+    be held by a version there (the `challenger` alias is also given by a training of this apply)."""
+    project, env = ctx.project, ctx.env.name
+    versions = state_versions(project, models)
+    problems: list[Unservable] = []
+    registries: dict[str, Registry] = {}
+    for dep in sorted(project.deployments.values(), key=lambda d: d.name):
+        model = project.models.get(dep.model)
+        if dep.environment != env or model is None:
+            continue
+        if not own_version(dep, model):
+            if dep.model not in versions and dep.model not in training:
+                problems.append(Unservable(dep.address, model.address, f"{dep.address} serves {model.address}, which "
+                                           f"has no version holding the alias '{model.alias}' in environment "
+                                           f"'{env}' yet", unapplied=True))
+            continue
+        if dep.model in training and (dep.version is not None or dep.alias == CANDIDATE_ALIAS):
+            continue  # the training may register it, or move the challenger: the rollout step checks again
+        if model.name not in registries:
+            registries[model.name] = open_registry(ctx, model)
+        reg = registries[model.name]
+        info = models.get(model.name) or {}
+        found = reg.version(dep.version) if dep.version is not None else reg.alias_version(str(dep.alias))
+        if found is None:
+            problems.append(Unservable(dep.address, model.address, _not_in_registry(dep, model, reg, env)))
+            continue
+        number = int(found.version)
+        versions[dep.address] = (number, f"models:/{model.registry_name}/{number}", _challenger(model, info))
+    return versions, problems
+
+
+def _not_in_registry(dep: Deployment, model: Model, reg: Registry, env: str) -> str:
+    held = reg.aliases()
+    numbers = reg.numbers()
+    where = f"registered model '{reg.name}' in environment '{env}'"
+    if dep.version is not None:
+        have = f"its versions: {', '.join(map(str, numbers))}" if numbers else "it has no version"
+        return (f"{dep.address} pins version {dep.version} of {model.address}, which {where} does not have ({have}); "
+                f"pin an existing version, or serve an alias instead (spec.alias)")
+    holders = ", ".join(f"'{a}' -> {v}" for a, v in sorted(held.items())) or "none"
+    return (f"{dep.address} serves the alias '{dep.alias}' of {model.address}, which no version of {where} holds "
+            f"(aliases held: {holders}); serve one of those, or leave spec.alias out to serve the model's alias "
+            f"'{model.alias}'")
 
 
 def render_manifests(ctx: RunContext, versions: Versions) -> tuple[Path, dict[str, bytes]]:
@@ -59,24 +141,28 @@ def render_manifests(ctx: RunContext, versions: Versions) -> tuple[Path, dict[st
 
 
 def triton_repositories(ctx: RunContext, versions: Versions) -> dict[str, str]:
-    """The Triton model repository of each resolved version a `triton` deployment of this environment serves."""
-    names = sorted({d.model for d in ctx.project.deployments.values()
-                    if d.runtime == "triton" and d.environment == ctx.env.name and d.model in versions})
-    if not names:
+    """The Triton model repository of each resolved version a `triton` deployment of this environment serves (by
+    the key of `versions`: the model's name, or the deployment's address when it serves a version of its own)."""
+    keys = {}
+    for d in ctx.project.deployments.values():
+        if d.runtime != "triton" or d.environment != ctx.env.name:
+            continue
+        key = d.address if d.address in versions else d.model
+        if key in versions:
+            keys[key] = ctx.project.models[d.model]
+    if not keys:
         return {}
     from mlflow.exceptions import MlflowException
 
-    from compiler.apply.steps.registry import open_registry
     from compiler.apply.steps.triton import repository_uri
 
     out = {}
-    for name in names:
-        model = ctx.project.models[name]
+    for key, model in sorted(keys.items()):
         reg = open_registry(ctx, model)
         try:
-            out[name] = repository_uri(reg.client, model.registry_name, versions[name][0])
+            out[key] = repository_uri(reg.client, model.registry_name, versions[key][0])
         except MlflowException as exc:
-            raise StepFailed(f"the Triton model repository of {model.registry_name} version {versions[name][0]} "
+            raise StepFailed(f"the Triton model repository of {model.registry_name} version {versions[key][0]} "
                              f"cannot be found: {exc.message[:200]}") from None
     return out
 
@@ -141,27 +227,11 @@ def kubectl_apply(ctx: RunContext, folder: Path) -> None:
         raise StepFailed(f"kubectl apply failed with exit code {proc.returncode}")
 
 
-def unresolved(project: SpecProject, env: str, models: dict[str, dict], training: set[str]) -> list[tuple[str, str]]:
-    """(deployment, model) of the environment's deployments that would be rolled out without a model version:
-    no pinned version, no version holding the alias in the environment's state (`models`), and no training of
-    the model (`training`: model names) in this apply to give it one."""
-    out = []
-    for dep in sorted(project.deployments.values(), key=lambda d: d.name):
-        if dep.environment != env or dep.version is not None:
-            continue
-        if (models.get(dep.model) or {}).get("alias_version") or dep.model in training:
-            continue
-        out.append((dep.address, f"model.{dep.model}"))
-    return out
-
-
-def unresolved_message(project: SpecProject, env: str, found: list[tuple[str, str]]) -> str:
-    parts = []
-    for dep, model in found:
-        spec = project.models.get(model.split(".", 1)[1])
-        alias = spec.alias if spec is not None else "champion"
-        parts.append(f"{dep} serves {model}, which has no version holding the alias '{alias}' in environment "
-                     f"'{env}' yet")
-    first_dep, first_model = found[0]
-    return ("; ".join(parts) + f". Apply the model first: specops apply --env {env} --select {first_model} "
-            f"(or --select +{first_dep} for everything it needs)")
+def refusal(env: str, problems: list[Unservable]) -> str:
+    """Why deployments cannot be rolled out (`resolve`'s problems), with what to do about a model never applied."""
+    text = "; ".join(p.why for p in problems)
+    first = next((p for p in problems if p.unapplied), None)
+    if first is None:
+        return text
+    return (text + f". Apply the model first: specops apply --env {env} --select {first.model} (or --select "
+            f"+{first.deployment} for everything it needs)")

@@ -42,6 +42,26 @@ class Registry:
         except MlflowException:
             return None
 
+    def aliases(self) -> dict[str, int]:
+        """alias -> the version holding it (empty: no such model yet)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.get_registered_model(self.name)
+        except MlflowException:
+            return {}
+        return {alias: int(number) for alias, number in (found.aliases or {}).items()}
+
+    def numbers(self) -> list[int]:
+        """The model's version numbers, in order."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.search_model_versions(f"name = '{_quote(self.name)}'")
+        except MlflowException:
+            return []
+        return sorted(int(v.version) for v in found)
+
     def tagged(self, key: str, value: str) -> list[Any]:
         """Versions of the model carrying tag key=value, newest first."""
         from mlflow.exceptions import MlflowException

@@ -38,6 +38,7 @@ class Served:
     deployment: Deployment
     model: Model
     ref: ModelRef
+    resolved: ResolvedModel | None  # the version apply resolved for it, if any
     name: str
     ident: Identity
 
@@ -48,10 +49,20 @@ class Served:
                         extra_annotations=annotations)
 
 
+def resolved_for(target: Target, d: Deployment, model: Model) -> ResolvedModel | None:
+    """The version apply resolved for the deployment: its own (by address: a pinned version, or another alias than
+    the model's), else the model's alias' (by model name) when that is what it serves."""
+    own = target.resolved.get(d.address)
+    if own is not None or d.version is not None or d.alias not in (None, model.alias):
+        return own
+    return target.resolved.get(model.name)
+
+
 def served(target: Target, d: Deployment) -> Served:
     model = target.project.models[d.model]
-    ref = model_ref(model, d, target.resolved.get(model.name))
+    resolved = resolved_for(target, d, model)
+    ref = model_ref(model, d, resolved)
     name = served_name(d)
     ident = Identity(app=model.k8s_name, instance=name, component="server",
                      version=ref.version or model_tag(model), part_of=target.part_of, resource=d)
-    return Served(target, d, model, ref, name, ident)
+    return Served(target, d, model, ref, resolved, name, ident)

@@ -35,10 +35,9 @@ METRICS_PORT = 8002
 
 def repository_uri(s: Served) -> str | None:
     """The Triton model repository of the version served, once apply resolved it."""
-    resolved = s.target.resolved.get(s.model.name)
-    if resolved is None or not s.ref.resolved:
+    if s.resolved is None or not s.ref.resolved:
         return None
-    return resolved.triton_uri
+    return s.resolved.triton_uri
 
 
 def objects(s: Served) -> list[dict[str, Any]]:

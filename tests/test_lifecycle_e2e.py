@@ -186,10 +186,24 @@ def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     assert data["pending"]["deployment.churn_api_dev"]["work"] == "rollout"
     ok(fork, "apply", "--yes")
     assert deployed_version(fork) == 1
-    # automation does not undo it: the demoted version, trained from the same inputs, keeps away from the alias
-    run = specops(fork, "train", "churn")
-    assert run.code == 1 and "version 2 was demoted on purpose" in run.output, run.explain()
+    # automation does not undo it: the demoted version, trained from the same inputs, keeps away from the alias,
+    # and what the rollback chose holds: no failure
+    run = ok(fork, "train", "churn")
+    assert "version 2 was demoted on purpose" in run.output and "version 1 keeps the alias 'champion'" in run.output
     assert champion(fork) == 1 and versions(fork) == [1, 2]
+    # nor does a gate edit: the demoted version (the only one trained from these settings) is evaluated, the
+    # rollback holds, the apply succeeds, and validation_status says what the gates say of version 2
+    ed.replace(MODEL, "{name: roc_auc, min: 0.7}", "{name: roc_auc, min: 0.71}")
+    run = ok(fork, "apply", "--yes")
+    assert "-> evaluate model.churn" in run.output and "version 1 keeps the alias 'champion'" in run.output
+    assert champion(fork) == 1 and state(fork)["models"]["churn"]["alias_version"] == 1
+    assert client(fork).get_model_version("churn", "2").tags["validation_status"] == "passed"
+    # a renamed alias starts at the version holding the previous one, so the demoted version does not get it
+    ed.replace(MODEL, "alias: champion", "alias: production")
+    run = ok(fork, "apply", "--yes")
+    assert "the alias 'production' is new: it starts at version 1" in run.output, run.output
+    assert client(fork).get_registered_model("churn").aliases == {"champion": 1, "production": 1, "challenger": 2}
+    assert state(fork)["models"]["churn"]["alias_version"] == 1
     refused = specops(fork, "promote", "churn", "7", "--reason", "x")
     assert refused.code == 1 and "has no version 7" in refused.output
 

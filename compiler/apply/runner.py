@@ -280,7 +280,7 @@ def _dbt_build(ctx: RunContext, state: State, outcome: ApplyOutcome, data: list[
 
 
 def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: Impact, failed: set[str]) -> None:
-    from compiler.apply.steps.train import evaluate_model, refusal, report, train_model
+    from compiler.apply.steps.train import evaluate_model, previous_alias, refusal, report, train_model
 
     model = ctx.project.models[impact.address.split(".", 1)[1]]
     if impact.work == "evaluate":
@@ -291,12 +291,14 @@ def _run_training(ctx: RunContext, state: State, outcome: ApplyOutcome, impact: 
     result = None
     try:
         with ctx.step(label):
-            result = evaluate_model(ctx, model) if impact.work == "evaluate" else train_model(ctx, model)
+            renamed = previous_alias(model, state.models.get(model.name))
+            result = (evaluate_model(ctx, model, renamed) if impact.work == "evaluate" else
+                      train_model(ctx, model, renamed=renamed))
             report(ctx.echo, model, result)
             state.models[model.name] = {**state.models.get(model.name, {}), **result.to_state(model)}
             ctx.save_state(state)
             outcome.models[model.name] = result.to_state(model)
-            if not result.promoted:
+            if result.refused:
                 raise StepFailed(refusal(model, result))
     except StepFailed as exc:
         lineage.finish_training(ctx.lineage, ctx, run, result.version if result else None, str(exc))

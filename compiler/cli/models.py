@@ -53,40 +53,43 @@ def _path(path: Path | None, path_option: Path | None) -> Path:
 def train(model: str, path: Path | None, path_option: Path | None, env: str | None, no_reuse: bool) -> None:
     """Retrain MODEL of the repository at PATH now (what the retraining CronJob and workflow run): train,
     register, gate, alias; a version trained from the same data, code and settings is reused."""
-    from compiler.apply.steps.train import refusal, train_model
+    from compiler.apply.steps.train import train_model
 
     path = _path(path, path_option)
     project, spec, ctx = _model_run(path, model, env)
-    result = _train_locked(project, spec, ctx, path, lambda: train_model(ctx, spec, reuse=not no_reuse))
-    if not result.promoted:
-        raise SpecopsError(refusal(spec, result))
+    _train_locked(project, spec, ctx, path, lambda renamed: train_model(ctx, spec, not no_reuse, renamed))
 
 
-def _train_locked(project, spec, ctx, path: Path, run):
+def _train_locked(project, spec, ctx, path: Path, run, refused: str = ""):
     """Run a training under the environment's lock, print it, record it in the state, and send its OpenLineage
-    run events as apply does."""
+    run events as apply does. A refused candidate fails the step (FAILED, never ok) and the command (its message
+    after `refused`)."""
     from compiler.apply import lineage
     from compiler.apply.context import StepFailed
     from compiler.apply.statebackend import open_backend
-    from compiler.apply.steps.train import refusal, report
+    from compiler.apply.steps.train import previous_alias, refusal, report
 
     env_name = ctx.env.name
     with interruptible("train"), open_backend(project, env_name) as store, locked(project, env_name, path, store):
         ctx.store = store
-        _refuse_unfinished_data(project, spec, env_name, store.load(env_name).pending)
+        before = store.load(env_name)
+        _refuse_unfinished_data(project, spec, env_name, before.pending)
         sink = lineage.open_sink(ctx)  # OpenLineage run events, as apply sends them
         started = lineage.start_training(sink, ctx, spec.name)
+        result = None
         try:
             with ctx.step(f"train {spec.address}"):
-                result = run()
+                result = run(previous_alias(spec, before.models.get(spec.name)))
                 report(ctx.echo, spec, result)
+                state = store.load(env_name)
+                state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
+                store.save(state)
+                if result.refused:
+                    raise StepFailed(refusal(spec, result))
         except StepFailed as exc:
-            lineage.finish_training(sink, ctx, started, None, str(exc))
-            raise SpecopsError(str(exc)) from None
-        state = store.load(env_name)
-        state.models[spec.name] = {**state.models.get(spec.name, {}), **result.to_state(spec)}
-        store.save(state)
-        lineage.finish_training(sink, ctx, started, result.version, None if result.promoted else refusal(spec, result))
+            lineage.finish_training(sink, ctx, started, result.version if result else None, str(exc))
+            raise SpecopsError((refused if result is not None and result.refused else "") + str(exc)) from None
+        lineage.finish_training(sink, ctx, started, result.version, None)
     return result
 
 
@@ -132,7 +135,7 @@ def drift(model: str, path: Path | None, path_option: Path | None, env: str | No
     from compiler.apply import pushgateway as gateway
     from compiler.apply.context import StepFailed
     from compiler.apply.steps.drift import check_drift
-    from compiler.apply.steps.train import refusal, train_model
+    from compiler.apply.steps.train import train_model
     from compiler.emit.serving_metrics import DRIFT_METRIC, drift_series, matchers
 
     now = _as_of(as_of)
@@ -177,9 +180,8 @@ def drift(model: str, path: Path | None, path_option: Path | None, env: str | No
                 if spec.drift is not None and spec.drift.retrain else "")
         raise SpecopsError(found + hint)
     click.echo(f"{found}: retraining")
-    result = _train_locked(project, spec, ctx, path, lambda: train_model(ctx, spec))
-    if not result.promoted:
-        raise SpecopsError(f"{found}; retrained, but {refusal(spec, result)}")
+    result = _train_locked(project, spec, ctx, path, lambda renamed: train_model(ctx, spec, renamed=renamed),
+                           refused=f"{found}; retrained, but ")
     if result.decision is not None and result.decision.outcome == "kept":
         raise SpecopsError(f"{found}; the data has not changed since version {result.version} was trained, so "
                            "retraining made nothing new")

@@ -60,12 +60,15 @@ class Comparison:
 
 @dataclass
 class Decision:
-    outcome: str  # promoted (the alias moved to the candidate) | kept (it already held it) | rejected
+    # promoted (the alias moved to the candidate) | kept (the alias stays: the candidate already held it, or it
+    # was demoted on purpose and the champion keeps it) | rejected
+    outcome: str
     reasons: list[str] = field(default_factory=list)
     champion_version: int | None = None  # the version that held the alias when deciding
     champion_metrics: dict[str, float] = field(default_factory=dict)  # re-scored on the candidate's holdout
     comparisons: list[Comparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    validated: bool = False  # the gates and max_regression hold (the version's validation_status)
 
     @property
     def passed(self) -> bool:
@@ -154,12 +157,34 @@ def decide(reg: Registry, model: Model, cand: Candidate) -> Decision:
                 decision.reasons.append(
                     f"{c.metric} {c.candidate:.4f} is worse than version {decision.champion_version}'s "
                     f"{c.champion:.4f} on the same holdout by {c.worse_by:.4f} > max_regression {c.bound:g}")
-        if cand.demoted:
-            decision.reasons.append(f"version {cand.version} was demoted on purpose ({cand.demoted}); only "
-                                    f"`specops promote {model.name} {cand.version}` gives it the alias again")
+    decision.validated = decision.passed
+    if cand.demoted and decision.champion_version != cand.version:
+        # never given the alias back automatically, wherever the alias is (it may be new: a renamed alias)
+        why = (f"version {cand.version} was demoted on purpose ({cand.demoted}); only `specops promote "
+               f"{model.name} {cand.version}` gives it the alias again")
+        if decision.champion_version is None:
+            decision.reasons.append(why)
+            return decision
+        decision.outcome = "kept"  # what the promotion on purpose chose holds: not a failure
+        decision.notes.append(f"{why}: version {decision.champion_version} keeps the alias '{model.alias}'")
+        return decision
     if decision.passed:
         decision.outcome = "kept" if decision.champion_version == cand.version else "promoted"
     return decision
+
+
+def carry_alias(reg: Registry, model: Model, previous: str | None) -> str | None:
+    """A renamed alias starts where the previous one is: when no version holds the model's alias yet and one holds
+    the alias the state recorded before (`previous`), that version gets the new alias too, before any decision (a
+    candidate is then compared with it, and a version demoted on purpose stays away from it). Returns a note."""
+    if not previous or previous in (model.alias, CANDIDATE_ALIAS) or reg.alias_version(model.alias) is not None:
+        return None
+    held = reg.alias_version(previous)
+    if held is None:
+        return None
+    reg.client.set_registered_model_alias(reg.name, model.alias, str(held.version))
+    return (f"the alias '{model.alias}' is new: it starts at version {held.version}, which holds the previous alias "
+            f"'{previous}' (left in place)")
 
 
 def record(reg: Registry, model: Model, cand: Candidate, decision: Decision, move_alias: bool = True) -> None:
@@ -178,7 +203,7 @@ def record(reg: Registry, model: Model, cand: Candidate, decision: Decision, mov
     reg.client.log_batch(cand.run_id, metrics=metrics, tags=[RunTag(k, v[:5000]) for k, v in tags.items()])
     version = str(cand.version)
     reg.client.set_model_version_tag(reg.name, version, "validation_status",
-                                     "passed" if decision.passed else "failed")
+                                     "passed" if decision.validated else "failed")
     reg.client.set_model_version_tag(reg.name, version, "specops.decision", decision.outcome)
     if model.alias != CANDIDATE_ALIAS:
         # every candidate is the challenger: canary rollouts (seldon) serve it beside the alias

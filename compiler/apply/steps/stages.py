@@ -105,6 +105,6 @@ def _alias(ctx: RunContext, model: Any, version: int) -> str:
     if outcome == "promoted":
         reg.client.set_registered_model_alias(model.registry_name, model.alias, str(version))
         return f"alias {model.alias} -> version {version}"
-    if outcome == "kept":
-        return f"version {version} already holds the alias {model.alias}"
+    if outcome == "kept":  # it already held it, or it was demoted on purpose and the champion keeps it
+        return f"the alias {model.alias} stays where it is"
     raise StepFailed(f"{model.registry_name} version {version} was not promoted ({outcome or 'not evaluated'})")

@@ -20,6 +20,7 @@ import io
 import json
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor
 from compiler.apply.steps.leftovers import NOTE_TAG, mark_leftovers, owner_tags
 from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
-from compiler.apply.steps.promotion import Candidate, Decision, decide, record
+from compiler.apply.steps.promotion import Candidate, Decision, carry_alias, decide, record
 from compiler.apply.steps.registry import (
     DEMOTED_TAG,
     HOLDOUT_PATH,
@@ -56,6 +57,7 @@ class TrainResult:
     metrics: dict[str, float]
     promoted: bool  # the candidate holds the alias after this step (promoted now, or kept)
     reasons: list[str] = field(default_factory=list)
+    refused: bool = False  # the decision rejected the candidate: a failure (kept or promoted is none)
     alias_version: int | None = None  # the version the alias points at after this step
     reused: bool = False  # an existing version trained from the same inputs, not a new one
     candidate: Candidate | None = None
@@ -157,9 +159,17 @@ def candidate_of(reg: Registry, version: Any, reused: bool) -> Candidate:
                      params.get("target", ""), reused, (version.tags or {}).get(DEMOTED_TAG))
 
 
-def train_model(ctx: RunContext, model: Model, reuse: bool = True) -> TrainResult:
+def previous_alias(model: Model, info: Mapping[str, Any] | None) -> str | None:
+    """The alias the state recorded for the model (`State.models[name]`) when the spec renamed it since."""
+    alias = (info or {}).get("alias")
+    if not alias or alias == model.alias or (info or {}).get("registered_model") != model.registry_name:
+        return None
+    return str(alias)
+
+
+def train_model(ctx: RunContext, model: Model, reuse: bool = True, renamed: str | None = None) -> TrainResult:
     """Train, evaluate, log and register one model, or reuse the version trained from the same inputs; then
-    decide on the alias."""
+    decide on the alias (`renamed`: the model's previous alias, where a renamed alias starts)."""
     prepared = prepare(ctx, model)
     reg = open_registry(ctx, model)
     found = []
@@ -173,20 +183,20 @@ def train_model(ctx: RunContext, model: Model, reuse: bool = True) -> TrainResul
         cand.holdout = prepared.holdout(model)
     else:
         cand = fit_and_log(ctx, reg, model, prepared)
-    return conclude(reg, model, cand)
+    return conclude(reg, model, cand, renamed)
 
 
-def evaluate_model(ctx: RunContext, model: Model) -> TrainResult:
+def evaluate_model(ctx: RunContext, model: Model, renamed: str | None = None) -> TrainResult:
     """Decide again on the newest version trained from the current spec and code (the gates changed), without
     training; a model no version was trained from like this yet is trained."""
     reg = open_registry(ctx, model)
     found = [v for v in reg.tagged(TRAINING_TAG, training_digest(model)) if NOTE_TAG not in (v.tags or {})]
     if not found:
         ctx.echo("   no version was trained from these settings and code yet: training one")
-        return train_model(ctx, model)
+        return train_model(ctx, model, renamed=renamed)
     # the newest candidate (a demoted one only when there is no other)
     kept = [v for v in found if DEMOTED_TAG not in (v.tags or {})] or found
-    return conclude(reg, model, candidate_of(reg, kept[0], reused=True))
+    return conclude(reg, model, candidate_of(reg, kept[0], reused=True), renamed)
 
 
 def _preferred(reg: Registry, model: Model, same: list[Any]) -> Any:
@@ -199,13 +209,16 @@ def _preferred(reg: Registry, model: Model, same: list[Any]) -> Any:
     return next((v for v in same if DEMOTED_TAG not in (v.tags or {})), same[0])
 
 
-def conclude(reg: Registry, model: Model, cand: Candidate) -> TrainResult:
+def conclude(reg: Registry, model: Model, cand: Candidate, renamed: str | None = None) -> TrainResult:
+    carried = carry_alias(reg, model, renamed)
     decision = decide(reg, model, cand)
+    if carried:
+        decision.notes.insert(0, carried)
     record(reg, model, cand, decision)
-    holds = decision.outcome in ("promoted", "kept")
-    alias_version = cand.version if holds else decision.champion_version
-    return TrainResult(cand.version, cand.run_id, cand.metrics, holds, list(decision.reasons), alias_version,
-                       cand.reused, cand, decision)
+    alias_version = cand.version if decision.outcome == "promoted" else decision.champion_version
+    return TrainResult(cand.version, cand.run_id, cand.metrics, alias_version == cand.version,
+                       list(decision.reasons), decision.outcome == "rejected", alias_version, cand.reused, cand,
+                       decision)
 
 
 def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared) -> Candidate:
@@ -300,7 +313,10 @@ def report(echo: Any, model: Model, result: TrainResult) -> None:
         for line in describe(model, result.candidate, result.decision):
             echo(f"   {line}")
     if result.decision is not None and result.decision.outcome == "kept":
-        echo(f"   version {result.version} already holds the alias '{model.alias}'")
+        if result.alias_version == result.version:
+            echo(f"   version {result.version} already holds the alias '{model.alias}'")
+        else:
+            echo(f"   version {result.alias_version} keeps the alias '{model.alias}'")
     elif result.promoted:
         echo(f"   alias '{model.alias}' -> version {result.version}")
 

@@ -215,6 +215,20 @@ def test_bad_settings_are_errors_at_their_line(runner, tmp_path, edit, message, 
     assert found[0].is_in(MODEL) and found[0].line == ed.line_of(MODEL, line_of)
 
 
+def test_two_models_writing_one_registered_model_are_an_error_at_the_second(runner, tmp_path):
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "repo")
+    ed = RepoEditor(root)
+    copy = (root / MODEL).read_text(encoding="utf-8").replace("name: churn\n", "name: churn_exp\n", 1)
+    (root / "specs/models/zz_churn_exp.yaml").write_text(copy, encoding="utf-8")  # registry: {name: churn, ...}
+    result = validate(runner, root)
+    assert result.exit_code == 1, result.output
+    (found,) = [d for d in parse_text_report(result.output) if d.code == "shared-registered-model"]
+    assert found.message == ("model.churn_exp: the MLflow registered model 'churn' is written by model.churn "
+                             "already, with the same alias 'champion'")
+    assert found.is_in("specs/models/zz_churn_exp.yaml") and found.line == ed.line_of(MODEL, "    name: churn")
+    assert "give each model its own registry.name" in result.output and "Traceback" not in result.output
+
+
 # --------------------------------------------------------------------------- serving
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
+from compiler.spec.ir import Model
 from compiler.spec.regex_dialects import ENGINES, engine_problems
 from compiler.spec.warehouse_types import WAREHOUSE_NAMES
 
@@ -260,6 +261,30 @@ def check_names(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.at(r, where, "duplicate-check",
                          f"check name '{c.name}' is already used by {other.address} (check {j + 1})",
                          "check names become dbt test names, which are unique across the project")
+
+
+def check_registry_names(ctx: Context) -> Iterator[Diagnostic]:
+    """One Model per MLflow registered model: two would share its versions (a version of one reused as the other's,
+    the newest trained from one evaluated as the other's), its `challenger` alias, and with one alias the champion,
+    while the state records each as its own."""
+    first: dict[str, Model] = {}
+    for m in sorted(ctx.models.values(), key=lambda m: (ctx.docs[m.address].file, ctx.docs[m.address].locate(()))):
+        other = first.setdefault(m.registry_name, m)
+        if other is m:
+            continue
+        same = f", with the same alias '{m.alias}'" if m.alias == other.alias else ""
+        yield ctx.at(m, _registry_name(ctx, m), "shared-registered-model",
+                     f"the MLflow registered model '{m.registry_name}' is written by {other.address} already{same}",
+                     "give each model its own registry.name: two models in one registered model share its versions "
+                     "and its 'challenger' alias, and with one alias each moves the version the other serves",
+                     related=(ctx.related(other, _registry_name(ctx, other),
+                                          f"{other.address} writes '{m.registry_name}' here"),))
+
+
+def _registry_name(ctx: Context, m: Model) -> tuple[str, ...]:
+    """Where the model's registered model name is written: registry.name, else its name (the default)."""
+    registry = (ctx.docs[m.address].data.get("spec") or {}).get("registry") or {}
+    return ("spec", "registry", "name") if "name" in registry else ("metadata", "name")
 
 
 def check_model_gates(ctx: Context) -> Iterator[Diagnostic]:

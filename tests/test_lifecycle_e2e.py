@@ -161,6 +161,8 @@ def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     run = specops(fork, "apply", "--yes")
     assert run.code == 1, run.explain()
     assert "reused churn version 2" in run.output and versions(fork) == [1, 2]
+    run = specops(fork, "train", "churn")  # the same refusal: the step says FAILED, never ok
+    assert run.code == 1 and "   FAILED after" in run.output and "   ok (" not in run.output, run.explain()
 
     # only the bound changes: the candidate and the champion are evaluated again, nothing is trained
     ed.replace(MODEL, "log_loss: 0.05}", "log_loss: 0.1}")

@@ -99,8 +99,23 @@ where specops_child.{{ column_name }} is not null and specops_parent.{{ field }}
 select max({{ column_name }}) as specops_latest
 from {{ model }}
 having max({{ column_name }}) is null
-    or max({{ column_name }}) < {{ dbt.dateadd("minute", -1 * max_age_minutes, specops_utc_now()) }}
+    or {{ specops_older_than("max(" ~ column_name ~ ")", max_age_minutes) }}
 {% endtest %}
+
+{#- whether a time (a spec `date` or `timestamp`) is older than max_age_minutes before now -#}
+{% macro specops_older_than(value, max_age_minutes) -%}
+{{ return(adapter.dispatch("specops_older_than")(value, max_age_minutes)) }}
+{%- endmacro %}
+
+{% macro default__specops_older_than(value, max_age_minutes) -%}
+{{ value }} < {{ dbt.dateadd("minute", -1 * max_age_minutes, specops_utc_now()) }}
+{%- endmacro %}
+
+{#- BigQuery compares no TIMESTAMP with a DATETIME (dbt.dateadd makes one) nor a DATE: both sides are TIMESTAMPs,
+    instants (a DATE or DATETIME column read in UTC) -#}
+{% macro bigquery__specops_older_than(value, max_age_minutes) -%}
+cast({{ value }} as timestamp) < timestamp_sub(current_timestamp(), interval {{ max_age_minutes }} minute)
+{%- endmacro %}
 
 {#- now, as a time without zone in UTC: what a spec `timestamp` (a time without zone) is compared with, as dbt's
     source freshness reads one, whatever the session's time zone (DuckDB's is the machine's) -#}
@@ -114,10 +129,6 @@ having max({{ column_name }}) is null
 
 {% macro snowflake__specops_utc_now() -%}
 convert_timezone('UTC', current_timestamp())::timestamp_ntz
-{%- endmacro %}
-
-{% macro bigquery__specops_utc_now() -%}
-current_timestamp()
 {%- endmacro %}
 
 {% test specops_regex(model, column_name, pattern, with_total=false) %}

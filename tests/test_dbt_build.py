@@ -238,6 +238,11 @@ def test_types_are_named_for_each_warehouse_target(tmp_path: Path) -> None:
     (cast,) = [line for line in sql.splitlines() if "cast(avg_satisfaction as" in line]
     assert rendered(cast, "bigquery").strip() == "cast(avg_satisfaction as float64) as avg_satisfaction,"
     assert rendered(cast, "snowflake").strip() == "cast(avg_satisfaction as double precision) as avg_satisfaction,"
+    # Snowflake's TIMESTAMP is whichever TIMESTAMP_* the account's TIMESTAMP_TYPE_MAPPING says: a spec timestamp
+    # (no zone, as validate holds casts to) is TIMESTAMP_NTZ, written so
+    (cast,) = [line for line in sql.splitlines() if "cast(updated_at as" in line]
+    assert rendered(cast, "snowflake").strip() == "cast(updated_at as timestamp_ntz) as updated_at"
+    assert rendered(cast, "duckdb").strip() == "cast(updated_at as timestamp) as updated_at"
 
 
 @pytest.mark.parametrize(("age_minutes", "zone", "passes"), [

@@ -27,7 +27,7 @@ _TYPES = {
 # where a warehouse names a type otherwise (BigQuery's GoogleSQL names; Snowflake keeps JSON in a VARIANT)
 OTHER_NAMES = {
     "bigquery": {"string": "string", "integer": "int64", "bigint": "int64", "double": "float64", "boolean": "bool"},
-    "snowflake": {"json": "variant"},
+    "snowflake": {"json": "variant", "timestamp": "timestamp_ntz"},
 }
 
 DECIMAL_RE = re.compile(r"decimal\((\d+),(\d+)\)")

@@ -980,6 +980,47 @@ def test_lateral_unnest_and_values_in_from_are_followed(dialect):
                                        TAGGED).notes
 
 
+PARAMS = (("events", ("event_id", "user_id", "event_params", "kv")),)
+
+
+def test_a_bigquery_unnest_alias_is_the_element_and_its_fields_are_read_through_it():
+    """In BigQuery `unnest(e.event_params) as ep` makes ep the element (a value, a struct here), so `ep.key` reads
+    its field key, as `ep.value.string_value` reads a nested one. sqlglot reads the alias as a column list [ep]:
+    `ep.key` was "not a column of 'ep'", an error that blocked validate on BigQuery's standard UNNEST idiom."""
+    e = "{{ input('events') }}"
+    cases = {
+        f"select e.event_id, ep.key as param_key, ep.value.string_value as param_value from {e} as e, "
+        "unnest(e.event_params) as ep": {"param_key": (("events", "event_params"),),
+                                         "param_value": (("events", "event_params"),)},
+        f"select e.event_id, ep.key from {e} as e cross join unnest(e.event_params) as ep where ep.key = 'page'":
+            {"key": (("events", "event_params"),)},
+        f"select b.event_id, p.val, pos from {e} b, unnest(b.kv) as p with offset as pos":
+            {"val": (("events", "kv"),), "pos": ()},
+        "select p.k from unnest([struct('a' as k, 'b' as v)]) as p": {"k": ()},
+        "select p.* from unnest([struct('a' as k, 'b' as v)]) as p": {"k": (), "v": ()},
+    }
+    for sql, sources in cases.items():
+        a = analyze_sql(sql, "bigquery", PARAMS)
+        assert a.ok and not a.unknown, (sql, a.unknown)
+        assert {c.name: c.sources for c in a.columns if c.name in sources} == sources, sql
+    where = analyze_sql(f"select ep.key from {e} e, unnest(e.event_params) as ep where ep.key = 'a'", "bigquery",
+                        PARAMS)
+    assert ("events", "event_params", "filter") in where.row_reads
+    # a name that is known not to be there is still reported: a field the struct literals lack, a typo'd qualifier
+    typo = "select p.x from unnest([struct('a' as k, 'b' as v)]) as p"
+    (u,) = analyze_sql(typo, "bigquery", PARAMS).unknown
+    assert (u.name, u.source, u.candidates, u.offset) == ("x", "p", ("k", "v"), typo.index("p.x"))
+    (u,) = analyze_sql(f"select x.key from {e} e, unnest(e.event_params) as p", "bigquery", PARAMS).unknown
+    assert (u.name, u.source, u.qualifier) == ("key", "x", True)
+    # a plan tells which column an edit of a field changes
+    sql = next(iter(cases))
+    found = diff(sql, sql.replace("string_value", "int_value"), PARAMS, "bigquery")
+    assert (found.kind, found.changed) == ("columns", ("param_value",))
+    # DuckDB and Postgres: `unnest(x) as u` is a relation u of one column, its fields not known (no error either)
+    for dialect in ("duckdb", "postgres"):
+        assert analyze_sql(sql, dialect, PARAMS).column("param_key").sources == ()
+
+
 def test_a_plan_tells_which_columns_or_rows_a_lateral_or_unnest_edit_changes():
     """Not `unknown` (any edit breaking) as when the analysis failed: the lateral's column, or the rows."""
     lateral = "select o.order_id, l.y from {{ input('orders') }} o, lateral (select o.amount + 1 as y) l"

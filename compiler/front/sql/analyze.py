@@ -116,6 +116,9 @@ class _Analyzer:
         self.outs: dict[str, _Out] = {}  # fingerprint -> an output of a scope (what a column resolved to uses)
         self._table_columns: dict[int, tuple[str, ...] | None] = {}  # id of a FROM table -> columns_of it
         self.name_picks = True  # whether the text may pick columns by name (_picks_by_name): most cannot
+        # BigQuery: id of an UNNEST scope whose alias names its element (`unnest(e.params) as p`: p.key is a field of
+        # the element) -> (the element's name, its fields where an array of struct literals tells them, else None)
+        self.elements: dict[int, tuple[str, tuple[str, ...] | None]] = {}
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -179,6 +182,8 @@ class _Analyzer:
                 ) -> tuple[frozenset[Ref], str, Ref | None]:
         """(input columns, fingerprint token, the input column it is as-is) of a column named in `scope`."""
         name, table = col.name, col.table  # both in the case they are compared in (_fold_names)
+        if table and self.elements and (element := self.element(scope, table)) is not None:
+            return self.element_field(element, table, name, col)  # BigQuery's `unnest(x) as p`: p.key
         if table and not any(table in s.sources for s in _chain(scope)):
             table = _implicit_alias(scope, table) or table  # `events.x` over an unaliased {{ input('events') }}
         for look in _visible(scope):  # the query itself, then enclosing ones (a correlated reference)
@@ -222,6 +227,8 @@ class _Analyzer:
         no source has such a column."""
         parts = [p.name for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"))
                  if isinstance(p, exp.Identifier)] + [col.name]
+        if self.elements and len(parts) > 2 and (element := self.element(scope, parts[0])) is not None:
+            return self.element_field(element, parts[0], parts[1], col)  # `p.value.string_value`: p's field value
         tries = [(parts[0], parts[1], parts[2])] if len(parts) > 2 else []  # source.column.field first
         tries.append(("", parts[0], parts[1]))
         for qualifier, column, key in tries:
@@ -229,6 +236,29 @@ class _Analyzer:
             if found is not None:
                 return _StructFields(self, found[1]).field(key) or (found[0], found[1], None)
         return None
+
+    def element(self, scope: Scope, alias: str) -> Scope | None:
+        """The BigQuery UNNEST whose element `alias` names (`unnest(e.params) as p`), where the query (or an enclosing
+        one it sees) has it; None when `alias` is something else."""
+        for look in _visible(scope):
+            if alias in look.sources:
+                src = look.sources[alias]
+                return src if isinstance(src, Scope) and id(src) in self.elements else None
+        return None
+
+    def element_field(self, unnest: Scope, alias: str, name: str, col: exp.Column
+                      ) -> tuple[frozenset[Ref], str, Ref | None]:
+        """The field `name` of a BigQuery UNNEST's element (`p.key` over `unnest(e.params) as p`: in BigQuery the alias
+        is the element, a value, not a row of columns): what the element reads. A name the element's known fields (an
+        array of struct literals) do not have is reported."""
+        element, fields = self.elements[id(unnest)]
+        info = self.info_of(unnest)
+        out = info.output(element) if info is not None else None
+        if out is None or (fields is not None and name not in fields):
+            if fields is not None:
+                self.unknown.append(UnknownColumn(name, alias, self.offset(col), fields))
+            return frozenset(), f"?{alias}.{name}", None
+        return out.refs, out.fp, None
 
     def struct_column(self, scope: Scope, name: str, table: str, aliases: Mapping[str, _Out] | None,
                       col: exp.Column) -> tuple[frozenset[Ref], str, Ref | None] | None:
@@ -537,6 +567,8 @@ class _Analyzer:
                            stars=set(sub.stars), parts={k: list(v) for k, v in sub.parts.items()})
         info = _ScopeInfo(clauses={"unnest"})
         made = function_columns(node, self.dialect)
+        if self.dialect == "bigquery" and isinstance(node, exp.Unnest) and made:
+            self.elements[id(scope)] = (_low(made[0][0]), _element_fields(node))
         refs, fp, _ = self.expression(scope, inner)
         if made is None:
             info.open_star = True
@@ -838,6 +870,9 @@ class _Analyzer:
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table if isinstance(proj, exp.Column) else ""
+        if table and self.elements and (element := self.element(scope, table)) is not None:
+            self.element_star(element, table, proj, info)  # BigQuery's `p.*` over `unnest(x) as p`: its fields
+            return
         if table and isinstance(proj, exp.Column) and not any(table in s.sources for s in _chain(scope)) and \
                 _implicit_alias(scope, table) is None and self.struct_star(scope, proj, info):
             return  # `s.*` of a struct column s
@@ -871,6 +906,21 @@ class _Analyzer:
         for name, having in layout or ():
             if name not in excluded:
                 self.star_column(scope, proj, info, name, having, replaced, renamed)
+
+    def element_star(self, unnest: Scope, alias: str, proj: exp.Expression, info: _ScopeInfo) -> None:
+        """`p.*` of a BigQuery UNNEST's element p: a column per field, each reading what the element reads; open
+        columns where its fields are not known."""
+        element, fields = self.elements[id(unnest)]
+        sub = self.info_of(unnest)
+        out = sub.output(element) if sub is not None else None
+        refs, fp = (out.refs, out.fp) if out is not None else (frozenset(), f"?{alias}.*")
+        if fields is None:
+            self.notes.add(f"the fields of '{alias}', an UNNEST's element, are not known")
+            info.open_star = True
+            info.rest = _Out(alias, refs, fp, None)
+            return
+        for name in fields:
+            info.outputs.append(_Out(name, refs, _digest("field", fp, name), None, offset=self.offset(proj)))
 
     def star_column(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo, name: str,
                     having: Sequence[tuple[str, object]], replaced: Mapping[str, exp.Expression],
@@ -1015,6 +1065,19 @@ _DIRECT = frozenset({"direct", "aggregation"})  # uses of a column's values
 _INDIRECT = frozenset({"conditional", "window"})  # uses that decide them (masking marks a direct use)
 _HASHES = tuple(getattr(exp, n) for n in ("MD5", "MD5Digest", "SHA", "SHA2", "SHA1Digest", "SHA2Digest",
                                           "StandardHash") if hasattr(exp, n))
+
+
+def _element_fields(unnest: exp.Unnest) -> tuple[str, ...] | None:
+    """The fields of a BigQuery UNNEST's element where its array is of struct literals whose first one names every
+    field (`unnest([struct('a' as k, 'b' as v), ...])`: the others take its names); None when they are not known."""
+    array = unnest.expressions[0] if len(unnest.expressions) == 1 else None
+    first = array.expressions[0] if isinstance(array, exp.Array) and array.expressions else None
+    if not isinstance(first, exp.Struct) or not first.expressions:
+        return None
+    keys = [f.this for f in first.expressions if isinstance(f, exp.PropertyEQ)]
+    if len(keys) != len(first.expressions) or not all(isinstance(k, exp.Identifier) for k in keys):
+        return None
+    return tuple(_low(k.name) for k in keys)
 
 
 def _position(col: exp.Column, top: exp.Expression) -> tuple[str | None, bool, bool]:

@@ -904,6 +904,28 @@ def test_a_column_star_exclude_or_replace_names_must_be_one_of_the_stars(dialect
         assert [u.name for u in renamed.unknown] == ["amnt"]
 
 
+@pytest.mark.parametrize(("dialect", "exclude"), [("duckdb", "exclude"), ("snowflake", "exclude"),
+                                                  ("bigquery", "except")])
+def test_the_order_of_a_star_exclude_replace_or_rename_list_does_not_count(dialect, exclude):
+    """`* except (a, b)` (`exclude`), `* replace (...)` and `* rename (...)` name sets of the star's columns, which come
+    out in the sources' order whatever the list's: another order of them is the same query (metadata). It was planned
+    breaking (the whole query differs where the analysis sees no change), a retrain and a rollout downstream."""
+    o = "{{ input('orders') }}"
+    for old, new in [(f"select * {exclude} (email, status) from {o}", f"select * {exclude} (status, email) from {o}"),
+                     (f"select o.* {exclude} (email, status) from {o} o", f"select o.* {exclude} (status, email) from {o} o"),
+                     (f"select * replace (amount * 2 as amount, upper(email) as email) from {o}",
+                      f"select * replace (upper(email) as email, amount * 2 as amount) from {o}")]:
+        assert diff(old, new, dialect=dialect).kind == "format", (old, new)
+    if dialect != "bigquery":
+        old, new = (f"select * rename (amount as amt, email as mail) from {o}",
+                    f"select * rename (email as mail, amount as amt) from {o}")
+        assert diff(old, new, dialect=dialect).kind == "format"
+    # what the lists name still counts
+    changed = diff(f"select * {exclude} (email, status) from {o}", f"select * {exclude} (email, amount) from {o}",
+                   dialect=dialect)
+    assert changed.kind == "columns" and changed.added == ("status",) and changed.removed == ("amount",)
+
+
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
 def test_a_named_windows_columns_are_checked(dialect):
     """`window w as (partition by nope)`: every warehouse rejects the unknown column, so validate does too."""

@@ -85,6 +85,8 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
                 join.set("kind", None)
         for group in tree.find_all(exp.Group):  # the groups are the same in any order of the keys
             group.set("expressions", sorted(group.expressions, key=shape))
+        if "*" in sql:
+            _star_lists_sorted(tree)
         for select in tree.find_all(exp.Select):
             projections = select.expressions
             if projections and all(isinstance(p, exp.Alias) and p.alias.startswith("__") for p in projections):
@@ -93,6 +95,20 @@ def query_shape(sql: str, dialect: str, schema: Schema) -> str | None:
         return shape(tree)
     except _FAILURES:
         return None
+
+
+_STAR_LISTS = ("except", "except_", "exclude", "replace", "rename")
+
+
+def _star_lists_sorted(tree: exp.Expression) -> None:
+    """The lists of `* except (a, b)` (BigQuery; `* exclude` on Snowflake and DuckDB), `* replace (... as a, ... as
+    b)` and `* rename (a as x, b as y)` in one order: each names columns of the star, which come out in the sources'
+    order whatever the list's, so they are sets."""
+    for star in tree.find_all(exp.Star):
+        for key in _STAR_LISTS:
+            items = star.args.get(key)
+            if isinstance(items, list) and len(items) > 1:
+                star.set(key, sorted(items, key=shape))
 
 
 def _unquoted(tree: exp.Expression, dialect: str) -> None:

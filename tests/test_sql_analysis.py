@@ -736,6 +736,22 @@ def test_snowflake_judges_the_case_of_quoted_names_the_query_produces_only():
     assert not a.unknown and [c.name for c in a.columns] == ['"region"', "email", "signup_date"]
 
 
+@pytest.mark.parametrize(("dialect", "same", "other"), [
+    ("snowflake", '"STATUS"', '"status"'), ("postgres", '"status"', '"STATUS"'),
+    ("duckdb", '"STATUS"', None), ("bigquery", "`Status`", None)])
+def test_a_quoted_name_the_warehouse_reads_as_the_unquoted_one_is_the_same_column_in_a_plan(dialect, same, other):
+    """Snowflake stores unquoted names in upper case, so `"STATUS"` is `status`; Postgres in lower case, so `"status"`
+    is; DuckDB and BigQuery compare any name in any case. Inside an expression (`upper(o."STATUS")`) such a spelling
+    was planned breaking ("changes the values of status"); it is metadata. A quoted name in another case is another
+    column on Snowflake and Postgres: still a change."""
+    o = "{{ input('orders') }}"
+    old = f"select o.order_id, upper(o.status) as status from {o} o"
+    assert diff(old, old.replace("o.status", f"o.{same}"), dialect=dialect).kind == "format"
+    if other is not None:
+        found = diff(old, old.replace("o.status", f"o.{other}"), dialect=dialect)
+        assert (found.kind, found.changed) == ("columns", ("status",))
+
+
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "snowflake", "bigquery"])
 def test_a_quoted_alias_is_compared_in_the_warehouses_case(dialect):
     """A quoted table alias, CTE name or derived table's alias: DuckDB and BigQuery compare it in any case (`"U"` is

@@ -1538,9 +1538,11 @@ def _fold_names(tree: exp.Expression, dialect: str) -> None:
     a quoted column name keeps its case on Postgres (`"USER_ID"` is no column `user_id`: it stays `"USER_ID"`, quotes
     included, see _low), and on Snowflake, which reads unquoted names in upper case, where only a name the query
     produces is judged (`"user_id"` is no `USER_ID`, the column the dbt model selects; an input's case is not known):
-    its quoted spelling is kept in the meta (_output_name). A quoted alias of a table, a CTE's name or a table's name
-    without a schema keeps its case on Postgres only (`"U"` is no alias `u` there; DuckDB and BigQuery compare them in
-    any case, and Snowflake's `"U"` is `u`: any case is taken), a schema-qualified table's name everywhere."""
+    its quoted spelling is kept in the meta (_output_name); a quoted column name the warehouse reads as the unquoted
+    one (Snowflake's `"STATUS"`, Postgres's `"status"`, any on DuckDB and BigQuery) is unquoted. A quoted alias of a
+    table, a CTE's name or a table's name without a schema keeps its case on Postgres only (`"U"` is no alias `u`
+    there; DuckDB and BigQuery compare them in any case, and Snowflake's `"U"` is `u`: any case is taken), a
+    schema-qualified table's name everywhere."""
     for ident in tree.find_all(exp.Identifier):
         name = ident.this
         if not ident.quoted:
@@ -1554,6 +1556,8 @@ def _fold_names(tree: exp.Expression, dialect: str) -> None:
                 continue
             if dialect == "snowflake" and name != name.upper():
                 ident.meta["quoted_as"] = name
+            else:  # the name unquoted (`"STATUS"` on Snowflake, `"status"` on Postgres): one spelling in a fingerprint
+                ident.set("quoted", False)
             ident.set("this", name.lower())
 
 

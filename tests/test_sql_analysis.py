@@ -1059,6 +1059,33 @@ def test_a_bigquery_unnest_alias_is_the_element_and_its_fields_are_read_through_
         assert analyze_sql(sql, dialect, PARAMS).column("param_key").sources == ()
 
 
+def test_snowflake_table_flatten_is_the_table_function_lateral_flatten_is():
+    """`table(flatten(o.payload:items)) f` is read as `lateral flatten(input => ...) f` is: FLATTEN's columns (seq,
+    key, path, index, value, this), each from what it reads, checked and followed. It was `sql-unparsed` ("an
+    unsupported query (TableFromRows)"): no lineage, and a plan took any edit of the query for a breaking one."""
+    schema = (("orders", ("order_id", "payload", "status")),)
+    o = "{{ input('orders') }} O"
+    lateral = f"select O.ORDER_ID, F.VALUE:sku::string as sku, F.INDEX as pos from {o}, lateral flatten(input => O.PAYLOAD:items) F"
+    forms = [f"select O.ORDER_ID, F.VALUE:sku::string as sku, F.INDEX as pos from {o}, table(flatten(O.PAYLOAD:items)) F",
+             f"select O.ORDER_ID, F.VALUE:sku::string as sku, F.INDEX as pos from {o} "
+             "join table(flatten(input => O.PAYLOAD:items, outer => true)) as F on true", lateral]
+    for sql in forms:
+        a = analyze_sql(sql, "snowflake", schema)
+        assert a.ok and not a.unknown and not a.notes, (sql, a.error, a.notes)
+        assert {c.name: c.sources for c in a.columns} == {"order_id": (("orders", "order_id"),),
+                                                          "sku": (("orders", "payload"),), "pos": (("orders", "payload"),)}
+        assert ("orders", "payload", "unnest") in a.row_reads
+    star = analyze_sql(f"select * from {o}, table(flatten(O.PAYLOAD)) F", "snowflake", schema)
+    assert [c.name for c in star.columns] == ["order_id", "payload", "status", "seq", "key", "path", "index", "value",
+                                              "this"]
+    typo = forms[0].replace("F.INDEX", "F.IDX")
+    (u,) = analyze_sql(typo, "snowflake", schema).unknown
+    assert (u.name, u.source, u.offset) == ("idx", "f", typo.index("F.IDX"))
+    assert diff(forms[0], forms[0].replace(", table", ",\n  TABLE"), schema, "snowflake").kind == "format"
+    found = diff(forms[0], forms[0].replace(":items", ":lines"), schema, "snowflake")
+    assert found.kind == "rows" and found.clauses == ("unnest",)
+
+
 def test_a_plan_tells_which_columns_or_rows_a_lateral_or_unnest_edit_changes():
     """Not `unknown` (any edit breaking) as when the analysis failed: the lateral's column, or the rows."""
     lateral = "select o.order_id, l.y from {{ input('orders') }} o, lateral (select o.amount + 1 as y) l"

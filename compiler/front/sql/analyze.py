@@ -28,7 +28,7 @@ from compiler.front.sql.nulls_order import mark_written_nulls
 from compiler.front.sql.nulls_order import written as written_nulls
 from compiler.front.sql.pivots import OPEN_REST, SYNTHETIC, rewrite_pivots
 from compiler.front.sql.placeholders import input_of, substitute
-from compiler.front.sql.table_functions import function_columns
+from compiler.front.sql.table_functions import flatten_table, function_columns
 from compiler.front.sql.unclosed import token_error
 from compiler.spec.lineage import (
     ALIAS,
@@ -539,7 +539,7 @@ class _Analyzer:
             _mark_pivots(scope)
         root = None
         for scope in scopes:
-            if isinstance(scope.expression, _TABLE_FUNCTIONS):
+            if isinstance(scope.expression, _TABLE_FUNCTIONS) or flatten_table(scope.expression, self.dialect):
                 info = self.table_function(scope)
             elif isinstance(scope.expression, exp.SetOperation):
                 info = self.set_operation(scope)
@@ -558,7 +558,7 @@ class _Analyzer:
         function makes (compiler.front.sql.table_functions), each from the columns its expressions read, which may be
         those of the FROM items before it; its rows depend on all of them. Unknown columns when they are not named."""
         node = scope.expression
-        inner = node.this if isinstance(node, exp.Lateral) else node
+        inner = node.this if isinstance(node, (exp.Lateral, exp.TableFromRows)) else node
         if isinstance(inner, exp.Subquery):
             sub = self._query_info(inner.this)  # walked before (sqlglot's order)
             if sub is None:

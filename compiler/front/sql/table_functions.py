@@ -1,12 +1,20 @@
 """The columns a table function in FROM makes (`unnest(o.tags) as u (tag)`, `(values (1, 'a')) as t (id, name)`,
-`lateral flatten(...) f`), read from the syntax alone: each column's name and the expressions its values come from.
-A LATERAL subquery is a query of its own (compiler.front.sql.analyze reads it as one)."""
+`lateral flatten(...) f`, Snowflake's `table(flatten(...)) f`), read from the syntax alone: each column's name and
+the expressions its values come from. A LATERAL subquery is a query of its own (compiler.front.sql.analyze reads it
+as one)."""
 
 from __future__ import annotations
 
 from sqlglot import exp
 
 Made = list[tuple[str, list[exp.Expression]]]  # (column name, the expressions its values come from), in order
+FLATTEN_COLUMNS = ("seq", "key", "path", "index", "value", "this")  # Snowflake's FLATTEN makes these
+
+
+def flatten_table(node: exp.Expression, dialect: str) -> bool:
+    """Whether a FROM item is Snowflake's `table(flatten(...))`: the table function `lateral flatten(...)` is (sqlglot
+    reads it as a TableFromRows, which is no query)."""
+    return dialect == "snowflake" and isinstance(node, exp.TableFromRows) and type(node.this) is exp.Explode
 
 
 def function_columns(node: exp.Expression, dialect: str) -> Made | None:
@@ -15,6 +23,8 @@ def function_columns(node: exp.Expression, dialect: str) -> Made | None:
     specops does not know."""
     alias = node.args.get("alias")
     names = [i.name for i in alias.args.get("columns") or ()] if isinstance(alias, exp.TableAlias) else []
+    if isinstance(node, exp.TableFromRows):  # Snowflake's `table(flatten(...)) f` (flatten_table): FLATTEN's columns
+        return [(name, [node.this]) for name in [*names[:len(FLATTEN_COLUMNS)], *FLATTEN_COLUMNS[len(names):]]]
     inner = node.this if isinstance(node, exp.Lateral) else node
     if isinstance(inner, exp.Values):
         rows = [row.expressions for row in inner.expressions if isinstance(row, exp.Tuple)]

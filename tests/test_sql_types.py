@@ -153,6 +153,25 @@ def test_bigquery_compares_int64_timestamp_and_datetime_as_bigquery_does(tmp_pat
     assert found.hint == "cast it to timestamp"  # no `declare timestamptz`: not a column type of specops
 
 
+@pytest.mark.parametrize("numeric", ["numeric", "bignumeric"])
+def test_a_bare_numeric_on_bigquery_is_a_decimal_never_float64(tmp_path, numeric):
+    """A bare NUMERIC (BIGNUMERIC) leaves its precision and scale undecided, but on BigQuery it is a decimal: cast into
+    a `double` column (FLOAT64 there) it is certainly another type, which was not reported. Into a decimal column its
+    parameters are still not compared; on Postgres a bare numeric stays undecided."""
+    ed = churn_on(tmp_path, "bigquery")
+    ed.replace(ACTIVITY_SQL, "cast(t.avg_satisfaction as double precision)", f"cast(t.avg_satisfaction as {numeric})")
+    (found,) = type_errors(ed)
+    assert (found.file, found.line) == (ACTIVITY_SQL, ed.line_of(ACTIVITY_SQL, f"as {numeric}) as avg_satisfaction"))
+    assert f"cast to {numeric.upper()} but dataset.customer_activity declares double, which is FLOAT64 on BigQuery" \
+        in found.message
+    assert found.hint == "cast it to float64"
+    ed.replace(ACTIVITY_SQL, f"cast(t.avg_satisfaction as {numeric})", "cast(t.avg_satisfaction as float64)")
+    ed.replace(ACTIVITY_SQL, "cast(s.avg_monthly_price as decimal(10,2))", f"cast(s.avg_monthly_price as {numeric})")
+    assert type_errors(ed) == []  # decimal(10,2): its parameters are not compared
+    assert mismatch("integer", cast_of(numeric, "bigquery"), "bigquery")
+    assert not mismatch("double", cast_of("numeric", "postgres"), "postgres")
+
+
 @pytest.mark.parametrize(("spec_type", "name"), [
     ("decimal(10,2)", "numeric(10,2)"), ("decimal(38,9)", "numeric(38,9)"), ("decimal(29,0)", "numeric(29,0)"),
     ("decimal(30,0)", "bignumeric(30,0)"), ("decimal(38,2)", "bignumeric(38,2)"), ("decimal(12,10)", "bignumeric(12,10)")])

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
 from compiler.front.sql.commas import comma_before_join
-from compiler.front.sql.types import cast_type, declarable, declared_type, mismatch, warehouse_name
+from compiler.front.sql.types import cast_name, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
 from compiler.spec.lineage import (
@@ -117,7 +117,7 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
 
 def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect: str) -> tuple[str, str]:
     """The message and hint of a cast to another type than the declared one, both in the warehouse's terms."""
-    found, expected = cast_type(cast, dialect), declared_type(declared, dialect)
+    found, expected = cast_name(cast, dialect), declared_type(declared, dialect)
     message = (f"column '{column}' is cast to {found} but dataset.{dataset} declares {declared}, which is {expected} "
                f"on {warehouse_name(dialect)}")
     other = declarable(found or "", dialect)

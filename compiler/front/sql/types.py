@@ -45,6 +45,10 @@ _ALIASES = {
                   "TIMESTAMP": "TIMESTAMP_NTZ"},
 }
 _TYPE_TEXT = re.compile(r"(\w+)(?:\((\d+)(?:,\s*(\d+))?\))?")
+# BigQuery's bare NUMERIC and BIGNUMERIC (sqlglot's DECIMAL, BIGDECIMAL): their parameters are not compared, but
+# they are decimals there, never FLOAT64 or INT64 (a bare decimal on Postgres is not decided: not compared)
+_BARE_DECIMALS = {"bigquery": {"DECIMAL": "NUMERIC", "BIGDECIMAL": "BIGNUMERIC"}}
+_DECIMAL_NAME = re.compile(r"(?:BIG)?NUMERIC\b")
 
 
 def _warehouse(dialect: str) -> str:
@@ -85,9 +89,19 @@ def declared_type(spec_type: str, dialect: str) -> str:
 
 
 def mismatch(declared: str, cast: str, dialect: str) -> bool:
-    """True only when the cast certainly gives another type than the declared one on the warehouse."""
+    """True only when the cast certainly gives another type than the declared one on the warehouse: another type, or
+    on BigQuery a bare NUMERIC or BIGNUMERIC where no decimal is declared (its parameters are not compared)."""
     found = cast_type(cast, dialect)
-    return found is not None and found != declared_type(declared, dialect)
+    if found is not None:
+        return found != declared_type(declared, dialect)
+    bare = _BARE_DECIMALS.get(_warehouse(dialect), {}).get(cast)
+    return bare is not None and _DECIMAL_NAME.match(declared_type(declared, dialect)) is None
+
+
+def cast_name(cast: str, dialect: str) -> str | None:
+    """The warehouse's name of the type a cast gives, without parameters where they are not decided (BigQuery's bare
+    NUMERIC); None where the type is not certain."""
+    return cast_type(cast, dialect) or _BARE_DECIMALS.get(_warehouse(dialect), {}).get(cast)
 
 
 def declarable(warehouse_type: str, dialect: str) -> str | None:

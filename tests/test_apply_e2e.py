@@ -136,6 +136,17 @@ def test_a_destroy_says_what_it_leaves_in_the_warehouse(fork):
     assert "No changes" in ok(fork, "apply", "--yes").output
 
 
+def test_a_removed_model_leaves_the_state_and_its_versions_stay_in_the_registry(fork):
+    """The state kept every model ever applied (`specops state show` listed removed and renamed ones)."""
+    assert "churn" in state(fork)["models"]
+    for rel in ("specs/deployments/churn_api.yaml", "specs/deployments/churn_api_dev.yaml", MODEL):
+        (fork / rel).unlink()
+    ok(fork, "apply", "--yes")
+    assert state(fork)["models"] == {}
+    assert versions(fork) == [1]  # the registry keeps what was registered
+    assert "No changes" in ok(fork, "apply", "--yes").output
+
+
 def test_param_change_retrains_registers_version_2_and_moves_the_alias(fork):
     RepoEditor(fork).replace(MODEL, "C: 1.0", "C: 0.5")
     plan = plan_json(fork)

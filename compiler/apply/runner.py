@@ -54,6 +54,9 @@ def record_desired(ctx: RunContext, state: State, compiled: Compiled, plan: Plan
         state.resources = {**others, **{a: s for a, s in head.items() if a in chosen}}
     else:
         state.resources = head
+        # a model removed from the specs (or renamed) is no model of the environment any more: its versions stay in
+        # the registry, which a model added again under its name reads (as a first apply of a model does)
+        state.models = {name: info for name, info in state.models.items() if name in ctx.project.models}
     folder = applied_dir(ctx.root, env)
     kept = _applied_files(folder, state, compiled, plan, env)
     state.artifacts = {key: sha256(content) for key, content in kept.items()}

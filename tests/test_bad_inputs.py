@@ -268,7 +268,7 @@ CASES = [
                                           "inputs: [subscriptions, support_tickets, customers]"),
          "unused-input", KPIS_T, "inputs:", message="'customers'"),
     Case("other-jinja-in-sql", replace(KPIS_T, "where ended_at is not null", "where ended_at > '{{ var(\"since\") }}'"),
-         "sql-template", KPIS_T, "var(", hint="remove other Jinja",
+         "sql-template", KPIS_T, "var(", hint="specs are not templated: write the value",
          col_at="{{ var"),
     Case("sql-semicolon-before-a-comment", replace(FEATURES_T, "cross join snapshot as s", "cross join snapshot as s; -- ok"),
          "sql-semicolon", FEATURES_T, "cross join snapshot as s;", col_at=";", hint="remove the final ';'"),

@@ -30,8 +30,27 @@ def test_config_and_incremental_blocks_point_at_the_spec_fields():
 
 
 def test_other_jinja_keeps_the_general_hint():
-    assert jinja_hint("{{ var('since') }}", (), _tables) == DEFAULT_HINT
     assert jinja_hint("{% endif %}", (), _tables) == DEFAULT_HINT
+    assert jinja_hint("{{ my_thing }}", (), _tables) == DEFAULT_HINT
+
+
+def test_vars_macros_and_model_layout_say_what_specops_has_instead():
+    """A team moving from dbt got the general hint for var(), dbt_utils and dbt macros, and the config hint alone for
+    partition_by/cluster_by, which specops has no field for; a ref to a model not declared yet named it as an input."""
+    assert jinja_hint("{{ var('since') }}", (), _tables).startswith("specs are not templated: write the value")
+    assert jinja_hint("{{ env_var('X') }}", (), _tables).startswith("specs are not templated")
+    hint = jinja_hint("{{ dbt_utils.generate_surrogate_key(['a', 'b']) }}", (), _tables)
+    assert hint.startswith("write the SQL that dbt_utils.generate_surrogate_key makes")
+    assert jinja_hint("{{ dbt.dateadd('day', -1, 'x') }}", (), _tables).startswith("write the SQL that dbt.dateadd")
+    hint = jinja_hint("{{ config(materialized='incremental', cluster_by=['d']) }}", (), _tables)
+    assert hint.endswith("a model's partitioning, clustering, incremental strategy, schema or alias has no spec "
+                         "field (specops writes none of them)")
+    assert "partitioning" not in jinja_hint("{{ config(materialized='view') }}", (), _tables)
+    hint = jinja_hint("{{ ref('stg_orders') }}", ("orders",), _tables, datasets=("orders", "customers"))
+    assert hint.endswith("no dataset is named stg_orders: a dbt model is a Dataset in specops, built by a "
+                         "Transform whose output it is")
+    assert jinja_hint("{{ ref('customers') }}", ("orders",), _tables, datasets=("orders", "customers")).endswith(
+        "and add customers to the transform's inputs")
 
 
 def test_a_semicolon_counts_only_when_it_ends_the_statement_not_inside_a_comment_or_string():

@@ -135,7 +135,7 @@ def check_sql(ctx: Context) -> Iterator[Diagnostic]:
         for stray, text in stray_constructs(t.sql, INPUT_RE):  # every one: a file with three is fixed in one round
             line, col = _sql_position(loc, t.sql, stray)
             yield Diagnostic("sql-template", "only {{ input('name') }} may be templated in transform SQL",
-                             loc.file, line, col, t.address, jinja_hint(text, t.inputs, tables.get))
+                             loc.file, line, col, t.address, jinja_hint(text, t.inputs, tables.get, ctx.datasets))
         if (found := semicolon(t.sql, ctx.lineage.dialect)) is not None:
             line, col = _sql_position(loc, t.sql, found.offset)
             if found.final:

@@ -1067,3 +1067,25 @@ def test_a_selected_plan_says_what_its_work_reads_that_no_apply_built(tmp_path):
     assert "note:" not in run_cli("plan", str(root), "-s", "+customer_activity").output
     assert "note:" not in run_cli("plan", str(root), "-s", "customer_activity", "-s", "subscriptions",
                                   "-s", "support_tickets").output
+
+
+def test_a_change_of_a_models_split_column_retrains_it(tmp_path):
+    """A time split holds out the latest rows by its column: new values of that column make other training and
+    holdout rows (the trainer reads it), though it is neither a feature nor the target. The plan said no retrain;
+    the next `specops train` then registered a new version no plan announced."""
+    split = ("specs/models/churn.yaml", "    random_seed: 42\n",
+             "    random_seed: 42\n    split: {strategy: time, column: snapshot_date}\n")
+    roots = []
+    for name in ("base", "head"):
+        ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / name))
+        ed.replace(*split)
+        roots.append(ed)
+    roots[1].replace(SQL_CF, "cast(s.snapshot_date as date) as snapshot_date",
+                     "cast(s.snapshot_date - 1 as date) as snapshot_date")
+    base, head = build(roots[0].root), build(roots[1].root)
+    assert ("customer_features", "snapshot_date") in head.project.lineage.reads_of("model.churn")
+    plan = plan_of(head, base, "dev")
+    by = {i.address: i for i in plan.impacts}
+    assert by["model.churn"].work == "retrain", impacts(plan)
+    assert "(split column snapshot_date)" in render_text(plan), render_text(plan)
+    assert by["deployment.churn_api_dev"].work == "rollout"

@@ -369,10 +369,11 @@ class _Walk:
         if e.rows is not None:
             trail = (*e.rows, (m.address, "(training rows)"))
         else:
-            for col in (*tr.features, tr.target):
+            split = tr.split_strategy.column  # the trainer reads it too: which rows are held out
+            for col in (*tr.features, tr.target, *([split] if split else [])):
                 found = e.columns.get(col)
                 if found is not None and found[0] != "added":
-                    role = "target" if col == tr.target else "feature"
+                    role = "target" if col == tr.target else "feature" if col in tr.features else "split column"
                     trail = (*found[1], (m.address, f"({role} {col})"))
                     if found[0] == "dropped":
                         notes = (f"trained on dropped column '{col}'",)

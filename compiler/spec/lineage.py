@@ -188,7 +188,7 @@ class Lineage:
         return {k: frozenset(v) for k, v in out.items()}
 
     def reads_of(self, address: str) -> frozenset[Ref]:
-        """The columns a check or model reads (its quality rule's checks, its features and target)."""
+        """The columns a check or model reads (its quality rule's checks, its features, target and split column)."""
         return self._reads_by.get(address, frozenset())
 
     def analysis_of(self, transform: str) -> SqlAnalysis | None:

@@ -73,6 +73,8 @@ def build_lineage(project: Project, environments: Mapping[str, Environment], dat
             continue
         readers += [((tr.dataset, f), Reader(m.address, "feature")) for f in tr.features]
         readers.append(((tr.dataset, tr.target), Reader(m.address, "target")))
+        if tr.split_strategy.column:  # which rows are held out: the trained model depends on its values too
+            readers.append(((tr.dataset, tr.split_strategy.column), Reader(m.address, "split")))
     return Lineage(
         sql=dict(zip(names, analyses, strict=True)),
         outputs={n: t.output for n, t in transforms.items()},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,47 @@ def test_a_freshness_check_reads_a_timestamp_as_utc_whatever_the_machines_time_z
     run = dbt(root, compile_repo(root), "build", env={"TZ": zone})
     status = {r["unique_id"].split(".")[2]: r["status"] for r in run.artifacts["run_results.json"]["results"]}
     assert status["ev_fresh"] == ("pass" if passes else "fail"), run.output
+
+
+def test_a_table_source_in_another_database_is_read_there(tmp_path: Path) -> None:
+    """`source: {type: table, database: ..., schema: ..., table: ...}`: Snowflake teams read RAW beside ANALYTICS,
+    BigQuery teams another project's tables; without `database` the dbt source named the environment's database.
+    On DuckDB the database is a catalog: the file's own (dev) here, as dbt-duckdb reads it."""
+    import duckdb
+    import yaml
+    from conftest import RepoEditor
+
+    from compiler.emit.gx.checks import relation
+    from compiler.front.check import check_repository, require_project
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace("specs/environments.yaml", "    database: analytics\n", "    database: dev\n")  # prod: its own
+    ed.write("specs/datasets/carriers.yaml", (
+        "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: carriers, owner: \"@acme/data\"}\n"
+        "spec:\n  source: {type: table, database: dev, schema: raw, table: carriers}\n  columns:\n"
+        "    - {name: carrier_id, type: integer, required: true}\n"
+        "    - {name: mode, type: string, accepted_values: [road, air]}\n"))
+    out = compile_repo(root)
+    (source,) = [s for s in yaml.safe_load((out / "dbt/models/_sources.yml").read_text(encoding="utf-8"))["sources"]
+                 if s["name"] == "dev__raw"]
+    assert (source["database"], source["schema"], source["tables"][0]["identifier"]) == ("dev", "raw", "carriers")
+    (root / ".specops").mkdir(exist_ok=True)
+    con = duckdb.connect(str(root / ".specops" / "dev.duckdb"))
+    con.execute("create schema raw")
+    con.execute("create table raw.carriers as select * from (values (1, 'road'), (2, 'rail')) as t(carrier_id, mode)")
+    con.close()
+    run = dbt(root, out, "build", "--select", "source:dev__raw.carriers")
+    failed = {r["unique_id"].split(".")[2] for r in run.run_results()["results"] if r["status"] == "fail"}
+    assert failed == {"carriers__mode__accepted_values"}, run.explain()  # 'rail' found, in dev.raw.carriers
+
+    project = require_project(root)
+    snowflake = replace(project.environments["prod"], warehouse=replace(
+        project.environments["prod"].warehouse, type="snowflake"))
+    assert relation(project.datasets["carriers"], snowflake) == "dev.raw.carriers"  # the GX suites' query
+    # PostgreSQL reads no table of another database: an error at the key, for the prod environment
+    ed.replace("specs/environments.yaml", "    database: dev\n", "    database: analytics\n")
+    _, diags = check_repository(root)
+    (d,) = [d for d in diags if d.code == "source-database"]
+    assert (d.file, d.line) == ("specs/datasets/carriers.yaml", 5)
+    assert d.message == ("environment 'prod' is on PostgreSQL, which reads no table of another database ('dev')")

@@ -237,8 +237,8 @@ class Builder:
                 source = landed_source(Files(self._read_repo_file, self.reads, self.diagnostics), doc, raw)
             else:
                 source = Source(type=raw["type"], schema=raw.get("schema"), table=raw.get("table"),
-                                path=raw.get("path"), delimiter=raw.get("delimiter"), uri=raw.get("uri"),
-                                format=raw.get("format"), content=content)
+                                database=raw.get("database"), path=raw.get("path"), delimiter=raw.get("delimiter"),
+                                uri=raw.get("uri"), format=raw.get("format"), content=content)
         file, locate = doc.file, doc.locate  # the hottest loop of the IR build: positional arguments, no helper
         columns = tuple(
             Column(c["name"], _norm_type(c["type"]), Loc(file, *locate(("spec", "columns", i))), c.get("description"),

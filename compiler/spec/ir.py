@@ -236,6 +236,7 @@ class Source:
     type: Literal["table", "file", "external", "dvc", "kafka"]
     schema: str | None = None
     table: str | None = None
+    database: str | None = None  # a table source's database (BigQuery: project) when not the environment's
     path: str | None = None
     delimiter: str | None = None
     uri: str | None = None

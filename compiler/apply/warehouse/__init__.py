@@ -45,7 +45,7 @@ def table_ref(project: SpecProject, env: Environment, dataset: str) -> TableRef:
     wh = env.warehouse
     database = target_database(wh)
     if ds.source is not None and ds.source.type == "table":
-        return TableRef(str(ds.source.table), ds.source.schema, database)
+        return TableRef(str(ds.source.table), ds.source.schema, ds.source.database or database)
     if ds.source is not None and ds.source.type == "external":
         raise WarehouseError(f"dataset '{dataset}' is an external source ({ds.source.uri}), not a table of the "
                              f"warehouse: read it through a transform, and train on that transform's output")

@@ -98,15 +98,20 @@ def _seed_files(project: SpecProject, name: str) -> list[Artifact]:
 
 def _sources(project: SpecProject) -> list[Artifact]:
     sources: dict[str, list[dict[str, Any]]] = {}
+    where: dict[str, tuple[str | None, str | None]] = {}  # source name -> (its schema, its database)
     tables = [ds for ds in project.external_datasets() if ds.source is not None and ds.source.type != "file"]
     types = type_names(project.warehouse_types)
     for ds in tables:
+        assert ds.source is not None
         column_tests, model_tests = _check_tests(project, ds.name)
-        sources.setdefault(source_name(ds), []).append(_source_table(ds, column_tests, model_tests, types))
+        name = source_name(ds)
+        sources.setdefault(name, []).append(_source_table(ds, column_tests, model_tests, types))
+        if ds.source.type == "table":
+            where[name] = (ds.source.schema or "main", ds.source.database)
     if not sources:
         return []
     return [_artifact(project, "models/_sources.yml", dump_yaml({"version": 2, "sources": [
-        _source(name, entries) for name, entries in sorted(sources.items())
+        _source(name, entries, *where.get(name, (name, None))) for name, entries in sorted(sources.items())
     ]}, GENERATED.format(source="the external Dataset specs")), *sorted(ds.address for ds in tables))]
 
 
@@ -206,10 +211,12 @@ def _entry(ds: Dataset, config: dict[str, Any], column_tests: dict, model_tests:
     return entry
 
 
-def _source(name: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
+def _source(name: str, tables: list[dict[str, Any]], schema: str | None, database: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name}
+    if database:
+        entry["database"] = database
     if name != "external":
-        entry["schema"] = name
+        entry["schema"] = schema
     entry["tables"] = tables
     return entry
 

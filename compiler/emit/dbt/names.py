@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from compiler.spec.ir import Dataset
@@ -30,10 +31,12 @@ def type_names(warehouses: Iterable[str]) -> TypeNames:
 
 
 def source_name(ds: Dataset) -> str:
-    """The dbt source a `table`, `external` or landed (dvc, kafka) dataset belongs to."""
+    """The dbt source a `table`, `external` or landed (dvc, kafka) dataset belongs to: its schema, or with a database
+    of its own `<database>__<schema>` (one dbt source is one database and schema)."""
     assert ds.source is not None
     if ds.source.type == "table":
-        return ds.source.schema or "main"
+        schema = ds.source.schema or "main"
+        return re.sub(r"[^A-Za-z0-9_]", "_", f"{ds.source.database}__{schema}") if ds.source.database else schema
     if ds.source.landing is not None:
         return ds.source.landing.schema
     return SOURCE_FOR_EXTERNAL

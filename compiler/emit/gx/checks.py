@@ -52,12 +52,17 @@ def relation(dataset: Dataset, env: Environment) -> str | None:
     there (None: a file outside the warehouse).
 
     Seeds and models are in the target's schema under their dataset name (DuckDB `main`, PostgreSQL `<schema>`,
-    Snowflake `<database>.<schema>`, BigQuery `<project>`.`<dataset>`); a table source is <schema>.<table>.
+    Snowflake `<database>.<schema>`, BigQuery `<project>`.`<dataset>`); a table source is <schema>.<table>, after its
+    own database if it has one.
     """
     if dataset.source is None or dataset.source.type == "file":
         return f"{target_schema(env)}.{dataset.name}"
     if dataset.source.type == "table":
-        return f"{dataset.source.schema or 'main'}.{dataset.source.table}"
+        table = f"{dataset.source.schema or 'main'}.{dataset.source.table}"
+        if not dataset.source.database:
+            return table
+        return (f"`{dataset.source.database}`.{table}" if env.warehouse.type == "bigquery"
+                else f"{dataset.source.database}.{table}")
     if dataset.source.landing is not None:  # dvc, kafka: the landing table specops lands them into
         return f"{dataset.source.landing.schema}.{dataset.source.landing.table}"
     return None

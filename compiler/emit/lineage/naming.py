@@ -58,7 +58,7 @@ def dataset(env: Environment, ds: Dataset) -> tuple[str, str]:
         parts = urlsplit(src.uri)
         return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else parts.scheme or FILE_NAMESPACE), parts.path
     if src is not None and src.type == "table":
-        database = _schema_prefix(env).rsplit(".", 1)[0]
+        database = src.database or _schema_prefix(env).rsplit(".", 1)[0]
         return warehouse_namespace(env), f"{database}.{src.schema}.{src.table}"
     if src is not None and src.landing is not None:  # dvc, kafka: specops lands them into a landing table
         database = _schema_prefix(env).rsplit(".", 1)[0]

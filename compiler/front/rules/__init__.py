@@ -28,5 +28,6 @@ RULES: tuple[Rule, ...] = (
     t.check_canary_share,
     c.check_confinement, q.check_sql_columns, q.check_expressions, q.check_queries, r.check_runners,
     p.check_laptop_only,
-    s.check_landed_sources, e.check_seed_headers, f.check_frameworks, k.check_shared_namespaces, k.check_object_names,
+    s.check_landed_sources, s.check_source_databases, e.check_seed_headers, f.check_frameworks,
+    k.check_shared_namespaces, k.check_object_names,
 )

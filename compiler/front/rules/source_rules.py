@@ -1,4 +1,5 @@
-"""Rules about the sources specops lands itself (dvc, kafka): values the schema cannot judge alone."""
+"""Rules about sources: a table source's database, and the sources specops lands itself (dvc, kafka): values the
+schema cannot judge alone."""
 
 from __future__ import annotations
 
@@ -126,3 +127,19 @@ def _warehouses(ctx: Context, landed: list[Dataset]) -> Iterator[Diagnostic]:
                          f"{names} cannot be landed into this {env.warehouse.type} warehouse by specops",
                          "load them there with your own loader (or Kafka Connect) into the landing tables",
                          severity="warning")
+
+
+def check_source_databases(ctx: Context) -> Iterator[Diagnostic]:
+    """A table source in another database than the environment's: PostgreSQL reads none (dbt-postgres refuses a
+    cross-database reference)."""
+    postgres = [env for env in ctx.environments.values() if env.warehouse.type == "postgres"]
+    for ds in ctx.datasets.values() if postgres else ():
+        src = ds.source
+        if src is None or src.type != "table" or not src.database:
+            continue
+        other = next((env for env in postgres if env.warehouse.get("database") != src.database), None)
+        if other is not None:
+            yield ctx.at(ds, (*_SOURCE, "database"), "source-database",
+                         f"environment '{other.name}' is on PostgreSQL, which reads no table of another database "
+                         f"('{src.database}')", "leave database out and keep the table in a schema of the "
+                         "warehouse's database (or read it through a foreign table there)")

@@ -118,6 +118,29 @@ def test_a_threshold_needs_a_binary_target():
         Sklearn().predict(est, X, 0.5)
 
 
+def test_a_class_the_held_out_rows_lack_leaves_roc_auc_uncomputed_and_averages_over_the_models_classes():
+    """A 3-class model whose holdout has classes 0 and 1 only: roc_auc was NaN, which passed every gate (a NaN
+    compares false both ways) and was stored in the state as NaN; precision was class 1's alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"x": np.arange(60.0)})
+    y = np.array([0, 1] * 29 + [2, 2])
+    est = LogisticRegression(max_iter=500).fit(X, y)
+    held = X.iloc[:20]
+    pred = Sklearn().predict(est, held, None)
+    assert pred.classes == (0, 1, 2)
+    found = compute_metrics("classification", y[:20], pred)
+    assert "roc_auc" not in found and all(np.isfinite(v) for v in found.values()), found
+    from sklearn.metrics import precision_score
+
+    assert found["precision"] == pytest.approx(precision_score(y[:20], pred.labels, average="macro",
+                                                                 labels=[0, 1, 2], zero_division=0))
+    model = require_project(EXAMPLE_ROOT).models["churn"]
+    reasons = [r for r in gate_failures(model, found) if "roc_auc" in r]
+    assert reasons == ["roc_auc could not be computed"], reasons
+    assert gate_failures(model, {**found, "roc_auc": float("nan")}) == gate_failures(model, found)
+
+
 def test_regression_metrics():
     m = compute_metrics("regression", np.array([1.0, 2.0, 3.0]), Prediction(np.array([1.0, 2.0, 4.0])))
     assert m == {"rmse": pytest.approx((1 / 3) ** 0.5), "mae": pytest.approx(1 / 3), "r2": pytest.approx(0.5)}

@@ -12,18 +12,26 @@ METRIC_NAMES = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "l
 
 def compute_metrics(task: str, y: Any, pred: Prediction) -> dict[str, float]:
     """Regression: rmse, mae, r2. Classification: accuracy, precision, recall, f1 (binary, or macro averages
-    with more classes) from the labels, and roc_auc, log_loss from the probabilities when there are any."""
+    with more classes: the model's, which the held-out rows may not all have) from the labels, and roc_auc,
+    log_loss from the probabilities when there are any. A metric that is not a finite number (roc_auc of a class
+    the held-out rows lack) is left out: its gate then says it could not be computed, and it never passes one."""
+    out = _metrics(task, y, pred)
+    return {name: value for name, value in out.items() if math.isfinite(value)}
+
+
+def _metrics(task: str, y: Any, pred: Prediction) -> dict[str, float]:
     from sklearn import metrics as m
 
     labels = pred.labels
     if task == "regression":
         return {"rmse": float(math.sqrt(m.mean_squared_error(y, labels))),
                 "mae": float(m.mean_absolute_error(y, labels)), "r2": float(m.r2_score(y, labels))}
-    average = "binary" if len(set(y)) <= 2 else "macro"
+    average = "binary" if len(set(y) | set(pred.classes)) <= 2 else "macro"
+    over = {"labels": list(pred.classes)} if average == "macro" and pred.classes else {}  # the model's classes
     out = {"accuracy": float(m.accuracy_score(y, labels)),
-           "precision": float(m.precision_score(y, labels, average=average, zero_division=0)),
-           "recall": float(m.recall_score(y, labels, average=average, zero_division=0)),
-           "f1": float(m.f1_score(y, labels, average=average, zero_division=0))}
+           "precision": float(m.precision_score(y, labels, average=average, zero_division=0, **over)),
+           "recall": float(m.recall_score(y, labels, average=average, zero_division=0, **over)),
+           "f1": float(m.f1_score(y, labels, average=average, zero_division=0, **over))}
     proba = pred.proba
     if proba is not None:
         if len(set(y)) < 2:

@@ -79,7 +79,7 @@ def gate_failures(model: Model, metrics: dict[str, float]) -> list[str]:
     reasons = []
     for gate in model.metrics:
         value = metrics.get(gate.name)
-        if value is None:
+        if value is None or value != value:  # missing, or NaN (a version logged before NaN was left out)
             reasons.append(f"{gate.name} could not be computed")
             continue
         if gate.min is not None and value < gate.min:

@@ -538,3 +538,38 @@ def test_a_warehouse_error_in_a_model_points_at_the_line_of_the_users_sql(tmp_pa
     assert text.endswith(f" (at sql/customer_activity.sql:{line})"), text
     _, text = explain(project, Failure("customer_activity", "model", "error", "Contract Error:\n  x", "customer_activity"))
     assert "(at " not in text
+
+
+def _drift(train: dict, now: dict, method: str = "psi") -> dict[str, float]:
+    from compiler.apply.steps.drift import profile, score
+
+    reference = json.loads(json.dumps(profile(pd.DataFrame(train), tuple(train), 42)))  # as logged and read back
+    return score(method, reference, pd.DataFrame(now))
+
+
+def test_drift_sees_flags_codes_and_text_change_and_nothing_when_nothing_changes():
+    """A 0/1 flag's quantile bins were one bin (PSI 0 whatever the share of ones), a code 0-4 lost 3 vs 4 in one
+    bin, and a text feature made training fail (`could not convert string to float`) in the profile."""
+    rng = np.random.default_rng(1)
+    n = 1000
+    train = {"weekend": (rng.random(n) < 0.29).astype(int), "code": rng.integers(0, 5, n),
+             "kind": rng.choice(["a", "b", "c"], n), "temp": rng.normal(20, 5, n)}
+    assert max(_drift(train, train).values()) < 0.01
+    now = {**train, "weekend": np.ones(n, dtype=int), "code": np.where(train["code"] == 3, 4, train["code"]),
+           "kind": np.where(train["kind"] == "a", "b", train["kind"])}
+    scores = _drift(train, now)
+    # PSI over the values themselves: 29% -> 100% ones; code 3 (20%) moved to 4; 'a' (33%) moved to 'b'
+    assert scores["weekend"] > 1 and scores["code"] > 1 and scores["kind"] > 1, scores
+    assert scores["temp"] < 0.01, scores
+    ks = _drift(train, now, "ks")
+    assert ks["weekend"] == pytest.approx(0.71, abs=0.05) and ks["temp"] < 0.1, ks
+
+
+def test_drift_counts_a_feature_turning_null():
+    """NULLs were dropped before scoring: a feature 90% NULL now (a broken pipeline) scored on the rest looked fine."""
+    rng = np.random.default_rng(2)
+    temp = rng.normal(20, 5, 1000)
+    broken = pd.Series(temp).where(np.arange(1000) % 10 == 0)  # 90% NULL, the rest as before
+    scores = _drift({"temp": temp}, {"temp": broken})
+    assert scores["temp"] > 1, scores
+    assert _drift({"temp": temp}, {"temp": temp})["temp"] < 0.01

@@ -1,10 +1,11 @@
 """Drift monitoring: compare recent feature distributions with the training data's.
 
-At training time a profile (quantile bins and a sample per feature, of the rows the model learned from) is
-logged with the run; the drift job loads the profile of the version behind the alias (the reference) and
-scores each feature of the current data with PSI (population stability index) or KS (two-sample
-Kolmogorov-Smirnov statistic). The current data is the window the spec names (monitoring.drift.window: the
-rows whose timestamp column is within the period before the check's time), else the whole dataset.
+At training time a profile (per feature of the rows the model learned from: the share of rows with no value, and
+quantile bins and a sample, or for a categorical feature the share of each value) is logged with the run; the
+drift job loads the profile of the version behind the alias (the reference) and scores each feature of the
+current data with PSI (population stability index) or KS (two-sample Kolmogorov-Smirnov statistic). The current
+data is the window the spec names (monitoring.drift.window: the rows whose timestamp column is within the period
+before the check's time), else the whole dataset.
 """
 
 from __future__ import annotations
@@ -20,29 +21,89 @@ from compiler.spec.ir import Model
 PROFILE_PATH = "specops/profile.json"
 BINS = 10
 SAMPLE = 1000
+TOP = 20  # the values of a categorical feature kept by name; the rest are one `other` share
 EPS = 1e-6
 
 
 def profile(frame: Any, features: tuple[str, ...], seed: int) -> dict[str, Any]:
-    """Quantile bin edges, the share of rows per bin, and a sample, for each feature."""
+    """Per feature, the distribution drift is scored against: the share of rows with no value (`nulls`), then
+    either quantile bin edges, the share of rows per bin and a sample (a numeric feature), or the share of each
+    value, the most frequent TOP of them (a categorical one: text, booleans, or whole numbers with at most BINS
+    values, such as a 0/1 flag or a code, whose quantile bins would merge its values)."""
     import numpy as np
 
     out: dict[str, Any] = {}
     for name in features:
-        values = frame[name].dropna().astype(float).to_numpy()
-        if values.size == 0:
+        column = frame[name]
+        present = column.dropna()
+        if present.size == 0:
             continue
-        edges = np.unique(np.quantile(values, np.linspace(0, 1, BINS + 1)))
-        counts = np.histogram(values, bins=edges)[0] if edges.size > 1 else np.array([values.size])
+        nulls = 1 - present.size / column.size
+        numbers = _numbers(present)
+        if numbers is None or (np.unique(numbers).size <= BINS and bool(np.all(numbers == np.round(numbers)))):
+            keys = present.map(_key) if numbers is None else [_key(v) for v in numbers]
+            shares = _value_shares(keys)
+            top = dict(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
+            out[name] = {"values": sorted(top), "shares": [top[k] for k in sorted(top)],
+                         "other": max(0.0, 1 - sum(top.values())), "nulls": nulls}
+            continue
+        edges = np.unique(np.quantile(numbers, np.linspace(0, 1, BINS + 1)))
+        counts = np.histogram(numbers, bins=edges)[0]
         rng = np.random.default_rng(seed)
-        sample = rng.choice(values, size=min(SAMPLE, values.size), replace=False)
+        sample = rng.choice(numbers, size=min(SAMPLE, numbers.size), replace=False)
         out[name] = {"edges": edges.tolist(), "shares": (counts / counts.sum()).tolist(),
-                     "sample": sorted(sample.tolist())}
+                     "sample": sorted(sample.tolist()), "nulls": nulls}
     return out
+
+
+def _numbers(values: Any) -> Any:
+    """The values as floats, or None when they are not numbers (text, booleans: categories)."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    return values.astype(float).to_numpy(dtype=np.float64)
+
+
+def _key(value: Any) -> str:
+    """A value as a category of the profile: numbers by their float value (1 and 1.0 are one), else text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    return str(value)
+
+
+def _value_shares(keys: Any) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    total = sum(counts.values())
+    return {k: n / total for k, n in counts.items()}
 
 
 def psi(expected: list[float], actual: list[float]) -> float:
     return float(sum((a - e) * math.log((a + EPS) / (e + EPS)) for e, a in zip(expected, actual, strict=True)))
+
+
+def _with_nulls(shares: list[float], nulls: float) -> list[float]:
+    """Shares of the rows with a value, scaled to all rows, and the share with none as one more bin."""
+    return [s * (1 - nulls) for s in shares] + [nulls]
+
+
+def _categorical(ref: dict[str, Any], column: Any, method: str) -> float:
+    present = column.dropna()
+    nulls = 1 - present.size / column.size
+    numbers = _numbers(present)
+    keys = [_key(v) for v in numbers] if numbers is not None else list(present.map(_key))
+    now = _value_shares(keys) if keys else {}
+    known = ref["values"]
+    expected = _with_nulls([*ref["shares"], ref.get("other", 0.0)], ref.get("nulls", 0.0))
+    actual = _with_nulls([*(now.get(k, 0.0) for k in known), 1 - sum(now.get(k, 0.0) for k in known)], nulls)
+    if method == "ks":  # no order to compare cumulative shares by: the largest change of one category's share
+        return float(max(abs(a - e) for e, a in zip(expected, actual, strict=True)))
+    return psi(expected, actual)
 
 
 @dataclass
@@ -65,27 +126,41 @@ class DriftReport:
 
 
 def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float]:
+    """Each feature's drift score: PSI over the reference's bins or values with the rows with no value as a bin of
+    their own (a feature turning NULL drifts), or KS (numeric features: the largest gap of the two cumulative
+    distributions of the values; categorical ones: the largest change of a category's share, NULL one of them)."""
     import numpy as np
 
     scores = {}
     for name, ref in reference.items():
-        if name not in frame:
+        if name not in frame or frame[name].size == 0:
             continue
-        values = frame[name].dropna().astype(float).to_numpy()
-        if values.size == 0:
+        column = frame[name]
+        if "values" in ref:
+            scores[name] = _categorical(ref, column, method)
             continue
+        present = column.dropna()
+        numbers = _numbers(present)
+        nulls = 1 - present.size / column.size
+        if numbers is None:
+            continue  # the reference was numeric: text now is no distribution of the same feature
         if method == "ks":
-            from scipy.stats import ks_2samp
-
-            scores[name] = float(ks_2samp(np.asarray(ref["sample"]), values).statistic)
-        else:
-            edges = np.asarray(ref["edges"])
-            if edges.size < 2:
-                continue
-            clipped = np.clip(values, edges[0], edges[-1])
-            counts = np.histogram(clipped, bins=edges)[0]
-            scores[name] = psi(ref["shares"], (counts / counts.sum()).tolist())
+            ks = float(ks_2samp(np.asarray(ref["sample"]), numbers).statistic) if numbers.size else 1.0
+            scores[name] = max(ks, abs(nulls - ref.get("nulls", 0.0)))
+            continue
+        edges = np.asarray(ref["edges"])
+        if edges.size < 2:
+            continue  # a profile of an older specops with one bin (its values merged): nothing to compare
+        counts = np.histogram(np.clip(numbers, edges[0], edges[-1]), bins=edges)[0]
+        shares = (counts / counts.sum()).tolist() if counts.sum() else [0.0] * len(ref["shares"])
+        scores[name] = psi(_with_nulls(ref["shares"], ref.get("nulls", 0.0)), _with_nulls(shares, nulls))
     return scores
+
+
+def ks_2samp(a: Any, b: Any) -> Any:
+    from scipy.stats import ks_2samp as two_samples
+
+    return two_samples(a, b)
 
 
 def period(text: str) -> timedelta:

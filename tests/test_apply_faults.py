@@ -261,3 +261,18 @@ def test_a_dbt_that_stops_before_its_results_ticks_nothing_off(applied_churn, tm
     assert "transform.build_customer_features" in state(root)["pending"], state(root)["pending"]
     ok(root, "apply", "--yes")  # the lock gone, the next apply does the work
     assert_converged(root)
+
+
+def test_an_mlflow_server_out_of_reach_fails_the_training_step_in_words(applied_churn, tmp_path, monkeypatch):
+    """MLflow's own exception left the step: "internal error ... please report it", no FAILED line, no summary."""
+    root = changed_fork(applied_churn, tmp_path, "model")
+    RepoEditor(root).replace("specs/environments.yaml", "    tracking_uri: sqlite:///.specops/mlflow.db\n",
+                             "    tracking_uri: http://127.0.0.1:9\n")  # the discard port: nothing listens
+    monkeypatch.setitem(ENV, "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    run = specops(root, "apply", "--yes")
+    assert run.code == 1, run.output
+    assert "internal error" not in run.output, run.output
+    assert ("FAILED   model.churn: the MLflow tracking server of environment 'dev' (http://127.0.0.1:9) cannot be "
+            "reached: ") in run.output, run.output
+    assert "Apply to 'dev': 0 done, 1 failed" in run.output, run.output
+    assert "model.churn" in state(root)["pending"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compiler.apply.mlflowerror import from_mlflow, mlflow_problem
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
 
@@ -81,6 +82,12 @@ class RunContext:
         except StepFailed as exc:
             self.echo(f"   FAILED after {time.monotonic() - start:.1f}s: {exc}")
             raise
+        except Exception as exc:
+            if not from_mlflow(exc):
+                raise
+            failed = StepFailed(mlflow_problem(exc, self.env.name, self.env.tracking_uri, self.env.token_env))
+            self.echo(f"   FAILED after {time.monotonic() - start:.1f}s: {failed}")
+            raise failed from None
         self.echo(f"   ok ({time.monotonic() - start:.1f}s)")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from compiler.apply.mlflowerror import from_mlflow
 from compiler.spec.diagnostics import Diagnostic, SpecError, UserError
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ def guarded(func: F) -> F:
         except Exception as exc:
             if os.environ.get("SPECOPS_DEBUG"):
                 raise
+            if from_mlflow(exc):  # outside a step (a registry read before any work): the server, not specops
+                raise SpecopsError(f"MLflow: {' '.join(str(exc).split())[:400]}") from None
             raise SpecopsError(f"internal error: {type(exc).__name__}: {exc} "
                                "(set SPECOPS_DEBUG=1 to see the traceback, and please report it)") from None
 

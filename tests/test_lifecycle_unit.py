@@ -573,3 +573,23 @@ def test_drift_counts_a_feature_turning_null():
     scores = _drift({"temp": temp}, {"temp": broken})
     assert scores["temp"] > 1, scores
     assert _drift({"temp": temp}, {"temp": temp})["temp"] < 0.01
+
+
+def test_two_environments_on_one_mlflow_registry_are_a_warning_at_the_second(tmp_path):
+    """A uat environment on prod's tracking server: a training in uat moved prod's champion, and prod's state still
+    named the old version."""
+    from conftest import RepoEditor, copy_repository
+
+    from compiler.front.check import check_repository
+
+    ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    ed.append_docs("specs/environments.yaml", {
+        "apiVersion": "specops/v1", "kind": "Environment", "metadata": {"name": "uat"},
+        "spec": {"warehouse": {"type": "duckdb", "path": ".specops/uat.duckdb"},
+                 "mlflow": {"tracking_uri": "https://mlflow.acme.internal/"}}})
+    _, diags = check_repository(ed.root)
+    (d,) = [d for d in diags if d.code == "shared-registry"]
+    assert d.severity == "warning" and d.file == "specs/environments.yaml"
+    assert d.message.startswith("environment 'uat' uses the MLflow registry of environment 'prod' "
+                                "(https://mlflow.acme.internal): ")
+    assert "sqlite:///.specops/mlflow-uat.db" in (d.hint or "")

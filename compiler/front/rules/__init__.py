@@ -25,7 +25,7 @@ RULES: tuple[Rule, ...] = (
     g.check_producers, g.check_cycles, g.check_sql, g.check_columns, g.check_ml_policy, g.check_deployments,
     g.check_gx_translation,
     t.check_schedules, t.check_column_types, t.check_names, t.check_model_gates, t.check_registry_names,
-    t.check_canary_share,
+    t.check_shared_registries, t.check_canary_share,
     c.check_confinement, q.check_sql_columns, q.check_expressions, q.check_queries, r.check_runners,
     p.check_laptop_only,
     s.check_landed_sources, s.check_source_databases, e.check_seed_headers, f.check_frameworks,

@@ -9,7 +9,7 @@ from typing import Any
 from compiler.front.rules.context import Context
 from compiler.spec.cron import cron_problem
 from compiler.spec.diagnostics import Diagnostic
-from compiler.spec.ir import Model
+from compiler.spec.ir import Environment, Model
 from compiler.spec.regex_dialects import ENGINES, engine_problems
 from compiler.spec.warehouse_types import WAREHOUSE_NAMES
 
@@ -279,6 +279,28 @@ def check_registry_names(ctx: Context) -> Iterator[Diagnostic]:
                      "and its 'challenger' alias, and with one alias each moves the version the other serves",
                      related=(ctx.related(other, _registry_name(ctx, other),
                                           f"{other.address} writes '{m.registry_name}' here"),))
+
+
+def check_shared_registries(ctx: Context) -> Iterator[Diagnostic]:
+    """Two environments on one MLflow registry (tracking URI) share every registered model and its alias: an apply
+    or train in one moves the version the other serves, and each state records its own. A warning: a team may
+    mean it (both laptop environments on the default local registry), but not for a served environment."""
+    if not ctx.models:
+        return
+    first: dict[str, Environment] = {}
+    for env in sorted(ctx.environments.values(), key=lambda e: (ctx.docs[e.address].file, e.name)):
+        uri = env.tracking_uri.rstrip("/")
+        other = first.setdefault(uri, env)
+        if other is env:
+            continue
+        written = (ctx.docs[env.address].data.get("spec") or {}).get("mlflow") or {}
+        path = ("spec", "mlflow", "tracking_uri") if "tracking_uri" in written else ("metadata", "name")
+        yield ctx.at(env, path, "shared-registry",
+                     f"environment '{env.name}' uses the MLflow registry of environment '{other.name}' ({uri}): "
+                     "registered models and their aliases are per registry, so a training in one moves the version "
+                     "the other serves, while each environment's state records its own",
+                     f"give '{env.name}' a tracking server (or local registry, e.g. "
+                     f"sqlite:///.specops/mlflow-{env.name}.db) of its own", severity="warning")
 
 
 def _registry_name(ctx: Context, m: Model) -> tuple[str, ...]:

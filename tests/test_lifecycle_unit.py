@@ -593,3 +593,27 @@ def test_two_environments_on_one_mlflow_registry_are_a_warning_at_the_second(tmp
     assert d.message.startswith("environment 'uat' uses the MLflow registry of environment 'prod' "
                                 "(https://mlflow.acme.internal): ")
     assert "sqlite:///.specops/mlflow-uat.db" in (d.hint or "")
+
+
+@pytest.mark.parametrize(("sha", "said"), [
+    ("e54bd1c0e54bd1c0e54bd1c0e54bd1c0e54bd1c0", "not known here: the repository (set the Project's repository.url)"),
+    (None, "not known here: the repository (set the Project's repository.url) and the revision (apply from a git "
+           "checkout)"),
+])
+def test_the_rollout_note_names_what_the_source_configmap_lacks(tmp_path, monkeypatch, sha, said):
+    """It said "neither is known" when the revision was known (a clone of a local path: no https origin)."""
+    from conftest import copy_repository
+
+    from compiler.apply.context import RunContext
+    from compiler.apply.steps.deploy import render_manifests
+
+    monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    project = require_project(root)
+    said_lines: list[str] = []
+    ctx = RunContext(project, project.environments["prod"], root / "build", said_lines.append, git_sha=sha)
+    render_manifests(ctx, {})
+    notes = [line for line in said_lines if "ConfigMap" in line]
+    assert notes == ["   scheduled jobs fetch the specs from the ConfigMap's repository at the applied revision; "
+                     + said], said_lines

@@ -125,10 +125,14 @@ def render_manifests(ctx: RunContext, versions: Versions) -> tuple[Path, dict[st
     prefix = f"k8s/{ctx.env.name}/"
     source = SourceRef(source_repository(ctx), ctx.git_sha) if ctx.git_sha else None
     arts = [a for a in render(ctx.project, resolved, only=ctx.env.name, source=source) if a.path.startswith(prefix)]
-    if any(a.path.endswith("-source.configmap.yaml") for a in arts) and (
-            source is None or not (source.repository or ctx.project.project.repository_url)):
-        ctx.echo("   scheduled jobs fetch the specs from the ConfigMap's repository at the applied revision, and "
-                 "neither is known here: set the Project's repository.url, and apply from a git checkout")
+    if any(a.path.endswith("-source.configmap.yaml") for a in arts):
+        missing = [what for what, known in (
+            ("the repository (set the Project's repository.url)",
+             source is not None and bool(source.repository or ctx.project.project.repository_url)),
+            ("the revision (apply from a git checkout)", source is not None)) if not known]
+        if missing:
+            ctx.echo("   scheduled jobs fetch the specs from the ConfigMap's repository at the applied revision; not "
+                     f"known here: {' and '.join(missing)}")
     target = ctx.root / ".specops" / "manifests" / ctx.env.name
     new = {a.path[len(prefix):] for a in arts}
     removed = {}

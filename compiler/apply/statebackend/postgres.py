@@ -142,7 +142,17 @@ class PostgresBackend:
         return rows[0][0].encode("utf-8") if rows else None
 
     def load(self, env: str) -> State:
-        return parse_state(self.read(env), self._pseudo_root(), env, self.project)
+        from psycopg2 import sql
+
+        rows = self._run(sql.SQL("select body, digest from {} where project = %s and environment = %s").format(
+            self._table()), (self.project, env))
+        state = parse_state(rows[0][0].encode("utf-8") if rows else None, self._pseudo_root(), env, self.project)
+        if rows:
+            # the write's compare-and-swap is on the row's digest as stored: a row whose digest no longer matches
+            # its body (edited or restored by hand) is then written over once, instead of never ("changed by
+            # someone else" at every run)
+            state.source_digest = rows[0][1]
+        return state
 
     def _pseudo_root(self) -> Path:
         """parse_state names a file in its messages: a remote state's stand-in names the table."""

@@ -617,3 +617,11 @@ def test_the_rollout_note_names_what_the_source_configmap_lacks(tmp_path, monkey
     notes = [line for line in said_lines if "ConfigMap" in line]
     assert notes == ["   scheduled jobs fetch the specs from the ConfigMap's repository at the applied revision; "
                      + said], said_lines
+
+
+def test_a_group_split_with_no_group_left_to_train_on_is_a_step_failure():
+    """test_size 0.95 of 8 groups: scikit-learn's ValueError was an internal error that stopped the whole apply."""
+    from compiler.spec.ir import Split
+
+    with pytest.raises(StepFailed, match=r"group split on 'shop' \(8 groups, test_size 0.95\): "):
+        split_rows(frame(), training(test_size=0.95, split=Split("group", "shop")))

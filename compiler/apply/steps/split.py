@@ -60,11 +60,18 @@ def split_rows(frame: Any, tr: Training) -> SplitRows:
         if len(set(groups)) < 2:
             raise StepFailed(f"group split on '{split.column}': it needs at least 2 distinct values")
         splitter = GroupShuffleSplit(n_splits=1, test_size=tr.test_size, random_state=tr.random_seed)
-        train, test = next(splitter.split(positions, groups=groups))
+        try:
+            train, test = next(splitter.split(positions, groups=groups))
+        except ValueError as exc:  # e.g. test_size 0.95 of 12 groups leaves no group to train on
+            raise StepFailed(f"group split on '{split.column}' ({len(set(groups))} groups, test_size "
+                             f"{tr.test_size}): {exc}") from None
         return SplitRows(np.sort(train), np.sort(test), f"group on {split.column}, seed {tr.random_seed}")
     from sklearn.model_selection import train_test_split
 
-    train, test = train_test_split(positions, test_size=tr.test_size, random_state=tr.random_seed)
+    try:
+        train, test = train_test_split(positions, test_size=tr.test_size, random_state=tr.random_seed)
+    except ValueError as exc:
+        raise StepFailed(f"random split of {n} rows with test_size {tr.test_size}: {exc}") from None
     return SplitRows(train, test, f"random, seed {tr.random_seed}")
 
 

@@ -133,6 +133,22 @@ class Reported:
         return self.path.replace("\\", "/").endswith(rel)
 
 
+SPECOPS_CLI = ("-c", "from compiler.cli.entry import run; run()")  # `python -c ...` + args runs the CLI
+
+
+def as_ordinary_user(command: list[str], *capabilities: str) -> list[str]:
+    """`command` run without the capabilities that let root read and write any file (as an ordinary owner runs it:
+    a chmod then bites); skips the test as root when setpriv (util-linux) is not there to drop them."""
+    import os
+
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        pytest.skip("root reads and writes any file, and setpriv (util-linux) is not there to drop that")
+    drop = ",".join(f"-{c}" for c in capabilities)
+    return ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
+
+
 def parse_text_report(output: str) -> list[Reported]:
     """Split the text report into diagnostics (header line, optional snippet, optional hint)."""
     found: list[Reported] = []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO_ROOT, RepoEditor
+from conftest import REPO_ROOT, SPECOPS_CLI, RepoEditor, as_ordinary_user
 
 from compiler.cli.main import main
 
@@ -121,19 +121,12 @@ def test_a_read_only_output_is_replaced_and_nothing_left_beside_it(compiled):
     """`chmod -R a-w build` (or a container's umask): compile said it compiled, left the old output moved aside (it
     could not remove it), and `compile --check` failed on it forever. Its owner may make it writable: compile does.
     (Root writes anywhere: its override is dropped, as an ordinary owner's.)"""
-    import shutil
-
     out = compiled / "build"
     before = tree(out)
     subprocess.run(["chmod", "-R", "a-w", str(out)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPECOPS_")}
     env["PYTHONPATH"] = str(REPO_ROOT)
-    command = [sys.executable, "-c", "from compiler.cli.entry import run; run()", "compile"]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root writes any folder, and setpriv (util-linux) is not there to drop that")
-        drop = "-dac_override,-dac_read_search,-fowner"
-        command = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
+    command = as_ordinary_user([sys.executable, *SPECOPS_CLI, "compile"], "dac_override", "dac_read_search", "fowner")
     try:
         proc = subprocess.run(command, cwd=compiled, env=env, capture_output=True, text=True, timeout=300, check=False)
     finally:

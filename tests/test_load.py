@@ -462,20 +462,14 @@ def test_a_document_with_a_bad_envelope_does_not_make_its_resource_unresolved(re
 def test_a_spec_folder_that_cannot_be_read_is_an_error_not_an_empty_folder(tmp_path):
     """specs/quality with no read permission was skipped without a word: validate said valid, and plan and apply
     destroyed its quality rules. It is an error at the folder. (Root reads any folder: its override is dropped.)"""
-    import shutil
     import subprocess
     import sys
 
-    from conftest import REPO_ROOT
+    from conftest import REPO_ROOT, SPECOPS_CLI, as_ordinary_user
 
     root = make_repo(tmp_path / "r", files={"specs/a.yaml": ENV % ("a", "a"), "specs/quality/b.yaml": ENV % ("b", "b")})
     (root / "specs" / "quality").chmod(0)
-    command = [sys.executable, "-c", "from compiler.cli.entry import run; run()", "validate"]
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root reads any folder, and setpriv (util-linux) is not there to drop that")
-        drop = "-dac_override,-dac_read_search"
-        command = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
+    command = as_ordinary_user([sys.executable, *SPECOPS_CLI, "validate"], "dac_override", "dac_read_search")
     try:
         proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120, check=False,
                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "SPECOPS_CACHE_DIR": str(tmp_path / "c")})

@@ -100,6 +100,7 @@ CHILD = textwrap.dedent("""
         print(info["id"], flush=True)
         sys.stdin.readline()  # until the test says: now write
         try:
+            store.held("prod")  # what every step (and a training, before it moves an alias) asks first
             store.save(state)
             print("saved", flush=True)
         except Exception as exc:
@@ -153,9 +154,10 @@ def test_apply_is_refused_while_locked_and_force_unlock_ends_the_holder(pg_repo)
         assert unlocked.returncode == 0, unlocked.stderr
         assert f"lock {lock_id} on environment 'prod' released" in unlocked.stdout
         assert cli(pg_repo, "force-unlock", lock_id).returncode == 1
-        # the holder's session is gone: its next write fails instead of writing without the lock
+        # the holder's session is gone: it does nothing more (no step, no alias moved, no write) without the lock
         out, _ = proc.communicate("write\n", timeout=60)
-        assert out.startswith("failed:") and "state backend" in out, out
+        assert out.startswith("failed: this run no longer holds the lock of environment 'prod'"), out
+        assert "its session was ended (by `specops force-unlock`?)" in out, out
     finally:
         proc.kill()
         proc.wait()
@@ -203,6 +205,20 @@ def test_state_commands_pull_push_list_and_show(pg_repo, tmp_path: Path):
     other = tmp_path / "other.json"
     other.write_text(json.dumps(data))
     assert "different histories" in cli(pg_repo, "state", "push", str(other), "--env", "prod").stderr
+
+
+def test_a_local_run_whose_lock_was_forced_away_stops(tmp_path: Path):
+    """force-unlock removes a local lock whoever holds it: the run that held it then does nothing more."""
+    from compiler.apply.state import StateError
+    from compiler.apply.statebackend.local import LocalBackend
+
+    store = LocalBackend(tmp_path)
+    with store.lock("dev") as taken:
+        store.held("dev")
+        assert store.force_unlock(taken.info["id"]) == "dev"
+        with pytest.raises(StateError, match=r"no longer holds the lock of environment 'dev' .*force-unlock"):
+            store.held("dev")
+    store.held("dev")  # no lock taken: nothing to lose
 
 
 def test_local_backend_commands(tmp_path: Path):

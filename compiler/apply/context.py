@@ -72,9 +72,15 @@ class RunContext:
     def local_path(self, rel: str) -> Path:
         return self.root / rel
 
+    def still_locked(self) -> None:
+        """Raise StateError when the run lost the environment's lock (compiler.apply.statebackend: `held`)."""
+        if self.store is not None:
+            self.store.held(self.env.name)
+
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
-        """Print a line per step, with its timing and outcome."""
+        """Print a line per step, with its timing and outcome; a run that lost its lock starts none."""
+        self.still_locked()
         self.echo(f"-> {label}")
         start = time.monotonic()
         try:

@@ -93,6 +93,11 @@ class StateBackend(Protocol):
         """Break the lock with that ID; its environment, or None when no lock has it."""
         ...
 
+    def held(self, env: str) -> None:
+        """Raise StateError when this run no longer holds the environment's lock (`force-unlock` ended it): work
+        with effects outside the state (a registry's alias) must not go on without it."""
+        ...
+
     def stored(self) -> Iterator[StoredState]:
         """Every environment whose state this backend holds for the project."""
         ...

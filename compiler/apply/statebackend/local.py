@@ -4,10 +4,9 @@ of compiler.apply.state, unchanged."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from compiler.apply import state as files
 from compiler.apply.state import State
@@ -21,6 +20,7 @@ class LocalBackend:
     def __init__(self, root: Path, project: str | None = None):
         self.root = root
         self.project = project  # the Project's name: a state file of another project is refused
+        self._lock: files.Lock | None = None  # the lock this run took, if any
 
     def __enter__(self) -> LocalBackend:
         return self
@@ -44,11 +44,30 @@ class LocalBackend:
         """Replace the environment's state file with these bytes (the caller checked them, and holds the lock)."""
         files.atomic_write(files.state_path(self.root, env), content)
 
-    def lock(self, env: str, operation: str = "apply") -> AbstractContextManager[Any]:
-        return files.Lock(self.root, env)
+    @contextmanager
+    def lock(self, env: str, operation: str = "apply") -> Iterator[files.Lock]:
+        lock = files.Lock(self.root, env)
+        with lock as taken:
+            self._lock = lock
+            try:
+                yield taken
+            finally:
+                self._lock = None
 
     def force_unlock(self, lock_id: str) -> str | None:
         return files.force_unlock(self.root, lock_id)
+
+    def held(self, env: str) -> None:
+        """The lock file still names this run's lock (`force-unlock` removes it, whoever holds it)."""
+        taken = self._lock.info.get("id") if self._lock is not None and self._lock.env == env else None
+        if not taken:
+            return
+        path = files.lock_path(self.root, env)
+        info, _ = files.inspect_lock(path)
+        if info is None or info.get("id") != taken:
+            raise files.StateError(f"this run no longer holds the lock of environment '{env}' ({shown(path)}): it "
+                                   "was removed (by `specops force-unlock`?); nothing more is done, and the work "
+                                   "left is pending for the next apply")
 
     def stored(self) -> Iterator[StoredState]:
         folder = files.state_dir(self.root) / "state"

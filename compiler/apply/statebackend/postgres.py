@@ -249,6 +249,20 @@ class PostgresBackend:
         return ("the lock is a PostgreSQL session advisory lock, released when its session ends: if that run "
                 "crashed, it is already gone; a run that hangs can be ended with `specops force-unlock LOCK_ID`")
 
+    def held(self, env: str) -> None:
+        """The lock is this connection's session: gone with it when `force-unlock` ended it."""
+        import psycopg2
+
+        if self._con is None:
+            return
+        try:
+            with self._con.cursor() as cur:
+                cur.execute("select 1")
+        except psycopg2.Error:
+            raise StateError(f"this run no longer holds the lock of environment '{env}' in {self.where()}: its "
+                             "session was ended (by `specops force-unlock`?); nothing more is done, and the work "
+                             "left is pending for the next apply") from None
+
     def force_unlock(self, lock_id: str) -> str | None:
         """End the session holding lock `lock_id` (needs the same role, or pg_signal_backend)."""
         rows = self._run("select pid, application_name from pg_stat_activity where application_name like %s",

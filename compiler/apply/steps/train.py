@@ -183,6 +183,7 @@ def train_model(ctx: RunContext, model: Model, reuse: bool = True, renamed: str 
         cand.holdout = prepared.holdout(model)
     else:
         cand = fit_and_log(ctx, reg, model, prepared)
+    ctx.still_locked()  # training takes long: the alias moves only under the lock
     return conclude(reg, model, cand, renamed)
 
 

@@ -592,7 +592,10 @@ def test_two_environments_on_one_mlflow_registry_are_a_warning_at_the_second(tmp
     assert d.severity == "warning" and d.file == "specs/environments.yaml"
     assert d.message.startswith("environment 'uat' uses the MLflow registry of environment 'prod' "
                                 "(https://mlflow.acme.internal): ")
-    assert "sqlite:///.specops/mlflow-uat.db" in (d.hint or "")
+    assert d.hint == "give 'uat' a tracking server of its own"
+    ed.replace("specs/environments.yaml", "https://mlflow.acme.internal/", "sqlite:///.specops/mlflow.db")
+    _, diags = check_repository(ed.root)
+    assert [d for d in diags if d.code == "shared-registry"] == []  # dev's local registry too: the laptop's
 
 
 @pytest.mark.parametrize(("sha", "said"), [

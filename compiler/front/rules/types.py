@@ -282,13 +282,16 @@ def check_registry_names(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def check_shared_registries(ctx: Context) -> Iterator[Diagnostic]:
-    """Two environments on one MLflow registry (tracking URI) share every registered model and its alias: an apply
-    or train in one moves the version the other serves, and each state records its own. A warning: a team may
-    mean it (both laptop environments on the default local registry), but not for a served environment."""
+    """Two environments on one MLflow tracking server share every registered model and its alias: an apply or train
+    in one moves the version the other serves, and each state records its own. A warning: a team may mean it. Local
+    registries (a file in the repository, the laptop's) are not judged: environments sharing one there, as every
+    environment without `mlflow` does, serve nothing from it."""
     if not ctx.models:
         return
     first: dict[str, Environment] = {}
     for env in sorted(ctx.environments.values(), key=lambda e: (ctx.docs[e.address].file, e.name)):
+        if not env.remote_tracking:
+            continue
         uri = env.tracking_uri.rstrip("/")
         other = first.setdefault(uri, env)
         if other is env:
@@ -299,8 +302,7 @@ def check_shared_registries(ctx: Context) -> Iterator[Diagnostic]:
                      f"environment '{env.name}' uses the MLflow registry of environment '{other.name}' ({uri}): "
                      "registered models and their aliases are per registry, so a training in one moves the version "
                      "the other serves, while each environment's state records its own",
-                     f"give '{env.name}' a tracking server (or local registry, e.g. "
-                     f"sqlite:///.specops/mlflow-{env.name}.db) of its own", severity="warning")
+                     f"give '{env.name}' a tracking server of its own", severity="warning")
 
 
 def _registry_name(ctx: Context, m: Model) -> tuple[str, ...]:

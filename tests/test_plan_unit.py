@@ -1089,3 +1089,28 @@ def test_a_change_of_a_models_split_column_retrains_it(tmp_path):
     assert by["model.churn"].work == "retrain", impacts(plan)
     assert "(split column snapshot_date)" in render_text(plan), render_text(plan)
     assert by["deployment.churn_api_dev"].work == "rollout"
+
+
+def test_a_selection_leaves_pending_what_waits_on_work_it_leaves_out(base, edited):
+    """`apply --exclude churn` with a change the model trains on rolled out its deployment (the old version,
+    ticked off) and left the retrain pending: the retrain's rollout was then never planned."""
+    head = edited((SQL_CF, "coalesce(a.avg_satisfaction, 3.0)", "coalesce(a.avg_satisfaction, 3.5)"))
+    everything = {r.address for r in head.project.resources()}
+    plan = make_plan(head.project, head.compiled, state_baseline(base, "dev"), "dev",
+                     selected=everything - {"model.churn"})
+    assert "deployment.churn_api_dev" not in impacts(plan), impacts(plan)
+    assert {i.address: i.work for i in plan.left_pending} == {"model.churn": "retrain",
+                                                              "deployment.churn_api_dev": "rollout"}
+
+
+def test_a_selection_does_not_leave_pending_the_checks_its_dbt_build_runs(base, edited):
+    """`apply -s daily_kpis` ran the checks on daily_kpis (dbt builds a model with its tests), and still left their
+    rerun pending for the next apply."""
+    from compiler.spec.selection import whole_models
+
+    kpis = edited(("specs/transforms/daily_kpis.yaml", "where ended_at is not null", "where ended_at is not null "
+                   "and ended_at > date '2000-01-01'"))
+    selected = whole_models(kpis.project, {"dataset.daily_kpis"})
+    plan = make_plan(kpis.project, kpis.compiled, state_baseline(base, "dev"), "dev", selected=selected)
+    assert impacts(plan) == {"transform.build_daily_kpis": "rebuild"}, impacts(plan)
+    assert plan.left_pending == [], plan.left_pending

@@ -110,7 +110,12 @@ def make_plan(project: SpecProject, compiled: Compiled, base: BaselineData, env:
     left_pending = _left_pending(project, base, selected, direct, impacts)
     if selected is not None:
         changes = [c for c in changes if c.address in selected]
-        impacts = [i for i in impacts if i.address in selected]
+        waiting = {i.address for i in left_pending}
+        # selected work that waits on work left out (a rollout of a model whose retrain is excluded) waits with it:
+        # done now, it would serve the old version and be ticked off, and the retrain's rollout never planned
+        held = [i for i in impacts if i.address in selected and waiting.intersection(i.path[:-1])]
+        left_pending += [i for i in held if i.address not in base.pending]
+        impacts = [i for i in impacts if i.address in selected and i not in held]
     head_art = {a.key: a for a in compiled.artifacts if artifact_in_scope(a.key, env)}
     if selected is not None:  # a selected plan lists the files of the selected resources only
         head_art = {k: a for k, a in head_art.items() if selected.intersection(a.owners)}
@@ -175,12 +180,22 @@ def _left_pending(project: SpecProject, base: BaselineData, selected: set[str] |
     PostgreSQL drops with a relation the selection replaces is: compiler.plan.cascade)."""
     if not selected or base.info.kind != "state":
         return []
-    outside = [i for i in impacts if i.address not in selected and i.address not in base.pending and (
+    run = _rules_run_with(project, selected)
+    outside = [i for i in impacts if i.address not in selected and i.address not in base.pending and
+               i.address not in run and (
         len(i.path) > 1 and i.path[-2] in selected if DROPPED_VIEW in i.notes else i.cause in direct)]
     if not outside:
         return []
     again = {i.address for i in follow(project, {a: c for a, c in direct.items() if a not in selected})}
     return [i for i in outside if i.address not in again]
+
+
+def _rules_run_with(project: SpecProject, selected: set[str]) -> set[str]:
+    """The quality rules whose checks the dbt build of the selection runs (dbt builds a selected model or seed with
+    its tests): those on a selected dataset, unless a relationship check reads a dataset the selection leaves out
+    (indirect selection `buildable` then leaves that test out)."""
+    return {r.address for r in project.rules.values() if f"dataset.{r.dataset}" in selected and all(
+        c.type != "relationship" or f"dataset.{c.to_dataset}" in selected for c in r.checks)}
 
 
 def _unbuilt_reads(project: SpecProject, base: BaselineData, selected: set[str] | None,

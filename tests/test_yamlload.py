@@ -402,3 +402,17 @@ def test_the_loader_resolves_every_tag_as_pyyamls_safe_loader_does():
         return found
 
     assert tags(_Loader) == tags(_SafeLoader) == tags(yaml.SafeLoader)
+
+
+def test_every_number_out_of_range_in_a_document_is_reported():
+    """Only the first was: five bad bounds took five rounds of edit and validate."""
+    from compiler.front.parse import parse_file
+
+    text = ("apiVersion: specops/v1\nkind: QualityRule\nmetadata: {name: q}\nspec:\n  checks:\n"
+            "    - {type: row_count, min: 1, max: 123456789012345678901234567890}\n"
+            "    - {type: range, column: a, max: 1e400}\n"
+            "    - {type: range, column: a, min: -9223372036854775809}\n")
+    result = parse_file("specs/q.yaml", text.encode())
+    found = [(d.code, d.line) for d in result.diagnostics]
+    assert found == [("yaml-number", 6), ("yaml-number", 7), ("yaml-number", 8)], result.diagnostics
+    assert result.documents == ()

@@ -62,7 +62,7 @@ def parse_file(rel: str, raw: bytes) -> FileResult:
     unloaded = set()
     for index, pdoc in enumerate(parsed):
         if isinstance(pdoc, DocumentError):  # the file's other documents are still read and checked
-            diags.append(_yaml_diagnostic(rel, pdoc.error))
+            diags += [_yaml_diagnostic(rel, e) for e in (pdoc.error, *pdoc.more)]
             unloaded |= guess_addresses(pdoc.text)
             continue
         doc = _envelope(rel, index, pdoc, diags)

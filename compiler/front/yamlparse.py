@@ -143,6 +143,7 @@ class _Builder:
         self.key_positions: dict[Path, tuple[int, int]] = {}
         self.active: set[int] = set()
         self.scalars = SafeConstructor()
+        self.numbers: list[YamlError] = []  # numbers no spec value can be (not finite, beyond 64 bits)
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.budget[0] -= 1
@@ -215,9 +216,9 @@ class _Builder:
                 return number
             return node.value
         if tag == _INT:
-            return self._int64(node, self.scalars.construct_yaml_int(node))
+            return self._number(node, self.scalars.construct_yaml_int(node))
         if tag == _FLOAT:
-            return self._finite(node, self.scalars.construct_yaml_float(node))
+            return self._number(node, self.scalars.construct_yaml_float(node))
         if tag == _BOOL:
             # YAML 1.2 booleans only: yes/no/on/off stay text (country code NO is not false)
             if node.value.lower() in ("true", "false"):
@@ -232,22 +233,20 @@ class _Builder:
         """YAML 1.2's `1e6` (YAML 1.1, PyYAML's, wants `1.0e+6` and reads `1e6` as text); None: text it is."""
         if node.style or not _EXPONENT.fullmatch(node.value):
             return None
-        return self._finite(node, float(node.value))
+        return self._number(node, float(node.value))
 
-    @staticmethod
-    def _int64(node: yaml.ScalarNode, value: int) -> int:
-        if not -_INT64 <= value < _INT64:  # dbt (its Python) and BIGINT/INT64 columns take no larger integer
+    def _number(self, node: yaml.ScalarNode, value: Any) -> Any:
+        """The number, noted in `numbers` when no spec value can be it: not finite (thresholds, sizes), or an
+        integer beyond 64 bits (dbt's Python and BIGINT/INT64 columns take none); the document is then an error."""
+        if isinstance(value, float) and not math.isfinite(value):
             line, col = _pos(node)
-            raise YamlError("yaml-number", f"{node.value} is out of the 64-bit integer range (-2^63 to 2^63-1)",
-                            line, col, "write a smaller number (leave an open bound out)")
-        return value
-
-    @staticmethod
-    def _finite(node: yaml.ScalarNode, value: float) -> float:
-        if not math.isfinite(value):  # nothing a spec says is infinite or not a number (thresholds, sizes)
+            self.numbers.append(YamlError("yaml-number", f"{node.value} is not a finite number", line, col,
+                                          "write a number (leave an open bound out instead of writing .inf)"))
+        elif isinstance(value, int) and not -_INT64 <= value < _INT64:
             line, col = _pos(node)
-            raise YamlError("yaml-number", f"{node.value} is not a finite number", line, col,
-                            "write a number (leave an open bound out instead of writing .inf)")
+            self.numbers.append(YamlError(
+                "yaml-number", f"{node.value} is out of the 64-bit integer range (-2^63 to 2^63-1)", line, col,
+                "write a smaller number (leave an open bound out)"))
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
@@ -318,6 +317,7 @@ class DocumentError:
 
     error: YamlError
     text: str  # the document's own text
+    more: tuple[YamlError, ...] = ()  # its other numbers out of range: each said where it is written
 
 
 def parse_each_document(text: str) -> list[ParsedDocument | DocumentError]:
@@ -337,7 +337,12 @@ def parse_each_document(text: str) -> list[ParsedDocument | DocumentError]:
             except YamlError as exc:
                 if exc.code in ("yaml-too-large", "yaml-too-deep"):
                     raise
-                docs.append(DocumentError(exc, text[node.start_mark.index:node.end_mark.index]))
+                docs.append(DocumentError(exc, text[node.start_mark.index:node.end_mark.index],
+                                          tuple(builder.numbers)))
+                continue
+            if builder.numbers:  # bounds and thresholds come several at a time: every one is said
+                first, *more = builder.numbers
+                docs.append(DocumentError(first, text[node.start_mark.index:node.end_mark.index], tuple(more)))
                 continue
             line, col = _document_start(text, node)
             docs.append(ParsedDocument(data, line, col, builder.positions, builder.key_positions))

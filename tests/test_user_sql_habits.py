@@ -83,6 +83,7 @@ def test_a_second_statement_is_an_error_at_its_semicolon(tmp_path):
          "first): the dbt test it becomes runs one query"),
         (sql, "sql-semicolon", "the SQL holds more than one statement (';' ends the first): a transform is one query, "
          "the dbt model it becomes")]
+    assert [d.code for d in diags if d.file == sql] == ["sql-semicolon"]  # not also "cannot analyse this SQL"
     (d,) = [d for d in diags if d.file == sql and d.code == "sql-semicolon"]
     assert (d.line, d.col) == (ed.line_of(sql, "    on t.customer_id = s.customer_id;"),
                                len("    on t.customer_id = s.customer_id") + 1)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from compiler.front.rules.context import Context
 from compiler.front.sql.commas import comma_before_join
+from compiler.front.sql.semicolon import semicolon
 from compiler.front.sql.types import cast_name, declarable, declared_type, mismatch, warehouse_name
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Transform
@@ -52,6 +53,8 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
             yield _at(t, comma, "sql-syntax", "a comma before JOIN: the warehouse rejects it (a join follows its "
                       "tables without one)", "remove the comma")
         if not analysis.ok:
+            if ";" in t.sql and (found := semicolon(t.sql, dialect)) is not None and not found.final:
+                continue  # two statements: the error at the `;` (check_sql) says it, and why
             yield _at(t, analysis.error_offset, "sql-unparsed",
                       f"specops cannot analyse this SQL ({dialect} dialect): {analysis.error}",
                       "its column lineage is unknown: plans treat any change of it as breaking",

@@ -183,6 +183,9 @@ spec:
     ("2026-02-01T00:00:00", True),  # the same instant, though 'T' sorts after ' ' as text
     ("2026-02-01T00:00:01", False),
     ("2026-02-01 01:00:00+02:00", True),  # 23:00 the day before, in UTC
+    # after the last row as an instant (04:00 UTC), but the seed loads its clock time, 23:00 the day before: the
+    # incremental run let it in as before the newest row, and the row was lost
+    ("2026-01-31 23:00:00-05:00", True),
     ("soon", True),  # not a time: nothing says it gets through
 ])
 def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_path, appended_at, refresh):

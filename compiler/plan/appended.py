@@ -3,7 +3,8 @@
 An incremental model merges the rows its `updated_at > max(updated_at)` filter finds. Rows appended to a seed
 upstream get through only when `updated_at` copies a column of that file and every appended row's value there is
 newer than every earlier row's, compared as the column's declared type (numbers as numbers, dates and times as
-instants: '2024-01-01T10:30' is before '2024-01-01 11:00', whatever their text says). Anything else (a path
+times: '2024-01-01T10:30' is before '2024-01-01 11:00', whatever their text says; a time with a zone, which the
+seed loads as its clock time, is not compared). Anything else (a path
 through other transforms, an aggregate, values that do not parse or compare) may be skipped: the model is then
 refreshed from scratch.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from compiler.spec.csvfile import table
@@ -74,5 +75,10 @@ def _order(spec_type: str) -> Callable[[str], Any] | None:
 
 
 def _instant(text: str) -> datetime:
+    """A date or time as the warehouse holds it: dbt seeds a `timestamp` as its clock time, dropping a zone
+    (`2024-01-02 23:00:00-05:00` is loaded as 23:00, not 04:00 UTC the next day), so a zoned value's order there
+    is not its instant's: not compared (ValueError), and the model is refreshed."""
     found = datetime.fromisoformat(text)
-    return found.astimezone(UTC).replace(tzinfo=None) if found.tzinfo is not None else found
+    if found.tzinfo is not None:
+        raise ValueError(f"{text} has a zone, which the seed drops")
+    return found

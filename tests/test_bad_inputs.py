@@ -753,3 +753,21 @@ def test_a_seed_timestamp_with_a_utc_offset_is_a_warning(edit, validate_cli):
     assert f"{data}:{line}:1: warning: dataset.subscriptions: '2024-09-30 16:46:58-05:00' in column 'updated_at' " \
         "has a zone" in result.output, result.output
     assert "[seed-row]" in result.output and "without an offset" in result.output, result.output
+    assert "(2024-09-30 21:46:58 for 2024-09-30 16:46:58-05:00)" in result.output, result.output
+
+
+def test_every_seed_timestamp_with_a_zone_is_said_at_its_row_with_its_own_utc_time(edit, validate_cli):
+    """Only the first was, with a fixed example for a hint: a file with zoned times on several rows (one of them Z)
+    was fixed one row per round, and the hint did not convert the value at hand."""
+    data = "data/subscriptions.csv"
+    rows = edit.read(data).splitlines()
+    zoned = [r for r in rows[1:4]]
+    for i, suffix in enumerate(("Z", "+05:30", " UTC")):
+        stamp = zoned[i].rsplit(",", 1)[1]
+        edit.replace(data, zoned[i], zoned[i] + suffix)
+        zoned[i] = (zoned[i] + suffix, stamp)
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if "has a zone" in line]
+    assert len(warned) == 3, result.output
+    assert f"({zoned[0][1]} for {zoned[0][1]}Z)" in result.output, result.output

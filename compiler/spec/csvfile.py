@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 class Unreadable(ValueError):
@@ -60,19 +60,18 @@ def bad_row(content: bytes, delimiter: str, fields: int) -> tuple[int, str, str]
     return None
 
 
-def first_value(content: bytes, delimiter: str, columns: list[int], match: Callable[[str], bool],
-                ) -> tuple[int, int, str] | None:
-    """The first value in one of the `columns` (0-based positions) that `match`es, as (the line its row starts on,
-    its column position, the value); None when there is none. The rows are assumed readable (bad_row)."""
+def matching_values(content: bytes, delimiter: str, columns: list[int], match: Callable[[str], bool],
+                    ) -> Iterator[tuple[int, int, str]]:
+    """Each value in one of the `columns` (0-based positions) that `match`es, as (the line its row starts on, its
+    column position, the value), in file order. The rows are assumed readable (bad_row)."""
     reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=delimiter)
     start = 1
     for n, row in enumerate(reader):
         if n > 0:
             for i in columns:
                 if i < len(row) and match(row[i]):
-                    return start, i, row[i]
+                    yield start, i, row[i]
         start = reader.line_num + 1
-    return None
 
 
 def lf_line_endings(content: bytes) -> bytes:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from compiler.front.rules.context import Context
-from compiler.spec.csvfile import Unreadable, bad_row, first_value, written_header
+from compiler.spec.csvfile import Unreadable, bad_row, matching_values, written_header
 from compiler.spec.diagnostics import Diagnostic, did_you_mean
 from compiler.spec.ir import Dataset
 
@@ -46,18 +47,36 @@ _ZONED = re.compile(r".*\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[+-]\d\d(?::?\d\d)?|z|u
 
 def _zoned_times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
     """A value with a UTC offset in a `timestamp` column: a timestamp is a time without zone, and DuckDB and
-    Postgres load `06:44:39-05:00` as 06:44:39, dropping the offset (so it is read as UTC, 5 hours off)."""
+    Postgres load `06:44:39-05:00` as 06:44:39, dropping the offset (so it is read as UTC, 5 hours off). Each such
+    row is said, the first MAX_LISTED of them at their rows (the last of those counting the rest)."""
     assert ds.source is not None and ds.source.content is not None
     names = [h.strip().lower() for h in written]
     times = [names.index(c.name) for c in ds.columns if c.type == "timestamp" and c.name in names]
-    found = first_value(ds.source.content, ds.source.delimiter or ",", times, lambda v: bool(_ZONED.fullmatch(v)))
-    if found is not None:
-        line, i, value = found
+    if not times:
+        return
+    found = list(matching_values(ds.source.content, ds.source.delimiter or ",", times,
+                                 lambda v: bool(_ZONED.fullmatch(v))))
+    for n, (line, i, value) in enumerate(found[:MAX_LISTED], 1):
+        more = len(found) - MAX_LISTED if n == MAX_LISTED else 0
         yield Diagnostic("seed-row", f"{value!r} in column '{names[i]}' has a zone, but a timestamp column is a time "
                          "without zone: dbt seed loads the clock time and drops the zone (DuckDB, Postgres), so the "
-                         "time is read as UTC", ds.source.path, line, 1, ds.address,
-                         "write the times in UTC without an offset (2026-12-05 11:44:39 for 2026-12-05 06:44:39-05:00)",
-                         severity="warning")
+                         "time is read as UTC" + (f" ({more} more row(s) like it)" if more > 0 else ""),
+                         ds.source.path, line, 1, ds.address, _in_utc(value), severity="warning")
+
+
+def _in_utc(value: str) -> str:
+    """The hint for a zoned time: the same instant in UTC without an offset, where Python reads the value."""
+    text = value.strip()
+    text = re.sub(r"\s*(?:z|utc|gmt)$", "+00:00", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+([+-]\d)", r"\1", text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return "write the times in UTC without an offset"
+    if moment.tzinfo is None:
+        return "write the times in UTC without an offset"
+    utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return f"write the times in UTC without an offset ({utc} for {value.strip()})"
 
 
 def _spelling(ctx: Context, ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:

@@ -322,3 +322,27 @@ def test_a_table_source_in_another_database_is_read_there(tmp_path: Path) -> Non
     (d,) = [d for d in diags if d.code == "source-database"]
     assert (d.file, d.line) == ("specs/datasets/carriers.yaml", 5)
     assert d.message == ("environment 'prod' is on PostgreSQL, which reads no table of another database ('dev')")
+
+
+def test_an_external_csv_is_read_with_its_declared_types(tmp_path: Path) -> None:
+    """read_csv_auto guessed BIGINT for zip codes declared `string`: a regex check on them, which validate accepts,
+    failed in dbt (`regexp_matches(BIGINT, STRING_LITERAL)`), and a contract or cast downstream saw other types."""
+    from conftest import RepoEditor
+
+    csv = tmp_path / "zips.csv"
+    csv.write_text("id,zip,amount\n1,12345,10.5\n2,67890,20\n", encoding="utf-8")
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).write("specs/datasets/zips.yaml", (
+        "apiVersion: specops/v1\nkind: Dataset\nmetadata: {name: zips, owner: \"@acme/data\"}\n"
+        f"spec:\n  source: {{type: external, uri: \"file://{csv}\", format: csv}}\n  columns:\n"
+        "    - {name: id, type: integer, required: true}\n"
+        "    - {name: zip, type: string}\n"
+        "    - {name: amount, type: \"decimal(10,2)\"}\n"))
+    RepoEditor(root).write("specs/quality/zips.yaml", (
+        "apiVersion: specops/v1\nkind: QualityRule\nmetadata: {name: zips_checks, owner: \"@acme/data\"}\n"
+        "spec:\n  dataset: zips\n  checks:\n"
+        "    - {type: regex, column: zip, pattern: \"^[0-9]{5}$\", name: five_digits}\n"))
+    out = compile_repo(root)
+    run = dbt(root, out, "build", "--select", "source:external.zips")
+    statuses = {r["unique_id"].split(".")[2]: r["status"] for r in run.run_results()["results"]}
+    assert statuses.get("five_digits") == "pass", run.explain()

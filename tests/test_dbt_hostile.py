@@ -131,7 +131,8 @@ def test_external_source_with_quote_and_braces_in_its_uri_is_read(built: DbtRun)
     compiled = [r["compiled_code"] for r in built.run_results()["results"]
                 if r["unique_id"].startswith("test.hostile.ext__a__required")]
     assert len(compiled) == 1
-    assert "read_csv_auto('file://" in compiled[0] and "we''ird{x}.csv')" in compiled[0]
+    assert "read_csv_auto('file://" in compiled[0] and "we''ird{x}.csv', types={'a': 'integer', 'b': 'varchar'})" in (
+        compiled[0]), compiled[0]
 
 
 def test_source_freshness_runs(hostile: tuple[Path, Path]) -> None:

@@ -15,6 +15,7 @@ from compiler.shipped import data_dir
 from compiler.spec.ir import Dataset, Transform
 from compiler.spec.project import SpecProject
 from compiler.spec.sqltext import INPUT_RE
+from compiler.spec.warehouse_types import sql_type
 
 PREFIX = "dbt"
 COST = 1.1  # relative cost at 10,000 specs (compiler.emit.registry); the transforms' models are 55% of it
@@ -225,7 +226,7 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict, types: Typ
     assert ds.source is not None
     config: dict[str, Any] = {"tags": ["specops", *ds.meta.tags], "meta": _meta(ds)}
     if ds.source.type == "external":
-        config["meta"]["external_location"] = external_location(ds.source.format, ds.source.uri or "")
+        config["meta"]["external_location"] = external_location(ds.source.format, ds.source.uri or "", ds)
     if ds.freshness:
         fresh: dict[str, Any] = {}
         if ds.freshness.warn_after:
@@ -242,10 +243,15 @@ def _source_table(ds: Dataset, column_tests: dict, model_tests: dict, types: Typ
     return _entry(ds, config, column_tests, model_tests, types, contract=False, identifier=identifier)
 
 
-def external_location(fmt: str | None, uri: str) -> str:
-    """dbt-duckdb's external_location: a SQL call, escaped for str.format_map and for dbt's Jinja."""
-    reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
-    call = f"{reader}({sql_string(uri)})"
+def external_location(fmt: str | None, uri: str, ds: Dataset | None = None) -> str:
+    """dbt-duckdb's external_location: a SQL call, escaped for str.format_map and for dbt's Jinja. A CSV is read
+    with the declared columns' types (DuckDB's `types`), not the ones it would guess (`zip` of 5 digits: BIGINT,
+    where a `string` column and its checks want text); a Parquet file carries its own."""
+    if fmt == "parquet":
+        call = f"read_parquet({sql_string(uri)})"
+    else:
+        types = ", ".join(f"{sql_string(c.name)}: {sql_string(sql_type(c.type))}" for c in ds.columns) if ds else ""
+        call = f"read_csv_auto({sql_string(uri)}" + (f", types={{{types}}})" if types else ")")
     return dbt_text(call.replace("{", "{{").replace("}", "}}"))
 
 

@@ -771,3 +771,16 @@ def test_every_seed_timestamp_with_a_zone_is_said_at_its_row_with_its_own_utc_ti
     warned = [line for line in result.output.splitlines() if "has a zone" in line]
     assert len(warned) == 3, result.output
     assert f"({zoned[0][1]} for {zoned[0][1]}Z)" in result.output, result.output
+
+
+def test_a_seed_date_with_day_and_month_as_numbers_is_a_warning_at_its_row(edit, validate_cli):
+    """`01/02/2024` loaded as February 1 in one file and January 2 in another (a `12/31/2024` row elsewhere made
+    DuckDB's reader take month first), and validate said nothing."""
+    data = "data/subscriptions.csv"
+    edit.replace(data, "2024-09-30,2024-09-30 16:46:58", "30/09/2024,2024-09-30 16:46:58")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    line = edit.line_of(data, "30/09/2024")
+    assert (f"{data}:{line}:1: warning: dataset.subscriptions: '30/09/2024' in date column 'ended_at' is no ISO "
+            "date: dbt seed guesses the order of its day and month") in result.output, result.output
+    assert "write dates as YYYY-MM-DD" in result.output

@@ -38,30 +38,57 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
             yield Diagnostic("seed-row", f"{why}: dbt seed would refuse or misread the file (DuckDB reads a file "
                              "with a short row as one column)", src.path, line, 1, ds.address, fix)
         else:
-            yield from _zoned_times(ds, written)
+            yield from _times(ds, written)
 
 
 # a time of day, then a zone: an offset (-05:00, +0530, +01), Z or UTC
 _ZONED = re.compile(r".*\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[+-]\d\d(?::?\d\d)?|z|utc|gmt)", re.IGNORECASE)
 
 
-def _zoned_times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
-    """A value with a UTC offset in a `timestamp` column: a timestamp is a time without zone, and DuckDB and
-    Postgres load `06:44:39-05:00` as 06:44:39, dropping the offset (so it is read as UTC, 5 hours off). Each such
-    row is said, the first MAX_LISTED of them at their rows (the last of those counting the rest)."""
+def _times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
+    """The values of `date` and `timestamp` columns dbt seed misreads, read in one pass over the file:
+
+    - a time with a UTC offset in a `timestamp` column: a timestamp is a time without zone, and DuckDB and
+      Postgres load `06:44:39-05:00` as 06:44:39, dropping the offset (so it is read as UTC, 5 hours off);
+    - a date written `01/02/2024`: the order of day and month is guessed from the whole file, so the same text
+      loads as another date when another row changes (`12/31/2024` makes it month first), silently.
+
+    Each kind is said at its first MAX_LISTED rows, the last of those counting the rest."""
     assert ds.source is not None and ds.source.content is not None
     names = [h.strip().lower() for h in written]
-    times = [names.index(c.name) for c in ds.columns if c.type == "timestamp" and c.name in names]
-    if not times:
+    dated = {names.index(c.name): c.type for c in ds.columns if c.type in ("date", "timestamp") and c.name in names}
+    if not dated:
         return
-    found = list(matching_values(ds.source.content, ds.source.delimiter or ",", times,
-                                 lambda v: bool(_ZONED.fullmatch(v))))
-    for n, (line, i, value) in enumerate(found[:MAX_LISTED], 1):
-        more = len(found) - MAX_LISTED if n == MAX_LISTED else 0
+
+    def odd(value: str) -> bool:
+        return bool(_DAY_MONTH.fullmatch(value)) or bool(_ZONED.fullmatch(value))
+
+    zoned, guessed = [], []
+    for line, i, value in matching_values(ds.source.content, ds.source.delimiter or ",", sorted(dated), odd):
+        if _DAY_MONTH.fullmatch(value):
+            guessed.append((line, i, value))
+        elif dated[i] == "timestamp":
+            zoned.append((line, i, value))
+    for n, (line, i, value) in enumerate(zoned[:MAX_LISTED], 1):
         yield Diagnostic("seed-row", f"{value!r} in column '{names[i]}' has a zone, but a timestamp column is a time "
                          "without zone: dbt seed loads the clock time and drops the zone (DuckDB, Postgres), so the "
-                         "time is read as UTC" + (f" ({more} more row(s) like it)" if more > 0 else ""),
-                         ds.source.path, line, 1, ds.address, _in_utc(value), severity="warning")
+                         "time is read as UTC" + _more(zoned, n), ds.source.path, line, 1, ds.address,
+                         _in_utc(value), severity="warning")
+    for n, (line, i, value) in enumerate(guessed[:MAX_LISTED], 1):
+        yield Diagnostic("seed-row", f"{value!r} in {dated[i]} column '{names[i]}' is no ISO date: dbt seed guesses "
+                         "the order of its day and month from the whole file, so another row can make it load as "
+                         "another date" + _more(guessed, n), ds.source.path, line, 1, ds.address,
+                         "write dates as YYYY-MM-DD (times as YYYY-MM-DD HH:MM:SS)", severity="warning")
+
+
+def _more(found: list, n: int) -> str:
+    """` (N more row(s) like it)` after the last one listed, when there are more."""
+    more = len(found) - MAX_LISTED if n == MAX_LISTED else 0
+    return f" ({more} more row(s) like it)" if more > 0 else ""
+
+
+# a date written day and month as two small numbers (01/02/2024, 1.2.24, 01-02-2024): their order is guessed
+_DAY_MONTH = re.compile(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:[ T].*)?")
 
 
 def _in_utc(value: str) -> str:

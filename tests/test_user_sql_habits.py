@@ -113,3 +113,24 @@ def test_a_sql_check_is_read_against_its_dataset_and_other_tables_it_reads_are_n
 def test_a_source_named_like_a_declared_input_points_at_that_input():
     hint = jinja_hint("{{ source('raw', 'subscriptions') }}", ("subscriptions", "customers"), _tables)
     assert hint == "write {{ input('subscriptions') }} instead: dataset.subscriptions is that table in specops"
+
+
+def test_a_transform_reading_a_table_by_name_is_an_error_with_the_input_to_write(tmp_path):
+    """`where c.customer_id in (select customer_id from subscriptions)` passed validate: the table was read without
+    {{ input() }}, so a change of its data planned no rebuild, and a misspelled table failed only in dbt."""
+    from compiler.front.check import check_repository
+    from tests.conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    ed = RepoEditor(copy_repository(EXAMPLE_ROOT, tmp_path / "churn"))
+    sql = "sql/customer_activity.sql"
+    ed.replace(sql, "    on t.customer_id = s.customer_id",
+               "    on t.customer_id = s.customer_id\nwhere s.customer_id in (select customer_id from customers)"
+               " and s.customer_id not in (select customer_id from audit.closed)")
+    _, diags = check_repository(ed.root)
+    found = [d for d in diags if d.code == "sql-table"]
+    assert [(d.file, d.line) for d in found] == [(sql, ed.line_of(sql, "where s.customer_id in"))] * 2
+    assert found[0].message == ("the SQL reads the table 'customers' by its name: a transform reads its inputs "
+                                "through {{ input('<dataset>') }}, which give it its lineage and build order")
+    assert found[0].hint == "write {{ input('customers') }}, and add customers to the transform's inputs"
+    assert found[1].hint.startswith("declare the table as a Dataset (source: {type: table, schema: ..., table: "
+                                    "closed})")

@@ -82,6 +82,9 @@ class SqlAnalysis:
     # (input, output column): the column holds whole rows of the input (`row_to_json(e)`, `to_json(e)`, `select e`):
     # it derives from every column of the input, and a new column of the input changes its values
     whole_rows: tuple[Ref, ...] = ()
+    # (name, offset) of each table the query names itself, not through {{ input() }}: a transform's SQL reads its
+    # inputs only (a `sql` check may read other tables)
+    tables: tuple[tuple[str, int], ...] = ()
 
     def column(self, name: str) -> OutputColumn | None:
         for col in self.columns:
@@ -94,18 +97,20 @@ class SqlAnalysis:
         return (self.ok, self.normal, tuple(tuple(_plain_col(c)) for c in self.columns), self.row_reads, self.rows,
                 self.row_clauses, self.star_inputs, tuple((u.name, u.source, u.offset, u.candidates,
                                                                  u.qualifier, u.kind) for u in self.unknown),
-                self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads, self.whole_rows)
+                self.notes, self.error, self.error_offset, self.clause_digests, self.sort_reads, self.whole_rows,
+                self.tables)
 
     @classmethod
     def from_plain(cls, data: tuple[Any, ...]) -> SqlAnalysis:
-        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts, sorts, whole = data
+        ok, normal, cols, row_reads, rows, clauses, stars, unknown, notes, error, offset, parts, sorts, whole, named = (
+            data)
         return cls(ok, normal, tuple(OutputColumn(n, tuple(map(tuple, s)), f, o, c, tuple(p) if p else None,
                                                   tuple(map(tuple, u)))
                                      for n, s, f, o, c, p, u in cols),
                    tuple(map(tuple, row_reads)), rows, tuple(clauses), tuple(stars),
                    tuple(UnknownColumn(n, s, o, tuple(c), bool(q), k) for n, s, o, c, q, k in unknown), tuple(notes),
                    error, offset, tuple((str(k), str(v)) for k, v in parts), tuple(map(tuple, sorts)),
-                   tuple(map(tuple, whole)))
+                   tuple(map(tuple, whole)), tuple((str(n), int(o)) for n, o in named))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,8 @@ inside the YAML block scalar."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from compiler.front.rules.context import Context
 from compiler.front.sql.commas import comma_before_join
@@ -60,6 +61,8 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                       "its column lineage is unknown: plans treat any change of it as breaking",
                       severity="warning")
             continue
+        for table, offset in analysis.tables:  # read by name: no lineage, no build order (a check may, not this)
+            yield _at(t, offset, "sql-table", *_named_table(table, ctx.datasets, t.inputs))
         for u in analysis.unknown:
             code, message, hint = _unknown_column(u, analysis, dialect, t.inputs)
             yield _at(t, u.offset, code, message, hint)
@@ -116,6 +119,19 @@ def check_sql_columns(ctx: Context) -> Iterator[Diagnostic]:
                 "select it in the SQL, or remove it from the dataset")
             yield _at(t, 0, "sql-missing-column",
                       f"dataset.{out.name} declares column '{col}', which the SQL does not produce", hint)
+
+
+def _named_table(name: str, datasets: Mapping[str, Any], inputs: tuple[str, ...]) -> tuple[str, str]:
+    """The message and hint of a table a transform reads by its name: specops neither follows its columns nor
+    builds the transform after it (a change of its data plans no rebuild)."""
+    message = (f"the SQL reads the table '{name}' by its name: a transform reads its inputs through "
+               "{{ input('<dataset>') }}, which give it its lineage and build order")
+    short = name.rsplit(".", 1)[-1].lower()
+    if short in datasets:
+        also = "" if short in inputs else f", and add {short} to the transform's inputs"
+        return message, f"write {{{{ input('{short}') }}}}{also}"
+    return message, (f"declare the table as a Dataset (source: {{type: table, schema: ..., table: {short}}}) and "
+                     "read it with {{ input('<that dataset>') }}")
 
 
 def _cast_mismatch(column: str, cast: str, dataset: str, declared: str, dialect: str) -> tuple[str, str]:

@@ -1515,6 +1515,7 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
     if "with" in low:  # a CTE read before its definition is no relation there: the warehouse rejects it
         for read, reader, table in forward_references(tree, dialect):
             analyzer.unknown.append(UnknownColumn(read, reader, analyzer.offset(table.this), kind=FORWARD))
+    tables = tuple((".".join(p.name for p in t.parts), analyzer.offset(t.this)) for t in _named_tables(tree))
     columns = tuple(_output(o, analyzer, text) for o in root.outputs)
     order = tree.args.get("order")
     normal = _digest(root.rows, *(f"{c.name}={c.fingerprint}" for c in columns),
@@ -1529,8 +1530,17 @@ def analyze_sql(sql: str, dialect: str, schema: Iterable[tuple[str, tuple[str, .
         star_inputs=tuple(sorted(root.stars)), whole_rows=tuple(sorted({(d, o.name) for o in root.outputs
                                                                          for d in o.whole})),
         unknown=tuple(sorted(set(analyzer.unknown), key=lambda u: u.offset)),
-        notes=tuple(sorted(analyzer.notes)),
+        notes=tuple(sorted(analyzer.notes)), tables=tables,
     )
+
+
+def _named_tables(tree: exp.Expression) -> list[exp.Table]:
+    """The tables the query names itself: neither an input placeholder nor a CTE (nor a function or file in FROM,
+    which are no names)."""
+    found = list(tree.find_all(exp.Table, exp.CTE))  # one walk
+    ctes = {c.alias_or_name for c in found if isinstance(c, exp.CTE)}
+    return [t for t in found if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier)
+            and input_of(t.name) is None and not (t.name in ctes and not t.args.get("db"))]
 
 
 def _fold_names(tree: exp.Expression, dialect: str) -> None:

@@ -997,3 +997,14 @@ def test_the_json_plan_of_seed_edits_follows_the_plan_schema(churn_base, tmp_pat
         attrs = [a for c in doc["resource_changes"] for a in c["change"]["attributes"] if "seed_change" in a]
         assert attrs and not [a for c in doc["resource_changes"] for a in c["change"]["attributes"]
                               if "sql_change" in a]
+
+
+def test_the_pull_requests_plan_of_every_environment_asks_for_prods_approval(churn_base, tmp_path):
+    """The PR comment (a plan of every environment) said nothing of prod's required approval when the change was a
+    model's training (prod serves no deployment of it), though the model is retrained in prod too."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    (root / "specs" / "deployments" / "churn_api.yaml").unlink()  # prod's deployment: the model is only trained there
+    _apply(root, [(MODEL, "C: 1.0", "C: 0.5")])
+    plan = plan_against(churn_base, build(root), env=None)
+    assert plan.approvals == ["prod"], plan.approvals
+    assert "**Approval required** in `prod`" in render_markdown(plan).split("\n#### ")[0]

@@ -378,9 +378,19 @@ def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChan
     if env is not None:
         e = project.environments.get(env)
         return [env] if e is not None and e.required_approval else []
-    touched = {c.address for c in changes} | {i.address for i in impacts}
-    envs = {d.environment for d in project.deployments.values() if d.address in touched}
-    envs |= {a.split(".", 1)[1] for a in touched if a.startswith("environment.")}
+    # a plan of every environment (the pull request's): where the work happens, and where each change applies (a
+    # deployment in its environment, an environment in itself, any other resource in every environment)
+    envs = {e for i in impacts for e in i.environments}
+    deployments = {d.address: d.environment for d in project.deployments.values()}
+    for c in changes:
+        kind, _, name = c.address.partition(".")
+        if kind == "environment":
+            envs.add(name)
+        elif kind == "deployment":
+            envs.update([deployments[c.address]] if c.address in deployments else [])
+        else:
+            envs.update(project.environments)
+    envs |= {d.environment for d in project.deployments.values() if d.address in {i.address for i in impacts}}
     return sorted(e for e in envs if e in project.environments and project.environments[e].required_approval)
 
 

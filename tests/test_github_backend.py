@@ -43,6 +43,7 @@ EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 # every expression the backend itself writes; a spec must never add another
 OWN_EXPRESSIONS = {
     "${{ github.event.pull_request.number }}",
+    "${{ github.event.pull_request.head.sha }}",
     "${{ github.base_ref }}",
     "${{ github.token }}",
     "${{ github.repository }}",
@@ -281,15 +282,19 @@ def test_pr_workflow(churn: SpecProject, docs: dict[str, dict[str, Any]]) -> Non
     assert [s.get("run") for s in validate["steps"][2:]] == [
         'python -m pip install "${SPECOPS_PIP_SPEC}"', "specops validate --format github", "specops compile --check"]
     assert validate["steps"][1]["with"] == {"python-version": churn.project.python_version}
-    assert plan["needs"] == "validate"
+    assert "needs" not in plan  # beside validate: a head that does not validate gets a comment saying so
     assert plan["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 0}
-    planning = run_step(plan, "specops plan")
-    assert planning["env"] == {"BASE_REF": "${{ github.base_ref }}"}
-    assert planning["run"].splitlines()[0] == (
-        'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md')
+    planning = next(s for s in plan["steps"] if s.get("id") == "plan")
+    assert planning["env"] == {"BASE_REF": "${{ github.base_ref }}",
+                               "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}
+    assert 'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md' in (
+        planning["run"].splitlines())
+    assert "**No plan for %s**" in planning["run"] and planning["id"] == "plan"
+    assert plan["steps"][-1] == {"name": "Fail when there is no plan", "run": "exit 1\n",
+                                 "if": "steps.plan.outputs.failed == 'true'"}
     upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert "plan.json" in upload["with"]["path"].split()
-    comment = plan["steps"][-1]
+    comment = plan["steps"][-2]
     assert comment["env"] == {"GH_TOKEN": "${{ github.token }}",
                               "PR_NUMBER": "${{ github.event.pull_request.number }}",
                               "REPO": "${{ github.repository }}"}

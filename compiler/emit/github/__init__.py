@@ -123,22 +123,37 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
         _run("Validate the specs", "specops validate --format github"),
         _run("Check the generated files are up to date", "specops compile --check"),
     ])
+    # a head that does not validate has no plan: the comment then says so (the previous push's plan must not stand
+    # on the pull request), and the job fails after posting it; the plan job runs beside validate, not after it
     plan_script = (
+        "set +e\n"
         'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md\n'
+        "code=$?\n"
+        "set -e\n"
+        'if [ "${code}" -ne 0 ]; then\n'
+        f"  {{ printf '%s\\n\\n' '{PLAN_MARKER}'; printf '**No plan for %s**: \x60specops plan\x60 failed "
+        "(exit %s): the specs at the head of this pull request do not validate, or the base branch cannot be read. "
+        "See the annotations of the \x60validate\x60 job and the log of this run.\\n' \"${HEAD_SHA}\" \"${code}\"; }"
+        " > plan.md\n"
+        '  echo "failed=true" >> "${GITHUB_OUTPUT}"\n'
+        "fi\n"
         'cat plan.md >> "${GITHUB_STEP_SUMMARY}"\n'
     )
+    made = "steps.plan.outputs.failed != 'true'"
     here = _workspace_path(project)
     plan = _job("plan", {"contents": "read", "pull-requests": "write"}, TIMEOUTS["plan"], [
         _checkout(fetch_depth=0),
         _setup_python(project),
         _install(),
-        _run("Plan against the base branch", plan_script, {"BASE_REF": "${{ github.base_ref }}"}),
-        {"name": "Upload the plan", "uses": uses("actions/upload-artifact"), "with": {
+        {**_run("Plan against the base branch", plan_script, {
+            "BASE_REF": "${{ github.base_ref }}", "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}),
+         "id": "plan"},
+        {"name": "Upload the plan", "if": made, "uses": uses("actions/upload-artifact"), "with": {
             "name": "specops-plan", "path": f"{here('plan.json')}\n{here('plan.md')}\n", "if-no-files-found": "error",
             "retention-days": 14,
         }},
         # the lineage site with the plan drawn on it; a failure here must not hold back the plan's comment
-        {"name": "Build the lineage site with the plan", "id": "site", "continue-on-error": True,
+        {"name": "Build the lineage site with the plan", "id": "site", "if": made, "continue-on-error": True,
          "run": f"specops docs --plan plan.json --out {SITE_DIR}\n"},
         {"name": "Upload the lineage site", "if": "steps.site.outcome == 'success'",
          "uses": uses("actions/upload-artifact"), "with": {
@@ -156,7 +171,8 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
             },
             "run": _sticky_comment_script(),
         },
-    ], needs="validate")
+        _run("Fail when there is no plan", "exit 1\n") | {"if": "steps.plan.outputs.failed == 'true'"},
+    ])
     return _workflow(
         project, "specops PR",
         {"pull_request": {"paths": trigger_paths(project, include_workflows=True)}},

@@ -1114,3 +1114,22 @@ def test_a_selection_does_not_leave_pending_the_checks_its_dbt_build_runs(base, 
     plan = make_plan(kpis.project, kpis.compiled, state_baseline(base, "dev"), "dev", selected=selected)
     assert impacts(plan) == {"transform.build_daily_kpis": "rebuild"}, impacts(plan)
     assert plan.left_pending == [], plan.left_pending
+
+
+def test_a_gx_expectation_removed_is_shown_by_its_check_not_as_two_truncated_lists():
+    """A suite that lost one expectation showed `~ expectations: [{"kwargs": ... -> [{"kwargs": ...`, the same 120
+    characters on both sides: the expectations are now told apart by the check they stand for."""
+    import json
+
+    from compiler.plan.artifacts import structural_diff
+
+    kept = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "book_id"},
+            "meta": {"specops": {"check": "book_id_present"}}}
+    dropped = {"type": "expect_column_values_to_be_between", "kwargs": {"column": "avg_loan_days", "min_value": 0},
+               "meta": {"specops": {"check": "loan_days_range"}}}
+    before = json.dumps({"name": "demand_checks", "expectations": [kept, dropped]}).encode()
+    after = json.dumps({"name": "demand_checks", "expectations": [kept]}).encode()
+    shown = structural_diff("gx/expectations/dev/demand_checks.json", before, after)
+    assert shown is not None and shown.splitlines()[0].startswith(
+        "- expectations[expect_column_values_to_be_between:loan_days_range]: "), shown
+    assert "book_id_present" not in shown

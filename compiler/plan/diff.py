@@ -49,6 +49,10 @@ def _item_name(item: Any) -> str | None:
         return None
     if isinstance(item.get("name"), str):
         return item["name"]
+    meta = item.get("meta")
+    own = meta.get("specops") if isinstance(meta, dict) else None
+    if isinstance(own, dict) and isinstance(own.get("check"), str):  # a GX expectation: the check it is
+        return f"{item.get('type', '')}:{own['check']}"
     if len(item) == 1:
         (key, value), = item.items()
         if isinstance(value, dict) and isinstance(value.get("name"), str):

@@ -1008,3 +1008,7 @@ def test_the_pull_requests_plan_of_every_environment_asks_for_prods_approval(chu
     plan = plan_against(churn_base, build(root), env=None)
     assert plan.approvals == ["prod"], plan.approvals
     assert "**Approval required** in `prod`" in render_markdown(plan).split("\n#### ")[0]
+    # prod's deployment removed, and nothing else: its destroy needs prod's approval too
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn2")
+    (root / "specs" / "deployments" / "churn_api.yaml").unlink()
+    assert plan_against(churn_base, build(root), env=None).approvals == ["prod"]

@@ -386,8 +386,9 @@ def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChan
         kind, _, name = c.address.partition(".")
         if kind == "environment":
             envs.add(name)
-        elif kind == "deployment":
-            envs.update([deployments[c.address]] if c.address in deployments else [])
+        elif kind == "deployment":  # a removed one: the environment it served in
+            where = deployments.get(c.address) or ((c.before or {}).get("spec") or {}).get("environment")
+            envs.update([where] if isinstance(where, str) else [])
         else:
             envs.update(project.environments)
     envs |= {d.environment for d in project.deployments.values() if d.address in {i.address for i in impacts}}

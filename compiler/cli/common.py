@@ -61,8 +61,9 @@ path_argument = click.argument(
 )
 _select = click.option(
     "--select", "-s", "select", multiple=True,
-    help="dbt-style selector: name, +name, name+, kind:model, tag:x, path:..., a,b (intersection); repeatable. "
-    "A transform and its output dataset are one dbt model: selecting either selects both.",
+    help="dbt-style selector: name (wildcards * ?), +name, name+, 2+name, name+1, @name, kind:model, tag:x, "
+    "owner:@team, path:...; 'a b' (union), a,b (intersection); repeatable (a union). A transform and its output "
+    "dataset are one dbt model: selecting either selects both (docs/selection.md).",
 )
 _exclude = click.option(
     "--exclude", "exclude", multiple=True,

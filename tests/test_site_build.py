@@ -407,8 +407,9 @@ def test_the_pr_workflow_uploads_the_site_beside_its_comment(churn: SpecProject)
     assert upload["uses"] == uses("actions/upload-artifact") and upload["if"] == "steps.site.outcome == 'success'"
     assert upload["with"]["name"] == SITE_ARTIFACT and upload["with"]["path"] == f"{SITE_DIR}/\n"
     assert names.index("Plan against the base branch") < names.index("Build the lineage site with the plan") < \
-        names.index("Upload the lineage site") < names.index("Post the plan as a sticky PR comment") == len(names) - 1
-    comment = job["steps"][-1]["run"]
+        names.index("Upload the lineage site") < names.index("Post the plan as a sticky PR comment") == len(names) - 2
+    assert names[-1] == "Fail when there is no plan"  # after the comment saying so
+    comment = job["steps"][-2]["run"]
     assert f"if [ -f {SITE_DIR}/index.html ]; then" in comment and "actions/runs/" in comment
 
 

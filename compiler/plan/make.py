@@ -380,18 +380,14 @@ def _approvals(project: SpecProject, env: str | None, changes: list[ResourceChan
         return [env] if e is not None and e.required_approval else []
     # a plan of every environment (the pull request's): where the work happens, and where each change applies (a
     # deployment in its environment, an environment in itself, any other resource in every environment)
-    envs = {e for i in impacts for e in i.environments}
-    deployments = {d.address: d.environment for d in project.deployments.values()}
+    envs = {e for i in impacts for e in i.environments}  # set by make_plan (_where) in a plan of every environment
     for c in changes:
         kind, _, name = c.address.partition(".")
-        if kind == "environment":
-            envs.add(name)
-        elif kind == "deployment":  # a removed one: the environment it served in
-            where = deployments.get(c.address) or ((c.before or {}).get("spec") or {}).get("environment")
-            envs.update([where] if isinstance(where, str) else [])
+        if kind == "deployment" and name not in project.deployments:  # a removed one: where it served
+            served = ((c.before or {}).get("spec") or {}).get("environment")
+            envs.update([served] if isinstance(served, str) else [])
         else:
-            envs.update(project.environments)
-    envs |= {d.environment for d in project.deployments.values() if d.address in {i.address for i in impacts}}
+            envs.update(_where(project, c.address))
     return sorted(e for e in envs if e in project.environments and project.environments[e].required_approval)
 
 

@@ -494,6 +494,11 @@ class Deployment(Resource):
     error_rate: float | None = None
     monitoring_labels: tuple[tuple[str, str], ...] = ()
 
+    def serves_own_version(self, model_alias: str) -> bool:
+        """Whether it serves a version of its own: a pinned one, or the holder of another alias than its model's
+        (the version the model's alias holds is then not what it serves)."""
+        return self.version is not None or (self.alias is not None and self.alias != model_alias)
+
     def canary_pods(self) -> tuple[int, int]:
         """(stable, candidate) pods of a replica-ratio canary (runtime mlflow): the candidate pods beside the
         stable ones closest to canary_percent of all, at least one, at most nine times the stable ones."""

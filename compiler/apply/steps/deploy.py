@@ -39,12 +39,6 @@ def _challenger(model: Model, info: Mapping[str, Any]) -> int | None:
     return int(challenger) if challenger else None
 
 
-def own_version(dep: Deployment, model: Model) -> bool:
-    """Whether the deployment serves a version of its own: a pinned one, or the holder of another alias than the
-    model's (the version the state records for the model is then not what it serves)."""
-    return dep.version is not None or (dep.alias is not None and dep.alias != model.alias)
-
-
 def served_version(versions: Versions, dep: Deployment) -> int | None:
     """The version `versions` resolve for the deployment (None: none yet)."""
     found = versions.get(dep.address) or versions.get(dep.model)
@@ -76,7 +70,7 @@ def resolve(ctx: RunContext, models: Mapping[str, dict], training: Collection[st
         model = project.models.get(dep.model)
         if dep.environment != env or model is None:
             continue
-        if not own_version(dep, model):
+        if not dep.serves_own_version(model.alias):
             if dep.model not in versions and dep.model not in training:
                 problems.append(Unservable(dep.address, model.address, f"{dep.address} serves {model.address}, which "
                                            f"has no version holding the alias '{model.alias}' in environment "

@@ -53,7 +53,7 @@ def resolved_for(target: Target, d: Deployment, model: Model) -> ResolvedModel |
     """The version apply resolved for the deployment: its own (by address: a pinned version, or another alias than
     the model's), else the model's alias' (by model name) when that is what it serves."""
     own = target.resolved.get(d.address)
-    if own is not None or d.version is not None or d.alias not in (None, model.alias):
+    if own is not None or d.serves_own_version(model.alias):
         return own
     return target.resolved.get(model.name)
 

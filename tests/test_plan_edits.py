@@ -68,6 +68,11 @@ def _ctes_swapped() -> tuple[str, str, str]:
     return SQL_CA, text[first:end], f"with {text[second:end]},\n\n{text[first + 5:second].rstrip().rstrip(',')}"
 
 
+SEGMENT = ("    - name: segment\n      type: string\n      description: Commercial segment, kept for slicing model "
+           "metrics.\n      required: true\n      accepted_values: [consumer, smb, enterprise]\n")
+OPT_IN = ("    - name: marketing_opt_in\n      type: boolean\n      description: Whether the customer agreed to receive "
+          "marketing e-mail.\n      required: true\n")
+
 # (id, [(file, old, new), ...], {changed address: category}, {impacted address: work})
 CHURN_EDITS = [
     ("sql-file-comment", [(SQL_CA, "-- The latest change", "-- The most recent change")],
@@ -142,6 +147,10 @@ CHURN_EDITS = [
                                            "Whether the customer agreed to receive marketing e-mail.\n"
                                            "      required: true\n", "")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "rerun"}),
+    ("produced-columns-reordered", [(CF, SEGMENT, ""), (CF, "    - name: churned\n", SEGMENT + "    - name: churned\n")],
+     {"dataset.customer_features": "non-breaking"}, {TF: "rebuild"}),  # the table takes the contract's order
+    ("seed-columns-reordered", [(CU, OPT_IN, ""), (CU, "    - name: email\n", OPT_IN + "    - name: email\n")],
+     {"dataset.customers": "non-breaking"}, {}),  # a seed's table has its CSV's order
     ("seed-column-retyped", [(CU, "    - name: marketing_opt_in\n      type: boolean", "    - name: marketing_opt_in\n      type: string")],
      {"dataset.customers": "breaking"}, {"dataset.customers": "reload"}),
     ("seed-rows-changed", [(("data/customers.csv", "last row", "dropped"), None, None)],

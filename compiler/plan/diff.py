@@ -15,6 +15,8 @@ from compiler.plan.sourcediff import landed_category
 
 SEVERITY = {"metadata": 0, "non-breaking": 1, "breaking": 2}
 METADATA_KEYS = {"description", "owner", "tags", "labels"}
+# a dataset's columns kept, in another order (the contract's order is the table's: its producer rebuilds)
+COLUMN_ORDER = "spec.columns(order)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,10 @@ def diff_values(before: Any, after: Any, path: str = "") -> list[tuple[str, Any,
                             if d[0] != f"{path}[{renamed[name]}].name"]
                     continue
                 out += diff_values(kb.get(name, _MISSING), ka.get(name, _MISSING), f"{path}[{name}]")
+            if path.endswith("columns"):  # columns are ordered (a table's, a contract's): a move is a change
+                kept_before, kept_after = [n for n in kb if n in ka], [n for n in ka if n in kb]
+                if kept_before != kept_after:
+                    out.append((f"{path}(order)", kept_before, kept_after))
             return out
     if before == after:
         return []

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.plan.diff import SEVERITY
+from compiler.plan.diff import COLUMN_ORDER, SEVERITY
 from compiler.plan.sourcediff import DATA_VERSION_PATHS
 from compiler.spec.project import SpecProject
 
@@ -109,8 +109,8 @@ def own_work(project: SpecProject, address: str, attr_paths: list[str]) -> str |
                 return "reload" if ds.source.type == "file" or ds.source.landed else "rerun"  # landed: dvc, kafka
             if ds.source.type == "file" and any(retypes(p) for p in attr_paths):
                 return "reload"  # a seed's table gets other column types: loaded again (from scratch)
-            return "rerun" if any(not _pii_only(p) for p in attr_paths) else None
-        if ds is not None and not _contract(attr_paths) and any(not _pii_only(p) for p in attr_paths):
+            return "rerun" if any(not _same_data(p) for p in attr_paths) else None
+        if ds is not None and not _contract(attr_paths) and any(not _same_data(p) for p in attr_paths):
             return "rerun"  # only its tests change (unique, accepted values, keys, freshness)
         return None  # its producing transform rebuilds it (added as an impact), or nothing runs
     if kind == "transform" and attr_paths and all(p.startswith(("spec.schedule", "spec.runner")) for p in attr_paths):
@@ -147,13 +147,16 @@ def reshapes_seed(paths: list[str]) -> bool:
     return any(retypes(p) for p in paths) or (columns and any(p.startswith("spec.source.content") for p in paths))
 
 
-def _pii_only(path: str) -> bool:
+def _same_data(path: str) -> bool:
+    """Whether an attribute change leaves a dataset's data and tests as they are: its flags, or its columns' order
+    (a produced dataset's producer rebuilds for that; a source's table keeps its own order)."""
     m = _COLUMN.fullmatch(path)
-    return m is not None and m.group(2) in ("pii", "masked")
+    return path == COLUMN_ORDER or (m is not None and m.group(2) in ("pii", "masked"))
 
 
 def _contract(paths: list[str]) -> bool:
-    return any((m := _COLUMN.fullmatch(p)) is not None and m.group(2) in _CONTRACT_LEAVES for p in paths)
+    return any(p == COLUMN_ORDER or ((m := _COLUMN.fullmatch(p)) is not None and m.group(2) in _CONTRACT_LEAVES)
+               for p in paths)
 
 
 @dataclass

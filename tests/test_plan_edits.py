@@ -279,10 +279,13 @@ def test_a_sql_file_is_read_as_text_like_a_spec_file(churn_base, tmp_path, rewri
     lambda raw: raw.replace(b"\n", b"\r\n"),  # a Windows checkout (core.autocrlf)
     lambda raw: raw.replace(b"\n", b"\r\n", 700),  # half edited on Windows: CRLF and LF lines mixed
     lambda raw: raw.replace(b"\n", b"\r"),  # old Mac line endings
-], ids=["crlf", "mixed", "cr"])
+    lambda raw: b"\xef\xbb\xbf" + raw,  # a UTF-8 byte order mark, as Excel saves "CSV UTF-8"
+    lambda raw: b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"),
+], ids=["crlf", "mixed", "cr", "bom", "bom-crlf"])
 def test_a_seed_is_read_with_lf_line_endings(churn_base, tmp_path, rewrite):
-    """Line endings are no data: a CSV checked out with CRLF compiles the same seed, plans no change, and a file
-    mixing CRLF and LF lines (which DuckDB's CSV reader refuses: dbt seed failed) loads."""
+    """Line endings and a byte order mark are no data: a CSV checked out with CRLF, or saved with a BOM, compiles
+    the same seed, plans no change, and a file mixing CRLF and LF lines (which DuckDB's CSV reader refuses: dbt
+    seed failed) loads."""
     import duckdb
 
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
@@ -988,6 +991,50 @@ def test_a_seed_value_edit_reaches_only_what_reads_that_column(churn_base, tmp_p
     (content,) = [a for c in plan.resource_changes for a in c.changes if a.path.startswith("spec.source.content.sha")]
     assert content.detail == {"values_changed": [column]}
     assert content.reason == f"only values of {column} changed: the same rows, row by row"
+
+
+def test_a_seed_written_with_other_quoting_is_a_metadata_change_with_no_work(churn_base, tmp_path):
+    """Every value quoted and a blank line added: the same header and values, loaded the same by DuckDB's COPY (what
+    dbt-duckdb's seeds run), so nothing is reloaded or rebuilt."""
+    import csv
+    import io
+
+    import duckdb
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    path = root / "data/customers.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(rows)
+    old = path.read_bytes()
+    path.write_text(out.getvalue() + "\n", encoding="utf-8")
+    plan = plan_against(churn_base, build(root))
+    assert [(c.address, c.category) for c in plan.resource_changes] == [("dataset.customers", "metadata")]
+    assert plan.impacts == []
+    (content,) = [a for c in plan.resource_changes for a in c.changes if a.path.startswith("spec.source.content.sha")]
+    assert content.detail == {"same_values": True} and content.category == "metadata"
+    (tmp_path / "old.csv").write_bytes(old)
+    loaded = [duckdb.sql(f"select * from read_csv('{tmp_path / name}', header = true, all_varchar = true) "
+                         "order by all").fetchall() for name in ("old.csv", "churn/data/customers.csv")]
+    assert loaded[0] == loaded[1]
+
+
+def test_a_quoted_empty_value_is_null_to_dbts_loaders_like_an_empty_one(tmp_path):
+    """What `same_values` stands on: DuckDB's COPY (dbt-duckdb's seeds) and agate (dbt's other adapters) read `""`
+    as NULL, like an empty field."""
+    import agate
+    import duckdb
+
+    from compiler.plan.seeddiff import same_values
+
+    plain, quoted = b"id,note\n1,\n2,x\n", b'"id","note"\n"1",""\n"2","x"\n'
+    assert same_values(plain, quoted, ",")
+    for name, content in (("plain.csv", plain), ("quoted.csv", quoted)):
+        (tmp_path / name).write_bytes(content)
+        duckdb.sql("create or replace table t (id integer, note varchar)")
+        duckdb.sql(f"copy t from '{tmp_path / name}' (format csv, header true, delimiter ',')")
+        assert duckdb.sql("select * from t order by id").fetchall() == [(1, None), (2, "x")]
+        assert [tuple(r) for r in agate.Table.from_csv(str(tmp_path / name)).rows] == [(1, None), (2, "x")]
 
 
 def test_the_json_plan_of_seed_edits_follows_the_plan_schema(churn_base, tmp_path):

@@ -407,7 +407,7 @@ def test_git_baseline_without_changes_exits_0(git_repo):
     sha = _git(git_repo, "rev-parse", "HEAD")
     assert f"baseline: git HEAD ({sha[:12]})" in result.output  # the commit it named, once main has moved on
     data = json.loads(run_cli("plan", str(git_repo), "--against", "HEAD", "--format", "json").output)
-    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.6"
+    assert data["baseline"]["sha"] == sha and data["format_version"] == "1.7"
     assert "errors" not in data["baseline"]
 
 

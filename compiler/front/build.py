@@ -18,7 +18,7 @@ from compiler.front.documents import Document, YamlPath
 from compiler.front.sources import Files, landed_source
 from compiler.front.yamlparse import TEXT_START
 from compiler.paths import normal_repo_path, repo_path_problem, repository_path_problem
-from compiler.spec.csvfile import lf_line_endings
+from compiler.spec.csvfile import loadable_csv
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import (
     LANDED_SOURCES,
@@ -124,7 +124,7 @@ class Builder:
             else:
                 if rel.endswith(TEXT_SUFFIXES):
                     return None, as_text_file(content)
-                return None, lf_line_endings(content) if rel.endswith(".csv") else content
+                return None, loadable_csv(content) if rel.endswith(".csv") else content
         return problem, None
 
     # --- kinds -------------------------------------------------------------------------------

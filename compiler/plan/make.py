@@ -464,11 +464,14 @@ def _seed_columns(project: SpecProject, changes: list[ResourceChange],
             continue
         attrs = list(change.changes)
         for j in content:
-            attrs[j] = replace(attrs[j], detail=detail, reason=_seed_reason(detail))
-        _annotated(changes, direct, i, attrs)
+            attrs[j] = replace(attrs[j], detail=detail, reason=_seed_reason(detail),
+                               category="metadata" if detail.get("same_values") else attrs[j].category)
+        _annotated(changes, direct, i, attrs, max((a.category for a in attrs), key=SEVERITY.__getitem__))
 
 
 def _seed_reason(detail: dict[str, Any]) -> str:
+    if detail.get("same_values"):
+        return "the same header and values, row for row, written otherwise (quoting): nothing is loaded again"
     if detail.get("columns_only"):
         return COLUMNS_ONLY
     if detail.get("header_changed"):

@@ -12,10 +12,11 @@ from compiler.plan.diff import AttrChange
 from compiler.plan.impact import Impact
 from compiler.spec.ir import Resource
 
-FORMAT_VERSION = "1.6"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
+FORMAT_VERSION = "1.7"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_environments, lineage whole_rows,
 # sql_change kind "unfollowed"; 1.5: seed_change (a file source's content, written as sql_change before); 1.6: the
 # Project is a resource change (kind Project), taken_over_by, takes_over, renamed, other_environments' resources,
-# impact items' environments
+# impact items' environments; 1.7: seed_change.same_values, a change `spec.columns(order)` (a dataset's columns in
+# another order)
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 

@@ -49,10 +49,21 @@ def values_changed(old: bytes, new: bytes, delimiter: str) -> list[str] | None:
     return [old_head[i] for i in sorted(changed)]
 
 
+def same_values(old: bytes, new: bytes, delimiter: str) -> bool:
+    """Whether `new` holds `old`'s header and values, row for row, written otherwise: quoting (dbt's loaders, agate
+    and DuckDB's COPY, read a quoted empty value as NULL too), blank lines."""
+    try:
+        heads = header(old, delimiter) == header(new, delimiter)
+    except Unreadable:
+        return False
+    before = table(old, delimiter)
+    return heads and before is not None and before == table(new, delimiter)
+
+
 def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, Any]:
     """What the plan notes on a file source's changed content: `header_changed` (the columns are others, names or
-    order: reloaded from scratch), `columns_only` (see columns_only) or `values_changed` (see values_changed);
-    empty when none."""
+    order: reloaded from scratch), `columns_only` (see columns_only), `values_changed` (see values_changed) or
+    `same_values` (see same_values); empty when none."""
     try:
         old_head, new_head = header(old, delimiter), header(new, delimiter)
     except Unreadable:
@@ -64,4 +75,6 @@ def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, Any]:
             found["columns_only"] = True
     elif (columns := values_changed(old, new, delimiter)) is not None:
         found["values_changed"] = columns
+    elif same_values(old, new, delimiter):
+        found["same_values"] = True
     return found

@@ -74,6 +74,12 @@ def matching_values(content: bytes, delimiter: str, columns: list[int], match: C
         start = reader.line_num + 1
 
 
+def loadable_csv(content: bytes) -> bytes:
+    """The CSV's bytes as a seed is compiled: without a UTF-8 byte order mark (dbt's readers, agate and DuckDB's
+    COPY, skip it: the same header) and with LF line endings (lf_line_endings)."""
+    return lf_line_endings(content.removeprefix(b"\xef\xbb\xbf"))
+
+
 def lf_line_endings(content: bytes) -> bytes:
     """The CSV's bytes with every line ending outside a quoted field made LF (CRLF and CR): the same rows and
     values (a line ending inside quotes is data, kept), read the same from a Windows checkout, and loadable by

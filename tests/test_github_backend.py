@@ -283,12 +283,10 @@ def test_pr_workflow(churn: SpecProject, docs: dict[str, dict[str, Any]]) -> Non
         'python -m pip install "${SPECOPS_PIP_SPEC}"', "specops validate --format github", "specops compile --check"]
     assert validate["steps"][1]["with"] == {"python-version": churn.project.python_version}
     assert "needs" not in plan  # beside validate: a head that does not validate gets a comment saying so
-    assert plan["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 0}
+    assert plan["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 2}
     planning = next(s for s in plan["steps"] if s.get("id") == "plan")
-    assert planning["env"] == {"BASE_REF": "${{ github.base_ref }}",
-                               "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}
-    assert 'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md' in (
-        planning["run"].splitlines())
+    assert planning["env"] == {"HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}
+    assert "specops plan --against HEAD^1 --format markdown --out plan.json > plan.md" in planning["run"].splitlines()
     assert "**No plan for %s**" in planning["run"] and planning["id"] == "plan"
     assert plan["steps"][-1] == {"name": "Fail when there is no plan", "run": "exit 1\n",
                                  "if": "steps.plan.outputs.failed == 'true'"}

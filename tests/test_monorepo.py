@@ -4,6 +4,7 @@ zizmor; compile, compile --check and apply work from the folder."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -90,3 +91,39 @@ def test_a_repository_path_that_does_not_match_is_refused(monorepo: Path):
     done = specops(monorepo / "analytics", "validate")
     assert done.returncode == 1
     assert "repository.path 'analytic'" in done.stdout and "does not end with that folder" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq (which gh's --jq stands for here) is not installed")
+def test_each_project_keeps_its_own_sticky_comment_and_check_names(monorepo: Path, tmp_path: Path):
+    """Two projects of one repository on one pull request: each updates its own comment (they shared one marker,
+    and the plan that finished last replaced the other's), and their workflows are named apart (branch protection
+    tells their checks apart by name)."""
+    done = specops(monorepo / "analytics", "compile")
+    assert done.returncode == 0, done.stderr
+    docs = workflows(monorepo)
+    assert {d["name"] for d in docs.values()} == {"specops PR (churn-analytics)", "specops apply (churn-analytics)"}
+    (comment,) = [s for s in docs[f"{PREFIX}pr.yml"]["jobs"]["plan"]["steps"] if "sticky" in s["name"]]
+    bot = {"login": "github-actions[bot]"}
+    comments = [{"id": 1, "user": bot, "body": "<!-- specops-plan: fraud-detection -->\nthe other project's plan"},
+                {"id": 2, "user": bot, "body": "<!-- specops-plan -->\na plan of a repository of one project"},
+                {"id": 3, "user": bot, "body": "<!-- specops-plan: churn-analytics -->\nthis project's last plan"},
+                {"id": 4, "user": {"login": "someone"}, "body": "<!-- specops-plan: churn-analytics -->\nquoted"}]
+    (tmp_path / "comments.json").write_text(json.dumps(comments))
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text('#!/bin/bash\necho "$@" >> "$GH_LOG"\nif [ "$1" = api ] && [ "$2" = --paginate ]; then\n'
+                  '  while [ $# -gt 0 ]; do [ "$1" = --jq ] && f="$2"; shift; done\n'
+                  '  jq -r "$f" "$GH_COMMENTS"\nfi\n')
+    gh.chmod(0o755)
+    work = tmp_path / "job"
+    work.mkdir()
+    (work / "plan.md").write_text("<!-- specops-plan -->\n\n### specops plan\n")
+    env = {"PATH": f"{gh.parent}:/usr/bin:/bin", "GH_LOG": str(tmp_path / "gh.log"),
+           "GH_COMMENTS": str(tmp_path / "comments.json"), "REPO": "o/r", "PR_NUMBER": "7"}
+    run = subprocess.run(["bash", "-eo", "pipefail", "-c", comment["run"]], cwd=work, env=env, capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    calls = (tmp_path / "gh.log").read_text().splitlines()
+    assert calls[-1] == "api --method PATCH repos/o/r/issues/comments/3 -F body=@comment.md"
+    assert (work / "comment.md").read_text().splitlines()[:3] == [
+        "<!-- specops-plan: churn-analytics -->", "", "### specops plan"]

@@ -127,7 +127,7 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
     # on the pull request), and the job fails after posting it; the plan job runs beside validate, not after it
     plan_script = (
         "set +e\n"
-        'specops plan --against "origin/${BASE_REF}" --format markdown --out plan.json > plan.md\n'
+        'specops plan --against HEAD^1 --format markdown --out plan.json > plan.md\n'
         "code=$?\n"
         "set -e\n"
         'if [ "${code}" -ne 0 ]; then\n'
@@ -142,11 +142,12 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
     made = "steps.plan.outputs.failed != 'true'"
     here = _workspace_path(project)
     plan = _job("plan", {"contents": "read", "pull-requests": "write"}, TIMEOUTS["plan"], [
-        _checkout(fetch_depth=0),
+        # the pull request's merge commit (what checkout gives) and its parents: the first is the base branch as
+        # the merge was made, so the plan shows this pull request's changes only, even once the base has moved on
+        _checkout(fetch_depth=2),
         _setup_python(project),
         _install(),
-        {**_run("Plan against the base branch", plan_script, {
-            "BASE_REF": "${{ github.base_ref }}", "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}),
+        {**_run("Plan against the base branch", plan_script, {"HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}),
          "id": "plan"},
         {"name": "Upload the plan", "if": made, "uses": uses("actions/upload-artifact"), "with": {
             "name": "specops-plan", "path": f"{here('plan.json')}\n{here('plan.md')}\n", "if-no-files-found": "error",
@@ -169,7 +170,7 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
                 "PR_NUMBER": "${{ github.event.pull_request.number }}",
                 "REPO": "${{ github.repository }}",
             },
-            "run": _sticky_comment_script(),
+            "run": _sticky_comment_script(plan_marker(project)),
         },
         _run("Fail when there is no plan", "exit 1\n") | {"if": "steps.plan.outputs.failed == 'true'"},
     ])
@@ -451,8 +452,9 @@ def _key_files(env: Environment) -> list[str]:
 def _workflow(project: SpecProject, name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
               jobs: dict[str, Any]) -> dict[str, Any]:
     defaults: dict[str, Any] = {"shell": "bash"}
-    if project.project.repository_path:
+    if project.project.repository_path:  # one project of a monorepo: its checks are told apart by the name
         defaults["working-directory"] = _workspace_path(project)(".").removesuffix("/.")
+        name = f"{name} ({project.project.k8s_name})"
     return {
         "name": name,
         "on": on,  # a str key: dumped as 'on', never the YAML 1.1 boolean
@@ -507,18 +509,26 @@ def _run(name: str, script: str, env: dict[str, str] | None = None) -> dict[str,
     return step
 
 
-def _sticky_comment_script() -> str:
+def plan_marker(project: SpecProject) -> str:
+    """The first line of the project's sticky comment: the projects of a monorepo each keep their own comment."""
+    if project.project.repository_path:
+        return f"<!-- specops-plan: {project.project.k8s_name} -->"
+    return PLAN_MARKER
+
+
+def _sticky_comment_script(marker: str) -> str:
     """Update the bot's comment that starts with the marker, or create it (Atlantis-style)."""
-    jq = (f'.[] | select(.user.login == "github-actions[bot]" and (.body | startswith("{PLAN_MARKER}")))'
+    jq = (f'.[] | select(.user.login == "github-actions[bot]" and (.body | startswith("{marker}")))'
           ' | .id')
     return (
-        f"marker='{PLAN_MARKER}'\n"
-        "# `specops plan --format markdown` starts with the marker; add it if a version does not\n"
-        'if [ "$(head -n 1 plan.md)" = "${marker}" ]; then\n'
-        "  cp plan.md comment.md\n"
+        f"marker='{marker}'\n"
+        "# `specops plan --format markdown` starts with the generic marker: the comment starts with this project's\n"
+        f'if [ "$(head -n 1 plan.md)" = \'{PLAN_MARKER}\' ]; then\n'
+        "  tail -n +2 plan.md > body.md\n"
         "else\n"
-        """  { printf '%s\\n\\n' "${marker}"; cat plan.md; } > comment.md\n"""
+        """  { printf '\\n'; cat plan.md; } > body.md\n"""
         "fi\n"
+        """{ printf '%s\\n' "${marker}"; cat body.md; } > comment.md\n"""
         f"if [ -f {SITE_DIR}/index.html ]; then\n"
         f"  printf '\\n---\\nThe lineage site with this plan drawn on it: artifact `{SITE_ARTIFACT}` of "
         "[this run](%s/%s/actions/runs/%s) (unzip, open index.html).\\n' \\\n"

@@ -167,6 +167,9 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
         hint = ("this clone is shallow: fetch the base, e.g. git fetch --deepen=50 origin, or git fetch origin "
                 "<branch>:refs/remotes/origin/<branch> (in GitHub Actions: actions/checkout with fetch-depth: 0)"
                 if shallow else "for a branch of the remote, fetch it first: git fetch origin")
+        if ".." in ref:  # main...pr, main..pr: a range, where one revision is wanted
+            raise BaselineError(f"--against takes one git revision, not a range: '{ref}' (for the base of a branch, "
+                                "give its merge base: --against $(git merge-base main HEAD))") from None
         raise BaselineError(f"unknown git revision '{ref}' ({hint})") from None
     rel = root.resolve().relative_to(top)
     near = _near(top)
@@ -177,7 +180,9 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
     try:
         if not materialize(top, sha, rel, tree):  # the files that differ from git, the others linked
             shutil.rmtree(tree, ignore_errors=True)
-            _git(["worktree", "add", "--detach", "--quiet", str(tree), sha], top)
+            # without the repository's hooks: a post-checkout hook must not run (or fail) in a plan's scratch tree
+            _git(["-c", f"core.hooksPath={os.devnull}", "worktree", "add", "--detach", "--quiet", str(tree), sha],
+                 top)
         unfetched = submodules(top, sha, rel, tree)
         if unfetched:
             raise BaselineError(f"submodule '{unfetched[0]}' is at a commit in {ref} that its repository here does "
@@ -185,7 +190,8 @@ def from_git(root: Path, ref: str, env: str | None, sql: SqlWork = analyze_each,
                                 "submodule)")
         spec_root = tree / rel
         if not (spec_root / "specops.yaml").exists():
-            return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha), {}, {}, {}, {})
+            return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha,
+                                         no_project=(rel / "specops.yaml").as_posix()), {}, {}, {}, {})
         project, diags = check_repository(spec_root, files, sql)
         if project is None:  # compared with nothing, and said so: a pull request fixing the base gets its plan
             return BaselineData(Baseline("git", ref, spec_digest=None, sha=sha,

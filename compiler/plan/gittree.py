@@ -26,7 +26,7 @@ def materialize(top: Path, sha: str, rel: Path, dest: Path) -> bool:
     listed = _run(["ls-tree", "-r", "-z", "--full-tree", sha, "--", where], top)
     changed = _run(["diff", "--name-only", "-z", "--no-renames", sha, "--", where], top)
     flagged = _run(["ls-files", "-v", "-z", "--", where], top)
-    if listed is None or changed is None or flagged is None or _converts(top, listed):
+    if listed is None or changed is None or flagged is None or _converts(top, listed, sha, rel):
         return False
     if any(e[:1] == b"S" or e[:1].islower() for e in flagged.split(b"\0") if e):
         return False  # skip-worktree or assume-unchanged: the working tree may differ where git diff says not
@@ -101,14 +101,24 @@ def _checkout(repo: Path, commit: str, dest: Path) -> bool:
         index.unlink(missing_ok=True)
 
 
-def _converts(top: Path, listed: bytes) -> bool:
-    """Whether a checkout would not write a blob's bytes as they are (line endings, filters)."""
+def _converts(top: Path, listed: bytes, sha: str, rel: Path) -> bool:
+    """Whether a checkout would not write a blob's bytes as they are (line endings, filters): attributes under
+    `rel`, in the folders above it (a monorepo's root .gitattributes, Git LFS's), in the repository's
+    info/attributes or the user's attributes file."""
     for key in ("core.autocrlf", "core.eol"):
         value = _run(["config", "--get", key], top)
         if value is not None and value.strip().lower() in (b"true", b"crlf"):
             return True
+    if _run(["config", "--get", "core.attributesFile"], top) is not None:
+        return True
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    if (config_home / "git" / "attributes").is_file():  # the user's attributes when core.attributesFile is unset
+        return True
     info = _run(["rev-parse", "--git-path", "info/attributes"], top)
     if info is not None and (top / os.fsdecode(info.strip())).is_file():
+        return True
+    above = [(parent / ".gitattributes").as_posix() for parent in rel.parents]  # rel's parents end with "."
+    if above and _run(["ls-tree", "--name-only", "-z", sha, "--", *above], top):
         return True
     return any(e.endswith(b"/.gitattributes") or e.endswith(b"\t.gitattributes") for e in listed.split(b"\0"))
 

@@ -16,7 +16,7 @@ FORMAT_VERSION = "1.7"  # 1.2: baseline.sha; 1.3: baseline.errors; 1.4: other_en
 # sql_change kind "unfollowed"; 1.5: seed_change (a file source's content, written as sql_change before); 1.6: the
 # Project is a resource change (kind Project), taken_over_by, takes_over, renamed, other_environments' resources,
 # impact items' environments; 1.7: seed_change.same_values, a change `spec.columns(order)` (a dataset's columns in
-# another order)
+# another order), baseline.no_project
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
 ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
 
@@ -68,6 +68,9 @@ class Baseline:
     # where the specs at `ref` fail to validate (REF:path:line:col [code]; no message: it may quote a value): the
     # plan then compares with nothing there, rather than giving no plan to a pull request that fixes them
     errors: tuple[str, ...] = ()
+    # the repository path of the specops.yaml the revision lacks (a project new there, or moved): compared with
+    # nothing, and said so
+    no_project: str | None = None
 
 
 @dataclass
@@ -149,7 +152,7 @@ class Plan:
             "applyable": self.baseline.kind == "state",
             "selection": self.selection,
             "baseline": {k: list(v) if k == "errors" else v for k, v in vars(self.baseline).items()
-                         if k != "errors" or v},
+                         if k not in ("errors", "no_project") or v},
             "head": {"spec_digest": self.spec_digest, "git_sha": self.git_sha},
             "resource_changes": [c.to_json() for c in self.resource_changes],
             "impact": {

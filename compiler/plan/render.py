@@ -51,6 +51,10 @@ def _invalid_base(plan: Plan, item: str = "  {}") -> list[str]:
     """What a plan says when the base revision's specs do not validate (it compared with nothing there): a
     sentence, then the errors' places, each written as `item` says."""
     errors = plan.baseline.errors
+    if plan.baseline.no_project:
+        return [f"{plan.baseline.ref} has no {plan.baseline.no_project}, so this plan compares with nothing there: "
+                "every resource is new (the project is new at this revision, or it was moved: its Project's "
+                "repository.path says where it is)."]
     if not errors:
         return []
     more = [item.format(f"… and {len(errors) - MAX_ERRORS} more")] if len(errors) > MAX_ERRORS else []
@@ -231,7 +235,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
         if (line := left_pending_line(plan)) is not None:
             out.append(f"note: {line}")
     out.append("")
-    out += [*_invalid_base(plan), ""] if plan.baseline.errors else []
+    out += [*_invalid_base(plan), ""] if plan.baseline.errors or plan.baseline.no_project else []
     if plan.resource_changes:
         out.append(style("Resource changes", bold=True))
         for c in plan.resource_changes:
@@ -385,7 +389,7 @@ def render_markdown(plan: Plan) -> str:
     decisions, listed, moved = _decisions(plan)
     head = [MARKER, f"### specops plan · `{plan.environment or 'all environments'}` · baseline: {_baseline(plan)}",
             "", *(["> [!WARNING]", *(f"> {line}" for line in _invalid_base(plan, "- `{}`")), ""]
-                  if plan.baseline.errors else []),
+                  if plan.baseline.errors or plan.baseline.no_project else []),
             f"**{plan.summary_line()}**", "", *decisions]
     body: list[str] = []
     others = [c for c in plan.resource_changes if c.address not in listed]

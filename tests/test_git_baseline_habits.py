@@ -93,3 +93,30 @@ def test_a_range_is_refused_as_a_range(tmp_path, ref):
     _git(top, "commit", "-qm", "base")
     with pytest.raises(BaselineError, match=r"one git revision, not a range: .*git merge-base main HEAD"):
         from_git(project, ref, "dev")
+
+
+def test_specs_in_a_submodule_are_checked_out_by_the_workflows_once_the_project_says_so(tmp_path):
+    """A spec folder that is a submodule checkout: validate warns (CI's checkout left it empty, and validated and
+    planned without its specs, silently) until `repository.submodules` is set; then every checkout of the
+    workflows takes submodules, and the plan job whole histories (the base's submodule commit)."""
+    import yaml
+
+    from compiler.emit.compile import compile_project
+    from compiler.front.check import check_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    (root / "specs/models/.git").write_text("gitdir: ../../.git/modules/specs/models\n", encoding="utf-8")
+    project, diags = check_repository(root)
+    assert [(d.code, d.file, d.severity) for d in diags] == [
+        ("submodule-not-checked-out", "specs/models", "warning")]
+    assert "repository: {submodules: true}" in (diags[0].hint or "")
+    RepoEditor(root).replace("specops.yaml", "  kubernetes_version:", "  repository: {submodules: true}\n"
+                             "  kubernetes_version:")
+    project, diags = check_repository(root)
+    assert project is not None and diags == []
+    workflows = {a.key: yaml.safe_load(a.content) for a in compile_project(project).artifacts
+                 if a.key.startswith("workflows:")}
+    checkouts = {(key, job): step["with"] for key, doc in workflows.items() for job, spec in doc["jobs"].items()
+                 for step in spec["steps"] if str(step.get("uses", "")).startswith("actions/checkout@")}
+    assert len(checkouts) >= 4 and all(w["submodules"] == "recursive" for w in checkouts.values()), checkouts
+    assert checkouts[("workflows:specops-pr.yml", "plan")]["fetch-depth"] == 0

@@ -165,7 +165,7 @@ def test_hidden_folders_and_files_are_skipped(tmp_path):
         "specs/sub/.git/d.yaml": ": broken",
     })
     result = load_repository(root)
-    assert result.diagnostics == []
+    assert [d.code for d in result.diagnostics] == ["submodule-not-checked-out"]  # specs/sub: a repository
     assert loaded_files(result) == ["specs/a.yaml"]
 
 

@@ -167,6 +167,7 @@ class Builder:
             repository_path=repository["path"].strip("/") if repository.get("path") else None,
             repository_url=repository.get("url"),
             repository_token_env=repository.get("token_env"),
+            repository_submodules=repository.get("submodules") is True,
         )
 
     def _environment(self, doc: Document) -> Environment:

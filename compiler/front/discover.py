@@ -38,10 +38,18 @@ def _excluded_dirs(project: Document | None) -> set[str]:
     return {posixpath.normpath(out)} if isinstance(out, str) and out else set()
 
 
+def _submodules_checked_out(project: Document | None) -> bool:
+    """Whether the Project says its CI checks out git submodules (repository.submodules)."""
+    spec = project.data.get("spec") if project else None
+    repository = spec.get("repository") if isinstance(spec, dict) else None
+    return isinstance(repository, dict) and repository.get("submodules") is True
+
+
 def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) -> list[str]:
     """The spec files under the Project's folders, sorted; symlinked ones are also added to `links`."""
     files: set[str] = set()
     excluded = _excluded_dirs(result.project)
+    submodules = _submodules_checked_out(result.project)
     walked = [os.path.realpath(root / folder) for folder, _ in _spec_folders(result.project)]
     for folder, ypath in _spec_folders(result.project):
         problem = repo_path_problem(root, folder, must_exist=True)
@@ -66,6 +74,13 @@ def spec_files(root: Path, result: LoadResult, links: set[str] | None = None) ->
                     "unreadable", f"cannot read folder '{rel_dir}': {exc.strerror or exc}", rel_dir, 1, 1,
                     hint="let specops read it (its permissions), or move it out of the spec folders"))
                 continue
+            if not submodules and rel_dir != "." and any(e.name == ".git" for e in entries):
+                result.diagnostics.append(Diagnostic(
+                    "submodule-not-checked-out", f"folder '{rel_dir}' is a git submodule (a repository of its own): "
+                    "its specs are read here, but the generated workflows' checkout leaves it empty, so CI would "
+                    "validate and plan without them", rel_dir, 1, 1, hint="set `repository: {submodules: true}` in "
+                    "specops.yaml (the workflows then check submodules out), or move the specs into this "
+                    "repository", severity="warning"))
             for entry in entries:
                 name = entry.name
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"

@@ -106,6 +106,7 @@ class Project(Resource):
     repository_path: str | None = None  # this repository's folder inside its git repository (a monorepo)
     repository_url: str | None = None  # what scheduled jobs fetch the specs from
     repository_token_env: str | None = None  # the variable (and Secret key) holding a token to fetch it
+    repository_submodules: bool = False  # the workflows check git submodules out (specs kept in one)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
 # snapshots, and the digests of specs that do not use them, stay what they were
 _OMIT_UNSET = frozenset({"masked", "split", "window", "retrain", "decision_threshold", "specops", "repository_path",
                          "repository_url", "repository_token_env", "token_env", "state", "landing", "dvc", "kafka",
-                         "kafka_brokers", "pushgateway", "database"})
+                         "kafka_brokers", "pushgateway", "database", "repository_submodules"})
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

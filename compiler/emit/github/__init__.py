@@ -117,7 +117,7 @@ def retrain_file(project: SpecProject, model: Model) -> str:
 def pr_workflow(project: SpecProject) -> dict[str, Any]:
     """Validate and drift-check every pull request, then post its plan as one sticky comment."""
     validate = _job("validate", {"contents": "read"}, TIMEOUTS["validate"], [
-        _checkout(),
+        _checkout(project),
         _setup_python(project),
         _install(),
         _run("Validate the specs", "specops validate --format github"),
@@ -143,8 +143,9 @@ def pr_workflow(project: SpecProject) -> dict[str, Any]:
     here = _workspace_path(project)
     plan = _job("plan", {"contents": "read", "pull-requests": "write"}, TIMEOUTS["plan"], [
         # the pull request's merge commit (what checkout gives) and its parents: the first is the base branch as
-        # the merge was made, so the plan shows this pull request's changes only, even once the base has moved on
-        _checkout(fetch_depth=2),
+        # the merge was made, so the plan shows this pull request's changes only, even once the base has moved on;
+        # whole histories where specs are in submodules (a shallow submodule lacks the commit the base records)
+        _checkout(project, fetch_depth=0 if project.project.repository_submodules else 2),
         _setup_python(project),
         _install(),
         {**_run("Plan against the base branch", plan_script, {"HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}),
@@ -187,7 +188,7 @@ def apply_workflow(project: SpecProject) -> dict[str, Any]:
     """Build the images the manifests name, then apply merged specs, one job per Environment, each after the
     previous one."""
     jobs: dict[str, Any] = {}
-    built = image_job.job(project, _checkout(), _setup_python(project), _install(), _workspace_path(project),
+    built = image_job.job(project, _checkout(project), _setup_python(project), _install(), _workspace_path(project),
                           TIMEOUTS["images"])
     if built is not None:
         jobs[image_job.JOB_ID] = built
@@ -196,7 +197,7 @@ def apply_workflow(project: SpecProject) -> dict[str, Any]:
     for env in ordered_environments(project):
         job_id = f"apply-{_safe_name(env.name).replace('_', '-')}"
         steps = [
-            _checkout(),
+            _checkout(project),
             _setup_python(project),
             _install(),
             *_restore_state(project, env),
@@ -229,7 +230,7 @@ def retrain_workflow(project: SpecProject, model: Model) -> dict[str, Any]:
     for env in train_environments(project, model):
         job_id = f"train-{_safe_name(env.name).replace('_', '-')}"
         steps = [
-            _checkout(),
+            _checkout(project),
             _setup_python(project),
             _install(),
             # the warehouse, registry and state that apply left: a fresh runner has none of them
@@ -483,10 +484,12 @@ def _job(name: str, permissions: dict[str, str], timeout: int, steps: list[dict[
     return job
 
 
-def _checkout(fetch_depth: int | None = None) -> dict[str, Any]:
+def _checkout(project: SpecProject, fetch_depth: int | None = None) -> dict[str, Any]:
     options: dict[str, Any] = {"persist-credentials": False}
     if fetch_depth is not None:
         options["fetch-depth"] = fetch_depth  # the base branch, for `plan --against`
+    if project.project.repository_submodules:
+        options["submodules"] = "recursive"  # specs kept in a submodule
     return {"name": "Check out", "uses": uses("actions/checkout"), "with": options}
 
 

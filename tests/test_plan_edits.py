@@ -1068,3 +1068,13 @@ def test_the_pull_requests_plan_of_every_environment_asks_for_prods_approval(chu
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn2")
     (root / "specs" / "deployments" / "churn_api.yaml").unlink()
     assert plan_against(churn_base, build(root), env=None).approvals == ["prod"]
+
+
+def test_a_zero_in_a_changed_check_is_shown(churn_base, tmp_path):
+    """`min: 0` is a bound, not an unset field: the text plan showed the check without it (0 == False)."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace(RULES_CF, "{type: range, column: tenure_months, min: 0, max: 600}",
+                             "{type: range, column: support_tickets, min: 0, max: 600}")
+    text = render_text(plan_against(churn_base, build(root)))
+    added = [line for line in text.splitlines() if line.lstrip().startswith("+ spec.checks[range_")]
+    assert len(added) == 1 and '"min": 0' in added[0], added

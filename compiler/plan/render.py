@@ -35,7 +35,8 @@ def _set_fields(value: object) -> object:
     name (the path shows it: spec.columns[name])."""
     if not isinstance(value, dict):
         return value
-    return {k: v for k, v in value.items() if v not in (None, False, "", [], {}) and k != "name"}
+    return {k: v for k, v in value.items()
+            if k != "name" and v is not False and not (v is None or (isinstance(v, str | list | dict) and not v))}
 
 
 def _baseline(plan: Plan) -> str:

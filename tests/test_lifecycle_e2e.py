@@ -113,6 +113,22 @@ def test_training_gives_the_same_metrics_whatever_the_tables_physical_order(fork
 # --------------------------------------------------------------------------- fair promotion
 
 
+def test_training_code_that_seeds_nothing_gives_the_same_metrics_on_every_run(fork):
+    """`random_seed` seeds the training code too: an estimator drawing from NumPy's global generator (no
+    random_state given) gives the same model, run after run."""
+    path = fork / "training" / "churn.py"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    return model.fit(X, y)",
+                                 "    import numpy as np\n"
+                                 "    noisy = X + np.random.normal(scale=1.0, size=X.shape)  # no seed given\n"
+                                 "    return model.fit(noisy, y)"), encoding="utf-8")
+    for version in (2, 3):  # each registered, then kept from the alias or not by the gates: either will do
+        run = specops(fork, "train", "churn", "--no-reuse")
+        assert f"registered churn version {version}" in run.output, run.explain()
+    v2, v3 = (run_of(fork, v) for v in (2, 3))
+    assert scores(v2) == scores(v3) and len(scores(v2)) == len(METRICS)
+
+
 def test_the_champion_is_rescored_on_the_candidates_holdout(fork):
     # a data refresh makes the problem harder: some labels flip, for the champion and the candidate alike
     duck(fork, "update main.customer_features set churned = 1 - churned where hash(customer_id) % 100 < 12")

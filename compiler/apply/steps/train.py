@@ -40,6 +40,7 @@ from compiler.apply.steps.registry import (
     Registry,
     open_registry,
 )
+from compiler.apply.steps.seeding import seed_training
 from compiler.apply.steps.split import frame_digest, split_rows
 from compiler.apply.steps.triton import served_by_triton
 from compiler.apply.steps.usercode import described, user_code_failed
@@ -235,6 +236,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     X_train, y_train = X.iloc[prepared.train], y.iloc[prepared.train]
     X_test, y_test = X.iloc[prepared.test], y.iloc[prepared.test]
     train = load_entrypoint(ctx, model)
+    seed_training(tr.random_seed)  # after the import: the generators of the frameworks the code imported too
     try:
         estimator = train(X_train, y_train, dict(tr.params))
     except (Exception, SystemExit) as exc:

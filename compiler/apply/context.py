@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.apply.mlflowerror import from_mlflow, mlflow_problem
+from compiler.apply.scrub import scrubber
 from compiler.spec.ir import Environment
 from compiler.spec.project import SpecProject
 
@@ -33,6 +34,14 @@ class RunContext:
     git_sha: str | None = None
     store: StateBackend | None = None  # where the environment's state is kept (None: the local files)
     lineage: Any = None  # compiler.apply.lineage.Sink of this run: OpenLineage events (None: none sent)
+    # the data values of PII and restricted datasets taken out of a text (compiler.apply.scrub): everything this
+    # run prints goes through it, and so do its failures (printed, recorded, sent in lineage events)
+    scrub: Callable[[str], str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.scrub = scrubber(self.project)
+        shown, scrub = self.echo, self.scrub
+        self.echo = lambda line: shown(scrub(line))
 
     @property
     def root(self) -> Path:
@@ -87,6 +96,8 @@ class RunContext:
             yield
         except StepFailed as exc:
             self.echo(f"   FAILED after {time.monotonic() - start:.1f}s: {exc}")
+            if (said := self.scrub(str(exc))) != str(exc):
+                raise StepFailed(said) from None
             raise
         except Exception as exc:
             if not from_mlflow(exc):

@@ -119,7 +119,7 @@ def finish(sink: Sink | None, run: Run | None, error: str | None = None,
     for item in run.job.inputs:
         found = (assertions or {}).get(f"{item['namespace']}/{item['name']}")
         inputs.append({**item, "inputFacets": {"dataQualityAssertions": facets.assertions(found)}} if found else item)
-    run_facets = {"errorMessage": facets.error_message(error)} if error else {}
+    run_facets = {"errorMessage": facets.error_message(sink.ctx.scrub(error))} if error else {}
     sink.emit(_event("FAIL" if error else "COMPLETE", run, run_facets, inputs))
 
 

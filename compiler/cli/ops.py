@@ -282,15 +282,17 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
 
 
 def _report(project, env_name: str, outcome, plan) -> None:
+    from compiler.apply.scrub import scrubber
     from compiler.plan.render import left_in_place
 
+    scrub = scrubber(project)  # no data values of PII or restricted datasets (dbt's messages quote them)
     click.echo("")
     for address, why in sorted(outcome.failed.items()):
-        click.echo(f"FAILED   {address}: {why}")
+        click.echo(scrub(f"FAILED   {address}: {why}"))
     for address, why in sorted(outcome.skipped.items()):
-        click.echo(f"SKIPPED  {address}: {why}")
+        click.echo(scrub(f"SKIPPED  {address}: {why}"))
     for text in outcome.warned:
-        click.echo(f"WARNED   {text}")
+        click.echo(scrub(f"WARNED   {text}"))
     for change in plan.resource_changes:  # destroyed specs: what apply did not remove, said once more
         if change.action == "delete" and (left := left_in_place(change)) is not None:
             click.echo(f"REMOVED  {change.address} from the specs: {left}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed
+from compiler.apply.scrub import dataset_secret, hide_quoted
 from compiler.apply.steps.data import load_frame
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor
@@ -240,7 +241,10 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     try:
         estimator = train(X_train, y_train, dict(tr.params))
     except (Exception, SystemExit) as exc:
-        raise user_code_failed(ctx.root, ctx.env.name, model.name, f"train() raised {described(exc)}", exc) from None
+        said = described(exc)
+        if dataset_secret(ctx.project, tr.dataset):  # what the code quotes of its input may be PII
+            said = f"{hide_quoted(said)} (quoted values not shown: dataset.{tr.dataset} holds PII or is restricted)"
+        raise user_code_failed(ctx.root, ctx.env.name, model.name, f"train() raised {said}", exc) from None
     estimator = fw.adopt(estimator, y_train, model.task)
     pred = fw.predict(estimator, X_test, model.decision_threshold)
     metrics = compute_metrics(model.task, y_test, pred)

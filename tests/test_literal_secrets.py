@@ -127,3 +127,36 @@ def test_the_examples_and_the_scaffold_have_no_false_alarms(repo, validate_cli):
     for source in ("churn", "init"):
         result = validate_cli(repo(source))
         assert result.exit_code == 0, result.output
+
+
+SECRET_DATASETS = """\
+apiVersion: specops/v1
+kind: Dataset
+metadata: {name: ext_orders, owner: "@a/b"}
+spec:
+  source: {type: external, uri: "s3://bucket/x.csv?sig=SIGabc123", format: "csv;password=PWabc124"}
+  columns:
+    - {name: a, type: integer}
+---
+apiVersion: specops/v1
+kind: Dataset
+metadata: {name: raw_orders, owner: "@a/b"}
+spec:
+  source: {type: table, schema: "raw password=PWabc125", table: t}
+  columns:
+    - {name: a, type: integer}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_no_other_finding_prints_a_secret(edit, validate_cli, fmt):
+    """A schema error on a value holding a secret, and two secrets on one line: no message and no snippet shows
+    any of them, in any format."""
+    (edit.root / "specs/datasets/secret_sources.yaml").write_text(SECRET_DATASETS, encoding="utf-8")
+    result = validate_cli(edit.root, "--format", fmt)
+    assert result.exit_code == 1, result.output
+    for secret in ("SIGabc123", "PWabc124", "PWabc125"):
+        assert secret not in result.output, result.output
+    if fmt == "text":
+        codes = [d.code for d in parse_text_report(result.output)]
+        assert codes.count("literal-secret") == 3 and "invalid-value" in codes, result.output

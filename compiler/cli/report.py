@@ -50,7 +50,8 @@ def workspace_path(base: Path, root: Path, rel: str) -> str:
 MAX_SNIPPET_FILE = 2 * 1024 * 1024
 
 
-def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str]:
+def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]],
+             secret_cols: dict[tuple[str | None, int], set[int]]) -> list[str]:
     # a refused path may lead outside the repository or to a device: only a regular file inside the repository
     # (its real path) is read, so a spec naming a bad path still shows its line
     if not d.file or d.line <= 0 or d.code in ("file-too-large", "unreadable"):
@@ -70,8 +71,9 @@ def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str
     text = lines[d.line - 1].rstrip()
     if len(text) > 160 or any(ch < " " and ch != "\t" for ch in text):
         return []  # too long, or control characters (NULs of a UTF-16 file): the location alone says it
-    if d.code == "literal-secret":  # show where the secret is, not the secret
-        text = _mask(text, d.col)
+    if d.code == "literal-secret":  # show where the secrets of the line are, not the secrets
+        for col in sorted(secret_cols.get((d.file, d.line), {d.col}), reverse=True):  # from the right: cols hold
+            text = _mask(text, col)
     gutter = f"{d.line:>5} | "
     return [gutter + text, " " * (len(gutter) + max(d.col - 1, 0)) + "^"]
 
@@ -90,7 +92,11 @@ def _mask(text: str, col: int) -> str:
 def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = None) -> str:
     out: list[str] = []
     cache: dict[str, list[str]] = {}
-    secret_lines = {(d.file, d.line) for d in diags if d.code == "literal-secret"}  # shown masked, once
+    secret_cols: dict[tuple[str | None, int], set[int]] = {}  # (file, line) -> the columns of its secrets
+    for d in diags:
+        if d.code == "literal-secret":
+            secret_cols.setdefault((d.file, d.line), set()).add(d.col)
+    secret_lines = set(secret_cols)  # shown masked, once
     for d in diags:
         where = display_path(root, d.file)
         if d.file:
@@ -98,7 +104,7 @@ def render_text(root: Path, diags: Sequence[Diagnostic], summary: str | None = N
         subject = f"{d.address}: " if d.address else ""
         out.append(f"{where}: {d.severity}: {subject}{d.message} [{d.code}]")
         if d.code == "literal-secret" or (d.file, d.line) not in secret_lines:
-            out.extend(_snippet(root, d, cache))
+            out.extend(_snippet(root, d, cache, secret_cols))
         for r in d.related:
             out.append(f"  {r.message}: {display_path(root, r.file)}:{r.line}:{r.col}")
         if d.hint:

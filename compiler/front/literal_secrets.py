@@ -126,11 +126,15 @@ def _walk(data: Any, path: YamlPath, under_secret: bool, keys: list[YamlPath],
                     values.append(((*path, i), found))
 
 
-def check_secrets(doc: Document) -> list[Diagnostic]:
+def check_secrets(doc: Document) -> tuple[list[Diagnostic], list[str]]:
+    """The literal-secret findings of a document, and the texts that hold the secrets (for other messages to
+    mask: a schema error quoting a connection string must not print its password)."""
     out = []
     keys: list[YamlPath] = []
     values: list[tuple[YamlPath, str]] = []
     _walk(doc.data, (), False, keys, values)
+    texts = sorted({t for path in [*keys, *(p for p, _ in values)] for t in _texts(_at(doc.data, path))},
+                   key=len, reverse=True)  # the longest first: a text holding another is masked whole
     for path in keys:
         line, col = doc.locate_key(path)
         key = str(path[-1])
@@ -146,4 +150,18 @@ def check_secrets(doc: Document) -> list[Diagnostic]:
             doc.file, line, col, doc.address,
             "remove the secret from the text; a warehouse takes it from an environment variable (password_env), "
             "MLflow reads MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN from the environment"))
-    return out
+    return out, texts
+
+
+def _at(data: Any, path: YamlPath) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts a secret value is written as (a number too: YAML read it as one)."""
+    if type(value) is list:
+        return [t for v in value for t in _texts(v)]
+    text = str(value).strip() if value is not None and type(value) is not bool else ""
+    return [text] if len(text) >= 3 else []  # too short a text would mask words of other messages

@@ -12,10 +12,20 @@ from compiler.spec.diagnostics import Diagnostic
 
 
 def check_document(doc: Document) -> list[Diagnostic]:
-    """The checks that need nothing but the document: literal secrets, then its kind's schema."""
-    found = check_secrets(doc)
+    """The checks that need nothing but the document: literal secrets, then its kind's schema (whose messages
+    never quote a secret: its text is masked)."""
+    found, texts = check_secrets(doc)
     secret_keys = {(d.line, d.col) for d in found}
-    return found + [d for d in load_schemas().validate(doc) if (d.line, d.col) not in secret_keys]
+    schema = [d for d in load_schemas().validate(doc) if (d.line, d.col) not in secret_keys]
+    return found + ([_masked(d, texts) for d in schema] if texts else schema)
+
+
+def _masked(d: Diagnostic, texts: list[str]) -> Diagnostic:
+    message, hint = d.message, d.hint
+    for text in texts:
+        message = message.replace(text, "***")
+        hint = hint.replace(text, "***") if hint else hint
+    return d if (message, hint) == (d.message, d.hint) else replace(d, message=message, hint=hint)
 
 
 def validate_file(result: FileResult, raw: bytes | None = None) -> FileResult:

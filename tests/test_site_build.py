@@ -430,3 +430,45 @@ def test_values_of_pii_columns_are_never_in_the_site(tmp_path: Path) -> None:
         assert secret not in text
     assert "(2 values, not shown: PII)" in text
     assert "US, GB, DE, FR, CA" in text or "US" in text  # values of other columns are shown as before
+
+
+def test_derived_pii_is_flagged_where_validate_takes_it_as_pii(tmp_path: Path) -> None:
+    """A column copied through SQL from a PII column is PII for validate's rules: the site flags it too, on the
+    dataset's columns, the transform's column lineage and the model's features (it showed no flag)."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    RepoEditor(root).replace("specs/transforms/customer_features.yaml", "cast(c.segment as varchar) as segment",
+                             "cast(c.full_name as varchar) as segment")
+    files = _files(require_project(root))
+    columns = _cells(files["r/dataset.customer_features.html"].decode())
+    segment = columns[[r[0] for r in columns].index("segment")]
+    assert segment[:5] == ["segment", "string", "yes", "", "PII (from customers.full_name)"]
+    lineage = files["r/transform.build_customer_features.html"].decode()
+    assert '<tr><td><span class="flag">segment</span></td><td>customers.full_name</td></tr>' in lineage
+
+
+def test_what_the_baseline_hid_stays_hidden_on_the_site_of_the_plan(tmp_path: Path) -> None:
+    """An edit that drops `pii: true` and changes a check on the column: the plan hides the check's pattern (the
+    column was PII at the baseline), and so does the site drawn from that plan (it showed it)."""
+    from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
+
+    from tests.site_support import git
+
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    ed = RepoEditor(root)
+    ed.replace("specs/datasets/customers.yaml", "      unique: true\n      pii: true\n", "      unique: true\n")
+    ed.replace("specs/quality/sources.yaml", "pattern: '^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+$'",
+               "pattern: '^leakypattern'")
+    plan_file = tmp_path / "plan.json"
+    result = CliRunner().invoke(main, ["plan", str(root), "--against", "HEAD", "--out", str(plan_file)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "leakypattern" not in plan_file.read_text(encoding="utf-8")
+    plan = read_plan(plan_file.read_text(encoding="utf-8"), "plan.json")
+    text = b"".join(_files(require_project(root), plan=plan).values()).decode("utf-8", "replace")
+    assert "leakypattern" not in text
+    assert "leakypattern" in b"".join(_files(require_project(root)).values()).decode()  # no plan: not PII now

@@ -130,12 +130,14 @@ def _rows(*pairs: tuple[str, Any]) -> tuple[Row, ...]:
 
 
 def sections(project: SpecProject, res: Resource, registry: Mapping[str, ModelVersion] | None = None,
-             lineage: LineageSource = sql_column_lineage) -> list[Section]:
-    """The kind-specific sections of a resource's page, in reading order."""
+             lineage: LineageSource = sql_column_lineage, before: Mapping[str, Any] | None = None) -> list[Section]:
+    """The kind-specific sections of a resource's page, in reading order; `before`, the baseline's snapshots of a
+    plan's changed datasets, keeps hidden what was secret there (compiler.plan.redact.Secrets)."""
+    secrets = Secrets(project, before)
     if isinstance(res, Dataset):
-        return _dataset(project, res)
+        return _dataset(project, res, secrets)
     if isinstance(res, QualityRule):
-        return [_checks_section(project, res, title=f"Checks ({len(res.checks)})")]
+        return [_checks_section(secrets, res, title=f"Checks ({len(res.checks)})")]
     if isinstance(res, Transform):
         return _transform(project, res, lineage)
     if isinstance(res, Model):
@@ -147,7 +149,7 @@ def sections(project: SpecProject, res: Resource, registry: Mapping[str, ModelVe
     return []
 
 
-def _dataset(project: SpecProject, ds: Dataset) -> list[Section]:
+def _dataset(project: SpecProject, ds: Dataset, secrets: Secrets) -> list[Section]:
     src = ds.source
     if src is None:
         producer = project.producer(ds.name)
@@ -161,22 +163,23 @@ def _dataset(project: SpecProject, ds: Dataset) -> list[Section]:
                                          ("format", src.format or (src.kafka.format if src.kafka else None)),
                                          ("delimiter", src.delimiter), ("landing table", landing)))
     fresh = ds.freshness
+    pii = _pii(project, ds.name)
     rows = _rows(("classification", ds.classification), ("retention", ds.retention),
-                 ("primary key", ds.primary_key), ("PII columns", len(ds.pii_columns) or None),
+                 ("primary key", ds.primary_key), ("PII columns", len(pii) or None),
                  ("freshness", f"{fresh.column}: warn after {fresh.warn_after or '-'}, error after "
                                f"{fresh.error_after or '-'}" if fresh else None))
     cols = Table(
         f"Columns ({len(ds.columns)})", ("column", "type", "required", "unique", "PII", "accepted values",
                                          "description"),
-        tuple((c.name, c.type, "yes" if c.required else "", "yes" if c.unique else "", "PII" if c.pii else "",
-               _concealed(c.accepted_values) if _secret(project, ds.name, (c.name,)) else _text(c.accepted_values),
+        tuple((c.name, c.type, "yes" if c.required else "", "yes" if c.unique else "", pii.get(c.name, ""),
+               _concealed(c.accepted_values) if secrets.hides(ds.name, (c.name,)) else _text(c.accepted_values),
                c.description or "") for c in ds.columns),
-        flags=frozenset((i, 4) for i, c in enumerate(ds.columns) if c.pii),
+        flags=frozenset((i, 4) for i, c in enumerate(ds.columns) if c.name in pii),
     )
     out = [origin, Section("Contract", rows, (cols,))]
     rules = project.rules_for(ds.name)
     if rules:
-        out.append(_checks_section(project, *rules, title=f"Quality checks ({sum(len(r.checks) for r in rules)})"))
+        out.append(_checks_section(secrets, *rules, title=f"Quality checks ({sum(len(r.checks) for r in rules)})"))
     else:
         out.append(Section("Quality checks", todo="no quality rule checks this dataset"))
     return out
@@ -209,22 +212,26 @@ def _check_detail(check: Check) -> str:
     return "; ".join(parts)
 
 
-def _secret(project: SpecProject, dataset: str, columns: tuple[str, ...], text: str = "") -> bool:
-    """Whether values about these columns may not be shown, by the plans' rule (compiler.plan.redact): the site
-    shows PII as a flag."""
-    return Secrets(project).hides(dataset, columns, text)
+def _pii(project: SpecProject, dataset: str) -> dict[str, str]:
+    """The dataset's PII columns, each with its flag: `PII` where the spec says so, `PII (from x.y)` where it is
+    derived through SQL from a PII column (what validate's rules take as PII)."""
+    ds = project.datasets.get(dataset)
+    declared = set(ds.pii_columns) if ds else set()
+    return {column: "PII" if column in declared else
+            f"PII (from {', '.join(sorted({f'{d}.{c}' for d, c in origin}))})"
+            for column, origin in project.lineage.pii.get(dataset, {}).items()} | {c: "PII" for c in declared}
 
 
 def _concealed(values: object) -> str:
     return f"({len(values)} values, not shown: PII)" if isinstance(values, tuple | list) and values else ""
 
 
-def _checks_section(project: SpecProject, *rules: QualityRule, title: str | None = None) -> Section:
+def _checks_section(secrets: Secrets, *rules: QualityRule, title: str | None = None) -> Section:
     rows, links, code = [], {}, []
     for rule in rules:
         for check in rule.checks:
             r = len(rows)
-            hidden = _secret(project, rule.dataset, (check.column or "", *check.columns),
+            hidden = secrets.hides(rule.dataset, (check.column or "", *check.columns),
                              f"{check.expression or ''} {check.sql or ''}")
             detail = "(values, bounds, pattern or SQL not shown: PII or restricted)" if hidden and (
                 check.values or check.min is not None or check.max is not None or check.pattern
@@ -264,8 +271,7 @@ def _lineage_section(project: SpecProject, t: Transform, found: ColumnLineage | 
     for column in sorted(found):
         sources = found[column]
         rows.append((column, ", ".join(f"{a.split('.', 1)[1]}.{c}" for a, c in sources)))
-    out_ds = project.datasets.get(t.output)
-    pii = {c.name for c in out_ds.columns if c.pii} if out_ds else set()
+    pii = _pii(project, t.output)
     table = Table("", ("output column", "derived from"), tuple(rows), links=links,
                   flags=frozenset((i, 0) for i, r in enumerate(rows) if r[0] in pii))
     return Section("Column lineage", tables=(table,))
@@ -276,13 +282,13 @@ def _model(project: SpecProject, m: Model, live: ModelVersion | None) -> list[Se
     tr = m.training
     if tr is not None:
         ds = project.datasets.get(tr.dataset)
-        pii = set(ds.pii_columns) if ds else set()
+        pii = _pii(project, tr.dataset)
         types = {c.name: c.type for c in ds.columns} if ds else {}
         rows = _rows(("dataset", f"dataset.{tr.dataset}"), ("target", tr.target), ("entrypoint", tr.entrypoint),
                      ("params", dict(tr.params) or None), ("test size", tr.test_size), ("random seed", tr.random_seed),
                      ("cpu", tr.cpu), ("memory", tr.memory), ("gpu", tr.gpu or None), ("schedule", tr.schedule))
         feats = Table(f"Features ({len(tr.features)})", ("feature", "type", "PII"),
-                      tuple((f, types.get(f, ""), "PII" if f in pii else "") for f in tr.features),
+                      tuple((f, types.get(f, ""), pii.get(f, "")) for f in tr.features),
                       flags=frozenset((i, 2) for i, f in enumerate(tr.features) if f in pii))
         out.append(Section("Training", rows, (feats,)))
     gates = Table("Metric gates", ("metric", "min", "max", "better"),

@@ -57,6 +57,7 @@ def resource_page(project: SpecProject, res: Resource, plan: PlanView | None,
         "resource.html.j2", base="../", project=project.project.name, r=res, plan=plan is not None,
         change=plan.change_of(res.address) if plan else None, impact=plan.impact_of(res.address) if plan else None,
         files=plan.files_of(res.address) if plan else [],
-        sections=sections(project, res, registry, lineage), pages=project.by_address,
+        sections=sections(project, res, registry, lineage, dict(plan.datasets_before) if plan else None),
+        pages=project.by_address,
         parents=graph.parents(res.address), children=graph.children(res.address),
     )

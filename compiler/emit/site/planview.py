@@ -71,6 +71,9 @@ class PlanView:
     impacts: tuple[ImpactItem, ...]
     files: tuple[FileChange, ...]
     spec_digest: str | None
+    # the baseline's snapshots of the changed datasets: what was secret there stays hidden on the site, as in the
+    # plan (an edit dropping `pii: true` must not show what it hid)
+    datasets_before: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @functools.cached_property
     def _changes(self) -> dict[str, Change]:
@@ -201,4 +204,8 @@ def plan_view(data: dict[str, Any]) -> PlanView:
         complete=bool(data.get("complete", True)), summary_line=data["summary_line"],
         summary=tuple((k, int(v)) for k, v in sorted(summary.items()) if isinstance(v, int)),
         changes=tuple(changes), impacts=impacts, files=tuple(files), spec_digest=head.get("spec_digest"),
+        datasets_before=tuple((c["address"], before) for c in sorted(data["resource_changes"],
+                                                                     key=lambda c: c["address"])
+                              if str(c["address"]).startswith("dataset.")
+                              and isinstance(before := (c.get("change") or {}).get("before"), dict)),
     )

@@ -540,11 +540,34 @@ def test_a_warehouse_error_in_a_model_points_at_the_line_of_the_users_sql(tmp_pa
     assert "(at " not in text
 
 
-def _drift(train: dict, now: dict, method: str = "psi") -> dict[str, float]:
+def _drift(train: dict, now: dict, method: str = "psi", secret: frozenset[str] = frozenset()) -> dict[str, float]:
     from compiler.apply.steps.drift import profile, score
 
-    reference = json.loads(json.dumps(profile(pd.DataFrame(train), tuple(train), 42)))  # as logged and read back
+    reference = json.loads(json.dumps(profile(pd.DataFrame(train), tuple(train), 42, secret)))  # as logged, read
     return score(method, reference, pd.DataFrame(now))
+
+
+def test_the_profile_of_a_pii_feature_keeps_no_value_and_still_sees_drift():
+    """A PII feature's profile kept its 20 most frequent values by name (e-mail addresses), a sample of 1,000
+    values and the smallest and largest: now digests and inner bin edges only, and drift is still seen."""
+    from compiler.apply.steps.drift import profile
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    emails = np.array([f"person{i}@example.com" for i in range(15)])
+    train = {"email": rng.choice(emails, n), "phone": rng.integers(5550000000, 5559999999, n).astype(float),
+             "temp": rng.normal(20, 5, n)}
+    secret = frozenset({"email", "phone"})
+    text = json.dumps(profile(pd.DataFrame(train), tuple(train), 42, secret))
+    assert "@example.com" not in text
+    assert str(int(train["phone"].min())) not in text and str(int(train["phone"].max())) not in text
+    assert '"sample"' in text  # temp, not secret, keeps its sample
+    for method in ("psi", "ks"):
+        assert max(_drift(train, train, method, secret).values()) < 0.02
+        moved = {**train, "email": np.where(train["email"] == emails[0], emails[1], train["email"]),
+                 "phone": train["phone"] + 3_000_000}
+        scores = _drift(train, moved, method, secret)
+        assert scores["email"] > (0.05 if method == "ks" else 0.1) and scores["phone"] > 0.2, (method, scores)
 
 
 def test_drift_sees_flags_codes_and_text_change_and_nothing_when_nothing_changes():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from compiler.spec.ir import Model
 from compiler.spec.project import SpecProject
 
 HIDDEN = "…"
@@ -53,6 +54,19 @@ def dataset_secret(project: SpecProject, name: str) -> bool:
     """Whether the values of dataset `name` may not be shown: restricted, or with PII columns."""
     ds = project.datasets.get(name)
     return ds is None or ds.classification == "restricted" or bool(ds.pii_columns or project.lineage.pii.get(name))
+
+
+def secret_features(project: SpecProject, model: Model) -> frozenset[str]:
+    """The model's features whose values may not be kept (in its drift profile): PII columns of its training
+    dataset (declared or derived), or every feature of a restricted one."""
+    tr = model.training
+    if tr is None:
+        return frozenset()
+    ds = project.datasets.get(tr.dataset)
+    if ds is None or ds.classification == "restricted":
+        return frozenset(tr.features)
+    pii = set(ds.pii_columns) | set(project.lineage.pii.get(tr.dataset, {}))
+    return frozenset(f for f in tr.features if f in pii)
 
 
 def scrubber(project: SpecProject) -> Callable[[str], str]:

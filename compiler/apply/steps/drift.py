@@ -25,11 +25,16 @@ TOP = 20  # the values of a categorical feature kept by name; the rest are one `
 EPS = 1e-6
 
 
-def profile(frame: Any, features: tuple[str, ...], seed: int) -> dict[str, Any]:
+def profile(frame: Any, features: tuple[str, ...], seed: int, secret: frozenset[str] = frozenset()
+            ) -> dict[str, Any]:
     """Per feature, the distribution drift is scored against: the share of rows with no value (`nulls`), then
     either quantile bin edges, the share of rows per bin and a sample (a numeric feature), or the share of each
     value, the most frequent TOP of them (a categorical one: text, booleans, or whole numbers with at most BINS
-    values, such as a 0/1 flag or a code, whose quantile bins would merge its values)."""
+    values, such as a 0/1 flag or a code, whose quantile bins would merge its values).
+
+    A `secret` feature (PII, or of a restricted dataset) keeps no value of a row: its categories are kept as
+    digests (`hashed`), and its bins without their outer edges, the smallest and largest values (`open`: the
+    first and last bins are unbounded), nor a sample (KS then compares the binned distributions)."""
     import numpy as np
 
     out: dict[str, Any] = {}
@@ -40,20 +45,34 @@ def profile(frame: Any, features: tuple[str, ...], seed: int) -> dict[str, Any]:
             continue
         nulls = 1 - present.size / column.size
         numbers = _numbers(present)
+        hidden = name in secret
         if numbers is None or (np.unique(numbers).size <= BINS and bool(np.all(numbers == np.round(numbers)))):
             keys = present.map(_key) if numbers is None else [_key(v) for v in numbers]
+            if hidden:
+                keys = [_hashed(name, k) for k in keys]
             shares = _value_shares(keys)
             top = dict(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
             out[name] = {"values": sorted(top), "shares": [top[k] for k in sorted(top)],
-                         "other": max(0.0, 1 - sum(top.values())), "nulls": nulls}
+                         "other": max(0.0, 1 - sum(top.values())), "nulls": nulls,
+                         **({"hashed": True} if hidden else {})}
             continue
         edges = np.unique(np.quantile(numbers, np.linspace(0, 1, BINS + 1)))
         counts = np.histogram(numbers, bins=edges)[0]
+        shares = (counts / counts.sum()).tolist()
+        if hidden:
+            out[name] = {"edges": edges[1:-1].tolist(), "open": True, "shares": shares, "nulls": nulls}
+            continue
         rng = np.random.default_rng(seed)
         sample = rng.choice(numbers, size=min(SAMPLE, numbers.size), replace=False)
-        out[name] = {"edges": edges.tolist(), "shares": (counts / counts.sum()).tolist(),
-                     "sample": sorted(sample.tolist()), "nulls": nulls}
+        out[name] = {"edges": edges.tolist(), "shares": shares, "sample": sorted(sample.tolist()), "nulls": nulls}
     return out
+
+
+def _hashed(feature: str, key: str) -> str:
+    """A category of a secret feature as the profile keeps it: a digest (the same value, the same digest)."""
+    import hashlib
+
+    return hashlib.sha256(f"specops-drift:{feature}:{key}".encode()).hexdigest()[:16]
 
 
 def _numbers(values: Any) -> Any:
@@ -97,6 +116,8 @@ def _categorical(ref: dict[str, Any], column: Any, method: str) -> float:
     nulls = 1 - present.size / column.size
     numbers = _numbers(present)
     keys = [_key(v) for v in numbers] if numbers is not None else list(present.map(_key))
+    if ref.get("hashed"):
+        keys = [_hashed(str(column.name), k) for k in keys]
     now = _value_shares(keys) if keys else {}
     known = ref["values"]
     expected = _with_nulls([*ref["shares"], ref.get("other", 0.0)], ref.get("nulls", 0.0))
@@ -144,15 +165,21 @@ def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float
         nulls = 1 - present.size / column.size
         if numbers is None:
             continue  # the reference was numeric: text now is no distribution of the same feature
-        if method == "ks":
+        if method == "ks" and "sample" in ref:
             ks = float(ks_2samp(np.asarray(ref["sample"]), numbers).statistic) if numbers.size else 1.0
             scores[name] = max(ks, abs(nulls - ref.get("nulls", 0.0)))
             continue
-        edges = np.asarray(ref["edges"])
+        edges = np.asarray(ref["edges"], dtype=float)
+        if ref.get("open"):  # a secret feature's bins: the outer ones unbounded
+            edges = np.concatenate(([-np.inf], edges, [np.inf]))
         if edges.size < 2:
             continue  # a profile of an older specops with one bin (its values merged): nothing to compare
         counts = np.histogram(np.clip(numbers, edges[0], edges[-1]), bins=edges)[0]
         shares = (counts / counts.sum()).tolist() if counts.sum() else [0.0] * len(ref["shares"])
+        if method == "ks":  # no sample of a secret feature: the largest gap of the binned cumulative distributions
+            gap = np.max(np.abs(np.cumsum(ref["shares"]) - np.cumsum(shares))) if numbers.size else 1.0
+            scores[name] = max(float(gap), abs(nulls - ref.get("nulls", 0.0)))
+            continue
         scores[name] = psi(_with_nulls(ref["shares"], ref.get("nulls", 0.0)), _with_nulls(shares, nulls))
     return scores
 

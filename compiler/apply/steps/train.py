@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.apply.context import RunContext, StepFailed
-from compiler.apply.scrub import dataset_secret, hide_quoted
+from compiler.apply.scrub import dataset_secret, hide_quoted, secret_features
 from compiler.apply.steps.data import load_frame
 from compiler.apply.steps.drift import PROFILE_PATH, profile
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor
@@ -272,7 +272,8 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
                            "specops.holdout_rows": len(holdout),
                            "specops.decision_threshold": model.decision_threshold})
         mlflow.log_metrics(metrics)
-        mlflow.log_dict(profile(X_train, tr.features, tr.random_seed), PROFILE_PATH)
+        mlflow.log_dict(profile(X_train, tr.features, tr.random_seed, secret_features(ctx.project, model)),
+                        PROFILE_PATH)
         _log_holdout(holdout)
         sample = X_train.head(20)
         out = fw.predict(estimator, sample, model.decision_threshold)

@@ -156,6 +156,25 @@ def test_the_champion_is_rescored_on_the_candidates_holdout(fork):
     assert state(fork)["models"]["churn"]["compared_with"] == 1
 
 
+def test_a_champion_needing_a_dropped_feature_is_compared_by_its_logged_metrics(fork):
+    """The candidate drops features the champion needs, so the champion cannot be scored on its holdout: it was not
+    compared at all, and a far worse model took the alias. Its metrics as its run logged them are the measure."""
+    RepoEditor(fork).replace(MODEL, "features: [tenure_months, monthly_spend, subscription_count, support_tickets, "
+                             "avg_satisfaction]", "features: [subscription_count]")
+    RepoEditor(fork).replace(MODEL, "{name: roc_auc, min: 0.7}", "{name: roc_auc, min: 0.1}")
+    RepoEditor(fork).replace(MODEL, "{name: log_loss, max: 0.65}", "{name: log_loss, max: 5}")
+    RepoEditor(fork).replace(MODEL, "{name: accuracy, min: 0.7}", "{name: accuracy, min: 0.1}")
+    run = specops(fork, "train", "churn")
+    assert run.code == 1, run.explain()
+    assert "version 1 (the 'champion') as logged on its own holdout (not comparable row for row):" in run.output
+    assert ("version 1 needs columns the holdout lacks (tenure_months, monthly_spend, support_tickets, "
+            "avg_satisfaction): not re-scored on the candidate's holdout; compared with its metrics as logged on its "
+            "own holdout instead") in run.output, run.output
+    assert re.search(r"roc_auc 0\.\d+ is worse than version 1's 0\.\d+ as logged on its own holdout by", run.output)
+    assert champion(fork) == 1
+    assert run_of(fork, 2).data.tags["specops.decision"] == "rejected"
+
+
 def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     ed = RepoEditor(fork)
     # heavy regularisation: roc_auc holds up, log_loss and accuracy get worse than the champion's

@@ -19,7 +19,7 @@ from typing import Any
 
 from compiler.apply.context import StepFailed
 from compiler.apply.steps.frameworks import METADATA_KEY, flavor_of_logged
-from compiler.apply.steps.metrics import compute_metrics
+from compiler.apply.steps.metrics import METRIC_NAMES, compute_metrics
 from compiler.apply.steps.registry import CANDIDATE_ALIAS, DEMOTED_TAG, Registry
 from compiler.apply.steps.split import frame_digest
 from compiler.spec.ir import LOWER_IS_BETTER, Model
@@ -66,6 +66,7 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
     champion_version: int | None = None  # the version that held the alias when deciding
     champion_metrics: dict[str, float] = field(default_factory=dict)  # re-scored on the candidate's holdout
+    champion_basis: str = "re-scored on this holdout"  # or, where it could not be: "as logged on its own holdout"
     comparisons: list[Comparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     validated: bool = False  # the gates and max_regression hold (the version's validation_status)
@@ -140,6 +141,16 @@ def rescore(reg: Registry, model: Model, champion: Any, cand: Candidate) -> tupl
     return compute_metrics(model.task, holdout[cand.target], pred), None
 
 
+def logged_metrics(reg: Registry, champion: Any, cand: Candidate) -> dict[str, float]:
+    """The champion's metrics as its run logged them (on its own holdout), if it predicts the candidate's target."""
+    if not champion.run_id:
+        return {}
+    data = reg.client.get_run(champion.run_id).data
+    if data.params.get("target") != cand.target:
+        return {}
+    return {k: v for k, v in data.metrics.items() if k in METRIC_NAMES}
+
+
 def decide(reg: Registry, model: Model, cand: Candidate) -> Decision:
     """Gates, then the champion re-scored on the candidate's holdout and compared; nothing is changed here."""
     decision = Decision("rejected", gate_failures(model, cand.metrics))
@@ -148,6 +159,13 @@ def decide(reg: Registry, model: Model, cand: Candidate) -> Decision:
         decision.champion_version = int(champion.version)
     if champion is not None and decision.champion_version != cand.version:
         scores, note = rescore(reg, model, champion, cand)
+        basis = "on the same holdout"
+        if note and not scores and (logged := logged_metrics(reg, champion, cand)):
+            # not scored on these rows (it needs a feature the candidate dropped): its own scores are the best
+            # measure left, rather than no comparison (a far worse candidate took the alias)
+            scores, basis = logged, "as logged on its own holdout"
+            decision.champion_basis = "as logged on its own holdout (not comparable row for row)"
+            note += "; compared with its metrics as logged on its own holdout instead"
         decision.champion_metrics = scores
         if note:
             decision.notes.append(note)
@@ -156,7 +174,7 @@ def decide(reg: Registry, model: Model, cand: Candidate) -> Decision:
             if not c.ok:
                 decision.reasons.append(
                     f"{c.metric} {c.candidate:.4f} is worse than version {decision.champion_version}'s "
-                    f"{c.champion:.4f} on the same holdout by {c.worse_by:.4f} > max_regression {c.bound:g}")
+                    f"{c.champion:.4f} {basis} by {c.worse_by:.4f} > max_regression {c.bound:g}")
     decision.validated = decision.passed
     if cand.demoted and decision.champion_version != cand.version:
         # never given the alias back automatically, wherever the alias is (it may be new: a renamed alias)
@@ -216,7 +234,7 @@ def describe(model: Model, cand: Candidate, decision: Decision) -> list[str]:
     """What apply and `specops train` print about a decision (indented by the caller)."""
     lines = [f"holdout: {cand.holdout_rows} rows, digest {cand.holdout_digest[:12]}"]
     if decision.champion_metrics and decision.champion_version != cand.version:
-        lines.append(f"version {decision.champion_version} (the '{model.alias}') re-scored on this holdout:")
+        lines.append(f"version {decision.champion_version} (the '{model.alias}') {decision.champion_basis}:")
         bounds = {c.metric: c for c in decision.comparisons}
         for name in sorted(set(cand.metrics) & set(decision.champion_metrics)):
             c = bounds.get(name)

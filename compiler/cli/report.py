@@ -50,11 +50,16 @@ def workspace_path(base: Path, root: Path, rel: str) -> str:
 MAX_SNIPPET_FILE = 2 * 1024 * 1024
 
 
+DATA_FILES = (".csv", ".tsv", ".psv", ".txt")  # a seed's rows: never shown as a snippet
+
+
 def _snippet(root: Path, d: Diagnostic, cache: dict[str, list[str]],
              secret_cols: dict[tuple[str | None, int], set[int]]) -> list[str]:
     # a refused path may lead outside the repository or to a device: only a regular file inside the repository
     # (its real path) is read, so a spec naming a bad path still shows its line
     if not d.file or d.line <= 0 or d.code in ("file-too-large", "unreadable"):
+        return []
+    if d.file.lower().endswith(DATA_FILES):  # a row of data: it may hold PII (the message says column and value)
         return []
     if d.file not in cache:
         cache[d.file] = []

@@ -12,6 +12,7 @@ from compiler.front.rules import graph_rules as g
 from compiler.front.rules import k8s_names as k
 from compiler.front.rules import placement as p
 from compiler.front.rules import runners as r
+from compiler.front.rules import seed_values as v
 from compiler.front.rules import seeds as e
 from compiler.front.rules import source_rules as s
 from compiler.front.rules import sql_rules as q
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     t.check_shared_registries, t.check_canary_share,
     c.check_confinement, q.check_sql_columns, q.check_expressions, q.check_queries, r.check_runners,
     p.check_laptop_only,
-    s.check_landed_sources, s.check_source_databases, e.check_seed_headers, f.check_frameworks,
+    s.check_landed_sources, s.check_source_databases, e.check_seed_headers, v.check_seed_values,
+    f.check_frameworks,
     k.check_shared_namespaces, k.check_object_names,
 )

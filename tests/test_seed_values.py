@@ -1,0 +1,84 @@
+"""Seed values the warehouse cannot load into their declared types are errors at their row: checked against what
+DuckDB's COPY (dbt-duckdb's seeds) really loads, so a file that loads is never refused."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import parse_text_report
+
+from compiler.front.rules.seed_values import _rule
+
+VALUES = {
+    "integer": ["1", " 2 ", "+3", "1.5", "2.5", "-0", "1.", " .5", "1e3", "0x10", "0b101", "1_000", "2147483647",
+                "-2147483648", "2147483648", "-2147483649", "1e400", "NULL", "null", "NaN", "N/A", "-", " ", "1 000",
+                "1,000", "$5", "5%", "1__0", "_1", "1_", "+", "0o7", "1e", "e1", "true", "١٢", "abc"],
+    "bigint": ["9223372036854775807", "9223372036854775808", "-9223372036854775808", "1e18", "1e19", "abc"],
+    "double": ["1.5", "1e3", "nan", "inf", "-inf", "infinity", "1e400", "1.5e-400", "1_000.5", " 2.5 ", "NULL",
+               "N/A", "1.2.3", ".", "-", "1d", "1f", "0x1p3", "1,5", "abc"],
+    "decimal(5,2)": ["999.99", "999.994", "999.995", "999.999", "1000", "-999.99", "1e2", "0.001", "abc", "1e9"],
+    "boolean": ["true", "TRUE", "t", "F", "yes", "No", "y", "N", "1", "0", "on", "off", "1.0", "2", "-1", "null",
+                "abc", " true "],
+    "date": ["2024-01-02", "2024/01/02", "01/02/2024", "2024-1-2", "24-01-02", "2024-01-02 10:00:00",
+             "2024-01-02T00:00:00Z", "infinity", "epoch", "20240102", "2024-02-30", "2024-13-01", "NULL", "N/A",
+             "today", "Jan 2 2024", "abc"],
+    "timestamp": ["2024-01-02", "2024-01-02 10:00:00", "2024-01-02T10:00", "2024-01-02 10:00:00.123456",
+                  "2024-01-02 25:00:00", "2024-01-02 10:61:00", "2024-02-30 10:00:00", "NULL", "now", "1700000000",
+                  "abc"],
+}
+# what a team's exports really hold, and validate must catch before apply (on DuckDB)
+MUST_CATCH = {"integer": ["NULL", "N/A", "abc", "1,000", "2147483648"], "double": ["N/A", "-"],
+              "decimal(5,2)": ["1000"], "boolean": ["on", "null", "2"], "date": ["2024-02-30", "N/A", "NULL"],
+              "timestamp": ["2024-01-02 25:00:00", "NULL"]}
+
+
+def _loads_in_duckdb(tmp_path, spec_type: str, value: str) -> bool:
+    import duckdb
+
+    from compiler.spec.warehouse_types import sql_type
+
+    path = tmp_path / "seed.csv"
+    path.write_text('x\n"' + value.replace('"', '""') + '"\n', encoding="utf-8")
+    con = duckdb.connect()
+    con.execute(f"create table t (x {sql_type(spec_type)})")
+    try:
+        con.execute(f"copy t from '{path}' (format csv, header true, delimiter ',')")
+    except duckdb.Error:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("spec_type", sorted(VALUES))
+def test_what_is_refused_is_what_duckdb_cannot_load(tmp_path, spec_type):
+    why = _rule(spec_type, "duckdb")
+    assert why is not None
+    refused = {v for v in VALUES[spec_type] if why(v) is not None}
+    loads = {v: _loads_in_duckdb(tmp_path, spec_type, v) for v in VALUES[spec_type]}
+    assert not [v for v in refused if loads[v]], "refused, though DuckDB loads them"
+    assert set(MUST_CATCH.get(spec_type, ())) <= refused
+    assert all(not loads[v] for v in MUST_CATCH.get(spec_type, ()))
+
+
+def test_a_value_dbt_seed_cannot_load_is_an_error_at_its_row_and_a_secret_one_is_not_quoted(edit, validate_cli):
+    data = "data/subscriptions.csv"
+    rows = edit.read(data).splitlines()
+    header = rows[0].split(",")
+    first = rows[1].split(",")
+    first[header.index("monthly_price")] = "N/A"
+    edit.replace(data, rows[1], ",".join(first))
+    people = "data/customers.csv"
+    row = edit.read(people).splitlines()[2]
+    edit.replace(people, row, row.replace(",true", ",on", 1))
+    tickets = "data/support_tickets.csv"
+    edit.replace("specs/datasets/support_tickets.yaml", "classification: internal", "classification: restricted")
+    row = edit.read(tickets).splitlines()[1]
+    edit.replace(tickets, row, row.rsplit(",", 1)[0] + ",ZZsecret")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    found = [(rel, d.line, d.message) for d in parse_text_report(result.output) if d.code == "seed-value"
+             for rel in (data, people, tickets) if d.is_in(rel)]
+    assert [(rel, line) for rel, line, _ in found] == [(people, 3), (data, 2), (tickets, 2)], found
+    assert found[1][2] == ("dataset.subscriptions: 'N/A' in decimal(10,2) column 'monthly_price' is no number: dbt "
+                           "seed fails to load data/subscriptions.csv on DuckDB (environment 'dev')")
+    assert "'on' in boolean column 'marketing_opt_in' is no boolean" in found[0][2]
+    assert "the value in integer column 'satisfaction_score' (not shown: restricted dataset)" in found[2][2]
+    assert "ZZsecret" not in result.output and "@example.com" not in result.output  # no row is shown

@@ -82,3 +82,14 @@ def test_a_value_dbt_seed_cannot_load_is_an_error_at_its_row_and_a_secret_one_is
     assert "'on' in boolean column 'marketing_opt_in' is no boolean" in found[0][2]
     assert "the value in integer column 'satisfaction_score' (not shown: restricted dataset)" in found[2][2]
     assert "ZZsecret" not in result.output and "@example.com" not in result.output  # no row is shown
+
+
+def test_a_zoned_time_of_a_pii_column_is_warned_without_its_value(edit, validate_cli):
+    """The zone and day/month warnings quoted the value, and their hint its UTC time: not for a PII column."""
+    data = "data/subscriptions.csv"
+    edit.replace("specs/datasets/subscriptions.yaml", "    - name: updated_at\n",
+                 "    - name: updated_at\n      pii: true\n")
+    edit.replace(data, "2024-09-30,2024-09-30 16:46:58", "2024-09-30,2024-09-30 16:46:58-05:00")
+    result = validate_cli(edit.root)  # (it fails: the column becomes PII features of a model served in prod)
+    assert "the value in column 'updated_at' has a zone" in result.output, result.output
+    assert "16:46:58" not in result.output and "21:46:58" not in result.output

@@ -69,15 +69,21 @@ def _times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
             guessed.append((line, i, value))
         elif dated[i] == "timestamp":
             zoned.append((line, i, value))
+    secret = {c.lower() for c in ds.pii_columns} if ds.classification != "restricted" else set(names)
+
+    def shown(i: int, value: str) -> str:  # a value of a PII column or of a restricted dataset is not quoted
+        return "the value" if names[i] in secret else repr(value)
+
     for n, (line, i, value) in enumerate(zoned[:MAX_LISTED], 1):
-        yield Diagnostic("seed-row", f"{value!r} in column '{names[i]}' has a zone, but a timestamp column is a time "
-                         "without zone: dbt seed loads the clock time and drops the zone (DuckDB, Postgres), so the "
-                         "time is read as UTC" + _more(zoned, n), ds.source.path, line, 1, ds.address,
-                         _in_utc(value), severity="warning")
+        yield Diagnostic("seed-row", f"{shown(i, value)} in column '{names[i]}' has a zone, but a timestamp column is "
+                         "a time without zone: dbt seed loads the clock time and drops the zone (DuckDB, Postgres), "
+                         "so the time is read as UTC" + _more(zoned, n), ds.source.path, line, 1, ds.address,
+                         "write the times in UTC without an offset" if names[i] in secret else _in_utc(value),
+                         severity="warning")
     for n, (line, i, value) in enumerate(guessed[:MAX_LISTED], 1):
-        yield Diagnostic("seed-row", f"{value!r} in {dated[i]} column '{names[i]}' is no ISO date: dbt seed guesses "
-                         "the order of its day and month from the whole file, so another row can make it load as "
-                         "another date" + _more(guessed, n), ds.source.path, line, 1, ds.address,
+        yield Diagnostic("seed-row", f"{shown(i, value)} in {dated[i]} column '{names[i]}' is no ISO date: dbt seed "
+                         "guesses the order of its day and month from the whole file, so another row can make it "
+                         "load as another date" + _more(guessed, n), ds.source.path, line, 1, ds.address,
                          "write dates as YYYY-MM-DD (times as YYYY-MM-DD HH:MM:SS)", severity="warning")
 
 

@@ -651,3 +651,17 @@ def test_a_group_split_with_no_group_left_to_train_on_is_a_step_failure():
 
     with pytest.raises(StepFailed, match=r"group split on 'shop' \(8 groups, test_size 0.95\): "):
         split_rows(frame(), training(test_size=0.95, split=Split("group", "shop")))
+
+
+def test_a_champion_failing_new_gates_is_not_reported_as_given_the_alias():
+    """`alias 'champion' -> version 2` was printed right before `version 2 holds the alias 'champion' but fails`."""
+    from compiler.apply.steps.train import TrainResult, refusal, report
+
+    project = require_project(EXAMPLE_ROOT)
+    model = project.models["churn"]
+    result = TrainResult(2, "run", {"roc_auc": 0.61}, True, ["roc_auc 0.6100 is below the gate minimum 0.9"], True, 2,
+                         True)
+    said: list[str] = []
+    report(said.append, model, result)
+    assert not [line for line in said if "->" in line], said
+    assert refusal(model, result).startswith("version 2 holds the alias 'champion' but fails: roc_auc")

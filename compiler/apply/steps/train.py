@@ -325,7 +325,7 @@ def report(echo: Any, model: Model, result: TrainResult) -> None:
             echo(f"   version {result.version} already holds the alias '{model.alias}'")
         else:
             echo(f"   version {result.alias_version} keeps the alias '{model.alias}'")
-    elif result.promoted:
+    elif result.promoted and not result.refused:  # a champion failing its gates holds the alias, refused
         echo(f"   alias '{model.alias}' -> version {result.version}")
 
 

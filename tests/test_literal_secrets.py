@@ -160,3 +160,14 @@ def test_no_other_finding_prints_a_secret(edit, validate_cli, fmt):
     if fmt == "text":
         codes = [d.code for d in parse_text_report(result.output)]
         assert codes.count("literal-secret") == 3 and "invalid-value" in codes, result.output
+
+
+def test_a_long_secret_cut_short_in_a_message_is_masked_too(edit, validate_cli):
+    """A schema message quotes a long value's first characters and '...': the whole text was looked for, and the
+    password in the part shown was printed."""
+    edit.replace("specops.yaml", "  kubernetes_version:", '  repository: {url: "https://git:ghp_RepoTok3nXXXXXXXXXXXX'
+                 'XXXXXXXXXXXXXXXX@github.com/acme/x.git"}\n  kubernetes_version:')
+    for fmt in ("text", "json"):
+        result = validate_cli(edit.root, "--format", fmt)
+        assert result.exit_code == 1, result.output
+        assert "ghp_RepoTok3n" not in result.output, result.output

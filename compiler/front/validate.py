@@ -23,9 +23,22 @@ def check_document(doc: Document) -> list[Diagnostic]:
 def _masked(d: Diagnostic, texts: list[str]) -> Diagnostic:
     message, hint = d.message, d.hint
     for text in texts:
-        message = message.replace(text, "***")
-        hint = hint.replace(text, "***") if hint else hint
+        message = _without(message, text)
+        hint = _without(hint, text) if hint else hint
     return d if (message, hint) == (d.message, d.hint) else replace(d, message=message, hint=hint)
+
+
+MIN_PREFIX = 12  # a secret's text cut short in a message (quoted values are): its longest start this long or more
+
+
+def _without(message: str, text: str) -> str:
+    """`message` with `text` masked, whole or cut short (a message quotes a long value's start, then '...')."""
+    if text in message:
+        return message.replace(text, "***")
+    for end in range(len(text) - 1, MIN_PREFIX - 1, -1):
+        if text[:end] in message:
+            return message.replace(text[:end], "***")
+    return message
 
 
 def validate_file(result: FileResult, raw: bytes | None = None) -> FileResult:

@@ -29,8 +29,13 @@ def _duckdb_error(sql: str) -> str:
 def test_the_values_warehouses_quote_in_their_errors_are_taken_out(tmp_path):
     csv = tmp_path / "people.csv"
     csv.write_text(f"id,email\n1,{EMAIL}\nx2,other@example.com\n", encoding="utf-8")
+    read = f"read_csv('{csv}', header = true, all_varchar = true)"
     said = [
-        _duckdb_error(f"select cast(email as integer) from read_csv('{csv}', header = true, all_varchar = true)"),
+        *(_duckdb_error(f"select {expression} from {read}") for expression in (
+            "cast(email as integer)", "cast(email as date)", "cast(email as timestamp)", "cast(email as time)",
+            "cast(email as json)", "strptime(email, '%Y-%m-%d')", "cast(email as integer[])")),
+        _duckdb_error(f"create or replace table p (email varchar primary key); insert into p select email from {read}; "
+                      f"insert into p select email from {read}"),
         _duckdb_error(f"select * from read_csv('{csv}', header = true, columns = {{'id': 'INTEGER', "
                       "'email': 'VARCHAR'})"),
         f'invalid input syntax for type integer: "{EMAIL}"',  # PostgreSQL's, as it words them

@@ -23,9 +23,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(Failing row contains )\([^\n]*\)"), rf"\1({HIDDEN})"),  # PostgreSQL: the whole row
     (re.compile(r"(Key \([^)\n]*\)=)\([^\n]*?\)(?= already exists| is not present| conflicts|\s*$)", re.M),
      rf"\1({HIDDEN})"),  # PostgreSQL: a key's values
+    # DuckDB's strptime: the value quoted, then the value again on a line of its own
+    (re.compile(r"(Could not parse string )\"[^\"\n]*\"( according to format specifier \"[^\"\n]*\")\n[^\n]*"),
+     "\\1\"" + HIDDEN + "\"\\2\n" + HIDDEN),
     # a value the warehouse could not convert, cast, parse or accept, in quotes
-    (re.compile(r"((?:string|literal|value|input syntax for type [\w ]+?:|out of range:|for enum [\w.\"]+:|"
-                r"[Tt]imestamp|[Dd]ate|Invalid \w+:)\s*)" + _QUOTED), rf"\1\2{HIDDEN}\2"),
+    (re.compile(r"((?:string|literal|value|[Kk]ey|input syntax for type [\w ]+?:|out of range:|for enum [\w.\"]+:|"
+                r"format:|Input:|[Tt]imestamp|[Dd]ate|Invalid \w+:)\s*)" + _QUOTED), rf"\1\2{HIDDEN}\2"),
     (re.compile(r"(Bad \w+ value: )[^\s;,]+"), rf"\1{HIDDEN}"),  # BigQuery
 )
 

@@ -175,6 +175,31 @@ def test_a_champion_needing_a_dropped_feature_is_compared_by_its_logged_metrics(
     assert run_of(fork, 2).data.tags["specops.decision"] == "rejected"
 
 
+def test_a_pii_feature_leaves_no_value_in_the_runs_profile_nor_an_input_example(fork):
+    """The profile kept a PII feature's values (or digests a guess undoes) and the logged model the first rows of
+    the training data as its input example."""
+    from mlflow.artifacts import download_artifacts
+
+    RepoEditor(fork).replace("specs/datasets/customer_features.yaml",
+                             "      description: Whole months from signup to the snapshot date.\n",
+                             "      description: Whole months from signup to the snapshot date.\n      pii: true\n")
+    RepoEditor(fork).replace(MODEL, "allow_pii_features: false", "allow_pii_features: true")
+    RepoEditor(fork).replace("specs/environments.yaml", "allow_pii: false", "allow_pii: true", count=2)
+    run = ok(fork, "train", "churn", "--no-reuse")
+    assert "registered churn version 2" in run.output
+    uri = f"sqlite:///{fork / '.specops' / 'mlflow.db'}"
+    run_id = run_of(fork, 2).info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        profile = json.loads(Path(download_artifacts(run_id=run_id, artifact_path="specops/profile.json",
+                                                     dst_path=tmp, tracking_uri=uri)).read_text())
+        model = Path(download_artifacts(run_id=run_id, artifact_path="", dst_path=tmp, tracking_uri=uri))
+        examples = [p.name for p in model.rglob("*example*")]
+    assert set(profile["tenure_months"]) <= {"spectrum", "other", "nulls", "edges", "open", "shares"}
+    assert "sample" not in profile["tenure_months"] and "values" not in profile["tenure_months"]
+    assert "sample" in profile["monthly_spend"]  # not PII: as before
+    assert examples == [], examples
+
+
 def test_per_metric_regression_a_retry_a_gate_change_and_a_rollback(fork):
     ed = RepoEditor(fork)
     # heavy regularisation: roc_auc holds up, log_loss and accuracy get worse than the champion's

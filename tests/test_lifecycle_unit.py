@@ -558,7 +558,9 @@ def test_the_profile_of_a_pii_feature_keeps_no_value_and_still_sees_drift():
     train = {"email": rng.choice(emails, n), "phone": rng.integers(5550000000, 5559999999, n).astype(float),
              "temp": rng.normal(20, 5, n)}
     secret = frozenset({"email", "phone"})
-    text = json.dumps(profile(pd.DataFrame(train), tuple(train), 42, secret))
+    made = profile(pd.DataFrame(train), tuple(train), 42, secret)
+    assert set(made["email"]) == {"spectrum", "other", "nulls"}  # shares only: no value, no digest of one
+    text = json.dumps(made)
     assert "@example.com" not in text
     assert str(int(train["phone"].min())) not in text and str(int(train["phone"].max())) not in text
     assert '"sample"' in text  # temp, not secret, keeps its sample

@@ -32,9 +32,10 @@ def profile(frame: Any, features: tuple[str, ...], seed: int, secret: frozenset[
     value, the most frequent TOP of them (a categorical one: text, booleans, or whole numbers with at most BINS
     values, such as a 0/1 flag or a code, whose quantile bins would merge its values).
 
-    A `secret` feature (PII, or of a restricted dataset) keeps no value of a row: its categories are kept as
-    digests (`hashed`), and its bins without their outer edges, the smallest and largest values (`open`: the
-    first and last bins are unbounded), nor a sample (KS then compares the binned distributions)."""
+    A `secret` feature (PII, or of a restricted dataset) keeps no value of a row: of its categories only their
+    shares, largest first (`spectrum`: no value, nor a digest of one, which a guess of the values would undo), and
+    its bins without their outer edges, the smallest and largest values (`open`: the first and last bins are
+    unbounded), nor a sample (KS then compares the binned distributions)."""
     import numpy as np
 
     out: dict[str, Any] = {}
@@ -48,13 +49,14 @@ def profile(frame: Any, features: tuple[str, ...], seed: int, secret: frozenset[
         hidden = name in secret
         if numbers is None or (np.unique(numbers).size <= BINS and bool(np.all(numbers == np.round(numbers)))):
             keys = present.map(_key) if numbers is None else [_key(v) for v in numbers]
-            if hidden:
-                keys = [_hashed(name, k) for k in keys]
             shares = _value_shares(keys)
+            if hidden:
+                spectrum = sorted(shares.values(), reverse=True)[:TOP]
+                out[name] = {"spectrum": spectrum, "other": max(0.0, 1 - sum(spectrum)), "nulls": nulls}
+                continue
             top = dict(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
             out[name] = {"values": sorted(top), "shares": [top[k] for k in sorted(top)],
-                         "other": max(0.0, 1 - sum(top.values())), "nulls": nulls,
-                         **({"hashed": True} if hidden else {})}
+                         "other": max(0.0, 1 - sum(top.values())), "nulls": nulls}
             continue
         edges = np.unique(np.quantile(numbers, np.linspace(0, 1, BINS + 1)))
         counts = np.histogram(numbers, bins=edges)[0]
@@ -68,11 +70,6 @@ def profile(frame: Any, features: tuple[str, ...], seed: int, secret: frozenset[
     return out
 
 
-def _hashed(feature: str, key: str) -> str:
-    """A category of a secret feature as the profile keeps it: a digest (the same value, the same digest)."""
-    import hashlib
-
-    return hashlib.sha256(f"specops-drift:{feature}:{key}".encode()).hexdigest()[:16]
 
 
 def _numbers(values: Any) -> Any:
@@ -116,9 +113,16 @@ def _categorical(ref: dict[str, Any], column: Any, method: str) -> float:
     nulls = 1 - present.size / column.size
     numbers = _numbers(present)
     keys = [_key(v) for v in numbers] if numbers is not None else list(present.map(_key))
-    if ref.get("hashed"):
-        keys = [_hashed(str(column.name), k) for k in keys]
     now = _value_shares(keys) if keys else {}
+    if "spectrum" in ref:  # a secret feature: the shares of its categories, largest first, are compared
+        size = len(ref["spectrum"])
+        ranked = sorted(now.values(), reverse=True)
+        top = [*ranked[:size], *[0.0] * (size - len(ranked[:size]))]
+        expected = _with_nulls([*ref["spectrum"], ref.get("other", 0.0)], ref.get("nulls", 0.0))
+        actual = _with_nulls([*top, max(0.0, 1 - sum(top))], nulls)
+        if method == "ks":
+            return float(max(abs(a - e) for e, a in zip(expected, actual, strict=True)))
+        return psi(expected, actual)
     known = ref["values"]
     expected = _with_nulls([*ref["shares"], ref.get("other", 0.0)], ref.get("nulls", 0.0))
     actual = _with_nulls([*(now.get(k, 0.0) for k in known), 1 - sum(now.get(k, 0.0) for k in known)], nulls)
@@ -157,7 +161,7 @@ def score(method: str, reference: dict[str, Any], frame: Any) -> dict[str, float
         if name not in frame or frame[name].size == 0:
             continue
         column = frame[name]
-        if "values" in ref:
+        if "values" in ref or "spectrum" in ref:
             scores[name] = _categorical(ref, column, method)
             continue
         present = column.dropna()

@@ -46,7 +46,10 @@ class Flavor(Protocol):
     def predict(self, estimator: Any, X: Any, threshold: float | None) -> Prediction: ...
 
     def log(self, estimator: Any, example: Any, signature: Any, metadata: dict[str, Any],
-            probabilities: bool) -> Any: ...
+            probabilities: bool, keep_example: bool = True) -> Any:
+        """Log the fitted model; `example` (rows of the training data) is also kept as its input example unless
+        `keep_example` is false (features whose values may not be kept: PII)."""
+        ...
 
     def load(self, uri: str) -> Any: ...
 
@@ -122,10 +125,11 @@ class Sklearn:
         return with_threshold(proba, classes, threshold)
 
     def log(self, estimator: Any, example: Any, signature: Any, metadata: dict[str, Any],
-            probabilities: bool) -> Any:
+            probabilities: bool, keep_example: bool = True) -> Any:
         import mlflow.sklearn
 
-        return mlflow.sklearn.log_model(estimator, name="model", signature=signature, input_example=example,
+        return mlflow.sklearn.log_model(estimator, name="model", signature=signature,
+                                        input_example=example if keep_example else None,
                                         serialization_format="cloudpickle", metadata=metadata,
                                         pyfunc_predict_fn="predict_proba" if probabilities else "predict",
                                         pip_requirements=pinned(self.packages))
@@ -220,7 +224,7 @@ class Boosting:
         raise NotImplementedError
 
     def log(self, estimator: Any, example: Any, signature: Any, metadata: dict[str, Any],
-            probabilities: bool) -> Any:
+            probabilities: bool, keep_example: bool = True) -> Any:
         import importlib
 
         from mlflow.models import ModelSignature, infer_signature
@@ -232,9 +236,10 @@ class Boosting:
             if len(estimator.classes_) == 2:  # a binary Booster answers P(second class): say so in the signature
                 out = estimator.predict_proba(example)[:, 1]
                 signature = ModelSignature(signature.inputs, infer_signature(example, out).outputs)
-        return flavour.log_model(logged, name="model", signature=signature, input_example=example,
-                                 metadata=metadata, pip_requirements=pinned(("mlflow", self.module, "numpy",
-                                                                             "pandas", "scikit-learn", "scipy")))
+        return flavour.log_model(logged, name="model", signature=signature,
+                                 input_example=example if keep_example else None, metadata=metadata,
+                                 pip_requirements=pinned(("mlflow", self.module, "numpy", "pandas", "scikit-learn",
+                                                          "scipy")))
 
     def load(self, uri: str) -> Any:
         return load_logged(uri)
@@ -309,7 +314,7 @@ class PyTorch:
         return Prediction(_labels_like(list(pred.labels), estimator.classes), proba, estimator.classes)
 
     def log(self, estimator: Any, example: Any, signature: Any, metadata: dict[str, Any],
-            probabilities: bool) -> Any:
+            probabilities: bool, keep_example: bool = True) -> Any:
         import logging
 
         import mlflow.pytorch
@@ -321,7 +326,8 @@ class PyTorch:
         log.setLevel(logging.ERROR)
         try:
             return mlflow.pytorch.log_model(estimator.module, name="model", signature=signature,
-                                            input_example=example, serialization_format="pickle",
+                                            input_example=example if keep_example else None,
+                                            serialization_format="pickle",
                                             metadata=metadata, pip_requirements=pinned(self.packages))
         finally:
             log.setLevel(level)

@@ -272,8 +272,8 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
                            "specops.holdout_rows": len(holdout),
                            "specops.decision_threshold": model.decision_threshold})
         mlflow.log_metrics(metrics)
-        mlflow.log_dict(profile(X_train, tr.features, tr.random_seed, secret_features(ctx.project, model)),
-                        PROFILE_PATH)
+        secret = secret_features(ctx.project, model)
+        mlflow.log_dict(profile(X_train, tr.features, tr.random_seed, secret), PROFILE_PATH)
         _log_holdout(holdout)
         sample = X_train.head(20)
         out = fw.predict(estimator, sample, model.decision_threshold)
@@ -281,7 +281,7 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
         metadata = {METADATA_KEY: {"task": model.task, "decision_threshold": model.decision_threshold}}
         if probabilities:
             metadata[METADATA_KEY].update({"output": "probabilities", "classes": [_plain(c) for c in pred.classes]})
-        info = fw.log(estimator, X_train.head(5), signature, metadata, probabilities)
+        info = fw.log(estimator, X_train.head(5), signature, metadata, probabilities, keep_example=not secret)
         if served_by_triton(ctx.project, model):
             from compiler.apply.steps.triton import log_repository
 

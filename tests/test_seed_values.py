@@ -3,32 +3,44 @@ DuckDB's COPY (dbt-duckdb's seeds) really loads, so a file that loads is never r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from conftest import parse_text_report
 
 from compiler.front.rules.seed_values import _rule
 
 VALUES = {
-    "integer": ["1", " 2 ", "+3", "1.5", "2.5", "-0", "1.", " .5", "1e3", "0x10", "0b101", "1_000", "2147483647",
-                "-2147483648", "2147483648", "-2147483649", "1e400", "NULL", "null", "NaN", "N/A", "-", " ", "1 000",
-                "1,000", "$5", "5%", "1__0", "_1", "1_", "+", "0o7", "1e", "e1", "true", "١٢", "abc"],
+    "integer": ["1", " 2 ", "+3", "1.5", "2.5", "-0", "1.", " .5", "1e3", "0x10", "0b101", "1_000", "1_000.000_1",
+                "0x1_F", "2147483647", "-2147483648", "2147483648", "-2147483649", "1e400", "NULL", "null", "NaN",
+                "N/A", "NA", "none", ".", "\\N", "-", " ", "1 000", "1,000", "$5", "5%", "(5)", "_1", "+", "0o7",
+                "1e", "e1", "true", "١٢", "\xa012", "abc", "1.0", "0.0"],
     "bigint": ["9223372036854775807", "9223372036854775808", "-9223372036854775808", "1e18", "1e19", "abc"],
-    "double": ["1.5", "1e3", "nan", "inf", "-inf", "infinity", "1e400", "1.5e-400", "1_000.5", " 2.5 ", "NULL",
-               "N/A", "1.2.3", ".", "-", "1d", "1f", "0x1p3", "1,5", "abc"],
-    "decimal(5,2)": ["999.99", "999.994", "999.995", "999.999", "1000", "-999.99", "1e2", "0.001", "abc", "1e9"],
-    "boolean": ["true", "TRUE", "t", "F", "yes", "No", "y", "N", "1", "0", "on", "off", "1.0", "2", "-1", "null",
-                "abc", " true "],
+    "double": ["1.5", "1e3", "nan", "inf", "-inf", "infinity", "Infinity", "1e400", "1.5e-400", "1_000.5",
+               "1_000.000_1", "1e1_0", "+-1", " 2.5 ", "NULL", "null", "N/A", "none", "1.2.3", ".", "-", "1d", "1f",
+               "0x1p3", "1,5", "abc"],
+    "decimal(5,2)": ["999.99", "999.994", "999.995", "999.999", "1000", "-999.99", "1e2", "0.001", "4.2_5", "abc",
+                     "1e9", "NULL", "N/A", "nan", "inf"],
+    "boolean": ["true", "TRUE", "t", "F", "yes", "No", "y", "N", "1", "0", "on", "off", "tr", "of", "1.0", "2", "-1",
+                "null", "NULL", "none", "N/A", "abc", " true ", "true ", "\ttrue"],
     "date": ["2024-01-02", "2024/01/02", "01/02/2024", "2024-1-2", "24-01-02", "2024-01-02 10:00:00",
-             "2024-01-02T00:00:00Z", "infinity", "epoch", "20240102", "2024-02-30", "2024-13-01", "NULL", "N/A",
-             "today", "Jan 2 2024", "abc"],
+             "2024-01-02T00:00:00Z", "2024-01-02 24:00:00", "2024-01-02 23:59:60", "0000-01-01", "0000-02-29",
+             "infinity", "epoch", "20240102", "2024-02-30", "2023-02-29", "2024-13-01", "0000-00-00", "NULL", "null",
+             "N/A", "\\N", "today", "Jan 2 2024", "abc", "2024-02-30T03:04:05Z"],
     "timestamp": ["2024-01-02", "2024-01-02 10:00:00", "2024-01-02T10:00", "2024-01-02 10:00:00.123456",
-                  "2024-01-02 25:00:00", "2024-01-02 10:61:00", "2024-02-30 10:00:00", "NULL", "now", "1700000000",
-                  "abc"],
+                  "2024-01-02 24:00:00", "2024-01-02T24:00", "2024-01-02 25:00:00", "2024-01-02 10:61:00",
+                  "2024-02-30 10:00:00", "0000-01-01 00:00:00", "NULL", "null", "now", "1700000000", "abc"],
 }
-# what a team's exports really hold, and validate must catch before apply (on DuckDB)
-MUST_CATCH = {"integer": ["NULL", "N/A", "abc", "1,000", "2147483648"], "double": ["N/A", "-"],
-              "decimal(5,2)": ["1000"], "boolean": ["on", "null", "2"], "date": ["2024-02-30", "N/A", "NULL"],
-              "timestamp": ["2024-01-02 25:00:00", "NULL"]}
+# what a team's exports really hold, and validate must catch before apply
+MUST_CATCH = {
+    "duckdb": {"integer": ["NULL", "N/A", "abc", "1,000", "2147483648"], "double": ["N/A", "-"],
+               "decimal(5,2)": ["1000"], "boolean": ["on", "null", "2", "true "],
+               "date": ["2024-02-30", "N/A", "NULL"], "timestamp": ["2024-01-02 25:00:00", "NULL"]},
+    "postgres": {"integer": ["1.0", "1.5", "1_000", "N/A", "none", "2147483648", "1,000"],
+                 "double": ["1_000.5", "N/A"], "decimal(5,2)": ["1000", "N/A"], "boolean": ["2", "N/A", "none"],
+                 "date": ["2024-02-30", "0000-00-00", "N/A", "\\N", "0000-01-01"],
+                 "timestamp": ["2024-02-30 10:00:00", "2024-01-02 25:00:00"]},
+}
 
 
 def _loads_in_duckdb(tmp_path, spec_type: str, value: str) -> bool:
@@ -41,21 +53,56 @@ def _loads_in_duckdb(tmp_path, spec_type: str, value: str) -> bool:
     con = duckdb.connect()
     con.execute(f"create table t (x {sql_type(spec_type)})")
     try:
-        con.execute(f"copy t from '{path}' (format csv, header true, delimiter ',')")
+        con.execute(f"copy t from '{path}' (format csv, header true, delimiter ',')")  # as dbt-duckdb's seeds
     except duckdb.Error:
         return False
     return True
 
 
-@pytest.mark.parametrize("spec_type", sorted(VALUES))
-def test_what_is_refused_is_what_duckdb_cannot_load(tmp_path, spec_type):
-    why = _rule(spec_type, "duckdb")
+def _loads_in_postgres(con, tmp_path, spec_type: str, value: str) -> bool:
+    """As dbt-postgres's seeds: agate reads the file with every column as text (specops declares every seed
+    column's type), then the rows are inserted as parameters."""
+    import psycopg2
+    from dbt_common.clients.agate_helper import from_csv
+
+    from compiler.spec.warehouse_types import sql_type
+
+    path = tmp_path / "seed.csv"
+    path.write_text('x\n"' + value.replace('"', '""') + '"\n', encoding="utf-8")
+    rows = [tuple(r) for r in from_csv(str(path), text_columns=["x"]).rows]
+    with con.cursor() as cur:
+        cur.execute(f"drop table if exists t; create table t (x {sql_type(spec_type)})")
+        try:
+            cur.executemany("insert into t values (%s)", rows)
+        except psycopg2.Error:
+            return False
+    return True
+
+
+def _compare(spec_type: str, warehouse: str, loads: Callable[[str], bool]) -> None:
+    why = _rule(spec_type, warehouse)
     assert why is not None
     refused = {v for v in VALUES[spec_type] if why(v) is not None}
-    loads = {v: _loads_in_duckdb(tmp_path, spec_type, v) for v in VALUES[spec_type]}
-    assert not [v for v in refused if loads[v]], "refused, though DuckDB loads them"
-    assert set(MUST_CATCH.get(spec_type, ())) <= refused
-    assert all(not loads[v] for v in MUST_CATCH.get(spec_type, ()))
+    loaded = {v: loads(v) for v in VALUES[spec_type]}
+    assert not [v for v in refused if loaded[v]], f"refused, though {warehouse} loads them"
+    must = set(MUST_CATCH[warehouse].get(spec_type, ()))
+    assert not [v for v in must if loaded[v]], "the test's premise: these do not load"
+    assert must <= refused, sorted(must - refused)
+
+
+@pytest.mark.parametrize("spec_type", sorted(VALUES))
+def test_what_is_refused_is_what_duckdb_cannot_load(tmp_path, spec_type):
+    _compare(spec_type, "duckdb", lambda v: _loads_in_duckdb(tmp_path, spec_type, v))
+
+
+@pytest.mark.parametrize("spec_type", sorted(VALUES))
+def test_what_is_refused_is_what_postgres_cannot_load(postgres, tmp_path, spec_type):
+    pytest.importorskip("dbt_common")
+    con = postgres.connect()
+    try:
+        _compare(spec_type, "postgres", lambda v: _loads_in_postgres(con, tmp_path, spec_type, v))
+    finally:
+        con.close()
 
 
 def test_a_value_dbt_seed_cannot_load_is_an_error_at_its_row_and_a_secret_one_is_not_quoted(edit, validate_cli):
@@ -93,3 +140,31 @@ def test_a_zoned_time_of_a_pii_column_is_warned_without_its_value(edit, validate
     result = validate_cli(edit.root)  # (it fails: the column becomes PII features of a model served in prod)
     assert "the value in column 'updated_at' has a zone" in result.output, result.output
     assert "16:46:58" not in result.output and "21:46:58" not in result.output
+
+
+def test_every_warehouse_of_the_environments_is_checked(edit, validate_cli):
+    """dev on DuckDB, prod on PostgreSQL: `1.0` in an integer column loads in dev and fails in prod (only DuckDB's
+    rules were checked when an environment used it)."""
+    data = "data/support_tickets.csv"
+    row = edit.read(data).splitlines()[1]
+    edit.replace(data, row, row.rsplit(",", 1)[0] + ",4.0")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    (found,) = [d for d in parse_text_report(result.output) if d.code == "seed-value"]
+    assert found.is_in(data) and found.line == 2
+    assert found.message == ("dataset.support_tickets: '4.0' in integer column 'satisfaction_score' is no integer "
+                             "(PostgreSQL reads digits only: no decimal point, exponent or separator): dbt seed fails "
+                             "to load data/support_tickets.csv on PostgreSQL (environment 'prod')")
+
+
+def test_a_row_of_the_wrong_length_is_said_once_and_no_value_of_it_is_quoted(edit, validate_cli):
+    """An unquoted comma in a PII name shifted part of it into the next columns, which were checked and quoted."""
+    data = "data/customers.csv"
+    row = edit.read(data).splitlines()[1]
+    cells = row.split(",")
+    cells[2] = cells[2].replace(" ", ", ZZshift")
+    edit.replace(data, row, ",".join(cells))
+    result = validate_cli(edit.root)
+    assert result.exit_code == 1, result.output
+    assert [d.code for d in parse_text_report(result.output)] == ["seed-row"], result.output
+    assert "ZZshift" not in result.output

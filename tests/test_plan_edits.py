@@ -1078,3 +1078,16 @@ def test_a_zero_in_a_changed_check_is_shown(churn_base, tmp_path):
     text = render_text(plan_against(churn_base, build(root)))
     added = [line for line in text.splitlines() if line.lstrip().startswith("+ spec.checks[range_")]
     assert len(added) == 1 and '"min": 0' in added[0], added
+
+
+def test_an_incremental_models_columns_reordered_rebuild_it_from_scratch(churn_base, tmp_path):
+    """An incremental run keeps the table's columns as they are: the plan said rebuild, and the table kept its old
+    order. It is rebuilt from scratch, and nothing downstream has work."""
+    block = ("    - name: subscription_count\n      type: integer\n      description: Subscriptions the customer ever "
+             "held (plan changes included).\n      required: true\n")
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.replace(CA, block, "")
+    ed.replace(CA, "    - name: avg_monthly_price\n", block + "    - name: avg_monthly_price\n")
+    plan = plan_against(churn_base, build(root))
+    assert [(i.address, i.work, i.full_refresh) for i in plan.impacts] == [(TA, "rebuild", True)]

@@ -31,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from compiler.plan.appended import AppendedRows
+from compiler.plan.diff import COLUMN_ORDER
 from compiler.plan.impact import Impact, relocates, reshapes_seed
 from compiler.spec.ir import Dataset
 from compiler.spec.project import SpecProject
@@ -125,6 +126,9 @@ def _own_refresh(project: SpecProject, cause: str, changes: list[Any]) -> tuple[
                 (m := _COLUMN.fullmatch(c.path)) is not None and m.group(2) in (None, "type", "required")
                 for c in changes):
             return producer.address, f"rebuilt from scratch: the contract of dataset.{name} changed"
+        if producer is not None and _incremental(project, producer.address) and any(
+                c.path == COLUMN_ORDER for c in changes):  # an incremental run keeps the table's columns as they are
+            return producer.address, f"rebuilt from scratch: the columns of dataset.{name} are in another order"
     return None
 
 

@@ -994,8 +994,8 @@ def test_a_seed_value_edit_reaches_only_what_reads_that_column(churn_base, tmp_p
 
 
 def test_a_seed_written_with_other_quoting_is_a_metadata_change_with_no_work(churn_base, tmp_path):
-    """Every value quoted and a blank line added: the same header and values, loaded the same by DuckDB's COPY (what
-    dbt-duckdb's seeds run), so nothing is reloaded or rebuilt."""
+    """Every value quoted: the same header and values, loaded the same by DuckDB's COPY (what dbt-duckdb's seeds
+    run), so nothing is reloaded or rebuilt."""
     import csv
     import io
 
@@ -1007,7 +1007,7 @@ def test_a_seed_written_with_other_quoting_is_a_metadata_change_with_no_work(chu
     out = io.StringIO()
     csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(rows)
     old = path.read_bytes()
-    path.write_text(out.getvalue() + "\n", encoding="utf-8")
+    path.write_text(out.getvalue(), encoding="utf-8")
     plan = plan_against(churn_base, build(root))
     assert [(c.address, c.category) for c in plan.resource_changes] == [("dataset.customers", "metadata")]
     assert plan.impacts == []

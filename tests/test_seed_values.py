@@ -168,3 +168,24 @@ def test_a_row_of_the_wrong_length_is_said_once_and_no_value_of_it_is_quoted(edi
     assert result.exit_code == 1, result.output
     assert [d.code for d in parse_text_report(result.output)] == ["seed-row"], result.output
     assert "ZZshift" not in result.output
+
+
+def test_a_blank_line_of_a_seed_is_a_warning_where_postgres_loads_it_as_a_row(edit, validate_cli):
+    """DuckDB skips it; agate (dbt-postgres's seeds) loads a row of NULLs. The plan took a blank line for no
+    change at all."""
+    from dbt_common.clients.agate_helper import from_csv
+
+    from compiler.plan.seeddiff import same_values
+
+    data = "data/support_tickets.csv"
+    raw = edit.read(data)
+    rows = raw.splitlines()
+    edit.replace(data, rows[2] + "\n", rows[2] + "\n\n")
+    result = validate_cli(edit.root)
+    assert result.exit_code == 0, result.output
+    (found,) = [d for d in parse_text_report(result.output) if d.code == "seed-row"]
+    assert found.is_in(data) and found.line == 4 and found.severity == "warning"
+    assert "loads it as a row of NULLs on PostgreSQL (environment 'prod'" in found.message
+    loaded = from_csv(str(edit.path(data)), text_columns=rows[0].split(","))
+    assert len(loaded.rows) == len(rows)  # the header aside, one more row: the blank line's
+    assert not same_values(raw.encode(), edit.read(data).encode(), ",")

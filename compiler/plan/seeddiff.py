@@ -51,13 +51,23 @@ def values_changed(old: bytes, new: bytes, delimiter: str) -> list[str] | None:
 
 def same_values(old: bytes, new: bytes, delimiter: str) -> bool:
     """Whether `new` holds `old`'s header and values, row for row, written otherwise: quoting (dbt's loaders, agate
-    and DuckDB's COPY, read a quoted empty value as NULL too), blank lines."""
+    and DuckDB's COPY, read a quoted empty value as NULL too). Blank lines count: DuckDB skips them, but agate
+    (dbt-postgres) loads each as a row of NULLs."""
     try:
         heads = header(old, delimiter) == header(new, delimiter)
     except Unreadable:
         return False
     before = table(old, delimiter)
-    return heads and before is not None and before == table(new, delimiter)
+    return heads and before is not None and before == table(new, delimiter) and _blank(old) == _blank(new)
+
+
+def _blank(content: bytes) -> list[int]:
+    """The rows a CSV reader finds empty, by position (a blank line is one)."""
+    import csv
+    import io
+
+    rows = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    return [n for n, row in enumerate(rows) if not row]
 
 
 def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, Any]:

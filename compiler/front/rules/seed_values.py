@@ -17,6 +17,8 @@ with a row of the wrong length is not checked here (check_seed_headers reports t
 from __future__ import annotations
 
 import calendar
+import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -61,6 +63,23 @@ def check_seed_values(ctx: Context) -> Iterator[Diagnostic]:
         if src is None or src.type != "file" or not src.content or ds.address in ctx.invalid:
             continue
         yield from _refused(ctx, ds, warehouses)
+        if "postgres" in used:
+            yield from _blank_lines(ds, used["postgres"])
+
+
+def _blank_lines(ds: Dataset, env: str) -> Iterator[Diagnostic]:
+    """A blank line of a seed: DuckDB skips it, but agate (dbt-postgres) loads it as a row of NULLs."""
+    assert ds.source is not None and ds.source.content is not None
+    rows = csv.reader(io.StringIO(ds.source.content.decode("utf-8-sig", "replace"), newline=""),
+                      delimiter=ds.source.delimiter or ",")
+    try:
+        line = next((rows.line_num for row in rows if not row), None)
+    except csv.Error:
+        return  # check_seed_headers reports the file
+    if line is not None:
+        yield Diagnostic("seed-row", f"line {line} of {ds.source.path} is blank: dbt seed loads it as a row of NULLs "
+                         f"on PostgreSQL (environment '{env}'; DuckDB skips it)", ds.source.path, line, 1,
+                         ds.address, "remove the blank lines", severity="warning")
 
 
 def _refused(ctx: Context, ds: Dataset, warehouses: list[tuple[str, str]]) -> Iterator[Diagnostic]:

@@ -102,3 +102,21 @@ def test_xgboost_needs_its_estimator() -> None:
 
     with pytest.raises(StepFailed, match=re.escape("framework xgboost needs a fitted xgboost.XGBModel")):
         FLAVORS["xgboost"].adopt(LogisticRegression(), pd.Series([0, 1]), "classification")
+
+
+def test_random_seed_seeds_torch_imported_inside_train():
+    """`import torch` inside train(): torch was not imported when the generators were seeded, so its weights were
+    drawn from an unseeded generator (other metrics on every run, or another model's seed within one apply)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    code = ("from compiler.apply.steps.seeding import seed_training\n"
+            "seed_training(7, 'def train(X, y, params):\\n    import torch\\n')\n"
+            "import torch\nprint(torch.rand(1).item())\n")
+    draws = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+             for _ in range(2)}
+    import torch
+
+    torch.manual_seed(7)
+    assert draws == {f"{torch.rand(1).item()}\n"}

@@ -237,7 +237,8 @@ def fit_and_log(ctx: RunContext, reg: Registry, model: Model, prepared: Prepared
     X_train, y_train = X.iloc[prepared.train], y.iloc[prepared.train]
     X_test, y_test = X.iloc[prepared.test], y.iloc[prepared.test]
     train = load_entrypoint(ctx, model)
-    seed_training(tr.random_seed)  # after the import: the generators of the frameworks the code imported too
+    # after the import: the generators of the frameworks the code imported too, or imports in train()
+    seed_training(tr.random_seed, _source(ctx.root / tr.entrypoint))
     try:
         estimator = train(X_train, y_train, dict(tr.params))
     except (Exception, SystemExit) as exc:
@@ -300,6 +301,14 @@ def _log_holdout(holdout: Any) -> None:
         path = Path(tmp) / Path(HOLDOUT_PATH).name
         holdout.to_parquet(path, index=False)
         mlflow.log_artifact(str(path), str(Path(HOLDOUT_PATH).parent))
+
+
+def _source(path: Path) -> str:
+    """The training code's text (what it imports), or nothing when it cannot be read again."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _plain(value: Any) -> Any:

@@ -102,6 +102,9 @@ def test_each_project_keeps_its_own_sticky_comment_and_check_names(monorepo: Pat
     assert done.returncode == 0, done.stderr
     docs = workflows(monorepo)
     assert {d["name"] for d in docs.values()} == {"specops PR (churn-analytics)", "specops apply (churn-analytics)"}
+    # branch protection requires checks by their job names
+    assert {j["name"] for j in docs[f"{PREFIX}pr.yml"]["jobs"].values()} == {"validate (churn-analytics)",
+                                                                            "plan (churn-analytics)"}
     (comment,) = [s for s in docs[f"{PREFIX}pr.yml"]["jobs"]["plan"]["steps"] if "sticky" in s["name"]]
     bot = {"login": "github-actions[bot]"}
     comments = [{"id": 1, "user": bot, "body": "<!-- specops-plan: fraud-detection -->\nthe other project's plan"},

@@ -54,7 +54,7 @@ def _invalid_base(plan: Plan, item: str = "  {}") -> list[str]:
     errors = plan.baseline.errors
     if plan.baseline.no_project:
         return [f"{plan.baseline.ref} has no {plan.baseline.no_project}, so this plan compares with nothing there: "
-                "every resource is new (the project is new at this revision, or it was moved: its Project's "
+                "every resource is new (the project is new since that revision, or it was moved: its Project's "
                 "repository.path says where it is)."]
     if not errors:
         return []

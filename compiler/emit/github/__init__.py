@@ -453,9 +453,10 @@ def _key_files(env: Environment) -> list[str]:
 def _workflow(project: SpecProject, name: str, on: dict[str, Any], concurrency: dict[str, Any], pip_spec: str,
               jobs: dict[str, Any]) -> dict[str, Any]:
     defaults: dict[str, Any] = {"shell": "bash"}
-    if project.project.repository_path:  # one project of a monorepo: its checks are told apart by the name
+    if project.project.repository_path:  # one project of a monorepo: its checks are told apart by their names
         defaults["working-directory"] = _workspace_path(project)(".").removesuffix("/.")
         name = f"{name} ({project.project.k8s_name})"
+        jobs = {key: {**job, "name": f"{job['name']} ({project.project.k8s_name})"} for key, job in jobs.items()}
     return {
         "name": name,
         "on": on,  # a str key: dumped as 'on', never the YAML 1.1 boolean

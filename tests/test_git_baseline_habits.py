@@ -5,21 +5,15 @@ for a revision."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from apply_support import git
 from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
 
 from compiler.plan.baseline import BaselineError, from_git
 
 PRICES = "data/subscriptions.csv"
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 def _monorepo(tmp_path: Path) -> tuple[Path, Path]:
@@ -29,7 +23,7 @@ def _monorepo(tmp_path: Path) -> tuple[Path, Path]:
     shutil.rmtree(project / ".github", ignore_errors=True)
     RepoEditor(project).replace("specops.yaml", "  kubernetes_version:", "  repository: {path: analytics}\n"
                                 "  kubernetes_version:")
-    _git(top, "init", "-q", "-b", "main")
+    git(top, "init", "-q", "-b", "main")
     return top, project
 
 
@@ -37,11 +31,11 @@ def test_the_root_gitattributes_of_a_monorepo_is_applied_to_the_base(tmp_path):
     """A clean/smudge filter set for CSV files at the git root (as Git LFS is): the base's files are what a checkout
     writes, not git's stored blobs (the base did not validate, and the plan said every resource was new)."""
     top, project = _monorepo(tmp_path)
-    _git(top, "config", "filter.rev.clean", "rev")
-    _git(top, "config", "filter.rev.smudge", "rev")
+    git(top, "config", "filter.rev.clean", "rev")
+    git(top, "config", "filter.rev.smudge", "rev")
     (top / ".gitattributes").write_text("*.csv filter=rev\n", encoding="utf-8")
-    _git(top, "add", "-A")
-    _git(top, "commit", "-qm", "base")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
     text = (project / PRICES).read_text(encoding="utf-8")
     (project / PRICES).write_text(text.replace(",", ", ", 1), encoding="utf-8")  # one edit after the commit
     base = from_git(project, "main", "dev")
@@ -55,8 +49,8 @@ def test_a_checkout_of_the_base_runs_none_of_the_repositorys_hooks(tmp_path):
     top, project = _monorepo(tmp_path)
     (project / "specs/models/churn.yaml").rename(project / "churn-model.yaml")
     (project / "specs/models/churn.yaml").symlink_to("../../churn-model.yaml")
-    _git(top, "add", "-A")
-    _git(top, "commit", "-qm", "base")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
     hook = top / ".git/hooks/post-checkout"
     hook.write_text(f"#!/bin/sh\necho ran >> {tmp_path / 'hook.log'}\nexit 1\n", encoding="utf-8")
     hook.chmod(0o755)
@@ -73,11 +67,11 @@ def test_a_base_without_the_project_says_so(tmp_path):
     from compiler.plan.render import render_json, render_markdown, render_text
 
     top, _ = _monorepo(tmp_path)
-    _git(top, "add", "-A")
-    _git(top, "commit", "-qm", "base")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
     moved = top / "teams" / "analytics"
     moved.parent.mkdir()
-    _git(top, "mv", "analytics", "teams/analytics")
+    git(top, "mv", "analytics", "teams/analytics")
     RepoEditor(moved).replace("specops.yaml", "repository: {path: analytics}", "repository: {path: teams/analytics}")
     _, plan = plan_environment(require_project(moved), "dev", "main", None)
     assert plan.baseline.no_project == "teams/analytics/specops.yaml"
@@ -89,8 +83,8 @@ def test_a_base_without_the_project_says_so(tmp_path):
 @pytest.mark.parametrize("ref", ["main...HEAD", "main..HEAD"])
 def test_a_range_is_refused_as_a_range(tmp_path, ref):
     top, project = _monorepo(tmp_path)
-    _git(top, "add", "-A")
-    _git(top, "commit", "-qm", "base")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "base")
     with pytest.raises(BaselineError, match=r"one git revision, not a range: .*git merge-base main HEAD"):
         from_git(project, ref, "dev")
 

@@ -10,16 +10,11 @@ import sys
 from pathlib import Path
 
 import yaml
+from apply_support import git
 from conftest import EXAMPLE_ROOT, RepoEditor, copy_repository
 
 from compiler.emit.compile import compile_project
 from compiler.front.check import require_project
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 def _pr_workflow(root: Path) -> dict:
@@ -32,31 +27,31 @@ def test_the_plan_shows_the_pull_requests_changes_only_after_the_base_branch_mov
     """main gets another commit after the pull request's merge commit was made (a queued runner, a re-run): the plan
     is still that of the pull request's own change, not of main's commit undone."""
     origin = copy_repository(EXAMPLE_ROOT, tmp_path / "origin")
-    _git(origin, "init", "-q", "-b", "main")
-    _git(origin, "add", "-A")
-    _git(origin, "commit", "-qm", "base")
-    _git(origin, "checkout", "-qb", "pr")
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "base")
+    git(origin, "checkout", "-qb", "pr")
     RepoEditor(origin).replace("sql/customer_activity.sql", "min(started_at) as first_started_on",
                                "max(started_at) as first_started_on")
-    _git(origin, "commit", "-qam", "the pull request's change")
-    _git(origin, "checkout", "-q", "--detach", "main")
-    _git(origin, "merge", "-q", "--no-ff", "-m", "Merge pr into main", "pr")
-    _git(origin, "update-ref", "refs/pull/1/merge", _git(origin, "rev-parse", "HEAD"))
-    _git(origin, "checkout", "-q", "main")
+    git(origin, "commit", "-qam", "the pull request's change")
+    git(origin, "checkout", "-q", "--detach", "main")
+    git(origin, "merge", "-q", "--no-ff", "-m", "Merge pr into main", "pr")
+    git(origin, "update-ref", "refs/pull/1/merge", git(origin, "rev-parse", "HEAD"))
+    git(origin, "checkout", "-q", "main")
     RepoEditor(origin).replace("specs/datasets/daily_kpis.yaml", 'owner: "@acme/analytics"', 'owner: "@acme/bi"')
-    _git(origin, "commit", "-qam", "another pull request, merged meanwhile")
+    git(origin, "commit", "-qam", "another pull request, merged meanwhile")
 
     workflow = _pr_workflow(origin)
     checkout = workflow["jobs"]["plan"]["steps"][0]
     (step,) = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "plan"]
     runner = tmp_path / "runner"
     runner.mkdir()
-    _git(runner, "init", "-q")
+    git(runner, "init", "-q")
     depth = checkout["with"].get("fetch-depth", 1)  # as actions/checkout fetches: 0 is every branch, whole
     refs = ["+refs/heads/*:refs/remotes/origin/*"] if depth == 0 else []
-    _git(runner, "fetch", "-q", "--no-tags", *([f"--depth={depth}"] if depth else []), f"file://{origin}",
+    git(runner, "fetch", "-q", "--no-tags", *([f"--depth={depth}"] if depth else []), f"file://{origin}",
          *refs, "+refs/pull/1/merge:refs/remotes/pull/1/merge")
-    _git(runner, "checkout", "-q", "--detach", "refs/remotes/pull/1/merge")
+    git(runner, "checkout", "-q", "--detach", "refs/remotes/pull/1/merge")
     output, summary = tmp_path / "output", tmp_path / "summary"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "HEAD_SHA": "0" * 40,

@@ -70,8 +70,6 @@ def profile(frame: Any, features: tuple[str, ...], seed: int, secret: frozenset[
     return out
 
 
-
-
 def _numbers(values: Any) -> Any:
     """The values as floats, or None when they are not numbers (text, booleans: categories)."""
     import numpy as np

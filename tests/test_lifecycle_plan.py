@@ -186,7 +186,7 @@ spec:
     # after the last row as an instant (04:00 UTC), but the seed loads its clock time, 23:00 the day before: the
     # incremental run let it in as before the newest row, and the row was lost
     ("2026-01-31 23:00:00-05:00", True),
-    ("soon", True),  # not a time: nothing says it gets through
+    ("2026/03/01 00:00", True),  # not a form specops reads as a time: nothing says it gets through
 ])
 def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_path, appended_at, refresh):
     """updated_at copies the file's column: rows newer than every earlier one are what `updated_at > max(...)`
@@ -202,6 +202,32 @@ def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_pa
     plan = plan_against(base, build(root))
     by = {i.address: i for i in plan.impacts}
     assert by["transform.copy_events"].work == "rebuild"
+    assert by["transform.copy_events"].full_refresh is refresh, by["transform.copy_events"].notes
+
+
+@pytest.mark.parametrize(("appended_at", "refresh"), [
+    ("2026-02-01 23:59:00", True),  # later, but the same day: the model's date is no newer, and the row was lost
+    ("2026-02-02 00:00:00", False),
+])
+def test_rows_appended_are_compared_as_the_models_updated_at_holds_them(tmp_path, appended_at, refresh):
+    """updated_at is the file's time cast to a date: `updated_at > max(updated_at)` compares days."""
+    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
+    ed = RepoEditor(root)
+    ed.write("specs/datasets/events.yaml", EVENTS.replace(
+        "metadata: {name: events_copy, owner: \"@acme/data-eng\"}\nspec:\n  columns:\n"
+        "    - {name: event_id, type: integer, required: true, unique: true}\n"
+        "    - {name: updated_at, type: timestamp, required: true}",
+        "metadata: {name: events_copy, owner: \"@acme/data-eng\"}\nspec:\n  columns:\n"
+        "    - {name: event_id, type: integer, required: true, unique: true}\n"
+        "    - {name: updated_at, type: date, required: true}").replace(
+        "select event_id, updated_at from", "select event_id, cast(updated_at as date) as updated_at from"))
+    (root / "data/events.csv").write_text("event_id,updated_at\n1,2026-01-15 00:00:00\n2,2026-02-01 10:00:00\n",
+                                          encoding="utf-8")
+    base = build(copy_repository(root, tmp_path / "base"))
+    with (root / "data/events.csv").open("a", encoding="utf-8") as f:
+        f.write(f"3,{appended_at}\n")
+    plan = plan_against(base, build(root))
+    by = {i.address: i for i in plan.impacts}
     assert by["transform.copy_events"].full_refresh is refresh, by["transform.copy_events"].notes
 
 

@@ -2,9 +2,10 @@
 
 An incremental model merges the rows its `updated_at > max(updated_at)` filter finds. Rows appended to a seed
 upstream get through only when `updated_at` copies a column of that file and every appended row's value there is
-newer than every earlier row's, compared as the column's declared type (numbers as numbers, dates and times as
-times: '2024-01-01T10:30' is before '2024-01-01 11:00', whatever their text says; a time with a zone, which the
-seed loads as its clock time, is not compared). Anything else (a path
+newer than every earlier row's, compared as the model's `updated_at` holds them (numbers as numbers, dates and
+times as times: '2024-01-01T10:30' is before '2024-01-01 11:00', whatever their text says; a time cast to a date
+by its day, so a later time of the same day is no newer; a time with a zone, which the seed loads as its clock
+time, is not compared). Anything else (a path
 through other transforms, an aggregate, values that do not parse or compare) may be skipped: the model is then
 refreshed from scratch.
 """
@@ -29,7 +30,8 @@ class AppendedRows:
 
     dataset: Dataset
     size: int
-    _newer: dict[str, bool] = field(default_factory=dict)  # by column: every appended value newer than the old ones
+    # by (column, type of the model's updated_at): every appended value newer than the old ones
+    _newer: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def only_newer(self, project: SpecProject, address: str) -> bool:
         """Whether incremental transform `address` lets every appended row in (see the module's docstring)."""
@@ -39,13 +41,18 @@ class AppendedRows:
         if out is None or out.passthrough is None or out.passthrough[0] != self.dataset.name:
             return False
         column = out.passthrough[1]
-        if column not in self._newer:
-            self._newer[column] = self._compare(column)
-        return self._newer[column]
+        produced = project.datasets.get(t.output) if t is not None else None
+        written = produced.column(t.incremental.updated_at) if produced and t and t.incremental else None
+        key = (column, written.type if written is not None else "")
+        if key not in self._newer:
+            self._newer[key] = self._compare(column, key[1])
+        return self._newer[key]
 
-    def _compare(self, column: str) -> bool:
+    def _compare(self, column: str, written: str) -> bool:
+        """Every appended value of `column` newer than every earlier one, as the model's `updated_at` holds them
+        (of type `written`: a cast of a time to a date makes a later time of the same day no newer)."""
         declared = self.dataset.column(column)
-        key = _order(declared.type) if declared is not None else None
+        key = _order(declared.type, written) if declared is not None else None
         source = self.dataset.source
         if key is None or source is None or not source.content:
             return False
@@ -65,12 +72,16 @@ class AppendedRows:
             return False
 
 
-def _order(spec_type: str) -> Callable[[str], Any] | None:
-    """How values of a declared type compare (None: not by any order specops knows)."""
-    if spec_type in _NUMBERS or spec_type.startswith("decimal"):
+def _order(spec_type: str, written: str) -> Callable[[str], Any] | None:
+    """How values of a declared type compare once cast to `written`, the model's type for them (None: not by any
+    order specops knows, or a cast that could round newer values down to an older one's)."""
+    numbers = (*_NUMBERS, "decimal")
+    if spec_type.startswith(numbers) and (written == spec_type or written == "double"):
         return float
-    if spec_type in ("date", "timestamp"):
+    if spec_type in ("date", "timestamp") and written in (spec_type, "timestamp"):
         return _instant
+    if spec_type == "timestamp" and written == "date":
+        return lambda text: _instant(text).date()
     return None
 
 

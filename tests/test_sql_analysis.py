@@ -1220,3 +1220,14 @@ def test_a_distinct_on_order_change_is_said_to_change_the_rows_by_distinct_not_l
     old = f"select distinct on (customer_id) customer_id, amount from {ORD} order by customer_id, amount"
     found = diff(old, old.replace("order by customer_id, amount", "order by customer_id, amount desc"))
     assert found.rows and found.clauses == ("distinct",), (found.kind, found.reason())
+
+
+@pytest.mark.parametrize("kind", ["semi", "anti"])
+def test_the_filter_of_a_semi_or_anti_joins_subquery_decides_the_rows(kind):
+    """sqlglot selects nothing of a SEMI/ANTI join's right side, and what its subquery reads was lost: a seed edit of
+    that column planned no rebuild, and the table stayed stale."""
+    sql = (f"select o.order_id, o.amount from {ORD} as o {kind} join (select customer_id from {ORD} "
+           "where status = 'open') as j on j.customer_id = o.customer_id")
+    a = analyze_sql(sql, "duckdb", SCHEMA)
+    assert a.ok and ("orders", "status", "filter") in a.row_reads, a.row_reads
+    assert diff(sql, sql.replace("'open'", "'closed'")).category == "breaking"

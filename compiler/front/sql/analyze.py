@@ -686,6 +686,14 @@ class _Analyzer:
                 fps.append(("from", f"T:{alias}:{src.name.lower()}"))
             else:
                 fps.append(("from", f"?:{alias}"))
+        for join in node.args.get("joins") or ():  # a SEMI or ANTI join's right side: sqlglot selects nothing of
+            right = scope.sources.get(join.alias_or_name)  # it, but its own filters decide which rows come out
+            if str(join.args.get("kind") or "").upper() in ("SEMI", "ANTI") and isinstance(right, Scope) and (
+                    sub := self.info_of(right)) is not None:
+                fps.append(("", f"S:{join.alias_or_name}:{sub.rows}"))
+                info.add_parts(sub)
+                info.row_refs |= sub.row_refs
+                info.clauses |= sub.clauses
         # projections, stars expanded
         aliases: dict[str, _Out] = {}
         special: list[exp.Expression] = []

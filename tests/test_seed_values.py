@@ -189,3 +189,29 @@ def test_a_blank_line_of_a_seed_is_a_warning_where_postgres_loads_it_as_a_row(ed
     loaded = from_csv(str(edit.path(data)), text_columns=rows[0].split(","))
     assert len(loaded.rows) == len(rows)  # the header aside, one more row: the blank line's
     assert not same_values(raw.encode(), edit.read(data).encode(), ",")
+
+
+@pytest.mark.parametrize("written", ["2026-12-01 06:10:00Z", "2026-12-01T06:10:00+00:00", "2026-12-01 06:10:00 UTC"])
+def test_a_time_with_a_zone_of_offset_zero_loads_as_its_utc_time(postgres, tmp_path, written):
+    """Why such a time is no warning: DuckDB's COPY and PostgreSQL (agate passes seed values as text) both load
+    06:10, its UTC clock time."""
+    import datetime
+
+    import duckdb
+
+    path = tmp_path / "seed.csv"
+    path.write_text(f"t\n{written}\n", encoding="utf-8")
+    con = duckdb.connect()
+    con.execute("create table t (t timestamp)")
+    con.execute(f"copy t from '{path}' (format csv, header true, delimiter ',')")
+    expected = datetime.datetime(2026, 12, 1, 6, 10)
+    assert con.execute("select t from t").fetchall() == [(expected,)]
+    pg = postgres.connect()
+    try:
+        with pg.cursor() as cur:
+            cur.execute("drop table if exists tz; create table tz (t timestamp)")
+            cur.execute("insert into tz values (%s)", (written,))
+            cur.execute("select t from tz")
+            assert cur.fetchall() == [(expected,)]
+    finally:
+        pg.close()

@@ -43,6 +43,8 @@ def check_seed_headers(ctx: Context) -> Iterator[Diagnostic]:
 
 # a time of day, then a zone: an offset (-05:00, +0530, +01), Z or UTC
 _ZONED = re.compile(r".*\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[+-]\d\d(?::?\d\d)?|z|utc|gmt)", re.IGNORECASE)
+# a zone of offset zero: the clock time dbt seed keeps is the UTC time already (nothing is read wrong)
+_UTC = re.compile(r".*(?:[+-]00(?::?00)?|z|utc|gmt)\s*", re.IGNORECASE)
 
 
 def _times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
@@ -67,7 +69,7 @@ def _times(ds: Dataset, written: list[str]) -> Iterator[Diagnostic]:
     for line, i, value in matching_values(ds.source.content, ds.source.delimiter or ",", sorted(dated), odd):
         if _DAY_MONTH.fullmatch(value):
             guessed.append((line, i, value))
-        elif dated[i] == "timestamp":
+        elif dated[i] == "timestamp" and not _UTC.fullmatch(value):
             zoned.append((line, i, value))
     secret = {c.lower() for c in ds.pii_columns} if ds.classification != "restricted" else set(names)
 

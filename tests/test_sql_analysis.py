@@ -1231,3 +1231,41 @@ def test_the_filter_of_a_semi_or_anti_joins_subquery_decides_the_rows(kind):
     a = analyze_sql(sql, "duckdb", SCHEMA)
     assert a.ok and ("orders", "status", "filter") in a.row_reads, a.row_reads
     assert diff(sql, sql.replace("'open'", "'closed'")).category == "breaking"
+
+
+T = "{{ input('orders') }}"
+# (id, dialects, SQL, a column whose values decide the result, though no output copies it)
+UNFOLLOWED_READS = [
+    ("named-window", ("duckdb", "postgres"),
+     f"select order_id, cast(sum(amount) over w as double) as running from {T} "
+     "window w as (partition by status order by order_id)", "status"),
+    ("named-window-inherited", ("duckdb", "postgres"),
+     f"select order_id, cast(sum(amount) over (w order by order_id) as double) as running from {T} "
+     "window w as (partition by customer_id)", "customer_id"),
+    ("limit-subquery", ("duckdb", "postgres"),
+     f"select order_id, amount from {T} order by amount, order_id limit (select max(discount) from {T})",
+     "discount"),
+    ("offset-subquery", ("duckdb", "postgres"),
+     f"select order_id, amount from {T} order by amount, order_id offset (select min(discount) from {T})",
+     "discount"),
+    ("table-function-argument", ("duckdb", "postgres"),
+     f"select o.order_id, cast(g.x as integer) as x from {T} as o, generate_series(1, o.customer_id) as g(x)",
+     "customer_id"),
+    ("columns-by-regex", ("duckdb",), f"select order_id, columns('^(amount|discount)$') from {T}", "discount"),
+    ("star-like", ("duckdb",), f"select order_id, * like 'disc%' from {T}", "discount"),
+    ("columns-in-where", ("duckdb",), f"select order_id, amount from {T} where columns(['discount']) > 3",
+     "discount"),
+    ("positional-join", ("duckdb",), f"select o.order_id, j.status from {T} as o positional join "
+                                     f"(select status from {T} order by discount, order_id) as j", "discount"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialects", "column"), [pytest.param(c[2], c[1], c[3], id=c[0])
+                                                         for c in UNFOLLOWED_READS])
+def test_what_decides_a_result_beyond_its_outputs_is_a_row_read(sql, dialects, column):
+    """A seed edit of such a column planned no rebuild, and the table stayed stale (a named window's partition, a
+    LIMIT's subquery, a table function's arguments, columns picked by name, a positional join's order)."""
+    for dialect in dialects:
+        a = analyze_sql(sql, dialect, SCHEMA)
+        assert a.ok, (dialect, a.error)
+        assert column in {c for d, c, _ in a.row_reads if d == "orders"}, (dialect, a.row_reads)

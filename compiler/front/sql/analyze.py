@@ -682,6 +682,8 @@ class _Analyzer:
                     info.add_parts(sub)
                     info.row_refs |= sub.row_refs
                     info.clauses |= sub.clauses
+            elif isinstance(src, exp.Table) and isinstance(src.this, exp.Func):  # generate_series(1, t.a) as g(x)
+                fps.append(("from", f"F:{alias}:" + self.clause(scope, src.this, "from", info, {})))
             elif isinstance(src, exp.Table):
                 fps.append(("from", f"T:{alias}:{src.name.lower()}"))
             else:
@@ -743,14 +745,21 @@ class _Analyzer:
                     if found is not None:
                         info.row_refs |= {(d, c, "join") for d, c in found[0]}
             fps.append(("join", "J:" + ":".join(parts)))
+            if str(join.args.get("method") or "").upper() == "POSITIONAL":  # rows paired by position: their order
+                self.everything(scope, info, "join")  # (and so any column a source is sorted by) decides
         for key, clause in (("where", "filter"), ("having", "having"), ("qualify", "qualify")):
             part = node.args.get(key)
             if part is not None:
                 info.clauses.add(clause)
                 seen = aliases if key != "where" or self.dialect in _LATERAL_ALIASES else {}
                 fps.append((clause, f"{key}:" + self.clause(scope, part, clause, info, seen)))
-        for window in node.args.get("windows") or ():  # `window w as (partition by ...)`: its columns are read
-            self.expression(scope, window, aliases)  # (unknown ones reported; the plan compares the whole query)
+                if self.name_picks and part.find(exp.Columns) is not None:  # `where columns(['a', 'b']) > 3`
+                    self.everything(scope, info, clause)
+        for window in node.args.get("windows") or ():  # `window w as (partition by ...)`: what `over w` reads is
+            # not followed into each output: the window's columns count as deciding the rows (an edit of one of
+            # them rebuilds every reader), its definition as part of the query
+            fps.append(("window", "window:" + self.clause(scope, window, "window", info, aliases)))
+            info.clauses.add("window")
         group = node.args.get("group")
         if group is not None:
             info.clauses.add("group by")
@@ -769,7 +778,8 @@ class _Analyzer:
             if node.args.get(key) is not None:
                 limited = True
                 info.clauses.add("limit")
-                fps.append(("limit", f"{key}:" + self.text(node.args[key])))
+                read = self.clause(scope, node.args[key], "limit", info, {})  # `limit (select max(b) ...)`
+                fps.append(("limit", f"{key}:" + self.text(node.args[key]) + ":" + read))
         # with a limit, or DISTINCT ON (the first row of each group is kept), the order decides which rows come out
         by = "limit" if limited else "distinct"  # the clause an order change is said to change the rows by
         limited = limited or (distinct is not None and distinct.args.get("on") is not None)
@@ -870,11 +880,21 @@ class _Analyzer:
         columns out are unknown, and the inputs' new columns may flow through as with `*`."""
         info.open_star = True
         self.notes.add("columns(...) and * like/ilike/glob/similar to pick columns by name: not followed")
+        self.everything(scope, info, "columns")
         for _, src in scope.selected_sources.values():
             if isinstance(src, exp.Table) and (dataset := input_of(src.name)) is not None:
                 info.stars.add(dataset)
             elif isinstance(src, Scope) and (sub := self.info_of(src)) is not None:
                 info.stars |= sub.stars
+
+    def everything(self, scope: Scope, info: _ScopeInfo, clause: str) -> None:
+        """Every column of the scope's sources counts as deciding its rows: what a construct reads is not followed
+        (columns picked by name, a positional join's pairing), so an edit of any of them rebuilds its readers."""
+        for alias, (_, src) in scope.selected_sources.items():
+            for name in self.columns_of(src) or ():
+                found = self._from_source(src, name, alias)
+                if found is not None:
+                    info.row_refs |= {(d, c, clause) for d, c in found[0]}
 
     def star(self, scope: Scope, proj: exp.Expression, info: _ScopeInfo) -> None:
         table = proj.table if isinstance(proj, exp.Column) else ""

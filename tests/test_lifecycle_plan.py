@@ -191,18 +191,22 @@ spec:
 def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_path, appended_at, refresh):
     """updated_at copies the file's column: rows newer than every earlier one are what `updated_at > max(...)`
     lets in (an incremental run); an older or equal one would be skipped (a full refresh)."""
+    copied = _copy_after_append(tmp_path, EVENTS, "2026-02-01 00:00:00", appended_at)
+    assert copied.work == "rebuild"
+    assert copied.full_refresh is refresh, copied.notes
+
+
+def _copy_after_append(tmp_path, specs: str, last: str, appended_at: str):
+    """The plan's impact on transform.copy_events (`specs`) when a row updated at `appended_at` is appended to a
+    file of two rows, the last updated at `last`."""
     root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
-    ed = RepoEditor(root)
-    ed.write("specs/datasets/events.yaml", EVENTS)
-    (root / "data/events.csv").write_text("event_id,updated_at\n1,2026-01-15 00:00:00\n2,2026-02-01 00:00:00\n",
+    RepoEditor(root).write("specs/datasets/events.yaml", specs)
+    (root / "data/events.csv").write_text(f"event_id,updated_at\n1,2026-01-15 00:00:00\n2,{last}\n",
                                           encoding="utf-8")
     base = build(copy_repository(root, tmp_path / "base"))
     with (root / "data/events.csv").open("a", encoding="utf-8") as f:
         f.write(f"3,{appended_at}\n")
-    plan = plan_against(base, build(root))
-    by = {i.address: i for i in plan.impacts}
-    assert by["transform.copy_events"].work == "rebuild"
-    assert by["transform.copy_events"].full_refresh is refresh, by["transform.copy_events"].notes
+    return {i.address: i for i in plan_against(base, build(root)).impacts}["transform.copy_events"]
 
 
 @pytest.mark.parametrize(("appended_at", "refresh"), [
@@ -211,24 +215,16 @@ def test_rows_appended_to_a_source_the_updated_at_copies_merge_when_newer(tmp_pa
 ])
 def test_rows_appended_are_compared_as_the_models_updated_at_holds_them(tmp_path, appended_at, refresh):
     """updated_at is the file's time cast to a date: `updated_at > max(updated_at)` compares days."""
-    root = copy_repository(EXAMPLE_ROOT, tmp_path / "churn")
-    ed = RepoEditor(root)
-    ed.write("specs/datasets/events.yaml", EVENTS.replace(
+    as_dates = EVENTS.replace(
         "metadata: {name: events_copy, owner: \"@acme/data-eng\"}\nspec:\n  columns:\n"
         "    - {name: event_id, type: integer, required: true, unique: true}\n"
         "    - {name: updated_at, type: timestamp, required: true}",
         "metadata: {name: events_copy, owner: \"@acme/data-eng\"}\nspec:\n  columns:\n"
         "    - {name: event_id, type: integer, required: true, unique: true}\n"
         "    - {name: updated_at, type: date, required: true}").replace(
-        "select event_id, updated_at from", "select event_id, cast(updated_at as date) as updated_at from"))
-    (root / "data/events.csv").write_text("event_id,updated_at\n1,2026-01-15 00:00:00\n2,2026-02-01 10:00:00\n",
-                                          encoding="utf-8")
-    base = build(copy_repository(root, tmp_path / "base"))
-    with (root / "data/events.csv").open("a", encoding="utf-8") as f:
-        f.write(f"3,{appended_at}\n")
-    plan = plan_against(base, build(root))
-    by = {i.address: i for i in plan.impacts}
-    assert by["transform.copy_events"].full_refresh is refresh, by["transform.copy_events"].notes
+        "select event_id, updated_at from", "select event_id, cast(updated_at as date) as updated_at from")
+    copied = _copy_after_append(tmp_path, as_dates, "2026-02-01 10:00:00", appended_at)
+    assert copied.full_refresh is refresh, copied.notes
 
 
 @pytest.mark.parametrize(("edits", "why"), [

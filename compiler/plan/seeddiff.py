@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.spec.csvfile import Unreadable, header, table
+from compiler.spec.csvfile import Unreadable, blank_lines, header, table
 
 SEED_KEY = "dbt/seeds/{name}.csv"  # where compile writes a file source's bytes (compiler.emit.dbt)
 COLUMNS_ONLY = "only columns were added or dropped: every other column holds the same values, row by row"
@@ -58,16 +58,9 @@ def same_values(old: bytes, new: bytes, delimiter: str) -> bool:
     except Unreadable:
         return False
     before = table(old, delimiter)
-    return heads and before is not None and before == table(new, delimiter) and _blank(old) == _blank(new)
+    return heads and before is not None and before == table(new, delimiter) and \
+        blank_lines(old, delimiter) == blank_lines(new, delimiter)
 
-
-def _blank(content: bytes) -> list[int]:
-    """The rows a CSV reader finds empty, by position (a blank line is one)."""
-    import csv
-    import io
-
-    rows = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
-    return [n for n, row in enumerate(rows) if not row]
 
 
 def seed_detail(old: bytes, new: bytes, delimiter: str) -> dict[str, Any]:

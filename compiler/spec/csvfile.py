@@ -60,6 +60,16 @@ def bad_row(content: bytes, delimiter: str, fields: int) -> tuple[int, str, str]
     return None
 
 
+def blank_lines(content: bytes, delimiter: str) -> list[int]:
+    """The lines a CSV reader finds empty rows on (DuckDB skips them; agate, dbt-postgres's reader, loads each as a
+    row of NULLs); none when the file cannot be read as CSV."""
+    rows = csv.reader(io.StringIO(content.decode("utf-8-sig", "replace"), newline=""), delimiter=delimiter)
+    try:
+        return [rows.line_num for row in rows if not row]
+    except csv.Error:
+        return []
+
+
 def matching_values(content: bytes, delimiter: str, columns: list[int], match: Callable[[str], bool],
                     ) -> Iterator[tuple[int, int, str]]:
     """Each value in one of the `columns` (0-based positions) that `match`es, as (the line its row starts on, its

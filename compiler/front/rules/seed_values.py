@@ -17,14 +17,12 @@ with a row of the wrong length is not checked here (check_seed_headers reports t
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from compiler.front.rules.context import Context
-from compiler.spec.csvfile import Unreadable, bad_row, matching_values, written_header
+from compiler.spec.csvfile import Unreadable, bad_row, blank_lines, matching_values, written_header
 from compiler.spec.diagnostics import Diagnostic
 from compiler.spec.ir import Dataset
 from compiler.spec.warehouse_types import DECIMAL_RE
@@ -70,15 +68,10 @@ def check_seed_values(ctx: Context) -> Iterator[Diagnostic]:
 def _blank_lines(ds: Dataset, env: str) -> Iterator[Diagnostic]:
     """A blank line of a seed: DuckDB skips it, but agate (dbt-postgres) loads it as a row of NULLs."""
     assert ds.source is not None and ds.source.content is not None
-    rows = csv.reader(io.StringIO(ds.source.content.decode("utf-8-sig", "replace"), newline=""),
-                      delimiter=ds.source.delimiter or ",")
-    try:
-        line = next((rows.line_num for row in rows if not row), None)
-    except csv.Error:
-        return  # check_seed_headers reports the file
-    if line is not None:
-        yield Diagnostic("seed-row", f"line {line} of {ds.source.path} is blank: dbt seed loads it as a row of NULLs "
-                         f"on PostgreSQL (environment '{env}'; DuckDB skips it)", ds.source.path, line, 1,
+    found = blank_lines(ds.source.content, ds.source.delimiter or ",")
+    if found:
+        yield Diagnostic("seed-row", f"line {found[0]} of {ds.source.path} is blank: dbt seed loads it as a row of "
+                         f"NULLs on PostgreSQL (environment '{env}'; DuckDB skips it)", ds.source.path, found[0], 1,
                          ds.address, "remove the blank lines", severity="warning")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from compiler.plan.redact import Secrets
 from compiler.spec.ir import Model
 from compiler.spec.project import SpecProject
 
@@ -49,14 +50,14 @@ def hide_quoted(text: str) -> str:
 
 def holds_secrets(project: SpecProject) -> bool:
     """Whether any dataset is restricted or has PII columns (declared, or derived through SQL lineage)."""
-    return any(ds.classification == "restricted" or ds.pii_columns or project.lineage.pii.get(name)
-               for name, ds in project.datasets.items())
+    secrets = Secrets(project)
+    return any(secrets.restricted(name) or secrets.columns(name) for name in project.datasets)
 
 
 def dataset_secret(project: SpecProject, name: str) -> bool:
-    """Whether the values of dataset `name` may not be shown: restricted, or with PII columns."""
-    ds = project.datasets.get(name)
-    return ds is None or ds.classification == "restricted" or bool(ds.pii_columns or project.lineage.pii.get(name))
+    """Whether the values of dataset `name` may not be shown: restricted (or unknown), or with PII columns."""
+    secrets = Secrets(project)
+    return secrets.restricted(name) or bool(secrets.columns(name))
 
 
 def secret_features(project: SpecProject, model: Model) -> frozenset[str]:
@@ -65,11 +66,10 @@ def secret_features(project: SpecProject, model: Model) -> frozenset[str]:
     tr = model.training
     if tr is None:
         return frozenset()
-    ds = project.datasets.get(tr.dataset)
-    if ds is None or ds.classification == "restricted":
+    secrets = Secrets(project)
+    if secrets.restricted(tr.dataset):
         return frozenset(tr.features)
-    pii = set(ds.pii_columns) | set(project.lineage.pii.get(tr.dataset, {}))
-    return frozenset(f for f in tr.features if f in pii)
+    return frozenset(tr.features) & secrets.columns(tr.dataset)
 
 
 def scrubber(project: SpecProject) -> Callable[[str], str]:

@@ -278,14 +278,14 @@ def apply(path: Path, planfile: Path | None, env: str | None, select: tuple[str,
                 raise SpecopsError("refusing to apply without confirmation: pass --yes (or a saved PLANFILE)")
             click.confirm(f"Apply these changes to '{env_name}'?", abort=True)
         outcome = run(ctx, state, compiled, result)
-    _report(project, env_name, outcome, result)
+    _report(project, env_name, outcome, result, ctx.scrub)
 
 
-def _report(project, env_name: str, outcome, plan) -> None:
-    from compiler.apply.scrub import scrubber
+def _report(project, env_name: str, outcome, plan, scrub) -> None:
+    """What apply did, each failure with no data value of a PII or restricted dataset (`scrub`: the run's; dbt's
+    messages quote them)."""
     from compiler.plan.render import left_in_place
 
-    scrub = scrubber(project)  # no data values of PII or restricted datasets (dbt's messages quote them)
     click.echo("")
     for address, why in sorted(outcome.failed.items()):
         click.echo(scrub(f"FAILED   {address}: {why}"))
